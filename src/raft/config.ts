@@ -1,0 +1,67 @@
+import type { Rng } from './rand.js';
+import type { Storage } from './storage.js';
+import type { NodeId } from './types.js';
+
+/** Everything a RaftCore needs; time is counted in ticks, randomness comes from `rng`. */
+export interface RaftConfig {
+  readonly id: NodeId;
+  readonly storage: Storage;
+  readonly rng: Rng;
+  /** Ticks without hearing from a leader before a follower campaigns; actual timeout is randomized in [n, 2n). */
+  readonly electionTimeoutTicks?: number;
+  /** Ticks between a leader's heartbeats; must be well below the election timeout. */
+  readonly heartbeatIntervalTicks?: number;
+  /** Ask for pre-votes before raising the term, so a rejoining node cannot disrupt a healthy leader. */
+  readonly preVote?: boolean;
+  /** A leader that has not heard from a majority within an election timeout steps down; followers ignore votes while they hear from a leader. */
+  readonly checkQuorum?: boolean;
+  /** Most entry bytes in one append message (always at least one entry). */
+  readonly messageBytesMax?: number;
+  /** Most unacknowledged append messages per follower. */
+  readonly inflightMessagesMax?: number;
+  /** Most unacknowledged entry bytes per follower (0: unlimited). */
+  readonly inflightBytesMax?: number;
+  /** Most bytes of uncommitted entries a leader accepts before refusing proposals. */
+  readonly uncommittedBytesMax?: number;
+  /** Most bytes of committed entries handed to the application in one Ready. */
+  readonly committedBytesPerReadyMax?: number;
+  /** A learner may become a voter only when at most this many entries behind the leader. */
+  readonly learnerPromotionLagMax?: number;
+  /** Most ReadIndex requests pending on a leader at once. */
+  readonly readRequestsPendingMax?: number;
+  /** Ticks a leader waits for a snapshot to be acknowledged before probing again. */
+  readonly snapshotTimeoutTicks?: number;
+}
+
+export const DEFAULTS = {
+  electionTimeoutTicks: 10,
+  heartbeatIntervalTicks: 1,
+  preVote: true,
+  checkQuorum: true,
+  messageBytesMax: 1024 * 1024,
+  inflightMessagesMax: 256,
+  inflightBytesMax: 32 * 1024 * 1024,
+  uncommittedBytesMax: 64 * 1024 * 1024,
+  committedBytesPerReadyMax: 8 * 1024 * 1024,
+  learnerPromotionLagMax: 64,
+  readRequestsPendingMax: 4096,
+  snapshotTimeoutTicks: 30,
+} as const;
+
+export type ResolvedRaftConfig = Required<RaftConfig>;
+
+export function resolveConfig(config: RaftConfig): ResolvedRaftConfig {
+  const resolved: ResolvedRaftConfig = { ...DEFAULTS, ...definedOnly(config) } as ResolvedRaftConfig;
+  if (resolved.id === '') throw new RangeError('raft config: id must not be empty');
+  if (!(resolved.heartbeatIntervalTicks > 0)) throw new RangeError('raft config: heartbeatIntervalTicks must be positive');
+  if (!(resolved.electionTimeoutTicks > resolved.heartbeatIntervalTicks)) {
+    throw new RangeError('raft config: electionTimeoutTicks must exceed heartbeatIntervalTicks');
+  }
+  if (!(resolved.inflightMessagesMax > 0)) throw new RangeError('raft config: inflightMessagesMax must be positive');
+  if (!(resolved.messageBytesMax > 0)) throw new RangeError('raft config: messageBytesMax must be positive');
+  return resolved;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

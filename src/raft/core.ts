@@ -1,0 +1,923 @@
+import { applyToConfState, decodeConfChange, encodeConfChange } from './conf-change.js';
+import { resolveConfig, type RaftConfig, type ResolvedRaftConfig } from './config.js';
+import {
+  assert,
+  CompactedError,
+  ConfChangeError,
+  LeadershipTransferInProgressError,
+  NotLeaderError,
+  ProposalLimitError,
+} from './errors.js';
+import type { Progress } from './progress.js';
+import { RaftLog } from './raft-log.js';
+import { ReadOnlyQueue } from './read-only.js';
+import { ProgressTracker } from './tracker.js';
+import {
+  ConfChangeType,
+  EntryType,
+  entriesBytes,
+  hardStateEqual,
+  message,
+  MessageType,
+  NO_NODE,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type Message,
+  type NodeId,
+  type ReadFailure,
+  type ReadState,
+  type Ready,
+  type Role,
+  type SoftState,
+} from './types.js';
+
+/** Vote context that lets a transfer target's election through followers' leader lease. */
+const TRANSFER_CONTEXT = 'transfer';
+
+export interface ProgressStatus {
+  readonly match: number;
+  readonly next: number;
+  readonly state: Progress['state'];
+  readonly recentActive: boolean;
+}
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly firstIndex: number;
+  readonly leader: NodeId;
+  readonly role: Role;
+  readonly leadTransferee: NodeId;
+  readonly confState: ConfState;
+  /** Leader only: each member's replication progress. */
+  readonly progress: ReadonlyMap<NodeId, ProgressStatus>;
+}
+
+/**
+ * A Raft peer with no I/O: `tick()`, `step(message)` and the propose calls go
+ * in; `ready()` says what to persist, send and apply; `advance(ready)` reports
+ * it done. See `Ready` for the order a driver must follow.
+ *
+ * Each role installs its own `stepRole` and `tickRole`; `step()` applies the
+ * term rules every role shares (etcd's raft.go). Membership takes effect when
+ * a conf change entry is applied, which `advance` does as the application
+ * reports entries applied; one change may be pending at a time.
+ *
+ * Protected methods are the seams a test-only subclass uses to plant bugs.
+ */
+export class RaftCore {
+  readonly id: NodeId;
+  protected readonly cfg: ResolvedRaftConfig;
+  readonly log: RaftLog;
+  protected readonly tracker: ProgressTracker;
+
+  protected term = 0;
+  protected vote: NodeId = NO_NODE;
+  protected leader: NodeId = NO_NODE;
+  protected role: Role = 'follower';
+
+  private electionElapsedTicks = 0;
+  private heartbeatElapsedTicks = 0;
+  private randomizedElectionTimeoutTicks = 0;
+  private leadTransferee: NodeId = NO_NODE;
+  /** Index of the last conf change proposed; none may be proposed until it is applied. */
+  private pendingConfIndex = 0;
+  private uncommittedBytes = 0;
+  /** Proposals appended since the last broadcast; flushed as one append per follower. */
+  private broadcastPending = false;
+
+  private readonly readOnly: ReadOnlyQueue;
+  /** Reads that arrived before this leader committed an entry of its own term. */
+  private pendingReads: { from: NodeId; context: string }[] = [];
+
+  private msgs: Message[] = [];
+  private readStates: ReadState[] = [];
+  private readFailures: ReadFailure[] = [];
+  private prevSoftState: SoftState;
+  private prevHardState: HardState;
+  private readyOutstanding: Ready | null = null;
+
+  private stepRole: (m: Message) => void = (m) => this.stepFollower(m);
+  private tickRole: () => void = () => this.tickElection();
+
+  constructor(config: RaftConfig) {
+    this.cfg = resolveConfig(config);
+    this.id = this.cfg.id;
+    const { hardState, confState } = this.cfg.storage.initialState();
+    this.log = new RaftLog(this.cfg.storage, hardState.commit);
+    this.tracker = new ProgressTracker(this.cfg.inflightMessagesMax, this.cfg.inflightBytesMax);
+    this.tracker.setConf(confState, this.log.lastIndex() + 1);
+    this.readOnly = new ReadOnlyQueue(this.cfg.readRequestsPendingMax);
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.becomeFollower(this.term, NO_NODE);
+    this.prevSoftState = this.softState();
+    this.prevHardState = hardState;
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  /** Advances logical time by one tick. */
+  tick(): void {
+    this.tickRole();
+  }
+
+  /** Starts an election now (as if the election timeout had passed). */
+  campaign(): void {
+    this.campaignAs(this.cfg.preVote ? 'pre-vote' : 'election');
+  }
+
+  /**
+   * Appends `data` on the leader. Returns where it will sit if it commits;
+   * the entry at that index may later turn out to have another term, which
+   * means this proposal was lost to a new leader.
+   */
+  propose(data: Uint8Array): { index: number; term: number } {
+    return this.proposeEntries([{ type: EntryType.Normal, data }])[0]!;
+  }
+
+  /** Proposes several entries at once; all are accepted or none. */
+  proposeBatch(datas: readonly Uint8Array[]): { index: number; term: number }[] {
+    return this.proposeEntries(datas.map((data) => ({ type: EntryType.Normal, data })));
+  }
+
+  /** Proposes one membership change (learners catch up before promotion). */
+  proposeConfChange(change: ConfChange): { index: number; term: number } {
+    this.checkCanPropose();
+    if (this.pendingConfIndex > this.log.applied) {
+      throw new ConfChangeError('pending', `a membership change at index ${this.pendingConfIndex} is not applied yet`);
+    }
+    this.validateConfChange(change);
+    const [position] = this.proposeEntries([{ type: EntryType.ConfChange, data: encodeConfChange(change) }]);
+    this.pendingConfIndex = position!.index;
+    return position!;
+  }
+
+  /** Hands leadership to `to` (forwarded to the leader when called on a follower). */
+  transferLeadership(to: NodeId): void {
+    if (this.role === 'leader') {
+      this.handleTransferLeader(to);
+    } else if (this.leader !== NO_NODE) {
+      this.send(message({ type: MessageType.TransferLeader, from: to, to: this.leader, term: 0 }));
+    } else {
+      throw new NotLeaderError(this.id, NO_NODE);
+    }
+  }
+
+  /**
+   * Requests a linearizable read. A matching ReadState (or ReadFailure) with
+   * the same `context` appears in a later Ready; the read may be served when
+   * the applied index reaches its index. Contexts must be unique.
+   */
+  readIndex(context: string): void {
+    if (this.role === 'leader') {
+      this.leaderReadIndex(this.id, context);
+    } else if (this.leader !== NO_NODE) {
+      this.send(message({ type: MessageType.ReadIndex, from: this.id, to: this.leader, term: 0, context }));
+    } else {
+      this.readFailures.push({ context, reason: 'no-leader', leader: NO_NODE });
+    }
+  }
+
+  /** The transport could not reach `to`; stop pipelining to it. */
+  reportUnreachable(to: NodeId): void {
+    const pr = this.tracker.progress.get(to);
+    if (this.role === 'leader' && pr !== undefined && pr.state === 'replicate') pr.becomeProbe();
+  }
+
+  /** The transport finished (or failed) sending a snapshot to `to`. */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    const pr = this.tracker.progress.get(to);
+    if (this.role !== 'leader' || pr === undefined || pr.state !== 'snapshot') return;
+    if (!ok) pr.pendingSnapshot = 0;
+    // Wait for the follower's append response before sending more.
+    pr.becomeProbe();
+    pr.probeSent = true;
+  }
+
+  /** The fields of `status()` that cost nothing to read. */
+  basicStatus(): { term: number; role: Role; leader: NodeId; commit: number; applied: number } {
+    return { term: this.term, role: this.role, leader: this.leader, commit: this.log.committed, applied: this.log.applied };
+  }
+
+  status(): RaftStatus {
+    const progress = new Map<NodeId, ProgressStatus>();
+    if (this.role === 'leader') {
+      for (const [id, pr] of this.tracker.progress) {
+        progress.set(id, { match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive });
+      }
+    }
+    return {
+      id: this.id,
+      term: this.term,
+      vote: this.vote,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      lastIndex: this.log.lastIndex(),
+      firstIndex: this.log.firstIndex(),
+      leader: this.leader,
+      role: this.role,
+      leadTransferee: this.leadTransferee,
+      confState: this.tracker.conf(),
+      progress,
+    };
+  }
+
+  /** Membership as of the applied index (what a snapshot taken now must record). */
+  appliedConfState(): ConfState {
+    return this.tracker.conf();
+  }
+
+  // ------------------------------------------------------------- Ready cycle
+
+  hasReady(): boolean {
+    if (this.readyOutstanding !== null) return false;
+    return (
+      this.broadcastPending ||
+      this.msgs.length > 0 ||
+      this.readStates.length > 0 ||
+      this.readFailures.length > 0 ||
+      this.log.unstableEntries().length > 0 ||
+      this.log.unstable.snapshot !== null ||
+      this.log.hasNextCommittedEntries() ||
+      !hardStateEqual(this.hardState(), this.prevHardState) ||
+      !softStateEqual(this.softState(), this.prevSoftState)
+    );
+  }
+
+  /** Collects what must be done; call `advance(ready)` once it is done. */
+  ready(): Ready {
+    assert(this.readyOutstanding === null, 'ready() called again before advance()');
+    this.flushBroadcast();
+    const soft = this.softState();
+    const hard = this.hardState();
+    const entries = [...this.log.unstableEntries()];
+    const rd: Ready = {
+      softState: softStateEqual(soft, this.prevSoftState) ? null : soft,
+      hardState: hardStateEqual(hard, this.prevHardState) ? null : hard,
+      entries,
+      snapshot: this.log.unstable.snapshot,
+      committedEntries: this.log.nextCommittedEntries(this.cfg.committedBytesPerReadyMax),
+      messages: this.msgs,
+      readStates: this.readStates,
+      readFailures: this.readFailures,
+      mustSync: entries.length > 0 || hard.term !== this.prevHardState.term || hard.vote !== this.prevHardState.vote,
+    };
+    this.msgs = [];
+    this.readStates = [];
+    this.readFailures = [];
+    this.readyOutstanding = rd;
+    return rd;
+  }
+
+  /** The Ready was persisted, sent and applied, in that order. */
+  advance(rd: Ready): void {
+    assert(this.readyOutstanding === rd, 'advance() with a Ready that is not the outstanding one');
+    this.readyOutstanding = null;
+    if (rd.softState !== null) this.prevSoftState = rd.softState;
+    if (rd.hardState !== null) this.prevHardState = rd.hardState;
+    const lastEntry = rd.entries[rd.entries.length - 1];
+    if (lastEntry !== undefined) this.log.stableTo(lastEntry.index, lastEntry.term);
+    if (rd.snapshot !== null) {
+      this.log.stableSnapTo(rd.snapshot.metadata.index);
+      if (this.log.applied < rd.snapshot.metadata.index) this.log.applied = rd.snapshot.metadata.index;
+    }
+    for (const entry of rd.committedEntries) {
+      this.log.appliedTo(entry.index);
+      if (entry.type === EntryType.ConfChange) this.applyConfChange(decodeConfChange(entry.data, entry.index));
+    }
+    if (this.role === 'leader') this.uncommittedBytes = Math.max(0, this.uncommittedBytes - entriesBytes(rd.committedEntries));
+  }
+
+  // --------------------------------------------------------------- stepping
+
+  /** Handles a message from a peer (term rules first, then the role's handler). */
+  step(m: Message): void {
+    if (m.term === 0) {
+      // ReadIndex and TransferLeader are forwarded requests and carry no term.
+    } else if (m.term > this.term) {
+      if (!this.acceptHigherTerm(m)) return;
+    } else if (m.term < this.term) {
+      this.handleStaleTerm(m);
+      return;
+    }
+    if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+      this.handleVoteRequest(m);
+      return;
+    }
+    this.stepRole(m);
+  }
+
+  /** Term rules for a message from a higher term; false means drop it. */
+  private acceptHigherTerm(m: Message): boolean {
+    if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+      const force = m.context === TRANSFER_CONTEXT;
+      const inLease = this.cfg.checkQuorum && this.leader !== NO_NODE && this.electionElapsedTicks < this.cfg.electionTimeoutTicks;
+      // A node that hears from a live leader ignores would-be disruptors (§4.2.3).
+      if (!force && inLease) return false;
+    }
+    if (m.type === MessageType.PreVote) return true; // never raises our term
+    if (m.type === MessageType.PreVoteResp && !m.reject) return true; // raised when the real election starts
+    const fromLeader = m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap;
+    this.becomeFollower(m.term, fromLeader ? m.from : NO_NODE);
+    return true;
+  }
+
+  private handleStaleTerm(m: Message): void {
+    if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
+      // A leader cut off by a partition learns of the newer term and steps down;
+      // without this, check-quorum/pre-vote could leave it stranded forever.
+      this.send(message({ type: MessageType.AppResp, from: this.id, to: m.from, term: this.term }));
+    } else if (m.type === MessageType.PreVote) {
+      this.send(message({ type: MessageType.PreVoteResp, from: this.id, to: m.from, term: this.term, reject: true }));
+    }
+  }
+
+  private handleVoteRequest(m: Message): void {
+    const isPre = m.type === MessageType.PreVote;
+    const canVote = this.vote === m.from || (this.vote === NO_NODE && this.leader === NO_NODE) || (isPre && m.term > this.term);
+    const respType = isPre ? MessageType.PreVoteResp : MessageType.VoteResp;
+    if (canVote && this.logUpToDate(m.index, m.logTerm)) {
+      // Answer with the request's term so a pre-candidate counts it.
+      this.send(message({ type: respType, from: this.id, to: m.from, term: m.term }));
+      if (!isPre) {
+        this.electionElapsedTicks = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send(message({ type: respType, from: this.id, to: m.from, term: this.term, reject: true }));
+    }
+  }
+
+  /** Raft §5.4.1 vote restriction. A planted-bug variant overrides this. */
+  protected logUpToDate(lastIndex: number, lastTerm: number): boolean {
+    return this.log.isUpToDate(lastIndex, lastTerm);
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case MessageType.App:
+        this.heardFromLeader(m.from);
+        this.handleAppend(m);
+        return;
+      case MessageType.Heartbeat:
+        this.heardFromLeader(m.from);
+        this.handleHeartbeat(m);
+        return;
+      case MessageType.Snap:
+        this.heardFromLeader(m.from);
+        this.handleSnapshot(m);
+        return;
+      case MessageType.TransferLeader:
+        if (this.leader !== NO_NODE) this.send({ ...m, to: this.leader });
+        return;
+      case MessageType.TimeoutNow:
+        // Leadership transfer: campaign at once, past pre-vote and leases.
+        if (this.promotable()) this.campaignAs('transfer');
+        return;
+      case MessageType.ReadIndex:
+        this.rejectRead(m.from, m.context);
+        return;
+      case MessageType.ReadIndexResp:
+        this.handleReadIndexResp(m);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    const myVoteResp = this.role === 'pre-candidate' ? MessageType.PreVoteResp : MessageType.VoteResp;
+    switch (m.type) {
+      case MessageType.App:
+      case MessageType.Heartbeat:
+      case MessageType.Snap:
+        // A leader of our term exists: we lost this election.
+        this.becomeFollower(m.term, m.from);
+        this.stepFollower(m);
+        return;
+      case myVoteResp:
+        this.tracker.recordVote(m.from, !m.reject);
+        this.afterVote();
+        return;
+      case MessageType.ReadIndex:
+        this.rejectRead(m.from, m.context);
+        return;
+      case MessageType.ReadIndexResp:
+        this.handleReadIndexResp(m);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private afterVote(): void {
+    const result = this.tracker.tallyVotes();
+    if (result === 'won') {
+      if (this.role === 'pre-candidate') {
+        this.campaignAs('election');
+      } else {
+        this.becomeLeader();
+      }
+    } else if (result === 'lost') {
+      this.becomeFollower(this.term, NO_NODE);
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    switch (m.type) {
+      case MessageType.ReadIndex:
+        this.leaderReadIndex(m.from, m.context);
+        return;
+      case MessageType.TransferLeader:
+        this.handleTransferLeader(m.from);
+        return;
+      case MessageType.AppResp:
+        this.handleAppendResponse(m);
+        return;
+      case MessageType.HeartbeatResp:
+        this.handleHeartbeatResponse(m);
+        return;
+      default:
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------------ ticks
+
+  private tickElection(): void {
+    this.electionElapsedTicks++;
+    if (this.promotable() && this.electionElapsedTicks >= this.randomizedElectionTimeoutTicks) {
+      this.electionElapsedTicks = 0;
+      this.campaign();
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsedTicks++;
+    this.electionElapsedTicks++;
+    if (this.electionElapsedTicks >= this.cfg.electionTimeoutTicks) {
+      this.electionElapsedTicks = 0;
+      if (this.cfg.checkQuorum) {
+        if (!this.tracker.quorumActive(this.id)) {
+          this.becomeFollower(this.term, NO_NODE);
+          return;
+        }
+        this.tracker.resetRecentActive(this.id);
+      }
+      // A transfer that did not finish within an election timeout is abandoned.
+      if (this.leadTransferee !== NO_NODE) this.leadTransferee = NO_NODE;
+    }
+    this.tickSnapshots();
+    if (this.heartbeatElapsedTicks >= this.cfg.heartbeatIntervalTicks) {
+      this.heartbeatElapsedTicks = 0;
+      this.broadcastHeartbeat(this.readOnly.lastContext() ?? '');
+    }
+  }
+
+  /** A snapshot unacknowledged for too long was probably lost: probe again. */
+  private tickSnapshots(): void {
+    for (const pr of this.tracker.progress.values()) {
+      if (pr.state !== 'snapshot') continue;
+      pr.snapshotElapsedTicks++;
+      if (pr.snapshotElapsedTicks >= this.cfg.snapshotTimeoutTicks) pr.becomeProbe();
+    }
+  }
+
+  // ------------------------------------------------------------ role changes
+
+  protected becomeFollower(term: number, leader: NodeId): void {
+    this.reset(term);
+    this.leader = leader;
+    this.role = 'follower';
+    this.stepRole = (m) => this.stepFollower(m);
+    this.tickRole = () => this.tickElection();
+  }
+
+  private becomePreCandidate(): void {
+    assert(this.role !== 'leader', 'leader cannot become pre-candidate');
+    // Pre-vote changes neither term nor vote: a lost pre-vote leaves no trace.
+    this.tracker.votes.clear();
+    this.failPendingReads('no-leader');
+    this.leader = NO_NODE;
+    this.role = 'pre-candidate';
+    this.stepRole = (m) => this.stepCandidate(m);
+    this.tickRole = () => this.tickElection();
+  }
+
+  private becomeCandidate(): void {
+    assert(this.role !== 'leader', 'leader cannot become candidate');
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = 'candidate';
+    this.stepRole = (m) => this.stepCandidate(m);
+    this.tickRole = () => this.tickElection();
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === 'candidate', `only a candidate can become leader (was ${this.role})`);
+    this.reset(this.term);
+    this.leader = this.id;
+    this.role = 'leader';
+    this.stepRole = (m) => this.stepLeader(m);
+    this.tickRole = () => this.tickHeartbeat();
+    this.tracker.progress.get(this.id)?.becomeReplicate();
+    // The empty entry commits everything before it (§5.4.2) and holds back any
+    // conf change until it is applied (the single-server-change bug fix).
+    const empty = this.appendEntries([{ type: EntryType.Normal, data: new Uint8Array(0) }]);
+    this.pendingConfIndex = empty[0]!.index;
+    this.uncommittedBytes = 0;
+    this.broadcastAppend();
+  }
+
+  /** Resets per-term volatile state; keeps the vote when the term does not change. */
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = NO_NODE;
+    }
+    this.failPendingReads(this.role === 'leader' ? 'lost-leadership' : 'no-leader');
+    this.leader = NO_NODE;
+    this.electionElapsedTicks = 0;
+    this.heartbeatElapsedTicks = 0;
+    this.randomizedElectionTimeoutTicks = this.cfg.electionTimeoutTicks + this.cfg.rng.intBelow(this.cfg.electionTimeoutTicks);
+    this.leadTransferee = NO_NODE;
+    this.tracker.votes.clear();
+    this.tracker.resetProgress(this.log.lastIndex() + 1);
+    const self = this.tracker.progress.get(this.id);
+    if (self !== undefined) {
+      self.match = this.log.lastIndex();
+      self.recentActive = true;
+    }
+    this.pendingConfIndex = 0;
+    this.uncommittedBytes = 0;
+    this.broadcastPending = false;
+  }
+
+  private campaignAs(kind: 'pre-vote' | 'election' | 'transfer'): void {
+    if (!this.promotable()) return;
+    let voteType: MessageType;
+    let voteTerm: number;
+    if (kind === 'pre-vote') {
+      this.becomePreCandidate();
+      voteType = MessageType.PreVote;
+      voteTerm = this.term + 1; // the term we would campaign in
+    } else {
+      this.becomeCandidate();
+      voteType = MessageType.Vote;
+      voteTerm = this.term;
+    }
+    this.tracker.recordVote(this.id, true);
+    if (this.tracker.tallyVotes() === 'won') {
+      // A single-voter cluster wins at once.
+      this.afterVote();
+      return;
+    }
+    const lastIndex = this.log.lastIndex();
+    const lastTerm = this.log.lastTerm();
+    for (const id of this.tracker.voters) {
+      if (id === this.id) continue;
+      this.send(
+        message({ type: voteType, from: this.id, to: id, term: voteTerm, index: lastIndex, logTerm: lastTerm, context: kind === 'transfer' ? TRANSFER_CONTEXT : '' }),
+      );
+    }
+  }
+
+  /** Only voters with no snapshot pending may campaign. */
+  private promotable(): boolean {
+    return this.tracker.isVoter(this.id) && this.log.unstable.snapshot === null;
+  }
+
+  private heardFromLeader(from: NodeId): void {
+    this.electionElapsedTicks = 0;
+    this.leader = from;
+  }
+
+  // --------------------------------------------------------- follower side
+
+  private handleAppend(m: Message): void {
+    if (m.index < this.log.committed) {
+      this.send(message({ type: MessageType.AppResp, from: this.id, to: m.from, term: this.term, index: this.log.committed }));
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (lastNew !== null) {
+      this.send(message({ type: MessageType.AppResp, from: this.id, to: m.from, term: this.term, index: lastNew }));
+      return;
+    }
+    // Tell the leader the largest index where our logs could still agree.
+    const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
+    this.send(
+      message({ type: MessageType.AppResp, from: this.id, to: m.from, term: this.term, index: m.index, reject: true, rejectHint: hint.index, logTerm: hint.term }),
+    );
+  }
+
+  private handleHeartbeat(m: Message): void {
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    this.send(message({ type: MessageType.HeartbeatResp, from: this.id, to: m.from, term: this.term, context: m.context }));
+  }
+
+  private handleSnapshot(m: Message): void {
+    const snapshot = m.snapshot;
+    assert(snapshot !== null, 'Snap message without a snapshot');
+    const meta = snapshot.metadata;
+    // A snapshot older than our own addition is still accepted: the conf change
+    // that adds us follows it in the log.
+    if (meta.index > this.log.committed) {
+      if (this.log.matchTerm(meta.index, meta.term)) {
+        // We already hold the snapshot's entries: just commit them.
+        this.log.commitTo(meta.index);
+      } else {
+        this.log.restore(snapshot);
+        this.tracker.setConf(meta.confState, this.log.lastIndex() + 1);
+        this.pendingConfIndex = 0;
+      }
+    }
+    // Only the committed prefix is known to match the leader's log; entries
+    // past it may be stale leftovers of an older term.
+    this.send(message({ type: MessageType.AppResp, from: this.id, to: m.from, term: this.term, index: this.log.committed }));
+  }
+
+  private handleReadIndexResp(m: Message): void {
+    if (m.reject) this.readFailures.push({ context: m.context, reason: 'not-leader', leader: this.leader });
+    else this.readStates.push({ index: m.index, context: m.context });
+  }
+
+  private rejectRead(to: NodeId, context: string): void {
+    if (to === this.id) {
+      this.readFailures.push({ context, reason: 'not-leader', leader: this.leader });
+    } else {
+      this.send(message({ type: MessageType.ReadIndexResp, from: this.id, to, term: 0, reject: true, context }));
+    }
+  }
+
+  // ------------------------------------------------------------ leader side
+
+  private checkCanPropose(): void {
+    if (this.role !== 'leader') throw new NotLeaderError(this.id, this.leader);
+    if (this.leadTransferee !== NO_NODE) throw new LeadershipTransferInProgressError(this.leadTransferee);
+  }
+
+  private proposeEntries(items: readonly { type: EntryType; data: Uint8Array }[]): { index: number; term: number }[] {
+    this.checkCanPropose();
+    let bytes = 0;
+    for (const item of items) bytes += item.data.byteLength + 24;
+    // An empty uncommitted log always accepts one batch, so progress never stalls.
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.cfg.uncommittedBytesMax) {
+      throw new ProposalLimitError(this.uncommittedBytes, this.cfg.uncommittedBytesMax);
+    }
+    const appended = this.appendEntries(items);
+    this.uncommittedBytes += bytes;
+    this.broadcastPending = true;
+    return appended.map((e) => ({ index: e.index, term: e.term }));
+  }
+
+  /** Appends to the leader's log and counts the leader's own acknowledgement. */
+  private appendEntries(items: readonly { type: EntryType; data: Uint8Array }[]): Entry[] {
+    let index = this.log.lastIndex();
+    const entries: Entry[] = items.map((item) => ({ term: this.term, index: ++index, type: item.type, data: item.data }));
+    const last = this.log.append(entries);
+    this.tracker.progress.get(this.id)?.maybeUpdate(last);
+    this.maybeCommit();
+    return entries;
+  }
+
+  private validateConfChange(change: ConfChange): void {
+    const conf = this.tracker.conf();
+    const isVoter = conf.voters.includes(change.nodeId);
+    const isLearner = conf.learners.includes(change.nodeId);
+    if (change.type === ConfChangeType.AddVoter && isVoter) throw new ConfChangeError('invalid', `${change.nodeId} is already a voter`);
+    if (change.type === ConfChangeType.AddLearner && (isVoter || isLearner)) {
+      throw new ConfChangeError('invalid', `${change.nodeId} is already a member; demoting a voter is not supported`);
+    }
+    if (change.type === ConfChangeType.RemoveNode) {
+      if (!isVoter && !isLearner) throw new ConfChangeError('invalid', `${change.nodeId} is not a member`);
+      if (isVoter && conf.voters.length === 1) throw new ConfChangeError('last-voter', `cannot remove the last voter ${change.nodeId}`);
+    }
+    if (change.type === ConfChangeType.AddVoter && isLearner) {
+      const match = this.tracker.progress.get(change.nodeId)?.match ?? 0;
+      const lag = this.log.lastIndex() - match;
+      if (lag > this.cfg.learnerPromotionLagMax) {
+        throw new ConfChangeError('learner-behind', `learner ${change.nodeId} is ${lag} entries behind (limit ${this.cfg.learnerPromotionLagMax})`);
+      }
+    }
+  }
+
+  private applyConfChange(change: ConfChange): void {
+    const conf = applyToConfState(this.tracker.conf(), change);
+    this.tracker.setConf(conf, this.log.lastIndex() + 1);
+    if (this.role !== 'leader') return;
+    if (!conf.voters.includes(this.id)) {
+      // This leader was removed: it stops leading; the others elect a successor.
+      this.becomeFollower(this.term, NO_NODE);
+      return;
+    }
+    if (this.leadTransferee !== NO_NODE && !conf.voters.includes(this.leadTransferee)) this.leadTransferee = NO_NODE;
+    // A smaller quorum may commit more; new members need their first append.
+    if (this.maybeCommit()) this.broadcastPending = true;
+    for (const id of this.tracker.members()) {
+      if (id !== this.id && this.tracker.progress.get(id)!.match === 0) this.sendAppend(id, true);
+    }
+  }
+
+  /**
+   * Commits the highest index a quorum holds, if it is of the current term
+   * (Raft §5.4.2). A planted-bug variant overrides this.
+   */
+  protected maybeCommit(): boolean {
+    const committed = this.log.maybeCommit(this.tracker.committed(), this.term);
+    if (committed) this.releasePendingReads();
+    return committed;
+  }
+
+  private flushBroadcast(): void {
+    if (this.role === 'leader' && this.broadcastPending) this.broadcastAppend();
+    this.broadcastPending = false;
+  }
+
+  private broadcastAppend(): void {
+    this.broadcastPending = false;
+    for (const id of this.tracker.members()) if (id !== this.id) this.sendAppend(id, true);
+  }
+
+  /** Sends the next entries (or a snapshot) to `to`; false when nothing was sent. */
+  protected sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.tracker.progress.get(to);
+    if (pr === undefined || pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    let prevTerm: number;
+    let entries: Entry[];
+    try {
+      prevTerm = this.log.term(prevIndex);
+      entries = this.log.entriesFrom(pr.next, this.cfg.messageBytesMax);
+    } catch (err) {
+      if (!(err instanceof CompactedError)) throw err;
+      return this.sendSnapshot(to, pr);
+    }
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    const bytes = entriesBytes(entries);
+    this.send(message({ type: MessageType.App, from: this.id, to, term: this.term, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed }));
+    pr.sentEntries(entries.length, prevIndex + entries.length, bytes);
+    return true;
+  }
+
+  private sendSnapshot(to: NodeId, pr: Progress): boolean {
+    const snapshot = this.log.snapshot();
+    assert(snapshot.metadata.index > 0, 'entries compacted but no snapshot to send');
+    this.send(message({ type: MessageType.Snap, from: this.id, to, term: this.term, snapshot }));
+    pr.becomeSnapshot(snapshot.metadata.index);
+    return true;
+  }
+
+  private broadcastHeartbeat(context: string): void {
+    for (const id of this.tracker.members()) {
+      if (id === this.id) continue;
+      const pr = this.tracker.progress.get(id)!;
+      // Never tell a follower to commit past what it is known to hold.
+      const commit = Math.min(pr.match, this.log.committed);
+      this.send(message({ type: MessageType.Heartbeat, from: this.id, to: id, term: this.term, commit, context }));
+    }
+  }
+
+  private handleAppendResponse(m: Message): void {
+    const pr = this.tracker.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (m.reject) {
+      let probeFrom = m.rejectHint;
+      if (m.logTerm > 0) probeFrom = this.log.findConflictByTerm(m.rejectHint, m.logTerm).index;
+      if (pr.maybeDecrTo(m.index, probeFrom)) {
+        if (pr.state === 'replicate') pr.becomeProbe();
+        this.sendAppend(m.from, true);
+      }
+      return;
+    }
+    assert(m.index <= this.log.lastIndex(), `${m.from} acknowledged ${m.index}, past the leader's last index ${this.log.lastIndex()}`);
+    const wasPaused = pr.isPaused();
+    if (!pr.maybeUpdate(m.index)) return;
+    if (pr.state === 'probe') {
+      pr.becomeReplicate();
+    } else if (pr.state === 'snapshot' && pr.match + 1 >= this.log.firstIndex()) {
+      pr.becomeProbe();
+      pr.becomeReplicate();
+    } else if (pr.state === 'replicate') {
+      pr.inflights.freeLE(m.index);
+    }
+    if (this.maybeCommit()) {
+      this.broadcastAppend();
+    } else if (wasPaused) {
+      this.sendAppend(m.from, true);
+    }
+    // Pipeline: keep sending while the window allows and entries remain.
+    let sentMax = this.cfg.inflightMessagesMax;
+    while (sentMax-- > 0 && this.sendAppend(m.from, false));
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
+      this.send(message({ type: MessageType.TimeoutNow, from: this.id, to: m.from, term: this.term }));
+    }
+  }
+
+  private handleHeartbeatResponse(m: Message): void {
+    const pr = this.tracker.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    pr.probeSent = false;
+    // A full window with the follower still answering suggests lost appends:
+    // free one slot so the next append exposes the gap (and a rejection).
+    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst();
+    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
+    if (m.context === '' || !this.tracker.isVoter(m.from)) return;
+    const acks = this.readOnly.recvAck(m.from, m.context);
+    if (acks === null) return;
+    let voterAcks = 0;
+    for (const id of acks) if (this.tracker.isVoter(id)) voterAcks++;
+    if (voterAcks < Math.floor(this.tracker.voters.length / 2) + 1) return;
+    for (const request of this.readOnly.release(m.context)) this.answerRead(request.from, request.context, request.index);
+  }
+
+  private handleTransferLeader(to: NodeId): void {
+    if (!this.tracker.isVoter(to)) return; // learners and strangers cannot lead
+    if (to === this.id || to === this.leadTransferee) return;
+    this.leadTransferee = to;
+    // The transfer gets one election timeout to finish.
+    this.electionElapsedTicks = 0;
+    const pr = this.tracker.progress.get(to)!;
+    if (pr.match === this.log.lastIndex()) {
+      this.send(message({ type: MessageType.TimeoutNow, from: this.id, to, term: this.term }));
+    } else {
+      this.sendAppend(to, true);
+    }
+  }
+
+  /** ReadIndex on the leader (§6.4): record commit, confirm leadership with a heartbeat round. */
+  private leaderReadIndex(from: NodeId, context: string): void {
+    if (this.log.termOrZero(this.log.committed) !== this.term) {
+      // Until an entry of this term commits, our commit index may be stale.
+      if (this.pendingReads.length >= this.cfg.readRequestsPendingMax) {
+        this.rejectRead(from, context);
+        return;
+      }
+      this.pendingReads.push({ from, context });
+      return;
+    }
+    if (this.tracker.voters.length === 1) {
+      this.answerRead(from, context, this.log.committed);
+      return;
+    }
+    if (this.readOnly.isFull() || this.readOnly.has(context)) {
+      this.rejectRead(from, context);
+      return;
+    }
+    this.readOnly.add({ index: this.log.committed, from, context });
+    this.readOnly.recvAck(this.id, context);
+    this.broadcastHeartbeat(context);
+  }
+
+  private releasePendingReads(): void {
+    if (this.pendingReads.length === 0 || this.role !== 'leader') return;
+    if (this.log.termOrZero(this.log.committed) !== this.term) return;
+    const reads = this.pendingReads;
+    this.pendingReads = [];
+    for (const read of reads) this.leaderReadIndex(read.from, read.context);
+  }
+
+  private answerRead(to: NodeId, context: string, index: number): void {
+    if (to === this.id) this.readStates.push({ index, context });
+    else this.send(message({ type: MessageType.ReadIndexResp, from: this.id, to, term: 0, index, context }));
+  }
+
+  /** Every read still waiting fails; the caller retries on the new leader. */
+  private failPendingReads(reason: ReadFailure['reason']): void {
+    const waiting = [...this.readOnly.drain().map((r) => ({ from: r.from, context: r.context })), ...this.pendingReads];
+    this.pendingReads = [];
+    for (const read of waiting) {
+      if (read.from === this.id) this.readFailures.push({ context: read.context, reason, leader: NO_NODE });
+      else this.send(message({ type: MessageType.ReadIndexResp, from: this.id, to: read.from, term: 0, reject: true, context: read.context }));
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  protected send(m: Message): void {
+    assert(m.to !== this.id, `message ${m.type} addressed to self`);
+    this.msgs.push(m);
+  }
+
+  private softState(): SoftState {
+    return { leader: this.leader, role: this.role };
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+}
+
+function softStateEqual(a: SoftState, b: SoftState): boolean {
+  return a.leader === b.leader && a.role === b.role;
+}
+

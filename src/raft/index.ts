@@ -1,0 +1,55 @@
+export { RaftCore } from './core.js';
+export { DEFAULTS as RAFT_DEFAULTS, resolveConfig } from './config.js';
+export { MemoryStorage } from './memory-storage.js';
+export { LevelDbStorage, DataDirLockedError, ForeignDataDirError, entryCacheBytesMax } from './leveldb-storage.js';
+export { bootstrapState } from './bootstrap.js';
+export { crc32c } from './crc32c.js';
+export { SeededRng } from './rand.js';
+export { encodeConfChange, decodeConfChange, applyToConfState, isMember } from './conf-change.js';
+export { majority, committedIndex, voteResult, quorumActive } from './quorum.js';
+export {
+  RaftError,
+  NotLeaderError,
+  ProposalLimitError,
+  LeadershipTransferInProgressError,
+  ConfChangeError,
+  CompactedError,
+  UnavailableError,
+  CorruptionError,
+  AssertionFailure,
+  assert,
+} from './errors.js';
+export {
+  NO_NODE,
+  EMPTY_HARD_STATE,
+  EMPTY_SNAPSHOT,
+  EntryType,
+  ConfChangeType,
+  MessageType,
+  message,
+  entryBytes,
+  entriesBytes,
+  isEmptySnapshot,
+  hardStateEqual,
+} from './types.js';
+
+export type { RaftConfig } from './config.js';
+export type { RaftStatus, ProgressStatus } from './core.js';
+export type { Storage } from './storage.js';
+export type { Rng } from './rand.js';
+export type { VoteResult } from './quorum.js';
+export type {
+  NodeId,
+  Entry,
+  HardState,
+  ConfState,
+  Snapshot,
+  SnapshotMetadata,
+  ConfChange,
+  Message,
+  Role,
+  SoftState,
+  ReadState,
+  ReadFailure,
+  Ready,
+} from './types.js';

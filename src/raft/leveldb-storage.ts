@@ -1,0 +1,856 @@
+import { ClassicLevel } from 'classic-level';
+import { bootstrapState } from './bootstrap.js';
+import { crc32c } from './crc32c.js';
+import { assert, CompactedError, CorruptionError, RaftError, UnavailableError } from './errors.js';
+import type { Storage } from './storage.js';
+import {
+  EMPTY_HARD_STATE,
+  EMPTY_SNAPSHOT,
+  EntryType,
+  entryBytes,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type NodeId,
+  type Snapshot,
+} from './types.js';
+
+/**
+ * A node's durable Raft state in LevelDB (classic-level), behind the read-only
+ * `Storage` interface the core uses, with the same write methods as
+ * `MemoryStorage` made asynchronous.
+ *
+ * On-disk layout (keys are bytes; LevelDB orders them bytewise, so the
+ * big-endian index makes key order equal log order):
+ *
+ *   'm'                 format record: magic "TSTDRAFT", format version, node id
+ *   'h'                 hard state: term, commit, vote
+ *   's'                 snapshot metadata: index, term, conf state, data length and CRC
+ *   'd'                 snapshot data
+ *   'o'                 log start: index and term of the last entry compacted away
+ *                       (the "dummy entry" of MemoryStorage); first index is one past it
+ *   'e' + u64 BE index  one log entry: term, index, type, data
+ *
+ * Every value is `crc32c(payload) (u32 BE) ++ payload`, checked on every read.
+ * Integers are big-endian; a u64 holds a JavaScript safe integer.
+ *
+ * Each write is one `db.batch(ops, { sync: true })`, so a write is either wholly
+ * on disk or not at all, and an acknowledged write survives `kill -9`. The
+ * in-memory view (term index, entry cache, hard state, snapshot) changes only
+ * after the batch resolved, so reads never see a write that is not durable.
+ * One write at a time: the driver awaits each before the next.
+ */
+export class LevelDbStorage implements Storage {
+  readonly dir: string;
+  readonly nodeId: NodeId;
+  private readonly db: Db;
+  private hardState: HardState;
+  private snap: Snapshot;
+  /** Index of the last compacted entry; `firstIndex()` is one past it. */
+  private offset: number;
+  /** `terms[i - offset]` is the term of entry `i`, for `offset <= i <= lastIndex()`. */
+  private terms: number[];
+  private readonly cache: EntryCache;
+  /** The write in progress; writes run one at a time and close() waits for this one. */
+  private inflight: Promise<unknown> | null = null;
+  private closing = false;
+  private closed = false;
+  /** A write whose outcome on disk is unknown; no further write is allowed. */
+  private failure: unknown = null;
+  private syncedBatchesCount = 0;
+  private lastBatchDurationMs = 0;
+
+  private constructor(db: Db, dir: string, nodeId: NodeId, loaded: LoadedState, cacheBytesMax: number) {
+    this.db = db;
+    this.dir = dir;
+    this.nodeId = nodeId;
+    this.hardState = loaded.hardState;
+    this.snap = loaded.snapshot;
+    this.offset = loaded.logStart.index;
+    this.terms = loaded.terms;
+    this.cache = new EntryCache(cacheBytesMax);
+    for (const entry of loaded.cachedEntries) this.cache.append([entry]);
+  }
+
+  /**
+   * Opens (or, when `dir` holds no data, initializes) a node's data directory
+   * and validates all of it: every record's checksum, a contiguous log, the
+   * snapshot against the log, the commit index against the last index. Any
+   * damage refuses the open: a node must not start on data it cannot trust.
+   *
+   * `bootstrapConfState` is the membership of a fresh cluster; when the
+   * directory is new, its founding log (`bootstrapState`) is written in the
+   * same synced batch as the format record. It is ignored otherwise. `entryCacheBytesMax`
+   * overrides the default cache bound (tests shrink it to exercise disk reads).
+   */
+  static async open(
+    dir: string,
+    options: { nodeId: NodeId; bootstrapConfState?: ConfState; entryCacheBytesMax?: number },
+  ): Promise<LevelDbStorage> {
+    assert(options.nodeId !== '', 'a data directory needs a node id');
+    const cacheBytesMax = options.entryCacheBytesMax ?? entryCacheBytesMax;
+    assert(Number.isInteger(cacheBytesMax) && cacheBytesMax >= 0, `entry cache bound ${cacheBytesMax} is not a byte count`);
+    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (error) {
+      throw openError(dir, error);
+    }
+    try {
+      const loaded = await loadState(db, dir, options, cacheBytesMax);
+      return new LevelDbStorage(db, dir, options.nodeId, loaded, cacheBytesMax);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
+
+  /** Synced batches written since open (a driver's fsync counter). */
+  get syncedBatches(): number {
+    return this.syncedBatchesCount;
+  }
+
+  /** Wall time of the last synced batch, fsync included. */
+  get lastBatchMs(): number {
+    return this.lastBatchDurationMs;
+  }
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    return { hardState: this.hardState, confState: this.snap.metadata.confState };
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    if (lo <= this.offset) throw new CompactedError(lo, this.offset + 1);
+    if (hi > this.lastIndex() + 1) throw new UnavailableError(hi - 1, this.lastIndex());
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (let i = lo; i < hi; i++) {
+      const entry = this.cache.get(i) ?? this.readEntry(i);
+      bytes += entryBytes(entry);
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  term(index: number): number {
+    if (index < this.offset) throw new CompactedError(index, this.offset + 1);
+    const term = this.terms[index - this.offset];
+    if (term === undefined) throw new UnavailableError(index, this.lastIndex());
+    return term;
+  }
+
+  firstIndex(): number {
+    return this.offset + 1;
+  }
+
+  lastIndex(): number {
+    return this.offset + this.terms.length - 1;
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  /**
+   * Persists one Ready's worth of state in one synced batch: a received
+   * snapshot newer than ours (which replaces the whole log), the entries (which
+   * replace any suffix they conflict with), then the hard state.
+   */
+  async save(update: { hardState: HardState | null; entries: readonly Entry[]; snapshot: Snapshot | null }): Promise<void> {
+    await this.exclusive(async () => {
+      const plan = this.planSave(update);
+      await this.writeBatch(plan.ops);
+      this.applyPlan(plan);
+    });
+  }
+
+  async setHardState(hardState: HardState): Promise<void> {
+    await this.save({ hardState, entries: [], snapshot: null });
+  }
+
+  /** Replaces everything with a snapshot received from the leader, if it is newer. */
+  async applySnapshot(snapshot: Snapshot): Promise<void> {
+    await this.save({ hardState: null, entries: [], snapshot });
+  }
+
+  /** Appends entries, first truncating any suffix they conflict with. */
+  async append(entries: readonly Entry[]): Promise<void> {
+    await this.save({ hardState: null, entries, snapshot: null });
+  }
+
+  /** Records a snapshot of the application's state at applied index `index`. */
+  async createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+    return this.exclusive(async () => {
+      assert(index > this.snap.metadata.index, `snapshot at ${index} is not newer than ${this.snap.metadata.index}`);
+      assert(index <= this.lastIndex(), `snapshot at ${index} is past last index ${this.lastIndex()}`);
+      const snapshot: Snapshot = { metadata: { index, term: this.term(index), confState }, data };
+      await this.writeBatch(snapshotOps(snapshot));
+      this.snap = snapshot;
+      return snapshot;
+    });
+  }
+
+  /** Drops entries up to and including `compactIndex`, which must be snapshotted. */
+  async compact(compactIndex: number): Promise<void> {
+    await this.exclusive(async () => {
+      if (compactIndex <= this.offset) return;
+      assert(compactIndex <= this.lastIndex(), `compact ${compactIndex} past last index ${this.lastIndex()}`);
+      assert(compactIndex <= this.snap.metadata.index, `compact ${compactIndex} beyond snapshot ${this.snap.metadata.index}`);
+      const logStart: LogStart = { index: compactIndex, term: this.term(compactIndex) };
+      const ops: BatchOp[] = [{ type: 'put', key: keyLogStart, value: encodeLogStart(logStart) }];
+      pushEntryDeletes(ops, this.offset + 1, compactIndex);
+      await this.writeBatch(ops);
+      this.terms.splice(0, compactIndex - this.offset);
+      this.offset = compactIndex;
+      this.cache.dropThrough(compactIndex);
+    });
+  }
+
+  /**
+   * Waits for the write in progress, then closes the database. Afterwards the
+   * storage takes no writes and no reads that need the disk. Closing twice is
+   * harmless.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.inflight?.then(ignore, ignore);
+    this.closed = true;
+    await this.db.close();
+  }
+
+  /**
+   * Runs one write, refusing a second while it is in progress: each write is
+   * planned against the in-memory view, which only changes when a write ends,
+   * so overlapping writes would be planned against stale state.
+   */
+  private async exclusive<T>(write: () => Promise<T>): Promise<T> {
+    assert(!this.closing, `data directory ${this.dir} is closed`);
+    assert(this.inflight === null, `concurrent writes to data directory ${this.dir}; await each write`);
+    if (this.failure !== null) {
+      throw new RaftError(`data directory ${this.dir} failed an earlier write; reopen it`, false, { cause: this.failure });
+    }
+    const result = write();
+    this.inflight = result;
+    try {
+      return await result;
+    } finally {
+      this.inflight = null;
+    }
+  }
+
+  /** Turns an update into batch operations and asserts the state it leads to. */
+  private planSave(update: { hardState: HardState | null; entries: readonly Entry[]; snapshot: Snapshot | null }): SavePlan {
+    const ops: BatchOp[] = [];
+    let offset = this.offset;
+    let lastIndex = this.lastIndex();
+    let prevTerm = (index: number): number => this.term(index);
+    let snapshot: Snapshot | null = null;
+    if (update.snapshot !== null && update.snapshot.metadata.index > this.snap.metadata.index) {
+      snapshot = update.snapshot;
+      const { index, term } = snapshot.metadata;
+      ops.push(...snapshotOps(snapshot), { type: 'put', key: keyLogStart, value: encodeLogStart({ index, term }) });
+      pushEntryDeletes(ops, offset + 1, lastIndex);
+      offset = index;
+      lastIndex = index;
+      prevTerm = () => term;
+    }
+    const entries = entriesPastOffset(update.entries, offset);
+    const first = entries[0];
+    if (first !== undefined) {
+      assert(first.index <= lastIndex + 1, `append at ${first.index} leaves a gap after ${lastIndex}`);
+      assertLogOrder(entries, prevTerm(first.index - 1));
+      for (const entry of entries) ops.push({ type: 'put', key: entryKey(entry.index), value: encodeEntry(entry) });
+      const last = entries[entries.length - 1]!.index;
+      pushEntryDeletes(ops, last + 1, lastIndex);
+      lastIndex = last;
+    }
+    if (update.hardState !== null) ops.push({ type: 'put', key: keyHardState, value: encodeHardState(update.hardState) });
+    const commit = (update.hardState ?? this.hardState).commit;
+    const snapIndex = (snapshot ?? this.snap).metadata.index;
+    assert(commit <= lastIndex, `commit ${commit} would pass last index ${lastIndex}`);
+    assert(offset <= snapIndex && snapIndex <= lastIndex, `snapshot ${snapIndex} would leave the log [${offset + 1}, ${lastIndex}]`);
+    return { ops, snapshot, entries, hardState: update.hardState };
+  }
+
+  /** Brings the in-memory view up to a plan whose batch is durable. */
+  private applyPlan(plan: SavePlan): void {
+    if (plan.snapshot !== null) {
+      this.snap = plan.snapshot;
+      this.offset = plan.snapshot.metadata.index;
+      this.terms = [plan.snapshot.metadata.term];
+      this.cache.clear();
+    }
+    const first = plan.entries[0];
+    if (first !== undefined) {
+      this.terms.length = first.index - this.offset;
+      for (const entry of plan.entries) this.terms.push(entry.term);
+      this.cache.append(plan.entries);
+    }
+    if (plan.hardState !== null) this.hardState = plan.hardState;
+  }
+
+  private async writeBatch(ops: BatchOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    const startMs = performance.now();
+    try {
+      await this.db.batch(ops, { sync: true });
+    } catch (error) {
+      this.failure = error;
+      throw error;
+    }
+    this.lastBatchDurationMs = performance.now() - startMs;
+    this.syncedBatchesCount++;
+  }
+
+  /** Reads an entry that fell out of the cache, checking it against the term index. */
+  private readEntry(index: number): Entry {
+    assert(!this.closed, `data directory ${this.dir} is closed`);
+    const what = `entry ${index}`;
+    const entry = decodeRecord(this.dir, index, what, this.db.getSync(entryKey(index)), decodeEntryPayload);
+    if (entry.index !== index || entry.term !== this.terms[index - this.offset]) {
+      throw new CorruptionError(index, `data directory ${this.dir}: ${what} holds index ${entry.index} term ${entry.term}, expected term ${this.terms[index - this.offset]}`);
+    }
+    return entry;
+  }
+}
+
+/** Default upper bound on the bytes (by `entryBytes`) of recent entries kept in memory. */
+export const entryCacheBytesMax = 16 * 1024 * 1024;
+
+/** The on-disk format this build reads and writes. */
+export const formatVersion = 1;
+
+/** A data directory that is not this node's: another node's, or not Testudo's. */
+export class ForeignDataDirError extends RaftError {
+  override readonly name = 'ForeignDataDirError';
+  readonly dir: string;
+
+  constructor(dir: string, message: string) {
+    super(`data directory ${dir}: ${message}`, false);
+    this.dir = dir;
+  }
+}
+
+/** Another process (or another open in this one) holds the directory's LevelDB lock. */
+export class DataDirLockedError extends RaftError {
+  override readonly name = 'DataDirLockedError';
+  readonly dir: string;
+
+  constructor(dir: string, options?: { cause?: unknown }) {
+    // Retryable: the open may succeed once the other holder exits.
+    super(`data directory ${dir} is in use by another process`, true, options);
+    this.dir = dir;
+  }
+}
+
+type Db = ClassicLevel<Uint8Array, Uint8Array>;
+
+function ignore(): void {}
+
+type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+interface LogStart {
+  readonly index: number;
+  readonly term: number;
+}
+
+interface SavePlan {
+  readonly ops: BatchOp[];
+  /** The received snapshot when it replaces ours, else null. */
+  readonly snapshot: Snapshot | null;
+  /** The entries actually appended (those at or below the log start dropped). */
+  readonly entries: readonly Entry[];
+  readonly hardState: HardState | null;
+}
+
+interface LoadedState {
+  readonly hardState: HardState;
+  readonly snapshot: Snapshot;
+  readonly logStart: LogStart;
+  readonly terms: number[];
+  readonly cachedEntries: readonly Entry[];
+}
+
+const magic = new TextEncoder().encode('TSTDRAFT');
+const keyMeta = Uint8Array.of(0x6d); // 'm'
+const keyHardState = Uint8Array.of(0x68); // 'h'
+const keySnapshotMeta = Uint8Array.of(0x73); // 's'
+const keySnapshotData = Uint8Array.of(0x64); // 'd'
+const keyLogStart = Uint8Array.of(0x6f); // 'o'
+const entryKeyPrefix = 0x65; // 'e'
+const entryKeyBytes = 9;
+const crcBytes = 4;
+/** term u64 + index u64 + type u8 */
+const entryHeaderBytes = 17;
+const twoPow32 = 2 ** 32;
+
+function entryKey(index: number): Uint8Array {
+  const key = new Uint8Array(entryKeyBytes);
+  key[0] = entryKeyPrefix;
+  writeU64(new DataView(key.buffer), 1, index);
+  return key;
+}
+
+/** Entries that continue a log starting after `offset`; those already compacted are committed and skipped. */
+function entriesPastOffset(entries: readonly Entry[], offset: number): readonly Entry[] {
+  const first = entries[0];
+  if (first === undefined || entries[entries.length - 1]!.index <= offset) return [];
+  return first.index <= offset ? entries.slice(offset + 1 - first.index) : entries;
+}
+
+/** A Raft log is contiguous and its terms never decrease; a write that breaks this is a core bug. */
+function assertLogOrder(entries: readonly Entry[], prevTerm: number): void {
+  let expectedIndex = entries[0]!.index;
+  let term = prevTerm;
+  for (const entry of entries) {
+    assert(entry.index === expectedIndex, `entries not contiguous: ${entry.index} where ${expectedIndex} was due`);
+    assert(entry.term >= term, `entry ${entry.index} has term ${entry.term} below the preceding term ${term}`);
+    expectedIndex++;
+    term = entry.term;
+  }
+}
+
+function pushEntryDeletes(ops: BatchOp[], from: number, through: number): void {
+  for (let i = from; i <= through; i++) ops.push({ type: 'del', key: entryKey(i) });
+}
+
+function snapshotOps(snapshot: Snapshot): BatchOp[] {
+  const data = seal(snapshot.data);
+  return [
+    { type: 'put', key: keySnapshotMeta, value: encodeSnapshotMeta(snapshot, readCrc(data)) },
+    { type: 'put', key: keySnapshotData, value: data },
+  ];
+}
+
+function openError(dir: string, error: unknown): unknown {
+  const cause = error instanceof Error ? error.cause : undefined;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  if (code === 'LEVEL_LOCKED') return new DataDirLockedError(dir, { cause: error });
+  if (code === 'LEVEL_CORRUPTION') return new CorruptionError(-1, `data directory ${dir}: LevelDB reports corruption`, { cause: error });
+  return error;
+}
+
+// ---------------------------------------------------------------------------
+// Loading and validation
+
+async function loadState(
+  db: Db,
+  dir: string,
+  { nodeId, bootstrapConfState }: { nodeId: NodeId; bootstrapConfState?: ConfState },
+  cacheBytesMax: number,
+): Promise<LoadedState> {
+  const metaValue = await db.get(keyMeta);
+  if (metaValue === undefined) {
+    const anyKeys = await db.keys({ limit: 1 }).all();
+    if (anyKeys.length > 0) throw new ForeignDataDirError(dir, 'holds a LevelDB database without a Testudo format record');
+    return initialize(db, nodeId, bootstrapConfState);
+  }
+  checkMeta(dir, nodeId, decodeRecord(dir, -1, 'format record', metaValue, decodeMetaPayload));
+  const hardState = decodeRecord(dir, -1, 'hard state', await db.get(keyHardState), decodeHardStatePayload);
+  const snapshot = await loadSnapshot(db, dir);
+  const logStart = decodeRecord(dir, -1, 'log start record', await db.get(keyLogStart), decodeLogStartPayload);
+  const { terms, cachedEntries } = await scanLog(db, dir, logStart, cacheBytesMax);
+  const lastIndex = logStart.index + terms.length - 1;
+  const snapIndex = snapshot.metadata.index;
+  if (snapIndex < logStart.index || snapIndex > lastIndex) {
+    throw new CorruptionError(-1, `data directory ${dir}: snapshot index ${snapIndex} lies outside the log [${logStart.index + 1}, ${lastIndex}]`);
+  }
+  const termAtSnap = terms[snapIndex - logStart.index];
+  if (termAtSnap !== snapshot.metadata.term) {
+    throw new CorruptionError(snapIndex, `data directory ${dir}: snapshot term ${snapshot.metadata.term} differs from log term ${termAtSnap} at index ${snapIndex}`);
+  }
+  if (hardState.commit > lastIndex) {
+    throw new CorruptionError(-1, `data directory ${dir}: hard state commit ${hardState.commit} is past last index ${lastIndex}`);
+  }
+  return { hardState, snapshot, logStart, terms, cachedEntries };
+}
+
+/** Writes the records of a fresh directory in one synced batch: all of them or none. */
+async function initialize(db: Db, nodeId: NodeId, bootstrap: ConfState | undefined): Promise<LoadedState> {
+  const logStart: LogStart = { index: 0, term: 0 };
+  const founding = bootstrap === undefined ? { hardState: EMPTY_HARD_STATE, entries: [] } : bootstrapState(bootstrap);
+  const ops: BatchOp[] = [
+    { type: 'put', key: keyMeta, value: encodeMeta(nodeId) },
+    { type: 'put', key: keyHardState, value: encodeHardState(founding.hardState) },
+    ...snapshotOps(EMPTY_SNAPSHOT),
+    { type: 'put', key: keyLogStart, value: encodeLogStart(logStart) },
+    ...founding.entries.map((entry): BatchOp => ({ type: 'put', key: entryKey(entry.index), value: encodeEntry(entry) })),
+  ];
+  await db.batch(ops, { sync: true });
+  return { hardState: founding.hardState, snapshot: EMPTY_SNAPSHOT, logStart, terms: [0, ...founding.entries.map((e) => e.term)], cachedEntries: founding.entries };
+}
+
+function checkMeta(dir: string, nodeId: NodeId, meta: { magicOk: boolean; version: number; nodeId: NodeId }): void {
+  if (!meta.magicOk) throw new ForeignDataDirError(dir, 'format record is not Testudo Raft storage');
+  if (meta.version !== formatVersion) {
+    throw new ForeignDataDirError(dir, `format version ${meta.version}; this build reads version ${formatVersion}`);
+  }
+  if (meta.nodeId !== nodeId) {
+    throw new ForeignDataDirError(dir, `belongs to node ${meta.nodeId}, not ${nodeId}`);
+  }
+}
+
+async function loadSnapshot(db: Db, dir: string): Promise<Snapshot> {
+  const meta = decodeRecord(dir, -1, 'snapshot metadata', await db.get(keySnapshotMeta), decodeSnapshotMetaPayload);
+  const dataValue = await db.get(keySnapshotData);
+  const data = decodeRecord(dir, -1, 'snapshot data', dataValue, (reader) => reader.rest());
+  if (data.byteLength !== meta.dataBytes || readCrc(dataValue!) !== meta.dataCrc) {
+    throw new CorruptionError(-1, `data directory ${dir}: snapshot data does not match its metadata`);
+  }
+  return { metadata: meta.metadata, data };
+}
+
+/**
+ * Reads every entry once, checking its CRC, that keys run contiguously from
+ * the log start and that terms never decrease. Keeps the terms and the tail
+ * of the log (as much as the entry cache holds).
+ */
+async function scanLog(db: Db, dir: string, logStart: LogStart, cacheBytesMax: number): Promise<{ terms: number[]; cachedEntries: Entry[] }> {
+  const terms: number[] = [logStart.term];
+  const tail = new EntryCache(cacheBytesMax);
+  let expected = logStart.index + 1;
+  const range = { gte: Uint8Array.of(entryKeyPrefix), lt: Uint8Array.of(entryKeyPrefix + 1) };
+  for await (const [key, value] of db.iterator(range)) {
+    const index = decodeEntryKey(dir, key);
+    if (index !== expected) {
+      const problem = index < expected ? `is at or below the log start ${logStart.index}` : `follows a missing entry ${expected}`;
+      throw new CorruptionError(index < expected ? index : expected, `data directory ${dir}: entry ${index} ${problem}`);
+    }
+    const entry = decodeRecord(dir, index, `entry ${index}`, value, decodeEntryPayload);
+    const prevTerm = terms[terms.length - 1]!;
+    if (entry.index !== index || entry.term < prevTerm) {
+      throw new CorruptionError(index, `data directory ${dir}: entry ${index} holds index ${entry.index} term ${entry.term} after term ${prevTerm}`);
+    }
+    terms.push(entry.term);
+    tail.append([entry]);
+    expected++;
+  }
+  return { terms, cachedEntries: tail.toArray() };
+}
+
+function decodeEntryKey(dir: string, key: Uint8Array): number {
+  if (key.byteLength !== entryKeyBytes) throw new CorruptionError(-1, `data directory ${dir}: malformed entry key of ${key.byteLength} bytes`);
+  const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
+  const index = view.getUint32(1) * twoPow32 + view.getUint32(5);
+  if (!Number.isSafeInteger(index)) throw new CorruptionError(-1, `data directory ${dir}: entry key index out of range`);
+  return index;
+}
+
+// ---------------------------------------------------------------------------
+// Record encoding: crc32c(payload) ++ payload
+
+/** A record could not be decoded; turned into a CorruptionError with context. */
+class DecodeError extends Error {
+  override readonly name = 'DecodeError';
+}
+
+/**
+ * Checks a record's CRC, decodes its payload and requires every byte to be
+ * consumed. Missing or damaged records become a CorruptionError naming `what`,
+ * the directory and (for entries) the index.
+ */
+function decodeRecord<T>(dir: string, index: number, what: string, value: Uint8Array | undefined, decode: (reader: RecordReader) => T): T {
+  if (value === undefined) throw new CorruptionError(index, `data directory ${dir}: ${what} is missing`);
+  try {
+    const reader = RecordReader.open(value);
+    const result = decode(reader);
+    reader.end();
+    return result;
+  } catch (error) {
+    if (error instanceof DecodeError) {
+      throw new CorruptionError(index, `data directory ${dir}: ${what} is damaged: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** Prefixes a payload with its CRC. */
+function seal(payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(crcBytes + payload.byteLength);
+  out.set(payload, crcBytes);
+  new DataView(out.buffer).setUint32(0, crc32c(payload));
+  return out;
+}
+
+function readCrc(record: Uint8Array): number {
+  return new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(0);
+}
+
+function writeU64(view: DataView, at: number, value: number): void {
+  assert(Number.isSafeInteger(value) && value >= 0, `${value} is not a non-negative safe integer`);
+  view.setUint32(at, Math.floor(value / twoPow32));
+  view.setUint32(at + 4, value % twoPow32);
+}
+
+/** Entries take the hot path: one allocation, CRC computed in place. */
+function encodeEntry(entry: Entry): Uint8Array {
+  assert(entry.type === EntryType.Normal || entry.type === EntryType.ConfChange, `entry ${entry.index} has unknown type ${entry.type}`);
+  const out = new Uint8Array(crcBytes + entryHeaderBytes + entry.data.byteLength);
+  const view = new DataView(out.buffer);
+  writeU64(view, crcBytes, entry.term);
+  writeU64(view, crcBytes + 8, entry.index);
+  view.setUint8(crcBytes + 16, entry.type);
+  out.set(entry.data, crcBytes + entryHeaderBytes);
+  view.setUint32(0, crc32c(out.subarray(crcBytes)));
+  return out;
+}
+
+function decodeEntryPayload(reader: RecordReader): Entry {
+  const term = reader.u64();
+  const index = reader.u64();
+  const type = reader.u8();
+  if (type !== EntryType.Normal && type !== EntryType.ConfChange) throw new DecodeError(`unknown entry type ${type}`);
+  return { term, index, type, data: reader.rest() };
+}
+
+function encodeMeta(nodeId: NodeId): Uint8Array {
+  return new RecordWriter().raw(magic).u32(formatVersion).str(nodeId).seal();
+}
+
+function decodeMetaPayload(reader: RecordReader): { magicOk: boolean; version: number; nodeId: NodeId } {
+  const found = reader.raw(magic.byteLength);
+  const magicOk = found.every((byte, i) => byte === magic[i]);
+  if (!magicOk) return { magicOk, version: 0, nodeId: '' };
+  return { magicOk, version: reader.u32(), nodeId: reader.str() };
+}
+
+function encodeHardState(hardState: HardState): Uint8Array {
+  return new RecordWriter().u64(hardState.term).u64(hardState.commit).str(hardState.vote).seal();
+}
+
+function decodeHardStatePayload(reader: RecordReader): HardState {
+  const term = reader.u64();
+  const commit = reader.u64();
+  return { term, vote: reader.str(), commit };
+}
+
+function encodeLogStart(logStart: LogStart): Uint8Array {
+  return new RecordWriter().u64(logStart.index).u64(logStart.term).seal();
+}
+
+function decodeLogStartPayload(reader: RecordReader): LogStart {
+  return { index: reader.u64(), term: reader.u64() };
+}
+
+function encodeSnapshotMeta(snapshot: Snapshot, dataCrc: number): Uint8Array {
+  const { index, term, confState } = snapshot.metadata;
+  const writer = new RecordWriter().u64(index).u64(term).u64(snapshot.data.byteLength).u32(dataCrc);
+  writer.u32(confState.voters.length);
+  for (const voter of confState.voters) writer.str(voter);
+  writer.u32(confState.learners.length);
+  for (const learner of confState.learners) writer.str(learner);
+  return writer.seal();
+}
+
+function decodeSnapshotMetaPayload(reader: RecordReader): { metadata: Snapshot['metadata']; dataBytes: number; dataCrc: number } {
+  const index = reader.u64();
+  const term = reader.u64();
+  const dataBytes = reader.u64();
+  const dataCrc = reader.u32();
+  const voters = reader.strList();
+  const learners = reader.strList();
+  return { metadata: { index, term, confState: { voters, learners } }, dataBytes, dataCrc };
+}
+
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Builds a small record (not entries); grows by doubling. */
+class RecordWriter {
+  private bytes = new Uint8Array(64);
+  private view = new DataView(this.bytes.buffer);
+  private length = 0;
+
+  u32(value: number): this {
+    assert(Number.isInteger(value) && value >= 0 && value < twoPow32, `${value} is not a u32`);
+    this.reserve(4).setUint32(this.length - 4, value);
+    return this;
+  }
+
+  u64(value: number): this {
+    writeU64(this.reserve(8), this.length - 8, value);
+    return this;
+  }
+
+  raw(data: Uint8Array): this {
+    this.reserve(data.byteLength);
+    this.bytes.set(data, this.length - data.byteLength);
+    return this;
+  }
+
+  str(value: string): this {
+    const encoded = utf8Encoder.encode(value);
+    return this.u32(encoded.byteLength).raw(encoded);
+  }
+
+  seal(): Uint8Array {
+    return seal(this.bytes.subarray(0, this.length));
+  }
+
+  /** Makes room for `count` more bytes and advances the length past them. */
+  private reserve(count: number): DataView {
+    if (this.length + count > this.bytes.byteLength) {
+      const grown = new Uint8Array(Math.max(this.bytes.byteLength * 2, this.length + count));
+      grown.set(this.bytes.subarray(0, this.length));
+      this.bytes = grown;
+      this.view = new DataView(grown.buffer);
+    }
+    this.length += count;
+    return this.view;
+  }
+}
+
+/** Reads a record's payload; every overrun or malformed field is a DecodeError. */
+class RecordReader {
+  private position = 0;
+
+  private constructor(
+    private readonly bytes: Uint8Array,
+    private readonly view: DataView,
+  ) {}
+
+  static open(record: Uint8Array): RecordReader {
+    if (record.byteLength < crcBytes) throw new DecodeError(`record of ${record.byteLength} bytes is shorter than its checksum`);
+    const payload = record.subarray(crcBytes);
+    const stored = readCrc(record);
+    const computed = crc32c(payload);
+    if (stored !== computed) {
+      throw new DecodeError(`checksum mismatch (stored ${stored.toString(16)}, computed ${computed.toString(16)})`);
+    }
+    return new RecordReader(payload, new DataView(payload.buffer, payload.byteOffset, payload.byteLength));
+  }
+
+  u8(): number {
+    return this.view.getUint8(this.take(1));
+  }
+
+  u32(): number {
+    return this.view.getUint32(this.take(4));
+  }
+
+  u64(): number {
+    const at = this.take(8);
+    const value = this.view.getUint32(at) * twoPow32 + this.view.getUint32(at + 4);
+    if (!Number.isSafeInteger(value)) throw new DecodeError(`integer at byte ${at} exceeds 2^53`);
+    return value;
+  }
+
+  raw(count: number): Uint8Array {
+    const at = this.take(count);
+    return this.bytes.subarray(at, at + count);
+  }
+
+  str(): string {
+    const encoded = this.raw(this.u32());
+    try {
+      return utf8Decoder.decode(encoded);
+    } catch (error) {
+      throw new DecodeError('string is not valid UTF-8', { cause: error });
+    }
+  }
+
+  strList(): string[] {
+    const count = this.u32();
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) out.push(this.str());
+    return out;
+  }
+
+  /** The remaining bytes (an entry's or snapshot's data). */
+  rest(): Uint8Array {
+    return this.raw(this.bytes.byteLength - this.position);
+  }
+
+  end(): void {
+    if (this.position !== this.bytes.byteLength) throw new DecodeError(`${this.bytes.byteLength - this.position} trailing bytes`);
+  }
+
+  private take(count: number): number {
+    if (this.position + count > this.bytes.byteLength) {
+      throw new DecodeError(`needs ${count} bytes at byte ${this.position} of ${this.bytes.byteLength}`);
+    }
+    const at = this.position;
+    this.position += count;
+    return at;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Entry cache
+
+/**
+ * The most recent entries, a contiguous run ending at the last index, at most
+ * `bytesMax` by `entryBytes`. Recent entries are what followers and the apply
+ * loop ask for; older ones come from disk. A head cursor makes eviction from
+ * the front amortized O(1).
+ */
+class EntryCache {
+  private items: Entry[] = [];
+  private head = 0;
+  private bytes = 0;
+
+  constructor(private readonly bytesMax: number) {}
+
+  get(index: number): Entry | undefined {
+    const first = this.items[this.head];
+    if (first === undefined || index < first.index) return undefined;
+    return this.items[this.head + index - first.index];
+  }
+
+  /** Adds entries that continue the log at `entries[0].index`, dropping any cached suffix they replace. */
+  append(entries: readonly Entry[]): void {
+    const start = entries[0];
+    if (start === undefined) return;
+    const first = this.items[this.head];
+    const last = this.items[this.items.length - 1];
+    if (first === undefined || last === undefined || start.index < first.index || start.index > last.index + 1) {
+      this.clear();
+    } else {
+      const keep = this.head + start.index - first.index;
+      for (let i = keep; i < this.items.length; i++) this.bytes -= entryBytes(this.items[i]!);
+      this.items.length = keep;
+    }
+    for (const entry of entries) {
+      this.items.push(entry);
+      this.bytes += entryBytes(entry);
+    }
+    this.evict();
+  }
+
+  /** Forgets entries up to and including `index` (compacted away). */
+  dropThrough(index: number): void {
+    while (this.head < this.items.length && this.items[this.head]!.index <= index) this.dropHead();
+    this.reclaim();
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+    this.bytes = 0;
+  }
+
+  toArray(): Entry[] {
+    return this.items.slice(this.head);
+  }
+
+  private evict(): void {
+    while (this.bytes > this.bytesMax && this.head < this.items.length) this.dropHead();
+    this.reclaim();
+  }
+
+  private dropHead(): void {
+    this.bytes -= entryBytes(this.items[this.head]!);
+    this.head++;
+  }
+
+  /** Drops the evicted prefix once it is half the array, keeping eviction amortized O(1). */
+  private reclaim(): void {
+    if (this.head > 0 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

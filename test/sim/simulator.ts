@@ -1,0 +1,619 @@
+import {
+  AssertionFailure,
+  ConfChangeType,
+  MemoryStorage,
+  NotLeaderError,
+  RaftCore,
+  RaftError,
+  SeededRng,
+  type Entry,
+  type NodeId,
+  type RaftConfig,
+  type Ready,
+} from '../../src/raft/index.js';
+import { KvStore, encodeCommand } from './kv.js';
+import { checkLinearizable, type HistoryOp } from './linearizability.js';
+import { RELIABLE, SimNetwork } from './network.js';
+import { SafetyMonitor, type Violation } from './safety.js';
+
+export interface SimOptions {
+  readonly seed: number;
+  readonly nodes: 3 | 5;
+  readonly steps: number;
+  readonly trace?: boolean;
+  /** Build the core; planted-bug tests pass a buggy subclass. */
+  readonly coreFactory?: (config: RaftConfig) => RaftCore;
+  /** Planted bug: a node that believes it leads answers reads from local state. */
+  readonly readWithoutReadIndex?: boolean;
+  /** Enable membership changes (on by default). */
+  readonly membership?: boolean;
+  /**
+   * Fault mix: 'mixed' (default) draws every fault type; 'churn' mostly
+   * crashes leaders soon after election and isolates them, the pattern in
+   * which commit-rule bugs (Raft's Figure 8) live.
+   */
+  readonly profile?: 'mixed' | 'churn';
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly steps: number;
+  readonly violations: readonly Violation[];
+  readonly trace: readonly string[];
+  readonly stats: {
+    readonly opsOk: number;
+    readonly opsUnknown: number;
+    readonly opsFailed: number;
+    readonly leaderTerms: number;
+    readonly crashes: number;
+    readonly snapshots: number;
+    readonly membershipChanges: number;
+    readonly messagesDelivered: number;
+    readonly messagesDropped: number;
+  };
+}
+
+/** Ticks allowed after the last fault heals for a leader to commit a write. */
+export const livenessTicksMax = 400;
+/** Steps a client waits for an answer before recording the outcome as unknown. */
+const opTimeoutSteps = 40;
+/** Average messages per step beyond which a run counts as a storm (a healthy run sends about 8). */
+const messagesPerStepMax = 500;
+/** Most Ready cycles one node runs in one step. */
+const readyCyclesPerStepMax = 8;
+
+interface SimNode {
+  readonly id: NodeId;
+  storage: MemoryStorage;
+  core: RaftCore | null;
+  kv: KvStore;
+  /** ReadIndex results waiting for the applied index to catch up. */
+  reads: Map<string, number>;
+  /** Steps until a crashed node restarts (0: up). */
+  downSteps: number;
+  /** Removed from the cluster: stopped for good at this step. */
+  retireAt: number | null;
+  retired: boolean;
+  snapshotIntervalEntries: number;
+}
+
+interface PendingOp {
+  readonly op: Omit<HistoryOp, 'responseStep' | 'value'> & { value: string | null };
+  readonly node: NodeId;
+  readonly startedStep: number;
+  readonly index: number;
+  readonly term: number;
+  readonly context: string;
+}
+
+interface SimClient {
+  readonly id: number;
+  leaderHint: NodeId;
+  pending: PendingOp | null;
+  seq: number;
+}
+
+/** A whole cluster of real RaftCores in one process, driven by one seed. */
+export class Simulation {
+  private readonly rng: SeededRng;
+  private readonly faultRng: SeededRng;
+  private readonly net: SimNetwork;
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly clients: SimClient[] = [];
+  private readonly monitor = new SafetyMonitor();
+  private readonly history: HistoryOp[] = [];
+  private readonly traceLines: string[] = [];
+  private readonly config: Omit<RaftConfig, 'id' | 'storage' | 'rng'>;
+  private step = 0;
+  private clock = 0;
+  private nextNodeNumber: number;
+  private nextOpId = 1;
+  private readonly keys = ['a', 'b', 'c'];
+  private readonly stats = { opsOk: 0, opsUnknown: 0, opsFailed: 0, leaderTerms: 0, crashes: 0, snapshots: 0, membershipChanges: 0 };
+  private healed = false;
+  private churnRemaining = 0;
+  private churnTerm = -1;
+  private churnCrashAt = 0;
+  /** Chance of a fault each step: seeds differ in how hard they are hit. */
+  private readonly faultRate: number;
+
+  constructor(private readonly options: SimOptions) {
+    this.rng = new SeededRng(options.seed);
+    this.faultRng = this.rng.fork();
+    this.faultRate = [1 / 40, 1 / 20, 1 / 10][this.rng.intBelow(3)]!;
+    this.net = new SimNetwork(this.rng.fork());
+    // Tiny messages make the leader ack one entry at a time, exposing commit-rule bugs.
+    const messageBytesMax = [1, 200, 64 * 1024][this.rng.intBelow(3)]!;
+    this.config = { electionTimeoutTicks: 10, heartbeatIntervalTicks: 1, messageBytesMax, inflightMessagesMax: 4 + this.rng.intBelow(32), learnerPromotionLagMax: 20 };
+    const voters = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+    this.nextNodeNumber = options.nodes + 1;
+    for (const id of voters) this.addNode(id, MemoryStorage.bootstrap(voters));
+    const clientCount = 2 + this.rng.intBelow(4);
+    for (let i = 0; i < clientCount; i++) this.clients.push({ id: i + 1, leaderHint: '', pending: null, seq: 0 });
+  }
+
+  run(): SimResult {
+    for (; this.step < this.options.steps && !this.stopped(); this.step++) {
+      this.nemesis();
+      this.runStep(true);
+      if (this.step % 10 === 0) this.checkLogs();
+    }
+    // A run that already failed stops there: the seed replays it exactly.
+    if (!this.stopped()) this.healAndCheckLiveness();
+    if (!this.stopped()) this.finalChecks();
+    return this.result();
+  }
+
+  /** The result of a run cut short by an assertion inside a core. */
+  failedResult(detail: string): SimResult {
+    this.monitor.record(this.step, 'invariant-assertion', detail);
+    return this.result();
+  }
+
+  private result(): SimResult {
+    return {
+      seed: this.options.seed,
+      nodes: this.options.nodes,
+      steps: this.step,
+      violations: this.monitor.violations,
+      trace: this.traceLines,
+      stats: { ...this.stats, messagesDelivered: this.net.delivered, messagesDropped: this.net.dropped },
+    };
+  }
+
+  // ------------------------------------------------------------ one step
+
+  private runStep(withClients: boolean): void {
+    for (const m of this.net.due(this.step)) {
+      const node = this.nodes.get(m.to);
+      if (node?.core == null) continue;
+      if (this.options.trace) this.trace(`deliver ${m.from}->${m.to} ${m.type} t${m.term} i${m.index} lt${m.logTerm} n${m.entries.length} c${m.commit}${m.reject ? ' reject' : ''}${m.context ? ` ctx=${m.context}` : ''}`);
+      node.core.step(m);
+    }
+    for (const node of this.liveNodes()) {
+      // Occasional skipped ticks model clock drift between machines.
+      if (this.healed || !this.rng.chance(0.05)) node.core!.tick();
+    }
+    if (withClients) this.clientsAct();
+    for (const node of this.liveNodes()) {
+      // A node may lag in handling its Ready (slow disk): a crash loses that state.
+      if (this.healed || this.rng.chance(0.85)) this.processReady(node);
+    }
+    this.expireOps();
+    this.retireNodes();
+  }
+
+  private processReady(node: SimNode): void {
+    const core = node.core!;
+    for (let cycle = 0; cycle < readyCyclesPerStepMax && core.hasReady(); cycle++) {
+      const rd = core.ready();
+      node.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+      for (const m of rd.messages) this.net.send(m, this.step);
+      if (rd.softState?.role === 'leader') {
+        this.stats.leaderTerms++;
+        this.trace(`${node.id} leads term ${core.basicStatus().term} voters=${core.appliedConfState().voters.join(",")} learners=${core.appliedConfState().learners.join(",")} applied=${core.basicStatus().applied} last=${core.log.lastIndex()}`);
+        this.monitor.onLeader(this.step, node.id, core.basicStatus().term, core);
+      }
+      this.applyReady(node, rd);
+      core.advance(rd);
+      this.serveReads(node);
+      this.maybeSnapshot(node);
+    }
+  }
+
+  private applyReady(node: SimNode, rd: Ready): void {
+    if (rd.snapshot !== null) {
+      node.kv = KvStore.restore(rd.snapshot.data);
+      this.trace(`${node.id} restores snapshot at ${rd.snapshot.metadata.index}`);
+      this.monitor.onSnapshotRestored(this.step, node.id, node.kv.appliedIndex, node.kv.digest);
+    }
+    for (const entry of rd.committedEntries) {
+      const command = node.kv.apply(entry);
+      this.monitor.onApply(this.step, node.id, entry, node.kv.digest);
+      this.onApplied(node, entry, command);
+    }
+    for (const rs of rd.readStates) node.reads.set(rs.context, rs.index);
+    for (const rf of rd.readFailures) this.finishRead(rf.context, 'failed', null);
+  }
+
+  private onApplied(node: SimNode, entry: Entry, command: ReturnType<KvStore['apply']>): void {
+    for (const client of this.clients) {
+      const p = client.pending;
+      if (p === null || p.op.kind !== 'put' || p.node !== node.id || p.index !== entry.index) continue;
+      if (command !== null && command.clientId === client.id && command.opId === p.op.id) {
+        this.monitor.onAck(entry.index, `[${client.id},${p.op.id},`);
+        this.respond(client, 'ok', p.op.value);
+      } else {
+        // Another entry won this index: the proposal can never commit.
+        this.respond(client, 'failed', null);
+      }
+    }
+  }
+
+  private serveReads(node: SimNode): void {
+    for (const [context, index] of node.reads) {
+      if (node.kv.appliedIndex < index) continue;
+      node.reads.delete(context);
+      const client = this.clients.find((c) => c.pending?.context === context);
+      if (client !== undefined) this.respond(client, 'ok', node.kv.get(client.pending!.op.key));
+    }
+  }
+
+  private maybeSnapshot(node: SimNode): void {
+    const applied = node.kv.appliedIndex;
+    const snapIndex = node.storage.snapshot().metadata.index;
+    if (applied - snapIndex < node.snapshotIntervalEntries || applied > node.storage.lastIndex()) return;
+    node.storage.createSnapshot(applied, node.core!.appliedConfState(), node.kv.serialize());
+    const keep = this.rng.intBelow(4);
+    node.storage.compact(Math.max(snapIndex, applied - keep));
+    this.stats.snapshots++;
+    this.trace(`${node.id} snapshots at ${applied}`);
+  }
+
+  // ------------------------------------------------------------ clients
+
+  private clientsAct(): void {
+    for (const client of this.clients) {
+      if (client.pending !== null || !this.rng.chance(0.3)) continue;
+      const target = this.pickTarget(client);
+      if (target === null) continue;
+      const putRate = this.options.profile === 'churn' ? 0.8 : 0.5;
+      if (this.rng.chance(putRate)) this.invokePut(client, target);
+      else this.invokeGet(client, target);
+    }
+  }
+
+  private pickTarget(client: SimClient): SimNode | null {
+    const hinted = this.nodes.get(client.leaderHint);
+    if (hinted?.core != null && this.rng.chance(0.8)) return hinted;
+    const live = this.liveNodes();
+    return live.length === 0 ? null : live[this.rng.intBelow(live.length)]!;
+  }
+
+  private invokePut(client: SimClient, node: SimNode): void {
+    const key = this.keys[this.rng.intBelow(this.keys.length)]!;
+    const opId = this.nextOpId++;
+    const value = `c${client.id}.${++client.seq}`;
+    try {
+      const at = node.core!.propose(encodeCommand({ clientId: client.id, opId, key, value }));
+      const op = { id: opId, clientId: client.id, kind: 'put' as const, key, value, invokeStep: this.clock++ };
+      client.pending = { op, node: node.id, startedStep: this.step, index: at.index, term: at.term, context: '' };
+      this.trace(`client ${client.id} put ${key}=${value} via ${node.id} at ${at.index}`);
+    } catch (err) {
+      if (!(err instanceof RaftError)) throw err;
+      if (err instanceof NotLeaderError) client.leaderHint = err.leaderId;
+      this.stats.opsFailed++;
+    }
+  }
+
+  private invokeGet(client: SimClient, node: SimNode): void {
+    const key = this.keys[this.rng.intBelow(this.keys.length)]!;
+    const opId = this.nextOpId++;
+    const context = `r${opId}`;
+    const op = { id: opId, clientId: client.id, kind: 'get' as const, key, value: null, invokeStep: this.clock++ };
+    client.pending = { op, node: node.id, startedStep: this.step, index: 0, term: 0, context };
+    if (this.options.readWithoutReadIndex && node.core!.basicStatus().role === 'leader') {
+      // Planted bug: trust our own belief that we lead.
+      this.respond(client, 'ok', node.kv.get(key));
+      return;
+    }
+    node.core!.readIndex(context);
+    if (node.core!.basicStatus().role !== 'leader') client.leaderHint = node.core!.basicStatus().leader;
+  }
+
+  private finishRead(context: string, outcome: 'ok' | 'failed', value: string | null): void {
+    const client = this.clients.find((c) => c.pending?.context === context);
+    if (client !== undefined) this.respond(client, outcome, value);
+  }
+
+  private respond(client: SimClient, outcome: 'ok' | 'failed' | 'unknown', value: string | null): void {
+    const p = client.pending!;
+    client.pending = null;
+    if (outcome === 'failed') {
+      // Definitely no effect: it leaves no trace in the history.
+      this.stats.opsFailed++;
+      return;
+    }
+    if (outcome === 'unknown') {
+      this.stats.opsUnknown++;
+      this.history.push({ ...p.op, responseStep: null });
+      return;
+    }
+    this.stats.opsOk++;
+    this.history.push({ ...p.op, value: p.op.kind === 'get' ? value : p.op.value, responseStep: this.clock++ });
+    this.trace(`client ${client.id} ${p.op.kind} ${p.op.key} -> ${p.op.kind === 'get' ? String(value) : 'ok'}`);
+  }
+
+  private expireOps(): void {
+    for (const client of this.clients) {
+      const p = client.pending;
+      if (p === null) continue;
+      const node = this.nodes.get(p.node);
+      if (node?.core == null || this.step - p.startedStep > opTimeoutSteps) this.respond(client, 'unknown', null);
+    }
+  }
+
+  // ------------------------------------------------------------ faults
+
+  private nemesis(): void {
+    for (const node of this.nodes.values()) {
+      if (node.core === null && !node.retired && node.downSteps > 0 && --node.downSteps === 0) this.restart(node);
+    }
+    this.leaderChurn();
+    if (this.options.profile === 'churn') {
+      // Every leader dies a few steps into its term, after taking writes,
+      // while a majority stays up (after MIT 6.824's Figure 8 test).
+      this.churnRemaining = 1;
+      if (this.faultRng.chance(this.faultRate)) this.networkConditionsFault();
+      return;
+    }
+    if (!this.faultRng.chance(this.faultRate)) return;
+    const roll = this.faultRng.intBelow(100);
+    if (roll < 22) this.partitionFault();
+    else if (roll < 32) this.net.healAll();
+    else if (roll < 50) this.crashFault();
+    else if (roll < 62) this.networkConditionsFault();
+    else if (roll < 80 && this.options.membership !== false) this.membershipFault();
+    else if (roll < 87) this.transferFault();
+    else if (roll < 94) this.startLeaderChurn();
+    else this.tightenSnapshots();
+  }
+
+  /** A burst in which each new leader crashes a few steps after taking office. */
+  private startLeaderChurn(): void {
+    this.churnRemaining = 2 + this.faultRng.intBelow(4);
+    this.trace(`leader churn x${this.churnRemaining}`);
+  }
+
+  private leaderChurn(): void {
+    if (this.churnRemaining === 0) return;
+    const leader = this.leaderNode();
+    if (leader === null) return;
+    const term = leader.core!.basicStatus().term;
+    if (this.churnTerm !== term) {
+      this.churnTerm = term;
+      this.churnCrashAt = this.step + 1 + this.faultRng.intBelow(6);
+    } else if (this.step >= this.churnCrashAt && this.downCount() < Math.floor((this.memberIds().length - 1) / 2)) {
+      this.crash(leader, 2 + this.faultRng.intBelow(20));
+      this.churnRemaining--;
+    }
+  }
+
+  private partitionFault(): void {
+    const ids = this.memberIds();
+    const shuffled = this.shuffle(ids);
+    const kind = this.faultRng.intBelow(3);
+    if (kind === 0) {
+      // Isolating the leader while clients still write to it grows divergent tails.
+      const leader = this.leaderNode();
+      const alone = leader !== null && this.faultRng.chance(0.6) ? leader.id : shuffled[0]!;
+      this.net.partition([[alone], ids.filter((id) => id !== alone)]);
+    } else if (kind === 1) {
+      const cut = 1 + this.faultRng.intBelow(shuffled.length - 1);
+      this.net.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
+    } else {
+      this.net.majoritiesRing(shuffled);
+    }
+    this.trace(`partition ${this.net.describeCuts()}`);
+  }
+
+  private crashFault(): void {
+    const live = this.liveNodes();
+    if (live.length === 0) return;
+    const leader = live.find((n) => n.core!.basicStatus().role === 'leader');
+    const victim = leader !== undefined && this.faultRng.chance(0.5) ? leader : live[this.faultRng.intBelow(live.length)]!;
+    this.crash(victim, 2 + this.faultRng.intBelow(this.faultRng.chance(0.5) ? 15 : 60));
+  }
+
+  /** Kills a node: whatever its storage did not hold is gone. */
+  private crash(victim: SimNode, downSteps: number): void {
+    victim.core = null;
+    victim.reads.clear();
+    victim.downSteps = downSteps;
+    this.net.forget(victim.id, this.faultRng.chance(0.5) ? 1 : 0);
+    this.stats.crashes++;
+    this.trace(`crash ${victim.id} for ${downSteps} steps`);
+  }
+
+  private networkConditionsFault(): void {
+    this.net.conditions = {
+      dropRate: [0, 0.02, 0.1, 0.3][this.faultRng.intBelow(4)]!,
+      duplicateRate: [0, 0.02, 0.1][this.faultRng.intBelow(3)]!,
+      delayMaxSteps: [1, 2, 4, 8][this.faultRng.intBelow(4)]!,
+    };
+    this.trace(`network ${JSON.stringify(this.net.conditions)}`);
+  }
+
+  private membershipFault(): void {
+    const leader = this.leaderNode();
+    if (leader === null) return;
+    const conf = leader.core!.appliedConfState();
+    try {
+      if (conf.learners.length > 0) {
+        leader.core!.proposeConfChange({ type: ConfChangeType.AddVoter, nodeId: conf.learners[0]!, context: new Uint8Array(0) });
+        this.trace(`propose promote ${conf.learners[0]}`);
+      } else if (conf.voters.length > this.options.nodes && this.faultRng.chance(0.7)) {
+        const victim = conf.voters[this.faultRng.intBelow(conf.voters.length)]!;
+        leader.core!.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: victim, context: new Uint8Array(0) });
+        this.nodes.get(victim)!.retireAt = this.step + 60;
+        this.trace(`propose remove ${victim}`);
+      } else if (conf.voters.length < this.options.nodes + 2) {
+        const id = `n${this.nextNodeNumber}`;
+        leader.core!.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: id, context: new Uint8Array(0) });
+        this.nextNodeNumber++;
+        this.addNode(id, new MemoryStorage());
+        this.trace(`propose add learner ${id}`);
+      } else {
+        return;
+      }
+      this.stats.membershipChanges++;
+    } catch (err) {
+      if (!(err instanceof RaftError)) throw err;
+      this.trace(`membership change refused: ${err.name}`);
+    }
+  }
+
+  private transferFault(): void {
+    const leader = this.leaderNode();
+    if (leader === null) return;
+    const voters = leader.core!.appliedConfState().voters.filter((id) => id !== leader.id);
+    if (voters.length === 0) return;
+    const to = voters[this.faultRng.intBelow(voters.length)]!;
+    leader.core!.transferLeadership(to);
+    this.trace(`transfer leadership ${leader.id} -> ${to}`);
+  }
+
+  private tightenSnapshots(): void {
+    for (const node of this.nodes.values()) node.snapshotIntervalEntries = 5 + this.faultRng.intBelow(40);
+  }
+
+  // ------------------------------------------------------------ end of run
+
+  private healAndCheckLiveness(): void {
+    this.healed = true;
+    this.net.healAll();
+    this.net.conditions = { ...RELIABLE };
+    for (const node of this.nodes.values()) {
+      if (node.core === null && !node.retired) this.restart(node);
+    }
+    this.trace('heal everything');
+    const deadline = this.step + livenessTicksMax;
+    let probeOp: { index: number; term: number; node: NodeId } | null = null;
+    for (; this.step < deadline && !this.stopped(); this.step++) {
+      this.runStep(false);
+      const leader = this.leaderNode();
+      if (leader === null) continue;
+      if (probeOp === null || probeOp.node !== leader.id) {
+        try {
+          probeOp = { ...leader.core!.propose(new TextEncoder().encode(JSON.stringify([0, 0, 'probe', 'x']))), node: leader.id };
+        } catch {
+          probeOp = null;
+        }
+      } else if (leader.kv.appliedIndex >= probeOp.index && this.allCaughtUp(leader)) {
+        return;
+      }
+    }
+    this.monitor.record(this.step, 'liveness', `no leader committed a write and converged within ${livenessTicksMax} ticks after healing`);
+  }
+
+  private allCaughtUp(leader: SimNode): boolean {
+    const commit = leader.core!.basicStatus().commit;
+    const members = leader.core!.appliedConfState();
+    return [...members.voters, ...members.learners].every((id) => {
+      const node = this.nodes.get(id);
+      return node?.core != null && node.kv.appliedIndex >= commit;
+    });
+  }
+
+  private finalChecks(): void {
+    this.checkLogs();
+    const leader = this.leaderNode();
+    if (leader !== null) this.monitor.checkAckedWrites(this.step, leader.core!.basicStatus().commit);
+    for (const client of this.clients) if (client.pending !== null) this.respond(client, 'unknown', null);
+    const result = checkLinearizable(this.history);
+    if (!result.ok) this.monitor.record(this.step, 'not-linearizable', `key ${result.key}: ${result.explanation ?? ''}`);
+  }
+
+  private checkLogs(): void {
+    const live = this.liveNodes();
+    for (let i = 0; i < live.length; i++) {
+      for (let j = i + 1; j < live.length; j++) {
+        this.monitor.checkLogMatching(this.step, { id: live[i]!.id, core: live[i]!.core! }, { id: live[j]!.id, core: live[j]!.core! });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  private addNode(id: NodeId, storage: MemoryStorage): void {
+    const node: SimNode = { id, storage, core: null, kv: new KvStore(), reads: new Map(), downSteps: 0, retireAt: null, retired: false, snapshotIntervalEntries: 10 + this.rng.intBelow(60) };
+    this.nodes.set(id, node);
+    this.restart(node);
+  }
+
+  /** Starts (or restarts) a node from what its storage holds: the state that survived. */
+  private restart(node: SimNode): void {
+    const config: RaftConfig = { ...this.config, id: node.id, storage: node.storage, rng: this.rng.fork() };
+    node.core = this.options.coreFactory ? this.options.coreFactory(config) : new RaftCore(config);
+    node.kv = KvStore.restore(node.storage.snapshot().data);
+    node.reads.clear();
+    node.downSteps = 0;
+    this.trace(`start ${node.id} (term ${node.storage.initialState().hardState.term}, last ${node.storage.lastIndex()})`);
+  }
+
+  private retireNodes(): void {
+    for (const node of this.nodes.values()) {
+      if (node.retireAt === null || node.retired || this.step < node.retireAt) continue;
+      const leader = this.leaderNode();
+      // Retire only once the removal is applied by the leader (else keep waiting).
+      if (leader === null || leader.core!.appliedConfState().voters.includes(node.id) || leader.id === node.id) continue;
+      node.retired = true;
+      node.core = null;
+      this.net.forget(node.id, 0);
+      this.trace(`retire ${node.id}`);
+    }
+  }
+
+  /** True once a violation was recorded (or the network stormed). */
+  private stopped(): boolean {
+    if (this.net.delivered > (this.step + 1) * messagesPerStepMax) {
+      this.monitor.record(this.step, 'message-storm', `${this.net.delivered} messages delivered in ${this.step + 1} steps`);
+    }
+    return this.monitor.violations.length > 0;
+  }
+
+  private downCount(): number {
+    let down = 0;
+    for (const node of this.nodes.values()) if (node.core === null && !node.retired) down++;
+    return down;
+  }
+
+  private liveNodes(): SimNode[] {
+    const out: SimNode[] = [];
+    for (const node of this.nodes.values()) if (node.core !== null) out.push(node);
+    return out;
+  }
+
+  private memberIds(): NodeId[] {
+    return [...this.nodes.values()].filter((n) => !n.retired).map((n) => n.id);
+  }
+
+  /** The live leader of the highest term, if any. */
+  private leaderNode(): SimNode | null {
+    let best: SimNode | null = null;
+    let bestTerm = -1;
+    for (const node of this.liveNodes()) {
+      const status = node.core!.basicStatus();
+      if (status.role === 'leader' && status.term > bestTerm) {
+        best = node;
+        bestTerm = status.term;
+      }
+    }
+    return best;
+  }
+
+  private shuffle<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.faultRng.intBelow(i + 1);
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  }
+
+  private trace(line: string): void {
+    if (this.options.trace) this.traceLines.push(`[${this.step}] ${line}`);
+  }
+}
+
+export function simulate(options: SimOptions): SimResult {
+  const sim = new Simulation(options);
+  try {
+    return sim.run();
+  } catch (err) {
+    // The core asserting on a broken invariant is a finding, not a harness error.
+    if (!(err instanceof AssertionFailure)) throw err;
+    return sim.failedResult(`core assertion: ${err.message}`);
+  }
+}
