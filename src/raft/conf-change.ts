@@ -25,7 +25,12 @@ export function decodeConfChange(data: Uint8Array, index: number): ConfChange {
   if (type === undefined || idBytes === undefined || type > ConfChangeType.RemoveNode || data.byteLength < 2 + idBytes || idBytes === 0) {
     throw new CorruptionError(index, `conf change entry at index ${index} is malformed`);
   }
-  const nodeId = textDecoder.decode(data.subarray(2, 2 + idBytes));
+  let nodeId: string;
+  try {
+    nodeId = textDecoder.decode(data.subarray(2, 2 + idBytes));
+  } catch (cause) {
+    throw new CorruptionError(index, `conf change entry at index ${index} has a node id that is not UTF-8`, { cause });
+  }
   return { type: type as ConfChangeType, nodeId, context: data.slice(2 + idBytes) };
 }
 

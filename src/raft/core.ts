@@ -267,7 +267,8 @@ export class RaftCore {
       messages: this.msgs,
       readStates: this.readStates,
       readFailures: this.readFailures,
-      mustSync: entries.length > 0 || hard.term !== this.prevHardState.term || hard.vote !== this.prevHardState.vote,
+      // A received snapshot is acknowledged in this Ready's messages, so it must be durable first.
+      mustSync: entries.length > 0 || this.log.unstable.snapshot !== null || hard.term !== this.prevHardState.term || hard.vote !== this.prevHardState.vote,
     };
     this.msgs = [];
     this.readStates = [];
@@ -561,7 +562,8 @@ export class RaftCore {
   }
 
   private campaignAs(kind: 'pre-vote' | 'election' | 'transfer'): void {
-    if (!this.promotable()) return;
+    // A leader's election timeout starts no election (etcd ignores MsgHup on a leader).
+    if (!this.promotable() || this.role === 'leader') return;
     let voteType: MessageType;
     let voteTerm: number;
     if (kind === 'pre-vote') {

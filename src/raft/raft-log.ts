@@ -114,6 +114,8 @@ export class RaftLog {
   findConflictByTerm(index: number, term: number): { index: number; term: number } {
     let i = Math.min(index, this.lastIndex());
     const floor = this.firstIndex() - 1;
+    // Below the compaction point nothing is known; never answer above `index`.
+    if (i < floor) return { index: i, term: 0 };
     for (; i >= floor; i--) {
       const t = this.termOrZero(i);
       if (t <= term) return { index: i, term: t };

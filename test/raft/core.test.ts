@@ -1,0 +1,292 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AssertionFailure,
+  EntryType,
+  MemoryStorage,
+  message,
+  MessageType,
+  NotLeaderError,
+  ProposalLimitError,
+  RaftCore,
+  SeededRng,
+  type Message,
+  type NodeId,
+  type RaftConfig,
+  type Ready,
+} from '../../src/raft/index.js';
+
+const encode = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+interface Peer {
+  readonly core: RaftCore;
+  readonly storage: MemoryStorage;
+}
+
+function newPeer(id: NodeId, storage: MemoryStorage, extra: Partial<RaftConfig> = {}): Peer {
+  return { core: new RaftCore({ id, storage, rng: new SeededRng(Number(id)), preVote: false, ...extra }), storage };
+}
+
+/** Handles one Ready the way a driver must: persist, (hand back messages to send), apply, advance. */
+function handleReady(peer: Peer): Ready {
+  const rd = peer.core.ready();
+  peer.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+  peer.core.advance(rd);
+  return rd;
+}
+
+/** A few cores wired by a lossless FIFO network; `stabilize` runs it until quiet. */
+class Cluster {
+  readonly peers = new Map<NodeId, Peer>();
+  private queue: Message[] = [];
+
+  constructor(voters: readonly NodeId[], extra: Partial<RaftConfig> = {}) {
+    for (const id of voters) {
+      this.peers.set(id, newPeer(id, MemoryStorage.bootstrap(voters), extra));
+      handleReady(this.peer(id)); // applies the bootstrap membership
+    }
+  }
+
+  peer(id: NodeId): Peer {
+    const peer = this.peers.get(id);
+    if (peer === undefined) throw new Error(`no peer ${id}`);
+    return peer;
+  }
+
+  core(id: NodeId): RaftCore {
+    return this.peer(id).core;
+  }
+
+  stabilize(): void {
+    for (let round = 0; round < 100; round++) {
+      let busy = false;
+      for (const peer of this.peers.values()) {
+        if (!peer.core.hasReady()) continue;
+        busy = true;
+        this.queue.push(...handleReady(peer).messages);
+      }
+      const delivering = this.queue;
+      this.queue = [];
+      for (const m of delivering) this.core(m.to).step(m);
+      if (!busy && delivering.length === 0) return;
+    }
+    throw new Error('cluster did not stabilize');
+  }
+
+  /** Elects `id` (campaign, then run the network until quiet). */
+  elect(id: NodeId): void {
+    this.core(id).campaign();
+    this.stabilize();
+    expect(this.core(id).status().role).toBe('leader');
+  }
+}
+
+describe('RaftCore proposals', () => {
+  it('a follower refuses a proposal with NotLeaderError naming the leader', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    const before = (() => {
+      try {
+        cluster.core('2').propose(encode('x'));
+      } catch (err) {
+        return err;
+      }
+      return null;
+    })();
+    expect(before).toBeInstanceOf(NotLeaderError);
+    expect((before as NotLeaderError).leaderId).toBe('');
+
+    cluster.elect('1');
+    let caught: unknown = null;
+    try {
+      cluster.core('2').propose(encode('x'));
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(NotLeaderError);
+    const err = caught as NotLeaderError;
+    expect(err.leaderId).toBe('1');
+    expect(err.name).toBe('NotLeaderError');
+    expect(err.retryable).toBe(true);
+  });
+
+  it('refuses proposals beyond uncommittedBytesMax until entries commit', () => {
+    const cluster = new Cluster(['1', '2', '3'], { uncommittedBytesMax: 100 });
+    cluster.elect('1');
+    const leader = cluster.core('1');
+    leader.propose(new Uint8Array(50)); // 74 bytes counted
+    let caught: unknown = null;
+    try {
+      leader.propose(new Uint8Array(10)); // 74 + 34 > 100
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ProposalLimitError);
+    expect((caught as ProposalLimitError).uncommittedBytes).toBe(74);
+    expect((caught as ProposalLimitError).uncommittedBytesMax).toBe(100);
+    expect((caught as ProposalLimitError).retryable).toBe(true);
+    leader.propose(new Uint8Array(2)); // 74 + 26 = 100: exactly at the limit is fine
+
+    cluster.stabilize();
+    expect(leader.status().commit).toBe(leader.status().lastIndex);
+    leader.propose(new Uint8Array(10));
+  });
+
+  it('an empty uncommitted log accepts one proposal larger than the limit', () => {
+    const cluster = new Cluster(['1', '2', '3'], { uncommittedBytesMax: 10 });
+    cluster.elect('1');
+    const leader = cluster.core('1');
+    expect(leader.propose(new Uint8Array(500)).index).toBe(5);
+    expect(() => leader.propose(new Uint8Array(1))).toThrow(ProposalLimitError);
+  });
+});
+
+describe('RaftCore commitment', () => {
+  it('a single-node cluster elects itself and commits alone', () => {
+    const peer = newPeer('1', MemoryStorage.bootstrap(['1']));
+    handleReady(peer);
+    peer.core.campaign();
+    expect(peer.core.status().role).toBe('leader');
+    const rd = handleReady(peer);
+    expect(rd.messages).toEqual([]);
+    expect(rd.entries.map((e) => `${e.index}/${e.term}`)).toEqual(['2/2']);
+    expect(rd.committedEntries.map((e) => e.index)).toEqual([2]);
+    const at = peer.core.propose(encode('x'));
+    const next = handleReady(peer);
+    expect(next.committedEntries.map((e) => e.index)).toEqual([at.index]);
+    expect(peer.core.status().applied).toBe(3);
+  });
+
+  it('only an entry of the current term commits by counting replicas (§5.4.2)', () => {
+    // Node 1 holds 5/2 from an earlier term it led, never committed. Now it
+    // becomes leader of term 4 and appends its empty entry 6/4.
+    const storage = MemoryStorage.bootstrap(['1', '2', '3']);
+    storage.append([
+      { index: 4, term: 2, type: EntryType.Normal, data: new Uint8Array(0) },
+      { index: 5, term: 2, type: EntryType.Normal, data: encode('old') },
+    ]);
+    storage.setHardState({ term: 3, vote: '', commit: 3 });
+    const peer = newPeer('1', storage);
+    handleReady(peer);
+    peer.core.campaign();
+    peer.core.step(message({ type: MessageType.VoteResp, from: '2', to: '1', term: 4 }));
+    expect(peer.core.status().role).toBe('leader');
+    expect(peer.core.log.lastIndex()).toBe(6);
+    handleReady(peer);
+
+    // A majority (1 and 2) now holds 5/2, but it is not of term 4: no commit.
+    peer.core.step(message({ type: MessageType.AppResp, from: '2', to: '1', term: 4, index: 5 }));
+    expect(peer.core.status().commit).toBe(3);
+    // Once 6/4 is on a majority, it commits, and 5/2 with it.
+    peer.core.step(message({ type: MessageType.AppResp, from: '2', to: '1', term: 4, index: 6 }));
+    expect(peer.core.status().commit).toBe(6);
+  });
+
+  it('a heartbeat never tells a follower to commit past what it is known to hold', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    cluster.elect('1');
+    const leader = cluster.peer('1');
+    leader.core.propose(encode('x'));
+    handleReady(leader); // appends go nowhere
+    leader.core.step(message({ type: MessageType.AppResp, from: '2', to: '1', term: 2, index: 5 }));
+    expect(leader.core.status().commit).toBe(5);
+    leader.core.tick();
+    const heartbeats = handleReady(leader).messages.filter((m) => m.type === MessageType.Heartbeat);
+    expect(heartbeats.map((m) => `${m.to}:${m.commit}`).sort()).toEqual(['2:5', '3:4']);
+  });
+});
+
+describe('RaftCore elections', () => {
+  it('grants one vote per term and only to an up-to-date log', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    const voter = cluster.peer('3');
+    voter.core.step(message({ type: MessageType.Vote, from: '1', to: '3', term: 2, index: 3, logTerm: 1 }));
+    voter.core.step(message({ type: MessageType.Vote, from: '2', to: '3', term: 2, index: 3, logTerm: 1 }));
+    const answers = handleReady(voter).messages.map((m) => `${m.to}:${m.reject}`);
+    expect(answers).toEqual(['1:false', '2:true']);
+    voter.core.step(message({ type: MessageType.Vote, from: '2', to: '3', term: 3, index: 2, logTerm: 1 }));
+    expect(handleReady(voter).messages.map((m) => `${m.to}:${m.term}:${m.reject}`)).toEqual(['2:3:true']);
+  });
+
+  // Regression: campaign() on a leader once reached becomePreCandidate() and
+  // tripped its assertion. It does nothing, as etcd ignores MsgHup on a leader.
+  it('campaign() on the leader does nothing', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    cluster.elect('1');
+    cluster.core('1').campaign();
+    expect(cluster.core('1').status()).toMatchObject({ role: 'leader', term: 2 });
+  });
+
+  it('a message from an older term changes nothing', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    cluster.elect('1');
+    const follower = cluster.core('2');
+    const before = follower.status();
+    follower.step(message({ type: MessageType.App, from: '3', to: '2', term: 1, index: 3, logTerm: 1, commit: 3 }));
+    const after = follower.status();
+    expect([after.term, after.leader, after.lastIndex]).toEqual([before.term, before.leader, before.lastIndex]);
+  });
+});
+
+describe('RaftCore Ready contract', () => {
+  it('a candidate persists its new term and vote before its Vote messages go out', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    const candidate = cluster.core('1');
+    candidate.campaign();
+    const rd = candidate.ready();
+    expect(rd.hardState).toEqual({ term: 2, vote: '1', commit: 3 });
+    expect(rd.mustSync).toBe(true);
+    expect(rd.messages.map((m) => m.type)).toEqual([MessageType.Vote, MessageType.Vote]);
+    expect(rd.softState).toEqual({ leader: '', role: 'candidate' });
+  });
+
+  it('one Ready at a time: hasReady is false and ready() refuses until advance()', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    const core = cluster.core('1');
+    core.campaign();
+    const rd = core.ready();
+    expect(core.hasReady()).toBe(false);
+    expect(() => core.ready()).toThrow(AssertionFailure);
+    expect(() => core.advance({ ...rd })).toThrow(AssertionFailure);
+    core.advance(rd);
+    expect(core.hasReady()).toBe(false);
+  });
+
+  it('mustSync follows entries and term/vote, not a commit-only change', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    cluster.elect('1');
+    const follower = cluster.peer('2');
+    const leaderTerm = follower.core.status().term;
+
+    follower.core.step(message({ type: MessageType.App, from: '1', to: '2', term: leaderTerm, index: 4, logTerm: 2, commit: 4, entries: [{ index: 5, term: 2, type: EntryType.Normal, data: encode('x') }] }));
+    const withEntries = handleReady(follower);
+    expect(withEntries.entries.map((e) => e.index)).toEqual([5]);
+    expect(withEntries.mustSync).toBe(true);
+
+    follower.core.step(message({ type: MessageType.Heartbeat, from: '1', to: '2', term: leaderTerm, commit: 5 }));
+    const commitOnly = handleReady(follower);
+    expect(commitOnly.hardState).toEqual({ term: leaderTerm, vote: '1', commit: 5 });
+    expect(commitOnly.entries).toEqual([]);
+    expect(commitOnly.mustSync).toBe(false);
+    expect(commitOnly.committedEntries.map((e) => e.index)).toEqual([5]);
+
+    follower.core.step(message({ type: MessageType.Heartbeat, from: '1', to: '2', term: leaderTerm, commit: 5 }));
+    const nothingDurable = handleReady(follower);
+    expect(nothingDurable.hardState).toBeNull();
+    expect(nothingDurable.softState).toBeNull();
+    expect(nothingDurable.mustSync).toBe(false);
+  });
+
+  // Regression: mustSync once ignored rd.snapshot. The same Ready's AppResp
+  // acknowledges the snapshot, so it must be durable first.
+  it('a Ready that carries a snapshot must sync', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    cluster.elect('1');
+    const follower = cluster.peer('2');
+    const term = follower.core.status().term;
+    const snapshot = { metadata: { index: 10, term, confState: { voters: ['1', '2', '3'], learners: [] } }, data: new Uint8Array(0) };
+    follower.core.step(message({ type: MessageType.Snap, from: '1', to: '2', term, snapshot }));
+    const rd = handleReady(follower);
+    expect(rd.snapshot).toBe(snapshot);
+    expect(rd.messages.map((m) => `${m.type}:${m.index}`)).toEqual(['AppResp:10']);
+    expect(rd.mustSync).toBe(true);
+  });
+});
