@@ -85,16 +85,17 @@ export class LevelDbStorage implements Storage {
    */
   static async open(
     dir: string,
-    options: { nodeId: NodeId; bootstrapConfState?: ConfState; entryCacheBytesMax?: number },
+    options: { nodeId: NodeId; bootstrapConfState?: ConfState; entryCacheBytesMax?: number; createIfMissing?: boolean },
   ): Promise<LevelDbStorage> {
     assert(options.nodeId !== '', 'a data directory needs a node id');
     const cacheBytesMax = options.entryCacheBytesMax ?? entryCacheBytesMax;
     assert(Number.isInteger(cacheBytesMax) && cacheBytesMax >= 0, `entry cache bound ${cacheBytesMax} is not a byte count`);
-    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    const createIfMissing = options.createIfMissing ?? true;
+    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', createIfMissing });
     try {
       await db.open();
     } catch (error) {
-      throw openError(dir, error);
+      throw openError(dir, error, createIfMissing);
     }
     try {
       const loaded = await loadState(db, dir, options, cacheBytesMax);
@@ -424,10 +425,14 @@ function snapshotOps(snapshot: Snapshot): BatchOp[] {
   ];
 }
 
-function openError(dir: string, error: unknown): unknown {
+function openError(dir: string, error: unknown, createIfMissing: boolean): unknown {
   const cause = error instanceof Error ? error.cause : undefined;
   const code = (cause as { code?: unknown } | undefined)?.code;
   if (code === 'LEVEL_LOCKED') return new DataDirLockedError(dir, { cause: error });
+  const topCode = (error as { code?: unknown } | null)?.code;
+  if (!createIfMissing && (code === 'LEVEL_DATABASE_NOT_OPEN' || topCode === 'LEVEL_DATABASE_NOT_OPEN')) {
+    return new ForeignDataDirError(dir, 'holds no Testudo data (no LevelDB database there)');
+  }
   if (code === 'LEVEL_CORRUPTION') return new CorruptionError(-1, `data directory ${dir}: LevelDB reports corruption`, { cause: error });
   return error;
 }

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * The `testudo` command. Today it offers the Raft data-directory inspector;
+ * the coordinator, worker and run commands arrive with later steps.
+ */
+import { Command, CommanderError } from 'commander';
+import { inspectDataDir } from './inspect.js';
+
+/** Exit codes shared by every command. */
+export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
+
+export function buildProgram(write: (text: string) => void): Command {
+  const program = new Command('testudo')
+    .description('Testudo: a Raft-replicated distributed test orchestrator')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: write, writeErr: write });
+  const raft = program.command('raft').description('inspect Raft storage');
+  raft
+    .command('inspect')
+    .description("validate a node's data directory (every checksum) and print its Raft state as JSON")
+    .argument('<dir>', 'the data directory')
+    .requiredOption('--node-id <id>', 'the node the directory belongs to')
+    .option('--entries <n>', 'also print the last n log entries (type, term, index, bytes)', '0')
+    .action(async (dir: string, options: { nodeId: string; entries: string }) => {
+      const tail = Number(options.entries);
+      if (!Number.isInteger(tail) || tail < 0) throw new UsageError('--entries must be a non-negative integer');
+      write(`${JSON.stringify(await inspectDataDir(dir, options.nodeId, tail), null, 2)}\n`);
+    });
+  return program;
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export async function main(argv: readonly string[], write: (text: string) => void): Promise<number> {
+  try {
+    await buildProgram(write).parseAsync([...argv], { from: 'user' });
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    if (err instanceof UsageError) {
+      write(`testudo: ${err.message}\n`);
+      return ExitCode.usage;
+    }
+    write(`testudo: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
+    return ExitCode.failure;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (invokedDirectly) {
+  process.exitCode = await main(process.argv.slice(2), (text) => process.stdout.write(text));
+}
