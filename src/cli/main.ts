@@ -3,6 +3,8 @@
  * The `testudo` command. Today it offers the Raft data-directory inspector;
  * the coordinator, worker and run commands arrive with later steps.
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { inspectDataDir } from './inspect.js';
 
@@ -49,7 +51,17 @@ export async function main(argv: readonly string[], write: (text: string) => voi
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (invokedDirectly) {
+/** True when this file is the program (npm runs bins through a symlink, so compare real paths). */
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
   process.exitCode = await main(process.argv.slice(2), (text) => process.stdout.write(text));
 }

@@ -1,6 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { LevelDbStorage } from '../../src/raft/index.js';
@@ -54,5 +56,14 @@ describe('testudo raft inspect', () => {
     expect((await run(['raft', 'inspect'])).code).toBe(2);
     expect((await run(['raft', 'inspect', '/tmp/x', '--node-id', 'n1', '--entries', '-3'])).code).toBe(2);
     expect((await run(['no-such-command'])).code).toBe(2);
+  });
+});
+
+describe('testudo as a process', () => {
+  it('runs when invoked through a symlink, as npm installs bins', async () => {
+    const link = join(await tempDir(), 'testudo.ts');
+    await symlink(fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)), link);
+    const out = execFileSync(process.execPath, ['--import', 'tsx', link, '--version'], { encoding: 'utf8', timeout: 30_000 });
+    expect(out.trim()).toBe('0.1.0');
   });
 });
