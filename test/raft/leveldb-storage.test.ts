@@ -7,6 +7,7 @@ import { AssertionFailure, CompactedError, CorruptionError, UnavailableError } f
 import { decodeConfChange } from '../../src/raft/conf-change.js';
 import { DataDirLockedError, ForeignDataDirError, LevelDbStorage } from '../../src/raft/leveldb-storage.js';
 import { MemoryStorage } from '../../src/raft/memory-storage.js';
+import { SeededRng } from '../../src/raft/rand.js';
 import type { Storage } from '../../src/raft/storage.js';
 import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from '../../src/raft/types.js';
 import { TempDirs } from './fixtures/temp-dirs.js';
@@ -107,24 +108,10 @@ async function flipLastByte(db: ClassicLevel<Uint8Array, Uint8Array>, key: Uint8
   await db.put(key, damaged);
 }
 
-/** Mulberry32: a small seeded generator, so a failing run replays exactly. */
-class Rng {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
+/** The project's seeded generator with the helpers these tests use, so a failing run replays exactly. */
+class Rng extends SeededRng {
   int(bound: number): number {
-    return Math.floor(this.next() * bound);
+    return this.intBelow(bound);
   }
 
   bytes(max: number): Uint8Array {
