@@ -1,12 +1,36 @@
 import { ClassicLevel } from 'classic-level';
 import { bootstrapState } from './bootstrap.js';
-import { crc32c } from './crc32c.js';
+import { EntryCache } from './entry-cache.js';
+import {
+  decodeEntryKey,
+  decodeEntryPayload,
+  decodeHardStatePayload,
+  decodeLogStartPayload,
+  decodeMetaPayload,
+  decodeRecord,
+  decodeSnapshotMetaPayload,
+  encodeEntry,
+  encodeHardState,
+  encodeLogStart,
+  encodeMeta,
+  encodeSnapshotMeta,
+  entryKey,
+  entryKeyPrefix,
+  formatVersion,
+  keyHardState,
+  keyLogStart,
+  keyMeta,
+  keySnapshotData,
+  keySnapshotMeta,
+  readCrc,
+  seal,
+  type LogStart,
+} from './leveldb-records.js';
 import { assert, CompactedError, CorruptionError, RaftError, UnavailableError } from './errors.js';
 import type { Storage } from './storage.js';
 import {
   EMPTY_HARD_STATE,
   EMPTY_SNAPSHOT,
-  EntryType,
   entryBytes,
   type ConfState,
   type Entry,
@@ -40,6 +64,8 @@ import {
  * after the batch resolved, so reads never see a write that is not durable.
  * One write at a time: the driver awaits each before the next.
  */
+export { formatVersion };
+
 export class LevelDbStorage implements Storage {
   readonly dir: string;
   readonly nodeId: NodeId;
@@ -321,7 +347,6 @@ export class LevelDbStorage implements Storage {
 export const entryCacheBytesMax = 16 * 1024 * 1024;
 
 /** The on-disk format this build reads and writes. */
-export const formatVersion = 1;
 
 /** A data directory that is not this node's: another node's, or not Testudo's. */
 export class ForeignDataDirError extends RaftError {
@@ -352,11 +377,6 @@ function ignore(): void {}
 
 type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
-interface LogStart {
-  readonly index: number;
-  readonly term: number;
-}
-
 interface SavePlan {
   readonly ops: BatchOp[];
   /** The received snapshot when it replaces ours, else null. */
@@ -372,26 +392,6 @@ interface LoadedState {
   readonly logStart: LogStart;
   readonly terms: number[];
   readonly cachedEntries: readonly Entry[];
-}
-
-const magic = new TextEncoder().encode('TSTDRAFT');
-const keyMeta = Uint8Array.of(0x6d); // 'm'
-const keyHardState = Uint8Array.of(0x68); // 'h'
-const keySnapshotMeta = Uint8Array.of(0x73); // 's'
-const keySnapshotData = Uint8Array.of(0x64); // 'd'
-const keyLogStart = Uint8Array.of(0x6f); // 'o'
-const entryKeyPrefix = 0x65; // 'e'
-const entryKeyBytes = 9;
-const crcBytes = 4;
-/** term u64 + index u64 + type u8 */
-const entryHeaderBytes = 17;
-const twoPow32 = 2 ** 32;
-
-function entryKey(index: number): Uint8Array {
-  const key = new Uint8Array(entryKeyBytes);
-  key[0] = entryKeyPrefix;
-  writeU64(new DataView(key.buffer), 1, index);
-  return key;
 }
 
 /** Entries that continue a log starting after `offset`; those already compacted are committed and skipped. */
@@ -535,327 +535,3 @@ async function scanLog(db: Db, dir: string, logStart: LogStart, cacheBytesMax: n
   return { terms, cachedEntries: tail.toArray() };
 }
 
-function decodeEntryKey(dir: string, key: Uint8Array): number {
-  if (key.byteLength !== entryKeyBytes) throw new CorruptionError(-1, `data directory ${dir}: malformed entry key of ${key.byteLength} bytes`);
-  const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
-  const index = view.getUint32(1) * twoPow32 + view.getUint32(5);
-  if (!Number.isSafeInteger(index)) throw new CorruptionError(-1, `data directory ${dir}: entry key index out of range`);
-  return index;
-}
-
-// ---------------------------------------------------------------------------
-// Record encoding: crc32c(payload) ++ payload
-
-/** A record could not be decoded; turned into a CorruptionError with context. */
-class DecodeError extends Error {
-  override readonly name = 'DecodeError';
-}
-
-/**
- * Checks a record's CRC, decodes its payload and requires every byte to be
- * consumed. Missing or damaged records become a CorruptionError naming `what`,
- * the directory and (for entries) the index.
- */
-function decodeRecord<T>(dir: string, index: number, what: string, value: Uint8Array | undefined, decode: (reader: RecordReader) => T): T {
-  if (value === undefined) throw new CorruptionError(index, `data directory ${dir}: ${what} is missing`);
-  try {
-    const reader = RecordReader.open(value);
-    const result = decode(reader);
-    reader.end();
-    return result;
-  } catch (error) {
-    if (error instanceof DecodeError) {
-      throw new CorruptionError(index, `data directory ${dir}: ${what} is damaged: ${error.message}`, { cause: error });
-    }
-    throw error;
-  }
-}
-
-/** Prefixes a payload with its CRC. */
-function seal(payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(crcBytes + payload.byteLength);
-  out.set(payload, crcBytes);
-  new DataView(out.buffer).setUint32(0, crc32c(payload));
-  return out;
-}
-
-function readCrc(record: Uint8Array): number {
-  return new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(0);
-}
-
-function writeU64(view: DataView, at: number, value: number): void {
-  assert(Number.isSafeInteger(value) && value >= 0, `${value} is not a non-negative safe integer`);
-  view.setUint32(at, Math.floor(value / twoPow32));
-  view.setUint32(at + 4, value % twoPow32);
-}
-
-/** Entries take the hot path: one allocation, CRC computed in place. */
-function encodeEntry(entry: Entry): Uint8Array {
-  assert(entry.type === EntryType.Normal || entry.type === EntryType.ConfChange, `entry ${entry.index} has unknown type ${entry.type}`);
-  const out = new Uint8Array(crcBytes + entryHeaderBytes + entry.data.byteLength);
-  const view = new DataView(out.buffer);
-  writeU64(view, crcBytes, entry.term);
-  writeU64(view, crcBytes + 8, entry.index);
-  view.setUint8(crcBytes + 16, entry.type);
-  out.set(entry.data, crcBytes + entryHeaderBytes);
-  view.setUint32(0, crc32c(out.subarray(crcBytes)));
-  return out;
-}
-
-function decodeEntryPayload(reader: RecordReader): Entry {
-  const term = reader.u64();
-  const index = reader.u64();
-  const type = reader.u8();
-  if (type !== EntryType.Normal && type !== EntryType.ConfChange) throw new DecodeError(`unknown entry type ${type}`);
-  return { term, index, type, data: reader.rest() };
-}
-
-function encodeMeta(nodeId: NodeId): Uint8Array {
-  return new RecordWriter().raw(magic).u32(formatVersion).str(nodeId).seal();
-}
-
-function decodeMetaPayload(reader: RecordReader): { magicOk: boolean; version: number; nodeId: NodeId } {
-  const found = reader.raw(magic.byteLength);
-  const magicOk = found.every((byte, i) => byte === magic[i]);
-  if (!magicOk) return { magicOk, version: 0, nodeId: '' };
-  return { magicOk, version: reader.u32(), nodeId: reader.str() };
-}
-
-function encodeHardState(hardState: HardState): Uint8Array {
-  return new RecordWriter().u64(hardState.term).u64(hardState.commit).str(hardState.vote).seal();
-}
-
-function decodeHardStatePayload(reader: RecordReader): HardState {
-  const term = reader.u64();
-  const commit = reader.u64();
-  return { term, vote: reader.str(), commit };
-}
-
-function encodeLogStart(logStart: LogStart): Uint8Array {
-  return new RecordWriter().u64(logStart.index).u64(logStart.term).seal();
-}
-
-function decodeLogStartPayload(reader: RecordReader): LogStart {
-  return { index: reader.u64(), term: reader.u64() };
-}
-
-function encodeSnapshotMeta(snapshot: Snapshot, dataCrc: number): Uint8Array {
-  const { index, term, confState } = snapshot.metadata;
-  const writer = new RecordWriter().u64(index).u64(term).u64(snapshot.data.byteLength).u32(dataCrc);
-  writer.u32(confState.voters.length);
-  for (const voter of confState.voters) writer.str(voter);
-  writer.u32(confState.learners.length);
-  for (const learner of confState.learners) writer.str(learner);
-  return writer.seal();
-}
-
-function decodeSnapshotMetaPayload(reader: RecordReader): { metadata: Snapshot['metadata']; dataBytes: number; dataCrc: number } {
-  const index = reader.u64();
-  const term = reader.u64();
-  const dataBytes = reader.u64();
-  const dataCrc = reader.u32();
-  const voters = reader.strList();
-  const learners = reader.strList();
-  return { metadata: { index, term, confState: { voters, learners } }, dataBytes, dataCrc };
-}
-
-
-const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
-
-/** Builds a small record (not entries); grows by doubling. */
-class RecordWriter {
-  private bytes = new Uint8Array(64);
-  private view = new DataView(this.bytes.buffer);
-  private length = 0;
-
-  u32(value: number): this {
-    assert(Number.isInteger(value) && value >= 0 && value < twoPow32, `${value} is not a u32`);
-    this.reserve(4).setUint32(this.length - 4, value);
-    return this;
-  }
-
-  u64(value: number): this {
-    writeU64(this.reserve(8), this.length - 8, value);
-    return this;
-  }
-
-  raw(data: Uint8Array): this {
-    this.reserve(data.byteLength);
-    this.bytes.set(data, this.length - data.byteLength);
-    return this;
-  }
-
-  str(value: string): this {
-    const encoded = utf8Encoder.encode(value);
-    return this.u32(encoded.byteLength).raw(encoded);
-  }
-
-  seal(): Uint8Array {
-    return seal(this.bytes.subarray(0, this.length));
-  }
-
-  /** Makes room for `count` more bytes and advances the length past them. */
-  private reserve(count: number): DataView {
-    if (this.length + count > this.bytes.byteLength) {
-      const grown = new Uint8Array(Math.max(this.bytes.byteLength * 2, this.length + count));
-      grown.set(this.bytes.subarray(0, this.length));
-      this.bytes = grown;
-      this.view = new DataView(grown.buffer);
-    }
-    this.length += count;
-    return this.view;
-  }
-}
-
-/** Reads a record's payload; every overrun or malformed field is a DecodeError. */
-class RecordReader {
-  private position = 0;
-
-  private constructor(
-    private readonly bytes: Uint8Array,
-    private readonly view: DataView,
-  ) {}
-
-  static open(record: Uint8Array): RecordReader {
-    if (record.byteLength < crcBytes) throw new DecodeError(`record of ${record.byteLength} bytes is shorter than its checksum`);
-    const payload = record.subarray(crcBytes);
-    const stored = readCrc(record);
-    const computed = crc32c(payload);
-    if (stored !== computed) {
-      throw new DecodeError(`checksum mismatch (stored ${stored.toString(16)}, computed ${computed.toString(16)})`);
-    }
-    return new RecordReader(payload, new DataView(payload.buffer, payload.byteOffset, payload.byteLength));
-  }
-
-  u8(): number {
-    return this.view.getUint8(this.take(1));
-  }
-
-  u32(): number {
-    return this.view.getUint32(this.take(4));
-  }
-
-  u64(): number {
-    const at = this.take(8);
-    const value = this.view.getUint32(at) * twoPow32 + this.view.getUint32(at + 4);
-    if (!Number.isSafeInteger(value)) throw new DecodeError(`integer at byte ${at} exceeds 2^53`);
-    return value;
-  }
-
-  raw(count: number): Uint8Array {
-    const at = this.take(count);
-    return this.bytes.subarray(at, at + count);
-  }
-
-  str(): string {
-    const encoded = this.raw(this.u32());
-    try {
-      return utf8Decoder.decode(encoded);
-    } catch (error) {
-      throw new DecodeError('string is not valid UTF-8', { cause: error });
-    }
-  }
-
-  strList(): string[] {
-    const count = this.u32();
-    const out: string[] = [];
-    for (let i = 0; i < count; i++) out.push(this.str());
-    return out;
-  }
-
-  /** The remaining bytes (an entry's or snapshot's data). */
-  rest(): Uint8Array {
-    return this.raw(this.bytes.byteLength - this.position);
-  }
-
-  end(): void {
-    if (this.position !== this.bytes.byteLength) throw new DecodeError(`${this.bytes.byteLength - this.position} trailing bytes`);
-  }
-
-  private take(count: number): number {
-    if (this.position + count > this.bytes.byteLength) {
-      throw new DecodeError(`needs ${count} bytes at byte ${this.position} of ${this.bytes.byteLength}`);
-    }
-    const at = this.position;
-    this.position += count;
-    return at;
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Entry cache
-
-/**
- * The most recent entries, a contiguous run ending at the last index, at most
- * `bytesMax` by `entryBytes`. Recent entries are what followers and the apply
- * loop ask for; older ones come from disk. A head cursor makes eviction from
- * the front amortized O(1).
- */
-class EntryCache {
-  private items: Entry[] = [];
-  private head = 0;
-  private bytes = 0;
-
-  constructor(private readonly bytesMax: number) {}
-
-  get(index: number): Entry | undefined {
-    const first = this.items[this.head];
-    if (first === undefined || index < first.index) return undefined;
-    return this.items[this.head + index - first.index];
-  }
-
-  /** Adds entries that continue the log at `entries[0].index`, dropping any cached suffix they replace. */
-  append(entries: readonly Entry[]): void {
-    const start = entries[0];
-    if (start === undefined) return;
-    const first = this.items[this.head];
-    const last = this.items[this.items.length - 1];
-    if (first === undefined || last === undefined || start.index < first.index || start.index > last.index + 1) {
-      this.clear();
-    } else {
-      const keep = this.head + start.index - first.index;
-      for (let i = keep; i < this.items.length; i++) this.bytes -= entryBytes(this.items[i]!);
-      this.items.length = keep;
-    }
-    for (const entry of entries) {
-      this.items.push(entry);
-      this.bytes += entryBytes(entry);
-    }
-    this.evict();
-  }
-
-  /** Forgets entries up to and including `index` (compacted away). */
-  dropThrough(index: number): void {
-    while (this.head < this.items.length && this.items[this.head]!.index <= index) this.dropHead();
-    this.reclaim();
-  }
-
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-    this.bytes = 0;
-  }
-
-  toArray(): Entry[] {
-    return this.items.slice(this.head);
-  }
-
-  private evict(): void {
-    while (this.bytes > this.bytesMax && this.head < this.items.length) this.dropHead();
-    this.reclaim();
-  }
-
-  private dropHead(): void {
-    this.bytes -= entryBytes(this.items[this.head]!);
-    this.head++;
-  }
-
-  /** Drops the evicted prefix once it is half the array, keeping eviction amortized O(1). */
-  private reclaim(): void {
-    if (this.head > 0 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-}
