@@ -1,4 +1,4 @@
-import { CorruptionError } from './errors.js';
+import { ConfChangeError, CorruptionError } from './errors.js';
 import { ConfChangeType, type ConfChange, type ConfState, type NodeId } from './types.js';
 
 const textEncoder = new TextEncoder();
@@ -45,4 +45,26 @@ export function applyToConfState(conf: ConfState, change: ConfChange): ConfState
 
 export function isMember(conf: ConfState, id: NodeId): boolean {
   return conf.voters.includes(id) || conf.learners.includes(id);
+}
+
+/**
+ * Refuses a change Raft must not make from `conf`: adding an existing voter,
+ * demoting a voter, removing a stranger or the last voter, or promoting a
+ * learner that lags the leader by more than `learnerPromotionLagMax` entries
+ * (`learnerLag`; it would stall commits until it caught up).
+ */
+export function validateConfChange(conf: ConfState, change: ConfChange, learnerLag: number, learnerPromotionLagMax: number): void {
+  const isVoter = conf.voters.includes(change.nodeId);
+  const isLearner = conf.learners.includes(change.nodeId);
+  if (change.type === ConfChangeType.AddVoter && isVoter) throw new ConfChangeError('invalid', `${change.nodeId} is already a voter`);
+  if (change.type === ConfChangeType.AddLearner && (isVoter || isLearner)) {
+    throw new ConfChangeError('invalid', `${change.nodeId} is already a member; demoting a voter is not supported`);
+  }
+  if (change.type === ConfChangeType.RemoveNode) {
+    if (!isVoter && !isLearner) throw new ConfChangeError('invalid', `${change.nodeId} is not a member`);
+    if (isVoter && conf.voters.length === 1) throw new ConfChangeError('last-voter', `cannot remove the last voter ${change.nodeId}`);
+  }
+  if (change.type === ConfChangeType.AddVoter && isLearner && learnerLag > learnerPromotionLagMax) {
+    throw new ConfChangeError('learner-behind', `learner ${change.nodeId} is ${learnerLag} entries behind (limit ${learnerPromotionLagMax})`);
+  }
 }

@@ -1,8 +1,7 @@
-import { applyToConfState, decodeConfChange, encodeConfChange } from './conf-change.js';
+import { applyToConfState, decodeConfChange, encodeConfChange, validateConfChange } from './conf-change.js';
 import { resolveConfig, type RaftConfig, type ResolvedRaftConfig } from './config.js';
 import {
   assert,
-  CompactedError,
   ConfChangeError,
   LeadershipTransferInProgressError,
   NotLeaderError,
@@ -10,10 +9,10 @@ import {
 } from './errors.js';
 import type { Progress } from './progress.js';
 import { RaftLog } from './raft-log.js';
-import { ReadOnlyQueue } from './read-only.js';
+import { ReadIndexLedger, type ReadIndexView } from './read-only.js';
+import { Replication } from './replication.js';
 import { ProgressTracker } from './tracker.js';
 import {
-  ConfChangeType,
   EntryType,
   entriesBytes,
   hardStateEqual,
@@ -26,8 +25,6 @@ import {
   type HardState,
   type Message,
   type NodeId,
-  type ReadFailure,
-  type ReadState,
   type Ready,
   type Role,
   type SoftState,
@@ -92,13 +89,10 @@ export class RaftCore {
   /** Proposals appended since the last broadcast; flushed as one append per follower. */
   private broadcastPending = false;
 
-  private readonly readOnly: ReadOnlyQueue;
-  /** Reads that arrived before this leader committed an entry of its own term. */
-  private pendingReads: { from: NodeId; context: string }[] = [];
+  private readonly reads: ReadIndexLedger;
+  private readonly replication: Replication;
 
   private msgs: Message[] = [];
-  private readStates: ReadState[] = [];
-  private readFailures: ReadFailure[] = [];
   private prevSoftState: SoftState;
   private prevHardState: HardState;
   private readyOutstanding: Ready | null = null;
@@ -113,7 +107,16 @@ export class RaftCore {
     this.log = new RaftLog(this.cfg.storage, hardState.commit);
     this.tracker = new ProgressTracker(this.cfg.inflightMessagesMax, this.cfg.inflightBytesMax);
     this.tracker.setConf(confState, this.log.lastIndex() + 1);
-    this.readOnly = new ReadOnlyQueue(this.cfg.readRequestsPendingMax);
+    this.replication = new Replication(
+      { id: this.id, term: () => this.term, send: (m) => this.send(m), maybeCommit: () => this.maybeCommit(), broadcastAppend: () => this.broadcastAppend() },
+      this.log,
+      this.tracker,
+      this.cfg,
+    );
+    this.reads = new ReadIndexLedger(
+      { id: this.id, send: (m) => this.send(m), broadcastHeartbeat: (context) => this.replication.broadcastHeartbeat(context) },
+      this.cfg.readRequestsPendingMax,
+    );
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.becomeFollower(this.term, NO_NODE);
@@ -153,7 +156,9 @@ export class RaftCore {
     if (this.pendingConfIndex > this.log.applied) {
       throw new ConfChangeError('pending', `a membership change at index ${this.pendingConfIndex} is not applied yet`);
     }
-    this.validateConfChange(change);
+    // A learner's lag only matters when promoting it; the leader knows it from progress.
+    const learnerMatch = this.tracker.progress.get(change.nodeId)?.match ?? 0;
+    validateConfChange(this.tracker.conf(), change, this.log.lastIndex() - learnerMatch, this.cfg.learnerPromotionLagMax);
     const [position] = this.proposeEntries([{ type: EntryType.ConfChange, data: encodeConfChange(change) }]);
     this.pendingConfIndex = position!.index;
     return position!;
@@ -177,28 +182,22 @@ export class RaftCore {
    */
   readIndex(context: string): void {
     if (this.role === 'leader') {
-      this.leaderReadIndex(this.id, context);
+      this.reads.request(this.id, context, this.readView());
     } else if (this.leader !== NO_NODE) {
       this.send(message({ type: MessageType.ReadIndex, from: this.id, to: this.leader, term: 0, context }));
     } else {
-      this.readFailures.push({ context, reason: 'no-leader', leader: NO_NODE });
+      this.reads.failLocal(context, 'no-leader');
     }
   }
 
   /** The transport could not reach `to`; stop pipelining to it. */
   reportUnreachable(to: NodeId): void {
-    const pr = this.tracker.progress.get(to);
-    if (this.role === 'leader' && pr !== undefined && pr.state === 'replicate') pr.becomeProbe();
+    if (this.role === 'leader') this.replication.reportUnreachable(to);
   }
 
   /** The transport finished (or failed) sending a snapshot to `to`. */
   reportSnapshot(to: NodeId, ok: boolean): void {
-    const pr = this.tracker.progress.get(to);
-    if (this.role !== 'leader' || pr === undefined || pr.state !== 'snapshot') return;
-    if (!ok) pr.pendingSnapshot = 0;
-    // Wait for the follower's append response before sending more.
-    pr.becomeProbe();
-    pr.probeSent = true;
+    if (this.role === 'leader') this.replication.reportSnapshot(to, ok);
   }
 
   /** The fields of `status()` that cost nothing to read. */
@@ -241,8 +240,7 @@ export class RaftCore {
     return (
       this.broadcastPending ||
       this.msgs.length > 0 ||
-      this.readStates.length > 0 ||
-      this.readFailures.length > 0 ||
+      this.reads.hasOutput() ||
       this.log.unstableEntries().length > 0 ||
       this.log.unstable.snapshot !== null ||
       this.log.hasNextCommittedEntries() ||
@@ -258,6 +256,7 @@ export class RaftCore {
     const soft = this.softState();
     const hard = this.hardState();
     const entries = [...this.log.unstableEntries()];
+    const { readStates, readFailures } = this.reads.takeOutput();
     const rd: Ready = {
       softState: softStateEqual(soft, this.prevSoftState) ? null : soft,
       hardState: hardStateEqual(hard, this.prevHardState) ? null : hard,
@@ -265,14 +264,12 @@ export class RaftCore {
       snapshot: this.log.unstable.snapshot,
       committedEntries: this.log.nextCommittedEntries(this.cfg.committedBytesPerReadyMax),
       messages: this.msgs,
-      readStates: this.readStates,
-      readFailures: this.readFailures,
+      readStates,
+      readFailures,
       // A received snapshot is acknowledged in this Ready's messages, so it must be durable first.
       mustSync: entries.length > 0 || this.log.unstable.snapshot !== null || hard.term !== this.prevHardState.term || hard.vote !== this.prevHardState.vote,
     };
     this.msgs = [];
-    this.readStates = [];
-    this.readFailures = [];
     this.readyOutstanding = rd;
     return rd;
   }
@@ -383,10 +380,10 @@ export class RaftCore {
         if (this.promotable()) this.campaignAs('transfer');
         return;
       case MessageType.ReadIndex:
-        this.rejectRead(m.from, m.context);
+        this.reads.reject(m.from, m.context, this.leader);
         return;
       case MessageType.ReadIndexResp:
-        this.handleReadIndexResp(m);
+        this.reads.onResponse(m, this.leader);
         return;
       default:
         return;
@@ -408,10 +405,10 @@ export class RaftCore {
         this.afterVote();
         return;
       case MessageType.ReadIndex:
-        this.rejectRead(m.from, m.context);
+        this.reads.reject(m.from, m.context, this.leader);
         return;
       case MessageType.ReadIndexResp:
-        this.handleReadIndexResp(m);
+        this.reads.onResponse(m, this.leader);
         return;
       default:
         return;
@@ -434,16 +431,21 @@ export class RaftCore {
   private stepLeader(m: Message): void {
     switch (m.type) {
       case MessageType.ReadIndex:
-        this.leaderReadIndex(m.from, m.context);
+        this.reads.request(m.from, m.context, this.readView());
         return;
       case MessageType.TransferLeader:
         this.handleTransferLeader(m.from);
         return;
-      case MessageType.AppResp:
-        this.handleAppendResponse(m);
+      case MessageType.AppResp: {
+        const pr = this.replication.onAppendResponse(m);
+        if (pr !== null && m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
+          this.send(message({ type: MessageType.TimeoutNow, from: this.id, to: m.from, term: this.term }));
+        }
         return;
+      }
       case MessageType.HeartbeatResp:
-        this.handleHeartbeatResponse(m);
+        this.replication.onHeartbeatResponse(m);
+        if (m.context !== '' && this.tracker.isVoter(m.from)) this.reads.ack(m.from, m.context, this.tracker.voters);
         return;
       default:
         return;
@@ -475,19 +477,10 @@ export class RaftCore {
       // A transfer that did not finish within an election timeout is abandoned.
       if (this.leadTransferee !== NO_NODE) this.leadTransferee = NO_NODE;
     }
-    this.tickSnapshots();
+    this.replication.tickSnapshots();
     if (this.heartbeatElapsedTicks >= this.cfg.heartbeatIntervalTicks) {
       this.heartbeatElapsedTicks = 0;
-      this.broadcastHeartbeat(this.readOnly.lastContext() ?? '');
-    }
-  }
-
-  /** A snapshot unacknowledged for too long was probably lost: probe again. */
-  private tickSnapshots(): void {
-    for (const pr of this.tracker.progress.values()) {
-      if (pr.state !== 'snapshot') continue;
-      pr.snapshotElapsedTicks++;
-      if (pr.snapshotElapsedTicks >= this.cfg.snapshotTimeoutTicks) pr.becomeProbe();
+      this.replication.broadcastHeartbeat(this.reads.lastContext());
     }
   }
 
@@ -505,7 +498,7 @@ export class RaftCore {
     assert(this.role !== 'leader', 'leader cannot become pre-candidate');
     // Pre-vote changes neither term nor vote: a lost pre-vote leaves no trace.
     this.tracker.votes.clear();
-    this.failPendingReads('no-leader');
+    this.reads.failAll('no-leader');
     this.leader = NO_NODE;
     this.role = 'pre-candidate';
     this.stepRole = (m) => this.stepCandidate(m);
@@ -543,7 +536,7 @@ export class RaftCore {
       this.term = term;
       this.vote = NO_NODE;
     }
-    this.failPendingReads(this.role === 'leader' ? 'lost-leadership' : 'no-leader');
+    this.reads.failAll(this.role === 'leader' ? 'lost-leadership' : 'no-leader');
     this.leader = NO_NODE;
     this.electionElapsedTicks = 0;
     this.heartbeatElapsedTicks = 0;
@@ -646,19 +639,6 @@ export class RaftCore {
     this.send(message({ type: MessageType.AppResp, from: this.id, to: m.from, term: this.term, index: this.log.committed }));
   }
 
-  private handleReadIndexResp(m: Message): void {
-    if (m.reject) this.readFailures.push({ context: m.context, reason: 'not-leader', leader: this.leader });
-    else this.readStates.push({ index: m.index, context: m.context });
-  }
-
-  private rejectRead(to: NodeId, context: string): void {
-    if (to === this.id) {
-      this.readFailures.push({ context, reason: 'not-leader', leader: this.leader });
-    } else {
-      this.send(message({ type: MessageType.ReadIndexResp, from: this.id, to, term: 0, reject: true, context }));
-    }
-  }
-
   // ------------------------------------------------------------ leader side
 
   private checkCanPropose(): void {
@@ -690,27 +670,6 @@ export class RaftCore {
     return entries;
   }
 
-  private validateConfChange(change: ConfChange): void {
-    const conf = this.tracker.conf();
-    const isVoter = conf.voters.includes(change.nodeId);
-    const isLearner = conf.learners.includes(change.nodeId);
-    if (change.type === ConfChangeType.AddVoter && isVoter) throw new ConfChangeError('invalid', `${change.nodeId} is already a voter`);
-    if (change.type === ConfChangeType.AddLearner && (isVoter || isLearner)) {
-      throw new ConfChangeError('invalid', `${change.nodeId} is already a member; demoting a voter is not supported`);
-    }
-    if (change.type === ConfChangeType.RemoveNode) {
-      if (!isVoter && !isLearner) throw new ConfChangeError('invalid', `${change.nodeId} is not a member`);
-      if (isVoter && conf.voters.length === 1) throw new ConfChangeError('last-voter', `cannot remove the last voter ${change.nodeId}`);
-    }
-    if (change.type === ConfChangeType.AddVoter && isLearner) {
-      const match = this.tracker.progress.get(change.nodeId)?.match ?? 0;
-      const lag = this.log.lastIndex() - match;
-      if (lag > this.cfg.learnerPromotionLagMax) {
-        throw new ConfChangeError('learner-behind', `learner ${change.nodeId} is ${lag} entries behind (limit ${this.cfg.learnerPromotionLagMax})`);
-      }
-    }
-  }
-
   private applyConfChange(change: ConfChange): void {
     const conf = applyToConfState(this.tracker.conf(), change);
     this.tracker.setConf(conf, this.log.lastIndex() + 1);
@@ -724,7 +683,7 @@ export class RaftCore {
     // A smaller quorum may commit more; new members need their first append.
     if (this.maybeCommit()) this.broadcastPending = true;
     for (const id of this.tracker.members()) {
-      if (id !== this.id && this.tracker.progress.get(id)!.match === 0) this.sendAppend(id, true);
+      if (id !== this.id && this.tracker.progress.get(id)!.match === 0) this.replication.sendAppend(id, true);
     }
   }
 
@@ -734,7 +693,7 @@ export class RaftCore {
    */
   protected maybeCommit(): boolean {
     const committed = this.log.maybeCommit(this.tracker.committed(), this.term);
-    if (committed) this.releasePendingReads();
+    if (committed && this.role === 'leader') this.reads.releaseWaiting(this.readView());
     return committed;
   }
 
@@ -745,101 +704,7 @@ export class RaftCore {
 
   private broadcastAppend(): void {
     this.broadcastPending = false;
-    for (const id of this.tracker.members()) if (id !== this.id) this.sendAppend(id, true);
-  }
-
-  /** Sends the next entries (or a snapshot) to `to`; false when nothing was sent. */
-  protected sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
-    const pr = this.tracker.progress.get(to);
-    if (pr === undefined || pr.isPaused()) return false;
-    const prevIndex = pr.next - 1;
-    let prevTerm: number;
-    let entries: Entry[];
-    try {
-      prevTerm = this.log.term(prevIndex);
-      entries = this.log.entriesFrom(pr.next, this.cfg.messageBytesMax);
-    } catch (err) {
-      if (!(err instanceof CompactedError)) throw err;
-      return this.sendSnapshot(to, pr);
-    }
-    if (entries.length === 0 && !sendIfEmpty) return false;
-    const bytes = entriesBytes(entries);
-    this.send(message({ type: MessageType.App, from: this.id, to, term: this.term, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed }));
-    pr.sentEntries(entries.length, prevIndex + entries.length, bytes);
-    return true;
-  }
-
-  private sendSnapshot(to: NodeId, pr: Progress): boolean {
-    const snapshot = this.log.snapshot();
-    assert(snapshot.metadata.index > 0, 'entries compacted but no snapshot to send');
-    this.send(message({ type: MessageType.Snap, from: this.id, to, term: this.term, snapshot }));
-    pr.becomeSnapshot(snapshot.metadata.index);
-    return true;
-  }
-
-  private broadcastHeartbeat(context: string): void {
-    for (const id of this.tracker.members()) {
-      if (id === this.id) continue;
-      const pr = this.tracker.progress.get(id)!;
-      // Never tell a follower to commit past what it is known to hold.
-      const commit = Math.min(pr.match, this.log.committed);
-      this.send(message({ type: MessageType.Heartbeat, from: this.id, to: id, term: this.term, commit, context }));
-    }
-  }
-
-  private handleAppendResponse(m: Message): void {
-    const pr = this.tracker.progress.get(m.from);
-    if (pr === undefined) return;
-    pr.recentActive = true;
-    if (m.reject) {
-      let probeFrom = m.rejectHint;
-      if (m.logTerm > 0) probeFrom = this.log.findConflictByTerm(m.rejectHint, m.logTerm).index;
-      if (pr.maybeDecrTo(m.index, probeFrom)) {
-        if (pr.state === 'replicate') pr.becomeProbe();
-        this.sendAppend(m.from, true);
-      }
-      return;
-    }
-    assert(m.index <= this.log.lastIndex(), `${m.from} acknowledged ${m.index}, past the leader's last index ${this.log.lastIndex()}`);
-    const wasPaused = pr.isPaused();
-    if (!pr.maybeUpdate(m.index)) return;
-    if (pr.state === 'probe') {
-      pr.becomeReplicate();
-    } else if (pr.state === 'snapshot' && pr.match + 1 >= this.log.firstIndex()) {
-      pr.becomeProbe();
-      pr.becomeReplicate();
-    } else if (pr.state === 'replicate') {
-      pr.inflights.freeLE(m.index);
-    }
-    if (this.maybeCommit()) {
-      this.broadcastAppend();
-    } else if (wasPaused) {
-      this.sendAppend(m.from, true);
-    }
-    // Pipeline: keep sending while the window allows and entries remain.
-    let sentMax = this.cfg.inflightMessagesMax;
-    while (sentMax-- > 0 && this.sendAppend(m.from, false));
-    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
-      this.send(message({ type: MessageType.TimeoutNow, from: this.id, to: m.from, term: this.term }));
-    }
-  }
-
-  private handleHeartbeatResponse(m: Message): void {
-    const pr = this.tracker.progress.get(m.from);
-    if (pr === undefined) return;
-    pr.recentActive = true;
-    pr.probeSent = false;
-    // A full window with the follower still answering suggests lost appends:
-    // free one slot so the next append exposes the gap (and a rejection).
-    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst();
-    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
-    if (m.context === '' || !this.tracker.isVoter(m.from)) return;
-    const acks = this.readOnly.recvAck(m.from, m.context);
-    if (acks === null) return;
-    let voterAcks = 0;
-    for (const id of acks) if (this.tracker.isVoter(id)) voterAcks++;
-    if (voterAcks < Math.floor(this.tracker.voters.length / 2) + 1) return;
-    for (const request of this.readOnly.release(m.context)) this.answerRead(request.from, request.context, request.index);
+    this.replication.sendAppendToAll();
   }
 
   private handleTransferLeader(to: NodeId): void {
@@ -852,54 +717,7 @@ export class RaftCore {
     if (pr.match === this.log.lastIndex()) {
       this.send(message({ type: MessageType.TimeoutNow, from: this.id, to, term: this.term }));
     } else {
-      this.sendAppend(to, true);
-    }
-  }
-
-  /** ReadIndex on the leader (§6.4): record commit, confirm leadership with a heartbeat round. */
-  private leaderReadIndex(from: NodeId, context: string): void {
-    if (this.log.termOrZero(this.log.committed) !== this.term) {
-      // Until an entry of this term commits, our commit index may be stale.
-      if (this.pendingReads.length >= this.cfg.readRequestsPendingMax) {
-        this.rejectRead(from, context);
-        return;
-      }
-      this.pendingReads.push({ from, context });
-      return;
-    }
-    if (this.tracker.voters.length === 1) {
-      this.answerRead(from, context, this.log.committed);
-      return;
-    }
-    if (this.readOnly.isFull() || this.readOnly.has(context)) {
-      this.rejectRead(from, context);
-      return;
-    }
-    this.readOnly.add({ index: this.log.committed, from, context });
-    this.readOnly.recvAck(this.id, context);
-    this.broadcastHeartbeat(context);
-  }
-
-  private releasePendingReads(): void {
-    if (this.pendingReads.length === 0 || this.role !== 'leader') return;
-    if (this.log.termOrZero(this.log.committed) !== this.term) return;
-    const reads = this.pendingReads;
-    this.pendingReads = [];
-    for (const read of reads) this.leaderReadIndex(read.from, read.context);
-  }
-
-  private answerRead(to: NodeId, context: string, index: number): void {
-    if (to === this.id) this.readStates.push({ index, context });
-    else this.send(message({ type: MessageType.ReadIndexResp, from: this.id, to, term: 0, index, context }));
-  }
-
-  /** Every read still waiting fails; the caller retries on the new leader. */
-  private failPendingReads(reason: ReadFailure['reason']): void {
-    const waiting = [...this.readOnly.drain().map((r) => ({ from: r.from, context: r.context })), ...this.pendingReads];
-    this.pendingReads = [];
-    for (const read of waiting) {
-      if (read.from === this.id) this.readFailures.push({ context: read.context, reason, leader: NO_NODE });
-      else this.send(message({ type: MessageType.ReadIndexResp, from: this.id, to: read.from, term: 0, reject: true, context: read.context }));
+      this.replication.sendAppend(to, true);
     }
   }
 
@@ -908,6 +726,10 @@ export class RaftCore {
   protected send(m: Message): void {
     assert(m.to !== this.id, `message ${m.type} addressed to self`);
     this.msgs.push(m);
+  }
+
+  private readView(): ReadIndexView {
+    return { committed: this.log.committed, committedInTerm: this.log.termOrZero(this.log.committed) === this.term, voters: this.tracker.voters };
   }
 
   private softState(): SoftState {
