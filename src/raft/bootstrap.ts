@@ -1,5 +1,5 @@
 import { encodeConfChange } from './conf-change.js';
-import { ConfChangeType, EntryType, NO_NODE, type ConfState, type Entry, type HardState } from './types.js';
+import { ConfChangeType, EntryType, NO_NODE, type ConfState, type Entry, type HardState, type NodeId } from './types.js';
 
 /**
  * The first state of every member of a new cluster: one committed AddVoter
@@ -10,8 +10,14 @@ import { ConfChangeType, EntryType, NO_NODE, type ConfState, type Entry, type Ha
  * configuration (keeping it only in snapshot metadata would leave a joiner
  * with no record of the founding members). All founders must bootstrap with
  * the same members in the same order.
+ *
+ * `contexts` is each founder's conf-change context (a driver keeps the
+ * member's address there); founders must pass the same contexts too.
  */
-export function bootstrapState(conf: ConfState): { hardState: HardState; entries: Entry[] } {
+export function bootstrapState(
+  conf: ConfState,
+  contexts: ReadonlyMap<NodeId, Uint8Array> = new Map(),
+): { hardState: HardState; entries: Entry[] } {
   const members = [
     ...[...conf.voters].sort().map((nodeId) => ({ type: ConfChangeType.AddVoter, nodeId })),
     ...[...conf.learners].sort().map((nodeId) => ({ type: ConfChangeType.AddLearner, nodeId })),
@@ -21,7 +27,7 @@ export function bootstrapState(conf: ConfState): { hardState: HardState; entries
     term: 1,
     index: i + 1,
     type: EntryType.ConfChange,
-    data: encodeConfChange({ ...change, context: new Uint8Array(0) }),
+    data: encodeConfChange({ ...change, context: contexts.get(change.nodeId) ?? new Uint8Array(0) }),
   }));
   return { hardState: { term: 1, vote: NO_NODE, commit: entries.length }, entries };
 }

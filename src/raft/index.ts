@@ -1,4 +1,6 @@
 export { RaftCore } from './core.js';
+export { RaftNode, proposalsPendingMaxDefault, readsPendingMax } from './node.js';
+export { ProposalDroppedError, ReadIndexError, NodeStoppedError, NodeOverloadedError, TransferTimeoutError } from './node-errors.js';
 export { DEFAULTS as RAFT_DEFAULTS, resolveConfig } from './config.js';
 export { MemoryStorage } from './memory-storage.js';
 export { LevelDbStorage, DataDirLockedError, ForeignDataDirError, entryCacheBytesMax } from './leveldb-storage.js';
@@ -36,6 +38,9 @@ export {
 export type { RaftConfig } from './config.js';
 export type { RaftStatus, ProgressStatus } from './core.js';
 export type { Storage } from './storage.js';
+export type { StateMachine } from './state-machine.js';
+export type { Transport, TransportHandler } from './transport.js';
+export type { RaftNodeOptions, RaftNodeObserver } from './node.js';
 export type { Rng } from './rand.js';
 export type { VoteResult } from './quorum.js';
 export type {

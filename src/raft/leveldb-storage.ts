@@ -106,12 +106,19 @@ export class LevelDbStorage implements Storage {
    *
    * `bootstrapConfState` is the membership of a fresh cluster; when the
    * directory is new, its founding log (`bootstrapState`) is written in the
-   * same synced batch as the format record. It is ignored otherwise. `entryCacheBytesMax`
+   * same synced batch as the format record, with `bootstrapContexts` as the
+   * founders' conf-change contexts. Both are ignored otherwise. `entryCacheBytesMax`
    * overrides the default cache bound (tests shrink it to exercise disk reads).
    */
   static async open(
     dir: string,
-    options: { nodeId: NodeId; bootstrapConfState?: ConfState; entryCacheBytesMax?: number; createIfMissing?: boolean },
+    options: {
+      nodeId: NodeId;
+      bootstrapConfState?: ConfState;
+      bootstrapContexts?: ReadonlyMap<NodeId, Uint8Array>;
+      entryCacheBytesMax?: number;
+      createIfMissing?: boolean;
+    },
   ): Promise<LevelDbStorage> {
     assert(options.nodeId !== '', 'a data directory needs a node id');
     const cacheBytesMax = options.entryCacheBytesMax ?? entryCacheBytesMax;
@@ -183,11 +190,19 @@ export class LevelDbStorage implements Storage {
    * Persists one Ready's worth of state in one synced batch: a received
    * snapshot newer than ours (which replaces the whole log), the entries (which
    * replace any suffix they conflict with), then the hard state.
+   *
+   * `sync: false` skips the fsync; only for a Ready whose `mustSync` is false
+   * (a commit index that moved, which Raft can always recover from its peers).
    */
-  async save(update: { hardState: HardState | null; entries: readonly Entry[]; snapshot: Snapshot | null }): Promise<void> {
+  async save(
+    update: { hardState: HardState | null; entries: readonly Entry[]; snapshot: Snapshot | null },
+    options: { sync?: boolean } = {},
+  ): Promise<void> {
+    const sync = options.sync ?? true;
+    assert(sync || (update.entries.length === 0 && update.snapshot === null), 'entries and snapshots are always written synced');
     await this.exclusive(async () => {
       const plan = this.planSave(update);
-      await this.writeBatch(plan.ops);
+      await this.writeBatch(plan.ops, sync);
       this.applyPlan(plan);
     });
   }
@@ -318,17 +333,17 @@ export class LevelDbStorage implements Storage {
     if (plan.hardState !== null) this.hardState = plan.hardState;
   }
 
-  private async writeBatch(ops: BatchOp[]): Promise<void> {
+  private async writeBatch(ops: BatchOp[], sync = true): Promise<void> {
     if (ops.length === 0) return;
     const startMs = performance.now();
     try {
-      await this.db.batch(ops, { sync: true });
+      await this.db.batch(ops, { sync });
     } catch (error) {
       this.failure = error;
       throw error;
     }
     this.lastBatchDurationMs = performance.now() - startMs;
-    this.syncedBatchesCount++;
+    if (sync) this.syncedBatchesCount++;
   }
 
   /** Reads an entry that fell out of the cache, checking it against the term index. */
@@ -443,14 +458,14 @@ function openError(dir: string, error: unknown, createIfMissing: boolean): unkno
 async function loadState(
   db: Db,
   dir: string,
-  { nodeId, bootstrapConfState }: { nodeId: NodeId; bootstrapConfState?: ConfState },
+  { nodeId, bootstrapConfState, bootstrapContexts }: { nodeId: NodeId; bootstrapConfState?: ConfState; bootstrapContexts?: ReadonlyMap<NodeId, Uint8Array> },
   cacheBytesMax: number,
 ): Promise<LoadedState> {
   const metaValue = await db.get(keyMeta);
   if (metaValue === undefined) {
     const anyKeys = await db.keys({ limit: 1 }).all();
     if (anyKeys.length > 0) throw new ForeignDataDirError(dir, 'holds a LevelDB database without a Testudo format record');
-    return initialize(db, nodeId, bootstrapConfState);
+    return initialize(db, nodeId, bootstrapConfState, bootstrapContexts);
   }
   checkMeta(dir, nodeId, decodeRecord(dir, -1, 'format record', metaValue, decodeMetaPayload));
   const hardState = decodeRecord(dir, -1, 'hard state', await db.get(keyHardState), decodeHardStatePayload);
@@ -473,9 +488,14 @@ async function loadState(
 }
 
 /** Writes the records of a fresh directory in one synced batch: all of them or none. */
-async function initialize(db: Db, nodeId: NodeId, bootstrap: ConfState | undefined): Promise<LoadedState> {
+async function initialize(
+  db: Db,
+  nodeId: NodeId,
+  bootstrap: ConfState | undefined,
+  contexts: ReadonlyMap<NodeId, Uint8Array> | undefined,
+): Promise<LoadedState> {
   const logStart: LogStart = { index: 0, term: 0 };
-  const founding = bootstrap === undefined ? { hardState: EMPTY_HARD_STATE, entries: [] } : bootstrapState(bootstrap);
+  const founding = bootstrap === undefined ? { hardState: EMPTY_HARD_STATE, entries: [] } : bootstrapState(bootstrap, contexts);
   const ops: BatchOp[] = [
     { type: 'put', key: keyMeta, value: encodeMeta(nodeId) },
     { type: 'put', key: keyHardState, value: encodeHardState(founding.hardState) },

@@ -1,0 +1,523 @@
+import { randomInt } from 'node:crypto';
+import { decodeConfChange } from './conf-change.js';
+import { RaftCore, type RaftStatus } from './core.js';
+import type { RaftConfig } from './config.js';
+import { assert } from './errors.js';
+import type { LevelDbStorage } from './leveldb-storage.js';
+import { NodeOverloadedError, NodeStoppedError, ProposalDroppedError, ReadIndexError, TransferTimeoutError } from './node-errors.js';
+import { SeededRng } from './rand.js';
+import type { Transport, TransportHandler } from './transport.js';
+import { EntryType, NO_NODE, type ConfChange, type Entry, type Message, type NodeId, type Ready, type Role } from './types.js';
+import type { StateMachine } from './state-machine.js';
+
+/** What a node reports as it runs; every method is optional and must not throw. */
+export interface RaftNodeObserver {
+  /** One Ready was persisted: its duration, entries, and whether it was synced. */
+  onPersist?(seconds: number, entries: number, synced: boolean): void;
+  /** After each Ready: the node's volatile view. */
+  onState?(state: { term: number; commit: number; applied: number; leader: NodeId; role: Role }): void;
+  onProposalsApplied?(count: number): void;
+  onProposalFailed?(error: Error): void;
+  onPendingProposals?(count: number): void;
+  onSnapshotSaved?(seconds: number, index: number): void;
+  onSnapshotRestored?(seconds: number, index: number): void;
+  /** Membership changed (conf change applied or snapshot restored). */
+  onMembership?(): void;
+  /** Persisting failed; the node has stopped and must not be restarted in this process. */
+  onFatal?(error: unknown): void;
+}
+
+export interface RaftNodeOptions<R> {
+  readonly id: NodeId;
+  readonly storage: LevelDbStorage;
+  readonly stateMachine: StateMachine<R>;
+  /** Wall-clock length of one Raft tick. */
+  readonly tickMs: number;
+  /** Core settings (election and heartbeat ticks, flow-control limits). */
+  readonly raft?: Omit<Partial<RaftConfig>, 'id' | 'storage' | 'rng'>;
+  /** Seed of the election jitter; random by default. */
+  readonly seed?: number;
+  /** Take a snapshot once this many entries were applied since the last one. */
+  readonly snapshotEntries: number;
+  /** Entries kept behind a snapshot so a slightly slow follower needs no snapshot. */
+  readonly snapshotCatchUpEntries: number;
+  /** Proposals waiting to be applied on this node before new ones are refused. */
+  readonly proposalsPendingMax?: number;
+  /** Ticks a linearizable read may wait for its ReadIndex before failing. */
+  readonly readTimeoutTicks?: number;
+  /**
+   * Whether a leader may send appends before its own write of the same
+   * entries is durable (Raft thesis §10.2.1). Safe here because nothing that
+   * reveals a commit leaves the node before that write finishes; see
+   * docs/raft.md.
+   */
+  readonly leaderSendsBeforePersist?: boolean;
+  readonly observer?: RaftNodeObserver;
+}
+
+export const proposalsPendingMaxDefault = 16_384;
+export const readsPendingMax = 16_384;
+
+interface Deferred<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+interface PendingProposal<R> extends Deferred<R> {
+  readonly term: number;
+}
+
+interface PendingRead extends Deferred<number> {
+  readonly startTick: number;
+}
+
+/**
+ * Drives one RaftCore: a tick timer, the Ready loop (persist, send, apply,
+ * advance, snapshot) and the bookkeeping that turns committed entries into
+ * answers for proposers and readers. The only place in the library that
+ * touches a clock, the disk and the network.
+ *
+ * The Ready loop runs one Ready at a time. Everything that arrives while a
+ * Ready is being written (messages, proposals, ticks) goes into the core and
+ * comes out batched in the next Ready: that is the group commit.
+ */
+export class RaftNode<R = unknown> implements TransportHandler {
+  readonly id: NodeId;
+  private readonly core: RaftCore;
+  private readonly storage: LevelDbStorage;
+  private readonly sm: StateMachine<R>;
+  private readonly observer: RaftNodeObserver;
+  private readonly opts: RaftNodeOptions<R>;
+  private transport: Transport | null = null;
+
+  private readonly proposals = new Map<number, PendingProposal<R>>();
+  private readonly reads = new Map<string, PendingRead[]>();
+  private readsQueued: PendingRead[] = [];
+  private readsPendingCount = 0;
+  /** Reads confirmed by a leader, waiting for the applied index; ascending by index. */
+  private readsWaitingApply: { index: number; read: PendingRead }[] = [];
+  private readonly transfers = new Set<{ to: NodeId } & Deferred<void>>();
+  private readContextSeq = 0;
+
+  private tickTimer: NodeJS.Timeout | null = null;
+  private ticks = 0;
+  private wake: (() => void) | null = null;
+  private kicked = false;
+  private stopping = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private fatal: unknown = null;
+
+  private role: Role = 'follower';
+  private leader: NodeId = NO_NODE;
+  private applied: number;
+
+  constructor(options: RaftNodeOptions<R>) {
+    assert(options.tickMs > 0, 'tickMs must be positive');
+    assert(options.snapshotEntries > 0, 'snapshotEntries must be positive');
+    this.opts = options;
+    this.id = options.id;
+    this.storage = options.storage;
+    this.sm = options.stateMachine;
+    this.observer = options.observer ?? {};
+    const snap = this.storage.snapshot();
+    if (snap.metadata.index > 0) this.sm.restore(snap.data);
+    this.applied = snap.metadata.index;
+    this.core = new RaftCore({
+      ...options.raft,
+      id: options.id,
+      storage: options.storage,
+      rng: new SeededRng(options.seed ?? randomInt(0, 2 ** 32)),
+    });
+  }
+
+  /** Connects the transport; call once, before `start`. */
+  attachTransport(transport: Transport): void {
+    assert(this.transport === null, 'transport attached twice');
+    this.transport = transport;
+  }
+
+  start(): void {
+    assert(this.transport !== null, 'start() before attachTransport()');
+    assert(this.tickTimer === null, 'start() twice');
+    this.tickTimer = setInterval(() => this.onTick(), this.opts.tickMs);
+    this.loopDone = this.runLoop();
+  }
+
+  /** Stops ticking and the Ready loop, fails everything pending, closes storage. */
+  async stop(): Promise<void> {
+    if (this.stopping) return this.loopDone;
+    this.stopping = true;
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    this.kick();
+    await this.loopDone;
+    this.failAll(new NodeStoppedError(this.id));
+    await this.storage.close();
+  }
+
+  // ------------------------------------------------------------- requests
+
+  /**
+   * Proposes a command; resolves with the state machine's result once it is
+   * committed and applied here. Only the leader accepts proposals.
+   */
+  propose(data: Uint8Array): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      try {
+        this.checkRunning();
+        const pendingMax = this.opts.proposalsPendingMax ?? proposalsPendingMaxDefault;
+        if (this.proposals.size >= pendingMax) throw new NodeOverloadedError(this.proposals.size, pendingMax);
+        const { index, term } = this.core.propose(data);
+        this.proposals.set(index, { term, resolve, reject });
+        this.observer.onPendingProposals?.(this.proposals.size);
+        this.kick();
+      } catch (error) {
+        this.observer.onProposalFailed?.(error as Error);
+        reject(error as Error);
+      }
+    });
+  }
+
+  /** Proposes a membership change; resolves once it is applied here. */
+  proposeConfChange(change: ConfChange): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      try {
+        this.checkRunning();
+        const { index, term } = this.core.proposeConfChange(change);
+        this.proposals.set(index, { term, resolve: () => resolve(), reject });
+        this.kick();
+      } catch (error) {
+        reject(error as Error);
+      }
+    });
+  }
+
+  /**
+   * Resolves with an index such that this node's state machine, once it has
+   * applied that index (which it has when this resolves), reflects every
+   * write committed before the call. Concurrent reads share one ReadIndex
+   * round.
+   */
+  readIndex(): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      try {
+        this.checkRunning();
+        if (this.readsPendingCount >= readsPendingMax) throw new NodeOverloadedError(this.readsPendingCount, readsPendingMax);
+        this.readsPendingCount++;
+        this.readsQueued.push({ startTick: this.ticks, resolve, reject });
+        this.kick();
+      } catch (error) {
+        reject(error as Error);
+      }
+    });
+  }
+
+  /** Asks the leader to hand leadership to `to`; resolves when `to` leads. */
+  transferLeadership(to: NodeId, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      try {
+        this.checkRunning();
+        if (this.leader === to) {
+          resolve();
+          return;
+        }
+        this.core.transferLeadership(to);
+      } catch (error) {
+        reject(error as Error);
+        return;
+      }
+      const waiter = {
+        to,
+        resolve: () => {
+          clearTimeout(timer);
+          this.transfers.delete(waiter);
+          resolve();
+        },
+        reject: (error: Error) => {
+          clearTimeout(timer);
+          this.transfers.delete(waiter);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => waiter.reject(new TransferTimeoutError(to, this.leader, timeoutMs)), timeoutMs);
+      this.transfers.add(waiter);
+      this.kick();
+    });
+  }
+
+  /** Starts an election at once (used by tests and drills). */
+  campaign(): void {
+    this.checkRunning();
+    this.core.campaign();
+    this.kick();
+  }
+
+  status(): RaftStatus & { snapshotIndex: number; appliedToMachine: number } {
+    return { ...this.core.status(), snapshotIndex: this.storage.snapshot().metadata.index, appliedToMachine: this.applied };
+  }
+
+  get isLeader(): boolean {
+    return this.role === 'leader';
+  }
+
+  get leaderId(): NodeId {
+    return this.leader;
+  }
+
+  get currentRole(): Role {
+    return this.role;
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  get stateMachine(): StateMachine<R> {
+    return this.sm;
+  }
+
+  // -------------------------------------------------------- TransportHandler
+
+  onMessage(message: Message): void {
+    if (this.stopping) return;
+    try {
+      this.core.step(message);
+    } catch (error) {
+      // A peer's message must never take the node down; a core invariant failing would.
+      if ((error as Error).name === 'AssertionFailure') throw error;
+    }
+    this.kick();
+  }
+
+  onUnreachable(peer: NodeId): void {
+    if (this.stopping) return;
+    this.core.reportUnreachable(peer);
+  }
+
+  onSnapshotStatus(peer: NodeId, ok: boolean): void {
+    if (this.stopping) return;
+    this.core.reportSnapshot(peer, ok);
+    this.kick();
+  }
+
+  onPeerAddress(): void {
+    // Addresses are the coordinator's business (it owns the transport's peer list).
+  }
+
+  // ------------------------------------------------------------- the loop
+
+  private onTick(): void {
+    this.ticks++;
+    this.core.tick();
+    this.expireReads();
+    this.kick();
+  }
+
+  private kick(): void {
+    this.kicked = true;
+    const wake = this.wake;
+    if (wake !== null) {
+      this.wake = null;
+      wake();
+    }
+  }
+
+  private async runLoop(): Promise<void> {
+    try {
+      while (!this.stopping) {
+        this.kicked = false;
+        this.flushReads();
+        if (!this.core.hasReady()) {
+          if (!this.kicked) await new Promise<void>((resolve) => (this.wake = resolve));
+          continue;
+        }
+        const rd = this.core.ready();
+        await this.handleReady(rd);
+        this.core.advance(rd);
+        this.serveReads();
+        await this.maybeSnapshot();
+      }
+    } catch (error) {
+      this.fatal = error;
+      this.stopping = true;
+      if (this.tickTimer !== null) clearInterval(this.tickTimer);
+      this.failAll(new NodeStoppedError(this.id));
+      this.observer.onFatal?.(error);
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState !== null) this.onSoftState(rd.softState.role, rd.softState.leader);
+    const early: Message[] = [];
+    const late: Message[] = [];
+    const sendEarly = this.opts.leaderSendsBeforePersist !== false && this.role === 'leader' && !this.termOrVoteChanges(rd);
+    for (const m of rd.messages) (sendEarly && isLeaderReplication(m) ? early : late).push(m);
+    if (early.length > 0) this.transport!.send(early);
+    if (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null) {
+      const startMs = performance.now();
+      await this.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync });
+      this.observer.onPersist?.((performance.now() - startMs) / 1000, rd.entries.length, rd.mustSync);
+    }
+    if (late.length > 0) this.transport!.send(late);
+    if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot.data, rd.snapshot.metadata.index);
+    this.applyEntries(rd.committedEntries);
+    for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
+    for (const rf of rd.readFailures) this.onReadFailure(rf.context, rf.reason, rf.leader);
+    const basic = this.core.basicStatus();
+    this.observer.onState?.({ term: basic.term, commit: basic.commit, applied: this.applied, leader: this.leader, role: this.role });
+  }
+
+  private termOrVoteChanges(rd: Ready): boolean {
+    if (rd.hardState === null) return false;
+    const { hardState } = this.storage.initialState();
+    return rd.hardState.term !== hardState.term || rd.hardState.vote !== hardState.vote;
+  }
+
+  private onSoftState(role: Role, leader: NodeId): void {
+    const wasLeader = this.role === 'leader';
+    this.role = role;
+    this.leader = leader;
+    if (wasLeader && role !== 'leader') {
+      // Pending proposals may still commit under the next leader, or not: the
+      // proposer cannot know, so it retries (idempotency keys make that safe).
+      for (const [index, p] of this.proposals) p.reject(new ProposalDroppedError('leadership-lost', index));
+      this.proposals.clear();
+      this.observer.onPendingProposals?.(0);
+    }
+    for (const waiter of [...this.transfers]) if (leader === waiter.to) waiter.resolve();
+  }
+
+  private restoreSnapshot(data: Uint8Array, index: number): void {
+    const startMs = performance.now();
+    this.sm.restore(data);
+    this.applied = index;
+    for (const [i, p] of this.proposals) {
+      if (i <= index) {
+        p.reject(new ProposalDroppedError('snapshot-installed', i));
+        this.proposals.delete(i);
+      }
+    }
+    this.observer.onSnapshotRestored?.((performance.now() - startMs) / 1000, index);
+    this.observer.onMembership?.();
+  }
+
+  private applyEntries(entries: readonly Entry[]): void {
+    let appliedProposals = 0;
+    let membershipChanged = false;
+    for (const entry of entries) {
+      assert(entry.index === this.applied + 1, `applying index ${entry.index} after ${this.applied}`);
+      let result: R | undefined;
+      if (entry.type === EntryType.ConfChange) {
+        this.sm.applyConfChange(entry.index, decodeConfChange(entry.data, entry.index));
+        membershipChanged = true;
+      } else if (entry.data.byteLength === 0) {
+        this.sm.applyEmpty(entry.index);
+      } else {
+        result = this.sm.applyCommand(entry.index, entry.data);
+      }
+      this.applied = entry.index;
+      const pending = this.proposals.get(entry.index);
+      if (pending === undefined) continue;
+      this.proposals.delete(entry.index);
+      if (pending.term === entry.term) {
+        pending.resolve(result as R);
+        appliedProposals++;
+      } else {
+        pending.reject(new ProposalDroppedError('superseded', entry.index));
+      }
+    }
+    if (appliedProposals > 0) this.observer.onProposalsApplied?.(appliedProposals);
+    if (entries.length > 0) this.observer.onPendingProposals?.(this.proposals.size);
+    if (membershipChanged) this.observer.onMembership?.();
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const snapIndex = this.storage.snapshot().metadata.index;
+    if (this.applied - snapIndex < this.opts.snapshotEntries) return;
+    const startMs = performance.now();
+    const index = this.applied;
+    await this.storage.createSnapshot(index, this.core.appliedConfState(), this.sm.snapshot());
+    const compactTo = index - this.opts.snapshotCatchUpEntries;
+    if (compactTo >= this.storage.firstIndex()) await this.storage.compact(compactTo);
+    this.observer.onSnapshotSaved?.((performance.now() - startMs) / 1000, index);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** Sends one ReadIndex request for every read queued since the last loop turn. */
+  private flushReads(): void {
+    if (this.readsQueued.length === 0) return;
+    const batch = this.readsQueued;
+    this.readsQueued = [];
+    const context = `${this.id}:${++this.readContextSeq}`;
+    this.reads.set(context, batch);
+    this.core.readIndex(context);
+  }
+
+  private onReadState(context: string, index: number): void {
+    const batch = this.reads.get(context);
+    if (batch === undefined) return;
+    this.reads.delete(context);
+    for (const read of batch) this.readsWaitingApply.push({ index, read });
+    this.readsWaitingApply.sort((a, b) => a.index - b.index);
+    this.serveReads();
+  }
+
+  private onReadFailure(context: string, reason: ReadIndexError['reason'], leader: NodeId): void {
+    const batch = this.reads.get(context);
+    if (batch === undefined) return;
+    this.reads.delete(context);
+    for (const read of batch) this.finishRead(read, new ReadIndexError(reason, leader));
+  }
+
+  private serveReads(): void {
+    let served = 0;
+    for (const waiting of this.readsWaitingApply) {
+      if (waiting.index > this.applied) break;
+      this.finishRead(waiting.read, waiting.index);
+      served++;
+    }
+    if (served > 0) this.readsWaitingApply.splice(0, served);
+  }
+
+  private finishRead(read: PendingRead, outcome: number | Error): void {
+    this.readsPendingCount--;
+    if (typeof outcome === 'number') read.resolve(outcome);
+    else read.reject(outcome);
+  }
+
+  /** Fails reads whose ReadIndex round went unanswered (a lost message, a partition). */
+  private expireReads(): void {
+    const limit = this.opts.readTimeoutTicks ?? 50;
+    for (const [context, batch] of this.reads) {
+      const first = batch[0];
+      if (first === undefined || this.ticks - first.startTick < limit) continue;
+      this.reads.delete(context);
+      for (const read of batch) this.finishRead(read, new ReadIndexError('timeout', this.leader));
+    }
+  }
+
+  // ------------------------------------------------------------- helpers
+
+  private checkRunning(): void {
+    if (this.stopping) throw new NodeStoppedError(this.id);
+    if (this.fatal !== null) throw new NodeStoppedError(this.id);
+  }
+
+  private failAll(error: Error): void {
+    for (const p of this.proposals.values()) p.reject(error);
+    this.proposals.clear();
+    for (const batch of this.reads.values()) for (const read of batch) this.finishRead(read, error);
+    this.reads.clear();
+    for (const read of this.readsQueued) this.finishRead(read, error);
+    this.readsQueued = [];
+    for (const { read } of this.readsWaitingApply) this.finishRead(read, error);
+    this.readsWaitingApply = [];
+    for (const waiter of [...this.transfers]) waiter.reject(error);
+  }
+}
+
+/** Messages a leader may send before its own write is durable (see `leaderSendsBeforePersist`). */
+function isLeaderReplication(m: Message): boolean {
+  return m.type === 'App' || m.type === 'Heartbeat' || m.type === 'Snap';
+}
+

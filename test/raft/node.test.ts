@@ -1,0 +1,150 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LevelDbStorage, RaftNode, type ConfChange, type Message, type NodeId, type StateMachine, type Transport } from '../../src/raft/index.js';
+
+/** A register log: each command appends its text; the result is the new length. */
+class ListMachine implements StateMachine<number> {
+  appliedIndex = 0;
+  items: string[] = [];
+  applyCommand(index: number, data: Uint8Array): number {
+    this.appliedIndex = index;
+    this.items.push(new TextDecoder().decode(data));
+    return this.items.length;
+  }
+  applyConfChange(index: number, _change: ConfChange): void {
+    this.appliedIndex = index;
+  }
+  applyEmpty(index: number): void {
+    this.appliedIndex = index;
+  }
+  snapshot(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify({ i: this.appliedIndex, items: this.items }));
+  }
+  restore(data: Uint8Array): void {
+    const s = JSON.parse(new TextDecoder().decode(data)) as { i: number; items: string[] };
+    this.appliedIndex = s.i;
+    this.items = s.items;
+  }
+  digest(): string {
+    return JSON.stringify(this.items);
+  }
+}
+
+/** In-process transport: delivery on a later macrotask, to nodes that are "up". */
+class Hub {
+  readonly nodes = new Map<NodeId, RaftNode<number>>();
+  readonly down = new Set<NodeId>();
+  transport(from: NodeId): Transport {
+    return {
+      send: (messages: readonly Message[]) => {
+        for (const m of messages) {
+          setImmediate(() => {
+            const target = this.nodes.get(m.to);
+            if (target === undefined || this.down.has(m.to) || this.down.has(from)) return;
+            target.onMessage(m);
+            if (m.type === 'Snap') this.nodes.get(from)?.onSnapshotStatus(m.to, true);
+          });
+        }
+      },
+      setPeer: () => undefined,
+      removePeer: () => undefined,
+      close: async () => undefined,
+    };
+  }
+}
+
+const ids = ['n1', 'n2', 'n3'];
+let dirs: string[] = [];
+let running: RaftNode<number>[] = [];
+
+async function startNode(hub: Hub, id: NodeId, dir: string, snapshotEntries = 1000): Promise<RaftNode<number>> {
+  const storage = await LevelDbStorage.open(dir, { nodeId: id, bootstrapConfState: { voters: ids, learners: [] } });
+  const node = new RaftNode<number>({ id, storage, stateMachine: new ListMachine(), tickMs: 10, snapshotEntries, snapshotCatchUpEntries: 5 });
+  node.attachTransport(hub.transport(id));
+  hub.nodes.set(id, node);
+  node.start();
+  running.push(node);
+  return node;
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function cluster(snapshotEntries = 1000): Promise<{ hub: Hub; nodes: RaftNode<number>[] }> {
+  const hub = new Hub();
+  const nodes: RaftNode<number>[] = [];
+  for (const id of ids) {
+    const dir = await mkdtemp(join(tmpdir(), `testudo-node-${id}-`));
+    dirs.push(dir);
+    nodes.push(await startNode(hub, id, dir, snapshotEntries));
+  }
+  return { hub, nodes };
+}
+
+afterEach(async () => {
+  await Promise.all(running.map((n) => n.stop()));
+  running = [];
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  dirs = [];
+});
+
+describe('RaftNode', () => {
+  it('elects a leader and applies proposals on every replica, answering the proposer with the result', async () => {
+    const { nodes } = await cluster();
+    const leader = await waitFor('a leader', () => nodes.find((n) => n.isLeader));
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => leader.propose(new TextEncoder().encode(`v${i}`))));
+    expect(results).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    await waitFor('replicas to apply', () => nodes.every((n) => n.appliedIndex === leader.appliedIndex));
+    const digests = nodes.map((n) => n.stateMachine.digest());
+    expect(new Set(digests).size).toBe(1);
+  });
+
+  it('refuses proposals on a follower with the leader hint and serves linearizable reads there', async () => {
+    const { nodes } = await cluster();
+    const leader = await waitFor('a leader', () => nodes.find((n) => n.isLeader));
+    const follower = nodes.find((n) => n !== leader)!;
+    await waitFor('follower knows leader', () => follower.leaderId === leader.id);
+    await expect(follower.propose(new Uint8Array([1]))).rejects.toMatchObject({ name: 'NotLeaderError', leaderId: leader.id });
+    await leader.propose(new TextEncoder().encode('x'));
+    const index = await follower.readIndex();
+    expect(index).toBeGreaterThanOrEqual(leader.appliedIndex);
+    expect(follower.appliedIndex).toBeGreaterThanOrEqual(index);
+    expect((follower.stateMachine as ListMachine).items).toContain('x');
+  });
+
+  it('snapshots, compacts, and catches a restarted follower up through a snapshot', async () => {
+    const { hub, nodes } = await cluster(20);
+    const leader = await waitFor('a leader', () => nodes.find((n) => n.isLeader));
+    const follower = nodes.find((n) => n !== leader)!;
+    const followerDir = dirs[nodes.indexOf(follower)]!;
+    hub.down.add(follower.id);
+    await follower.stop();
+    for (let i = 0; i < 100; i++) await leader.propose(new TextEncoder().encode(`w${i}`));
+    expect(leader.status().snapshotIndex).toBeGreaterThan(50);
+    expect(leader.status().firstIndex).toBeGreaterThan(50);
+    hub.down.delete(follower.id);
+    const restarted = await startNode(hub, follower.id, followerDir, 20);
+    await waitFor('restarted follower to catch up', () => restarted.appliedIndex === leader.appliedIndex);
+    expect(restarted.stateMachine.digest()).toBe(leader.stateMachine.digest());
+    expect((restarted.stateMachine as ListMachine).items).toHaveLength(100);
+  });
+
+  it('transfers leadership and fails pending proposals of the old leader as retryable', async () => {
+    const { nodes } = await cluster();
+    const leader = await waitFor('a leader', () => nodes.find((n) => n.isLeader));
+    const target = nodes.find((n) => n !== leader)!;
+    await waitFor('target in sync', () => target.appliedIndex === leader.appliedIndex);
+    await leader.transferLeadership(target.id, 5000);
+    await waitFor('target leads', () => target.isLeader);
+    expect(await target.propose(new TextEncoder().encode('after'))).toBeGreaterThan(0);
+  });
+});
