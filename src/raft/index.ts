@@ -1,5 +1,7 @@
 export { RaftCore } from './core.js';
 export { RaftNode, proposalsPendingMaxDefault, readsPendingMax } from './node.js';
+export { GrpcTransport, peerServerOptions, GRPC_TRANSPORT_DEFAULTS } from './grpc-transport.js';
+export { PeerDecodeError } from './peer-codec.js';
 export { ProposalDroppedError, ReadIndexError, NodeStoppedError, NodeOverloadedError, TransferTimeoutError } from './node-errors.js';
 export { DEFAULTS as RAFT_DEFAULTS, resolveConfig } from './config.js';
 export { MemoryStorage } from './memory-storage.js';
@@ -41,6 +43,7 @@ export type { Storage } from './storage.js';
 export type { StateMachine } from './state-machine.js';
 export type { Transport, TransportHandler } from './transport.js';
 export type { RaftNodeOptions, RaftNodeObserver } from './node.js';
+export type { GrpcTransportOptions, GrpcTransportStats, PeerLogger } from './grpc-transport.js';
 export type { Rng } from './rand.js';
 export type { VoteResult } from './quorum.js';
 export type {
