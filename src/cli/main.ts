@@ -1,12 +1,18 @@
 #!/usr/bin/env node
 /**
- * The `testudo` command. Today it offers the Raft data-directory inspector;
- * the coordinator, worker and run commands arrive with later steps.
+ * The `testudo` command: run a coordinator or a local cluster, talk to a
+ * cluster (kv, cluster), inspect Raft storage, benchmark and drill.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { inspectDataDir } from './inspect.js';
+import { ExitError, UsageError } from './errors.js';
+import { registerClusterCommands, registerKvCommands } from './client-cmds.js';
+import { registerCoordinatorCommand } from './coordinator-cmd.js';
+import { registerUpCommand } from './up-cmd.js';
+import { registerBenchCommands } from './bench-cmds.js';
+import { testudoVersion } from '../common/version.js';
 
 /** Exit codes shared by every command. */
 export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
@@ -14,7 +20,7 @@ export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
 export function buildProgram(write: (text: string) => void): Command {
   const program = new Command('testudo')
     .description('Testudo: a Raft-replicated distributed test orchestrator')
-    .version('0.1.0')
+    .version(testudoVersion)
     .exitOverride()
     .configureOutput({ writeOut: write, writeErr: write });
   const raft = program.command('raft').description('inspect Raft storage');
@@ -29,12 +35,15 @@ export function buildProgram(write: (text: string) => void): Command {
       if (!Number.isInteger(tail) || tail < 0) throw new UsageError('--entries must be a non-negative integer');
       write(`${JSON.stringify(await inspectDataDir(dir, options.nodeId, tail), null, 2)}\n`);
     });
+  registerCoordinatorCommand(program, write);
+  registerUpCommand(program, write);
+  registerKvCommands(program, write);
+  registerClusterCommands(program, write);
+  registerBenchCommands(program, write);
   return program;
 }
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 export async function main(argv: readonly string[], write: (text: string) => void): Promise<number> {
   try {
@@ -42,6 +51,7 @@ export async function main(argv: readonly string[], write: (text: string) => voi
     return ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    if (err instanceof ExitError) return err.exitCode;
     if (err instanceof UsageError) {
       write(`testudo: ${err.message}\n`);
       return ExitCode.usage;

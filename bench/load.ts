@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { TestudoClient } from '../src/client/index.js';
+
+/** A write load against a running cluster, driven through the public client. */
+export interface LoadOptions {
+  readonly endpoints: readonly string[];
+  /** Concurrent callers sharing one client (as many application threads would). */
+  readonly clients: number;
+  /** Writes to time; ignored when `durationMs` is set. */
+  readonly ops: number;
+  /** Run for this long instead of a fixed number of writes. */
+  readonly durationMs?: number;
+  readonly valueBytes: number;
+  /** Untimed writes first, to warm connections and the JIT. */
+  readonly warmupOps: number;
+  /** Distinct keys written (round robin). */
+  readonly keySpace: number;
+}
+
+export interface LoadResult {
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  clients: number;
+  ops: number;
+  valueBytes: number;
+  errors: number;
+  elapsedMs: number;
+}
+
+/** Failed writes (after the client's own retries) that abort the run: a benchmark of a broken cluster means nothing. */
+export const errorsMax = 100;
+
+/** Upper bound on recorded latencies (a duration run stops recording beyond it). */
+export const latencySamplesMax = 5_000_000;
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const client = new TestudoClient({ endpoints: [...options.endpoints], callTimeoutMs: 5000, totalTimeoutMs: 30_000 });
+  const value = randomBytes(options.valueBytes);
+  try {
+    await drive(client, value, { ...options, ops: options.warmupOps, durationMs: undefined }, 'warm');
+    return await drive(client, value, options, 'k');
+  } finally {
+    client.close();
+  }
+}
+
+async function drive(client: TestudoClient, value: Uint8Array, options: LoadOptions, prefix: string): Promise<LoadResult> {
+  const samples: number[] = [];
+  let issued = 0;
+  let errors = 0;
+  const startNs = process.hrtime.bigint();
+  const endNs = options.durationMs === undefined ? null : startNs + BigInt(options.durationMs) * 1_000_000n;
+  const more = (): boolean => (endNs === null ? issued < options.ops : process.hrtime.bigint() < endNs);
+  const caller = async (): Promise<void> => {
+    while (more()) {
+      const i = issued++;
+      const t0 = process.hrtime.bigint();
+      try {
+        await client.put(`${prefix}${i % options.keySpace}`, value);
+        if (samples.length < latencySamplesMax) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      } catch (error) {
+        errors++;
+        if (errors > errorsMax) throw new Error(`more than ${errorsMax} writes failed; last: ${(error as Error).message}`, { cause: error });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.clients }, caller));
+  const elapsedMs = Number(process.hrtime.bigint() - startNs) / 1e6;
+  samples.sort((a, b) => a - b);
+  return {
+    opsPerSec: round(samples.length / (elapsedMs / 1000)),
+    p50Ms: round(quantile(samples, 0.5)),
+    p99Ms: round(quantile(samples, 0.99)),
+    maxMs: round(samples[samples.length - 1] ?? 0),
+    clients: options.clients,
+    ops: samples.length,
+    valueBytes: options.valueBytes,
+    errors,
+    elapsedMs: round(elapsedMs),
+  };
+}
+
+/** The q-quantile of sorted samples (nearest rank). */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+export function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

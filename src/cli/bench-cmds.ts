@@ -1,0 +1,107 @@
+import type { Command } from 'commander';
+import { runFailoverDrill, type DrillMode } from '../../bench/failover-drill.js';
+import { runLoad } from '../../bench/load.js';
+import { runRaftBench } from '../../bench/raft.js';
+import { ExitError, UsageError } from './errors.js';
+import { positiveInt } from './up-cmd.js';
+
+function endpointList(value: string): string[] {
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (list.length === 0) throw new UsageError('--coordinators/--endpoints must name at least one host:port');
+  return list;
+}
+
+/** Progress goes to stderr so that stdout's last line is the JSON result. */
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+export function registerBenchCommands(program: Command, write: (text: string) => void): void {
+  const bench = program.command('bench').description('benchmarks; each prints its result as JSON on the last line of stdout');
+  bench
+    .command('raft')
+    .description('write throughput and latency of a 3-node cluster (fsync on), driven from a separate client process')
+    .option('--clients <n>', 'concurrent callers', '64')
+    .option('--ops <n>', 'timed writes', '20000')
+    .option('--value-bytes <n>', 'bytes per value', '256')
+    .option('--duration-s <s>', 'run for this many seconds instead of --ops (a saturating load)')
+    .option('--warmup-ops <n>', 'untimed writes first', '1000')
+    .option('--coordinators <list>', 'use this running cluster (host:port,…) instead of starting one')
+    .action(async (o: { clients: string; ops: string; valueBytes: string; durationS?: string; warmupOps: string; coordinators?: string }) => {
+      const result = await runRaftBench(
+        {
+          clients: positiveInt('--clients', o.clients),
+          ops: positiveInt('--ops', o.ops),
+          valueBytes: positiveInt('--value-bytes', o.valueBytes),
+          durationMs: o.durationS === undefined ? undefined : positiveInt('--duration-s', o.durationS) * 1000,
+          warmupOps: nonNegativeInt('--warmup-ops', o.warmupOps),
+          coordinators: o.coordinators === undefined ? undefined : endpointList(o.coordinators),
+        },
+        progress,
+      );
+      write(`${JSON.stringify(result)}\n`);
+    });
+  bench
+    .command('load')
+    .description('drive a write load at a running cluster from this process (what `bench raft` runs)')
+    .requiredOption('--endpoints <list>', 'coordinators, host:port,…')
+    .option('--clients <n>', 'concurrent callers', '64')
+    .option('--ops <n>', 'timed writes', '20000')
+    .option('--value-bytes <n>', 'bytes per value', '256')
+    .option('--duration-ms <ms>', 'run for this long instead of --ops')
+    .option('--warmup-ops <n>', 'untimed writes first', '1000')
+    .action(async (o: { endpoints: string; clients: string; ops: string; valueBytes: string; durationMs?: string; warmupOps: string }) => {
+      const result = await runLoad({
+        endpoints: endpointList(o.endpoints),
+        clients: positiveInt('--clients', o.clients),
+        ops: positiveInt('--ops', o.ops),
+        valueBytes: positiveInt('--value-bytes', o.valueBytes),
+        durationMs: o.durationMs === undefined ? undefined : positiveInt('--duration-ms', o.durationMs),
+        warmupOps: nonNegativeInt('--warmup-ops', o.warmupOps),
+        keySpace: 10_000,
+      });
+      write(`${JSON.stringify(result)}\n`);
+    });
+
+  const drill = program.command('drill').description('operational drills on a local cluster');
+  drill
+    .command('failover')
+    .description('stop the leader again and again under a light write load; time until the next write commits')
+    .option('--rounds <n>', 'leader failures to inflict', '20')
+    .option('--mode <mode>', 'kill (SIGKILL, then restart) | pause (SIGSTOP, then SIGCONT) | transfer', 'kill')
+    .option('--coordinators <n>', 'cluster size', '3')
+    .option('--write-interval-ms <ms>', 'start a write this often', '10')
+    .option('--round-timeout-ms <ms>', 'give up on a round after this long', '10000')
+    .option('--tick-ms <ms>', 'Raft tick length (default: the coordinator default)')
+    .option('--election-ticks <n>', 'election timeout in ticks (default: the coordinator default)')
+    .action(
+      async (o: { rounds: string; mode: string; coordinators: string; writeIntervalMs: string; roundTimeoutMs: string; tickMs?: string; electionTicks?: string }) => {
+        if (o.mode !== 'kill' && o.mode !== 'pause' && o.mode !== 'transfer') throw new UsageError(`--mode must be kill, pause or transfer, got "${o.mode}"`);
+        const coordinators = positiveInt('--coordinators', o.coordinators);
+        if (coordinators < 3) throw new UsageError('--coordinators must be at least 3 for a failover drill');
+        const result = await runFailoverDrill(
+          {
+            rounds: positiveInt('--rounds', o.rounds),
+            mode: o.mode as DrillMode,
+            coordinators,
+            writeIntervalMs: positiveInt('--write-interval-ms', o.writeIntervalMs),
+            roundTimeoutMs: positiveInt('--round-timeout-ms', o.roundTimeoutMs),
+            tickMs: o.tickMs === undefined ? undefined : positiveInt('--tick-ms', o.tickMs),
+            electionTicks: o.electionTicks === undefined ? undefined : positiveInt('--election-ticks', o.electionTicks),
+          },
+          progress,
+        );
+        write(`${JSON.stringify(result)}\n`);
+        if (result.lostWrites > 0) throw new ExitError(1);
+      },
+    );
+}
+
+function nonNegativeInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got "${value}"`);
+  return n;
+}

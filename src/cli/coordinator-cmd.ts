@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { ConfigError, loadCoordinatorConfig } from '../coordinator/config.js';
+import { DataDirError, startCoordinator } from '../coordinator/coordinator.js';
+import { createLogger } from '../coordinator/logger.js';
+import { CorruptionError, DataDirLockedError, ForeignDataDirError } from '../raft/index.js';
+import { ExitError, UsageError } from './errors.js';
+
+/** Exit code of a coordinator that refused to start on its data directory. */
+export const exitRefused = 3;
+
+export function registerCoordinatorCommand(program: Command, write: (text: string) => void): void {
+  program
+    .command('coordinator')
+    .description('run one coordinator of a Testudo cluster (flags > TESTUDO_* environment > --config YAML)')
+    .option('--config <file>', 'YAML file with any of the settings below (camelCase keys)')
+    .option('--id <id>', 'this node, e.g. n1')
+    .option('--listen <host:port>', 'gRPC address to bind (peers, clients, workers)')
+    .option('--advertise <host:port>', 'address the others dial (default: --listen)')
+    .option('--peers <list>', 'founding members: n1=host:port,n2=host:port,…')
+    .option('--join <list>', 'join an existing cluster through these members (host:port,…); then add it with `testudo cluster add-member`')
+    .option('--cluster-id <id>', 'cluster identity (default: derived from --peers; a joiner learns it)')
+    .option('--data-dir <dir>', 'where this node keeps its Raft log and snapshots')
+    .option('--http <host:port>', 'serve /metrics, /livez, /readyz and /status here')
+    .option('--tick-ms <ms>', 'Raft tick length (default 20)')
+    .option('--election-ticks <n>', 'ticks without a leader before an election (default 10, randomized up to 2x)')
+    .option('--heartbeat-ticks <n>', 'ticks between leader heartbeats (default 1)')
+    .option('--snapshot-entries <n>', 'snapshot every n applied entries (default 10000)')
+    .option('--snapshot-catch-up-entries <n>', 'entries kept after a snapshot for slow followers (default 5000)')
+    .option('--message-bytes-max <n>', 'largest gRPC message between nodes (default 16 MiB)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL)')
+    .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
+    .action(async (flags: Record<string, unknown>) => {
+      let config;
+      try {
+        const { exitWithParent: _ignored, ...configFlags } = flags;
+        config = loadCoordinatorConfig({ flags: configFlags, env: process.env });
+      } catch (error) {
+        if (error instanceof ConfigError) throw new UsageError(error.message);
+        throw error;
+      }
+      const logger = createLogger({ nodeId: config.id, level: config.logLevel });
+      for (const warning of config.warnings) logger.warn(warning);
+      let running;
+      try {
+        running = await startCoordinator(config, logger);
+      } catch (error) {
+        if (refusal(error)) {
+          logger.fatal({ err: error }, 'refusing to start');
+          write(`testudo coordinator ${config.id}: refusing to start: ${(error as Error).message}\n`);
+          throw new ExitError(exitRefused);
+        }
+        throw error;
+      }
+      const reason = await new Promise<string>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+        if (flags['exitWithParent'] === true) process.once('disconnect', () => resolve('parent went away'));
+        void running.fatal.then(() => resolve('fatal storage error'));
+      });
+      logger.info({ reason }, 'stopping');
+      await running.stop({ transferLeadership: reason !== 'fatal storage error' });
+      // Open handles (gRPC channels winding down) must not keep a stopped node alive.
+      setTimeout(() => process.exit(), 200).unref();
+      if (reason === 'fatal storage error') throw new ExitError(1);
+    });
+}
+
+function refusal(error: unknown): boolean {
+  return (
+    error instanceof DataDirError || error instanceof CorruptionError || error instanceof ForeignDataDirError || error instanceof DataDirLockedError
+  );
+}

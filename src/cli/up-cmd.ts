@@ -1,0 +1,91 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { TestudoClient } from '../client/index.js';
+import { LocalCluster } from '../cluster/local-cluster.js';
+import { formatStatusTable } from './client-cmds.js';
+import { UsageError } from './errors.js';
+
+/** How long `up` waits for the first leader before giving up. */
+export const upLeaderTimeoutMs = 30_000;
+
+export function registerUpCommand(program: Command, write: (text: string) => void): void {
+  program
+    .command('up')
+    .description('start a local cluster of coordinators on 127.0.0.1 and keep it running until Ctrl-C or SIGTERM')
+    .option('--coordinators <n>', 'number of coordinators', '3')
+    .option('--data-dir <dir>', 'where each coordinator keeps its data (<dir>/n1, …); reused on the next up', '.testudo')
+    .option('--base-port <port>', 'gRPC port of n1 (n2 gets the next, …)', '7001')
+    .option('--http-base-port <port>', 'HTTP port of n1 (/metrics, /livez, /readyz)', '9101')
+    .option('--tick-ms <ms>', 'Raft tick length')
+    .action(async (options: { coordinators: string; dataDir: string; basePort: string; httpBasePort: string; tickMs?: string }) => {
+      const coordinators = positiveInt('--coordinators', options.coordinators);
+      if (coordinators > 9) throw new UsageError('--coordinators must be at most 9');
+      const cluster = new LocalCluster({
+        coordinators,
+        dataDir: resolve(options.dataDir),
+        basePort: positiveInt('--base-port', options.basePort),
+        baseHttpPort: positiveInt('--http-base-port', options.httpBasePort),
+        tickMs: options.tickMs === undefined ? undefined : positiveInt('--tick-ms', options.tickMs),
+      });
+      await runUntilSignal(cluster, write);
+    });
+}
+
+async function runUntilSignal(cluster: LocalCluster, write: (text: string) => void): Promise<void> {
+  let stopping = false;
+  let wake: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (wake = resolve));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    write(`\n${signal}: stopping the coordinators…\n`);
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await cluster.start();
+    for (const m of cluster.members.values()) {
+      void cluster.exited(m.id)?.then((code) => {
+        if (!stopping) write(`coordinator ${m.id} exited (code ${code ?? 'signal'}); its log: ${m.logPath}\n`);
+      });
+    }
+    const client = new TestudoClient({ endpoints: cluster.endpoints(), totalTimeoutMs: upLeaderTimeoutMs, callTimeoutMs: 2000 });
+    try {
+      const status = await waitForLeader(client, () => stopping);
+      if (stopping) return;
+      write('Testudo coordinators are up.\n\n');
+      for (const m of cluster.members.values()) write(`  ${m.id}  grpc ${m.grpcAddress}  http ${m.httpAddress ?? '-'}  log ${m.logPath}\n`);
+      write(`\n${formatStatusTable(status)}\nTry: testudo kv put hello world   testudo cluster status   (Ctrl-C stops the cluster)\n`);
+    } finally {
+      client.close();
+    }
+    await stopped;
+  } finally {
+    await cluster.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    write('all coordinators stopped\n');
+  }
+}
+
+async function waitForLeader(client: TestudoClient, cancelled: () => boolean): Promise<Awaited<ReturnType<TestudoClient['clusterStatus']>>> {
+  const deadline = Date.now() + upLeaderTimeoutMs;
+  for (;;) {
+    try {
+      const status = await client.clusterStatus();
+      if (status.leaderId !== '' && status.members.every((m) => m.reachable)) return status;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`no leader after ${upLeaderTimeoutMs} ms: ${(error as Error).message}`, { cause: error });
+    }
+    if (cancelled()) throw new Error('stopped before a leader was elected');
+    if (Date.now() > deadline) throw new Error(`no leader after ${upLeaderTimeoutMs} ms; see the coordinator logs`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function positiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive integer, got "${value}"`);
+  return n;
+}

@@ -1,0 +1,53 @@
+export {
+  TestudoClient,
+  CLIENT_DEFAULTS,
+  channelsMax,
+  listLimitMax,
+  messageBytesMaxLimit,
+  clientIdLengthMax,
+} from './client.js';
+export { RETRY_DEFAULTS, retryAttemptsMaxLimit } from './retry.js';
+export { endpointsMax } from './endpoints.js';
+export {
+  TestudoError,
+  NotLeaderError,
+  NoLeaderError,
+  LeadershipLostError,
+  ProposalDroppedError,
+  InvalidArgumentError,
+  NotFoundError,
+  ConfChangeRefusedError,
+  OverloadedError,
+  MessageTooLargeError,
+  UnavailableError,
+  DeadlineExceededError,
+  RetriesExhaustedError,
+  ClientClosedError,
+  ERROR_KEY,
+  RETRYABLE_KEY,
+  LEADER_ID_KEY,
+  LEADER_ADDRESS_KEY,
+} from './errors.js';
+
+export type { RetryOptions, CallKind } from './retry.js';
+export type { TestudoErrorFields } from './errors.js';
+export type {
+  TestudoClientOptions,
+  WriteOptions,
+  ReadOptions,
+  ListOptions,
+  ListAllOptions,
+  AdminOptions,
+  PutResult,
+  DeleteResult,
+  KeyValue,
+  GetResult,
+  ListResult,
+  Member,
+  MemberStatus,
+  ClusterStatus,
+  TransferLeaderResult,
+  AddMemberRequest,
+  AddMemberResult,
+  RemoveMemberResult,
+} from './types.js';

@@ -1,0 +1,136 @@
+import type { RetryOptions } from './retry.js';
+
+export interface TestudoClientOptions {
+  /** Coordinators' client addresses, "host:port"; the first is tried first. */
+  endpoints: string[];
+  /** Deadline of one attempt. Default 5000. */
+  callTimeoutMs?: number;
+  /** Deadline of one operation, all its attempts and backoffs included. Default 30000. */
+  totalTimeoutMs?: number;
+  retry?: RetryOptions;
+  /** Prefix of generated idempotency keys. Default: a random UUID per client. */
+  clientId?: string;
+  /** Largest message sent or received, bytes. Default 16 MiB. */
+  messageBytesMax?: number;
+}
+
+export interface WriteOptions {
+  /**
+   * Deduplicates the write across retries and restarts of the caller. Default:
+   * `${clientId}-${n}` with a per-client counter, the same for every retry.
+   */
+  idempotencyKey?: string;
+}
+
+export interface ReadOptions {
+  /** Serve from the answering node's state, which may lag the leader. Default false. */
+  stale?: boolean;
+}
+
+export interface ListOptions extends ReadOptions {
+  prefix?: string;
+  /** Keys strictly after this one. */
+  startAfter?: string;
+  /** 0 or absent: the server's default (1000); at most 10000. */
+  limit?: number;
+}
+
+export interface ListAllOptions extends ReadOptions {
+  prefix?: string;
+  /** Keys per page (1..10000). Default 1000. */
+  pageSize?: number;
+}
+
+export interface AdminOptions {
+  /** Deadline of one attempt, for changes that take longer than a read. */
+  callTimeoutMs?: number;
+}
+
+export interface PutResult {
+  /** Log index of the write. */
+  index: number;
+  /** This attempt repeated an earlier one with the same idempotency key. */
+  duplicate: boolean;
+}
+
+export interface DeleteResult extends PutResult {
+  existed: boolean;
+}
+
+export interface KeyValue {
+  key: string;
+  value: Uint8Array;
+  /** Log index of the write that set the value. */
+  modIndex: number;
+}
+
+export interface GetResult {
+  found: boolean;
+  value?: Uint8Array;
+  modIndex?: number;
+  appliedIndex: number;
+  servedBy: string;
+}
+
+export interface ListResult {
+  items: KeyValue[];
+  more: boolean;
+  appliedIndex: number;
+  servedBy: string;
+}
+
+export interface Member {
+  id: string;
+  address: string;
+  /** "voter" or "learner". */
+  kind: string;
+}
+
+export interface MemberStatus {
+  id: string;
+  address: string;
+  /** follower | pre-candidate | candidate | leader | unreachable */
+  role: string;
+  term: number;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  leaderId: string;
+  lag: number;
+  kind: string;
+  reachable: boolean;
+  error: string;
+  version: string;
+  snapshotIndex: number;
+  firstIndex: number;
+  /** The cluster the member belongs to (set when it was founded). */
+  clusterId: string;
+}
+
+export interface ClusterStatus {
+  members: MemberStatus[];
+  leaderId: string;
+  term: number;
+  servedBy: string;
+}
+
+export interface TransferLeaderResult {
+  leaderId: string;
+  term: number;
+}
+
+export interface AddMemberRequest {
+  id: string;
+  address: string;
+  /** Keep the member a learner instead of promoting it once caught up. */
+  learnerOnly?: boolean;
+}
+
+export interface AddMemberResult {
+  members: Member[];
+  promoted: boolean;
+}
+
+export interface RemoveMemberResult {
+  members: Member[];
+}

@@ -1,0 +1,208 @@
+import * as grpc from '@grpc/grpc-js';
+import { ConfChangeError, ConfChangeType, type ConfChange } from '../raft/index.js';
+import { encodeMemberContext, InvalidArgumentError } from './codec.js';
+import { ServiceError } from './grpc-errors.js';
+import { forwardOrRelay, onLeader, remainingMs, unary, type ServiceHost } from './services.js';
+
+/** Node ids are short, printable and safe in file names and metric labels. */
+const nodeIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const addressPattern = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/;
+
+/** How long an admin call may take by default (adding a member waits for it to catch up). */
+export const adminTimeoutMs = 60_000;
+/** How long a member-status probe of one peer may take. */
+export const memberProbeTimeoutMs = 1_000;
+const transferTimeoutMs = 5_000;
+const catchUpPollMs = 25;
+
+export interface AdminHost extends ServiceHost {
+  readonly advertise: string;
+  readonly version: string;
+  readonly clusterId: string;
+}
+
+interface MemberStatus {
+  id: string;
+  address: string;
+  role: string;
+  term: number;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  leaderId: string;
+  lag: number;
+  kind: string;
+  reachable: boolean;
+  error: string;
+  version: string;
+  snapshotIndex: number;
+  firstIndex: number;
+  clusterId: string;
+}
+
+export function localMemberStatus(host: AdminHost): MemberStatus {
+  const st = host.node.status();
+  const isLearner = st.confState.learners.includes(host.nodeId);
+  return {
+    id: host.nodeId,
+    address: host.advertise,
+    role: st.role,
+    term: st.term,
+    commitIndex: st.commit,
+    appliedIndex: st.appliedToMachine,
+    lastIndex: st.lastIndex,
+    leaderId: st.leader,
+    lag: 0,
+    kind: isLearner ? 'learner' : st.confState.voters.includes(host.nodeId) ? 'voter' : 'none',
+    reachable: true,
+    error: '',
+    version: host.version,
+    snapshotIndex: st.snapshotIndex,
+    firstIndex: st.firstIndex,
+    clusterId: host.clusterId,
+  };
+}
+
+export function clusterHandlers(host: AdminHost): grpc.UntypedServiceImplementation {
+  return {
+    MemberStatus: unary<unknown, MemberStatus>(host, 'MemberStatus', async () => localMemberStatus(host)),
+    Status: unary<unknown, unknown>(host, 'Status', async (_req, call) =>
+      // Leave time to answer: an unreachable member must not push the whole call past the caller's deadline.
+      clusterStatus(host, Math.max(50, Math.min(memberProbeTimeoutMs, Math.floor(remainingMs(call, adminTimeoutMs) * 0.6)))),
+    ),
+    TransferLeader: unary<{ to: string }, unknown>(host, 'TransferLeader', async (req, call) => {
+      requireMember(host, req.to, 'voter');
+      return onLeader(host, call, 'Cluster', 'TransferLeader', async () => {
+        await host.node.transferLeadership(req.to, Math.min(transferTimeoutMs, remainingMs(call, adminTimeoutMs)));
+        return { leaderId: req.to, term: host.node.status().term };
+      });
+    }),
+    AddMember: unary<{ id: string; address: string; learnerOnly: boolean }, unknown>(host, 'AddMember', async (req, call) => {
+      if (!nodeIdPattern.test(req.id)) throw new InvalidArgumentError('id', `"${req.id}" is not a node id (letters, digits, _.-; at most 63)`);
+      if (!addressPattern.test(req.address)) throw new InvalidArgumentError('address', `"${req.address}" is not host:port`);
+      return onLeader(host, call, 'Cluster', 'AddMember', async () => addMember(host, req, remainingMs(call, adminTimeoutMs)));
+    }),
+    RemoveMember: unary<{ id: string }, unknown>(host, 'RemoveMember', async (req, call) => {
+      requireMember(host, req.id, 'any');
+      return onLeader(host, call, 'Cluster', 'RemoveMember', async () => removeMember(host, req.id, remainingMs(call, adminTimeoutMs)));
+    }),
+  };
+}
+
+async function clusterStatus(host: AdminHost, probeTimeoutMs: number): Promise<unknown> {
+  const members = host.machine.members();
+  const statuses = await Promise.all(
+    members.map(async (m): Promise<MemberStatus> => {
+      if (m.id === host.nodeId) return localMemberStatus(host);
+      try {
+        return await host.peers.forward<unknown, MemberStatus>(m.address, 'Cluster', 'MemberStatus', {}, probeTimeoutMs);
+      } catch (error) {
+        return { ...unreachable(m.id, m.address, m.kind), error: (error as Error).message };
+      }
+    }),
+  );
+  const leader = statuses.filter((s) => s.role === 'leader').sort((a, b) => b.term - a.term)[0];
+  for (const s of statuses) {
+    s.kind = members.find((m) => m.id === s.id)?.kind ?? s.kind;
+    if (leader !== undefined && s.reachable) s.lag = Math.max(0, leader.lastIndex - s.lastIndex);
+  }
+  const local = host.node.status();
+  return { members: statuses, leaderId: local.leader, term: local.term, servedBy: host.nodeId };
+}
+
+function unreachable(id: string, address: string, kind: string): MemberStatus {
+  return {
+    id,
+    address,
+    role: 'unreachable',
+    term: 0,
+    commitIndex: 0,
+    appliedIndex: 0,
+    lastIndex: 0,
+    leaderId: '',
+    lag: 0,
+    kind,
+    reachable: false,
+    error: '',
+    version: '',
+    snapshotIndex: 0,
+    firstIndex: 0,
+    clusterId: '',
+  };
+}
+
+function requireMember(host: AdminHost, id: string, kind: 'voter' | 'any'): void {
+  const member = host.machine.members().find((m) => m.id === id);
+  if (member === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `${id} is not a member of this cluster`);
+  if (kind === 'voter' && member.kind !== 'voter') throw new InvalidArgumentError('to', `${id} is a ${member.kind}, not a voter`);
+}
+
+function membersReply(host: AdminHost): { id: string; address: string; kind: string }[] {
+  return host.machine.members().map((m) => ({ id: m.id, address: m.address, kind: m.kind }));
+}
+
+/** Adds `id` as a learner, waits for it to catch up, then promotes it (unless `learnerOnly`). */
+async function addMember(host: AdminHost, req: { id: string; address: string; learnerOnly: boolean }, timeoutMs: number): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  const existing = host.machine.members().find((m) => m.id === req.id);
+  if (existing !== undefined && (existing.kind === 'voter' || req.learnerOnly)) {
+    throw new ServiceError(grpc.status.ALREADY_EXISTS, 'invalid', false, `${req.id} is already a ${existing.kind} at ${existing.address}`);
+  }
+  const context = encodeMemberContext({ address: req.address });
+  if (existing === undefined) await proposeWhenReady(host, { type: ConfChangeType.AddLearner, nodeId: req.id, context }, deadline);
+  if (req.learnerOnly) return { members: membersReply(host), promoted: false };
+  // The core refuses a promotion while the learner lags by more than
+  // learnerPromotionLagMax entries, but a short log makes even a learner that
+  // never answered look close; so first wait until it has acknowledged the
+  // entry that added it.
+  const addedAt = host.node.appliedIndex;
+  while ((host.node.status().progress.get(req.id)?.match ?? 0) < addedAt) {
+    if (!host.node.isLeader) throw new ServiceError(grpc.status.UNAVAILABLE, 'leadership-lost', true, 'lost leadership while the new member caught up');
+    if (Date.now() + catchUpPollMs > deadline) {
+      throw new ServiceError(grpc.status.DEADLINE_EXCEEDED, 'timeout', false, `${req.id} at ${req.address} has not caught up; it stays a learner (is it running with --join?)`);
+    }
+    await sleep(catchUpPollMs);
+  }
+  await proposeWhenReady(host, { type: ConfChangeType.AddVoter, nodeId: req.id, context }, deadline);
+  return { members: membersReply(host), promoted: true };
+}
+
+/**
+ * Proposes a membership change, waiting while the core refuses it for a
+ * reason that passes: another change still being applied (a new leader has
+ * one until it applies its first entry) or a learner still catching up.
+ */
+async function proposeWhenReady(host: AdminHost, change: ConfChange, deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      await host.node.proposeConfChange(change);
+      return;
+    } catch (error) {
+      const passing = error instanceof ConfChangeError && (error.reason === 'learner-behind' || error.reason === 'pending');
+      if (!passing || Date.now() + catchUpPollMs > deadline) throw error;
+      await sleep(catchUpPollMs);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function removeMember(host: AdminHost, id: string, timeoutMs: number): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  if (id !== host.nodeId) {
+    await proposeWhenReady(host, { type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array(0) }, deadline);
+    return { members: membersReply(host) };
+  }
+  // The leader removes itself by handing leadership to the most caught-up voter first.
+  const st = host.node.status();
+  const successor = [...st.progress.entries()]
+    .filter(([peer]) => peer !== id && st.confState.voters.includes(peer))
+    .sort((a, b) => b[1].match - a[1].match)[0];
+  if (successor === undefined) throw new ServiceError(grpc.status.FAILED_PRECONDITION, 'conf-change', false, `${id} is the last voter and cannot be removed`);
+  const [successorId] = successor;
+  await host.node.transferLeadership(successorId, Math.min(transferTimeoutMs, timeoutMs));
+  const address = host.machine.members().find((m) => m.id === successorId)?.address ?? '';
+  return forwardOrRelay(host, address, 'Cluster', 'RemoveMember', { id }, Math.max(1, deadline - Date.now()));
+}

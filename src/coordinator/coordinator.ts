@@ -1,0 +1,305 @@
+import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { GrpcTransport, peerServerOptions } from '../raft/grpc-transport.js';
+import { LevelDbStorage, RaftNode, NO_NODE, type Message, type NodeId, type TransportHandler } from '../raft/index.js';
+import { clusterHandlers, type AdminHost } from './admin.js';
+import { encodeMemberContext } from './codec.js';
+import type { CoordinatorConfig } from './config.js';
+import { startHttpServer } from './http-server.js';
+import { KvMachine, type ApplyResult } from './kv-machine.js';
+import { childLogger, type Logger } from './logger.js';
+import { NodeMetrics } from './metrics.js';
+import { PeerClients } from './peer-clients.js';
+import { testudoPackageDefinition, testudoV1 } from './proto.js';
+import { kvHandlers } from './services.js';
+import { testudoVersion } from '../common/version.js';
+
+/** A coordinator that is up: its endpoints and how to stop it. */
+export interface RunningCoordinator {
+  readonly id: NodeId;
+  readonly grpcAddress: string;
+  readonly httpAddress: string | null;
+  readonly node: RaftNode<ApplyResult>;
+  /** Stops serving; a leader first hands leadership to a caught-up follower. */
+  stop(options?: { transferLeadership?: boolean }): Promise<void>;
+  /** Resolves when the node stopped on its own (a fatal storage error). */
+  readonly fatal: Promise<unknown>;
+}
+
+/** The cluster identity a data directory was founded with; checked on every start. */
+interface ClusterFile {
+  clusterId: string;
+  nodeId: string;
+}
+
+/**
+ * Starts one coordinator: opens (or founds) its data directory, starts the
+ * Raft node, serves gRPC (peers, Kv, Cluster, health, reflection) on one
+ * address and HTTP (/metrics, /livez, /readyz, /status) on another.
+ */
+export async function startCoordinator(config: CoordinatorConfig, rootLogger: Logger): Promise<RunningCoordinator> {
+  const log = childLogger(rootLogger, 'coordinator');
+  await mkdir(config.dataDir, { recursive: true });
+  const clusterId = await checkClusterFile(config, rootLogger);
+  const founding = config.join.length === 0;
+  const contexts = new Map([...config.peers].map(([id, address]) => [id, encodeMemberContext({ address })]));
+  const storage = await LevelDbStorage.open(join(config.dataDir, 'raft'), {
+    nodeId: config.id,
+    bootstrapConfState: founding ? { voters: [...config.peers.keys()].sort(), learners: [] } : undefined,
+    bootstrapContexts: founding ? contexts : undefined,
+  });
+  const metrics = new NodeMetrics({ nodeId: config.id });
+  const machine = new KvMachine();
+  let fatalResolve: (error: unknown) => void = () => undefined;
+  const fatal = new Promise<unknown>((resolve) => (fatalResolve = resolve));
+  let transport: GrpcTransport | null = null;
+  const syncPeers = (): void => {
+    if (transport === null) return;
+    const known = new Map(config.peers);
+    for (const m of machine.members()) if (m.address !== '') known.set(m.id, m.address);
+    const members = new Set(machine.members().map((m) => m.id));
+    for (const [id, address] of known) {
+      if (id === config.id) continue;
+      if (members.size > 0 && !members.has(id)) transport.removePeer(id);
+      else transport.setPeer(id, address);
+    }
+  };
+  let lastLeader: NodeId = NO_NODE;
+  let lastRole = '';
+  const node = new RaftNode<ApplyResult>({
+    id: config.id,
+    storage,
+    stateMachine: machine,
+    tickMs: config.tickMs,
+    raft: { electionTimeoutTicks: config.electionTicks, heartbeatIntervalTicks: config.heartbeatTicks, messageBytesMax: Math.floor(config.messageBytesMax / 4) },
+    snapshotEntries: config.snapshotEntries,
+    snapshotCatchUpEntries: config.snapshotCatchUpEntries,
+    observer: {
+      onPersist: (seconds, entries, synced) => {
+        if (synced) metrics.observeFsync(seconds, entries);
+      },
+      onState: (s) => {
+        if (s.leader !== lastLeader || s.role !== lastRole) {
+          // One line per change: the chaos checks and integration tests read these to prove one leader per term.
+          log.info({ event: 'raft-state', term: s.term, leader: s.leader, role: s.role }, s.role === 'leader' ? 'became leader' : 'leader changed');
+          lastLeader = s.leader;
+          lastRole = s.role;
+        }
+        try {
+          metrics.setRaftState({ term: s.term, commitIndex: s.commit, appliedIndex: Math.min(s.applied, s.commit), leaderId: s.leader });
+        } catch (error) {
+          log.warn({ err: error }, 'metrics update failed');
+        }
+      },
+      onProposalsApplied: (n) => {
+        metrics.proposalCommitted(n);
+        metrics.proposalApplied(n);
+      },
+      onProposalFailed: () => metrics.proposalFailed(),
+      onPendingProposals: (n) => metrics.setPending(n),
+      onSnapshotRestored: (seconds, index) => {
+        metrics.snapshotApplied(seconds);
+        log.info({ index, seconds }, 'installed a snapshot from the leader');
+      },
+      onSnapshotSaved: (seconds, index) => {
+        metrics.snapshotSaved(seconds);
+        log.debug({ index, seconds }, 'took a snapshot and compacted the log');
+      },
+      onMembership: () => syncPeers(),
+      onFatal: (error) => {
+        log.fatal({ err: error }, 'raft node stopped: storage failed');
+        fatalResolve(error);
+      },
+    },
+  });
+  const handler: TransportHandler = {
+    onMessage: (m: Message) => node.onMessage(m),
+    onUnreachable: (peer) => {
+      metrics.peerSendFailed(peer);
+      node.onUnreachable(peer);
+    },
+    onSnapshotStatus: (peer, ok) => node.onSnapshotStatus(peer, ok),
+    onPeerAddress: (peer, address) => {
+      if (transport !== null && !config.peers.has(peer) && !machine.members().some((m) => m.id === peer)) transport.setPeer(peer, address);
+    },
+  };
+  transport = new GrpcTransport({
+    nodeId: config.id,
+    clusterId: config.clusterId,
+    advertiseAddress: config.advertise,
+    handler,
+    logger: childLogger(rootLogger, 'transport'),
+    messageBytesMax: config.messageBytesMax,
+    onPeerRoundTrip: (peer, seconds) => metrics.observeRoundTrip(peer, seconds),
+  });
+  node.attachTransport(transport);
+  syncPeers();
+
+  const peers = new PeerClients(config.messageBytesMax);
+  const leaderHint = (): { leaderId: string; leaderAddress: string } => {
+    const leaderId = node.leaderId;
+    if (leaderId === NO_NODE) return { leaderId: '', leaderAddress: '' };
+    if (leaderId === config.id) return { leaderId, leaderAddress: config.advertise };
+    const address = machine.members().find((m) => m.id === leaderId)?.address ?? config.peers.get(leaderId) ?? '';
+    return { leaderId, leaderAddress: address };
+  };
+  const host: AdminHost = {
+    nodeId: config.id,
+    node,
+    machine,
+    peers,
+    leaderHint,
+    nowMs: () => Date.now(),
+    onRequest: (method, code) => metrics.grpcRequest(method, grpc.status[code] ?? String(code)),
+    advertise: config.advertise,
+    version: testudoVersion,
+    clusterId,
+  };
+
+  const server = new grpc.Server(peerServerOptions(config.messageBytesMax));
+  transport.registerService(server);
+  server.addService(testudoV1.Kv.service, kvHandlers(host));
+  server.addService(testudoV1.Cluster.service, clusterHandlers(host));
+  const health = new HealthImplementation({ '': 'SERVING', 'testudo.v1.Kv': 'NOT_SERVING', 'testudo.v1.Cluster': 'SERVING' });
+  health.addToServer(server);
+  new ReflectionService(testudoPackageDefinition).addToServer(server);
+  const listen = `${config.listen.host}:${config.listen.port}`;
+  await new Promise<void>((resolve, reject) => {
+    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (error) => {
+      if (error !== null) reject(new Error(`cannot listen on ${listen}: ${error.message}`, { cause: error }));
+      else resolve();
+    });
+  });
+
+  const readiness = (): { ok: boolean; reason: string } => {
+    const st = node.status();
+    if (st.leader === NO_NODE) return { ok: false, reason: 'no leader known' };
+    if (st.commit - st.appliedToMachine > readyLagMax) return { ok: false, reason: `applied index ${st.appliedToMachine} trails commit ${st.commit}` };
+    return { ok: true, reason: 'ok' };
+  };
+  let lastHealth = '';
+  const healthTimer = setInterval(() => {
+    const ok = readiness().ok ? 'SERVING' : 'NOT_SERVING';
+    if (ok !== lastHealth) health.setStatus('testudo.v1.Kv', ok);
+    lastHealth = ok;
+  }, 100);
+  healthTimer.unref();
+
+  node.start();
+  const http =
+    config.http === null
+      ? null
+      : await startHttpServer({
+          host: config.http.host,
+          port: config.http.port,
+          metrics,
+          logger: childLogger(rootLogger, 'http'),
+          livez: () => ({ ok: true }),
+          readyz: readiness,
+          status: () => ({ ...node.status(), progress: Object.fromEntries(node.status().progress), members: machine.members(), digest: machine.digest() }),
+        });
+  log.info({ listen, http: http?.address ?? null, founding, clusterId }, 'coordinator started');
+
+  let stopped: Promise<void> | null = null;
+  const stop = async (options: { transferLeadership?: boolean } = {}): Promise<void> => {
+    stopped ??= (async () => {
+      clearInterval(healthTimer);
+      if (options.transferLeadership !== false && node.isLeader) await handOff(node, log);
+      server.forceShutdown();
+      await node.stop();
+      await transport!.close();
+      peers.close();
+      await http?.close();
+      log.info('coordinator stopped');
+    })();
+    return stopped;
+  };
+  return {
+    id: config.id,
+    grpcAddress: listen,
+    httpAddress: http === null ? null : `${http.address.host}:${http.address.port}`,
+    node,
+    stop,
+    fatal,
+  };
+}
+
+/** Entries a node may trail its commit index by and still call itself ready. */
+export const readyLagMax = 1000;
+
+/** Before a graceful stop, a leader hands over so the cluster does not wait out an election. */
+async function handOff(node: RaftNode<ApplyResult>, log: Logger): Promise<void> {
+  const st = node.status();
+  const successor = [...st.progress.entries()]
+    .filter(([id]) => id !== node.id && st.confState.voters.includes(id))
+    .sort((a, b) => b[1].match - a[1].match)[0];
+  if (successor === undefined) return;
+  try {
+    await node.transferLeadership(successor[0], 2000);
+    log.info({ to: successor[0] }, 'handed leadership over before stopping');
+  } catch (error) {
+    log.warn({ err: error }, 'leadership hand-over before stopping failed; stopping anyway');
+  }
+}
+
+/**
+ * Refuses a data directory founded for another cluster or another node, and
+ * returns the cluster id to use (a joiner without one asks its join addresses).
+ */
+async function checkClusterFile(config: CoordinatorConfig, logger: Logger): Promise<string> {
+  const path = join(config.dataDir, 'cluster.json');
+  let existing: ClusterFile | null = null;
+  try {
+    existing = JSON.parse(await readFile(path, 'utf8')) as ClusterFile;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new DataDirError(config.dataDir, `${path} is unreadable or not JSON: ${(error as Error).message}`);
+    }
+  }
+  if (existing !== null) {
+    if (existing.nodeId !== config.id) throw new DataDirError(config.dataDir, `belongs to node ${existing.nodeId}, not ${config.id}`);
+    if (config.clusterId !== '' && existing.clusterId !== config.clusterId) {
+      throw new DataDirError(
+        config.dataDir,
+        `was founded for cluster ${existing.clusterId}, but this configuration names cluster ${config.clusterId} (inconsistent peer list: start with the founding --peers, or pass --cluster-id ${existing.clusterId})`,
+      );
+    }
+    return existing.clusterId;
+  }
+  const clusterId = config.clusterId !== '' ? config.clusterId : await askClusterId(config, logger);
+  const tmp = `${path}.tmp`;
+  await writeFile(tmp, JSON.stringify({ clusterId, nodeId: config.id } satisfies ClusterFile) + '\n');
+  await rename(tmp, path);
+  return clusterId;
+}
+
+/** A joining node adopts the id of the cluster it joins, from the first member that answers. */
+async function askClusterId(config: CoordinatorConfig, logger: Logger): Promise<string> {
+  const clients = new PeerClients(config.messageBytesMax);
+  try {
+    for (const address of config.join) {
+      try {
+        const status = await clients.forward<unknown, { clusterId: string }>(address, 'Cluster', 'MemberStatus', {}, 2000);
+        if (status.clusterId !== '') return status.clusterId;
+      } catch (error) {
+        logger.warn({ address, err: error }, 'join address did not answer');
+      }
+    }
+  } finally {
+    clients.close();
+  }
+  throw new DataDirError(config.dataDir, `is new and no join address (${config.join.join(', ')}) told this node its cluster id; pass --cluster-id`);
+}
+
+export class DataDirError extends Error {
+  override readonly name = 'DataDirError';
+  readonly dir: string;
+
+  constructor(dir: string, message: string) {
+    super(`data directory ${dir} ${message}`);
+    this.dir = dir;
+  }
+}

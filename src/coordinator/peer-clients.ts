@@ -1,0 +1,56 @@
+import * as grpc from '@grpc/grpc-js';
+import { forwardedKey } from './services.js';
+import { testudoV1 } from './proto.js';
+
+type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+
+/** Upper bound on cached client connections to other coordinators. */
+export const peerClientsMax = 64;
+
+/**
+ * Clients this coordinator uses to reach the others' client and admin
+ * services: forwarding writes to the leader and collecting member status.
+ * One channel per address, reused.
+ */
+export class PeerClients {
+  private readonly clients = new Map<string, { Kv: grpc.Client; Cluster: grpc.Client }>();
+  private readonly channelOptions: grpc.ChannelOptions;
+
+  constructor(messageBytesMax: number) {
+    this.channelOptions = { 'grpc.max_send_message_length': messageBytesMax, 'grpc.max_receive_message_length': messageBytesMax };
+  }
+
+  /** Calls `service.method` on the coordinator at `address`, marked as forwarded. */
+  forward<Req, Res>(address: string, service: 'Kv' | 'Cluster', method: string, request: Req, timeoutMs: number): Promise<Res> {
+    const client = this.client(address)[service] as unknown as Record<string, UnaryMethod<Req, Res> | undefined>;
+    const fn = client[method];
+    if (fn === undefined) return Promise.reject(new Error(`${service} has no method ${method}`));
+    const md = new grpc.Metadata();
+    md.set(forwardedKey, '1');
+    return new Promise<Res>((resolve, reject) => {
+      fn.call(client, request, md, { deadline: Date.now() + timeoutMs }, (error, response) => {
+        if (error !== null) reject(error);
+        else resolve(response as Res);
+      });
+    });
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) {
+      c.Kv.close();
+      c.Cluster.close();
+    }
+    this.clients.clear();
+  }
+
+  private client(address: string): { Kv: grpc.Client; Cluster: grpc.Client } {
+    let c = this.clients.get(address);
+    if (c === undefined) {
+      if (this.clients.size >= peerClientsMax) this.close();
+      const creds = grpc.credentials.createInsecure();
+      c = { Kv: new testudoV1.Kv(address, creds, this.channelOptions), Cluster: new testudoV1.Cluster(address, creds, this.channelOptions) };
+      this.clients.set(address, c);
+    }
+    return c;
+  }
+}

@@ -1,0 +1,200 @@
+import * as grpc from '@grpc/grpc-js';
+import type { RaftNode } from '../raft/index.js';
+import { encodeCommand, InvalidArgumentError, validateIdempotencyKey, validateKey, validateValue, type Command } from './codec.js';
+import { ServiceError, leaderMetadata, toServiceError, type LeaderHint } from './grpc-errors.js';
+import type { ApplyResult, KvMachine } from './kv-machine.js';
+import type { PeerClients } from './peer-clients.js';
+
+/** What the client-facing handlers need from the coordinator that hosts them. */
+export interface ServiceHost {
+  readonly nodeId: string;
+  readonly node: RaftNode<ApplyResult>;
+  readonly machine: KvMachine;
+  readonly peers: PeerClients;
+  /** The leader this node knows of, with its client address. */
+  leaderHint(): LeaderHint;
+  /** Wall clock for stamping commands (apply never reads it). */
+  nowMs(): number;
+  onRequest?(method: string, code: grpc.status): void;
+}
+
+/** Calls a handler gets when its request came from another coordinator. */
+export const forwardedKey = 'testudo-forwarded';
+
+/** Longest a write waits for its commit before the caller is told to retry. */
+export const proposalTimeoutMs = 10_000;
+
+/** Default and maximum page size of List. */
+export const listLimitDefault = 1000;
+export const listLimitMax = 10_000;
+
+type Handler<Req, Res> = (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
+
+/** Wraps a handler: errors become Testudo's error protocol, successes carry the leader hint. */
+export function unary<Req, Res>(host: ServiceHost, method: string, handler: Handler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    handler(call.request, call).then(
+      (response) => {
+        host.onRequest?.(method, grpc.status.OK);
+        callback(null, response, leaderMetadata(host.leaderHint()));
+      },
+      (error: unknown) => {
+        const status = isRelayed(error) ? error.status : toServiceError(error, host.leaderHint());
+        host.onRequest?.(method, status.code ?? grpc.status.UNKNOWN);
+        callback(status);
+      },
+    );
+  };
+}
+
+interface RelayedError {
+  relayed: true;
+  status: Partial<grpc.StatusObject>;
+}
+
+function isRelayed(error: unknown): error is RelayedError {
+  return typeof error === 'object' && error !== null && (error as Partial<RelayedError>).relayed === true;
+}
+
+/**
+ * Runs `local` when this node leads, forwards the call to the leader when it
+ * knows one (once: a forwarded call is never forwarded again), and otherwise
+ * fails with a retryable no-leader error.
+ */
+export async function onLeader<Req, Res>(
+  host: ServiceHost,
+  call: grpc.ServerUnaryCall<Req, Res>,
+  service: 'Kv' | 'Cluster',
+  method: string,
+  local: () => Promise<Res>,
+): Promise<Res> {
+  if (host.node.isLeader) return local();
+  const hint = host.leaderHint();
+  if (hint.leaderId === '' || hint.leaderAddress === '' || call.metadata.get(forwardedKey).length > 0) {
+    throw new ServiceError(
+      grpc.status.UNAVAILABLE,
+      hint.leaderId === '' ? 'no-leader' : 'not-leader',
+      true,
+      hint.leaderId === '' ? 'no leader is known; an election may be in progress' : `not the leader; the leader is ${hint.leaderId}`,
+    );
+  }
+  return forwardOrRelay<Req, Res>(host, hint.leaderAddress, service, method, call.request, remainingMs(call));
+}
+
+/**
+ * Calls another coordinator on behalf of a client. Its Testudo errors reach
+ * the client unchanged (status, message, leader hint); a failure to reach it
+ * becomes a retryable not-leader error.
+ */
+export async function forwardOrRelay<Req, Res>(host: ServiceHost, address: string, service: 'Kv' | 'Cluster', method: string, request: Req, timeoutMs: number): Promise<Res> {
+  try {
+    return await host.peers.forward<Req, Res>(address, service, method, request, timeoutMs);
+  } catch (error) {
+    const status = error as Partial<grpc.StatusObject> & { code?: number };
+    if (typeof status.code === 'number' && status.metadata instanceof grpc.Metadata && status.metadata.get('testudo-error').length > 0) {
+      throw { relayed: true, status: { code: status.code, details: status.details, metadata: status.metadata } } satisfies RelayedError;
+    }
+    throw new ServiceError(grpc.status.UNAVAILABLE, 'not-leader', true, `could not forward to ${address}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Milliseconds left before the caller's deadline, at most `capMs` (also the default without a deadline). */
+export function remainingMs<Req, Res>(call: grpc.ServerUnaryCall<Req, Res>, capMs = proposalTimeoutMs): number {
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (!Number.isFinite(at) || at <= 0) return capMs;
+  return Math.max(1, Math.min(capMs, at - Date.now()));
+}
+
+/** Proposes a command on the leader and waits for its result, within `timeoutMs`. */
+export async function proposeCommand(host: ServiceHost, command: Command, timeoutMs: number): Promise<Extract<ApplyResult, { ok: true }>> {
+  const data = encodeCommand(command);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ServiceError(grpc.status.DEADLINE_EXCEEDED, 'timeout', true, `write not committed within ${timeoutMs} ms; its outcome is unknown, retry it`)),
+      timeoutMs,
+    );
+  });
+  try {
+    const result = await Promise.race([host.node.propose(data), timeout]);
+    if (!result.ok) throw new InvalidArgumentError('command', result.message);
+    return result;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------- Kv service
+
+interface PutRequest {
+  key: string;
+  value: Buffer;
+  idempotencyKey: string;
+}
+interface DeleteRequest {
+  key: string;
+  idempotencyKey: string;
+}
+interface GetRequest {
+  key: string;
+  stale: boolean;
+}
+interface ListRequest {
+  prefix: string;
+  startAfter: string;
+  limit: number;
+  stale: boolean;
+}
+
+/** Waits until a read may be served here: linearizable through ReadIndex unless `stale`. */
+async function readBarrier(host: ServiceHost, stale: boolean): Promise<void> {
+  if (!stale) await host.node.readIndex();
+}
+
+export function kvHandlers(host: ServiceHost): grpc.UntypedServiceImplementation {
+  return {
+    Put: unary<PutRequest, unknown>(host, 'Put', async (req, call) => {
+      validateKey(req.key);
+      validateValue(req.value);
+      validateIdempotencyKey(req.idempotencyKey);
+      return onLeader(host, call, 'Kv', 'Put', async () => {
+        const command: Command = { idempotencyKey: req.idempotencyKey, proposedAtMs: host.nowMs(), op: { type: 'put', key: req.key, value: req.value } };
+        const result = await proposeCommand(host, command, remainingMs(call));
+        return { index: result.index, duplicate: result.kind === 'noop' ? false : result.duplicate };
+      });
+    }),
+    Delete: unary<DeleteRequest, unknown>(host, 'Delete', async (req, call) => {
+      validateKey(req.key);
+      validateIdempotencyKey(req.idempotencyKey);
+      return onLeader(host, call, 'Kv', 'Delete', async () => {
+        const command: Command = { idempotencyKey: req.idempotencyKey, proposedAtMs: host.nowMs(), op: { type: 'delete', key: req.key } };
+        const result = await proposeCommand(host, command, remainingMs(call));
+        return { index: result.index, duplicate: result.kind === 'noop' ? false : result.duplicate, existed: result.kind === 'delete' ? result.existed : false };
+      });
+    }),
+    Get: unary<GetRequest, unknown>(host, 'Get', async (req) => {
+      validateKey(req.key);
+      await readBarrier(host, req.stale);
+      const item = host.machine.get(req.key);
+      return {
+        found: item !== undefined,
+        item: item === undefined ? null : { key: req.key, value: item.value, modIndex: item.modIndex },
+        appliedIndex: host.node.appliedIndex,
+        servedBy: host.nodeId,
+      };
+    }),
+    List: unary<ListRequest, unknown>(host, 'List', async (req) => {
+      const limit = req.limit === 0 ? listLimitDefault : req.limit;
+      if (limit > listLimitMax) throw new InvalidArgumentError('limit', `must be at most ${listLimitMax}, got ${limit}`);
+      await readBarrier(host, req.stale);
+      const page = host.machine.list({ prefix: req.prefix, startAfter: req.startAfter, limit });
+      return {
+        items: page.items.map((item) => ({ key: item.key, value: item.value, modIndex: item.modIndex })),
+        more: page.more,
+        appliedIndex: host.node.appliedIndex,
+        servedBy: host.nodeId,
+      };
+    }),
+  };
+}

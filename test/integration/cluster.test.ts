@@ -1,0 +1,163 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TestudoClient } from '../../src/client/index.js';
+import type { LocalCluster } from '../../src/cluster/local-cluster.js';
+import { entryKey } from '../../src/raft/leveldb-records.js';
+import { WriteLoad, clientFor, leadersByTerm, memberStatusOf, missingWrites, stableLeader, startCluster, waitFor } from './harness.js';
+
+let cleanups: (() => Promise<void>)[] = [];
+let clients: TestudoClient[] = [];
+
+afterEach(async () => {
+  for (const c of clients) c.close();
+  clients = [];
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  cleanups = [];
+});
+
+async function cluster(options: Parameters<typeof startCluster>[0] = {}): Promise<{ cluster: LocalCluster; client: TestudoClient }> {
+  const started = await startCluster(options);
+  cleanups.push(started.cleanup);
+  const client = clientFor(started.cluster);
+  clients.push(client);
+  return { cluster: started.cluster, client };
+}
+
+async function expectOneLeaderPerTerm(c: LocalCluster): Promise<void> {
+  const byTerm = await leadersByTerm(c);
+  expect(byTerm.size).toBeGreaterThan(0);
+  for (const [term, leaders] of byTerm) expect([term, [...leaders]]).toEqual([term, [...leaders].slice(0, 1)]);
+}
+
+async function allCaughtUp(client: TestudoClient, members: number): Promise<void> {
+  await waitFor('every member caught up', async () => {
+    const s = await client.clusterStatus();
+    return s.members.length === members && s.members.every((m) => m.reachable && m.lag === 0 && m.appliedIndex === m.commitIndex && m.leaderId === s.leaderId);
+  });
+}
+
+describe.each([3, 5])('a %i-node cluster of real processes', (size) => {
+  it('survives SIGKILL of the leader under write load, loses no acknowledged write, and the killed node catches up', async () => {
+    const { cluster: c, client } = await cluster({ coordinators: size });
+    const first = await stableLeader(client, size);
+    const load = new WriteLoad(client, 'kill', 8);
+    await waitFor('some writes', () => load.acked.size >= 200);
+    await c.kill(first.leaderId, 'SIGKILL');
+    const second = await stableLeader(client, size - 1);
+    expect(second.leaderId).not.toBe(first.leaderId);
+    expect(second.term).toBeGreaterThan(first.term);
+    const ackedAtFailover = load.acked.size;
+    await waitFor('writes under the new leader', () => load.acked.size >= ackedAtFailover + 200);
+    await load.stop();
+    expect(await missingWrites(client, load.acked, 'kill')).toEqual([]);
+    await c.restart(first.leaderId);
+    await allCaughtUp(client, size);
+    const restarted = await memberStatusOf(client, c.member(first.leaderId).grpcAddress);
+    expect(restarted.role).toBe('follower');
+    await expectOneLeaderPerTerm(c);
+  });
+});
+
+describe('a 3-node cluster of real processes', () => {
+  it('catches a follower that fell behind the compacted log up through InstallSnapshot', async () => {
+    const { cluster: c, client } = await cluster({ snapshotEntries: 50, snapshotCatchUpEntries: 10 });
+    const { leaderId } = await stableLeader(client, 3);
+    const follower = [...c.members.keys()].find((id) => id !== leaderId)!;
+    await c.kill(follower, 'SIGKILL');
+    for (let i = 0; i < 300; i++) await client.put(`snap/${i}`, `v${i}`);
+    const leaderStatus = await memberStatusOf(client, c.member(leaderId).grpcAddress);
+    expect(leaderStatus.firstIndex).toBeGreaterThan(200);
+    await c.restart(follower);
+    await allCaughtUp(client, 3);
+    const log = await readFile(c.member(follower).logPath, 'utf8');
+    expect(log).toContain('installed a snapshot from the leader');
+    const stale = await memberStatusOf(client, c.member(follower).grpcAddress);
+    expect(stale.snapshotIndex).toBeGreaterThan(200);
+    const direct = clientFor(c, { endpoints: [c.member(follower).grpcAddress] });
+    clients.push(direct);
+    const read = await direct.get('snap/299', { stale: true });
+    expect(read.servedBy).toBe(follower);
+    expect(new TextDecoder().decode(read.value)).toBe('v299');
+  });
+
+  it('adds a member (learner, then voter) and removes one under write load', async () => {
+    const { cluster: c, client } = await cluster();
+    await stableLeader(client, 3);
+    const load = new WriteLoad(client, 'members', 4);
+    await waitFor('some writes', () => load.acked.size >= 100);
+    const clusterId = (await client.clusterStatus()).members.find((m) => m.clusterId !== '')!.clusterId;
+    const joiner = await c.startJoiner('n4', clusterId);
+    const added = await client.addMember({ id: 'n4', address: joiner.grpcAddress }, { callTimeoutMs: 60_000 });
+    expect(added.promoted).toBe(true);
+    expect(added.members.map((m) => `${m.id}:${m.kind}`).sort()).toEqual(['n1:voter', 'n2:voter', 'n3:voter', 'n4:voter']);
+    await allCaughtUp(client, 4);
+    const removed = await client.removeMember('n1', { callTimeoutMs: 30_000 });
+    expect(removed.members.map((m) => m.id).sort()).toEqual(['n2', 'n3', 'n4']);
+    const before = load.acked.size;
+    await waitFor('writes after the removal', () => load.acked.size >= before + 100);
+    await load.stop();
+    expect(await missingWrites(client, load.acked, 'members')).toEqual([]);
+    const status = await client.clusterStatus();
+    expect(status.members.map((m) => m.id).sort()).toEqual(['n2', 'n3', 'n4']);
+    await expectOneLeaderPerTerm(c);
+  });
+
+  it('transfers leadership on request', async () => {
+    const { client } = await cluster();
+    const { leaderId } = await stableLeader(client, 3);
+    const to = ['n1', 'n2', 'n3'].find((id) => id !== leaderId)!;
+    const result = await client.transferLeader(to, { callTimeoutMs: 10_000 });
+    expect(result.leaderId).toBe(to);
+    expect((await stableLeader(client, 3)).leaderId).toBe(to);
+    expect((await client.put('after-transfer', 'x')).index).toBeGreaterThan(0);
+  });
+
+  it('a leader paused past the election timeout steps down on SIGCONT, without two leaders in any term', async () => {
+    const { cluster: c, client } = await cluster();
+    const first = await stableLeader(client, 3);
+    const load = new WriteLoad(client, 'pause', 4);
+    await waitFor('some writes', () => load.acked.size >= 50);
+    c.pause(first.leaderId);
+    const second = await stableLeader(client, 2);
+    expect(second.leaderId).not.toBe(first.leaderId);
+    c.resume(first.leaderId);
+    await allCaughtUp(client, 3);
+    expect((await stableLeader(client, 3)).leaderId).toBe(second.leaderId);
+    await load.stop();
+    expect(await missingWrites(client, load.acked, 'pause')).toEqual([]);
+    await expectOneLeaderPerTerm(c);
+  });
+
+  it('refuses to start on a corrupt data directory and on one another process holds', async () => {
+    const { cluster: c, client } = await cluster();
+    const { leaderId } = await stableLeader(client, 3);
+    for (let i = 0; i < 20; i++) await client.put(`c/${i}`, 'x');
+    const victim = [...c.members.keys()].find((id) => id !== leaderId)!;
+    await allCaughtUp(client, 3);
+    await c.kill(victim, 'SIGTERM');
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(join(c.member(victim).dataDir, 'raft'), { keyEncoding: 'view', valueEncoding: 'view' });
+    const value = (await db.get(entryKey(5)))!;
+    const damaged = Uint8Array.from(value);
+    damaged[damaged.length - 1]! ^= 0xff;
+    await db.put(entryKey(5), damaged);
+    await db.close();
+    await c.restart(victim);
+    expect(await c.exited(victim)).toBe(3);
+    const log = await readFile(c.member(victim).logPath, 'utf8');
+    expect(log).toMatch(/refusing to start: .*entry 5 is damaged/);
+
+    // A second process on a live member's directory is refused too.
+    const holder = [...c.members.keys()].find((id) => id !== victim)!;
+    const { spawnSync } = await import('node:child_process');
+    const { testudoCommand } = await import('../../src/cluster/local-cluster.js');
+    const [cmd, prefix] = testudoCommand();
+    const second = spawnSync(cmd, [...prefix, 'coordinator', '--id', holder, '--listen', c.member(holder).grpcAddress, '--peers', c.peersFlag(), '--data-dir', c.member(holder).dataDir], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(second.status).toBe(3);
+    expect(second.stdout + second.stderr).toMatch(/refusing to start: .*(lock|in use)/i);
+  });
+});
