@@ -14,8 +14,8 @@ export function registerUpCommand(program: Command, write: (text: string) => voi
     .description('start a local cluster of coordinators on 127.0.0.1 and keep it running until Ctrl-C or SIGTERM')
     .option('--coordinators <n>', 'number of coordinators', '3')
     .option('--data-dir <dir>', 'where each coordinator keeps its data (<dir>/n1, …); reused on the next up', '.testudo')
-    .option('--base-port <port>', 'gRPC port of n1 (n2 gets the next, …)', '7001')
-    .option('--http-base-port <port>', 'HTTP port of n1 (/metrics, /livez, /readyz)', '9101')
+    .option('--base-port <port>', 'gRPC port of n1 (n2 gets the next, …); 0 picks free ports', '7001')
+    .option('--http-base-port <port>', 'HTTP port of n1 (/metrics, /livez, /readyz); 0 picks free ports', '9101')
     .option('--tick-ms <ms>', 'Raft tick length')
     .action(async (options: { coordinators: string; dataDir: string; basePort: string; httpBasePort: string; tickMs?: string }) => {
       const coordinators = positiveInt('--coordinators', options.coordinators);
@@ -23,8 +23,8 @@ export function registerUpCommand(program: Command, write: (text: string) => voi
       const cluster = new LocalCluster({
         coordinators,
         dataDir: resolve(options.dataDir),
-        basePort: positiveInt('--base-port', options.basePort),
-        baseHttpPort: positiveInt('--http-base-port', options.httpBasePort),
+        basePort: port('--base-port', options.basePort),
+        baseHttpPort: port('--http-base-port', options.httpBasePort),
         tickMs: options.tickMs === undefined ? undefined : positiveInt('--tick-ms', options.tickMs),
       });
       await runUntilSignal(cluster, write);
@@ -82,6 +82,12 @@ async function waitForLeader(client: TestudoClient, cancelled: () => boolean): P
     if (Date.now() > deadline) throw new Error(`no leader after ${upLeaderTimeoutMs} ms; see the coordinator logs`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+function port(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535 - 9) throw new UsageError(`${flag} must be a port number (0 picks free ports), got "${value}"`);
+  return n;
 }
 
 export function positiveInt(flag: string, value: string): number {

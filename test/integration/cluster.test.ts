@@ -161,3 +161,53 @@ describe('a 3-node cluster of real processes', () => {
     expect(second.stdout + second.stderr).toMatch(/refusing to start: .*(lock|in use)/i);
   });
 });
+
+describe('the public surfaces of a live cluster', () => {
+  it('answers grpc.health.v1, server reflection, /metrics, /readyz and /livez', async () => {
+    const { cluster: c, client } = await cluster();
+    const { leaderId } = await stableLeader(client, 3);
+    await client.put('probe', 'x');
+    const grpc = await import('@grpc/grpc-js');
+    const protoLoader = await import('@grpc/proto-loader');
+    const { protoPath: healthProto } = await import('grpc-health-check');
+    const health = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, { enums: String })) as unknown as {
+      grpc: { health: { v1: { Health: new (address: string, creds: unknown) => { Check(req: unknown, cb: (e: Error | null, r: { status: string }) => void): void; close(): void } } } };
+    };
+    const address = c.member(leaderId).grpcAddress;
+    const hc = new health.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
+    const check = (service: string): Promise<string> =>
+      new Promise((resolve, reject) => hc.Check({ service }, (e, r) => (e === null ? resolve(r.status) : reject(e))));
+    expect(await check('')).toBe('SERVING');
+    expect(await waitFor('Kv to be SERVING', async () => (await check('testudo.v1.Kv')) === 'SERVING')).toBe(true);
+    hc.close();
+
+    const reflectionProto = (await import('node:path')).join(
+      (await import('node:path')).dirname((await import('node:module')).createRequire(import.meta.url).resolve('@grpc/reflection')),
+      '../proto/grpc/reflection/v1/reflection.proto',
+    );
+    const reflection = grpc.loadPackageDefinition(protoLoader.loadSync(reflectionProto, { keepCase: true })) as unknown as {
+      grpc: { reflection: { v1: { ServerReflection: new (a: string, c: unknown) => { ServerReflectionInfo(): NodeJS.ReadWriteStream & { write(m: unknown): boolean; end(): void }; close(): void } } } };
+    };
+    const rc = new reflection.grpc.reflection.v1.ServerReflection(address, grpc.credentials.createInsecure());
+    const services = await new Promise<string[]>((resolve, reject) => {
+      const call = rc.ServerReflectionInfo();
+      call.on('data', (m: { list_services_response?: { service: { name: string }[] } }) => {
+        resolve((m.list_services_response?.service ?? []).map((s) => s.name));
+        call.end();
+      });
+      call.on('error', reject);
+      call.write({ list_services: '' });
+    });
+    rc.close();
+    expect(services).toEqual(expect.arrayContaining(['testudo.v1.Kv', 'testudo.v1.Cluster']));
+
+    const http = c.member(leaderId).httpAddress!;
+    const metrics = await (await fetch(`http://${http}/metrics`)).text();
+    expect(metrics).toMatch(/^testudo_raft_is_leader\{node="n\d"\} 1$/m);
+    expect(metrics).toMatch(/^testudo_raft_has_leader\{node="n\d"\} 1$/m);
+    expect(metrics).toMatch(/^testudo_disk_fsync_duration_seconds_count\{node="n\d"\} [1-9]/m);
+    expect(metrics).toContain('process_cpu_user_seconds_total');
+    expect((await fetch(`http://${http}/livez`)).status).toBe(200);
+    expect((await fetch(`http://${http}/readyz`)).status).toBe(200);
+  });
+});

@@ -1,0 +1,73 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { testudoCommand } from '../../src/cluster/local-cluster.js';
+import { waitFor } from './harness.js';
+
+let dirs: string[] = [];
+let ups: ChildProcess[] = [];
+
+afterEach(async () => {
+  for (const up of ups) if (up.exitCode === null && up.signalCode === null) up.kill('SIGKILL');
+  ups = [];
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  dirs = [];
+});
+
+/** The coordinator processes `up` started (tsx may run a helper process of its own). */
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid), '-f', ' coordinator '], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startUp(): Promise<{ up: ChildProcess; output: () => string; coordinators: number[] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'testudo-up-'));
+  dirs.push(dir);
+  const [cmd, prefix] = testudoCommand();
+  const up = spawn(cmd, [...prefix, 'up', '--data-dir', dir, '--base-port', '0', '--http-base-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ups.push(up);
+  let out = '';
+  up.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  up.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await waitFor('the cluster to come up', () => out.includes('Testudo coordinators are up'), 60_000);
+  const coordinators = childrenOf(up.pid!);
+  return { up, output: () => out, coordinators };
+}
+
+describe('testudo up', () => {
+  it('starts three coordinators, prints the status table with a leader, and stops them all on SIGTERM', async () => {
+    const { up, output, coordinators } = await startUp();
+    expect(coordinators).toHaveLength(3);
+    expect(output()).toMatch(/ID\s+ADDRESS\s+ROLE/);
+    expect(output()).toMatch(/leader/);
+    up.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => up.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(output()).toContain('all coordinators stopped');
+    expect(coordinators.filter(alive)).toEqual([]);
+  });
+
+  it('leaves no orphans when it is killed with SIGKILL', async () => {
+    const { up, coordinators } = await startUp();
+    expect(coordinators).toHaveLength(3);
+    up.kill('SIGKILL');
+    await waitFor('the coordinators to notice and exit', () => coordinators.filter(alive).length === 0, 30_000);
+  });
+});
