@@ -211,3 +211,62 @@ describe('the public surfaces of a live cluster', () => {
     expect((await fetch(`http://${http}/readyz`)).status).toBe(200);
   });
 });
+
+describe('operating a live cluster', () => {
+  it('a leader stopped with SIGTERM hands leadership over instead of leaving an election to time out', async () => {
+    const { cluster: c, client } = await cluster();
+    const first = await stableLeader(client, 3);
+    await c.kill(first.leaderId, 'SIGTERM');
+    const log = await readFile(c.member(first.leaderId).logPath, 'utf8');
+    expect(log).toContain('handed leadership over before stopping');
+    const second = await stableLeader(client, 2);
+    expect(second.term).toBe(first.term + 1);
+  });
+
+  it('refuses to restart a member with a peer list other than the founding one', async () => {
+    const { cluster: c, client } = await cluster();
+    const { leaderId } = await stableLeader(client, 3);
+    const victim = [...c.members.keys()].find((id) => id !== leaderId)!;
+    await c.kill(victim, 'SIGTERM');
+    const other = [...c.members.keys()].find((id) => id !== victim)!;
+    const peers = c.peersFlag().replace(`${other}=${c.member(other).grpcAddress}`, `${other}=127.0.0.1:1`);
+    const { spawnSync } = await import('node:child_process');
+    const { testudoCommand } = await import('../../src/cluster/local-cluster.js');
+    const [cmd, prefix] = testudoCommand();
+    const run = spawnSync(cmd, [...prefix, 'coordinator', '--id', victim, '--listen', c.member(victim).grpcAddress, '--peers', peers, '--data-dir', c.member(victim).dataDir], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(3);
+    expect(run.stdout + run.stderr).toMatch(/inconsistent peer list/);
+  });
+
+  it('drives the cluster through the testudo CLI (kv and cluster commands)', async () => {
+    const { cluster: c, client } = await cluster();
+    await stableLeader(client, 3);
+    const { main } = await import('../../src/cli/main.js');
+    const endpoints = c.endpoints().join(',');
+    const run = async (...argv: string[]): Promise<{ code: number; out: string }> => {
+      let out = '';
+      const code = await main([...argv, '--endpoints', endpoints], (t) => (out += t));
+      return { code, out };
+    };
+    const put = await run('kv', 'put', 'cli-key', 'cli-value');
+    expect(put.code).toBe(0);
+    expect(JSON.parse(put.out)).toMatchObject({ duplicate: false });
+    const again = await run('kv', 'put', 'cli-key', 'other', '--idempotency-key', 'k1');
+    const replay = await run('kv', 'put', 'cli-key', 'other', '--idempotency-key', 'k1');
+    expect(JSON.parse(replay.out)).toMatchObject({ index: JSON.parse(again.out).index, duplicate: true });
+    const get = await run('kv', 'get', 'cli-key');
+    expect(JSON.parse(get.out)).toMatchObject({ found: true, value: 'other' });
+    expect((await run('kv', 'get', 'no-such-key')).code).toBe(1);
+    const list = await run('kv', 'list', '--prefix', 'cli-');
+    expect(list.out.trim().split('\n').map((l) => (JSON.parse(l) as { key: string }).key)).toEqual(['cli-key']);
+    const status = await run('cluster', 'status');
+    expect(status.out).toMatch(/^ID\s+ADDRESS\s+ROLE/);
+    expect(status.out.match(/leader/g)?.length).toBeGreaterThanOrEqual(1);
+    const bad = await run('cluster', 'transfer-leader', '--to', 'n9');
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/n9 is not a member/);
+  });
+});
