@@ -1,4 +1,5 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,16 +17,21 @@ afterEach(async () => {
   dirs = [];
 });
 
-/** The coordinator processes `up` started (tsx may run a helper process of its own). */
+/** The coordinator processes `up` started, read from /proc (tsx may run a helper process of its own). */
 function childrenOf(pid: number): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid), '-f', ' coordinator '], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => l !== '')
-      .map(Number);
-  } catch {
-    return [];
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (ppid === pid && cmdline.includes('coordinator')) found.push(Number(entry));
+    } catch {
+      // The process exited while we looked.
+    }
   }
+  return found;
 }
 
 function alive(pid: number): boolean {
