@@ -10,6 +10,7 @@ import {
   memberAddressProblem,
   valueProblem,
 } from './limits.js';
+import { encodeMachineSnapshotWire } from './snapshot-wire.js';
 
 // The server validates and encodes in one step; let it import both from here.
 export {
@@ -306,40 +307,14 @@ export function decodeMemberContext(data: Uint8Array): MemberContext {
 
 const snapshotError: ErrorFactory = (message, options) => new SnapshotDecodeError(message, options);
 
-function keyValueMessage(item: KeyValue): Record<string, unknown> {
-  const message: Record<string, unknown> = { key: item.key };
-  if (item.value.byteLength > 0) message['value'] = item.value;
-  if (item.modIndex !== 0) message['modIndex'] = item.modIndex;
-  return message;
-}
-
-function memberMessage(member: Member): Record<string, unknown> {
-  const message: Record<string, unknown> = { id: member.id, kind: member.kind };
-  if (member.address !== '') message['address'] = member.address;
-  return message;
-}
-
-function idempotencyMessage(record: IdempotencyRecord): Record<string, unknown> {
-  const message: Record<string, unknown> = { key: record.key, kind: record.kind };
-  if (record.index !== 0) message['index'] = record.index;
-  if (record.existed) message['existed'] = true;
-  return message;
-}
-
 /**
  * Encodes a snapshot in the order given (the caller sorts, for canonical
- * bytes). Integers are asserted safe: the state machine built them.
+ * bytes). Integers are asserted safe: the state machine built them. The
+ * bytes are protobufjs's; the encoder is hand-written for speed (see
+ * snapshot-wire.ts).
  */
 export function encodeMachineSnapshot(snapshot: MachineSnapshot): Uint8Array {
-  assert(Number.isSafeInteger(snapshot.appliedIndex) && snapshot.appliedIndex >= 0, `snapshot applied index ${snapshot.appliedIndex} is not a safe integer`);
-  const message: Record<string, unknown> = {
-    formatVersion: snapshot.formatVersion,
-    items: snapshot.items.map(keyValueMessage),
-    members: snapshot.members.map(memberMessage),
-    idempotency: snapshot.idempotency.map(idempotencyMessage),
-  };
-  if (snapshot.appliedIndex !== 0) message['appliedIndex'] = snapshot.appliedIndex;
-  return MachineSnapshotType.encode(message).finish();
+  return encodeMachineSnapshotWire(snapshot);
 }
 
 function decodeMember(raw: unknown, position: number): Member {

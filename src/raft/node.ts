@@ -445,14 +445,24 @@ export class RaftNode<R = unknown> implements TransportHandler {
     if (membershipChanged) this.observer.onMembership?.();
   }
 
+  /**
+   * Takes a snapshot, or compacts the log behind the last one: at most one of
+   * the two per loop turn. Either holds up the Ready loop, and with it this
+   * node's heartbeats and acknowledgements (a leader silent for an election
+   * timeout is deposed), so the compaction waits for the next turn rather
+   * than lengthen the snapshot's pause.
+   */
   private async maybeSnapshot(): Promise<void> {
     const snapIndex = this.storage.snapshot().metadata.index;
+    const compactTo = snapIndex - this.opts.snapshotCatchUpEntries;
+    if (compactTo >= this.storage.firstIndex()) {
+      await this.storage.compact(compactTo);
+      return;
+    }
     if (this.applied - snapIndex < this.opts.snapshotEntries) return;
     const startMs = performance.now();
     const index = this.applied;
     await this.storage.createSnapshot(index, this.core.appliedConfState(), this.sm.snapshot());
-    const compactTo = index - this.opts.snapshotCatchUpEntries;
-    if (compactTo >= this.storage.firstIndex()) await this.storage.compact(compactTo);
     this.observer.onSnapshotSaved?.((performance.now() - startMs) / 1000, index);
   }
 

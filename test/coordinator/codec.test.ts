@@ -33,6 +33,7 @@ import {
   validateValue,
   valueBytesMax,
 } from '../../src/coordinator/limits.js';
+import { scanMachineSnapshotWire } from '../../src/coordinator/snapshot-wire.js';
 
 const root = protobuf.loadSync(protoPath('testudo.proto'));
 const RawCommand = root.lookupType('testudo.v1.Command');
@@ -176,6 +177,50 @@ describe('machine snapshot codec', () => {
     expect(() => decodeMachineSnapshot(badRecord)).toThrow(/idempotency record 0 has kind ""/);
     const bigIndex = raw(RawSnapshot, { formatVersion: 1, appliedIndex: '18446744073709551615' });
     expect(() => decodeMachineSnapshot(bigIndex)).toThrow(/applied_index exceeds/);
+  });
+
+  it('writes the same bytes as protobufjs (the hand-written encoder)', () => {
+    const reference = (s: MachineSnapshot): Uint8Array => {
+      const message: Record<string, unknown> = {
+        formatVersion: s.formatVersion,
+        items: s.items.map((i) => ({ key: i.key, ...(i.value.byteLength > 0 ? { value: i.value } : {}), ...(i.modIndex !== 0 ? { modIndex: i.modIndex } : {}) })),
+        members: s.members.map((m) => ({ id: m.id, kind: m.kind, ...(m.address !== '' ? { address: m.address } : {}) })),
+        idempotency: s.idempotency.map((r) => ({ key: r.key, kind: r.kind, ...(r.index !== 0 ? { index: r.index } : {}), ...(r.existed ? { existed: true } : {}) })),
+      };
+      if (s.appliedIndex !== 0) message['appliedIndex'] = s.appliedIndex;
+      return raw(RawSnapshot, message);
+    };
+    const varied: MachineSnapshot = {
+      formatVersion: machineSnapshotFormatVersion,
+      appliedIndex: 2 ** 53 - 1,
+      items: [
+        { key: '', value: new Uint8Array(0), modIndex: 0 },
+        { key: 'ключ-ü-😀', value: new Uint8Array(300).fill(7), modIndex: 2 ** 32 + 5 },
+        { key: 'k'.repeat(200), value: bytes(0), modIndex: 127 },
+        { key: 'x', value: bytes(1, 2), modIndex: 128 },
+      ],
+      members: snapshot.members,
+      idempotency: [
+        { key: 'r0', index: 0, existed: false, kind: 'noop' },
+        { key: 'r-é', index: 16_384, existed: true, kind: 'delete' },
+        { key: 'r'.repeat(130), index: 2 ** 40, existed: false, kind: 'put' },
+      ],
+    };
+    for (const s of [snapshot, varied, { formatVersion: 0, appliedIndex: 0, items: [], members: [], idempotency: [] }]) {
+      expect(Buffer.from(encodeMachineSnapshot(s)).equals(Buffer.from(reference(s)))).toBe(true);
+    }
+    expect(decodeMachineSnapshot(encodeMachineSnapshot(varied))).toEqual(varied);
+  });
+
+  it('scans an encoded snapshot field by field and refuses malformed bytes', () => {
+    const data = encodeMachineSnapshot(snapshot);
+    expect(scanMachineSnapshotWire(data)).toEqual({ formatVersion: 1, appliedIndex: 42, items: 2, members: 2, idempotency: 2 });
+    expect(() => scanMachineSnapshotWire(data.subarray(0, data.byteLength - 1))).toThrow(/runs past/);
+    expect(() => scanMachineSnapshotWire(bytes(0x1a, 50, 1))).toThrow(/runs past the end/);
+    expect(() => scanMachineSnapshotWire(bytes(0x32, 0))).toThrow(/unexpected tag 50/);
+    // A record whose inner field claims more bytes than the record holds.
+    expect(() => scanMachineSnapshotWire(bytes(0x1a, 2, 0x0a, 5))).toThrow(/runs past its record/);
+    expect(() => scanMachineSnapshotWire(bytes(0x1a, 2, 0x0d, 0))).toThrow(/wire type 5/);
   });
 });
 
