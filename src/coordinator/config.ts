@@ -74,9 +74,9 @@ export interface CoordinatorConfig {
 
 
 export const CONFIG_DEFAULTS = {
-  tickMs: 20,
-  electionTicks: 10,
-  heartbeatTicks: 1,
+  tickMs: 10,
+  electionTicks: 16,
+  heartbeatTicks: 2,
   snapshotEntries: 10_000,
   snapshotCatchUpEntries: 5_000,
   messageBytesMax: 16 * 1024 * 1024,

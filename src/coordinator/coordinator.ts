@@ -116,12 +116,18 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     },
   });
   const handler: TransportHandler = {
-    onMessage: (m: Message) => node.onMessage(m),
+    onMessage: (m: Message) => {
+      if (m.type === 'Snap') metrics.snapshotReceived();
+      node.onMessage(m);
+    },
     onUnreachable: (peer) => {
       metrics.peerSendFailed(peer);
       node.onUnreachable(peer);
     },
-    onSnapshotStatus: (peer, ok) => node.onSnapshotStatus(peer, ok),
+    onSnapshotStatus: (peer, ok) => {
+      if (ok) metrics.snapshotSent();
+      node.onSnapshotStatus(peer, ok);
+    },
     onPeerAddress: (peer, address) => {
       if (transport !== null && !config.peers.has(peer) && !machine.members().some((m) => m.id === peer)) transport.setPeer(peer, address);
     },

@@ -43,9 +43,9 @@ describe('loadCoordinatorConfig: merging', () => {
       join: [],
       dataDir: '/var/lib/testudo/n1',
       http: null,
-      tickMs: 20,
-      electionTicks: 10,
-      heartbeatTicks: 1,
+      tickMs: 10,
+      electionTicks: 16,
+      heartbeatTicks: 2,
       snapshotEntries: 10_000,
       snapshotCatchUpEntries: 5_000,
       messageBytesMax: 16 * 1024 * 1024,
@@ -60,7 +60,7 @@ describe('loadCoordinatorConfig: merging', () => {
     expect(config.clusterId).toMatch(/^[0-9a-f]{16}$/);
     expect(config.sources).toMatchObject({ id: 'flag --id', listen: "derived from this node's peers entry", clusterId: 'derived from peers', tickMs: 'default' });
     expect(Object.isFrozen(config)).toBe(true);
-    expect(CONFIG_DEFAULTS.tickMs).toBe(20);
+    expect(CONFIG_DEFAULTS.tickMs).toBe(10);
   });
 
   it('takes each field from flags over env over file', () => {
@@ -97,7 +97,7 @@ describe('loadCoordinatorConfig: merging', () => {
   });
 
   it('treats an empty environment variable as unset', () => {
-    expect(load(BASE, { TESTUDO_JOIN: '', TESTUDO_TICK_MS: '' }).tickMs).toBe(20);
+    expect(load(BASE, { TESTUDO_JOIN: '', TESTUDO_TICK_MS: '' }).tickMs).toBe(10);
   });
 
   it('reads YAML lists and mappings, and resolves a relative dataDir against the file', () => {
@@ -157,7 +157,7 @@ describe('loadCoordinatorConfig: merging', () => {
       'unrecognized environment variable TESTUDO_TICKMS (ignored)',
       '2 founding peers: an even-sized cluster tolerates no more failures than one with 1 members',
     ]);
-    expect(load({ ...BASE, electionTicks: 4 }).warnings).toEqual(['electionTicks 4 is less than 5 × heartbeatTicks 1: one late heartbeat may start an election']);
+    expect(load({ ...BASE, electionTicks: 4 }).warnings).toEqual(['electionTicks 4 is less than 5 × heartbeatTicks 2: one late heartbeat may start an election']);
   });
 
   it('names flags and variables after the fields', () => {
