@@ -52,7 +52,7 @@ async function startUp(): Promise<{ up: ChildProcess; output: () => string; coor
   let out = '';
   up.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   up.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await waitFor('the cluster to come up', () => out.includes('Testudo coordinators are up'), 60_000);
+  await waitFor('the cluster to come up', () => out.includes('Ctrl-C stops the cluster'), 60_000);
   const coordinators = childrenOf(up.pid!);
   return { up, output: () => out, coordinators };
 }
