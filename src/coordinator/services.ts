@@ -3,6 +3,7 @@ import type { RaftNode } from '../raft/index.js';
 import { encodeCommand, InvalidArgumentError, validateIdempotencyKey, validateKey, validateValue, type Command } from './codec.js';
 import { ServiceError, leaderMetadata, toServiceError, type LeaderHint } from './grpc-errors.js';
 import type { ApplyResult, KvMachine } from './kv-machine.js';
+import { listLimitDefault, listLimitMax, validateKeyBound } from './limits.js';
 import type { PeerClients } from './peer-clients.js';
 
 /** What the client-facing handlers need from the coordinator that hosts them. */
@@ -24,9 +25,6 @@ export const forwardedKey = 'testudo-forwarded';
 /** Longest a write waits for its commit before the caller is told to retry. */
 export const proposalTimeoutMs = 10_000;
 
-/** Default and maximum page size of List. */
-export const listLimitDefault = 1000;
-export const listLimitMax = 10_000;
 
 type Handler<Req, Res> = (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
 
@@ -187,6 +185,8 @@ export function kvHandlers(host: ServiceHost): grpc.UntypedServiceImplementation
     List: unary<ListRequest, unknown>(host, 'List', async (req) => {
       const limit = req.limit === 0 ? listLimitDefault : req.limit;
       if (limit > listLimitMax) throw new InvalidArgumentError('limit', `must be at most ${listLimitMax}, got ${limit}`);
+      validateKeyBound(req.prefix, 'prefix');
+      validateKeyBound(req.startAfter, 'start_after');
       await readBarrier(host, req.stale);
       const page = host.machine.list({ prefix: req.prefix, startAfter: req.startAfter, limit });
       return {
