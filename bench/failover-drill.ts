@@ -18,6 +18,8 @@ export interface DrillOptions {
   readonly roundTimeoutMs: number;
   readonly tickMs?: number;
   readonly electionTicks?: number;
+  /** Keep the cluster's data and logs here (default: a temporary directory, removed afterwards). */
+  readonly dataDir?: string;
 }
 
 export interface DrillResult {
@@ -49,7 +51,7 @@ interface Ack {
  * the cluster settles. At the end every acknowledged write is read back.
  */
 export async function runFailoverDrill(options: DrillOptions, log: (line: string) => void): Promise<DrillResult> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'testudo-drill-'));
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'testudo-drill-')));
   const cluster = new LocalCluster({
     coordinators: options.coordinators,
     dataDir,
@@ -101,7 +103,7 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
   } finally {
     await writer.stop();
     await cluster.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
   }
 }
 

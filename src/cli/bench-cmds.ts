@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { runFailoverDrill, type DrillMode } from '../../bench/failover-drill.js';
 import { runLoad } from '../../bench/load.js';
@@ -77,8 +78,18 @@ export function registerBenchCommands(program: Command, write: (text: string) =>
     .option('--round-timeout-ms <ms>', 'give up on a round after this long', '10000')
     .option('--tick-ms <ms>', 'Raft tick length (default: the coordinator default)')
     .option('--election-ticks <n>', 'election timeout in ticks (default: the coordinator default)')
+    .option('--data-dir <dir>', "keep the cluster's data and coordinator logs here (default: a temporary directory, removed)")
     .action(
-      async (o: { rounds: string; mode: string; coordinators: string; writeIntervalMs: string; roundTimeoutMs: string; tickMs?: string; electionTicks?: string }) => {
+      async (o: {
+        rounds: string;
+        mode: string;
+        coordinators: string;
+        writeIntervalMs: string;
+        roundTimeoutMs: string;
+        tickMs?: string;
+        electionTicks?: string;
+        dataDir?: string;
+      }) => {
         if (o.mode !== 'kill' && o.mode !== 'pause' && o.mode !== 'transfer') throw new UsageError(`--mode must be kill, pause or transfer, got "${o.mode}"`);
         const coordinators = positiveInt('--coordinators', o.coordinators);
         if (coordinators < 3) throw new UsageError('--coordinators must be at least 3 for a failover drill');
@@ -91,6 +102,7 @@ export function registerBenchCommands(program: Command, write: (text: string) =>
             roundTimeoutMs: positiveInt('--round-timeout-ms', o.roundTimeoutMs),
             tickMs: o.tickMs === undefined ? undefined : positiveInt('--tick-ms', o.tickMs),
             electionTicks: o.electionTicks === undefined ? undefined : positiveInt('--election-ticks', o.electionTicks),
+            dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
           },
           progress,
         );
