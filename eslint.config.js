@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.testudo/**', 'eslint.config.js', 'vitest.config.ts'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.testudo/**', 'examples/**', 'eslint.config.js', 'vitest.config.ts'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

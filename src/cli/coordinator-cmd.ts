@@ -27,6 +27,9 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
     .option('--snapshot-entries <n>', 'snapshot every n applied entries (default 10000)')
     .option('--snapshot-catch-up-entries <n>', 'entries kept after a snapshot for slow followers (default 5000)')
     .option('--message-bytes-max <n>', 'largest gRPC message between nodes (default 16 MiB)')
+    .option('--worker-ttl-ms <ms>', 'declare a silent worker lost after this long (default 10000)')
+    .option('--worker-grace-ms <ms>', 'a new leader waits this long for workers before declaring any lost (default 15000)')
+    .option('--run-retention-ms <ms>', 'keep finished runs in the replicated state this long (default 7 days)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL)')
     .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
     .action(async (flags: Record<string, unknown>) => {

@@ -11,6 +11,7 @@ import { ExitError, UsageError } from './errors.js';
 import { registerClusterCommands, registerKvCommands } from './client-cmds.js';
 import { registerCoordinatorCommand } from './coordinator-cmd.js';
 import { registerUpCommand } from './up-cmd.js';
+import { registerWorkerCommand } from './worker-cmd.js';
 import { registerBenchCommands } from './bench-cmds.js';
 import { testudoVersion } from '../common/version.js';
 
@@ -37,6 +38,7 @@ export function buildProgram(write: (text: string) => void): Command {
     });
   registerCoordinatorCommand(program, write);
   registerUpCommand(program, write);
+  registerWorkerCommand(program, write);
   registerKvCommands(program, write);
   registerClusterCommands(program, write);
   registerBenchCommands(program, write);

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectivityState, type Client, type Metadata } from '@grpc/grpc-js';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { connectivityState, Metadata as MetadataClass, type Client, type Metadata } from '@grpc/grpc-js';
+import type { RunSubmission, RunSummary, RunView } from '../model/index.js';
 import { endpointsMax, isEndpoint, requireEndpoint, requireEndpoints } from './endpoints.js';
 import {
   ClientClosedError,
@@ -12,6 +14,7 @@ import {
   RetriesExhaustedError,
   TestudoError,
   UnavailableError,
+  errorFromStatus,
   metadataString,
 } from './errors.js';
 import {
@@ -42,7 +45,23 @@ import type {
   TestudoClientOptions,
   TransferLeaderResult,
   WriteOptions,
+  SubmitRunResult,
+  WorkerInfo,
 } from './types.js';
+
+interface RawSummary {
+  runId: string;
+  name: string;
+  state: string;
+  submittedAtMs: number;
+  finishedAtMs: number;
+  counts: RunSummary['counts'] | null;
+}
+
+function fromRawSummary(raw: RawSummary): RunSummary {
+  const counts = raw.counts ?? { tasks: 0, queued: 0, running: 0, passed: 0, failed: 0, cancelled: 0, failedInfra: 0 };
+  return { runId: raw.runId, name: raw.name, state: raw.state as RunSummary['state'], submittedAtMs: raw.submittedAtMs, finishedAtMs: raw.finishedAtMs, counts };
+}
 
 export const CLIENT_DEFAULTS = {
   callTimeoutMs: 5_000,
@@ -238,6 +257,89 @@ export class TestudoClient {
   async removeMember(id: string, options?: AdminOptions): Promise<RemoveMemberResult> {
     const request = { id: requireId('id', id) };
     return (await this.#invoke('admin', this.#methods.removeMember, request, options)) as RemoveMemberResult;
+  }
+
+  // ------------------------------------------------------------------ runs
+
+  /**
+   * Submits a run. `runId` (default: a fresh random id) makes it safe to
+   * retry: the same id is never started twice (`duplicate` says it existed).
+   */
+  async submitRun(submission: RunSubmission, options?: AdminOptions & { runId?: string }): Promise<SubmitRunResult> {
+    const runId = options?.runId ?? `r-${randomUUID().slice(0, 13)}`;
+    const request = { runId, submission: deflateRawSync(Buffer.from(JSON.stringify(submission))) };
+    return (await this.#invoke('write', this.#methods.submitRun, request, options)) as SubmitRunResult;
+  }
+
+  /** The full view of a run (every task, attempt and result); linearizable unless `stale`. */
+  async getRun(runId: string, options?: ReadOptions): Promise<RunView & { archived: boolean }> {
+    const response = (await this.#invoke('read', this.#methods.getRun, { runId, stale: options?.stale === true })) as { run: Buffer; archived: boolean };
+    const run = JSON.parse(inflateRawSync(response.run, { maxOutputLength: 1024 * 1024 * 1024 }).toString('utf8')) as RunView;
+    return { ...run, archived: response.archived };
+  }
+
+  async listRuns(options?: ReadOptions): Promise<RunSummary[]> {
+    const response = (await this.#invoke('read', this.#methods.listRuns, { stale: options?.stale === true })) as { runs: RawSummary[] };
+    return response.runs.map(fromRawSummary);
+  }
+
+  async cancelRun(runId: string, reason = ''): Promise<{ state: string; cancelledAttempts: number }> {
+    return (await this.#invoke('write', this.#methods.cancelRun, { runId, reason })) as { state: string; cancelledAttempts: number };
+  }
+
+  async listWorkers(): Promise<WorkerInfo[]> {
+    const response = (await this.#invoke('read', this.#methods.listWorkers, {})) as { workers: WorkerInfo[] };
+    return response.workers;
+  }
+
+  /** Takes a worker out of scheduling (its running tasks finish), or puts it back with `undrain`. */
+  async drainWorker(workerId: string, undrain = false): Promise<{ state: string }> {
+    return (await this.#invoke('write', this.#methods.drainWorker, { workerId, undrain })) as { state: string };
+  }
+
+  /**
+   * Follows a run: yields its summary whenever it changes and returns after
+   * the run ends. A lost stream is reopened on the next endpoint with a
+   * backoff, within `totalTimeoutMs` of silence; a run that does not exist
+   * throws NotFoundError.
+   */
+  async *watchRun(runId: string): AsyncGenerator<RunSummary, void, undefined> {
+    let endpoint = this.#preferred;
+    let failures = 0;
+    let quietSinceMs = Date.now();
+    for (;;) {
+      if (this.closed) throw new ClientClosedError();
+      const stream = this.#channel(endpoint).makeServerStreamRequest(
+        this.#methods.watchRun.path,
+        this.#methods.watchRun.serialize,
+        this.#methods.watchRun.deserialize,
+        { runId },
+      );
+      const abort = (): void => stream.cancel();
+      this.#closing.signal.addEventListener('abort', abort, { once: true });
+      let ended: RunSummary | null = null;
+      let error: TestudoError | null = null;
+      try {
+        for await (const message of stream as AsyncIterable<{ summary: RawSummary }>) {
+          const summary = fromRawSummary(message.summary);
+          failures = 0;
+          quietSinceMs = Date.now();
+          yield summary;
+          if (summary.state !== 'running') ended = summary;
+        }
+      } catch (caught) {
+        const status = caught as { code?: number; details?: string; metadata?: Metadata };
+        error = errorFromStatus({ code: status.code ?? 14, details: status.details ?? String(caught), metadata: status.metadata ?? new MetadataClass() }, endpoint);
+      } finally {
+        this.#closing.signal.removeEventListener('abort', abort);
+      }
+      if (ended !== null) return;
+      if (error !== null && !error.retryable && !(error instanceof UnavailableError)) throw error;
+      if (Date.now() - quietSinceMs > this.#totalTimeoutMs) throw error ?? new UnavailableError(`watch of ${runId} ended without the run ending`, { code: 'unavailable', retryable: true });
+      const hint = error === null ? '' : usableHint(error, endpoint);
+      endpoint = hint !== '' ? hint : this.#rotate(endpoint);
+      await sleep(backoffDelayMs(failures++, this.#retry, Math.random));
+    }
   }
 
   /** Close every channel and stop every backoff; later calls fail with ClientClosedError. */

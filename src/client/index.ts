@@ -50,4 +50,6 @@ export type {
   AddMemberRequest,
   AddMemberResult,
   RemoveMemberResult,
+  SubmitRunResult,
+  WorkerInfo,
 } from './types.js';

@@ -20,6 +20,14 @@ export interface Methods {
   readonly transferLeader: UnaryMethod;
   readonly addMember: UnaryMethod;
   readonly removeMember: UnaryMethod;
+  readonly submitRun: UnaryMethod;
+  readonly getRun: UnaryMethod;
+  readonly listRuns: UnaryMethod;
+  readonly cancelRun: UnaryMethod;
+  readonly listWorkers: UnaryMethod;
+  readonly drainWorker: UnaryMethod;
+  /** Server-streaming. */
+  readonly watchRun: UnaryMethod;
 }
 
 let methodsLoaded: Methods | undefined;
@@ -30,7 +38,8 @@ export function methods(): Methods {
   const definition = loadSync(protoPath('testudo.proto'), protoLoaderOptions);
   const kv = definition['testudo.v1.Kv'] as ServiceDefinition | undefined;
   const cluster = definition['testudo.v1.Cluster'] as ServiceDefinition | undefined;
-  if (kv === undefined || cluster === undefined) throw new Error('testudo.proto defines no testudo.v1.Kv or testudo.v1.Cluster');
+  const runs = definition['testudo.v1.Runs'] as ServiceDefinition | undefined;
+  if (kv === undefined || cluster === undefined || runs === undefined) throw new Error('testudo.proto defines no testudo.v1.Kv, Cluster or Runs');
   methodsLoaded = {
     put: unaryMethod(kv, 'Put'),
     delete: unaryMethod(kv, 'Delete'),
@@ -41,6 +50,13 @@ export function methods(): Methods {
     transferLeader: unaryMethod(cluster, 'TransferLeader'),
     addMember: unaryMethod(cluster, 'AddMember'),
     removeMember: unaryMethod(cluster, 'RemoveMember'),
+    submitRun: unaryMethod(runs, 'SubmitRun'),
+    getRun: unaryMethod(runs, 'GetRun'),
+    listRuns: unaryMethod(runs, 'ListRuns'),
+    cancelRun: unaryMethod(runs, 'CancelRun'),
+    listWorkers: unaryMethod(runs, 'ListWorkers'),
+    drainWorker: unaryMethod(runs, 'DrainWorker'),
+    watchRun: streamMethod(runs, 'WatchRun'),
   };
   return methodsLoaded;
 }
@@ -50,6 +66,12 @@ function unaryMethod(service: ServiceDefinition, name: string): UnaryMethod {
   if (method === undefined || method.requestStream || method.responseStream) {
     throw new Error(`testudo.proto: ${name} is missing or is not unary`);
   }
+  return { path: method.path, serialize: method.requestSerialize, deserialize: method.responseDeserialize };
+}
+
+function streamMethod(service: ServiceDefinition, name: string): UnaryMethod {
+  const method = service[name] as MethodDefinition<unknown, unknown> | undefined;
+  if (method === undefined || method.requestStream || !method.responseStream) throw new Error(`testudo.proto: ${name} is missing or is not server-streaming`);
   return { path: method.path, serialize: method.requestSerialize, deserialize: method.responseDeserialize };
 }
 

@@ -134,3 +134,26 @@ export interface AddMemberResult {
 export interface RemoveMemberResult {
   members: Member[];
 }
+
+export interface SubmitRunResult {
+  readonly runId: string;
+  readonly tasks: number;
+  /** The run existed already (an earlier submission of the same id). */
+  readonly duplicate: boolean;
+}
+
+export interface WorkerInfo {
+  readonly workerId: string;
+  readonly name: string;
+  readonly state: 'active' | 'draining' | 'lost';
+  readonly slots: number;
+  readonly running: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly cpus: number;
+  readonly memoryMb: number;
+  readonly tools: readonly string[];
+  readonly httpAddress: string;
+  /** Has a session with the leader now. */
+  readonly connected: boolean;
+  readonly registeredAtMs: number;
+}

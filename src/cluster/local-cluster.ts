@@ -22,6 +22,31 @@ export interface LocalClusterOptions {
   readonly logLevel?: string;
   /** Extra environment for every coordinator. */
   readonly env?: Readonly<Record<string, string>>;
+  readonly workerTtlMs?: number;
+  readonly workerGraceMs?: number;
+}
+
+/** How `startWorker` runs one worker process. */
+export interface LocalWorkerOptions {
+  readonly slots?: number;
+  /** key=value,… */
+  readonly labels?: string;
+  readonly executor?: 'process' | 'noop';
+  /** HTTP port for /logs, /metrics; 0 or absent picks a free one; null disables. */
+  readonly httpPort?: number | null;
+  readonly killGraceMs?: number;
+  readonly logLevel?: string;
+  readonly extraArgs?: readonly string[];
+}
+
+export interface LocalWorker {
+  readonly id: string;
+  readonly workDir: string;
+  readonly httpAddress: string | null;
+  readonly logPath: string;
+  readonly options: LocalWorkerOptions;
+  child: ChildProcess | null;
+  paused: boolean;
 }
 
 export interface LocalMember {
@@ -45,6 +70,8 @@ export const memberStopTimeoutMs = 10_000;
  */
 export class LocalCluster {
   readonly members = new Map<string, LocalMember>();
+  readonly workers = new Map<string, LocalWorker>();
+  private readonly workerExits = new Map<string, Promise<number | null>>();
   private readonly opts: LocalClusterOptions;
   private readonly logs = new Map<string, WriteStream>();
   private readonly exits = new Map<string, Promise<number | null>>();
@@ -148,8 +175,109 @@ export class LocalCluster {
     return this.exits.get(id);
   }
 
-  /** Stops every member: SIGTERM, then SIGKILL after `memberStopTimeoutMs`. */
+  // -------------------------------------------------------------- workers
+
+  /**
+   * Starts a worker process (`testudo worker`) dialing every coordinator,
+   * with its work dir at `<dataDir>/workers/<id>` (kept across restarts, so
+   * its id and outbox survive).
+   */
+  async startWorker(id: string, options: LocalWorkerOptions = {}): Promise<LocalWorker> {
+    if (this.workers.get(id)?.child) throw new Error(`worker ${id} is still running`);
+    const known = this.workers.get(id);
+    const workDir = join(this.opts.dataDir, 'workers', id);
+    await mkdir(workDir, { recursive: true });
+    const httpPort = options.httpPort === null ? null : options.httpPort !== undefined && options.httpPort !== 0 ? options.httpPort : await freePort();
+    const worker: LocalWorker = known ?? {
+      id,
+      workDir,
+      httpAddress: httpPort === null ? null : `127.0.0.1:${httpPort}`,
+      logPath: join(workDir, 'worker.log'),
+      options,
+      child: null,
+      paused: false,
+    };
+    this.workers.set(id, worker);
+    const o = worker.options;
+    const args = [
+      'worker',
+      '--coordinators',
+      [...this.members.values()].map((m) => m.grpcAddress).join(','),
+      '--work-dir',
+      workDir,
+      '--name',
+      id,
+      '--slots',
+      String(o.slots ?? 2),
+      '--exit-with-parent',
+      ...(worker.httpAddress === null ? [] : ['--http', worker.httpAddress]),
+      ...(o.labels === undefined ? [] : ['--labels', o.labels]),
+      ...(o.executor === undefined ? [] : ['--executor', o.executor]),
+      ...(o.killGraceMs === undefined ? [] : ['--kill-grace-ms', String(o.killGraceMs)]),
+      ...(o.extraArgs ?? []),
+    ];
+    const child = this.spawnTestudo(`worker:${id}`, worker.logPath, args, o.logLevel);
+    worker.child = child;
+    worker.paused = false;
+    this.workerExits.set(
+      id,
+      new Promise((resolve) => {
+        child.once('exit', (code) => {
+          if (worker.child === child) worker.child = null;
+          resolve(code);
+        });
+      }),
+    );
+    return worker;
+  }
+
+  worker(id: string): LocalWorker {
+    const w = this.workers.get(id);
+    if (w === undefined) throw new Error(`no worker ${id} in this local cluster`);
+    return w;
+  }
+
+  /** Sends `signal` (SIGKILL by default) to a worker's process group leader and, for fatal signals, waits. */
+  async killWorker(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const w = this.worker(id);
+    if (w.child === null) return;
+    if (w.paused && signal !== 'SIGSTOP') this.resumeWorker(id);
+    w.child.kill(signal);
+    await this.workerExits.get(id);
+  }
+
+  pauseWorker(id: string): void {
+    const w = this.worker(id);
+    if (w.child === null || w.paused) return;
+    w.child.kill('SIGSTOP');
+    w.paused = true;
+  }
+
+  resumeWorker(id: string): void {
+    const w = this.worker(id);
+    if (w.child === null || !w.paused) return;
+    w.child.kill('SIGCONT');
+    w.paused = false;
+  }
+
+  workerExited(id: string): Promise<number | null> | undefined {
+    return this.workerExits.get(id);
+  }
+
+  /** Stops every worker, then every member: SIGTERM, then SIGKILL after `memberStopTimeoutMs`. */
   async stop(): Promise<void> {
+    const workers = [...this.workers.values()].filter((w) => w.child !== null);
+    for (const w of workers) {
+      if (w.paused) this.resumeWorker(w.id);
+      w.child!.kill('SIGTERM');
+    }
+    await Promise.all(
+      workers.map(async (w) => {
+        const timer = setTimeout(() => w.child?.kill('SIGKILL'), memberStopTimeoutMs);
+        await this.workerExits.get(w.id);
+        clearTimeout(timer);
+      }),
+    );
     const running = [...this.members.values()].filter((m) => m.child !== null);
     for (const m of running) {
       if (m.paused) this.resume(m.id);
@@ -185,22 +313,11 @@ export class LocalCluster {
       ...optional('--election-ticks', this.opts.electionTicks),
       ...optional('--snapshot-entries', this.opts.snapshotEntries),
       ...optional('--snapshot-catch-up-entries', this.opts.snapshotCatchUpEntries),
+      ...optional('--worker-ttl-ms', this.opts.workerTtlMs),
+      ...optional('--worker-grace-ms', this.opts.workerGraceMs),
       ...extra,
     ];
-    const [command, prefix] = testudoCommand();
-    // Extra Node flags for the coordinators only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them.
-    const nodeArgs = (process.env.TESTUDO_COORDINATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-    let log = this.logs.get(id);
-    if (log === undefined) {
-      log = createWriteStream(m.logPath, { flags: 'a' });
-      this.logs.set(id, log);
-    }
-    const child = spawn(command, [...nodeArgs, ...prefix, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: this.opts.logLevel ?? process.env.LOG_LEVEL ?? 'info', ...this.opts.env },
-    });
-    child.stdout!.pipe(log, { end: false });
-    child.stderr!.pipe(log, { end: false });
+    const child = this.spawnTestudo(id, m.logPath, args, this.opts.logLevel);
     m.child = child;
     m.paused = false;
     this.exits.set(
@@ -212,6 +329,24 @@ export class LocalCluster {
         });
       }),
     );
+  }
+
+  private spawnTestudo(key: string, logPath: string, args: string[], logLevel: string | undefined): ChildProcess {
+    const [command, prefix] = testudoCommand();
+    // Extra Node flags for the coordinators only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them.
+    const nodeArgs = key.startsWith('worker:') ? [] : (process.env.TESTUDO_COORDINATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    let log = this.logs.get(key);
+    if (log === undefined) {
+      log = createWriteStream(logPath, { flags: 'a' });
+      this.logs.set(key, log);
+    }
+    const child = spawn(command, [...nodeArgs, ...prefix, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: logLevel ?? process.env.LOG_LEVEL ?? 'info', ...this.opts.env },
+    });
+    child.stdout!.pipe(log, { end: false });
+    child.stderr!.pipe(log, { end: false });
+    return child;
   }
 }
 

@@ -8,6 +8,7 @@ import {
   InvalidArgumentError,
   keyProblem,
   memberAddressProblem,
+  orchPayloadBytesMax,
   valueProblem,
 } from './limits.js';
 import { encodeMachineSnapshotWire } from './snapshot-wire.js';
@@ -37,7 +38,9 @@ export {
 export type CommandOp =
   | { readonly type: 'put'; readonly key: string; readonly value: Uint8Array }
   | { readonly type: 'delete'; readonly key: string }
-  | { readonly type: 'noop' };
+  | { readonly type: 'noop' }
+  /** An orchestrator command: JSON, raw-deflated when `deflated` (see Orchestration in testudo.proto). */
+  | { readonly type: 'orch'; readonly payload: Uint8Array; readonly deflated: boolean };
 
 export type CommandKind = CommandOp['type'];
 
@@ -86,6 +89,8 @@ export interface MachineSnapshot {
   readonly members: readonly Member[];
   /** Oldest first. */
   readonly idempotency: readonly IdempotencyRecord[];
+  /** The orchestrator's state; empty when it has none. */
+  readonly orchestrator: Uint8Array;
 }
 
 /** The MachineSnapshot format this build writes and reads. */
@@ -201,6 +206,11 @@ function commandProblem(cmd: Command): [field: string, reason: string] | null {
   const idempotency = idempotencyKeyProblem(cmd.idempotencyKey);
   if (idempotency !== null) return ['idempotency_key', idempotency];
   if (cmd.op.type === 'noop') return null;
+  if (cmd.op.type === 'orch') {
+    if (cmd.op.payload.byteLength === 0) return ['orch.payload', 'is empty'];
+    if (cmd.op.payload.byteLength > orchPayloadBytesMax) return ['orch.payload', `is ${cmd.op.payload.byteLength} bytes, limit ${orchPayloadBytesMax}`];
+    return null;
+  }
   const key = keyProblem(cmd.op.key);
   if (key !== null) return ['key', key];
   if (cmd.op.type === 'put') {
@@ -230,6 +240,10 @@ function commandMessage(cmd: Command): Record<string, unknown> {
     message['put'] = put;
   } else if (op.type === 'delete') {
     message['delete'] = { key: op.key };
+  } else if (op.type === 'orch') {
+    const orch: Record<string, unknown> = { payload: op.payload };
+    if (op.deflated) orch['deflated'] = true;
+    message['orch'] = orch;
   } else {
     message['noop'] = {};
   }
@@ -251,7 +265,7 @@ export function encodeCommand(cmd: Command): Uint8Array {
     back.idempotencyKey === cmd.idempotencyKey && back.proposedAtMs === cmd.proposedAtMs && back.op.type === cmd.op.type,
     'command does not survive its encoding',
   );
-  if (back.op.type !== 'noop' && cmd.op.type !== 'noop') assert(back.op.key === cmd.op.key, 'command key does not survive its encoding');
+  if ((back.op.type === 'put' || back.op.type === 'delete') && (cmd.op.type === 'put' || cmd.op.type === 'delete')) assert(back.op.key === cmd.op.key, 'command key does not survive its encoding');
   if (back.op.type === 'put' && cmd.op.type === 'put') {
     assert(back.op.value.byteLength === cmd.op.value.byteLength, 'command value does not survive its encoding');
   }
@@ -274,12 +288,14 @@ export function decodeCommand(data: Uint8Array): Command {
   const put = message['put'];
   const del = message['delete'];
   const noop = message['noop'];
-  const opCount = Number(isSet(put)) + Number(isSet(del)) + Number(isSet(noop));
+  const orch = message['orch'];
+  const opCount = Number(isSet(put)) + Number(isSet(del)) + Number(isSet(noop)) + Number(isSet(orch));
   if (opCount === 0) throw commandError('the command has no op');
   if (opCount > 1) throw commandError('the command has more than one op');
   let op: CommandOp;
   if (isSet(put)) op = { type: 'put', key: stringField(put['key']), value: copyBytes(put['value']) };
   else if (isSet(del)) op = { type: 'delete', key: stringField(del['key']) };
+  else if (isSet(orch)) op = { type: 'orch', payload: copyBytes(orch['payload']), deflated: orch['deflated'] === true };
   else op = { type: 'noop' };
   return { idempotencyKey, proposedAtMs, op };
 }
@@ -327,8 +343,8 @@ function decodeMember(raw: unknown, position: number): Member {
 function decodeIdempotencyRecord(raw: unknown, position: number): IdempotencyRecord {
   const message = isSet(raw) ? raw : {};
   const kind = message['kind'];
-  if (kind !== 'put' && kind !== 'delete' && kind !== 'noop') {
-    throw snapshotError(`idempotency record ${position} has kind ${JSON.stringify(kind)}; want "put", "delete" or "noop"`);
+  if (kind !== 'put' && kind !== 'delete' && kind !== 'noop' && kind !== 'orch') {
+    throw snapshotError(`idempotency record ${position} has kind ${JSON.stringify(kind)}; want "put", "delete", "noop" or "orch"`);
   }
   return {
     key: stringField(message['key']),
@@ -369,5 +385,6 @@ export function decodeMachineSnapshot(data: Uint8Array): MachineSnapshot {
     items,
     members: repeated(message, 'members').map(decodeMember),
     idempotency: repeated(message, 'idempotency').map(decodeIdempotencyRecord),
+    orchestrator: copyBytes(message['orchestrator']),
   };
 }

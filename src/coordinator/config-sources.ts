@@ -23,6 +23,9 @@ export const CONFIG_FIELDS = [
   'snapshotEntries',
   'snapshotCatchUpEntries',
   'messageBytesMax',
+  'workerTtlMs',
+  'workerGraceMs',
+  'runRetentionMs',
   'logLevel',
 ] as const;
 export type ConfigField = (typeof CONFIG_FIELDS)[number];

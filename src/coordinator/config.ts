@@ -65,6 +65,12 @@ export interface CoordinatorConfig {
   readonly snapshotCatchUpEntries: number;
   /** Largest gRPC message between nodes; the raft core's per-append byte budget must stay below it. */
   readonly messageBytesMax: number;
+  /** A worker not heard from for this long is declared lost and its attempts requeued. */
+  readonly workerTtlMs: number;
+  /** A new leader waits this long for workers to reconnect before declaring any lost. */
+  readonly workerGraceMs: number;
+  /** Finished runs leave the replicated state this long after they end (their reports stay archived). */
+  readonly runRetentionMs: number;
   readonly logLevel: LogLevel;
   /** Things that are allowed but probably unintended; log them at startup. */
   readonly warnings: readonly string[];
@@ -80,6 +86,9 @@ export const CONFIG_DEFAULTS = {
   snapshotEntries: 10_000,
   snapshotCatchUpEntries: 5_000,
   messageBytesMax: 16 * 1024 * 1024,
+  workerTtlMs: 10_000,
+  workerGraceMs: 15_000,
+  runRetentionMs: 7 * 24 * 3600 * 1000,
   logLevel: 'info',
 } as const satisfies Partial<Record<ConfigField, unknown>>;
 
@@ -91,6 +100,9 @@ export const CONFIG_LIMITS = {
   snapshotEntries: { min: 1, max: 100_000_000 },
   snapshotCatchUpEntries: { min: 0, max: 100_000_000 },
   messageBytesMax: { min: 4 * 1024, max: 1024 * 1024 * 1024 },
+  workerTtlMs: { min: 500, max: 3_600_000 },
+  workerGraceMs: { min: 0, max: 3_600_000 },
+  runRetentionMs: { min: 1000, max: 365 * 24 * 3600 * 1000 },
   /** electionTicks × tickMs: longer than this and a dead leader goes unnoticed for too long. */
   electionTimeoutMsMax: 60_000,
 } as const;
@@ -371,6 +383,9 @@ function resolveTiming(sources: Sources, warnings: string[]) {
   const heartbeatTicks = int('heartbeatTicks');
   const snapshotEntries = int('snapshotEntries');
   const snapshotCatchUpEntries = int('snapshotCatchUpEntries');
+  const workerTtlMs = int('workerTtlMs');
+  const workerGraceMs = int('workerGraceMs');
+  const runRetentionMs = int('runRetentionMs');
   const messageBytesRaw = sources.get('messageBytesMax');
   const messageBytesMax = messageBytesRaw === undefined ? CONFIG_DEFAULTS.messageBytesMax : parseBytes(messageBytesRaw, 'messageBytesMax', CONFIG_LIMITS.messageBytesMax);
 
@@ -395,7 +410,7 @@ function resolveTiming(sources: Sources, warnings: string[]) {
   if (electionTicks < 5 * heartbeatTicks) {
     warnings.push(`electionTicks ${electionTicks} is less than 5 × heartbeatTicks ${heartbeatTicks}: one late heartbeat may start an election`);
   }
-  return { tickMs, electionTicks, heartbeatTicks, snapshotEntries, snapshotCatchUpEntries, messageBytesMax };
+  return { tickMs, electionTicks, heartbeatTicks, snapshotEntries, snapshotCatchUpEntries, messageBytesMax, workerTtlMs, workerGraceMs, runRetentionMs };
 }
 
 function parseInteger(raw: Raw, field: ConfigField, limits: { min: number; max: number }): number {

@@ -15,6 +15,9 @@ import { NodeMetrics } from './metrics.js';
 import { PeerClients } from './peer-clients.js';
 import { testudoPackageDefinition, testudoV1 } from './proto.js';
 import { kvHandlers } from './services.js';
+import { Orchestrator } from './orchestrator/state.js';
+import { ReportArchive, runsHandlers, type RunsHost } from './runs-service.js';
+import { sessionSettingsDefault, WorkerSessions } from './worker-sessions.js';
 import { testudoVersion } from '../common/version.js';
 
 /** A coordinator that is up: its endpoints and how to stop it. */
@@ -52,7 +55,10 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     bootstrapContexts: founding ? contexts : undefined,
   });
   const metrics = new NodeMetrics({ nodeId: config.id });
-  const machine = new KvMachine();
+  const orchestrator = new Orchestrator();
+  const machine = new KvMachine({ extension: orchestrator });
+  const archive = new ReportArchive(config.dataDir, orchestrator, childLogger(rootLogger, 'archive'));
+  let sessions: WorkerSessions | null = null;
   let fatalResolve: (error: unknown) => void = () => undefined;
   const fatal = new Promise<unknown>((resolve) => (fatalResolve = resolve));
   let transport: GrpcTransport | null = null;
@@ -87,6 +93,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
           log.info({ event: 'raft-state', term: s.term, leader: s.leader, role: s.role }, s.role === 'leader' ? 'became leader' : 'leader changed');
           lastLeader = s.leader;
           lastRole = s.role;
+          sessions?.setLeader(s.role === 'leader');
         }
         try {
           metrics.setRaftState({ term: s.term, commitIndex: s.commit, appliedIndex: Math.min(s.applied, s.commit), leaderId: s.leader });
@@ -165,11 +172,24 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     clusterId,
   };
 
+  sessions = new WorkerSessions({
+    nodeId: config.id,
+    node,
+    orchestrator,
+    log: childLogger(rootLogger, 'sessions'),
+    settings: { heartbeatIntervalMs: sessionSettingsDefault.heartbeatIntervalMs, workerTtlMs: config.workerTtlMs, graceMs: config.workerGraceMs, runRetentionMs: config.runRetentionMs },
+    leaderHint,
+    nowMs: () => Date.now(),
+  });
+  const runsHost: RunsHost = { ...host, orchestrator, sessions, archive };
+
   const server = new grpc.Server(peerServerOptions(config.messageBytesMax));
   transport.registerService(server);
   server.addService(testudoV1.Kv.service, kvHandlers(host));
   server.addService(testudoV1.Cluster.service, clusterHandlers(host));
-  const health = new HealthImplementation({ '': 'SERVING', 'testudo.v1.Kv': 'NOT_SERVING', 'testudo.v1.Cluster': 'SERVING' });
+  server.addService(testudoV1.Runs.service, runsHandlers(runsHost));
+  server.addService(testudoV1.Worker.service, { Session: sessions.handler() });
+  const health = new HealthImplementation({ '': 'SERVING', 'testudo.v1.Kv': 'NOT_SERVING', 'testudo.v1.Cluster': 'SERVING', 'testudo.v1.Runs': 'NOT_SERVING', 'testudo.v1.Worker': 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(testudoPackageDefinition).addToServer(server);
   const listen = `${config.listen.host}:${config.listen.port}`;
@@ -187,9 +207,16 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     return { ok: true, reason: 'ok' };
   };
   let lastHealth = '';
+  let lastWorkerHealth = '';
   const healthTimer = setInterval(() => {
     const ok = readiness().ok ? 'SERVING' : 'NOT_SERVING';
-    if (ok !== lastHealth) health.setStatus('testudo.v1.Kv', ok);
+    if (ok !== lastHealth) {
+      health.setStatus('testudo.v1.Kv', ok);
+      health.setStatus('testudo.v1.Runs', ok);
+    }
+    const leading = node.isLeader ? 'SERVING' : 'NOT_SERVING';
+    if (leading !== lastWorkerHealth) health.setStatus('testudo.v1.Worker', leading);
+    lastWorkerHealth = leading;
     lastHealth = ok;
   }, 100);
   healthTimer.unref();
@@ -214,6 +241,8 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     stopped ??= (async () => {
       clearInterval(healthTimer);
       if (options.transferLeadership !== false && node.isLeader) await handOff(node, log);
+      sessions?.stop();
+      archive.stop();
       server.forceShutdown();
       await node.stop();
       await transport!.close();

@@ -28,6 +28,8 @@ export type ApplyResult =
   | { readonly ok: true; readonly kind: 'put'; readonly index: number; readonly duplicate: boolean }
   | { readonly ok: true; readonly kind: 'delete'; readonly index: number; readonly duplicate: boolean; readonly existed: boolean }
   | { readonly ok: true; readonly kind: 'noop'; readonly index: number; readonly duplicate: boolean }
+  /** `value` is the extension's result; null for a duplicate (the first result is not kept). */
+  | { readonly ok: true; readonly kind: 'orch'; readonly index: number; readonly duplicate: boolean; readonly value: unknown }
   /** Nothing was written; `index` is the rejected entry's. */
   | { readonly ok: false; readonly error: 'invalid'; readonly message: string; readonly index: number };
 
@@ -36,7 +38,32 @@ export type ApplyOk = Extract<ApplyResult, { ok: true }>;
 /** A command every replica refused; nothing was written. */
 export type ApplyRejected = Extract<ApplyResult, { ok: false }>;
 
+/**
+ * A second state kept by the same machine (the orchestrator): its commands
+ * travel as `orch` ops, and its state rides in the snapshot. Same contract
+ * as StateMachine: deterministic, no clock.
+ */
+export interface MachineExtension {
+  /**
+   * Applies one command. Throws ExtensionCommandError to reject it (every
+   * replica rejects it the same way, nothing changed); any other throw is a
+   * broken invariant.
+   */
+  apply(index: number, proposedAtMs: number, payload: Uint8Array, deflated: boolean): unknown;
+  /** Canonical bytes of the state; empty when there is none. */
+  snapshot(): Uint8Array;
+  /** Replaces the state (empty bytes: the empty state); throws SnapshotDecodeError on bad data. */
+  restore(data: Uint8Array): void;
+}
+
+/** An extension refused a command; nothing changed. */
+export class ExtensionCommandError extends Error {
+  override readonly name = 'ExtensionCommandError';
+}
+
 export interface KvMachineOptions {
+  /** The orchestrator, or absent for a plain key-value machine. */
+  readonly extension?: MachineExtension;
   /**
    * Idempotency keys remembered; the oldest in log order is forgotten first.
    * Must be the same on every replica. Default `idempotencyKeysMaxDefault`.
@@ -119,6 +146,7 @@ const pendingKeysSlack = 1024;
  */
 export class KvMachine implements StateMachine<ApplyResult> {
   readonly idempotencyKeysMax: number;
+  private readonly extension: MachineExtension | undefined;
   private appliedIndexValue = 0;
   private entries = new Map<string, StoredValue>();
   /** Sorted by compareKeys; may hold deleted keys while `sortedStale`. */
@@ -135,6 +163,7 @@ export class KvMachine implements StateMachine<ApplyResult> {
     const max = options.idempotencyKeysMax ?? idempotencyKeysMaxDefault;
     if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`idempotencyKeysMax must be a positive integer, got ${max}`);
     this.idempotencyKeysMax = max;
+    this.extension = options.extension;
   }
 
   get appliedIndex(): number {
@@ -220,6 +249,16 @@ export class KvMachine implements StateMachine<ApplyResult> {
       }
       case 'noop':
         return { ok: true, kind: 'noop', index, duplicate: false };
+      case 'orch': {
+        if (this.extension === undefined) return { ok: false, error: 'invalid', message: 'this machine has no orchestrator', index };
+        try {
+          const value = this.extension.apply(index, cmd.proposedAtMs, op.payload, op.deflated);
+          return { ok: true, kind: 'orch', index, duplicate: false, value };
+        } catch (error) {
+          if (error instanceof ExtensionCommandError) return { ok: false, error: 'invalid', message: error.message, index };
+          throw error;
+        }
+      }
     }
   }
 
@@ -344,6 +383,8 @@ export class KvMachine implements StateMachine<ApplyResult> {
     const entries = restoreItems(snapshot);
     const members = restoreMembers(snapshot);
     const idempotency = restoreIdempotency(snapshot, this.idempotencyKeysMax);
+    if (this.extension !== undefined) this.extension.restore(snapshot.orchestrator);
+    else if (snapshot.orchestrator.byteLength > 0) throw new SnapshotDecodeError('the snapshot has orchestrator state but this machine has no orchestrator');
     const sortedKeys = [...entries.keys()].sort(compareKeys);
     for (let i = 1; i < sortedKeys.length; i++) {
       assert(compareKeys(sortedKeys[i - 1] as string, sortedKeys[i] as string) < 0, 'restored keys are not strictly ordered');
@@ -371,6 +412,7 @@ export class KvMachine implements StateMachine<ApplyResult> {
       items,
       members: this.members(),
       idempotency,
+      orchestrator: this.extension?.snapshot() ?? new Uint8Array(0),
     };
   }
 }
@@ -387,6 +429,8 @@ function duplicateResult(cmd: Command, first: StoredIdempotency, index: number):
       return { ok: true, kind: 'delete', index: first.index, duplicate: true, existed: first.existed };
     case 'noop':
       return { ok: true, kind: 'noop', index: first.index, duplicate: true };
+    case 'orch':
+      return { ok: true, kind: 'orch', index: first.index, duplicate: true, value: null };
   }
 }
 

@@ -37,7 +37,13 @@ export const listLimitMax = 10_000;
  * Largest encoded Command: a full key, value and idempotency key plus room
  * for tags, lengths and `proposed_at_ms`. Bigger data is refused at decode.
  */
-export const commandBytesMax = keyBytesMax + valueBytesMax + idempotencyKeyBytesMax + 64;
+/**
+ * Largest orchestrator payload (compressed) in one command: a run of 50,000
+ * tasks deflates to well under this; results and assignments go in batches.
+ */
+export const orchPayloadBytesMax = 4 * 1024 * 1024;
+
+export const commandBytesMax = Math.max(keyBytesMax + valueBytesMax, orchPayloadBytesMax) + idempotencyKeyBytesMax + 64;
 
 /** An argument breaks a limit or a rule; nothing was written. Not retryable. */
 export class InvalidArgumentError extends Error {

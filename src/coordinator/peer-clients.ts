@@ -4,6 +4,15 @@ import { testudoV1 } from './proto.js';
 
 type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
 
+/** The services a coordinator forwards calls for. */
+export type ForwardService = 'Kv' | 'Cluster' | 'Runs';
+
+interface PeerServiceClients {
+  Kv: grpc.Client;
+  Cluster: grpc.Client;
+  Runs: grpc.Client;
+}
+
 /** Upper bound on cached client connections to other coordinators. */
 export const peerClientsMax = 64;
 
@@ -13,7 +22,7 @@ export const peerClientsMax = 64;
  * One channel per address, reused.
  */
 export class PeerClients {
-  private readonly clients = new Map<string, { Kv: grpc.Client; Cluster: grpc.Client }>();
+  private readonly clients = new Map<string, PeerServiceClients>();
   private readonly channelOptions: grpc.ChannelOptions;
 
   constructor(messageBytesMax: number) {
@@ -21,7 +30,7 @@ export class PeerClients {
   }
 
   /** Calls `service.method` on the coordinator at `address`, marked as forwarded. */
-  forward<Req, Res>(address: string, service: 'Kv' | 'Cluster', method: string, request: Req, timeoutMs: number): Promise<Res> {
+  forward<Req, Res>(address: string, service: ForwardService, method: string, request: Req, timeoutMs: number): Promise<Res> {
     const client = this.client(address)[service] as unknown as Record<string, UnaryMethod<Req, Res> | undefined>;
     const fn = client[method];
     if (fn === undefined) return Promise.reject(new Error(`${service} has no method ${method}`));
@@ -39,16 +48,21 @@ export class PeerClients {
     for (const c of this.clients.values()) {
       c.Kv.close();
       c.Cluster.close();
+      c.Runs.close();
     }
     this.clients.clear();
   }
 
-  private client(address: string): { Kv: grpc.Client; Cluster: grpc.Client } {
+  private client(address: string): PeerServiceClients {
     let c = this.clients.get(address);
     if (c === undefined) {
       if (this.clients.size >= peerClientsMax) this.close();
       const creds = grpc.credentials.createInsecure();
-      c = { Kv: new testudoV1.Kv(address, creds, this.channelOptions), Cluster: new testudoV1.Cluster(address, creds, this.channelOptions) };
+      c = {
+        Kv: new testudoV1.Kv(address, creds, this.channelOptions),
+        Cluster: new testudoV1.Cluster(address, creds, this.channelOptions),
+        Runs: new testudoV1.Runs(address, creds, this.channelOptions),
+      };
       this.clients.set(address, c);
     }
     return c;

@@ -8,6 +8,8 @@ export const testudoPackageDefinition: protoLoader.PackageDefinition = protoLoad
 interface TestudoV1 {
   Kv: grpc.ServiceClientConstructor;
   Cluster: grpc.ServiceClientConstructor;
+  Runs: grpc.ServiceClientConstructor;
+  Worker: grpc.ServiceClientConstructor;
 }
 
 export const testudoV1 = (grpc.loadPackageDefinition(testudoPackageDefinition) as unknown as { testudo: { v1: TestudoV1 } }).testudo.v1;

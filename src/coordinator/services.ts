@@ -4,7 +4,7 @@ import { encodeCommand, InvalidArgumentError, validateIdempotencyKey, validateKe
 import { ServiceError, leaderMetadata, toServiceError, type LeaderHint } from './grpc-errors.js';
 import type { ApplyResult, KvMachine } from './kv-machine.js';
 import { listLimitDefault, listLimitMax, validateKeyBound } from './limits.js';
-import type { PeerClients } from './peer-clients.js';
+import type { ForwardService, PeerClients } from './peer-clients.js';
 
 /** What the client-facing handlers need from the coordinator that hosts them. */
 export interface ServiceHost {
@@ -62,7 +62,7 @@ function isRelayed(error: unknown): error is RelayedError {
 export async function onLeader<Req, Res>(
   host: ServiceHost,
   call: grpc.ServerUnaryCall<Req, Res>,
-  service: 'Kv' | 'Cluster',
+  service: ForwardService,
   method: string,
   local: () => Promise<Res>,
 ): Promise<Res> {
@@ -84,7 +84,7 @@ export async function onLeader<Req, Res>(
  * the client unchanged (status, message, leader hint); a failure to reach it
  * becomes a retryable not-leader error.
  */
-export async function forwardOrRelay<Req, Res>(host: ServiceHost, address: string, service: 'Kv' | 'Cluster', method: string, request: Req, timeoutMs: number): Promise<Res> {
+export async function forwardOrRelay<Req, Res>(host: ServiceHost, address: string, service: ForwardService, method: string, request: Req, timeoutMs: number): Promise<Res> {
   try {
     return await host.peers.forward<Req, Res>(address, service, method, request, timeoutMs);
   } catch (error) {

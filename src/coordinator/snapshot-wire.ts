@@ -26,6 +26,7 @@ const tagAppliedIndex = 0x10;
 const tagItems = 0x1a;
 const tagMembers = 0x22;
 const tagIdempotency = 0x2a;
+const tagOrchestrator = 0x32;
 const tagKey = 0x0a; // KeyValue.key, IdempotencyRecord.key, Member.id
 const tagValue = 0x12; // KeyValue.value, Member.address
 const tagModIndex = 0x18; // KeyValue.mod_index
@@ -139,6 +140,7 @@ export function encodeMachineSnapshotWire(snapshot: MachineSnapshot): Uint8Array
     recordSizes[i] = recordBytes(record, recordKeyBytes[i]!);
     total += delimitedBytes(recordSizes[i]!);
   }
+  if (snapshot.orchestrator.byteLength > 0) total += delimitedBytes(snapshot.orchestrator.byteLength);
   // Pass 2: write, in field-number order, as protobufjs does.
   const w = new SizedWriter(Buffer.allocUnsafe(total));
   w.varintField(tagFormatVersion, snapshot.formatVersion);
@@ -164,6 +166,7 @@ export function encodeMachineSnapshotWire(snapshot: MachineSnapshot): Uint8Array
     if (record.existed) w.varintField(tagRecordExisted, 1);
     w.stringField(tagRecordKind, record.kind, record.kind.length);
   }
+  if (snapshot.orchestrator.byteLength > 0) w.bytesField(tagOrchestrator, snapshot.orchestrator);
   assert(w.offset === total, `snapshot encoder wrote ${w.offset} bytes, sized ${total}`);
   return w.buf;
 }
@@ -175,6 +178,7 @@ export interface SnapshotWireCounts {
   items: number;
   members: number;
   idempotency: number;
+  orchestratorBytes: number;
 }
 
 /**
@@ -183,13 +187,18 @@ export interface SnapshotWireCounts {
  * Throws (an assertion) on anything that is not a well-formed snapshot.
  */
 export function scanMachineSnapshotWire(data: Uint8Array): SnapshotWireCounts {
-  const counts: SnapshotWireCounts = { formatVersion: 0, appliedIndex: 0, items: 0, members: 0, idempotency: 0 };
+  const counts: SnapshotWireCounts = { formatVersion: 0, appliedIndex: 0, items: 0, members: 0, idempotency: 0, orchestratorBytes: 0 };
   const r = { pos: 0 };
   while (r.pos < data.byteLength) {
     const tag = readVarint(data, r, data.byteLength);
     if (tag === tagFormatVersion) counts.formatVersion = readVarint(data, r, data.byteLength);
     else if (tag === tagAppliedIndex) counts.appliedIndex = readVarint(data, r, data.byteLength);
-    else {
+    else if (tag === tagOrchestrator) {
+      const length = readVarint(data, r, data.byteLength);
+      if (r.pos + length > data.byteLength) assert(false, `snapshot orchestrator state at ${r.pos} runs past the end`);
+      r.pos += length;
+      counts.orchestratorBytes = length;
+    } else {
       if (tag !== tagItems && tag !== tagMembers && tag !== tagIdempotency) assert(false, `snapshot has unexpected tag ${tag} at ${r.pos}`);
       const length = readVarint(data, r, data.byteLength);
       const end = r.pos + length;

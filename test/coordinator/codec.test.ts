@@ -151,6 +151,7 @@ describe('machine snapshot codec', () => {
       { key: 'r1', index: 3, existed: false, kind: 'put' },
       { key: 'r2', index: 41, existed: true, kind: 'delete' },
     ],
+    orchestrator: new Uint8Array(0),
   };
 
   it('round-trips', () => {
@@ -158,7 +159,7 @@ describe('machine snapshot codec', () => {
   });
 
   it('round-trips an empty state', () => {
-    const empty: MachineSnapshot = { formatVersion: 1, appliedIndex: 0, items: [], members: [], idempotency: [] };
+    const empty: MachineSnapshot = { formatVersion: 1, appliedIndex: 0, items: [], members: [], idempotency: [], orchestrator: new Uint8Array(0) };
     expect(decodeMachineSnapshot(encodeMachineSnapshot(empty))).toEqual(empty);
   });
 
@@ -188,6 +189,7 @@ describe('machine snapshot codec', () => {
         idempotency: s.idempotency.map((r) => ({ key: r.key, kind: r.kind, ...(r.index !== 0 ? { index: r.index } : {}), ...(r.existed ? { existed: true } : {}) })),
       };
       if (s.appliedIndex !== 0) message['appliedIndex'] = s.appliedIndex;
+      if (s.orchestrator.byteLength > 0) message['orchestrator'] = s.orchestrator;
       return raw(RawSnapshot, message);
     };
     const varied: MachineSnapshot = {
@@ -203,10 +205,11 @@ describe('machine snapshot codec', () => {
       idempotency: [
         { key: 'r0', index: 0, existed: false, kind: 'noop' },
         { key: 'r-é', index: 16_384, existed: true, kind: 'delete' },
-        { key: 'r'.repeat(130), index: 2 ** 40, existed: false, kind: 'put' },
+        { key: 'r'.repeat(130), index: 2 ** 40, existed: false, kind: 'orch' },
       ],
+      orchestrator: new Uint8Array(200).fill(9),
     };
-    for (const s of [snapshot, varied, { formatVersion: 0, appliedIndex: 0, items: [], members: [], idempotency: [] }]) {
+    for (const s of [snapshot, varied, { formatVersion: 0, appliedIndex: 0, items: [], members: [], idempotency: [], orchestrator: new Uint8Array(0) }]) {
       expect(Buffer.from(encodeMachineSnapshot(s)).equals(Buffer.from(reference(s)))).toBe(true);
     }
     expect(decodeMachineSnapshot(encodeMachineSnapshot(varied))).toEqual(varied);
@@ -214,10 +217,10 @@ describe('machine snapshot codec', () => {
 
   it('scans an encoded snapshot field by field and refuses malformed bytes', () => {
     const data = encodeMachineSnapshot(snapshot);
-    expect(scanMachineSnapshotWire(data)).toEqual({ formatVersion: 1, appliedIndex: 42, items: 2, members: 2, idempotency: 2 });
+    expect(scanMachineSnapshotWire(data)).toEqual({ formatVersion: 1, appliedIndex: 42, items: 2, members: 2, idempotency: 2, orchestratorBytes: 0 });
     expect(() => scanMachineSnapshotWire(data.subarray(0, data.byteLength - 1))).toThrow(/runs past/);
     expect(() => scanMachineSnapshotWire(bytes(0x1a, 50, 1))).toThrow(/runs past the end/);
-    expect(() => scanMachineSnapshotWire(bytes(0x32, 0))).toThrow(/unexpected tag 50/);
+    expect(() => scanMachineSnapshotWire(bytes(0x3a, 0))).toThrow(/unexpected tag 58/);
     // A record whose inner field claims more bytes than the record holds.
     expect(() => scanMachineSnapshotWire(bytes(0x1a, 2, 0x0a, 5))).toThrow(/runs past its record/);
     expect(() => scanMachineSnapshotWire(bytes(0x1a, 2, 0x0d, 0))).toThrow(/wire type 5/);

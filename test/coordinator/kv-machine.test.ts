@@ -25,7 +25,7 @@ const noopCmd = (idempotencyKey = ''): Uint8Array => encodeCommand({ idempotency
  * what an older or buggy leader might have written to the log.
  */
 const unchecked = (cmd: Command): Uint8Array => {
-  const key = bytes(cmd.op.type === 'noop' ? '' : cmd.op.key);
+  const key = bytes(cmd.op.type === 'put' || cmd.op.type === 'delete' ? cmd.op.key : '');
   const innerParts = [Uint8Array.of(0x0a, ...varint(key.byteLength)), key];
   if (cmd.op.type === 'put') innerParts.push(Uint8Array.of(0x12, ...varint(cmd.op.value.byteLength)), cmd.op.value);
   const inner = Buffer.concat(innerParts);
@@ -92,7 +92,7 @@ function randomSteps(seed: number, count: number): Step[] {
 }
 
 function emptySnapshot(fields: Partial<MachineSnapshot> = {}): MachineSnapshot {
-  return { formatVersion: 1, appliedIndex: 0, items: [], members: [], idempotency: [], ...fields };
+  return { formatVersion: 1, appliedIndex: 0, items: [], members: [], idempotency: [], orchestrator: new Uint8Array(0), ...fields };
 }
 
 describe('KvMachine apply', () => {

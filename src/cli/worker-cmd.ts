@@ -1,0 +1,89 @@
+import { resolve } from 'node:path';
+
+import type { Command } from 'commander';
+
+import { createLogger } from '../coordinator/logger.js';
+import { detectCapabilities, LabelError, parseLabels } from '../worker/capabilities.js';
+import { WorkerAgent, type ExecutorKind } from '../worker/agent.js';
+import { startWorkerHttp, type WorkerHttp } from '../worker/http.js';
+import { WorkDirError } from '../worker/identity.js';
+import { ExitError, UsageError } from './errors.js';
+
+/** Exit code when the worker refuses to start (work dir in use or unreadable). */
+export const workerExitRefused = 3;
+
+export function registerWorkerCommand(program: Command, write: (text: string) => void): void {
+  program
+    .command('worker')
+    .description('run a worker: register with the coordinators, take tasks, run them, report results')
+    .requiredOption('--coordinators <list>', 'coordinator gRPC addresses, host:port,… (any of them; the worker finds the leader)')
+    .option('--labels <list>', 'labels, key=value,… (e.g. region=eu-west-1,browser=chromium); os, arch and node are detected', '')
+    .option('--slots <n>', 'tasks run at once', '1')
+    .option('--work-dir <dir>', 'where the worker keeps its id, outbox, logs and setup markers', '.testudo-worker')
+    .option('--http <host:port>', 'serve /livez, /status, /metrics and /logs/<attempt> here (port 0 picks one)')
+    .option('--name <name>', 'a display name (default: the worker id)')
+    .option('--checkout-root <dir>', "the checkout tasks run in (default: the run's source directory, for local clusters and shared filesystems)")
+    .option('--tools <list>', 'extra executables to look for on PATH and advertise, a,b,…', '')
+    .option('--executor <kind>', 'process (default) or noop (completes tasks at once without running them; scheduler benchmarks only)', 'process')
+    .option('--kill-grace-ms <ms>', 'time between SIGTERM and SIGKILL of a timed-out task', '5000')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', process.env['LOG_LEVEL'] ?? 'info')
+    .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
+    .action(async (options: Record<string, string | boolean | undefined>) => {
+      const coordinators = String(options['coordinators']).split(',').map((s) => s.trim()).filter((s) => s !== '');
+      if (coordinators.length === 0) throw new UsageError('--coordinators needs at least one host:port');
+      for (const c of coordinators) if (!/^[^:\s]+:\d{1,5}$/.test(c)) throw new UsageError(`--coordinators: "${c}" is not host:port`);
+      const slots = Number(options['slots']);
+      if (!Number.isInteger(slots) || slots < 1 || slots > 1024) throw new UsageError(`--slots must be an integer from 1 to 1024, got "${String(options['slots'])}"`);
+      const executor = String(options['executor']) as ExecutorKind;
+      if (executor !== 'process' && executor !== 'noop') throw new UsageError(`--executor must be process or noop, got "${executor}"`);
+      const killGraceMs = Number(options['killGraceMs']);
+      if (!Number.isInteger(killGraceMs) || killGraceMs < 0) throw new UsageError('--kill-grace-ms must be a non-negative integer');
+      let capabilities;
+      try {
+        const tools = String(options['tools']).split(',').map((s) => s.trim()).filter((s) => s !== '');
+        capabilities = detectCapabilities({ labels: parseLabels(String(options['labels'])), tools });
+      } catch (error) {
+        if (error instanceof LabelError) throw new UsageError(`--labels: ${error.message}`);
+        throw error;
+      }
+      const workDir = resolve(String(options['workDir']));
+      const logger = createLogger({ nodeId: 'worker', level: String(options['logLevel']) as 'info' });
+      let agent: WorkerAgent | null = null;
+      let http: WorkerHttp | null = null;
+      if (typeof options['http'] === 'string') {
+        const match = /^(.+):(\d{1,5})$/.exec(options['http']);
+        if (match === null) throw new UsageError(`--http must be host:port, got "${options['http']}"`);
+        http = await startWorkerHttp(match[1]!, Number(match[2]), workDir, () => agent);
+      }
+      try {
+        agent = await WorkerAgent.start({
+          coordinators,
+          workDir,
+          capabilities,
+          slots,
+          executor,
+          killGraceMs,
+          logger,
+          ...(typeof options['name'] === 'string' ? { name: options['name'] } : {}),
+          ...(typeof options['checkoutRoot'] === 'string' ? { checkoutRoot: resolve(options['checkoutRoot']) } : {}),
+          ...(http === null ? {} : { httpAddress: http.address }),
+        });
+      } catch (error) {
+        await http?.close();
+        if (error instanceof WorkDirError) {
+          write(`testudo worker: refusing to start: ${error.message}\n`);
+          throw new ExitError(workerExitRefused);
+        }
+        throw error;
+      }
+      logger.info({ event: 'worker-started', workerId: agent.workerId, http: http?.address ?? null, slots, labels: capabilities.labels }, 'worker started');
+      const reason = await new Promise<string>((done) => {
+        process.once('SIGTERM', () => done('SIGTERM'));
+        process.once('SIGINT', () => done('SIGINT'));
+        if (options['exitWithParent'] === true) process.once('disconnect', () => done('parent went away'));
+      });
+      logger.info({ reason }, 'worker stopping');
+      await agent.stop();
+      await http?.close();
+    });
+}

@@ -1,0 +1,91 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+
+import type { AttemptResult, Capabilities, RunSubmission } from '../../model/index.js';
+import { ExtensionCommandError } from '../kv-machine.js';
+import { orchPayloadBytesMax } from '../limits.js';
+
+/**
+ * The orchestrator's replicated commands. Each is stamped by the leader with
+ * `proposedAtMs` (the Command envelope); apply reads no clock.
+ */
+export type OrchCommand =
+  | RegisterWorkerCommand
+  | { readonly type: 'worker-lost'; readonly workerId: string; readonly reason: string }
+  | { readonly type: 'drain-worker'; readonly workerId: string; readonly drain: boolean }
+  | { readonly type: 'submit-run'; readonly runId: string; readonly submission: RunSubmission }
+  | { readonly type: 'assign'; readonly assignments: readonly Assignment[] }
+  | { readonly type: 'results'; readonly results: readonly AttemptResult[] }
+  | { readonly type: 'cancel-run'; readonly runId: string; readonly reason: string }
+  | { readonly type: 'prune-runs'; readonly finishedBeforeMs: number };
+
+export interface RegisterWorkerCommand {
+  readonly type: 'register-worker';
+  readonly workerId: string;
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  readonly slots: number;
+  readonly httpAddress: string;
+  /** Attempts the worker is running now. */
+  readonly running: readonly string[];
+  /** Attempts whose results sit in the worker's outbox, not yet confirmed. */
+  readonly pending: readonly string[];
+}
+
+export interface Assignment {
+  readonly taskId: string;
+  readonly workerId: string;
+}
+
+export type OrchCommandType = OrchCommand['type'];
+
+/** Payloads above this many bytes are deflated. */
+const deflateAboveBytes = 1024;
+/** Largest JSON a payload may inflate to (a deflate bomb is refused). */
+export const orchJsonBytesMax = 64 * 1024 * 1024;
+
+export interface EncodedOrch {
+  readonly payload: Uint8Array;
+  readonly deflated: boolean;
+}
+
+export function encodeOrchCommand(command: OrchCommand): EncodedOrch {
+  const json = Buffer.from(JSON.stringify(command), 'utf8');
+  if (json.byteLength > orchJsonBytesMax) throw new RangeError(`orchestrator command is ${json.byteLength} bytes of JSON, limit ${orchJsonBytesMax}`);
+  if (json.byteLength <= deflateAboveBytes) return { payload: json, deflated: false };
+  const payload = deflateRawSync(json);
+  if (payload.byteLength > orchPayloadBytesMax) {
+    throw new RangeError(`orchestrator command deflates to ${payload.byteLength} bytes, limit ${orchPayloadBytesMax}; submit fewer tasks`);
+  }
+  return { payload, deflated: true };
+}
+
+const commandTypes: ReadonlySet<string> = new Set<OrchCommandType>([
+  'register-worker',
+  'worker-lost',
+  'drain-worker',
+  'submit-run',
+  'assign',
+  'results',
+  'cancel-run',
+  'prune-runs',
+]);
+
+/** Decodes a payload; ExtensionCommandError when it is not an orchestrator command. */
+export function decodeOrchCommand(payload: Uint8Array, deflated: boolean): OrchCommand {
+  let json: Buffer;
+  try {
+    json = deflated ? inflateRawSync(payload, { maxOutputLength: orchJsonBytesMax }) : Buffer.from(payload);
+  } catch (error) {
+    throw new ExtensionCommandError(`orchestrator payload does not inflate: ${(error as Error).message}`, { cause: error });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json.toString('utf8'));
+  } catch (error) {
+    throw new ExtensionCommandError(`orchestrator payload is not JSON: ${(error as Error).message}`, { cause: error });
+  }
+  if (typeof value !== 'object' || value === null || !commandTypes.has((value as { type?: unknown }).type as string)) {
+    throw new ExtensionCommandError(`orchestrator payload has no known type`);
+  }
+  return value as OrchCommand;
+}

@@ -1,0 +1,157 @@
+import type { Capabilities, Requirements } from '../../model/index.js';
+import type { Assignment } from './commands.js';
+
+/**
+ * The scheduler: a pure function from a view of the state to an assignment
+ * plan. It runs on the leader only; the plan goes through the log as one
+ * `assign` command, and apply checks every assignment again (a plan made from
+ * a state that moved on is trimmed, never wrong).
+ *
+ * Order: the queue comes sorted by priority (high first), then expected
+ * duration (long first: longest-processing-time first keeps the makespan
+ * close to its lower bound), then submission order. Each task goes to the
+ * eligible worker with the most free slots, so load spreads.
+ */
+
+export interface SchedulableTask {
+  readonly taskId: string;
+  readonly runId: string;
+  readonly requirements: Requirements;
+  readonly exclusive: boolean;
+  /** Not before this time (retry backoff). */
+  readonly notBeforeMs: number;
+  /** Workers to avoid (where earlier attempts failed), if another one can take it. */
+  readonly avoidWorkers: readonly string[];
+}
+
+export interface SchedulableWorker {
+  readonly workerId: string;
+  readonly capabilities: Capabilities;
+  readonly freeSlots: number;
+}
+
+export interface RunLoad {
+  /** Parallel-safe tasks of the run not yet ended. */
+  readonly parallelOpen: number;
+  /** Attempts of the run running now. */
+  readonly running: number;
+}
+
+export interface ScheduleInput {
+  /** Queued tasks, in scheduling order. */
+  readonly queue: Iterable<SchedulableTask>;
+  /** Workers that may take work now (active, connected), with free slots. */
+  readonly workers: readonly SchedulableWorker[];
+  readonly runLoad: (runId: string) => RunLoad;
+  readonly nowMs: number;
+  readonly limits: ScheduleLimits;
+}
+
+export interface ScheduleLimits {
+  /** Assignments in one plan (one log entry). */
+  readonly batchMax: number;
+  /** Queued tasks looked at in one plan. */
+  readonly scanMax: number;
+}
+
+export const scheduleLimitsDefault: ScheduleLimits = { batchMax: 512, scanMax: 20_000 };
+
+/** Whether a worker with these capabilities may run a task with these requirements. */
+export function meetsRequirements(capabilities: Capabilities, requirements: Requirements): boolean {
+  if (capabilities.cpus < requirements.cpus) return false;
+  if (capabilities.memoryMb < requirements.memoryMb) return false;
+  for (const [label, value] of Object.entries(requirements.labels)) {
+    if (capabilities.labels[label] !== value) return false;
+  }
+  for (const tool of requirements.tools) {
+    if (!capabilities.tools.includes(tool)) return false;
+  }
+  return true;
+}
+
+export function planAssignments(input: ScheduleInput): Assignment[] {
+  const free = new Map<string, number>();
+  let freeTotal = 0;
+  for (const worker of input.workers) {
+    if (worker.freeSlots <= 0) continue;
+    free.set(worker.workerId, worker.freeSlots);
+    freeTotal += worker.freeSlots;
+  }
+  const plan: Assignment[] = [];
+  if (freeTotal === 0) return plan;
+  // Runs' load as this plan changes it.
+  const extraRunning = new Map<string, number>();
+  const matchCache = new Map<string, SchedulableWorker[]>();
+  let scanned = 0;
+  for (const task of input.queue) {
+    if (plan.length >= input.limits.batchMax || freeTotal === 0 || scanned >= input.limits.scanMax) break;
+    scanned++;
+    if (task.notBeforeMs > input.nowMs) continue;
+    if (!exclusivityAllows(task, input.runLoad(task.runId), extraRunning.get(task.runId) ?? 0)) continue;
+    const candidates = eligibleWorkers(task.requirements, input.workers, matchCache);
+    const chosen = pickWorker(candidates, free, task.avoidWorkers);
+    if (chosen === null) continue;
+    plan.push({ taskId: task.taskId, workerId: chosen });
+    free.set(chosen, (free.get(chosen) ?? 0) - 1);
+    freeTotal--;
+    extraRunning.set(task.runId, (extraRunning.get(task.runId) ?? 0) + 1);
+  }
+  return plan;
+}
+
+/**
+ * An exclusive task runs alone: after every parallel-safe task of its run has
+ * ended and while nothing else of the run runs. A parallel-safe task may not
+ * start while an exclusive one of its run runs (which cannot happen while
+ * parallel-safe ones are open, so this needs no extra state).
+ */
+function exclusivityAllows(task: SchedulableTask, load: RunLoad, plannedForRun: number): boolean {
+  if (!task.exclusive) return true;
+  return load.parallelOpen === 0 && load.running === 0 && plannedForRun === 0;
+}
+
+function eligibleWorkers(requirements: Requirements, workers: readonly SchedulableWorker[], cache: Map<string, SchedulableWorker[]>): SchedulableWorker[] {
+  const key = requirementsKey(requirements);
+  let list = cache.get(key);
+  if (list === undefined) {
+    list = workers.filter((worker) => meetsRequirements(worker.capabilities, requirements));
+    cache.set(key, list);
+  }
+  return list;
+}
+
+function requirementsKey(requirements: Requirements): string {
+  const labels = Object.entries(requirements.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([labels, requirements.cpus, requirements.memoryMb, [...requirements.tools].sort()]);
+}
+
+/**
+ * The candidate with the most free slots (ties: the lower id). A worker to
+ * avoid is taken only when no other candidate could ever take the task: when
+ * others exist but are busy, the task waits for them.
+ */
+function pickWorker(candidates: readonly SchedulableWorker[], free: ReadonlyMap<string, number>, avoid: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestFree = 0;
+  let fallback: string | null = null;
+  let fallbackFree = 0;
+  let othersExist = false;
+  for (const worker of candidates) {
+    const avoided = avoid.includes(worker.workerId);
+    if (!avoided) othersExist = true;
+    const slots = free.get(worker.workerId) ?? 0;
+    if (slots <= 0) continue;
+    if (avoided) {
+      if (slots > fallbackFree || (slots === fallbackFree && fallback !== null && worker.workerId < fallback)) {
+        fallback = worker.workerId;
+        fallbackFree = slots;
+      }
+      continue;
+    }
+    if (slots > bestFree || (slots === bestFree && best !== null && worker.workerId < best)) {
+      best = worker.workerId;
+      bestFree = slots;
+    }
+  }
+  return best ?? (othersExist ? null : fallback);
+}

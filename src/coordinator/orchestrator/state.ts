@@ -1,0 +1,918 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+
+import type {
+  AttemptResult,
+  AttemptState,
+  AttemptView,
+  Capabilities,
+  InfraFailureClass,
+  RunCounts,
+  RunState,
+  RunSubmission,
+  RunSummary,
+  RunView,
+  TaskState,
+  TaskTemplate,
+  TaskView,
+  WorkerState,
+  WorkerView,
+} from '../../model/index.js';
+import { testId } from '../../model/index.js';
+import { assert } from '../../raft/index.js';
+import { SnapshotDecodeError } from '../codec.js';
+import { ExtensionCommandError, type MachineExtension } from '../kv-machine.js';
+import { decodeOrchCommand, orchJsonBytesMax, type Assignment, type OrchCommand, type RegisterWorkerCommand } from './commands.js';
+import { FlakeHistory, splitByTimings, TimingHistory } from './history.js';
+import { meetsRequirements, type RunLoad, type SchedulableTask } from './scheduler.js';
+import { validateResult, validateSubmission, validateWorker } from './validate.js';
+
+/**
+ * The orchestrator's replicated state: workers, runs, tasks, attempts,
+ * results, and the timing and flakiness histories. It is the coordinator
+ * machine's extension (see MachineExtension): every change comes from an
+ * applied command, every time from the command's stamp, so every replica
+ * holds the same state (compare `digest()` of the machine).
+ *
+ * Invariants (asserted): a task is in exactly one state; only its last
+ * attempt may run; a worker's `running` set holds exactly the running
+ * attempts assigned to it; a run's counts equal its tasks' states; a result
+ * is counted at most once (ARCHITECTURE invariant 4), and a task ends exactly
+ * once (invariant 5).
+ */
+
+/** Infrastructure failures a task absorbs before it ends failed-infra. */
+export const infraRetriesMax = 3;
+/** First retry backoff; doubles per failure of the task, capped. */
+export const retryBackoffBaseMs = 500;
+export const retryBackoffMaxMs = 30_000;
+/** Runs pruned by one prune command. */
+export const pruneBatchMax = 100;
+export const orchestratorFormatVersion = 1;
+/** Workers known at once (lost ones included; a lost worker is forgotten first). */
+export const workersMax = 10_000;
+/** Runs kept (finished ones are pruned by age; beyond this, submit is refused). */
+export const runsMax = 10_000;
+/** Tasks across all kept runs. */
+export const tasksMax = 1_000_000;
+
+interface WorkerRec {
+  workerId: string;
+  name: string;
+  capabilities: Capabilities;
+  slots: number;
+  state: WorkerState;
+  registeredAtMs: number;
+  httpAddress: string;
+  /** Running attempt ids, in assignment order. */
+  running: string[];
+}
+
+interface AttemptRec {
+  attemptId: string;
+  number: number;
+  workerId: string;
+  assignedAtMs: number;
+  state: AttemptState;
+  result?: AttemptResult;
+  reason: string;
+  lateResults: number;
+}
+
+interface TaskRec {
+  taskId: string;
+  runId: string;
+  seq: number;
+  template: TaskTemplate;
+  files: string[];
+  state: TaskState;
+  reason: string;
+  queuedAtMs: number;
+  finishedAtMs: number;
+  expectedMs: number;
+  attempts: AttemptRec[];
+  testFailures: number;
+  infraFailures: number;
+  notBeforeMs: number;
+  avoidWorkers: string[];
+}
+
+interface RunRec {
+  runId: string;
+  name: string;
+  state: RunState;
+  submittedAtMs: number;
+  finishedAtMs: number;
+  setup: string[];
+  setupCacheKey: string;
+  sourceDir: string;
+  taskIds: string[];
+  counts: MutableCounts;
+  parallelOpen: number;
+  running: number;
+}
+
+type MutableCounts = { -readonly [K in keyof RunCounts]: RunCounts[K] };
+
+/** What register-worker gives back: attempts the worker must run (again) and ones it must drop. */
+export interface RegisterOutcome {
+  readonly workerId: string;
+  readonly resend: readonly string[];
+  readonly cancel: readonly string[];
+}
+
+export type ResultStatus = 'counted' | 'duplicate' | 'late' | 'unknown';
+
+export interface ResultsOutcome {
+  readonly statuses: readonly { readonly attemptId: string; readonly status: ResultStatus }[];
+}
+
+export interface AssignOutcome {
+  readonly assigned: readonly { readonly attemptId: string; readonly taskId: string; readonly workerId: string }[];
+  readonly skipped: number;
+}
+
+export interface CancelOutcome {
+  readonly cancelled: readonly { readonly attemptId: string; readonly workerId: string }[];
+}
+
+export interface WorkerLostOutcome {
+  readonly requeued: number;
+  readonly failed: number;
+}
+
+/** An attempt as a worker needs it to run. */
+export interface AttemptOrder {
+  readonly attemptId: string;
+  readonly number: number;
+  readonly taskId: string;
+  readonly runId: string;
+  readonly template: TaskTemplate;
+  readonly files: readonly string[];
+  readonly setup: readonly string[];
+  readonly setupCacheKey: string;
+  readonly sourceDir: string;
+}
+
+/** Called after each applied command with the runs it touched (node-local; never part of the state). */
+export type ChangeListener = (runIds: ReadonlySet<string>, command: OrchCommand['type']) => void;
+
+const emptyCounts = (): MutableCounts => ({ tasks: 0, queued: 0, running: 0, passed: 0, failed: 0, cancelled: 0, failedInfra: 0 });
+
+function countKey(state: TaskState): keyof MutableCounts {
+  switch (state) {
+    case 'queued':
+      return 'queued';
+    case 'running':
+      return 'running';
+    case 'passed':
+      return 'passed';
+    case 'failed':
+      return 'failed';
+    case 'cancelled':
+      return 'cancelled';
+    case 'failed-infra':
+      return 'failedInfra';
+  }
+}
+
+const terminal = (state: TaskState): boolean => state !== 'queued' && state !== 'running';
+
+function timingKeyOfFile(suite: string, file: string): string {
+  return `${suite}\u0000${file}`;
+}
+
+function timingKeyOfTask(template: TaskTemplate): string {
+  return `${template.suite}\u0000#${template.shard}/${template.shardCount}\u0000${JSON.stringify(template.matrix)}`;
+}
+
+export class Orchestrator implements MachineExtension {
+  private workers = new Map<string, WorkerRec>();
+  private runs = new Map<string, RunRec>();
+  private tasks = new Map<string, TaskRec>();
+  /** attemptId → taskId. */
+  private attemptIndex = new Map<string, string>();
+  private timings = new TimingHistory();
+  private flakes = new FlakeHistory();
+  private nextSeq = 1;
+  // Derived, node-local: the scheduling order of queued tasks.
+  private queueOrder: TaskRec[] = [];
+  private queueDirty = false;
+  private readonly listeners = new Set<ChangeListener>();
+  private touched = new Set<string>();
+
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ------------------------------------------------------------------ apply
+
+  apply(_index: number, atMs: number, payload: Uint8Array, deflated: boolean): unknown {
+    const command = decodeOrchCommand(payload, deflated);
+    this.touched = new Set();
+    const result = this.applyDecoded(command, atMs);
+    const touched = this.touched;
+    for (const listener of this.listeners) listener(touched, command.type);
+    return result;
+  }
+
+  private applyDecoded(command: OrchCommand, atMs: number): unknown {
+    switch (command.type) {
+      case 'register-worker':
+        return this.registerWorker(command, atMs);
+      case 'worker-lost':
+        return this.workerLost(command.workerId, command.reason, atMs);
+      case 'drain-worker':
+        return this.drainWorker(command.workerId, command.drain);
+      case 'submit-run':
+        return this.submitRun(command.runId, command.submission, atMs);
+      case 'assign':
+        return this.assign(command.assignments, atMs);
+      case 'results':
+        return this.applyResults(command.results, atMs);
+      case 'cancel-run':
+        return this.cancelRun(command.runId, command.reason, atMs);
+      case 'prune-runs':
+        return this.pruneRuns(command.finishedBeforeMs);
+    }
+  }
+
+  private registerWorker(command: RegisterWorkerCommand, atMs: number): RegisterOutcome {
+    const problem = validateWorker(command);
+    if (problem !== null) throw new ExtensionCommandError(`register-worker: ${problem}`);
+    let worker = this.workers.get(command.workerId);
+    if (worker === undefined) {
+      if (this.workers.size >= workersMax) this.forgetOneLostWorker();
+      worker = {
+        workerId: command.workerId,
+        name: command.name,
+        capabilities: command.capabilities,
+        slots: command.slots,
+        state: 'active',
+        registeredAtMs: atMs,
+        httpAddress: command.httpAddress,
+        running: [],
+      };
+      this.workers.set(worker.workerId, worker);
+    } else {
+      worker.name = command.name;
+      worker.capabilities = command.capabilities;
+      worker.slots = command.slots;
+      worker.httpAddress = command.httpAddress;
+      worker.registeredAtMs = atMs;
+      if (worker.state === 'lost') worker.state = 'active';
+    }
+    const has = new Set([...command.running, ...command.pending]);
+    const resend = worker.running.filter((id) => !has.has(id));
+    const mine = new Set(worker.running);
+    const cancel = command.running.filter((id) => !mine.has(id));
+    return { workerId: worker.workerId, resend, cancel };
+  }
+
+  private forgetOneLostWorker(): void {
+    for (const [id, worker] of this.workers) {
+      if (worker.state === 'lost') {
+        this.workers.delete(id);
+        return;
+      }
+    }
+    throw new ExtensionCommandError(`register-worker: ${workersMax} workers are registered and none is lost`);
+  }
+
+  private workerLost(workerId: string, reason: string, atMs: number): WorkerLostOutcome {
+    if (typeof reason !== 'string') throw new ExtensionCommandError('worker-lost: reason must be a string');
+    const worker = this.workers.get(workerId);
+    if (worker === undefined) throw new ExtensionCommandError(`worker-lost: unknown worker ${workerId}`);
+    if (worker.state === 'lost') return { requeued: 0, failed: 0 };
+    worker.state = 'lost';
+    let requeued = 0;
+    let failed = 0;
+    for (const attemptId of [...worker.running]) {
+      const task = this.taskOfAttempt(attemptId);
+      const attempt = task.attempts[task.attempts.length - 1];
+      assert(attempt !== undefined && attempt.attemptId === attemptId && attempt.state === 'running', `worker ${workerId} runs ${attemptId}, which is not its task's running attempt`);
+      attempt.state = 'lost';
+      attempt.reason = `worker ${workerId} lost: ${reason}`;
+      this.releaseAttempt(task, attempt);
+      this.afterInfraFailure(task, 'lost-worker', attempt.reason, workerId, atMs);
+      if (task.state === 'queued') requeued++;
+      else failed++;
+    }
+    assert(worker.running.length === 0, `lost worker ${workerId} still has running attempts`);
+    return { requeued, failed };
+  }
+
+  private drainWorker(workerId: string, drain: boolean): { state: WorkerState } {
+    if (typeof drain !== 'boolean') throw new ExtensionCommandError('drain-worker: drain must be a boolean');
+    const worker = this.workers.get(workerId);
+    if (worker === undefined) throw new ExtensionCommandError(`drain-worker: unknown worker ${workerId}`);
+    if (worker.state !== 'lost') worker.state = drain ? 'draining' : 'active';
+    return { state: worker.state };
+  }
+
+  private submitRun(runId: string, submission: RunSubmission, atMs: number): { runId: string; tasks: number } {
+    const problem = validateSubmission(runId, submission);
+    if (problem !== null) throw new ExtensionCommandError(`submit-run: ${problem}`);
+    if (this.runs.has(runId)) throw new ExtensionCommandError(`submit-run: run ${runId} already exists`);
+    if (this.runs.size >= runsMax) throw new ExtensionCommandError(`submit-run: ${runsMax} runs are kept; wait for old ones to be pruned`);
+    if (this.tasks.size + submission.tasks.length > tasksMax) throw new ExtensionCommandError(`submit-run: more than ${tasksMax} tasks would be kept`);
+    const run: RunRec = {
+      runId,
+      name: submission.name,
+      state: 'running',
+      submittedAtMs: atMs,
+      finishedAtMs: 0,
+      setup: [...submission.setup],
+      setupCacheKey: submission.setupCacheKey,
+      sourceDir: submission.sourceDir,
+      taskIds: [],
+      counts: emptyCounts(),
+      parallelOpen: 0,
+      running: 0,
+    };
+    this.runs.set(runId, run);
+    const files = this.shardFiles(submission.tasks);
+    submission.tasks.forEach((template, position) => {
+      const task: TaskRec = {
+        taskId: `${runId}.t${position + 1}`,
+        runId,
+        seq: this.nextSeq++,
+        template,
+        files: files[position] ?? [...template.files],
+        state: 'queued',
+        reason: '',
+        queuedAtMs: atMs,
+        finishedAtMs: 0,
+        expectedMs: 0,
+        attempts: [],
+        testFailures: 0,
+        infraFailures: 0,
+        notBeforeMs: 0,
+        avoidWorkers: [],
+      };
+      task.expectedMs = this.expectedMs(task);
+      this.tasks.set(task.taskId, task);
+      run.taskIds.push(task.taskId);
+      run.counts.tasks++;
+      run.counts.queued++;
+      if (!template.exclusive) run.parallelOpen++;
+      this.enqueue(task);
+    });
+    this.touched.add(runId);
+    if (run.taskIds.length === 0) this.finishRun(run, atMs);
+    return { runId, tasks: run.taskIds.length };
+  }
+
+  /** Files per template: timing-split groups for `splitByTimings` suites, the template's own list otherwise. */
+  private shardFiles(templates: readonly TaskTemplate[]): (string[] | undefined)[] {
+    const out: (string[] | undefined)[] = new Array(templates.length);
+    const groups = new Map<string, number[]>();
+    templates.forEach((template, position) => {
+      if (!template.splitByTimings) return;
+      const key = `${template.suite}\u0000${JSON.stringify(template.matrix)}`;
+      let list = groups.get(key);
+      if (list === undefined) groups.set(key, (list = []));
+      list.push(position);
+    });
+    for (const positions of groups.values()) {
+      const first = templates[positions[0]!]!;
+      const perFile = this.fileEstimator(first.suite);
+      const split = splitByTimings(first.files, positions.length, perFile);
+      positions.forEach((position, k) => {
+        out[position] = split[k] ?? [];
+      });
+    }
+    return out;
+  }
+
+  private fileEstimator(suite: string): (file: string) => number {
+    const median = this.timings.median();
+    return (file) => this.timings.get(timingKeyOfFile(suite, file))?.ms ?? median;
+  }
+
+  private expectedMs(task: TaskRec): number {
+    if (task.files.length === 0) return this.timings.get(timingKeyOfTask(task.template))?.ms ?? this.timings.median();
+    const estimate = this.fileEstimator(task.template.suite);
+    let total = 0;
+    for (const file of task.files) total += estimate(file);
+    return total;
+  }
+
+  private assign(assignments: readonly Assignment[], atMs: number): AssignOutcome {
+    if (!Array.isArray(assignments)) throw new ExtensionCommandError('assign: assignments must be an array');
+    const assigned: { attemptId: string; taskId: string; workerId: string }[] = [];
+    let skipped = 0;
+    for (const a of assignments) {
+      const task = typeof a?.taskId === 'string' ? this.tasks.get(a.taskId) : undefined;
+      const worker = typeof a?.workerId === 'string' ? this.workers.get(a.workerId) : undefined;
+      if (task === undefined || worker === undefined || !this.mayAssign(task, worker)) {
+        skipped++;
+        continue;
+      }
+      const number = task.attempts.length + 1;
+      const attempt: AttemptRec = {
+        attemptId: `${task.taskId}.a${number}`,
+        number,
+        workerId: worker.workerId,
+        assignedAtMs: atMs,
+        state: 'running',
+        reason: '',
+        lateResults: 0,
+      };
+      task.attempts.push(attempt);
+      this.attemptIndex.set(attempt.attemptId, task.taskId);
+      this.setTaskState(task, 'running');
+      worker.running.push(attempt.attemptId);
+      const run = this.run(task.runId);
+      run.running++;
+      this.touched.add(run.runId);
+      assigned.push({ attemptId: attempt.attemptId, taskId: task.taskId, workerId: worker.workerId });
+    }
+    return { assigned, skipped };
+  }
+
+  private mayAssign(task: TaskRec, worker: WorkerRec): boolean {
+    if (task.state !== 'queued' || worker.state !== 'active') return false;
+    if (worker.running.length >= worker.slots) return false;
+    if (!meetsRequirements(worker.capabilities, task.template.requirements)) return false;
+    if (task.template.exclusive) {
+      const run = this.run(task.runId);
+      if (run.parallelOpen > 0 || run.running > 0) return false;
+    }
+    return true;
+  }
+
+  private applyResults(results: readonly AttemptResult[], atMs: number): ResultsOutcome {
+    if (!Array.isArray(results)) throw new ExtensionCommandError('results: must be an array');
+    // Validate the whole batch before applying any of it: a refused command changes nothing.
+    for (const result of results) {
+      const problem = validateResult(result);
+      if (problem !== null) throw new ExtensionCommandError(`results: ${problem}`);
+    }
+    const statuses: { attemptId: string; status: ResultStatus }[] = [];
+    for (const result of results) {
+      statuses.push({ attemptId: result.attemptId, status: this.applyResult(result, atMs) });
+    }
+    return { statuses };
+  }
+
+  private applyResult(result: AttemptResult, atMs: number): ResultStatus {
+    const taskId = this.attemptIndex.get(result.attemptId);
+    const task = taskId === undefined ? undefined : this.tasks.get(taskId);
+    if (task === undefined) return 'unknown';
+    const attempt = task.attempts.find((a) => a.attemptId === result.attemptId);
+    assert(attempt !== undefined, `attempt ${result.attemptId} indexed but missing from task ${task.taskId}`);
+    if (attempt.result !== undefined) return 'duplicate';
+    if (attempt.state !== 'running' || attempt.workerId !== result.workerId || result.taskId !== task.taskId) {
+      attempt.lateResults++;
+      this.touched.add(task.runId);
+      return 'late';
+    }
+    attempt.result = result;
+    this.releaseAttempt(task, attempt);
+    if (result.outcome === 'infra-error') {
+      attempt.state = 'infra-error';
+      attempt.reason = result.reason;
+      this.afterInfraFailure(task, result.infraClass === '' ? 'crash' : result.infraClass, result.reason, attempt.workerId, atMs);
+      return 'counted';
+    }
+    attempt.state = result.outcome;
+    this.recordTiming(task, result);
+    if (result.outcome === 'passed') {
+      this.endTask(task, 'passed', '', atMs);
+    } else if (task.testFailures < task.template.retries) {
+      task.testFailures++;
+      this.requeue(task, attempt.workerId, atMs);
+    } else {
+      this.endTask(task, 'failed', result.reason, atMs);
+    }
+    return 'counted';
+  }
+
+  /** Frees the slot and run load an attempt held. */
+  private releaseAttempt(task: TaskRec, attempt: AttemptRec): void {
+    const worker = this.workers.get(attempt.workerId);
+    if (worker !== undefined) {
+      const at = worker.running.indexOf(attempt.attemptId);
+      if (at >= 0) worker.running.splice(at, 1);
+    }
+    const run = this.run(task.runId);
+    run.running--;
+    assert(run.running >= 0, `run ${run.runId} has negative running attempts`);
+    this.touched.add(run.runId);
+  }
+
+  private afterInfraFailure(task: TaskRec, infraClass: InfraFailureClass, reason: string, workerId: string, atMs: number): void {
+    task.infraFailures++;
+    if (task.infraFailures <= infraRetriesMax) {
+      this.requeue(task, workerId, atMs);
+      return;
+    }
+    const classes = [...new Set(task.attempts.map((a) => (a.result?.infraClass !== undefined && a.result.infraClass !== '' ? a.result.infraClass : a.state === 'lost' ? 'lost-worker' : '')).filter((c) => c !== ''))];
+    const workers = [...new Set(task.attempts.map((a) => a.workerId))];
+    this.endTask(task, 'failed-infra', `${infraClass}: ${reason} (gave up after ${task.infraFailures} infrastructure failures; classes ${classes.join(', ')}; workers ${workers.join(', ')})`, atMs);
+  }
+
+  private requeue(task: TaskRec, failedOn: string, atMs: number): void {
+    const failures = task.testFailures + task.infraFailures;
+    task.notBeforeMs = atMs + Math.min(retryBackoffMaxMs, retryBackoffBaseMs * 2 ** Math.max(0, failures - 1));
+    if (!task.avoidWorkers.includes(failedOn)) task.avoidWorkers.push(failedOn);
+    this.setTaskState(task, 'queued');
+    this.enqueue(task);
+  }
+
+  private endTask(task: TaskRec, state: TaskState, reason: string, atMs: number): void {
+    assert(terminal(state), `endTask with non-terminal ${state}`);
+    assert(!terminal(task.state), `task ${task.taskId} ends twice (${task.state} then ${state})`);
+    this.setTaskState(task, state);
+    task.reason = reason;
+    task.finishedAtMs = atMs;
+    const run = this.run(task.runId);
+    if (!task.template.exclusive) run.parallelOpen--;
+    if (state === 'passed' || state === 'failed') this.recordFlakes(task);
+    if (run.counts.queued === 0 && run.counts.running === 0) this.finishRun(run, atMs);
+  }
+
+  private finishRun(run: RunRec, atMs: number): void {
+    assert(run.state === 'running', `run ${run.runId} finishes twice`);
+    const c = run.counts;
+    run.state = c.cancelled > 0 ? 'cancelled' : c.failed > 0 || c.failedInfra > 0 ? 'failed' : 'passed';
+    run.finishedAtMs = atMs;
+    this.touched.add(run.runId);
+  }
+
+  private setTaskState(task: TaskRec, state: TaskState): void {
+    const counts = this.run(task.runId).counts;
+    counts[countKey(task.state)]--;
+    counts[countKey(state)]++;
+    task.state = state;
+    this.touched.add(task.runId);
+  }
+
+  private recordTiming(task: TaskRec, result: AttemptResult): void {
+    const ms = Math.max(0, result.finishedAtMs - result.startedAtMs);
+    if (task.files.length === 0) {
+      this.timings.record(timingKeyOfTask(task.template), ms);
+      return;
+    }
+    // Per-file time from the report when it names files, else an equal share.
+    const byFile = new Map<string, number>();
+    for (const test of result.tests) if (test.file !== '') byFile.set(test.file, (byFile.get(test.file) ?? 0) + test.timeSec * 1000);
+    for (const file of task.files) {
+      this.timings.record(timingKeyOfFile(task.template.suite, file), byFile.get(file) ?? ms / task.files.length);
+    }
+  }
+
+  private recordFlakes(task: TaskRec): void {
+    const failedBefore = new Set<string>();
+    const counted = task.attempts.filter((a) => a.result !== undefined && a.result.outcome !== 'infra-error');
+    const last = counted[counted.length - 1];
+    if (last?.result === undefined) return;
+    for (const attempt of counted.slice(0, -1)) {
+      for (const test of attempt.result!.tests) if (test.status === 'failed' || test.status === 'error') failedBefore.add(testId(test));
+    }
+    for (const test of last.result.tests) {
+      if (test.status === 'skipped') continue;
+      const id = testId(test);
+      this.flakes.record(`${task.template.suite}\u0000${id}`, test.status === 'passed' && failedBefore.has(id));
+    }
+  }
+
+  private cancelRun(runId: string, reason: string, atMs: number): CancelOutcome {
+    if (typeof reason !== 'string') throw new ExtensionCommandError('cancel-run: reason must be a string');
+    const run = this.runs.get(runId);
+    if (run === undefined) throw new ExtensionCommandError(`cancel-run: unknown run ${runId}`);
+    const cancelled: { attemptId: string; workerId: string }[] = [];
+    if (run.state !== 'running') return { cancelled };
+    for (const taskId of run.taskIds) {
+      const task = this.tasks.get(taskId)!;
+      if (terminal(task.state)) continue;
+      if (task.state === 'running') {
+        const attempt = task.attempts[task.attempts.length - 1]!;
+        attempt.state = 'cancelled';
+        attempt.reason = reason;
+        this.releaseAttempt(task, attempt);
+        cancelled.push({ attemptId: attempt.attemptId, workerId: attempt.workerId });
+      }
+      this.endTask(task, 'cancelled', reason, atMs);
+    }
+    return { cancelled };
+  }
+
+  private pruneRuns(finishedBeforeMs: number): { pruned: string[] } {
+    if (typeof finishedBeforeMs !== 'number' || !Number.isFinite(finishedBeforeMs)) throw new ExtensionCommandError('prune-runs: finishedBeforeMs must be a finite number');
+    const pruned: string[] = [];
+    for (const run of this.runs.values()) {
+      if (pruned.length >= pruneBatchMax) break;
+      if (run.state === 'running' || run.finishedAtMs >= finishedBeforeMs) continue;
+      pruned.push(run.runId);
+    }
+    for (const runId of pruned) {
+      const run = this.runs.get(runId)!;
+      for (const taskId of run.taskIds) {
+        const task = this.tasks.get(taskId)!;
+        for (const attempt of task.attempts) this.attemptIndex.delete(attempt.attemptId);
+        this.tasks.delete(taskId);
+      }
+      this.runs.delete(runId);
+      this.touched.add(runId);
+    }
+    return { pruned };
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  private run(runId: string): RunRec {
+    const run = this.runs.get(runId);
+    assert(run !== undefined, `run ${runId} is missing`);
+    return run;
+  }
+
+  private taskOfAttempt(attemptId: string): TaskRec {
+    const taskId = this.attemptIndex.get(attemptId);
+    const task = taskId === undefined ? undefined : this.tasks.get(taskId);
+    assert(task !== undefined, `attempt ${attemptId} has no task`);
+    return task;
+  }
+
+  private enqueue(task: TaskRec): void {
+    this.queueOrder.push(task);
+    this.queueDirty = true;
+  }
+
+  // -------------------------------------------------------- scheduler view
+
+  /** Queued tasks in scheduling order (node-local, derived). */
+  *queuedTasks(): Generator<SchedulableTask> {
+    if (this.queueDirty) {
+      const seen = new Set<TaskRec>();
+      this.queueOrder = this.queueOrder.filter((t) => t.state === 'queued' && this.tasks.get(t.taskId) === t && !seen.has(t) && seen.add(t));
+      this.queueOrder.sort((a, b) => b.template.priority - a.template.priority || b.expectedMs - a.expectedMs || a.seq - b.seq);
+      this.queueDirty = false;
+    }
+    let stale = 0;
+    for (const task of this.queueOrder) {
+      if (task.state !== 'queued') {
+        stale++;
+        continue;
+      }
+      yield {
+        taskId: task.taskId,
+        runId: task.runId,
+        requirements: task.template.requirements,
+        exclusive: task.template.exclusive,
+        notBeforeMs: task.notBeforeMs,
+        avoidWorkers: task.avoidWorkers,
+      };
+    }
+    // Drop ended entries once they dominate, so scans stay short.
+    if (stale > 1024 && stale * 2 > this.queueOrder.length) this.queueDirty = true;
+  }
+
+  get queuedCount(): number {
+    let n = 0;
+    for (const run of this.runs.values()) n += run.counts.queued;
+    return n;
+  }
+
+  runLoad(runId: string): RunLoad {
+    const run = this.runs.get(runId);
+    return run === undefined ? { parallelOpen: 0, running: 0 } : { parallelOpen: run.parallelOpen, running: run.running };
+  }
+
+  /** Earliest backoff among queued tasks still waiting, or null. */
+  nextBackoffEndMs(nowMs: number): number | null {
+    let next: number | null = null;
+    for (const task of this.queueOrder) {
+      if (task.state === 'queued' && task.notBeforeMs > nowMs && (next === null || task.notBeforeMs < next)) next = task.notBeforeMs;
+    }
+    return next;
+  }
+
+  attemptOrder(attemptId: string): AttemptOrder | undefined {
+    const taskId = this.attemptIndex.get(attemptId);
+    const task = taskId === undefined ? undefined : this.tasks.get(taskId);
+    const attempt = task?.attempts.find((a) => a.attemptId === attemptId);
+    if (task === undefined || attempt === undefined) return undefined;
+    const run = this.run(task.runId);
+    return {
+      attemptId,
+      number: attempt.number,
+      taskId: task.taskId,
+      runId: run.runId,
+      template: task.template,
+      files: task.files,
+      setup: run.setup,
+      setupCacheKey: run.setupCacheKey,
+      sourceDir: run.sourceDir,
+    };
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  worker(workerId: string): WorkerView | undefined {
+    const w = this.workers.get(workerId);
+    return w === undefined ? undefined : workerView(w);
+  }
+
+  listWorkers(): WorkerView[] {
+    return [...this.workers.values()].map(workerView);
+  }
+
+  listRuns(): RunSummary[] {
+    return [...this.runs.values()].map(runSummary);
+  }
+
+  runSummary(runId: string): RunSummary | undefined {
+    const run = this.runs.get(runId);
+    return run === undefined ? undefined : runSummary(run);
+  }
+
+  getRun(runId: string): RunView | undefined {
+    const run = this.runs.get(runId);
+    if (run === undefined) return undefined;
+    const tasks = run.taskIds.map((id) => taskView(this.tasks.get(id)!));
+    const flakiness: Record<string, number> = {};
+    for (const task of tasks) {
+      const last = task.attempts[task.attempts.length - 1]?.result;
+      for (const test of last?.tests ?? []) {
+        const rate = this.flakes.rate(`${task.template.suite}\u0000${testId(test)}`);
+        if (rate !== undefined) flakiness[testId(test)] = rate;
+      }
+    }
+    return { ...runSummary(run), setup: run.setup, setupCacheKey: run.setupCacheKey, sourceDir: run.sourceDir, tasks, flakiness };
+  }
+
+  /** Finished runs that finished before `ms` (candidates for pruning). */
+  prunableBefore(ms: number): number {
+    let n = 0;
+    for (const run of this.runs.values()) if (run.state !== 'running' && run.finishedAtMs < ms) n++;
+    return n;
+  }
+
+  // -------------------------------------------------------------- snapshots
+
+  snapshot(): Uint8Array {
+    // nextSeq is state too: an emptied machine whose counter moved is not the empty state.
+    if (this.workers.size === 0 && this.runs.size === 0 && this.timings.size === 0 && this.flakes.size === 0 && this.nextSeq === 1) return new Uint8Array(0);
+    const state = {
+      version: orchestratorFormatVersion,
+      nextSeq: this.nextSeq,
+      workers: [...this.workers.values()],
+      runs: [...this.runs.values()].map((run) => ({ ...run, tasks: run.taskIds.map((id) => this.tasks.get(id)!) })),
+      timings: this.timings.toJSON(),
+      flakes: this.flakes.toJSON(),
+    };
+    return deflateRawSync(Buffer.from(JSON.stringify(state), 'utf8'));
+  }
+
+  restore(data: Uint8Array): void {
+    if (data.byteLength === 0) {
+      this.replace(new Map(), new Map(), new Map(), new Map(), new TimingHistory(), new FlakeHistory(), 1);
+      return;
+    }
+    let state: SnapshotState;
+    try {
+      state = JSON.parse(inflateRawSync(data, { maxOutputLength: orchJsonBytesMax * 16 }).toString('utf8')) as SnapshotState;
+    } catch (error) {
+      throw new SnapshotDecodeError(`orchestrator state does not decode: ${(error as Error).message}`, { cause: error });
+    }
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) throw new SnapshotDecodeError('orchestrator state is not an object');
+    if (state.version !== orchestratorFormatVersion) throw new SnapshotDecodeError(`orchestrator state version ${String(state.version)}; this build reads ${orchestratorFormatVersion}`);
+    try {
+      const workers = new Map(state.workers.map((w) => [w.workerId, w]));
+      const runs = new Map<string, RunRec>();
+      const tasks = new Map<string, TaskRec>();
+      const attempts = new Map<string, string>();
+      for (const { tasks: runTasks, ...run } of state.runs) {
+        runs.set(run.runId, run);
+        for (const task of runTasks) {
+          tasks.set(task.taskId, task);
+          for (const attempt of task.attempts) attempts.set(attempt.attemptId, task.taskId);
+        }
+      }
+      this.replace(workers, runs, tasks, attempts, TimingHistory.fromJSON(state.timings), FlakeHistory.fromJSON(state.flakes), state.nextSeq);
+    } catch (error) {
+      throw new SnapshotDecodeError(`orchestrator state is malformed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  private replace(
+    workers: Map<string, WorkerRec>,
+    runs: Map<string, RunRec>,
+    tasks: Map<string, TaskRec>,
+    attempts: Map<string, string>,
+    timings: TimingHistory,
+    flakes: FlakeHistory,
+    nextSeq: number,
+  ): void {
+    const old = { workers: this.workers, runs: this.runs, tasks: this.tasks, attempts: this.attemptIndex, timings: this.timings, flakes: this.flakes, nextSeq: this.nextSeq };
+    const install = (s: typeof old): void => {
+      this.workers = s.workers;
+      this.runs = s.runs;
+      this.tasks = s.tasks;
+      this.attemptIndex = s.attempts;
+      this.timings = s.timings;
+      this.flakes = s.flakes;
+      this.nextSeq = s.nextSeq;
+      this.queueOrder = [...s.tasks.values()].filter((t) => t.state === 'queued');
+      this.queueDirty = true;
+    };
+    install({ workers, runs, tasks, attempts, timings, flakes, nextSeq });
+    try {
+      this.checkInvariants();
+    } catch (error) {
+      // A restore that fails leaves the state as it was.
+      install(old);
+      throw error;
+    }
+    for (const listener of this.listeners) listener(new Set(runs.keys()), 'submit-run');
+  }
+
+  /** Asserts the cross-record invariants (after a restore; tests call it after every step). */
+  checkInvariants(): void {
+    const runningByWorker = new Map<string, string[]>();
+    for (const run of this.runs.values()) {
+      const counts = emptyCounts();
+      let running = 0;
+      let parallelOpen = 0;
+      for (const taskId of run.taskIds) {
+        const task = this.tasks.get(taskId);
+        assert(task !== undefined && task.runId === run.runId, `run ${run.runId} lists missing task ${taskId}`);
+        counts.tasks++;
+        counts[countKey(task.state)]++;
+        if (!terminal(task.state) && !task.template.exclusive) parallelOpen++;
+        task.attempts.forEach((attempt, i) => {
+          const isLast = i === task.attempts.length - 1;
+          if (attempt.state === 'running') {
+            assert(isLast && task.state === 'running', `attempt ${attempt.attemptId} runs but is not its task's current one`);
+            running++;
+            runningByWorker.set(attempt.workerId, [...(runningByWorker.get(attempt.workerId) ?? []), attempt.attemptId]);
+          }
+        });
+        if (task.state === 'running') assert(task.attempts[task.attempts.length - 1]?.state === 'running', `task ${taskId} is running without a running attempt`);
+      }
+      assert(JSON.stringify(counts) === JSON.stringify(run.counts), `run ${run.runId} counts ${JSON.stringify(run.counts)} disagree with its tasks ${JSON.stringify(counts)}`);
+      assert(running === run.running && parallelOpen === run.parallelOpen, `run ${run.runId} load disagrees with its tasks`);
+      const open = counts.queued + counts.running > 0;
+      assert(open === (run.state === 'running'), `run ${run.runId} is ${run.state} with ${counts.queued} queued and ${counts.running} running`);
+    }
+    for (const worker of this.workers.values()) {
+      const expected = (runningByWorker.get(worker.workerId) ?? []).sort();
+      assert(JSON.stringify([...worker.running].sort()) === JSON.stringify(expected), `worker ${worker.workerId} running set disagrees with the tasks`);
+      assert(worker.state !== 'lost' || worker.running.length === 0, `lost worker ${worker.workerId} runs attempts`);
+    }
+  }
+}
+
+interface SnapshotState {
+  version: number;
+  nextSeq: number;
+  workers: WorkerRec[];
+  runs: (RunRec & { tasks: TaskRec[] })[];
+  timings: unknown;
+  flakes: unknown;
+}
+
+function workerView(w: WorkerRec): WorkerView {
+  return {
+    workerId: w.workerId,
+    name: w.name,
+    capabilities: w.capabilities,
+    slots: w.slots,
+    state: w.state,
+    registeredAtMs: w.registeredAtMs,
+    running: [...w.running],
+    httpAddress: w.httpAddress,
+  };
+}
+
+function runSummary(run: RunRec): RunSummary {
+  return { runId: run.runId, name: run.name, state: run.state, submittedAtMs: run.submittedAtMs, finishedAtMs: run.finishedAtMs, counts: { ...run.counts } };
+}
+
+function taskView(task: TaskRec): TaskView {
+  return {
+    taskId: task.taskId,
+    runId: task.runId,
+    template: task.template,
+    files: task.files,
+    state: task.state,
+    reason: task.reason,
+    queuedAtMs: task.queuedAtMs,
+    finishedAtMs: task.finishedAtMs,
+    expectedMs: task.expectedMs,
+    attempts: task.attempts.map(
+      (a): AttemptView => ({
+        attemptId: a.attemptId,
+        number: a.number,
+        workerId: a.workerId,
+        assignedAtMs: a.assignedAtMs,
+        state: a.state,
+        ...(a.result === undefined ? {} : { result: a.result }),
+        reason: a.reason,
+        lateResults: a.lateResults,
+      }),
+    ),
+  };
+}

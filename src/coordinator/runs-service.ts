@@ -1,0 +1,247 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+
+import type { RunSubmission, RunSummary, RunView, WorkerView } from '../model/index.js';
+import { InvalidArgumentError } from './codec.js';
+import { ServiceError, toServiceError } from './grpc-errors.js';
+import { orchJsonBytesMax } from './orchestrator/commands.js';
+import type { CancelOutcome, Orchestrator } from './orchestrator/state.js';
+import { idProblem, validateSubmission } from './orchestrator/validate.js';
+import { onLeader, unary, type ServiceHost } from './services.js';
+import { proposeOrch, type WorkerSessions } from './worker-sessions.js';
+
+/** What the Runs service needs beyond the Kv host. */
+export interface RunsHost extends ServiceHost {
+  readonly orchestrator: Orchestrator;
+  readonly sessions: WorkerSessions;
+  readonly archive: ReportArchive;
+}
+
+/** Watch streams open on one node at once. */
+export const watchStreamsMax = 1000;
+/** Least time between two progress messages of one watch stream. */
+export const watchIntervalMs = 100;
+
+export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation {
+  let watches = 0;
+  return {
+    SubmitRun: unary<{ runId: string; submission: Buffer }, unknown>(host, 'SubmitRun', async (req, call) => {
+      const submission = decodeSubmission(req.runId, req.submission);
+      return onLeader(host, call, 'Runs', 'SubmitRun', async () => {
+        const { value, duplicate } = await proposeOrch<{ runId: string; tasks: number }>(
+          host.node,
+          { type: 'submit-run', runId: req.runId, submission },
+          host.nowMs(),
+          `run:${req.runId}`,
+        );
+        host.sessions.kick();
+        const tasks = value?.tasks ?? host.orchestrator.runSummary(req.runId)?.counts.tasks ?? 0;
+        return { runId: req.runId, tasks, duplicate };
+      });
+    }),
+    GetRun: unary<{ runId: string; stale: boolean }, unknown>(host, 'GetRun', async (req) => {
+      checkId(req.runId, 'run_id');
+      if (!req.stale) await host.node.readIndex();
+      const live = host.orchestrator.getRun(req.runId);
+      if (live !== undefined) return { run: deflateRawSync(Buffer.from(JSON.stringify(live))), archived: false };
+      const archived = await host.archive.read(req.runId);
+      if (archived !== null) return { run: archived, archived: true };
+      throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no run ${req.runId}`);
+    }),
+    ListRuns: unary<{ stale: boolean }, unknown>(host, 'ListRuns', async (req) => {
+      if (!req.stale) await host.node.readIndex();
+      return { runs: host.orchestrator.listRuns().map(summaryMessage) };
+    }),
+    CancelRun: unary<{ runId: string; reason: string }, unknown>(host, 'CancelRun', async (req, call) => {
+      checkId(req.runId, 'run_id');
+      return onLeader(host, call, 'Runs', 'CancelRun', async () => {
+        if (host.orchestrator.runSummary(req.runId) === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no run ${req.runId}`);
+        const reason = req.reason === '' ? 'cancelled by request' : req.reason.slice(0, 1024);
+        const { value } = await proposeOrch<CancelOutcome>(host.node, { type: 'cancel-run', runId: req.runId, reason }, host.nowMs());
+        if (value !== null) host.sessions.pushCancels(value, reason);
+        return { state: host.orchestrator.runSummary(req.runId)?.state ?? 'cancelled', cancelledAttempts: value?.cancelled.length ?? 0 };
+      });
+    }),
+    ListWorkers: unary<Record<string, never>, unknown>(host, 'ListWorkers', async (_req, call) =>
+      onLeader(host, call, 'Runs', 'ListWorkers', async () => {
+        await host.node.readIndex();
+        return { workers: host.orchestrator.listWorkers().map((w) => workerMessage(w, host.sessions.connected(w.workerId))) };
+      }),
+    ),
+    DrainWorker: unary<{ workerId: string; undrain: boolean }, unknown>(host, 'DrainWorker', async (req, call) => {
+      checkId(req.workerId, 'worker_id');
+      return onLeader(host, call, 'Runs', 'DrainWorker', async () => {
+        if (host.orchestrator.worker(req.workerId) === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no worker ${req.workerId}`);
+        const { value } = await proposeOrch<{ state: string }>(host.node, { type: 'drain-worker', workerId: req.workerId, drain: !req.undrain }, host.nowMs());
+        host.sessions.kick();
+        return { state: value?.state ?? '' };
+      });
+    }),
+    WatchRun: (call: grpc.ServerWritableStream<{ runId: string }, unknown>) => {
+      if (watches >= watchStreamsMax) {
+        call.destroy(toServiceError(new ServiceError(grpc.status.RESOURCE_EXHAUSTED, 'too-many-requests', true, `${watchStreamsMax} watches are open here`), host.leaderHint()) as Error);
+        return;
+      }
+      watches++;
+      void watchRun(host, call).finally(() => watches--);
+    },
+  };
+}
+
+async function watchRun(host: RunsHost, call: grpc.ServerWritableStream<{ runId: string }, unknown>): Promise<void> {
+  const runId = call.request.runId;
+  let unsubscribe: () => void = () => undefined;
+  let timer: NodeJS.Timeout | null = null;
+  try {
+    checkId(runId, 'run_id');
+    await host.node.readIndex();
+    const first = host.orchestrator.runSummary(runId);
+    if (first === undefined) {
+      const archived = await host.archive.read(runId);
+      if (archived === null) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no run ${runId}`);
+      const run = JSON.parse(inflateRawSync(archived).toString('utf8')) as RunView;
+      call.write({ summary: summaryMessage(run), servedBy: host.nodeId });
+      call.end();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      let lastSent = '';
+      const send = (): void => {
+        timer = null;
+        const summary = host.orchestrator.runSummary(runId);
+        if (summary === undefined) {
+          resolve();
+          return;
+        }
+        const text = JSON.stringify(summary);
+        if (text !== lastSent) {
+          lastSent = text;
+          call.write({ summary: summaryMessage(summary), servedBy: host.nodeId });
+        }
+        if (summary.state !== 'running') resolve();
+      };
+      unsubscribe = host.orchestrator.onChange((runIds) => {
+        if (runIds.has(runId) && timer === null) timer = setTimeout(send, watchIntervalMs);
+      });
+      call.on('cancelled', () => resolve());
+      call.on('close', () => resolve());
+      send();
+    });
+    call.end();
+  } catch (error) {
+    call.destroy(Object.assign(new Error((error as Error).message), toServiceError(error, host.leaderHint())));
+  } finally {
+    unsubscribe();
+    if (timer !== null) clearTimeout(timer);
+  }
+}
+
+function checkId(value: string, field: string): void {
+  const problem = idProblem(value, field);
+  if (problem !== null) throw new InvalidArgumentError(field, problem);
+}
+
+function decodeSubmission(runId: string, data: Buffer): RunSubmission {
+  checkId(runId, 'run_id');
+  let submission: RunSubmission;
+  try {
+    submission = JSON.parse(inflateRawSync(data, { maxOutputLength: orchJsonBytesMax }).toString('utf8')) as RunSubmission;
+  } catch (error) {
+    throw new InvalidArgumentError('submission', `must be raw-deflated JSON of a RunSubmission: ${(error as Error).message}`);
+  }
+  const problem = validateSubmission(runId, submission);
+  if (problem !== null) throw new InvalidArgumentError('submission', problem);
+  return submission;
+}
+
+export function summaryMessage(s: RunSummary): Record<string, unknown> {
+  return { runId: s.runId, name: s.name, state: s.state, submittedAtMs: s.submittedAtMs, finishedAtMs: s.finishedAtMs, counts: { ...s.counts } };
+}
+
+function workerMessage(w: WorkerView, connected: boolean): Record<string, unknown> {
+  return {
+    workerId: w.workerId,
+    name: w.name,
+    state: w.state,
+    slots: w.slots,
+    running: w.running,
+    labels: w.capabilities.labels,
+    cpus: w.capabilities.cpus,
+    memoryMb: w.capabilities.memoryMb,
+    tools: w.capabilities.tools,
+    httpAddress: w.httpAddress,
+    connected,
+    registeredAtMs: w.registeredAtMs,
+  };
+}
+
+/**
+ * Finished runs' full views, kept as files in the node's data directory so a
+ * run's report stays available after the run is pruned from the replicated
+ * state. Every node writes its own copy when it applies a run's end.
+ * Written to a temp file and renamed; a missing or unreadable file is "no
+ * report" (the caller gets NOT_FOUND), never a crash.
+ */
+export class ReportArchive {
+  private readonly dir: string;
+  private readonly pending = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    dataDir: string,
+    private readonly orchestrator: Orchestrator,
+    private readonly log: Logger,
+  ) {
+    this.dir = join(dataDir, 'reports');
+    orchestrator.onChange((runIds) => {
+      for (const runId of runIds) {
+        const summary = orchestrator.runSummary(runId);
+        if (summary !== undefined && summary.state !== 'running') this.pending.add(runId);
+      }
+      if (this.pending.size > 0 && this.timer === null) {
+        this.timer = setTimeout(() => void this.flush(), 500);
+        this.timer.unref();
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.timer = null;
+    const runIds = [...this.pending];
+    this.pending.clear();
+    try {
+      await mkdir(this.dir, { recursive: true });
+      for (const runId of runIds) {
+        const run = this.orchestrator.getRun(runId);
+        if (run === undefined) continue;
+        const file = join(this.dir, `${runId}.json.deflate`);
+        await writeFile(`${file}.tmp`, deflateRawSync(Buffer.from(JSON.stringify(run))));
+        await rename(`${file}.tmp`, file);
+      }
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not archive run reports');
+    }
+  }
+
+  /** The archived run view (raw-deflated JSON), or null. */
+  async read(runId: string): Promise<Buffer | null> {
+    if (idProblem(runId, 'run id') !== null) return null;
+    try {
+      const data = await readFile(join(this.dir, `${runId}.json.deflate`));
+      inflateRawSync(data, { maxOutputLength: orchJsonBytesMax * 16 });
+      return data;
+    } catch {
+      return null;
+    }
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+  }
+}
+
+export type { RunSummary };

@@ -1,0 +1,436 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+
+import type { AttemptResult, Capabilities } from '../model/index.js';
+import type { RaftNode } from '../raft/index.js';
+import { encodeCommand, InvalidArgumentError, type Command } from './codec.js';
+import type { ApplyResult } from './kv-machine.js';
+import { encodeOrchCommand, type OrchCommand } from './orchestrator/commands.js';
+import { planAssignments, scheduleLimitsDefault } from './orchestrator/scheduler.js';
+import type { AssignOutcome, CancelOutcome, Orchestrator, RegisterOutcome, ResultsOutcome } from './orchestrator/state.js';
+import { validateResult } from './orchestrator/validate.js';
+
+/**
+ * The leader's side of the worker sessions (one bidirectional stream per
+ * worker), and the leader-only loops that drive the orchestrator: the
+ * scheduler, result batching, worker time-to-live and pruning.
+ *
+ * Heartbeats stay in memory: only a worker's loss (its TTL ran out) goes
+ * through the log. A node that becomes leader gives every known worker
+ * `graceMs` to reconnect before any TTL can expire.
+ */
+
+export interface SessionSettings {
+  /** How often workers send heartbeats. */
+  readonly heartbeatIntervalMs: number;
+  /** A worker not heard from for this long is declared lost. */
+  readonly workerTtlMs: number;
+  /** A new leader's grace period before it declares anyone lost. */
+  readonly graceMs: number;
+  /** Finished runs are pruned from the state this long after they finish. */
+  readonly runRetentionMs: number;
+}
+
+export const sessionSettingsDefault: SessionSettings = {
+  heartbeatIntervalMs: 1000,
+  workerTtlMs: 10_000,
+  graceMs: 15_000,
+  runRetentionMs: 7 * 24 * 3600 * 1000,
+};
+
+/** Results in one log entry. */
+export const resultBatchMax = 512;
+/** Result batches proposed and not yet applied. */
+export const resultBatchesInflightMax = 4;
+/** Results waiting to be proposed; beyond this a session's results are refused (the worker resends later). */
+export const pendingResultsMax = 20_000;
+/** Messages queued to one worker before its session is cut (it reconnects). */
+export const sessionQueueMax = 10_000;
+
+export interface SessionHost {
+  readonly nodeId: string;
+  readonly node: RaftNode<ApplyResult>;
+  readonly orchestrator: Orchestrator;
+  readonly log: Logger;
+  readonly settings: SessionSettings;
+  leaderHint(): { leaderId: string; leaderAddress: string };
+  nowMs(): number;
+}
+
+interface WorkerMessage {
+  hello?: { workerId: string; name: string; slots: number; httpAddress: string; capabilities: string; running: string[]; pending: string[]; version: string };
+  heartbeat?: { seq: number };
+  results?: { results: string[] };
+}
+
+type CoordinatorMessage =
+  | { welcome: { workerId: string; leaderId: string; heartbeatIntervalMs: number; ttlMs: number } }
+  | { notLeader: { leaderId: string; leaderAddress: string } }
+  | { assign: { orders: string[] } }
+  | { cancel: { attemptIds: string[]; reason: string } }
+  | { committed: { attemptIds: string[] } }
+  | { heartbeatAck: { seq: number } };
+
+type SessionCall = grpc.ServerDuplexStream<WorkerMessage, CoordinatorMessage>;
+
+interface Session {
+  readonly call: SessionCall;
+  readonly workerId: string;
+  /** Orders handed to the stream (attempt ids), to skip repeats. */
+  readonly sent: Set<string>;
+}
+
+/** Proposes one orchestrator command and returns its result value (throws on rejection). */
+export async function proposeOrch<T>(node: RaftNode<ApplyResult>, command: OrchCommand, nowMs: number, idempotencyKey = ''): Promise<{ value: T | null; duplicate: boolean }> {
+  const { payload, deflated } = encodeOrchCommand(command);
+  const cmd: Command = { idempotencyKey, proposedAtMs: nowMs, op: { type: 'orch', payload, deflated } };
+  const result = await node.propose(encodeCommand(cmd));
+  if (!result.ok) throw new InvalidArgumentError('command', result.message);
+  if (result.kind !== 'orch') throw new Error(`orchestrator command answered as ${result.kind}`);
+  return { value: result.value as T | null, duplicate: result.duplicate };
+}
+
+export class WorkerSessions {
+  private readonly sessions = new Map<string, Session>();
+  private readonly lastSeenMs = new Map<string, number>();
+  private leaderSinceMs = 0;
+  private leading = false;
+  private pendingResults = new Map<string, AttemptResult>();
+  private resultBatchesInflight = 0;
+  private assignInflight = false;
+  private scheduleQueued = false;
+  private readonly lostInflight = new Set<string>();
+  private pruneInflight = false;
+  private timers: NodeJS.Timeout[] = [];
+  private backoffTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly host: SessionHost) {}
+
+  /** Call on every role change: starts or stops the leader's loops. */
+  setLeader(leading: boolean): void {
+    if (leading === this.leading || this.stopped) return;
+    this.leading = leading;
+    if (leading) {
+      this.leaderSinceMs = this.host.nowMs();
+      this.lastSeenMs.clear();
+      const ttlCheck = setInterval(() => this.checkTtls(), Math.max(50, Math.floor(this.host.settings.heartbeatIntervalMs / 2)));
+      const prune = setInterval(() => this.maybePrune(), 60_000);
+      const tick = setInterval(() => this.kick(), 1000);
+      for (const t of [ttlCheck, prune, tick]) t.unref();
+      this.timers = [ttlCheck, prune, tick];
+      this.host.log.info({ event: 'sessions-leading', graceMs: this.host.settings.graceMs }, 'leading: accepting worker sessions');
+      this.kick();
+    } else {
+      this.stopLoops();
+      const hint = this.host.leaderHint();
+      for (const session of this.sessions.values()) this.endSession(session, { notLeader: hint });
+      this.sessions.clear();
+      this.pendingResults.clear();
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stopLoops();
+    for (const session of this.sessions.values()) session.call.end();
+    this.sessions.clear();
+  }
+
+  /** Workers with a session now. */
+  connected(workerId: string): boolean {
+    return this.sessions.has(workerId);
+  }
+
+  private stopLoops(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);
+    this.backoffTimer = null;
+  }
+
+  // ------------------------------------------------------------- sessions
+
+  handler(): grpc.handleBidiStreamingCall<WorkerMessage, CoordinatorMessage> {
+    return (call) => {
+      if (!this.leading) {
+        call.write({ notLeader: this.host.leaderHint() });
+        call.end();
+        return;
+      }
+      let session: Session | null = null;
+      call.on('data', (message: WorkerMessage) => {
+        try {
+          if (message.hello !== undefined && message.hello !== null) {
+            if (session !== null) throw new Error('a session says hello twice');
+            void this.onHello(call, message.hello).then((s) => (session = s));
+            return;
+          }
+          if (session === null) throw new Error('the first message of a session must be hello');
+          this.lastSeenMs.set(session.workerId, this.host.nowMs());
+          if (message.heartbeat !== undefined && message.heartbeat !== null) call.write({ heartbeatAck: { seq: message.heartbeat.seq } });
+          if (message.results !== undefined && message.results !== null) this.onResults(session, message.results.results);
+        } catch (error) {
+          this.host.log.warn({ err: error }, 'worker session protocol error');
+          call.destroy(Object.assign(new Error((error as Error).message), { code: grpc.status.INVALID_ARGUMENT }));
+        }
+      });
+      const closed = (): void => {
+        if (session !== null && this.sessions.get(session.workerId) === session) {
+          this.sessions.delete(session.workerId);
+          this.host.log.info({ workerId: session.workerId }, 'worker session ended');
+        }
+      };
+      call.on('end', () => {
+        closed();
+        call.end();
+      });
+      call.on('error', closed);
+      call.on('close', closed);
+    };
+  }
+
+  private async onHello(call: SessionCall, hello: NonNullable<WorkerMessage['hello']>): Promise<Session | null> {
+    let capabilities: Capabilities;
+    try {
+      capabilities = JSON.parse(hello.capabilities) as Capabilities;
+    } catch {
+      call.destroy(Object.assign(new Error('hello.capabilities is not JSON'), { code: grpc.status.INVALID_ARGUMENT }));
+      return null;
+    }
+    try {
+      const { value } = await proposeOrch<RegisterOutcome>(
+        this.host.node,
+        {
+          type: 'register-worker',
+          workerId: hello.workerId,
+          name: hello.name,
+          capabilities,
+          slots: hello.slots,
+          httpAddress: hello.httpAddress,
+          running: hello.running,
+          pending: hello.pending,
+        },
+        this.host.nowMs(),
+      );
+      if (value === null) throw new Error('register-worker gave no outcome');
+      const session: Session = { call, workerId: hello.workerId, sent: new Set(hello.running) };
+      const old = this.sessions.get(hello.workerId);
+      if (old !== undefined && old.call !== call) old.call.end();
+      this.sessions.set(hello.workerId, session);
+      this.lastSeenMs.set(hello.workerId, this.host.nowMs());
+      call.write({ welcome: { workerId: hello.workerId, leaderId: this.host.nodeId, heartbeatIntervalMs: this.host.settings.heartbeatIntervalMs, ttlMs: this.host.settings.workerTtlMs } });
+      if (value.cancel.length > 0) call.write({ cancel: { attemptIds: [...value.cancel], reason: 'the coordinator does not assign this attempt to this worker' } });
+      this.sendOrders(session, value.resend);
+      this.host.log.info({ workerId: hello.workerId, slots: hello.slots, resend: value.resend.length, cancel: value.cancel.length }, 'worker registered');
+      this.kick();
+      return session;
+    } catch (error) {
+      const rejected = error instanceof InvalidArgumentError;
+      this.host.log.warn({ err: error, workerId: hello.workerId }, 'worker registration failed');
+      const hint = this.host.leaderHint();
+      if (!rejected && hint.leaderId !== this.host.nodeId) call.write({ notLeader: hint });
+      call.destroy(Object.assign(new Error(`registration failed: ${(error as Error).message}`), { code: rejected ? grpc.status.INVALID_ARGUMENT : grpc.status.UNAVAILABLE }));
+      return null;
+    }
+  }
+
+  private sendOrders(session: Session, attemptIds: readonly string[]): void {
+    const orders: string[] = [];
+    for (const attemptId of attemptIds) {
+      if (session.sent.has(attemptId)) continue;
+      const order = this.host.orchestrator.attemptOrder(attemptId);
+      if (order === undefined) continue;
+      session.sent.add(attemptId);
+      orders.push(JSON.stringify(order));
+    }
+    if (orders.length > 0) this.write(session, { assign: { orders } });
+  }
+
+  private write(session: Session, message: CoordinatorMessage): void {
+    if (session.call.writableLength > sessionQueueMax) {
+      this.host.log.warn({ workerId: session.workerId }, 'worker session backed up; cutting it (the worker reconnects)');
+      this.endSession(session, null);
+      return;
+    }
+    session.call.write(message);
+  }
+
+  private endSession(session: Session, last: CoordinatorMessage | null): void {
+    if (last !== null) session.call.write(last);
+    session.call.end();
+    if (this.sessions.get(session.workerId) === session) this.sessions.delete(session.workerId);
+  }
+
+  // -------------------------------------------------------------- results
+
+  private onResults(session: Session, raw: readonly string[]): void {
+    for (const text of raw) {
+      if (this.pendingResults.size >= pendingResultsMax) {
+        this.host.log.warn({ pending: this.pendingResults.size }, 'result queue full; the worker will resend');
+        break;
+      }
+      let result: AttemptResult;
+      try {
+        result = JSON.parse(text) as AttemptResult;
+      } catch {
+        throw new Error('a result is not JSON');
+      }
+      const problem = validateResult(result);
+      if (problem !== null) throw new Error(problem);
+      if (result.workerId !== session.workerId) throw new Error(`result ${result.attemptId} names worker ${result.workerId}, not this session's ${session.workerId}`);
+      this.pendingResults.set(result.attemptId, result);
+    }
+    this.flushResults();
+  }
+
+  private flushResults(): void {
+    while (this.leading && this.pendingResults.size > 0 && this.resultBatchesInflight < resultBatchesInflightMax) {
+      const batch: AttemptResult[] = [];
+      for (const [id, result] of this.pendingResults) {
+        batch.push(result);
+        this.pendingResults.delete(id);
+        if (batch.length >= resultBatchMax) break;
+      }
+      this.resultBatchesInflight++;
+      void this.commitResults(batch).finally(() => {
+        this.resultBatchesInflight--;
+        this.flushResults();
+      });
+    }
+  }
+
+  private async commitResults(batch: AttemptResult[]): Promise<void> {
+    try {
+      const { value } = await proposeOrch<ResultsOutcome>(this.host.node, { type: 'results', results: batch }, this.host.nowMs());
+      const byWorker = new Map<string, string[]>();
+      for (const result of batch) {
+        const list = byWorker.get(result.workerId) ?? [];
+        list.push(result.attemptId);
+        byWorker.set(result.workerId, list);
+      }
+      for (const [workerId, attemptIds] of byWorker) {
+        const session = this.sessions.get(workerId);
+        if (session !== undefined) this.write(session, { committed: { attemptIds } });
+      }
+      const late = value?.statuses.filter((s) => s.status === 'late').length ?? 0;
+      if (late > 0) this.host.log.info({ late }, 'late results recorded (not counted)');
+      this.kick();
+    } catch (error) {
+      // Not committed (or unknown): the worker keeps them in its outbox and
+      // resends on its next session; a retry here would only race it.
+      this.host.log.warn({ err: error, results: batch.length }, 'could not commit results; workers will resend');
+    }
+  }
+
+  // ------------------------------------------------------------ scheduler
+
+  /** Asks for a scheduling pass soon (coalesced). */
+  kick(): void {
+    if (!this.leading || this.scheduleQueued) return;
+    this.scheduleQueued = true;
+    setImmediate(() => {
+      this.scheduleQueued = false;
+      void this.schedule();
+    });
+  }
+
+  private async schedule(): Promise<void> {
+    if (!this.leading || this.assignInflight) return;
+    const orchestrator = this.host.orchestrator;
+    const workers = orchestrator
+      .listWorkers()
+      .filter((w) => w.state === 'active' && this.sessions.has(w.workerId))
+      .map((w) => ({ workerId: w.workerId, capabilities: w.capabilities, freeSlots: w.slots - w.running.length }));
+    const nowMs = this.host.nowMs();
+    const plan = planAssignments({
+      queue: orchestrator.queuedTasks(),
+      workers,
+      runLoad: (runId) => orchestrator.runLoad(runId),
+      nowMs,
+      limits: scheduleLimitsDefault,
+    });
+    if (plan.length === 0) {
+      this.armBackoffTimer(nowMs);
+      return;
+    }
+    this.assignInflight = true;
+    try {
+      const { value } = await proposeOrch<AssignOutcome>(this.host.node, { type: 'assign', assignments: plan }, nowMs);
+      const byWorker = new Map<string, string[]>();
+      for (const a of value?.assigned ?? []) {
+        const list = byWorker.get(a.workerId) ?? [];
+        list.push(a.attemptId);
+        byWorker.set(a.workerId, list);
+      }
+      for (const [workerId, attemptIds] of byWorker) {
+        const session = this.sessions.get(workerId);
+        if (session !== undefined) this.sendOrders(session, attemptIds);
+      }
+    } catch (error) {
+      this.host.log.warn({ err: error }, 'assignment not committed');
+    } finally {
+      this.assignInflight = false;
+    }
+    this.kick();
+  }
+
+  private armBackoffTimer(nowMs: number): void {
+    const next = this.host.orchestrator.nextBackoffEndMs(nowMs);
+    if (next === null || this.backoffTimer !== null) return;
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = null;
+      this.kick();
+    }, Math.max(1, next - nowMs));
+    this.backoffTimer.unref();
+  }
+
+  // ----------------------------------------------------------------- TTLs
+
+  private checkTtls(): void {
+    if (!this.leading) return;
+    const nowMs = this.host.nowMs();
+    const { workerTtlMs, graceMs } = this.host.settings;
+    for (const worker of this.host.orchestrator.listWorkers()) {
+      if (worker.state === 'lost' || this.lostInflight.has(worker.workerId)) continue;
+      const seen = this.lastSeenMs.get(worker.workerId) ?? this.leaderSinceMs;
+      const deadline = Math.max(seen + workerTtlMs, this.leaderSinceMs + graceMs);
+      if (nowMs <= deadline) continue;
+      this.lostInflight.add(worker.workerId);
+      const reason = `no heartbeat for ${nowMs - seen} ms (TTL ${workerTtlMs} ms)`;
+      this.host.log.warn({ event: 'worker-lost', workerId: worker.workerId, reason }, 'declaring worker lost');
+      void proposeOrch(this.host.node, { type: 'worker-lost', workerId: worker.workerId, reason }, nowMs)
+        .then(() => {
+          const session = this.sessions.get(worker.workerId);
+          if (session !== undefined) this.endSession(session, null);
+          this.kick();
+        })
+        .catch((error: unknown) => this.host.log.warn({ err: error, workerId: worker.workerId }, 'could not declare worker lost'))
+        .finally(() => this.lostInflight.delete(worker.workerId));
+    }
+  }
+
+  private maybePrune(): void {
+    if (!this.leading || this.pruneInflight) return;
+    const before = this.host.nowMs() - this.host.settings.runRetentionMs;
+    if (this.host.orchestrator.prunableBefore(before) === 0) return;
+    this.pruneInflight = true;
+    void proposeOrch<{ pruned: string[] }>(this.host.node, { type: 'prune-runs', finishedBeforeMs: before }, this.host.nowMs())
+      .then(({ value }) => this.host.log.info({ pruned: value?.pruned.length ?? 0 }, 'pruned finished runs past retention'))
+      .catch((error: unknown) => this.host.log.warn({ err: error }, 'prune failed'))
+      .finally(() => (this.pruneInflight = false));
+  }
+
+  // ------------------------------------------------------------ cancels
+
+  /** Tells workers to stop attempts a committed cancel-run ended. */
+  pushCancels(outcome: CancelOutcome, reason: string): void {
+    const byWorker = new Map<string, string[]>();
+    for (const c of outcome.cancelled) byWorker.set(c.workerId, [...(byWorker.get(c.workerId) ?? []), c.attemptId]);
+    for (const [workerId, attemptIds] of byWorker) {
+      const session = this.sessions.get(workerId);
+      if (session !== undefined) this.write(session, { cancel: { attemptIds, reason } });
+    }
+    this.kick();
+  }
+}

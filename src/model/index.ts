@@ -1,0 +1,22 @@
+export { testId } from './types.js';
+
+export type {
+  Capabilities,
+  Requirements,
+  TaskTemplate,
+  RunSubmission,
+  TaskState,
+  AttemptState,
+  RunState,
+  TestCaseStatus,
+  TestCaseResult,
+  InfraFailureClass,
+  AttemptResult,
+  AttemptView,
+  TaskView,
+  RunCounts,
+  RunSummary,
+  RunView,
+  WorkerState,
+  WorkerView,
+} from './types.js';

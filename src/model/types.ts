@@ -1,0 +1,203 @@
+// The records shared by the run spec, the coordinator's state machine, the
+// worker, the client and the reports. Plain data (JSON-safe): these travel in
+// replicated commands, gRPC messages and report files.
+
+/** A worker's labels and measured capacities, as it registers them. */
+export interface Capabilities {
+  /** Free-form labels; `os`, `arch`, `node` are always set by detection. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly cpus: number;
+  readonly memoryMb: number;
+  /** Executables found on PATH among those a spec may require (sorted). */
+  readonly tools: readonly string[];
+}
+
+/** What a task needs from the worker that runs it. */
+export interface Requirements {
+  /** Each label must be present with this exact value. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** 0: no minimum. */
+  readonly cpus: number;
+  /** 0: no minimum. */
+  readonly memoryMb: number;
+  /** Executables that must be on the worker's PATH. */
+  readonly tools: readonly string[];
+}
+
+/** One unit of work as the spec expands it (suite × matrix cell × shard). */
+export interface TaskTemplate {
+  readonly suite: string;
+  readonly command: string;
+  /** Relative to the worker's checkout for the run, or absolute. */
+  readonly cwd: string;
+  /** 1-based shard number and the shard count (1/1 when unsharded). */
+  readonly shard: number;
+  readonly shardCount: number;
+  /**
+   * Files this shard runs (relative to the checkout). With `by: timings`
+   * every shard of the suite carries the whole file list here and
+   * `splitByTimings` is true: the coordinator splits it from its history.
+   */
+  readonly files: readonly string[];
+  readonly splitByTimings: boolean;
+  /** Matrix values, also exported to the command's environment. */
+  readonly matrix: Readonly<Record<string, string>>;
+  /** Extra environment for the command. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly requirements: Requirements;
+  /** Higher runs first. */
+  readonly priority: number;
+  readonly timeoutSec: number;
+  /** Further attempts after a failing one (test failures and infrastructure). */
+  readonly retries: number;
+  /** Not parallel-safe: runs alone, after the run's parallel-safe tasks. */
+  readonly exclusive: boolean;
+}
+
+/** A run as `testudo run` submits it, after the spec is parsed and expanded. */
+export interface RunSubmission {
+  readonly name: string;
+  /** Setup commands each worker runs once per cache key before its first task of the run. */
+  readonly setup: readonly string[];
+  /** Key under which a worker caches a successful setup (for example the commit). */
+  readonly setupCacheKey: string;
+  /** Absolute directory of the spec on the submitting machine (the default checkout). */
+  readonly sourceDir: string;
+  readonly tasks: readonly TaskTemplate[];
+}
+
+export type TaskState = 'queued' | 'running' | 'passed' | 'failed' | 'cancelled' | 'failed-infra';
+export type AttemptState = 'running' | 'passed' | 'failed' | 'infra-error' | 'lost' | 'cancelled';
+export type RunState = 'running' | 'passed' | 'failed' | 'cancelled';
+
+/** How a test case ended, as JUnit tells it. */
+export type TestCaseStatus = 'passed' | 'failed' | 'error' | 'skipped';
+
+export interface TestCaseResult {
+  readonly classname: string;
+  readonly name: string;
+  /** The file the case came from, when the report says. */
+  readonly file: string;
+  readonly status: TestCaseStatus;
+  readonly timeSec: number;
+  /** Failure or error message (bounded); empty when passed. */
+  readonly message: string;
+  /** Failure type attribute; empty when absent. */
+  readonly type: string;
+  /** Failure body: stack or details (bounded); empty when passed. */
+  readonly details: string;
+}
+
+/** Why an attempt failed without a test verdict. */
+export type InfraFailureClass =
+  | 'spawn-error'
+  | 'setup-failure'
+  | 'crash'
+  | 'out-of-memory'
+  | 'timeout'
+  | 'missing-report'
+  | 'malformed-report'
+  | 'lost-worker'
+  | 'delivery-failure'
+  | 'cancelled';
+
+/** What a worker reports when an attempt ends. */
+export interface AttemptResult {
+  readonly attemptId: string;
+  readonly taskId: string;
+  readonly workerId: string;
+  /** 'passed' and 'failed' are test verdicts; 'infra-error' carries `infraClass`. */
+  readonly outcome: 'passed' | 'failed' | 'infra-error';
+  readonly infraClass: InfraFailureClass | '';
+  /** Human-readable reason for infra errors (and for failed commands without failing tests). */
+  readonly reason: string;
+  readonly exitCode: number | null;
+  readonly signal: string;
+  /** Worker clock. */
+  readonly startedAtMs: number;
+  readonly finishedAtMs: number;
+  readonly tests: readonly TestCaseResult[];
+  /** Last bytes of stdout+stderr (bounded). */
+  readonly outputTail: string;
+  /** Full log size on the worker (fetch it from the worker's HTTP /logs/<attemptId>). */
+  readonly logBytes: number;
+}
+
+/** One attempt of a task as the coordinator records it. */
+export interface AttemptView {
+  readonly attemptId: string;
+  readonly number: number;
+  readonly workerId: string;
+  readonly assignedAtMs: number;
+  readonly state: AttemptState;
+  /** Absent while running, and for attempts ended without a report (lost, cancelled). */
+  readonly result?: AttemptResult;
+  /** Reason for lost/cancelled attempts. */
+  readonly reason: string;
+  /** Results that arrived after the attempt was superseded: recorded, never counted. */
+  readonly lateResults: number;
+}
+
+export interface TaskView {
+  readonly taskId: string;
+  readonly runId: string;
+  readonly template: TaskTemplate;
+  /** The files this task runs (after a timing split). */
+  readonly files: readonly string[];
+  readonly state: TaskState;
+  /** Set when the task ended: the reason for failed-infra and cancelled. */
+  readonly reason: string;
+  readonly queuedAtMs: number;
+  readonly finishedAtMs: number;
+  /** Expected duration from the timing history (the median when unknown). */
+  readonly expectedMs: number;
+  readonly attempts: readonly AttemptView[];
+}
+
+export interface RunCounts {
+  readonly tasks: number;
+  readonly queued: number;
+  readonly running: number;
+  readonly passed: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  readonly failedInfra: number;
+}
+
+export interface RunSummary {
+  readonly runId: string;
+  readonly name: string;
+  readonly state: RunState;
+  readonly submittedAtMs: number;
+  readonly finishedAtMs: number;
+  readonly counts: RunCounts;
+}
+
+export interface RunView extends RunSummary {
+  readonly setup: readonly string[];
+  readonly setupCacheKey: string;
+  readonly sourceDir: string;
+  readonly tasks: readonly TaskView[];
+  /** Flakiness rate (0..1) per test id (`classname::name`) from the history, for tests in this run. */
+  readonly flakiness: Readonly<Record<string, number>>;
+}
+
+export type WorkerState = 'active' | 'draining' | 'lost';
+
+export interface WorkerView {
+  readonly workerId: string;
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  readonly slots: number;
+  readonly state: WorkerState;
+  readonly registeredAtMs: number;
+  /** Attempts running there now. */
+  readonly running: readonly string[];
+  /** HTTP address serving logs, `host:port`, or empty. */
+  readonly httpAddress: string;
+}
+
+/** The id of a test case across runs. */
+export function testId(test: Pick<TestCaseResult, 'classname' | 'name'>): string {
+  return `${test.classname}::${test.name}`;
+}

@@ -1,0 +1,61 @@
+// Writes the four reports of a run next to each other.
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunView } from '../model/types.js';
+import { renderHtml } from './html.js';
+import { renderJUnit } from './junit-write.js';
+import { renderMarkdown } from './markdown.js';
+import { mergeRun } from './merge.js';
+import { buildSummary } from './summary.js';
+
+export interface WriteReportsOptions {
+  /** File name without extension (default `testudo-report`). */
+  readonly basename?: string;
+}
+
+export interface ReportPaths {
+  readonly junit: string;
+  readonly json: string;
+  readonly markdown: string;
+  readonly html: string;
+}
+
+export const DEFAULT_REPORT_BASENAME = 'testudo-report';
+
+/** Writes `path` through a temporary file in the same directory and a rename. */
+export async function writeFileAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, data, 'utf8');
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Writes `<dir>/<basename>.xml` (merged JUnit), `.json` (summary), `.md`
+ * (Markdown summary) and `.html`, creating `dir`. Returns the paths.
+ */
+export async function writeReports(run: RunView, dir: string, options: WriteReportsOptions = {}): Promise<ReportPaths> {
+  const basename = options.basename ?? DEFAULT_REPORT_BASENAME;
+  if (basename === '' || /[/\\]/.test(basename)) throw new Error(`invalid report basename: ${JSON.stringify(basename)}`);
+  const merged = mergeRun(run);
+  const summary = buildSummary(run, merged);
+  const paths: ReportPaths = {
+    junit: join(dir, `${basename}.xml`),
+    json: join(dir, `${basename}.json`),
+    markdown: join(dir, `${basename}.md`),
+    html: join(dir, `${basename}.html`),
+  };
+  await mkdir(dir, { recursive: true });
+  await Promise.all([
+    writeFileAtomic(paths.junit, renderJUnit(merged)),
+    writeFileAtomic(paths.json, `${JSON.stringify(summary, null, 2)}\n`),
+    writeFileAtomic(paths.markdown, renderMarkdown(summary)),
+    writeFileAtomic(paths.html, renderHtml(summary, merged)),
+  ]);
+  return paths;
+}

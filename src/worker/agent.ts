@@ -1,0 +1,406 @@
+import { isAbsolute, join } from 'node:path';
+
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+
+import { testudoV1 } from '../coordinator/proto.js';
+import type { AttemptOrder } from '../coordinator/orchestrator/state.js';
+import type { AttemptResult, Capabilities } from '../model/index.js';
+import { runAttempt } from './executor.js';
+import { acquireWorkDirLock, loadOrCreateWorkerId, type WorkDirLock } from './identity.js';
+import { Outbox, outboxDir } from './outbox.js';
+import { SetupCache } from './setup-cache.js';
+
+/**
+ * The worker agent: one session with the coordinators' leader, tasks run as
+ * process groups, results kept in the outbox (fsync) until the leader says
+ * they are committed.
+ *
+ * Session protocol: the worker sends `hello` and waits for `welcome` (or
+ * `not_leader`, whose hint it dials next); only then does it send heartbeats
+ * and results. Every result in the outbox is sent on every new session, so a
+ * coordinator failover or a worker restart loses none; the state machine
+ * counts each attempt's result once. Running tasks are untouched by a
+ * session's loss.
+ */
+
+export type ExecutorKind = 'process' | 'noop';
+
+export interface WorkerAgentOptions {
+  readonly coordinators: readonly string[];
+  readonly workDir: string;
+  readonly capabilities: Capabilities;
+  readonly slots: number;
+  readonly name?: string;
+  /** Tasks' checkout; default: the run's source directory (same machine or shared filesystem). */
+  readonly checkoutRoot?: string;
+  /** `noop` completes every task at once without spawning (scheduler benchmarks only). */
+  readonly executor?: ExecutorKind;
+  /** `host:port` of this worker's HTTP server, told to the coordinators (for logs). */
+  readonly httpAddress?: string;
+  readonly logger: Logger;
+  readonly reconnectBaseMs?: number;
+  readonly reconnectMaxMs?: number;
+  readonly killGraceMs?: number;
+}
+
+/** Results per message to the leader. */
+export const resultsPerMessageMax = 256;
+/** Distinct coordinator channels kept (leader hints may name new ones). */
+export const channelsMax = 16;
+
+interface Running {
+  readonly order: AttemptOrder;
+  readonly abort: AbortController;
+}
+
+type SessionStream = grpc.ClientDuplexStream<Record<string, unknown>, CoordinatorMessage>;
+
+interface CoordinatorMessage {
+  welcome?: { workerId: string; leaderId: string; heartbeatIntervalMs: number; ttlMs: number } | null;
+  notLeader?: { leaderId: string; leaderAddress: string } | null;
+  assign?: { orders: string[] } | null;
+  cancel?: { attemptIds: string[]; reason: string } | null;
+  committed?: { attemptIds: string[] } | null;
+  heartbeatAck?: { seq: number } | null;
+}
+
+export interface WorkerStats {
+  readonly connected: boolean;
+  readonly leaderId: string;
+  readonly running: number;
+  readonly outbox: number;
+  readonly finished: number;
+  readonly sessions: number;
+}
+
+export class WorkerAgent {
+  readonly workerId: string;
+  private readonly running = new Map<string, Running>();
+  private readonly channels = new Map<string, grpc.Client>();
+  private stream: SessionStream | null = null;
+  private connectedValue = false;
+  private leaderId = '';
+  private hint = '';
+  private rotation = 0;
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+  private finishedCount = 0;
+  private sessionCount = 0;
+  private wake: (() => void) | null = null;
+
+  private constructor(
+    private readonly options: WorkerAgentOptions,
+    workerId: string,
+    private readonly outbox: Outbox,
+    private readonly setup: SetupCache,
+    private readonly lock: WorkDirLock,
+    private readonly log: Logger,
+  ) {
+    this.workerId = workerId;
+  }
+
+  static async start(options: WorkerAgentOptions): Promise<WorkerAgent> {
+    if (options.coordinators.length === 0) throw new Error('no coordinators given');
+    const lock = await acquireWorkDirLock(options.workDir);
+    try {
+      const workerId = await loadOrCreateWorkerId(options.workDir);
+      const outbox = await Outbox.open(outboxDir(options.workDir));
+      const log = options.logger.child({ workerId });
+      for (const problem of outbox.problems) log.error({ problem }, 'outbox file unusable; moved aside');
+      const setup = new SetupCache({ workDir: options.workDir, killGraceMs: options.killGraceMs });
+      const agent = new WorkerAgent(options, workerId, outbox, setup, lock, log);
+      log.info({ slots: options.slots, outbox: outbox.size, coordinators: options.coordinators }, 'worker starting');
+      agent.loop = agent.sessionLoop();
+      return agent;
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+  }
+
+  stats(): WorkerStats {
+    return {
+      connected: this.connectedValue,
+      leaderId: this.leaderId,
+      running: this.running.size,
+      outbox: this.outbox.size,
+      finished: this.finishedCount,
+      sessions: this.sessionCount,
+    };
+  }
+
+  /** Stops: running attempts are cancelled (their results stay in the outbox for the next start). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const r of this.running.values()) r.abort.abort();
+    const deadline = Date.now() + 10_000;
+    while (this.running.size > 0 && Date.now() < deadline) await sleep(20);
+    this.stream?.cancel();
+    this.wake?.();
+    await this.loop;
+    for (const c of this.channels.values()) c.close();
+    await this.lock.release();
+    this.log.info('worker stopped');
+  }
+
+  // -------------------------------------------------------------- session
+
+  private async sessionLoop(): Promise<void> {
+    const baseMs = this.options.reconnectBaseMs ?? 100;
+    const maxMs = this.options.reconnectMaxMs ?? 5000;
+    let failures = 0;
+    while (!this.stopped) {
+      const address = this.nextAddress();
+      const outcome = await this.runSession(address);
+      if (this.stopped) break;
+      if (outcome === 'welcomed') failures = 0;
+      else if (outcome !== 'redirected') failures++;
+      if (outcome === 'redirected') continue;
+      // Full jitter: a fleet reconnecting after a failover spreads out.
+      const capMs = Math.min(maxMs, baseMs * 2 ** Math.min(failures, 16));
+      await this.sleepInterruptibly(Math.floor(Math.random() * capMs) + 20);
+    }
+  }
+
+  private nextAddress(): string {
+    if (this.hint !== '') {
+      const hint = this.hint;
+      this.hint = '';
+      return hint;
+    }
+    const list = this.options.coordinators;
+    const address = list[this.rotation % list.length]!;
+    this.rotation++;
+    return address;
+  }
+
+  private client(address: string): grpc.Client {
+    let c = this.channels.get(address);
+    if (c === undefined) {
+      if (this.channels.size >= channelsMax) {
+        for (const old of this.channels.values()) old.close();
+        this.channels.clear();
+      }
+      c = new testudoV1.Worker(address, grpc.credentials.createInsecure(), {
+        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+        'grpc.max_send_message_length': 64 * 1024 * 1024,
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
+      });
+      this.channels.set(address, c);
+    }
+    return c;
+  }
+
+  /** One session: resolves when it ends. */
+  private runSession(address: string): Promise<'welcomed' | 'redirected' | 'failed'> {
+    return new Promise((resolve) => {
+      const client = this.client(address) as unknown as { Session: () => SessionStream };
+      const stream = client.Session();
+      this.stream = stream;
+      let welcomed = false;
+      let redirected = false;
+      let heartbeat: NodeJS.Timeout | null = null;
+      let lastAckMs = Date.now();
+      let seq = 0;
+      let ttlMs = 10_000;
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        if (heartbeat !== null) clearInterval(heartbeat);
+        heartbeat = null;
+        if (this.stream === stream) this.stream = null;
+        this.connectedValue = false;
+        resolve(welcomed ? 'welcomed' : redirected ? 'redirected' : 'failed');
+      };
+      stream.on('data', (message: CoordinatorMessage) => {
+        if (message.notLeader) {
+          redirected = message.notLeader.leaderAddress !== '' && message.notLeader.leaderAddress !== address;
+          this.hint = message.notLeader.leaderAddress;
+          stream.cancel();
+          return;
+        }
+        if (message.welcome) {
+          welcomed = true;
+          this.sessionCount++;
+          this.connectedValue = true;
+          this.leaderId = message.welcome.leaderId;
+          ttlMs = message.welcome.ttlMs;
+          lastAckMs = Date.now();
+          this.log.info({ leader: message.welcome.leaderId, address }, 'session open');
+          heartbeat = setInterval(() => {
+            // A leader that stops answering (partitioned, paused) is left for another.
+            if (Date.now() - lastAckMs > ttlMs) {
+              this.log.warn({ address }, 'no heartbeat answer within the TTL; reconnecting');
+              stream.cancel();
+              return;
+            }
+            stream.write({ heartbeat: { seq: ++seq } });
+          }, Math.max(50, message.welcome.heartbeatIntervalMs));
+          this.sendResults(this.outbox.pending());
+          return;
+        }
+        if (message.heartbeatAck) lastAckMs = Date.now();
+        if (message.assign) this.onAssign(message.assign.orders);
+        if (message.cancel) this.onCancel(message.cancel.attemptIds, message.cancel.reason);
+        if (message.committed) void this.onCommitted(message.committed.attemptIds);
+      });
+      stream.on('error', (error: grpc.ServiceError) => {
+        if (!this.stopped && error.code !== grpc.status.CANCELLED) this.log.debug({ address, err: error.message }, 'session failed');
+      });
+      // grpc-js reports every call's end with 'status' (after 'error' on failure).
+      stream.on('status', finish);
+      stream.on('close', finish);
+      stream.on('end', () => stream.cancel());
+      stream.write({
+        hello: {
+          workerId: this.workerId,
+          name: this.options.name ?? this.workerId,
+          slots: this.options.slots,
+          httpAddress: this.options.httpAddress ?? '',
+          capabilities: JSON.stringify(this.options.capabilities),
+          running: [...this.running.keys()],
+          pending: this.outbox.pending().map((r) => r.attemptId),
+          version: '1',
+        },
+      });
+    });
+  }
+
+  private sendResults(results: readonly AttemptResult[]): void {
+    const stream = this.stream;
+    if (stream === null || !this.connectedValue) return;
+    for (let i = 0; i < results.length; i += resultsPerMessageMax) {
+      stream.write({ results: { results: results.slice(i, i + resultsPerMessageMax).map((r) => JSON.stringify(r)) } });
+    }
+  }
+
+  private async onCommitted(attemptIds: readonly string[]): Promise<void> {
+    try {
+      await this.outbox.confirm(attemptIds);
+    } catch (error) {
+      this.log.error({ err: error }, 'could not remove confirmed results from the outbox');
+    }
+  }
+
+  private onCancel(attemptIds: readonly string[], reason: string): void {
+    for (const id of attemptIds) {
+      const r = this.running.get(id);
+      if (r === undefined) continue;
+      this.log.info({ attemptId: id, reason }, 'cancelling attempt');
+      r.abort.abort();
+    }
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  private onAssign(raw: readonly string[]): void {
+    for (const text of raw) {
+      let order: AttemptOrder;
+      try {
+        order = JSON.parse(text) as AttemptOrder;
+      } catch {
+        this.log.error('an assignment is not JSON; ignored');
+        continue;
+      }
+      if (this.running.has(order.attemptId)) continue;
+      if (this.outbox.has(order.attemptId)) {
+        // Finished already; the result is (re)sent with the outbox.
+        this.sendResults(this.outbox.pending().filter((r) => r.attemptId === order.attemptId));
+        continue;
+      }
+      const running: Running = { order, abort: new AbortController() };
+      this.running.set(order.attemptId, running);
+      void this.runOrder(running);
+    }
+  }
+
+  private async runOrder({ order, abort }: Running): Promise<void> {
+    let result: AttemptResult;
+    try {
+      result = await this.execute(order, abort.signal);
+    } catch (error) {
+      const now = Date.now();
+      result = infraResult(order, this.workerId, 'spawn-error', `the worker failed to run the attempt: ${(error as Error).message}`, now, now);
+    }
+    try {
+      await this.outbox.put(result);
+    } catch (error) {
+      // Without the outbox the result is still sent; it is lost only if this session also fails.
+      this.log.error({ err: error, attemptId: order.attemptId }, 'could not keep the result in the outbox');
+    }
+    this.running.delete(order.attemptId);
+    this.finishedCount++;
+    this.sendResults([result]);
+  }
+
+  private async execute(order: AttemptOrder, signal: AbortSignal): Promise<AttemptResult> {
+    const startedAtMs = Date.now();
+    if (this.options.executor === 'noop') return { ...infraResult(order, this.workerId, '', '', startedAtMs, Date.now()), outcome: 'passed', infraClass: '' };
+    const checkoutDir = this.checkoutDir(order);
+    if (order.setup.length > 0) {
+      const setup = await this.setup.ensureSetup({ commands: order.setup, cacheKey: order.setupCacheKey, checkoutDir });
+      if (!setup.ok) {
+        return { ...infraResult(order, this.workerId, 'setup-failure', `setup failed: ${setup.reason}`, startedAtMs, Date.now()), outputTail: setup.outputTail };
+      }
+    }
+    return runAttempt(
+      {
+        attemptId: order.attemptId,
+        taskId: order.taskId,
+        runId: order.runId,
+        workerId: this.workerId,
+        attempt: order.number,
+        template: order.template,
+        files: order.files,
+        checkoutDir,
+      },
+      { workDir: this.options.workDir, signal, ...(this.options.killGraceMs === undefined ? {} : { killGraceMs: this.options.killGraceMs }) },
+    );
+  }
+
+  private checkoutDir(order: AttemptOrder): string {
+    const root = this.options.checkoutRoot;
+    if (root === undefined || root === '') return order.sourceDir;
+    return isAbsolute(root) ? root : join(process.cwd(), root);
+  }
+
+  private sleepInterruptibly(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+}
+
+function infraResult(order: AttemptOrder, workerId: string, infraClass: AttemptResult['infraClass'], reason: string, startedAtMs: number, finishedAtMs: number): AttemptResult {
+  return {
+    attemptId: order.attemptId,
+    taskId: order.taskId,
+    workerId,
+    outcome: 'infra-error',
+    infraClass,
+    reason,
+    exitCode: null,
+    signal: '',
+    startedAtMs,
+    finishedAtMs,
+    tests: [],
+    outputTail: '',
+    logBytes: 0,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

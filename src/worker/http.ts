@@ -1,0 +1,104 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+import type { WorkerAgent } from './agent.js';
+import { attemptLogPath } from './executor.js';
+
+/**
+ * The worker's HTTP endpoints: /livez, /status (JSON), /metrics
+ * (Prometheus) and /logs/<attemptId> (an attempt's full output log, which
+ * results only carry the tail of).
+ */
+export interface WorkerHttp {
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+const attemptIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+export async function startWorkerHttp(host: string, port: number, workDir: string, agent: () => WorkerAgent | null): Promise<WorkerHttp> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'testudo_worker_process_' });
+  const gauge = (name: string, help: string, read: (a: WorkerAgent) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const a = agent();
+        this.set(a === null ? 0 : read(a));
+      },
+    });
+  };
+  gauge('testudo_worker_connected', '1 while the worker has a session with the leader', (a) => (a.stats().connected ? 1 : 0));
+  gauge('testudo_worker_attempts_running', 'attempts running now', (a) => a.stats().running);
+  gauge('testudo_worker_outbox_results', 'finished results not yet confirmed committed', (a) => a.stats().outbox);
+  gauge('testudo_worker_attempts_finished', 'attempts finished since start', (a) => a.stats().finished);
+  gauge('testudo_worker_sessions_opened', 'sessions opened since start', (a) => a.stats().sessions);
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://worker');
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD' }).end();
+        return;
+      }
+      if (url.pathname === '/livez') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      }
+      if (url.pathname === '/status') {
+        const a = agent();
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(a === null ? { starting: true } : { workerId: a.workerId, ...a.stats() }));
+        return;
+      }
+      if (url.pathname === '/metrics') {
+        const body = await registry.metrics();
+        res.writeHead(200, { 'content-type': registry.contentType }).end(body);
+        return;
+      }
+      const match = /^\/logs\/(.+)$/.exec(url.pathname);
+      if (match !== null) {
+        const attemptId = decodeURIComponent(match[1]!);
+        if (!attemptIdPattern.test(attemptId)) {
+          res.writeHead(400, { 'content-type': 'text/plain' }).end('malformed attempt id\n');
+          return;
+        }
+        const file = attemptLogPath(workDir, attemptId);
+        try {
+          const info = await stat(file);
+          res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': info.size });
+          if (req.method === 'HEAD') res.end();
+          else createReadStream(file).pipe(res);
+        } catch {
+          res.writeHead(404, { 'content-type': 'text/plain' }).end(`no log for attempt ${attemptId} on this worker\n`);
+        }
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    })().catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.maxConnections = 64;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    address: `${address.address}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

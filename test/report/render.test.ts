@@ -1,0 +1,299 @@
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type {
+  AttemptResult,
+  AttemptState,
+  AttemptView,
+  RunState,
+  RunView,
+  TaskState,
+  TaskTemplate,
+  TaskView,
+  TestCaseResult,
+  TestCaseStatus,
+} from '../../src/model/types.js';
+import { renderHtml } from '../../src/report/html.js';
+import { escapeMarkdownCell, MARKDOWN_MAX_BYTES, renderMarkdown } from '../../src/report/markdown.js';
+import { mergeRun } from '../../src/report/merge.js';
+import { buildSummary, type RunReportJson } from '../../src/report/summary.js';
+import { writeReports } from '../../src/report/write-reports.js';
+
+// ---- fixture builders (RunView by hand) ----
+type AttemptOpts = Partial<Pick<AttemptView, 'workerId' | 'reason' | 'lateResults'>> &
+  Partial<Pick<AttemptResult, 'infraClass' | 'startedAtMs' | 'finishedAtMs' | 'outputTail'>> & { resultReason?: string; noResult?: boolean };
+type TaskOpts = { suite?: string; shard?: number; shardCount?: number; matrix?: Record<string, string>; state?: TaskState; reason?: string };
+
+function tc(classname: string, name: string, status: TestCaseStatus = 'passed', extra: Partial<TestCaseResult> = {}): TestCaseResult {
+  const failing = status === 'failed' || status === 'error';
+  return {
+    classname,
+    name,
+    file: '',
+    status,
+    timeSec: 0.5,
+    message: failing ? `${name} ${status}` : '',
+    type: failing ? 'AssertionError' : '',
+    details: failing ? `stack of ${name}` : '',
+    ...extra,
+  };
+}
+
+let attemptSeq = 0;
+function attempt(number: number, state: AttemptState, tests: TestCaseResult[], opts: AttemptOpts = {}): AttemptView {
+  const attemptId = `a${++attemptSeq}`;
+  const workerId = opts.workerId ?? 'w1';
+  const hasResult = !opts.noResult && (state === 'passed' || state === 'failed' || state === 'infra-error');
+  const startedAtMs = opts.startedAtMs ?? 1_000_000 + number * 10_000;
+  const result: AttemptResult | undefined = hasResult
+    ? {
+        attemptId,
+        taskId: '',
+        workerId,
+        outcome: state as AttemptResult['outcome'],
+        infraClass: opts.infraClass ?? (state === 'infra-error' ? 'crash' : ''),
+        reason: opts.resultReason ?? (state === 'infra-error' ? 'process crashed' : ''),
+        exitCode: state === 'passed' ? 0 : 1,
+        signal: '',
+        startedAtMs,
+        finishedAtMs: opts.finishedAtMs ?? startedAtMs + 2_000,
+        tests,
+        outputTail: opts.outputTail ?? '',
+        logBytes: 0,
+      }
+    : undefined;
+  return {
+    attemptId,
+    number,
+    workerId,
+    assignedAtMs: startedAtMs - 100,
+    state,
+    ...(result ? { result } : {}),
+    reason: opts.reason ?? '',
+    lateResults: opts.lateResults ?? 0,
+  };
+}
+
+function task(taskId: string, attempts: AttemptView[], opts: TaskOpts = {}): TaskView {
+  const last = attempts[attempts.length - 1];
+  const derived: TaskState =
+    last === undefined ? 'cancelled' : last.state === 'passed' ? 'passed' : last.state === 'failed' ? 'failed' : last.state === 'cancelled' ? 'cancelled' : 'failed-infra';
+  const template: TaskTemplate = {
+    suite: opts.suite ?? 'unit',
+    command: 'npm test',
+    cwd: '.',
+    shard: opts.shard ?? 1,
+    shardCount: opts.shardCount ?? 1,
+    files: [],
+    splitByTimings: false,
+    matrix: opts.matrix ?? {},
+    env: {},
+    requirements: { labels: {}, cpus: 0, memoryMb: 0, tools: [] },
+    priority: 0,
+    timeoutSec: 600,
+    retries: 2,
+    exclusive: false,
+  };
+  return {
+    taskId,
+    runId: 'run-1',
+    template,
+    files: [],
+    state: opts.state ?? derived,
+    reason: opts.reason ?? '',
+    queuedAtMs: 1_000_000,
+    finishedAtMs: 1_100_000,
+    expectedMs: 1000,
+    attempts: attempts.map((a) => (a.result ? { ...a, result: { ...a.result, taskId } } : a)),
+  };
+}
+
+function runView(tasks: TaskView[], opts: { state?: RunState; flakiness?: Record<string, number>; name?: string } = {}): RunView {
+  const count = (s: TaskState): number => tasks.filter((t) => t.state === s).length;
+  return {
+    runId: 'run-1',
+    name: opts.name ?? 'nightly',
+    state: opts.state ?? (tasks.every((t) => t.state === 'passed') ? 'passed' : 'failed'),
+    submittedAtMs: Date.UTC(2025, 0, 2, 3, 4, 5),
+    finishedAtMs: Date.UTC(2025, 0, 2, 3, 14, 5),
+    counts: {
+      tasks: tasks.length,
+      queued: 0,
+      running: 0,
+      passed: count('passed'),
+      failed: count('failed'),
+      cancelled: count('cancelled'),
+      failedInfra: count('failed-infra'),
+    },
+    setup: [],
+    setupCacheKey: '',
+    sourceDir: '/src',
+    tasks,
+    flakiness: opts.flakiness ?? {},
+  };
+}
+// ---- end of fixture builders ----
+
+function summarize(run: RunView): RunReportJson {
+  return buildSummary(run, mergeRun(run));
+}
+
+function mixedRun(): RunView {
+  return runView(
+    [
+      task('t1', [
+        attempt(1, 'failed', [tc('A', 'flaky', 'failed'), tc('A', 'bad', 'failed', { message: 'expected a | b\nbut got <c>' }), tc('A', 'ok', 'passed', { timeSec: 12 })]),
+        attempt(2, 'failed', [tc('A', 'flaky'), tc('A', 'bad', 'failed', { message: 'expected a | b\nbut got <c>' }), tc('A', 'ok', 'passed', { timeSec: 12 })]),
+      ]),
+      task('t2', [attempt(1, 'infra-error', [], { infraClass: 'crash', resultReason: 'segfault' })], { suite: 'e2e', reason: 'retries exhausted' }),
+    ],
+    { flakiness: { 'A::flaky': 0.125 } },
+  );
+}
+
+const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+describe('renderMarkdown', () => {
+  it('renders the headline, totals, failures, flaky, infra, suites and slowest tests', () => {
+    const md = renderMarkdown(summarize(mixedRun()));
+    expect(md.split('\n')[0]).toBe('## Testudo run nightly: FAILED');
+    expect(md).toContain('### Totals');
+    expect(md).toContain('| 4 | 2 | 1 | 1 | 0 | 1 |');
+    expect(md).toContain('### Failed tests (2)');
+    expect(md).toContain('| A::bad | unit | failed | 2 | expected a \\| b but got &lt;c&gt; |');
+    expect(md).toContain('### Flaky tests (1)');
+    expect(md).toContain('| A::flaky | unit | 2 | 12.5% |');
+    expect(md).toContain('### Infrastructure failures (1)');
+    expect(md).toContain('segfault');
+    expect(md).toContain('### Suites');
+    expect(md).toContain('### Slowest tests');
+    expect(md).toContain('| A::ok | unit | 12.0s |');
+  });
+
+  it('says PASSED and CANCELLED', () => {
+    const passed = runView([task('t1', [attempt(1, 'passed', [tc('A', 'a')])])]);
+    expect(renderMarkdown(summarize(passed))).toMatch(/^## Testudo run nightly: PASSED\n/);
+    const cancelled = runView([task('t1', [], { state: 'cancelled' })], { state: 'cancelled' });
+    expect(renderMarkdown(summarize(cancelled))).toMatch(/^## Testudo run nightly: CANCELLED\n/);
+  });
+
+  it('escapes cells and truncates long messages', () => {
+    expect(escapeMarkdownCell('a|b')).toBe('a\\|b');
+    expect(escapeMarkdownCell('<script>alert(1)</script>')).toBe('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(escapeMarkdownCell('x\r\ny\tz')).toBe('x y z');
+    const long = escapeMarkdownCell('m'.repeat(1000));
+    expect(long).toHaveLength(200);
+    expect(long.endsWith('…')).toBe(true);
+  });
+
+  it('bounds the failed tests table to 50 rows', () => {
+    const tests = Array.from({ length: 120 }, (_, i) => tc('F', `f${i}`, 'failed', { message: 'x'.repeat(500) }));
+    const md = renderMarkdown(summarize(runView([task('t1', [attempt(1, 'failed', tests)])])));
+    expect(md).toContain('### Failed tests (120)');
+    expect(md.match(/^\| F::f\d+ \| unit \| failed \|/gm)).toHaveLength(50);
+    expect(md).toContain('…and 70 more failed tests');
+    expect(md).not.toContain('x'.repeat(300));
+  });
+
+  it('truncates to the size bound with a note', () => {
+    // Many suites make the (unbounded) suite table large.
+    const tasks = Array.from({ length: 3000 }, (_, i) =>
+      task(`t${i}`, [attempt(1, 'passed', [tc('C', 'a')])], { suite: `suite-${i}-${'s'.repeat(40)}` }),
+    );
+    const md = renderMarkdown(summarize(runView(tasks)));
+    expect(bytes(md)).toBeLessThanOrEqual(MARKDOWN_MAX_BYTES);
+    expect(md).toContain('truncated');
+    expect(md.startsWith('## Testudo run nightly: PASSED')).toBe(true);
+    const small = renderMarkdown(summarize(mixedRun()), { maxBytes: 600 });
+    expect(bytes(small)).toBeLessThanOrEqual(600);
+    expect(small).toContain('truncated');
+    expect(renderMarkdown(summarize(mixedRun()))).not.toContain('truncated');
+  });
+});
+
+describe('renderHtml', () => {
+  function nastyRun(): RunView {
+    return runView(
+      [
+        task('t1', [
+          attempt(1, 'failed', [tc('X', '<script>alert("x")</script>', 'failed', { message: '<img src=x onerror=alert(1)>', details: '</pre><script>bad()</script>' })]),
+          attempt(2, 'failed', [tc('X', '<script>alert("x")</script>', 'failed', { message: 'again & again' })]),
+        ], { suite: '<b>suite</b>' }),
+        task('t2', [
+          attempt(1, 'failed', [tc('Y', 'flaky', 'failed', { message: 'first run broke' })], { workerId: 'worker-"7"' }),
+          attempt(2, 'passed', [tc('Y', 'flaky')]),
+        ]),
+      ],
+      { name: '<i>run</i>' },
+    );
+  }
+
+  it('escapes all user text, including <script> in test names', () => {
+    const run = nastyRun();
+    const merged = mergeRun(run);
+    const html = renderHtml(buildSummary(run, merged), merged);
+    expect(html).not.toContain('<script>alert');
+    expect(html).not.toContain('<script>bad');
+    expect(html).not.toContain('<img');
+    expect(html).not.toContain('<i>run');
+    expect(html).not.toContain('<b>suite');
+    expect(html).toContain('X::&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).toContain('&lt;/pre&gt;&lt;script&gt;bad()&lt;/script&gt;');
+    expect(html).toContain('worker-&quot;7&quot;');
+    // Exactly one script element: the report's own.
+    expect(html.match(/<script>/g)).toHaveLength(1);
+  });
+
+  it('is self-contained, with filters, search, expandable failures and a flaky badge', () => {
+    const run = nastyRun();
+    const merged = mergeRun(run);
+    const html = renderHtml(buildSummary(run, merged), merged);
+    expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).not.toMatch(/<link|<script src|@import|url\(/i);
+    expect(html).toContain('<style>');
+    for (const f of ['all', 'failing', 'failed', 'error', 'flaky', 'passed', 'skipped']) expect(html).toContain(`data-filter="${f}"`);
+    expect(html).toContain('id="search"');
+    expect(html).toContain('<span class="badge">flaky</span>');
+    expect(html).toContain('<details><summary>');
+    expect(html).toContain('Attempt 1 on');
+    expect(html).toContain('Attempt 2 on');
+    expect(html).toContain('first run broke');
+    expect(html).toContain('<h2>Workers</h2>');
+    expect(html).toContain('<h2>Suites</h2>');
+  });
+});
+
+describe('writeReports', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('writes the four reports into a new directory and returns their paths', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'testudo-report-'));
+    dirs.push(base);
+    const dir = join(base, 'nested', 'out');
+    const paths = await writeReports(mixedRun(), dir);
+    expect(paths).toEqual({
+      junit: join(dir, 'testudo-report.xml'),
+      json: join(dir, 'testudo-report.json'),
+      markdown: join(dir, 'testudo-report.md'),
+      html: join(dir, 'testudo-report.html'),
+    });
+    expect((await readdir(dir)).sort()).toEqual(['testudo-report.html', 'testudo-report.json', 'testudo-report.md', 'testudo-report.xml']);
+    const json = JSON.parse(await readFile(paths.json, 'utf8')) as RunReportJson;
+    expect(json.schemaVersion).toBe(1);
+    expect(json.totals.tests).toBe(4);
+    expect(await readFile(paths.junit, 'utf8')).toContain('<testsuites');
+    expect(await readFile(paths.markdown, 'utf8')).toContain('FAILED');
+    expect(await readFile(paths.html, 'utf8')).toContain('<!DOCTYPE html>');
+
+    const again = await writeReports(mixedRun(), dir, { basename: 'custom' });
+    expect(again.junit).toBe(join(dir, 'custom.xml'));
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    await expect(writeReports(mixedRun(), dir, { basename: '../x' })).rejects.toThrow(/basename/);
+  });
+});
