@@ -2,7 +2,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { runFailoverDrill, type DrillMode } from '../../bench/failover-drill.js';
 import { runLoad } from '../../bench/load.js';
+import { makespanScaleDefault, runMakespanBench } from '../../bench/makespan.js';
 import { runRaftBench } from '../../bench/raft.js';
+import { runScheduleBench } from '../../bench/schedule.js';
 import { ExitError, UsageError } from './errors.js';
 import { positiveInt } from './up-cmd.js';
 
@@ -66,6 +68,63 @@ export function registerBenchCommands(program: Command, write: (text: string) =>
       });
       write(`${JSON.stringify(result)}\n`);
     });
+
+  bench
+    .command('schedule')
+    .description('scheduler throughput (one run of no-op tasks on no-op workers) and dispatch latency, idle and under load')
+    .option('--tasks <n>', 'tasks in the big run (at most 50000)', '20000')
+    .option('--workers <n>', 'no-op worker processes', '8')
+    .option('--slots <n>', 'slots per worker', '16')
+    .option('--seed <n>', 'names the runs', '1')
+    .option('--idle-runs <n>', 'single-task runs, one after another, after the big run', '200')
+    .option('--data-dir <dir>', "keep the cluster's data and coordinator logs here (default: a temporary directory, removed)")
+    .action(async (o: { tasks: string; workers: string; slots: string; seed: string; idleRuns: string; dataDir?: string }) => {
+      const result = await runScheduleBench(
+        {
+          tasks: positiveInt('--tasks', o.tasks),
+          workers: positiveInt('--workers', o.workers),
+          slots: positiveInt('--slots', o.slots),
+          seed: nonNegativeInt('--seed', o.seed),
+          idleRuns: nonNegativeInt('--idle-runs', o.idleRuns),
+          dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
+        },
+        progress,
+      );
+      write(`${JSON.stringify(result)}\n`);
+      if (result.lostTasks > 0) throw new ExitError(1);
+    });
+  bench
+    .command('makespan')
+    .description('makespan of a seeded heavy-tailed workload: static strategies simulated, dynamic scheduling run for real')
+    .option('--tasks <n>', 'tasks', '2000')
+    .option('--slots <n>', 'slots in total', '50')
+    .option('--seed <n>', 'workload seed', '1')
+    .option('--scale <x>', 'multiplies every duration (mean 1 s before scaling)', String(makespanScaleDefault))
+    .option('--workers <n>', 'worker processes sharing the slots (default: one per 10 slots)')
+    .option('--no-history', 'skip the warm-up run: the real run has no timing history (FIFO order)')
+    .option('--simulate-only', 'skip the real run')
+    .option('--data-dir <dir>', "keep the cluster's data and coordinator logs here (default: a temporary directory, removed)")
+    .action(
+      async (o: { tasks: string; slots: string; seed: string; scale: string; workers?: string; history: boolean; simulateOnly?: boolean; dataDir?: string }) => {
+        const scale = Number(o.scale);
+        if (!Number.isFinite(scale) || scale <= 0) throw new UsageError(`--scale must be a positive number, got "${o.scale}"`);
+        const result = await runMakespanBench(
+          {
+            tasks: positiveInt('--tasks', o.tasks),
+            slots: positiveInt('--slots', o.slots),
+            seed: nonNegativeInt('--seed', o.seed),
+            scale,
+            history: o.history,
+            workers: o.workers === undefined ? undefined : positiveInt('--workers', o.workers),
+            simulateOnly: o.simulateOnly === true,
+            dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
+          },
+          progress,
+        );
+        write(`${JSON.stringify(result)}\n`);
+        if ((result.lostTasks ?? 0) > 0) throw new ExitError(1);
+      },
+    );
 
   const drill = program.command('drill').description('operational drills on a local cluster');
   drill

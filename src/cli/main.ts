@@ -12,6 +12,8 @@ import { registerClusterCommands, registerKvCommands } from './client-cmds.js';
 import { registerCoordinatorCommand } from './coordinator-cmd.js';
 import { registerUpCommand } from './up-cmd.js';
 import { registerWorkerCommand } from './worker-cmd.js';
+import { registerRunCommands } from './run-cmds.js';
+import { registerDemoCommand } from './demo-cmd.js';
 import { registerBenchCommands } from './bench-cmds.js';
 import { testudoVersion } from '../common/version.js';
 
@@ -41,6 +43,8 @@ export function buildProgram(write: (text: string) => void): Command {
   registerWorkerCommand(program, write);
   registerKvCommands(program, write);
   registerClusterCommands(program, write);
+  registerRunCommands(program, write);
+  registerDemoCommand(program, write);
   registerBenchCommands(program, write);
   return program;
 }

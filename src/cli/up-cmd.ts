@@ -11,14 +11,19 @@ export const upLeaderTimeoutMs = 30_000;
 export function registerUpCommand(program: Command, write: (text: string) => void): void {
   program
     .command('up')
-    .description('start a local cluster of coordinators on 127.0.0.1 and keep it running until Ctrl-C or SIGTERM')
+    .description('start a local cluster of coordinators and workers on 127.0.0.1 and keep it running until Ctrl-C or SIGTERM')
     .option('--coordinators <n>', 'number of coordinators', '3')
+    .option('--workers <n>', 'number of workers (0: coordinators only)', '3')
+    .option('--worker-slots <n>', 'tasks each worker runs at once', '2')
     .option('--data-dir <dir>', 'where each coordinator keeps its data (<dir>/n1, …); reused on the next up', '.testudo')
     .option('--base-port <port>', 'gRPC port of n1 (n2 gets the next, …); 0 picks free ports', '7001')
     .option('--http-base-port <port>', 'HTTP port of n1 (/metrics, /livez, /readyz); 0 picks free ports', '9101')
     .option('--tick-ms <ms>', 'Raft tick length')
-    .action(async (options: { coordinators: string; dataDir: string; basePort: string; httpBasePort: string; tickMs?: string }) => {
+    .action(async (options: { coordinators: string; workers: string; workerSlots: string; dataDir: string; basePort: string; httpBasePort: string; tickMs?: string }) => {
       const coordinators = positiveInt('--coordinators', options.coordinators);
+      const workers = nonNegativeInt('--workers', options.workers);
+      if (workers > 64) throw new UsageError('--workers must be at most 64');
+      const workerSlots = positiveInt('--worker-slots', options.workerSlots);
       if (coordinators > 9) throw new UsageError('--coordinators must be at most 9');
       const cluster = new LocalCluster({
         coordinators,
@@ -27,11 +32,21 @@ export function registerUpCommand(program: Command, write: (text: string) => voi
         baseHttpPort: port('--http-base-port', options.httpBasePort),
         tickMs: options.tickMs === undefined ? undefined : positiveInt('--tick-ms', options.tickMs),
       });
-      await runUntilSignal(cluster, write);
+      await runUntilSignal(cluster, write, { workers, workerSlots });
     });
 }
 
-async function runUntilSignal(cluster: LocalCluster, write: (text: string) => void): Promise<void> {
+export interface UpWorkers {
+  readonly workers: number;
+  readonly workerSlots: number;
+}
+
+/** Starts `n` workers w1..wN on the local cluster. */
+export async function startLocalWorkers(cluster: LocalCluster, { workers, workerSlots }: UpWorkers): Promise<void> {
+  for (let i = 1; i <= workers; i++) await cluster.startWorker(`w${i}`, { slots: workerSlots });
+}
+
+async function runUntilSignal(cluster: LocalCluster, write: (text: string) => void, workers: UpWorkers): Promise<void> {
   let stopping = false;
   let wake: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (wake = resolve));
@@ -45,6 +60,7 @@ async function runUntilSignal(cluster: LocalCluster, write: (text: string) => vo
   process.on('SIGTERM', onSignal);
   try {
     await cluster.start();
+    await startLocalWorkers(cluster, workers);
     for (const m of cluster.members.values()) {
       void cluster.exited(m.id)?.then((code) => {
         if (!stopping) write(`coordinator ${m.id} exited (code ${code ?? 'signal'}); its log: ${m.logPath}\n`);
@@ -56,7 +72,8 @@ async function runUntilSignal(cluster: LocalCluster, write: (text: string) => vo
       if (stopping) return;
       write('Testudo coordinators are up.\n\n');
       for (const m of cluster.members.values()) write(`  ${m.id}  grpc ${m.grpcAddress}  http ${m.httpAddress ?? '-'}  log ${m.logPath}\n`);
-      write(`\n${formatStatusTable(status)}\nTry: testudo kv put hello world   testudo cluster status   (Ctrl-C stops the cluster)\n`);
+      for (const w of cluster.workers.values()) write(`  ${w.id}  worker (${workers.workerSlots} slots)  http ${w.httpAddress ?? '-'}  log ${w.logPath}\n`);
+      write(`\n${formatStatusTable(status)}\nTry: testudo run -f examples/testudo.yaml   testudo workers list   testudo cluster status   (Ctrl-C stops the cluster)\n`);
     } finally {
       client.close();
     }
@@ -65,7 +82,7 @@ async function runUntilSignal(cluster: LocalCluster, write: (text: string) => vo
     await cluster.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    write('all coordinators stopped\n');
+    write('all workers and coordinators stopped\n');
   }
 }
 
@@ -87,6 +104,12 @@ async function waitForLeader(client: TestudoClient, cancelled: () => boolean): P
 function port(flag: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65_535 - 9) throw new UsageError(`${flag} must be a port number (0 picks free ports), got "${value}"`);
+  return n;
+}
+
+export function nonNegativeInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got "${value}"`);
   return n;
 }
 

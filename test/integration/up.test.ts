@@ -66,7 +66,7 @@ describe('testudo up', () => {
     up.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => up.once('exit', resolve));
     expect(code).toBe(0);
-    expect(output()).toContain('all coordinators stopped');
+    expect(output()).toContain('all workers and coordinators stopped');
     expect(coordinators.filter(alive)).toEqual([]);
   });
 

@@ -1,0 +1,235 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestudoClient } from '../src/client/index.js';
+import { LocalCluster } from '../src/cluster/local-cluster.js';
+import type { RunSubmission, RunSummary, RunView, TaskTemplate } from '../src/model/types.js';
+import { waitForLeader } from './raft.js';
+import { quantile, round } from './workload.js';
+
+export interface ScheduleBenchOptions {
+  readonly tasks: number;
+  readonly workers: number;
+  /** Slots per worker. */
+  readonly slots: number;
+  readonly seed: number;
+  /** Single-task runs of the idle phase. */
+  readonly idleRuns: number;
+  /** Keep the cluster's data (and coordinator logs) here instead of a removed temporary directory. */
+  readonly dataDir?: string;
+}
+
+export interface ScheduleBenchResult {
+  tasksPerSec: number;
+  dispatchP50Ms: number;
+  dispatchP99Ms: number;
+  loadedDispatchP50Ms: number;
+  loadedDispatchP99Ms: number;
+  /** Under load, worker clock: a slot's end → the next start on that worker (see slotRefillGaps). */
+  slotRefillP50Ms: number;
+  slotRefillP99Ms: number;
+  lostTasks: number;
+  tasks: number;
+  workers: number;
+  slots: number;
+  seconds: number;
+  /** Wall time of the submitRun call alone (deflate, Raft commit and apply of the run). */
+  submitSec: number;
+  /** Coordinator clock: run finishedAtMs − submittedAtMs. */
+  clusterSeconds: number;
+  idleRuns: number;
+  dataDir: string;
+}
+
+/** A local 3-coordinator cluster with `workers` workers, ready (leader elected, every worker registered and connected). */
+export async function startBenchCluster(
+  dataDir: string,
+  workers: number,
+  worker: { slots: number; executor: 'noop' | 'process' } | ((index: number) => { slots: number; executor: 'noop' | 'process' }),
+  log: (line: string) => void,
+): Promise<{ cluster: LocalCluster; client: TestudoClient }> {
+  const cluster = new LocalCluster({ coordinators: 3, dataDir, basePort: 0, baseHttpPort: 0, logLevel: 'info' });
+  await cluster.start();
+  const endpoints = cluster.endpoints();
+  const leader = await waitForLeader(endpoints);
+  log(`cluster up in ${dataDir}: leader ${leader.leaderId} (term ${leader.term})`);
+  for (let i = 0; i < workers; i++) {
+    const w = typeof worker === 'function' ? worker(i) : worker;
+    await cluster.startWorker(`w${i + 1}`, { slots: w.slots, executor: w.executor, httpPort: null });
+  }
+  const client = new TestudoClient({ endpoints, callTimeoutMs: 60_000, totalTimeoutMs: 180_000 });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const listed = await client.listWorkers();
+    const ready = listed.filter((w) => w.state === 'active' && w.connected).length;
+    if (ready >= workers) break;
+    if (Date.now() > deadline) throw new Error(`only ${ready} of ${workers} workers registered within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  log(`${workers} workers registered`);
+  return { cluster, client };
+}
+
+/** Waits for the run to end; returns its last summary. */
+export async function waitRunEnd(client: TestudoClient, runId: string, onUpdate?: (summary: RunSummary) => void): Promise<RunSummary> {
+  let last: RunSummary | null = null;
+  for await (const summary of client.watchRun(runId)) {
+    last = summary;
+    onUpdate?.(summary);
+  }
+  if (last === null || last.state === 'running') throw new Error(`watch of ${runId} ended without the run ending`);
+  return last;
+}
+
+/** Per task: first attempt's worker start − the task's queue time (ms); tasks without a first result are skipped. */
+export function dispatchLatencies(run: RunView): number[] {
+  const out: number[] = [];
+  for (const task of run.tasks) {
+    const result = task.attempts[0]?.result;
+    if (result !== undefined) out.push(result.startedAtMs - task.queuedAtMs);
+  }
+  return out;
+}
+
+/**
+ * Slot refill gaps (ms, worker clock): on each worker, the k-th attempt start
+ * beyond the worker's first `slots` starts is matched with the k-th attempt
+ * end there (the end that freed a slot, in order), and the gap between them
+ * is the scheduling round trip: result delivery and commit, planning, the
+ * assignment's commit and its delivery to the worker. Starts while a slot sat
+ * free for want of queued work would count too; in these benches the queue
+ * never runs dry until the tail, so the median is the overhead.
+ */
+export function slotRefillGaps(run: RunView, slotsOf: (workerId: string) => number): number[] {
+  const byWorker = new Map<string, { starts: number[]; ends: number[] }>();
+  for (const task of run.tasks) {
+    for (const attempt of task.attempts) {
+      const r = attempt.result;
+      if (r === undefined) continue;
+      let w = byWorker.get(r.workerId);
+      if (w === undefined) byWorker.set(r.workerId, (w = { starts: [], ends: [] }));
+      w.starts.push(r.startedAtMs);
+      w.ends.push(r.finishedAtMs);
+    }
+  }
+  const gaps: number[] = [];
+  for (const [workerId, w] of byWorker) {
+    w.starts.sort((a, b) => a - b);
+    w.ends.sort((a, b) => a - b);
+    const slots = slotsOf(workerId);
+    for (let k = slots; k < w.starts.length; k++) {
+      const freedAt = w.ends[k - slots];
+      if (freedAt !== undefined) gaps.push(w.starts[k]! - freedAt);
+    }
+  }
+  return gaps;
+}
+
+/** Tasks that did not pass, plus tasks with other than exactly one counted (reported, non-infra) attempt. */
+export function lostTasks(run: RunView): number {
+  let lost = 0;
+  for (const task of run.tasks) {
+    if (task.state !== 'passed') lost++;
+    const counted = task.attempts.filter((a) => a.result !== undefined && a.result.outcome !== 'infra-error').length;
+    if (counted !== 1) lost++;
+  }
+  return lost;
+}
+
+export function noopTemplate(): TaskTemplate {
+  return {
+    suite: 'noop',
+    command: 'true',
+    cwd: '.',
+    shard: 1,
+    shardCount: 1,
+    files: [],
+    splitByTimings: false,
+    matrix: {},
+    env: {},
+    requirements: { labels: {}, cpus: 0, memoryMb: 0, tools: [] },
+    priority: 0,
+    timeoutSec: 60,
+    retries: 0,
+    exclusive: false,
+  };
+}
+
+/**
+ * Scheduler throughput and dispatch latency with no-op workers: one run of
+ * `tasks` identical tasks (timed from submit to the run's end), then
+ * `idleRuns` single-task runs one after another on the idle cluster.
+ */
+export async function runScheduleBench(options: ScheduleBenchOptions, log: (line: string) => void): Promise<ScheduleBenchResult> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'testudo-bench-schedule-')));
+  let cluster: LocalCluster | null = null;
+  let client: TestudoClient | null = null;
+  try {
+    ({ cluster, client } = await startBenchCluster(dataDir, options.workers, { slots: options.slots, executor: 'noop' }, log));
+    const template = noopTemplate();
+    const submission: RunSubmission = {
+      name: `bench-schedule-${options.seed}`,
+      setup: [],
+      setupCacheKey: '',
+      sourceDir: dataDir,
+      tasks: Array.from({ length: options.tasks }, () => template),
+    };
+    const runId = `bench-s${options.seed}-${Date.now()}`;
+    log(`submitting ${options.tasks} no-op tasks to ${options.workers} workers × ${options.slots} slots`);
+    const t0 = performance.now();
+    await client.submitRun(submission, { runId });
+    const submitSec = (performance.now() - t0) / 1000;
+    log(`submitted in ${submitSec.toFixed(2)} s`);
+    let lastLog = 0;
+    const end = await waitRunEnd(client, runId, (s) => {
+      const now = performance.now();
+      if (now - lastLog > 2000) {
+        lastLog = now;
+        log(`  ${((now - t0) / 1000).toFixed(1)} s: ${s.counts.passed} passed, ${s.counts.running} running, ${s.counts.queued} queued`);
+      }
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    log(`run ${end.state} after ${seconds.toFixed(2)} s`);
+    const run = await client.getRun(runId);
+    const loaded = dispatchLatencies(run);
+    const refill = slotRefillGaps(run, () => options.slots);
+    const lost = lostTasks(run);
+
+    log(`idle phase: ${options.idleRuns} single-task runs, one after another`);
+    const idle: number[] = [];
+    let idleLost = 0;
+    for (let i = 0; i < options.idleRuns; i++) {
+      const id = `bench-idle-${options.seed}-${i}-${Date.now()}`;
+      await client.submitRun({ ...submission, name: `bench-idle-${i}`, tasks: [template] }, { runId: id });
+      await waitRunEnd(client, id);
+      const view = await client.getRun(id);
+      idle.push(...dispatchLatencies(view));
+      const lostHere = lostTasks(view);
+      idleLost += lostHere;
+      if (lostHere > 0) log(`  idle run ${id}: ${lostHere} lost`);
+      if ((i + 1) % 50 === 0) log(`  ${i + 1} idle runs done`);
+    }
+    return {
+      tasksPerSec: round(options.tasks / seconds, 1),
+      dispatchP50Ms: quantile(idle, 0.5),
+      dispatchP99Ms: quantile(idle, 0.99),
+      loadedDispatchP50Ms: quantile(loaded, 0.5),
+      loadedDispatchP99Ms: quantile(loaded, 0.99),
+      slotRefillP50Ms: quantile(refill, 0.5),
+      slotRefillP99Ms: quantile(refill, 0.99),
+      lostTasks: lost + idleLost,
+      tasks: options.tasks,
+      workers: options.workers,
+      slots: options.slots,
+      seconds: round(seconds),
+      submitSec: round(submitSec),
+      clusterSeconds: round((end.finishedAtMs - end.submittedAtMs) / 1000),
+      idleRuns: options.idleRuns,
+      dataDir: options.dataDir ?? '',
+    };
+  } finally {
+    client?.close();
+    await cluster?.stop();
+    if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,124 @@
+// Seeded workloads and the pure parts of the scheduling benchmarks: a
+// heavy-tailed duration generator (no Math.random: every figure is
+// reproducible from --seed), static sharding strategies simulated on it, and
+// small statistics helpers.
+
+import { splitByTimings } from '../src/coordinator/orchestrator/history.js';
+
+/** mulberry32: a small, fast 32-bit PRNG; returns floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A standard normal variate (Box–Muller) from a uniform source. */
+export function normal(random: () => number): number {
+  const u = 1 - random(); // (0, 1]: log(u) is finite
+  const v = random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+export interface DurationOptions {
+  /** Mean of the distribution, seconds (before any scaling). */
+  readonly meanSec?: number;
+  /** Shape of the lognormal: the standard deviation of log(duration). 1 gives a clear tail. */
+  readonly sigma?: number;
+}
+
+export const durationDefaults = { meanSec: 1, sigma: 1 } as const;
+
+/**
+ * `count` task durations in seconds from a lognormal distribution with the
+ * given mean: most tasks are short (median ≈ 0.61 × mean for sigma 1), a
+ * few are many times the mean (the largest of 2,000 is typically 15–30×).
+ * Deterministic for a seed.
+ */
+export function heavyTailedDurations(count: number, seed: number, options: DurationOptions = {}): number[] {
+  const meanSec = options.meanSec ?? durationDefaults.meanSec;
+  const sigma = options.sigma ?? durationDefaults.sigma;
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
+  if (!(meanSec > 0) || !(sigma >= 0)) throw new RangeError('meanSec must be > 0 and sigma >= 0');
+  const random = seededRandom(seed);
+  // E[exp(N(mu, sigma²))] = exp(mu + sigma²/2).
+  const mu = Math.log(meanSec) - (sigma * sigma) / 2;
+  return Array.from({ length: count }, () => Math.exp(mu + sigma * normal(random)));
+}
+
+/** Each value times a seeded uniform factor in [1 − spread, 1 + spread]: a "previous run" of the same tasks. */
+export function perturb(values: readonly number[], seed: number, spread = 0.2): number[] {
+  const random = seededRandom(seed ^ 0x9e3779b9);
+  return values.map((v) => v * (1 - spread + 2 * spread * random()));
+}
+
+export function sum(values: readonly number[]): number {
+  let total = 0;
+  for (const v of values) total += v;
+  return total;
+}
+
+/** max(longest task, total work / slots): no schedule on `slots` slots can finish sooner. */
+export function lowerBound(durations: readonly number[], slots: number): number {
+  if (durations.length === 0) return 0;
+  return Math.max(Math.max(...durations), sum(durations) / slots);
+}
+
+/** Task i → slot i mod S, in submission order. Returns each slot's task indices. */
+export function roundRobin(count: number, slots: number): number[][] {
+  const groups: number[][] = Array.from({ length: slots }, () => []);
+  for (let i = 0; i < count; i++) groups[i % slots]!.push(i);
+  return groups;
+}
+
+/** Contiguous chunks of equal count (the first count mod S chunks get one more). */
+export function equalCount(count: number, slots: number): number[][] {
+  const groups: number[][] = [];
+  const base = Math.floor(count / slots);
+  const extra = count % slots;
+  let next = 0;
+  for (let s = 0; s < slots; s++) {
+    const size = base + (s < extra ? 1 : 0);
+    groups.push(Array.from({ length: size }, (_, k) => next + k));
+    next += size;
+  }
+  return groups;
+}
+
+/**
+ * LPT on estimated durations (from a timing history), the way Testudo splits
+ * files by timings: the coordinator's own `splitByTimings`, task i as file `t<i>`.
+ */
+export function timingStatic(estimates: readonly number[], slots: number): number[][] {
+  const names = estimates.map((_, i) => `t${i}`);
+  const byName = new Map(names.map((n, i) => [n, i]));
+  return splitByTimings(names, slots, (file) => estimates[byName.get(file)!]!).map((files) => files.map((f) => byName.get(f)!));
+}
+
+/** Each slot runs its tasks back to back: the makespan is the largest slot load under the true durations. */
+export function makespan(groups: readonly (readonly number[])[], durations: readonly number[]): number {
+  let worst = 0;
+  for (const group of groups) {
+    let load = 0;
+    for (const i of group) load += durations[i]!;
+    worst = Math.max(worst, load);
+  }
+  return worst;
+}
+
+/** The q-quantile (0..1) by nearest rank of unsorted values; NaN when empty. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
+  return sorted[rank - 1]!;
+}
+
+export function round(value: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,523 @@
+// `testudo run`, `testudo runs …` and `testudo workers …`: submit a run and
+// follow it, inspect, cancel and report runs, list and drain workers.
+import { Option, type Command } from 'commander';
+import {
+  DeadlineExceededError,
+  NoLeaderError,
+  NotFoundError,
+  RetriesExhaustedError,
+  TestudoClient,
+  UnavailableError,
+  type TestudoClientOptions,
+  type WorkerInfo,
+} from '../client/index.js';
+import type { AttemptView, RunState, RunSubmission, RunSummary, RunView, TaskView } from '../model/types.js';
+import { DEFAULT_SPEC_FILE, SpecError, expandSpec, loadSpec } from '../spec/index.js';
+import { mergeRun, suiteLabel } from '../report/merge.js';
+import { buildSummary, type RunReportJson } from '../report/summary.js';
+import { writeReports, type ReportPaths } from '../report/write-reports.js';
+import { defaultEndpoints } from './client-cmds.js';
+import { ExitError, UsageError } from './errors.js';
+import { ProgressReporter } from './progress.js';
+
+/** Exit codes of these commands (0 ok, 1 run failed/cancelled or not found, 2 usage/spec, 3 cluster unreachable). */
+export const RunExitCode = { ok: 0, failed: 1, usage: 2, unreachable: 3, interrupted: 130 } as const;
+
+export const DEFAULT_REPORT_DIR = 'testudo-reports';
+const DEFAULT_TIMEOUT_MS = 30_000;
+const FAILED_TESTS_SHOWN = 20;
+
+/** What the commands use of TestudoClient (a fake stands in for it in tests). */
+export type RunsClient = Pick<
+  TestudoClient,
+  'submitRun' | 'watchRun' | 'getRun' | 'listRuns' | 'cancelRun' | 'listWorkers' | 'drainWorker' | 'close'
+>;
+
+export interface SignalSource {
+  on(event: 'SIGINT', listener: () => void): unknown;
+  off(event: 'SIGINT', listener: () => void): unknown;
+}
+
+/** The process around the commands, injectable for tests. */
+export interface RunCommandsEnv {
+  /** Whether stdout is a terminal (default `process.stdout.isTTY`). */
+  readonly isTTY?: () => boolean;
+  /** Terminal columns (default `process.stdout.columns`, else 80). */
+  readonly columns?: () => number;
+  readonly now?: () => number;
+  /** Where SIGINT comes from (default `process`). */
+  readonly signals?: SignalSource;
+  readonly createClient?: (options: TestudoClientOptions) => RunsClient;
+  /** Plain progress: at most one line per this interval (default 2000). */
+  readonly progressIntervalMs?: number;
+}
+
+type Write = (text: string) => void;
+
+export interface ConnectOptions {
+  coordinators?: string;
+  endpoints?: string;
+  timeoutMs?: string;
+}
+
+// ------------------------------------------------------------------ connection
+
+/** The coordinators to talk to: --coordinators, else --endpoints, else TESTUDO_ENDPOINTS, else the local defaults. */
+export function coordinatorsOf(options: ConnectOptions, env: NodeJS.ProcessEnv = process.env): string[] {
+  const raw = options.coordinators ?? options.endpoints ?? env.TESTUDO_ENDPOINTS ?? defaultEndpoints;
+  const list = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (list.length === 0) throw new UsageError('--coordinators must name at least one host:port');
+  for (const endpoint of list) {
+    if (!/^(\[[0-9A-Fa-f:.]+\]|[^:\s[\]]+):\d{1,5}$/.test(endpoint)) throw new UsageError(`--coordinators: "${endpoint}" is not host:port`);
+  }
+  return list;
+}
+
+function timeoutOf(options: ConnectOptions): number {
+  if (options.timeoutMs === undefined) return DEFAULT_TIMEOUT_MS;
+  const ms = Number(options.timeoutMs);
+  if (!Number.isInteger(ms) || ms <= 0) throw new UsageError('--timeout-ms must be a positive integer');
+  return ms;
+}
+
+/** True for errors that mean no coordinator answered usefully (down, no leader, timed out). */
+export function isUnreachable(error: unknown): boolean {
+  return (
+    error instanceof UnavailableError ||
+    error instanceof RetriesExhaustedError ||
+    error instanceof DeadlineExceededError ||
+    error instanceof NoLeaderError
+  );
+}
+
+function withConnectOptions(cmd: Command): Command {
+  return cmd
+    .option('--coordinators <list>', `coordinators to talk to, host:port,… (env TESTUDO_ENDPOINTS; default ${defaultEndpoints})`)
+    .addOption(new Option('--endpoints <list>', 'same as --coordinators').hideHelp())
+    .addOption(new Option('--timeout-ms <ms>', 'give up after this long without an answer, retries included').hideHelp());
+}
+
+/**
+ * Runs `fn` with a client; an unreachable cluster ends the command with exit 3,
+ * an unknown run or worker (NotFoundError) with `notFound` and exit 1.
+ */
+async function withClient<T>(
+  env: RunCommandsEnv,
+  write: Write,
+  options: ConnectOptions,
+  notFound: string,
+  fn: (client: RunsClient) => Promise<T>,
+): Promise<T> {
+  const endpoints = coordinatorsOf(options);
+  const timeoutMs = timeoutOf(options);
+  const create = env.createClient ?? ((o: TestudoClientOptions) => new TestudoClient(o));
+  const client = create({ endpoints, totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 10_000) });
+  try {
+    return await fn(client);
+  } catch (error) {
+    if (error instanceof ExitError || error instanceof UsageError) throw error;
+    if (isUnreachable(error)) {
+      write(`testudo: cannot reach the Testudo cluster at ${endpoints.join(',')}: ${(error as Error).message}\n`);
+      throw new ExitError(RunExitCode.unreachable);
+    }
+    if (error instanceof NotFoundError && notFound !== '') {
+      write(`testudo: ${notFound}\n`);
+      throw new ExitError(RunExitCode.failed);
+    }
+    throw error;
+  } finally {
+    client.close();
+  }
+}
+
+// ------------------------------------------------------------------ formatting
+
+/** Left-aligned columns two spaces apart, trailing spaces trimmed. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** `850ms`, `12.3s`, `4m05s`, `1h02m03s`; `-` for a negative or non-finite duration. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '-';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
+  const total = Math.floor(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m${s}s` : `${m}m${s}s`;
+}
+
+function iso(ms: number): string {
+  return ms > 0 ? new Date(ms).toISOString() : '-';
+}
+
+/** One line, at most `max` characters (an ellipsis marks a cut). */
+export function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, Math.max(0, max - 1))}…`;
+}
+
+function doneOf(summary: RunSummary): number {
+  const c = summary.counts;
+  return c.passed + c.failed + c.failedInfra + c.cancelled;
+}
+
+function runDurationMs(summary: RunSummary, nowMs: number): number {
+  return (summary.finishedAtMs > 0 ? summary.finishedAtMs : nowMs) - summary.submittedAtMs;
+}
+
+/** `testudo runs list`: newest first. FAILED counts failed and failed-infra tasks. */
+export function formatRunsTable(runs: readonly RunSummary[], nowMs: number): string {
+  if (runs.length === 0) return 'no runs\n';
+  const header = ['RUN', 'NAME', 'STATE', 'TASKS', 'PASSED', 'FAILED', 'SUBMITTED', 'DURATION'];
+  const rows = [...runs]
+    .sort((a, b) => b.submittedAtMs - a.submittedAtMs || (a.runId < b.runId ? -1 : 1))
+    .map((r) => [
+      r.runId,
+      oneLine(r.name, 40),
+      r.state,
+      `${doneOf(r)}/${r.counts.tasks}`,
+      String(r.counts.passed),
+      String(r.counts.failed + r.counts.failedInfra),
+      iso(r.submittedAtMs),
+      formatDuration(runDurationMs(r, nowMs)) + (r.finishedAtMs > 0 ? '' : '+'),
+    ]);
+  return formatTable(header, rows);
+}
+
+function attemptDurationMs(a: AttemptView, nowMs: number): number | undefined {
+  if (a.result !== undefined) return Math.max(0, a.result.finishedAtMs - a.result.startedAtMs);
+  return a.state === 'running' ? Math.max(0, nowMs - a.assignedAtMs) : undefined;
+}
+
+/** The last attempt's duration (worker clock when reported; elapsed since assignment while running). */
+function taskDuration(task: TaskView, nowMs: number): string {
+  const last = [...task.attempts].sort((a, b) => a.number - b.number).at(-1);
+  const ms = last === undefined ? undefined : attemptDurationMs(last, nowMs);
+  return ms === undefined ? '-' : formatDuration(ms);
+}
+
+function taskReason(task: TaskView): string {
+  if (task.reason !== '') return task.reason;
+  if (task.state !== 'failed') return '';
+  const last = [...task.attempts].sort((a, b) => a.number - b.number).at(-1);
+  return last?.result?.reason || last?.reason || '';
+}
+
+function attemptWorker(a: AttemptView): string {
+  return a.workerId || a.result?.workerId || '-';
+}
+
+function infraClassOf(a: AttemptView): string {
+  if (a.result?.infraClass) return a.result.infraClass;
+  if (a.state === 'lost') return 'lost-worker';
+  if (a.state === 'cancelled') return 'cancelled';
+  return '-';
+}
+
+/** `--explain`: one line per attempt of a task. */
+export function formatAttemptLine(a: AttemptView, nowMs: number): string {
+  const ms = attemptDurationMs(a, nowMs);
+  const exit = a.result === undefined ? '' : a.result.signal !== '' ? ` signal ${a.result.signal}` : a.result.exitCode === null ? '' : ` exit ${a.result.exitCode}`;
+  const reason = a.result?.reason || a.reason;
+  const late = a.lateResults > 0 ? ` (${a.lateResults} late result${a.lateResults === 1 ? '' : 's'} ignored)` : '';
+  return (
+    `    attempt ${a.number} ${a.attemptId}  worker ${attemptWorker(a)}  ${a.state}${exit}  infra ${infraClassOf(a)}` +
+    `  ${ms === undefined ? '-' : formatDuration(ms)}${reason === '' ? '' : `  ${oneLine(reason, 120)}`}${late}`
+  );
+}
+
+/** The header of `testudo runs show`. */
+export function formatRunHeader(run: RunSummary, nowMs: number): string {
+  const c = run.counts;
+  return [
+    `run ${run.runId}  ${run.name}`,
+    `state: ${run.state}`,
+    `submitted: ${iso(run.submittedAtMs)}  finished: ${iso(run.finishedAtMs)}  duration: ${formatDuration(runDurationMs(run, nowMs))}${run.finishedAtMs > 0 ? '' : ' (running)'}`,
+    `tasks: ${doneOf(run)}/${c.tasks} done  passed ${c.passed}, failed ${c.failed}, infra ${c.failedInfra}, cancelled ${c.cancelled}, running ${c.running}, queued ${c.queued}`,
+  ].join('\n') + '\n';
+}
+
+/** `testudo runs show`: the header and one row per task; `explain` adds each attempt under its task. */
+export function formatRunView(run: RunView, options: { explain: boolean; nowMs: number }): string {
+  const header = ['TASK', 'SUITE', 'SHARD', 'STATE', 'ATTEMPTS', 'WORKERS', 'DURATION', 'REASON'];
+  const rows = run.tasks.map((t) => [
+    t.taskId,
+    suiteLabel(t.template),
+    `${t.template.shard}/${t.template.shardCount}`,
+    t.state,
+    String(t.attempts.length),
+    [...new Set(t.attempts.map(attemptWorker))].join(',') || '-',
+    taskDuration(t, options.nowMs),
+    oneLine(taskReason(t), 80),
+  ]);
+  const table = run.tasks.length === 0 ? 'no tasks\n' : formatTable(header, rows);
+  if (!options.explain || run.tasks.length === 0) return `${formatRunHeader(run, options.nowMs)}\n${table}`;
+  const lines = table.trimEnd().split('\n');
+  const out = [lines[0] ?? ''];
+  run.tasks.forEach((task, i) => {
+    out.push(lines[i + 1] ?? '');
+    const attempts = [...task.attempts].sort((a, b) => a.number - b.number);
+    if (attempts.length === 0) out.push('    (no attempts yet)');
+    for (const a of attempts) out.push(formatAttemptLine(a, options.nowMs));
+  });
+  return `${formatRunHeader(run, options.nowMs)}\n${out.join('\n')}\n`;
+}
+
+/** `512M`, `15.6G`. */
+export function formatMemory(mb: number): string {
+  if (!Number.isFinite(mb) || mb <= 0) return '-';
+  return mb < 1024 ? `${Math.round(mb)}M` : `${(mb / 1024).toFixed(1)}G`;
+}
+
+/** `k=v,k=v`, keys sorted. */
+export function formatLabels(labels: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(labels).sort();
+  return keys.length === 0 ? '-' : keys.map((k) => `${k}=${labels[k] ?? ''}`).join(',');
+}
+
+/** `testudo workers list`, by worker id. */
+export function formatWorkersTable(workers: readonly WorkerInfo[]): string {
+  if (workers.length === 0) return 'no workers\n';
+  const header = ['WORKER', 'NAME', 'STATE', 'CONNECTED', 'SLOTS', 'LABELS', 'CPUS', 'MEMORY'];
+  const rows = [...workers]
+    .sort((a, b) => (a.workerId < b.workerId ? -1 : a.workerId > b.workerId ? 1 : 0))
+    .map((w) => [
+      w.workerId,
+      w.name || '-',
+      w.state,
+      w.connected ? 'yes' : 'no',
+      `${w.running.length}/${w.slots}`,
+      formatLabels(w.labels),
+      String(w.cpus),
+      formatMemory(w.memoryMb),
+    ]);
+  return formatTable(header, rows);
+}
+
+/** The end-of-run summary `testudo run` prints (without --json). */
+export function formatRunReport(summary: RunReportJson, paths: ReportPaths | null): string {
+  const t = summary.totals;
+  const out: string[] = [];
+  out.push(`run ${summary.runId} (${summary.name}): ${summary.state}`);
+  const failed = t.failed + t.errors;
+  out.push(
+    `tests:    ${t.tests} total, ${t.passed} passed, ${failed} failed${t.errors > 0 ? ` (${t.errors} error${t.errors === 1 ? '' : 's'})` : ''}, ${t.flaky} flaky, ${t.skipped} skipped`,
+  );
+  out.push(
+    `tasks:    ${t.tasks} total, ${t.tasksPassed} passed, ${t.tasksFailed} failed, ${t.tasksFailedInfra} infra, ${t.tasksCancelled} cancelled (${t.attempts} attempts, ${t.retries} retries)`,
+  );
+  out.push(`duration: ${summary.durationSec === null ? '-' : formatDuration(summary.durationSec * 1000)}`);
+  if (summary.failedTests.length > 0) {
+    out.push('', `failed tests (${summary.failedTests.length}):`);
+    for (const f of summary.failedTests.slice(0, FAILED_TESTS_SHOWN)) {
+      const tries = f.attempts > 1 ? ` [${f.attempts} attempts]` : '';
+      out.push(`  ✗ ${f.suite}  ${f.id}${tries}${f.message === '' ? '' : `: ${oneLine(f.message, 120)}`}`);
+    }
+    const more = summary.failedTests.length - FAILED_TESTS_SHOWN;
+    if (more > 0) out.push(`  … and ${more} more (see the reports)`);
+  }
+  if (summary.flakyTests.length > 0) {
+    out.push('', `flaky tests (${summary.flakyTests.length}):`);
+    for (const f of summary.flakyTests.slice(0, FAILED_TESTS_SHOWN)) {
+      const rate = f.flakinessRate === null ? '' : `, flaky in ${Math.round(f.flakinessRate * 100)}% of recent runs`;
+      out.push(`  ~ ${f.suite}  ${f.id} (passed after ${f.attempts} attempts${rate})`);
+    }
+    const more = summary.flakyTests.length - FAILED_TESTS_SHOWN;
+    if (more > 0) out.push(`  … and ${more} more (see the reports)`);
+  }
+  if (paths !== null) {
+    out.push('', 'reports:', `  junit     ${paths.junit}`, `  json      ${paths.json}`, `  markdown  ${paths.markdown}`, `  html      ${paths.html}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** 0 for a passed run, 1 for failed or cancelled. */
+export function exitCodeForState(state: RunState): number {
+  return state === 'passed' ? RunExitCode.ok : RunExitCode.failed;
+}
+
+// ------------------------------------------------------------------ testudo run
+
+export interface RunOptions extends ConnectOptions {
+  file: string;
+  reportDir: string;
+  runId?: string;
+  name?: string;
+  progress: boolean;
+  json?: boolean;
+}
+
+/** Loads and expands the spec; a bad or missing spec prints every error and exits 2. */
+export async function loadSubmission(file: string, nameOverride: string | undefined, write: Write): Promise<RunSubmission> {
+  try {
+    const parsed = await loadSpec(file);
+    for (const w of parsed.warnings) write(`warning: ${w}\n`);
+    const submission = await expandSpec(parsed, { onWarning: (w) => write(`warning: ${w}\n`) });
+    if (nameOverride === undefined) return submission;
+    if (nameOverride.trim() === '' || nameOverride.length > 128) throw new UsageError('--name must be 1..128 characters');
+    return { ...submission, name: nameOverride };
+  } catch (error) {
+    if (!(error instanceof SpecError)) throw error;
+    write(`testudo: ${error.message}\n`);
+    throw new ExitError(RunExitCode.usage);
+  }
+}
+
+/**
+ * Follows the run to its end, rendering progress. The first SIGINT cancels
+ * the run and keeps watching; a second one stops watching (exit 130).
+ */
+async function watchToEnd(client: RunsClient, runId: string, write: Write, env: RunCommandsEnv, showProgress: boolean, startedAtMs: number): Promise<RunSummary | null> {
+  const tty = env.isTTY?.() ?? process.stdout.isTTY === true;
+  const reporter = new ProgressReporter({
+    tty,
+    write: showProgress ? write : () => undefined,
+    columns: env.columns ?? (() => process.stdout.columns ?? 80),
+    now: env.now,
+    startedAtMs,
+    minIntervalMs: env.progressIntervalMs,
+  });
+  const say = (message: string): void => (showProgress ? reporter.note(message) : write(`${message}\n`));
+  const signals = env.signals ?? process;
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      say(`cancelling run ${runId} (Ctrl-C again to stop watching)…`);
+      client.cancelRun(runId, 'cancelled from testudo run (Ctrl-C)').then(
+        (r) => say(`run ${runId}: ${r.state}, ${r.cancelledAttempts} running attempt${r.cancelledAttempts === 1 ? '' : 's'} cancelled; waiting for the run to end`),
+        (e: unknown) => say(`could not cancel run ${runId}: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    } else {
+      say(`stopped watching run ${runId}; its cancellation goes on (testudo runs show ${runId})`);
+      client.close();
+    }
+  };
+  signals.on('SIGINT', onSigint);
+  let last: RunSummary | null = null;
+  try {
+    for await (const summary of client.watchRun(runId)) {
+      last = summary;
+      reporter.update(summary);
+    }
+    reporter.finish();
+    return last;
+  } catch (error) {
+    reporter.dispose();
+    if (interrupts >= 2) throw new ExitError(RunExitCode.interrupted);
+    if (isUnreachable(error)) write(`lost contact with the cluster while following run ${runId}; it may still be running (testudo runs show ${runId})\n`);
+    throw error;
+  } finally {
+    signals.off('SIGINT', onSigint);
+  }
+}
+
+async function reportRun(client: RunsClient, runId: string, options: RunOptions, write: Write): Promise<number> {
+  const run = await client.getRun(runId);
+  const summary = buildSummary(run, mergeRun(run));
+  let paths: ReportPaths | null = null;
+  let reportFailed = false;
+  try {
+    paths = await writeReports(run, options.reportDir);
+  } catch (error) {
+    reportFailed = true;
+    write(`testudo: cannot write the reports to ${options.reportDir}: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+  write(options.json === true ? `${JSON.stringify(summary)}\n` : `\n${formatRunReport(summary, paths)}`);
+  const code = exitCodeForState(run.state);
+  return code === RunExitCode.ok && reportFailed ? RunExitCode.failed : code;
+}
+
+export async function runCommand(options: RunOptions, write: Write, env: RunCommandsEnv): Promise<void> {
+  if (options.reportDir.trim() === '') throw new UsageError('--report-dir must not be empty');
+  const submission = await loadSubmission(options.file, options.name, write);
+  const now = env.now ?? Date.now;
+  const code = await withClient(env, write, options, '', async (client) => {
+    const startedAtMs = now();
+    const submitted = await client.submitRun(submission, options.runId === undefined ? {} : { runId: options.runId });
+    const runId = submitted.runId;
+    write(
+      submitted.duplicate
+        ? `run ${runId} was already submitted; following it\n`
+        : `submitted run ${runId} "${submission.name}": ${submitted.tasks} task${submitted.tasks === 1 ? '' : 's'}\n`,
+    );
+    await watchToEnd(client, runId, write, env, options.progress, startedAtMs);
+    return reportRun(client, runId, options, write);
+  });
+  if (code !== RunExitCode.ok) throw new ExitError(code);
+}
+
+// ------------------------------------------------------------------ registration
+
+export function registerRunCommands(program: Command, write: Write, env: RunCommandsEnv = {}): void {
+  const now = env.now ?? Date.now;
+  withConnectOptions(
+    program
+      .command('run')
+      .description('submit a run from a spec, show its progress, write the reports (exit 0 passed, 1 failed/cancelled, 2 bad spec, 3 cluster unreachable)')
+      .option('-f, --file <path>', 'the run spec (a file, or a directory holding testudo.yaml)', DEFAULT_SPEC_FILE)
+      .option('--report-dir <dir>', 'where to write the reports', DEFAULT_REPORT_DIR)
+      .option('--run-id <id>', 'the run id (resubmitting the same id follows the existing run)')
+      .option('--name <name>', "override the spec's run name")
+      .option('--no-progress', 'do not print progress while the run goes on')
+      .option('--json', 'print the JSON summary as the last line instead of the text summary'),
+  ).action((options: RunOptions) => runCommand(options, write, env));
+
+  const runs = program.command('runs').description('list, inspect, cancel and report runs');
+  withConnectOptions(runs.command('list').description('every run the cluster knows, newest first'))
+    .option('--json', 'print JSON instead of a table')
+    .action(async (options: ConnectOptions & { json?: boolean }) => {
+      const list = await withClient(env, write, options, '', (c) => c.listRuns());
+      write(options.json === true ? `${JSON.stringify(list, null, 2)}\n` : formatRunsTable(list, now()));
+    });
+  withConnectOptions(runs.command('show').description("a run's tasks (and with --explain every attempt)").argument('<runId>'))
+    .option('--json', 'print the full run as JSON')
+    .option('--explain', 'add each attempt: worker, state, infrastructure class, reason')
+    .action(async (runId: string, options: ConnectOptions & { json?: boolean; explain?: boolean }) => {
+      const run = await withClient(env, write, options, `no run ${runId}`, (c) => c.getRun(runId));
+      write(options.json === true ? `${JSON.stringify(run, null, 2)}\n` : formatRunView(run, { explain: options.explain === true, nowMs: now() }));
+    });
+  withConnectOptions(runs.command('cancel').description('cancel a run: queued tasks are dropped, running attempts stopped').argument('<runId>'))
+    .option('--reason <text>', 'recorded with the cancellation', 'cancelled from the command line')
+    .action(async (runId: string, options: ConnectOptions & { reason: string }) => {
+      const result = await withClient(env, write, options, `no run ${runId}`, (c) => c.cancelRun(runId, options.reason));
+      write(`run ${runId}: ${result.state} (${result.cancelledAttempts} running attempt${result.cancelledAttempts === 1 ? '' : 's'} cancelled)\n`);
+    });
+  withConnectOptions(runs.command('report').description('write the four reports (JUnit, JSON, Markdown, HTML) of a finished run').argument('<runId>'))
+    .option('--report-dir <dir>', 'where to write them', DEFAULT_REPORT_DIR)
+    .action(async (runId: string, options: ConnectOptions & { reportDir: string }) => {
+      const run = await withClient(env, write, options, `no run ${runId}`, (c) => c.getRun(runId));
+      if (run.state === 'running') {
+        write(`testudo: run ${runId} is still running; its reports can be written once it ends\n`);
+        throw new ExitError(RunExitCode.failed);
+      }
+      const paths = await writeReports(run, options.reportDir);
+      write(`run ${runId} (${run.state}): reports written\n  junit     ${paths.junit}\n  json      ${paths.json}\n  markdown  ${paths.markdown}\n  html      ${paths.html}\n`);
+    });
+
+  const workers = program.command('workers').description('list and drain workers');
+  withConnectOptions(workers.command('list').description('every registered worker'))
+    .option('--json', 'print JSON instead of a table')
+    .action(async (options: ConnectOptions & { json?: boolean }) => {
+      const list = await withClient(env, write, options, '', (c) => c.listWorkers());
+      write(options.json === true ? `${JSON.stringify(list, null, 2)}\n` : formatWorkersTable(list));
+    });
+  withConnectOptions(workers.command('drain').description('stop giving a worker tasks (running ones finish), or --undrain to resume').argument('<workerId>'))
+    .option('--undrain', 'put the worker back into scheduling')
+    .action(async (workerId: string, options: ConnectOptions & { undrain?: boolean }) => {
+      const result = await withClient(env, write, options, `no worker ${workerId}`, (c) => c.drainWorker(workerId, options.undrain === true));
+      write(`worker ${workerId}: ${result.state}\n`);
+    });
+}

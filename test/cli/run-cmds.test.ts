@@ -1,0 +1,523 @@
+import { EventEmitter } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NotFoundError, UnavailableError, type WorkerInfo } from '../../src/client/index.js';
+import { ExitError, UsageError } from '../../src/cli/errors.js';
+import {
+  coordinatorsOf,
+  formatDuration,
+  formatRunReport,
+  formatRunView,
+  formatRunsTable,
+  formatWorkersTable,
+  registerRunCommands,
+  type RunCommandsEnv,
+  type RunsClient,
+} from '../../src/cli/run-cmds.js';
+import type { AttemptView, RunCounts, RunSummary, RunView, TaskTemplate, TaskView, TestCaseResult } from '../../src/model/types.js';
+import { mergeRun } from '../../src/report/merge.js';
+import { buildSummary } from '../../src/report/summary.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'testudo-run-cmds-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** Runs one command line against a fresh program; the exit code as main() would return it. */
+async function cli(args: string[], env: RunCommandsEnv = {}): Promise<{ code: number; out: string }> {
+  let out = '';
+  const write = (text: string): void => {
+    out += text;
+  };
+  const program = new Command('testudo').exitOverride().configureOutput({ writeOut: write, writeErr: write });
+  registerRunCommands(program, write, env);
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return { code: 0, out };
+  } catch (err) {
+    if (err instanceof ExitError) return { code: err.exitCode, out };
+    if (err instanceof UsageError) return { code: 2, out: `${out}testudo: ${err.message}\n` };
+    if (err instanceof CommanderError) return { code: err.exitCode === 0 ? 0 : 2, out };
+    throw err;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+// ------------------------------------------------------------------ fixtures
+
+const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
+
+function template(suite: string, shard = 1, shardCount = 1, matrix: Record<string, string> = {}): TaskTemplate {
+  return {
+    suite,
+    command: 'node --test',
+    cwd: '.',
+    shard,
+    shardCount,
+    files: [],
+    splitByTimings: false,
+    matrix,
+    env: {},
+    requirements: { labels: {}, cpus: 0, memoryMb: 0, tools: [] },
+    priority: 0,
+    timeoutSec: 60,
+    retries: 1,
+    exclusive: false,
+  };
+}
+
+function testCase(name: string, status: TestCaseResult['status'], message = ''): TestCaseResult {
+  return { classname: 'math', name, file: 'math.test.js', status, timeSec: 0.25, message, type: '', details: '' };
+}
+
+function attempt(taskId: string, n: number, workerId: string, state: AttemptView['state'], extra: Partial<AttemptView> & { tests?: TestCaseResult[]; infraClass?: string; reason?: string } = {}): AttemptView {
+  const startedAtMs = T0 + n * 10_000;
+  const reported = state === 'passed' || state === 'failed' || state === 'infra-error';
+  const resultReason = extra.reason ?? '';
+  return {
+    attemptId: `${taskId}-a${n}`,
+    number: n,
+    workerId,
+    assignedAtMs: startedAtMs,
+    state,
+    reason: reported ? '' : resultReason,
+    lateResults: extra.lateResults ?? 0,
+    ...(reported
+      ? {
+          result: {
+            attemptId: `${taskId}-a${n}`,
+            taskId,
+            workerId,
+            outcome: state === 'infra-error' ? 'infra-error' : state,
+            infraClass: (extra.infraClass ?? '') as never,
+            reason: resultReason,
+            exitCode: state === 'passed' ? 0 : 1,
+            signal: '',
+            startedAtMs,
+            finishedAtMs: startedAtMs + 4_500,
+            tests: extra.tests ?? [],
+            outputTail: '',
+            logBytes: 10,
+          },
+        }
+      : {}),
+  };
+}
+
+function task(taskId: string, tmpl: TaskTemplate, state: TaskView['state'], attempts: AttemptView[], reason = ''): TaskView {
+  return { taskId, runId: 'r-1', template: tmpl, files: [], state, reason, queuedAtMs: T0, finishedAtMs: state === 'running' ? 0 : T0 + 60_000, expectedMs: 1000, attempts };
+}
+
+function countsOf(tasks: readonly TaskView[]): RunCounts {
+  const n = (s: TaskView['state']): number => tasks.filter((t) => t.state === s).length;
+  return { tasks: tasks.length, queued: n('queued'), running: n('running'), passed: n('passed'), failed: n('failed'), cancelled: n('cancelled'), failedInfra: n('failed-infra') };
+}
+
+function runView(state: RunView['state'], tasks: TaskView[], runId = 'r-1'): RunView {
+  return {
+    runId,
+    name: 'demo',
+    state,
+    submittedAtMs: T0,
+    finishedAtMs: state === 'running' ? 0 : T0 + 83_000,
+    counts: countsOf(tasks),
+    setup: [],
+    setupCacheKey: 'k',
+    sourceDir: '/src',
+    tasks,
+    flakiness: { 'math::flaky add': 0.25 },
+  };
+}
+
+function failedRun(): RunView {
+  return runView('failed', [
+    task('t-1', template('unit', 1, 2), 'passed', [attempt('t-1', 1, 'w-a', 'passed', { tests: [testCase('add', 'passed'), testCase('skip', 'skipped')] })]),
+    task('t-2', template('unit', 2, 2), 'passed', [
+      attempt('t-2', 1, 'w-a', 'failed', { tests: [testCase('flaky add', 'failed', 'expected 2')] }),
+      attempt('t-2', 2, 'w-b', 'passed', { tests: [testCase('flaky add', 'passed')] }),
+    ]),
+    task('t-3', template('e2e', 1, 1, { locale: 'fr' }), 'failed', [attempt('t-3', 1, 'w-b', 'failed', { tests: [testCase('sub', 'failed', 'expected 1\ngot 2')] })]),
+    task(
+      't-4',
+      template('db'),
+      'failed-infra',
+      [attempt('t-4', 1, 'w-a', 'lost', { reason: 'worker w-a lost' }), attempt('t-4', 2, 'w-b', 'infra-error', { infraClass: 'timeout', reason: 'timed out after 60 s' })],
+      'infrastructure failure after 2 attempts',
+    ),
+  ]);
+}
+
+function worker(id: string, extra: Partial<WorkerInfo> = {}): WorkerInfo {
+  return {
+    workerId: id,
+    name: `host-${id}`,
+    state: 'active',
+    slots: 4,
+    running: ['x', 'y'],
+    labels: { os: 'linux', arch: 'x64' },
+    cpus: 8,
+    memoryMb: 16_384,
+    tools: ['node'],
+    httpAddress: '',
+    connected: true,
+    registeredAtMs: T0,
+    ...extra,
+  };
+}
+
+/** A stand-in for TestudoClient: plays `summaries` to watchRun, serves `run`. */
+class FakeClient implements Pick<RunsClient, 'close'> {
+  readonly calls: string[] = [];
+  closed = false;
+  onWatchStep: ((i: number) => Promise<void> | void) | null = null;
+  runs = new Map<string, RunView>();
+  submitError: Error | null = null;
+  constructor(
+    readonly summaries: RunSummary[],
+    run: RunView,
+  ) {
+    this.runs.set(run.runId, run);
+  }
+  async submitRun(_s: unknown, options?: { runId?: string }): Promise<{ runId: string; tasks: number; duplicate: boolean }> {
+    this.calls.push(`submit ${options?.runId ?? ''}`);
+    if (this.submitError !== null) throw this.submitError;
+    return { runId: options?.runId ?? 'r-1', tasks: 4, duplicate: false };
+  }
+  async *watchRun(runId: string): AsyncGenerator<RunSummary, void, undefined> {
+    this.calls.push(`watch ${runId}`);
+    for (const [i, s] of this.summaries.entries()) {
+      await this.onWatchStep?.(i);
+      yield s;
+    }
+  }
+  async getRun(runId: string): Promise<RunView & { archived: boolean }> {
+    this.calls.push(`get ${runId}`);
+    const run = this.runs.get(runId);
+    if (run === undefined) throw new NotFoundError(`127.0.0.1:1: not-found: no run ${runId}`, { code: 'not-found', retryable: false });
+    return { ...run, archived: false };
+  }
+  async listRuns(): Promise<RunSummary[]> {
+    return [...this.runs.values()];
+  }
+  async cancelRun(runId: string, reason: string): Promise<{ state: string; cancelledAttempts: number }> {
+    this.calls.push(`cancel ${runId} ${reason}`);
+    return { state: 'cancelled', cancelledAttempts: 2 };
+  }
+  async listWorkers(): Promise<WorkerInfo[]> {
+    return [worker('w-b'), worker('w-a', { state: 'draining', connected: false, running: [], labels: {} })];
+  }
+  async drainWorker(workerId: string, undrain: boolean): Promise<{ state: string }> {
+    if (workerId !== 'w-a') throw new NotFoundError(`x: not-found: no worker ${workerId}`, { code: 'not-found', retryable: false });
+    return { state: undrain ? 'active' : 'draining' };
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+function summaryOf(run: RunView, state: RunView['state'], counts: Partial<RunCounts>): RunSummary {
+  return { runId: run.runId, name: run.name, state, submittedAtMs: run.submittedAtMs, finishedAtMs: state === 'running' ? 0 : run.finishedAtMs, counts: { ...run.counts, queued: 0, running: 0, passed: 0, failed: 0, cancelled: 0, failedInfra: 0, ...counts } };
+}
+
+function envFor(client: FakeClient, extra: Partial<RunCommandsEnv> = {}): RunCommandsEnv {
+  return { createClient: () => client as unknown as RunsClient, isTTY: () => false, now: () => T0 + 90_000, progressIntervalMs: 0, ...extra };
+}
+
+async function specDir(yaml: string): Promise<string> {
+  const dir = await tempDir();
+  await writeFile(join(dir, 'testudo.yaml'), yaml);
+  return dir;
+}
+
+const GOOD_SPEC = 'name: demo\nsuites:\n  - {name: unit, command: "echo hi", shards: 2}\n';
+
+// ------------------------------------------------------------------ testudo run
+
+describe('testudo run: spec and connection errors', () => {
+  it('a spec error prints file:line messages and exits 2', async () => {
+    const dir = await specDir('name: demo\nsuites:\n  - name: unit\n    command: echo\n    shards: three\n    colour: blue\n');
+    const { code, out } = await cli(['run', '-f', join(dir, 'testudo.yaml'), '--coordinators', '127.0.0.1:1']);
+    expect(code).toBe(2);
+    expect(out).toMatch(/testudo\.yaml:5:\d+: suites\[0\]\.shards/);
+    expect(out).toMatch(/testudo\.yaml:6:\d+: .*colour/);
+  });
+
+  it('a missing spec file exits 2', async () => {
+    const dir = await tempDir();
+    const { code, out } = await cli(['run', '-f', join(dir, 'nope.yaml')]);
+    expect(code).toBe(2);
+    expect(out).toContain('spec file not found');
+  });
+
+  it('a cluster nobody listens on exits 3', async () => {
+    const dir = await specDir(GOOD_SPEC);
+    const port = await freePort();
+    const started = Date.now();
+    const { code, out } = await cli(['run', '-f', dir, '--coordinators', `127.0.0.1:${port}`, '--timeout-ms', '1500', '--report-dir', join(dir, 'r')]);
+    expect(code).toBe(3);
+    expect(out).toContain(`cannot reach the Testudo cluster at 127.0.0.1:${port}`);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 30_000);
+
+  it('bad --coordinators and --timeout-ms are usage errors', async () => {
+    const dir = await specDir(GOOD_SPEC);
+    expect((await cli(['run', '-f', dir, '--coordinators', 'nope'])).code).toBe(2);
+    expect((await cli(['run', '-f', dir, '--coordinators', '127.0.0.1:1', '--timeout-ms', '0'])).code).toBe(2);
+    expect((await cli(['run', '-f', dir, '--coordinators', ' , '])).code).toBe(2);
+  });
+
+  it('coordinatorsOf: flag, then --endpoints, then TESTUDO_ENDPOINTS, then the defaults', () => {
+    expect(coordinatorsOf({ coordinators: 'a:1, b:2' }, {})).toEqual(['a:1', 'b:2']);
+    expect(coordinatorsOf({ endpoints: 'c:3' }, {})).toEqual(['c:3']);
+    expect(coordinatorsOf({}, { TESTUDO_ENDPOINTS: 'd:4' })).toEqual(['d:4']);
+    expect(coordinatorsOf({}, {})).toEqual(['127.0.0.1:7001', '127.0.0.1:7002', '127.0.0.1:7003']);
+    expect(coordinatorsOf({ coordinators: '[::1]:7001' }, {})).toEqual(['[::1]:7001']);
+  });
+});
+
+describe('testudo run: following a run (fake client)', () => {
+  it('a failed run: progress lines, warnings, reports, summary, exit 1', async () => {
+    const run = failedRun();
+    const client = new FakeClient([summaryOf(run, 'running', { queued: 4 }), summaryOf(run, 'running', { running: 2, passed: 1, queued: 1 }), { ...run }], run);
+    const dir = await specDir('name: demo\nsuites:\n  - {name: unit, command: "echo hi", files: "*.js", shards: 3}\n');
+    await writeFile(join(dir, 'a.js'), '');
+    const reportDir = join(dir, 'reports');
+    const { code, out } = await cli(['run', '-f', dir, '--report-dir', reportDir, '--run-id', 'r-1', '--name', 'nightly'], envFor(client));
+    expect(code).toBe(1);
+    expect(out).toMatch(/^warning: .*shards: 3 shards but only 1 file match/m);
+    expect(out).toContain('submitted run r-1 "nightly": 4 tasks');
+    expect(out).toContain('progress: 0/4 tasks done (passed 0, failed 0, infra 0, cancelled 0), running 0, queued 4\n');
+    expect(out).toContain('progress: 4/4 tasks done (passed 2, failed 1, infra 1, cancelled 0), running 0, queued 0\n');
+    expect(out).toContain('run r-1 (demo): failed');
+    expect(out).toContain('tests:    5 total');
+    expect(out).toContain('tasks:    4 total, 2 passed, 1 failed, 1 infra, 0 cancelled');
+    expect(out).toContain('duration: 1m23s');
+    expect(out).toMatch(/failed tests \(2\):\n {2}✗ e2e\[locale=fr\] {2}math::sub: expected 1 got 2/);
+    expect(out).toMatch(/flaky tests \(1\):\n {2}~ unit {2}math::flaky add \(passed after 2 attempts, flaky in 25% of recent runs\)/);
+    expect(out).toContain(`junit     ${join(reportDir, 'testudo-report.xml')}`);
+    const json = JSON.parse(await readFile(join(reportDir, 'testudo-report.json'), 'utf8')) as { runId: string; state: string };
+    expect(json).toMatchObject({ runId: 'r-1', state: 'failed' });
+    expect(client.calls).toEqual(['submit r-1', 'watch r-1', 'get r-1']);
+    expect(client.closed).toBe(true);
+  });
+
+  it('a passed run exits 0; --json prints the summary as the last line; --no-progress prints no progress', async () => {
+    const run = runView('passed', [task('t-1', template('unit'), 'passed', [attempt('t-1', 1, 'w-a', 'passed', { tests: [testCase('add', 'passed')] })])]);
+    const client = new FakeClient([summaryOf(run, 'running', { running: 1 }), { ...run }], run);
+    const dir = await specDir(GOOD_SPEC);
+    const { code, out } = await cli(['run', '-f', dir, '--report-dir', join(dir, 'out'), '--json', '--no-progress'], envFor(client));
+    expect(code).toBe(0);
+    expect(out).not.toContain('progress:');
+    const last = out.trimEnd().split('\n').at(-1) ?? '';
+    expect(JSON.parse(last)).toMatchObject({ schemaVersion: 1, runId: 'r-1', state: 'passed', totals: { tests: 1, passed: 1 } });
+  });
+
+  it('a cancelled run exits 1', async () => {
+    const run = runView('cancelled', [task('t-1', template('unit'), 'cancelled', [], 'run cancelled')]);
+    const client = new FakeClient([{ ...run }], run);
+    const dir = await specDir(GOOD_SPEC);
+    const { code, out } = await cli(['run', '-f', dir, '--report-dir', join(dir, 'out')], envFor(client));
+    expect(code).toBe(1);
+    expect(out).toContain('run r-1 (demo): cancelled');
+  });
+
+  it('the first Ctrl-C cancels the run and keeps watching to the end', async () => {
+    const run = runView('cancelled', [task('t-1', template('unit'), 'cancelled', [], 'run cancelled')]);
+    const client = new FakeClient([summaryOf(run, 'running', { running: 1 }), summaryOf(run, 'running', { running: 1 }), { ...run }], run);
+    const signals = new EventEmitter();
+    client.onWatchStep = async (i) => {
+      if (i === 1) {
+        signals.emit('SIGINT');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const dir = await specDir(GOOD_SPEC);
+    const { code, out } = await cli(['run', '-f', dir, '--report-dir', join(dir, 'out')], envFor(client, { signals: signals as never, isTTY: () => true, columns: () => 100 }));
+    expect(code).toBe(1);
+    expect(client.calls).toContain('cancel r-1 cancelled from testudo run (Ctrl-C)');
+    expect(out).toContain('cancelling run r-1 (Ctrl-C again to stop watching)');
+    expect(out).toContain('running attempts cancelled; waiting for the run to end');
+    expect(out.replaceAll('\r\x1b[K', '<CL>')).toMatch(/<CL>\[#+\] 1\/1 tasks {2}passed 0 failed 0 cancelled 1 running 0 queued 0 {2}00:00\n/);
+    expect(client.calls.at(-1)).toBe('get r-1');
+    expect(signals.listenerCount('SIGINT')).toBe(0);
+  });
+
+  it('a second Ctrl-C stops watching with exit 130; --no-progress still prints the notes', async () => {
+    const run = runView('running', [task('t-1', template('unit'), 'running', [])]);
+    const client = new FakeClient([summaryOf(run, 'running', { running: 1 })], run);
+    const signals = new EventEmitter();
+    const closed = new Promise<void>((resolve) => {
+      client.close = (): void => {
+        client.closed = true;
+        resolve();
+      };
+    });
+    client.onWatchStep = async () => {
+      signals.emit('SIGINT');
+      await new Promise((resolve) => setImmediate(resolve));
+      signals.emit('SIGINT');
+      await closed;
+      throw new Error('the Testudo client is closed');
+    };
+    const dir = await specDir(GOOD_SPEC);
+    const { code, out } = await cli(['run', '-f', dir, '--no-progress'], envFor(client, { signals: signals as never }));
+    expect(code).toBe(130);
+    expect(out).toContain('cancelling run r-1 (Ctrl-C again to stop watching)…\n');
+    expect(out).toContain('stopped watching run r-1; its cancellation goes on');
+    expect(client.calls).toEqual(['submit ', 'watch r-1', 'cancel r-1 cancelled from testudo run (Ctrl-C)']);
+    expect(signals.listenerCount('SIGINT')).toBe(0);
+  });
+
+  it('an unreachable cluster at submit time exits 3 without watching', async () => {
+    const run = failedRun();
+    const client = new FakeClient([], run);
+    client.submitError = new UnavailableError('127.0.0.1:9: UNAVAILABLE: No connection established', { code: 'UNAVAILABLE', retryable: true });
+    const dir = await specDir(GOOD_SPEC);
+    const { code, out } = await cli(['run', '-f', dir, '--coordinators', '127.0.0.1:9'], envFor(client));
+    expect(code).toBe(3);
+    expect(out).toContain('cannot reach the Testudo cluster at 127.0.0.1:9');
+    expect(client.calls).toEqual(['submit ']);
+  });
+});
+
+// ------------------------------------------------------------------ runs / workers commands
+
+describe('testudo runs / workers (fake client)', () => {
+  it('runs show of an unknown run says so and exits 1', async () => {
+    const client = new FakeClient([], failedRun());
+    const { code, out } = await cli(['runs', 'show', 'r-nope'], envFor(client));
+    expect(code).toBe(1);
+    expect(out).toBe('testudo: no run r-nope\n');
+  });
+
+  it('runs show, list, cancel, report', async () => {
+    const client = new FakeClient([], failedRun());
+    const show = await cli(['runs', 'show', 'r-1', '--explain'], envFor(client));
+    expect(show.code).toBe(0);
+    expect(show.out).toContain('attempt 2 t-4-a2  worker w-b  infra-error exit 1  infra timeout');
+    expect(JSON.parse((await cli(['runs', 'show', 'r-1', '--json'], envFor(client))).out)).toMatchObject({ runId: 'r-1', tasks: [{ taskId: 't-1' }, {}, {}, {}] });
+    expect((await cli(['runs', 'list'], envFor(client))).out).toMatch(/^RUN +NAME +STATE/);
+    const cancel = await cli(['runs', 'cancel', 'r-1', '--reason', 'enough'], envFor(client));
+    expect(cancel.out).toBe('run r-1: cancelled (2 running attempts cancelled)\n');
+    expect(client.calls).toContain('cancel r-1 enough');
+    const dir = await tempDir();
+    const report = await cli(['runs', 'report', 'r-1', '--report-dir', dir], envFor(client));
+    expect(report.code).toBe(0);
+    expect(report.out).toContain(join(dir, 'testudo-report.html'));
+    expect(await readFile(join(dir, 'testudo-report.xml'), 'utf8')).toContain('<testsuites');
+  });
+
+  it('runs report refuses a running run', async () => {
+    const client = new FakeClient([], runView('running', [task('t-1', template('unit'), 'running', [attempt('t-1', 1, 'w-a', 'running')])]));
+    const { code, out } = await cli(['runs', 'report', 'r-1', '--report-dir', await tempDir()], envFor(client));
+    expect(code).toBe(1);
+    expect(out).toContain('still running');
+  });
+
+  it('workers list and drain', async () => {
+    const client = new FakeClient([], failedRun());
+    const list = await cli(['workers', 'list'], envFor(client));
+    expect(list.out.split('\n')[1]).toMatch(/^w-a +host-w-a +draining +no +0\/4 +- +8 +16\.0G$/);
+    expect((await cli(['workers', 'drain', 'w-a'], envFor(client))).out).toBe('worker w-a: draining\n');
+    expect((await cli(['workers', 'drain', 'w-a', '--undrain'], envFor(client))).out).toBe('worker w-a: active\n');
+    const missing = await cli(['workers', 'drain', 'w-zzz'], envFor(client));
+    expect(missing).toEqual({ code: 1, out: 'testudo: no worker w-zzz\n' });
+  });
+});
+
+// ------------------------------------------------------------------ pure formatters
+
+describe('formatters', () => {
+  it('formatRunView: header and one row per task', () => {
+    const text = formatRunView(failedRun(), { explain: false, nowMs: T0 + 90_000 });
+    const lines = text.split('\n');
+    expect(lines[0]).toBe('run r-1  demo');
+    expect(lines[1]).toBe('state: failed');
+    expect(lines[2]).toBe('submitted: 2026-01-02T03:04:05.000Z  finished: 2026-01-02T03:05:28.000Z  duration: 1m23s');
+    expect(lines[3]).toBe('tasks: 4/4 done  passed 2, failed 1, infra 1, cancelled 0, running 0, queued 0');
+    expect(lines[5]).toMatch(/^TASK +SUITE +SHARD +STATE +ATTEMPTS +WORKERS +DURATION +REASON$/);
+    expect(lines[6]).toMatch(/^t-1 +unit +1\/2 +passed +1 +w-a +4\.5s$/);
+    expect(lines[7]).toMatch(/^t-2 +unit +2\/2 +passed +2 +w-a,w-b +4\.5s$/);
+    expect(lines[8]).toMatch(/^t-3 +e2e\[locale=fr\] +1\/1 +failed +1 +w-b +4\.5s$/);
+    expect(lines[9]).toMatch(/^t-4 +db +1\/1 +failed-infra +2 +w-a,w-b +4\.5s +infrastructure failure after 2 attempts$/);
+    expect(lines).toHaveLength(11);
+  });
+
+  it('formatRunView --explain: each attempt under its task', () => {
+    const text = formatRunView(failedRun(), { explain: true, nowMs: T0 });
+    const lines = text.split('\n');
+    const t4 = lines.findIndex((l) => l.startsWith('t-4 '));
+    expect(lines[t4 + 1]).toBe('    attempt 1 t-4-a1  worker w-a  lost  infra lost-worker  -  worker w-a lost');
+    expect(lines[t4 + 2]).toBe('    attempt 2 t-4-a2  worker w-b  infra-error exit 1  infra timeout  4.5s  timed out after 60 s');
+    const t2 = lines.findIndex((l) => l.startsWith('t-2 '));
+    expect(lines[t2 + 1]).toBe('    attempt 1 t-2-a1  worker w-a  failed exit 1  infra -  4.5s');
+    expect(lines[t2 + 2]).toBe('    attempt 2 t-2-a2  worker w-b  passed exit 0  infra -  4.5s');
+  });
+
+  it('formatRunView: a running task, late results, no tasks', () => {
+    const running = runView('running', [
+      task('t-1', template('unit'), 'running', [{ ...attempt('t-1', 1, 'w-a', 'running'), lateResults: 1 }]),
+      task('t-2', template('unit'), 'queued', []),
+    ]);
+    const text = formatRunView(running, { explain: true, nowMs: T0 + 10_000 + 65_000 });
+    expect(text).toContain('duration: 1m15s (running)');
+    expect(text).toMatch(/\nt-1 +unit +1\/1 +running +1 +w-a +1m05s\n {4}attempt 1 t-1-a1 {2}worker w-a {2}running {2}infra - {2}1m05s \(1 late result ignored\)\n/);
+    expect(text).toMatch(/\nt-2 +unit +1\/1 +queued +0 +- +-\n {4}\(no attempts yet\)\n$/);
+    expect(formatRunView(runView('passed', []), { explain: false, nowMs: T0 })).toMatch(/\n\nno tasks\n$/);
+  });
+
+  it('formatWorkersTable: sorted by id, slots used/total, labels, memory', () => {
+    const text = formatWorkersTable([worker('w-2', { memoryMb: 512, labels: { region: 'eu', os: 'linux' } }), worker('w-1', { state: 'lost', connected: false, running: [] })]);
+    expect(text.split('\n')).toEqual([
+      'WORKER  NAME      STATE   CONNECTED  SLOTS  LABELS              CPUS  MEMORY',
+      'w-1     host-w-1  lost    no         0/4    arch=x64,os=linux   8     16.0G',
+      'w-2     host-w-2  active  yes        2/4    os=linux,region=eu  8     512M',
+      '',
+    ]);
+    expect(formatWorkersTable([])).toBe('no workers\n');
+  });
+
+  it('formatRunsTable: newest first, running durations marked', () => {
+    const older = { ...failedRun(), runId: 'r-old' };
+    const newer: RunSummary = { ...summaryOf(older, 'running', { passed: 1, running: 1, queued: 2 }), runId: 'r-new', submittedAtMs: T0 + 1000 };
+    const lines = formatRunsTable([older, newer], T0 + 61_000).split('\n');
+    expect(lines[0]).toMatch(/^RUN +NAME +STATE +TASKS +PASSED +FAILED +SUBMITTED +DURATION$/);
+    expect(lines[1]).toMatch(/^r-new +demo +running +1\/4 +1 +0 +2026-01-02T03:04:06\.000Z +1m00s\+$/);
+    expect(lines[2]).toMatch(/^r-old +demo +failed +4\/4 +2 +2 +2026-01-02T03:04:05\.000Z +1m23s$/);
+    expect(formatRunsTable([], 0)).toBe('no runs\n');
+  });
+
+  it('formatRunReport: at most 20 failed tests, then a count', () => {
+    const tests = Array.from({ length: 25 }, (_, i) => testCase(`t${String(i).padStart(2, '0')}`, 'failed', 'boom'));
+    const run = runView('failed', [task('t-1', template('unit'), 'failed', [attempt('t-1', 1, 'w-a', 'failed', { tests })])]);
+    const text = formatRunReport(buildSummary(run, mergeRun(run)), null);
+    expect(text.match(/^ {2}✗ /gm)).toHaveLength(20);
+    expect(text).toContain('  … and 5 more (see the reports)');
+    expect(text).not.toContain('reports:');
+  });
+
+  it('formatDuration', () => {
+    expect(formatDuration(850)).toBe('850ms');
+    expect(formatDuration(12_345)).toBe('12.3s');
+    expect(formatDuration(245_000)).toBe('4m05s');
+    expect(formatDuration(3_723_000)).toBe('1h02m03s');
+    expect(formatDuration(-1)).toBe('-');
+  });
+});

@@ -1,0 +1,77 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { TestudoClient } from '../../src/client/index.js';
+import type { LocalCluster } from '../../src/cluster/local-cluster.js';
+import type { RunSubmission, RunView, TaskTemplate } from '../../src/model/index.js';
+import { waitFor } from './harness.js';
+
+const sleepScript = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures', 'sleep-test.sh');
+
+/** A run of `tasks` tasks, each sleeping `seconds` and reporting one passing test named `t<k>`. */
+export function sleepRun(name: string, tasks: number, seconds: number, overrides: Partial<TaskTemplate> = {}): RunSubmission {
+  const template = (k: number): TaskTemplate => ({
+    suite: 'sleep',
+    command: `sh ${sleepScript} ${seconds} t${k}`,
+    cwd: '.',
+    shard: k,
+    shardCount: tasks,
+    files: [],
+    splitByTimings: false,
+    matrix: {},
+    env: {},
+    requirements: { labels: {}, cpus: 0, memoryMb: 0, tools: [] },
+    priority: 0,
+    timeoutSec: 60,
+    retries: 0,
+    exclusive: false,
+    ...overrides,
+  });
+  return { name, setup: [], setupCacheKey: '', sourceDir: '/tmp', tasks: Array.from({ length: tasks }, (_, i) => template(i + 1)) };
+}
+
+/** Starts workers w1..wN and waits until the leader sees them all connected. */
+export async function startWorkers(cluster: LocalCluster, client: TestudoClient, count: number, slots: number): Promise<void> {
+  for (let i = 1; i <= count; i++) await cluster.startWorker(`w${i}`, { slots, killGraceMs: 500 });
+  await waitFor(`${count} connected workers`, async () => (await client.listWorkers()).filter((w) => w.connected).length >= count, 30_000);
+}
+
+/** Waits for the run to end (through watchRun, retried across failovers) and returns its full view. */
+export async function finishRun(client: TestudoClient, runId: string, timeoutMs = 90_000): Promise<RunView> {
+  return waitFor(
+    `run ${runId} to end`,
+    async () => {
+      const run = await client.getRun(runId);
+      return run.state === 'running' ? undefined : run;
+    },
+    timeoutMs,
+  );
+}
+
+/** Every task's counted attempts (with a result that is not an infra error). */
+export function countedAttempts(run: RunView): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const task of run.tasks) counts.set(task.taskId, task.attempts.filter((a) => a.result !== undefined && a.result.outcome !== 'infra-error').length);
+  return counts;
+}
+
+/** The test names counted in the run (from each task's final counted attempt), with multiplicity. */
+export function countedTests(run: RunView): string[] {
+  const names: string[] = [];
+  for (const task of run.tasks) {
+    const counted = task.attempts.filter((a) => a.result !== undefined && a.result.outcome !== 'infra-error');
+    const last = counted[counted.length - 1];
+    for (const test of last?.result?.tests ?? []) names.push(test.name);
+  }
+  return names.sort();
+}
+
+/** Result files waiting in a worker's outbox. */
+export async function outboxFiles(workDir: string): Promise<string[]> {
+  try {
+    return (await readdir(join(workDir, 'outbox'))).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,144 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { XMLParser } from 'fast-xml-parser';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { TestudoClient } from '../../src/client/index.js';
+import type { LocalCluster } from '../../src/cluster/local-cluster.js';
+import { mergeRun } from '../../src/report/merge.js';
+import { renderJUnit } from '../../src/report/junit-write.js';
+import { expandSpec, loadSpec } from '../../src/spec/index.js';
+import { clientFor, startCluster, waitFor } from './harness.js';
+import { countedAttempts, countedTests, finishRun, outboxFiles, sleepRun, startWorkers } from './runs-harness.js';
+
+/**
+ * Runs end to end on real processes: 3 coordinators (Raft on LevelDB), worker
+ * processes running real commands in their own process groups, and kill -9.
+ * The checks are the ARCHITECTURE invariants: every task ends exactly once
+ * (5) and a result is counted at most once (4).
+ */
+describe('runs across real workers', () => {
+  let cleanup: (() => Promise<void>) | null = null;
+  let client: TestudoClient | null = null;
+
+  afterEach(async () => {
+    client?.close();
+    client = null;
+    await cleanup?.();
+    cleanup = null;
+  });
+
+  async function setUp(options: Parameters<typeof startCluster>[0] = {}): Promise<{ cluster: LocalCluster; client: TestudoClient; dir: string }> {
+    const started = await startCluster({ basePort: 0, ...options });
+    cleanup = started.cleanup;
+    client = clientFor(started.cluster, { totalTimeoutMs: 30_000 });
+    return { cluster: started.cluster, client, dir: started.dir };
+  }
+
+  it('runs the example suite to completion across 3 workers with one merged report', async () => {
+    const { cluster, client } = await setUp();
+    await startWorkers(cluster, client, 3, 2);
+    const submission = await expandSpec(await loadSpec('examples/testudo.yaml'));
+    const { runId, tasks } = await client.submitRun(submission);
+    expect(tasks).toBe(submission.tasks.length);
+    const summaries = [];
+    for await (const summary of client.watchRun(runId)) summaries.push(summary);
+    expect(summaries.at(-1)?.state).toBe('failed'); // one deliberately failing test
+    const run = await client.getRun(runId);
+    expect(run.tasks.every((t) => t.state === 'passed' || t.state === 'failed')).toBe(true);
+    expect(run.tasks.filter((t) => t.state === 'failed').map((t) => t.template.suite)).toEqual(['failing']);
+    const workersUsed = new Set(run.tasks.flatMap((t) => t.attempts.map((a) => a.workerId)));
+    expect(workersUsed.size).toBeGreaterThanOrEqual(2);
+    // The flaky test failed once and passed on its retry.
+    const flaky = run.tasks.find((t) => t.template.suite === 'flaky')!;
+    expect(flaky.attempts.map((a) => a.state)).toEqual(['failed', 'passed']);
+    expect(flaky.attempts[1]!.workerId).not.toBe(flaky.attempts[0]!.workerId);
+    // The merged JUnit report parses and counts every test once.
+    const xml = renderJUnit(mergeRun(run));
+    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as { testsuites: { tests: string; failures: string } };
+    expect(Number(parsed.testsuites.tests)).toBe(countedTests(run).length);
+    expect(Number(parsed.testsuites.failures)).toBe(1);
+    expect(xml).toContain('<flakyFailure');
+  });
+
+  it('completes a run with every test counted once when the leader is killed (SIGKILL) mid-run', async () => {
+    const { cluster, client } = await setUp();
+    await startWorkers(cluster, client, 3, 2);
+    const { runId } = await client.submitRun(sleepRun('leader-kill', 18, 1.2));
+    await waitFor('some tasks done and some running', async () => {
+      const c = (await client.getRun(runId)).counts;
+      return c.passed >= 3 && c.running >= 2;
+    });
+    const leader = (await client.clusterStatus()).leaderId;
+    await cluster.kill(leader);
+    const run = await finishRun(client, runId);
+    expect(run.state).toBe('passed');
+    expect([...countedAttempts(run).values()].every((n) => n === 1)).toBe(true);
+    expect(countedTests(run)).toEqual(Array.from({ length: 18 }, (_, i) => `t${i + 1}`).sort());
+    // The killed node comes back and converges on the same state.
+    await cluster.restart(leader);
+    const digests = await waitFor('equal digests on all three nodes', async () => {
+      const all = await Promise.all([...cluster.members.values()].map(async (m) => (await fetchStatus(m.httpAddress!)) as { digest: string; appliedToMachine: number }));
+      return new Set(all.map((s) => s.digest)).size === 1 ? all : undefined;
+    }, 30_000);
+    expect(digests).toHaveLength(3);
+  });
+
+  it('moves the tasks of a worker killed (SIGKILL) mid-task to others, none lost or doubled', async () => {
+    const { cluster, client } = await setUp({ workerTtlMs: 1500, workerGraceMs: 2000 });
+    await startWorkers(cluster, client, 3, 2);
+    const { runId } = await client.submitRun(sleepRun('worker-kill', 12, 1.5));
+    const victim = await waitFor('w1 running a task', async () => {
+      const workers = await client.listWorkers();
+      return workers.find((w) => w.name === 'w1' && w.running.length > 0);
+    });
+    await cluster.killWorker('w1');
+    const run = await finishRun(client, runId);
+    expect(run.state).toBe('passed');
+    const lostAttempts = run.tasks.flatMap((t) => t.attempts).filter((a) => a.state === 'lost');
+    expect(lostAttempts.length).toBeGreaterThan(0);
+    expect(lostAttempts.every((a) => a.workerId === victim.workerId)).toBe(true);
+    for (const task of run.tasks) {
+      const passed = task.attempts.filter((a) => a.state === 'passed');
+      expect(passed).toHaveLength(1);
+      // A task that lost its attempt with the victim ran again elsewhere.
+      if (task.attempts.some((a) => a.state === 'lost')) expect(passed[0]!.workerId).not.toBe(victim.workerId);
+    }
+    expect(countedTests(run)).toEqual(Array.from({ length: 12 }, (_, i) => `t${i + 1}`).sort());
+    const workers = await client.listWorkers();
+    expect(workers.find((w) => w.workerId === victim.workerId)?.state).toBe('lost');
+  });
+
+  it('commits once the results a restarted worker finds in its outbox', async () => {
+    // A long TTL: the coordinators' pause below must not get the worker declared lost.
+    const { cluster, client } = await setUp({ workerTtlMs: 120_000, workerGraceMs: 1000 });
+    await startWorkers(cluster, client, 1, 1);
+    const { runId } = await client.submitRun(sleepRun('outbox', 1, 1.5));
+    await waitFor('the task running', async () => (await client.getRun(runId)).counts.running === 1);
+    // Cut the worker off from every coordinator while its task finishes.
+    for (const id of cluster.members.keys()) cluster.pause(id);
+    const workDir = cluster.worker('w1').workDir;
+    try {
+      await waitFor('the result in the outbox', async () => (await outboxFiles(workDir)).length === 1, 15_000);
+      await cluster.killWorker('w1');
+    } finally {
+      for (const id of cluster.members.keys()) cluster.resume(id);
+    }
+    await cluster.startWorker('w1');
+    const run = await finishRun(client, runId);
+    expect(run.state).toBe('passed');
+    const task = run.tasks[0]!;
+    expect(task.attempts).toHaveLength(1);
+    expect(task.attempts[0]!.state).toBe('passed');
+    expect(task.attempts[0]!.lateResults).toBe(0);
+    await waitFor('the outbox emptied once committed', async () => (await outboxFiles(workDir)).length === 0);
+    const log = await readFile(join(workDir, 'worker.log'), 'utf8');
+    expect(log).toContain('session open');
+  });
+});
+
+async function fetchStatus(address: string): Promise<unknown> {
+  const response = await fetch(`http://${address}/status`);
+  return response.json();
+}
