@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TestudoClient } from '../src/client/index.js';
 import type { LocalCluster } from '../src/cluster/local-cluster.js';
 import type { RunSubmission, TaskTemplate } from '../src/model/types.js';
-import { dispatchLatencies, lostTasks, slotRefillGaps, startBenchCluster, waitRunEnd } from './schedule.js';
+import { dispatchLatencies, lostTasks, slotRefillGaps, stamped, startBenchCluster, waitRunEnd } from './schedule.js';
 import { equalCount, heavyTailedDurations, lowerBound, makespan, perturb, quantile, round, roundRobin, timingStatic } from './workload.js';
 
 /**
@@ -111,6 +111,7 @@ export function splitSlots(slots: number, workers: number): number[] {
 }
 
 export async function runMakespanBench(options: MakespanBenchOptions, log: (line: string) => void): Promise<MakespanBenchResult> {
+  log = stamped(log);
   const { durations, previous } = makespanWorkload(options.tasks, options.seed, options.scale);
   const sim = simulateStatic(durations, previous, options.slots);
   const lb = sim.lowerBound;

@@ -70,6 +70,11 @@ export async function startBenchCluster(
   return { cluster, client };
 }
 
+/** Prefixes each progress line with the wall-clock time, to line it up with the coordinator logs. */
+export function stamped(log: (line: string) => void): (line: string) => void {
+  return (line) => log(`${new Date().toISOString().slice(11, 23)} ${line}`);
+}
+
 /** Waits for the run to end; returns its last summary. */
 export async function waitRunEnd(client: TestudoClient, runId: string, onUpdate?: (summary: RunSummary) => void): Promise<RunSummary> {
   let last: RunSummary | null = null;
@@ -161,6 +166,7 @@ export function noopTemplate(): TaskTemplate {
  * `idleRuns` single-task runs one after another on the idle cluster.
  */
 export async function runScheduleBench(options: ScheduleBenchOptions, log: (line: string) => void): Promise<ScheduleBenchResult> {
+  log = stamped(log);
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'testudo-bench-schedule-')));
   let cluster: LocalCluster | null = null;
   let client: TestudoClient | null = null;
@@ -190,7 +196,9 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
     });
     const seconds = (performance.now() - t0) / 1000;
     log(`run ${end.state} after ${seconds.toFixed(2)} s`);
+    const g0 = performance.now();
     const run = await client.getRun(runId);
+    log(`getRun of ${run.tasks.length} tasks took ${((performance.now() - g0) / 1000).toFixed(2)} s`);
     const loaded = dispatchLatencies(run);
     const refill = slotRefillGaps(run, () => options.slots);
     const lost = lostTasks(run);

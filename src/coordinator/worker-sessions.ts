@@ -44,6 +44,8 @@ export const resultBatchMax = 512;
 export const resultBatchesInflightMax = 4;
 /** Results waiting to be proposed; beyond this a session's results are refused (the worker resends later). */
 export const pendingResultsMax = 20_000;
+/** Wait before proposing results again after a failed proposal. */
+export const resultRetryDelayMs = 200;
 /** Messages queued to one worker before its session is cut (it reconnects). */
 export const sessionQueueMax = 10_000;
 
@@ -317,9 +319,13 @@ export class WorkerSessions {
       if (late > 0) this.host.log.info({ late }, 'late results recorded (not counted)');
       this.kick();
     } catch (error) {
-      // Not committed (or unknown): the worker keeps them in its outbox and
-      // resends on its next session; a retry here would only race it.
-      this.host.log.warn({ err: error, results: batch.length }, 'could not commit results; workers will resend');
+      // Not committed, or the outcome is unknown. Still leading: try again
+      // shortly (a duplicate is answered as such, never counted twice). Not
+      // leading: the workers resend from their outboxes to the next leader.
+      this.host.log.warn({ err: error, results: batch.length }, 'could not commit results');
+      if (!this.leading) return;
+      for (const result of batch) if (!this.pendingResults.has(result.attemptId) && this.pendingResults.size < pendingResultsMax) this.pendingResults.set(result.attemptId, result);
+      await new Promise((resolve) => setTimeout(resolve, resultRetryDelayMs).unref());
     }
   }
 

@@ -46,6 +46,8 @@ export interface WorkerAgentOptions {
 
 /** Results per message to the leader. */
 export const resultsPerMessageMax = 256;
+/** A sent result not confirmed within this long is sent again. */
+export const resultConfirmTimeoutMs = 10_000;
 /** Distinct coordinator channels kept (leader hints may name new ones). */
 export const channelsMax = 16;
 
@@ -88,6 +90,8 @@ export class WorkerAgent {
   private finishedCount = 0;
   private sessionCount = 0;
   private wake: (() => void) | null = null;
+  /** When each unconfirmed result was last sent. */
+  private readonly sentAtMs = new Map<string, number>();
 
   private constructor(
     private readonly options: WorkerAgentOptions,
@@ -239,6 +243,7 @@ export class WorkerAgent {
               return;
             }
             stream.write({ heartbeat: { seq: ++seq } });
+            this.resendUnconfirmed();
           }, Math.max(50, message.welcome.heartbeatIntervalMs));
           this.sendResults(this.outbox.pending());
           return;
@@ -270,9 +275,24 @@ export class WorkerAgent {
     });
   }
 
+  /**
+   * Sends again results the leader has not confirmed within
+   * `resultConfirmTimeoutMs` (a proposal it lost), so a result never waits
+   * for the next session to be delivered.
+   */
+  private resendUnconfirmed(): void {
+    const now = Date.now();
+    const stale = this.outbox.pending().filter((r) => now - (this.sentAtMs.get(r.attemptId) ?? 0) > resultConfirmTimeoutMs);
+    if (stale.length > 0) this.sendResults(stale);
+  }
+
   private sendResults(results: readonly AttemptResult[]): void {
     const stream = this.stream;
     if (stream === null || !this.connectedValue) return;
+    const now = Date.now();
+    for (const r of results) this.sentAtMs.set(r.attemptId, now);
+    // Forget send times of confirmed results (bounded by the outbox size).
+    if (this.sentAtMs.size > this.outbox.size + results.length) for (const id of this.sentAtMs.keys()) if (!this.outbox.has(id)) this.sentAtMs.delete(id);
     for (let i = 0; i < results.length; i += resultsPerMessageMax) {
       stream.write({ results: { results: results.slice(i, i + resultsPerMessageMax).map((r) => JSON.stringify(r)) } });
     }
