@@ -9,6 +9,7 @@ import type { AttemptResult, Capabilities } from '../model/index.js';
 import { runAttempt } from './executor.js';
 import { acquireWorkDirLock, loadOrCreateWorkerId, type WorkDirLock } from './identity.js';
 import { Outbox, outboxDir } from './outbox.js';
+import { TaskGroups } from './orphans.js';
 import { SetupCache } from './setup-cache.js';
 
 /**
@@ -98,6 +99,7 @@ export class WorkerAgent {
     workerId: string,
     private readonly outbox: Outbox,
     private readonly setup: SetupCache,
+    private readonly groups: TaskGroups,
     private readonly lock: WorkDirLock,
     private readonly log: Logger,
   ) {
@@ -113,7 +115,10 @@ export class WorkerAgent {
       const log = options.logger.child({ workerId });
       for (const problem of outbox.problems) log.error({ problem }, 'outbox file unusable; moved aside');
       const setup = new SetupCache({ workDir: options.workDir, killGraceMs: options.killGraceMs });
-      const agent = new WorkerAgent(options, workerId, outbox, setup, lock, log);
+      const groups = new TaskGroups(options.workDir);
+      const leftovers = await groups.killLeftovers();
+      if (leftovers > 0) log.warn({ killed: leftovers }, 'killed task process groups a previous worker left running');
+      const agent = new WorkerAgent(options, workerId, outbox, setup, groups, lock, log);
       log.info({ slots: options.slots, outbox: outbox.size, coordinators: options.coordinators }, 'worker starting');
       agent.loop = agent.sessionLoop();
       return agent;
@@ -367,7 +372,7 @@ export class WorkerAgent {
         return { ...infraResult(order, this.workerId, 'setup-failure', `setup failed: ${setup.reason}`, startedAtMs, Date.now()), outputTail: setup.outputTail };
       }
     }
-    return runAttempt(
+    const result = await runAttempt(
       {
         attemptId: order.attemptId,
         taskId: order.taskId,
@@ -378,8 +383,15 @@ export class WorkerAgent {
         files: order.files,
         checkoutDir,
       },
-      { workDir: this.options.workDir, signal, ...(this.options.killGraceMs === undefined ? {} : { killGraceMs: this.options.killGraceMs }) },
+      {
+        workDir: this.options.workDir,
+        signal,
+        onStarted: (pid) => void this.groups.record(order.attemptId, pid).catch((error: unknown) => this.log.warn({ err: error }, 'could not record a task process group')),
+        ...(this.options.killGraceMs === undefined ? {} : { killGraceMs: this.options.killGraceMs }),
+      },
     );
+    await this.groups.forget(order.attemptId);
+    return result;
   }
 
   private checkoutDir(order: AttemptOrder): string {

@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { TaskGroups } from '../../src/worker/orphans.js';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Alive and not a zombie. */
+const running = (pid: number): boolean => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+};
+
+describe('TaskGroups', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+
+  async function workDir(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'testudo-groups-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  function sleeper(): number {
+    const child = spawn('/bin/sh', ['-c', 'sleep 30 & wait'], { detached: true, stdio: 'ignore' });
+    child.unref();
+    const pid = child.pid!;
+    cleanups.push(async () => {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    });
+    return pid;
+  }
+
+  it('kills the process group a previous worker left running', async () => {
+    const dir = await workDir();
+    const pid = sleeper();
+    await new TaskGroups(dir).record('r1.t1.a1', pid);
+    const killed = await new TaskGroups(dir).killLeftovers();
+    expect(killed).toBe(1);
+    // The shell is a zombie until its parent (this process) reaps it; either way it no longer runs.
+    for (let i = 0; i < 100 && running(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(running(pid)).toBe(false);
+    expect(await new TaskGroups(dir).killLeftovers()).toBe(0);
+  });
+
+  it('never signals a pid whose start time differs (a recycled pid)', async () => {
+    const dir = await workDir();
+    const pid = sleeper();
+    await mkdir(join(dir, 'task-groups'), { recursive: true });
+    await writeFile(join(dir, 'task-groups', 'r1.t1.a1'), `${pid} 1\n`);
+    expect(await new TaskGroups(dir).killLeftovers()).toBe(0);
+    expect(alive(pid)).toBe(true);
+  });
+
+  it('forgets a group that ended normally', async () => {
+    const dir = await workDir();
+    const pid = sleeper();
+    const groups = new TaskGroups(dir);
+    await groups.record('a', pid);
+    await groups.forget('a');
+    expect(await groups.killLeftovers()).toBe(0);
+    expect(alive(pid)).toBe(true);
+  });
+});
