@@ -16,6 +16,7 @@ import { PeerClients } from './peer-clients.js';
 import { testudoPackageDefinition, testudoV1 } from './proto.js';
 import { kvHandlers } from './services.js';
 import { Orchestrator } from './orchestrator/state.js';
+import { OrchestratorMetrics } from './orchestrator-metrics.js';
 import { ReportArchive, runsHandlers, type RunsHost } from './runs-service.js';
 import { sessionSettingsDefault, WorkerSessions } from './worker-sessions.js';
 import { testudoVersion } from '../common/version.js';
@@ -180,7 +181,16 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     settings: { heartbeatIntervalMs: sessionSettingsDefault.heartbeatIntervalMs, workerTtlMs: config.workerTtlMs, graceMs: config.workerGraceMs, runRetentionMs: config.runRetentionMs },
     leaderHint,
     nowMs: () => Date.now(),
+    onResults: (statuses) => {
+      const by = new Map<string, number>();
+      for (const st of statuses) by.set(st.status, (by.get(st.status) ?? 0) + 1);
+      for (const [status, n] of by) orchestratorMetrics.resultsCommitted(status, n);
+    },
+    onDispatched: (queuedMs) => {
+      for (const ms of queuedMs) orchestratorMetrics.dispatched(ms / 1000);
+    },
   });
+  const orchestratorMetrics = new OrchestratorMetrics(metrics.registry, orchestrator, () => sessions?.sessionCount ?? 0);
   const runsHost: RunsHost = { ...host, orchestrator, sessions, archive };
 
   const server = new grpc.Server(peerServerOptions(config.messageBytesMax));

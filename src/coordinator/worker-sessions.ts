@@ -57,6 +57,9 @@ export interface SessionHost {
   readonly settings: SessionSettings;
   leaderHint(): { leaderId: string; leaderAddress: string };
   nowMs(): number;
+  onResults?(statuses: ResultsOutcome['statuses']): void;
+  /** First attempts committed, with their tasks' time in the queue. */
+  onDispatched?(queuedMs: readonly number[]): void;
 }
 
 interface WorkerMessage {
@@ -137,6 +140,11 @@ export class WorkerSessions {
     this.stopLoops();
     for (const session of this.sessions.values()) session.call.end();
     this.sessions.clear();
+  }
+
+  /** Sessions open now. */
+  get sessionCount(): number {
+    return this.sessions.size;
   }
 
   /** Workers with a session now. */
@@ -315,6 +323,7 @@ export class WorkerSessions {
         const session = this.sessions.get(workerId);
         if (session !== undefined) this.write(session, { committed: { attemptIds } });
       }
+      if (value !== null) this.host.onResults?.(value.statuses);
       const late = value?.statuses.filter((s) => s.status === 'late').length ?? 0;
       if (late > 0) this.host.log.info({ late }, 'late results recorded (not counted)');
       this.kick();
@@ -364,7 +373,9 @@ export class WorkerSessions {
     try {
       const { value } = await proposeOrch<AssignOutcome>(this.host.node, { type: 'assign', assignments: plan }, nowMs);
       const byWorker = new Map<string, string[]>();
+      const queuedMs: number[] = [];
       for (const a of value?.assigned ?? []) {
+        if (a.attemptId.endsWith('.a1')) queuedMs.push(nowMs - (this.host.orchestrator.taskQueuedAtMs(a.taskId) ?? nowMs));
         const list = byWorker.get(a.workerId) ?? [];
         list.push(a.attemptId);
         byWorker.set(a.workerId, list);
@@ -373,6 +384,7 @@ export class WorkerSessions {
         const session = this.sessions.get(workerId);
         if (session !== undefined) this.sendOrders(session, attemptIds);
       }
+      if (queuedMs.length > 0) this.host.onDispatched?.(queuedMs);
     } catch (error) {
       this.host.log.warn({ err: error }, 'assignment not committed');
     } finally {

@@ -60,6 +60,13 @@ describe('runs across real workers', () => {
     expect(Number(parsed.testsuites.tests)).toBe(countedTests(run).length);
     expect(Number(parsed.testsuites.failures)).toBe(1);
     expect(xml).toContain('<flakyFailure');
+    // Every node reports the replicated task counts; the leader its committed results and dispatch times.
+    const leader = cluster.member((await client.clusterStatus()).leaderId);
+    const metrics = await (await fetch(`http://${leader.httpAddress!}/metrics`)).text();
+    expect(metrics).toMatch(/testudo_tasks\{[^}]*state="failed"[^}]*\} 1/);
+    expect(metrics).toMatch(/testudo_workers\{[^}]*state="active"[^}]*\} 3/);
+    expect(metrics).toMatch(/testudo_results_committed_total\{[^}]*status="counted"[^}]*\} (\d+)/);
+    expect(metrics).toMatch(/testudo_task_dispatch_seconds_count\{[^}]*\} 10/);
   });
 
   it('completes a run with every test counted once when the leader is killed (SIGKILL) mid-run', async () => {

@@ -669,6 +669,24 @@ export class Orchestrator implements MachineExtension {
     if (stale > 1024 && stale * 2 > this.queueOrder.length) this.queueDirty = true;
   }
 
+  /** Runs, tasks and workers by state (for metrics). */
+  stateCounts(): { runs: Record<RunState, number>; tasks: RunCounts; workers: Record<WorkerState, number> } {
+    const runs: Record<RunState, number> = { running: 0, passed: 0, failed: 0, cancelled: 0 };
+    const tasks = emptyCounts();
+    for (const run of this.runs.values()) {
+      runs[run.state]++;
+      for (const key of Object.keys(tasks) as (keyof MutableCounts)[]) tasks[key] += run.counts[key];
+    }
+    const workers: Record<WorkerState, number> = { active: 0, draining: 0, lost: 0 };
+    for (const worker of this.workers.values()) workers[worker.state]++;
+    return { runs, tasks, workers };
+  }
+
+  /** When a task was submitted (coordinator clock), or undefined. */
+  taskQueuedAtMs(taskId: string): number | undefined {
+    return this.tasks.get(taskId)?.queuedAtMs;
+  }
+
   get queuedCount(): number {
     let n = 0;
     for (const run of this.runs.values()) n += run.counts.queued;
