@@ -5,7 +5,7 @@ import type { TestudoClient } from '../src/client/index.js';
 import type { LocalCluster } from '../src/cluster/local-cluster.js';
 import type { RunSubmission, TaskTemplate } from '../src/model/types.js';
 import { dispatchLatencies, lostTasks, slotRefillGaps, stamped, startBenchCluster, waitRunEnd } from './schedule.js';
-import { equalCount, heavyTailedDurations, lowerBound, makespan, perturb, quantile, round, roundRobin, timingStatic } from './workload.js';
+import { equalCount, heavyTailedDurations, listSchedule, longestFirst, lowerBound, makespan, perturb, quantile, round, roundRobin, timingStatic } from './workload.js';
 
 /**
  * Default --scale. The generator's mean is 1 s, so 2,000 tasks on 50 slots
@@ -50,6 +50,13 @@ export interface MakespanBenchResult {
   totalWorkSec: number;
   longestTaskSec: number;
   makespansSec: { roundRobin: number; equalCount: number; timingStatic: number };
+  /**
+   * Simulated dynamic scheduling with zero overhead (ratio to the lower bound):
+   * FIFO is the real run's order without history, LPT (on the "previous run"
+   * estimates) its order with one. The gap to ratios.dynamic is the cost of
+   * the real system (dispatch round trips, process spawn, report handling).
+   */
+  idealDynamicRatios: { fifo: number; lpt: number };
   /** Dynamic run, coordinator clock: finishedAtMs − submittedAtMs. */
   dynamicClusterSec: number | null;
   /** Dynamic run, worker clocks: last task end − first task start. */
@@ -80,7 +87,12 @@ export function simulateStatic(durations: readonly number[], previous: readonly 
     equalCount: makespan(equalCount(durations.length, slots), durations),
     timingStatic: makespan(timingStatic(previous, slots), durations),
   };
-  return { lowerBound: lb, makespans };
+  // The dynamic scheduler without its overhead: greedy list scheduling in its queue order.
+  const idealDynamic = {
+    fifo: listSchedule(durations.map((_, i) => i), durations, slots),
+    lpt: listSchedule(longestFirst(previous), durations, slots),
+  };
+  return { lowerBound: lb, makespans, idealDynamic };
 }
 
 /** A task that sleeps `seconds` then writes a one-case JUnit report (the process executor needs one). */
@@ -133,6 +145,7 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
     totalWorkSec: round(total),
     longestTaskSec: round(Math.max(...durations)),
     makespansSec: { roundRobin: round(sim.makespans.roundRobin), equalCount: round(sim.makespans.equalCount), timingStatic: round(sim.makespans.timingStatic) },
+    idealDynamicRatios: { fifo: round(sim.idealDynamic.fifo / lb), lpt: round(sim.idealDynamic.lpt / lb) },
   };
   const staticRatios = {
     roundRobin: round(sim.makespans.roundRobin / lb),

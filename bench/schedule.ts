@@ -198,7 +198,9 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
     log(`run ${end.state} after ${seconds.toFixed(2)} s`);
     const g0 = performance.now();
     const run = await client.getRun(runId);
-    log(`getRun of ${run.tasks.length} tasks took ${((performance.now() - g0) / 1000).toFixed(2)} s`);
+    const g1 = performance.now();
+    const viewMb = Buffer.byteLength(JSON.stringify(run)) / 1e6;
+    log(`getRun of ${run.tasks.length} tasks took ${((g1 - g0) / 1000).toFixed(2)} s (${viewMb.toFixed(1)} MB of JSON, built, stringified and deflated by the serving coordinator)`);
     const loaded = dispatchLatencies(run);
     const refill = slotRefillGaps(run, () => options.slots);
     const lost = lostTasks(run);

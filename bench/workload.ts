@@ -99,6 +99,26 @@ export function timingStatic(estimates: readonly number[], slots: number): numbe
   return splitByTimings(names, slots, (file) => estimates[byName.get(file)!]!).map((files) => files.map((f) => byName.get(f)!));
 }
 
+/**
+ * Greedy list scheduling, what a dynamic scheduler does with zero overhead:
+ * tasks are taken in `order`, each to the slot that frees first (ties: the
+ * lower slot). Returns the makespan under `durations`.
+ */
+export function listSchedule(order: readonly number[], durations: readonly number[], slots: number): number {
+  const free = new Array<number>(Math.max(1, slots)).fill(0);
+  for (const i of order) {
+    let best = 0;
+    for (let s = 1; s < free.length; s++) if (free[s]! < free[best]!) best = s;
+    free[best] = free[best]! + durations[i]!;
+  }
+  return Math.max(...free);
+}
+
+/** Indices sorted by estimate, longest first (ties: submission order): the coordinator's queue order with a timing history. */
+export function longestFirst(estimates: readonly number[]): number[] {
+  return estimates.map((_, i) => i).sort((a, b) => estimates[b]! - estimates[a]! || a - b);
+}
+
 /** Each slot runs its tasks back to back: the makespan is the largest slot load under the true durations. */
 export function makespan(groups: readonly (readonly number[])[], durations: readonly number[]): number {
   let worst = 0;

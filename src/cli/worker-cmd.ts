@@ -34,6 +34,7 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
       for (const c of coordinators) if (!/^[^:\s]+:\d{1,5}$/.test(c)) throw new UsageError(`--coordinators: "${c}" is not host:port`);
       const slots = Number(options['slots']);
       if (!Number.isInteger(slots) || slots < 1 || slots > 1024) throw new UsageError(`--slots must be an integer from 1 to 1024, got "${String(options['slots'])}"`);
+      if (typeof options['name'] === 'string' && (options['name'].length === 0 || options['name'].length > 256)) throw new UsageError('--name must be 1..256 characters');
       const executor = String(options['executor']) as ExecutorKind;
       if (executor !== 'process' && executor !== 'noop') throw new UsageError(`--executor must be process or noop, got "${executor}"`);
       const killGraceMs = Number(options['killGraceMs']);
@@ -85,5 +86,8 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
       logger.info({ reason }, 'worker stopping');
       await agent.stop();
       await http?.close();
+      // The IPC channel to a parent (`testudo up`) would keep the process alive.
+      if (process.connected) process.disconnect();
+      setTimeout(() => process.exit(), 200).unref();
     });
 }

@@ -24,6 +24,7 @@ export interface LocalClusterOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly workerTtlMs?: number;
   readonly workerGraceMs?: number;
+  readonly unschedulableTimeoutMs?: number;
 }
 
 /** How `startWorker` runs one worker process. */
@@ -278,19 +279,16 @@ export class LocalCluster {
         clearTimeout(timer);
       }),
     );
+    // One at a time: a stopping leader hands leadership to a member still
+    // running instead of waiting out a transfer to one that is stopping too.
     const running = [...this.members.values()].filter((m) => m.child !== null);
     for (const m of running) {
       if (m.paused) this.resume(m.id);
-      m.child!.kill('SIGTERM');
+      m.child?.kill('SIGTERM');
+      const timer = setTimeout(() => m.child?.kill('SIGKILL'), memberStopTimeoutMs);
+      await this.exits.get(m.id);
+      clearTimeout(timer);
     }
-    await Promise.all(
-      running.map(async (m) => {
-        const exit = this.exits.get(m.id);
-        const timer = setTimeout(() => m.child?.kill('SIGKILL'), memberStopTimeoutMs);
-        await exit;
-        clearTimeout(timer);
-      }),
-    );
     await Promise.all([...this.logs.values()].map((s) => new Promise((resolve) => s.end(resolve))));
     this.logs.clear();
   }
@@ -315,6 +313,7 @@ export class LocalCluster {
       ...optional('--snapshot-catch-up-entries', this.opts.snapshotCatchUpEntries),
       ...optional('--worker-ttl-ms', this.opts.workerTtlMs),
       ...optional('--worker-grace-ms', this.opts.workerGraceMs),
+      ...optional('--unschedulable-timeout-ms', this.opts.unschedulableTimeoutMs),
       ...extra,
     ];
     const child = this.spawnTestudo(id, m.logPath, args, this.opts.logLevel);

@@ -26,6 +26,7 @@ export const CONFIG_FIELDS = [
   'workerTtlMs',
   'workerGraceMs',
   'runRetentionMs',
+  'unschedulableTimeoutMs',
   'logLevel',
 ] as const;
 export type ConfigField = (typeof CONFIG_FIELDS)[number];

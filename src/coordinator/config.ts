@@ -71,6 +71,8 @@ export interface CoordinatorConfig {
   readonly workerGraceMs: number;
   /** Finished runs leave the replicated state this long after they end (their reports stay archived). */
   readonly runRetentionMs: number;
+  /** A queued task no registered worker can run ends failed-infra after this long. */
+  readonly unschedulableTimeoutMs: number;
   readonly logLevel: LogLevel;
   /** Things that are allowed but probably unintended; log them at startup. */
   readonly warnings: readonly string[];
@@ -89,6 +91,7 @@ export const CONFIG_DEFAULTS = {
   workerTtlMs: 10_000,
   workerGraceMs: 15_000,
   runRetentionMs: 7 * 24 * 3600 * 1000,
+  unschedulableTimeoutMs: 10 * 60 * 1000,
   logLevel: 'info',
 } as const satisfies Partial<Record<ConfigField, unknown>>;
 
@@ -103,6 +106,7 @@ export const CONFIG_LIMITS = {
   workerTtlMs: { min: 500, max: 3_600_000 },
   workerGraceMs: { min: 0, max: 3_600_000 },
   runRetentionMs: { min: 1000, max: 365 * 24 * 3600 * 1000 },
+  unschedulableTimeoutMs: { min: 100, max: 7 * 24 * 3600 * 1000 },
   /** electionTicks × tickMs: longer than this and a dead leader goes unnoticed for too long. */
   electionTimeoutMsMax: 60_000,
 } as const;
@@ -386,6 +390,7 @@ function resolveTiming(sources: Sources, warnings: string[]) {
   const workerTtlMs = int('workerTtlMs');
   const workerGraceMs = int('workerGraceMs');
   const runRetentionMs = int('runRetentionMs');
+  const unschedulableTimeoutMs = int('unschedulableTimeoutMs');
   const messageBytesRaw = sources.get('messageBytesMax');
   const messageBytesMax = messageBytesRaw === undefined ? CONFIG_DEFAULTS.messageBytesMax : parseBytes(messageBytesRaw, 'messageBytesMax', CONFIG_LIMITS.messageBytesMax);
 
@@ -410,7 +415,7 @@ function resolveTiming(sources: Sources, warnings: string[]) {
   if (electionTicks < 5 * heartbeatTicks) {
     warnings.push(`electionTicks ${electionTicks} is less than 5 × heartbeatTicks ${heartbeatTicks}: one late heartbeat may start an election`);
   }
-  return { tickMs, electionTicks, heartbeatTicks, snapshotEntries, snapshotCatchUpEntries, messageBytesMax, workerTtlMs, workerGraceMs, runRetentionMs };
+  return { tickMs, electionTicks, heartbeatTicks, snapshotEntries, snapshotCatchUpEntries, messageBytesMax, workerTtlMs, workerGraceMs, runRetentionMs, unschedulableTimeoutMs };
 }
 
 function parseInteger(raw: Raw, field: ConfigField, limits: { min: number; max: number }): number {

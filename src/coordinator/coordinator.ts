@@ -178,7 +178,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     node,
     orchestrator,
     log: childLogger(rootLogger, 'sessions'),
-    settings: { heartbeatIntervalMs: sessionSettingsDefault.heartbeatIntervalMs, workerTtlMs: config.workerTtlMs, graceMs: config.workerGraceMs, runRetentionMs: config.runRetentionMs },
+    settings: { heartbeatIntervalMs: sessionSettingsDefault.heartbeatIntervalMs, workerTtlMs: config.workerTtlMs, graceMs: config.workerGraceMs, runRetentionMs: config.runRetentionMs, unschedulableTimeoutMs: config.unschedulableTimeoutMs },
     leaderHint,
     nowMs: () => Date.now(),
     onResults: (statuses) => {

@@ -198,7 +198,8 @@ export class KvMachine implements StateMachine<ApplyResult> {
       if (first !== undefined) return duplicateResult(cmd, first, index);
     }
     const result = this.applyOp(index, cmd);
-    if (cmd.idempotencyKey !== '') {
+    // A refused command changed nothing: its key stays free, so a corrected retry is applied, not answered as a duplicate.
+    if (cmd.idempotencyKey !== '' && result.ok) {
       this.remember(cmd.idempotencyKey, { index, existed: result.ok && result.kind === 'delete' && result.existed, kind: cmd.op.type });
     }
     return result;

@@ -29,6 +29,8 @@ export interface SessionSettings {
   readonly graceMs: number;
   /** Finished runs are pruned from the state this long after they finish. */
   readonly runRetentionMs: number;
+  /** A queued task no registered worker can run ends failed-infra after this long. */
+  readonly unschedulableTimeoutMs: number;
 }
 
 export const sessionSettingsDefault: SessionSettings = {
@@ -36,7 +38,11 @@ export const sessionSettingsDefault: SessionSettings = {
   workerTtlMs: 10_000,
   graceMs: 15_000,
   runRetentionMs: 7 * 24 * 3600 * 1000,
+  unschedulableTimeoutMs: 10 * 60 * 1000,
 };
+
+/** Queued tasks looked at per unschedulable check, and failed per command. */
+export const unschedulableBatchMax = 512;
 
 /** Results in one log entry. */
 export const resultBatchMax = 512;
@@ -95,6 +101,26 @@ export async function proposeOrch<T>(node: RaftNode<ApplyResult>, command: OrchC
   return { value: result.value as T | null, duplicate: result.duplicate };
 }
 
+/** An infra-error result of class malformed-report for an attempt whose result cannot be committed as sent. */
+function malformedResult(result: AttemptResult, reason: string): AttemptResult {
+  const number = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  return {
+    attemptId: result.attemptId,
+    taskId: result.taskId,
+    workerId: result.workerId,
+    outcome: 'infra-error',
+    infraClass: 'malformed-report',
+    reason: reason.slice(0, 4096),
+    exitCode: typeof result.exitCode === 'number' ? result.exitCode : null,
+    signal: typeof result.signal === 'string' ? result.signal.slice(0, 32) : '',
+    startedAtMs: number(result.startedAtMs),
+    finishedAtMs: number(result.finishedAtMs),
+    tests: [],
+    outputTail: typeof result.outputTail === 'string' ? result.outputTail.slice(-8192) : '',
+    logBytes: number(result.logBytes),
+  };
+}
+
 export class WorkerSessions {
   private readonly sessions = new Map<string, Session>();
   private readonly lastSeenMs = new Map<string, number>();
@@ -106,6 +132,9 @@ export class WorkerSessions {
   private scheduleQueued = false;
   private readonly lostInflight = new Set<string>();
   private pruneInflight = false;
+  /** Task id → when this leader first saw no worker able to run it. */
+  private readonly unschedulableSinceMs = new Map<string, number>();
+  private failInflight = false;
   private timers: NodeJS.Timeout[] = [];
   private backoffTimer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -122,8 +151,10 @@ export class WorkerSessions {
       const ttlCheck = setInterval(() => this.checkTtls(), Math.max(50, Math.floor(this.host.settings.heartbeatIntervalMs / 2)));
       const prune = setInterval(() => this.maybePrune(), 60_000);
       const tick = setInterval(() => this.kick(), 1000);
-      for (const t of [ttlCheck, prune, tick]) t.unref();
-      this.timers = [ttlCheck, prune, tick];
+      const unschedulable = setInterval(() => this.failUnschedulable(), Math.min(5000, Math.max(100, Math.floor(this.host.settings.unschedulableTimeoutMs / 4))));
+      for (const t of [ttlCheck, prune, tick, unschedulable]) t.unref();
+      this.timers = [ttlCheck, prune, tick, unschedulable];
+      this.unschedulableSinceMs.clear();
       this.host.log.info({ event: 'sessions-leading', graceMs: this.host.settings.graceMs }, 'leading: accepting worker sessions');
       this.kick();
     } else {
@@ -280,18 +311,38 @@ export class WorkerSessions {
         this.host.log.warn({ pending: this.pendingResults.size }, 'result queue full; the worker will resend');
         break;
       }
-      let result: AttemptResult;
-      try {
-        result = JSON.parse(text) as AttemptResult;
-      } catch {
-        throw new Error('a result is not JSON');
-      }
-      const problem = validateResult(result);
-      if (problem !== null) throw new Error(problem);
-      if (result.workerId !== session.workerId) throw new Error(`result ${result.attemptId} names worker ${result.workerId}, not this session's ${session.workerId}`);
-      this.pendingResults.set(result.attemptId, result);
+      const result = this.acceptableResult(session, text);
+      if (result !== null) this.pendingResults.set(result.attemptId, result);
     }
     this.flushResults();
+  }
+
+  /**
+   * The result to commit for one a worker sent, or null to drop it. A
+   * result that breaks a rule but names its attempt becomes an infra error
+   * of class malformed-report, so the attempt still ends and the worker's
+   * outbox drains; refusing it would have the worker resend it forever.
+   */
+  private acceptableResult(session: Session, text: string): AttemptResult | null {
+    let result: AttemptResult;
+    try {
+      result = JSON.parse(text) as AttemptResult;
+    } catch {
+      this.host.log.warn({ workerId: session.workerId }, 'a result is not JSON; dropped');
+      return null;
+    }
+    if (typeof result !== 'object' || result === null || typeof result.attemptId !== 'string' || typeof result.taskId !== 'string') {
+      this.host.log.warn({ workerId: session.workerId }, 'a result names no attempt; dropped');
+      return null;
+    }
+    if (result.workerId !== session.workerId) {
+      this.host.log.warn({ workerId: session.workerId, attemptId: result.attemptId, names: result.workerId }, "a result names another worker; dropped");
+      return null;
+    }
+    const problem = validateResult(result);
+    if (problem === null) return result;
+    this.host.log.warn({ workerId: session.workerId, attemptId: result.attemptId, problem }, 'an invalid result is recorded as a malformed report');
+    return malformedResult(result, `the worker sent an invalid result: ${problem}`);
   }
 
   private flushResults(): void {
@@ -312,7 +363,20 @@ export class WorkerSessions {
 
   private async commitResults(batch: AttemptResult[]): Promise<void> {
     try {
-      const { value } = await proposeOrch<ResultsOutcome>(this.host.node, { type: 'results', results: batch }, this.host.nowMs());
+      let value: ResultsOutcome | null;
+      try {
+        ({ value } = await proposeOrch<ResultsOutcome>(this.host.node, { type: 'results', results: batch }, this.host.nowMs()));
+      } catch (error) {
+        // Too big for one log entry (the encoder refuses it before proposing): halve the batch, or shrink a lone result.
+        if (!(error instanceof RangeError)) throw error;
+        if (batch.length > 1) {
+          const half = Math.ceil(batch.length / 2);
+          await Promise.all([this.commitResults(batch.slice(0, half)), this.commitResults(batch.slice(half))]);
+          return;
+        }
+        const shrunk = malformedResult(batch[0]!, `the result is too large for the log: ${error.message}`);
+        ({ value } = await proposeOrch<ResultsOutcome>(this.host.node, { type: 'results', results: [shrunk] }, this.host.nowMs()));
+      }
       const byWorker = new Map<string, string[]>();
       for (const result of batch) {
         const list = byWorker.get(result.workerId) ?? [];
@@ -426,6 +490,39 @@ export class WorkerSessions {
         .catch((error: unknown) => this.host.log.warn({ err: error, workerId: worker.workerId }, 'could not declare worker lost'))
         .finally(() => this.lostInflight.delete(worker.workerId));
     }
+  }
+
+  /**
+   * Ends tasks no registered worker has been able to run for
+   * `unschedulableTimeoutMs` (invariant 5: every task ends), naming the
+   * requirements nobody meets. Workers that register in time save them.
+   */
+  private failUnschedulable(): void {
+    if (!this.leading || this.failInflight) return;
+    const nowMs = this.host.nowMs();
+    const stuck = this.host.orchestrator.unschedulableTasks(unschedulableBatchMax * 4);
+    const current = new Set(stuck.map((t) => t.taskId));
+    for (const id of this.unschedulableSinceMs.keys()) if (!current.has(id)) this.unschedulableSinceMs.delete(id);
+    const expired: string[] = [];
+    let requirements = '';
+    for (const task of stuck) {
+      const since = this.unschedulableSinceMs.get(task.taskId) ?? nowMs;
+      this.unschedulableSinceMs.set(task.taskId, since);
+      if (nowMs - since >= this.host.settings.unschedulableTimeoutMs && expired.length < unschedulableBatchMax) {
+        expired.push(task.taskId);
+        requirements = JSON.stringify(task.requirements);
+      }
+    }
+    if (expired.length === 0) return;
+    this.failInflight = true;
+    const reason = `unschedulable: no registered worker met the requirements ${requirements} for ${Math.round(this.host.settings.unschedulableTimeoutMs / 1000)} s`;
+    this.host.log.warn({ tasks: expired.length, reason }, 'ending unschedulable tasks');
+    void proposeOrch(this.host.node, { type: 'fail-tasks', taskIds: expired, reason }, nowMs)
+      .then(() => {
+        for (const id of expired) this.unschedulableSinceMs.delete(id);
+      })
+      .catch((error: unknown) => this.host.log.warn({ err: error }, 'could not end unschedulable tasks'))
+      .finally(() => (this.failInflight = false));
   }
 
   private maybePrune(): void {

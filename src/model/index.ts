@@ -1,4 +1,4 @@
-export { testId } from './types.js';
+export { flakinessKey, testId } from './types.js';
 
 export type {
   Capabilities,

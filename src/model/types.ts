@@ -34,7 +34,7 @@ export interface TaskTemplate {
   readonly shard: number;
   readonly shardCount: number;
   /**
-   * Files this shard runs (relative to the checkout). With `by: timings`
+   * Files this shard runs (relative to `<checkout>/<cwd>`). With `by: timings`
    * every shard of the suite carries the whole file list here and
    * `splitByTimings` is true: the coordinator splits it from its history.
    */
@@ -48,7 +48,7 @@ export interface TaskTemplate {
   /** Higher runs first. */
   readonly priority: number;
   readonly timeoutSec: number;
-  /** Further attempts after a failing one (test failures and infrastructure). */
+  /** Further attempts after one that failed tests (infrastructure failures have their own budget, infraRetriesMax). */
   readonly retries: number;
   /** Not parallel-safe: runs alone, after the run's parallel-safe tasks. */
   readonly exclusive: boolean;
@@ -178,7 +178,7 @@ export interface RunView extends RunSummary {
   readonly setupCacheKey: string;
   readonly sourceDir: string;
   readonly tasks: readonly TaskView[];
-  /** Flakiness rate (0..1) per test id (`classname::name`) from the history, for tests in this run. */
+  /** Flakiness rate (0..1) from the history for the tests in this run, keyed by `flakinessKey(suite, testId)`. */
   readonly flakiness: Readonly<Record<string, number>>;
 }
 
@@ -195,6 +195,11 @@ export interface WorkerView {
   readonly running: readonly string[];
   /** HTTP address serving logs, `host:port`, or empty. */
   readonly httpAddress: string;
+}
+
+/** The key of a test's flakiness rate: its suite (without matrix values) and test id. */
+export function flakinessKey(suite: string, id: string): string {
+  return `${suite}/${id}`;
 }
 
 /** The id of a test case across runs. */

@@ -2,6 +2,7 @@
 // duration distributions, the slowest, flaky and failed tests and the
 // infrastructure failures.
 import type { AttemptState, InfraFailureClass, RunState, RunView, TaskState, TaskView } from '../model/types.js';
+import { flakinessKey } from '../model/types.js';
 import type { MergedReport, MergedTest } from './merge.js';
 import { countedAttempts, roundSec, suiteLabel } from './merge.js';
 
@@ -273,9 +274,15 @@ export function buildSummary(run: RunView, merged: MergedReport): RunReportJson 
     .map((t) => ({ id: t.id, suite: t.suite, timeSec: roundSec(t.timeSec) }));
   const slowestTasks = [...taskDurations].sort(byDescThenId((t) => t.durationSec, (t) => t.taskId)).slice(0, 10);
 
+  const suiteOfTask = new Map(run.tasks.map((task) => [task.taskId, task.template.suite]));
   const flakyTests: FlakyTest[] = allTests
     .filter((t) => t.flaky)
-    .map((t) => ({ id: t.id, suite: t.suite, attempts: t.runs.length, flakinessRate: run.flakiness[t.id] ?? null }));
+    .map((t) => ({
+      id: t.id,
+      suite: t.suite,
+      attempts: t.runs.length,
+      flakinessRate: run.flakiness[flakinessKey(suiteOfTask.get(t.taskId) ?? t.suite, t.id)] ?? null,
+    }));
   const failedTests: FailedTest[] = [];
   for (const t of allTests) {
     if (t.status !== 'failed' && t.status !== 'error') continue;

@@ -144,7 +144,8 @@ export class WorkerAgent {
     if (this.stopped) return;
     this.stopped = true;
     for (const r of this.running.values()) r.abort.abort();
-    const deadline = Date.now() + 10_000;
+    // Cancelled tasks get SIGTERM, then SIGKILL after the grace period.
+    const deadline = Date.now() + (this.options.killGraceMs ?? 5000) + 5000;
     while (this.running.size > 0 && Date.now() < deadline) await sleep(20);
     this.stream?.cancel();
     this.wake?.();
@@ -259,7 +260,10 @@ export class WorkerAgent {
         if (message.committed) void this.onCommitted(message.committed.attemptIds);
       });
       stream.on('error', (error: grpc.ServiceError) => {
-        if (!this.stopped && error.code !== grpc.status.CANCELLED) this.log.debug({ address, err: error.message }, 'session failed');
+        if (this.stopped || error.code === grpc.status.CANCELLED) return;
+        // A refusal (bad registration) needs an operator; a lost connection does not.
+        if (error.code === grpc.status.INVALID_ARGUMENT) this.log.error({ address, err: error.message }, 'the coordinator refused this worker');
+        else this.log.debug({ address, err: error.message }, 'session failed');
       });
       // grpc-js reports every call's end with 'status' (after 'error' on failure).
       stream.on('status', finish);

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -93,8 +94,10 @@ export async function startWorkerHttp(host: string, port: number, workDir: strin
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  // Bound to every interface: advertise the host name, which others can dial.
+  const advertised = address.address === '0.0.0.0' || address.address === '::' ? hostname() : address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    address: `${address.address}:${address.port}`,
+    address: `${advertised}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

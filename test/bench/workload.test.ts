@@ -4,6 +4,8 @@ import { lostTasks, slotRefillGaps } from '../../bench/schedule.js';
 import {
   equalCount,
   heavyTailedDurations,
+  listSchedule,
+  longestFirst,
   lowerBound,
   makespan,
   perturb,
@@ -132,6 +134,27 @@ describe('static strategies', () => {
       const d = heavyTailedDurations(300, seed);
       expect(makespan(timingStatic(d, 10), d) / lowerBound(d, 10)).toBeLessThanOrEqual(4 / 3);
     }
+  });
+});
+
+describe('list scheduling (dynamic, zero overhead)', () => {
+  it('gives each task to the slot that frees first', () => {
+    // Long task first: s0 gets 3, s1 gets 1+1+1 → 3.
+    expect(listSchedule([0, 1, 2, 3], [3, 1, 1, 1], 2)).toBe(3);
+    // Long task last: 1→s0, 1→s1, 1→s0 (tie: the lower slot), 3→s1 → max(2, 4) = 4; longest first gives 3.
+    expect(listSchedule([0, 1, 2, 3], [1, 1, 1, 3], 2)).toBe(4);
+    expect(listSchedule(longestFirst([1, 1, 1, 3]), [1, 1, 1, 3], 2)).toBe(3);
+  });
+
+  it('orders longest first, ties in submission order', () => {
+    expect(longestFirst([2, 5, 2, 9])).toEqual([3, 1, 0, 2]);
+  });
+
+  it('stays within the greedy bound 2 − 1/S of the lower bound', () => {
+    const d = heavyTailedDurations(1000, 4);
+    const fifo = listSchedule(range(1000), d, 20);
+    expect(fifo).toBeGreaterThanOrEqual(lowerBound(d, 20) - 1e-9);
+    expect(fifo / lowerBound(d, 20)).toBeLessThanOrEqual(2 - 1 / 20);
   });
 });
 

@@ -10,6 +10,8 @@ import {
 } from '../../src/coordinator/codec.js';
 import { compareKeys, KvMachine, type ApplyResult } from '../../src/coordinator/kv-machine.js';
 import { keyBytesMax, listLimitDefault, valueBytesMax } from '../../src/coordinator/limits.js';
+import { encodeOrchCommand, type OrchCommand } from '../../src/coordinator/orchestrator/commands.js';
+import { Orchestrator } from '../../src/coordinator/orchestrator/state.js';
 import { AssertionFailure, ConfChangeType, SeededRng, type ConfChange } from '../../src/raft/index.js';
 
 const text = new TextEncoder();
@@ -551,5 +553,33 @@ describe('KvMachine throughput', () => {
     }
     expect(pages).toBe(200);
     expect(performance.now() - pagingStarted).toBeLessThan(2000);
+  });
+});
+
+describe('KvMachine with the orchestrator extension', () => {
+  const orchCmd = (command: OrchCommand, idempotencyKey: string): Uint8Array => {
+    const { payload, deflated } = encodeOrchCommand(command);
+    return encodeCommand({ idempotencyKey, proposedAtMs: 5, op: { type: 'orch', payload, deflated } });
+  };
+  const sub = { name: 'n', setup: [], setupCacheKey: '', sourceDir: '/', tasks: [] };
+
+  it('leaves the idempotency key of a refused command free for a corrected retry', () => {
+    const machine = new KvMachine({ extension: new Orchestrator() });
+    const refused = machine.applyCommand(1, orchCmd({ type: 'submit-run', runId: 'bad id!', submission: sub }, 'run:r1'));
+    expect(refused.ok).toBe(false);
+    const applied = machine.applyCommand(2, orchCmd({ type: 'submit-run', runId: 'r1', submission: sub }, 'run:r1'));
+    expect(applied).toMatchObject({ ok: true, kind: 'orch', duplicate: false, value: { runId: 'r1', tasks: 0 } });
+    const again = machine.applyCommand(3, orchCmd({ type: 'submit-run', runId: 'r1', submission: sub }, 'run:r1'));
+    expect(again).toMatchObject({ ok: true, kind: 'orch', duplicate: true, index: 2 });
+  });
+
+  it('carries the orchestrator state in its snapshot and digest', () => {
+    const a = new KvMachine({ extension: new Orchestrator() });
+    a.applyCommand(1, orchCmd({ type: 'submit-run', runId: 'r1', submission: sub }, ''));
+    const b = new KvMachine({ extension: new Orchestrator() });
+    expect(b.digest()).not.toBe(a.digest());
+    b.restore(a.snapshot());
+    expect(b.digest()).toBe(a.digest());
+    expect(() => new KvMachine().restore(a.snapshot())).toThrow(/no orchestrator/);
   });
 });

@@ -71,7 +71,7 @@ describe('Orchestrator: the happy path', () => {
 
     const view = d.o.getRun('r1')!;
     expect(view).toMatchObject({ runId: 'r1', name: 'nightly', state: 'passed', setup: ['npm ci'], setupCacheKey: 'abc123', sourceDir: '/src' });
-    expect(view.flakiness).toEqual({ 'suite::one': 0 });
+    expect(view.flakiness).toEqual({ 'a/suite::one': 0 });
     expect(view.tasks).toHaveLength(2);
     expect(view.tasks[0]).toEqual({
       taskId: 'r1.t1',
@@ -160,13 +160,13 @@ describe('Orchestrator: retries', () => {
     expect(run.state).toBe('passed');
     expect(run.counts).toEqual(counts({ tasks: 1, passed: 1 }));
     expect(run.tasks[0]!.attempts.map((a) => a.state)).toEqual(['failed', 'failed', 'passed']);
-    expect(run.flakiness).toEqual({ 'suite::flaky': 1, 'suite::stable': 0 });
+    expect(run.flakiness).toEqual({ 'unit/suite::flaky': 1, 'unit/suite::stable': 0 });
 
     // A second run where the test passes at once halves its rate.
     d.submit('r2', submission([template({ retries: 2 })]), 5000);
     d.schedule(5000);
     d.results([result('r2.t1.a1', 'w1', { tests: tests3 })], 6000);
-    expect(d.o.getRun('r2')!.flakiness).toEqual({ 'suite::flaky': 0.5, 'suite::stable': 0 });
+    expect(d.o.getRun('r2')!.flakiness).toEqual({ 'unit/suite::flaky': 0.5, 'unit/suite::stable': 0 });
   });
 
   it('fails the task and the run when retries are exhausted', () => {
@@ -184,7 +184,7 @@ describe('Orchestrator: retries', () => {
     const run = d.o.getRun('r1')!;
     expect(run).toMatchObject({ state: 'failed', finishedAtMs: 700, counts: counts({ tasks: 2, passed: 1, failed: 1 }) });
     expect(run.tasks[0]).toMatchObject({ state: 'failed', reason: 'exit 1', finishedAtMs: 700 });
-    expect(run.flakiness).toEqual({ 'suite::works': 0 });
+    expect(run.flakiness).toEqual({ 'unit/suite::works': 0 });
     expect(queued(d)).toEqual([]);
   });
 
@@ -1066,4 +1066,40 @@ describe('Orchestrator: seeded random command sequences', () => {
       expect(replica!.snapshotHex()).toBe(d.snapshotHex());
     });
   }
+});
+
+describe('Orchestrator: unschedulable tasks and drains', () => {
+  it('finds queued tasks no registered worker can run, and fail-tasks ends exactly those still queued', () => {
+    const d = new Driver();
+    d.register(registration('w1', { capabilities: capabilities({ labels: { os: 'linux' } }) }), 0);
+    const gpu = template({ suite: 'gpu', requirements: { labels: { gpu: 'a100' }, cpus: 0, memoryMb: 0, tools: [] } });
+    d.submit('r1', submission([template({ suite: 'any' }), gpu]), 10);
+    expect(d.o.unschedulableTasks(10).map((t) => t.taskId)).toEqual(['r1.t2']);
+    // A worker that meets the requirement makes it schedulable again.
+    d.register(registration('w2', { capabilities: capabilities({ labels: { gpu: 'a100' } }) }), 20);
+    expect(d.o.unschedulableTasks(10)).toEqual([]);
+    d.lost('w2', 30);
+    expect(d.o.unschedulableTasks(10).map((t) => t.taskId)).toEqual(['r1.t2']);
+    d.schedule(40); // r1.t1 runs on w1
+    const out = d.apply({ type: 'fail-tasks', taskIds: ['r1.t1', 'r1.t2', 'nope'], reason: 'unschedulable: no gpu' }, 50);
+    expect(out).toEqual({ failed: ['r1.t2'] }); // a running task is left alone
+    const task = d.o.getRun('r1')!.tasks[1]!;
+    expect(task).toMatchObject({ state: 'failed-infra', reason: 'unschedulable: no gpu', finishedAtMs: 50 });
+    d.results([result('r1.t1.a1', 'w1')], 60);
+    expect(d.o.runSummary('r1')?.state).toBe('failed');
+    expect(() => d.apply({ type: 'fail-tasks', taskIds: ['r1.t1'], reason: '' }, 70)).toThrow(ExtensionCommandError);
+  });
+
+  it('keeps a drain through a loss: a drained worker comes back draining', () => {
+    const d = new Driver();
+    d.register(registration('w1'), 0);
+    expect(d.drain('w1', true, 1)).toEqual({ state: 'draining' });
+    d.lost('w1', 2);
+    d.register(registration('w1'), 3);
+    expect(d.o.worker('w1')?.state).toBe('draining');
+    expect(d.drain('w1', false, 4)).toEqual({ state: 'active' });
+    d.lost('w1', 5);
+    d.register(registration('w1'), 6);
+    expect(d.o.worker('w1')?.state).toBe('active');
+  });
 });

@@ -148,7 +148,7 @@ function mixedRun(): RunView {
       ]),
       task('t2', [attempt(1, 'infra-error', [], { infraClass: 'crash', resultReason: 'segfault' })], { suite: 'e2e', reason: 'retries exhausted' }),
     ],
-    { flakiness: { 'A::flaky': 0.125 } },
+    { flakiness: { 'unit/A::flaky': 0.125 } },
   );
 }
 

@@ -182,7 +182,7 @@ describe('buildSummary', () => {
         ], { suite: 'e2e', matrix: { locale: 'fr' }, reason: 'retries exhausted' }),
         task('t4', [], { suite: 'e2e', matrix: { locale: 'fr' }, state: 'cancelled', reason: 'run cancelled' }),
       ],
-      { flakiness: { 'A::flaky': 0.25 } },
+      { flakiness: { 'unit/A::flaky': 0.25 } },
     );
   }
 

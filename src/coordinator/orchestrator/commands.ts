@@ -16,7 +16,9 @@ export type OrchCommand =
   | { readonly type: 'assign'; readonly assignments: readonly Assignment[] }
   | { readonly type: 'results'; readonly results: readonly AttemptResult[] }
   | { readonly type: 'cancel-run'; readonly runId: string; readonly reason: string }
-  | { readonly type: 'prune-runs'; readonly finishedBeforeMs: number };
+  | { readonly type: 'prune-runs'; readonly finishedBeforeMs: number }
+  /** Ends queued tasks failed-infra, e.g. when no registered worker can meet their requirements. */
+  | { readonly type: 'fail-tasks'; readonly taskIds: readonly string[]; readonly reason: string };
 
 export interface RegisterWorkerCommand {
   readonly type: 'register-worker';
@@ -68,6 +70,7 @@ const commandTypes: ReadonlySet<string> = new Set<OrchCommandType>([
   'results',
   'cancel-run',
   'prune-runs',
+  'fail-tasks',
 ]);
 
 /** Decodes a payload; ExtensionCommandError when it is not an orchestrator command. */

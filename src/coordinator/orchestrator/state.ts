@@ -11,13 +11,14 @@ import type {
   RunSubmission,
   RunSummary,
   RunView,
+  Requirements,
   TaskState,
   TaskTemplate,
   TaskView,
   WorkerState,
   WorkerView,
 } from '../../model/index.js';
-import { testId } from '../../model/index.js';
+import { flakinessKey, testId } from '../../model/index.js';
 import { assert } from '../../raft/index.js';
 import { SnapshotDecodeError } from '../codec.js';
 import { ExtensionCommandError, type MachineExtension } from '../kv-machine.js';
@@ -65,6 +66,8 @@ interface WorkerRec {
   httpAddress: string;
   /** Running attempt ids, in assignment order. */
   running: string[];
+  /** An operator drained it; kept through a loss, so it comes back draining. */
+  drained: boolean;
 }
 
 interface AttemptRec {
@@ -234,6 +237,8 @@ export class Orchestrator implements MachineExtension {
         return this.cancelRun(command.runId, command.reason, atMs);
       case 'prune-runs':
         return this.pruneRuns(command.finishedBeforeMs);
+      case 'fail-tasks':
+        return this.failTasks(command.taskIds, command.reason, atMs);
     }
   }
 
@@ -252,6 +257,7 @@ export class Orchestrator implements MachineExtension {
         registeredAtMs: atMs,
         httpAddress: command.httpAddress,
         running: [],
+        drained: false,
       };
       this.workers.set(worker.workerId, worker);
     } else {
@@ -260,7 +266,7 @@ export class Orchestrator implements MachineExtension {
       worker.slots = command.slots;
       worker.httpAddress = command.httpAddress;
       worker.registeredAtMs = atMs;
-      if (worker.state === 'lost') worker.state = 'active';
+      if (worker.state === 'lost') worker.state = worker.drained ? 'draining' : 'active';
     }
     const has = new Set([...command.running, ...command.pending]);
     const resend = worker.running.filter((id) => !has.has(id));
@@ -306,6 +312,7 @@ export class Orchestrator implements MachineExtension {
     if (typeof drain !== 'boolean') throw new ExtensionCommandError('drain-worker: drain must be a boolean');
     const worker = this.workers.get(workerId);
     if (worker === undefined) throw new ExtensionCommandError(`drain-worker: unknown worker ${workerId}`);
+    worker.drained = drain;
     if (worker.state !== 'lost') worker.state = drain ? 'draining' : 'active';
     return { state: worker.state };
   }
@@ -599,6 +606,19 @@ export class Orchestrator implements MachineExtension {
     return { cancelled };
   }
 
+  /** Ends queued tasks failed-infra (no worker could ever take them); others are left alone. */
+  private failTasks(taskIds: readonly string[], reason: string, atMs: number): { failed: string[] } {
+    if (!Array.isArray(taskIds) || typeof reason !== 'string' || reason === '') throw new ExtensionCommandError('fail-tasks: taskIds and a reason are required');
+    const failed: string[] = [];
+    for (const taskId of taskIds) {
+      const task = typeof taskId === 'string' ? this.tasks.get(taskId) : undefined;
+      if (task === undefined || task.state !== 'queued') continue;
+      this.endTask(task, 'failed-infra', reason, atMs);
+      failed.push(taskId);
+    }
+    return { failed };
+  }
+
   private pruneRuns(finishedBeforeMs: number): { pruned: string[] } {
     if (typeof finishedBeforeMs !== 'number' || !Number.isFinite(finishedBeforeMs)) throw new ExtensionCommandError('prune-runs: finishedBeforeMs must be a finite number');
     const pruned: string[] = [];
@@ -682,6 +702,29 @@ export class Orchestrator implements MachineExtension {
     return { runs, tasks, workers };
   }
 
+  /**
+   * Queued tasks whose requirements no registered worker (active or
+   * draining) meets, with those requirements; at most `limit`.
+   */
+  unschedulableTasks(limit: number): { taskId: string; requirements: Requirements }[] {
+    const workers = [...this.workers.values()].filter((w) => w.state !== 'lost');
+    const verdict = new Map<string, boolean>();
+    const out: { taskId: string; requirements: Requirements }[] = [];
+    for (const task of this.queueOrder) {
+      if (out.length >= limit) break;
+      if (task.state !== 'queued') continue;
+      const requirements = task.template.requirements;
+      const key = JSON.stringify(requirements);
+      let none = verdict.get(key);
+      if (none === undefined) {
+        none = !workers.some((w) => meetsRequirements(w.capabilities, requirements));
+        verdict.set(key, none);
+      }
+      if (none) out.push({ taskId: task.taskId, requirements });
+    }
+    return out;
+  }
+
   /** When a task was submitted (coordinator clock), or undefined. */
   taskQueuedAtMs(taskId: string): number | undefined {
     return this.tasks.get(taskId)?.queuedAtMs;
@@ -755,7 +798,7 @@ export class Orchestrator implements MachineExtension {
       const last = task.attempts[task.attempts.length - 1]?.result;
       for (const test of last?.tests ?? []) {
         const rate = this.flakes.rate(`${task.template.suite}\u0000${testId(test)}`);
-        if (rate !== undefined) flakiness[testId(test)] = rate;
+        if (rate !== undefined) flakiness[flakinessKey(task.template.suite, testId(test))] = rate;
       }
     }
     return { ...runSummary(run), setup: run.setup, setupCacheKey: run.setupCacheKey, sourceDir: run.sourceDir, tasks, flakiness };
