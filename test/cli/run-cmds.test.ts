@@ -142,7 +142,7 @@ function runView(state: RunView['state'], tasks: TaskView[], runId = 'r-1'): Run
     setupCacheKey: 'k',
     sourceDir: '/src',
     tasks,
-    flakiness: { 'math::flaky add': 0.25 },
+    flakiness: { 'unit/math::flaky add': 0.25 },
   };
 }
 
