@@ -332,8 +332,9 @@ export class LocalCluster {
 
   private spawnTestudo(key: string, logPath: string, args: string[], logLevel: string | undefined): ChildProcess {
     const [command, prefix] = testudoCommand();
-    // Extra Node flags for the coordinators only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them.
-    const nodeArgs = key.startsWith('worker:') ? [] : (process.env.TESTUDO_COORDINATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    // Extra Node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the coordinators or the workers.
+    const variable = key.startsWith('worker:') ? process.env.TESTUDO_WORKER_NODE_ARGS : process.env.TESTUDO_COORDINATOR_NODE_ARGS;
+    const nodeArgs = (variable ?? '').split(' ').filter((a) => a !== '');
     let log = this.logs.get(key);
     if (log === undefined) {
       log = createWriteStream(logPath, { flags: 'a' });

@@ -280,7 +280,8 @@ async function handOff(node: RaftNode<ApplyResult>, log: Logger): Promise<void> 
   const st = node.status();
   const successor = [...st.progress.entries()]
     .filter(([id]) => id !== node.id && st.confState.voters.includes(id))
-    .sort((a, b) => b[1].match - a[1].match)[0];
+    // Heard from lately first (a peer that is stopping too cannot take over), then the most caught up.
+    .sort((a, b) => Number(b[1].recentActive) - Number(a[1].recentActive) || b[1].match - a[1].match)[0];
   if (successor === undefined) return;
   try {
     await node.transferLeadership(successor[0], 2000);
