@@ -2,9 +2,6 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 import type {
   AttemptResult,
-  AttemptState,
-  AttemptView,
-  Capabilities,
   InfraFailureClass,
   RunCounts,
   RunState,
@@ -14,7 +11,6 @@ import type {
   Requirements,
   TaskState,
   TaskTemplate,
-  TaskView,
   WorkerState,
   WorkerView,
 } from '../../model/index.js';
@@ -26,6 +22,21 @@ import { decodeOrchCommand, orchJsonBytesMax, type Assignment, type OrchCommand,
 import { FlakeHistory, splitByTimings, TimingHistory } from './history.js';
 import { meetsRequirements, type RunLoad, type SchedulableTask } from './scheduler.js';
 import { validateResult, validateSubmission, validateWorker } from './validate.js';
+import {
+  checkInvariants,
+  countKey,
+  emptyCounts,
+  runSummary,
+  taskView,
+  terminal,
+  workerView,
+  type AttemptRec,
+  type MutableCounts,
+  type RunRec,
+  type SnapshotState,
+  type TaskRec,
+  type WorkerRec,
+} from './records.js';
 
 /**
  * The orchestrator's replicated state: workers, runs, tasks, attempts,
@@ -55,66 +66,6 @@ export const workersMax = 10_000;
 export const runsMax = 10_000;
 /** Tasks across all kept runs. */
 export const tasksMax = 1_000_000;
-
-interface WorkerRec {
-  workerId: string;
-  name: string;
-  capabilities: Capabilities;
-  slots: number;
-  state: WorkerState;
-  registeredAtMs: number;
-  httpAddress: string;
-  /** Running attempt ids, in assignment order. */
-  running: string[];
-  /** An operator drained it; kept through a loss, so it comes back draining. */
-  drained: boolean;
-}
-
-interface AttemptRec {
-  attemptId: string;
-  number: number;
-  workerId: string;
-  assignedAtMs: number;
-  state: AttemptState;
-  result?: AttemptResult;
-  reason: string;
-  lateResults: number;
-}
-
-interface TaskRec {
-  taskId: string;
-  runId: string;
-  seq: number;
-  template: TaskTemplate;
-  files: string[];
-  state: TaskState;
-  reason: string;
-  queuedAtMs: number;
-  finishedAtMs: number;
-  expectedMs: number;
-  attempts: AttemptRec[];
-  testFailures: number;
-  infraFailures: number;
-  notBeforeMs: number;
-  avoidWorkers: string[];
-}
-
-interface RunRec {
-  runId: string;
-  name: string;
-  state: RunState;
-  submittedAtMs: number;
-  finishedAtMs: number;
-  setup: string[];
-  setupCacheKey: string;
-  sourceDir: string;
-  taskIds: string[];
-  counts: MutableCounts;
-  parallelOpen: number;
-  running: number;
-}
-
-type MutableCounts = { -readonly [K in keyof RunCounts]: RunCounts[K] };
 
 /** What register-worker gives back: attempts the worker must run (again) and ones it must drop. */
 export interface RegisterOutcome {
@@ -158,27 +109,6 @@ export interface AttemptOrder {
 
 /** Called after each applied command with the runs it touched (node-local; never part of the state). */
 export type ChangeListener = (runIds: ReadonlySet<string>, command: OrchCommand['type']) => void;
-
-const emptyCounts = (): MutableCounts => ({ tasks: 0, queued: 0, running: 0, passed: 0, failed: 0, cancelled: 0, failedInfra: 0 });
-
-function countKey(state: TaskState): keyof MutableCounts {
-  switch (state) {
-    case 'queued':
-      return 'queued';
-    case 'running':
-      return 'running';
-    case 'passed':
-      return 'passed';
-    case 'failed':
-      return 'failed';
-    case 'cancelled':
-      return 'cancelled';
-    case 'failed-infra':
-      return 'failedInfra';
-  }
-}
-
-const terminal = (state: TaskState): boolean => state !== 'queued' && state !== 'running';
 
 function timingKeyOfFile(suite: string, file: string): string {
   return `${suite}\u0000${file}`;
@@ -892,88 +822,6 @@ export class Orchestrator implements MachineExtension {
 
   /** Asserts the cross-record invariants (after a restore; tests call it after every step). */
   checkInvariants(): void {
-    const runningByWorker = new Map<string, string[]>();
-    for (const run of this.runs.values()) {
-      const counts = emptyCounts();
-      let running = 0;
-      let parallelOpen = 0;
-      for (const taskId of run.taskIds) {
-        const task = this.tasks.get(taskId);
-        assert(task !== undefined && task.runId === run.runId, `run ${run.runId} lists missing task ${taskId}`);
-        counts.tasks++;
-        counts[countKey(task.state)]++;
-        if (!terminal(task.state) && !task.template.exclusive) parallelOpen++;
-        task.attempts.forEach((attempt, i) => {
-          const isLast = i === task.attempts.length - 1;
-          if (attempt.state === 'running') {
-            assert(isLast && task.state === 'running', `attempt ${attempt.attemptId} runs but is not its task's current one`);
-            running++;
-            runningByWorker.set(attempt.workerId, [...(runningByWorker.get(attempt.workerId) ?? []), attempt.attemptId]);
-          }
-        });
-        if (task.state === 'running') assert(task.attempts[task.attempts.length - 1]?.state === 'running', `task ${taskId} is running without a running attempt`);
-      }
-      assert(JSON.stringify(counts) === JSON.stringify(run.counts), `run ${run.runId} counts ${JSON.stringify(run.counts)} disagree with its tasks ${JSON.stringify(counts)}`);
-      assert(running === run.running && parallelOpen === run.parallelOpen, `run ${run.runId} load disagrees with its tasks`);
-      const open = counts.queued + counts.running > 0;
-      assert(open === (run.state === 'running'), `run ${run.runId} is ${run.state} with ${counts.queued} queued and ${counts.running} running`);
-    }
-    for (const worker of this.workers.values()) {
-      const expected = (runningByWorker.get(worker.workerId) ?? []).sort();
-      assert(JSON.stringify([...worker.running].sort()) === JSON.stringify(expected), `worker ${worker.workerId} running set disagrees with the tasks`);
-      assert(worker.state !== 'lost' || worker.running.length === 0, `lost worker ${worker.workerId} runs attempts`);
-    }
+    checkInvariants(this.runs, this.tasks, this.workers);
   }
-}
-
-interface SnapshotState {
-  version: number;
-  nextSeq: number;
-  workers: WorkerRec[];
-  runs: (RunRec & { tasks: TaskRec[] })[];
-  timings: unknown;
-  flakes: unknown;
-}
-
-function workerView(w: WorkerRec): WorkerView {
-  return {
-    workerId: w.workerId,
-    name: w.name,
-    capabilities: w.capabilities,
-    slots: w.slots,
-    state: w.state,
-    registeredAtMs: w.registeredAtMs,
-    running: [...w.running],
-    httpAddress: w.httpAddress,
-  };
-}
-
-function runSummary(run: RunRec): RunSummary {
-  return { runId: run.runId, name: run.name, state: run.state, submittedAtMs: run.submittedAtMs, finishedAtMs: run.finishedAtMs, counts: { ...run.counts } };
-}
-
-function taskView(task: TaskRec): TaskView {
-  return {
-    taskId: task.taskId,
-    runId: task.runId,
-    template: task.template,
-    files: task.files,
-    state: task.state,
-    reason: task.reason,
-    queuedAtMs: task.queuedAtMs,
-    finishedAtMs: task.finishedAtMs,
-    expectedMs: task.expectedMs,
-    attempts: task.attempts.map(
-      (a): AttemptView => ({
-        attemptId: a.attemptId,
-        number: a.number,
-        workerId: a.workerId,
-        assignedAtMs: a.assignedAtMs,
-        state: a.state,
-        ...(a.result === undefined ? {} : { result: a.result }),
-        reason: a.reason,
-        lateResults: a.lateResults,
-      }),
-    ),
-  };
 }

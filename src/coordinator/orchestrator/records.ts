@@ -1,0 +1,188 @@
+import type {
+  AttemptResult,
+  AttemptState,
+  AttemptView,
+  Capabilities,
+  RunCounts,
+  RunState,
+  RunSummary,
+  TaskState,
+  TaskTemplate,
+  TaskView,
+  WorkerState,
+  WorkerView,
+} from '../../model/index.js';
+import { assert } from '../../raft/index.js';
+
+/**
+ * The orchestrator's records as it keeps them (mutable, internal), the views
+ * it hands out (copies), and the cross-record invariants.
+ */
+
+export interface WorkerRec {
+  workerId: string;
+  name: string;
+  capabilities: Capabilities;
+  slots: number;
+  state: WorkerState;
+  registeredAtMs: number;
+  httpAddress: string;
+  /** Running attempt ids, in assignment order. */
+  running: string[];
+  /** An operator drained it; kept through a loss, so it comes back draining. */
+  drained: boolean;
+}
+
+export interface AttemptRec {
+  attemptId: string;
+  number: number;
+  workerId: string;
+  assignedAtMs: number;
+  state: AttemptState;
+  result?: AttemptResult;
+  reason: string;
+  lateResults: number;
+}
+
+export interface TaskRec {
+  taskId: string;
+  runId: string;
+  seq: number;
+  template: TaskTemplate;
+  files: string[];
+  state: TaskState;
+  reason: string;
+  queuedAtMs: number;
+  finishedAtMs: number;
+  expectedMs: number;
+  attempts: AttemptRec[];
+  testFailures: number;
+  infraFailures: number;
+  notBeforeMs: number;
+  avoidWorkers: string[];
+}
+
+export interface RunRec {
+  runId: string;
+  name: string;
+  state: RunState;
+  submittedAtMs: number;
+  finishedAtMs: number;
+  setup: string[];
+  setupCacheKey: string;
+  sourceDir: string;
+  taskIds: string[];
+  counts: MutableCounts;
+  parallelOpen: number;
+  running: number;
+}
+
+export type MutableCounts = { -readonly [K in keyof RunCounts]: RunCounts[K] };
+
+export const emptyCounts = (): MutableCounts => ({ tasks: 0, queued: 0, running: 0, passed: 0, failed: 0, cancelled: 0, failedInfra: 0 });
+
+export function countKey(state: TaskState): keyof MutableCounts {
+  switch (state) {
+    case 'queued':
+      return 'queued';
+    case 'running':
+      return 'running';
+    case 'passed':
+      return 'passed';
+    case 'failed':
+      return 'failed';
+    case 'cancelled':
+      return 'cancelled';
+    case 'failed-infra':
+      return 'failedInfra';
+  }
+}
+
+export const terminal = (state: TaskState): boolean => state !== 'queued' && state !== 'running';
+
+/** Asserts the cross-record invariants (after a restore; tests call it after every step). */
+export function checkInvariants(runs: ReadonlyMap<string, RunRec>, tasks: ReadonlyMap<string, TaskRec>, workers: ReadonlyMap<string, WorkerRec>): void {
+  const runningByWorker = new Map<string, string[]>();
+  for (const run of runs.values()) {
+    const counts = emptyCounts();
+    let running = 0;
+    let parallelOpen = 0;
+    for (const taskId of run.taskIds) {
+      const task = tasks.get(taskId);
+      assert(task !== undefined && task.runId === run.runId, `run ${run.runId} lists missing task ${taskId}`);
+      counts.tasks++;
+      counts[countKey(task.state)]++;
+      if (!terminal(task.state) && !task.template.exclusive) parallelOpen++;
+      task.attempts.forEach((attempt, i) => {
+        const isLast = i === task.attempts.length - 1;
+        if (attempt.state === 'running') {
+          assert(isLast && task.state === 'running', `attempt ${attempt.attemptId} runs but is not its task's current one`);
+          running++;
+          runningByWorker.set(attempt.workerId, [...(runningByWorker.get(attempt.workerId) ?? []), attempt.attemptId]);
+        }
+      });
+      if (task.state === 'running') assert(task.attempts[task.attempts.length - 1]?.state === 'running', `task ${taskId} is running without a running attempt`);
+    }
+    assert(JSON.stringify(counts) === JSON.stringify(run.counts), `run ${run.runId} counts ${JSON.stringify(run.counts)} disagree with its tasks ${JSON.stringify(counts)}`);
+    assert(running === run.running && parallelOpen === run.parallelOpen, `run ${run.runId} load disagrees with its tasks`);
+    const open = counts.queued + counts.running > 0;
+    assert(open === (run.state === 'running'), `run ${run.runId} is ${run.state} with ${counts.queued} queued and ${counts.running} running`);
+  }
+  for (const worker of workers.values()) {
+    const expected = (runningByWorker.get(worker.workerId) ?? []).sort();
+    assert(JSON.stringify([...worker.running].sort()) === JSON.stringify(expected), `worker ${worker.workerId} running set disagrees with the tasks`);
+    assert(worker.state !== 'lost' || worker.running.length === 0, `lost worker ${worker.workerId} runs attempts`);
+  }
+}
+
+export interface SnapshotState {
+  version: number;
+  nextSeq: number;
+  workers: WorkerRec[];
+  runs: (RunRec & { tasks: TaskRec[] })[];
+  timings: unknown;
+  flakes: unknown;
+}
+
+export function workerView(w: WorkerRec): WorkerView {
+  return {
+    workerId: w.workerId,
+    name: w.name,
+    capabilities: w.capabilities,
+    slots: w.slots,
+    state: w.state,
+    registeredAtMs: w.registeredAtMs,
+    running: [...w.running],
+    httpAddress: w.httpAddress,
+  };
+}
+
+export function runSummary(run: RunRec): RunSummary {
+  return { runId: run.runId, name: run.name, state: run.state, submittedAtMs: run.submittedAtMs, finishedAtMs: run.finishedAtMs, counts: { ...run.counts } };
+}
+
+export function taskView(task: TaskRec): TaskView {
+  return {
+    taskId: task.taskId,
+    runId: task.runId,
+    template: task.template,
+    files: task.files,
+    state: task.state,
+    reason: task.reason,
+    queuedAtMs: task.queuedAtMs,
+    finishedAtMs: task.finishedAtMs,
+    expectedMs: task.expectedMs,
+    attempts: task.attempts.map(
+      (a): AttemptView => ({
+        attemptId: a.attemptId,
+        number: a.number,
+        workerId: a.workerId,
+        assignedAtMs: a.assignedAtMs,
+        state: a.state,
+        ...(a.result === undefined ? {} : { result: a.result }),
+        reason: a.reason,
+        lateResults: a.lateResults,
+      }),
+    ),
+  };
+}
