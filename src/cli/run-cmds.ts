@@ -344,6 +344,13 @@ export function formatRunReport(summary: RunReportJson, paths: ReportPaths | nul
 }
 
 /** 0 for a passed run, 1 for failed or cancelled. */
+/** The run an attempt id belongs to (`<runId>.t<n>.a<k>`). */
+export function runIdOfAttempt(attemptId: string): string {
+  const match = /^(.+)\.t\d+\.a\d+$/.exec(attemptId);
+  if (match === null) throw new UsageError(`"${attemptId}" is not an attempt id (<runId>.t<n>.a<k>)`);
+  return match[1]!;
+}
+
 export function exitCodeForState(state: RunState): number {
   return state === 'passed' ? RunExitCode.ok : RunExitCode.failed;
 }
@@ -505,6 +512,38 @@ export function registerRunCommands(program: Command, write: Write, env: RunComm
       }
       const paths = await writeReports(run, options.reportDir);
       write(`run ${runId} (${run.state}): reports written\n  junit     ${paths.junit}\n  json      ${paths.json}\n  markdown  ${paths.markdown}\n  html      ${paths.html}\n`);
+    });
+
+  withConnectOptions(runs.command('log').description("print an attempt's full output log, fetched from the worker that ran it").argument('<attemptId>'))
+    .action(async (attemptId: string, options: ConnectOptions) => {
+      const runId = runIdOfAttempt(attemptId);
+      const found = await withClient(env, write, options, `no run ${runId}`, async (c) => {
+        const run = await c.getRun(runId);
+        const attempt = run.tasks.flatMap((t) => t.attempts).find((a) => a.attemptId === attemptId);
+        const worker = attempt === undefined ? undefined : (await c.listWorkers()).find((w) => w.workerId === attempt.workerId);
+        return { attempt, worker };
+      });
+      if (found.attempt === undefined) {
+        write(`testudo: run ${runId} has no attempt ${attemptId}\n`);
+        throw new ExitError(RunExitCode.failed);
+      }
+      if (found.worker === undefined || found.worker.httpAddress === '') {
+        write(`testudo: worker ${found.attempt.workerId} serves no logs (start it with --http); the result keeps the output's tail: testudo runs show ${runId} --json\n`);
+        throw new ExitError(RunExitCode.failed);
+      }
+      const url = `http://${found.worker.httpAddress}/logs/${encodeURIComponent(attemptId)}`;
+      let response: Response;
+      try {
+        response = await fetch(url, { signal: AbortSignal.timeout(timeoutOf(options)) });
+      } catch (error) {
+        write(`testudo: cannot reach worker ${found.worker.workerId} at ${url}: ${(error as Error).message}\n`);
+        throw new ExitError(RunExitCode.unreachable);
+      }
+      if (!response.ok) {
+        write(`testudo: ${url}: ${response.status} ${(await response.text()).trim()}\n`);
+        throw new ExitError(RunExitCode.failed);
+      }
+      write(await response.text());
     });
 
   const workers = program.command('workers').description('list and drain workers');

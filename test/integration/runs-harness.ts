@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -67,11 +66,13 @@ export function countedTests(run: RunView): string[] {
   return names.sort();
 }
 
-/** Result files waiting in a worker's outbox. */
-export async function outboxFiles(workDir: string): Promise<string[]> {
+/** Results waiting in a worker's outbox, as its /status reports them (null when it does not answer). */
+export async function outboxSize(httpAddress: string): Promise<number | null> {
   try {
-    return (await readdir(join(workDir, 'outbox'))).filter((f) => f.endsWith('.json'));
+    const response = await fetch(`http://${httpAddress}/status`, { signal: AbortSignal.timeout(2000) });
+    const status = (await response.json()) as { outbox?: number };
+    return typeof status.outbox === 'number' ? status.outbox : null;
   } catch {
-    return [];
+    return null;
   }
 }

@@ -6,11 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
+import { main } from '../../src/cli/main.js';
 import { mergeRun } from '../../src/report/merge.js';
 import { renderJUnit } from '../../src/report/junit-write.js';
 import { expandSpec, loadSpec } from '../../src/spec/index.js';
 import { clientFor, startCluster, waitFor } from './harness.js';
-import { countedAttempts, countedTests, finishRun, outboxFiles, sleepRun, startWorkers } from './runs-harness.js';
+import { countedAttempts, countedTests, finishRun, outboxSize, sleepRun, startWorkers } from './runs-harness.js';
 
 /**
  * Runs end to end on real processes: 3 coordinators (Raft on LevelDB), worker
@@ -125,9 +126,9 @@ describe('runs across real workers', () => {
     await waitFor('the task running', async () => (await client.getRun(runId)).counts.running === 1);
     // Cut the worker off from every coordinator while its task finishes.
     for (const id of cluster.members.keys()) cluster.pause(id);
-    const workDir = cluster.worker('w1').workDir;
+    const worker = cluster.worker('w1');
     try {
-      await waitFor('the result in the outbox', async () => (await outboxFiles(workDir)).length === 1, 15_000);
+      await waitFor('the result in the outbox', async () => (await outboxSize(worker.httpAddress!)) === 1, 15_000);
       await cluster.killWorker('w1');
     } finally {
       for (const id of cluster.members.keys()) cluster.resume(id);
@@ -139,8 +140,13 @@ describe('runs across real workers', () => {
     expect(task.attempts).toHaveLength(1);
     expect(task.attempts[0]!.state).toBe('passed');
     expect(task.attempts[0]!.lateResults).toBe(0);
-    await waitFor('the outbox emptied once committed', async () => (await outboxFiles(workDir)).length === 0);
-    const log = await readFile(join(workDir, 'worker.log'), 'utf8');
+    await waitFor('the outbox emptied once committed', async () => (await outboxSize(worker.httpAddress!)) === 0);
+    // The full log stays on the worker; the CLI fetches it from there.
+    let printed = '';
+    const code = await main(['runs', 'log', task.attempts[0]!.attemptId, '--coordinators', cluster.endpoints().join(',')], (text) => (printed += text));
+    expect(code, printed).toBe(0);
+    expect(printed).toContain('sleeping 1.5 s for t1');
+    const log = await readFile(join(worker.workDir, 'worker.log'), 'utf8');
     expect(log).toContain('session open');
   });
 });
