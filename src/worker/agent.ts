@@ -151,6 +151,7 @@ export class WorkerAgent {
     this.wake?.();
     await this.loop;
     for (const c of this.channels.values()) c.close();
+    await this.outbox.close();
     await this.lock.release();
     this.log.info('worker stopped');
   }

@@ -44,10 +44,28 @@ export const resultFailureTextBytesMax = 1024 * 1024;
 /** Message bytes a failure keeps once the result's failure-text budget is spent. */
 export const overBudgetMessageBytes = 256;
 /**
- * An outbox file larger than this is corrupt: well above the largest result
- * the bounds above allow (JSON-escaped twice).
+ * An outbox file of the previous one-file-per-result format larger than this
+ * is corrupt (read only to migrate old work dirs).
  */
 export const outboxFileBytesMax = 512 * 1024 * 1024;
+/**
+ * One outbox record (a result as JSON): a larger result is refused by the
+ * outbox (it is still sent, just not kept across a restart). Equal to the
+ * coordinator's default message limit, which a larger result would not pass.
+ */
+export const outboxRecordBytesMax = 16 * 1024 * 1024;
+/** All unconfirmed results in the outbox together (record bytes); beyond it puts fail as full. */
+export const outboxLiveBytesMax = 256 * 1024 * 1024;
+/**
+ * An outbox segment file: the writer rolls to a new segment before passing it
+ * (with the live bound above a compacted segment stays far below), and on open
+ * a larger file is not read but set aside as corrupt.
+ */
+export const outboxSegmentBytesMax = 1024 * 1024 * 1024;
+/** The active outbox segment is compacted once over this size and twice the live records' size. */
+export const outboxCompactBytesMin = 4 * 1024 * 1024;
+/** Segment files read on open (normally one, two after a crash mid-compaction); older extras are set aside. */
+export const outboxSegmentsMax = 64;
 
 /** Default timeout of a run's setup commands, all together. */
 export const setupTimeoutMsDefault = 30 * 60 * 1000;

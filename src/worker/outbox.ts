@@ -2,28 +2,73 @@
 // coordinator confirms it has committed them, so a worker restart or a lost
 // connection never loses a result.
 //
-// One file per result, `<sanitized attemptId>.json`, written crash-safely:
-// temp file, fsync, rename, fsync of the directory. Each file is an envelope
-// `{"format":1,"sha256":"<hex>","result":"<JSON of the AttemptResult>"}`; the
-// checksum covers the exact result text. On open, leftover temp files are
-// removed and a file that fails its checks is moved to `corrupt/` and reported
-// in `problems` (never dropped silently).
+// Storage is a log. The directory holds append-only segment files
+// `seg-<10-digit n>.log`; only the highest-numbered one is written to. A
+// segment is a sequence of frames
+//
+//   [u32 LE payload length][u32 LE CRC-32C of the payload][payload]
+//
+// whose payload is the UTF-8 JSON of a record, `{"k":"put","r":<AttemptResult>}`
+// or `{"k":"confirm","ids":[<attemptId>...]}`. Replaying the segments in order
+// (a put of an id already held is ignored: first wins; a confirm forgets ids)
+// gives the unconfirmed results.
+//
+// Group commit: puts and confirms go into a batch; the batch is written once
+// the current event-loop turn is over (or, while a write is under way, as soon
+// as it is done) with one write() of all its frames and, if it holds a put,
+// one fdatasync() of the segment, kept open. A put resolves only after that
+// sync. A batch of confirms only is written but not synced: a confirm lost in
+// a crash makes its result reappear and be sent again, which the coordinator
+// answers as a duplicate, so a confirm needs no fsync of its own (the next
+// put's sync, or a compaction, makes it durable too).
+//
+// Compaction: when the active segment is over outboxCompactBytesMin and over
+// twice the size of the live records, the live results are written to a
+// temp file, synced, renamed to the next segment number and the directory
+// synced; then appends go there and the older segments are deleted (directory
+// synced again). A crash at any point leaves either the old segments alone or
+// old and new together, which replay to the same results (the new segment
+// holds only puts of results the old ones hold).
+//
+// Open: leftover temp files are removed; old-format `<id>.json` files (one
+// result each) are loaded and migrated; segments are replayed in order. A torn
+// last frame at the end of the last segment (a crash mid-write: short, running
+// past the end of the file, or ending in zero fill) is cut off silently. A bad
+// frame anywhere else (wrong checksum, impossible length, torn frame at the
+// end of an older segment) is skipped, reading resumes at the next valid frame
+// (found by scanning, so a damaged length hides nothing after it), and the
+// damage is reported in `problems`; such a segment is then set aside under
+// `corrupt/` once its live results are rewritten into a new segment.
 
-import { randomBytes, createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { AttemptResult } from '../model/types.js';
+import { crc32c } from '../raft/crc32c.js';
 import { sanitizeId } from './executor.js';
-import { outboxEntriesMaxDefault, outboxFileBytesMax } from './limits.js';
-
-export const outboxFormatVersion = 1;
+import {
+  outboxCompactBytesMin,
+  outboxEntriesMaxDefault,
+  outboxFileBytesMax,
+  outboxLiveBytesMax,
+  outboxRecordBytesMax,
+  outboxSegmentBytesMax,
+  outboxSegmentsMax,
+} from './limits.js';
 
 export interface OutboxOptions {
-  /** Most unconfirmed results held; default 10,000. */
+  /** Most unconfirmed results held; default outboxEntriesMaxDefault. */
   readonly entriesMax?: number;
+  /** Largest record (a result's JSON), bytes; default outboxRecordBytesMax. */
+  readonly recordBytesMax?: number;
+  /** Most bytes of unconfirmed results; default outboxLiveBytesMax. */
+  readonly liveBytesMax?: number;
+  /** Active segment size below which it is never compacted; default outboxCompactBytesMin. */
+  readonly compactBytesMin?: number;
 }
 
-/** A file found unusable when the outbox was opened. */
+/** A file found unusable (in part or whole) when the outbox was opened. */
 export interface OutboxProblem {
   /** The file as found. */
   readonly file: string;
@@ -32,10 +77,39 @@ export interface OutboxProblem {
   readonly movedTo: string;
 }
 
+/** Counters, for tests and diagnostics. */
+export interface OutboxStats {
+  /** fdatasync/fsync calls of segment files (group commits and compactions). */
+  readonly syncs: number;
+  /** write batches appended to the active segment. */
+  readonly writes: number;
+  readonly compactions: number;
+  /** The active segment's file name, '' when closed. */
+  readonly segment: string;
+  readonly segmentBytes: number;
+  /** Bytes of the records of the results held. */
+  readonly liveBytes: number;
+}
+
 export class OutboxFullError extends Error {
   override readonly name = 'OutboxFullError';
-  constructor(readonly entriesMax: number) {
-    super(`the outbox holds ${entriesMax} unconfirmed results, its limit: the coordinator has not confirmed them`);
+  constructor(
+    readonly entriesMax: number,
+    detail?: string,
+  ) {
+    super(detail ?? `the outbox holds ${entriesMax} unconfirmed results, its limit: the coordinator has not confirmed them`);
+  }
+}
+
+/** A single result too large for the outbox. */
+export class OutboxRecordTooLargeError extends Error {
+  override readonly name = 'OutboxRecordTooLargeError';
+  constructor(
+    readonly attemptId: string,
+    readonly bytes: number,
+    readonly bytesMax: number,
+  ) {
+    super(`the result of attempt ${JSON.stringify(attemptId)} is ${bytes} bytes as JSON, over the outbox's limit of ${bytesMax}`);
   }
 }
 
@@ -45,48 +119,100 @@ export function outboxDir(workDir: string): string {
 }
 
 const tempPrefix = '.tmp-';
+const segmentPattern = /^seg-(\d{10})\.log$/;
+const frameHeaderBytes = 8;
+/** Every payload starts so (the first key is `k`); resynchronizing looks for it. */
+const payloadPrefix = Buffer.from('{"k":"', 'utf8');
+/** Compaction writes the live set in writes of about this size. */
+const rewriteChunkBytes = 1024 * 1024;
+/** Ids per confirm record (attempt ids are short; the record bound still applies). */
+const confirmIdsPerRecord = 2048;
+
+function segmentName(n: number): string {
+  return `seg-${String(n).padStart(10, '0')}.log`;
+}
+
+interface Entry {
+  readonly result: AttemptResult;
+  /** Size of its put frame in the active segment's format (header included). */
+  bytes: number;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+interface PendingPut {
+  readonly id: string;
+  readonly result: AttemptResult;
+  readonly bytes: number;
+}
+
+interface Batch {
+  frames: Buffer[];
+  bytes: number;
+  sync: boolean;
+  puts: PendingPut[];
+  waiters: Waiter[];
+  compactWaiters: Waiter[];
+}
+
+interface Active {
+  readonly handle: FileHandle;
+  readonly file: string;
+  size: number;
+}
 
 export class Outbox {
-  private readonly entries = new Map<string, AttemptResult>();
+  private readonly entries = new Map<string, Entry>();
+  /** Puts queued or being written, by attemptId. */
   private readonly writing = new Map<string, Promise<void>>();
-  private readonly problemList: OutboxProblem[];
+  private writingBytes = 0;
+  private liveBytes = 0;
+  private readonly problemList: OutboxProblem[] = [];
+  private readonly entriesMax: number;
+  private readonly recordBytesMax: number;
+  private readonly liveBytesMax: number;
+  private readonly compactBytesMin: number;
+
+  private active: Active | null = null;
+  private nextNumber = 1;
+  /** Segments (and migrated old files) superseded by a compaction, still to delete. */
+  private stale: string[] = [];
+  /** The active segment may hold a partial frame or unsynced failed writes: move to a new one first. */
+  private mustRoll = false;
+  /** No automatic compaction retry before the segment reaches this size (after a failed one). */
+  private compactRetryAt = 0;
+
+  private batch: Batch | null = null;
+  private draining = false;
+  private idle: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private syncs = 0;
+  private writes = 0;
+  private compactions = 0;
 
   private constructor(
     readonly dir: string,
-    readonly entriesMax: number,
-    problems: OutboxProblem[],
+    options: OutboxOptions,
   ) {
-    this.problemList = problems;
+    this.entriesMax = options.entriesMax ?? outboxEntriesMaxDefault;
+    this.recordBytesMax = options.recordBytesMax ?? outboxRecordBytesMax;
+    this.liveBytesMax = options.liveBytesMax ?? outboxLiveBytesMax;
+    this.compactBytesMin = options.compactBytesMin ?? outboxCompactBytesMin;
   }
 
   /** Opens (creating) the outbox in `dir`, loading every result in it. */
   static async open(dir: string, options: OutboxOptions = {}): Promise<Outbox> {
     await mkdir(dir, { recursive: true });
-    const problems: OutboxProblem[] = [];
-    const outbox = new Outbox(dir, options.entriesMax ?? outboxEntriesMaxDefault, problems);
-    const names = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
-    let removedTemp = false;
-    for (const dirent of names) {
-      const file = path.join(dir, dirent.name);
-      if (dirent.name.startsWith(tempPrefix)) {
-        // A write that crashed before its rename: never part of the outbox.
-        await rm(file, { force: true, recursive: true });
-        removedTemp = true;
-        continue;
-      }
-      if (!dirent.name.endsWith('.json')) continue;
-      const loaded = await loadFile(file, dirent.name);
-      if (loaded.ok) {
-        if (!outbox.entries.has(loaded.result.attemptId)) outbox.entries.set(loaded.result.attemptId, loaded.result);
-        continue;
-      }
-      problems.push({ file, reason: loaded.reason, movedTo: await quarantine(dir, dirent.name) });
-    }
-    if (removedTemp || problems.length > 0) await fsyncDir(dir);
+    const outbox = new Outbox(dir, options);
+    await outbox.load();
     return outbox;
   }
 
-  /** Files found corrupt when the outbox was opened, now under corrupt/. */
+  /** Damage found when the outbox was opened (damaged files are now under corrupt/). */
   get problems(): readonly OutboxProblem[] {
     return this.problemList;
   }
@@ -99,91 +225,557 @@ export class Outbox {
     return this.entries.has(attemptId);
   }
 
+  stats(): OutboxStats {
+    return {
+      syncs: this.syncs,
+      writes: this.writes,
+      compactions: this.compactions,
+      segment: this.active === null ? '' : path.basename(this.active.file),
+      segmentBytes: this.active?.size ?? 0,
+      liveBytes: this.liveBytes,
+    };
+  }
+
   /**
-   * Stores a result durably (resolves once it is on disk). Idempotent: a
-   * result for an attemptId already held (or being written) is not rewritten.
+   * Stores a result durably (resolves once it is synced to disk). Idempotent:
+   * a result for an attemptId already held (or being written) is not
+   * rewritten, the first one stays.
    */
   async put(result: AttemptResult): Promise<void> {
     const id = result.attemptId;
     if (this.entries.has(id)) return;
     const inFlight = this.writing.get(id);
     if (inFlight !== undefined) return inFlight;
+    if (this.closed) throw new Error('the outbox is closed');
     if (this.entries.size + this.writing.size >= this.entriesMax) throw new OutboxFullError(this.entriesMax);
-    const write = this.write(result).finally(() => this.writing.delete(id));
+    const frame = encodeFrame(JSON.stringify({ k: 'put', r: result }));
+    const payloadBytes = frame.length - frameHeaderBytes;
+    if (payloadBytes > this.recordBytesMax) throw new OutboxRecordTooLargeError(id, payloadBytes, this.recordBytesMax);
+    if (this.liveBytes + this.writingBytes + frame.length > this.liveBytesMax) {
+      throw new OutboxFullError(
+        this.entriesMax,
+        `the outbox's unconfirmed results take ${this.liveBytes + this.writingBytes} bytes; with ${frame.length} more they would pass its limit of ${this.liveBytesMax}`,
+      );
+    }
+    const write = this.enqueue([frame], true, { id, result, bytes: frame.length });
     this.writing.set(id, write);
-    await write;
-    this.entries.set(id, result);
+    this.writingBytes += frame.length;
+    return write;
   }
 
-  /** Forgets results the coordinator has committed (unknown ids are ignored). */
+  /**
+   * Forgets results the coordinator has committed (unknown ids are ignored).
+   * The confirm record is written but not synced (see the top of the file).
+   */
   async confirm(attemptIds: readonly string[]): Promise<void> {
-    let removed = false;
+    const removed: string[] = [];
     for (const id of attemptIds) {
       const inFlight = this.writing.get(id);
       if (inFlight !== undefined) await inFlight.catch(() => undefined);
-      if (!this.entries.has(id)) continue;
-      await unlink(this.fileOf(id)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
+      const entry = this.entries.get(id);
+      if (entry === undefined) continue;
       this.entries.delete(id);
-      removed = true;
+      this.liveBytes -= entry.bytes;
+      removed.push(id);
     }
-    if (removed) await fsyncDir(this.dir);
+    if (removed.length === 0) return;
+    if (this.closed) throw new Error('the outbox is closed');
+    const frames: Buffer[] = [];
+    let ids: string[] = [];
+    let idBytes = 0;
+    const flush = (): void => {
+      if (ids.length > 0) frames.push(encodeFrame(JSON.stringify({ k: 'confirm', ids })));
+      ids = [];
+      idBytes = 0;
+    };
+    for (const id of removed) {
+      const bytes = Buffer.byteLength(id, 'utf8') * 6 + 3; // JSON escaping at worst, quotes, comma
+      if (ids.length >= confirmIdsPerRecord || idBytes + bytes > this.recordBytesMax / 2) flush();
+      ids.push(id);
+      idBytes += bytes;
+    }
+    flush();
+    await this.enqueue(frames, false, null);
   }
 
   /** Unconfirmed results, oldest first (finishedAtMs, then attemptId). */
   pending(): AttemptResult[] {
-    return [...this.entries.values()].sort(
-      (a, b) => a.finishedAtMs - b.finishedAtMs || (a.attemptId < b.attemptId ? -1 : a.attemptId > b.attemptId ? 1 : 0),
-    );
+    return [...this.entries.values()]
+      .map((e) => e.result)
+      .sort((a, b) => a.finishedAtMs - b.finishedAtMs || (a.attemptId < b.attemptId ? -1 : a.attemptId > b.attemptId ? 1 : 0));
   }
 
-  private fileOf(attemptId: string): string {
-    return path.join(this.dir, `${sanitizeId(attemptId)}.json`);
+  /** Rewrites the live results into a new segment now (normally automatic). */
+  compact(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the outbox is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.currentBatch().compactWaiters.push({ resolve, reject });
+      this.kick();
+    });
   }
 
-  private async write(result: AttemptResult): Promise<void> {
-    const text = encodeEntry(result);
-    const target = this.fileOf(result.attemptId);
-    const temp = path.join(this.dir, `${tempPrefix}${randomBytes(6).toString('hex')}-${path.basename(target)}`);
-    const handle = await open(temp, 'wx', 0o644);
+  /** Waits for queued writes, then closes the segment; later puts and confirms fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.draining) await this.idle;
+    const active = this.active;
+    this.active = null;
+    if (active !== null) await active.handle.close();
+  }
+
+  // ------------------------------------------------------------ writing
+
+  private currentBatch(): Batch {
+    this.batch ??= { frames: [], bytes: 0, sync: false, puts: [], waiters: [], compactWaiters: [] };
+    return this.batch;
+  }
+
+  private enqueue(frames: readonly Buffer[], sync: boolean, put: PendingPut | null): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const batch = this.currentBatch();
+      for (const frame of frames) {
+        batch.frames.push(frame);
+        batch.bytes += frame.length;
+      }
+      if (sync) batch.sync = true;
+      if (put !== null) batch.puts.push(put);
+      batch.waiters.push({ resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Starts the writer after this turn unless it is running (then it takes the batch when done). */
+  private kick(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.idle = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        this.drain().then(resolve, resolve);
+      });
+    });
+  }
+
+  private async drain(): Promise<void> {
     try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
+      while (this.batch !== null) {
+        const batch = this.batch;
+        this.batch = null;
+        await this.commit(batch);
+      }
     } finally {
-      await handle.close();
+      this.draining = false;
     }
+  }
+
+  /** Writes (and syncs) one batch, settles its promises, then compacts if due. Never throws. */
+  private async commit(batch: Batch): Promise<void> {
+    let failed = false;
+    let error: unknown;
+    if (batch.frames.length > 0) {
+      try {
+        if (this.active === null) throw new Error('the outbox is closed');
+        if (this.mustRoll || this.active.size + batch.bytes > outboxSegmentBytesMax) await this.rewrite();
+        await this.append(Buffer.concat(batch.frames, batch.bytes), batch.sync);
+      } catch (err) {
+        failed = true;
+        error = err;
+      }
+    }
+    // Settle in memory before anything else runs, so a compaction sees these puts.
+    for (const put of batch.puts) {
+      this.writing.delete(put.id);
+      this.writingBytes -= put.bytes;
+      if (!failed) {
+        this.entries.set(put.id, { result: put.result, bytes: put.bytes });
+        this.liveBytes += put.bytes;
+      }
+    }
+    for (const waiter of batch.waiters) {
+      if (failed) waiter.reject(error);
+      else waiter.resolve();
+    }
+    if (batch.compactWaiters.length > 0) {
+      try {
+        if (this.active === null) throw new Error('the outbox is closed');
+        await this.rewrite();
+        for (const waiter of batch.compactWaiters) waiter.resolve();
+      } catch (err) {
+        for (const waiter of batch.compactWaiters) waiter.reject(err);
+      }
+    } else if (this.compactionDue()) {
+      try {
+        await this.rewrite();
+      } catch {
+        // Retried once the segment has grown by another compactBytesMin; the
+        // active segment is still whole, so nothing is lost meanwhile.
+        if (this.active !== null) this.compactRetryAt = this.active.size + this.compactBytesMin;
+      }
+    }
+  }
+
+  private compactionDue(): boolean {
+    const active = this.active;
+    if (active === null || this.mustRoll) return false;
+    return active.size > Math.max(this.compactBytesMin, 2 * this.liveBytes) && active.size >= this.compactRetryAt;
+  }
+
+  private async append(data: Buffer, sync: boolean): Promise<void> {
+    const active = this.active;
+    if (active === null) throw new Error('the outbox is closed');
     try {
-      await rename(temp, target);
+      await writeAll(active.handle, data);
+      active.size += data.length;
+      this.writes++;
+      if (sync) {
+        this.syncs++;
+        await active.handle.datasync();
+      }
     } catch (err) {
-      await rm(temp, { force: true });
+      // The segment may now end in a partial frame, or hold pages whose
+      // write-back failed (a later fsync could wrongly succeed): leave it.
+      this.mustRoll = true;
       throw err;
     }
-    await fsyncDir(this.dir);
+  }
+
+  /**
+   * Writes the live results into a new segment (temp file, sync, rename, sync
+   * of the directory), makes it the active one and deletes the superseded ones.
+   */
+  private async rewrite(): Promise<void> {
+    const name = segmentName(this.nextNumber++);
+    const file = path.join(this.dir, name);
+    const temp = path.join(this.dir, `${tempPrefix}${name}`);
+    const live = [...this.entries];
+    const sizes = new Map<string, number>();
+    let size = 0;
+    const handle = await open(temp, 'w', 0o644);
+    try {
+      let chunk: Buffer[] = [];
+      let chunkBytes = 0;
+      for (const [id, entry] of live) {
+        const frame = encodeFrame(JSON.stringify({ k: 'put', r: entry.result }));
+        sizes.set(id, frame.length);
+        chunk.push(frame);
+        chunkBytes += frame.length;
+        if (chunkBytes >= rewriteChunkBytes) {
+          await writeAll(handle, Buffer.concat(chunk, chunkBytes));
+          size += chunkBytes;
+          chunk = [];
+          chunkBytes = 0;
+        }
+      }
+      if (chunkBytes > 0) await writeAll(handle, Buffer.concat(chunk, chunkBytes));
+      size += chunkBytes;
+      this.syncs++;
+      await handle.sync();
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    await handle.close();
+    let appendHandle: FileHandle;
+    try {
+      await rename(temp, file);
+      await fsyncDir(this.dir);
+      appendHandle = await open(file, 'a');
+    } catch (err) {
+      // Not switched: the old segments stay the truth; do not leave a snapshot
+      // that would replay after them.
+      await rm(temp, { force: true }).catch(() => undefined);
+      await rm(file, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    const previous = this.active;
+    this.active = { handle: appendHandle, file, size };
+    this.mustRoll = false;
+    this.compactRetryAt = 0;
+    this.compactions++;
+    let liveBytes = 0;
+    for (const [id, entry] of this.entries) {
+      entry.bytes = sizes.get(id) ?? entry.bytes;
+      liveBytes += entry.bytes;
+    }
+    this.liveBytes = liveBytes;
+    if (previous !== null) {
+      this.stale.push(previous.file);
+      await previous.handle.close().catch(() => undefined);
+    }
+    await this.removeStale();
+  }
+
+  private async removeStale(): Promise<void> {
+    const kept: string[] = [];
+    let removed = false;
+    for (const file of this.stale) {
+      try {
+        await unlink(file);
+        removed = true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') kept.push(file);
+      }
+    }
+    this.stale = kept;
+    // A deletion lost in a crash only leaves a superseded segment, which replays harmlessly.
+    if (removed) await fsyncDir(this.dir).catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------ loading
+
+  private async load(): Promise<void> {
+    const dirents = await readdir(this.dir, { withFileTypes: true });
+    const legacyNames: string[] = [];
+    let segments: { readonly number: number; readonly name: string }[] = [];
+    let removedTemp = false;
+    for (const dirent of dirents) {
+      if (dirent.name.startsWith(tempPrefix)) {
+        // A write that crashed before its rename: never part of the outbox.
+        await rm(path.join(this.dir, dirent.name), { force: true, recursive: true });
+        removedTemp = true;
+        continue;
+      }
+      const match = segmentPattern.exec(dirent.name);
+      if (match !== null && dirent.isFile()) segments.push({ number: Number(match[1]), name: dirent.name });
+      else if (dirent.name.endsWith('.json')) legacyNames.push(dirent.name);
+    }
+    legacyNames.sort();
+    segments.sort((a, b) => a.number - b.number);
+    this.nextNumber = (segments.at(-1)?.number ?? 0) + 1;
+    if (removedTemp) await fsyncDir(this.dir);
+
+    // Results of the previous format come first: they predate every segment.
+    const migrated: string[] = [];
+    for (const name of legacyNames) {
+      const file = path.join(this.dir, name);
+      const loaded = await loadLegacyFile(file, name);
+      let reason = loaded.ok ? '' : loaded.reason;
+      if (loaded.ok) {
+        const bytes = Buffer.byteLength(JSON.stringify({ k: 'put', r: loaded.result }), 'utf8');
+        if (bytes > this.recordBytesMax) reason = `${bytes} bytes as a record, over the limit of ${this.recordBytesMax}`;
+        else {
+          if (!this.entries.has(loaded.result.attemptId)) this.entries.set(loaded.result.attemptId, { result: loaded.result, bytes: frameHeaderBytes + bytes });
+          migrated.push(file);
+          continue;
+        }
+      }
+      this.problemList.push({ file, reason, movedTo: await quarantine(this.dir, name) });
+    }
+
+    if (segments.length > outboxSegmentsMax) {
+      // Never made by this writer (it keeps one, two after a crash); the
+      // newest hold the latest compaction, which has every live result.
+      const excess = segments.slice(0, segments.length - outboxSegmentsMax);
+      segments = segments.slice(segments.length - outboxSegmentsMax);
+      for (const segment of excess) {
+        this.problemList.push({
+          file: path.join(this.dir, segment.name),
+          reason: `more than ${outboxSegmentsMax} segments: the oldest set aside unread`,
+          movedTo: await quarantine(this.dir, segment.name),
+        });
+      }
+    }
+
+    const damaged: { readonly name: string; readonly reasons: readonly string[] }[] = [];
+    const whole: string[] = [];
+    let tornEnd = -1;
+    for (const [index, segment] of segments.entries()) {
+      const file = path.join(this.dir, segment.name);
+      const isLast = index === segments.length - 1;
+      let data: Buffer;
+      try {
+        const info = await stat(file);
+        if (info.size > outboxSegmentBytesMax) {
+          damaged.push({ name: segment.name, reasons: [`${info.size} bytes, over the segment limit of ${outboxSegmentBytesMax}: not read`] });
+          continue;
+        }
+        data = await readFile(file);
+      } catch (err) {
+        damaged.push({ name: segment.name, reasons: [`cannot read: ${err instanceof Error ? err.message : String(err)}`] });
+        continue;
+      }
+      const scan = scanSegment(data, this.recordBytesMax, isLast);
+      const reasons = [...scan.problems];
+      for (const record of scan.records) {
+        const issue = this.replay(record.payload);
+        if (issue !== null) reasons.push(`the record at offset ${record.offset} ${issue}: skipped`);
+      }
+      if (reasons.length > 0) damaged.push({ name: segment.name, reasons });
+      else whole.push(file);
+      if (isLast && scan.torn) tornEnd = scan.validEnd;
+    }
+    let liveBytes = 0;
+    for (const entry of this.entries.values()) liveBytes += entry.bytes;
+    this.liveBytes = liveBytes;
+
+    const last = segments.at(-1);
+    if (damaged.length === 0 && migrated.length === 0 && segments.length <= 1) {
+      // The usual case: one whole segment (or none yet) to append to.
+      const file = path.join(this.dir, last?.name ?? segmentName(this.nextNumber++));
+      if (tornEnd >= 0) {
+        // A crash mid-write: cut the partial frame off so appends follow whole frames.
+        const handle = await open(file, 'r+');
+        try {
+          await handle.truncate(tornEnd);
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+      }
+      const handle = await open(file, 'a', 0o644);
+      this.active = { handle, file, size: (await handle.stat()).size };
+      if (last === undefined) await fsyncDir(this.dir);
+      return;
+    }
+    // Migration, damage, or a crash mid-compaction: write the live set into a
+    // new segment, then delete what it supersedes and set the damaged aside.
+    this.stale.push(...whole, ...migrated);
+    await this.rewrite();
+    for (const { name, reasons } of damaged) {
+      const movedTo = await quarantine(this.dir, name);
+      for (const reason of reasons) this.problemList.push({ file: path.join(this.dir, name), reason, movedTo });
+    }
+  }
+
+  /** Applies one record read back; returns what is wrong with it, or null. */
+  private replay(payload: Buffer): string | null {
+    let record: unknown;
+    try {
+      record = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return 'is not valid JSON';
+    }
+    if (typeof record !== 'object' || record === null) return 'is not an outbox record';
+    const { k: kind, r: result, ids } = record as Record<string, unknown>;
+    if (kind === 'put') {
+      if (!looksLikeResult(result)) return 'is a put without a valid result';
+      if (!this.entries.has(result.attemptId)) this.entries.set(result.attemptId, { result, bytes: frameHeaderBytes + payload.length });
+      return null;
+    }
+    if (kind === 'confirm') {
+      if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) return 'is a confirm without a list of ids';
+      for (const id of ids as string[]) this.entries.delete(id);
+      return null;
+    }
+    return `has unknown kind ${JSON.stringify(kind)}`;
   }
 }
 
-/** The file text of one result. */
-export function encodeEntry(result: AttemptResult): string {
-  const payload = JSON.stringify(result);
-  return `${JSON.stringify({ format: outboxFormatVersion, sha256: sha256(payload), result: payload })}\n`;
+/** A frame: [u32 LE length][u32 LE CRC-32C of the payload][payload = UTF-8 of `json`]. */
+function encodeFrame(json: string): Buffer {
+  const length = Buffer.byteLength(json, 'utf8');
+  const frame = Buffer.allocUnsafe(frameHeaderBytes + length);
+  frame.writeUInt32LE(length, 0);
+  frame.write(json, frameHeaderBytes, 'utf8');
+  frame.writeUInt32LE(crc32c(frame.subarray(frameHeaderBytes)), 4);
+  return frame;
 }
+
+type FrameCheck = { readonly ok: true; readonly end: number } | { readonly ok: false; readonly problem: 'short' | 'length' | 'past-end' | 'checksum' };
+
+function checkFrame(data: Buffer, pos: number, recordBytesMax: number): FrameCheck {
+  if (data.length - pos < frameHeaderBytes) return { ok: false, problem: 'short' };
+  const length = data.readUInt32LE(pos);
+  if (length === 0 || length > recordBytesMax) return { ok: false, problem: 'length' };
+  const end = pos + frameHeaderBytes + length;
+  if (end > data.length) return { ok: false, problem: 'past-end' };
+  if (crc32c(data.subarray(pos + frameHeaderBytes, end)) !== data.readUInt32LE(pos + 4)) return { ok: false, problem: 'checksum' };
+  return { ok: true, end };
+}
+
+/**
+ * The offset of the first valid frame at or after `from`, or -1. Candidates
+ * are found by the payload's first bytes; a payload cannot hold them (JSON
+ * escapes the quotes inside strings), so a valid frame is never missed and
+ * hardly any false candidate needs its checksum computed.
+ */
+function nextFrame(data: Buffer, from: number, recordBytesMax: number): number {
+  let at = data.indexOf(payloadPrefix, from + frameHeaderBytes);
+  while (at !== -1) {
+    if (checkFrame(data, at - frameHeaderBytes, recordBytesMax).ok) return at - frameHeaderBytes;
+    at = data.indexOf(payloadPrefix, at + 1);
+  }
+  return -1;
+}
+
+const frameProblems = {
+  short: 'a partial frame header',
+  length: 'a frame with an impossible length',
+  'past-end': 'a frame running past the end of the file',
+  checksum: 'a frame with a wrong checksum',
+} as const;
+
+interface SegmentScan {
+  readonly records: readonly { readonly offset: number; readonly payload: Buffer }[];
+  readonly problems: readonly string[];
+  /** The end of the last valid frame. */
+  readonly validEnd: number;
+  /** The last segment ends in a frame torn by a crash mid-write (not a problem). */
+  readonly torn: boolean;
+}
+
+function scanSegment(data: Buffer, recordBytesMax: number, isLast: boolean): SegmentScan {
+  const records: { offset: number; payload: Buffer }[] = [];
+  const problems: string[] = [];
+  let pos = 0;
+  let validEnd = 0;
+  let torn = false;
+  while (pos < data.length) {
+    const check = checkFrame(data, pos, recordBytesMax);
+    if (check.ok) {
+      records.push({ offset: pos, payload: data.subarray(pos + frameHeaderBytes, check.end) });
+      pos = validEnd = check.end;
+      continue;
+    }
+    const next = nextFrame(data, pos + 1, recordBytesMax);
+    if (next !== -1) {
+      problems.push(`${frameProblems[check.problem]} at offset ${pos}: ${next - pos} bytes skipped`);
+      pos = next;
+      continue;
+    }
+    // Nothing valid follows. A crash mid-write leaves a prefix of the frames
+    // written, or (on some file systems) zero fill up to the new size.
+    const tornWrite = check.problem === 'short' || check.problem === 'past-end' || data[data.length - 1] === 0;
+    if (tornWrite && isLast) torn = true;
+    else if (tornWrite) problems.push(`an incomplete frame at offset ${pos}, at the end of a segment that is not the last: ${data.length - pos} bytes dropped`);
+    else problems.push(`${frameProblems[check.problem]} at offset ${pos}: the ${data.length - pos} bytes to the end are unreadable`);
+    break;
+  }
+  return { records, problems, validEnd, torn };
+}
+
+async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset, null);
+    offset += bytesWritten;
+  }
+}
+
+// ------------------------------------------------------------ the previous format
+
+/** The previous format, one `<sanitized attemptId>.json` file per result; read only to migrate. */
+const legacyFormatVersion = 1;
 
 type Loaded = { ok: true; result: AttemptResult } | { ok: false; reason: string };
 
-async function loadFile(file: string, name: string): Promise<Loaded> {
+async function loadLegacyFile(file: string, name: string): Promise<Loaded> {
   try {
     const info = await stat(file);
     if (!info.isFile()) return { ok: false, reason: 'not a regular file' };
     if (info.size > outboxFileBytesMax) return { ok: false, reason: `${info.size} bytes, over the limit` };
-    return decodeEntry(await readFile(file, 'utf8'), name);
+    return decodeLegacyEntry(await readFile(file, 'utf8'), name);
   } catch (err) {
     return { ok: false, reason: `cannot read: ${err instanceof Error ? err.message : String(err)}` };
   }
 }
 
-/** Parses and checks one outbox file's text (name: its file name, which must match the attemptId). */
-export function decodeEntry(text: string, name: string): Loaded {
+/**
+ * Parses and checks an old-format file's text, an envelope
+ * `{"format":1,"sha256":"<hex>","result":"<JSON of the AttemptResult>"}`
+ * (name: its file name, which must match the attemptId).
+ */
+function decodeLegacyEntry(text: string, name: string): Loaded {
   if (text.length === 0) return { ok: false, reason: 'empty file' };
   let envelope: unknown;
   try {
@@ -193,9 +785,9 @@ export function decodeEntry(text: string, name: string): Loaded {
   }
   if (typeof envelope !== 'object' || envelope === null) return { ok: false, reason: 'not an outbox entry' };
   const { format, sha256: sum, result: payload } = envelope as Record<string, unknown>;
-  if (format !== outboxFormatVersion) return { ok: false, reason: `unknown format ${JSON.stringify(format)}` };
+  if (format !== legacyFormatVersion) return { ok: false, reason: `unknown format ${JSON.stringify(format)}` };
   if (typeof sum !== 'string' || typeof payload !== 'string') return { ok: false, reason: 'not an outbox entry' };
-  if (sha256(payload) !== sum) return { ok: false, reason: 'checksum mismatch' };
+  if (createHash('sha256').update(payload, 'utf8').digest('hex') !== sum) return { ok: false, reason: 'checksum mismatch' };
   let result: unknown;
   try {
     result = JSON.parse(payload);
@@ -222,6 +814,7 @@ function looksLikeResult(value: unknown): value is AttemptResult {
   );
 }
 
+/** Moves `dir/name` under `dir/corrupt/`; returns where, or '' if that failed. */
 async function quarantine(dir: string, name: string): Promise<string> {
   const corruptDir = path.join(dir, 'corrupt');
   try {
@@ -235,14 +828,11 @@ async function quarantine(dir: string, name: string): Promise<string> {
     }
     await rename(path.join(dir, name), target);
     await fsyncDir(corruptDir);
+    await fsyncDir(dir);
     return target;
   } catch {
     return '';
   }
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** Makes a directory's entries (creates, renames, unlinks) durable. */
