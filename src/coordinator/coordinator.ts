@@ -280,11 +280,12 @@ async function handOff(node: RaftNode<ApplyResult>, log: Logger): Promise<void> 
   const st = node.status();
   const successor = [...st.progress.entries()]
     .filter(([id]) => id !== node.id && st.confState.voters.includes(id))
-    // Heard from lately first (a peer that is stopping too cannot take over), then the most caught up.
+    // A peer heard from lately first (one that is stopping too cannot take over), then the most caught up.
     .sort((a, b) => Number(b[1].recentActive) - Number(a[1].recentActive) || b[1].match - a[1].match)[0];
   if (successor === undefined) return;
   try {
-    await node.transferLeadership(successor[0], 2000);
+    // recentActive is cleared every election timeout, so a live peer may not show it yet: try it, but briefly.
+    await node.transferLeadership(successor[0], successor[1].recentActive ? 2000 : 300);
     log.info({ to: successor[0] }, 'handed leadership over before stopping');
   } catch (error) {
     log.warn({ err: error }, 'leadership hand-over before stopping failed; stopping anyway');

@@ -1,0 +1,281 @@
+import { assert } from '../../raft/index.js';
+import { fmt } from './adaptive-threshold.js';
+import { feedsBreaker, type FailureClass } from './failure-classes.js';
+
+/**
+ * A per-worker circuit breaker as plain data, changed only by the pure
+ * functions below. Every time is passed in (the command's `atMs` stamp), so
+ * the replicated state machine can call them from apply and keep the breaker
+ * in its snapshot. Nothing here reads a clock or schedules a timer: the
+ * open → half-open move happens when the caller asks (`maybeHalfOpen`), for
+ * example when the leader plans assignments.
+ *
+ *            trip (rate ≥ threshold)            wait elapsed (maybeHalfOpen)
+ *   closed ─────────────────────────► open ─────────────────────────► half-open
+ *     ▲                                ▲ ◄──── probe failed or slow ───────┘ │
+ *     └──────────── halfOpenProbes probes succeeded ────────────────────────┘
+ *   any state ── forceOpen ──► forced-open ── release ──► closed
+ *   any state ── disable ──► disabled ── enable ──► closed
+ */
+
+export type BreakerState = 'closed' | 'open' | 'half-open' | 'forced-open' | 'disabled';
+
+export type BreakerWindow = { readonly kind: 'count'; readonly size: number } | { readonly kind: 'time'; readonly windowMs: number };
+
+export interface BreakerConfig {
+  /** The sliding window the rates are computed over. */
+  readonly window: BreakerWindow;
+  /** Calls the window must hold before the breaker may trip. */
+  readonly minimumCalls: number;
+  /** The static failure-rate threshold (0..1); an adaptive threshold passed to recordOutcome overrides it. */
+  readonly failureRateThreshold: number;
+  /** A call at least this long is slow. */
+  readonly slowCallDurationMs: number;
+  /** Trip when this share of the window's calls is slow (0..1). */
+  readonly slowCallRateThreshold: number;
+  /** First open wait; doubles per consecutive re-open. */
+  readonly openBaseMs: number;
+  /** Cap of the open wait. */
+  readonly openMaxMs: number;
+  /** Probe tasks half-open lets through; all must succeed to close. */
+  readonly halfOpenProbes: number;
+  /** How long a forced-open (quarantined) worker waits before a health probe may release it. */
+  readonly quarantineCooldownMs: number;
+}
+
+export const defaultBreakerConfig: BreakerConfig = {
+  window: { kind: 'count', size: 20 },
+  minimumCalls: 5,
+  failureRateThreshold: 0.5,
+  slowCallDurationMs: 1_800_000,
+  slowCallRateThreshold: 0.8,
+  openBaseMs: 30_000,
+  openMaxMs: 600_000,
+  halfOpenProbes: 2,
+  quarantineCooldownMs: 900_000,
+};
+
+/** Largest count window, and the most calls a time window keeps (the oldest go first). */
+export const windowCallsMax = 1_000;
+/** Longest reason text kept in a breaker or transition. */
+export const reasonCharsMax = 500;
+
+/** One attempt in the window: did it count as a failure, was it slow. */
+export interface BreakerCall {
+  readonly atMs: number;
+  readonly failed: boolean;
+  readonly slow: boolean;
+}
+
+export interface Breaker {
+  readonly state: BreakerState;
+  /** When the breaker entered its state. */
+  readonly sinceMs: number;
+  /** Why it is in its state (the last transition's reason). */
+  readonly reason: string;
+  /** The window, oldest first (cleared when the breaker closes). */
+  readonly calls: readonly BreakerCall[];
+  /** Consecutive opens since the breaker last closed; the open wait grows with it. */
+  readonly opens: number;
+  /** While open: when half-open may begin. */
+  readonly openUntilMs: number;
+  /** While half-open: probes that succeeded. */
+  readonly probeSuccesses: number;
+}
+
+export interface BreakerTransition {
+  readonly from: BreakerState;
+  readonly to: BreakerState;
+  readonly atMs: number;
+  readonly reason: string;
+}
+
+/** What an attempt did, as the breaker sees it. */
+export interface BreakerOutcome {
+  readonly atMs: number;
+  /** The attempt ended without a failure (passed). */
+  readonly ok: boolean;
+  readonly durationMs: number;
+  /** Required when !ok; 'test-failure' and classes that do not feed the breaker count as successes. */
+  readonly failureClass?: FailureClass;
+}
+
+export interface BreakerStep {
+  readonly breaker: Breaker;
+  readonly transition: BreakerTransition | null;
+}
+
+/** The failure-rate threshold to apply, e.g. an adaptiveThreshold() decision. */
+export interface ThresholdInput {
+  readonly threshold: number;
+  readonly reason: string;
+}
+
+export interface WindowStats {
+  readonly calls: number;
+  readonly failures: number;
+  readonly slowCalls: number;
+  readonly failureRate: number;
+  readonly slowCallRate: number;
+}
+
+export function validateBreakerConfig(config: BreakerConfig): void {
+  const w = config.window;
+  if (w.kind === 'count' && !(Number.isInteger(w.size) && w.size >= 1 && w.size <= windowCallsMax)) {
+    throw new RangeError(`breaker: count window size must be an integer in 1..${windowCallsMax} (got ${w.size})`);
+  }
+  if (w.kind === 'time' && !(w.windowMs > 0)) throw new RangeError(`breaker: time window must be > 0 ms (got ${w.windowMs})`);
+  if (!(Number.isInteger(config.minimumCalls) && config.minimumCalls >= 1)) throw new RangeError(`breaker: minimumCalls must be an integer ≥ 1 (got ${config.minimumCalls})`);
+  if (w.kind === 'count' && config.minimumCalls > w.size) throw new RangeError(`breaker: minimumCalls ${config.minimumCalls} exceeds the window size ${w.size}`);
+  for (const [name, rate] of [['failureRateThreshold', config.failureRateThreshold], ['slowCallRateThreshold', config.slowCallRateThreshold]] as const) {
+    if (!(rate > 0 && rate <= 1)) throw new RangeError(`breaker: ${name} must be in (0, 1] (got ${rate})`);
+  }
+  if (!(config.slowCallDurationMs > 0)) throw new RangeError(`breaker: slowCallDurationMs must be > 0 (got ${config.slowCallDurationMs})`);
+  if (!(config.openBaseMs > 0 && config.openBaseMs <= config.openMaxMs)) {
+    throw new RangeError(`breaker: need 0 < openBaseMs ≤ openMaxMs (got ${config.openBaseMs}, ${config.openMaxMs})`);
+  }
+  if (!(Number.isInteger(config.halfOpenProbes) && config.halfOpenProbes >= 1)) throw new RangeError(`breaker: halfOpenProbes must be an integer ≥ 1 (got ${config.halfOpenProbes})`);
+  if (!(config.quarantineCooldownMs >= 0)) throw new RangeError(`breaker: quarantineCooldownMs must be ≥ 0 (got ${config.quarantineCooldownMs})`);
+}
+
+export function newBreaker(atMs: number): Breaker {
+  return { state: 'closed', sinceMs: atMs, reason: 'new worker', calls: [], opens: 0, openUntilMs: 0, probeSuccesses: 0 };
+}
+
+/** The open wait after `opens` consecutive opens (1 = the first): openBaseMs · 2^(opens−1), capped. */
+export function openWaitMs(opens: number, config: BreakerConfig): number {
+  assert(opens >= 1, `open wait of ${opens} opens`);
+  // 2^40 · any sane base is far beyond any cap; stops the power from overflowing.
+  return Math.min(config.openMaxMs, config.openBaseMs * 2 ** Math.min(opens - 1, 40));
+}
+
+/** The calls still in the window at atMs. */
+export function windowCalls(calls: readonly BreakerCall[], atMs: number, config: BreakerConfig): readonly BreakerCall[] {
+  const w = config.window;
+  const kept = w.kind === 'count' ? calls.slice(-w.size) : calls.filter((c) => c.atMs > atMs - w.windowMs);
+  return kept.length > windowCallsMax ? kept.slice(-windowCallsMax) : kept;
+}
+
+export function windowStats(breaker: Breaker, atMs: number, config: BreakerConfig): WindowStats {
+  const calls = windowCalls(breaker.calls, atMs, config);
+  const failures = calls.filter((c) => c.failed).length;
+  const slowCalls = calls.filter((c) => c.slow).length;
+  const n = calls.length;
+  return { calls: n, failures, slowCalls, failureRate: n === 0 ? 0 : failures / n, slowCallRate: n === 0 ? 0 : slowCalls / n };
+}
+
+/**
+ * Records an attempt's outcome and makes the transition it causes: closed
+ * trips to open; half-open closes after halfOpenProbes successes or re-opens
+ * on a failed or slow probe. Open, forced-open and disabled breakers record
+ * the call (the statistics stay honest) but do not move.
+ */
+export function recordOutcome(breaker: Breaker, outcome: BreakerOutcome, config: BreakerConfig, threshold?: ThresholdInput): BreakerStep {
+  assert(outcome.ok === (outcome.failureClass === undefined), `breaker outcome ok=${outcome.ok} with failure class ${outcome.failureClass ?? 'none'}`);
+  assert(outcome.durationMs >= 0, `breaker outcome with negative duration ${outcome.durationMs}`);
+  const call: BreakerCall = {
+    atMs: outcome.atMs,
+    failed: outcome.failureClass !== undefined && feedsBreaker(outcome.failureClass),
+    slow: outcome.durationMs >= config.slowCallDurationMs,
+  };
+  const calls = windowCalls([...breaker.calls, call], outcome.atMs, config);
+  const recorded: Breaker = { ...breaker, calls };
+
+  if (breaker.state === 'half-open') {
+    if (call.failed || call.slow) {
+      const why = call.failed ? `half-open probe failed (${outcome.failureClass ?? ''})` : `half-open probe was slow (${outcome.durationMs} ms ≥ ${config.slowCallDurationMs} ms)`;
+      return open(recorded, outcome.atMs, why, config);
+    }
+    const probeSuccesses = breaker.probeSuccesses + 1;
+    if (probeSuccesses < config.halfOpenProbes) return { breaker: { ...recorded, probeSuccesses }, transition: null };
+    return move(recorded, 'closed', outcome.atMs, `${probeSuccesses} half-open probes succeeded`, { calls: [], opens: 0, openUntilMs: 0, probeSuccesses: 0 });
+  }
+  if (breaker.state !== 'closed') return { breaker: recorded, transition: null };
+
+  const stats = windowStats(recorded, outcome.atMs, config);
+  if (stats.calls < config.minimumCalls) return { breaker: recorded, transition: null };
+  const limit = threshold ?? { threshold: config.failureRateThreshold, reason: 'static threshold' };
+  const span = windowText(stats.calls, config);
+  if (stats.failureRate >= limit.threshold) {
+    return open(recorded, outcome.atMs, `failure rate ${fmt(stats.failureRate)} over ${span} reaches ${fmt(limit.threshold)} (${limit.reason})`, config);
+  }
+  if (stats.slowCallRate >= config.slowCallRateThreshold) {
+    return open(recorded, outcome.atMs, `slow-call rate ${fmt(stats.slowCallRate)} over ${span} reaches ${fmt(config.slowCallRateThreshold)} (calls ≥ ${config.slowCallDurationMs} ms)`, config);
+  }
+  return { breaker: recorded, transition: null };
+}
+
+/** open → half-open once the open wait has elapsed; otherwise no change. */
+export function maybeHalfOpen(breaker: Breaker, atMs: number): BreakerStep {
+  if (breaker.state !== 'open' || atMs < breaker.openUntilMs) return { breaker, transition: null };
+  return move(breaker, 'half-open', atMs, `open wait ended at ${breaker.openUntilMs} (open #${breaker.opens}); letting probes through`, { probeSuccesses: 0 });
+}
+
+/**
+ * May the worker get a task now? Open and forced-open: no (call maybeHalfOpen
+ * first: leaving open is a replicated transition). Half-open: only while
+ * running probes plus succeeded probes stay below halfOpenProbes. `_atMs`
+ * is part of the contract for time-based rules; none applies today.
+ */
+export function allowsAssignment(breaker: Breaker, _atMs: number, runningProbes: number, config: BreakerConfig): boolean {
+  assert(runningProbes >= 0, `negative running probes ${runningProbes}`);
+  switch (breaker.state) {
+    case 'closed':
+    case 'disabled':
+      return true;
+    case 'half-open':
+      return runningProbes + breaker.probeSuccesses < config.halfOpenProbes;
+    case 'open':
+    case 'forced-open':
+      return false;
+  }
+}
+
+/** Quarantine: forced-open from any state until release; outcomes no longer move it. */
+export function forceOpen(breaker: Breaker, atMs: number, reason: string): BreakerStep {
+  if (breaker.state === 'forced-open') return { breaker, transition: null };
+  return move(breaker, 'forced-open', atMs, reason, { probeSuccesses: 0, openUntilMs: 0 });
+}
+
+/** Ends a quarantine (operator or passing health probe): closed with an empty window. */
+export function release(breaker: Breaker, atMs: number, reason: string): BreakerStep {
+  if (breaker.state !== 'forced-open') return { breaker, transition: null };
+  return move(breaker, 'closed', atMs, reason, { calls: [], opens: 0, openUntilMs: 0, probeSuccesses: 0 });
+}
+
+/** True when a quarantined worker has waited the cool-down and a health probe may release it. */
+export function quarantineCooldownElapsed(breaker: Breaker, atMs: number, config: BreakerConfig): boolean {
+  return breaker.state === 'forced-open' && atMs - breaker.sinceMs >= config.quarantineCooldownMs;
+}
+
+/** Turns the breaker off: it records calls but never trips and never blocks assignment. */
+export function disable(breaker: Breaker, atMs: number, reason: string): BreakerStep {
+  if (breaker.state === 'disabled') return { breaker, transition: null };
+  return move(breaker, 'disabled', atMs, reason, { probeSuccesses: 0, openUntilMs: 0 });
+}
+
+/** Turns a disabled breaker back on: closed with an empty window. */
+export function enable(breaker: Breaker, atMs: number, reason: string): BreakerStep {
+  if (breaker.state !== 'disabled') return { breaker, transition: null };
+  return move(breaker, 'closed', atMs, reason, { calls: [], opens: 0, openUntilMs: 0, probeSuccesses: 0 });
+}
+
+function open(breaker: Breaker, atMs: number, why: string, config: BreakerConfig): BreakerStep {
+  const opens = breaker.opens + 1;
+  const waitMs = openWaitMs(opens, config);
+  const reason = `${why}; open for ${waitMs} ms (open #${opens})`;
+  return move(breaker, 'open', atMs, reason, { opens, openUntilMs: atMs + waitMs, probeSuccesses: 0 });
+}
+
+function move(breaker: Breaker, to: BreakerState, atMs: number, reason: string, changes: Partial<Breaker>): BreakerStep {
+  assert(breaker.state !== to, `breaker transition ${to} → ${to}`);
+  const bounded = reason.length <= reasonCharsMax ? reason : `${reason.slice(0, reasonCharsMax - 1)}…`;
+  return {
+    breaker: { ...breaker, ...changes, state: to, sinceMs: atMs, reason: bounded },
+    transition: { from: breaker.state, to, atMs, reason: bounded },
+  };
+}
+
+function windowText(calls: number, config: BreakerConfig): string {
+  return config.window.kind === 'count' ? `the last ${calls} attempts` : `the last ${config.window.windowMs / 1000} s (${calls} attempts)`;
+}

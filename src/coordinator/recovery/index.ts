@@ -1,0 +1,88 @@
+// The pure core of failure handling: failure classes, the per-worker circuit
+// breaker, its adaptive threshold and the five-level recovery ladder. No
+// clock, no randomness, no I/O: the state machine calls these from apply.
+// See docs/recovery.md.
+
+export {
+  faultClasses,
+  faultClassDefaults,
+  isFaultClass,
+  feedsBreaker,
+  classify,
+  evidenceOf,
+  evidenceCharsMax,
+  infraFailureFrom,
+  infraFailureOf,
+  InfraFailure,
+  SpawnError,
+  SetupFailureError,
+  CrashError,
+  OutOfMemoryError,
+  TimeoutError,
+  MissingReportError,
+  MalformedReportError,
+  LostWorkerError,
+  DeliveryFailureError,
+} from './failure-classes.js';
+export {
+  defaultBreakerConfig,
+  validateBreakerConfig,
+  windowCallsMax,
+  reasonCharsMax,
+  newBreaker,
+  openWaitMs,
+  windowCalls,
+  windowStats,
+  recordOutcome,
+  maybeHalfOpen,
+  allowsAssignment,
+  forceOpen,
+  release,
+  quarantineCooldownElapsed,
+  disable,
+  enable,
+} from './breaker.js';
+export { adaptiveThreshold, defaultAdaptiveThresholdConfig, validateAdaptiveThresholdConfig, median } from './adaptive-threshold.js';
+export {
+  levelActions,
+  defaultLadderConfig,
+  validateLadderConfig,
+  ladderStepsMax,
+  newTaskLadder,
+  emptyRecoveryHistory,
+  expectedRecovery,
+  decide,
+  advance,
+  diagnose,
+  pendingRecovery,
+  recordRecovery,
+  recordMiss,
+} from './ladder.js';
+
+export type { FaultClass, FailureClass, AttemptClassification, RecoveryLevel, FaultClassInfo, InfraFailureOptions } from './failure-classes.js';
+export type {
+  BreakerState,
+  BreakerWindow,
+  BreakerConfig,
+  BreakerCall,
+  Breaker,
+  BreakerTransition,
+  BreakerOutcome,
+  BreakerStep,
+  ThresholdInput,
+  WindowStats,
+} from './breaker.js';
+export type { AdaptiveThresholdConfig, PeerStat, ThresholdDecision } from './adaptive-threshold.js';
+export type {
+  RecoveryAction,
+  RecoveringLevel,
+  LadderConfig,
+  LadderFailure,
+  LadderStep,
+  TaskLadderState,
+  LadderContext,
+  Decision,
+  RecoveryRecord,
+  RecoveryHistory,
+  ExpectedRecovery,
+} from './ladder.js';
