@@ -7,21 +7,26 @@ import { assert } from '../../raft/index.js';
  *
  *   group    = workers with the worker's capabilityKey, the worker excluded
  *   eligible = group members with calls ≥ minimumCalls
- *   if |eligible| ≥ minimumPeers:
- *     b  = median(eligible failure rates)          (baseline)
- *     σ  = 1.4826 · median(|rate − b|)             (scaled MAD)
+ *   if |eligible| ≥ minimumPeers:                    (adaptive)
+ *     b  = median(eligible failure rates)            (baseline)
+ *     σ  = 1.4826 · median(|rate − b|)               (scaled MAD)
+ *     m  = median(eligible calls)                    (one typical peer's sample size)
  *     peerBound = clamp(b + k·σ, minThreshold, maxThreshold)
- *   else:
- *     b  = pooled failure rate of the group (Σ failures / Σ calls), if any calls
+ *   else:                                            (fallback)
+ *     b  = pooled failure rate of the group (Σ failures / Σ calls), if it has calls
+ *     m  = Σ calls of the group
  *     peerBound = fallbackThreshold
- *   guard     = b + k·√(b(1−b)/n) + guardMargin    (n = the worker's own calls)
+ *   v     = (b·m + 1) / (m + 2)                      (b smoothed with a Beta(1,1) prior)
+ *   noise = √(v(1−v)(1/n + 1/m))                     (n = the worker's own calls)
+ *   guard = b + k·noise + guardMargin
  *   threshold = max(peerBound, guard)
  *
- * The guard is what keeps a fleet-wide problem from cutting off the fleet:
- * a worker is never tripped for failing at a rate its own sample cannot tell
- * apart from its peers' (binomial noise at n calls), and never for failing
- * exactly as often as they do. It is not clamped by maxThreshold, so it can
- * exceed 1: then the worker cannot trip on failure rate at all.
+ * The guard is what keeps a fleet-wide problem from cutting off the fleet,
+ * and small samples from tripping healthy workers: a worker is never tripped
+ * for a failure rate that two samples of n and m calls cannot tell apart from
+ * its peers' (the noise of a difference of two binomial rates), nor for
+ * failing exactly as often as they do. It is not clamped by maxThreshold, so
+ * it can exceed 1: then the worker cannot trip on failure rate at all.
  */
 
 export interface AdaptiveThresholdConfig {
@@ -117,13 +122,16 @@ export function adaptiveThreshold(workerId: string, stats: readonly PeerStat[], 
     const rates = eligible.map((s) => s.failureRate);
     const baseline = median(rates);
     const mad = config.madScale * median(rates.map((r) => Math.abs(r - baseline)));
+    // One typical peer's sample size: conservative (the median of many peers is more precise),
+    // which is the side to err on when the cost of an error is cutting off a healthy machine.
+    const peerCalls = median(eligible.map((s) => s.calls));
     const raw = baseline + config.k * mad;
     const peerBound = clamp(raw, config.minThreshold, config.maxThreshold);
-    const guard = guardOf(baseline, ownCalls, config);
+    const guard = guardOf(baseline, ownCalls, peerCalls, config);
     const clampNote = raw < config.minThreshold ? `, raised to the minimum ${fmt(config.minThreshold)}` : raw > config.maxThreshold ? `, capped at ${fmt(config.maxThreshold)}` : '';
     const peerText = `peers' median ${fmt(baseline)} + ${config.k}×MAD ${fmt(mad)}${clampNote}; ${eligible.length} peers`;
-    if (guard > peerBound) {
-      return { threshold: guard, baseline, mad, peers: eligible.length, adaptive: true, reason: `adaptive: fleet guard ${guardText(baseline, ownCalls, config)} is above the peer bound (${peerText})` };
+    if (guard.threshold > peerBound) {
+      return { threshold: guard.threshold, baseline, mad, peers: eligible.length, adaptive: true, reason: `adaptive: fleet guard ${guard.text} is above the peer bound (${peerText})` };
     }
     return { threshold: peerBound, baseline, mad, peers: eligible.length, adaptive: true, reason: `adaptive: ${peerText}` };
   }
@@ -134,20 +142,23 @@ export function adaptiveThreshold(workerId: string, stats: readonly PeerStat[], 
     return { threshold: config.fallbackThreshold, baseline: null, mad: 0, peers: 0, adaptive: false, reason: `static fallback ${fmt(config.fallbackThreshold)} (${peerCount})` };
   }
   const pooled = group.reduce((sum, s) => sum + s.failureRate * s.calls, 0) / groupCalls;
-  const guard = guardOf(pooled, ownCalls, config);
-  if (guard > config.fallbackThreshold) {
-    return { threshold: guard, baseline: pooled, mad: 0, peers: 0, adaptive: false, reason: `fleet guard ${guardText(pooled, ownCalls, config, 'pooled')} is above the static fallback ${fmt(config.fallbackThreshold)} (${peerCount})` };
+  const guard = guardOf(pooled, ownCalls, groupCalls, config, "peers' pooled rate");
+  if (guard.threshold > config.fallbackThreshold) {
+    return { threshold: guard.threshold, baseline: pooled, mad: 0, peers: 0, adaptive: false, reason: `fleet guard ${guard.text} is above the static fallback ${fmt(config.fallbackThreshold)} (${peerCount})` };
   }
   return { threshold: config.fallbackThreshold, baseline: pooled, mad: 0, peers: 0, adaptive: false, reason: `static fallback ${fmt(config.fallbackThreshold)} (${peerCount})` };
 }
 
-function guardOf(baseline: number, calls: number, config: AdaptiveThresholdConfig): number {
-  return baseline + config.k * Math.sqrt((baseline * (1 - baseline)) / calls) + config.guardMargin;
+/** The fleet guard for a baseline b measured over peerCalls calls, for a worker with ownCalls calls. */
+function guardOf(baseline: number, ownCalls: number, peerCalls: number, config: AdaptiveThresholdConfig, what = "peers' median"): { threshold: number; text: string } {
+  const smoothed = (baseline * peerCalls + 1) / (peerCalls + 2);
+  const noise = Math.sqrt(smoothed * (1 - smoothed) * (1 / ownCalls + 1 / peerCalls));
+  const threshold = baseline + config.k * noise + config.guardMargin;
+  return { threshold, text: `${fmt(threshold)} = ${what} ${fmt(baseline)} + ${config.k}×noise ${fmt(noise)} (${ownCalls} vs ${fmt0(peerCalls)} calls) + margin ${fmt(config.guardMargin)}` };
 }
 
-function guardText(baseline: number, calls: number, config: AdaptiveThresholdConfig, what = "peers' median"): string {
-  const noise = Math.sqrt((baseline * (1 - baseline)) / calls);
-  return `${fmt(guardOf(baseline, calls, config))} = ${what} ${fmt(baseline)} + ${config.k}×noise ${fmt(noise)} at ${calls} calls + margin ${fmt(config.guardMargin)}`;
+function fmt0(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
 
 function clamp(value: number, lo: number, hi: number): number {

@@ -44,6 +44,12 @@ export interface LadderConfig {
   readonly priorRecoveryMs: Readonly<Record<RecoveringLevel, number>>;
   /** What a level that does not recover costs on top of its own time (a wasted attempt, a later start higher up). */
   readonly missPenaltyMs: number;
+  /**
+   * What a level costs the fleet, added to its expected time: a reset takes
+   * the worker out of scheduling, a quarantine takes it away until released.
+   * Keeps the start on cheap levels unless the history shows a clear gain.
+   */
+  readonly levelCostMs: Readonly<Record<RecoveringLevel, number>>;
 }
 
 export const defaultLadderConfig: LadderConfig = {
@@ -52,6 +58,7 @@ export const defaultLadderConfig: LadderConfig = {
   historyEntriesMax: 50,
   priorRecoveryMs: { 1: 10_000, 2: 20_000, 3: 120_000, 4: 30_000 },
   missPenaltyMs: 60_000,
+  levelCostMs: { 1: 0, 2: 0, 3: 60_000, 4: 120_000 },
 };
 
 /** A task climbs each level at most once, so its ladder holds at most this many steps. */
@@ -122,7 +129,7 @@ export interface ExpectedRecovery {
   readonly p: number;
   /** Mean time to recovery, the prior counted as one observation. */
   readonly ttrMs: number;
-  /** (ttrMs + (1−p)·missPenaltyMs) / p. */
+  /** (ttrMs + (1−p)·missPenaltyMs) / p + levelCostMs[level]. */
   readonly expectedMs: number;
 }
 
@@ -144,6 +151,7 @@ export function validateLadderConfig(config: LadderConfig): void {
   }
   for (const level of recoveringLevels) {
     if (!(config.priorRecoveryMs[level] > 0)) throw new RangeError(`ladder: priorRecoveryMs[${level}] must be > 0`);
+    if (!(config.levelCostMs[level] >= 0)) throw new RangeError(`ladder: levelCostMs[${level}] must be ≥ 0`);
   }
   if (!(config.missPenaltyMs >= 0)) throw new RangeError(`ladder: missPenaltyMs must be ≥ 0 (got ${config.missPenaltyMs})`);
 }
@@ -156,7 +164,8 @@ export function expectedRecovery(history: RecoveryHistory, failureClass: FaultCl
   const misses = records.length - recoveries;
   const p = (recoveries + 1) / (records.length + 2);
   const ttrMs = (config.priorRecoveryMs[level] + hits.reduce((sum, r) => sum + r.recoveryMs, 0)) / (recoveries + 1);
-  return { level, recoveries, misses, p, ttrMs, expectedMs: (ttrMs + (1 - p) * config.missPenaltyMs) / p };
+  const expectedMs = (ttrMs + (1 - p) * config.missPenaltyMs) / p + config.levelCostMs[level];
+  return { level, recoveries, misses, p, ttrMs, expectedMs };
 }
 
 /** Why a level cannot be applied to this failure, or null when it can. */
