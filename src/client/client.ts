@@ -56,11 +56,20 @@ interface RawSummary {
   submittedAtMs: number;
   finishedAtMs: number;
   counts: RunSummary['counts'] | null;
+  degraded?: boolean;
 }
 
 function fromRawSummary(raw: RawSummary): RunSummary {
   const counts = raw.counts ?? { tasks: 0, queued: 0, running: 0, passed: 0, failed: 0, cancelled: 0, failedInfra: 0 };
-  return { runId: raw.runId, name: raw.name, state: raw.state as RunSummary['state'], submittedAtMs: raw.submittedAtMs, finishedAtMs: raw.finishedAtMs, counts };
+  return {
+    runId: raw.runId,
+    name: raw.name,
+    state: raw.state as RunSummary['state'],
+    submittedAtMs: raw.submittedAtMs,
+    finishedAtMs: raw.finishedAtMs,
+    counts,
+    degraded: raw.degraded === true,
+  };
 }
 
 export const CLIENT_DEFAULTS = {

@@ -417,11 +417,8 @@ export class WorkerSessions {
   private async schedule(): Promise<void> {
     if (!this.leading || this.assignInflight) return;
     const orchestrator = this.host.orchestrator;
-    const workers = orchestrator
-      .listWorkers()
-      .filter((w) => w.state === 'active' && this.sessions.has(w.workerId))
-      .map((w) => ({ workerId: w.workerId, capabilities: w.capabilities, freeSlots: w.slots - w.running.length }));
     const nowMs = this.host.nowMs();
+    const workers = orchestrator.schedulableWorkers(nowMs, (id) => this.sessions.has(id));
     const plan = planAssignments({
       queue: orchestrator.queuedTasks(),
       workers,

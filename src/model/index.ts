@@ -14,6 +14,7 @@ export type {
   AttemptResult,
   AttemptView,
   TaskView,
+  DecisionView,
   RunCounts,
   RunSummary,
   RunView,

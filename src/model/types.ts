@@ -152,6 +152,20 @@ export interface TaskView {
   /** Expected duration from the timing history (the median when unknown). */
   readonly expectedMs: number;
   readonly attempts: readonly AttemptView[];
+  /** Recovery decisions after infrastructure failures, oldest first: why each retry went where it did. */
+  readonly decisions: readonly DecisionView[];
+}
+
+/** One step of the recovery ladder taken for a task (see docs/recovery.md). */
+export interface DecisionView {
+  readonly atMs: number;
+  readonly attemptId: string;
+  readonly workerId: string;
+  readonly failureClass: string;
+  /** 1 retry on the same worker, 2 move, 3 reset the worker, 4 quarantine it, 5 give up. */
+  readonly level: number;
+  readonly action: string;
+  readonly reason: string;
 }
 
 export interface RunCounts {
@@ -171,6 +185,8 @@ export interface RunSummary {
   readonly submittedAtMs: number;
   readonly finishedAtMs: number;
   readonly counts: RunCounts;
+  /** A task of the run was given up after infrastructure failures (recovery level 5). */
+  readonly degraded: boolean;
 }
 
 export interface RunView extends RunSummary {
@@ -195,6 +211,10 @@ export interface WorkerView {
   readonly running: readonly string[];
   /** HTTP address serving logs, `host:port`, or empty. */
   readonly httpAddress: string;
+  /** The worker's circuit breaker (closed, open, half-open, forced-open = quarantined, disabled). */
+  readonly breaker: { readonly state: string; readonly reason: string; readonly sinceMs: number };
+  /** Out of scheduling while it cleans its work dir and reruns setup (recovery level 3). */
+  readonly resetting: boolean;
 }
 
 /** The key of a test's flakiness rate: its suite (without matrix values) and test id. */

@@ -241,6 +241,7 @@ export function attemptEnv(request: AttemptRequest, junitPath: string): NodeJS.P
   env['TESTUDO_ATTEMPT'] = String(request.attempt);
   env['TESTUDO_RUN_ID'] = request.runId;
   env['TESTUDO_TASK_ID'] = request.taskId;
+  env['TESTUDO_WORKER_ID'] = request.workerId;
   env['TESTUDO_CHECKOUT'] = request.checkoutDir;
   return env;
 }

@@ -6,6 +6,7 @@ const CLEAR = '\r\x1b[K';
 
 function summary(counts: Partial<RunCounts>, state: RunSummary['state'] = 'running'): RunSummary {
   return {
+    degraded: false,
     runId: 'r-1',
     name: 'demo',
     state,

@@ -122,7 +122,7 @@ function attempt(taskId: string, n: number, workerId: string, state: AttemptView
 }
 
 function task(taskId: string, tmpl: TaskTemplate, state: TaskView['state'], attempts: AttemptView[], reason = ''): TaskView {
-  return { taskId, runId: 'r-1', template: tmpl, files: [], state, reason, queuedAtMs: T0, finishedAtMs: state === 'running' ? 0 : T0 + 60_000, expectedMs: 1000, attempts };
+  return { taskId, runId: 'r-1', template: tmpl, files: [], state, reason, queuedAtMs: T0, finishedAtMs: state === 'running' ? 0 : T0 + 60_000, expectedMs: 1000, attempts, decisions: [] };
 }
 
 function countsOf(tasks: readonly TaskView[]): RunCounts {
@@ -132,6 +132,7 @@ function countsOf(tasks: readonly TaskView[]): RunCounts {
 
 function runView(state: RunView['state'], tasks: TaskView[], runId = 'r-1'): RunView {
   return {
+    degraded: false,
     runId,
     name: 'demo',
     state,
@@ -233,7 +234,7 @@ class FakeClient implements Pick<RunsClient, 'close'> {
 }
 
 function summaryOf(run: RunView, state: RunView['state'], counts: Partial<RunCounts>): RunSummary {
-  return { runId: run.runId, name: run.name, state, submittedAtMs: run.submittedAtMs, finishedAtMs: state === 'running' ? 0 : run.finishedAtMs, counts: { ...run.counts, queued: 0, running: 0, passed: 0, failed: 0, cancelled: 0, failedInfra: 0, ...counts } };
+  return { degraded: false, runId: run.runId, name: run.name, state, submittedAtMs: run.submittedAtMs, finishedAtMs: state === 'running' ? 0 : run.finishedAtMs, counts: { ...run.counts, queued: 0, running: 0, passed: 0, failed: 0, cancelled: 0, failedInfra: 0, ...counts } };
 }
 
 function envFor(client: FakeClient, extra: Partial<RunCommandsEnv> = {}): RunCommandsEnv {

@@ -144,18 +144,15 @@ export class Driver {
     return this.apply({ type: 'prune-runs', finishedBeforeMs }, atMs) as { pruned: string[] };
   }
 
-  /** Active workers with their free slots, as the leader would feed the scheduler. */
-  schedulableWorkers(): SchedulableWorker[] {
-    return this.o
-      .listWorkers()
-      .filter((w) => w.state === 'active')
-      .map((w) => ({ workerId: w.workerId, capabilities: w.capabilities, freeSlots: w.slots - w.running.length }));
+  /** Workers that may take work, with their free slots, as the leader feeds the scheduler. */
+  schedulableWorkers(nowMs = 0): SchedulableWorker[] {
+    return this.o.schedulableWorkers(nowMs);
   }
 
   plan(nowMs: number, limits: ScheduleLimits = scheduleLimitsDefault): Assignment[] {
     return planAssignments({
       queue: this.o.queuedTasks(),
-      workers: this.schedulableWorkers(),
+      workers: this.schedulableWorkers(nowMs),
       runLoad: (runId) => this.o.runLoad(runId),
       nowMs,
       limits,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SnapshotDecodeError } from '../../src/coordinator/codec.js';
 import { ExtensionCommandError } from '../../src/coordinator/kv-machine.js';
 import { encodeOrchCommand, type OrchCommand } from '../../src/coordinator/orchestrator/commands.js';
-import { infraRetriesMax, Orchestrator, retryBackoffBaseMs, workersMax, type ResultStatus } from '../../src/coordinator/orchestrator/state.js';
+import { Orchestrator, retryBackoffBaseMs, workersMax, type OrchEvent, type ResultStatus } from '../../src/coordinator/orchestrator/state.js';
 import type { AttemptResult, RunCounts, TaskTemplate } from '../../src/model/index.js';
 import { AssertionFailure } from '../../src/raft/index.js';
 import { capabilities, Driver, failed, infra, registration, result, submission, template, testCase } from './orchestrator-fixtures.js';
@@ -29,11 +29,22 @@ describe('Orchestrator: the happy path', () => {
     const d = new Driver();
     expect(d.register(registration('w1', { slots: 2 }), 100)).toEqual({ workerId: 'w1', resend: [], cancel: [] });
     expect(d.o.listWorkers()).toEqual([
-      { workerId: 'w1', name: 'host-w1', capabilities: capabilities(), slots: 2, state: 'active', registeredAtMs: 100, running: [], httpAddress: 'w1:7070' },
+      {
+        workerId: 'w1',
+        name: 'host-w1',
+        capabilities: capabilities(),
+        slots: 2,
+        state: 'active',
+        registeredAtMs: 100,
+        running: [],
+        httpAddress: 'w1:7070',
+        breaker: { state: 'closed', reason: expect.any(String) as string, sinceMs: 100 },
+        resetting: false,
+      },
     ]);
 
     expect(d.submit('r1', submission([template({ suite: 'a' }), template({ suite: 'b' })], { name: 'nightly' }), 200)).toEqual({ runId: 'r1', tasks: 2 });
-    expect(d.o.listRuns()).toEqual([{ runId: 'r1', name: 'nightly', state: 'running', submittedAtMs: 200, finishedAtMs: 0, counts: counts({ tasks: 2, queued: 2 }) }]);
+    expect(d.o.listRuns()).toEqual([{ runId: 'r1', name: 'nightly', state: 'running', submittedAtMs: 200, finishedAtMs: 0, counts: counts({ tasks: 2, queued: 2 }), degraded: false }]);
     expect(d.o.queuedCount).toBe(2);
 
     const assigned = d.schedule(300);
@@ -66,7 +77,7 @@ describe('Orchestrator: the happy path', () => {
     expect(d.o.worker('w1')?.running).toEqual(['r1.t2.a1']);
 
     expect(statuses(d.results([result('r1.t2.a1', 'w1')], 500))).toEqual(['counted']);
-    expect(d.o.listRuns()).toEqual([{ runId: 'r1', name: 'nightly', state: 'passed', submittedAtMs: 200, finishedAtMs: 500, counts: counts({ tasks: 2, passed: 2 }) }]);
+    expect(d.o.listRuns()).toEqual([{ runId: 'r1', name: 'nightly', state: 'passed', submittedAtMs: 200, finishedAtMs: 500, counts: counts({ tasks: 2, passed: 2 }), degraded: false }]);
     expect(d.o.runLoad('r1')).toEqual({ parallelOpen: 0, running: 0 });
 
     const view = d.o.getRun('r1')!;
@@ -84,6 +95,7 @@ describe('Orchestrator: the happy path', () => {
       finishedAtMs: 400,
       expectedMs: 1000,
       attempts: [{ attemptId: 'r1.t1.a1', number: 1, workerId: 'w1', assignedAtMs: 300, state: 'passed', result: first, reason: '', lateResults: 0 }],
+      decisions: [],
     });
     expect(d.o.worker('w1')?.running).toEqual([]);
     expect(d.o.getRun('nope')).toBeUndefined();
@@ -188,36 +200,47 @@ describe('Orchestrator: retries', () => {
     expect(queued(d)).toEqual([]);
   });
 
-  it('requeues infrastructure errors up to infraRetriesMax, then fails the task naming classes and workers', () => {
-    expect(infraRetriesMax).toBe(3);
+  it('climbs the recovery ladder on each infrastructure failure of a task, then gives up naming classes and workers', () => {
     const d = new Driver();
+    const events: OrchEvent[] = [];
+    d.o.onChange((_runs, _type, evs) => events.push(...evs));
     for (const w of ['w1', 'w2', 'w3']) d.register(registration(w, { slots: 1 }));
     d.submit('r1', submission([template({ retries: 0 })]), 0);
 
+    // Level 1: retry on the same worker after a short backoff.
     d.assign([{ taskId: 'r1.t1', workerId: 'w1' }], 0);
     d.results([infra('r1.t1.a1', 'w1', 'crash')], 1000);
-    expect(queued(d)[0]).toMatchObject({ notBeforeMs: 1500, avoidWorkers: ['w1'] });
-
-    d.assign([{ taskId: 'r1.t1', workerId: 'w2' }], 1500);
-    d.results([infra('r1.t1.a2', 'w2', 'timeout')], 2000);
-    expect(queued(d)[0]).toMatchObject({ notBeforeMs: 3000, avoidWorkers: ['w1', 'w2'] });
-
-    d.assign([{ taskId: 'r1.t1', workerId: 'w3' }], 3000);
-    expect(d.lost('w3', 4000)).toEqual({ requeued: 1, failed: 0 });
-    expect(queued(d)[0]).toMatchObject({ notBeforeMs: 4000 + 4 * retryBackoffBaseMs, avoidWorkers: ['w1', 'w2', 'w3'] });
-    expect(d.o.runSummary('r1')?.state).toBe('running');
-
-    d.assign([{ taskId: 'r1.t1', workerId: 'w1' }], 6000);
-    d.results([infra('r1.t1.a4', 'w1', 'out-of-memory')], 7000);
+    expect(queued(d)[0]).toMatchObject({ preferWorker: 'w1', avoidWorkers: [] });
+    expect(d.plan(10_000)).toEqual([{ taskId: 'r1.t1', workerId: 'w1' }]);
+    // Level 2: move to another worker.
+    d.assign([{ taskId: 'r1.t1', workerId: 'w1' }], 10_000);
+    d.results([infra('r1.t1.a2', 'w1', 'crash')], 11_000);
+    expect(queued(d)[0]).toMatchObject({ preferWorker: '', avoidWorkers: ['w1'] });
+    // Level 3: reset the worker (out of scheduling until it reports done).
+    d.assign([{ taskId: 'r1.t1', workerId: 'w2' }], 20_000);
+    d.results([infra('r1.t1.a3', 'w2', 'crash')], 21_000);
+    expect(d.o.worker('w2')?.resetting).toBe(true);
+    expect(events).toContainEqual({ kind: 'reset', workerId: 'w2', reason: expect.stringContaining('crash') as string });
+    expect(d.plan(30_000).map((a) => a.workerId)).not.toContain('w2');
+    expect(d.apply({ type: 'worker-reset-done', workerId: 'w2', ok: true, reason: 'clean' }, 30_000)).toEqual({ resetting: false, breaker: 'closed' });
+    // w2 fails no more than its peers, so no quarantine: level 4 is skipped and the task gives up.
+    d.assign([{ taskId: 'r1.t1', workerId: 'w3' }], 40_000);
+    expect(d.lost('w3', 41_000)).toEqual({ requeued: 0, failed: 1 });
     const run = d.o.getRun('r1')!;
-    expect(run).toMatchObject({ state: 'failed', counts: counts({ tasks: 1, failedInfra: 1 }) });
+    expect(run).toMatchObject({ state: 'failed', degraded: true, counts: counts({ tasks: 1, failedInfra: 1 }) });
     const task = run.tasks[0]!;
     expect(task.state).toBe('failed-infra');
-    expect(task.attempts.map((a) => a.state)).toEqual(['infra-error', 'infra-error', 'lost', 'infra-error']);
-    expect(task.reason).toContain('out-of-memory: out-of-memory happened');
+    expect(task.decisions.map((x) => [x.level, x.action])).toEqual([
+      [1, 'retry-same-worker'],
+      [2, 'move-to-other-worker'],
+      [3, 'reset-worker'],
+      [5, 'give-up'],
+    ]);
     expect(task.reason).toContain('gave up after 4 infrastructure failures');
-    expect(task.reason).toContain('classes crash, timeout, lost-worker, out-of-memory');
-    expect(task.reason).toContain('workers w1, w2, w3');
+    expect(task.reason).toContain('crash×3');
+    expect(task.reason).toContain('lost-worker×1');
+    expect(task.reason).toMatch(/workers tried w1, w2, w3/);
+    expect(events.filter((e) => e.kind === 'alert').map((e) => (e.kind === 'alert' ? e.alert : ''))).toEqual(['give-up']);
     // Infra failures record no flakiness.
     expect(run.flakiness).toEqual({});
   });
@@ -233,14 +256,31 @@ describe('Orchestrator: retries', () => {
       const attempt = d.o.worker('w1')!.running[0]!;
       d.results([r(attempt)], at);
     };
-    step((id) => infra(id, 'w1'));
-    step((id) => failed(id, 'w1'));
-    step((id) => infra(id, 'w1'));
-    step((id) => infra(id, 'w1'));
+    step((id) => infra(id, 'w1')); // level 1: retry here
+    step((id) => failed(id, 'w1')); // a test failure: uses the one test retry
+    step((id) => infra(id, 'w1')); // level 2 has no other worker: level 3 resets w1
+    expect(d.o.worker('w1')?.resetting).toBe(true);
+    d.apply({ type: 'worker-reset-done', workerId: 'w1', ok: true, reason: 'clean' }, at + 1);
     expect(d.o.runSummary('r1')?.state).toBe('running');
     step((id) => result(id, 'w1'));
-    expect(d.o.getRun('r1')!.tasks[0]!.attempts).toHaveLength(5);
+    expect(d.o.getRun('r1')!.tasks[0]!.attempts).toHaveLength(4);
     expect(d.o.runSummary('r1')?.state).toBe('passed');
+  });
+
+  it('records which level recovered a class, and starts there next time', () => {
+    const d = new Driver();
+    for (const w of ['w1', 'w2']) d.register(registration(w, { slots: 1 }));
+    d.submit('r1', submission([template()]), 0);
+    d.assign([{ taskId: 'r1.t1', workerId: 'w1' }], 0);
+    d.results([infra('r1.t1.a1', 'w1', 'crash')], 1000);
+    d.assign([{ taskId: 'r1.t1', workerId: 'w1' }], 5000);
+    d.results([result('r1.t1.a2', 'w1')], 6000);
+    const decision = d.o.getRun('r1')!.tasks[0]!.decisions[0]!;
+    expect(decision).toMatchObject({ level: 1, action: 'retry-same-worker', failureClass: 'crash', workerId: 'w1', attemptId: 'r1.t1.a1' });
+    // The snapshot keeps the history: a restored replica decides the same.
+    const copy = new Driver();
+    copy.o.restore(d.o.snapshot());
+    expect(copy.snapshotHex()).toBe(d.snapshotHex());
   });
 });
 
@@ -283,19 +323,16 @@ describe('Orchestrator: lost workers, late, duplicate and unknown results', () =
     ]);
   });
 
-  it('fails tasks whose infra retries a worker loss exhausts', () => {
+  it('waits for a lost worker that is the only one, then gives up on a second loss', () => {
     const d = new Driver();
     d.register(registration('w1', { slots: 1 }));
     d.submit('r1', submission([template()]), 0);
-    for (let i = 0; i < infraRetriesMax; i++) {
-      d.register(registration('w1', { slots: 1 }), i * 10_000);
-      d.schedule(i * 10_000);
-      expect(d.lost('w1', i * 10_000 + 1)).toEqual({ requeued: 1, failed: 0 });
-    }
-    d.register(registration('w1', { slots: 1 }), 100_000);
-    d.schedule(100_000);
-    expect(d.lost('w1', 100_001)).toEqual({ requeued: 0, failed: 1 });
-    expect(d.o.runSummary('r1')).toMatchObject({ state: 'failed', counts: counts({ tasks: 1, failedInfra: 1 }) });
+    d.schedule(0);
+    expect(d.lost('w1', 1)).toEqual({ requeued: 1, failed: 0 });
+    d.register(registration('w1', { slots: 1 }), 10_000);
+    expect(d.schedule(10_000).assigned).toHaveLength(1);
+    expect(d.lost('w1', 10_001)).toEqual({ requeued: 0, failed: 1 });
+    expect(d.o.runSummary('r1')).toMatchObject({ state: 'failed', degraded: true, counts: counts({ tasks: 1, failedInfra: 1 }) });
     expect(d.o.getRun('r1')!.tasks[0]!.reason).toContain('lost-worker');
   });
 

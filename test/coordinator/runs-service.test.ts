@@ -17,9 +17,11 @@ const task = (k: number): TaskView => ({
   finishedAtMs: 2,
   expectedMs: 3,
   attempts: [],
+  decisions: [],
 });
 
 const view = (tasks: number): RunView => ({
+  degraded: false,
   runId: 'r1',
   name: 'n',
   state: 'passed',

@@ -16,7 +16,7 @@ const limits: ScheduleLimits = { batchMax: 512, scanMax: 20_000 };
 const idle: RunLoad = { parallelOpen: 0, running: 0 };
 
 function task(taskId: string, over: Partial<SchedulableTask> = {}): SchedulableTask {
-  return { taskId, runId: 'r1', requirements: noRequirements, exclusive: false, notBeforeMs: 0, avoidWorkers: [], ...over };
+  return { taskId, runId: 'r1', requirements: noRequirements, exclusive: false, notBeforeMs: 0, avoidWorkers: [], preferWorker: '', ...over };
 }
 
 function worker(workerId: string, freeSlots: number, over: Partial<SchedulableWorker> = {}): SchedulableWorker {

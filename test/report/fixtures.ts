@@ -98,12 +98,14 @@ export function task(taskId: string, attempts: AttemptView[], opts: TaskOpts = {
     finishedAtMs: 1_100_000,
     expectedMs: 1000,
     attempts: attempts.map((a) => (a.result ? { ...a, result: { ...a.result, taskId } } : a)),
+    decisions: [],
   };
 }
 
 export function runView(tasks: TaskView[], opts: { state?: RunState; flakiness?: Record<string, number>; name?: string } = {}): RunView {
   const count = (s: TaskState): number => tasks.filter((t) => t.state === s).length;
   return {
+    degraded: false,
     runId: 'run-1',
     name: opts.name ?? 'nightly',
     state: opts.state ?? (tasks.every((t) => t.state === 'passed') ? 'passed' : 'failed'),

@@ -18,7 +18,13 @@ export type OrchCommand =
   | { readonly type: 'cancel-run'; readonly runId: string; readonly reason: string }
   | { readonly type: 'prune-runs'; readonly finishedBeforeMs: number }
   /** Ends queued tasks failed-infra, e.g. when no registered worker can meet their requirements. */
-  | { readonly type: 'fail-tasks'; readonly taskIds: readonly string[]; readonly reason: string };
+  | { readonly type: 'fail-tasks'; readonly taskIds: readonly string[]; readonly reason: string }
+  /** A worker asked to reset (recovery level 3) is done, or failed to (then it is quarantined). */
+  | { readonly type: 'worker-reset-done'; readonly workerId: string; readonly ok: boolean; readonly reason: string }
+  /** An operator releases a quarantined (or open) worker: its breaker closes. */
+  | { readonly type: 'release-worker'; readonly workerId: string; readonly reason: string }
+  /** An operator disables or re-enables a worker's breaker. */
+  | { readonly type: 'set-breaker'; readonly workerId: string; readonly enabled: boolean; readonly reason: string };
 
 export interface RegisterWorkerCommand {
   readonly type: 'register-worker';
@@ -71,6 +77,9 @@ const commandTypes: ReadonlySet<string> = new Set<OrchCommandType>([
   'cancel-run',
   'prune-runs',
   'fail-tasks',
+  'worker-reset-done',
+  'release-worker',
+  'set-breaker',
 ]);
 
 /** Decodes a payload; ExtensionCommandError when it is not an orchestrator command. */

@@ -13,6 +13,7 @@ import type {
   WorkerView,
 } from '../../model/index.js';
 import { assert } from '../../raft/index.js';
+import type { Breaker, RecoveryHistory, TaskLadderState } from '../recovery/index.js';
 
 /**
  * The orchestrator's records as it keeps them (mutable, internal), the views
@@ -31,6 +32,13 @@ export interface WorkerRec {
   running: string[];
   /** An operator drained it; kept through a loss, so it comes back draining. */
   drained: boolean;
+  breaker: Breaker;
+  /** Workers with equal keys are peers for the adaptive threshold. */
+  capabilityKey: string;
+  /** Resetting (recovery level 3): out of scheduling until it reports the reset done. */
+  resetting: boolean;
+  /** When the reset was asked for (the leader gives up waiting after a while). */
+  resetSinceMs: number;
 }
 
 export interface AttemptRec {
@@ -60,6 +68,23 @@ export interface TaskRec {
   infraFailures: number;
   notBeforeMs: number;
   avoidWorkers: string[];
+  /** Level 1 of the recovery ladder: run the retry on this worker if it can take it. */
+  preferWorker: string;
+  /** The task's position on the recovery ladder. */
+  ladder: TaskLadderState;
+  /** Every recovery decision taken for the task, oldest first (bounded), for `runs show --explain`. */
+  decisions: RecoveryDecision[];
+}
+
+/** A recovery decision as the task keeps it. */
+export interface RecoveryDecision {
+  readonly atMs: number;
+  readonly attemptId: string;
+  readonly workerId: string;
+  readonly failureClass: string;
+  readonly level: number;
+  readonly action: string;
+  readonly reason: string;
 }
 
 export interface RunRec {
@@ -75,6 +100,7 @@ export interface RunRec {
   counts: MutableCounts;
   parallelOpen: number;
   running: number;
+  degraded: boolean;
 }
 
 export type MutableCounts = { -readonly [K in keyof RunCounts]: RunCounts[K] };
@@ -142,6 +168,7 @@ export interface SnapshotState {
   runs: (RunRec & { tasks: TaskRec[] })[];
   timings: unknown;
   flakes: unknown;
+  recovery: RecoveryHistory;
 }
 
 export function workerView(w: WorkerRec): WorkerView {
@@ -154,11 +181,21 @@ export function workerView(w: WorkerRec): WorkerView {
     registeredAtMs: w.registeredAtMs,
     running: [...w.running],
     httpAddress: w.httpAddress,
+    breaker: { state: w.breaker.state, reason: w.breaker.reason, sinceMs: w.breaker.sinceMs },
+    resetting: w.resetting,
   };
 }
 
 export function runSummary(run: RunRec): RunSummary {
-  return { runId: run.runId, name: run.name, state: run.state, submittedAtMs: run.submittedAtMs, finishedAtMs: run.finishedAtMs, counts: { ...run.counts } };
+  return {
+    runId: run.runId,
+    name: run.name,
+    state: run.state,
+    submittedAtMs: run.submittedAtMs,
+    finishedAtMs: run.finishedAtMs,
+    counts: { ...run.counts },
+    degraded: run.degraded,
+  };
 }
 
 export function taskView(task: TaskRec): TaskView {
@@ -184,5 +221,6 @@ export function taskView(task: TaskRec): TaskView {
         lateResults: a.lateResults,
       }),
     ),
+    decisions: [...task.decisions],
   };
 }

@@ -22,6 +22,8 @@ export interface SchedulableTask {
   readonly notBeforeMs: number;
   /** Workers to avoid (where earlier attempts failed), if another one can take it. */
   readonly avoidWorkers: readonly string[];
+  /** Run it here if this worker can take it now (recovery level 1: retry on the same worker); '' for none. */
+  readonly preferWorker: string;
 }
 
 export interface SchedulableWorker {
@@ -89,7 +91,8 @@ export function planAssignments(input: ScheduleInput): Assignment[] {
     if (task.notBeforeMs > input.nowMs) continue;
     if (!exclusivityAllows(task, input.runLoad(task.runId), extraRunning.get(task.runId) ?? 0)) continue;
     const candidates = eligibleWorkers(task.requirements, input.workers, matchCache);
-    const chosen = pickWorker(candidates, free, task.avoidWorkers);
+    const preferred = task.preferWorker !== '' && (free.get(task.preferWorker) ?? 0) > 0 && candidates.some((w) => w.workerId === task.preferWorker) ? task.preferWorker : null;
+    const chosen = preferred ?? pickWorker(candidates, free, task.avoidWorkers);
     if (chosen === null) continue;
     plan.push({ taskId: task.taskId, workerId: chosen });
     free.set(chosen, (free.get(chosen) ?? 0) - 1);

@@ -2,6 +2,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 import type {
   AttemptResult,
+  Capabilities,
   InfraFailureClass,
   RunCounts,
   RunState,
@@ -20,8 +21,36 @@ import { SnapshotDecodeError } from '../codec.js';
 import { ExtensionCommandError, type MachineExtension } from '../kv-machine.js';
 import { decodeOrchCommand, orchJsonBytesMax, type Assignment, type OrchCommand, type RegisterWorkerCommand } from './commands.js';
 import { FlakeHistory, splitByTimings, TimingHistory } from './history.js';
-import { meetsRequirements, type RunLoad, type SchedulableTask } from './scheduler.js';
+import { meetsRequirements, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
 import { validateResult, validateSubmission, validateWorker } from './validate.js';
+import {
+  adaptiveThreshold,
+  advance,
+  allowsAssignment,
+  decide,
+  defaultBreakerConfig,
+  disable,
+  emptyRecoveryHistory,
+  enable,
+  forceOpen,
+  isFaultClass,
+  maybeHalfOpen,
+  newBreaker,
+  newTaskLadder,
+  pendingRecovery,
+  quarantineCooldownElapsed,
+  recordMiss,
+  recordOutcome,
+  recordRecovery,
+  release,
+  windowStats,
+  type Breaker,
+  type BreakerOutcome,
+  type BreakerStep,
+  type FaultClass,
+  type PeerStat,
+  type RecoveryHistory,
+} from '../recovery/index.js';
 import {
   checkInvariants,
   countKey,
@@ -52,14 +81,13 @@ import {
  * once (invariant 5).
  */
 
-/** Infrastructure failures a task absorbs before it ends failed-infra. */
-export const infraRetriesMax = 3;
 /** First retry backoff; doubles per failure of the task, capped. */
 export const retryBackoffBaseMs = 500;
 export const retryBackoffMaxMs = 30_000;
 /** Runs pruned by one prune command. */
 export const pruneBatchMax = 100;
-export const orchestratorFormatVersion = 1;
+/** 2: breakers, recovery ladders and the recovery history (a version-1 snapshot is upgraded on restore). */
+export const orchestratorFormatVersion = 2;
 /** Workers known at once (lost ones included; a lost worker is forgotten first). */
 export const workersMax = 10_000;
 /** Runs kept (finished ones are pruned by age; beyond this, submit is refused). */
@@ -107,8 +135,45 @@ export interface AttemptOrder {
   readonly sourceDir: string;
 }
 
+/**
+ * What an applied command did that someone outside the state machine acts
+ * on: breaker transitions (logs, metrics), workers to reset (the leader tells
+ * them), alerts (the leader sends them). Every replica derives the same events.
+ */
+export type OrchEvent =
+  | { readonly kind: 'breaker'; readonly workerId: string; readonly from: string; readonly to: string; readonly atMs: number; readonly reason: string }
+  | { readonly kind: 'reset'; readonly workerId: string; readonly reason: string }
+  | {
+      readonly kind: 'alert';
+      readonly alert: 'quarantine' | 'give-up' | 'reset-failed';
+      readonly workerId: string;
+      readonly runId: string;
+      readonly taskId: string;
+      readonly atMs: number;
+      readonly text: string;
+    };
+
 /** Called after each applied command with the runs it touched (node-local; never part of the state). */
-export type ChangeListener = (runIds: ReadonlySet<string>, command: OrchCommand['type']) => void;
+export type ChangeListener = (runIds: ReadonlySet<string>, command: OrchCommand['type'], events: readonly OrchEvent[]) => void;
+
+/** The breaker settings every replica applies (part of the code's version, like the state format). */
+export const breakerConfig = defaultBreakerConfig;
+/** Recovery decisions kept per task. */
+export const decisionsPerTaskMax = 32;
+
+/** A quarantined worker past its cool-down: half-open, so probe tasks may release it (a failing one re-opens it). */
+function probeAfterQuarantine(b: Breaker, atMs: number): BreakerStep {
+  const reason = `quarantine cool-down of ${breakerConfig.quarantineCooldownMs / 1000} s elapsed; probing with up to ${breakerConfig.halfOpenProbes} tasks`;
+  return { breaker: { ...b, state: 'half-open', sinceMs: atMs, reason, probeSuccesses: 0 }, transition: { from: b.state, to: 'half-open', atMs, reason } };
+}
+
+/** Workers with equal keys are peers for the adaptive threshold: same labels (but the Node version), cpus and tools. */
+export function capabilityKeyOf(c: Capabilities): string {
+  const labels = Object.entries(c.labels)
+    .filter(([k]) => k !== 'node')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([labels, c.cpus, [...c.tools].sort()]);
+}
 
 function timingKeyOfFile(suite: string, file: string): string {
   return `${suite}\u0000${file}`;
@@ -132,6 +197,8 @@ export class Orchestrator implements MachineExtension {
   private queueDirty = false;
   private readonly listeners = new Set<ChangeListener>();
   private touched = new Set<string>();
+  private events: OrchEvent[] = [];
+  private recovery: RecoveryHistory = emptyRecoveryHistory();
 
   onChange(listener: ChangeListener): () => void {
     this.listeners.add(listener);
@@ -143,9 +210,11 @@ export class Orchestrator implements MachineExtension {
   apply(_index: number, atMs: number, payload: Uint8Array, deflated: boolean): unknown {
     const command = decodeOrchCommand(payload, deflated);
     this.touched = new Set();
+    this.events = [];
     const result = this.applyDecoded(command, atMs);
     const touched = this.touched;
-    for (const listener of this.listeners) listener(touched, command.type);
+    const events = this.events;
+    for (const listener of this.listeners) listener(touched, command.type, events);
     return result;
   }
 
@@ -169,6 +238,12 @@ export class Orchestrator implements MachineExtension {
         return this.pruneRuns(command.finishedBeforeMs);
       case 'fail-tasks':
         return this.failTasks(command.taskIds, command.reason, atMs);
+      case 'worker-reset-done':
+        return this.resetDone(command.workerId, command.ok, command.reason, atMs);
+      case 'release-worker':
+        return this.releaseWorker(command.workerId, command.reason, atMs);
+      case 'set-breaker':
+        return this.setBreakerEnabled(command.workerId, command.enabled, command.reason, atMs);
     }
   }
 
@@ -188,11 +263,16 @@ export class Orchestrator implements MachineExtension {
         httpAddress: command.httpAddress,
         running: [],
         drained: false,
+        breaker: newBreaker(atMs),
+        capabilityKey: capabilityKeyOf(command.capabilities),
+        resetting: false,
+        resetSinceMs: 0,
       };
       this.workers.set(worker.workerId, worker);
     } else {
       worker.name = command.name;
       worker.capabilities = command.capabilities;
+      worker.capabilityKey = capabilityKeyOf(command.capabilities);
       worker.slots = command.slots;
       worker.httpAddress = command.httpAddress;
       worker.registeredAtMs = atMs;
@@ -221,6 +301,7 @@ export class Orchestrator implements MachineExtension {
     if (worker === undefined) throw new ExtensionCommandError(`worker-lost: unknown worker ${workerId}`);
     if (worker.state === 'lost') return { requeued: 0, failed: 0 };
     worker.state = 'lost';
+    worker.resetting = false;
     let requeued = 0;
     let failed = 0;
     for (const attemptId of [...worker.running]) {
@@ -230,7 +311,8 @@ export class Orchestrator implements MachineExtension {
       attempt.state = 'lost';
       attempt.reason = `worker ${workerId} lost: ${reason}`;
       this.releaseAttempt(task, attempt);
-      this.afterInfraFailure(task, 'lost-worker', attempt.reason, workerId, atMs);
+      this.feedBreaker(worker, { atMs, ok: false, durationMs: atMs - attempt.assignedAtMs, failureClass: 'lost-worker' });
+      this.recover(task, attempt.attemptId, 'lost-worker', attempt.reason, workerId, atMs);
       if (task.state === 'queued') requeued++;
       else failed++;
     }
@@ -266,6 +348,7 @@ export class Orchestrator implements MachineExtension {
       counts: emptyCounts(),
       parallelOpen: 0,
       running: 0,
+      degraded: false,
     };
     this.runs.set(runId, run);
     const files = this.shardFiles(submission.tasks);
@@ -286,6 +369,9 @@ export class Orchestrator implements MachineExtension {
         infraFailures: 0,
         notBeforeMs: 0,
         avoidWorkers: [],
+        preferWorker: '',
+        ladder: newTaskLadder(),
+        decisions: [],
       };
       task.expectedMs = this.expectedMs(task);
       this.tasks.set(task.taskId, task);
@@ -342,7 +428,7 @@ export class Orchestrator implements MachineExtension {
     for (const a of assignments) {
       const task = typeof a?.taskId === 'string' ? this.tasks.get(a.taskId) : undefined;
       const worker = typeof a?.workerId === 'string' ? this.workers.get(a.workerId) : undefined;
-      if (task === undefined || worker === undefined || !this.mayAssign(task, worker)) {
+      if (task === undefined || worker === undefined || !this.mayAssign(task, worker, atMs)) {
         skipped++;
         continue;
       }
@@ -368,15 +454,66 @@ export class Orchestrator implements MachineExtension {
     return { assigned, skipped };
   }
 
-  private mayAssign(task: TaskRec, worker: WorkerRec): boolean {
-    if (task.state !== 'queued' || worker.state !== 'active') return false;
+  private mayAssign(task: TaskRec, worker: WorkerRec, atMs: number): boolean {
+    if (task.state !== 'queued' || worker.state !== 'active' || worker.resetting) return false;
     if (worker.running.length >= worker.slots) return false;
     if (!meetsRequirements(worker.capabilities, task.template.requirements)) return false;
     if (task.template.exclusive) {
       const run = this.run(task.runId);
       if (run.parallelOpen > 0 || run.running > 0) return false;
     }
-    return true;
+    return this.breakerAdmits(worker, atMs);
+  }
+
+  /**
+   * Whether the worker's breaker lets one more attempt through at `atMs`.
+   * Time-driven transitions happen here, lazily, with the assign command's
+   * stamp: open → half-open once its wait is over, and a quarantined worker
+   * past its cool-down gets half-open probes (a passing probe releases it).
+   */
+  private breakerAdmits(worker: WorkerRec, atMs: number): boolean {
+    const b = worker.breaker;
+    if (b.state === 'open') this.setBreaker(worker, maybeHalfOpen(b, atMs));
+    else if (b.state === 'forced-open' && quarantineCooldownElapsed(b, atMs, breakerConfig)) this.setBreaker(worker, probeAfterQuarantine(b, atMs));
+    return allowsAssignment(worker.breaker, atMs, this.probesRunning(worker), breakerConfig);
+  }
+
+  /** Attempts running on the worker that started while its breaker is half-open (the probes). */
+  private probesRunning(worker: WorkerRec): number {
+    if (worker.breaker.state !== 'half-open') return 0;
+    let n = 0;
+    for (const id of worker.running) {
+      const task = this.taskOfAttempt(id);
+      if ((task.attempts.at(-1)?.assignedAtMs ?? 0) >= worker.breaker.sinceMs) n++;
+    }
+    return n;
+  }
+
+  /**
+   * Workers that may take work at `nowMs`, with the attempts each may start:
+   * free slots, and no more than the probes left while its breaker is (or is
+   * about to turn) half-open. The read-only twin of breakerAdmits, for the
+   * leader's scheduler: no transition is applied here.
+   */
+  schedulableWorkers(nowMs: number, connected: (workerId: string) => boolean = () => true): SchedulableWorker[] {
+    const out: SchedulableWorker[] = [];
+    for (const w of this.workers.values()) {
+      if (w.state !== 'active' || w.resetting || !connected(w.workerId)) continue;
+      const b = w.breaker;
+      let probesLeft = Number.POSITIVE_INFINITY;
+      if (b.state === 'open') {
+        if (nowMs < b.openUntilMs) continue;
+        probesLeft = breakerConfig.halfOpenProbes;
+      } else if (b.state === 'forced-open') {
+        if (!quarantineCooldownElapsed(b, nowMs, breakerConfig)) continue;
+        probesLeft = breakerConfig.halfOpenProbes;
+      } else if (b.state === 'half-open') {
+        probesLeft = breakerConfig.halfOpenProbes - b.probeSuccesses - this.probesRunning(w);
+      }
+      const freeSlots = Math.min(w.slots - w.running.length, probesLeft);
+      if (freeSlots > 0) out.push({ workerId: w.workerId, capabilities: w.capabilities, freeSlots });
+    }
+    return out;
   }
 
   private applyResults(results: readonly AttemptResult[], atMs: number): ResultsOutcome {
@@ -407,19 +544,28 @@ export class Orchestrator implements MachineExtension {
     }
     attempt.result = result;
     this.releaseAttempt(task, attempt);
+    const worker = this.workers.get(attempt.workerId);
+    const durationMs = Math.max(0, result.finishedAtMs - result.startedAtMs);
     if (result.outcome === 'infra-error') {
       attempt.state = 'infra-error';
       attempt.reason = result.reason;
-      this.afterInfraFailure(task, result.infraClass === '' ? 'crash' : result.infraClass, result.reason, attempt.workerId, atMs);
+      const infraClass = result.infraClass === '' ? 'crash' : result.infraClass;
+      if (worker !== undefined && isFaultClass(infraClass)) this.feedBreaker(worker, { atMs, ok: false, durationMs, failureClass: infraClass });
+      this.recover(task, attempt.attemptId, infraClass, result.reason, attempt.workerId, atMs);
       return 'counted';
     }
+    // A test verdict: the machine ran the tests, so for its breaker this is a success.
+    if (worker !== undefined) this.feedBreaker(worker, { atMs, ok: true, durationMs });
+    const pending = pendingRecovery(task.ladder);
+    if (pending !== null) this.recovery = recordRecovery(this.recovery, { failureClass: pending.failureClass, level: pending.level, recoveryMs: Math.max(0, atMs - pending.atMs) });
     attempt.state = result.outcome;
     this.recordTiming(task, result);
     if (result.outcome === 'passed') {
       this.endTask(task, 'passed', '', atMs);
     } else if (task.testFailures < task.template.retries) {
       task.testFailures++;
-      this.requeue(task, attempt.workerId, atMs);
+      // A test failure is not the machine's fault, but a retry elsewhere tells flaky tests from machine-bound ones.
+      this.requeue(task, [attempt.workerId], atMs, retryBackoffBaseMs * 2 ** Math.max(0, task.testFailures - 1));
     } else {
       this.endTask(task, 'failed', result.reason, atMs);
     }
@@ -439,21 +585,157 @@ export class Orchestrator implements MachineExtension {
     this.touched.add(run.runId);
   }
 
-  private afterInfraFailure(task: TaskRec, infraClass: InfraFailureClass, reason: string, workerId: string, atMs: number): void {
+  /**
+   * After an infrastructure failure of a task's attempt: the recovery ladder
+   * decides where (or whether) the task runs next, and every decision is kept
+   * with its reason. A cancelled attempt (the worker stopped) is not a fault:
+   * the task just runs again.
+   */
+  private recover(task: TaskRec, attemptId: string, infraClass: InfraFailureClass, reason: string, workerId: string, atMs: number): void {
     task.infraFailures++;
-    if (task.infraFailures <= infraRetriesMax) {
-      this.requeue(task, workerId, atMs);
+    if (!isFaultClass(infraClass)) {
+      this.requeue(task, [], atMs, retryBackoffBaseMs);
       return;
     }
-    const classes = [...new Set(task.attempts.map((a) => (a.result?.infraClass !== undefined && a.result.infraClass !== '' ? a.result.infraClass : a.state === 'lost' ? 'lost-worker' : '')).filter((c) => c !== ''))];
-    const workers = [...new Set(task.attempts.map((a) => a.workerId))];
-    this.endTask(task, 'failed-infra', `${infraClass}: ${reason} (gave up after ${task.infraFailures} infrastructure failures; classes ${classes.join(', ')}; workers ${workers.join(', ')})`, atMs);
+    const pending = pendingRecovery(task.ladder);
+    if (pending !== null) this.recovery = recordMiss(this.recovery, { failureClass: pending.failureClass, level: pending.level });
+    const worker = this.workers.get(workerId);
+    const failure = { failureClass: infraClass, workerId, atMs };
+    const context = {
+      otherWorkersAvailable: this.otherWorkerCanRun(task, workerId, atMs),
+      workerFailuresRecent: worker === undefined ? 0 : windowStats(worker.breaker, atMs, breakerConfig).failures,
+      workerSuspect: worker !== undefined && this.suspect(worker, atMs),
+    };
+    const decision = decide(task.ladder, failure, this.recovery, context);
+    task.ladder = advance(task.ladder, failure, decision);
+    task.decisions.push({ atMs, attemptId, workerId, failureClass: infraClass, level: decision.level, action: decision.action, reason: decision.reason });
+    if (task.decisions.length > decisionsPerTaskMax) task.decisions.shift();
+    const run = this.run(task.runId);
+    switch (decision.action) {
+      case 'retry-same-worker':
+        this.requeue(task, [], atMs, decision.backoffMs ?? retryBackoffBaseMs);
+        task.preferWorker = workerId;
+        return;
+      case 'move-to-other-worker':
+        this.requeue(task, decision.avoidWorkers, atMs, retryBackoffBaseMs);
+        return;
+      case 'reset-worker':
+        this.requeue(task, decision.avoidWorkers, atMs, retryBackoffBaseMs);
+        if (worker !== undefined && worker.state !== 'lost' && !worker.resetting) {
+          worker.resetting = true;
+          worker.resetSinceMs = atMs;
+          this.events.push({ kind: 'reset', workerId, reason: `${infraClass}: ${reason}`.slice(0, 500) });
+        }
+        return;
+      case 'quarantine-worker':
+        this.requeue(task, decision.avoidWorkers, atMs, retryBackoffBaseMs);
+        if (worker !== undefined) this.quarantine(worker, `level 4 for task ${task.taskId}: ${decision.reason}`, atMs, task);
+        return;
+      case 'give-up':
+        this.endTask(task, 'failed-infra', decision.diagnosis ?? decision.reason, atMs);
+        run.degraded = true;
+        this.events.push({
+          kind: 'alert',
+          alert: 'give-up',
+          workerId,
+          runId: task.runId,
+          taskId: task.taskId,
+          atMs,
+          text: `run ${task.runId} is degraded: task ${task.taskId} (${task.template.suite} ${task.template.shard}/${task.template.shardCount}) gave up after infrastructure failures: ${decision.diagnosis ?? decision.reason}`,
+        });
+        return;
+    }
   }
 
-  private requeue(task: TaskRec, failedOn: string, atMs: number): void {
-    const failures = task.testFailures + task.infraFailures;
-    task.notBeforeMs = atMs + Math.min(retryBackoffMaxMs, retryBackoffBaseMs * 2 ** Math.max(0, failures - 1));
-    if (!task.avoidWorkers.includes(failedOn)) task.avoidWorkers.push(failedOn);
+  private quarantine(worker: WorkerRec, reason: string, atMs: number, task: TaskRec | null): void {
+    if (worker.breaker.state === 'forced-open') return;
+    this.setBreaker(worker, forceOpen(worker.breaker, atMs, reason));
+    for (const t of this.queueOrder) if (t.preferWorker === worker.workerId) t.preferWorker = '';
+    this.events.push({
+      kind: 'alert',
+      alert: 'quarantine',
+      workerId: worker.workerId,
+      runId: task?.runId ?? '',
+      taskId: task?.taskId ?? '',
+      atMs,
+      text: `worker ${worker.workerId} (${worker.name}) is quarantined: ${reason}. Release it with: testudo workers release ${worker.workerId}`,
+    });
+  }
+
+  /** Another worker, not yet tried by the task, could take it now or soon. */
+  private otherWorkerCanRun(task: TaskRec, failedOn: string, atMs: number): boolean {
+    const tried = new Set([...task.attempts.map((a) => a.workerId), failedOn]);
+    for (const w of this.workers.values()) {
+      if (tried.has(w.workerId) || w.state !== 'active' || w.resetting) continue;
+      if (w.breaker.state === 'forced-open' || (w.breaker.state === 'open' && atMs < w.breaker.openUntilMs)) continue;
+      if (meetsRequirements(w.capabilities, task.template.requirements)) return true;
+    }
+    return false;
+  }
+
+  /** The worker fails more than its peers: its breaker is not closed, or its failure rate reached its adaptive threshold. */
+  private suspect(worker: WorkerRec, atMs: number): boolean {
+    if (worker.breaker.state !== 'closed' && worker.breaker.state !== 'disabled') return true;
+    const stats = windowStats(worker.breaker, atMs, breakerConfig);
+    if (stats.calls < breakerConfig.minimumCalls) return false;
+    return stats.failureRate >= adaptiveThreshold(worker.workerId, this.peerStats(worker, atMs)).threshold;
+  }
+
+  private peerStats(worker: WorkerRec, atMs: number): PeerStat[] {
+    const stats: PeerStat[] = [];
+    for (const w of this.workers.values()) {
+      if (w.capabilityKey !== worker.capabilityKey || (w.state === 'lost' && w !== worker)) continue;
+      const st = windowStats(w.breaker, atMs, breakerConfig);
+      stats.push({ workerId: w.workerId, capabilityKey: w.capabilityKey, failureRate: st.failureRate, calls: st.calls });
+    }
+    return stats;
+  }
+
+  private feedBreaker(worker: WorkerRec, outcome: BreakerOutcome): void {
+    const threshold = adaptiveThreshold(worker.workerId, this.peerStats(worker, outcome.atMs));
+    this.setBreaker(worker, recordOutcome(worker.breaker, outcome, breakerConfig, { threshold: threshold.threshold, reason: threshold.reason }));
+  }
+
+  private setBreaker(worker: WorkerRec, step: BreakerStep): void {
+    worker.breaker = step.breaker;
+    const t = step.transition;
+    if (t !== null) this.events.push({ kind: 'breaker', workerId: worker.workerId, from: t.from, to: t.to, atMs: t.atMs, reason: t.reason });
+  }
+
+  private resetDone(workerId: string, ok: boolean, reason: string, atMs: number): { resetting: boolean; breaker: string } {
+    if (typeof ok !== 'boolean' || typeof reason !== 'string') throw new ExtensionCommandError('worker-reset-done: ok and reason are required');
+    const worker = this.workers.get(workerId);
+    if (worker === undefined) throw new ExtensionCommandError(`worker-reset-done: unknown worker ${workerId}`);
+    if (!worker.resetting) return { resetting: false, breaker: worker.breaker.state };
+    worker.resetting = false;
+    if (!ok) {
+      this.quarantine(worker, `reset failed: ${reason}`.slice(0, 500), atMs, null);
+      this.events.push({ kind: 'alert', alert: 'reset-failed', workerId, runId: '', taskId: '', atMs, text: `worker ${workerId} could not reset: ${reason}` });
+    }
+    return { resetting: false, breaker: worker.breaker.state };
+  }
+
+  private releaseWorker(workerId: string, reason: string, atMs: number): { breaker: string } {
+    if (typeof reason !== 'string' || reason === '') throw new ExtensionCommandError('release-worker: a reason is required');
+    const worker = this.workers.get(workerId);
+    if (worker === undefined) throw new ExtensionCommandError(`release-worker: unknown worker ${workerId}`);
+    if (worker.breaker.state !== 'closed' && worker.breaker.state !== 'disabled') this.setBreaker(worker, release(worker.breaker, atMs, reason));
+    worker.resetting = false;
+    return { breaker: worker.breaker.state };
+  }
+
+  private setBreakerEnabled(workerId: string, enabled: boolean, reason: string, atMs: number): { breaker: string } {
+    if (typeof enabled !== 'boolean' || typeof reason !== 'string' || reason === '') throw new ExtensionCommandError('set-breaker: enabled and a reason are required');
+    const worker = this.workers.get(workerId);
+    if (worker === undefined) throw new ExtensionCommandError(`set-breaker: unknown worker ${workerId}`);
+    this.setBreaker(worker, enabled ? enable(worker.breaker, atMs, reason) : disable(worker.breaker, atMs, reason));
+    return { breaker: worker.breaker.state };
+  }
+
+  private requeue(task: TaskRec, avoid: readonly string[], atMs: number, backoffMs: number): void {
+    task.notBeforeMs = atMs + Math.min(retryBackoffMaxMs, Math.max(0, backoffMs));
+    for (const w of avoid) if (!task.avoidWorkers.includes(w)) task.avoidWorkers.push(w);
+    task.preferWorker = '';
     this.setTaskState(task, 'queued');
     this.enqueue(task);
   }
@@ -613,6 +895,7 @@ export class Orchestrator implements MachineExtension {
         exclusive: task.template.exclusive,
         notBeforeMs: task.notBeforeMs,
         avoidWorkers: task.avoidWorkers,
+        preferWorker: task.preferWorker,
       };
     }
     // Drop ended entries once they dominate, so scans stay short.
@@ -745,7 +1028,8 @@ export class Orchestrator implements MachineExtension {
 
   snapshot(): Uint8Array {
     // nextSeq is state too: an emptied machine whose counter moved is not the empty state.
-    if (this.workers.size === 0 && this.runs.size === 0 && this.timings.size === 0 && this.flakes.size === 0 && this.nextSeq === 1) return new Uint8Array(0);
+    const noHistory = Object.keys(this.recovery.byClass).length === 0;
+    if (this.workers.size === 0 && this.runs.size === 0 && this.timings.size === 0 && this.flakes.size === 0 && this.nextSeq === 1 && noHistory) return new Uint8Array(0);
     const state = {
       version: orchestratorFormatVersion,
       nextSeq: this.nextSeq,
@@ -753,13 +1037,14 @@ export class Orchestrator implements MachineExtension {
       runs: [...this.runs.values()].map((run) => ({ ...run, tasks: run.taskIds.map((id) => this.tasks.get(id)!) })),
       timings: this.timings.toJSON(),
       flakes: this.flakes.toJSON(),
+      recovery: this.recovery,
     };
     return deflateRawSync(Buffer.from(JSON.stringify(state), 'utf8'));
   }
 
   restore(data: Uint8Array): void {
     if (data.byteLength === 0) {
-      this.replace(new Map(), new Map(), new Map(), new Map(), new TimingHistory(), new FlakeHistory(), 1);
+      this.replace(new Map(), new Map(), new Map(), new Map(), new TimingHistory(), new FlakeHistory(), 1, emptyRecoveryHistory());
       return;
     }
     let state: SnapshotState;
@@ -769,8 +1054,11 @@ export class Orchestrator implements MachineExtension {
       throw new SnapshotDecodeError(`orchestrator state does not decode: ${(error as Error).message}`, { cause: error });
     }
     if (typeof state !== 'object' || state === null || Array.isArray(state)) throw new SnapshotDecodeError('orchestrator state is not an object');
-    if (state.version !== orchestratorFormatVersion) throw new SnapshotDecodeError(`orchestrator state version ${String(state.version)}; this build reads ${orchestratorFormatVersion}`);
+    if (state.version !== orchestratorFormatVersion && state.version !== 1) {
+      throw new SnapshotDecodeError(`orchestrator state version ${String(state.version)}; this build reads 1 and ${orchestratorFormatVersion}`);
+    }
     try {
+      if (state.version === 1) upgradeFromVersion1(state);
       const workers = new Map(state.workers.map((w) => [w.workerId, w]));
       const runs = new Map<string, RunRec>();
       const tasks = new Map<string, TaskRec>();
@@ -782,7 +1070,7 @@ export class Orchestrator implements MachineExtension {
           for (const attempt of task.attempts) attempts.set(attempt.attemptId, task.taskId);
         }
       }
-      this.replace(workers, runs, tasks, attempts, TimingHistory.fromJSON(state.timings), FlakeHistory.fromJSON(state.flakes), state.nextSeq);
+      this.replace(workers, runs, tasks, attempts, TimingHistory.fromJSON(state.timings), FlakeHistory.fromJSON(state.flakes), state.nextSeq, state.recovery);
     } catch (error) {
       throw new SnapshotDecodeError(`orchestrator state is malformed: ${(error as Error).message}`, { cause: error });
     }
@@ -796,8 +1084,18 @@ export class Orchestrator implements MachineExtension {
     timings: TimingHistory,
     flakes: FlakeHistory,
     nextSeq: number,
+    recovery: RecoveryHistory,
   ): void {
-    const old = { workers: this.workers, runs: this.runs, tasks: this.tasks, attempts: this.attemptIndex, timings: this.timings, flakes: this.flakes, nextSeq: this.nextSeq };
+    const old = {
+      workers: this.workers,
+      runs: this.runs,
+      tasks: this.tasks,
+      attempts: this.attemptIndex,
+      timings: this.timings,
+      flakes: this.flakes,
+      nextSeq: this.nextSeq,
+      recovery: this.recovery,
+    };
     const install = (s: typeof old): void => {
       this.workers = s.workers;
       this.runs = s.runs;
@@ -806,10 +1104,11 @@ export class Orchestrator implements MachineExtension {
       this.timings = s.timings;
       this.flakes = s.flakes;
       this.nextSeq = s.nextSeq;
+      this.recovery = s.recovery;
       this.queueOrder = [...s.tasks.values()].filter((t) => t.state === 'queued');
       this.queueDirty = true;
     };
-    install({ workers, runs, tasks, attempts, timings, flakes, nextSeq });
+    install({ workers, runs, tasks, attempts, timings, flakes, nextSeq, recovery });
     try {
       this.checkInvariants();
     } catch (error) {
@@ -817,7 +1116,7 @@ export class Orchestrator implements MachineExtension {
       install(old);
       throw error;
     }
-    for (const listener of this.listeners) listener(new Set(runs.keys()), 'submit-run');
+    for (const listener of this.listeners) listener(new Set(runs.keys()), 'submit-run', []);
   }
 
   /** Asserts the cross-record invariants (after a restore; tests call it after every step). */
@@ -825,3 +1124,30 @@ export class Orchestrator implements MachineExtension {
     checkInvariants(this.runs, this.tasks, this.workers);
   }
 }
+
+/**
+ * Fills in what version 2 added (breakers, recovery ladders, the recovery
+ * history) so a snapshot written by a step-3 node restores: every worker
+ * starts closed, every task at the foot of its ladder.
+ */
+function upgradeFromVersion1(state: SnapshotState): void {
+  const mutable = state as { recovery?: RecoveryHistory; version: number };
+  mutable.recovery = emptyRecoveryHistory();
+  mutable.version = orchestratorFormatVersion;
+  for (const w of state.workers as (WorkerRec & Partial<Pick<WorkerRec, 'breaker' | 'capabilityKey' | 'resetting' | 'resetSinceMs'>>)[]) {
+    w.breaker ??= newBreaker(w.registeredAtMs);
+    w.capabilityKey ??= capabilityKeyOf(w.capabilities);
+    w.resetting ??= false;
+    w.resetSinceMs ??= 0;
+  }
+  for (const run of state.runs as (RunRec & { tasks: TaskRec[] })[]) {
+    (run as Partial<RunRec>).degraded ??= false;
+    for (const t of run.tasks as (TaskRec & Partial<Pick<TaskRec, 'preferWorker' | 'ladder' | 'decisions'>>)[]) {
+      t.preferWorker ??= '';
+      t.ladder ??= newTaskLadder();
+      t.decisions ??= [];
+    }
+  }
+}
+
+export type { FaultClass };

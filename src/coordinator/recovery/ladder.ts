@@ -180,7 +180,11 @@ function whyNot(level: RecoveryLevel, failure: LadderFailure, context: LadderCon
       }
       return null;
     case 2:
-      return context.otherWorkersAvailable ? null : 'no other worker can take the task';
+      // A lost worker may come back (it is recognised by its id): moving the
+      // task then means waiting for any worker, that one included, rather than
+      // giving up on a one-worker fleet whose machine restarted.
+      if (context.otherWorkersAvailable || failure.failureClass === 'lost-worker') return null;
+      return 'no other worker can take the task';
     case 3:
       return failure.failureClass === 'lost-worker' ? `worker ${failure.workerId} is lost and cannot be reset` : null;
     case 4:

@@ -185,11 +185,14 @@ describe('no other worker available', () => {
     expect(decisions[1]?.reason).toContain('skipped level 4 (worker w1 is the only one that can take the task)');
   });
 
-  it('gives up at once on a lost worker with nobody to take over', () => {
-    const decision = decide(newTaskLadder(), failure('lost-worker', 'w1', 0), empty, alone);
-    expect(decision.level).toBe(5);
-    expect(decision.reason).toMatch(/^first failure \(lost-worker on w1\): no level can recover it; not candidates: level 1 .*, 2 \(no other worker can take the task\), 3 \(worker w1 is lost and cannot be reset\), 4 /);
-    expect(decision.diagnosis).toBe('gave up after 1 infrastructure failure: classes lost-worker×1; workers tried w1; levels applied none');
+  it('moves the task of a lost worker even with nobody else to take it (the worker may come back), then gives up', () => {
+    const first = decide(newTaskLadder(), failure('lost-worker', 'w1', 0), empty, alone);
+    expect(first.level).toBe(2);
+    expect(first.avoidWorkers).toEqual(['w1']);
+    const state = advance(newTaskLadder(), failure('lost-worker', 'w1', 0), first);
+    const second = decide(state, failure('lost-worker', 'w1', 10), empty, alone);
+    expect(second.level).toBe(5);
+    expect(second.diagnosis).toBe('gave up after 2 infrastructure failures: classes lost-worker×2; workers tried w1; levels applied 2 move-to-other-worker');
   });
 });
 
