@@ -30,6 +30,8 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
     .option('--worker-ttl-ms <ms>', 'declare a silent worker lost after this long (default 10000)')
     .option('--worker-grace-ms <ms>', 'a new leader waits this long for workers before declaring any lost (default 15000)')
     .option('--run-retention-ms <ms>', 'keep finished runs in the replicated state this long (default 7 days)')
+    .option('--worker-reset-timeout-ms <ms>', 'quarantine a worker asked to reset that has not reported done after this long (default 600000)')
+    .option('--alert-webhook-url <url>', 'POST alerts (quarantine, give-up, failed reset) here as Slack-compatible JSON')
     .option('--unschedulable-timeout-ms <ms>', 'end a queued task failed-infra when no registered worker meets its requirements for this long (default 600000)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL)')
     .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')

@@ -30,7 +30,7 @@ const FAILED_TESTS_SHOWN = 20;
 /** What the commands use of TestudoClient (a fake stands in for it in tests). */
 export type RunsClient = Pick<
   TestudoClient,
-  'submitRun' | 'watchRun' | 'getRun' | 'listRuns' | 'cancelRun' | 'listWorkers' | 'drainWorker' | 'close'
+  'submitRun' | 'watchRun' | 'getRun' | 'listRuns' | 'cancelRun' | 'listWorkers' | 'drainWorker' | 'releaseWorker' | 'close'
 >;
 
 export interface SignalSource {
@@ -243,7 +243,7 @@ export function formatRunHeader(run: RunSummary, nowMs: number): string {
   const c = run.counts;
   return [
     `run ${run.runId}  ${run.name}`,
-    `state: ${run.state}`,
+    `state: ${run.state}${run.degraded ? ' (degraded: a task was given up after infrastructure failures)' : ''}`,
     `submitted: ${iso(run.submittedAtMs)}  finished: ${iso(run.finishedAtMs)}  duration: ${formatDuration(runDurationMs(run, nowMs))}${run.finishedAtMs > 0 ? '' : ' (running)'}`,
     `tasks: ${doneOf(run)}/${c.tasks} done  passed ${c.passed}, failed ${c.failed}, infra ${c.failedInfra}, cancelled ${c.cancelled}, running ${c.running}, queued ${c.queued}`,
   ].join('\n') + '\n';
@@ -270,7 +270,13 @@ export function formatRunView(run: RunView, options: { explain: boolean; nowMs: 
     out.push(lines[i + 1] ?? '');
     const attempts = [...task.attempts].sort((a, b) => a.number - b.number);
     if (attempts.length === 0) out.push('    (no attempts yet)');
-    for (const a of attempts) out.push(formatAttemptLine(a, options.nowMs));
+    for (const a of attempts) {
+      out.push(formatAttemptLine(a, options.nowMs));
+      // Why the next attempt went where it did (the recovery ladder's decision after this attempt's failure).
+      for (const d of task.decisions.filter((x) => x.attemptId === a.attemptId)) {
+        out.push(`        ↳ recovery level ${d.level} ${d.action} (${d.failureClass} on ${d.workerId}): ${oneLine(d.reason, 300)}`);
+      }
+    }
   });
   return `${formatRunHeader(run, options.nowMs)}\n${out.join('\n')}\n`;
 }
@@ -290,7 +296,7 @@ export function formatLabels(labels: Readonly<Record<string, string>>): string {
 /** `testudo workers list`, by worker id. */
 export function formatWorkersTable(workers: readonly WorkerInfo[]): string {
   if (workers.length === 0) return 'no workers\n';
-  const header = ['WORKER', 'NAME', 'STATE', 'CONNECTED', 'SLOTS', 'LABELS', 'CPUS', 'MEMORY'];
+  const header = ['WORKER', 'NAME', 'STATE', 'CONNECTED', 'BREAKER', 'SLOTS', 'LABELS', 'CPUS', 'MEMORY'];
   const rows = [...workers]
     .sort((a, b) => (a.workerId < b.workerId ? -1 : a.workerId > b.workerId ? 1 : 0))
     .map((w) => [
@@ -298,6 +304,7 @@ export function formatWorkersTable(workers: readonly WorkerInfo[]): string {
       w.name || '-',
       w.state,
       w.connected ? 'yes' : 'no',
+      w.resetting ? `${w.breakerState} (resetting)` : w.breakerState,
       `${w.running.length}/${w.slots}`,
       formatLabels(w.labels),
       String(w.cpus),
@@ -546,12 +553,22 @@ export function registerRunCommands(program: Command, write: Write, env: RunComm
       write(await response.text());
     });
 
-  const workers = program.command('workers').description('list and drain workers');
+  const workers = program.command('workers').description('list, drain and release workers');
   withConnectOptions(workers.command('list').description('every registered worker'))
     .option('--json', 'print JSON instead of a table')
     .action(async (options: ConnectOptions & { json?: boolean }) => {
       const list = await withClient(env, write, options, '', (c) => c.listWorkers());
       write(options.json === true ? `${JSON.stringify(list, null, 2)}\n` : formatWorkersTable(list));
+    });
+  withConnectOptions(workers.command('release').description("close a worker's circuit breaker: release it from quarantine (or --disable / --enable its breaker)").argument('<workerId>'))
+    .option('--reason <text>', 'why (kept with the breaker and in the log)')
+    .option('--disable', 'disable the breaker: the worker is never cut off')
+    .option('--enable', 'enable a disabled breaker again')
+    .action(async (workerId: string, options: ConnectOptions & { reason?: string; disable?: boolean; enable?: boolean }) => {
+      if (options.disable === true && options.enable === true) throw new UsageError('--disable and --enable exclude each other');
+      const mode = options.disable === true ? 'disable' : options.enable === true ? 'enable' : 'release';
+      const result = await withClient(env, write, options, `no worker ${workerId}`, (c) => c.releaseWorker(workerId, { reason: options.reason ?? '', mode }));
+      write(`worker ${workerId}: breaker ${result.breaker}\n`);
     });
   withConnectOptions(workers.command('drain').description('stop giving a worker tasks (running ones finish), or --undrain to resume').argument('<workerId>'))
     .option('--undrain', 'put the worker back into scheduling')

@@ -307,6 +307,16 @@ export class TestudoClient {
   }
 
   /**
+   * Closes a worker's circuit breaker (releases it from quarantine), or with
+   * `mode` disables or re-enables the breaker. Returns the breaker's state.
+   */
+  async releaseWorker(workerId: string, options: { reason?: string; mode?: 'release' | 'disable' | 'enable' } = {}): Promise<{ breaker: string }> {
+    const mode = options.mode ?? 'release';
+    const request = { workerId, reason: options.reason ?? '', disable: mode === 'disable', enable: mode === 'enable' };
+    return (await this.#invoke('write', this.#methods.releaseWorker, request)) as { breaker: string };
+  }
+
+  /**
    * Follows a run: yields its summary whenever it changes and returns after
    * the run ends. A lost stream is reopened on the next endpoint with a
    * backoff, within `totalTimeoutMs` of silence; a run that does not exist

@@ -26,6 +26,7 @@ export interface Methods {
   readonly cancelRun: UnaryMethod;
   readonly listWorkers: UnaryMethod;
   readonly drainWorker: UnaryMethod;
+  readonly releaseWorker: UnaryMethod;
   /** Server-streaming. */
   readonly watchRun: UnaryMethod;
 }
@@ -56,6 +57,7 @@ export function methods(): Methods {
     cancelRun: unaryMethod(runs, 'CancelRun'),
     listWorkers: unaryMethod(runs, 'ListWorkers'),
     drainWorker: unaryMethod(runs, 'DrainWorker'),
+    releaseWorker: unaryMethod(runs, 'ReleaseWorker'),
     watchRun: streamMethod(runs, 'WatchRun'),
   };
   return methodsLoaded;

@@ -156,4 +156,9 @@ export interface WorkerInfo {
   /** Has a session with the leader now. */
   readonly connected: boolean;
   readonly registeredAtMs: number;
+  /** closed | open | half-open | forced-open (quarantined) | disabled */
+  readonly breakerState: string;
+  readonly breakerReason: string;
+  /** Cleaning its work dir and rerunning setup (recovery level 3). */
+  readonly resetting: boolean;
 }

@@ -27,6 +27,8 @@ export const CONFIG_FIELDS = [
   'workerGraceMs',
   'runRetentionMs',
   'unschedulableTimeoutMs',
+  'workerResetTimeoutMs',
+  'alertWebhookUrl',
   'logLevel',
 ] as const;
 export type ConfigField = (typeof CONFIG_FIELDS)[number];

@@ -73,6 +73,10 @@ export interface CoordinatorConfig {
   readonly runRetentionMs: number;
   /** A queued task no registered worker can run ends failed-infra after this long. */
   readonly unschedulableTimeoutMs: number;
+  /** A worker asked to reset (recovery level 3) that has not reported done after this long is quarantined. */
+  readonly workerResetTimeoutMs: number;
+  /** Alerts (quarantine, give-up, failed reset) are POSTed here as Slack-compatible JSON; '' for none. */
+  readonly alertWebhookUrl: string;
   readonly logLevel: LogLevel;
   /** Things that are allowed but probably unintended; log them at startup. */
   readonly warnings: readonly string[];
@@ -92,6 +96,7 @@ export const CONFIG_DEFAULTS = {
   workerGraceMs: 15_000,
   runRetentionMs: 7 * 24 * 3600 * 1000,
   unschedulableTimeoutMs: 10 * 60 * 1000,
+  workerResetTimeoutMs: 10 * 60 * 1000,
   logLevel: 'info',
 } as const satisfies Partial<Record<ConfigField, unknown>>;
 
@@ -107,6 +112,7 @@ export const CONFIG_LIMITS = {
   workerGraceMs: { min: 0, max: 3_600_000 },
   runRetentionMs: { min: 1000, max: 365 * 24 * 3600 * 1000 },
   unschedulableTimeoutMs: { min: 100, max: 7 * 24 * 3600 * 1000 },
+  workerResetTimeoutMs: { min: 1000, max: 24 * 3600 * 1000 },
   /** electionTicks × tickMs: longer than this and a dead leader goes unnoticed for too long. */
   electionTimeoutMsMax: 60_000,
 } as const;
@@ -138,6 +144,8 @@ export function loadCoordinatorConfig(input: { flags: Record<string, unknown>; e
   if (clusterIdRaw === undefined && clusterId !== '') sources.derive('clusterId', 'derived from peers');
   const logLevelRaw = sources.get('logLevel');
   const logLevel = logLevelRaw === undefined ? CONFIG_DEFAULTS.logLevel : parseLogLevelValue(logLevelRaw);
+  const webhookRaw = sources.get('alertWebhookUrl');
+  const alertWebhookUrl = webhookRaw === undefined ? '' : parseWebhookUrl(webhookRaw);
 
   const config: CoordinatorConfig = {
     id,
@@ -146,11 +154,26 @@ export function loadCoordinatorConfig(input: { flags: Record<string, unknown>; e
     http,
     clusterId,
     ...timing,
+    alertWebhookUrl,
     logLevel,
     warnings,
     sources: sources.describeAll(),
   };
   return Object.freeze(config);
+}
+
+function parseWebhookUrl(raw: Raw): string {
+  const text = typeof raw.value === 'string' ? raw.value.trim() : '';
+  let url: URL | null = null;
+  try {
+    url = new URL(text);
+  } catch {
+    url = null;
+  }
+  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new ConfigError({ source: describe(raw.origin), field: 'alertWebhookUrl', expected: 'an http(s) URL', got: raw.value });
+  }
+  return url.toString();
 }
 
 /**
@@ -391,6 +414,7 @@ function resolveTiming(sources: Sources, warnings: string[]) {
   const workerGraceMs = int('workerGraceMs');
   const runRetentionMs = int('runRetentionMs');
   const unschedulableTimeoutMs = int('unschedulableTimeoutMs');
+  const workerResetTimeoutMs = int('workerResetTimeoutMs');
   const messageBytesRaw = sources.get('messageBytesMax');
   const messageBytesMax = messageBytesRaw === undefined ? CONFIG_DEFAULTS.messageBytesMax : parseBytes(messageBytesRaw, 'messageBytesMax', CONFIG_LIMITS.messageBytesMax);
 
@@ -415,7 +439,7 @@ function resolveTiming(sources: Sources, warnings: string[]) {
   if (electionTicks < 5 * heartbeatTicks) {
     warnings.push(`electionTicks ${electionTicks} is less than 5 × heartbeatTicks ${heartbeatTicks}: one late heartbeat may start an election`);
   }
-  return { tickMs, electionTicks, heartbeatTicks, snapshotEntries, snapshotCatchUpEntries, messageBytesMax, workerTtlMs, workerGraceMs, runRetentionMs, unschedulableTimeoutMs };
+  return { tickMs, electionTicks, heartbeatTicks, snapshotEntries, snapshotCatchUpEntries, messageBytesMax, workerTtlMs, workerGraceMs, runRetentionMs, unschedulableTimeoutMs, workerResetTimeoutMs };
 }
 
 function parseInteger(raw: Raw, field: ConfigField, limits: { min: number; max: number }): number {

@@ -17,6 +17,7 @@ import { testudoPackageDefinition, testudoV1 } from './proto.js';
 import { kvHandlers } from './services.js';
 import { Orchestrator } from './orchestrator/state.js';
 import { OrchestratorMetrics } from './orchestrator-metrics.js';
+import { AlertSender } from './alerts.js';
 import { ReportArchive, runsHandlers, type RunsHost } from './runs-service.js';
 import { sessionSettingsDefault, WorkerSessions } from './worker-sessions.js';
 import { testudoVersion } from '../common/version.js';
@@ -178,7 +179,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     node,
     orchestrator,
     log: childLogger(rootLogger, 'sessions'),
-    settings: { heartbeatIntervalMs: sessionSettingsDefault.heartbeatIntervalMs, workerTtlMs: config.workerTtlMs, graceMs: config.workerGraceMs, runRetentionMs: config.runRetentionMs, unschedulableTimeoutMs: config.unschedulableTimeoutMs },
+    settings: { heartbeatIntervalMs: sessionSettingsDefault.heartbeatIntervalMs, workerTtlMs: config.workerTtlMs, graceMs: config.workerGraceMs, runRetentionMs: config.runRetentionMs, unschedulableTimeoutMs: config.unschedulableTimeoutMs, resetTimeoutMs: config.workerResetTimeoutMs },
     leaderHint,
     nowMs: () => Date.now(),
     onResults: (statuses) => {
@@ -186,11 +187,16 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
       for (const st of statuses) by.set(st.status, (by.get(st.status) ?? 0) + 1);
       for (const [status, n] of by) orchestratorMetrics.resultsCommitted(status, n);
     },
+    onAlert: (event) => {
+      orchestratorMetrics.alertRaised(event.alert);
+      alerts.send(`[testudo ${event.alert}] ${event.text}`);
+    },
     onDispatched: (queuedMs) => {
       for (const ms of queuedMs) orchestratorMetrics.dispatched(ms / 1000);
     },
   });
   const orchestratorMetrics = new OrchestratorMetrics(metrics.registry, orchestrator, () => sessions?.sessionCount ?? 0);
+  const alerts = new AlertSender(config.alertWebhookUrl, childLogger(rootLogger, 'alerts'), (ok) => orchestratorMetrics.webhookCalled(ok));
   const runsHost: RunsHost = { ...host, orchestrator, sessions, archive };
 
   const server = new grpc.Server(peerServerOptions(config.messageBytesMax));
@@ -253,6 +259,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
       if (options.transferLeadership !== false && node.isLeader) await handOff(node, log);
       sessions?.stop();
       archive.stop();
+      alerts.stop();
       server.forceShutdown();
       await node.stop();
       await transport!.close();

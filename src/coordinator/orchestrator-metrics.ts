@@ -2,6 +2,8 @@ import { Counter, Gauge, Histogram, exponentialBuckets, type Registry } from 'pr
 
 import type { Orchestrator } from './orchestrator/state.js';
 
+const breakerStateValue: Readonly<Record<string, number>> = { closed: 0, 'half-open': 1, open: 2, 'forced-open': 3, disabled: 4 };
+
 /**
  * Metrics of runs, tasks and workers, in the node's registry. The state
  * gauges read the replicated state at scrape time, so every node reports
@@ -11,6 +13,9 @@ export class OrchestratorMetrics {
   private readonly results: Counter<'status'>;
   private readonly dispatch: Histogram;
   private readonly sessionsOpen: Gauge;
+  private readonly transitions: Counter<'from' | 'to'>;
+  private readonly alerts: Counter<'kind'>;
+  private readonly webhook: Counter<'outcome'>;
 
   constructor(registry: Registry, orchestrator: Orchestrator, sessionsConnected: () => number) {
     const registers = [registry];
@@ -58,6 +63,37 @@ export class OrchestratorMetrics {
         this.set(sessionsConnected());
       },
     });
+    new Gauge({
+      name: 'testudo_breaker_state',
+      help: "Each worker's circuit breaker: 0 closed, 1 half-open, 2 open, 3 forced-open (quarantined), 4 disabled.",
+      labelNames: ['worker'],
+      registers,
+      collect() {
+        this.reset();
+        for (const w of orchestrator.listWorkers()) this.set({ worker: w.workerId }, breakerStateValue[w.breaker.state] ?? -1);
+      },
+    });
+    this.transitions = new Counter({
+      name: 'testudo_breaker_transitions_total',
+      help: 'Circuit breaker transitions this node applied, by from and to state.',
+      labelNames: ['from', 'to'],
+      registers,
+    });
+    this.alerts = new Counter({
+      name: 'testudo_alerts_total',
+      help: 'Alerts raised (on the leader): quarantine, give-up, reset-failed.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.webhook = new Counter({
+      name: 'testudo_alert_webhook_calls_total',
+      help: 'Alert webhook calls by outcome (ok, failed).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    orchestrator.onChange((_runs, _type, events) => {
+      for (const e of events) if (e.kind === 'breaker') this.transitions.inc({ from: e.from, to: e.to });
+    });
     this.results = new Counter({
       name: 'testudo_results_committed_total',
       help: 'Attempt results this node (as leader) committed, by status: counted, duplicate, late (a superseded attempt; never counted), unknown.',
@@ -70,6 +106,14 @@ export class OrchestratorMetrics {
       buckets: exponentialBuckets(0.001, 2, 20),
       registers,
     });
+  }
+
+  alertRaised(kind: string): void {
+    this.alerts.inc({ kind });
+  }
+
+  webhookCalled(ok: boolean): void {
+    this.webhook.inc({ outcome: ok ? 'ok' : 'failed' });
   }
 
   resultsCommitted(status: string, n: number): void {

@@ -82,6 +82,21 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
         return { state: value?.state ?? '' };
       });
     }),
+    ReleaseWorker: unary<{ workerId: string; reason: string; disable: boolean; enable: boolean }, unknown>(host, 'ReleaseWorker', async (req, call) => {
+      checkId(req.workerId, 'worker_id');
+      if (req.disable && req.enable) throw new InvalidArgumentError('disable', 'disable and enable exclude each other');
+      return onLeader(host, call, 'Runs', 'ReleaseWorker', async () => {
+        if (host.orchestrator.worker(req.workerId) === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no worker ${req.workerId}`);
+        const reason = (req.reason === '' ? 'released by an operator' : req.reason).slice(0, 500);
+        const command =
+          req.disable || req.enable
+            ? ({ type: 'set-breaker', workerId: req.workerId, enabled: req.enable, reason } as const)
+            : ({ type: 'release-worker', workerId: req.workerId, reason } as const);
+        const { value } = await proposeOrch<{ breaker: string }>(host.node, command, host.nowMs());
+        host.sessions.kick();
+        return { breaker: value?.breaker ?? '' };
+      });
+    }),
     WatchRun: (call: grpc.ServerWritableStream<{ runId: string }, unknown>) => {
       if (watches >= watchStreamsMax) {
         call.destroy(toServiceError(new ServiceError(grpc.status.RESOURCE_EXHAUSTED, 'too-many-requests', true, `${watchStreamsMax} watches are open here`), host.leaderHint()) as Error);
@@ -160,7 +175,7 @@ function decodeSubmission(runId: string, data: Buffer): RunSubmission {
 }
 
 export function summaryMessage(s: RunSummary): Record<string, unknown> {
-  return { runId: s.runId, name: s.name, state: s.state, submittedAtMs: s.submittedAtMs, finishedAtMs: s.finishedAtMs, counts: { ...s.counts } };
+  return { runId: s.runId, name: s.name, state: s.state, submittedAtMs: s.submittedAtMs, finishedAtMs: s.finishedAtMs, counts: { ...s.counts }, degraded: s.degraded === true };
 }
 
 function workerMessage(w: WorkerView, connected: boolean): Record<string, unknown> {
@@ -177,6 +192,9 @@ function workerMessage(w: WorkerView, connected: boolean): Record<string, unknow
     httpAddress: w.httpAddress,
     connected,
     registeredAtMs: w.registeredAtMs,
+    breakerState: w.breaker.state,
+    breakerReason: w.breaker.reason,
+    resetting: w.resetting,
   };
 }
 

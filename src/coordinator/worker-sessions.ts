@@ -7,7 +7,7 @@ import { encodeCommand, InvalidArgumentError, type Command } from './codec.js';
 import type { ApplyResult } from './kv-machine.js';
 import { encodeOrchCommand, type OrchCommand } from './orchestrator/commands.js';
 import { planAssignments, scheduleLimitsDefault } from './orchestrator/scheduler.js';
-import type { AssignOutcome, CancelOutcome, Orchestrator, RegisterOutcome, ResultsOutcome } from './orchestrator/state.js';
+import type { AssignOutcome, CancelOutcome, OrchEvent, Orchestrator, RegisterOutcome, ResultsOutcome } from './orchestrator/state.js';
 import { validateResult } from './orchestrator/validate.js';
 
 /**
@@ -31,6 +31,8 @@ export interface SessionSettings {
   readonly runRetentionMs: number;
   /** A queued task no registered worker can run ends failed-infra after this long. */
   readonly unschedulableTimeoutMs: number;
+  /** A worker asked to reset that has not reported it done after this long is quarantined. */
+  readonly resetTimeoutMs: number;
 }
 
 export const sessionSettingsDefault: SessionSettings = {
@@ -39,6 +41,7 @@ export const sessionSettingsDefault: SessionSettings = {
   graceMs: 15_000,
   runRetentionMs: 7 * 24 * 3600 * 1000,
   unschedulableTimeoutMs: 10 * 60 * 1000,
+  resetTimeoutMs: 10 * 60 * 1000,
 };
 
 /** Queued tasks looked at per unschedulable check, and failed per command. */
@@ -64,6 +67,8 @@ export interface SessionHost {
   leaderHint(): { leaderId: string; leaderAddress: string };
   nowMs(): number;
   onResults?(statuses: ResultsOutcome['statuses']): void;
+  /** Alerts raised by applied commands (the leader sends them on). */
+  onAlert?(event: Extract<OrchEvent, { kind: 'alert' }>): void;
   /** First attempts committed, with their tasks' time in the queue. */
   onDispatched?(queuedMs: readonly number[]): void;
 }
@@ -72,6 +77,7 @@ interface WorkerMessage {
   hello?: { workerId: string; name: string; slots: number; httpAddress: string; capabilities: string; running: string[]; pending: string[]; version: string };
   heartbeat?: { seq: number };
   results?: { results: string[] };
+  resetDone?: { ok: boolean; reason: string };
 }
 
 type CoordinatorMessage =
@@ -80,7 +86,8 @@ type CoordinatorMessage =
   | { assign: { orders: string[] } }
   | { cancel: { attemptIds: string[]; reason: string } }
   | { committed: { attemptIds: string[] } }
-  | { heartbeatAck: { seq: number } };
+  | { heartbeatAck: { seq: number } }
+  | { reset: { reason: string } };
 
 type SessionCall = grpc.ServerDuplexStream<WorkerMessage, CoordinatorMessage>;
 
@@ -139,7 +146,36 @@ export class WorkerSessions {
   private backoffTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
-  constructor(private readonly host: SessionHost) {}
+  private readonly resetDoneInflight = new Set<string>();
+
+  constructor(private readonly host: SessionHost) {
+    // Applied on every node; acted on by the leader only.
+    host.orchestrator.onChange((_runs, _type, events) => {
+      if (!this.leading) return;
+      for (const event of events) this.onEvent(event);
+    });
+  }
+
+  private onEvent(event: OrchEvent): void {
+    switch (event.kind) {
+      case 'reset': {
+        this.host.log.warn({ event: 'worker-reset', workerId: event.workerId, reason: event.reason }, 'asking the worker to reset');
+        const session = this.sessions.get(event.workerId);
+        if (session !== undefined) this.write(session, { reset: { reason: event.reason } });
+        return;
+      }
+      case 'breaker':
+        this.host.log.warn(
+          { event: 'breaker-transition', workerId: event.workerId, from: event.from, to: event.to, reason: event.reason },
+          `breaker of ${event.workerId}: ${event.from} → ${event.to}`,
+        );
+        return;
+      case 'alert':
+        this.host.log.error({ event: 'alert', alert: event.alert, workerId: event.workerId, runId: event.runId, taskId: event.taskId }, event.text);
+        this.host.onAlert?.(event);
+        return;
+    }
+  }
 
   /** Call on every role change: starts or stops the leader's loops. */
   setLeader(leading: boolean): void {
@@ -211,6 +247,7 @@ export class WorkerSessions {
           this.lastSeenMs.set(session.workerId, this.host.nowMs());
           if (message.heartbeat !== undefined && message.heartbeat !== null) call.write({ heartbeatAck: { seq: message.heartbeat.seq } });
           if (message.results !== undefined && message.results !== null) this.onResults(session, message.results.results);
+          if (message.resetDone !== undefined && message.resetDone !== null) this.onResetDone(session.workerId, message.resetDone.ok, message.resetDone.reason);
         } catch (error) {
           this.host.log.warn({ err: error }, 'worker session protocol error');
           call.destroy(Object.assign(new Error((error as Error).message), { code: grpc.status.INVALID_ARGUMENT }));
@@ -263,6 +300,7 @@ export class WorkerSessions {
       call.write({ welcome: { workerId: hello.workerId, leaderId: this.host.nodeId, heartbeatIntervalMs: this.host.settings.heartbeatIntervalMs, ttlMs: this.host.settings.workerTtlMs } });
       if (value.cancel.length > 0) call.write({ cancel: { attemptIds: [...value.cancel], reason: 'the coordinator does not assign this attempt to this worker' } });
       this.sendOrders(session, value.resend);
+      if (value.reset) call.write({ reset: { reason: 'a reset was asked for while the worker was away' } });
       this.host.log.info({ workerId: hello.workerId, slots: hello.slots, resend: value.resend.length, cancel: value.cancel.length }, 'worker registered');
       this.kick();
       return session;
@@ -469,6 +507,7 @@ export class WorkerSessions {
   private checkTtls(): void {
     if (!this.leading) return;
     const nowMs = this.host.nowMs();
+    this.checkResets(nowMs);
     const { workerTtlMs, graceMs } = this.host.settings;
     for (const worker of this.host.orchestrator.listWorkers()) {
       if (worker.state === 'lost' || this.lostInflight.has(worker.workerId)) continue;
@@ -520,6 +559,27 @@ export class WorkerSessions {
       })
       .catch((error: unknown) => this.host.log.warn({ err: error }, 'could not end unschedulable tasks'))
       .finally(() => (this.failInflight = false));
+  }
+
+  private onResetDone(workerId: string, ok: boolean, reason: string): void {
+    if (this.resetDoneInflight.has(workerId)) return;
+    this.resetDoneInflight.add(workerId);
+    void proposeOrch(this.host.node, { type: 'worker-reset-done', workerId, ok, reason: reason.slice(0, 1000) || (ok ? 'reset done' : 'reset failed') }, this.host.nowMs())
+      .then(() => {
+        this.host.log.info({ workerId, ok }, ok ? 'worker reset done; it takes work again' : 'worker reset failed');
+        this.kick();
+      })
+      .catch((error: unknown) => this.host.log.warn({ err: error, workerId }, 'could not record the end of a reset'))
+      .finally(() => this.resetDoneInflight.delete(workerId));
+  }
+
+  /** A worker that never reports its reset done is quarantined rather than kept out forever. */
+  private checkResets(nowMs: number): void {
+    for (const worker of this.host.orchestrator.listWorkers()) {
+      if (!worker.resetting) continue;
+      const since = this.host.orchestrator.resetSinceMs(worker.workerId);
+      if (nowMs - since > this.host.settings.resetTimeoutMs) this.onResetDone(worker.workerId, false, `no reset_done within ${this.host.settings.resetTimeoutMs} ms`);
+    }
   }
 
   private maybePrune(): void {

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 
 import * as grpc from '@grpc/grpc-js';
@@ -47,6 +48,8 @@ export interface WorkerAgentOptions {
 
 /** Results per message to the leader. */
 export const resultsPerMessageMax = 256;
+/** Longest a reset waits for running attempts before it cancels them. */
+export const resetWaitMs = 10 * 60 * 1000;
 /** A sent result not confirmed within this long is sent again. */
 export const resultConfirmTimeoutMs = 10_000;
 /** Distinct coordinator channels kept (leader hints may name new ones). */
@@ -66,6 +69,7 @@ interface CoordinatorMessage {
   cancel?: { attemptIds: string[]; reason: string } | null;
   committed?: { attemptIds: string[] } | null;
   heartbeatAck?: { seq: number } | null;
+  reset?: { reason: string } | null;
 }
 
 export interface WorkerStats {
@@ -93,6 +97,7 @@ export class WorkerAgent {
   private wake: (() => void) | null = null;
   /** When each unconfirmed result was last sent. */
   private readonly sentAtMs = new Map<string, number>();
+  private resetting = false;
 
   private constructor(
     private readonly options: WorkerAgentOptions,
@@ -259,6 +264,7 @@ export class WorkerAgent {
         if (message.assign) this.onAssign(message.assign.orders);
         if (message.cancel) this.onCancel(message.cancel.attemptIds, message.cancel.reason);
         if (message.committed) void this.onCommitted(message.committed.attemptIds);
+        if (message.reset) void this.onReset(message.reset.reason);
       });
       stream.on('error', (error: grpc.ServiceError) => {
         if (this.stopped || error.code === grpc.status.CANCELLED) return;
@@ -314,6 +320,39 @@ export class WorkerAgent {
     } catch (error) {
       this.log.error({ err: error }, 'could not remove confirmed results from the outbox');
     }
+  }
+
+  /**
+   * Recovery level 3: let the running attempts finish (the leader assigns
+   * nothing new meanwhile), clean the work dir's attempt files and forget
+   * every setup, so the next task sets up from scratch; then say so. The
+   * executor holds no state between attempts, so there is nothing else to
+   * restart.
+   */
+  private async onReset(reason: string): Promise<void> {
+    if (this.resetting) return;
+    this.resetting = true;
+    this.log.warn({ reason }, 'resetting: waiting for running attempts, then cleaning the work dir');
+    let ok = true;
+    let outcome = 'attempt files removed and setup markers dropped';
+    try {
+      const deadline = Date.now() + resetWaitMs;
+      while (this.running.size > 0 && Date.now() < deadline && !this.stopped) await sleep(100);
+      if (this.running.size > 0) {
+        for (const r of this.running.values()) r.abort.abort();
+        outcome = `${outcome}; ${this.running.size} attempts still running after ${resetWaitMs} ms were cancelled`;
+      }
+      await rm(join(this.options.workDir, 'attempts'), { recursive: true, force: true });
+      await this.setup.clear();
+    } catch (error) {
+      ok = false;
+      outcome = `the reset failed: ${(error as Error).message}`;
+      this.log.error({ err: error }, 'reset failed');
+    } finally {
+      this.resetting = false;
+    }
+    this.log.info({ ok, outcome }, 'reset done');
+    if (this.connectedValue) this.stream?.write({ resetDone: { ok, reason: outcome } });
   }
 
   private onCancel(attemptIds: readonly string[], reason: string): void {

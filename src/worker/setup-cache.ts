@@ -4,7 +4,7 @@
 // Concurrent callers for one key share a single in-flight setup.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { runProcessGroup } from './executor.js';
 import { killGraceMsDefault, outputTailBytesDefault, setupTimeoutMsDefault } from './limits.js';
@@ -38,6 +38,17 @@ export class SetupCache {
 
   constructor(private readonly options: SetupCacheOptions) {
     this.dir = path.join(options.workDir, 'setup');
+  }
+
+  /**
+   * Forgets every completed setup (recovery level 3: the worker resets), so
+   * the next task of each run sets up again from scratch. Waits for setups in
+   * flight first.
+   */
+  async clear(): Promise<void> {
+    await Promise.allSettled([...this.inFlight.values()]);
+    this.done.clear();
+    await rm(this.dir, { recursive: true, force: true });
   }
 
   /** The marker file of a cache key. */

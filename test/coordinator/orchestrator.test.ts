@@ -27,7 +27,7 @@ function applyRaw(d: Driver, json: string, atMs = 0): unknown {
 describe('Orchestrator: the happy path', () => {
   it('registers, submits, assigns and counts results until the run passes', () => {
     const d = new Driver();
-    expect(d.register(registration('w1', { slots: 2 }), 100)).toEqual({ workerId: 'w1', resend: [], cancel: [] });
+    expect(d.register(registration('w1', { slots: 2 }), 100)).toEqual({ workerId: 'w1', resend: [], cancel: [], reset: false });
     expect(d.o.listWorkers()).toEqual([
       {
         workerId: 'w1',
@@ -374,7 +374,7 @@ describe('Orchestrator: worker registration and draining', () => {
     d.schedule(0);
     expect(d.o.worker('w1')?.running).toEqual(['r1.t1.a1', 'r1.t2.a1', 'r1.t3.a1']);
     const out = d.register(registration('w1', { slots: 3, running: ['r1.t1.a1', 'r9.t1.a1'], pending: ['r1.t2.a1'], name: 'renamed' }), 500);
-    expect(out).toEqual({ workerId: 'w1', resend: ['r1.t3.a1'], cancel: ['r9.t1.a1'] });
+    expect(out).toEqual({ workerId: 'w1', resend: ['r1.t3.a1'], cancel: ['r9.t1.a1'], reset: false });
     expect(d.o.worker('w1')).toMatchObject({ name: 'renamed', registeredAtMs: 500, state: 'active', running: ['r1.t1.a1', 'r1.t2.a1', 'r1.t3.a1'] });
   });
 
@@ -385,7 +385,7 @@ describe('Orchestrator: worker registration and draining', () => {
     d.schedule(0);
     d.lost('w1', 100);
     const out = d.register(registration('w1', { slots: 2, running: ['r1.t1.a1'], pending: ['r1.t2.a1'] }), 200);
-    expect(out).toEqual({ workerId: 'w1', resend: [], cancel: ['r1.t1.a1'] });
+    expect(out).toEqual({ workerId: 'w1', resend: [], cancel: ['r1.t1.a1'], reset: false });
     expect(d.o.worker('w1')).toMatchObject({ state: 'active', running: [] });
     // Its pending result is late: the attempt was superseded.
     expect(statuses(d.results([result('r1.t2.a1', 'w1')], 300))).toEqual(['late']);
@@ -1138,5 +1138,24 @@ describe('Orchestrator: unschedulable tasks and drains', () => {
     d.lost('w1', 5);
     d.register(registration('w1'), 6);
     expect(d.o.worker('w1')?.state).toBe('active');
+  });
+});
+
+describe('Orchestrator: the leader view for the scheduler', () => {
+  it('lists busy workers too, so a retry waits for another worker instead of going back where it failed', () => {
+    const d = new Driver();
+    d.register(registration('w1', { slots: 1 }));
+    d.register(registration('w2', { slots: 1 }));
+    d.submit('r1', submission([template({ retries: 1 }), template({ suite: 'long' })]), 0);
+    d.assign([{ taskId: 'r1.t1', workerId: 'w1' }], 0);
+    d.assign([{ taskId: 'r1.t2', workerId: 'w2' }], 0);
+    d.results([failed('r1.t1.a1', 'w1')], 1000);
+    expect(d.o.schedulableWorkers(10_000)).toEqual([
+      { workerId: 'w1', capabilities: capabilities(), freeSlots: 1 },
+      { workerId: 'w2', capabilities: capabilities(), freeSlots: 0 },
+    ]);
+    expect(d.plan(10_000)).toEqual([]);
+    d.results([result('r1.t2.a1', 'w2')], 11_000);
+    expect(d.plan(12_000)).toEqual([{ taskId: 'r1.t1', workerId: 'w2' }]);
   });
 });

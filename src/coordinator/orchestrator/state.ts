@@ -100,6 +100,8 @@ export interface RegisterOutcome {
   readonly workerId: string;
   readonly resend: readonly string[];
   readonly cancel: readonly string[];
+  /** The worker owes a reset (asked before it reconnected). */
+  readonly reset: boolean;
 }
 
 export type ResultStatus = 'counted' | 'duplicate' | 'late' | 'unknown';
@@ -282,7 +284,7 @@ export class Orchestrator implements MachineExtension {
     const resend = worker.running.filter((id) => !has.has(id));
     const mine = new Set(worker.running);
     const cancel = command.running.filter((id) => !mine.has(id));
-    return { workerId: worker.workerId, resend, cancel };
+    return { workerId: worker.workerId, resend, cancel, reset: worker.resetting };
   }
 
   private forgetOneLostWorker(): void {
@@ -510,8 +512,9 @@ export class Orchestrator implements MachineExtension {
       } else if (b.state === 'half-open') {
         probesLeft = breakerConfig.halfOpenProbes - b.probeSuccesses - this.probesRunning(w);
       }
-      const freeSlots = Math.min(w.slots - w.running.length, probesLeft);
-      if (freeSlots > 0) out.push({ workerId: w.workerId, capabilities: w.capabilities, freeSlots });
+      // A busy worker is listed too (0 free slots): the planner waits for it rather than retrying where a task failed.
+      const freeSlots = Math.max(0, Math.min(w.slots - w.running.length, probesLeft));
+      out.push({ workerId: w.workerId, capabilities: w.capabilities, freeSlots });
     }
     return out;
   }
@@ -936,6 +939,12 @@ export class Orchestrator implements MachineExtension {
       if (none) out.push({ taskId: task.taskId, requirements });
     }
     return out;
+  }
+
+  /** When the worker was asked to reset (0 when it is not resetting or unknown). */
+  resetSinceMs(workerId: string): number {
+    const w = this.workers.get(workerId);
+    return w?.resetting === true ? w.resetSinceMs : 0;
   }
 
   /** When a task was submitted (coordinator clock), or undefined. */
