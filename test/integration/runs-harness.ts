@@ -6,7 +6,15 @@ import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import type { RunSubmission, RunView, TaskTemplate } from '../../src/model/index.js';
 import { waitFor } from './harness.js';
 
-const sleepScript = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures', 'sleep-test.sh');
+const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures');
+const sleepScript = join(fixtures, 'sleep-test.sh');
+const crashScript = join(fixtures, 'crash-on.sh');
+
+/** Like sleepRun, but each task crashes (SIGSEGV) on the worker `crashOn` (a worker id, or 'all'). */
+export function crashRun(name: string, tasks: number, seconds: number, crashOn: string): RunSubmission {
+  const run = sleepRun(name, tasks, seconds);
+  return { ...run, tasks: run.tasks.map((t) => ({ ...t, command: `exec sh ${crashScript} ${seconds} t${t.shard}`, env: { CRASH_ON: crashOn } })) };
+}
 
 /** A run of `tasks` tasks, each sleeping `seconds` and reporting one passing test named `t<k>`. */
 export function sleepRun(name: string, tasks: number, seconds: number, overrides: Partial<TaskTemplate> = {}): RunSubmission {
