@@ -1159,3 +1159,77 @@ describe('Orchestrator: the leader view for the scheduler', () => {
     expect(d.plan(12_000)).toEqual([{ taskId: 'r1.t1', workerId: 'w2' }]);
   });
 });
+
+describe('Orchestrator: breakers in the replicated state', () => {
+  function crashOn(d: Driver, worker: string, taskId: string, atMs: number): void {
+    const out = d.assign([{ taskId, workerId: worker }], atMs);
+    expect(out.assigned).toHaveLength(1);
+    d.results([infra(out.assigned[0]!.attemptId, worker, 'crash')], atMs + 10);
+  }
+
+  it('opens a failing worker’s breaker, probes it half-open, and quarantines it after repeated opens; an operator releases it', () => {
+    const d = new Driver();
+    const events: OrchEvent[] = [];
+    d.o.onChange((_r, _t, evs) => events.push(...evs));
+    for (const w of ['w1', 'w2', 'w3', 'w4']) d.register(registration(w, { slots: 4 }));
+    d.submit('r1', submission(Array.from({ length: 12 }, () => template())), 0);
+    for (let i = 1; i <= 5; i++) crashOn(d, 'w1', `r1.t${i}`, i * 100);
+    expect(d.o.worker('w1')?.breaker.state).toBe('open');
+    // Open: no work until the wait is over.
+    expect(d.assign([{ taskId: 'r1.t6', workerId: 'w1' }], 1000).skipped).toBe(1);
+    expect(d.o.schedulableWorkers(1000).map((w) => w.workerId)).toEqual(['w2', 'w3', 'w4']);
+    // After 30 s a probe goes through (half-open); it crashes: open again, for 60 s.
+    crashOn(d, 'w1', 'r1.t6', 31_000);
+    expect(d.o.worker('w1')?.breaker.state).toBe('open');
+    expect(d.assign([{ taskId: 'r1.t7', workerId: 'w1' }], 60_000).skipped).toBe(1);
+    crashOn(d, 'w1', 'r1.t7', 92_000);
+    expect(d.o.worker('w1')?.breaker).toMatchObject({ state: 'forced-open' });
+    expect(events.filter((e) => e.kind === 'alert').map((e) => (e.kind === 'alert' ? e.alert : ''))).toEqual(['quarantine']);
+    expect(events.filter((e) => e.kind === 'breaker').map((e) => (e.kind === 'breaker' ? `${e.from}>${e.to}` : ''))).toEqual([
+      'closed>open',
+      'open>half-open',
+      'half-open>open',
+      'open>half-open',
+      'half-open>open',
+      'open>forced-open',
+    ]);
+    // Quarantined: nothing for it until an operator releases it (or the cool-down lets a probe through).
+    expect(d.assign([{ taskId: 'r1.t8', workerId: 'w1' }], 200_000).skipped).toBe(1);
+    expect(d.apply({ type: 'release-worker', workerId: 'w1', reason: 'disk replaced' }, 210_000)).toEqual({ breaker: 'closed' });
+    expect(d.assign([{ taskId: 'r1.t8', workerId: 'w1' }], 210_001).assigned).toHaveLength(1);
+    // The healthy workers never moved; the snapshot carries every breaker.
+    for (const w of ['w2', 'w3', 'w4']) expect(d.o.worker(w)?.breaker.state).toBe('closed');
+    const copy = new Driver();
+    copy.o.restore(d.o.snapshot());
+    expect(copy.o.worker('w1')?.breaker).toEqual(d.o.worker('w1')?.breaker);
+  });
+
+  it('never trips a breaker on test failures: a worker whose tests fail is healthy', () => {
+    const d = new Driver();
+    d.register(registration('w1', { slots: 8 }));
+    d.submit('r1', submission(Array.from({ length: 8 }, () => template())), 0);
+    const out = d.schedule(0);
+    d.results(out.assigned.map((a) => failed(a.attemptId, 'w1')), 100);
+    expect(d.o.worker('w1')?.breaker.state).toBe('closed');
+    expect(d.o.getRun('r1')!.tasks.every((t) => t.decisions.length === 0)).toBe(true);
+  });
+
+  it('upgrades a version-1 snapshot: closed breakers, tasks at the foot of their ladders', () => {
+    const d = new Driver();
+    d.register(registration('w1'));
+    d.submit('r1', submission([template()]), 0);
+    const v2 = JSON.parse(inflateRawSync(d.o.snapshot()).toString('utf8')) as Record<string, unknown> & { workers: Record<string, unknown>[]; runs: (Record<string, unknown> & { tasks: Record<string, unknown>[] })[] };
+    const v1: Record<string, unknown> & typeof v2 = { ...v2, version: 1 };
+    delete v1['recovery'];
+    for (const w of v1.workers) for (const k of ['breaker', 'capabilityKey', 'resetting', 'resetSinceMs']) delete w[k];
+    for (const r of v1.runs) {
+      delete r['degraded'];
+      for (const t of r.tasks) for (const k of ['preferWorker', 'ladder', 'decisions']) delete t[k];
+    }
+    const copy = new Driver();
+    copy.o.restore(deflateRawSync(Buffer.from(JSON.stringify(v1))));
+    expect(copy.o.worker('w1')?.breaker.state).toBe('closed');
+    expect(copy.o.getRun('r1')!.tasks[0]!.decisions).toEqual([]);
+    expect(copy.o.runSummary('r1')?.degraded).toBe(false);
+  });
+});

@@ -57,6 +57,11 @@ describe('recovery across real workers', () => {
     expect(['open', 'half-open', 'forced-open']).toContain(badInfo.breakerState);
     expect(badInfo.breakerReason).toMatch(/failure rate/);
     for (const w of workers.filter((x) => x.workerId !== bad)) expect(w.breakerState).toBe('closed');
+    // The breakers are on /metrics (every node reports the replicated state).
+    const leader = cluster.member((await client.clusterStatus()).leaderId);
+    const metrics = await (await fetch(`http://${leader.httpAddress!}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`testudo_breaker_state\\{[^}]*worker="${bad}"[^}]*\\} [123]`));
+    expect(metrics).toMatch(/testudo_breaker_transitions_total\{[^}]*from="closed"[^}]*to="open"[^}]*\} 1/);
     // Once open it took at most its half-open probes: far fewer attempts than its share.
     expect(run.tasks.flatMap((t) => t.attempts).filter((a) => a.workerId === bad).length).toBeLessThan(12);
   });

@@ -160,6 +160,8 @@ export type ChangeListener = (runIds: ReadonlySet<string>, command: OrchCommand[
 
 /** The breaker settings every replica applies (part of the code's version, like the state format). */
 export const breakerConfig = defaultBreakerConfig;
+/** A breaker that opens this many times in a row (its half-open probes failing) is quarantined (forced open). */
+export const quarantineAfterOpens = 3;
 /** Recovery decisions kept per task. */
 export const decisionsPerTaskMax = 32;
 
@@ -702,7 +704,12 @@ export class Orchestrator implements MachineExtension {
   private setBreaker(worker: WorkerRec, step: BreakerStep): void {
     worker.breaker = step.breaker;
     const t = step.transition;
-    if (t !== null) this.events.push({ kind: 'breaker', workerId: worker.workerId, from: t.from, to: t.to, atMs: t.atMs, reason: t.reason });
+    if (t === null) return;
+    this.events.push({ kind: 'breaker', workerId: worker.workerId, from: t.from, to: t.to, atMs: t.atMs, reason: t.reason });
+    // Probes failed again and again: stop probing on a timer and ask for a person (or the long cool-down).
+    if (t.to === 'open' && worker.breaker.opens >= quarantineAfterOpens) {
+      this.quarantine(worker, `its breaker opened ${worker.breaker.opens} times in a row without closing (${t.reason})`, t.atMs, null);
+    }
   }
 
   private resetDone(workerId: string, ok: boolean, reason: string, atMs: number): { resetting: boolean; breaker: string } {

@@ -42,6 +42,7 @@ export {
   disable,
   enable,
 } from './breaker.js';
+export { maxFaultIntensity } from './chaos-hook.js';
 export { adaptiveThreshold, defaultAdaptiveThresholdConfig, validateAdaptiveThresholdConfig, median } from './adaptive-threshold.js';
 export {
   levelActions,
@@ -72,6 +73,7 @@ export type {
   ThresholdInput,
   WindowStats,
 } from './breaker.js';
+export type { FaultIntensity } from './chaos-hook.js';
 export type { AdaptiveThresholdConfig, PeerStat, ThresholdDecision } from './adaptive-threshold.js';
 export type {
   RecoveryAction,
