@@ -498,7 +498,7 @@ export function registerRunCommands(program: Command, write: Write, env: RunComm
     });
   withConnectOptions(runs.command('show').description("a run's tasks (and with --explain every attempt)").argument('<runId>'))
     .option('--json', 'print the full run as JSON')
-    .option('--explain', 'add each attempt: worker, state, infrastructure class, reason')
+    .option('--explain', 'add each attempt (worker, state, infrastructure class, reason) and the recovery decision that followed it')
     .action(async (runId: string, options: ConnectOptions & { json?: boolean; explain?: boolean }) => {
       const run = await withClient(env, write, options, `no run ${runId}`, (c) => c.getRun(runId));
       write(options.json === true ? `${JSON.stringify(run, null, 2)}\n` : formatRunView(run, { explain: options.explain === true, nowMs: now() }));

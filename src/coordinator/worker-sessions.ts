@@ -576,7 +576,8 @@ export class WorkerSessions {
   /** A worker that never reports its reset done is quarantined rather than kept out forever. */
   private checkResets(nowMs: number): void {
     for (const worker of this.host.orchestrator.listWorkers()) {
-      if (!worker.resetting) continue;
+      // A lost worker is asked again when it comes back, with a fresh timeout.
+      if (!worker.resetting || worker.state === 'lost') continue;
       const since = this.host.orchestrator.resetSinceMs(worker.workerId);
       if (nowMs - since > this.host.settings.resetTimeoutMs) this.onResetDone(worker.workerId, false, `no reset_done within ${this.host.settings.resetTimeoutMs} ms`);
     }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SnapshotDecodeError } from '../../src/coordinator/codec.js';
 import { ExtensionCommandError } from '../../src/coordinator/kv-machine.js';
 import { encodeOrchCommand, type OrchCommand } from '../../src/coordinator/orchestrator/commands.js';
-import { Orchestrator, retryBackoffBaseMs, workersMax, type OrchEvent, type ResultStatus } from '../../src/coordinator/orchestrator/state.js';
+import { cancelledRunsMax, Orchestrator, retryBackoffBaseMs, workersMax, type OrchEvent, type ResultStatus } from '../../src/coordinator/orchestrator/state.js';
 import type { AttemptResult, RunCounts, TaskTemplate } from '../../src/model/index.js';
 import { AssertionFailure } from '../../src/raft/index.js';
 import { capabilities, Driver, failed, infra, registration, result, submission, template, testCase } from './orchestrator-fixtures.js';
@@ -1231,5 +1231,37 @@ describe('Orchestrator: breakers in the replicated state', () => {
     expect(copy.o.worker('w1')?.breaker.state).toBe('closed');
     expect(copy.o.getRun('r1')!.tasks[0]!.decisions).toEqual([]);
     expect(copy.o.runSummary('r1')?.degraded).toBe(false);
+  });
+});
+
+describe('Orchestrator: attempts cancelled by stopping workers', () => {
+  it('requeues them without blaming anyone, but ends the task after cancelledRunsMax', () => {
+    const d = new Driver();
+    d.register(registration('w1', { slots: 1 }));
+    d.submit('r1', submission([template()]), 0);
+    let at = 0;
+    for (let i = 1; i <= cancelledRunsMax + 1; i++) {
+      at += 10_000;
+      const out = d.schedule(at);
+      expect(out.assigned).toHaveLength(1);
+      d.results([infra(out.assigned[0]!.attemptId, 'w1', 'cancelled')], at + 1);
+    }
+    const task = d.o.getRun('r1')!.tasks[0]!;
+    expect(task.state).toBe('failed-infra');
+    expect(task.reason).toMatch(new RegExp(`^cancelled ${cancelledRunsMax + 1} times by stopping workers`));
+    expect(task.decisions).toEqual([]);
+    expect(d.o.worker('w1')?.breaker.state).toBe('closed');
+  });
+
+  it('asks a worker that was lost while a reset was owed to reset when it comes back', () => {
+    const d = new Driver();
+    for (const w of ['w1', 'w2']) d.register(registration(w, { slots: 1 }));
+    d.submit('r1', submission([template()]), 0);
+    d.assign([{ taskId: 'r1.t1', workerId: 'w1' }], 0);
+    d.results([infra('r1.t1.a1', 'w1', 'setup-failure')], 10);
+    expect(d.o.worker('w1')?.resetting).toBe(true);
+    d.lost('w1', 20);
+    expect(d.register(registration('w1', { slots: 1 }), 30).reset).toBe(true);
+    expect(d.o.resetSinceMs('w1')).toBe(30);
   });
 });

@@ -21,7 +21,7 @@ export type OrchCommand =
   | { readonly type: 'fail-tasks'; readonly taskIds: readonly string[]; readonly reason: string }
   /** A worker asked to reset (recovery level 3) is done, or failed to (then it is quarantined). */
   | { readonly type: 'worker-reset-done'; readonly workerId: string; readonly ok: boolean; readonly reason: string }
-  /** An operator releases a quarantined (or open) worker: its breaker closes. */
+  /** An operator releases a quarantined, open or half-open worker: its breaker closes. */
   | { readonly type: 'release-worker'; readonly workerId: string; readonly reason: string }
   /** An operator disables or re-enables a worker's breaker. */
   | { readonly type: 'set-breaker'; readonly workerId: string; readonly enabled: boolean; readonly reason: string };

@@ -74,6 +74,8 @@ export interface TaskRec {
   ladder: TaskLadderState;
   /** Every recovery decision taken for the task, oldest first (bounded), for `runs show --explain`. */
   decisions: RecoveryDecision[];
+  /** Attempts cancelled by stopping workers (not faults, but bounded). */
+  cancelledRuns: number;
 }
 
 /** A recovery decision as the task keeps it. */

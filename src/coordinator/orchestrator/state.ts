@@ -162,6 +162,8 @@ export type ChangeListener = (runIds: ReadonlySet<string>, command: OrchCommand[
 export const breakerConfig = defaultBreakerConfig;
 /** A breaker that opens this many times in a row (its half-open probes failing) is quarantined (forced open). */
 export const quarantineAfterOpens = 3;
+/** Attempts of one task cancelled by stopping workers before the task ends failed-infra. */
+export const cancelledRunsMax = 5;
 /** Recovery decisions kept per task. */
 export const decisionsPerTaskMax = 32;
 
@@ -281,6 +283,8 @@ export class Orchestrator implements MachineExtension {
       worker.httpAddress = command.httpAddress;
       worker.registeredAtMs = atMs;
       if (worker.state === 'lost') worker.state = worker.drained ? 'draining' : 'active';
+      // A reset still owed is asked for again now; its timeout starts over.
+      if (worker.resetting) worker.resetSinceMs = atMs;
     }
     const has = new Set([...command.running, ...command.pending]);
     const resend = worker.running.filter((id) => !has.has(id));
@@ -305,7 +309,6 @@ export class Orchestrator implements MachineExtension {
     if (worker === undefined) throw new ExtensionCommandError(`worker-lost: unknown worker ${workerId}`);
     if (worker.state === 'lost') return { requeued: 0, failed: 0 };
     worker.state = 'lost';
-    worker.resetting = false;
     let requeued = 0;
     let failed = 0;
     for (const attemptId of [...worker.running]) {
@@ -376,6 +379,7 @@ export class Orchestrator implements MachineExtension {
         preferWorker: '',
         ladder: newTaskLadder(),
         decisions: [],
+        cancelledRuns: 0,
       };
       task.expectedMs = this.expectedMs(task);
       this.tasks.set(task.taskId, task);
@@ -599,6 +603,12 @@ export class Orchestrator implements MachineExtension {
   private recover(task: TaskRec, attemptId: string, infraClass: InfraFailureClass, reason: string, workerId: string, atMs: number): void {
     task.infraFailures++;
     if (!isFaultClass(infraClass)) {
+      // Cancelled by a stopping worker: not a fault, but bounded (invariant 5: the task must end).
+      task.cancelledRuns++;
+      if (task.cancelledRuns > cancelledRunsMax) {
+        this.endTask(task, 'failed-infra', `cancelled ${task.cancelledRuns} times by stopping workers (limit ${cancelledRunsMax}): ${reason}`, atMs);
+        return;
+      }
       this.requeue(task, [], atMs, retryBackoffBaseMs);
       return;
     }
@@ -1158,7 +1168,8 @@ function upgradeFromVersion1(state: SnapshotState): void {
   }
   for (const run of state.runs as (RunRec & { tasks: TaskRec[] })[]) {
     (run as Partial<RunRec>).degraded ??= false;
-    for (const t of run.tasks as (TaskRec & Partial<Pick<TaskRec, 'preferWorker' | 'ladder' | 'decisions'>>)[]) {
+    for (const t of run.tasks as (TaskRec & Partial<Pick<TaskRec, 'preferWorker' | 'ladder' | 'decisions' | 'cancelledRuns'>>)[]) {
+      t.cancelledRuns ??= 0;
       t.preferWorker ??= '';
       t.ladder ??= newTaskLadder();
       t.decisions ??= [];

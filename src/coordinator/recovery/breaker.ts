@@ -237,9 +237,13 @@ export function forceOpen(breaker: Breaker, atMs: number, reason: string): Break
   return move(breaker, 'forced-open', atMs, reason, { probeSuccesses: 0, openUntilMs: 0 });
 }
 
-/** Ends a quarantine (operator or passing health probe): closed with an empty window. */
+/**
+ * An operator's release: closed with an empty window, from quarantine
+ * (forced-open), open or half-open alike. A closed or disabled breaker is
+ * left as it is.
+ */
 export function release(breaker: Breaker, atMs: number, reason: string): BreakerStep {
-  if (breaker.state !== 'forced-open') return { breaker, transition: null };
+  if (breaker.state === 'closed' || breaker.state === 'disabled') return { breaker, transition: null };
   return move(breaker, 'closed', atMs, reason, { calls: [], opens: 0, openUntilMs: 0, probeSuccesses: 0 });
 }
 

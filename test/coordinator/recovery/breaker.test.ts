@@ -235,10 +235,13 @@ describe('forced-open (quarantine)', () => {
     expect(released.breaker).toMatchObject({ state: 'closed', calls: [], opens: 0 });
   });
 
-  it('overrides open, and release does nothing to a breaker that is not forced open', () => {
+  it('overrides open; an operator release closes an open breaker too, and leaves a closed one alone', () => {
     const fed = opened();
     expect(forceOpen(fed.breaker, fed.atMs, 'q').breaker.state).toBe('forced-open');
-    expect(release(fed.breaker, fed.atMs, 'r')).toEqual({ breaker: fed.breaker, transition: null });
+    const released = release(fed.breaker, fed.atMs, 'r');
+    expect(released.breaker).toMatchObject({ state: 'closed', calls: [], opens: 0 });
+    expect(released.transition).toMatchObject({ from: 'open', to: 'closed', reason: 'r' });
+    expect(release(newBreaker(0), 1, 'r')).toEqual({ breaker: newBreaker(0), transition: null });
     const forced = forceOpen(fed.breaker, fed.atMs, 'q').breaker;
     expect(forceOpen(forced, fed.atMs + 1, 'again').transition).toBeNull();
   });
