@@ -30,7 +30,7 @@ const FAILED_TESTS_SHOWN = 20;
 /** What the commands use of TestudoClient (a fake stands in for it in tests). */
 export type RunsClient = Pick<
   TestudoClient,
-  'submitRun' | 'watchRun' | 'getRun' | 'listRuns' | 'cancelRun' | 'listWorkers' | 'drainWorker' | 'releaseWorker' | 'close'
+  'submitRun' | 'watchRun' | 'getRun' | 'listRuns' | 'cancelRun' | 'listWorkers' | 'drainWorker' | 'releaseWorker' | 'breakerConfig' | 'close'
 >;
 
 export interface SignalSource {
@@ -351,6 +351,27 @@ export function formatRunReport(summary: RunReportJson, paths: ReportPaths | nul
 }
 
 /** 0 for a passed run, 1 for failed or cancelled. */
+/** `openBaseMs=5000,window=count:50` → the settings object (numbers; window as {kind, size|windowMs}). */
+export function parseBreakerSettings(text: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set: "${pair}" is not key=value`);
+    const key = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    if (key === 'window') {
+      const m = /^(count|time):(\d+)$/.exec(value);
+      if (m === null) throw new UsageError(`--set: window must be count:N or time:MS, got "${value}"`);
+      out[key] = m[1] === 'count' ? { kind: 'count', size: Number(m[2]) } : { kind: 'time', windowMs: Number(m[2]) };
+      continue;
+    }
+    const n = Number(value);
+    if (value === '' || !Number.isFinite(n)) throw new UsageError(`--set: ${key} must be a number, got "${value}"`);
+    out[key] = n;
+  }
+  return out;
+}
+
 /** The run an attempt id belongs to (`<runId>.t<n>.a<k>`). */
 export function runIdOfAttempt(attemptId: string): string {
   const match = /^(.+)\.t\d+\.a\d+$/.exec(attemptId);
@@ -569,6 +590,13 @@ export function registerRunCommands(program: Command, write: Write, env: RunComm
       const mode = options.disable === true ? 'disable' : options.enable === true ? 'enable' : 'release';
       const result = await withClient(env, write, options, `no worker ${workerId}`, (c) => c.releaseWorker(workerId, { reason: options.reason ?? '', mode }));
       write(`worker ${workerId}: breaker ${result.breaker}\n`);
+    });
+  withConnectOptions(workers.command('breaker-config').description("show the cluster's circuit-breaker settings, or change some with --set (applied by every coordinator)"))
+    .option('--set <list>', 'key=value,… e.g. openBaseMs=5000,minimumCalls=10,window=count:50 (window: count:N or time:MS)')
+    .action(async (options: ConnectOptions & { set?: string }) => {
+      const change = options.set === undefined ? undefined : parseBreakerSettings(options.set);
+      const config = await withClient(env, write, options, '', (c) => c.breakerConfig(change));
+      write(`${JSON.stringify(config, null, 2)}\n`);
     });
   withConnectOptions(workers.command('drain').description('stop giving a worker tasks (running ones finish), or --undrain to resume').argument('<workerId>'))
     .option('--undrain', 'put the worker back into scheduling')

@@ -317,6 +317,16 @@ export class TestudoClient {
   }
 
   /**
+   * The cluster's circuit-breaker settings; with `change`, sets those keys
+   * first (validated by the state machine; every coordinator applies them).
+   */
+  async breakerConfig(change?: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const request = { set: change === undefined ? '' : JSON.stringify(change) };
+    const response = (await this.#invoke(change === undefined ? 'read' : 'write', this.#methods.breakerConfig, request)) as { config: string };
+    return JSON.parse(response.config) as Record<string, unknown>;
+  }
+
+  /**
    * Follows a run: yields its summary whenever it changes and returns after
    * the run ends. A lost stream is reopened on the next endpoint with a
    * backoff, within `totalTimeoutMs` of silence; a run that does not exist

@@ -27,6 +27,7 @@ export interface Methods {
   readonly listWorkers: UnaryMethod;
   readonly drainWorker: UnaryMethod;
   readonly releaseWorker: UnaryMethod;
+  readonly breakerConfig: UnaryMethod;
   /** Server-streaming. */
   readonly watchRun: UnaryMethod;
 }
@@ -58,6 +59,7 @@ export function methods(): Methods {
     listWorkers: unaryMethod(runs, 'ListWorkers'),
     drainWorker: unaryMethod(runs, 'DrainWorker'),
     releaseWorker: unaryMethod(runs, 'ReleaseWorker'),
+    breakerConfig: unaryMethod(runs, 'BreakerConfig'),
     watchRun: streamMethod(runs, 'WatchRun'),
   };
   return methodsLoaded;

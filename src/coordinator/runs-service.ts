@@ -97,6 +97,25 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
         return { breaker: value?.breaker ?? '' };
       });
     }),
+    BreakerConfig: unary<{ set: string }, unknown>(host, 'BreakerConfig', async (req, call) => {
+      let change: unknown = null;
+      if (req.set !== '') {
+        try {
+          change = JSON.parse(req.set) as unknown;
+        } catch (error) {
+          throw new InvalidArgumentError('set', `must be a JSON object: ${(error as Error).message}`);
+        }
+        if (typeof change !== 'object' || change === null || Array.isArray(change)) throw new InvalidArgumentError('set', 'must be a JSON object');
+      }
+      return onLeader(host, call, 'Runs', 'BreakerConfig', async () => {
+        if (change === null) {
+          await host.node.readIndex();
+          return { config: JSON.stringify(host.orchestrator.breakerConfig()) };
+        }
+        const { value } = await proposeOrch<{ config: unknown }>(host.node, { type: 'set-breaker-config', config: change as Record<string, never> }, host.nowMs());
+        return { config: JSON.stringify(value?.config ?? host.orchestrator.breakerConfig()) };
+      });
+    }),
     WatchRun: (call: grpc.ServerWritableStream<{ runId: string }, unknown>) => {
       if (watches >= watchStreamsMax) {
         call.destroy(toServiceError(new ServiceError(grpc.status.RESOURCE_EXHAUSTED, 'too-many-requests', true, `${watchStreamsMax} watches are open here`), host.leaderHint()) as Error);

@@ -14,6 +14,7 @@ import {
   formatRunView,
   formatRunsTable,
   formatWorkersTable,
+  parseBreakerSettings,
   registerRunCommands,
   type RunCommandsEnv,
   type RunsClient,
@@ -523,5 +524,15 @@ describe('formatters', () => {
     expect(formatDuration(245_000)).toBe('4m05s');
     expect(formatDuration(3_723_000)).toBe('1h02m03s');
     expect(formatDuration(-1)).toBe('-');
+  });
+});
+
+describe('parseBreakerSettings', () => {
+  it('reads numbers and the window, and refuses anything else', () => {
+    expect(parseBreakerSettings('openBaseMs=500, minimumCalls=10,window=count:50')).toEqual({ openBaseMs: 500, minimumCalls: 10, window: { kind: 'count', size: 50 } });
+    expect(parseBreakerSettings('window=time:60000')).toEqual({ window: { kind: 'time', windowMs: 60000 } });
+    expect(() => parseBreakerSettings('openBaseMs')).toThrow(/not key=value/);
+    expect(() => parseBreakerSettings('openBaseMs=soon')).toThrow(/must be a number/);
+    expect(() => parseBreakerSettings('window=5')).toThrow(/count:N or time:MS/);
   });
 });

@@ -1265,3 +1265,18 @@ describe('Orchestrator: attempts cancelled by stopping workers', () => {
     expect(d.o.resetSinceMs('w1')).toBe(30);
   });
 });
+
+describe('Orchestrator: replicated breaker settings', () => {
+  it('changes them for every replica alike, refuses invalid ones, and keeps them in the snapshot', () => {
+    const d = new Driver();
+    expect(d.o.breakerConfig().openBaseMs).toBe(30_000);
+    expect(d.apply({ type: 'set-breaker-config', config: { openBaseMs: 1000, openMaxMs: 4000 } }, 0)).toMatchObject({ config: { openBaseMs: 1000, openMaxMs: 4000, minimumCalls: 5 } });
+    const before = d.snapshotHex();
+    expect(() => d.apply({ type: 'set-breaker-config', config: { openBaseMs: 9000 } }, 1)).toThrow(/openBaseMs ≤ openMaxMs/);
+    expect(() => d.apply({ type: 'set-breaker-config', config: { nonsense: 1 } as never }, 2)).toThrow(/unknown setting nonsense/);
+    expect(d.snapshotHex()).toBe(before);
+    const copy = new Driver();
+    copy.o.restore(d.o.snapshot());
+    expect(copy.o.breakerConfig()).toEqual(d.o.breakerConfig());
+  });
+});

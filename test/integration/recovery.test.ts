@@ -35,35 +35,42 @@ describe('recovery across real workers', () => {
     return found.workerId;
   }
 
-  it('cuts off a worker whose every task crashes while the run completes on the others', async () => {
+  it('quarantines a worker whose every task crashes while the run completes on the others', async () => {
     const { cluster, client } = await setUp();
     await startWorkers(cluster, client, 3, 2);
+    // Short open waits so the breaker's probes fail three times within the run (replicated settings).
+    const config = await client.breakerConfig({ openBaseMs: 300, openMaxMs: 600 });
+    expect(config).toMatchObject({ openBaseMs: 300, openMaxMs: 600, minimumCalls: 5 });
     const bad = await workerId(client, 'w1');
-    const { runId } = await client.submitRun(crashRun('crashing-worker', 24, 0.3, bad));
+    const { runId } = await client.submitRun(crashRun('crashing-worker', 40, 0.4, bad));
     const run = await finishRun(client, runId);
     expect(run.state).toBe('passed');
     expect(run.degraded).toBe(false);
-    expect(countedTests(run)).toEqual(Array.from({ length: 24 }, (_, i) => `t${i + 1}`).sort());
+    expect(countedTests(run)).toEqual(Array.from({ length: 40 }, (_, i) => `t${i + 1}`).sort());
     // Every crash was classified and answered by a recovery decision.
     const crashes = run.tasks.flatMap((t) => t.attempts).filter((a) => a.state === 'infra-error');
     expect(crashes.length).toBeGreaterThan(0);
     expect(crashes.every((a) => a.workerId === bad && a.result?.infraClass === 'crash')).toBe(true);
     const decisions = run.tasks.flatMap((t) => t.decisions);
     expect(decisions).toHaveLength(crashes.length);
-    expect(decisions.every((d) => d.level >= 1 && d.level <= 2 && d.workerId === bad)).toBe(true);
+    expect(decisions.every((d) => d.level >= 1 && d.level <= 3 && d.workerId === bad)).toBe(true);
     // The bad worker's breaker tripped and keeps it out; the healthy ones stay closed.
     const workers = await client.listWorkers();
     const badInfo = workers.find((w) => w.workerId === bad)!;
-    expect(['open', 'half-open', 'forced-open']).toContain(badInfo.breakerState);
-    expect(badInfo.breakerReason).toMatch(/failure rate/);
+    expect(badInfo.breakerState).toBe('forced-open');
+    expect(badInfo.breakerReason).toMatch(/opened 3 times in a row/);
     for (const w of workers.filter((x) => x.workerId !== bad)) expect(w.breakerState).toBe('closed');
     // The breakers are on /metrics (every node reports the replicated state).
     const leader = cluster.member((await client.clusterStatus()).leaderId);
     const metrics = await (await fetch(`http://${leader.httpAddress!}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`testudo_breaker_state\\{[^}]*worker="${bad}"[^}]*\\} [123]`));
+    expect(metrics).toMatch(new RegExp(`testudo_breaker_state\\{[^}]*worker="${bad}"[^}]*\\} 3`));
     expect(metrics).toMatch(/testudo_breaker_transitions_total\{[^}]*from="closed"[^}]*to="open"[^}]*\} 1/);
-    // Once open it took at most its half-open probes: far fewer attempts than its share.
-    expect(run.tasks.flatMap((t) => t.attempts).filter((a) => a.workerId === bad).length).toBeLessThan(12);
+    expect(metrics).toMatch(/testudo_breaker_transitions_total\{[^}]*from="open"[^}]*to="forced-open"[^}]*\} 1/);
+    expect(metrics).toMatch(/testudo_alerts_total\{[^}]*kind="quarantine"[^}]*\} 1/);
+    // Once open it took only its half-open probes: far fewer attempts than its share.
+    expect(run.tasks.flatMap((t) => t.attempts).filter((a) => a.workerId === bad).length).toBeLessThan(16);
+    // An operator releases it; it takes work again.
+    expect((await client.releaseWorker(bad, { reason: 'machine replaced' })).breaker).toBe('closed');
   });
 
   it('declares a stopped (SIGSTOP) worker lost, finishes its tasks elsewhere, and never counts its late results', async () => {

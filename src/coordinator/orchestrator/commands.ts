@@ -1,6 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 import type { AttemptResult, Capabilities, RunSubmission } from '../../model/index.js';
+import type { BreakerConfig } from '../recovery/index.js';
 import { ExtensionCommandError } from '../kv-machine.js';
 import { orchPayloadBytesMax } from '../limits.js';
 
@@ -24,7 +25,9 @@ export type OrchCommand =
   /** An operator releases a quarantined, open or half-open worker: its breaker closes. */
   | { readonly type: 'release-worker'; readonly workerId: string; readonly reason: string }
   /** An operator disables or re-enables a worker's breaker. */
-  | { readonly type: 'set-breaker'; readonly workerId: string; readonly enabled: boolean; readonly reason: string };
+  | { readonly type: 'set-breaker'; readonly workerId: string; readonly enabled: boolean; readonly reason: string }
+  /** Changes the cluster's circuit-breaker settings (replicated, so every replica applies the same). */
+  | { readonly type: 'set-breaker-config'; readonly config: Partial<BreakerConfig> };
 
 export interface RegisterWorkerCommand {
   readonly type: 'register-worker';
@@ -80,6 +83,7 @@ const commandTypes: ReadonlySet<string> = new Set<OrchCommandType>([
   'worker-reset-done',
   'release-worker',
   'set-breaker',
+  'set-breaker-config',
 ]);
 
 /** Decodes a payload; ExtensionCommandError when it is not an orchestrator command. */

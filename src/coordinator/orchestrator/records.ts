@@ -13,7 +13,7 @@ import type {
   WorkerView,
 } from '../../model/index.js';
 import { assert } from '../../raft/index.js';
-import type { Breaker, RecoveryHistory, TaskLadderState } from '../recovery/index.js';
+import type { Breaker, BreakerConfig, RecoveryHistory, TaskLadderState } from '../recovery/index.js';
 
 /**
  * The orchestrator's records as it keeps them (mutable, internal), the views
@@ -171,6 +171,8 @@ export interface SnapshotState {
   timings: unknown;
   flakes: unknown;
   recovery: RecoveryHistory;
+  /** Absent in snapshots taken before the settings could change: the defaults. */
+  breakerConfig?: BreakerConfig;
 }
 
 export function workerView(w: WorkerRec): WorkerView {

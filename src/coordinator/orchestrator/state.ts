@@ -47,6 +47,8 @@ import {
   type Breaker,
   type BreakerOutcome,
   type BreakerStep,
+  type BreakerConfig,
+  validateBreakerConfig,
   type FaultClass,
   type PeerStat,
   type RecoveryHistory,
@@ -158,7 +160,7 @@ export type OrchEvent =
 /** Called after each applied command with the runs it touched (node-local; never part of the state). */
 export type ChangeListener = (runIds: ReadonlySet<string>, command: OrchCommand['type'], events: readonly OrchEvent[]) => void;
 
-/** The breaker settings every replica applies (part of the code's version, like the state format). */
+/** The breaker settings a new cluster starts with; `set-breaker-config` changes them for every replica alike. */
 export const breakerConfig = defaultBreakerConfig;
 /** A breaker that opens this many times in a row (its half-open probes failing) is quarantined (forced open). */
 export const quarantineAfterOpens = 3;
@@ -168,8 +170,8 @@ export const cancelledRunsMax = 5;
 export const decisionsPerTaskMax = 32;
 
 /** A quarantined worker past its cool-down: half-open, so probe tasks may release it (a failing one re-opens it). */
-function probeAfterQuarantine(b: Breaker, atMs: number): BreakerStep {
-  const reason = `quarantine cool-down of ${breakerConfig.quarantineCooldownMs / 1000} s elapsed; probing with up to ${breakerConfig.halfOpenProbes} tasks`;
+function probeAfterQuarantine(b: Breaker, atMs: number, config: BreakerConfig): BreakerStep {
+  const reason = `quarantine cool-down of ${config.quarantineCooldownMs / 1000} s elapsed; probing with up to ${config.halfOpenProbes} tasks`;
   return { breaker: { ...b, state: 'half-open', sinceMs: atMs, reason, probeSuccesses: 0 }, transition: { from: b.state, to: 'half-open', atMs, reason } };
 }
 
@@ -205,6 +207,8 @@ export class Orchestrator implements MachineExtension {
   private touched = new Set<string>();
   private events: OrchEvent[] = [];
   private recovery: RecoveryHistory = emptyRecoveryHistory();
+  /** Replicated: every replica applies the same breaker settings (set-breaker-config). */
+  private breakerSettings: BreakerConfig = defaultBreakerConfig;
 
   onChange(listener: ChangeListener): () => void {
     this.listeners.add(listener);
@@ -250,6 +254,8 @@ export class Orchestrator implements MachineExtension {
         return this.releaseWorker(command.workerId, command.reason, atMs);
       case 'set-breaker':
         return this.setBreakerEnabled(command.workerId, command.enabled, command.reason, atMs);
+      case 'set-breaker-config':
+        return this.setBreakerConfig(command.config);
     }
   }
 
@@ -482,8 +488,8 @@ export class Orchestrator implements MachineExtension {
   private breakerAdmits(worker: WorkerRec, atMs: number): boolean {
     const b = worker.breaker;
     if (b.state === 'open') this.setBreaker(worker, maybeHalfOpen(b, atMs));
-    else if (b.state === 'forced-open' && quarantineCooldownElapsed(b, atMs, breakerConfig)) this.setBreaker(worker, probeAfterQuarantine(b, atMs));
-    return allowsAssignment(worker.breaker, atMs, this.probesRunning(worker), breakerConfig);
+    else if (b.state === 'forced-open' && quarantineCooldownElapsed(b, atMs, this.breakerSettings)) this.setBreaker(worker, probeAfterQuarantine(b, atMs, this.breakerSettings));
+    return allowsAssignment(worker.breaker, atMs, this.probesRunning(worker), this.breakerSettings);
   }
 
   /** Attempts running on the worker that started while its breaker is half-open (the probes). */
@@ -511,12 +517,12 @@ export class Orchestrator implements MachineExtension {
       let probesLeft = Number.POSITIVE_INFINITY;
       if (b.state === 'open') {
         if (nowMs < b.openUntilMs) continue;
-        probesLeft = breakerConfig.halfOpenProbes;
+        probesLeft = this.breakerSettings.halfOpenProbes;
       } else if (b.state === 'forced-open') {
-        if (!quarantineCooldownElapsed(b, nowMs, breakerConfig)) continue;
-        probesLeft = breakerConfig.halfOpenProbes;
+        if (!quarantineCooldownElapsed(b, nowMs, this.breakerSettings)) continue;
+        probesLeft = this.breakerSettings.halfOpenProbes;
       } else if (b.state === 'half-open') {
-        probesLeft = breakerConfig.halfOpenProbes - b.probeSuccesses - this.probesRunning(w);
+        probesLeft = this.breakerSettings.halfOpenProbes - b.probeSuccesses - this.probesRunning(w);
       }
       // A busy worker is listed too (0 free slots): the planner waits for it rather than retrying where a task failed.
       const freeSlots = Math.max(0, Math.min(w.slots - w.running.length, probesLeft));
@@ -618,7 +624,7 @@ export class Orchestrator implements MachineExtension {
     const failure = { failureClass: infraClass, workerId, atMs };
     const context = {
       otherWorkersAvailable: this.otherWorkerCanRun(task, workerId, atMs),
-      workerFailuresRecent: worker === undefined ? 0 : windowStats(worker.breaker, atMs, breakerConfig).failures,
+      workerFailuresRecent: worker === undefined ? 0 : windowStats(worker.breaker, atMs, this.breakerSettings).failures,
       workerSuspect: worker !== undefined && this.suspect(worker, atMs),
     };
     const decision = decide(task.ladder, failure, this.recovery, context);
@@ -691,8 +697,8 @@ export class Orchestrator implements MachineExtension {
   /** The worker fails more than its peers: its breaker is not closed, or its failure rate reached its adaptive threshold. */
   private suspect(worker: WorkerRec, atMs: number): boolean {
     if (worker.breaker.state !== 'closed' && worker.breaker.state !== 'disabled') return true;
-    const stats = windowStats(worker.breaker, atMs, breakerConfig);
-    if (stats.calls < breakerConfig.minimumCalls) return false;
+    const stats = windowStats(worker.breaker, atMs, this.breakerSettings);
+    if (stats.calls < this.breakerSettings.minimumCalls) return false;
     return stats.failureRate >= adaptiveThreshold(worker.workerId, this.peerStats(worker, atMs)).threshold;
   }
 
@@ -700,7 +706,7 @@ export class Orchestrator implements MachineExtension {
     const stats: PeerStat[] = [];
     for (const w of this.workers.values()) {
       if (w.capabilityKey !== worker.capabilityKey || (w.state === 'lost' && w !== worker)) continue;
-      const st = windowStats(w.breaker, atMs, breakerConfig);
+      const st = windowStats(w.breaker, atMs, this.breakerSettings);
       stats.push({ workerId: w.workerId, capabilityKey: w.capabilityKey, failureRate: st.failureRate, calls: st.calls });
     }
     return stats;
@@ -708,7 +714,7 @@ export class Orchestrator implements MachineExtension {
 
   private feedBreaker(worker: WorkerRec, outcome: BreakerOutcome): void {
     const threshold = adaptiveThreshold(worker.workerId, this.peerStats(worker, outcome.atMs));
-    this.setBreaker(worker, recordOutcome(worker.breaker, outcome, breakerConfig, { threshold: threshold.threshold, reason: threshold.reason }));
+    this.setBreaker(worker, recordOutcome(worker.breaker, outcome, this.breakerSettings, { threshold: threshold.threshold, reason: threshold.reason }));
   }
 
   private setBreaker(worker: WorkerRec, step: BreakerStep): void {
@@ -742,6 +748,26 @@ export class Orchestrator implements MachineExtension {
     if (worker.breaker.state !== 'closed' && worker.breaker.state !== 'disabled') this.setBreaker(worker, release(worker.breaker, atMs, reason));
     worker.resetting = false;
     return { breaker: worker.breaker.state };
+  }
+
+  /** Changes the cluster's breaker settings (a partial object over the current ones); refused when invalid. */
+  private setBreakerConfig(change: Partial<BreakerConfig>): { config: BreakerConfig } {
+    if (typeof change !== 'object' || change === null || Array.isArray(change)) throw new ExtensionCommandError('set-breaker-config: config must be an object');
+    const known = new Set(Object.keys(defaultBreakerConfig));
+    for (const key of Object.keys(change)) if (!known.has(key)) throw new ExtensionCommandError(`set-breaker-config: unknown setting ${key}`);
+    const next: BreakerConfig = { ...this.breakerSettings, ...change };
+    try {
+      validateBreakerConfig(next);
+    } catch (error) {
+      throw new ExtensionCommandError(`set-breaker-config: ${(error as Error).message}`);
+    }
+    this.breakerSettings = next;
+    return { config: next };
+  }
+
+  /** The breaker settings in force. */
+  breakerConfig(): BreakerConfig {
+    return this.breakerSettings;
   }
 
   private setBreakerEnabled(workerId: string, enabled: boolean, reason: string, atMs: number): { breaker: string } {
@@ -1054,7 +1080,7 @@ export class Orchestrator implements MachineExtension {
 
   snapshot(): Uint8Array {
     // nextSeq is state too: an emptied machine whose counter moved is not the empty state.
-    const noHistory = Object.keys(this.recovery.byClass).length === 0;
+    const noHistory = Object.keys(this.recovery.byClass).length === 0 && this.breakerSettings === defaultBreakerConfig;
     if (this.workers.size === 0 && this.runs.size === 0 && this.timings.size === 0 && this.flakes.size === 0 && this.nextSeq === 1 && noHistory) return new Uint8Array(0);
     const state = {
       version: orchestratorFormatVersion,
@@ -1064,13 +1090,14 @@ export class Orchestrator implements MachineExtension {
       timings: this.timings.toJSON(),
       flakes: this.flakes.toJSON(),
       recovery: this.recovery,
+      breakerConfig: this.breakerSettings,
     };
     return deflateRawSync(Buffer.from(JSON.stringify(state), 'utf8'));
   }
 
   restore(data: Uint8Array): void {
     if (data.byteLength === 0) {
-      this.replace(new Map(), new Map(), new Map(), new Map(), new TimingHistory(), new FlakeHistory(), 1, emptyRecoveryHistory());
+      this.replace(new Map(), new Map(), new Map(), new Map(), new TimingHistory(), new FlakeHistory(), 1, emptyRecoveryHistory(), defaultBreakerConfig);
       return;
     }
     let state: SnapshotState;
@@ -1096,7 +1123,9 @@ export class Orchestrator implements MachineExtension {
           for (const attempt of task.attempts) attempts.set(attempt.attemptId, task.taskId);
         }
       }
-      this.replace(workers, runs, tasks, attempts, TimingHistory.fromJSON(state.timings), FlakeHistory.fromJSON(state.flakes), state.nextSeq, state.recovery);
+      const settings: BreakerConfig = state.breakerConfig ?? defaultBreakerConfig;
+      validateBreakerConfig(settings);
+      this.replace(workers, runs, tasks, attempts, TimingHistory.fromJSON(state.timings), FlakeHistory.fromJSON(state.flakes), state.nextSeq, state.recovery, settings);
     } catch (error) {
       throw new SnapshotDecodeError(`orchestrator state is malformed: ${(error as Error).message}`, { cause: error });
     }
@@ -1111,6 +1140,7 @@ export class Orchestrator implements MachineExtension {
     flakes: FlakeHistory,
     nextSeq: number,
     recovery: RecoveryHistory,
+    breakerSettings: BreakerConfig,
   ): void {
     const old = {
       workers: this.workers,
@@ -1121,6 +1151,7 @@ export class Orchestrator implements MachineExtension {
       flakes: this.flakes,
       nextSeq: this.nextSeq,
       recovery: this.recovery,
+      breakerSettings: this.breakerSettings,
     };
     const install = (s: typeof old): void => {
       this.workers = s.workers;
@@ -1131,10 +1162,11 @@ export class Orchestrator implements MachineExtension {
       this.flakes = s.flakes;
       this.nextSeq = s.nextSeq;
       this.recovery = s.recovery;
+      this.breakerSettings = s.breakerSettings;
       this.queueOrder = [...s.tasks.values()].filter((t) => t.state === 'queued');
       this.queueDirty = true;
     };
-    install({ workers, runs, tasks, attempts, timings, flakes, nextSeq, recovery });
+    install({ workers, runs, tasks, attempts, timings, flakes, nextSeq, recovery, breakerSettings });
     try {
       this.checkInvariants();
     } catch (error) {
