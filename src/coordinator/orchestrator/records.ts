@@ -163,6 +163,9 @@ export function checkInvariants(runs: ReadonlyMap<string, RunRec>, tasks: Readon
   }
 }
 
+/** 2: breakers, recovery ladders and the recovery history (a version-1 snapshot is upgraded on restore). */
+export const orchestratorFormatVersion = 2;
+
 export interface SnapshotState {
   version: number;
   nextSeq: number;

@@ -2,7 +2,6 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 import type {
   AttemptResult,
-  Capabilities,
   InfraFailureClass,
   RunCounts,
   RunState,
@@ -23,6 +22,8 @@ import { decodeOrchCommand, orchJsonBytesMax, type Assignment, type OrchCommand,
 import { FlakeHistory, splitByTimings, TimingHistory } from './history.js';
 import { meetsRequirements, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
 import { validateResult, validateSubmission, validateWorker } from './validate.js';
+import { orchestratorFormatVersion } from './records.js';
+import { capabilityKeyOf, otherWorkerCanRun, peerStats, probeAfterQuarantine, suspect, upgradeFromVersion1 } from './worker-health.js';
 import {
   adaptiveThreshold,
   advance,
@@ -44,13 +45,11 @@ import {
   recordRecovery,
   release,
   windowStats,
-  type Breaker,
   type BreakerOutcome,
   type BreakerStep,
   type BreakerConfig,
   validateBreakerConfig,
   type FaultClass,
-  type PeerStat,
   type RecoveryHistory,
 } from '../recovery/index.js';
 import {
@@ -88,8 +87,7 @@ export const retryBackoffBaseMs = 500;
 export const retryBackoffMaxMs = 30_000;
 /** Runs pruned by one prune command. */
 export const pruneBatchMax = 100;
-/** 2: breakers, recovery ladders and the recovery history (a version-1 snapshot is upgraded on restore). */
-export const orchestratorFormatVersion = 2;
+export { orchestratorFormatVersion };
 /** Workers known at once (lost ones included; a lost worker is forgotten first). */
 export const workersMax = 10_000;
 /** Runs kept (finished ones are pruned by age; beyond this, submit is refused). */
@@ -168,20 +166,6 @@ export const quarantineAfterOpens = 3;
 export const cancelledRunsMax = 5;
 /** Recovery decisions kept per task. */
 export const decisionsPerTaskMax = 32;
-
-/** A quarantined worker past its cool-down: half-open, so probe tasks may release it (a failing one re-opens it). */
-function probeAfterQuarantine(b: Breaker, atMs: number, config: BreakerConfig): BreakerStep {
-  const reason = `quarantine cool-down of ${config.quarantineCooldownMs / 1000} s elapsed; probing with up to ${config.halfOpenProbes} tasks`;
-  return { breaker: { ...b, state: 'half-open', sinceMs: atMs, reason, probeSuccesses: 0 }, transition: { from: b.state, to: 'half-open', atMs, reason } };
-}
-
-/** Workers with equal keys are peers for the adaptive threshold: same labels (but the Node version), cpus and tools. */
-export function capabilityKeyOf(c: Capabilities): string {
-  const labels = Object.entries(c.labels)
-    .filter(([k]) => k !== 'node')
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([labels, c.cpus, [...c.tools].sort()]);
-}
 
 function timingKeyOfFile(suite: string, file: string): string {
   return `${suite}\u0000${file}`;
@@ -623,9 +607,9 @@ export class Orchestrator implements MachineExtension {
     const worker = this.workers.get(workerId);
     const failure = { failureClass: infraClass, workerId, atMs };
     const context = {
-      otherWorkersAvailable: this.otherWorkerCanRun(task, workerId, atMs),
+      otherWorkersAvailable: otherWorkerCanRun(this.workers.values(), task, workerId, atMs),
       workerFailuresRecent: worker === undefined ? 0 : windowStats(worker.breaker, atMs, this.breakerSettings).failures,
-      workerSuspect: worker !== undefined && this.suspect(worker, atMs),
+      workerSuspect: worker !== undefined && suspect(this.workers.values(), worker, atMs, this.breakerSettings),
     };
     const decision = decide(task.ladder, failure, this.recovery, context);
     task.ladder = advance(task.ladder, failure, decision);
@@ -683,37 +667,8 @@ export class Orchestrator implements MachineExtension {
     });
   }
 
-  /** Another worker, not yet tried by the task, could take it now or soon. */
-  private otherWorkerCanRun(task: TaskRec, failedOn: string, atMs: number): boolean {
-    const tried = new Set([...task.attempts.map((a) => a.workerId), failedOn]);
-    for (const w of this.workers.values()) {
-      if (tried.has(w.workerId) || w.state !== 'active' || w.resetting) continue;
-      if (w.breaker.state === 'forced-open' || (w.breaker.state === 'open' && atMs < w.breaker.openUntilMs)) continue;
-      if (meetsRequirements(w.capabilities, task.template.requirements)) return true;
-    }
-    return false;
-  }
-
-  /** The worker fails more than its peers: its breaker is not closed, or its failure rate reached its adaptive threshold. */
-  private suspect(worker: WorkerRec, atMs: number): boolean {
-    if (worker.breaker.state !== 'closed' && worker.breaker.state !== 'disabled') return true;
-    const stats = windowStats(worker.breaker, atMs, this.breakerSettings);
-    if (stats.calls < this.breakerSettings.minimumCalls) return false;
-    return stats.failureRate >= adaptiveThreshold(worker.workerId, this.peerStats(worker, atMs)).threshold;
-  }
-
-  private peerStats(worker: WorkerRec, atMs: number): PeerStat[] {
-    const stats: PeerStat[] = [];
-    for (const w of this.workers.values()) {
-      if (w.capabilityKey !== worker.capabilityKey || (w.state === 'lost' && w !== worker)) continue;
-      const st = windowStats(w.breaker, atMs, this.breakerSettings);
-      stats.push({ workerId: w.workerId, capabilityKey: w.capabilityKey, failureRate: st.failureRate, calls: st.calls });
-    }
-    return stats;
-  }
-
   private feedBreaker(worker: WorkerRec, outcome: BreakerOutcome): void {
-    const threshold = adaptiveThreshold(worker.workerId, this.peerStats(worker, outcome.atMs));
+    const threshold = adaptiveThreshold(worker.workerId, peerStats(this.workers.values(), worker, outcome.atMs, this.breakerSettings));
     this.setBreaker(worker, recordOutcome(worker.breaker, outcome, this.breakerSettings, { threshold: threshold.threshold, reason: threshold.reason }));
   }
 
@@ -1183,30 +1138,6 @@ export class Orchestrator implements MachineExtension {
   }
 }
 
-/**
- * Fills in what version 2 added (breakers, recovery ladders, the recovery
- * history) so a snapshot written by a step-3 node restores: every worker
- * starts closed, every task at the foot of its ladder.
- */
-function upgradeFromVersion1(state: SnapshotState): void {
-  const mutable = state as { recovery?: RecoveryHistory; version: number };
-  mutable.recovery = emptyRecoveryHistory();
-  mutable.version = orchestratorFormatVersion;
-  for (const w of state.workers as (WorkerRec & Partial<Pick<WorkerRec, 'breaker' | 'capabilityKey' | 'resetting' | 'resetSinceMs'>>)[]) {
-    w.breaker ??= newBreaker(w.registeredAtMs);
-    w.capabilityKey ??= capabilityKeyOf(w.capabilities);
-    w.resetting ??= false;
-    w.resetSinceMs ??= 0;
-  }
-  for (const run of state.runs as (RunRec & { tasks: TaskRec[] })[]) {
-    (run as Partial<RunRec>).degraded ??= false;
-    for (const t of run.tasks as (TaskRec & Partial<Pick<TaskRec, 'preferWorker' | 'ladder' | 'decisions' | 'cancelledRuns'>>)[]) {
-      t.cancelledRuns ??= 0;
-      t.preferWorker ??= '';
-      t.ladder ??= newTaskLadder();
-      t.decisions ??= [];
-    }
-  }
-}
-
 export type { FaultClass };
+
+export { capabilityKeyOf };
