@@ -51,6 +51,7 @@ import {
   validateBreakerConfig,
   type FaultClass,
   type RecoveryHistory,
+  type ThresholdInput,
 } from '../recovery/index.js';
 import {
   checkInvariants,
@@ -668,8 +669,10 @@ export class Orchestrator implements MachineExtension {
   }
 
   private feedBreaker(worker: WorkerRec, outcome: BreakerOutcome): void {
-    const threshold = adaptiveThreshold(worker.workerId, peerStats(this.workers.values(), worker, outcome.atMs, this.breakerSettings));
-    this.setBreaker(worker, recordOutcome(worker.breaker, outcome, this.breakerSettings, { threshold: threshold.threshold, reason: threshold.reason }));
+    // The adaptive threshold is a pass over the worker's peers; recordOutcome
+    // asks for it only when the worker's window holds a failure.
+    const threshold = (): ThresholdInput => adaptiveThreshold(worker.workerId, peerStats(this.workers.values(), worker, outcome.atMs, this.breakerSettings));
+    this.setBreaker(worker, recordOutcome(worker.breaker, outcome, this.breakerSettings, threshold));
   }
 
   private setBreaker(worker: WorkerRec, step: BreakerStep): void {

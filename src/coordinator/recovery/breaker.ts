@@ -168,9 +168,15 @@ export function windowStats(breaker: Breaker, atMs: number, config: BreakerConfi
  * Records an attempt's outcome and makes the transition it causes: closed
  * trips to open; half-open closes after halfOpenProbes successes or re-opens
  * on a failed or slow probe. Open, forced-open and disabled breakers record
- * the call (the statistics stay honest) but do not move.
+ * the call (the statistics stay honest) but do not move. The threshold may be
+ * given lazily; it is then computed only when the window holds a failure.
  */
-export function recordOutcome(breaker: Breaker, outcome: BreakerOutcome, config: BreakerConfig, threshold?: ThresholdInput): BreakerStep {
+export function recordOutcome(
+  breaker: Breaker,
+  outcome: BreakerOutcome,
+  config: BreakerConfig,
+  threshold?: ThresholdInput | (() => ThresholdInput),
+): BreakerStep {
   assert(outcome.ok === (outcome.failureClass === undefined), `breaker outcome ok=${outcome.ok} with failure class ${outcome.failureClass ?? 'none'}`);
   assert(outcome.durationMs >= 0, `breaker outcome with negative duration ${outcome.durationMs}`);
   const call: BreakerCall = {
@@ -194,9 +200,11 @@ export function recordOutcome(breaker: Breaker, outcome: BreakerOutcome, config:
 
   const stats = windowStats(recorded, outcome.atMs, config);
   if (stats.calls < config.minimumCalls) return { breaker: recorded, transition: null };
-  const limit = threshold ?? { threshold: config.failureRateThreshold, reason: 'static threshold' };
   const span = windowText(stats.calls, config);
-  if (stats.failureRate >= limit.threshold) {
+  // A window with no failures cannot trip on failure rate, so a lazy threshold
+  // (the adaptive one is a pass over the worker's peers) is not computed then.
+  const limit = stats.failures === 0 ? null : typeof threshold === 'function' ? threshold() : (threshold ?? { threshold: config.failureRateThreshold, reason: 'static threshold' });
+  if (limit !== null && stats.failureRate >= limit.threshold) {
     return open(recorded, outcome.atMs, `failure rate ${fmt(stats.failureRate)} over ${span} reaches ${fmt(limit.threshold)} (${limit.reason})`, config);
   }
   if (stats.slowCallRate >= config.slowCallRateThreshold) {

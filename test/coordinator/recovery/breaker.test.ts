@@ -98,6 +98,27 @@ describe('count window', () => {
     expect(fed.breaker.calls).toHaveLength(10);
     expect(windowStats(fed.breaker, fed.atMs, lenient)).toMatchObject({ calls: 10, failures: 0, failureRate: 0 });
   });
+
+  it('a success that brings the window to minimumCalls can trip it', () => {
+    const fed = feed(newBreaker(0), [...times('fail', 4), 'ok']);
+    expect(fed.breaker.state).toBe('open');
+    expect(fed.transitions[0]?.reason).toMatch(/failure rate 0\.8/);
+  });
+
+  it('asks a lazy threshold only when the window holds a failure', () => {
+    let asked = 0;
+    const lazy = (): ThresholdInput => {
+      asked++;
+      return { threshold: 0.5, reason: 'lazy' };
+    };
+    let b = newBreaker(0);
+    for (let i = 1; i <= 8; i++) b = recordOutcome(b, outcome('ok', i), config, lazy).breaker;
+    expect(asked).toBe(0);
+    for (let i = 9; i <= 13; i++) b = recordOutcome(b, outcome('fail', i), config, lazy).breaker;
+    expect(asked).toBeGreaterThan(0);
+    expect(b.state).toBe('open');
+    expect(b.reason).toMatch(/lazy/);
+  });
 });
 
 describe('time window', () => {
