@@ -25,6 +25,8 @@ export interface LocalClusterOptions {
   readonly workerTtlMs?: number;
   readonly workerGraceMs?: number;
   readonly unschedulableTimeoutMs?: number;
+  /** Extra `testudo coordinator` arguments per member (e.g. `--route`, `--chaos-hooks`). */
+  readonly memberArgs?: (id: string) => readonly string[];
 }
 
 /** How `startWorker` runs one worker process. */
@@ -314,6 +316,7 @@ export class LocalCluster {
       ...optional('--worker-ttl-ms', this.opts.workerTtlMs),
       ...optional('--worker-grace-ms', this.opts.workerGraceMs),
       ...optional('--unschedulable-timeout-ms', this.opts.unschedulableTimeoutMs),
+      ...(this.opts.memberArgs?.(id) ?? []),
       ...extra,
     ];
     const child = this.spawnTestudo(id, m.logPath, args, this.opts.logLevel);
