@@ -15,6 +15,7 @@ import { registerWorkerCommand } from './worker-cmd.js';
 import { registerRunCommands } from './run-cmds.js';
 import { registerDemoCommand } from './demo-cmd.js';
 import { registerBenchCommands } from './bench-cmds.js';
+import { registerToxiproxyCommand } from './toxiproxy-cmd.js';
 import { testudoVersion } from '../common/version.js';
 
 /** Exit codes shared by every command. */
@@ -46,6 +47,7 @@ export function buildProgram(write: (text: string) => void): Command {
   registerRunCommands(program, write);
   registerDemoCommand(program, write);
   registerBenchCommands(program, write);
+  registerToxiproxyCommand(program, write);
   return program;
 }
 
