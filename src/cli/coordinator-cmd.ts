@@ -33,6 +33,7 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
     .option('--worker-reset-timeout-ms <ms>', 'quarantine a worker asked to reset that has not reported done after this long (default 600000)')
     .option('--alert-webhook-url <url>', 'POST alerts (quarantine, give-up, failed reset) here as Slack-compatible JSON')
     .option('--unschedulable-timeout-ms <ms>', 'end a queued task failed-infra when no registered worker meets its requirements for this long (default 600000)')
+    .option('--route <list>', 'dial another address when a member address is meant, from=via,… (local only; chaos runs route links through fault proxies)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL)')
     .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
     .action(async (flags: Record<string, unknown>) => {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 
+import { AddressRoutes } from '../client/routes.js';
 import type { Command } from 'commander';
 
 import { createLogger } from '../coordinator/logger.js';
@@ -27,10 +28,17 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
     .option('--executor <kind>', 'process (default) or noop (completes tasks at once without running them; scheduler benchmarks only)', 'process')
     .option('--kill-grace-ms <ms>', 'time between SIGTERM and SIGKILL of a timed-out task', '5000')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', process.env['LOG_LEVEL'] ?? 'info')
+    .option('--route <list>', 'dial another address when a coordinator address is meant, from=via,… (e.g. through a fault proxy)', '')
     .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
     .action(async (options: Record<string, string | boolean | undefined>) => {
       const coordinators = String(options['coordinators']).split(',').map((s) => s.trim()).filter((s) => s !== '');
       if (coordinators.length === 0) throw new UsageError('--coordinators needs at least one host:port');
+      let routes: AddressRoutes;
+      try {
+        routes = AddressRoutes.parse(String(options['route'] ?? ''));
+      } catch (error) {
+        throw new UsageError(`--route: ${(error as Error).message}`);
+      }
       for (const c of coordinators) if (!/^[^:\s]+:\d{1,5}$/.test(c)) throw new UsageError(`--coordinators: "${c}" is not host:port`);
       const slots = Number(options['slots']);
       if (!Number.isInteger(slots) || slots < 1 || slots > 1024) throw new UsageError(`--slots must be an integer from 1 to 1024, got "${String(options['slots'])}"`);
@@ -59,6 +67,7 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
       try {
         agent = await WorkerAgent.start({
           coordinators,
+          routes,
           workDir,
           capabilities,
           slots,

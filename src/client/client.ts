@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AddressRoutes } from './routes.js';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
@@ -124,6 +125,7 @@ export class TestudoClient {
   readonly #totalTimeoutMs: number;
   readonly #retry: ResolvedRetryOptions;
   readonly #messageBytesMax: number;
+  readonly #routes: AddressRoutes;
   readonly #methods: Methods;
   readonly #channels = new Map<string, Client>();
   readonly #closing = new AbortController();
@@ -136,6 +138,7 @@ export class TestudoClient {
     this.#callTimeoutMs = options.callTimeoutMs ?? CLIENT_DEFAULTS.callTimeoutMs;
     this.#totalTimeoutMs = options.totalTimeoutMs ?? CLIENT_DEFAULTS.totalTimeoutMs;
     this.#messageBytesMax = options.messageBytesMax ?? CLIENT_DEFAULTS.messageBytesMax;
+    this.#routes = options.routes ?? AddressRoutes.none;
     requireInteger('callTimeoutMs', this.#callTimeoutMs, 1, timeoutMsMax);
     requireInteger('totalTimeoutMs', this.#totalTimeoutMs, 1, timeoutMsMax);
     requireInteger('messageBytesMax', this.#messageBytesMax, 1024, messageBytesMaxLimit);
@@ -450,7 +453,7 @@ export class TestudoClient {
     let channel = this.#channels.get(endpoint);
     if (channel === undefined) {
       if (this.#channels.size >= channelsMax) this.#evictLearnedChannel();
-      channel = openChannel(endpoint, { messageBytesMax: this.#messageBytesMax });
+      channel = openChannel(this.#routes.dial(endpoint), { messageBytesMax: this.#messageBytesMax });
       this.#channels.set(endpoint, channel);
     }
     return channel;

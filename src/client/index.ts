@@ -8,6 +8,7 @@ export {
 } from './client.js';
 export { RETRY_DEFAULTS, retryAttemptsMaxLimit } from './retry.js';
 export { endpointsMax } from './endpoints.js';
+export { AddressRoutes, routesMax } from './routes.js';
 export {
   TestudoError,
   NotLeaderError,

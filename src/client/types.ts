@@ -1,4 +1,5 @@
 import type { RetryOptions } from './retry.js';
+import type { AddressRoutes } from './routes.js';
 
 export interface TestudoClientOptions {
   /** Coordinators' client addresses, "host:port"; the first is tried first. */
@@ -12,6 +13,12 @@ export interface TestudoClientOptions {
   clientId?: string;
   /** Largest message sent or received, bytes. Default 16 MiB. */
   messageBytesMax?: number;
+  /**
+   * Where to dial when an address is meant (`address → via`), for endpoints
+   * and leader hints alike; the chaos module routes the client's link through
+   * a fault proxy this way. Default: none.
+   */
+  routes?: AddressRoutes;
 }
 
 export interface WriteOptions {

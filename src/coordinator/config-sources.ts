@@ -29,6 +29,7 @@ export const CONFIG_FIELDS = [
   'unschedulableTimeoutMs',
   'workerResetTimeoutMs',
   'alertWebhookUrl',
+  'route',
   'logLevel',
 ] as const;
 export type ConfigField = (typeof CONFIG_FIELDS)[number];

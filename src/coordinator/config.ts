@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { AddressRoutes } from '../client/routes.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { LOG_LEVELS, isLogLevel } from './logger.js';
@@ -77,6 +78,12 @@ export interface CoordinatorConfig {
   readonly workerResetTimeoutMs: number;
   /** Alerts (quarantine, give-up, failed reset) are POSTed here as Slack-compatible JSON; '' for none. */
   readonly alertWebhookUrl: string;
+  /**
+   * Where this node dials when a member's address is meant (peers, forwarded
+   * calls); local, never replicated. Chaos runs send each link through its own
+   * fault proxy this way.
+   */
+  readonly route: AddressRoutes;
   readonly logLevel: LogLevel;
   /** Things that are allowed but probably unintended; log them at startup. */
   readonly warnings: readonly string[];
@@ -146,6 +153,8 @@ export function loadCoordinatorConfig(input: { flags: Record<string, unknown>; e
   const logLevel = logLevelRaw === undefined ? CONFIG_DEFAULTS.logLevel : parseLogLevelValue(logLevelRaw);
   const webhookRaw = sources.get('alertWebhookUrl');
   const alertWebhookUrl = webhookRaw === undefined ? '' : parseWebhookUrl(webhookRaw);
+  const routeRaw = sources.get('route');
+  const route = routeRaw === undefined ? AddressRoutes.none : parseRoute(routeRaw);
 
   const config: CoordinatorConfig = {
     id,
@@ -155,11 +164,22 @@ export function loadCoordinatorConfig(input: { flags: Record<string, unknown>; e
     clusterId,
     ...timing,
     alertWebhookUrl,
+    route,
     logLevel,
     warnings,
     sources: sources.describeAll(),
   };
   return Object.freeze(config);
+}
+
+function parseRoute(raw: Raw): AddressRoutes {
+  try {
+    if (typeof raw.value === 'string') return AddressRoutes.parse(raw.value);
+    if (raw.value !== null && typeof raw.value === 'object' && !Array.isArray(raw.value)) return AddressRoutes.from(raw.value as Record<string, string>);
+  } catch (error) {
+    throw new ConfigError({ source: describe(raw.origin), field: 'route', expected: 'from=via,… with host:port on both sides', problem: (error as Error).message });
+  }
+  throw new ConfigError({ source: describe(raw.origin), field: 'route', expected: 'from=via,… (or a YAML map) with host:port on both sides', got: raw.value });
 }
 
 function parseWebhookUrl(raw: Raw): string {

@@ -72,7 +72,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     for (const [id, address] of known) {
       if (id === config.id) continue;
       if (members.size > 0 && !members.has(id)) transport.removePeer(id);
-      else transport.setPeer(id, address);
+      else transport.setPeer(id, config.route.dial(address));
     }
   };
   let lastLeader: NodeId = NO_NODE;
@@ -138,7 +138,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
       node.onSnapshotStatus(peer, ok);
     },
     onPeerAddress: (peer, address) => {
-      if (transport !== null && !config.peers.has(peer) && !machine.members().some((m) => m.id === peer)) transport.setPeer(peer, address);
+      if (transport !== null && !config.peers.has(peer) && !machine.members().some((m) => m.id === peer)) transport.setPeer(peer, config.route.dial(address));
     },
   };
   transport = new GrpcTransport({
@@ -153,7 +153,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   node.attachTransport(transport);
   syncPeers();
 
-  const peers = new PeerClients(config.messageBytesMax);
+  const peers = new PeerClients(config.messageBytesMax, config.route);
   const leaderHint = (): { leaderId: string; leaderAddress: string } => {
     const leaderId = node.leaderId;
     if (leaderId === NO_NODE) return { leaderId: '', leaderAddress: '' };

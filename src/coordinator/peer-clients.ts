@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { AddressRoutes } from '../client/routes.js';
 import { forwardedKey } from './services.js';
 import { testudoV1 } from './proto.js';
 
@@ -25,7 +26,10 @@ export class PeerClients {
   private readonly clients = new Map<string, PeerServiceClients>();
   private readonly channelOptions: grpc.ChannelOptions;
 
-  constructor(messageBytesMax: number) {
+  constructor(
+    messageBytesMax: number,
+    private readonly routes: AddressRoutes = AddressRoutes.none,
+  ) {
     this.channelOptions = { 'grpc.max_send_message_length': messageBytesMax, 'grpc.max_receive_message_length': messageBytesMax };
   }
 
@@ -59,9 +63,9 @@ export class PeerClients {
       if (this.clients.size >= peerClientsMax) this.close();
       const creds = grpc.credentials.createInsecure();
       c = {
-        Kv: new testudoV1.Kv(address, creds, this.channelOptions),
-        Cluster: new testudoV1.Cluster(address, creds, this.channelOptions),
-        Runs: new testudoV1.Runs(address, creds, this.channelOptions),
+        Kv: new testudoV1.Kv(this.routes.dial(address), creds, this.channelOptions),
+        Cluster: new testudoV1.Cluster(this.routes.dial(address), creds, this.channelOptions),
+        Runs: new testudoV1.Runs(this.routes.dial(address), creds, this.channelOptions),
       };
       this.clients.set(address, c);
     }

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { AddressRoutes } from '../client/routes.js';
 import { isAbsolute, join } from 'node:path';
 
 import * as grpc from '@grpc/grpc-js';
@@ -44,6 +45,8 @@ export interface WorkerAgentOptions {
   readonly reconnectBaseMs?: number;
   readonly reconnectMaxMs?: number;
   readonly killGraceMs?: number;
+  /** Where to dial when a coordinator address is meant (chaos runs route each link through a proxy). */
+  readonly routes?: AddressRoutes;
 }
 
 /** Results per message to the leader. */
@@ -199,7 +202,7 @@ export class WorkerAgent {
         for (const old of this.channels.values()) old.close();
         this.channels.clear();
       }
-      c = new testudoV1.Worker(address, grpc.credentials.createInsecure(), {
+      c = new testudoV1.Worker((this.options.routes ?? AddressRoutes.none).dial(address), grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': 64 * 1024 * 1024,
         'grpc.max_send_message_length': 64 * 1024 * 1024,
         'grpc.keepalive_time_ms': 10_000,

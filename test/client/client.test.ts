@@ -10,6 +10,8 @@ import {
   NotLeaderError,
   RetriesExhaustedError,
   TestudoClient,
+  AddressRoutes,
+  routesMax,
   TestudoError,
   UnavailableError,
   channelsMax,
@@ -401,5 +403,31 @@ describe('close', () => {
     expect(await pending).toBeInstanceOf(ClientClosedError);
     expect(Date.now() - startMs).toBeLessThan(1_000);
     expect(await rejection(c.get('k'))).toBeInstanceOf(ClientClosedError);
+  });
+});
+
+describe('address routes', () => {
+  it('dials the route of an endpoint and of a leader hint, keeping the real addresses as identities', async () => {
+    const viaB = await node('b-proxy', serve);
+    const b = await node('b', serve);
+    const a = await node('a', () => notLeader(b));
+    // a is reached directly; b's real address is routed to another node (a stand-in for a proxy).
+    const c = client([a.address], { routes: AddressRoutes.from({ [b.address]: viaB.address }) });
+    await c.put('k', 'v');
+    expect([a.count('Put'), b.count('Put'), viaB.count('Put')]).toEqual([1, 0, 1]);
+    expect(c.preferredEndpoint).toBe(b.address);
+  });
+
+  it('parses from=via lists and refuses malformed ones with the reason', () => {
+    const routes = AddressRoutes.parse('127.0.0.1:7001=127.0.0.1:17001, 127.0.0.1:7002=127.0.0.1:17002');
+    expect(routes.dial('127.0.0.1:7001')).toBe('127.0.0.1:17001');
+    expect(routes.dial('127.0.0.1:7003')).toBe('127.0.0.1:7003');
+    expect(routes.toString()).toBe('127.0.0.1:7001=127.0.0.1:17001,127.0.0.1:7002=127.0.0.1:17002');
+    expect(AddressRoutes.parse('').size).toBe(0);
+    expect(() => AddressRoutes.parse('127.0.0.1:7001')).toThrow(/is not "host:port=host:port"/);
+    expect(() => AddressRoutes.parse('127.0.0.1:7001=nope')).toThrow(/"nope" is not "host:port"/);
+    expect(() => AddressRoutes.parse('127.0.0.1:7001=127.0.0.1:1,127.0.0.1:7001=127.0.0.1:2')).toThrow(/two routes for 127.0.0.1:7001/);
+    const many = Array.from({ length: routesMax + 1 }, (_, i) => `127.0.0.1:${1000 + i}=127.0.0.1:${3000 + i}`).join(',');
+    expect(() => AddressRoutes.parse(many)).toThrow(/at most 64 routes/);
   });
 });

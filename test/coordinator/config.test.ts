@@ -249,3 +249,18 @@ describe('loadCoordinatorConfig: errors name the source, the field and what was 
     expect(configError(() => load({}, {}, missingFile)).message).toBe(`file ${missingFile}: config: cannot read config file (ENOENT)`);
   });
 });
+
+describe('loadCoordinatorConfig: route', () => {
+  it('reads routes from the flag, the environment or a YAML map, and none by default', () => {
+    expect(load(BASE).route.size).toBe(0);
+    expect(load({ ...BASE, route: '127.0.0.1:7002=127.0.0.1:17002' }).route.dial('127.0.0.1:7002')).toBe('127.0.0.1:17002');
+    expect(load(BASE, { TESTUDO_ROUTE: '127.0.0.1:7003=127.0.0.1:17003' }).route.dial('127.0.0.1:7003')).toBe('127.0.0.1:17003');
+    const file = yamlFile('route:\n  "127.0.0.1:7002": "127.0.0.1:27002"\n');
+    expect(load(BASE, {}, file).route.dial('127.0.0.1:7002')).toBe('127.0.0.1:27002');
+  });
+
+  it('names the source and the problem of a bad route', () => {
+    const error = configError(() => load({ ...BASE, route: '127.0.0.1:7002=nowhere' }));
+    expect(error.message).toMatch(/flag --route: route: route 127.0.0.1:7002=nowhere: endpoint "nowhere" is not "host:port"/);
+  });
+});
