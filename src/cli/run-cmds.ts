@@ -365,6 +365,11 @@ export function parseBreakerSettings(text: string): Record<string, unknown> {
       out[key] = m[1] === 'count' ? { kind: 'count', size: Number(m[2]) } : { kind: 'time', windowMs: Number(m[2]) };
       continue;
     }
+    if (key === 'adaptiveRecovery') {
+      if (value !== 'true' && value !== 'false') throw new UsageError(`--set: adaptiveRecovery must be true or false, got "${value}"`);
+      out[key] = value === 'true';
+      continue;
+    }
     const n = Number(value);
     if (value === '' || !Number.isFinite(n)) throw new UsageError(`--set: ${key} must be a number, got "${value}"`);
     out[key] = n;
@@ -592,7 +597,7 @@ export function registerRunCommands(program: Command, write: Write, env: RunComm
       write(`worker ${workerId}: breaker ${result.breaker}\n`);
     });
   withConnectOptions(workers.command('breaker-config').description("show the cluster's circuit-breaker settings, or change some with --set (applied by every coordinator)"))
-    .option('--set <list>', 'key=value,… e.g. openBaseMs=5000,minimumCalls=10,window=count:50 (window: count:N or time:MS)')
+    .option('--set <list>', 'key=value,… e.g. openBaseMs=5000,minimumCalls=10,window=count:50 (window: count:N or time:MS), adaptiveRecovery=false')
     .action(async (options: ConnectOptions & { set?: string }) => {
       const change = options.set === undefined ? undefined : parseBreakerSettings(options.set);
       const config = await withClient(env, write, options, '', (c) => c.breakerConfig(change));

@@ -534,5 +534,7 @@ describe('parseBreakerSettings', () => {
     expect(() => parseBreakerSettings('openBaseMs')).toThrow(/not key=value/);
     expect(() => parseBreakerSettings('openBaseMs=soon')).toThrow(/must be a number/);
     expect(() => parseBreakerSettings('window=5')).toThrow(/count:N or time:MS/);
+    expect(parseBreakerSettings('adaptiveRecovery=false')).toEqual({ adaptiveRecovery: false });
+    expect(() => parseBreakerSettings('adaptiveRecovery=no')).toThrow(/true or false/);
   });
 });

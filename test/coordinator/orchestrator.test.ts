@@ -1279,4 +1279,17 @@ describe('Orchestrator: replicated breaker settings', () => {
     copy.o.restore(d.o.snapshot());
     expect(copy.o.breakerConfig()).toEqual(d.o.breakerConfig());
   });
+  it('with adaptive recovery off, a failing worker is never cut off and its tasks follow the fixed policy', () => {
+    const d = new Driver();
+    d.apply({ type: 'set-breaker-config', config: { adaptiveRecovery: false } }, 0);
+    for (const w of ['w1', 'w2']) d.register(registration(w, { slots: 1 }));
+    d.submit('r1', submission([template()]), 0);
+    d.assign([{ taskId: 'r1.t1', workerId: 'w1' }], 0);
+    d.results([infra('r1.t1.a1', 'w1', 'setup-failure')], 10);
+    const task = d.o.getRun('r1')?.tasks[0];
+    expect(task?.decisions.at(-1)).toMatchObject({ level: 1, action: 'retry-same-worker' });
+    expect(task?.decisions.at(-1)?.reason).toMatch(/adaptive recovery off/);
+    expect(d.o.worker('w1')?.resetting).toBe(false);
+    expect(d.o.worker('w1')?.breaker.state).toBe('closed');
+  });
 });

@@ -611,6 +611,7 @@ export class Orchestrator implements MachineExtension {
       otherWorkersAvailable: otherWorkerCanRun(this.workers.values(), task, workerId, atMs),
       workerFailuresRecent: worker === undefined ? 0 : windowStats(worker.breaker, atMs, this.breakerSettings).failures,
       workerSuspect: worker !== undefined && suspect(this.workers.values(), worker, atMs, this.breakerSettings),
+      adaptive: this.breakerSettings.adaptiveRecovery,
     };
     const decision = decide(task.ladder, failure, this.recovery, context);
     task.ladder = advance(task.ladder, failure, decision);
@@ -1081,7 +1082,8 @@ export class Orchestrator implements MachineExtension {
           for (const attempt of task.attempts) attempts.set(attempt.attemptId, task.taskId);
         }
       }
-      const settings: BreakerConfig = state.breakerConfig ?? defaultBreakerConfig;
+      // Snapshots from before adaptiveRecovery existed had it on.
+      const settings: BreakerConfig = { ...defaultBreakerConfig, ...state.breakerConfig };
       validateBreakerConfig(settings);
       this.replace(workers, runs, tasks, attempts, TimingHistory.fromJSON(state.timings), FlakeHistory.fromJSON(state.flakes), state.nextSeq, state.recovery, settings);
     } catch (error) {

@@ -41,6 +41,14 @@ export interface BreakerConfig {
   readonly halfOpenProbes: number;
   /** How long a forced-open (quarantined) worker waits before a health probe may release it. */
   readonly quarantineCooldownMs: number;
+  /**
+   * Circuit breakers and adaptive recovery on (the default). Off, breakers
+   * record calls but never trip, and a failed attempt follows a fixed policy
+   * (retry once on the same worker, then move, up to the ladder's budget,
+   * then give up) with no reset and no quarantine: the baseline
+   * `testudo chaos bench` compares against.
+   */
+  readonly adaptiveRecovery: boolean;
 }
 
 export const defaultBreakerConfig: BreakerConfig = {
@@ -53,6 +61,7 @@ export const defaultBreakerConfig: BreakerConfig = {
   openMaxMs: 600_000,
   halfOpenProbes: 2,
   quarantineCooldownMs: 900_000,
+  adaptiveRecovery: true,
 };
 
 /** Largest count window, and the most calls a time window keeps (the oldest go first). */
@@ -136,6 +145,7 @@ export function validateBreakerConfig(config: BreakerConfig): void {
   }
   if (!(Number.isInteger(config.halfOpenProbes) && config.halfOpenProbes >= 1)) throw new RangeError(`breaker: halfOpenProbes must be an integer ≥ 1 (got ${config.halfOpenProbes})`);
   if (!(config.quarantineCooldownMs >= 0)) throw new RangeError(`breaker: quarantineCooldownMs must be ≥ 0 (got ${config.quarantineCooldownMs})`);
+  if (typeof config.adaptiveRecovery !== 'boolean') throw new RangeError(`breaker: adaptiveRecovery must be true or false (got ${String(config.adaptiveRecovery)})`);
 }
 
 export function newBreaker(atMs: number): Breaker {
@@ -196,7 +206,7 @@ export function recordOutcome(
     if (probeSuccesses < config.halfOpenProbes) return { breaker: { ...recorded, probeSuccesses }, transition: null };
     return move(recorded, 'closed', outcome.atMs, `${probeSuccesses} half-open probes succeeded`, { calls: [], opens: 0, openUntilMs: 0, probeSuccesses: 0 });
   }
-  if (breaker.state !== 'closed') return { breaker: recorded, transition: null };
+  if (breaker.state !== 'closed' || !config.adaptiveRecovery) return { breaker: recorded, transition: null };
 
   const stats = windowStats(recorded, outcome.atMs, config);
   if (stats.calls < config.minimumCalls) return { breaker: recorded, transition: null };

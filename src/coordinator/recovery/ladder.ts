@@ -92,6 +92,12 @@ export interface LadderContext {
    * is quarantined (level 4), so a fleet-wide failure never quarantines anyone.
    */
   readonly workerSuspect: boolean;
+  /**
+   * Adaptive recovery on (default). Off: the fixed baseline policy — level 1
+   * first, then level 2 for every further failure while the budget lasts,
+   * then level 5; no history, no reset, no quarantine.
+   */
+  readonly adaptive?: boolean;
 }
 
 export interface Decision {
@@ -107,6 +113,8 @@ export interface Decision {
   readonly avoidWorkers: readonly string[];
   /** Level 5: classes seen, workers tried, levels applied. */
   readonly diagnosis?: string;
+  /** Taken by the fixed (non-adaptive) policy, which may repeat a level. */
+  readonly fixed?: true;
 }
 
 export interface RecoveryRecord {
@@ -205,6 +213,7 @@ export function decide(state: TaskLadderState, failure: LadderFailure, history: 
   const last = state.steps.at(-1);
   assert(last === undefined || last.level < 5, 'task ladder already gave up');
   const what = `${failure.failureClass} on ${failure.workerId}`;
+  if (context.adaptive === false) return fixedPolicy(state, failure, what, context, config);
   const floor: RecoveryLevel = last === undefined ? 1 : nextLevel(last.level);
   const skipped: { readonly level: RecoveryLevel; readonly why: string }[] = [];
   const applicable: RecoveryLevel[] = [];
@@ -234,6 +243,14 @@ export function decide(state: TaskLadderState, failure: LadderFailure, history: 
   const label = last === undefined ? 'not candidates: level' : 'skipped level';
   const skippedText = passed.length === 0 ? '' : `; ${label} ${passed.map((s) => `${s.level} (${s.why})`).join(', ')}`;
   return decisionAt(level, state, failure, `${choice}${skippedText}`, config);
+}
+
+/** The non-adaptive baseline: retry on the same worker once, then move while the step budget lasts, then give up. */
+function fixedPolicy(state: TaskLadderState, failure: LadderFailure, what: string, context: LadderContext, config: LadderConfig): Decision {
+  const n = state.steps.length;
+  const level: RecoveryLevel = n === 0 ? 1 : n < ladderStepsMax - 1 && context.otherWorkersAvailable ? 2 : n < ladderStepsMax - 1 ? 1 : 5;
+  const reason = `adaptive recovery off: fixed policy, failure ${n + 1} of the task (${what}) → level ${level} ${levelActions[level]}`;
+  return { ...decisionAt(level, state, failure, reason, config), fixed: true };
 }
 
 function nextLevel(level: RecoveryLevel): RecoveryLevel {
@@ -288,7 +305,7 @@ export function diagnose(state: TaskLadderState, failure: LadderFailure): string
 /** The task's ladder after the decision was carried out. */
 export function advance(state: TaskLadderState, failure: LadderFailure, decision: Decision): TaskLadderState {
   const last = state.steps.at(-1);
-  assert(last === undefined || decision.level > last.level, `ladder step ${decision.level} after ${last?.level ?? 0}: the ladder only climbs`);
+  assert(last === undefined || decision.level > last.level || (decision.fixed === true && last.level < 5), `ladder step ${decision.level} after ${last?.level ?? 0}: the ladder only climbs`);
   const steps = [...state.steps, { ...failure, level: decision.level, action: decision.action }];
   assert(steps.length <= ladderStepsMax, `task ladder over ${ladderStepsMax} steps`);
   return { steps };

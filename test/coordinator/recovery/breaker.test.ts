@@ -290,6 +290,16 @@ describe('disabled', () => {
   });
 });
 
+describe('adaptive recovery off', () => {
+  it('records every call but never trips', () => {
+    const off = { ...config, adaptiveRecovery: false };
+    const fed = feed(newBreaker(0), times('fail', 10), off);
+    expect(fed.breaker.state).toBe('closed');
+    expect(windowStats(fed.breaker, fed.atMs, off)).toMatchObject({ calls: 10, failures: 10, failureRate: 1 });
+    expect(() => validateBreakerConfig({ ...config, adaptiveRecovery: 'no' as unknown as boolean })).toThrow(/adaptiveRecovery must be true or false/);
+  });
+});
+
 describe('what counts as a failure', () => {
   it('counts test failures as successes: a machine that ran the tests is healthy', () => {
     const fed = feed(newBreaker(0), times('test', 20));

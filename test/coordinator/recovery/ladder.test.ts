@@ -232,3 +232,25 @@ describe('determinism and bounds', () => {
     expect(() => validateLadderConfig({ ...defaultLadderConfig, levelCostMs: { 1: 0, 2: 0, 3: -1, 4: 0 } })).toThrow(RangeError);
   });
 });
+
+describe('adaptive recovery off (the fixed baseline policy)', () => {
+  const fixed: LadderContext = { ...healthy, adaptive: false };
+
+  it('retries once on the same worker, moves while the budget lasts, then gives up, whatever the history says', () => {
+    const learned = history('crash', [[3, true, 100], [3, true, 100], [3, true, 100]]);
+    const { decisions } = climb([1, 2, 3, 4, 5].map((i) => failure('crash', `w${i}`, i * 1000)), fixed, learned);
+    expect(decisions.map((d) => d.level)).toEqual([1, 2, 2, 2, 5]);
+    expect(decisions.every((d) => d.fixed === true && /adaptive recovery off/.test(d.reason))).toBe(true);
+    expect(decisions.at(-1)?.diagnosis).toMatch(/crash/);
+  });
+
+  it('never resets or quarantines, even a suspect worker', () => {
+    const { decisions } = climb([1, 2, 3, 4, 5].map((i) => failure('setup-failure', 'w1', i)), { ...fixed, workerSuspect: true, workerFailuresRecent: 9 });
+    expect(decisions.some((d) => d.level === 3 || d.level === 4)).toBe(false);
+  });
+
+  it('retries on the same worker when no other can take the task', () => {
+    const { decisions } = climb([1, 2, 3].map((i) => failure('crash', 'w1', i)), { ...fixed, otherWorkersAvailable: false });
+    expect(decisions.map((d) => d.level)).toEqual([1, 1, 1]);
+  });
+});
