@@ -35,6 +35,7 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
     .option('--unschedulable-timeout-ms <ms>', 'end a queued task failed-infra when no registered worker meets its requirements for this long (default 600000)')
     .option('--route <list>', 'dial another address when a member address is meant, from=via,… (local only; chaos runs route links through fault proxies)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL)')
+    .option('--chaos-hooks', 'chaos runs only: serve /chaos on --http to delay each synced Raft write (fsyncDelayMs); off by default, delay 0 until set')
     .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
     .action(async (flags: Record<string, unknown>) => {
       let config;

@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import { AddressRoutes } from '../client/routes.js';
 import type { Command } from 'commander';
 
-import { createLogger } from '../coordinator/logger.js';
+import { createLogger, type Logger } from '../coordinator/logger.js';
 import { detectCapabilities, LabelError, parseLabels } from '../worker/capabilities.js';
+import { chaosSeedFromTime, WorkerChaosHooks } from '../worker/chaos-hooks.js';
 import { WorkerAgent, type ExecutorKind } from '../worker/agent.js';
 import { startWorkerHttp, type WorkerHttp } from '../worker/http.js';
 import { WorkDirError } from '../worker/identity.js';
@@ -21,7 +22,7 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
     .option('--labels <list>', 'labels, key=value,… (e.g. region=eu-west-1,browser=chromium); os, arch and node are detected', '')
     .option('--slots <n>', 'tasks run at once', '1')
     .option('--work-dir <dir>', 'where the worker keeps its id, outbox, logs and setup markers', '.testudo-worker')
-    .option('--http <host:port>', 'serve /livez, /status, /metrics and /logs/<attempt> here (port 0 picks one)')
+    .option('--http <host:port>', 'serve /livez, /status, /metrics and /logs/<attempt> (and /chaos with --chaos-hooks) here (port 0 picks one)')
     .option('--name <name>', 'a display name (default: the worker id)')
     .option('--checkout-root <dir>', "the checkout tasks run in (default: the run's source directory, for local clusters and shared filesystems)")
     .option('--tools <list>', 'extra executables to look for on PATH and advertise, a,b,…', '')
@@ -29,6 +30,11 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
     .option('--kill-grace-ms <ms>', 'time between SIGTERM and SIGKILL of a timed-out task', '5000')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', process.env['LOG_LEVEL'] ?? 'info')
     .option('--route <list>', 'dial another address when a coordinator address is meant, from=via,… (e.g. through a fault proxy)', '')
+    .option(
+      '--chaos-hooks',
+      'chaos runs only: serve /chaos on --http to inject faults into tasks (spawn errors, crashes, timeouts, CPU throttling); off by default, and every rate starts at 0',
+    )
+    .option('--chaos-seed <n>', "seed of the chaos hooks' random draws, 0..4294967295 (default: from the time; logged)")
     .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
     .action(async (options: Record<string, string | boolean | undefined>) => {
       const coordinators = String(options['coordinators']).split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -57,12 +63,13 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
       }
       const workDir = resolve(String(options['workDir']));
       const logger = createLogger({ nodeId: 'worker', level: String(options['logLevel']) as 'info' });
+      const chaos = chaosHooksFrom(options, logger);
       let agent: WorkerAgent | null = null;
       let http: WorkerHttp | null = null;
       if (typeof options['http'] === 'string') {
         const match = /^(.+):(\d{1,5})$/.exec(options['http']);
         if (match === null) throw new UsageError(`--http must be host:port, got "${options['http']}"`);
-        http = await startWorkerHttp(match[1]!, Number(match[2]), workDir, () => agent);
+        http = await startWorkerHttp(match[1]!, Number(match[2]), workDir, () => agent, chaos);
       }
       try {
         agent = await WorkerAgent.start({
@@ -77,6 +84,7 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
           ...(typeof options['name'] === 'string' ? { name: options['name'] } : {}),
           ...(typeof options['checkoutRoot'] === 'string' ? { checkoutRoot: resolve(options['checkoutRoot']) } : {}),
           ...(http === null ? {} : { httpAddress: http.address }),
+          ...(chaos === null ? {} : { chaos }),
         });
       } catch (error) {
         await http?.close();
@@ -93,10 +101,29 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
         if (options['exitWithParent'] === true) process.once('disconnect', () => done('parent went away'));
       });
       logger.info({ reason }, 'worker stopping');
+      // Stopped task groups would not see the cancel's SIGTERM.
+      chaos?.stop();
       await agent.stop();
       await http?.close();
       // The IPC channel to a parent (`testudo up`) would keep the process alive.
       if (process.connected) process.disconnect();
       setTimeout(() => process.exit(), 200).unref();
     });
+}
+
+/** The chaos hooks for `--chaos-hooks` (null without it); `--chaos-seed` seeds their draws. */
+function chaosHooksFrom(options: Record<string, string | boolean | undefined>, logger: Logger): WorkerChaosHooks | null {
+  const seedText = options['chaosSeed'];
+  if (options['chaosHooks'] !== true) {
+    if (seedText !== undefined) logger.warn('--chaos-seed without --chaos-hooks does nothing');
+    return null;
+  }
+  let seed = chaosSeedFromTime();
+  if (typeof seedText === 'string') {
+    seed = /^\d{1,10}$/.test(seedText) ? Number(seedText) : -1;
+    if (seed < 0 || seed > 0xffff_ffff) throw new UsageError(`--chaos-seed must be an integer from 0 to 4294967295, got "${seedText}"`);
+  }
+  if (typeof options['http'] !== 'string') logger.warn('--chaos-hooks without --http: nothing can set the fault rates');
+  logger.warn({ event: 'chaos-hooks', seed }, 'chaos hooks are on (chaos runs only): /chaos can inject faults into tasks');
+  return new WorkerChaosHooks({ seed, logger });
 }

@@ -31,6 +31,7 @@ export const CONFIG_FIELDS = [
   'alertWebhookUrl',
   'route',
   'logLevel',
+  'chaosHooks',
 ] as const;
 export type ConfigField = (typeof CONFIG_FIELDS)[number];
 

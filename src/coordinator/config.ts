@@ -85,6 +85,8 @@ export interface CoordinatorConfig {
    */
   readonly route: AddressRoutes;
   readonly logLevel: LogLevel;
+  /** Serve /chaos (fault injection: a delay before each synced Raft write); chaos runs only. */
+  readonly chaosHooks: boolean;
   /** Things that are allowed but probably unintended; log them at startup. */
   readonly warnings: readonly string[];
   /** Where each value came from ('flag --tick-ms', 'env TESTUDO_ID', 'file c.yaml:3', 'default'). */
@@ -105,6 +107,7 @@ export const CONFIG_DEFAULTS = {
   unschedulableTimeoutMs: 10 * 60 * 1000,
   workerResetTimeoutMs: 10 * 60 * 1000,
   logLevel: 'info',
+  chaosHooks: false,
 } as const satisfies Partial<Record<ConfigField, unknown>>;
 
 /** Bounds on numeric settings, inclusive. */
@@ -151,6 +154,7 @@ export function loadCoordinatorConfig(input: { flags: Record<string, unknown>; e
   if (clusterIdRaw === undefined && clusterId !== '') sources.derive('clusterId', 'derived from peers');
   const logLevelRaw = sources.get('logLevel');
   const logLevel = logLevelRaw === undefined ? CONFIG_DEFAULTS.logLevel : parseLogLevelValue(logLevelRaw);
+  const chaosHooks = resolveChaosHooks(sources, warnings);
   const webhookRaw = sources.get('alertWebhookUrl');
   const alertWebhookUrl = webhookRaw === undefined ? '' : parseWebhookUrl(webhookRaw);
   const routeRaw = sources.get('route');
@@ -166,6 +170,7 @@ export function loadCoordinatorConfig(input: { flags: Record<string, unknown>; e
     alertWebhookUrl,
     route,
     logLevel,
+    chaosHooks,
     warnings,
     sources: sources.describeAll(),
   };
@@ -180,6 +185,23 @@ function parseRoute(raw: Raw): AddressRoutes {
     throw new ConfigError({ source: describe(raw.origin), field: 'route', expected: 'from=via,… with host:port on both sides', problem: (error as Error).message });
   }
   throw new ConfigError({ source: describe(raw.origin), field: 'route', expected: 'from=via,… (or a YAML map) with host:port on both sides', got: raw.value });
+}
+
+function resolveChaosHooks(sources: Sources, warnings: string[]): boolean {
+  const raw = sources.get('chaosHooks');
+  const on = raw === undefined ? CONFIG_DEFAULTS.chaosHooks : parseBoolean(raw, 'chaosHooks');
+  if (on) warnings.push(`chaos hooks are on (${sources.describe('chaosHooks')}): /chaos can slow this node's synced writes; for chaos runs only`);
+  return on;
+}
+
+const BOOLEAN_WORDS: ReadonlyMap<string, boolean> = new Map([['true', true], ['false', false], ['1', true], ['0', false], ['yes', true], ['no', false], ['on', true], ['off', false]]);
+
+/** A YAML boolean, a flag given without a value, or true/false, 1/0, yes/no, on/off (any case). */
+function parseBoolean(raw: Raw, field: ConfigField): boolean {
+  if (typeof raw.value === 'boolean') return raw.value;
+  const value = typeof raw.value === 'string' ? BOOLEAN_WORDS.get(raw.value.trim().toLowerCase()) : undefined;
+  if (value === undefined) throw invalid(raw, field, 'true or false', raw.value);
+  return value;
 }
 
 function parseWebhookUrl(raw: Raw): string {

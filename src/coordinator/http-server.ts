@@ -1,6 +1,8 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { chaosRequest, type ChaosControl } from '../common/chaos-endpoint.js';
+import type { CoordinatorChaosSettings } from './chaos-hooks.js';
 import type { Logger } from './logger.js';
 import type { NodeMetrics } from './metrics.js';
 
@@ -42,6 +44,8 @@ export interface HttpServerOptions {
   readonly readyz: () => ReadinessCheck;
   /** A JSON-serialisable view for /status; without it /status is 404. */
   readonly status?: () => unknown;
+  /** The chaos hooks (`--chaos-hooks`), served at /chaos with GET, PUT and DELETE; without them /chaos is 404. */
+  readonly chaos?: ChaosControl<CoordinatorChaosSettings> | null;
   readonly logger: Logger;
 }
 
@@ -84,7 +88,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 /**
  * Serves /metrics, /livez, /readyz and /status over plain HTTP/1.1.
  * GET and HEAD only (405 otherwise, with an Allow header); unknown paths 404;
- * query strings are ignored.
+ * query strings are ignored. /chaos (chaos hooks) also takes PUT and DELETE.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const logger = options.logger;
@@ -98,7 +102,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   const server = createServer({ maxHeaderSize: HTTP_HEADER_BYTES_MAX, headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS }, (request, response) => {
     const startedAt = performance.now();
-    respond(routes, request, logger)
+    respond(routes, request, logger, options.chaos ?? null)
       .then((reply) => {
         send(request, response, reply);
         logger.debug({ method: request.method, url: request.url, status: reply.status, durationMs: performance.now() - startedAt }, 'http request');
@@ -147,12 +151,16 @@ export function raftReadiness(state: { leaderId: string; commitIndex: number; ap
   return { ok: true, reason: '' };
 }
 
-async function respond(routes: ReadonlyMap<string, Route>, request: IncomingMessage, logger: Logger): Promise<Reply> {
+async function respond(routes: ReadonlyMap<string, Route>, request: IncomingMessage, logger: Logger, chaos: ChaosControl<CoordinatorChaosSettings> | null): Promise<Reply> {
   let path: string;
   try {
     path = new URL(request.url ?? '/', 'http://localhost').pathname;
   } catch {
     return { status: 400, contentType: TEXT, body: 'bad request URL\n' };
+  }
+  if (path === '/chaos') {
+    const reply = await chaosRequest(request, chaos, 'coordinator');
+    return { status: reply.status, contentType: JSON_TYPE, body: reply.body, headers: reply.headers };
   }
   const route = routes.get(path);
   if (route === undefined) return { status: 404, contentType: TEXT, body: 'not found\n' };

@@ -66,6 +66,12 @@ import {
  */
 export { formatVersion };
 
+/**
+ * Called before each synced write of a Ready; the write waits for the promise
+ * it returns. null means no wait, and costs no await (the usual case).
+ */
+export type BeforeSyncedWrite = () => Promise<void> | null;
+
 export class LevelDbStorage implements Storage {
   readonly dir: string;
   readonly nodeId: NodeId;
@@ -85,9 +91,11 @@ export class LevelDbStorage implements Storage {
   private failure: unknown = null;
   private syncedBatchesCount = 0;
   private lastBatchDurationMs = 0;
+  private readonly beforeSyncedWrite: BeforeSyncedWrite | undefined;
 
-  private constructor(db: Db, dir: string, nodeId: NodeId, loaded: LoadedState, cacheBytesMax: number) {
+  private constructor(db: Db, dir: string, nodeId: NodeId, loaded: LoadedState, cacheBytesMax: number, beforeSyncedWrite: BeforeSyncedWrite | undefined) {
     this.db = db;
+    this.beforeSyncedWrite = beforeSyncedWrite;
     this.dir = dir;
     this.nodeId = nodeId;
     this.hardState = loaded.hardState;
@@ -109,6 +117,8 @@ export class LevelDbStorage implements Storage {
    * same synced batch as the format record, with `bootstrapContexts` as the
    * founders' conf-change contexts. Both are ignored otherwise. `entryCacheBytesMax`
    * overrides the default cache bound (tests shrink it to exercise disk reads).
+   * `beforeSyncedWrite` runs before each synced batch of `save` (chaos hooks
+   * only: a slow disk); the write waits for the promise it returns.
    */
   static async open(
     dir: string,
@@ -118,6 +128,7 @@ export class LevelDbStorage implements Storage {
       bootstrapContexts?: ReadonlyMap<NodeId, Uint8Array>;
       entryCacheBytesMax?: number;
       createIfMissing?: boolean;
+      beforeSyncedWrite?: BeforeSyncedWrite;
     },
   ): Promise<LevelDbStorage> {
     assert(options.nodeId !== '', 'a data directory needs a node id');
@@ -132,7 +143,7 @@ export class LevelDbStorage implements Storage {
     }
     try {
       const loaded = await loadState(db, dir, options, cacheBytesMax);
-      return new LevelDbStorage(db, dir, options.nodeId, loaded, cacheBytesMax);
+      return new LevelDbStorage(db, dir, options.nodeId, loaded, cacheBytesMax, options.beforeSyncedWrite);
     } catch (error) {
       await db.close();
       throw error;
@@ -202,6 +213,10 @@ export class LevelDbStorage implements Storage {
     assert(sync || (update.entries.length === 0 && update.snapshot === null), 'entries and snapshots are always written synced');
     await this.exclusive(async () => {
       const plan = this.planSave(update);
+      if (sync && plan.ops.length > 0) {
+        const wait = this.beforeSyncedWrite?.();
+        if (wait !== undefined && wait !== null) await wait;
+      }
       await this.writeBatch(plan.ops, sync);
       this.applyPlan(plan);
     });

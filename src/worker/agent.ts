@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { testudoV1 } from '../coordinator/proto.js';
 import type { AttemptOrder } from '../coordinator/orchestrator/state.js';
 import type { AttemptResult, Capabilities } from '../model/index.js';
+import type { WorkerChaosHooks } from './chaos-hooks.js';
 import { runAttempt } from './executor.js';
 import { acquireWorkDirLock, loadOrCreateWorkerId, type WorkDirLock } from './identity.js';
 import { Outbox, outboxDir } from './outbox.js';
@@ -47,6 +48,8 @@ export interface WorkerAgentOptions {
   readonly killGraceMs?: number;
   /** Where to dial when a coordinator address is meant (chaos runs route each link through a proxy). */
   readonly routes?: AddressRoutes;
+  /** Fault injection per attempt (`--chaos-hooks`, chaos runs only). */
+  readonly chaos?: WorkerChaosHooks;
 }
 
 /** Results per message to the leader. */
@@ -435,6 +438,7 @@ export class WorkerAgent {
         signal,
         onStarted: (pid) => void this.groups.record(order.attemptId, pid).catch((error: unknown) => this.log.warn({ err: error }, 'could not record a task process group')),
         ...(this.options.killGraceMs === undefined ? {} : { killGraceMs: this.options.killGraceMs }),
+        ...(this.options.chaos === undefined ? {} : { chaos: this.options.chaos.planAttempt(order.attemptId) }),
       },
     );
     await this.groups.forget(order.attemptId);

@@ -14,6 +14,7 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { AttemptResult, TaskTemplate, TestCaseResult } from '../model/types.js';
+import type { AttemptChaos } from './chaos-hooks.js';
 import { JUnitParseError, parseJUnitXml, type JUnitParseResult } from '../report/junit-parse.js';
 import {
   junitReportBytesMax,
@@ -57,6 +58,8 @@ export interface ExecutorOptions {
   /** Default Date.now. */
   readonly now?: () => number;
   readonly onStarted?: (pid: number) => void;
+  /** The fault the chaos hooks drew for this attempt (only with --chaos-hooks). */
+  readonly chaos?: AttemptChaos;
 }
 
 /**
@@ -105,6 +108,10 @@ export interface GroupRunOptions {
   readonly capture: OutputCapture;
   readonly signal?: AbortSignal;
   readonly onStarted?: (pid: number) => void;
+  /** The shell exited; called before the rest of its group is killed. */
+  readonly onExited?: () => void;
+  /** Fail as if spawn() had, with this error text, and start nothing (chaos hooks). */
+  readonly injectSpawnError?: string;
 }
 
 export interface GroupRunOutcome {
@@ -132,6 +139,7 @@ export async function runProcessGroup(options: GroupRunOptions): Promise<GroupRu
   const { capture, signal } = options;
   const idle = { exitCode: null, signal: '', timedOut: false, killedByUs: false, started: false };
   if (signal?.aborted === true) return { ...idle, cancelled: true };
+  if (options.injectSpawnError !== undefined) return { ...idle, cancelled: false, spawnError: options.injectSpawnError };
 
   let child;
   try {
@@ -204,6 +212,7 @@ export async function runProcessGroup(options: GroupRunOptions): Promise<GroupRu
 
   const end = await ended;
   exited = true;
+  options.onExited?.();
   clearTimeout(timeoutTimer);
   clearTimeout(graceTimer);
   signal?.removeEventListener('abort', onAbort);
@@ -293,16 +302,19 @@ export async function runAttempt(request: AttemptRequest, options: ExecutorOptio
     logBytesMax: options.logBytesMax ?? logBytesMaxDefault,
     tailBytes: options.outputTailBytes ?? outputTailBytesDefault,
   });
+  const chaos = options.chaos;
+  const timeoutMs = attemptTimeoutMs(request.template.timeoutSec, chaos);
   const run = await runProcessGroup({
     command: request.template.command,
     cwd,
     env: attemptEnv(request, junitPath),
-    timeoutMs: request.template.timeoutSec * 1000,
+    timeoutMs,
     killGraceMs: options.killGraceMs ?? killGraceMsDefault,
     capture,
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
-    ...(options.onStarted !== undefined ? { onStarted: options.onStarted } : {}),
+    ...groupHooks(options.onStarted, chaos),
   });
+  chaos?.ended();
   await capture.close();
   const observed = {
     exitCode: run.exitCode,
@@ -320,7 +332,11 @@ export async function runAttempt(request: AttemptRequest, options: ExecutorOptio
   }
   if (run.timedOut) {
     const how = run.killedByUs ? `SIGKILL after a ${options.killGraceMs ?? killGraceMsDefault} ms grace` : 'SIGTERM';
-    return infra('timeout', `timed out after ${request.template.timeoutSec} s; process group ended by ${how}`, observed);
+    const after = chaos?.timeoutAfterMs === timeoutMs ? `${timeoutMs} ms (a timeout injected by chaos hooks)` : `${request.template.timeoutSec} s`;
+    return infra('timeout', `timed out after ${after}; process group ended by ${how}`, observed);
+  }
+  if (chaos?.crashed() === true && run.signal === 'SIGKILL') {
+    return infra('crash', `killed by signal SIGKILL (a crash injected by chaos hooks ${chaos.delayMs} ms after the start)`, observed);
   }
   if (run.signal !== '') {
     // The kernel OOM killer sends SIGKILL; V8 aborts (SIGABRT, or SIGTRAP on some builds).
@@ -377,6 +393,27 @@ export async function runAttempt(request: AttemptRequest, options: ExecutorOptio
     tests,
     outputTail: observed.outputTail,
     logBytes: observed.logBytes,
+  };
+}
+
+/** The task's timeout in ms (0: none), or the chaos hooks' earlier one. */
+function attemptTimeoutMs(timeoutSec: number, chaos: AttemptChaos | undefined): number {
+  const taskMs = timeoutSec * 1000;
+  const chaosMs = chaos?.timeoutAfterMs ?? null;
+  if (chaosMs === null) return taskMs;
+  return taskMs <= 0 ? chaosMs : Math.min(taskMs, chaosMs);
+}
+
+/** The process-group callbacks: the caller's observer, plus the chaos hooks' (spawn error, group tracking). */
+function groupHooks(onStarted: ((pid: number) => void) | undefined, chaos: AttemptChaos | undefined): Pick<GroupRunOptions, 'onStarted' | 'onExited' | 'injectSpawnError'> {
+  if (chaos === undefined) return onStarted === undefined ? {} : { onStarted };
+  return {
+    onStarted: (pid) => {
+      chaos.started(pid);
+      onStarted?.(pid);
+    },
+    onExited: () => chaos.ended(),
+    ...(chaos.spawnError === null ? {} : { injectSpawnError: chaos.spawnError }),
   };
 }
 

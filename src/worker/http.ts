@@ -6,13 +6,15 @@ import { hostname } from 'node:os';
 
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
+import { chaosRequest, type ChaosControl } from '../common/chaos-endpoint.js';
 import type { WorkerAgent } from './agent.js';
+import type { WorkerChaosSettings } from './chaos-hooks.js';
 import { attemptLogPath } from './executor.js';
 
 /**
  * The worker's HTTP endpoints: /livez, /status (JSON), /metrics
  * (Prometheus) and /logs/<attemptId> (an attempt's full output log, which
- * results only carry the tail of).
+ * results only carry the tail of); with --chaos-hooks also /chaos.
  */
 export interface WorkerHttp {
   readonly address: string;
@@ -21,7 +23,17 @@ export interface WorkerHttp {
 
 const attemptIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
-export async function startWorkerHttp(host: string, port: number, workDir: string, agent: () => WorkerAgent | null): Promise<WorkerHttp> {
+/**
+ * `chaos` is the worker's chaos hooks (`--chaos-hooks`), served at /chaos
+ * (GET, PUT, DELETE); null answers /chaos with 404.
+ */
+export async function startWorkerHttp(
+  host: string,
+  port: number,
+  workDir: string,
+  agent: () => WorkerAgent | null,
+  chaos: ChaosControl<WorkerChaosSettings> | null = null,
+): Promise<WorkerHttp> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'testudo_worker_process_' });
   const gauge = (name: string, help: string, read: (a: WorkerAgent) => number): void => {
@@ -44,6 +56,11 @@ export async function startWorkerHttp(host: string, port: number, workDir: strin
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://worker');
+      if (url.pathname === '/chaos') {
+        const reply = await chaosRequest(req, chaos, 'worker');
+        res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers }).end(req.method === 'HEAD' ? undefined : reply.body);
+        return;
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' }).end();
         return;
