@@ -1,17 +1,27 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestudoClient } from '../src/client/index.js';
+import { randomUUID } from 'node:crypto';
+import { AddressRoutes, TestudoClient } from '../src/client/index.js';
+import { ChaosCluster } from '../src/failure-injection/chaos-cluster.js';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
 import { quantile, round } from './load.js';
 import { waitForLeader } from './raft.js';
 
-export type DrillMode = 'kill' | 'pause' | 'transfer';
+export type DrillMode = 'kill' | 'pause' | 'transfer' | 'partition';
+
+/** Modes that need to control the coordinators' processes or put proxies in front of them: local clusters only. */
+export const localOnlyModes: readonly DrillMode[] = ['kill', 'pause', 'partition'];
 
 export interface DrillOptions {
   readonly rounds: number;
   readonly mode: DrillMode;
   readonly coordinators: number;
+  /**
+   * Drill this running cluster (host:port,…) instead of starting one; only
+   * the transfer mode can (the others need the processes or the links).
+   */
+  readonly endpoints?: readonly string[];
   /** A new write starts this often (the light load), whatever the others are doing. */
   readonly writeIntervalMs: number;
   /** Longest a round may wait for the first write after the fault. */
@@ -51,27 +61,21 @@ interface Ack {
  * the cluster settles. At the end every acknowledged write is read back.
  */
 export async function runFailoverDrill(options: DrillOptions, log: (line: string) => void): Promise<DrillResult> {
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'testudo-drill-')));
-  const cluster = new LocalCluster({
-    coordinators: options.coordinators,
-    dataDir,
-    baseHttpPort: null,
-    logLevel: 'warn',
-    tickMs: options.tickMs,
-    electionTicks: options.electionTicks,
-  });
-  const writer = new Writer(options.writeIntervalMs);
+  if (options.endpoints !== undefined && localOnlyModes.includes(options.mode)) {
+    throw new Error(`--mode ${options.mode} needs a local cluster (it controls the processes or the links); on a running cluster only --mode transfer works`);
+  }
+  const drill = await DrillCluster.open(options);
+  const writer = new Writer(options.writeIntervalMs, `drill/${randomUUID().slice(0, 8)}/`);
   try {
-    await cluster.start();
-    const endpoints = cluster.endpoints();
+    const endpoints = drill.endpoints;
     const first = await waitForLeader(endpoints);
-    writer.start(endpoints);
+    writer.start(endpoints, drill.clientRoutes);
     const failoverMs: number[] = [];
     let failedRounds = 0;
     let leader = first;
     for (let round = 1; round <= options.rounds; round++) {
       const t0 = process.hrtime.bigint();
-      await inject(cluster, options.mode, leader.leaderId, endpoints);
+      const heal = await drill.inject(options.mode, leader.leaderId);
       const ack = await writer.firstAckStartedAfter(t0, options.roundTimeoutMs);
       if (ack === null) {
         failedRounds++;
@@ -79,13 +83,13 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
       } else {
         failoverMs.push(round3(Number(ack.ackNs - t0) / 1e6));
       }
-      await recover(cluster, options.mode, leader.leaderId);
+      await heal();
       leader = await waitForLeader(endpoints);
       await waitCaughtUp(endpoints);
       log(`round ${round}/${options.rounds}: ${options.mode} ${leader.leaderId === '' ? '?' : 'leader'} → first write after ${failoverMs[failoverMs.length - 1]} ms; leader now ${leader.leaderId} (term ${leader.term})`);
     }
     await writer.stop();
-    const lostWrites = await countLost(endpoints, writer.acks);
+    const lostWrites = await countLost(endpoints, writer);
     const last = await waitForLeader(endpoints);
     const sorted = [...failoverMs].sort((a, b) => a - b);
     return {
@@ -102,26 +106,82 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
     };
   } finally {
     await writer.stop();
-    await cluster.stop();
-    if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+    await drill.close();
   }
 }
 
-async function inject(cluster: LocalCluster, mode: DrillMode, leaderId: string, endpoints: readonly string[]): Promise<void> {
-  if (mode === 'kill') return cluster.kill(leaderId, 'SIGKILL');
-  if (mode === 'pause') return cluster.pause(leaderId);
-  const to = [...cluster.members.keys()].find((id) => id !== leaderId)!;
-  const client = new TestudoClient({ endpoints: [...endpoints], totalTimeoutMs: 10_000 });
-  try {
-    await client.transferLeader(to);
-  } finally {
-    client.close();
-  }
-}
+/**
+ * The drilled cluster: a local one (through fault proxies for the partition
+ * mode, which isolates the leader by disabling every proxied link into and
+ * out of it) or a running one given by its endpoints.
+ */
+class DrillCluster {
+  private constructor(
+    readonly endpoints: string[],
+    readonly clientRoutes: AddressRoutes,
+    private readonly local: LocalCluster | null,
+    private readonly chaos: ChaosCluster | null,
+    private readonly cleanup: () => Promise<void>,
+  ) {}
 
-async function recover(cluster: LocalCluster, mode: DrillMode, oldLeader: string): Promise<void> {
-  if (mode === 'kill') await cluster.restart(oldLeader);
-  if (mode === 'pause') cluster.resume(oldLeader);
+  static async open(options: DrillOptions): Promise<DrillCluster> {
+    if (options.endpoints !== undefined) return new DrillCluster([...options.endpoints], AddressRoutes.none, null, null, async () => undefined);
+    const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'testudo-drill-')));
+    const remove = async (): Promise<void> => {
+      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+    };
+    const timing = { coordinators: options.coordinators, dataDir, logLevel: 'warn', tickMs: options.tickMs, electionTicks: options.electionTicks };
+    if (options.mode === 'partition') {
+      const chaos = new ChaosCluster({ ...timing, workers: 0, slots: 1, chaosHooks: false });
+      await chaos.start();
+      const endpoints = chaos.coordinatorIds().map((id) => chaos.cluster.member(id).grpcAddress);
+      return new DrillCluster(endpoints, chaos.routesFrom('client'), chaos.cluster, chaos, async () => {
+        await chaos.stop();
+        await remove();
+      });
+    }
+    const cluster = new LocalCluster({ ...timing, baseHttpPort: null });
+    await cluster.start();
+    return new DrillCluster(cluster.endpoints(), AddressRoutes.none, cluster, null, async () => {
+      await cluster.stop();
+      await remove();
+    });
+  }
+
+  /** Applies the mode's fault to the leader; resolves with what undoes it. */
+  async inject(mode: DrillMode, leaderId: string): Promise<() => Promise<void>> {
+    const local = this.local;
+    if (mode === 'transfer') {
+      const client = new TestudoClient({ endpoints: this.endpoints, totalTimeoutMs: 10_000 });
+      try {
+        const status = await client.clusterStatus();
+        const to = status.members.find((m) => m.id !== leaderId && m.kind === 'voter')?.id;
+        if (to === undefined) throw new Error('no other voter to transfer leadership to');
+        await client.transferLeader(to);
+      } finally {
+        client.close();
+      }
+      return async () => undefined;
+    }
+    if (local === null) throw new Error(`--mode ${mode} needs a local cluster`);
+    if (mode === 'kill') {
+      await local.kill(leaderId, 'SIGKILL');
+      return () => local.restart(leaderId);
+    }
+    if (mode === 'pause') {
+      local.pause(leaderId);
+      return async () => local.resume(leaderId);
+    }
+    const chaos = this.chaos;
+    if (chaos === null) throw new Error('the partition mode needs the fault proxies');
+    const links = chaos.select((l) => l.from === leaderId || l.to === leaderId);
+    await chaos.setEnabled(links, false);
+    return () => chaos.setEnabled(links, true);
+  }
+
+  close(): Promise<void> {
+    return this.cleanup();
+  }
 }
 
 /** Waits until every member answers and trails the leader by a few entries at most. */
@@ -140,19 +200,15 @@ async function waitCaughtUp(endpoints: readonly string[], timeoutMs = 30_000): P
   }
 }
 
-async function countLost(endpoints: readonly string[], acks: readonly Ack[]): Promise<number> {
+async function countLost(endpoints: readonly string[], writer: Writer): Promise<number> {
   const client = new TestudoClient({ endpoints: [...endpoints], totalTimeoutMs: 30_000 });
   try {
     const seen = new Map<string, string>();
-    for await (const item of client.listAll({ prefix: 'drill/', pageSize: 5000 })) seen.set(item.key, new TextDecoder().decode(item.value));
-    return acks.filter((a) => seen.get(key(a.seq)) !== String(a.seq)).length;
+    for await (const item of client.listAll({ prefix: writer.prefix, pageSize: 5000 })) seen.set(item.key, new TextDecoder().decode(item.value));
+    return writer.acks.filter((a) => seen.get(writer.key(a.seq)) !== String(a.seq)).length;
   } finally {
     client.close();
   }
-}
-
-function key(seq: number): string {
-  return `drill/${String(seq).padStart(8, '0')}`;
 }
 
 function round3(n: number): number {
@@ -167,12 +223,21 @@ class Writer {
   private inFlight = new Set<Promise<void>>();
   private seq = 0;
 
-  constructor(private readonly intervalMs: number) {}
+  /** Keys are `<prefix><seq>`: one drill's writes, apart from any other's (or a running cluster's data). */
+  constructor(
+    private readonly intervalMs: number,
+    readonly prefix: string,
+  ) {}
 
-  start(endpoints: readonly string[]): void {
+  key(seq: number): string {
+    return `${this.prefix}${String(seq).padStart(8, '0')}`;
+  }
+
+  start(endpoints: readonly string[], routes: AddressRoutes): void {
     // Short attempts and short backoff: the drill measures the cluster, not the client's patience.
     this.client = new TestudoClient({
       endpoints: [...endpoints],
+      routes,
       callTimeoutMs: 150,
       totalTimeoutMs: 30_000,
       retry: { attemptsMax: 1000, backoffBaseMs: 5, backoffMaxMs: 25 },
@@ -184,7 +249,7 @@ class Writer {
     if (this.client === null || this.inFlight.size >= drillWritesInFlightMax) return;
     const seq = ++this.seq;
     const startNs = process.hrtime.bigint();
-    const p = this.client.put(key(seq), String(seq)).then(
+    const p = this.client.put(this.key(seq), String(seq)).then(
       () => {
         this.acks.push({ seq, startNs, ackNs: process.hrtime.bigint() });
       },

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { runFailoverDrill, type DrillMode } from '../../bench/failover-drill.js';
+import { localOnlyModes, runFailoverDrill, type DrillMode } from '../../bench/failover-drill.js';
 import { runLoad } from '../../bench/load.js';
 import { makespanScaleDefault, runMakespanBench } from '../../bench/makespan.js';
 import { runRaftBench } from '../../bench/raft.js';
@@ -131,8 +131,8 @@ export function registerBenchCommands(program: Command, write: (text: string) =>
     .command('failover')
     .description('stop the leader again and again under a light write load; time until the next write commits')
     .option('--rounds <n>', 'leader failures to inflict', '20')
-    .option('--mode <mode>', 'kill (SIGKILL, then restart) | pause (SIGSTOP, then SIGCONT) | transfer', 'kill')
-    .option('--coordinators <n>', 'cluster size', '3')
+    .option('--mode <mode>', 'kill (SIGKILL, then restart) | pause (SIGSTOP, then SIGCONT) | transfer | partition (cut every link of the leader through the fault proxy, then heal)', 'kill')
+    .option('--coordinators <n|list>', 'size of the local cluster to start, or host:port,… of a running cluster (then only --mode transfer: the others need process control or the proxies, which only a local cluster has)', '3')
     .option('--write-interval-ms <ms>', 'start a write this often', '10')
     .option('--round-timeout-ms <ms>', 'give up on a round after this long', '10000')
     .option('--tick-ms <ms>', 'Raft tick length (default: the coordinator default)')
@@ -149,14 +149,19 @@ export function registerBenchCommands(program: Command, write: (text: string) =>
         electionTicks?: string;
         dataDir?: string;
       }) => {
-        if (o.mode !== 'kill' && o.mode !== 'pause' && o.mode !== 'transfer') throw new UsageError(`--mode must be kill, pause or transfer, got "${o.mode}"`);
-        const coordinators = positiveInt('--coordinators', o.coordinators);
-        if (coordinators < 3) throw new UsageError('--coordinators must be at least 3 for a failover drill');
+        if (!['kill', 'pause', 'transfer', 'partition'].includes(o.mode)) throw new UsageError(`--mode must be kill, pause, transfer or partition, got "${o.mode}"`);
+        const running = /^\d+$/.test(o.coordinators.trim()) ? undefined : endpointList(o.coordinators);
+        if (running !== undefined && localOnlyModes.includes(o.mode as DrillMode)) {
+          throw new UsageError(`--mode ${o.mode} only works on a local cluster (it needs process control or the fault proxies); on a running cluster use --mode transfer`);
+        }
+        const coordinators = running?.length ?? positiveInt('--coordinators', o.coordinators);
+        if (coordinators < 3 && running === undefined) throw new UsageError('--coordinators must be at least 3 for a failover drill');
         const result = await runFailoverDrill(
           {
             rounds: positiveInt('--rounds', o.rounds),
             mode: o.mode as DrillMode,
             coordinators,
+            ...(running === undefined ? {} : { endpoints: running }),
             writeIntervalMs: positiveInt('--write-interval-ms', o.writeIntervalMs),
             roundTimeoutMs: positiveInt('--round-timeout-ms', o.roundTimeoutMs),
             tickMs: o.tickMs === undefined ? undefined : positiveInt('--tick-ms', o.tickMs),

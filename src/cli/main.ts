@@ -16,6 +16,7 @@ import { registerRunCommands } from './run-cmds.js';
 import { registerDemoCommand } from './demo-cmd.js';
 import { registerBenchCommands } from './bench-cmds.js';
 import { registerToxiproxyCommand } from './toxiproxy-cmd.js';
+import { registerChaosCommands } from './chaos-cmds.js';
 import { testudoVersion } from '../common/version.js';
 
 /** Exit codes shared by every command. */
@@ -48,6 +49,7 @@ export function buildProgram(write: (text: string) => void): Command {
   registerDemoCommand(program, write);
   registerBenchCommands(program, write);
   registerToxiproxyCommand(program, write);
+  registerChaosCommands(program, write);
   return program;
 }
 

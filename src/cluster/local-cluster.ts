@@ -88,6 +88,16 @@ export class LocalCluster {
 
   /** Picks ports, then starts every founding member. */
   async start(): Promise<void> {
+    await this.prepare();
+    for (const m of [...this.members.values()]) await this.launch(m.id, []);
+  }
+
+  /**
+   * Picks the founding members' ports and paths without starting them (a
+   * chaos run puts fault proxies in front of the addresses first). Idempotent.
+   */
+  async prepare(): Promise<void> {
+    if (this.members.size > 0) return;
     const ids = Array.from({ length: this.opts.coordinators }, (_, i) => `n${i + 1}`);
     for (const [i, id] of ids.entries()) {
       const grpcPort = this.opts.basePort ? this.opts.basePort + i : await freePort();
@@ -103,7 +113,6 @@ export class LocalCluster {
         paused: false,
       });
     }
-    for (const id of ids) await this.launch(id, []);
   }
 
   endpoints(): string[] {

@@ -10,6 +10,7 @@ import { encodeMemberContext } from './codec.js';
 import type { CoordinatorConfig } from './config.js';
 import { startHttpServer } from './http-server.js';
 import { KvMachine, type ApplyResult } from './kv-machine.js';
+import { CoordinatorChaosHooks } from './chaos-hooks.js';
 import { childLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
 import { PeerClients } from './peer-clients.js';
@@ -51,13 +52,21 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   const clusterId = await checkClusterFile(config, rootLogger);
   const founding = config.join.length === 0;
   const contexts = new Map([...config.peers].map(([id, address]) => [id, encodeMemberContext({ address })]));
+  const chaos = config.chaosHooks ? new CoordinatorChaosHooks(childLogger(rootLogger, 'chaos-hooks')) : null;
+  if (chaos !== null && config.http === null) log.warn('--chaos-hooks without --http: nothing can set the fault settings');
+  const planted = process.env['TESTUDO_CHAOS_PLANTED_BUG'];
+  if (planted !== undefined && planted !== '' && (!config.chaosHooks || planted !== 'count-late-result')) {
+    throw new Error(`TESTUDO_CHAOS_PLANTED_BUG=${planted}: only count-late-result, and only with --chaos-hooks`);
+  }
   const storage = await LevelDbStorage.open(join(config.dataDir, 'raft'), {
     nodeId: config.id,
     bootstrapConfState: founding ? { voters: [...config.peers.keys()].sort(), learners: [] } : undefined,
     bootstrapContexts: founding ? contexts : undefined,
+    ...(chaos === null ? {} : { beforeSyncedWrite: chaos.beforeSyncedWrite }),
   });
   const metrics = new NodeMetrics({ nodeId: config.id });
-  const orchestrator = new Orchestrator();
+  const orchestrator = new Orchestrator(planted === 'count-late-result' ? { plantedBug: planted } : {});
+  if (planted === 'count-late-result') rootLogger.warn({ event: 'planted-bug', bug: planted }, 'a planted bug is on: late results are counted (chaos checker self-test)');
   const machine = new KvMachine({ extension: orchestrator });
   const archive = new ReportArchive(config.dataDir, orchestrator, childLogger(rootLogger, 'archive'));
   let sessions: WorkerSessions | null = null;
@@ -249,6 +258,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
           livez: () => ({ ok: true }),
           readyz: readiness,
           status: () => ({ ...node.status(), progress: Object.fromEntries(node.status().progress), members: machine.members(), digest: machine.digest() }),
+          chaos,
         });
   log.info({ listen, http: http?.address ?? null, founding, clusterId }, 'coordinator started');
 
@@ -256,6 +266,8 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   const stop = async (options: { transferLeadership?: boolean } = {}): Promise<void> => {
     stopped ??= (async () => {
       clearInterval(healthTimer);
+      // Injected disk delays would only slow the shutdown down.
+      chaos?.stop();
       if (options.transferLeadership !== false && node.isLeader) await handOff(node, log);
       sessions?.stop();
       archive.stop();

@@ -64,7 +64,7 @@ export interface ChaosRunResult {
   /** Attempts beyond the first per task (the infrastructure retries). */
   readonly infraRetries: number;
   readonly makespanMs: number;
-  /** Completed tasks per second before the first fault. */
+  /** Completed tasks per second without faults: the median of the 5-s rolling throughput outside every fault (injection to 5 s after healing). */
   readonly baselineTasksPerSec: number;
   /** CPU seconds (user + system) of every coordinator and worker process of the run. */
   readonly cpuSeconds: number;

@@ -195,6 +195,14 @@ export class Orchestrator implements MachineExtension {
   /** Replicated: every replica applies the same breaker settings (set-breaker-config). */
   private breakerSettings: BreakerConfig = defaultBreakerConfig;
 
+  /**
+   * `plantedBug` exists only to prove that the chaos checks catch a broken
+   * state machine (docs/chaos.md): 'count-late-result' counts a test verdict
+   * that arrives for a superseded (lost) attempt. A coordinator sets it only
+   * with --chaos-hooks and TESTUDO_CHAOS_PLANTED_BUG; never in production.
+   */
+  constructor(private readonly options: { readonly plantedBug?: 'count-late-result' } = {}) {}
+
   onChange(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -538,6 +546,11 @@ export class Orchestrator implements MachineExtension {
     assert(attempt !== undefined, `attempt ${result.attemptId} indexed but missing from task ${task.taskId}`);
     if (attempt.result !== undefined) return 'duplicate';
     if (attempt.state !== 'running' || attempt.workerId !== result.workerId || result.taskId !== task.taskId) {
+      if (this.options.plantedBug === 'count-late-result' && attempt.state === 'lost' && result.outcome !== 'infra-error') {
+        attempt.result = result; // the planted bug: a late verdict counted
+        this.touched.add(task.runId);
+        return 'counted';
+      }
       attempt.lateResults++;
       this.touched.add(task.runId);
       return 'late';

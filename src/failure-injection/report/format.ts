@@ -100,7 +100,7 @@ export const FIGURE_NOTES: ReadonlyArray<readonly [string, string]> = [
   ['Failed-infra', 'Tasks that ended failed-infra: an infrastructure failure of level 5, or its retries exhausted.'],
   ['Infra retries', 'Attempts beyond the first, summed over the tasks: the retries spent on infrastructure failures.'],
   ['Makespan', 'Time from the start of the workload until its last task ended.'],
-  ['Baseline throughput', 'Completed tasks per second before the first fault; the 90% recovery mark is measured against it.'],
+  ['Baseline throughput', 'Completed tasks per second without faults (median of the 5-s rolling throughput outside every fault and 5 s after it); the 90% recovery mark is measured against it.'],
   ['CPU seconds', 'User plus system CPU time of every coordinator and worker process of the run.'],
   ['Peak RSS', 'The highest sum of resident memory of those processes seen at one time.'],
   ['Time to detect', 'From injection to the first sign the cluster noticed: a leader change, a worker declared lost, a breaker leaving closed, or an infrastructure failure recorded.'],

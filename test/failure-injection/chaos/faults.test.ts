@@ -1,0 +1,204 @@
+/**
+ * Every fault type of the catalog applied and healed on a real local cluster
+ * wired through the built-in fault proxy: each fault's effect is checked
+ * where it acts (a process gone or stopped, proxies disabled, toxics in
+ * place, chaos-hook settings), then that healing undoes it and the cluster
+ * commits a write through the client's proxied link again.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestudoClient } from '../../../src/client/index.js';
+import { FAULT_TYPES, type FaultEvent, type FaultType } from '../../../src/failure-injection/catalog.js';
+import { ChaosCluster, type Link } from '../../../src/failure-injection/chaos-cluster.js';
+import { FaultInjector, ringCuts, splitHalves } from '../../../src/failure-injection/injector.js';
+import { chaosTiming } from '../../../src/failure-injection/runner.js';
+import { createPrng } from '../../../src/failure-injection/toxiproxy/index.js';
+
+let dir: string;
+let chaos: ChaosCluster;
+let client: TestudoClient;
+let injector: FaultInjector;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'testudo-faults-'));
+  chaos = new ChaosCluster({ coordinators: 3, workers: 2, slots: 1, dataDir: dir, seed: 7, ...chaosTiming, logLevel: 'info' });
+  await chaos.start();
+  client = chaos.client({ callTimeoutMs: 1_000, totalTimeoutMs: 30_000 });
+  await client.put('faults/start', '1');
+  injector = new FaultInjector(chaos, createPrng(7), { adaptive: false });
+}, 120_000);
+
+afterAll(async () => {
+  client?.close();
+  await chaos?.stop();
+  await rm(dir, { recursive: true, force: true });
+}, 60_000);
+
+/** Proxies of links, through the client, with their enabled flag and toxic names. */
+async function proxyStates(links: readonly Link[]): Promise<Array<{ name: string; enabled: boolean; toxics: string[] }>> {
+  // GET /proxies as Toxiproxy serves it (the client's Proxy objects do not keep the toxics).
+  const all = (await (await fetch(`${chaos.toxiproxyUrl}/proxies`)).json()) as Record<string, { enabled: boolean; toxics: Array<{ type: string; stream: string }> }>;
+  return links.map((l) => {
+    const p = all[l.name];
+    return { name: l.name, enabled: p?.enabled ?? false, toxics: (p?.toxics ?? []).map((t) => `${t.type}/${t.stream}`) };
+  });
+}
+
+async function chaosSettings(httpAddress: string): Promise<Record<string, number>> {
+  const res = await fetch(`http://${httpAddress}/chaos`);
+  return (await res.json()) as Record<string, number>;
+}
+
+function procState(pid: number | undefined): Promise<string> {
+  return readFile(`/proc/${pid ?? 0}/stat`, 'utf8').then((s) => s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3));
+}
+
+/** After a heal: every proxy enabled and clean, and a write commits through the client's link. */
+async function expectHealed(): Promise<void> {
+  const states = await proxyStates([...chaos.links.values()]);
+  expect(states.filter((s) => !s.enabled || s.toxics.length > 0)).toEqual([]);
+  // A retried write may come back as the duplicate of an attempt that did commit: either way it committed.
+  await expect(client.put('faults/after', String(Date.now()))).resolves.toHaveProperty('index');
+}
+
+const event = (type: FaultType, scope: FaultEvent['scope'], params: FaultEvent['params'] = {}): FaultEvent => ({ atMs: 0, type, scope, intensity: 'mild', params });
+
+const tested = new Set<FaultType>();
+
+describe('each fault applied and healed on a real cluster', () => {
+  it('kill: SIGKILLs the leader, restarts it from its data on heal', async () => {
+    tested.add('kill');
+    const fault = await injector.inject(event('kill', 'leader'));
+    expect(fault.targets).toHaveLength(1);
+    const id = fault.targets[0]!;
+    expect(chaos.cluster.member(id).child).toBeNull();
+    await expect(client.put('faults/kill', '1')).resolves.toBeTruthy(); // the others elect a leader and commit
+    await fault.heal();
+    expect(chaos.cluster.member(id).child).not.toBeNull();
+    await expectHealed();
+  }, 60_000);
+
+  it('pause: stops a follower (state T), continues it on heal', async () => {
+    tested.add('pause');
+    const fault = await injector.inject(event('pause', 'follower'));
+    const id = fault.targets[0]!;
+    expect(await procState(chaos.cluster.member(id).child?.pid)).toBe('T');
+    await fault.heal();
+    expect(await procState(chaos.cluster.member(id).child?.pid)).not.toBe('T');
+    await expectHealed();
+  }, 60_000);
+
+  it('restart: stops a node gracefully and starts it again', async () => {
+    tested.add('restart');
+    const fault = await injector.inject(event('restart', 'node'));
+    expect(chaos.cluster.member(fault.targets[0]!).child).toBeNull();
+    await fault.heal();
+    expect(chaos.cluster.member(fault.targets[0]!).child).not.toBeNull();
+    await expectHealed();
+  }, 60_000);
+
+  it('isolate: disables every proxied link into and out of the node', async () => {
+    tested.add('isolate');
+    const fault = await injector.inject(event('isolate', 'leader'));
+    const id = fault.targets[0]!;
+    const touching = chaos.select((l) => l.from === id || l.to === id);
+    expect(touching.length).toBe(2 + 2 + 2 + 1); // out to 2 peers, in from 2 peers, 2 workers and the client
+    expect((await proxyStates(touching)).every((s) => !s.enabled)).toBe(true);
+    expect((await proxyStates(chaos.select((l) => l.from !== id && l.to !== id))).every((s) => s.enabled)).toBe(true);
+    await expect(client.put('faults/isolated', '1')).resolves.toBeTruthy(); // the majority side elects and commits
+    await fault.heal();
+    await expectHealed();
+  }, 60_000);
+
+  it('split and ring: cut the peers into halves or a majorities ring', async () => {
+    tested.add('split').add('ring');
+    for (const type of ['split', 'ring'] as const) {
+      const fault = await injector.inject(event(type, 'all-nodes'));
+      const cut = (await proxyStates(chaos.select((l) => l.kind === 'peer'))).filter((s) => !s.enabled);
+      // 3 nodes: halves of 1 and 2 cut 4 directed links; the ring (a bridge) cuts the 2 between the outer nodes.
+      expect(cut).toHaveLength(type === 'split' ? 4 : 2);
+      await fault.heal();
+      await expectHealed();
+    }
+  }, 60_000);
+
+  it('latency, bandwidth, reset, blackhole, slice: put their toxic on both streams of the target links', async () => {
+    const expected: Record<string, string> = { latency: 'latency', bandwidth: 'bandwidth', reset: 'reset_peer', blackhole: 'timeout', slice: 'slicer' };
+    for (const type of ['latency', 'bandwidth', 'reset', 'blackhole', 'slice'] as const) {
+      tested.add(type);
+      const fault = await injector.inject(event(type, 'worker'));
+      try {
+        const links = chaos.select((l) => l.from === fault.targets[0]);
+        expect(links).toHaveLength(3);
+        for (const s of await proxyStates(links)) expect(s.toxics.sort()).toEqual([`${expected[type]}/downstream`, `${expected[type]}/upstream`]);
+      } finally {
+        await fault.heal();
+      }
+      await expectHealed();
+    }
+  }, 90_000);
+
+  it('latency on every node slows a write through the client link by at least the latency', async () => {
+    const fault = await injector.inject(event('latency', 'all-nodes', { latencyMs: 150, jitterMs: 0 }));
+    try {
+      const started = Date.now();
+      await client.put('faults/slow', '1');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    } finally {
+      await fault.heal();
+    }
+    await expectHealed();
+  }, 60_000);
+
+  it('worker-crash and worker-hang: kill or stop a worker, restart or continue it', async () => {
+    tested.add('worker-crash').add('worker-hang');
+    const crash = await injector.inject(event('worker-crash', 'worker'));
+    expect(chaos.cluster.worker(crash.targets[0]!).child).toBeNull();
+    await crash.heal();
+    expect(chaos.cluster.worker(crash.targets[0]!).child).not.toBeNull();
+    const hang = await injector.inject(event('worker-hang', 'worker'));
+    expect(await procState(chaos.cluster.worker(hang.targets[0]!).child?.pid)).toBe('T');
+    await hang.heal();
+    expect(await procState(chaos.cluster.worker(hang.targets[0]!).child?.pid)).not.toBe('T');
+    await expectHealed();
+  }, 60_000);
+
+  it('worker-slow, worker-flaky and slow-fsync: set the processes’ chaos hooks, cleared on heal', async () => {
+    tested.add('worker-slow').add('worker-flaky').add('slow-fsync');
+    const slow = await injector.inject({ ...event('worker-slow', 'worker'), intensity: 'moderate' });
+    const worker = chaos.cluster.worker(slow.targets[0]!).httpAddress!;
+    expect(await chaosSettings(worker)).toMatchObject({ cpuShare: 0.4 });
+    await slow.heal();
+    expect(await chaosSettings(worker)).toMatchObject({ cpuShare: 1 });
+    const flaky = await injector.inject({ ...event('worker-flaky', 'all-workers'), intensity: 'severe' });
+    for (const id of flaky.targets) expect(await chaosSettings(chaos.cluster.worker(id).httpAddress!)).toMatchObject({ spawnFailRate: 0.2, crashRate: 0.3, timeoutRate: 0.1 });
+    await flaky.heal();
+    for (const id of flaky.targets) expect(await chaosSettings(chaos.cluster.worker(id).httpAddress!)).toMatchObject({ spawnFailRate: 0, crashRate: 0, timeoutRate: 0 });
+    const fsync = await injector.inject(event('slow-fsync', 'majority'));
+    expect(fsync.targets).toHaveLength(2);
+    for (const id of fsync.targets) expect(await chaosSettings(chaos.cluster.member(id).httpAddress!)).toEqual({ fsyncDelayMs: 5 });
+    await expect(client.put('faults/fsync', '1')).resolves.toBeTruthy();
+    await fsync.heal();
+    for (const id of fsync.targets) expect(await chaosSettings(chaos.cluster.member(id).httpAddress!)).toEqual({ fsyncDelayMs: 0 });
+    await expectHealed();
+  }, 60_000);
+
+  it('covered every type of the catalog', () => {
+    expect(FAULT_TYPES.filter((t) => !tested.has(t))).toEqual([]);
+  });
+});
+
+describe('partition shapes', () => {
+  it('split cuts only across halves; the 5-node ring leaves each node a distinct majority', () => {
+    const ids = ['n1', 'n2', 'n3', 'n4', 'n5'];
+    const cut = splitHalves(ids, createPrng(3));
+    const side = (id: string): string => ids.filter((o) => !cut(id, o)).sort().join();
+    expect(new Set(ids.map(side)).size).toBe(2);
+    const ring = ringCuts(ids, createPrng(3));
+    const reach = ids.map((id) => ids.filter((o) => !ring(id, o)).sort().join());
+    expect(reach.every((r) => r.split(',').length === 3)).toBe(true);
+    expect(new Set(reach).size).toBe(5);
+  });
+});
