@@ -5,7 +5,9 @@
  * checks and recovery figures computed (analysis.ts).
  */
 import { readFile } from 'node:fs/promises';
+import type { TestudoClient } from '../client/index.js';
 import type { RunSubmission, RunView } from '../model/index.js';
+import type { FaultEvent } from './catalog.js';
 import { expandSpec, loadSpec, parseSpecText } from '../spec/index.js';
 import {
   baselineThroughput,
@@ -25,7 +27,7 @@ import {
 } from './analysis.js';
 import { ChaosCluster } from './chaos-cluster.js';
 import { FaultInjector, type InjectedFault } from './injector.js';
-import { fetchStatus, isReady, leaderOf, setChaosHooks } from './observer.js';
+import { fetchStatus, isReady, setChaosHooks } from './observer.js';
 import type { ChaosChecks, ChaosRunResult, FaultOutcome } from './results.js';
 import { ProcessSampler, StatusPoller, WriteProber } from './samplers.js';
 import { faultSchedule, syntheticRunSpec, type Scenario } from './scenario/index.js';
@@ -123,7 +125,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
 }
 
 async function injectSchedule(
-  schedule: readonly import('./catalog.js').FaultEvent[],
+  schedule: readonly FaultEvent[],
   injector: FaultInjector,
   timeline: Timeline,
   poller: StatusPoller,
@@ -175,7 +177,7 @@ async function healEverything(chaos: ChaosCluster): Promise<void> {
 }
 
 /** Time until a leader, every member ready and a write committed through the client's link; null past the bound. */
-async function waitReady(chaos: ChaosCluster, client: import('../client/index.js').TestudoClient, boundMs: number): Promise<number | null> {
+async function waitReady(chaos: ChaosCluster, client: TestudoClient, boundMs: number): Promise<number | null> {
   const start = Date.now();
   while (Date.now() - start <= boundMs) {
     const addresses = chaos.coordinatorIds().map((id) => chaos.cluster.member(id).httpAddress ?? '');
@@ -192,7 +194,7 @@ async function waitReady(chaos: ChaosCluster, client: import('../client/index.js
   return null;
 }
 
-async function waitRunDone(client: import('../client/index.js').TestudoClient, runId: string, deadlineMs: number, log: (line: string) => void): Promise<RunView | null> {
+async function waitRunDone(client: TestudoClient, runId: string, deadlineMs: number, log: (line: string) => void): Promise<RunView | null> {
   let last: RunView | null = null;
   while (Date.now() < deadlineMs) {
     try {
@@ -339,4 +341,3 @@ function outcome(
   };
 }
 
-export { leaderOf };

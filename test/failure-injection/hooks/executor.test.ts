@@ -7,11 +7,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CoordinatorChaosHooks } from '../../../src/coordinator/chaos-hooks.js';
 import { createLogger } from '../../../src/coordinator/logger.js';
 import { classify } from '../../../src/coordinator/recovery/index.js';
-import type { TaskTemplate } from '../../../src/model/types.js';
 import { LevelDbStorage } from '../../../src/raft/leveldb-storage.js';
 import { EntryType } from '../../../src/raft/types.js';
 import { faultDelayMsMax, faultDelayMsMin, WorkerChaosHooks, type WorkerChaosSettings } from '../../../src/worker/chaos-hooks.js';
 import { killProcessGroup, runAttempt, type ExecutorOptions } from '../../../src/worker/executor.js';
+import { template as baseTemplate } from '../../worker/helpers.js';
 
 const silent = createLogger({ nodeId: 'hooks-test', level: 'silent', env: {} });
 const defaults: WorkerChaosSettings = { spawnFailRate: 0, crashRate: 0, timeoutRate: 0, cpuShare: 1 };
@@ -36,25 +36,6 @@ async function sampleUntil(probe: () => boolean, samplesMax: number, everyMs = 5
   return false;
 }
 
-function template(overrides: Partial<TaskTemplate>): TaskTemplate {
-  return {
-    suite: 'unit',
-    command: 'true',
-    cwd: '.',
-    shard: 1,
-    shardCount: 1,
-    files: [],
-    splitByTimings: false,
-    matrix: {},
-    env: {},
-    requirements: { labels: {}, cpus: 0, memoryMb: 0, tools: [] },
-    priority: 0,
-    timeoutSec: 60,
-    retries: 0,
-    exclusive: false,
-    ...overrides,
-  };
-}
 
 describe('worker chaos hooks in the executor', () => {
   let tmp: string;
@@ -86,7 +67,7 @@ describe('worker chaos hooks in the executor', () => {
 
   function attempt(command: string, h: WorkerChaosHooks, options: Partial<ExecutorOptions> = {}, attemptId = 'run1/task1/1') {
     return runAttempt(
-      { attemptId, taskId: 'task1', runId: 'run1', workerId: 'w-1', attempt: 1, template: template({ command }), files: [], checkoutDir: checkout },
+      { attemptId, taskId: 'task1', runId: 'run1', workerId: 'w-1', attempt: 1, template: baseTemplate({ command, timeoutSec: 60 }), files: [], checkoutDir: checkout },
       { workDir: join(tmp, 'work'), killGraceMs: 200, chaos: h.planAttempt(attemptId), ...options },
     );
   }
