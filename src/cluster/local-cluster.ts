@@ -377,15 +377,36 @@ export function testudoCommand(): [string, string[]] {
   return [process.execPath, [join(cliDir, 'main.js')]];
 }
 
-/** A port on 127.0.0.1 that was free a moment ago. */
+/**
+ * Ports handed out are drawn from below the kernel's ephemeral range
+ * (net.ipv4.ip_local_port_range, 32768–60999 by default), so an outgoing
+ * connection never takes one between the check and the child's bind — with
+ * many clusters starting at once in the tests, port 0's answer was sometimes
+ * reused that way.
+ */
+export const freePortRange = { min: 20_000, max: 32_767 } as const;
+/** Ports this process handed out, never handed out twice. */
+const handedOut = new Set<number>();
+/** Tries before giving up on finding a free port. */
+export const freePortTriesMax = 200;
+
+/** A port on 127.0.0.1 that was free a moment ago and that this process has not handed out before. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let i = 0; i < freePortTriesMax; i++) {
+    const port = freePortRange.min + Math.floor(Math.random() * (freePortRange.max - freePortRange.min + 1));
+    if (handedOut.has(port)) continue;
+    if (await canBind(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port in ${freePortRange.min}..${freePortRange.max} after ${freePortTriesMax} tries`);
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
   });
 }
