@@ -60,7 +60,7 @@ async function withDataDir<T>(given: string | undefined, fn: (dir: string) => Pr
 
 function failedChecks(r: ChaosRunResult): boolean {
   const c = r.checks;
-  return c.lostTasks + c.duplicateResults + c.divergentReplicas + c.splitBrainTerms > 0 || !c.ready;
+  return c.lostTasks + c.duplicateResults + c.divergentReplicas + c.splitBrainTerms + c.steadyStateViolations > 0 || !c.ready;
 }
 
 export function registerChaosCommands(program: Command, write: (text: string) => void): void {

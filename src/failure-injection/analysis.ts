@@ -11,7 +11,7 @@ import type { FaultGroup, FaultOutcome, ThroughputSample } from './results.js';
 const terminal: ReadonlySet<TaskState> = new Set(['passed', 'failed', 'failed-infra', 'cancelled']);
 
 export interface Finding {
-  readonly check: 'lost' | 'duplicate' | 'divergent' | 'split-brain';
+  readonly check: 'lost' | 'duplicate' | 'divergent' | 'split-brain' | 'steady-state';
   readonly text: string;
 }
 

@@ -89,6 +89,11 @@ export interface ChaosChecks {
   /** The cluster had a leader, every member was up and a write committed within the bound after healing. */
   readonly ready: boolean;
   readonly readyMs: number | null;
+  /**
+   * The scenario's steady-state checks (minSuccessRate, recoverWithin) that
+   * failed, as findings; empty when they held or the scenario has none.
+   */
+  readonly steadyStateViolations: number;
   /** Human-readable findings behind any non-zero count. */
   readonly findings: readonly string[];
 }

@@ -274,6 +274,7 @@ function summarize(input: SummaryInput): ChaosRunResult {
     ...divergentReplicas(input.digests),
     ...splitBrainTerms(input.events),
   ];
+  findings.push(...steadyState(input.scenario, input.submission.tasks.length, tasks.filter((t) => t.state === 'passed').length, faults));
   const count = (check: Finding['check']): number => findings.filter((f) => f.check === check).length;
   const checks: ChaosChecks = {
     lostTasks: count('lost'),
@@ -282,6 +283,7 @@ function summarize(input: SummaryInput): ChaosRunResult {
     splitBrainTerms: count('split-brain'),
     ready: input.readyMs !== null,
     readyMs: input.readyMs,
+    steadyStateViolations: count('steady-state'),
     findings: findings.map((f) => `${f.check}: ${f.text}`),
   };
   const passed = tasks.filter((t) => t.state === 'passed').length;
@@ -341,3 +343,22 @@ function outcome(
   };
 }
 
+
+/** The scenario's steady-state hypotheses that the run broke. */
+export function steadyState(scenario: Pick<Scenario, 'checks'>, tasks: number, passed: number, faults: readonly FaultOutcome[]): Finding[] {
+  const out: Finding[] = [];
+  const { minSuccessRate, recoverWithinMs } = scenario.checks;
+  const rate = tasks === 0 ? 1 : passed / tasks;
+  if (minSuccessRate !== undefined && rate < minSuccessRate) {
+    out.push({ check: 'steady-state', text: `success rate ${(rate * 100).toFixed(1)}% is below minSuccessRate ${(minSuccessRate * 100).toFixed(1)}%` });
+  }
+  if (recoverWithinMs !== undefined) {
+    for (const f of faults) {
+      if (f.throughputBackMs === null || f.throughputBackMs > recoverWithinMs) {
+        const took = f.throughputBackMs === null ? 'never came back' : `came back after ${f.throughputBackMs} ms`;
+        out.push({ check: 'steady-state', text: `${f.type}/${f.intensity} at ${f.injectedAtMs} ms: throughput ${took}, recoverWithin is ${recoverWithinMs} ms` });
+      }
+    }
+  }
+  return out;
+}

@@ -95,6 +95,7 @@ export const FIGURE_NOTES: ReadonlyArray<readonly [string, string]> = [
   ['Duplicate results', 'Tasks with more than one counted result. Must be 0.'],
   ['Divergent replicas', "Replicas whose state digest differs from the leader's after healing. Must be 0."],
   ['Split-brain terms', 'Terms in which two different nodes said they were leader. Must be 0.'],
+  ['Steady-state violations', "The scenario's own hypotheses that failed (checks.minSuccessRate, checks.recoverWithin). Must be 0."],
   ['Ready', 'After healing, the cluster had a leader, every member was up and a write committed within the bound; readyMs is how long that took.'],
   ['Success rate', 'Passed tasks divided by all tasks (the synthetic workload has no failing tests, so every failure is caused by a fault).'],
   ['Failed-infra', 'Tasks that ended failed-infra: an infrastructure failure of level 5, or its retries exhausted.'],

@@ -56,7 +56,7 @@ function verdict(pass: boolean): string {
 }
 
 function checksPass(c: ChaosChecks): boolean {
-  return c.lostTasks === 0 && c.duplicateResults === 0 && c.divergentReplicas === 0 && c.splitBrainTerms === 0 && c.ready;
+  return c.lostTasks === 0 && c.duplicateResults === 0 && c.divergentReplicas === 0 && c.splitBrainTerms === 0 && c.steadyStateViolations === 0 && c.ready;
 }
 
 function readyText(c: ChaosChecks): string {
@@ -78,6 +78,8 @@ function checksTable(runs: readonly ChaosRunResult[], totals?: ChaosBenchSummary
     const all = totals ? [...counts, totals[key]] : counts;
     return [label, ...all.map((n) => fixed(n, 0)), verdict(all.every((n) => n === 0))];
   });
+  const steady = runs.map((r) => r.checks.steadyStateViolations);
+  rows.push(['Steady-state violations', ...steady.map((n) => fixed(n, 0)), ...(totals ? [NONE] : []), verdict(steady.every((n) => n === 0))]);
   rows.push(['Ready', ...runs.map((r) => readyText(r.checks)), ...(totals ? [NONE] : []), verdict(runs.every((r) => r.checks.ready))]);
   return table(header, rows);
 }

@@ -125,7 +125,7 @@ const DISTRIBUTIONS = Object.keys(DISTRIBUTION_KEYS) as TaskDistribution[];
 const FAULTS_KEYS = ['events', 'random'] as const;
 const EVENT_KEYS = ['at', 'type', 'scope', 'intensity', 'params'] as const;
 const RANDOM_KEYS = ['seedOffset', 'start', 'end', 'every', 'types', 'intensities', 'scopes'] as const;
-const CHECKS_KEYS = ['readyWithin', 'timeout'] as const;
+const CHECKS_KEYS = ['readyWithin', 'timeout', 'minSuccessRate', 'recoverWithin'] as const;
 const NAME_RE = /^[a-z0-9-]+$/;
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
@@ -561,7 +561,16 @@ function parseChecks(c: Checker, value: unknown): ScenarioChecks | undefined {
   if (readyWithinMs > timeoutMs) {
     return c.fail(['checks', 'readyWithin'], { detail: `readyWithin (${formatDurationMs(readyWithinMs)}) exceeds timeout (${formatDurationMs(timeoutMs)})`, expected: 'readyWithin ≤ timeout' });
   }
-  return { readyWithinMs, timeoutMs };
+  const rate = checks['minSuccessRate'];
+  if (rate !== undefined && !(typeof rate === 'number' && rate >= 0 && rate <= 1)) return c.expected(['checks', 'minSuccessRate'], rate, 'a number from 0 to 1');
+  const recoverWithinMs = checks['recoverWithin'] === undefined ? undefined : c.durationMs(['checks', 'recoverWithin'], checks['recoverWithin'], 0, timeoutMsMax);
+  if (checks['recoverWithin'] !== undefined && recoverWithinMs === undefined) return undefined;
+  return {
+    readyWithinMs,
+    timeoutMs,
+    ...(typeof rate === 'number' ? { minSuccessRate: rate } : {}),
+    ...(recoverWithinMs === undefined ? {} : { recoverWithinMs }),
+  };
 }
 
 /** Faults must heal before the scenario's timeout. */

@@ -62,6 +62,10 @@ export interface ScenarioChecks {
   readonly readyWithinMs: number;
   /** The whole scenario (workload and faults) must finish within this. */
   readonly timeoutMs: number;
+  /** Steady state: at least this share of the workload's tasks must pass (0..1); absent: not checked. */
+  readonly minSuccessRate?: number;
+  /** Steady state: after every fault, throughput must be back at 90% of the baseline within this; absent: not checked. */
+  readonly recoverWithinMs?: number;
 }
 
 /** A validated chaos scenario. */

@@ -15,6 +15,7 @@ import { benchSummary, meanTaskMs, withDuration } from '../../../src/failure-inj
 import type { ChaosRunResult, FaultOutcome } from '../../../src/failure-injection/results.js';
 import type { AttemptView, RunView, TaskView } from '../../../src/model/index.js';
 import type { Scenario } from '../../../src/failure-injection/scenario/index.js';
+import { steadyState } from '../../../src/failure-injection/runner.js';
 
 function attempt(n: number, state: AttemptView['state'], outcome?: 'passed' | 'failed' | 'infra-error'): AttemptView {
   const base = { attemptId: `r.t1.a${n}`, number: n, workerId: `w${n}`, assignedAtMs: n, state, reason: '', lateResults: 0 };
@@ -153,5 +154,23 @@ describe('bench comparison', () => {
     expect(scaled.faults.kind === 'random' && scaled.faults.random.endMs).toBe(45_000);
     expect(scaled.checks.timeoutMs).toBe(180_000);
     expect(meanTaskMs({ distribution: 'lognormal', medianMs: 100, p95Ms: 100 })).toBeCloseTo(100);
+  });
+});
+
+describe('steady-state checks', () => {
+  const fault = (throughputBackMs: number | null): FaultOutcome => ({ type: 'kill', intensity: 'mild', scope: 'leader', targets: ['n1'], injectedAtMs: 1_000, healedAtMs: 2_000, detectMs: 1, newLeaderMs: 1, firstWriteMs: 1, throughputBackMs });
+
+  it('hold when the scenario states none, or when the run meets them', () => {
+    expect(steadyState({ checks: { readyWithinMs: 1, timeoutMs: 2 } }, 10, 5, [fault(null)])).toEqual([]);
+    expect(steadyState({ checks: { readyWithinMs: 1, timeoutMs: 2, minSuccessRate: 0.9, recoverWithinMs: 5_000 } }, 10, 9, [fault(4_000), fault(0)])).toEqual([]);
+  });
+
+  it('fail on a low success rate and on a fault that recovered late or never', () => {
+    const found = steadyState({ checks: { readyWithinMs: 1, timeoutMs: 2, minSuccessRate: 0.95, recoverWithinMs: 5_000 } }, 10, 9, [fault(6_000), fault(null)]);
+    expect(found.map((f) => f.text)).toEqual([
+      'success rate 90.0% is below minSuccessRate 95.0%',
+      'kill/mild at 1000 ms: throughput came back after 6000 ms, recoverWithin is 5000 ms',
+      'kill/mild at 1000 ms: throughput never came back, recoverWithin is 5000 ms',
+    ]);
   });
 });

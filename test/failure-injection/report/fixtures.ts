@@ -2,7 +2,7 @@
 import type { ChaosBenchSummary, ChaosChecks, ChaosRunResult, FaultGroup, FaultOutcome, ThroughputSample } from '../../../src/failure-injection/results.js';
 
 export function checks(over: Partial<ChaosChecks> = {}): ChaosChecks {
-  return { lostTasks: 0, duplicateResults: 0, divergentReplicas: 0, splitBrainTerms: 0, ready: true, readyMs: 1_200, findings: [], ...over };
+  return { lostTasks: 0, duplicateResults: 0, divergentReplicas: 0, splitBrainTerms: 0, steadyStateViolations: 0, ready: true, readyMs: 1_200, findings: [], ...over };
 }
 
 export function fault(over: Partial<FaultOutcome> & Pick<FaultOutcome, 'type' | 'intensity' | 'injectedAtMs' | 'healedAtMs'>): FaultOutcome {

@@ -18,6 +18,7 @@ describe('renderBenchMarkdown', () => {
     expect(rowOf(rows, 'Duplicate results')).toEqual(['Duplicate results', '0', '0', '0', 'PASS']);
     expect(rowOf(rows, 'Divergent replicas')).toEqual(['Divergent replicas', '0', '0', '0', 'PASS']);
     expect(rowOf(rows, 'Split-brain terms')).toEqual(['Split-brain terms', '0', '0', '0', 'PASS']);
+    expect(rowOf(rows, 'Steady-state violations')).toEqual(['Steady-state violations', '0', '0', '—', 'PASS']);
     expect(rowOf(rows, 'Ready')).toEqual(['Ready', 'yes (1.20 s)', 'yes (2.50 s)', '—', 'PASS']);
     expect(md).toContain('No findings.');
   });
@@ -194,5 +195,11 @@ describe('renderRunMarkdown', () => {
     expect(failing).toContain('Safety: **FAIL**');
     expect(rowOf(tableAfter(failing, '## Safety checks'), 'Split-brain terms')).toEqual(['Split-brain terms', '1', 'FAIL']);
     expect(failing).toContain('- **breaker**: term 7: n1 and n2 both leader');
+  });
+
+  it('fails a run that broke its steady-state hypotheses', () => {
+    const failing = renderRunMarkdown(run('breaker', { checks: checks({ steadyStateViolations: 1, findings: ['steady-state: success rate 80.0% is below minSuccessRate 95.0%'] }) }));
+    expect(failing).toContain('Safety: **FAIL**');
+    expect(rowOf(tableAfter(failing, '## Safety checks'), 'Steady-state violations')).toEqual(['Steady-state violations', '1', 'FAIL']);
   });
 });

@@ -207,6 +207,13 @@ describe('scenario errors name the file, the path and the line', () => {
     expectProblem(`${MINIMAL}faults:\n  events:\n    - { at: 1s, type: kill, intensity: mild, scop: leader }\n`, 'faults.events[0].scop', 8, 'unknown key "scop"');
   });
 
+  it('steady-state checks: a success rate in 0..1 and a recovery bound', () => {
+    expect(parseScenario(`${MINIMAL}checks: { minSuccessRate: 0.95, recoverWithin: 20s }\n`, FILE).checks).toEqual({ readyWithinMs: 30_000, timeoutMs: 300_000, minSuccessRate: 0.95, recoverWithinMs: 20_000 });
+    expectProblem(`${MINIMAL}checks:\n  minSuccessRate: 1.5\n`, 'checks.minSuccessRate', 7, 'a number from 0 to 1', 'got 1.5');
+    expectProblem(`${MINIMAL}checks:\n  recoverWithin: soon\n`, 'checks.recoverWithin', 7, 'a duration');
+    expect(validate({ name: 't', workload: { synthetic: { tasks: 1, duration: { distribution: 'fixed', value: 1 } } }, checks: { minSuccessRate: 2 } })).toBe(false);
+  });
+
   it('a bad duration', () => {
     expectProblem(`${MINIMAL}faults:\n  events:\n    - { at: 5 seconds, type: kill, intensity: mild }\n`, 'faults.events[0].at', 8, 'like 250ms, 5s or 2m', 'got "5 seconds"');
     expectProblem(`${MINIMAL}checks:\n  timeout: 5\n`, 'checks.timeout', 7, 'a duration from 1s to 1h', 'got 5');
