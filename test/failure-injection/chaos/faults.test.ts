@@ -13,7 +13,9 @@ import type { TestudoClient } from '../../../src/client/index.js';
 import { FAULT_TYPES, type FaultEvent, type FaultType } from '../../../src/failure-injection/catalog.js';
 import { ChaosCluster, type Link } from '../../../src/failure-injection/chaos-cluster.js';
 import { FaultInjector, ringCuts, splitHalves } from '../../../src/failure-injection/injector.js';
-import { chaosTiming } from '../../../src/failure-injection/runner.js';
+import { setChaosHooks } from '../../../src/failure-injection/observer.js';
+import { chaosTiming, workloadSubmission } from '../../../src/failure-injection/runner.js';
+import { parseScenario } from '../../../src/failure-injection/scenario/index.js';
 import { createPrng } from '../../../src/failure-injection/toxiproxy/index.js';
 
 let dir: string;
@@ -61,6 +63,14 @@ async function expectHealed(): Promise<void> {
   expect(states.filter((s) => !s.enabled || s.toxics.length > 0)).toEqual([]);
   // A retried write may come back as the duplicate of an attempt that did commit: either way it committed.
   await expect(client.put('faults/after', String(Date.now()))).resolves.toHaveProperty('index');
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 const event = (type: FaultType, scope: FaultEvent['scope'], params: FaultEvent['params'] = {}): FaultEvent => ({ atMs: 0, type, scope, intensity: 'mild', params });
@@ -184,6 +194,33 @@ describe('each fault applied and healed on a real cluster', () => {
     for (const id of fsync.targets) expect(await chaosSettings(chaos.cluster.member(id).httpAddress!)).toEqual({ fsyncDelayMs: 0 });
     await expectHealed();
   }, 60_000);
+
+  it('adaptive intensity skips a worker whose breaker is open and hits the closed one in full', async () => {
+    const direct = chaos.directClient();
+    const [bad, good] = chaos.workerIds as [string, string];
+    try {
+      await direct.breakerConfig({ minimumCalls: 2, window: { kind: 'count', size: 4 }, openBaseMs: 120_000, openMaxMs: 120_000 });
+      await setChaosHooks(chaos.cluster.worker(bad).httpAddress!, { crashRate: 1 });
+      const scenario = parseScenario('name: adaptive\nworkload:\n  synthetic: { tasks: 12, duration: { distribution: fixed, value: 300ms } }\n', 'adaptive.yaml');
+      await client.submitRun(await workloadSubmission(scenario, 1));
+      await until(async () => (await direct.listWorkers()).some((w) => w.name === bad && w.breakerState === 'open'), 60_000);
+      const adaptive = new FaultInjector(chaos, createPrng(1), { adaptive: true });
+      const fault = await adaptive.inject({ ...event('worker-hang', 'all-workers'), intensity: 'severe' });
+      try {
+        expect(fault.targets).toEqual([good]);
+        expect(fault.intensity).toBe('severe');
+        expect(fault.adapted?.reason).toMatch(new RegExp(`${bad}: breaker open → none`));
+      } finally {
+        await fault.heal();
+      }
+    } finally {
+      await setChaosHooks(chaos.cluster.worker(bad).httpAddress!, null);
+      await direct.releaseWorker((await direct.listWorkers()).find((w) => w.name === bad)!.workerId, { reason: 'test over' });
+      await direct.breakerConfig({ minimumCalls: 5, window: { kind: 'count', size: 20 }, openBaseMs: 30_000, openMaxMs: 600_000 });
+      direct.close();
+    }
+    await expectHealed();
+  }, 90_000);
 
   it('covered every type of the catalog', () => {
     expect(FAULT_TYPES.filter((t) => !tested.has(t))).toEqual([]);
