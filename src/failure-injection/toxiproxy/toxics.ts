@@ -169,7 +169,7 @@ export class ToxicStage {
   private disposed = false;
   private onDrained: (() => void) | undefined;
   private timeoutTimer: NodeJS.Timeout | undefined;
-  // Per-link state that survives updates (as ToxicStub.State does).
+  // Per-link state that survives updates, as in Toxiproxy.
   private limitSent = 0;
   private bandwidthDebt = 0;
 
@@ -247,7 +247,7 @@ export class ToxicStage {
     this.host.forward(this, chunk);
   }
 
-  /** Passes EOF on and drops any further input (ToxicStub.Close). */
+  /** Passes EOF on and drops any further input, as Toxiproxy closes a toxic. */
   private close(): void {
     if (this.closed) return;
     this.closed = true;
