@@ -70,7 +70,6 @@ export class ChaosCluster {
   readonly workerIds: string[];
   private server: ToxiproxyServer | null = null;
   private toxiproxyClient: Toxiproxy | null = null;
-  private readonly proxies = new Map<string, Proxy>();
 
   constructor(private readonly options: ChaosClusterOptions) {
     const hooks = options.chaosHooks ?? true;
@@ -114,8 +113,7 @@ export class ChaosCluster {
     // Free ports picked here rather than listen port 0, so a disabled proxy comes back on the same address.
     const listens = await Promise.all(plan.map(async () => `127.0.0.1:${await freePort()}`));
     const created = await this.toxiproxy.populate(plan.map((l, i) => ({ name: l.name, listen: listens[i]!, upstream: l.upstream, enabled: true })));
-    for (const proxy of Object.values(created)) this.proxies.set(proxy.name, proxy);
-    plan.forEach((l, i) => this.links.set(l.name, { ...l, listen: this.proxies.get(l.name)?.listen ?? listens[i]! }));
+    plan.forEach((l, i) => this.links.set(l.name, { ...l, listen: created[l.name]?.listen ?? listens[i]! }));
     await this.cluster.start();
     for (const w of this.workerIds) await this.startWorker(w);
   }

@@ -216,16 +216,11 @@ async function sampleDigests(http: ReadonlyMap<string, string>, boundMs: number)
   while (Date.now() - start < boundMs) {
     const answers = await Promise.all([...http].map(async ([id, address]) => [id, await fetchStatus(address, 3_000)] as const));
     for (const [id, s] of answers) if (s !== null) samples.get(id)?.push({ applied: s.appliedToMachine, digest: s.digest });
-    if (divergentReplicas(samples).length === 0 && [...samples.values()].every((list) => list.length > 0) && commonIndex(samples)) break;
+    // No finding with every replica sampled means they share an applied index and agree there.
+    if ([...samples.values()].every((list) => list.length > 0) && divergentReplicas(samples).length === 0) break;
     await sleep(100);
   }
   return samples;
-}
-
-function commonIndex(samples: ReadonlyMap<string, readonly DigestSample[]>): boolean {
-  const lists = [...samples.values()];
-  const first = lists[0] ?? [];
-  return first.some((s) => lists.every((l) => l.some((x) => x.applied === s.applied)));
 }
 
 async function readLogs(chaos: ChaosCluster): Promise<LogEvent[]> {
