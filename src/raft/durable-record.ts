@@ -1,0 +1,113 @@
+import { crc32c } from './crc32c.js';
+import { assert } from './errors.js';
+import type { NodeId } from './types.js';
+
+/**
+ * An independent, synced record of the durable Raft state a node last
+ * acknowledged: the highest term, the vote in that term and the last log
+ * index. It is kept outside LevelDB because LevelDB's own recovery drops a
+ * damaged or truncated log tail without an error, and a deleted log file
+ * looks like an empty database; both would let a node forget its vote (and
+ * vote twice in a term) or forget entries it acknowledged (and lose committed
+ * data).
+ *
+ * The invariant the writer keeps: the record never claims more than the
+ * storage holds durably. So it is written after a synced batch that raised
+ * the term, changed the vote or appended entries, and before a batch that
+ * shortens the log (a conflicting suffix replaced by fewer entries). On open,
+ * storage older than the record is a rollback (`checkDurableState`).
+ *
+ * Layout (fixed `durableRecordBytes`, big-endian):
+ *   0  u32 crc32c of bytes 4..end
+ *   4  u32 magic "TSDR"
+ *   8  u32 version
+ *  12  f64 term            (safe integer)
+ *  20  f64 lastIndex       (safe integer)
+ *  28  f64 sequence        (write counter, for diagnostics)
+ *  36  u16 vote byte length, then the vote id in UTF-8 (up to voteBytesMax)
+ */
+export interface DurableRecord {
+  readonly term: number;
+  /** The vote cast in `term`, or '' when none. */
+  readonly vote: NodeId;
+  /** The last log index (or snapshot index) durable at the time of writing. */
+  readonly lastIndex: number;
+  readonly sequence: number;
+}
+
+/** What the storage holds after it was opened, compared against the record. */
+export interface ObservedDurableState {
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly lastIndex: number;
+}
+
+export const durableRecordMagic = 0x54534452; // "TSDR"
+export const durableRecordVersion = 1;
+/** Longest node id the record holds; node ids are validated far shorter. */
+export const voteBytesMax = 256;
+const headerBytes = 38;
+export const durableRecordBytes = headerBytes + voteBytesMax;
+
+export class DurableRecordError extends Error {
+  override readonly name = 'DurableRecordError';
+}
+
+export function encodeDurableRecord(record: DurableRecord): Buffer {
+  assert(Number.isSafeInteger(record.term) && record.term >= 0, 'durable record: term must be a safe integer');
+  assert(Number.isSafeInteger(record.lastIndex) && record.lastIndex >= 0, 'durable record: lastIndex must be a safe integer');
+  assert(Number.isSafeInteger(record.sequence) && record.sequence >= 0, 'durable record: sequence must be a safe integer');
+  const vote = Buffer.from(record.vote, 'utf8');
+  assert(vote.length <= voteBytesMax, `durable record: vote id longer than ${voteBytesMax} bytes`);
+  const buf = Buffer.alloc(durableRecordBytes);
+  buf.writeUInt32BE(durableRecordMagic, 4);
+  buf.writeUInt32BE(durableRecordVersion, 8);
+  buf.writeDoubleBE(record.term, 12);
+  buf.writeDoubleBE(record.lastIndex, 20);
+  buf.writeDoubleBE(record.sequence, 28);
+  buf.writeUInt16BE(vote.length, 36);
+  vote.copy(buf, headerBytes);
+  buf.writeUInt32BE(crc32c(buf.subarray(4)), 0);
+  const check = decodeDurableRecord(buf);
+  assert(check.term === record.term && check.vote === record.vote && check.lastIndex === record.lastIndex, 'durable record: encode/decode mismatch');
+  return buf;
+}
+
+/** Decodes a record; throws `DurableRecordError` naming what is wrong. */
+export function decodeDurableRecord(buf: Uint8Array): DurableRecord {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length !== durableRecordBytes) throw new DurableRecordError(`durable record is ${b.length} bytes, expected ${durableRecordBytes}`);
+  if (b.readUInt32BE(0) !== crc32c(b.subarray(4))) throw new DurableRecordError('durable record checksum mismatch');
+  if (b.readUInt32BE(4) !== durableRecordMagic) throw new DurableRecordError('durable record has the wrong magic');
+  const version = b.readUInt32BE(8);
+  if (version !== durableRecordVersion) throw new DurableRecordError(`durable record version ${version} is not supported (expected ${durableRecordVersion})`);
+  const term = b.readDoubleBE(12);
+  const lastIndex = b.readDoubleBE(20);
+  const sequence = b.readDoubleBE(28);
+  const voteBytes = b.readUInt16BE(36);
+  if (!Number.isSafeInteger(term) || term < 0 || !Number.isSafeInteger(lastIndex) || lastIndex < 0 || !Number.isSafeInteger(sequence) || sequence < 0) {
+    throw new DurableRecordError('durable record holds an invalid number');
+  }
+  if (voteBytes > voteBytesMax) throw new DurableRecordError('durable record vote length out of range');
+  const vote = b.toString('utf8', headerBytes, headerBytes + voteBytes);
+  return { term, vote, lastIndex, sequence };
+}
+
+/**
+ * Compares what storage holds with the last durable record. Returns null when
+ * storage is at or past the record, else one sentence per thing that went
+ * back (for the refusal message). Pure: the simulator calls it to model a
+ * node that refuses to start on rolled-back state.
+ */
+export function checkDurableState(record: DurableRecord, observed: ObservedDurableState): string[] | null {
+  const problems: string[] = [];
+  if (observed.term < record.term) {
+    problems.push(`term went back from ${record.term} to ${observed.term}`);
+  } else if (observed.term === record.term && record.vote !== '' && observed.vote !== record.vote) {
+    problems.push(`the vote in term ${record.term} changed from ${record.vote} to ${observed.vote === '' ? 'none' : observed.vote}`);
+  }
+  if (observed.lastIndex < record.lastIndex) {
+    problems.push(`the log ends at index ${observed.lastIndex} but index ${record.lastIndex} was acknowledged as durable (${record.lastIndex - observed.lastIndex} entries missing)`);
+  }
+  return problems.length === 0 ? null : problems;
+}
