@@ -1,8 +1,7 @@
 /**
- * A server speaking Toxiproxy 2.12's HTTP API (see docs/toxiproxy.md and
- * /work/shared/TOXIPROXY_API.md), so that `toxiproxy-node-client`, or anything
- * else written for Toxiproxy, can drive it — and a real Toxiproxy can replace
- * it by URL.
+ * A server speaking Toxiproxy 2.12's HTTP API (see docs/toxiproxy.md), so
+ * that `toxiproxy-node-client`, or anything else written for Toxiproxy, can
+ * drive it — and a real Toxiproxy can replace it by URL.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
