@@ -610,12 +610,12 @@ async function loadValidated(db: Db, dir: string, cacheBytesMax: number): Promis
  * files were deleted: refused.
  */
 async function prepareFreshRecord(dir: string, mode: OpenMode, founding: ObservedDurableState): Promise<DurableFile> {
-  if (mode.check === 'report') throw new ForeignDataDirError(dir, 'holds no Testudo data (an empty LevelDB database)');
   const existing = await readRecordOrRefuse(dir);
   const problems = existing === null ? null : checkDurableState(existing, founding);
-  if (problems !== null && mode.plantedBug !== 'skip-durable-check') {
-    throw new DurableStateRolledBackError(dir, ['the LevelDB database is empty (its files were deleted, or its log file truncated to nothing)', ...problems]);
-  }
+  const refused = problems !== null && (mode.check === 'report' || mode.plantedBug !== 'skip-durable-check');
+  if (refused) throw new DurableStateRolledBackError(dir, ['the LevelDB database is empty (its files were deleted, or its log file truncated to nothing)', ...problems]);
+  // Inspection creates nothing: an empty database with no record holds no Testudo data.
+  if (mode.check === 'report') throw new ForeignDataDirError(dir, 'holds no Testudo data (an empty LevelDB database)');
   return DurableFile.create(dir, founding);
 }
 

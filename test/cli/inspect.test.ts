@@ -145,6 +145,17 @@ describe('testudo raft inspect never changes the directory', () => {
     expect(await treeDigest(dir)).not.toBe(before);
   });
 
+  it('shows a deleted LevelDB log file (an empty database) as rolled back, exit 3, directory unchanged', async () => {
+    const dir = await written();
+    for (const name of (await readdir(dir)).filter((n) => n.endsWith('.log'))) await rm(join(dir, name));
+    const before = await treeDigest(dir);
+    const { code, out } = await inspect(dir);
+    expect(code).toBe(3);
+    expect(out).toMatch(/DurableStateRolledBackError: data directory .* the LevelDB database is empty .* index 300 was acknowledged/);
+    expect(out).toContain(`data directory ${dir} `);
+    expect(await treeDigest(dir)).toBe(before);
+  });
+
   it('refuses a directory a running node holds open, without copying it', async () => {
     const dir = await written();
     const storage = await LevelDbStorage.open(dir, { nodeId: 'n1' });

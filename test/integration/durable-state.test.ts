@@ -6,7 +6,7 @@
  * a voter that forgot its term, vote or acknowledged entries. The planted bug
  * (the check skipped) proves the test can fail: the same node then starts.
  */
-import { readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestudoClient } from '../../src/client/index.js';
@@ -115,7 +115,8 @@ describe('a coordinator whose durable state went back refuses to start (exit 3)'
 
   it('refuses a wiped raft/ beside a kept cluster.json instead of starting as an empty voter', { timeout: 180_000 }, async () => {
     await stableLeader(client);
-    const id = await follower();
+    // The member the first test left stopped, if any, so the other two keep their quorum.
+    const id = [...cluster.members.values()].find((m) => m.child === null)?.id ?? (await follower());
     await stopGracefully(id);
     const dataDir = cluster.member(id).dataDir;
     await rm(join(dataDir, 'raft'), { recursive: true });
@@ -130,5 +131,34 @@ describe('a coordinator whose durable state went back refuses to start (exit 3)'
     expect(said).toContain(`testudo cluster remove-member --id ${id}`);
     // It wrote no Raft data on its way out.
     await expect(readdir(join(dataDir, 'raft'))).rejects.toThrow(/ENOENT/);
+    wipedId = id;
+  });
+
+  it('the wiped member rejoins as a new member, as docs/operations.md says: remove, fresh directory, --join, add', { timeout: 180_000 }, async () => {
+    const id = wipedId;
+    if (id === null) throw new Error('the wiped-directory test did not leave a wiped member');
+    const member = cluster.member(id);
+    const clusterId = JSON.parse(await readFile(join(member.dataDir, 'cluster.json'), 'utf8')) as { clusterId: string };
+    const removed = await client.removeMember(id, { callTimeoutMs: 30_000 });
+    expect(removed.members.map((m) => m.id)).not.toContain(id);
+    await rename(member.dataDir, `${member.dataDir}.damaged`);
+    cluster.members.delete(id);
+    const joiner = await cluster.startJoiner(id, clusterId.clusterId);
+    const added = await client.addMember({ id, address: joiner.grpcAddress }, { callTimeoutMs: 60_000 });
+    expect(added.promoted).toBe(true);
+    expect(added.members.filter((m) => m.kind === 'voter').map((m) => m.id).sort()).toEqual([...cluster.members.keys()].sort());
+    // It caught up: it serves every write made before it lost its data.
+    const direct = clientFor(cluster, { endpoints: [joiner.grpcAddress] });
+    try {
+      const read = await waitFor(`${id} serves the last write`, async () => {
+        const got = await direct.get(`durable/${String(writes - 1).padStart(5, '0')}`, { stale: true });
+        return got.servedBy === id ? got : undefined;
+      }, 60_000);
+      expect(new TextDecoder().decode(read.value)).toBe('v'.repeat(valueBytes));
+    } finally {
+      direct.close();
+    }
   });
 });
+
+let wipedId: string | null = null;
