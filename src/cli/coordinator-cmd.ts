@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { ConfigError, loadCoordinatorConfig } from '../coordinator/config.js';
+import { ConfigError, loadCoordinatorConfig, type CoordinatorConfig } from '../coordinator/config.js';
 import { DataDirError, startCoordinator } from '../coordinator/coordinator.js';
 import { createLogger } from '../coordinator/logger.js';
-import { CorruptionError, DataDirLockedError, ForeignDataDirError } from '../raft/index.js';
+import { CorruptionError, DataDirLockedError, DurableStateRolledBackError, ForeignDataDirError } from '../raft/index.js';
 import { ExitError, UsageError } from './errors.js';
 
 /** Exit code of a coordinator that refused to start on its data directory. */
@@ -54,7 +54,7 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
       } catch (error) {
         if (refusal(error)) {
           logger.fatal({ err: error }, 'refusing to start');
-          write(`testudo coordinator ${config.id}: refusing to start: ${(error as Error).message}\n`);
+          write(`testudo coordinator ${config.id}: refusing to start: ${(error as Error).message}\n${recoveryHint(error, config)}`);
           throw new ExitError(exitRefused);
         }
         throw error;
@@ -75,6 +75,22 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
 
 function refusal(error: unknown): boolean {
   return (
-    error instanceof DataDirError || error instanceof CorruptionError || error instanceof ForeignDataDirError || error instanceof DataDirLockedError
+    error instanceof DataDirError ||
+    error instanceof CorruptionError ||
+    error instanceof DurableStateRolledBackError ||
+    error instanceof ForeignDataDirError ||
+    error instanceof DataDirLockedError
+  );
+}
+
+/** What to do next when the node's durable state cannot be trusted (damaged, or older than it acknowledged). */
+function recoveryHint(error: unknown, config: CoordinatorConfig): string {
+  if (!(error instanceof DurableStateRolledBackError || error instanceof CorruptionError)) return '';
+  return (
+    `This node may have acknowledged votes or entries that its data no longer holds; it must not start on it. To recover, either\n` +
+    `  - stop it and restore ${config.dataDir} from the copy that holds this state (the same node's, as recent as its last run), or\n` +
+    `  - rejoin it as a new member: \`testudo cluster remove-member --id ${config.id}\`, move ${config.dataDir} aside, start it with an empty\n` +
+    `    --data-dir and --join <member addresses>, then \`testudo cluster add-member --id ${config.id} --address ${config.advertise}\`.\n` +
+    `See docs/operations.md, "Damaged or lost data". \`testudo raft inspect ${config.dataDir}/raft --node-id ${config.id}\` shows what the directory holds without changing it.\n`
   );
 }

@@ -7,6 +7,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { inspectDataDir } from './inspect.js';
+import { CorruptionError, DurableStateRolledBackError } from '../raft/index.js';
 import { ExitError, UsageError } from './errors.js';
 import { registerClusterCommands, registerKvCommands } from './client-cmds.js';
 import { registerCoordinatorCommand } from './coordinator-cmd.js';
@@ -21,6 +22,8 @@ import { testudoVersion } from '../common/version.js';
 
 /** Exit codes shared by every command. */
 export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
+/** `raft inspect` of a directory a coordinator would refuse (damaged, or older than its durable record). */
+const exitDamagedData = 3;
 
 export function buildProgram(write: (text: string) => void): Command {
   const program = new Command('testudo')
@@ -31,14 +34,21 @@ export function buildProgram(write: (text: string) => void): Command {
   const raft = program.command('raft').description('inspect Raft storage');
   raft
     .command('inspect')
-    .description("validate a node's data directory (every checksum) and print its Raft state as JSON")
+    .description("validate a node's data directory (every checksum, the durable record) and print its Raft state as JSON; reads a copy, never changes the directory; exit 3 when damaged")
     .argument('<dir>', 'the data directory')
     .requiredOption('--node-id <id>', 'the node the directory belongs to')
     .option('--entries <n>', 'also print the last n log entries (type, term, index, bytes)', '0')
     .action(async (dir: string, options: { nodeId: string; entries: string }) => {
       const tail = Number(options.entries);
       if (!Number.isInteger(tail) || tail < 0) throw new UsageError('--entries must be a non-negative integer');
-      write(`${JSON.stringify(await inspectDataDir(dir, options.nodeId, tail), null, 2)}\n`);
+      const report = await inspectDataDir(dir, options.nodeId, tail).catch((error: unknown) => {
+        if (!(error instanceof CorruptionError || error instanceof DurableStateRolledBackError)) throw error;
+        write(`testudo: ${error.name}: ${error.message}\n`);
+        throw new ExitError(exitDamagedData);
+      });
+      write(`${JSON.stringify(report, null, 2)}\n`);
+      // The report is printed either way; the exit code says the data is damaged.
+      if (report.durable.problems.length > 0) throw new ExitError(exitDamagedData);
     });
   registerCoordinatorCommand(program, write);
   registerUpCommand(program, write);

@@ -1,10 +1,10 @@
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { GrpcTransport, peerServerOptions } from '../raft/grpc-transport.js';
-import { LevelDbStorage, RaftNode, NO_NODE, type Message, type NodeId, type TransportHandler } from '../raft/index.js';
+import { durableFileName, formatVersion, LevelDbStorage, RaftNode, NO_NODE, type Message, type NodeId, type TransportHandler } from '../raft/index.js';
 import { clusterHandlers, type AdminHost } from './admin.js';
 import { encodeMemberContext } from './codec.js';
 import type { CoordinatorConfig } from './config.js';
@@ -58,12 +58,21 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   if (planted !== undefined && planted !== '' && (!config.chaosHooks || planted !== 'count-late-result')) {
     throw new Error(`TESTUDO_CHAOS_PLANTED_BUG=${planted}: only count-late-result, and only with --chaos-hooks`);
   }
+  const storagePlantedBug = process.env['TESTUDO_STORAGE_PLANTED_BUG'];
+  if (storagePlantedBug !== undefined && storagePlantedBug !== '' && storagePlantedBug !== 'skip-durable-check') {
+    throw new Error(`TESTUDO_STORAGE_PLANTED_BUG=${storagePlantedBug}: only skip-durable-check`);
+  }
   const storage = await LevelDbStorage.open(join(config.dataDir, 'raft'), {
     nodeId: config.id,
     bootstrapConfState: founding ? { voters: [...config.peers.keys()].sort(), learners: [] } : undefined,
     bootstrapContexts: founding ? contexts : undefined,
     ...(chaos === null ? {} : { beforeSyncedWrite: chaos.beforeSyncedWrite }),
+    ...(storagePlantedBug === 'skip-durable-check' ? { plantedBug: storagePlantedBug } : {}),
   });
+  if (storagePlantedBug === 'skip-durable-check') rootLogger.warn({ event: 'planted-bug', bug: storagePlantedBug }, 'a planted bug is on: the durable-state check is skipped (test self-check)');
+  if (storage.durableCheck.migratedFrom !== null) {
+    log.warn({ from: storage.durableCheck.migratedFrom, to: formatVersion }, 'migrated the Raft data directory: wrote its durable record from its current state');
+  }
   const metrics = new NodeMetrics({ nodeId: config.id });
   const orchestrator = new Orchestrator(planted === 'count-late-result' ? { plantedBug: planted } : {});
   if (planted === 'count-late-result') rootLogger.warn({ event: 'planted-bug', bug: planted }, 'a planted bug is on: late results are counted (chaos checker self-test)');
@@ -327,6 +336,7 @@ async function checkClusterFile(config: CoordinatorConfig, logger: Logger): Prom
   }
   if (existing !== null) {
     if (existing.nodeId !== config.id) throw new DataDirError(config.dataDir, `belongs to node ${existing.nodeId}, not ${config.id}`);
+    await refuseLostRaftData(config, existing);
     if (config.clusterId !== '' && existing.clusterId !== config.clusterId) {
       throw new DataDirError(
         config.dataDir,
@@ -340,6 +350,32 @@ async function checkClusterFile(config: CoordinatorConfig, logger: Logger): Prom
   await writeFile(tmp, JSON.stringify({ clusterId, nodeId: config.id } satisfies ClusterFile) + '\n');
   await rename(tmp, path);
   return clusterId;
+}
+
+/**
+ * A node that has been in a cluster (its cluster.json is there) must not
+ * start with no Raft data: it would come back as an empty voter that
+ * forgot its vote and the entries it acknowledged. LevelDB's CURRENT and the
+ * durable record are the files any initialized raft/ holds; with neither,
+ * the data was wiped (or never written: a first start that died between the
+ * two writes, which the message covers).
+ */
+async function refuseLostRaftData(config: CoordinatorConfig, existing: ClusterFile): Promise<void> {
+  let names: string[] = [];
+  try {
+    names = await readdir(join(config.dataDir, 'raft'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (names.includes('CURRENT') || names.includes(durableFileName)) return;
+  throw new DataDirError(
+    config.dataDir,
+    `holds cluster.json (node ${existing.nodeId} of cluster ${existing.clusterId}) but its Raft data (raft/) is ${names.length === 0 ? 'missing or empty' : 'gone (no LevelDB CURRENT, no durable record)'}: ` +
+      'this node was a member and has lost its log, term and vote, and must not start as an empty voter. ' +
+      `Rejoin it as a new member: \`testudo cluster remove-member --id ${existing.nodeId}\`, move ${config.dataDir} aside, ` +
+      `start it with an empty --data-dir and --join <member addresses> --cluster-id ${existing.clusterId}, then \`testudo cluster add-member --id ${existing.nodeId} --address <its address>\` ` +
+      '(docs/operations.md, "Damaged or lost data"). If its very first start died before it wrote any Raft data, remove cluster.json instead.',
+  );
 }
 
 /** A joining node adopts the id of the cluster it joins, from the first member that answers. */

@@ -96,6 +96,27 @@ export class CorruptionError extends RaftError {
   }
 }
 
+/**
+ * The data directory holds less than this node last recorded as durable in
+ * its independent record (`DURABLE`): its term, its vote or acknowledged log
+ * entries went back (a truncated or deleted LevelDB file, a directory
+ * restored from an older copy), or the record itself is missing. Starting
+ * would let the node vote twice in a term or lose committed entries, so it
+ * must not start. `problems` has one sentence per thing that went back.
+ */
+export class DurableStateRolledBackError extends RaftError {
+  override readonly name = 'DurableStateRolledBackError';
+  readonly dir: string;
+  readonly problems: readonly string[];
+
+  constructor(dir: string, problems: readonly string[]) {
+    super(`data directory ${dir} holds less than this node recorded as durable: ${problems.join('; ')}`, false);
+    assert(problems.length > 0, 'a rollback names what went back');
+    this.dir = dir;
+    this.problems = problems;
+  }
+}
+
 /** A broken invariant: the process must stop rather than carry on. */
 export class AssertionFailure extends Error {
   override readonly name = 'AssertionFailure';

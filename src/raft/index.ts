@@ -5,7 +5,9 @@ export { PeerDecodeError } from './peer-codec.js';
 export { ProposalDroppedError, ReadIndexError, NodeStoppedError, NodeOverloadedError, TransferTimeoutError } from './node-errors.js';
 export { DEFAULTS as RAFT_DEFAULTS, resolveConfig } from './config.js';
 export { MemoryStorage } from './memory-storage.js';
-export { LevelDbStorage, DataDirLockedError, ForeignDataDirError, entryCacheBytesMax } from './leveldb-storage.js';
+export { LevelDbStorage, DataDirLockedError, ForeignDataDirError, entryCacheBytesMax, formatVersion } from './leveldb-storage.js';
+export { encodeDurableRecord, decodeDurableRecord, checkDurableState, DurableRecordError, durableRecordBytes } from './durable-record.js';
+export { durableFileName } from './durable-file.js';
 export { bootstrapState } from './bootstrap.js';
 export { crc32c } from './crc32c.js';
 export { SeededRng } from './rand.js';
@@ -20,6 +22,7 @@ export {
   CompactedError,
   UnavailableError,
   CorruptionError,
+  DurableStateRolledBackError,
   AssertionFailure,
   assert,
 } from './errors.js';
@@ -40,6 +43,8 @@ export {
 export type { RaftConfig } from './config.js';
 export type { RaftStatus, ProgressStatus } from './core.js';
 export type { Storage } from './storage.js';
+export type { DurableCheck, DurableCheckMode, StoragePlantedBug } from './leveldb-storage.js';
+export type { DurableRecord, ObservedDurableState } from './durable-record.js';
 export type { StateMachine } from './state-machine.js';
 export type { Transport, TransportHandler } from './transport.js';
 export type { RaftNodeOptions, RaftNodeObserver } from './node.js';

@@ -8,8 +8,14 @@ import { EntryType, type Entry, type HardState, type NodeId, type Snapshot } fro
  * names the directory and index on any damage.
  */
 
-/** The format version this build writes and reads. */
-export const formatVersion = 1;
+/**
+ * The format version this build writes and reads. Version 2 keeps the durable
+ * record (`DURABLE`, see durable-record.ts) beside LevelDB and refuses a
+ * directory without it.
+ */
+export const formatVersion = 2;
+/** The format before the durable record; opened once and migrated (its record written from its state). */
+export const previousFormatVersion = 1;
 
 export interface LogStart {
   readonly index: number;

@@ -22,11 +22,14 @@ import {
   keyMeta,
   keySnapshotData,
   keySnapshotMeta,
+  previousFormatVersion,
   readCrc,
   seal,
   type LogStart,
 } from './leveldb-records.js';
-import { assert, CompactedError, CorruptionError, RaftError, UnavailableError } from './errors.js';
+import { assert, CompactedError, CorruptionError, DurableStateRolledBackError, RaftError, UnavailableError } from './errors.js';
+import { DurableFile, durableFileName } from './durable-file.js';
+import { checkDurableState, DurableRecordError, type DurableRecord, type ObservedDurableState } from './durable-record.js';
 import type { Storage } from './storage.js';
 import {
   EMPTY_HARD_STATE,
@@ -63,6 +66,15 @@ import {
  * in-memory view (term index, entry cache, hard state, snapshot) changes only
  * after the batch resolved, so reads never see a write that is not durable.
  * One write at a time: the driver awaits each before the next.
+ *
+ * Beside LevelDB, in the same directory, the durable record (`DURABLE`,
+ * durable-record.ts) holds the term, vote and last index. `save` rewrites it
+ * after a synced batch that raised the term, changed the vote or moved the
+ * last index, and before a batch that shortens the log, so it never claims
+ * more than LevelDB holds; `save` resolves only after both, so the driver's
+ * "persist before send" covers the record too. On open, LevelDB holding less
+ * than the record (a truncated or deleted log file, an older copy of the
+ * directory) refuses the open with `DurableStateRolledBackError`.
  */
 export { formatVersion };
 
@@ -71,6 +83,31 @@ export { formatVersion };
  * it returns. null means no wait, and costs no await (the usual case).
  */
 export type BeforeSyncedWrite = () => Promise<void> | null;
+
+/**
+ * How `open` treats the durable record. 'refuse' (a node): storage older than
+ * the record, or a damaged or missing record, throws. 'report' (inspection):
+ * such problems are returned in `durableCheck` and the storage takes no
+ * writes, so nothing in the directory is changed on its account.
+ */
+export type DurableCheckMode = 'refuse' | 'report';
+
+/** What `open` found when it compared LevelDB with the durable record. */
+export interface DurableCheck {
+  /** The record as found on open; null when there was none (a new or previous-format directory) or it was damaged. */
+  readonly record: DurableRecord | null;
+  /** One sentence per thing that went back; non-empty only in 'report' mode. */
+  readonly problems: readonly string[];
+  /** The format version of a directory migrated by this open (its record written from its state), else null. */
+  readonly migratedFrom: number | null;
+}
+
+/**
+ * A bug planted on purpose, for tests that prove the rollback check can fail:
+ * 'skip-durable-check' opens rolled-back storage as if nothing were missing
+ * (and lowers the record to match), as a build without the check would.
+ */
+export type StoragePlantedBug = 'skip-durable-check';
 
 export class LevelDbStorage implements Storage {
   readonly dir: string;
@@ -92,10 +129,15 @@ export class LevelDbStorage implements Storage {
   private syncedBatchesCount = 0;
   private lastBatchDurationMs = 0;
   private readonly beforeSyncedWrite: BeforeSyncedWrite | undefined;
+  /** The durable record's file; null when opened in 'report' mode (no writes). */
+  private readonly durable: DurableFile | null;
+  readonly durableCheck: DurableCheck;
 
   private constructor(db: Db, dir: string, nodeId: NodeId, loaded: LoadedState, cacheBytesMax: number, beforeSyncedWrite: BeforeSyncedWrite | undefined) {
     this.db = db;
     this.beforeSyncedWrite = beforeSyncedWrite;
+    this.durable = loaded.durable.file;
+    this.durableCheck = loaded.durable.check;
     this.dir = dir;
     this.nodeId = nodeId;
     this.hardState = loaded.hardState;
@@ -119,6 +161,8 @@ export class LevelDbStorage implements Storage {
    * overrides the default cache bound (tests shrink it to exercise disk reads).
    * `beforeSyncedWrite` runs before each synced batch of `save` (chaos hooks
    * only: a slow disk); the write waits for the promise it returns.
+   * `durableCheck` (default 'refuse') and `plantedBug` are described with
+   * their types.
    */
   static async open(
     dir: string,
@@ -129,6 +173,8 @@ export class LevelDbStorage implements Storage {
       entryCacheBytesMax?: number;
       createIfMissing?: boolean;
       beforeSyncedWrite?: BeforeSyncedWrite;
+      durableCheck?: DurableCheckMode;
+      plantedBug?: StoragePlantedBug;
     },
   ): Promise<LevelDbStorage> {
     assert(options.nodeId !== '', 'a data directory needs a node id');
@@ -142,7 +188,8 @@ export class LevelDbStorage implements Storage {
       throw openError(dir, error, createIfMissing);
     }
     try {
-      const loaded = await loadState(db, dir, options, cacheBytesMax);
+      const mode = { check: options.durableCheck ?? 'refuse', plantedBug: options.plantedBug };
+      const loaded = await loadState(db, dir, options, cacheBytesMax, mode);
       return new LevelDbStorage(db, dir, options.nodeId, loaded, cacheBytesMax, options.beforeSyncedWrite);
     } catch (error) {
       await db.close();
@@ -153,6 +200,11 @@ export class LevelDbStorage implements Storage {
   /** Synced batches written since open (a driver's fsync counter). */
   get syncedBatches(): number {
     return this.syncedBatchesCount;
+  }
+
+  /** Durable record writes since open (each a pwrite and an fdatasync); 0 in 'report' mode. */
+  get durableWrites(): number {
+    return this.durable?.writes ?? 0;
   }
 
   /** Wall time of the last synced batch, fsync included. */
@@ -211,14 +263,20 @@ export class LevelDbStorage implements Storage {
   ): Promise<void> {
     const sync = options.sync ?? true;
     assert(sync || (update.entries.length === 0 && update.snapshot === null), 'entries and snapshots are always written synced');
-    await this.exclusive(async () => {
+    await this.exclusive(async (durable) => {
       const plan = this.planSave(update);
+      const record = durable.record;
+      // The record must never claim more than LevelDB holds: a shorter log is recorded first.
+      if (plan.lastIndex < record.lastIndex) await this.writeDurable(durable, { term: record.term, vote: record.vote, lastIndex: plan.lastIndex });
       if (sync && plan.ops.length > 0) {
         const wait = this.beforeSyncedWrite?.();
         if (wait !== undefined && wait !== null) await wait;
       }
       await this.writeBatch(plan.ops, sync);
       this.applyPlan(plan);
+      const state = this.durableState();
+      if (sync) await this.writeDurable(durable, state);
+      else assert(!durable.differs(state), 'an unsynced write changed the term, vote or last index');
     });
   }
 
@@ -238,6 +296,7 @@ export class LevelDbStorage implements Storage {
 
   /** Records a snapshot of the application's state at applied index `index`. */
   async createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+    // Neither this nor compact moves the last index, the term or the vote: the record stays.
     return this.exclusive(async () => {
       assert(index > this.snap.metadata.index, `snapshot at ${index} is not newer than ${this.snap.metadata.index}`);
       assert(index <= this.lastIndex(), `snapshot at ${index} is past last index ${this.lastIndex()}`);
@@ -275,6 +334,7 @@ export class LevelDbStorage implements Storage {
     await this.inflight?.then(ignore, ignore);
     this.closed = true;
     await this.db.close();
+    await this.durable?.close();
   }
 
   /**
@@ -282,13 +342,14 @@ export class LevelDbStorage implements Storage {
    * planned against the in-memory view, which only changes when a write ends,
    * so overlapping writes would be planned against stale state.
    */
-  private async exclusive<T>(write: () => Promise<T>): Promise<T> {
+  private async exclusive<T>(write: (durable: DurableFile) => Promise<T>): Promise<T> {
     assert(!this.closing, `data directory ${this.dir} is closed`);
     assert(this.inflight === null, `concurrent writes to data directory ${this.dir}; await each write`);
+    assert(this.durable !== null, `data directory ${this.dir} was opened for inspection and takes no writes`);
     if (this.failure !== null) {
       throw new RaftError(`data directory ${this.dir} failed an earlier write; reopen it`, false, { cause: this.failure });
     }
-    const result = write();
+    const result = write(this.durable);
     this.inflight = result;
     try {
       return await result;
@@ -328,7 +389,7 @@ export class LevelDbStorage implements Storage {
     const snapIndex = (snapshot ?? this.snap).metadata.index;
     assert(commit <= lastIndex, `commit ${commit} would pass last index ${lastIndex}`);
     assert(offset <= snapIndex && snapIndex <= lastIndex, `snapshot ${snapIndex} would leave the log [${offset + 1}, ${lastIndex}]`);
-    return { ops, snapshot, entries, hardState: update.hardState };
+    return { ops, snapshot, entries, hardState: update.hardState, lastIndex };
   }
 
   /** Brings the in-memory view up to a plan whose batch is durable. */
@@ -346,6 +407,20 @@ export class LevelDbStorage implements Storage {
       this.cache.append(plan.entries);
     }
     if (plan.hardState !== null) this.hardState = plan.hardState;
+  }
+
+  /** What the durable record holds, taken from the in-memory view (which is durable). */
+  private durableState(): ObservedDurableState {
+    return { term: this.hardState.term, vote: this.hardState.vote, lastIndex: this.lastIndex() };
+  }
+
+  private async writeDurable(durable: DurableFile, state: ObservedDurableState): Promise<void> {
+    try {
+      await durable.write(state);
+    } catch (error) {
+      this.failure = error;
+      throw error;
+    }
   }
 
   private async writeBatch(ops: BatchOp[], sync = true): Promise<void> {
@@ -414,6 +489,8 @@ interface SavePlan {
   /** The entries actually appended (those at or below the log start dropped). */
   readonly entries: readonly Entry[];
   readonly hardState: HardState | null;
+  /** The last index once the batch is written. */
+  readonly lastIndex: number;
 }
 
 interface LoadedState {
@@ -422,6 +499,12 @@ interface LoadedState {
   readonly logStart: LogStart;
   readonly terms: number[];
   readonly cachedEntries: readonly Entry[];
+  readonly durable: { readonly file: DurableFile | null; readonly check: DurableCheck };
+}
+
+interface OpenMode {
+  readonly check: DurableCheckMode;
+  readonly plantedBug: StoragePlantedBug | undefined;
 }
 
 /** Entries that continue a log starting after `offset`; those already compacted are committed and skipped. */
@@ -475,14 +558,31 @@ async function loadState(
   dir: string,
   { nodeId, bootstrapConfState, bootstrapContexts }: { nodeId: NodeId; bootstrapConfState?: ConfState; bootstrapContexts?: ReadonlyMap<NodeId, Uint8Array> },
   cacheBytesMax: number,
+  mode: OpenMode,
 ): Promise<LoadedState> {
   const metaValue = await db.get(keyMeta);
   if (metaValue === undefined) {
     const anyKeys = await db.keys({ limit: 1 }).all();
     if (anyKeys.length > 0) throw new ForeignDataDirError(dir, 'holds a LevelDB database without a Testudo format record');
-    return initialize(db, nodeId, bootstrapConfState, bootstrapContexts);
+    const founding = bootstrapConfState === undefined ? { hardState: EMPTY_HARD_STATE, entries: [] } : bootstrapState(bootstrapConfState, bootstrapContexts);
+    const file = await prepareFreshRecord(dir, mode, { term: founding.hardState.term, vote: founding.hardState.vote, lastIndex: founding.entries.length });
+    try {
+      return { ...(await initialize(db, nodeId, founding)), durable: { file, check: { record: null, problems: [], migratedFrom: null } } };
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
   }
-  checkMeta(dir, nodeId, decodeRecord(dir, -1, 'format record', metaValue, decodeMetaPayload));
+  const version = checkMeta(dir, nodeId, decodeRecord(dir, -1, 'format record', metaValue, decodeMetaPayload));
+  const validated = await loadValidated(db, dir, cacheBytesMax);
+  const { hardState, logStart, terms } = validated;
+  const observed = { term: hardState.term, vote: hardState.vote, lastIndex: logStart.index + terms.length - 1 };
+  const durable = await openDurable(db, dir, { nodeId, version, observed }, mode);
+  return { ...validated, durable };
+}
+
+/** Reads every record and checks them against each other; any damage is a CorruptionError. */
+async function loadValidated(db: Db, dir: string, cacheBytesMax: number): Promise<Omit<LoadedState, 'durable'>> {
   const hardState = decodeRecord(dir, -1, 'hard state', await db.get(keyHardState), decodeHardStatePayload);
   const snapshot = await loadSnapshot(db, dir);
   const logStart = decodeRecord(dir, -1, 'log start record', await db.get(keyLogStart), decodeLogStartPayload);
@@ -502,15 +602,30 @@ async function loadState(
   return { hardState, snapshot, logStart, terms, cachedEntries };
 }
 
+/**
+ * Before a fresh directory's first batch, writes its durable record with the
+ * state that batch will hold. A record already there is either left by an
+ * initialization that crashed before its batch (it then claims no more than
+ * the founding state) or proof that this node held more before its LevelDB
+ * files were deleted: refused.
+ */
+async function prepareFreshRecord(dir: string, mode: OpenMode, founding: ObservedDurableState): Promise<DurableFile> {
+  const existing = await readRecordOrRefuse(dir);
+  const problems = existing === null ? null : checkDurableState(existing, founding);
+  const refused = problems !== null && (mode.check === 'report' || mode.plantedBug !== 'skip-durable-check');
+  if (refused) throw new DurableStateRolledBackError(dir, ['the LevelDB database is empty (its files were deleted, or its log file truncated to nothing)', ...problems]);
+  // Inspection creates nothing: an empty database with no record holds no Testudo data.
+  if (mode.check === 'report') throw new ForeignDataDirError(dir, 'holds no Testudo data (an empty LevelDB database)');
+  return DurableFile.create(dir, founding);
+}
+
 /** Writes the records of a fresh directory in one synced batch: all of them or none. */
 async function initialize(
   db: Db,
   nodeId: NodeId,
-  bootstrap: ConfState | undefined,
-  contexts: ReadonlyMap<NodeId, Uint8Array> | undefined,
-): Promise<LoadedState> {
+  founding: { hardState: HardState; entries: readonly Entry[] },
+): Promise<Omit<LoadedState, 'durable'>> {
   const logStart: LogStart = { index: 0, term: 0 };
-  const founding = bootstrap === undefined ? { hardState: EMPTY_HARD_STATE, entries: [] } : bootstrapState(bootstrap, contexts);
   const ops: BatchOp[] = [
     { type: 'put', key: keyMeta, value: encodeMeta(nodeId) },
     { type: 'put', key: keyHardState, value: encodeHardState(founding.hardState) },
@@ -522,14 +637,68 @@ async function initialize(
   return { hardState: founding.hardState, snapshot: EMPTY_SNAPSHOT, logStart, terms: [0, ...founding.entries.map((e) => e.term)], cachedEntries: founding.entries };
 }
 
-function checkMeta(dir: string, nodeId: NodeId, meta: { magicOk: boolean; version: number; nodeId: NodeId }): void {
+/** Checks the format record; returns its version (this build's or the previous one, which `openDurable` migrates). */
+function checkMeta(dir: string, nodeId: NodeId, meta: { magicOk: boolean; version: number; nodeId: NodeId }): number {
   if (!meta.magicOk) throw new ForeignDataDirError(dir, 'format record is not Testudo Raft storage');
-  if (meta.version !== formatVersion) {
-    throw new ForeignDataDirError(dir, `format version ${meta.version}; this build reads version ${formatVersion}`);
+  if (meta.version !== formatVersion && meta.version !== previousFormatVersion) {
+    throw new ForeignDataDirError(dir, `format version ${meta.version}; this build reads versions ${previousFormatVersion} and ${formatVersion}`);
   }
   if (meta.nodeId !== nodeId) {
     throw new ForeignDataDirError(dir, `belongs to node ${meta.nodeId}, not ${nodeId}`);
   }
+  return meta.version;
+}
+
+/** The record in `dir`, or null; a damaged one refuses the open (it cannot vouch for anything). */
+async function readRecordOrRefuse(dir: string): Promise<DurableRecord | null> {
+  try {
+    return await DurableFile.read(dir);
+  } catch (error) {
+    if (!(error instanceof DurableRecordError)) throw error;
+    throw new CorruptionError(-1, `data directory ${dir}: the durable record ${durableFileName} is damaged: ${error.message}`, { cause: error });
+  }
+}
+
+/**
+ * Compares what LevelDB holds (`observed`) with the durable record and opens
+ * the record for writes. A directory of the previous format without a record
+ * is migrated: its record is written from its state, then its format record
+ * is raised (a crash in between leaves a record the next open checks).
+ */
+async function openDurable(
+  db: Db,
+  dir: string,
+  found: { nodeId: NodeId; version: number; observed: ObservedDurableState },
+  mode: OpenMode,
+): Promise<LoadedState['durable']> {
+  const report = (record: DurableRecord | null, problems: string[]): LoadedState['durable'] => ({ file: null, check: { record, problems, migratedFrom: null } });
+  let record: DurableRecord | null;
+  try {
+    record = await DurableFile.read(dir);
+  } catch (error) {
+    if (!(error instanceof DurableRecordError)) throw error;
+    const problem = `the durable record ${durableFileName} is damaged: ${error.message}`;
+    if (mode.check === 'report') return report(null, [problem]);
+    throw new CorruptionError(-1, `data directory ${dir}: ${problem}`, { cause: error });
+  }
+  if (record === null && found.version === formatVersion) {
+    const problem = `the durable record ${durableFileName} is missing (format ${formatVersion} always writes it: the directory was partly deleted, or restored from a copy without it)`;
+    if (mode.check === 'report') return report(null, [problem]);
+    if (mode.plantedBug !== 'skip-durable-check') throw new DurableStateRolledBackError(dir, [problem]);
+  }
+  const problems = record === null ? [] : (checkDurableState(record, found.observed) ?? []);
+  if (mode.check === 'report') return report(record, problems);
+  if (problems.length > 0 && mode.plantedBug !== 'skip-durable-check') throw new DurableStateRolledBackError(dir, problems);
+  const file = record === null ? await DurableFile.create(dir, found.observed) : await DurableFile.openExisting(dir, record);
+  try {
+    // LevelDB may be past the record (a crash after a batch, before its record write): catch the record up.
+    await file.write(found.observed);
+    if (found.version !== formatVersion) await db.put(keyMeta, encodeMeta(found.nodeId), { sync: true });
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
+  return { file, check: { record, problems: [], migratedFrom: found.version === formatVersion ? null : found.version } };
 }
 
 async function loadSnapshot(db: Db, dir: string): Promise<Snapshot> {

@@ -1,0 +1,111 @@
+import { open, rename, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assert } from './errors.js';
+import { decodeDurableRecord, durableRecordBytes, encodeDurableRecord, type DurableRecord, type ObservedDurableState } from './durable-record.js';
+
+/**
+ * The durable record's file, `DURABLE` inside the LevelDB directory. LevelDB
+ * leaves it alone: its cleanup and `DestroyDB` only touch names they parse
+ * (CURRENT, LOCK, LOG, LOG.old, MANIFEST-n, n.log, n.ldb, n.sst, n.dbtmp).
+ *
+ * Updates overwrite the whole fixed-size record at offset 0 and fdatasync a
+ * descriptor kept open. The record (under 512 bytes) fits one disk sector,
+ * whose write is atomic on the disks we run on, so a crash leaves the old
+ * record or the new one. A new file is written whole under a temporary name,
+ * synced, renamed into place and its directory synced.
+ */
+export const durableFileName = 'DURABLE';
+
+export class DurableFile {
+  readonly path: string;
+  private readonly handle: FileHandle;
+  private current: DurableRecord;
+  private writesCount = 0;
+
+  private constructor(path: string, handle: FileHandle, record: DurableRecord) {
+    this.path = path;
+    this.handle = handle;
+    this.current = record;
+  }
+
+  /** The record in `dir`, null when there is none. Throws `DurableRecordError` when it is damaged. */
+  static async read(dir: string): Promise<DurableRecord | null> {
+    let handle: FileHandle;
+    try {
+      handle = await open(join(dir, durableFileName), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    try {
+      // One byte more than a record, so a longer file is seen as damaged too.
+      const buf = Buffer.alloc(durableRecordBytes + 1);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+      return decodeDurableRecord(buf.subarray(0, bytesRead));
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Opens the existing record for updates; `record` is what `read` returned. */
+  static async openExisting(dir: string, record: DurableRecord): Promise<DurableFile> {
+    const path = join(dir, durableFileName);
+    return new DurableFile(path, await open(path, 'r+'), record);
+  }
+
+  /** Writes a new record file atomically (temporary name, sync, rename, sync the directory). */
+  static async create(dir: string, state: ObservedDurableState): Promise<DurableFile> {
+    const path = join(dir, durableFileName);
+    const tmp = `${path}.tmp`;
+    const record: DurableRecord = { ...state, sequence: 0 };
+    const fresh = await open(tmp, 'w');
+    try {
+      await fresh.write(encodeDurableRecord(record), 0, durableRecordBytes, 0);
+      await fresh.sync();
+    } finally {
+      await fresh.close();
+    }
+    await rename(tmp, path);
+    await syncDir(dir);
+    return new DurableFile(path, await open(path, 'r+'), record);
+  }
+
+  get record(): DurableRecord {
+    return this.current;
+  }
+
+  /** Record writes since open (tests count them: a Ready that changes nothing it holds writes none). */
+  get writes(): number {
+    return this.writesCount;
+  }
+
+  /** True when `state` differs from the record in anything it holds. */
+  differs(state: ObservedDurableState): boolean {
+    return state.term !== this.current.term || state.vote !== this.current.vote || state.lastIndex !== this.current.lastIndex;
+  }
+
+  /** Overwrites the record with `state` and waits for fdatasync; no write when nothing changed. */
+  async write(state: ObservedDurableState): Promise<void> {
+    if (!this.differs(state)) return;
+    const record: DurableRecord = { term: state.term, vote: state.vote, lastIndex: state.lastIndex, sequence: this.current.sequence + 1 };
+    const buf = encodeDurableRecord(record);
+    const { bytesWritten } = await this.handle.write(buf, 0, buf.length, 0);
+    assert(bytesWritten === buf.length, `durable record: wrote ${bytesWritten} of ${buf.length} bytes`);
+    await this.handle.datasync();
+    this.current = record;
+    this.writesCount++;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
