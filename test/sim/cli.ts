@@ -3,6 +3,8 @@
  *
  *   npm run sim -- --seeds 2000 [--nodes 3|5] [--steps 1000] [--start 1] [--profile mixed|churn]
  *   npm run sim -- --seed 1234 --trace      replay one run exactly
+ *   --plant BUG       run with one planted bug (test/sim/planted-bugs.ts)
+ *   --no-rollback     leave out the storage-rollback fault (the fault mix before it)
  *
  * Without --nodes, even seeds run 3 nodes and odd seeds 5, so a seed alone
  * names a run. The last line is `sim: N seeds, V violations, S steps`; the
@@ -10,6 +12,7 @@
  * seed and the command that replays it).
  */
 import { parseArgs } from 'node:util';
+import { plantOptions, plantedBugs, type PlantedBug } from './planted-bugs.js';
 import { simulate, type SimOptions } from './simulator.js';
 
 export function nodesForSeed(seed: number, nodes: string | undefined): 3 | 5 {
@@ -29,15 +32,25 @@ function main(): number {
       steps: { type: 'string', default: '1000' },
       trace: { type: 'boolean', default: false },
       profile: { type: 'string', default: 'mixed' },
+      plant: { type: 'string' },
+      'no-rollback': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: npm run sim -- --seeds N [--start S] [--nodes 3|5] [--steps M] [--profile mixed|churn]\n       npm run sim -- --seed K [--nodes 3|5] [--steps M] [--profile mixed|churn] [--trace]\n');
+    process.stdout.write(
+      'usage: npm run sim -- --seeds N [--start S] [--nodes 3|5] [--steps M] [--profile mixed|churn] [--plant BUG] [--no-rollback]\n' +
+        '       npm run sim -- --seed K [--nodes 3|5] [--steps M] [--profile mixed|churn] [--plant BUG] [--no-rollback] [--trace]\n' +
+        `planted bugs: ${plantedBugs.join(', ')}\n`,
+    );
     return 0;
   }
   const profile = values.profile;
   if (profile !== 'mixed' && profile !== 'churn') throw new Error(`--profile must be mixed or churn, got ${profile}`);
+  const plant = values.plant;
+  if (plant !== undefined && !(plantedBugs as readonly string[]).includes(plant)) throw new Error(`--plant must be one of ${plantedBugs.join(', ')}; got ${plant}`);
+  const planted = plant === undefined ? {} : plantOptions(plant as PlantedBug);
+  const rollback = !values['no-rollback'];
   const steps = Number(values.steps);
   if (!Number.isInteger(steps) || steps <= 0) throw new Error('--steps must be a positive integer');
   const seeds: number[] = [];
@@ -53,7 +66,7 @@ function main(): number {
   let totalSteps = 0;
   const startedMs = performance.now();
   for (const seed of seeds) {
-    const options: SimOptions = { seed, nodes: nodesForSeed(seed, values.nodes), steps, trace: values.trace, profile };
+    const options: SimOptions = { seed, nodes: nodesForSeed(seed, values.nodes), steps, trace: values.trace, profile, rollback, ...planted };
     const result = simulate(options);
     totalSteps += result.steps;
     if (values.trace) for (const line of result.trace) process.stdout.write(`${line}\n`);
@@ -61,7 +74,8 @@ function main(): number {
     for (const v of result.violations) {
       violations++;
       process.stdout.write(`VIOLATION seed=${seed} nodes=${result.nodes} step=${v.step} ${v.kind}: ${v.detail}\n`);
-      process.stdout.write(`  replay: npm run sim -- --seed ${seed} --nodes ${result.nodes} --steps ${steps} --profile ${profile} --trace\n`);
+      const extra = `${plant === undefined ? '' : ` --plant ${plant}`}${rollback ? '' : ' --no-rollback'}`;
+      process.stdout.write(`  replay: npm run sim -- --seed ${seed} --nodes ${result.nodes} --steps ${steps} --profile ${profile}${extra} --trace\n`);
     }
   }
   const seconds = (performance.now() - startedMs) / 1000;

@@ -13,6 +13,7 @@ export interface Violation {
     | 'divergent-replicas'
     | 'not-linearizable'
     | 'liveness'
+    | 'members-not-caught-up'
     | 'message-storm'
     | 'invariant-assertion';
   readonly detail: string;

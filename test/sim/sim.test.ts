@@ -6,7 +6,7 @@
  * the checkers find planted bugs.
  */
 import { describe, expect, it } from 'vitest';
-import { coreFactoryFor, type PlantedBug } from './planted-bugs.js';
+import { plantOptions, type PlantedBug } from './planted-bugs.js';
 import { simulate, type SimOptions, type SimResult } from './simulator.js';
 
 function describeFailures(results: readonly SimResult[]): string {
@@ -41,6 +41,7 @@ describe('simulation of a correct cluster', () => {
     if (profile === 'mixed') {
       expect(total('snapshots')).toBeGreaterThan(count);
       expect(total('membershipChanges')).toBeGreaterThan(count / 2);
+      expect(total('refusedRestarts')).toBeGreaterThan(count / 10);
     }
   });
 
@@ -66,7 +67,7 @@ describe('planted bugs are found', () => {
   it.each(cases)('$bug ($nodes nodes, $profile) within $seedsMax seeds', ({ bug, nodes, profile, seedsMax }) => {
     let found: SimResult | null = null;
     for (let seed = 1; seed <= seedsMax && found === null; seed++) {
-      const result = simulate({ seed, nodes, profile, steps: 1000, coreFactory: coreFactoryFor(bug), readWithoutReadIndex: bug === 'read-without-read-index' });
+      const result = simulate({ seed, nodes, profile, steps: 1000, ...plantOptions(bug) });
       if (result.violations.length > 0) found = result;
     }
     expect(found, `${bug} was not found in ${seedsMax} seeds`).not.toBeNull();

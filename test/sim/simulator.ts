@@ -1,16 +1,21 @@
 import {
   AssertionFailure,
   ConfChangeType,
+  EntryType,
   MemoryStorage,
   NotLeaderError,
   RaftCore,
   RaftError,
   SeededRng,
+  assert,
+  decodeConfChange,
   type Entry,
   type NodeId,
   type RaftConfig,
   type Ready,
 } from '../../src/raft/index.js';
+import { checkDurableState } from '../../src/raft/durable-record.js';
+import { checkRecordedLastTerm, cloneStorage, corruptEntry, lastIndexAfter, observedDurableState, recordOf, type SimRecord } from './disk.js';
 import { KvStore, encodeCommand } from './kv.js';
 import { checkLinearizable, type HistoryOp } from './linearizability.js';
 import { RELIABLE, SimNetwork } from './network.js';
@@ -33,7 +38,40 @@ export interface SimOptions {
    * which commit-rule bugs (Raft's Figure 8) live.
    */
   readonly profile?: 'mixed' | 'churn';
+  /**
+   * The storage-rollback fault (on by default): a node's disk is restored to
+   * an earlier backup of itself while it is down. Off replays the fault mix
+   * of earlier versions (seed 12086's regression test uses it).
+   */
+  readonly rollback?: boolean;
+  /** One planted bug on the simulator's side (the driver, disk or network); see `SimBug`. */
+  readonly plant?: SimBug;
 }
+
+/**
+ * Bugs planted in the parts the simulator plays (driver, disk, network), each
+ * to prove one check of the safety monitor fires. Core-side bugs are RaftCore
+ * subclasses in planted-bugs.ts.
+ */
+export const simBugs = [
+  /** Starts a node on rolled-back storage without checking its durable record. */
+  'recover-without-check',
+  /** Checks only what src/raft/durable-record.ts records today: term, vote, last index. */
+  'record-without-last-term',
+  /** The old retire rule: stop a removed node once the leader's applied voters omit it. */
+  'retire-on-voters-only',
+  /** A restarted node rebuilds its application from nothing instead of its snapshot. */
+  'restart-without-snapshot-state',
+  /** The leader acknowledges a write once its own disk holds it, before it commits. */
+  'ack-on-append',
+  /** The disk corrupts the oldest entry kept after a compaction (already applied). */
+  'corrupt-retained-entry',
+  /** The transport retries every message without a bound. */
+  'resend-every-message',
+  /** The driver drains a Ready a second time before advancing the first. */
+  'ready-twice',
+] as const;
+export type SimBug = (typeof simBugs)[number];
 
 export interface SimResult {
   readonly seed: number;
@@ -49,6 +87,8 @@ export interface SimResult {
     readonly crashes: number;
     readonly snapshots: number;
     readonly membershipChanges: number;
+    readonly rollbacks: number;
+    readonly refusedRestarts: number;
     readonly messagesDelivered: number;
     readonly messagesDropped: number;
   };
@@ -62,6 +102,14 @@ const opTimeoutSteps = 40;
 const messagesPerStepMax = 500;
 /** Most Ready cycles one node runs in one step. */
 const readyCyclesPerStepMax = 8;
+/** Chance per step of a storage rollback fault. */
+const rollbackChancePerStep = 1 / 250;
+/** Steps between backups of each live node's storage. */
+const backupIntervalSteps = 10;
+/** Backups kept per node, oldest dropped first: a rollback goes back at most this many intervals. */
+const backupsMax = 4;
+/** Copies of each message the planted 'resend-every-message' transport sends. */
+const resendCopies = 80;
 
 interface SimNode {
   readonly id: NodeId;
@@ -76,6 +124,17 @@ interface SimNode {
   retireAt: number | null;
   retired: boolean;
   snapshotIntervalEntries: number;
+  /**
+   * The node's independent durable record (src/raft/durable-record.ts),
+   * kept as the coordinator keeps it: a storage rollback leaves it alone.
+   */
+  record: SimRecord;
+  /** Earlier copies of the storage, oldest first: what a rollback restores. */
+  backups: MemoryStorage[];
+  /** Its storage was rolled back and it has not started since. */
+  rolledBack: boolean;
+  /** Refused to start on rolled-back storage: down until an operator replaces it. */
+  refused: boolean;
 }
 
 interface PendingOp {
@@ -98,6 +157,8 @@ interface SimClient {
 export class Simulation {
   private readonly rng: SeededRng;
   private readonly faultRng: SeededRng;
+  /** Rollback faults draw apart, so runs without them replay the older fault mix. */
+  private readonly rollbackRng: SeededRng;
   private readonly net: SimNetwork;
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly clients: SimClient[] = [];
@@ -110,7 +171,7 @@ export class Simulation {
   private nextNodeNumber: number;
   private nextOpId = 1;
   private readonly keys = ['a', 'b', 'c'];
-  private readonly stats = { opsOk: 0, opsUnknown: 0, opsFailed: 0, leaderTerms: 0, crashes: 0, snapshots: 0, membershipChanges: 0 };
+  private readonly stats = { opsOk: 0, opsUnknown: 0, opsFailed: 0, leaderTerms: 0, crashes: 0, snapshots: 0, membershipChanges: 0, rollbacks: 0, refusedRestarts: 0 };
   private healed = false;
   private churnRemaining = 0;
   private churnTerm = -1;
@@ -121,6 +182,7 @@ export class Simulation {
   constructor(private readonly options: SimOptions) {
     this.rng = new SeededRng(options.seed);
     this.faultRng = this.rng.fork();
+    this.rollbackRng = new SeededRng(options.seed ^ 0x6a09e667);
     this.faultRate = [1 / 40, 1 / 20, 1 / 10][this.rng.intBelow(3)]!;
     this.net = new SimNetwork(this.rng.fork());
     // Tiny messages make the leader ack one entry at a time, exposing commit-rule bugs.
@@ -138,6 +200,7 @@ export class Simulation {
       this.nemesis();
       this.runStep(true);
       if (this.step % 10 === 0) this.checkLogs();
+      if (this.step % backupIntervalSteps === 0 && this.options.rollback !== false) this.backUp();
     }
     // A run that already failed stops there: the seed replays it exactly.
     if (!this.stopped()) this.healAndCheckLiveness();
@@ -188,8 +251,11 @@ export class Simulation {
     const core = node.core!;
     for (let cycle = 0; cycle < readyCyclesPerStepMax && core.hasReady(); cycle++) {
       const rd = core.ready();
-      node.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
-      for (const m of rd.messages) this.net.send(m, this.step);
+      if (this.options.plant === 'ready-twice' && rd.entries.length > 0) core.ready();
+      this.persist(node, rd);
+      const copies = this.options.plant === 'resend-every-message' ? resendCopies : 1;
+      for (const m of rd.messages) for (let i = 0; i < copies; i++) this.net.send(m, this.step);
+      if (this.options.plant === 'ack-on-append') this.ackOnAppend(node, rd);
       if (rd.softState?.role === 'leader') {
         this.stats.leaderTerms++;
         this.trace(`${node.id} leads term ${core.basicStatus().term} voters=${core.appliedConfState().voters.join(",")} learners=${core.appliedConfState().learners.join(",")} applied=${core.basicStatus().applied} last=${core.log.lastIndex()}`);
@@ -200,6 +266,28 @@ export class Simulation {
       this.serveReads(node);
       this.maybeSnapshot(node);
     }
+  }
+
+  /**
+   * Writes one Ready's state to the node's disk and keeps its durable record
+   * as src/raft/durable-record.ts prescribes: lowered before a batch that
+   * shortens the log, raised after a batch that raises the term, the vote or
+   * the last index. The record never claims more than the storage holds.
+   */
+  private persist(node: SimNode, rd: Ready): void {
+    const update = { hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot };
+    const lastAfter = lastIndexAfter(node.storage, update);
+    if (lastAfter < node.record.lastIndex) {
+      // Only after a planted unchecked recovery may the record claim more than the storage holds.
+      const lastTerm = lastAfter <= node.storage.lastIndex() ? node.storage.term(lastAfter) : 0;
+      node.record = { ...node.record, lastIndex: lastAfter, lastTerm, sequence: node.record.sequence + 1 };
+    }
+    node.storage.save(update);
+    const now = recordOf(node.storage, node.record.sequence + 1);
+    assert(now.lastIndex === lastAfter, `${node.id}: storage ends at ${now.lastIndex}, expected ${lastAfter}`);
+    // A suffix replaced by one as long changes only the last entry's term.
+    const r = node.record;
+    if (now.term !== r.term || now.vote !== r.vote || now.lastIndex !== r.lastIndex || now.lastTerm !== r.lastTerm) node.record = now;
   }
 
   private applyReady(node: SimNode, rd: Ready): void {
@@ -231,6 +319,17 @@ export class Simulation {
     }
   }
 
+  /** Planted 'ack-on-append': the leader answers a write once its own disk holds it. */
+  private ackOnAppend(node: SimNode, rd: Ready): void {
+    for (const client of this.clients) {
+      const p = client.pending;
+      if (p === null || p.op.kind !== 'put' || p.node !== node.id) continue;
+      if (!rd.entries.some((e) => e.index === p.index && e.term === p.term)) continue;
+      this.monitor.onAck(p.index, `[${client.id},${p.op.id},`);
+      this.respond(client, 'ok', p.op.value);
+    }
+  }
+
   private serveReads(node: SimNode): void {
     for (const [context, index] of node.reads) {
       if (node.kv.appliedIndex < index) continue;
@@ -249,6 +348,10 @@ export class Simulation {
     node.storage.compact(Math.max(snapIndex, applied - keep));
     this.stats.snapshots++;
     this.trace(`${node.id} snapshots at ${applied}`);
+    const oldest = node.storage.firstIndex();
+    if (this.options.plant === 'corrupt-retained-entry' && oldest <= applied && corruptEntry(node.storage, oldest)) {
+      this.trace(`${node.id} corrupts retained entry ${oldest}`);
+    }
   }
 
   // ------------------------------------------------------------ clients
@@ -340,6 +443,7 @@ export class Simulation {
     for (const node of this.nodes.values()) {
       if (node.core === null && !node.retired && node.downSteps > 0 && --node.downSteps === 0) this.restart(node);
     }
+    if (this.options.rollback !== false && this.rollbackRng.chance(rollbackChancePerStep)) this.rollbackFault();
     this.leaderChurn();
     if (this.options.profile === 'churn') {
       // Every leader dies a few steps into its term, after taking writes,
@@ -407,13 +511,48 @@ export class Simulation {
   }
 
   /** Kills a node: whatever its storage did not hold is gone. */
-  private crash(victim: SimNode, downSteps: number): void {
+  private crash(victim: SimNode, downSteps: number, rng: SeededRng = this.faultRng): void {
     victim.core = null;
     victim.reads.clear();
     victim.downSteps = downSteps;
-    this.net.forget(victim.id, this.faultRng.chance(0.5) ? 1 : 0);
+    this.net.forget(victim.id, rng.chance(0.5) ? 1 : 0);
     this.stats.crashes++;
     this.trace(`crash ${victim.id} for ${downSteps} steps`);
+  }
+
+  /**
+   * Restores a node's disk from one of its earlier backups (an operator's
+   * restore, a snapshot of a VM or volume) while it is down. Its durable
+   * record is not rolled back, so on restart the node should refuse to start
+   * (`restart`). At most one node is refused at a time, so a majority stays.
+   */
+  private rollbackFault(): void {
+    if (this.nodesRefused() > 0) return;
+    const candidates = [...this.nodes.values()].filter((n) => !n.retired && n.backups.length > 0);
+    if (candidates.length === 0) return;
+    const victim = candidates[this.rollbackRng.intBelow(candidates.length)]!;
+    const keep = this.rollbackRng.intBelow(victim.backups.length);
+    const backup = victim.backups[keep]!;
+    victim.backups = victim.backups.slice(0, keep + 1);
+    const before = observedDurableState(victim.storage);
+    if (victim.core !== null) {
+      // Like a crash, it keeps a majority up under the churn profile.
+      if (this.options.profile === 'churn' && this.downCount() >= Math.floor((this.memberIds().length - 1) / 2)) return;
+      this.crash(victim, 2 + this.rollbackRng.intBelow(20), this.rollbackRng);
+    }
+    victim.storage = cloneStorage(backup);
+    victim.rolledBack = true;
+    const after = observedDurableState(victim.storage);
+    this.stats.rollbacks++;
+    this.trace(`roll back ${victim.id} from term ${before.term} vote ${before.vote || '-'} last ${before.lastIndex} to term ${after.term} vote ${after.vote || '-'} last ${after.lastIndex}`);
+  }
+
+  /** Copies every live node's storage: the backups a rollback restores. */
+  private backUp(): void {
+    for (const node of this.liveNodes()) {
+      node.backups.push(cloneStorage(node.storage));
+      if (node.backups.length > backupsMax) node.backups.shift();
+    }
   }
 
   private networkConditionsFault(): void {
@@ -475,35 +614,58 @@ export class Simulation {
     this.net.healAll();
     this.net.conditions = { ...RELIABLE };
     for (const node of this.nodes.values()) {
-      if (node.core === null && !node.retired) this.restart(node);
+      if (node.core === null && !node.retired && !node.refused) this.restart(node);
     }
     this.trace('heal everything');
     const deadline = this.step + livenessTicksMax;
     let probeOp: { index: number; term: number; node: NodeId } | null = null;
+    let probeCommitted = false;
+    let leader: SimNode | null = null;
     for (; this.step < deadline && !this.stopped(); this.step++) {
       this.runStep(false);
-      const leader = this.leaderNode();
+      leader = this.leaderNode();
       if (leader === null) continue;
-      if (probeOp === null || probeOp.node !== leader.id) {
+      if (!probeCommitted && (probeOp === null || probeOp.node !== leader.id)) {
         try {
           probeOp = { ...leader.core!.propose(new TextEncoder().encode(JSON.stringify([0, 0, 'probe', 'x']))), node: leader.id };
         } catch {
           probeOp = null;
         }
-      } else if (leader.kv.appliedIndex >= probeOp.index && this.allCaughtUp(leader)) {
-        return;
+      } else if (probeOp !== null && leader.kv.appliedIndex >= probeOp.index) {
+        probeCommitted = true;
+        if (this.laggingMembers(leader).length === 0) return;
       }
     }
-    this.monitor.record(this.step, 'liveness', `no leader committed a write and converged within ${livenessTicksMax} ticks after healing`);
+    if (this.stopped()) return;
+    if (!probeCommitted) {
+      const live = this.liveNodes().map((n) => n.id).join(',');
+      this.monitor.record(this.step, 'liveness', `no leader committed a write within ${livenessTicksMax} ticks after healing (live: ${live}; leader: ${leader?.id ?? 'none'})`);
+      return;
+    }
+    const lagging = this.laggingMembers(leader!);
+    this.monitor.record(
+      this.step,
+      'members-not-caught-up',
+      `members ${lagging.join(', ')} never caught up with ${leader!.id}'s commit ${leader!.core!.basicStatus().commit} within ${livenessTicksMax} ticks after healing`,
+    );
   }
 
-  private allCaughtUp(leader: SimNode): boolean {
+  /**
+   * Members of the leader's applied configuration that are down or behind
+   * its commit, each with why. A node that refused to start on rolled-back
+   * storage is left out: it stays down until an operator replaces it.
+   */
+  private laggingMembers(leader: SimNode): string[] {
     const commit = leader.core!.basicStatus().commit;
     const members = leader.core!.appliedConfState();
-    return [...members.voters, ...members.learners].every((id) => {
+    const lagging: string[] = [];
+    for (const id of [...members.voters, ...members.learners]) {
       const node = this.nodes.get(id);
-      return node?.core != null && node.kv.appliedIndex >= commit;
-    });
+      if (node?.refused === true) continue;
+      if (node?.core == null) lagging.push(`${id} (${node?.retired === true ? 'retired' : 'down'})`);
+      else if (node.kv.appliedIndex < commit) lagging.push(`${id} (applied ${node.kv.appliedIndex})`);
+    }
+    return lagging;
   }
 
   private finalChecks(): void {
@@ -527,16 +689,43 @@ export class Simulation {
   // ------------------------------------------------------------ helpers
 
   private addNode(id: NodeId, storage: MemoryStorage): void {
-    const node: SimNode = { id, storage, core: null, kv: new KvStore(), reads: new Map(), downSteps: 0, retireAt: null, retired: false, snapshotIntervalEntries: 10 + this.rng.intBelow(60) };
+    const node: SimNode = {
+      id,
+      storage,
+      core: null,
+      kv: new KvStore(),
+      reads: new Map(),
+      downSteps: 0,
+      retireAt: null,
+      retired: false,
+      snapshotIntervalEntries: 10 + this.rng.intBelow(60),
+      record: recordOf(storage),
+      backups: [],
+      rolledBack: false,
+      refused: false,
+    };
     this.nodes.set(id, node);
     this.restart(node);
   }
 
-  /** Starts (or restarts) a node from what its storage holds: the state that survived. */
+  /**
+   * Starts (or restarts) a node from what its storage holds: the state that
+   * survived. Like the coordinator, it first compares the storage with its
+   * durable record and refuses to start on storage that went back.
+   */
   private restart(node: SimNode): void {
+    const problems = this.options.plant === 'recover-without-check' ? null : this.durableStateProblems(node);
+    if (problems !== null) {
+      node.refused = true;
+      node.downSteps = 0;
+      this.stats.refusedRestarts++;
+      this.trace(`${node.id} refuses to start: ${problems.join('; ')}`);
+      return;
+    }
+    node.rolledBack = false;
     const config: RaftConfig = { ...this.config, id: node.id, storage: node.storage, rng: this.rng.fork() };
     node.core = this.options.coreFactory ? this.options.coreFactory(config) : new RaftCore(config);
-    node.kv = KvStore.restore(node.storage.snapshot().data);
+    node.kv = this.options.plant === 'restart-without-snapshot-state' ? new KvStore() : KvStore.restore(node.storage.snapshot().data);
     node.reads.clear();
     node.downSteps = 0;
     this.trace(`start ${node.id} (term ${node.storage.initialState().hardState.term}, last ${node.storage.lastIndex()})`);
@@ -546,13 +735,62 @@ export class Simulation {
     for (const node of this.nodes.values()) {
       if (node.retireAt === null || node.retired || this.step < node.retireAt) continue;
       const leader = this.leaderNode();
-      // Retire only once the removal is applied by the leader (else keep waiting).
-      if (leader === null || leader.core!.appliedConfState().voters.includes(node.id) || leader.id === node.id) continue;
+      if (leader === null || leader.id === node.id) continue;
+      const removed = this.options.plant === 'retire-on-voters-only' ? !leader.core!.appliedConfState().voters.includes(node.id) : this.removalIsFinal(leader, node.id);
+      if (!removed) continue;
       node.retired = true;
       node.core = null;
       this.net.forget(node.id, 0);
       this.trace(`retire ${node.id}`);
     }
+  }
+
+  /**
+   * True when `id` can never be a member again, so stopping it for good is
+   * safe. The removal proposed for it may have been lost in a leader change
+   * while an earlier promotion still sits in the log, so it takes all of:
+   * - `leader` leads the highest term any node holds and has committed an
+   *   entry of that term, so its log holds every committed entry and every
+   *   entry that may still commit (later entries of older terms never can);
+   * - its applied configuration names `id` neither as voter nor as learner;
+   * - no configuration entry after its applied index names `id`.
+   * Nothing later proposes `id` again: new members get fresh ids.
+   */
+  private removalIsFinal(leader: SimNode, id: NodeId): boolean {
+    const core = leader.core!;
+    const status = core.basicStatus();
+    if (status.term < this.highestTerm() || core.log.termOrZero(status.commit) !== status.term) return false;
+    const conf = core.appliedConfState();
+    if (conf.voters.includes(id) || conf.learners.includes(id)) return false;
+    for (const entry of core.log.slice(status.applied + 1, core.log.lastIndex() + 1, Number.POSITIVE_INFINITY)) {
+      if (entry.type === EntryType.ConfChange && decodeConfChange(entry.data, entry.index).nodeId === id) return false;
+    }
+    return true;
+  }
+
+  /** The highest term any node knows, down nodes included (from their storage). */
+  private highestTerm(): number {
+    let term = 0;
+    for (const node of this.nodes.values()) {
+      if (node.retired) continue;
+      term = Math.max(term, node.core !== null ? node.core.basicStatus().term : node.storage.initialState().hardState.term);
+    }
+    return term;
+  }
+
+  /** What the node's storage lost against its durable record, or null. */
+  private durableStateProblems(node: SimNode): string[] | null {
+    const problems = checkDurableState(node.record, observedDurableState(node.storage)) ?? [];
+    const lastTerm = this.options.plant === 'record-without-last-term' ? null : checkRecordedLastTerm(node.record, node.storage);
+    if (lastTerm !== null) problems.push(lastTerm);
+    return problems.length === 0 ? null : problems;
+  }
+
+  /** Nodes refused, or rolled back and not started since (they may be refused). */
+  private nodesRefused(): number {
+    let refused = 0;
+    for (const node of this.nodes.values()) if ((node.refused || node.rolledBack) && !node.retired) refused++;
+    return refused;
   }
 
   /** True once a violation was recorded (or the network stormed). */
