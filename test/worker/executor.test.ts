@@ -179,7 +179,8 @@ describe('runAttempt', () => {
     // Neither the sleeps nor the task's timeout end before the test's own timeout: only the abort can.
     const result = await run(
       { command: 'sleep 600 & echo $! > bg.pid; sleep 600', timeoutSec: 600 },
-      { signal: controller.signal, onStarted: () => setTimeout(() => controller.abort(), 100) },
+      // Abort once the background child exists, so there is a group to kill beyond the shell.
+      { signal: controller.signal, onStarted: () => void waitUntil(() => statSync(path.join(checkout, 'bg.pid'), { throwIfNoEntry: false }) !== undefined, 30_000).then(() => controller.abort()) },
     );
     expect(result).toMatchObject({ outcome: 'infra-error', infraClass: 'cancelled' });
     const bg = Number(readFileSync(path.join(checkout, 'bg.pid'), 'utf8'));
