@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { localOnlyModes, runFailoverDrill, type DrillMode } from '../../bench/failover-drill.js';
+import { kvMachineBenchPutsMax, runKvMachineBench } from '../../bench/kv-machine.js';
 import { runLoad } from '../../bench/load.js';
 import { makespanScaleDefault, runMakespanBench } from '../../bench/makespan.js';
 import { runRaftBench } from '../../bench/raft.js';
 import { runScheduleBench } from '../../bench/schedule.js';
+import { valueBytesMax } from '../coordinator/limits.js';
 import { ExitError, UsageError } from './errors.js';
 import { positiveInt } from './up-cmd.js';
 
@@ -24,6 +26,20 @@ function progress(line: string): void {
 
 export function registerBenchCommands(program: Command, write: (text: string) => void): void {
   const bench = program.command('bench').description('benchmarks; each prints its result as JSON on the last line of stdout');
+  bench
+    .command('kv-machine')
+    .description('the key-value state machine alone, in this process: puts applied per second and list pages per second')
+    .option('--puts <n>', 'distinct keys put', '20000')
+    .option('--value-bytes <n>', 'bytes per value', '256')
+    .option('--page-size <n>', 'keys per list page', '100')
+    .action((o: { puts: string; valueBytes: string; pageSize: string }) => {
+      const puts = positiveInt('--puts', o.puts);
+      if (puts > kvMachineBenchPutsMax) throw new UsageError(`--puts must be at most ${kvMachineBenchPutsMax}, got ${puts}`);
+      const valueBytes = positiveInt('--value-bytes', o.valueBytes);
+      if (valueBytes > valueBytesMax) throw new UsageError(`--value-bytes must be at most ${valueBytesMax}, got ${valueBytes}`);
+      const result = runKvMachineBench({ puts, valueBytes, pageSize: positiveInt('--page-size', o.pageSize) });
+      write(`${JSON.stringify(result)}\n`);
+    });
   bench
     .command('raft')
     .description('write throughput and latency of a 3-node cluster (fsync on), driven from a separate client process')

@@ -17,6 +17,7 @@ import { PeerClients } from './peer-clients.js';
 import { testudoPackageDefinition, testudoV1 } from './proto.js';
 import { kvHandlers } from './services.js';
 import { Orchestrator } from './orchestrator/state.js';
+import { plantedBugs } from './planted-bugs.js';
 import { OrchestratorMetrics } from './orchestrator-metrics.js';
 import { AlertSender } from './alerts.js';
 import { ReportArchive, runsHandlers, type RunsHost } from './runs-service.js';
@@ -54,10 +55,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   const contexts = new Map([...config.peers].map(([id, address]) => [id, encodeMemberContext({ address })]));
   const chaos = config.chaosHooks ? new CoordinatorChaosHooks(childLogger(rootLogger, 'chaos-hooks')) : null;
   if (chaos !== null && config.http === null) log.warn('--chaos-hooks without --http: nothing can set the fault settings');
-  const planted = process.env['TESTUDO_CHAOS_PLANTED_BUG'];
-  if (planted !== undefined && planted !== '' && (!config.chaosHooks || planted !== 'count-late-result')) {
-    throw new Error(`TESTUDO_CHAOS_PLANTED_BUG=${planted}: only count-late-result, and only with --chaos-hooks`);
-  }
+  const planted = plantedBugs(process.env['TESTUDO_CHAOS_PLANTED_BUG'], { chaosHooks: config.chaosHooks, nodeId: config.id });
   const storagePlantedBug = process.env['TESTUDO_STORAGE_PLANTED_BUG'];
   if (storagePlantedBug !== undefined && storagePlantedBug !== '' && storagePlantedBug !== 'skip-durable-check') {
     throw new Error(`TESTUDO_STORAGE_PLANTED_BUG=${storagePlantedBug}: only skip-durable-check`);
@@ -74,8 +72,8 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     log.warn({ from: storage.durableCheck.migratedFrom, to: formatVersion }, 'migrated the Raft data directory: wrote its durable record from its current state');
   }
   const metrics = new NodeMetrics({ nodeId: config.id });
-  const orchestrator = new Orchestrator(planted === 'count-late-result' ? { plantedBug: planted } : {});
-  if (planted === 'count-late-result') rootLogger.warn({ event: 'planted-bug', bug: planted }, 'a planted bug is on: late results are counted (chaos checker self-test)');
+  const orchestrator = new Orchestrator(planted.orchestrator === undefined ? {} : { plantedBug: planted.orchestrator });
+  if (planted.active !== null) rootLogger.warn({ event: 'planted-bug', bug: planted.active }, `a planted bug is on: ${planted.active} (chaos checker self-test)`);
   const machine = new KvMachine({ extension: orchestrator });
   const archive = new ReportArchive(config.dataDir, orchestrator, childLogger(rootLogger, 'archive'));
   let sessions: WorkerSessions | null = null;
@@ -110,7 +108,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
       onState: (s) => {
         if (s.leader !== lastLeader || s.role !== lastRole) {
           // One line per change: the chaos checks and integration tests read these to prove one leader per term.
-          log.info({ event: 'raft-state', term: s.term, leader: s.leader, role: s.role }, s.role === 'leader' ? 'became leader' : 'leader changed');
+          log.info({ event: 'raft-state', term: s.term, leader: planted.leaderReport.name(s.term, s.leader), role: s.role }, s.role === 'leader' ? 'became leader' : 'leader changed');
           lastLeader = s.leader;
           lastRole = s.role;
           sessions?.setLeader(s.role === 'leader');

@@ -274,11 +274,9 @@ describe('testudo run: spec and connection errors', () => {
   it('a cluster nobody listens on exits 3', async () => {
     const dir = await specDir(GOOD_SPEC);
     const port = await freePort();
-    const started = Date.now();
     const { code, out } = await cli(['run', '-f', dir, '--coordinators', `127.0.0.1:${port}`, '--timeout-ms', '1500', '--report-dir', join(dir, 'r')]);
     expect(code).toBe(3);
     expect(out).toContain(`cannot reach the Testudo cluster at 127.0.0.1:${port}`);
-    expect(Date.now() - started).toBeLessThan(15_000);
   }, 30_000);
 
   it('bad --coordinators and --timeout-ms are usage errors', async () => {

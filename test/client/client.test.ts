@@ -70,11 +70,9 @@ describe('leader hints', () => {
   it('redirects to the hinted leader at once, then prefers it', async () => {
     const b = await node('b', serve);
     const a = await node('a', () => notLeader(b));
-    // A backoff this long would blow the time limit below: the first redirect must not wait.
-    const c = client([a.address, b.address], { retry: { backoffBaseMs: 10_000, backoffMaxMs: 10_000 } });
-    const startMs = Date.now();
+    // The first redirect must not wait: a backoff drawn up to an hour would outlast the call's 30 s total timeout.
+    const c = client([a.address, b.address], { retry: { backoffBaseMs: 3_600_000, backoffMaxMs: 3_600_000 } });
     await expect(c.put('k', 'v')).resolves.toEqual({ index: 7, duplicate: false });
-    expect(Date.now() - startMs).toBeLessThan(2_000);
     expect([a.count('Put'), b.count('Put')]).toEqual([1, 1]);
     expect(c.preferredEndpoint).toBe(b.address);
     expect(c.leaderId).toBe('b');
@@ -221,17 +219,15 @@ describe('bounds', () => {
     expect(error.code).toBe('DEADLINE_EXCEEDED');
     expect(error.cause).toBeInstanceOf(NoLeaderError);
     expect(elapsedMs).toBeGreaterThanOrEqual(250);
-    expect(elapsedMs).toBeLessThan(2_000);
     expect(a.received.length).toBeGreaterThan(2);
   });
 
   it('cuts the last attempt short at totalTimeoutMs', async () => {
     const a = await node('a', () => ({ hang: true }));
-    const c = client([a.address], { callTimeoutMs: 10_000, totalTimeoutMs: 300 });
-    const startMs = Date.now();
+    // The server never answers and a call may last an hour: only the total timeout can end this one.
+    const c = client([a.address], { callTimeoutMs: 3_600_000, totalTimeoutMs: 300 });
     const error = await rejection(c.get('k'));
     expect(error).toBeInstanceOf(DeadlineExceededError);
-    expect(Date.now() - startMs).toBeLessThan(2_000);
     expect(a.received.length).toBe(1);
   });
 });
@@ -395,13 +391,12 @@ describe('key-value calls', () => {
 describe('close', () => {
   it('stops an operation waiting in backoff and refuses later calls', async () => {
     const a = await node('a', () => noLeader());
-    const c = client([a.address], { retry: { backoffBaseMs: 5_000, backoffMaxMs: 5_000 } });
+    // A backoff of up to an hour within a day's total timeout: only close() can end this wait before the test's own timeout.
+    const c = client([a.address], { totalTimeoutMs: 24 * 3_600_000, retry: { backoffBaseMs: 3_600_000, backoffMaxMs: 3_600_000 } });
     const pending = rejection(c.put('k', 'v'));
     await a.receivedAtLeast(1);
-    const startMs = Date.now();
     c.close();
     expect(await pending).toBeInstanceOf(ClientClosedError);
-    expect(Date.now() - startMs).toBeLessThan(1_000);
     expect(await rejection(c.get('k'))).toBeInstanceOf(ClientClosedError);
   });
 });

@@ -60,13 +60,12 @@ describe('SetupCache', () => {
 
   it('times out, killing the group', async () => {
     const cache = new SetupCache({ workDir: path.join(tmp, 'work'), timeoutMs: 300, killGraceMs: 100 });
-    const started = Date.now();
+    // The sleeps outlast the test's own timeout: ensureSetup returning at all shows the setup timeout ended them.
     const result = await cache.ensureSetup({
-      commands: ['sleep 30 & echo $! > bg.pid; sleep 30'],
+      commands: ['sleep 600 & echo $! > bg.pid; sleep 600'],
       cacheKey: 'slow',
       checkoutDir: tmp,
     });
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toMatch(/timed out: the setup timeout is 300 ms/);
     const bg = Number(readFileSync(path.join(tmp, 'bg.pid'), 'utf8'));

@@ -107,6 +107,9 @@ export interface RegisterOutcome {
 
 export type ResultStatus = 'counted' | 'duplicate' | 'late' | 'unknown';
 
+/** The state-machine bugs a chaos run can plant (src/coordinator/planted-bugs.ts). */
+export type OrchestratorPlantedBug = 'count-late-result' | 'drop-task' | 'diverge';
+
 export interface ResultsOutcome {
   readonly statuses: readonly { readonly attemptId: string; readonly status: ResultStatus }[];
 }
@@ -197,11 +200,14 @@ export class Orchestrator implements MachineExtension {
 
   /**
    * `plantedBug` exists only to prove that the chaos checks catch a broken
-   * state machine (docs/chaos.md): 'count-late-result' counts a test verdict
-   * that arrives for a superseded (lost) attempt. A coordinator sets it only
-   * with --chaos-hooks and TESTUDO_CHAOS_PLANTED_BUG; never in production.
+   * state machine (docs/chaos.md, src/coordinator/planted-bugs.ts):
+   * 'count-late-result' counts a test verdict that arrives for a superseded
+   * (lost) attempt; 'drop-task' never queues a run's last task; 'diverge'
+   * records a passed task's finish 1 ms late (set on one replica only). A
+   * coordinator sets it only with --chaos-hooks and TESTUDO_CHAOS_PLANTED_BUG;
+   * never in production.
    */
-  constructor(private readonly options: { readonly plantedBug?: 'count-late-result' } = {}) {}
+  constructor(private readonly options: { readonly plantedBug?: OrchestratorPlantedBug } = {}) {}
 
   onChange(listener: ChangeListener): () => void {
     this.listeners.add(listener);
@@ -386,7 +392,8 @@ export class Orchestrator implements MachineExtension {
       run.counts.tasks++;
       run.counts.queued++;
       if (!template.exclusive) run.parallelOpen++;
-      this.enqueue(task);
+      const plantedDrop = this.options.plantedBug === 'drop-task' && position === submission.tasks.length - 1;
+      if (!plantedDrop) this.enqueue(task);
     });
     this.touched.add(runId);
     if (run.taskIds.length === 0) this.finishRun(run, atMs);
@@ -574,7 +581,7 @@ export class Orchestrator implements MachineExtension {
     attempt.state = result.outcome;
     this.recordTiming(task, result);
     if (result.outcome === 'passed') {
-      this.endTask(task, 'passed', '', atMs);
+      this.endTask(task, 'passed', '', this.options.plantedBug === 'diverge' ? atMs + 1 : atMs);
     } else if (task.testFailures < task.template.retries) {
       task.testFailures++;
       // A test failure is not the machine's fault, but a retry elsewhere tells flaky tests from machine-bound ones.

@@ -52,7 +52,8 @@ describe('chaos scenarios', () => {
   it('catches a planted bug: a late result counted by the state machine', async () => {
     const scenario = parseScenario(plantedScenario, 'planted.yaml');
     const result = await run({ scenario, seed: 7, coordinatorEnv: { TESTUDO_CHAOS_PLANTED_BUG: 'count-late-result' } });
-    expect(result.checks.duplicateResults).toBeGreaterThan(0);
+    // On a miss, say what the run saw: whether the hang outlasted the TTL and what each task's attempts became.
+    expect(result.checks.duplicateResults, JSON.stringify({ checks: result.checks, faults: result.faults, infraRetries: result.infraRetries })).toBeGreaterThan(0);
     expect(result.checks.findings.join('\n')).toMatch(/late result was counted on .* \(lost\)/);
   }, 170_000);
 

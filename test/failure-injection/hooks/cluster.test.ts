@@ -51,6 +51,13 @@ function histogram(text: string, name: string): { sum: number; count: number } {
   return { sum: value('sum'), count: value('count') };
 }
 
+/** A gauge's value from Prometheus text. */
+function gauge(text: string, name: string): number {
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+  if (match === null) throw new Error(`no ${name} in /metrics`);
+  return Number(match[1]);
+}
+
 /** The /proc/<pid>/stat state letter ('T' = stopped), or null once the process is gone. */
 async function procState(pid: number): Promise<string | null> {
   try {
@@ -214,8 +221,10 @@ describe('chaos hooks in real worker and coordinator processes', () => {
     }
     try {
       expect((await chaos(n1, 'GET')).json).toEqual({ fsyncDelayMs: 50 });
-      // A write already past its hook when the delay was set ends long before this.
-      await sleep(500);
+      // A write already past its hook when the delay was set must not count below. n1 persists its Ready batches
+      // one after another, so once it has applied a write proposed after the change, every earlier one is done.
+      const fence = await client!.put('chaos-hooks/fence', 'x');
+      await waitFor('n1 to apply the fence write', async () => gauge(await (await fetch(`http://${n1}/metrics`)).text(), 'testudo_raft_applied_index') >= fence.index, 20_000);
       const before = histogram(await (await fetch(`http://${n1}/metrics`)).text(), 'testudo_disk_fsync_duration_seconds');
       for (let i = 0; i < 5; i++) await client!.put(`chaos-hooks/k${i}`, `v${i}`);
       for (let i = 0; i < 5; i++) expect(new TextDecoder().decode((await client!.get(`chaos-hooks/k${i}`)).value ?? new Uint8Array())).toBe(`v${i}`);

@@ -42,6 +42,14 @@ function toxic<T>(type: string, attributes: T, extra: Record<string, unknown> = 
   return { type, attributes, ...extra } as unknown as ICreateToxicBody<T>;
 }
 
+/**
+ * Longer than any wait in this file (waitBytes gives up after 15 s): a toxic
+ * with this latency that still applied would hold data past every bound, so
+ * data arriving at all proves it did not apply. Checks of that kind need no
+ * upper bound on a measured time, which a loaded machine could break.
+ */
+const heldForeverMs = 600_000;
+
 /** Time for `payload` to make the round trip through the echo server. */
 async function roundTrip(probe: Probe, payload: Buffer | string): Promise<number> {
   const size = Buffer.byteLength(payload);
@@ -66,11 +74,9 @@ describe('toxics on real traffic', () => {
     const probe = await open(p);
     const down = await roundTrip(probe, 'hello');
     expect(down).toBeGreaterThanOrEqual(200);
-    expect(down).toBeLessThan(2000);
     await p.addToxic(toxic('latency', { latency: 150, jitter: 0 }, { stream: 'upstream' }));
     const both = await roundTrip(probe, 'again');
     expect(both).toBeGreaterThanOrEqual(350);
-    expect(both).toBeLessThan(3000);
     expect(probe.text()).toBe('helloagain');
   });
 
@@ -81,17 +87,18 @@ describe('toxics on real traffic', () => {
     for (let i = 0; i < 3; i++) {
       const t = await roundTrip(probe, `j${i}`);
       expect(t).toBeGreaterThanOrEqual(49);
-      expect(t).toBeLessThan(1500);
     }
   });
 
   it('toxicity 0 never applies', async () => {
     const p = await newProxy();
-    await p.addToxic(toxic('latency', { latency: 1000, jitter: 0 }, { toxicity: 0 }));
+    // Applied, either toxic would hold the data far past roundTrip's wait: its arrival is the proof.
+    await p.addToxic(toxic('latency', { latency: heldForeverMs, jitter: 0 }, { toxicity: 0 }));
     await p.addToxic(toxic('timeout', { timeout: 0 }, { toxicity: 0, stream: 'upstream' }));
     for (let i = 0; i < 3; i++) {
       const probe = await open(p);
-      expect(await roundTrip(probe, 'fast')).toBeLessThan(700);
+      await roundTrip(probe, 'fast');
+      expect(probe.text()).toBe('fast');
     }
   });
 
@@ -101,7 +108,6 @@ describe('toxics on real traffic', () => {
     const probe = await open(p);
     const elapsed = await roundTrip(probe, Buffer.alloc(60_000, 1)); // >= 600 ms
     expect(elapsed).toBeGreaterThanOrEqual(500);
-    expect(elapsed).toBeLessThan(5000);
     expect(probe.bytes()).toBe(60_000);
   });
 
@@ -148,7 +154,6 @@ describe('toxics on real traffic', () => {
     probe.socket.write('held');
     const end = await probe.closed;
     expect(end.at - start).toBeGreaterThanOrEqual(250);
-    expect(end.at - start).toBeLessThan(3000);
     expect(probe.bytes()).toBe(0);
   });
 
@@ -156,7 +161,10 @@ describe('toxics on real traffic', () => {
     const p = await newProxy();
     const t = await p.addToxic(toxic('timeout', { timeout: 0 }));
     const probe = await open(p);
+    const before = echo.received();
     probe.socket.write('held');
+    // The echo server has answered; what follows is a window in which the held answer must not arrive.
+    await until(() => echo.received() - before >= 4);
     await sleep(300);
     expect(probe.bytes()).toBe(0);
     expect(probe.socket.destroyed).toBe(false);
@@ -174,16 +182,17 @@ describe('toxics on real traffic', () => {
     probe.socket.end();
     const end = await probe.closed;
     expect(end.at - start).toBeGreaterThanOrEqual(350);
-    expect(end.at - start).toBeLessThan(3000);
   });
 
-  it('without slow_close the close is prompt', async () => {
+  it('without slow_close the close goes through, to the upstream and back', async () => {
+    // Promptness is what the slow_close test shows by contrast; here: the close is passed on at all, cleanly.
     const probe = await open(await newProxy());
     await roundTrip(probe, 'bye');
-    const start = Date.now();
+    const upstreamOpen = echo.sockets.size; // this connection's upstream side among them
     probe.socket.end();
     const end = await probe.closed;
-    expect(end.at - start).toBeLessThan(300);
+    expect(end.error).toBeUndefined();
+    await until(() => echo.sockets.size < upstreamOpen);
   });
 
   it('slicer delivers every byte in pieces', async () => {
@@ -213,26 +222,31 @@ describe('toxics on real traffic', () => {
   it('toxics apply to open connections and stop when removed', async () => {
     const p = await newProxy();
     const probe = await open(p);
-    expect(await roundTrip(probe, 'a')).toBeLessThan(150);
+    await roundTrip(probe, 'a');
     const t = await p.addToxic(toxic('latency', { latency: 250, jitter: 0 }));
     expect(await roundTrip(probe, 'b')).toBeGreaterThanOrEqual(250);
     await t.update({ ...t.toJson(), attributes: { latency: 400, jitter: 0 } });
     expect(await roundTrip(probe, 'c')).toBeGreaterThanOrEqual(400);
+    // Still applied after remove(), a latency this long would hold 'd' past roundTrip's wait.
+    await t.update({ ...t.toJson(), attributes: { latency: heldForeverMs, jitter: 0 } });
     await t.remove();
-    expect(await roundTrip(probe, 'd')).toBeLessThan(150);
+    await roundTrip(probe, 'd');
     expect(probe.text()).toBe('abcd');
   });
 
   it('removing a toxic while data is held delivers that data', async () => {
     const p = await newProxy();
-    const t = await p.addToxic(toxic('latency', { latency: 5000, jitter: 0 }));
+    const t = await p.addToxic(toxic('latency', { latency: heldForeverMs, jitter: 0 }));
     const probe = await open(p);
-    const start = Date.now();
+    const before = echo.received();
     probe.socket.write('late');
-    await sleep(100);
+    // The echo server has answered, so the answer is on its way into the toxic (or in it).
+    await until(() => echo.received() - before >= 4);
+    expect(probe.bytes()).toBe(0);
     await t.remove();
-    await probe.waitBytes(4, 3000);
-    expect(Date.now() - start).toBeLessThan(3000);
+    // Held for heldForeverMs had the removal not released it.
+    await probe.waitBytes(4, 15_000);
+    expect(probe.text()).toBe('late');
   });
 
   it('disabling closes open connections and refuses new ones; enabling restores', async () => {
@@ -254,7 +268,8 @@ describe('toxics on real traffic', () => {
     expect(refused).toBe('ECONNREFUSED');
     await disabled.update({ enabled: true, listen: p.listen, upstream: p.upstream });
     const again = await open(p);
-    expect(await roundTrip(again, 'back')).toBeLessThan(1000);
+    await roundTrip(again, 'back');
+    expect(again.text()).toBe('back');
   });
 
   it('closes the client when the upstream is unreachable', async () => {
