@@ -4,6 +4,7 @@ import { AddressRoutes } from '../client/routes.js';
 import type { Command } from 'commander';
 
 import { createLogger, type Logger } from '../coordinator/logger.js';
+import { attemptDirsMaxDefault, attemptRetentionMsDefault } from '../worker/attempt-files.js';
 import { detectCapabilities, LabelError, parseLabels } from '../worker/capabilities.js';
 import { chaosSeedFromTime, WorkerChaosHooks } from '../worker/chaos-hooks.js';
 import { WorkerAgent, type ExecutorKind } from '../worker/agent.js';
@@ -29,6 +30,8 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
     .option('--tools <list>', 'extra executables to look for on PATH and advertise, a,b,…', '')
     .option('--executor <kind>', 'process (default) or noop (completes tasks at once without running them; scheduler benchmarks only)', 'process')
     .option('--kill-grace-ms <ms>', 'time between SIGTERM and SIGKILL of a timed-out task', '5000')
+    .option('--attempt-dirs-max <n>', "finished attempts whose files (output.log, junit.xml) are kept in the work dir; older ones are removed", String(attemptDirsMaxDefault))
+    .option('--attempt-retention-ms <ms>', "a finished attempt's files are removed this long after it ended (default: 7 days, the coordinators' default run retention)", String(attemptRetentionMsDefault))
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', process.env['LOG_LEVEL'] ?? 'info')
     .option('--route <list>', 'dial another address when a coordinator address is meant, from=via,… (e.g. through a fault proxy)', '')
     .option(
@@ -50,6 +53,8 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
       const executor = String(options['executor']) as ExecutorKind;
       if (executor !== 'process' && executor !== 'noop') throw new UsageError(`--executor must be process or noop, got ${quoted(executor)}`);
       const killGraceMs = nonNegativeIntFlag('--kill-grace-ms', String(options['killGraceMs']));
+      const attemptDirsMax = nonNegativeIntFlag('--attempt-dirs-max', String(options['attemptDirsMax']));
+      const attemptRetentionMs = nonNegativeIntFlag('--attempt-retention-ms', String(options['attemptRetentionMs']));
       let capabilities;
       try {
         const tools = String(options['tools']).split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -76,6 +81,8 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
           slots,
           executor,
           killGraceMs,
+          attemptDirsMax,
+          attemptRetentionMs,
           logger,
           ...(typeof options['name'] === 'string' ? { name: options['name'] } : {}),
           ...(typeof options['checkoutRoot'] === 'string' ? { checkoutRoot: resolve(options['checkoutRoot']) } : {}),
