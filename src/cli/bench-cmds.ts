@@ -8,15 +8,11 @@ import { runRaftBench } from '../../bench/raft.js';
 import { runScheduleBench } from '../../bench/schedule.js';
 import { valueBytesMax } from '../coordinator/limits.js';
 import { ExitError, UsageError } from './errors.js';
+import { endpointListFlag } from './flags.js';
 import { positiveInt } from './up-cmd.js';
 
 function endpointList(value: string): string[] {
-  const list = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  if (list.length === 0) throw new UsageError('--coordinators/--endpoints must name at least one host:port');
-  return list;
+  return endpointListFlag('--coordinators/--endpoints', value);
 }
 
 /** Progress goes to stderr so that stdout's last line is the JSON result. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { TestudoClient } from '../client/index.js';
-import { ExitError, UsageError } from './errors.js';
+import { ExitError } from './errors.js';
+import { endpointFlag, endpointListFlag, positiveIntFlag } from './flags.js';
 
 /** Where the client commands look for the cluster unless told otherwise (`testudo up`'s defaults). */
 export const defaultEndpoints = '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
@@ -11,20 +12,13 @@ interface EndpointOptions {
 }
 
 function endpointsOf(options: EndpointOptions): string[] {
-  const raw = options.endpoints ?? process.env.TESTUDO_ENDPOINTS ?? defaultEndpoints;
-  const list = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  if (list.length === 0) throw new UsageError('--endpoints must name at least one host:port');
-  return list;
+  if (options.endpoints !== undefined) return endpointListFlag('--endpoints', options.endpoints);
+  const fromEnv = process.env.TESTUDO_ENDPOINTS;
+  return fromEnv === undefined ? endpointListFlag('the default endpoints', defaultEndpoints) : endpointListFlag('TESTUDO_ENDPOINTS', fromEnv);
 }
 
 function timeoutOf(options: EndpointOptions, fallbackMs: number): number {
-  if (options.timeoutMs === undefined) return fallbackMs;
-  const ms = Number(options.timeoutMs);
-  if (!Number.isInteger(ms) || ms <= 0) throw new UsageError('--timeout-ms must be a positive integer');
-  return ms;
+  return options.timeoutMs === undefined ? fallbackMs : positiveIntFlag('--timeout-ms', options.timeoutMs);
 }
 
 async function withClient<T>(options: EndpointOptions, fallbackMs: number, fn: (client: TestudoClient) => Promise<T>): Promise<T> {
@@ -72,8 +66,7 @@ export function registerKvCommands(program: Command, write: (text: string) => vo
     .option('--limit <n>', 'at most this many keys', '1000')
     .option('--stale', "read the serving node's local state, which may lag")
     .action(async (options: EndpointOptions & { prefix: string; limit: string; stale?: boolean }) => {
-      const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit <= 0) throw new UsageError('--limit must be a positive integer');
+      const limit = positiveIntFlag('--limit', options.limit);
       await withClient(options, 30_000, async (c) => {
         let printed = 0;
         for await (const item of c.listAll({ prefix: options.prefix, pageSize: Math.min(limit, 1000), stale: options.stale === true })) {
@@ -108,6 +101,7 @@ export function registerClusterCommands(program: Command, write: (text: string) 
   )
     .option('--learner-only', 'keep it a non-voting learner')
     .action(async (options: EndpointOptions & { id: string; address: string; learnerOnly?: boolean }) => {
+      endpointFlag('--address', options.address);
       const result = await withClient(options, 120_000, (c) => c.addMember({ id: options.id, address: options.address, learnerOnly: options.learnerOnly === true }, { callTimeoutMs: timeoutOf(options, 120_000) }));
       write(`${JSON.stringify(result)}\n`);
     });

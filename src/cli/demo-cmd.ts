@@ -7,9 +7,10 @@ import type { Command } from 'commander';
 import { TestudoClient } from '../client/index.js';
 import { protoDir } from '../common/protos.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
-import { ExitError, UsageError } from './errors.js';
-import { runCommand, RunExitCode } from './run-cmds.js';
-import { nonNegativeInt, positiveInt, startLocalWorkers } from './up-cmd.js';
+import { ExitError } from './errors.js';
+import { loadSubmission, runCommand, RunExitCode } from './run-cmds.js';
+import { integerFlag } from './flags.js';
+import { positiveInt, startLocalWorkers } from './up-cmd.js';
 
 /** Longest the demo waits for a leader and its workers' sessions. */
 export const demoReadyTimeoutMs = 60_000;
@@ -31,12 +32,12 @@ export function registerDemoCommand(program: Command, write: (text: string) => v
     .option('--data-dir <dir>', 'keep the cluster data here (default: a temp dir, removed afterwards)')
     .option('--no-progress', 'no live progress')
     .action(async (options: { file?: string; coordinators: string; workers: string; workerSlots: string; reportDir: string; dataDir?: string; progress: boolean }) => {
-      const coordinators = positiveInt('--coordinators', options.coordinators);
-      if (coordinators > 9) throw new UsageError('--coordinators must be at most 9');
-      const workers = nonNegativeInt('--workers', options.workers);
-      if (workers < 1 || workers > 64) throw new UsageError('--workers must be from 1 to 64');
+      const coordinators = integerFlag('--coordinators', options.coordinators, 1, 9);
+      const workers = integerFlag('--workers', options.workers, 1, 64);
       const workerSlots = positiveInt('--worker-slots', options.workerSlots);
       const spec = resolve(options.file ?? exampleSpecPath());
+      // A bad spec is reported (exit 2) before any process is started for it.
+      if (options.file !== undefined) await loadSubmission(spec, undefined, write);
       const dataDir = options.dataDir === undefined ? await mkdtemp(join(tmpdir(), 'testudo-demo-')) : resolve(options.dataDir);
       const cluster = new LocalCluster({ coordinators, dataDir, basePort: 0, baseHttpPort: 0 });
       let code: number = RunExitCode.ok;

@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { inspectDataDir } from './inspect.js';
 import { CorruptionError, DurableStateRolledBackError } from '../raft/index.js';
+import { InvalidArgumentError } from '../client/index.js';
+import { printableLines } from '../common/printable.js';
 import { ExitError, UsageError } from './errors.js';
+import { nonNegativeIntFlag } from './flags.js';
 import { registerClusterCommands, registerKvCommands } from './client-cmds.js';
 import { registerCoordinatorCommand } from './coordinator-cmd.js';
 import { registerUpCommand } from './up-cmd.js';
@@ -25,12 +28,16 @@ export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
 /** `raft inspect` of a directory a coordinator would refuse (damaged, or older than its durable record). */
 const exitDamagedData = 3;
 
-export function buildProgram(write: (text: string) => void): Command {
+/**
+ * `write` takes the commands' output (stdout); `writeErr` the parser's
+ * complaints and help on errors (stderr).
+ */
+export function buildProgram(write: (text: string) => void, writeErr: (text: string) => void = write): Command {
   const program = new Command('testudo')
     .description('Testudo: a Raft-replicated distributed test orchestrator')
     .version(testudoVersion)
     .exitOverride()
-    .configureOutput({ writeOut: write, writeErr: write });
+    .configureOutput({ writeOut: write, writeErr });
   const raft = program.command('raft').description('inspect Raft storage');
   raft
     .command('inspect')
@@ -39,11 +46,10 @@ export function buildProgram(write: (text: string) => void): Command {
     .requiredOption('--node-id <id>', 'the node the directory belongs to')
     .option('--entries <n>', 'also print the last n log entries (type, term, index, bytes)', '0')
     .action(async (dir: string, options: { nodeId: string; entries: string }) => {
-      const tail = Number(options.entries);
-      if (!Number.isInteger(tail) || tail < 0) throw new UsageError('--entries must be a non-negative integer');
+      const tail = nonNegativeIntFlag('--entries', options.entries);
       const report = await inspectDataDir(dir, options.nodeId, tail).catch((error: unknown) => {
         if (!(error instanceof CorruptionError || error instanceof DurableStateRolledBackError)) throw error;
-        write(`testudo: ${error.name}: ${error.message}\n`);
+        writeErr(`testudo: ${error.message}\n`);
         throw new ExitError(exitDamagedData);
       });
       write(`${JSON.stringify(report, null, 2)}\n`);
@@ -65,19 +71,27 @@ export function buildProgram(write: (text: string) => void): Command {
 
 export { UsageError };
 
-export async function main(argv: readonly string[], write: (text: string) => void): Promise<number> {
+/**
+ * Runs one command line; returns its exit code. Errors that end the command
+ * go to `writeErr` with control characters escaped (they may quote a flag
+ * value or a file's bytes). A bad argument is exit 2 wherever it is caught:
+ * by the parser, by a command (UsageError) or by the client or the server
+ * (InvalidArgumentError).
+ */
+export async function main(argv: readonly string[], write: (text: string) => void, writeErr: (text: string) => void = write): Promise<number> {
   try {
-    await buildProgram(write).parseAsync([...argv], { from: 'user' });
+    await buildProgram(write, writeErr).parseAsync([...argv], { from: 'user' });
     return ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     if (err instanceof ExitError) return err.exitCode;
     if (err instanceof UsageError) {
-      write(`testudo: ${err.message}\n`);
+      writeErr(`testudo: ${printableLines(err.message)}\n`);
       return ExitCode.usage;
     }
-    write(`testudo: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
-    return ExitCode.failure;
+    const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    writeErr(`testudo: ${printableLines(text)}\n`);
+    return err instanceof InvalidArgumentError ? ExitCode.usage : ExitCode.failure;
   }
 }
 
@@ -93,5 +107,9 @@ function invokedDirectly(): boolean {
 }
 
 if (invokedDirectly()) {
-  process.exitCode = await main(process.argv.slice(2), (text) => process.stdout.write(text));
+  process.exitCode = await main(
+    process.argv.slice(2),
+    (text) => process.stdout.write(text),
+    (text) => process.stderr.write(text),
+  );
 }

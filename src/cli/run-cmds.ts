@@ -18,6 +18,7 @@ import { buildSummary, type RunReportJson } from '../report/summary.js';
 import { writeReports, type ReportPaths } from '../report/write-reports.js';
 import { defaultEndpoints } from './client-cmds.js';
 import { ExitError, UsageError } from './errors.js';
+import { endpointListFlag } from './flags.js';
 import { ProgressReporter } from './progress.js';
 
 /** Exit codes of these commands (0 ok, 1 run failed/cancelled or not found, 2 usage/spec, 3 cluster unreachable). */
@@ -64,16 +65,9 @@ export interface ConnectOptions {
 
 /** The coordinators to talk to: --coordinators, else --endpoints, else TESTUDO_ENDPOINTS, else the local defaults. */
 export function coordinatorsOf(options: ConnectOptions, env: NodeJS.ProcessEnv = process.env): string[] {
-  const raw = options.coordinators ?? options.endpoints ?? env.TESTUDO_ENDPOINTS ?? defaultEndpoints;
-  const list = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  if (list.length === 0) throw new UsageError('--coordinators must name at least one host:port');
-  for (const endpoint of list) {
-    if (!/^(\[[0-9A-Fa-f:.]+\]|[^:\s[\]]+):\d{1,5}$/.test(endpoint)) throw new UsageError(`--coordinators: "${endpoint}" is not host:port`);
-  }
-  return list;
+  if (options.coordinators !== undefined) return endpointListFlag('--coordinators', options.coordinators);
+  if (options.endpoints !== undefined) return endpointListFlag('--endpoints', options.endpoints);
+  return endpointListFlag(env.TESTUDO_ENDPOINTS === undefined ? 'the default endpoints' : 'TESTUDO_ENDPOINTS', env.TESTUDO_ENDPOINTS ?? defaultEndpoints);
 }
 
 function timeoutOf(options: ConnectOptions): number {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { TestudoClient } from '../client/index.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { formatStatusTable } from './client-cmds.js';
-import { UsageError } from './errors.js';
+import { integerFlag, nonNegativeIntFlag, positiveIntFlag } from './flags.js';
 
 /** How long `up` waits for the first leader before giving up. */
 export const upLeaderTimeoutMs = 30_000;
@@ -20,11 +20,9 @@ export function registerUpCommand(program: Command, write: (text: string) => voi
     .option('--http-base-port <port>', 'HTTP port of n1 (/metrics, /livez, /readyz); 0 picks free ports', '9101')
     .option('--tick-ms <ms>', 'Raft tick length')
     .action(async (options: { coordinators: string; workers: string; workerSlots: string; dataDir: string; basePort: string; httpBasePort: string; tickMs?: string }) => {
-      const coordinators = positiveInt('--coordinators', options.coordinators);
-      const workers = nonNegativeInt('--workers', options.workers);
-      if (workers > 64) throw new UsageError('--workers must be at most 64');
+      const coordinators = integerFlag('--coordinators', options.coordinators, 1, 9);
+      const workers = integerFlag('--workers', options.workers, 0, 64);
       const workerSlots = positiveInt('--worker-slots', options.workerSlots);
-      if (coordinators > 9) throw new UsageError('--coordinators must be at most 9');
       const cluster = new LocalCluster({
         coordinators,
         dataDir: resolve(options.dataDir),
@@ -102,19 +100,14 @@ async function waitForLeader(client: TestudoClient, cancelled: () => boolean): P
 }
 
 function port(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535 - 9) throw new UsageError(`${flag} must be a port number (0 picks free ports), got "${value}"`);
-  return n;
+  // n1 takes the base port, n2 the next…: leave room for the largest cluster.
+  return integerFlag(`${flag} (0 picks free ports)`, value, 0, 65_535 - 9);
 }
 
 export function nonNegativeInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got "${value}"`);
-  return n;
+  return nonNegativeIntFlag(flag, value);
 }
 
 export function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive integer, got "${value}"`);
-  return n;
+  return positiveIntFlag(flag, value);
 }

@@ -4,12 +4,14 @@ import { AddressRoutes } from '../client/routes.js';
 import type { Command } from 'commander';
 
 import { createLogger, type Logger } from '../coordinator/logger.js';
+import { attemptDirsMaxDefault, attemptRetentionMsDefault } from '../worker/attempt-files.js';
 import { detectCapabilities, LabelError, parseLabels } from '../worker/capabilities.js';
 import { chaosSeedFromTime, WorkerChaosHooks } from '../worker/chaos-hooks.js';
 import { WorkerAgent, type ExecutorKind } from '../worker/agent.js';
 import { startWorkerHttp, type WorkerHttp } from '../worker/http.js';
 import { WorkDirError } from '../worker/identity.js';
 import { ExitError, UsageError } from './errors.js';
+import { endpointListFlag, integerFlag, listenFlag, nonNegativeIntFlag, quoted } from './flags.js';
 
 /** Exit code when the worker refuses to start (work dir in use or unreadable). */
 export const workerExitRefused = 3;
@@ -28,6 +30,8 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
     .option('--tools <list>', 'extra executables to look for on PATH and advertise, a,b,…', '')
     .option('--executor <kind>', 'process (default) or noop (completes tasks at once without running them; scheduler benchmarks only)', 'process')
     .option('--kill-grace-ms <ms>', 'time between SIGTERM and SIGKILL of a timed-out task', '5000')
+    .option('--attempt-dirs-max <n>', "finished attempts whose files (output.log, junit.xml) are kept in the work dir; older ones are removed", String(attemptDirsMaxDefault))
+    .option('--attempt-retention-ms <ms>', "a finished attempt's files are removed this long after it ended (default: 7 days, the coordinators' default run retention)", String(attemptRetentionMsDefault))
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', process.env['LOG_LEVEL'] ?? 'info')
     .option('--route <list>', 'dial another address when a coordinator address is meant, from=via,… (e.g. through a fault proxy)', '')
     .option(
@@ -37,22 +41,20 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
     .option('--chaos-seed <n>', "seed of the chaos hooks' random draws, 0..4294967295 (default: from the time; logged)")
     .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
     .action(async (options: Record<string, string | boolean | undefined>) => {
-      const coordinators = String(options['coordinators']).split(',').map((s) => s.trim()).filter((s) => s !== '');
-      if (coordinators.length === 0) throw new UsageError('--coordinators needs at least one host:port');
+      const coordinators = endpointListFlag('--coordinators', String(options['coordinators']));
       let routes: AddressRoutes;
       try {
         routes = AddressRoutes.parse(String(options['route'] ?? ''));
       } catch (error) {
         throw new UsageError(`--route: ${(error as Error).message}`);
       }
-      for (const c of coordinators) if (!/^[^:\s]+:\d{1,5}$/.test(c)) throw new UsageError(`--coordinators: "${c}" is not host:port`);
-      const slots = Number(options['slots']);
-      if (!Number.isInteger(slots) || slots < 1 || slots > 1024) throw new UsageError(`--slots must be an integer from 1 to 1024, got "${String(options['slots'])}"`);
+      const slots = integerFlag('--slots', String(options['slots']), 1, 1024);
       if (typeof options['name'] === 'string' && (options['name'].length === 0 || options['name'].length > 256)) throw new UsageError('--name must be 1..256 characters');
       const executor = String(options['executor']) as ExecutorKind;
-      if (executor !== 'process' && executor !== 'noop') throw new UsageError(`--executor must be process or noop, got "${executor}"`);
-      const killGraceMs = Number(options['killGraceMs']);
-      if (!Number.isInteger(killGraceMs) || killGraceMs < 0) throw new UsageError('--kill-grace-ms must be a non-negative integer');
+      if (executor !== 'process' && executor !== 'noop') throw new UsageError(`--executor must be process or noop, got ${quoted(executor)}`);
+      const killGraceMs = nonNegativeIntFlag('--kill-grace-ms', String(options['killGraceMs']));
+      const attemptDirsMax = nonNegativeIntFlag('--attempt-dirs-max', String(options['attemptDirsMax']));
+      const attemptRetentionMs = nonNegativeIntFlag('--attempt-retention-ms', String(options['attemptRetentionMs']));
       let capabilities;
       try {
         const tools = String(options['tools']).split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -67,9 +69,8 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
       let agent: WorkerAgent | null = null;
       let http: WorkerHttp | null = null;
       if (typeof options['http'] === 'string') {
-        const match = /^(.+):(\d{1,5})$/.exec(options['http']);
-        if (match === null) throw new UsageError(`--http must be host:port, got "${options['http']}"`);
-        http = await startWorkerHttp(match[1]!, Number(match[2]), workDir, () => agent, chaos);
+        const listen = listenFlag('--http', options['http'], true);
+        http = await startWorkerHttp(listen.host, listen.port, workDir, () => agent, chaos);
       }
       try {
         agent = await WorkerAgent.start({
@@ -80,6 +81,8 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
           slots,
           executor,
           killGraceMs,
+          attemptDirsMax,
+          attemptRetentionMs,
           logger,
           ...(typeof options['name'] === 'string' ? { name: options['name'] } : {}),
           ...(typeof options['checkoutRoot'] === 'string' ? { checkoutRoot: resolve(options['checkoutRoot']) } : {}),

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
 import type { RunSubmission, RunSummary, RunView, WorkerView } from '../model/index.js';
+import { maskRunEnv } from '../report/mask.js';
 import { InvalidArgumentError } from './codec.js';
 import { ServiceError, toServiceError } from './grpc-errors.js';
 import { orchJsonBytesMax } from './orchestrator/commands.js';
@@ -50,7 +51,7 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
       const live = host.orchestrator.getRun(req.runId);
       if (live !== undefined) return { run: await encodeRunView(live), archived: false };
       const archived = await host.archive.read(req.runId);
-      if (archived !== null) return { run: archived, archived: true };
+      if (archived !== null) return { run: await remaskArchived(archived), archived: true };
       throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no run ${req.runId}`);
     }),
     ListRuns: unary<{ stale: boolean }, unknown>(host, 'ListRuns', async (req) => {
@@ -226,10 +227,11 @@ export const encodeTasksPerTurn = 500;
  * pool. A run of 20,000 tasks is ~15 MB of JSON; done in one go on each node
  * (the archive writes it on all three as a run ends) it stalled heartbeats
  * past the election timeout. The view is a copy, so slicing it across turns
- * still gives one consistent state.
+ * still gives one consistent state. The tasks' env values are masked
+ * ({@link maskRunEnv}): they may be secrets, and only workers need them.
  */
 export async function encodeRunView(run: RunView): Promise<Buffer> {
-  const { tasks, ...rest } = run;
+  const { tasks, ...rest } = maskRunEnv(run);
   const head = JSON.stringify(rest);
   const parts: string[] = [];
   for (let i = 0; i < tasks.length; i += encodeTasksPerTurn) {
@@ -241,6 +243,11 @@ export async function encodeRunView(run: RunView): Promise<Buffer> {
 }
 
 const deflateRawAsync = promisify(deflateRaw);
+
+/** An archived view with its env values masked (archives written before masking hold them in clear). */
+async function remaskArchived(archived: Buffer): Promise<Buffer> {
+  return encodeRunView(JSON.parse(inflateRawSync(archived, { maxOutputLength: orchJsonBytesMax * 16 }).toString('utf8')) as RunView);
+}
 
 /**
  * Finished runs' full views, kept as files in the node's data directory so a

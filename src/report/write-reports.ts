@@ -6,6 +6,7 @@ import type { RunView } from '../model/types.js';
 import { renderHtml } from './html.js';
 import { renderJUnit } from './junit-write.js';
 import { renderMarkdown } from './markdown.js';
+import { maskRunEnv } from './mask.js';
 import { mergeRun } from './merge.js';
 import { buildSummary } from './summary.js';
 
@@ -42,8 +43,10 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
 export async function writeReports(run: RunView, dir: string, options: WriteReportsOptions = {}): Promise<ReportPaths> {
   const basename = options.basename ?? DEFAULT_REPORT_BASENAME;
   if (basename === '' || /[/\\]/.test(basename)) throw new Error(`invalid report basename: ${JSON.stringify(basename)}`);
-  const merged = mergeRun(run);
-  const summary = buildSummary(run, merged);
+  // A report may be shared widely: no env value in it, whatever the view held.
+  const visible = maskRunEnv(run);
+  const merged = mergeRun(visible);
+  const summary = buildSummary(visible, merged);
   const paths: ReportPaths = {
     junit: join(dir, `${basename}.xml`),
     json: join(dir, `${basename}.json`),

@@ -1,5 +1,7 @@
 // Errors raised while reading, validating and expanding a testudo.yaml.
 
+import { printable } from '../common/printable.js';
+
 /** Where in the spec file something is, 1-based (0 when not known). */
 export interface SpecLocation {
   readonly line: number;
@@ -53,8 +55,9 @@ export class SpecError extends Error {
     const got = init.got ?? '';
     const what =
       init.detail ?? (got === '' ? `expected ${expected}` : `expected ${expected}, got ${got}`);
+    // The message quotes the spec's own text: shown on a terminal, so escaped.
     super(
-      `${location(init.file, line, column)}: ${field === '' ? '' : `${field}: `}${what}`,
+      printable(`${location(init.file, line, column)}: ${field === '' ? '' : `${field}: `}${what}`),
       init.cause === undefined ? undefined : { cause: init.cause },
     );
     this.file = init.file;
@@ -97,6 +100,6 @@ export class SpecValidationError extends SpecError {
     const count = `${errors.length}${truncated ? '+' : ''} error${errors.length === 1 && !truncated ? '' : 's'}`;
     const lines = errors.map((e) => `  ${e.message}`);
     if (truncated) lines.push(`  (stopped after ${errors.length} errors)`);
-    this.message = `invalid spec ${first.file} (${count}):\n${lines.join('\n')}`;
+    this.message = `invalid spec ${printable(first.file)} (${count}):\n${lines.join('\n')}`;
   }
 }

@@ -4,6 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import fg from 'fast-glob';
+import { printable } from '../common/printable.js';
 import type { Requirements, RunSubmission, TaskTemplate } from '../model/types.js';
 import { MAX_SPEC_ERRORS, SpecError, SpecValidationError } from './errors.js';
 import { MATRIX_LABEL_KEYS, SPEC_LIMITS, type MatrixAxis, type ParsedSpec, type SuiteSpec } from './parse.js';
@@ -144,7 +145,8 @@ export async function expandSpecDetailed(parsed: ParsedSpec): Promise<ExpandedSp
       const spaced = files.filter((f) => /\s/.test(f));
       if (spaced.length > 0) {
         warnings.push(
-          `${file}:${suite.filesLocation.line}:${suite.filesLocation.column}: ${field}.files: ${spaced.length} matched path(s) contain whitespace (e.g. "${spaced[0] ?? ''}"), which $TESTUDO_FILES cannot separate`,
+          // A file name may hold any byte but '/' and NUL: escaped, as it goes to a terminal.
+          printable(`${file}:${suite.filesLocation.line}:${suite.filesLocation.column}: ${field}.files: ${spaced.length} matched path(s) contain whitespace (e.g. "${spaced[0] ?? ''}"), which $TESTUDO_FILES cannot separate`),
         );
       }
     }

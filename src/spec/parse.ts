@@ -16,6 +16,8 @@ import {
 } from 'yaml';
 import type { Requirements } from '../model/types.js';
 import { MAX_SPEC_ERRORS, SpecError, SpecValidationError, type SpecLocation } from './errors.js';
+import { binaryProblem, controlCharacterProblem } from './text.js';
+import { printable } from '../common/printable.js';
 
 /** The limits a spec must respect. */
 export const SPEC_LIMITS = {
@@ -302,7 +304,7 @@ class Validator {
   }
 
   warn(at: YamlNode | null | undefined, field: string, text: string): void {
-    this.warnings.push(`${this.where(this.location(at))}: ${field}: ${text}`);
+    this.warnings.push(printable(`${this.where(this.location(at))}: ${field}: ${text}`));
   }
 
   /** Follows aliases (`*name`) to the node they stand for. */
@@ -906,6 +908,8 @@ export function parseSpecText(text: string, options: ParseSpecOptions): ParsedSp
       }),
     ]);
   }
+  const control = controlCharacterProblem(text);
+  if (control !== null) throw new SpecValidationError([new SpecError({ file, ...control })]);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -923,7 +927,7 @@ export function parseSpecText(text: string, options: ParseSpecOptions): ParsedSp
   const v = new Validator(file, lines, doc);
   for (const w of doc.warnings) {
     const pos = lines.linePos(w.pos[0]);
-    v.warnings.push(`${file}:${pos.line}:${pos.col}: ${w.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '')}`);
+    v.warnings.push(printable(`${file}:${pos.line}:${pos.col}: ${w.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '')}`));
   }
   let spec: RunSpec | undefined;
   try {
@@ -978,9 +982,9 @@ export async function loadSpec(path: string, options: LoadSpecOptions = {}): Pro
       }),
     ]);
   }
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(absolute, 'utf8');
+    bytes = await readFile(absolute);
   } catch (error) {
     throw new SpecError({
       file,
@@ -989,5 +993,7 @@ export async function loadSpec(path: string, options: LoadSpecOptions = {}): Pro
       cause: error,
     });
   }
-  return parseSpecText(text, { file, sourceDir: dirname(absolute), env: options.env ?? process.env });
+  const binary = binaryProblem(bytes);
+  if (binary !== null) throw new SpecValidationError([new SpecError({ file, ...binary })]);
+  return parseSpecText(bytes.toString('utf8'), { file, sourceDir: dirname(absolute), env: options.env ?? process.env });
 }

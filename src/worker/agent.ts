@@ -9,6 +9,7 @@ import { testudoV1 } from '../coordinator/proto.js';
 import type { AttemptOrder } from '../coordinator/orchestrator/state.js';
 import type { AttemptResult, Capabilities } from '../model/index.js';
 import type { WorkerChaosHooks } from './chaos-hooks.js';
+import { AttemptFiles } from './attempt-files.js';
 import { runAttempt } from './executor.js';
 import { acquireWorkDirLock, loadOrCreateWorkerId, type WorkDirLock } from './identity.js';
 import { Outbox, outboxDir } from './outbox.js';
@@ -50,6 +51,9 @@ export interface WorkerAgentOptions {
   readonly routes?: AddressRoutes;
   /** Fault injection per attempt (`--chaos-hooks`, chaos runs only). */
   readonly chaos?: WorkerChaosHooks;
+  /** Bounds on finished attempts' files kept in the work dir (attempt-files.ts). */
+  readonly attemptDirsMax?: number;
+  readonly attemptRetentionMs?: number;
 }
 
 /** Results per message to the leader. */
@@ -104,6 +108,7 @@ export class WorkerAgent {
   /** When each unconfirmed result was last sent. */
   private readonly sentAtMs = new Map<string, number>();
   private resetting = false;
+  private attemptFiles: AttemptFiles | null = null;
 
   private constructor(
     private readonly options: WorkerAgentOptions,
@@ -130,6 +135,7 @@ export class WorkerAgent {
       const leftovers = await groups.killLeftovers();
       if (leftovers > 0) log.warn({ killed: leftovers }, 'killed task process groups a previous worker left running');
       const agent = new WorkerAgent(options, workerId, outbox, setup, groups, lock, log);
+      agent.attemptFiles = await AttemptFiles.open(options.workDir, options);
       log.info({ slots: options.slots, outbox: outbox.size, coordinators: options.coordinators }, 'worker starting');
       agent.loop = agent.sessionLoop();
       return agent;
@@ -326,6 +332,10 @@ export class WorkerAgent {
     } catch (error) {
       this.log.error({ err: error }, 'could not remove confirmed results from the outbox');
     }
+    // Confirmed results free their attempts' files for pruning.
+    await this.attemptFiles
+      ?.afterCommitted(attemptIds, Date.now(), [...this.running.keys(), ...this.outbox.attemptIds()])
+      .catch((error: unknown) => this.log.warn({ err: error }, "could not remove old attempts' files"));
   }
 
   /**

@@ -25,8 +25,26 @@ export const defaultTools: readonly string[] = [
   'make',
 ];
 
+/**
+ * Label keys the worker sets from what it detects, with the value detected
+ * here. An operator label may not set them: a worker that said `os=windows`
+ * on Linux would be sent tasks that cannot run there.
+ */
+export function detectedLabels(): Record<string, string> {
+  return { os: process.platform, arch: process.arch, node: process.versions.node };
+}
+
+/**
+ * Keys naming the measured capabilities. As labels they would read like a
+ * measurement (`cpus=64`) that the scheduler does not use: refused too.
+ */
+export const capabilityLabelKeys: readonly string[] = ['cpus', 'memory', 'memorymb', 'tools'];
+
+/** Every key `--labels` refuses. */
+export const reservedLabelKeys: readonly string[] = [...Object.keys(detectedLabels()), ...capabilityLabelKeys];
+
 export interface DetectOptions {
-  /** Operator labels; they override detected ones. */
+  /** Operator labels; a reserved key ({@link reservedLabelKeys}) is a LabelError. */
   readonly labels: Readonly<Record<string, string>>;
   /** Further tools to look for on PATH. */
   readonly tools?: readonly string[];
@@ -41,12 +59,7 @@ export class LabelError extends Error {
 /** Detects this machine's capabilities. Throws {@link LabelError} for an invalid label. */
 export function detectCapabilities(options: DetectOptions): Capabilities {
   for (const [key, value] of Object.entries(options.labels)) checkLabel(key, value);
-  const labels: Record<string, string> = {
-    os: process.platform,
-    arch: process.arch,
-    node: process.versions.node,
-    ...options.labels,
-  };
+  const labels: Record<string, string> = { ...options.labels, ...detectedLabels() };
   const wanted = new Set([...defaultTools, ...(options.tools ?? [])]);
   const searchPath = options.path ?? process.env['PATH'] ?? '';
   const tools = [...wanted].filter((tool) => onPath(tool, searchPath)).sort();
@@ -83,6 +96,13 @@ export function parseLabels(text: string): Record<string, string> {
 function checkLabel(key: string, value: string, where = `label ${JSON.stringify(key.slice(0, 80))}`): void {
   if (!labelKeyPattern.test(key)) {
     throw new LabelError(`${where}: the key must be 1 to 63 characters of a-z, 0-9, '_', '.', '-', '/'`);
+  }
+  const detected = detectedLabels()[key];
+  if (detected !== undefined) {
+    throw new LabelError(`${where}: "${key}" is detected (${key}=${detected} on this machine) and cannot be set; leave it out (reserved keys: ${reservedLabelKeys.join(', ')})`);
+  }
+  if (capabilityLabelKeys.includes(key)) {
+    throw new LabelError(`${where}: "${key}" names a measured capability (cpus, memoryMb and tools are detected and registered on their own), not a label; use another key (reserved keys: ${reservedLabelKeys.join(', ')})`);
   }
   if (value.length > labelValueCharsMax) {
     throw new LabelError(`${where}: the value is ${value.length} characters, over the limit of ${labelValueCharsMax}`);

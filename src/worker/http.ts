@@ -93,7 +93,9 @@ export async function startWorkerHttp(
           if (req.method === 'HEAD') res.end();
           else createReadStream(file).pipe(res);
         } catch {
-          res.writeHead(404, { 'content-type': 'text/plain' }).end(`no log for attempt ${attemptId} on this worker\n`);
+          res
+            .writeHead(404, { 'content-type': 'text/plain' })
+            .end(`no log for attempt ${attemptId} on this worker (never ran here, or removed: finished attempts' files are kept up to --attempt-dirs-max of them, for --attempt-retention-ms)\n`);
         }
         return;
       }

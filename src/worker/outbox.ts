@@ -225,6 +225,11 @@ export class Outbox {
     return this.entries.has(attemptId);
   }
 
+  /** The attempt ids of the unconfirmed results, in no order (cheaper than pending()). */
+  attemptIds(): string[] {
+    return [...this.entries.keys()];
+  }
+
   stats(): OutboxStats {
     return {
       syncs: this.syncs,

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { encodeRunView, encodeTasksPerTurn } from '../../src/coordinator/runs-service.js';
 import type { RunView, TaskView } from '../../src/model/index.js';
+import { maskedEnvValue, maskRunEnv } from '../../src/report/mask.js';
 import { template } from './orchestrator-fixtures.js';
 
 const task = (k: number): TaskView => ({
@@ -40,5 +41,19 @@ describe('encodeRunView', () => {
     const run = view(n);
     const decoded = JSON.parse(inflateRawSync(await encodeRunView(run)).toString('utf8')) as RunView;
     expect(decoded).toEqual(run);
+  });
+});
+
+describe('env masking', () => {
+  it('encodeRunView masks every env value (names kept) and leaves the view it was given unchanged', async () => {
+    const run = view(2);
+    const withEnv: RunView = { ...run, tasks: run.tasks.map((t) => ({ ...t, template: { ...t.template, env: { TOKEN: 'abc123-secret', EMPTY: '' } } })) };
+    const before = JSON.stringify(withEnv);
+    const text = inflateRawSync(await encodeRunView(withEnv)).toString('utf8');
+    expect(text).not.toContain('abc123-secret');
+    const decoded = JSON.parse(text) as RunView;
+    for (const t of decoded.tasks) expect(t.template.env).toEqual({ TOKEN: maskedEnvValue, EMPTY: maskedEnvValue });
+    expect(decoded).toEqual(maskRunEnv(withEnv));
+    expect(JSON.stringify(withEnv)).toBe(before);
   });
 });
