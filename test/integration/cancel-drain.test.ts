@@ -7,7 +7,7 @@ import type { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import type { AttemptView, RunView } from '../../src/model/index.js';
 import { clientFor, startCluster, waitFor } from './harness.js';
-import { finishRun, sleepRun, startWorkers } from './runs-harness.js';
+import { finishRun, sleepRun } from './runs-harness.js';
 
 /**
  * Cancelling a run and draining a worker, across real processes: three
@@ -56,6 +56,16 @@ async function liveGroupMembers(pgid: number): Promise<number[]> {
   return members;
 }
 
+/** The end of each worker's log, for a failure message. */
+async function workerLogTails(cluster: LocalCluster): Promise<string> {
+  const parts: string[] = [];
+  for (const w of cluster.workers.values()) {
+    const text = await readFile(w.logPath, 'utf8').catch(() => '(no log)');
+    parts.push(`--- ${w.id} (${w.child === null ? 'exited' : 'running'}):\n${text.split('\n').slice(-8).join('\n')}`);
+  }
+  return parts.join('\n');
+}
+
 const onWorker = (run: RunView, workerId: string): AttemptView[] => run.tasks.flatMap((t) => t.attempts).filter((a) => a.workerId === workerId);
 
 describe('cancel and drain across real processes', () => {
@@ -68,8 +78,12 @@ describe('cancel and drain across real processes', () => {
     const started = await startCluster({ basePort: 0 });
     ({ cluster, dir, cleanup } = started);
     client = clientFor(cluster, { totalTimeoutMs: 30_000 });
-    await startWorkers(cluster, client, 3, 2);
-  }, 120_000);
+    for (let i = 1; i <= 3; i++) await cluster.startWorker(`w${i}`, { slots: 2, killGraceMs: 500 });
+    // Workers may need a while to find the first leader on a loaded machine; say what they logged if they never do.
+    await waitFor('3 connected workers', async () => (await client.listWorkers()).filter((w) => w.connected).length >= 3, 90_000).catch(async (error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${await workerLogTails(cluster)}`, { cause: error });
+    });
+  }, 150_000);
 
   afterAll(async () => {
     client?.close();
