@@ -16,7 +16,8 @@ import { endpointListFlag, integerFlag, listenFlag, nonNegativeIntFlag, quoted }
 /** Exit code when the worker refuses to start (work dir in use or unreadable). */
 export const workerExitRefused = 3;
 
-export function registerWorkerCommand(program: Command, write: (text: string) => void): void {
+/** A refusal to start goes to stderr, like every error (`_write` is stdout, which only the log uses here). */
+export function registerWorkerCommand(program: Command, _write: (text: string) => void): void {
   program
     .command('worker')
     .description('run a worker: register with the coordinators, take tasks, run them, report results')
@@ -92,7 +93,7 @@ export function registerWorkerCommand(program: Command, write: (text: string) =>
       } catch (error) {
         await http?.close();
         if (error instanceof WorkDirError) {
-          write(`testudo worker: refusing to start: ${error.message}\n`);
+          process.stderr.write(`testudo worker: refusing to start: ${error.message}\n`);
           throw new ExitError(workerExitRefused);
         }
         throw error;

@@ -8,7 +8,7 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 export const mainPath = join(repoRoot, 'src', 'cli', 'main.ts');
 
 /** Longest one command line may take before the test kills it. */
-export const cliTimeoutMs = 60_000;
+export const cliTimeoutMs = 120_000;
 
 export interface CliOutcome {
   readonly code: number | null;

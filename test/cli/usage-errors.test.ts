@@ -17,30 +17,24 @@ interface Case {
 
 const badEndpoints: Case[] = [
   { args: ['run', '-f', spec, '--coordinators', 'foo'], says: ['--coordinators', '"foo"', 'host:port'] },
-  { args: ['runs', 'list', '--coordinators', 'foo'], says: ['--coordinators', '"foo"'] },
   { args: ['runs', 'list', '--coordinators', '127.0.0.1:notaport'], says: ['--coordinators', '"127.0.0.1:notaport"'] },
   { args: ['runs', 'list', '--coordinators', ''], says: ['--coordinators', 'at least one host:port'] },
   { args: ['runs', 'show', 'r1', '--coordinators', '127.0.0.1:99999'], says: ['--coordinators', '99999', '1..65535'] },
   { args: ['workers', 'list', '--endpoints', '127.0.0.1:0'], says: ['--endpoints', '"127.0.0.1:0"'] },
   { args: ['runs', 'list'], env: { TESTUDO_ENDPOINTS: 'bad' }, says: ['TESTUDO_ENDPOINTS', '"bad"'] },
   { args: ['kv', 'get', 'k', '--endpoints', 'foo'], says: ['--endpoints', '"foo"'] },
-  { args: ['kv', 'put', 'k', 'v', '--endpoints', ',,'], says: ['--endpoints', 'at least one host:port'] },
   { args: ['cluster', 'status', '--endpoints', '127.0.0.1:notaport'], says: ['--endpoints', '"127.0.0.1:notaport"'] },
-  { args: ['cluster', 'status'], env: { TESTUDO_ENDPOINTS: 'x:70000' }, says: ['TESTUDO_ENDPOINTS', '70000'] },
   { args: ['cluster', 'add-member', '--id', 'n4', '--address', 'foo', '--endpoints', '127.0.0.1:7001'], says: ['--address', '"foo"'] },
   { args: ['worker', '--coordinators', 'foo'], says: ['--coordinators', '"foo"'] },
-  { args: ['worker', '--coordinators', '127.0.0.1:99999'], says: ['--coordinators', '99999'] },
   { args: ['bench', 'raft', '--coordinators', 'foo'], says: ['--coordinators', '"foo"'] },
   { args: ['drill', 'failover', '--coordinators', '127.0.0.1:0'], says: ['--coordinators', '"127.0.0.1:0"'] },
 ];
 
 const badNumbers: Case[] = [
   { args: ['worker', '--coordinators', '127.0.0.1:7001', '--slots', '0x4'], says: ['--slots', '"0x4"'] },
-  { args: ['worker', '--coordinators', '127.0.0.1:7001', '--kill-grace-ms', '-1'], says: ['--kill-grace-ms', '"-1"'] },
   { args: ['worker', '--coordinators', '127.0.0.1:7001', '--http', '127.0.0.1:99999'], says: ['--http', '"127.0.0.1:99999"'] },
   { args: ['worker', '--coordinators', '127.0.0.1:7001', '--labels', 'os=windows'], says: ['--labels', 'os', process.platform] },
   { args: ['up', '--workers', '65'], says: ['--workers', '"65"', '0 to 64'] },
-  { args: ['up', '--coordinators', ' 3'], says: ['--coordinators', '" 3"'] },
   { args: ['up', '--base-port', '99999'], says: ['--base-port', '"99999"'] },
   { args: ['demo', '--workers', '0'], says: ['--workers', '"0"'] },
   { args: ['kv', 'list', '--limit', '1e3', '--endpoints', '127.0.0.1:7001'], says: ['--limit', '"1e3"'] },
@@ -70,11 +64,11 @@ async function expectUsageErrors(cases: readonly Case[]): Promise<void> {
 describe('usage errors exit 2 with the flag and the value on stderr (real processes)', () => {
   it('bad --coordinators / --endpoints / TESTUDO_ENDPOINTS values, in every command that takes them', async () => {
     await expectUsageErrors(badEndpoints);
-  }, 300_000);
+  }, 600_000);
 
   it('bad counts, ports and labels', async () => {
     await expectUsageErrors(badNumbers);
-  }, 300_000);
+  }, 600_000);
 });
 
 describe('flag parsers', () => {
