@@ -56,18 +56,13 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   const chaos = config.chaosHooks ? new CoordinatorChaosHooks(childLogger(rootLogger, 'chaos-hooks')) : null;
   if (chaos !== null && config.http === null) log.warn('--chaos-hooks without --http: nothing can set the fault settings');
   const planted = plantedBugs(process.env['TESTUDO_CHAOS_PLANTED_BUG'], { chaosHooks: config.chaosHooks, nodeId: config.id });
-  const storagePlantedBug = process.env['TESTUDO_STORAGE_PLANTED_BUG'];
-  if (storagePlantedBug !== undefined && storagePlantedBug !== '' && storagePlantedBug !== 'skip-durable-check') {
-    throw new Error(`TESTUDO_STORAGE_PLANTED_BUG=${storagePlantedBug}: only skip-durable-check`);
-  }
   const storage = await LevelDbStorage.open(join(config.dataDir, 'raft'), {
     nodeId: config.id,
     bootstrapConfState: founding ? { voters: [...config.peers.keys()].sort(), learners: [] } : undefined,
     bootstrapContexts: founding ? contexts : undefined,
     ...(chaos === null ? {} : { beforeSyncedWrite: chaos.beforeSyncedWrite }),
-    ...(storagePlantedBug === 'skip-durable-check' ? { plantedBug: storagePlantedBug } : {}),
+    ...(planted.storage === undefined ? {} : { plantedBug: planted.storage }),
   });
-  if (storagePlantedBug === 'skip-durable-check') rootLogger.warn({ event: 'planted-bug', bug: storagePlantedBug }, 'a planted bug is on: the durable-state check is skipped (test self-check)');
   if (storage.durableCheck.migratedFrom !== null) {
     log.warn({ from: storage.durableCheck.migratedFrom, to: formatVersion }, 'migrated the Raft data directory: wrote its durable record from its current state');
   }

@@ -14,10 +14,13 @@
  * - `stale-leader-log` (split-brain terms): in each new term, the node's first
  *   `raft-state` log line names the leader of the term before (a stale read).
  *   Raft itself stays correct; the logs the check reads say two leaders.
+ * - `skip-durable-check` (durable state): the node opens its Raft storage
+ *   without comparing it with its durable record, so it starts on a truncated
+ *   or rolled-back log (test/integration/durable-state.test.ts).
  */
 import type { OrchestratorPlantedBug } from './orchestrator/state.js';
 
-export const plantedBugNames = ['count-late-result', 'drop-task', 'diverge:<nodeId>', 'stale-leader-log'] as const;
+export const plantedBugNames = ['count-late-result', 'drop-task', 'diverge:<nodeId>', 'stale-leader-log', 'skip-durable-check'] as const;
 
 export class PlantedBugError extends Error {
   override readonly name = 'PlantedBugError';
@@ -33,14 +36,17 @@ export interface PlantedBugs {
   readonly orchestrator: OrchestratorPlantedBug | undefined;
   /** The leader a `raft-state` log line names. */
   readonly leaderReport: LeaderReport;
+  /** The storage's option, when the bug skips the durable-state check. */
+  readonly storage: 'skip-durable-check' | undefined;
 }
 
 /** Reads TESTUDO_CHAOS_PLANTED_BUG for the node `nodeId`; throws PlantedBugError on a value it does not know. */
 export function plantedBugs(value: string | undefined, options: { readonly chaosHooks: boolean; readonly nodeId: string }): PlantedBugs {
-  const none: PlantedBugs = { active: null, orchestrator: undefined, leaderReport: new LeaderReport(false) };
+  const none: PlantedBugs = { active: null, orchestrator: undefined, leaderReport: new LeaderReport(false), storage: undefined };
   if (value === undefined || value === '') return none;
   if (!options.chaosHooks) throw new PlantedBugError(value, 'planted bugs need --chaos-hooks');
   if (value === 'count-late-result' || value === 'drop-task') return { ...none, active: value, orchestrator: value };
+  if (value === 'skip-durable-check') return { ...none, active: value, storage: value };
   if (value === 'stale-leader-log') return { ...none, active: value, leaderReport: new LeaderReport(true) };
   if (value.startsWith('diverge:') && value.length > 'diverge:'.length) {
     return value.slice('diverge:'.length) === options.nodeId ? { ...none, active: value, orchestrator: 'diverge' } : none;

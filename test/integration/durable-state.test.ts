@@ -23,7 +23,8 @@ let client: TestudoClient;
 let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ cluster, cleanup } = await startCluster());
+  // --chaos-hooks only so that the planted-bug test below can skip the durable check.
+  ({ cluster, cleanup } = await startCluster({ memberArgs: () => ['--chaos-hooks'] }));
   client = clientFor(cluster);
   await stableLeader(client, 3);
   const value = 'v'.repeat(valueBytes);
@@ -101,12 +102,12 @@ describe('a coordinator whose durable state went back refuses to start (exit 3)'
     expect(said).toContain('docs/operations.md');
 
     // The planted bug: the same directory, the check skipped, and the node starts as if nothing were missing.
-    process.env['TESTUDO_STORAGE_PLANTED_BUG'] = 'skip-durable-check';
+    process.env['TESTUDO_CHAOS_PLANTED_BUG'] = 'skip-durable-check';
     const plantedOffset = await logSize(id);
     try {
       await cluster.restart(id);
     } finally {
-      delete process.env['TESTUDO_STORAGE_PLANTED_BUG'];
+      delete process.env['TESTUDO_CHAOS_PLANTED_BUG'];
     }
     await waitFor(`${id} started with the check skipped`, async () => (await logSince(id, plantedOffset)).includes('coordinator started'), 60_000);
     expect(cluster.member(id).child).not.toBeNull();
