@@ -152,7 +152,8 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   };
   transport = new GrpcTransport({
     nodeId: config.id,
-    clusterId: config.clusterId,
+    // The id checkClusterFile settled on: a joiner started without --cluster-id learns it from its join address.
+    clusterId,
     advertiseAddress: config.advertise,
     handler,
     logger: childLogger(rootLogger, 'transport'),
