@@ -39,6 +39,7 @@ export {
 
 export type { RaftConfig } from './config.js';
 export type { RaftStatus, ProgressStatus } from './core.js';
+export type { ProgressRegression } from './progress.js';
 export type { Storage } from './storage.js';
 export type { StateMachine } from './state-machine.js';
 export type { Transport, TransportHandler } from './transport.js';
