@@ -255,7 +255,7 @@ async function removeMember(host: AdminHost, id: string, timeoutMs: number): Pro
   // The leader removes itself by handing leadership to the most caught-up voter first.
   const st = host.node.status();
   const successor = [...st.progress.entries()]
-    .filter(([peer]) => peer !== id && st.confState.voters.includes(peer))
+    .filter(([peer, pr]) => peer !== id && st.confState.voters.includes(peer) && pr.regression === null)
     .sort((a, b) => b[1].match - a[1].match)[0];
   if (successor === undefined) throw new ServiceError(grpc.status.FAILED_PRECONDITION, 'conf-change', false, `${id} is the last voter and cannot be removed`);
   const [successorId] = successor;

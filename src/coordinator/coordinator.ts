@@ -333,7 +333,7 @@ export function readinessOf(st: ReturnType<RaftNode['status']>, self: NodeId, re
 async function handOff(node: RaftNode<ApplyResult>, log: Logger): Promise<void> {
   const st = node.status();
   const successor = [...st.progress.entries()]
-    .filter(([id]) => id !== node.id && st.confState.voters.includes(id))
+    .filter(([id, pr]) => id !== node.id && st.confState.voters.includes(id) && pr.regression === null)
     // A peer heard from lately first (one that is stopping too cannot take over), then the most caught up.
     .sort((a, b) => Number(b[1].recentActive) - Number(a[1].recentActive) || b[1].match - a[1].match)[0];
   if (successor === undefined) return;
