@@ -122,6 +122,9 @@ describe('a follower restarted from an older copy of its data directory', () => 
     });
     expect(notReady.body).toContain(`testudo cluster repair-member --id ${follower}`);
     expect((await readyz(c, leaderId)).status).toBe(200);
+    const table = await testudo(['cluster', 'status', '--endpoints', c.endpoints().join(',')]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout.split('\n').find((line) => line.startsWith(follower))).toContain(`its log went back`);
     // It stays stuck (the leader does not quietly retry it back) while the others keep committing.
     await writeMany(client, 'stuck', 20);
     const still = (await memberOf(client, follower))!;
