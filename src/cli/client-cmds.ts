@@ -111,6 +111,15 @@ export function registerClusterCommands(program: Command, write: (text: string) 
       write(`${JSON.stringify(result)}\n`);
     },
   );
+  withEndpoints(
+    cluster
+      .command('repair-member')
+      .description("have the leader reset a follower whose log went back (restored from an older copy) and catch it up; read docs/operations.md first")
+      .requiredOption('--id <id>', 'the follower to repair'),
+  ).action(async (options: EndpointOptions & { id: string }) => {
+    const result = await withClient(options, 30_000, (c) => c.repairMember(options.id, { callTimeoutMs: timeoutOf(options, 30_000) }));
+    write(`${JSON.stringify(result)}\n`);
+  });
 }
 
 interface StatusLike {
@@ -128,16 +137,18 @@ interface StatusLike {
     lag: number;
     reachable: boolean;
     error: string;
+    /** Why it has not caught up; absent from older servers. */
+    lagReason?: string;
   }[];
 }
 
 /** The status table `testudo cluster status` and `testudo up` print. */
 export function formatStatusTable(status: StatusLike): string {
-  const header = ['ID', 'ADDRESS', 'ROLE', 'KIND', 'TERM', 'COMMIT', 'APPLIED', 'LEADER', 'LAG'];
+  const header = ['ID', 'ADDRESS', 'ROLE', 'KIND', 'TERM', 'COMMIT', 'APPLIED', 'LEADER', 'LAG', 'NOTE'];
   const rows = status.members.map((m) =>
     m.reachable
-      ? [m.id, m.address, m.role, m.kind, String(m.term), String(m.commitIndex), String(m.appliedIndex), m.leaderId || '-', String(m.lag)]
-      : [m.id, m.address, 'unreachable', m.kind, '-', '-', '-', '-', '-'],
+      ? [m.id, m.address, m.role, m.kind, String(m.term), String(m.commitIndex), String(m.appliedIndex), m.leaderId || '-', String(m.lag), m.lagReason || '-']
+      : [m.id, m.address, 'unreachable', m.kind, '-', '-', '-', '-', '-', m.error || '-'],
   );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();

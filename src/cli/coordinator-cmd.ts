@@ -26,6 +26,7 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
     .option('--heartbeat-ticks <n>', 'ticks between leader heartbeats (default 2)')
     .option('--snapshot-entries <n>', 'snapshot every n applied entries (default 10000)')
     .option('--snapshot-catch-up-entries <n>', 'entries kept after a snapshot for slow followers (default 5000)')
+    .option('--ready-lag-entries-max <n>', 'a follower is not ready while it trails the leader\'s commit index by more entries (default 1000)')
     .option('--message-bytes-max <n>', 'largest gRPC message between nodes (default 16 MiB)')
     .option('--worker-ttl-ms <ms>', 'declare a silent worker lost after this long (default 10000)')
     .option('--worker-grace-ms <ms>', 'a new leader waits this long for workers before declaring any lost (default 15000)')

@@ -43,6 +43,7 @@ import type {
   PutResult,
   ReadOptions,
   RemoveMemberResult,
+  RepairMemberResult,
   TestudoClientOptions,
   TransferLeaderResult,
   WriteOptions,
@@ -269,6 +270,12 @@ export class TestudoClient {
   async removeMember(id: string, options?: AdminOptions): Promise<RemoveMemberResult> {
     const request = { id: requireId('id', id) };
     return (await this.#invoke('admin', this.#methods.removeMember, request, options)) as RemoveMemberResult;
+  }
+
+  /** Has the leader reset a follower's replication progress (a follower whose log went back; docs/operations.md). */
+  async repairMember(id: string, options?: AdminOptions): Promise<RepairMemberResult> {
+    const request = { id: requireId('id', id) };
+    return (await this.#invoke('admin', this.#methods.repairMember, request, options)) as RepairMemberResult;
   }
 
   // ------------------------------------------------------------------ runs

@@ -51,6 +51,8 @@ export type {
   AddMemberRequest,
   AddMemberResult,
   RemoveMemberResult,
+  RepairMemberResult,
+  FollowerProgress,
   SubmitRunResult,
   WorkerInfo,
 } from './types.js';

@@ -20,6 +20,7 @@ export interface Methods {
   readonly transferLeader: UnaryMethod;
   readonly addMember: UnaryMethod;
   readonly removeMember: UnaryMethod;
+  readonly repairMember: UnaryMethod;
   readonly submitRun: UnaryMethod;
   readonly getRun: UnaryMethod;
   readonly listRuns: UnaryMethod;
@@ -52,6 +53,7 @@ export function methods(): Methods {
     transferLeader: unaryMethod(cluster, 'TransferLeader'),
     addMember: unaryMethod(cluster, 'AddMember'),
     removeMember: unaryMethod(cluster, 'RemoveMember'),
+    repairMember: unaryMethod(cluster, 'RepairMember'),
     submitRun: unaryMethod(runs, 'SubmitRun'),
     getRun: unaryMethod(runs, 'GetRun'),
     listRuns: unaryMethod(runs, 'ListRuns'),

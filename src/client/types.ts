@@ -112,6 +112,25 @@ export interface MemberStatus {
   firstIndex: number;
   /** The cluster the member belongs to (set when it was founded). */
   clusterId: string;
+  /** The member's own readiness (/readyz) and why it is not ready. */
+  ready: boolean;
+  notReadyReason: string;
+  /** Why the member has not caught up ('' when it has), e.g. that its log went back and how to repair it. */
+  lagReason: string;
+  /** Leader only: its replication progress for every member. */
+  progress: FollowerProgress[];
+}
+
+export interface FollowerProgress {
+  id: string;
+  match: number;
+  next: number;
+  /** probe | replicate | snapshot */
+  state: string;
+  /** Its log went back below what it acknowledged; `testudo cluster repair-member` resets it. */
+  regressed: boolean;
+  regressedMatch: number;
+  followerLastIndex: number;
 }
 
 export interface ClusterStatus {
@@ -140,6 +159,14 @@ export interface AddMemberResult {
 
 export interface RemoveMemberResult {
   members: Member[];
+}
+
+export interface RepairMemberResult {
+  id: string;
+  wasRegressed: boolean;
+  probeFrom: number;
+  caughtUp: boolean;
+  match: number;
 }
 
 export interface SubmitRunResult {

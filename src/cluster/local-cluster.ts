@@ -163,8 +163,11 @@ export class LocalCluster {
     await this.launch(id, []);
   }
 
-  /** Starts a new, empty member that waits to be added (`testudo cluster add-member`). */
-  async startJoiner(id: string, clusterId: string): Promise<LocalMember> {
+  /**
+   * Starts a new, empty member that waits to be added (`testudo cluster
+   * add-member`). Without `clusterId` it learns the id from its join addresses.
+   */
+  async startJoiner(id: string, clusterId?: string): Promise<LocalMember> {
     if (this.members.has(id)) throw new Error(`${id} already exists`);
     const dataDir = join(this.opts.dataDir, id);
     const httpPort = this.opts.baseHttpPort === null ? null : await freePort();
@@ -178,7 +181,7 @@ export class LocalCluster {
       paused: false,
     });
     const founders = [...this.members.values()].filter((m) => m.id !== id).map((m) => m.grpcAddress);
-    await this.launch(id, ['--join', founders.join(','), '--cluster-id', clusterId]);
+    await this.launch(id, ['--join', founders.join(','), ...(clusterId === undefined ? [] : ['--cluster-id', clusterId])]);
     return this.member(id);
   }
 

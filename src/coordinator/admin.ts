@@ -19,6 +19,21 @@ export interface AdminHost extends ServiceHost {
   readonly advertise: string;
   readonly version: string;
   readonly clusterId: string;
+  /** This node's /readyz verdict. */
+  readiness(): { ok: boolean; reason: string };
+}
+
+/** How long a repair waits for the member to catch up before answering (it goes on catching up after). */
+const repairCatchUpTimeoutMs = 10_000;
+
+interface FollowerProgress {
+  id: string;
+  match: number;
+  next: number;
+  state: string;
+  regressed: boolean;
+  regressedMatch: number;
+  followerLastIndex: number;
 }
 
 interface MemberStatus {
@@ -38,11 +53,25 @@ interface MemberStatus {
   snapshotIndex: number;
   firstIndex: number;
   clusterId: string;
+  ready: boolean;
+  notReadyReason: string;
+  lagReason: string;
+  progress: FollowerProgress[];
 }
 
 export function localMemberStatus(host: AdminHost): MemberStatus {
   const st = host.node.status();
   const isLearner = st.confState.learners.includes(host.nodeId);
+  const readiness = host.readiness();
+  const progress = [...st.progress].map(([id, pr]): FollowerProgress => ({
+    id,
+    match: pr.match,
+    next: pr.next,
+    state: pr.state,
+    regressed: pr.regression !== null,
+    regressedMatch: pr.regression?.match ?? 0,
+    followerLastIndex: pr.regression?.followerLastIndex ?? 0,
+  }));
   return {
     id: host.nodeId,
     address: host.advertise,
@@ -60,6 +89,10 @@ export function localMemberStatus(host: AdminHost): MemberStatus {
     snapshotIndex: st.snapshotIndex,
     firstIndex: st.firstIndex,
     clusterId: host.clusterId,
+    ready: readiness.ok,
+    notReadyReason: readiness.ok ? '' : readiness.reason,
+    lagReason: '',
+    progress,
   };
 }
 
@@ -86,6 +119,10 @@ export function clusterHandlers(host: AdminHost): grpc.UntypedServiceImplementat
       requireMember(host, req.id, 'any');
       return onLeader(host, call, 'Cluster', 'RemoveMember', async () => removeMember(host, req.id, remainingMs(call, adminTimeoutMs)));
     }),
+    RepairMember: unary<{ id: string }, unknown>(host, 'RepairMember', async (req, call) => {
+      requireMember(host, req.id, 'any');
+      return onLeader(host, call, 'Cluster', 'RepairMember', async () => repairMember(host, req.id, Math.min(repairCatchUpTimeoutMs, remainingMs(call, adminTimeoutMs))));
+    }),
   };
 }
 
@@ -105,9 +142,25 @@ async function clusterStatus(host: AdminHost, probeTimeoutMs: number): Promise<u
   for (const s of statuses) {
     s.kind = members.find((m) => m.id === s.id)?.kind ?? s.kind;
     if (leader !== undefined && s.reachable) s.lag = Math.max(0, leader.lastIndex - s.lastIndex);
+    s.lagReason = lagReason(s, leader);
   }
   const local = host.node.status();
   return { members: statuses, leaderId: local.leader, term: local.term, servedBy: host.nodeId };
+}
+
+/** Why member `s` has not caught up with `leader`, or '' when it has (what `cluster status` shows). */
+export function lagReason(s: MemberStatus, leader: MemberStatus | undefined): string {
+  if (!s.reachable || s.role === 'leader') return '';
+  const pr = leader?.progress.find((p) => p.id === s.id);
+  if (pr?.regressed === true) {
+    return `its log went back: it had acknowledged index ${pr.regressedMatch}, its log now ends at ${pr.followerLastIndex}; the leader cannot catch it up. Run: testudo cluster repair-member --id ${s.id} (or remove it and add it back; docs/operations.md)`;
+  }
+  if (!s.ready) return `not ready: ${s.notReadyReason}`;
+  if (leader === undefined) return s.lag > 0 ? 'no leader answered' : '';
+  if (pr?.state === 'snapshot') return 'receiving a snapshot from the leader';
+  if (s.lag > 0) return `catching up: the leader has it at ${pr?.match ?? '?'} of ${leader.lastIndex} (${pr?.state ?? 'unknown'})`;
+  if (s.appliedIndex < s.commitIndex) return `applying: applied ${s.appliedIndex} of commit ${s.commitIndex}`;
+  return '';
 }
 
 function unreachable(id: string, address: string, kind: string): MemberStatus {
@@ -128,6 +181,10 @@ function unreachable(id: string, address: string, kind: string): MemberStatus {
     snapshotIndex: 0,
     firstIndex: 0,
     clusterId: '',
+    ready: false,
+    notReadyReason: '',
+    lagReason: '',
+    progress: [],
   };
 }
 
@@ -198,11 +255,30 @@ async function removeMember(host: AdminHost, id: string, timeoutMs: number): Pro
   // The leader removes itself by handing leadership to the most caught-up voter first.
   const st = host.node.status();
   const successor = [...st.progress.entries()]
-    .filter(([peer]) => peer !== id && st.confState.voters.includes(peer))
+    .filter(([peer, pr]) => peer !== id && st.confState.voters.includes(peer) && pr.regression === null)
     .sort((a, b) => b[1].match - a[1].match)[0];
   if (successor === undefined) throw new ServiceError(grpc.status.FAILED_PRECONDITION, 'conf-change', false, `${id} is the last voter and cannot be removed`);
   const [successorId] = successor;
   await host.node.transferLeadership(successorId, Math.min(transferTimeoutMs, timeoutMs));
   const address = host.machine.members().find((m) => m.id === successorId)?.address ?? '';
   return forwardOrRelay(host, address, 'Cluster', 'RemoveMember', { id }, Math.max(1, deadline - Date.now()));
+}
+
+/**
+ * Resets the leader's progress of follower `id` (see RaftCore.resetFollowerProgress),
+ * then waits, at most `timeoutMs`, for it to reach the commit index of the
+ * time of the reset; a member still catching up afterwards is not an error.
+ */
+async function repairMember(host: AdminHost, id: string, timeoutMs: number): Promise<unknown> {
+  if (id === host.nodeId) throw new InvalidArgumentError('id', `${id} is the leader; only a follower can be repaired`);
+  const deadline = Date.now() + timeoutMs;
+  const target = host.node.status().commit;
+  const { probeFrom, wasRegressed } = host.node.resetFollowerProgress(id);
+  let match = 0;
+  for (;;) {
+    match = host.node.status().progress.get(id)?.match ?? 0;
+    if (match >= target || !host.node.isLeader || Date.now() + catchUpPollMs > deadline) break;
+    await sleep(catchUpPollMs);
+  }
+  return { id, wasRegressed, probeFrom, caughtUp: match >= target, match };
 }

@@ -22,6 +22,7 @@ export const CONFIG_FIELDS = [
   'heartbeatTicks',
   'snapshotEntries',
   'snapshotCatchUpEntries',
+  'readyLagEntriesMax',
   'messageBytesMax',
   'workerTtlMs',
   'workerGraceMs',

@@ -64,6 +64,11 @@ export interface CoordinatorConfig {
   readonly snapshotEntries: number;
   /** Entries kept behind a snapshot so slow followers catch up without one. */
   readonly snapshotCatchUpEntries: number;
+  /**
+   * A follower is not ready (/readyz 503) while its applied index trails the
+   * leader's commit index, as it last heard it, by more than this.
+   */
+  readonly readyLagEntriesMax: number;
   /** Largest gRPC message between nodes; the raft core's per-append byte budget must stay below it. */
   readonly messageBytesMax: number;
   /** A worker not heard from for this long is declared lost and its attempts requeued. */
@@ -100,6 +105,7 @@ export const CONFIG_DEFAULTS = {
   heartbeatTicks: 2,
   snapshotEntries: 10_000,
   snapshotCatchUpEntries: 5_000,
+  readyLagEntriesMax: 1_000,
   messageBytesMax: 16 * 1024 * 1024,
   workerTtlMs: 10_000,
   workerGraceMs: 15_000,
@@ -117,6 +123,7 @@ export const CONFIG_LIMITS = {
   heartbeatTicks: { min: 1, max: 1000 },
   snapshotEntries: { min: 1, max: 100_000_000 },
   snapshotCatchUpEntries: { min: 0, max: 100_000_000 },
+  readyLagEntriesMax: { min: 0, max: 100_000_000 },
   messageBytesMax: { min: 4 * 1024, max: 1024 * 1024 * 1024 },
   workerTtlMs: { min: 500, max: 3_600_000 },
   workerGraceMs: { min: 0, max: 3_600_000 },
@@ -452,6 +459,7 @@ function resolveTiming(sources: Sources, warnings: string[]) {
   const heartbeatTicks = int('heartbeatTicks');
   const snapshotEntries = int('snapshotEntries');
   const snapshotCatchUpEntries = int('snapshotCatchUpEntries');
+  const readyLagEntriesMax = int('readyLagEntriesMax');
   const workerTtlMs = int('workerTtlMs');
   const workerGraceMs = int('workerGraceMs');
   const runRetentionMs = int('runRetentionMs');
@@ -481,7 +489,7 @@ function resolveTiming(sources: Sources, warnings: string[]) {
   if (electionTicks < 5 * heartbeatTicks) {
     warnings.push(`electionTicks ${electionTicks} is less than 5 × heartbeatTicks ${heartbeatTicks}: one late heartbeat may start an election`);
   }
-  return { tickMs, electionTicks, heartbeatTicks, snapshotEntries, snapshotCatchUpEntries, messageBytesMax, workerTtlMs, workerGraceMs, runRetentionMs, unschedulableTimeoutMs, workerResetTimeoutMs };
+  return { tickMs, electionTicks, heartbeatTicks, snapshotEntries, snapshotCatchUpEntries, readyLagEntriesMax, messageBytesMax, workerTtlMs, workerGraceMs, runRetentionMs, unschedulableTimeoutMs, workerResetTimeoutMs };
 }
 
 function parseInteger(raw: Raw, field: ConfigField, limits: { min: number; max: number }): number {

@@ -8,7 +8,7 @@ import { durableFileName, formatVersion, LevelDbStorage, RaftNode, NO_NODE, type
 import { clusterHandlers, type AdminHost } from './admin.js';
 import { encodeMemberContext } from './codec.js';
 import type { CoordinatorConfig } from './config.js';
-import { startHttpServer } from './http-server.js';
+import { startHttpServer, type ReadinessCheck } from './http-server.js';
 import { KvMachine, type ApplyResult } from './kv-machine.js';
 import { CoordinatorChaosHooks } from './chaos-hooks.js';
 import { childLogger, type Logger } from './logger.js';
@@ -129,6 +129,16 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
         log.debug({ index, seconds }, 'took a snapshot and compacted the log');
       },
       onMembership: () => syncPeers(),
+      onFollowerRegressed: (follower, regression) => {
+        if (regression === null) {
+          log.info({ event: 'follower-regression-cleared', follower }, `${follower} no longer looks regressed (its progress was reset, it answered at its old match, or this node stopped leading)`);
+          return;
+        }
+        log.error(
+          { event: 'follower-regressed', follower, match: regression.match, followerLastIndex: regression.followerLastIndex },
+          `${follower}'s log went back: it had acknowledged index ${regression.match}, now its log ends at ${regression.followerLastIndex}; it will not catch up on its own. ${repairAdvice(follower)}`,
+        );
+      },
       onFatal: (error) => {
         log.fatal({ err: error }, 'raft node stopped: storage failed');
         fatalResolve(error);
@@ -154,7 +164,8 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   };
   transport = new GrpcTransport({
     nodeId: config.id,
-    clusterId: config.clusterId,
+    // The id checkClusterFile settled on: a joiner started without --cluster-id learns it from its join address.
+    clusterId,
     advertiseAddress: config.advertise,
     handler,
     logger: childLogger(rootLogger, 'transport'),
@@ -183,6 +194,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     advertise: config.advertise,
     version: testudoVersion,
     clusterId,
+    readiness: () => readinessOf(node.status(), config.id, config.readyLagEntriesMax),
   };
 
   sessions = new WorkerSessions({
@@ -227,12 +239,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     });
   });
 
-  const readiness = (): { ok: boolean; reason: string } => {
-    const st = node.status();
-    if (st.leader === NO_NODE) return { ok: false, reason: 'no leader known' };
-    if (st.commit - st.appliedToMachine > readyLagMax) return { ok: false, reason: `applied index ${st.appliedToMachine} trails commit ${st.commit}` };
-    return { ok: true, reason: 'ok' };
-  };
+  const readiness = (): ReadinessCheck => readinessOf(node.status(), config.id, config.readyLagEntriesMax);
   let lastHealth = '';
   let lastWorkerHealth = '';
   const healthTimer = setInterval(() => {
@@ -293,14 +300,42 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   };
 }
 
-/** Entries a node may trail its commit index by and still call itself ready. */
-export const readyLagMax = 1000;
+/** What an operator should run for a follower whose log went back (docs/operations.md). */
+export function repairAdvice(follower: NodeId): string {
+  return `Repair: testudo cluster repair-member --id ${follower}, or remove it and add it back as a new member (docs/operations.md, "A follower whose log went back")`;
+}
+
+/**
+ * Whether this node should take traffic. Every node needs a known leader and
+ * an apply loop within `readyLagEntriesMax` of its own commit index; a
+ * follower also must not trail the leader's commit index (as it last heard
+ * it) by more than that, nor be one the leader reports it cannot catch up.
+ */
+export function readinessOf(st: ReturnType<RaftNode['status']>, self: NodeId, readyLagEntriesMax: number): ReadinessCheck {
+  if (st.leader === NO_NODE) return { ok: false, reason: 'no leader known' };
+  if (st.role !== 'leader') {
+    if (st.leaderReportsRegression) {
+      return { ok: false, reason: `leader ${st.leader} reports this node's log went back below what it had acknowledged; it cannot catch up. ${repairAdvice(self)}` };
+    }
+    const behind = st.leaderCommitHeard - st.appliedToMachine;
+    if (behind > readyLagEntriesMax) {
+      return {
+        ok: false,
+        reason: `applied index ${st.appliedToMachine} trails leader ${st.leader}'s commit index ${st.leaderCommitHeard} (as last heard) by ${behind} entries, more than readyLagEntriesMax ${readyLagEntriesMax}`,
+      };
+    }
+  }
+  if (st.commit - st.appliedToMachine > readyLagEntriesMax) {
+    return { ok: false, reason: `applied index ${st.appliedToMachine} trails commit index ${st.commit} by more than readyLagEntriesMax ${readyLagEntriesMax}` };
+  }
+  return { ok: true, reason: 'ok' };
+}
 
 /** Before a graceful stop, a leader hands over so the cluster does not wait out an election. */
 async function handOff(node: RaftNode<ApplyResult>, log: Logger): Promise<void> {
   const st = node.status();
   const successor = [...st.progress.entries()]
-    .filter(([id]) => id !== node.id && st.confState.voters.includes(id))
+    .filter(([id, pr]) => id !== node.id && st.confState.voters.includes(id) && pr.regression === null)
     // A peer heard from lately first (one that is stopping too cannot take over), then the most caught up.
     .sort((a, b) => Number(b[1].recentActive) - Number(a[1].recentActive) || b[1].match - a[1].match)[0];
   if (successor === undefined) return;

@@ -7,7 +7,7 @@ import {
   NotLeaderError,
   ProposalLimitError,
 } from './errors.js';
-import type { Progress } from './progress.js';
+import type { Progress, ProgressRegression } from './progress.js';
 import { RaftLog } from './raft-log.js';
 import { ReadIndexLedger, type ReadIndexView } from './read-only.js';
 import { Replication } from './replication.js';
@@ -38,6 +38,8 @@ export interface ProgressStatus {
   readonly next: number;
   readonly state: Progress['state'];
   readonly recentActive: boolean;
+  /** Set when the follower's log went back below what it acknowledged; see `resetFollowerProgress`. */
+  readonly regression: ProgressRegression | null;
 }
 
 export interface RaftStatus {
@@ -52,6 +54,14 @@ export interface RaftStatus {
   readonly role: Role;
   readonly leadTransferee: NodeId;
   readonly confState: ConfState;
+  /**
+   * The leader's commit index as this node last heard it from the leader of
+   * its term (on the leader: its own commit index; 0 while none is known).
+   * A follower trails the cluster by `leaderCommitHeard - applied`.
+   */
+  readonly leaderCommitHeard: number;
+  /** Follower: the leader reports that this node's log went back and it cannot catch it up. */
+  readonly leaderReportsRegression: boolean;
   /** Leader only: each member's replication progress. */
   readonly progress: ReadonlyMap<NodeId, ProgressStatus>;
 }
@@ -86,6 +96,10 @@ export class RaftCore {
   /** Index of the last conf change proposed; none may be proposed until it is applied. */
   private pendingConfIndex = 0;
   private uncommittedBytes = 0;
+  /** Follower: the highest commit index the current leader sent (see RaftStatus.leaderCommitHeard). */
+  private leaderCommitHeard = 0;
+  /** Follower: the current leader's last heartbeat said this node's log went back. */
+  private leaderReportsRegression = false;
   /** Proposals appended since the last broadcast; flushed as one append per follower. */
   private broadcastPending = false;
 
@@ -200,6 +214,29 @@ export class RaftCore {
     if (this.role === 'leader') this.replication.reportSnapshot(to, ok);
   }
 
+  /**
+   * Leader only: forgets what follower `to` acknowledged and probes it again
+   * from its real last index, so that a follower whose log went back (see
+   * ProgressRegression) catches up by log or snapshot. An operator's act:
+   * such a follower may have been counted in a quorum for entries it lost.
+   * Returns the index probing starts from.
+   */
+  resetFollowerProgress(to: NodeId): { probeFrom: number; wasRegressed: boolean } {
+    if (this.role !== 'leader') throw new NotLeaderError(this.id, this.leader);
+    const pr = this.tracker.progress.get(to);
+    if (to === this.id || pr === undefined) throw new RangeError(`${to} is not a follower of leader ${this.id}`);
+    const wasRegressed = pr.regression !== null;
+    return { probeFrom: this.replication.resetProgress(to), wasRegressed };
+  }
+
+  /** Leader only: followers whose log went back (empty on other roles). */
+  regressedFollowers(): Map<NodeId, ProgressRegression> {
+    const out = new Map<NodeId, ProgressRegression>();
+    if (this.role !== 'leader') return out;
+    for (const [id, pr] of this.tracker.progress) if (pr.regression !== null) out.set(id, pr.regression);
+    return out;
+  }
+
   /** The fields of `status()` that cost nothing to read. */
   basicStatus(): { term: number; role: Role; leader: NodeId; commit: number; applied: number } {
     return { term: this.term, role: this.role, leader: this.leader, commit: this.log.committed, applied: this.log.applied };
@@ -209,7 +246,7 @@ export class RaftCore {
     const progress = new Map<NodeId, ProgressStatus>();
     if (this.role === 'leader') {
       for (const [id, pr] of this.tracker.progress) {
-        progress.set(id, { match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive });
+        progress.set(id, { match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive, regression: pr.regression });
       }
     }
     return {
@@ -224,6 +261,8 @@ export class RaftCore {
       role: this.role,
       leadTransferee: this.leadTransferee,
       confState: this.tracker.conf(),
+      leaderCommitHeard: this.role === 'leader' ? this.log.committed : this.leaderCommitHeard,
+      leaderReportsRegression: this.role === 'leader' ? false : this.leaderReportsRegression,
       progress,
     };
   }
@@ -538,6 +577,8 @@ export class RaftCore {
     }
     this.reads.failAll(this.role === 'leader' ? 'lost-leadership' : 'no-leader');
     this.leader = NO_NODE;
+    this.leaderCommitHeard = 0;
+    this.leaderReportsRegression = false;
     this.electionElapsedTicks = 0;
     this.heartbeatElapsedTicks = 0;
     this.randomizedElectionTimeoutTicks = this.cfg.electionTimeoutTicks + this.cfg.rng.intBelow(this.cfg.electionTimeoutTicks);
@@ -597,12 +638,14 @@ export class RaftCore {
   // --------------------------------------------------------- follower side
 
   private handleAppend(m: Message): void {
+    this.leaderCommitHeard = Math.max(this.leaderCommitHeard, m.commit);
     if (m.index < this.log.committed) {
       this.send(message({ type: MessageType.AppResp, from: this.id, to: m.from, term: this.term, index: this.log.committed }));
       return;
     }
     const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNew !== null) {
+      this.leaderReportsRegression = false;
       this.send(message({ type: MessageType.AppResp, from: this.id, to: m.from, term: this.term, index: lastNew }));
       return;
     }
@@ -614,6 +657,8 @@ export class RaftCore {
   }
 
   private handleHeartbeat(m: Message): void {
+    this.leaderCommitHeard = Math.max(this.leaderCommitHeard, m.commit);
+    this.leaderReportsRegression = m.reject;
     this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
     this.send(message({ type: MessageType.HeartbeatResp, from: this.id, to: m.from, term: this.term, context: m.context }));
   }

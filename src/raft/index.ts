@@ -42,6 +42,7 @@ export {
 
 export type { RaftConfig } from './config.js';
 export type { RaftStatus, ProgressStatus } from './core.js';
+export type { ProgressRegression } from './progress.js';
 export type { Storage } from './storage.js';
 export type { DurableCheck, DurableCheckMode, StoragePlantedBug } from './leveldb-storage.js';
 export type { DurableRecord, ObservedDurableState } from './durable-record.js';

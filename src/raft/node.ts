@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { decodeConfChange } from './conf-change.js';
 import { RaftCore, type RaftStatus } from './core.js';
+import type { ProgressRegression } from './progress.js';
 import type { RaftConfig } from './config.js';
 import { assert } from './errors.js';
 import type { LevelDbStorage } from './leveldb-storage.js';
@@ -21,6 +22,11 @@ export interface RaftNodeObserver {
   onPendingProposals?(count: number): void;
   onSnapshotSaved?(seconds: number, index: number): void;
   onSnapshotRestored?(seconds: number, index: number): void;
+  /**
+   * Leader: a follower's log went back below what it acknowledged (once per
+   * occurrence), or, with null, no longer looks so (reset, or a false alarm).
+   */
+  onFollowerRegressed?(follower: NodeId, regression: ProgressRegression | null): void;
   /** Membership changed (conf change applied or snapshot restored). */
   onMembership?(): void;
   /** Persisting failed; the node has stopped and must not be restarted in this process. */
@@ -109,6 +115,8 @@ export class RaftNode<R = unknown> implements TransportHandler {
 
   private role: Role = 'follower';
   private leader: NodeId = NO_NODE;
+  /** Regressed followers already reported to the observer. */
+  private regressionsReported = new Map<NodeId, ProgressRegression>();
   private applied: number;
 
   constructor(options: RaftNodeOptions<R>) {
@@ -244,6 +252,18 @@ export class RaftNode<R = unknown> implements TransportHandler {
     });
   }
 
+  /**
+   * Leader only: resets follower `to`'s replication progress so that a
+   * follower whose log went back catches up again (the operator's repair,
+   * see RaftCore.resetFollowerProgress). Returns where probing starts.
+   */
+  resetFollowerProgress(to: NodeId): { probeFrom: number; wasRegressed: boolean } {
+    this.checkRunning();
+    const result = this.core.resetFollowerProgress(to);
+    this.kick();
+    return result;
+  }
+
   /** Starts an election at once (used by tests and drills). */
   campaign(): void {
     this.checkRunning();
@@ -309,7 +329,23 @@ export class RaftNode<R = unknown> implements TransportHandler {
     this.ticks++;
     this.core.tick();
     this.expireReads();
+    this.reportRegressions();
     this.kick();
+  }
+
+  /** Tells the observer of each follower that newly looks regressed, or no longer does; once each. */
+  private reportRegressions(): void {
+    const now = this.core.regressedFollowers();
+    for (const [id, regression] of now) {
+      if (this.regressionsReported.get(id)?.match === regression.match) continue;
+      this.regressionsReported.set(id, regression);
+      this.observer.onFollowerRegressed?.(id, regression);
+    }
+    for (const id of [...this.regressionsReported.keys()]) {
+      if (now.has(id)) continue;
+      this.regressionsReported.delete(id);
+      this.observer.onFollowerRegressed?.(id, null);
+    }
   }
 
   private kick(): void {

@@ -1,6 +1,20 @@
+import { assert } from './errors.js';
 import { Inflights } from './inflights.js';
 
 export type ProgressState = 'probe' | 'replicate' | 'snapshot';
+
+/**
+ * A follower answered that its log ends below what it had acknowledged: its
+ * durable log went back (restored from an older copy, or damaged). Probing
+ * never goes below `match + 1`, so without an operator's reset the leader
+ * would retry the same index for ever.
+ */
+export interface ProgressRegression {
+  /** What the follower had acknowledged (the leader's `match` when it was detected). */
+  readonly match: number;
+  /** The follower's latest hint of where its log ends (below `match`). */
+  readonly followerLastIndex: number;
+}
 
 /**
  * The leader's view of one follower (etcd's tracker.Progress).
@@ -26,6 +40,8 @@ export class Progress {
   recentActive = false;
   /** In probe state: an append is out, wait for its answer or a heartbeat. */
   probeSent = false;
+  /** Set when the follower's log went back below `match`; cleared by `reset` (or an answer at or past it). */
+  regression: ProgressRegression | null = null;
   readonly inflights: Inflights;
 
   constructor(next: number, inflightMessagesMax: number, inflightBytesMax: number) {
@@ -50,8 +66,36 @@ export class Progress {
     this.pendingSnapshot = snapshotIndex;
   }
 
+  /**
+   * Records that the follower's log ends at `followerLastIndex`, below
+   * `match`, and waits in probe state: one probe per heartbeat answer, which
+   * clears the record if the rejection was only a stale answer.
+   */
+  markRegressed(followerLastIndex: number): void {
+    assert(followerLastIndex < this.match, `a regression to ${followerLastIndex} is not below match ${this.match}`);
+    this.regression = { match: this.regression?.match ?? this.match, followerLastIndex };
+    if (this.state !== 'probe') this.becomeProbe();
+    this.next = this.match + 1;
+    this.probeSent = true;
+  }
+
+  /**
+   * Forgets what the follower acknowledged and probes it again from
+   * `probeFrom` (its real last index): the operator's repair of a regressed
+   * follower. Catching up proceeds as for any follower, by log or snapshot.
+   */
+  reset(probeFrom: number): void {
+    assert(probeFrom >= 0, `probe from ${probeFrom}`);
+    this.resetState('probe');
+    this.match = 0;
+    this.next = probeFrom + 1;
+    this.regression = null;
+  }
+
   /** Records an acknowledgement up to `index`; false when it was stale. */
   maybeUpdate(index: number): boolean {
+    // An answer at or past the recorded match shows the log did not go back after all (a stale rejection).
+    if (this.regression !== null && index >= this.regression.match) this.regression = null;
     let updated = false;
     if (this.match < index) {
       this.match = index;

@@ -67,9 +67,12 @@ export class Replication {
     for (const id of this.tracker.members()) {
       if (id === this.host.id) continue;
       const pr = this.tracker.progress.get(id)!;
-      // Never tell a follower to commit past what it is known to hold.
-      const commit = Math.min(pr.match, this.log.committed);
-      this.host.send(message({ type: MessageType.Heartbeat, from: this.host.id, to: id, term: this.host.term(), commit, context }));
+      // Never tell a follower to commit past what it is known to hold; a
+      // regressed one may hold other entries at those indexes, so nothing.
+      // `reject` tells it the leader cannot catch it up (it is not ready).
+      const regressed = pr.regression !== null;
+      const commit = regressed ? 0 : Math.min(pr.match, this.log.committed);
+      this.host.send(message({ type: MessageType.Heartbeat, from: this.host.id, to: id, term: this.host.term(), commit, context, reject: regressed }));
     }
   }
 
@@ -79,6 +82,13 @@ export class Replication {
     if (pr === undefined) return null;
     pr.recentActive = true;
     if (m.reject) {
+      if (m.rejectHint < pr.match && m.index >= pr.match) {
+        // A follower's log never shrinks below what it acknowledged to this
+        // leader: it went back (an older copy of its data directory). etcd's
+        // maybeDecrTo would call this stale and retry match + 1 for ever.
+        pr.markRegressed(m.rejectHint);
+        return null;
+      }
       let probeFrom = m.rejectHint;
       if (m.logTerm > 0) probeFrom = this.log.findConflictByTerm(m.rejectHint, m.logTerm).index;
       if (pr.maybeDecrTo(m.index, probeFrom)) {
@@ -118,7 +128,22 @@ export class Replication {
     // A full window with the follower still answering suggests lost appends:
     // free one slot so the next append exposes the gap (and a rejection).
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst();
-    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
+    // A regressed follower gets one probe per heartbeat: its answer clears a false alarm.
+    if (pr.match < this.log.lastIndex() || pr.regression !== null) this.sendAppend(m.from, true);
+  }
+
+  /**
+   * Forgets what `to` acknowledged and probes it from its last reported index
+   * (or the leader's last index when it reported none): the repair of a
+   * follower whose log went back. Returns where probing starts.
+   */
+  resetProgress(to: NodeId): number {
+    const pr = this.tracker.progress.get(to);
+    assert(pr !== undefined, `no progress for ${to}`);
+    const probeFrom = Math.min(pr.regression?.followerLastIndex ?? this.log.lastIndex(), this.log.lastIndex());
+    pr.reset(probeFrom);
+    this.sendAppend(to, true);
+    return probeFrom;
   }
 
   /** A snapshot unacknowledged for too long was probably lost: probe again. */

@@ -111,6 +111,11 @@ export interface Message {
   readonly index: number;
   readonly entries: readonly Entry[];
   readonly commit: number;
+  /**
+   * *Resp: refused. Heartbeat: the leader found this follower's log went back
+   * below what it acknowledged and will not catch it up until an operator
+   * resets its progress (the follower is then not ready).
+   */
   readonly reject: boolean;
   /** AppResp on reject: the follower's hint of where the logs may agree. */
   readonly rejectHint: number;

@@ -238,7 +238,7 @@ export function formatMessage(m: Message): string {
         ? `${head} term=${m.term} index=${m.index} reject=true rejectHint=${m.rejectHint} logTerm=${m.logTerm}`
         : `${head} term=${m.term} index=${m.index}`;
     case MessageType.Heartbeat:
-      return `${head} term=${m.term} commit=${m.commit}${ctx(m.context)}`;
+      return `${head} term=${m.term} commit=${m.commit}${ctx(m.context)}${m.reject ? ' reject=true' : ''}`;
     case MessageType.HeartbeatResp:
       return `${head} term=${m.term}${ctx(m.context)}`;
     case MessageType.Snap:
