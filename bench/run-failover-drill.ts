@@ -139,7 +139,7 @@ export async function runRunFailoverDrill(options: RunDrillOptions, log: (line: 
   return summarize(options, rounds);
 }
 
-/** A spec of `tasks` shell tasks, each sleeping `taskMs` and reporting one passing test. */
+/** A spec of `tasks` shell tasks, each sleeping `taskMs` and reporting one passing test (and `failing` tasks reporting a failed one). */
 export async function writeDrillSpec(dir: string, tasks: number, taskMs: number, failing = 0): Promise<string> {
   const seconds = (taskMs / 1000).toFixed(3);
   const report = `printf '<testsuite name="drill" tests="1"><testcase classname="drill" name="t%s" time="${seconds}"/></testsuite>\\n' "$TESTUDO_SHARD_INDEX" > "$TESTUDO_JUNIT"`;
@@ -151,7 +151,8 @@ export async function writeDrillSpec(dir: string, tasks: number, taskMs: number,
     `    shards: ${tasks}`,
     '    timeoutSec: 120',
   ];
-  if (failing > 0) lines.push('  - name: failing', `    command: sleep ${seconds}; echo deliberately failing; exit 1`, `    shards: ${failing}`);
+  const failed = `printf '<testsuite name="drill" tests="1" failures="1"><testcase classname="drill" name="f%s"><failure message="deliberate"/></testcase></testsuite>\\n' "$TESTUDO_SHARD_INDEX" > "$TESTUDO_JUNIT"`;
+  if (failing > 0) lines.push('  - name: failing', `    command: sleep ${seconds}; ${failed}; exit 1`, `    shards: ${failing}`);
   const path = join(dir, 'drill-spec.yaml');
   await writeFile(path, `${lines.join('\n')}\n`);
   return path;

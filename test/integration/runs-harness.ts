@@ -41,7 +41,7 @@ export function sleepRun(name: string, tasks: number, seconds: number, overrides
 /** Starts workers w1..wN and waits until the leader sees them all connected. */
 export async function startWorkers(cluster: LocalCluster, client: TestudoClient, count: number, slots: number): Promise<void> {
   for (let i = 1; i <= count; i++) await cluster.startWorker(`w${i}`, { slots, killGraceMs: 500 });
-  await waitFor(`${count} connected workers`, async () => (await client.listWorkers()).filter((w) => w.connected).length >= count, 30_000);
+  await waitFor(`${count} connected workers`, async () => (await client.listWorkers()).filter((w) => w.connected).length >= count, 60_000);
 }
 
 /**
