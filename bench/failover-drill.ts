@@ -185,7 +185,7 @@ class DrillCluster {
 }
 
 /** Waits until every member answers and trails the leader by a few entries at most. */
-async function waitCaughtUp(endpoints: readonly string[], timeoutMs = 30_000): Promise<void> {
+export async function waitCaughtUp(endpoints: readonly string[], timeoutMs = 30_000): Promise<void> {
   const client = new TestudoClient({ endpoints: [...endpoints], totalTimeoutMs: 5000, callTimeoutMs: 1000 });
   const deadline = Date.now() + timeoutMs;
   try {

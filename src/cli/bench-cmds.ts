@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { localOnlyModes, runFailoverDrill, type DrillMode } from '../../bench/failover-drill.js';
 import { kvMachineBenchPutsMax, runKvMachineBench } from '../../bench/kv-machine.js';
 import { runLoad } from '../../bench/load.js';
+import { runDrillDefaults, runDrillModes, runRunFailoverDrill, type RunDrillMode } from '../../bench/run-failover-drill.js';
 import { makespanScaleDefault, runMakespanBench } from '../../bench/makespan.js';
 import { runRaftBench } from '../../bench/raft.js';
 import { runScheduleBench } from '../../bench/schedule.js';
@@ -141,51 +142,102 @@ export function registerBenchCommands(program: Command, write: (text: string) =>
   const drill = program.command('drill').description('operational drills on a local cluster');
   drill
     .command('failover')
-    .description('stop the leader again and again under a light write load; time until the next write commits')
-    .option('--rounds <n>', 'leader failures to inflict', '20')
-    .option('--mode <mode>', 'kill (SIGKILL, then restart) | pause (SIGSTOP, then SIGCONT) | transfer | partition (cut every link of the leader through the fault proxy, then heal)', 'kill')
+    .description('stop the leader again and again: under a light write load (--workload kv, the default), time until the next write commits; with a real run in flight (--workload run), time until tasks and workers are back, reruns and client exit codes')
+    .option('--workload <kind>', 'kv (a light write load) | run (a run of short tasks on worker processes, followed by a `testudo run` child process)', 'kv')
+    .option('--rounds <n>', 'leader failures to inflict (per mode with --workload run)', '20')
+    .option('--mode <mode>', 'kv: kill (SIGKILL, then restart) | pause (SIGSTOP, then SIGCONT) | transfer | partition (cut every link of the leader through the fault proxy, then heal); run: kill (SIGKILL; restarted after the run) | restart (SIGKILL, restarted at once) | kill,restart (the default)')
     .option('--coordinators <n|list>', 'size of the local cluster to start, or host:port,… of a running cluster (then only --mode transfer: the others need process control or the proxies, which only a local cluster has)', '3')
-    .option('--write-interval-ms <ms>', 'start a write this often', '10')
-    .option('--round-timeout-ms <ms>', 'give up on a round after this long', '10000')
+    .option('--write-interval-ms <ms>', 'kv: start a write this often', '10')
+    .option('--round-timeout-ms <ms>', 'kv: give up on a round after this long', '10000')
+    .option('--tasks <n>', `run: tasks in the run (default ${runDrillDefaults.tasks})`)
+    .option('--task-ms <ms>', `run: how long each task sleeps (default ${runDrillDefaults.taskMs})`)
+    .option('--workers <n>', `run: worker processes (default ${runDrillDefaults.workers})`)
+    .option('--slots <n>', `run: slots per worker (default ${runDrillDefaults.slots})`)
+    .option('--baseline-rounds <n>', `run: rounds with no fault, for the run's duration without one (default ${runDrillDefaults.baselineRounds})`)
     .option('--tick-ms <ms>', 'Raft tick length (default: the coordinator default)')
     .option('--election-ticks <n>', 'election timeout in ticks (default: the coordinator default)')
     .option('--data-dir <dir>', "keep the cluster's data and coordinator logs here (default: a temporary directory, removed)")
-    .action(
-      async (o: {
-        rounds: string;
-        mode: string;
-        coordinators: string;
-        writeIntervalMs: string;
-        roundTimeoutMs: string;
-        tickMs?: string;
-        electionTicks?: string;
-        dataDir?: string;
-      }) => {
-        if (!['kill', 'pause', 'transfer', 'partition'].includes(o.mode)) throw new UsageError(`--mode must be kill, pause, transfer or partition, got "${o.mode}"`);
-        const running = /^\d+$/.test(o.coordinators.trim()) ? undefined : endpointList(o.coordinators);
-        if (running !== undefined && localOnlyModes.includes(o.mode as DrillMode)) {
-          throw new UsageError(`--mode ${o.mode} only works on a local cluster (it needs process control or the fault proxies); on a running cluster use --mode transfer`);
-        }
-        const coordinators = running?.length ?? positiveInt('--coordinators', o.coordinators);
-        if (coordinators < 3 && running === undefined) throw new UsageError('--coordinators must be at least 3 for a failover drill');
-        const result = await runFailoverDrill(
-          {
-            rounds: positiveInt('--rounds', o.rounds),
-            mode: o.mode as DrillMode,
-            coordinators,
-            ...(running === undefined ? {} : { endpoints: running }),
-            writeIntervalMs: positiveInt('--write-interval-ms', o.writeIntervalMs),
-            roundTimeoutMs: positiveInt('--round-timeout-ms', o.roundTimeoutMs),
-            tickMs: o.tickMs === undefined ? undefined : positiveInt('--tick-ms', o.tickMs),
-            electionTicks: o.electionTicks === undefined ? undefined : positiveInt('--election-ticks', o.electionTicks),
-            dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
-          },
-          progress,
-        );
-        write(`${JSON.stringify(result)}\n`);
-        if (result.lostWrites > 0) throw new ExitError(1);
-      },
-    );
+    .action(async (o: DrillFlags) => {
+      if (o.workload === 'run') {
+        await runWorkloadDrill(o, write);
+        return;
+      }
+      if (o.workload !== 'kv') throw new UsageError(`--workload must be kv or run, got "${o.workload}"`);
+      await kvWorkloadDrill(o, write);
+    });
+}
+
+interface DrillFlags {
+  workload: string;
+  rounds: string;
+  mode?: string;
+  coordinators: string;
+  writeIntervalMs: string;
+  roundTimeoutMs: string;
+  tasks?: string;
+  taskMs?: string;
+  workers?: string;
+  slots?: string;
+  baselineRounds?: string;
+  tickMs?: string;
+  electionTicks?: string;
+  dataDir?: string;
+}
+
+async function kvWorkloadDrill(o: DrillFlags, write: (text: string) => void): Promise<void> {
+  const mode = o.mode ?? 'kill';
+  if (!['kill', 'pause', 'transfer', 'partition'].includes(mode)) throw new UsageError(`--mode must be kill, pause, transfer or partition, got "${mode}"`);
+  const running = /^\d+$/.test(o.coordinators.trim()) ? undefined : endpointList(o.coordinators);
+  if (running !== undefined && localOnlyModes.includes(mode as DrillMode)) {
+    throw new UsageError(`--mode ${mode} only works on a local cluster (it needs process control or the fault proxies); on a running cluster use --mode transfer`);
+  }
+  const coordinators = running?.length ?? positiveInt('--coordinators', o.coordinators);
+  if (coordinators < 3 && running === undefined) throw new UsageError('--coordinators must be at least 3 for a failover drill');
+  const result = await runFailoverDrill(
+    {
+      rounds: positiveInt('--rounds', o.rounds),
+      mode: mode as DrillMode,
+      coordinators,
+      ...(running === undefined ? {} : { endpoints: running }),
+      writeIntervalMs: positiveInt('--write-interval-ms', o.writeIntervalMs),
+      roundTimeoutMs: positiveInt('--round-timeout-ms', o.roundTimeoutMs),
+      tickMs: o.tickMs === undefined ? undefined : positiveInt('--tick-ms', o.tickMs),
+      electionTicks: o.electionTicks === undefined ? undefined : positiveInt('--election-ticks', o.electionTicks),
+      dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
+    },
+    progress,
+  );
+  write(`${JSON.stringify(result)}\n`);
+  if (result.lostWrites > 0) throw new ExitError(1);
+}
+
+/** `--workload run`: exits 1 unless every round passed with no rerun, no hang and every exit code right. */
+async function runWorkloadDrill(o: DrillFlags, write: (text: string) => void): Promise<void> {
+  const modes = (o.mode ?? runDrillModes.join(',')).split(',').map((m) => m.trim());
+  for (const m of modes) if (!runDrillModes.includes(m as RunDrillMode)) throw new UsageError(`--workload run: --mode must be kill, restart or kill,restart, got "${o.mode ?? ''}"`);
+  if (!/^\d+$/.test(o.coordinators.trim())) throw new UsageError('--workload run starts its own cluster: --coordinators must be a number');
+  const coordinators = positiveInt('--coordinators', o.coordinators);
+  if (coordinators < 3) throw new UsageError('--coordinators must be at least 3 for a failover drill');
+  if (o.tickMs !== undefined || o.electionTicks !== undefined) throw new UsageError('--workload run uses the coordinators\' default timing; --tick-ms and --election-ticks are for --workload kv');
+  const opt = (flag: string, value: string | undefined, fallback: number): number => (value === undefined ? fallback : positiveInt(flag, value));
+  const result = await runRunFailoverDrill(
+    {
+      rounds: positiveInt('--rounds', o.rounds),
+      modes: [...new Set(modes)] as RunDrillMode[],
+      baselineRounds: o.baselineRounds === undefined ? runDrillDefaults.baselineRounds : nonNegativeInt('--baseline-rounds', o.baselineRounds),
+      tasks: opt('--tasks', o.tasks, runDrillDefaults.tasks),
+      taskMs: opt('--task-ms', o.taskMs, runDrillDefaults.taskMs),
+      workers: opt('--workers', o.workers, runDrillDefaults.workers),
+      slots: opt('--slots', o.slots, runDrillDefaults.slots),
+      killAtFraction: runDrillDefaults.killAtFraction,
+      clientTimeoutMs: runDrillDefaults.clientTimeoutMs,
+      coordinators,
+      dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
+    },
+    progress,
+  );
+  write(`${JSON.stringify(result)}\n`);
+  if (!result.ok) throw new ExitError(1);
 }
 
 function nonNegativeInt(flag: string, value: string): number {

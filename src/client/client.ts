@@ -77,6 +77,7 @@ function fromRawSummary(raw: RawSummary): RunSummary {
 export const CLIENT_DEFAULTS = {
   callTimeoutMs: 5_000,
   totalTimeoutMs: 30_000,
+  watchIdleMs: 5_000,
   messageBytesMax: 16 * 1024 * 1024,
 } as const;
 
@@ -92,6 +93,9 @@ const timeoutMsMax = 24 * 3_600_000;
  * hints or named to memberStatus. Past this, the oldest learned one closes.
  */
 export const channelsMax = endpointsMax * 2;
+
+/** How one watch stream stopped: the run ended, or why not (and when it last delivered, 0 for never). */
+type WatchStreamOutcome = { readonly ended: true; readonly heardAtMs: number } | { readonly ended: false; readonly heardAtMs: number; readonly error: TestudoError };
 
 interface GetResponseWire {
   found: boolean;
@@ -124,6 +128,7 @@ export class TestudoClient {
   readonly #endpoints: readonly string[];
   readonly #callTimeoutMs: number;
   readonly #totalTimeoutMs: number;
+  readonly #watchIdleMs: number;
   readonly #retry: ResolvedRetryOptions;
   readonly #messageBytesMax: number;
   readonly #routes: AddressRoutes;
@@ -139,9 +144,11 @@ export class TestudoClient {
     this.#callTimeoutMs = options.callTimeoutMs ?? CLIENT_DEFAULTS.callTimeoutMs;
     this.#totalTimeoutMs = options.totalTimeoutMs ?? CLIENT_DEFAULTS.totalTimeoutMs;
     this.#messageBytesMax = options.messageBytesMax ?? CLIENT_DEFAULTS.messageBytesMax;
+    this.#watchIdleMs = options.watchIdleMs ?? CLIENT_DEFAULTS.watchIdleMs;
     this.#routes = options.routes ?? AddressRoutes.none;
     requireInteger('callTimeoutMs', this.#callTimeoutMs, 1, timeoutMsMax);
     requireInteger('totalTimeoutMs', this.#totalTimeoutMs, 1, timeoutMsMax);
+    requireInteger('watchIdleMs', this.#watchIdleMs, 1, timeoutMsMax);
     requireInteger('messageBytesMax', this.#messageBytesMax, 1024, messageBytesMaxLimit);
     this.#retry = resolveRetryOptions(options.retry);
     const clientId = options.clientId ?? randomUUID();
@@ -337,48 +344,103 @@ export class TestudoClient {
   }
 
   /**
-   * Follows a run: yields its summary whenever it changes and returns after
-   * the run ends. A lost stream is reopened on the next endpoint with a
-   * backoff, within `totalTimeoutMs` of silence; a run that does not exist
-   * throws NotFoundError.
+   * Follows a run: yields its summary whenever it changes (and at each
+   * server keepalive) and returns after the run ends; a run that does not
+   * exist throws NotFoundError.
+   *
+   * Across failovers: a stream that fails, ends early, or stays silent for
+   * `watchIdleMs` is reopened — on the leader a failure's hint names (at once
+   * for the first redirect), else on the next endpoint after a backoff. The
+   * watch gives up with DeadlineExceededError when no summary has arrived
+   * for `totalTimeoutMs`, whatever the streams did meanwhile.
    */
   async *watchRun(runId: string): AsyncGenerator<RunSummary, void, undefined> {
     let endpoint = this.#preferred;
-    let failures = 0;
-    let quietSinceMs = Date.now();
-    for (;;) {
-      if (this.closed) throw new ClientClosedError();
-      const stream = this.#channel(endpoint).makeServerStreamRequest(
-        this.#methods.watchRun.path,
-        this.#methods.watchRun.serialize,
-        this.#methods.watchRun.deserialize,
-        { runId },
-      );
-      const abort = (): void => stream.cancel();
-      this.#closing.signal.addEventListener('abort', abort, { once: true });
-      let ended: RunSummary | null = null;
-      let error: TestudoError | null = null;
-      try {
-        for await (const message of stream as AsyncIterable<{ summary: RawSummary }>) {
-          const summary = fromRawSummary(message.summary);
-          failures = 0;
-          quietSinceMs = Date.now();
-          yield summary;
-          if (summary.state !== 'running') ended = summary;
-        }
-      } catch (caught) {
-        const status = caught as { code?: number; details?: string; metadata?: Metadata };
-        error = errorFromStatus({ code: status.code ?? 14, details: status.details ?? String(caught), metadata: status.metadata ?? new MetadataClass() }, endpoint);
-      } finally {
-        this.#closing.signal.removeEventListener('abort', abort);
+    let backoffs = 0;
+    let redirects = 0;
+    let heardAtMs = Date.now();
+    let lastError: TestudoError | null = null;
+    for (let streams = 1; ; streams++) {
+      if (this.closed) throw new ClientClosedError(lastError ?? undefined);
+      const quietLeftMs = heardAtMs + this.#totalTimeoutMs - Date.now();
+      if (quietLeftMs <= 0) throw this.#watchDeadlineError(runId, streams - 1, lastError);
+      const outcome = yield* this.#followStream(endpoint, runId, Math.min(this.#watchIdleMs, quietLeftMs));
+      if (outcome.heardAtMs > 0) {
+        heardAtMs = outcome.heardAtMs;
+        backoffs = 0;
+        redirects = 0;
       }
-      if (ended !== null) return;
-      if (error !== null && !error.retryable && !(error instanceof UnavailableError)) throw error;
-      if (Date.now() - quietSinceMs > this.#totalTimeoutMs) throw error ?? new UnavailableError(`watch of ${runId} ended without the run ending`, { code: 'unavailable', retryable: true });
-      const hint = error === null ? '' : usableHint(error, endpoint);
-      endpoint = hint !== '' ? hint : this.#rotate(endpoint);
-      await sleep(backoffDelayMs(failures++, this.#retry, Math.random));
+      if (outcome.ended) return;
+      const error = outcome.error;
+      if (!error.retryable && !(error instanceof UnavailableError)) throw error;
+      lastError = error;
+      const hint = usableHint(error, endpoint);
+      const next = hint !== '' ? hint : this.#rotate(endpoint);
+      this.#learnFromFailure(endpoint, error, next);
+      const delayMs = hint !== '' && redirects++ === 0 ? 0 : backoffDelayMs(backoffs++, this.#retry, Math.random);
+      const waitMs = Math.min(delayMs, Math.max(0, heardAtMs + this.#totalTimeoutMs - Date.now()));
+      if (waitMs > 0) await this.#sleep(waitMs, error);
+      endpoint = next;
     }
+  }
+
+  /**
+   * One watch stream on `endpoint`, yielding its summaries; returns whether
+   * the run ended, else why the stream stopped. The idle timer pauses while
+   * the caller holds a summary, so a slow consumer does not cut the stream.
+   */
+  async *#followStream(endpoint: string, runId: string, idleMs: number): AsyncGenerator<RunSummary, WatchStreamOutcome, undefined> {
+    const method = this.#methods.watchRun;
+    const stream = this.#channel(endpoint).makeServerStreamRequest(method.path, method.serialize, method.deserialize, { runId });
+    let silent = false;
+    let idle: NodeJS.Timeout | null = null;
+    const arm = (): void => {
+      idle = setTimeout(() => {
+        silent = true;
+        stream.cancel();
+      }, idleMs);
+    };
+    const disarm = (): void => {
+      if (idle !== null) clearTimeout(idle);
+      idle = null;
+    };
+    const abort = (): void => stream.cancel();
+    this.#closing.signal.addEventListener('abort', abort, { once: true });
+    let heardAtMs = 0;
+    let error: TestudoError;
+    try {
+      arm();
+      for await (const message of stream as AsyncIterable<{ summary: RawSummary }>) {
+        disarm();
+        heardAtMs = Date.now();
+        const summary = fromRawSummary(message.summary);
+        yield summary;
+        if (summary.state !== 'running') return { ended: true, heardAtMs };
+        arm();
+      }
+      error = new UnavailableError(`${endpoint}: the watch of ${runId} ended before the run did`, { code: 'unavailable', retryable: true, endpoint });
+    } catch (caught) {
+      const status = caught as { code?: number; details?: string; metadata?: Metadata };
+      error = errorFromStatus({ code: status.code ?? 14, details: status.details ?? String(caught), metadata: status.metadata ?? new MetadataClass() }, endpoint);
+    } finally {
+      disarm();
+      this.#closing.signal.removeEventListener('abort', abort);
+      stream.cancel();
+    }
+    if (silent) error = new UnavailableError(`${endpoint}: the watch of ${runId} was silent for ${idleMs} ms`, { code: 'unavailable', retryable: true, endpoint, cause: error });
+    return { ended: false, heardAtMs, error };
+  }
+
+  #watchDeadlineError(runId: string, streams: number, last: TestudoError | null): DeadlineExceededError {
+    const why = last === null ? '' : `; last error: ${last.message}`;
+    return new DeadlineExceededError(`no progress of run ${runId} within totalTimeoutMs=${this.#totalTimeoutMs} over ${streams} watch streams${why}`, {
+      code: 'DEADLINE_EXCEEDED',
+      retryable: true,
+      leaderId: last?.leaderId ?? '',
+      leaderAddress: last?.leaderAddress ?? '',
+      endpoint: last?.endpoint ?? '',
+      cause: last ?? undefined,
+    });
   }
 
   /** Close every channel and stop every backoff; later calls fail with ClientClosedError. */

@@ -19,6 +19,13 @@ export interface TestudoClientOptions {
    * a fault proxy this way. Default: none.
    */
   routes?: AddressRoutes;
+  /**
+   * A watch stream (watchRun) that delivers nothing for this long is taken as
+   * dead, cancelled and reopened on another coordinator. Servers send a
+   * keepalive every second, so a few seconds only ever cut a stream whose
+   * server is gone or cut off. Default 5000; never more than totalTimeoutMs.
+   */
+  watchIdleMs?: number;
 }
 
 export interface WriteOptions {

@@ -14,6 +14,7 @@ import { orchJsonBytesMax } from './orchestrator/commands.js';
 import type { CancelOutcome, Orchestrator } from './orchestrator/state.js';
 import { idProblem, validateSubmission } from './orchestrator/validate.js';
 import { onLeader, unary, type ServiceHost } from './services.js';
+import { failStream } from './stream-status.js';
 import { proposeOrch, type WorkerSessions } from './worker-sessions.js';
 
 /** What the Runs service needs beyond the Kv host. */
@@ -27,6 +28,14 @@ export interface RunsHost extends ServiceHost {
 export const watchStreamsMax = 1000;
 /** Least time between two progress messages of one watch stream. */
 export const watchIntervalMs = 100;
+/**
+ * Longest a watch stream stays silent: past it the node confirms it is
+ * current and sends the summary unchanged. Clients take a stream silent for
+ * several of these as dead (see TestudoClient.watchRun).
+ */
+export const watchKeepaliveMs = 1000;
+/** Longest one confirmation (ReadIndex) may take before the watch fails with a retryable error. */
+export const watchReadTimeoutMs = 3000;
 
 export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation {
   let watches = 0;
@@ -119,7 +128,7 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
     }),
     WatchRun: (call: grpc.ServerWritableStream<{ runId: string }, unknown>) => {
       if (watches >= watchStreamsMax) {
-        call.destroy(toServiceError(new ServiceError(grpc.status.RESOURCE_EXHAUSTED, 'too-many-requests', true, `${watchStreamsMax} watches are open here`), host.leaderHint()) as Error);
+        failStream(call, toServiceError(new ServiceError(grpc.status.RESOURCE_EXHAUSTED, 'too-many-requests', true, `${watchStreamsMax} watches are open here`), host.leaderHint()));
         return;
       }
       watches++;
@@ -128,15 +137,15 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
   };
 }
 
-async function watchRun(host: RunsHost, call: grpc.ServerWritableStream<{ runId: string }, unknown>): Promise<void> {
+type WatchCall = grpc.ServerWritableStream<{ runId: string }, unknown>;
+
+async function watchRun(host: RunsHost, call: WatchCall): Promise<void> {
   const runId = call.request.runId;
-  let unsubscribe: () => void = () => undefined;
-  let timer: NodeJS.Timeout | null = null;
+  let watch: RunWatch | null = null;
   try {
     checkId(runId, 'run_id');
-    await host.node.readIndex();
-    const first = host.orchestrator.runSummary(runId);
-    if (first === undefined) {
+    await confirmCurrent(host);
+    if (host.orchestrator.runSummary(runId) === undefined) {
       const archived = await host.archive.read(runId);
       if (archived === null) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no run ${runId}`);
       const run = JSON.parse(inflateRawSync(archived).toString('utf8')) as RunView;
@@ -144,35 +153,102 @@ async function watchRun(host: RunsHost, call: grpc.ServerWritableStream<{ runId:
       call.end();
       return;
     }
-    await new Promise<void>((resolve) => {
-      let lastSent = '';
-      const send = (): void => {
-        timer = null;
-        const summary = host.orchestrator.runSummary(runId);
-        if (summary === undefined) {
-          resolve();
-          return;
-        }
-        const text = JSON.stringify(summary);
-        if (text !== lastSent) {
-          lastSent = text;
-          call.write({ summary: summaryMessage(summary), servedBy: host.nodeId });
-        }
-        if (summary.state !== 'running') resolve();
-      };
-      unsubscribe = host.orchestrator.onChange((runIds) => {
-        if (runIds.has(runId) && timer === null) timer = setTimeout(send, watchIntervalMs);
-      });
-      call.on('cancelled', () => resolve());
-      call.on('close', () => resolve());
-      send();
-    });
-    call.end();
+    watch = new RunWatch(host, call, runId);
+    await watch.follow();
+    if (!call.cancelled) call.end();
   } catch (error) {
-    call.destroy(Object.assign(new Error((error as Error).message), toServiceError(error, host.leaderHint())));
+    failStream(call, toServiceError(error, host.leaderHint()));
   } finally {
-    unsubscribe();
-    if (timer !== null) clearTimeout(timer);
+    watch?.close();
+  }
+}
+
+/**
+ * Proves this node current: a ReadIndex round answered within
+ * `watchReadTimeoutMs`. A node cut off from the leader (or a leader cut off
+ * from its quorum) fails it, with a retryable error.
+ */
+async function confirmCurrent(host: RunsHost): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ServiceError(grpc.status.UNAVAILABLE, 'timeout', true, `${host.nodeId} could not confirm it is current within ${watchReadTimeoutMs} ms`)), watchReadTimeoutMs);
+  });
+  try {
+    await Promise.race([host.node.readIndex(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * One watch stream: the run's summary when it changes (at most one message
+ * per `watchIntervalMs`), and at least every `watchKeepaliveMs` even
+ * unchanged, each keepalive sent only after `confirmCurrent`. A node that
+ * loses touch with the leader thus fails its watches (the client moves on)
+ * instead of keeping them open and silent.
+ */
+class RunWatch {
+  private wake: ((why: 'change' | 'keepalive' | 'stop') => void) | null = null;
+  private changeTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private lastSent = '';
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly host: RunsHost,
+    private readonly call: WatchCall,
+    private readonly runId: string,
+  ) {
+    this.unsubscribe = host.orchestrator.onChange((runIds) => {
+      if (!runIds.has(runId) || this.changeTimer !== null) return;
+      this.changeTimer = setTimeout(() => {
+        this.changeTimer = null;
+        this.wake?.('change');
+      }, watchIntervalMs);
+    });
+    const stop = (): void => {
+      this.stopped = true;
+      this.wake?.('stop');
+    };
+    call.on('cancelled', stop);
+    call.on('close', stop);
+  }
+
+  /** Resolves when the run has ended (its last summary sent) or the client went away. */
+  async follow(): Promise<void> {
+    let keepalive = true;
+    while (!this.stopped) {
+      const summary = this.host.orchestrator.runSummary(this.runId);
+      // Pruned while watched: end; a new watch is served from the archive.
+      if (summary === undefined) return;
+      const text = JSON.stringify(summary);
+      if (keepalive || text !== this.lastSent) {
+        this.lastSent = text;
+        this.call.write({ summary: summaryMessage(summary), servedBy: this.host.nodeId });
+      }
+      if (summary.state !== 'running') return;
+      keepalive = (await this.next()) === 'keepalive';
+      if (keepalive && !this.stopped) await confirmCurrent(this.host);
+    }
+  }
+
+  private next(): Promise<'change' | 'keepalive' | 'stop'> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.wake?.('keepalive'), watchKeepaliveMs);
+      this.wake = (why) => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve(why);
+      };
+      if (this.stopped) this.wake('stop');
+    });
+  }
+
+  close(): void {
+    this.stopped = true;
+    this.unsubscribe();
+    if (this.changeTimer !== null) clearTimeout(this.changeTimer);
+    this.wake?.('stop');
   }
 }
 

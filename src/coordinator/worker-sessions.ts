@@ -9,6 +9,7 @@ import { encodeOrchCommand, type OrchCommand } from './orchestrator/commands.js'
 import { planAssignments, scheduleLimitsDefault } from './orchestrator/scheduler.js';
 import type { AssignOutcome, CancelOutcome, OrchEvent, Orchestrator, RegisterOutcome, ResultsOutcome } from './orchestrator/state.js';
 import { validateResult } from './orchestrator/validate.js';
+import { failStream } from './stream-status.js';
 
 /**
  * The leader's side of the worker sessions (one bidirectional stream per
@@ -57,6 +58,14 @@ export const pendingResultsMax = 20_000;
 export const resultRetryDelayMs = 200;
 /** Messages queued to one worker before its session is cut (it reconnects). */
 export const sessionQueueMax = 10_000;
+/**
+ * Longest a coordinator that knows no leader holds a new session before it
+ * answers `not_leader`: an election usually ends well within it, and the
+ * worker then dials the new leader at once instead of backing off.
+ */
+export const leaderHintWaitMs = 2000;
+/** How often a held session checks for a leader. */
+export const leaderHintPollMs = 20;
 
 export interface SessionHost {
   readonly nodeId: string;
@@ -230,42 +239,65 @@ export class WorkerSessions {
 
   handler(): grpc.handleBidiStreamingCall<WorkerMessage, CoordinatorMessage> {
     return (call) => {
-      if (!this.leading) {
-        call.write({ notLeader: this.host.leaderHint() });
-        call.end();
-        return;
-      }
-      let session: Session | null = null;
-      call.on('data', (message: WorkerMessage) => {
-        try {
-          if (message.hello !== undefined && message.hello !== null) {
-            if (session !== null) throw new Error('a session says hello twice');
-            void this.onHello(call, message.hello).then((s) => (session = s));
-            return;
-          }
-          if (session === null) throw new Error('the first message of a session must be hello');
-          this.lastSeenMs.set(session.workerId, this.host.nowMs());
-          if (message.heartbeat !== undefined && message.heartbeat !== null) call.write({ heartbeatAck: { seq: message.heartbeat.seq } });
-          if (message.results !== undefined && message.results !== null) this.onResults(session, message.results.results);
-          if (message.resetDone !== undefined && message.resetDone !== null) this.onResetDone(session.workerId, message.resetDone.ok, message.resetDone.reason);
-        } catch (error) {
-          this.host.log.warn({ err: error }, 'worker session protocol error');
-          call.destroy(Object.assign(new Error((error as Error).message), { code: grpc.status.INVALID_ARGUMENT }));
-        }
-      });
-      const closed = (): void => {
-        if (session !== null && this.sessions.get(session.workerId) === session) {
-          this.sessions.delete(session.workerId);
-          this.host.log.info({ workerId: session.workerId }, 'worker session ended');
-        }
-      };
-      call.on('end', () => {
-        closed();
-        call.end();
-      });
-      call.on('error', closed);
-      call.on('close', closed);
+      if (this.leading) this.serve(call);
+      else void this.redirect(call);
     };
+  }
+
+  /**
+   * Not leading: send the worker to the leader. During an election there is
+   * none to name, so wait (at most `leaderHintWaitMs`) for one to be known
+   * rather than send the worker into a backoff; if this node wins meanwhile,
+   * it serves the session itself.
+   */
+  private async redirect(call: SessionCall): Promise<void> {
+    const deadlineMs = Date.now() + leaderHintWaitMs;
+    let hint = this.host.leaderHint();
+    while (hint.leaderId === '' && !this.leading && !this.stopped && !call.cancelled && Date.now() < deadlineMs) {
+      await new Promise((resolve) => setTimeout(resolve, leaderHintPollMs));
+      hint = this.host.leaderHint();
+    }
+    if (this.leading) {
+      this.serve(call);
+      return;
+    }
+    if (call.cancelled || call.writableEnded) return;
+    call.write({ notLeader: hint });
+    call.end();
+  }
+
+  /** The leader's side of one session, from `hello` on. */
+  private serve(call: SessionCall): void {
+    let session: Session | null = null;
+    call.on('data', (message: WorkerMessage) => {
+      try {
+        if (message.hello !== undefined && message.hello !== null) {
+          if (session !== null) throw new Error('a session says hello twice');
+          void this.onHello(call, message.hello).then((s) => (session = s));
+          return;
+        }
+        if (session === null) throw new Error('the first message of a session must be hello');
+        this.lastSeenMs.set(session.workerId, this.host.nowMs());
+        if (message.heartbeat !== undefined && message.heartbeat !== null) call.write({ heartbeatAck: { seq: message.heartbeat.seq } });
+        if (message.results !== undefined && message.results !== null) this.onResults(session, message.results.results);
+        if (message.resetDone !== undefined && message.resetDone !== null) this.onResetDone(session.workerId, message.resetDone.ok, message.resetDone.reason);
+      } catch (error) {
+        this.host.log.warn({ err: error }, 'worker session protocol error');
+        failStream(call, { code: grpc.status.INVALID_ARGUMENT, details: (error as Error).message });
+      }
+    });
+    const closed = (): void => {
+      if (session !== null && this.sessions.get(session.workerId) === session) {
+        this.sessions.delete(session.workerId);
+        this.host.log.info({ workerId: session.workerId }, 'worker session ended');
+      }
+    };
+    call.on('end', () => {
+      closed();
+      call.end();
+    });
+    call.on('error', closed);
+    call.on('close', closed);
   }
 
   private async onHello(call: SessionCall, hello: NonNullable<WorkerMessage['hello']>): Promise<Session | null> {
@@ -273,7 +305,7 @@ export class WorkerSessions {
     try {
       capabilities = JSON.parse(hello.capabilities) as Capabilities;
     } catch {
-      call.destroy(Object.assign(new Error('hello.capabilities is not JSON'), { code: grpc.status.INVALID_ARGUMENT }));
+      failStream(call, { code: grpc.status.INVALID_ARGUMENT, details: 'hello.capabilities is not JSON' });
       return null;
     }
     try {
@@ -309,7 +341,7 @@ export class WorkerSessions {
       this.host.log.warn({ err: error, workerId: hello.workerId }, 'worker registration failed');
       const hint = this.host.leaderHint();
       if (!rejected && hint.leaderId !== this.host.nodeId) call.write({ notLeader: hint });
-      call.destroy(Object.assign(new Error(`registration failed: ${(error as Error).message}`), { code: rejected ? grpc.status.INVALID_ARGUMENT : grpc.status.UNAVAILABLE }));
+      failStream(call, { code: rejected ? grpc.status.INVALID_ARGUMENT : grpc.status.UNAVAILABLE, details: `registration failed: ${(error as Error).message}` });
       return null;
     }
   }

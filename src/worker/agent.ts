@@ -64,6 +64,24 @@ export const resetWaitMs = 10 * 60 * 1000;
 export const resultConfirmTimeoutMs = 10_000;
 /** Distinct coordinator channels kept (leader hints may name new ones). */
 export const channelsMax = 16;
+/** Reconnect backoff defaults: full jitter up to min(max, base × 2^failures). */
+export const reconnectBaseMsDefault = 50;
+export const reconnectMaxMsDefault = 1000;
+/**
+ * Longest a session waits for `welcome` or `not_leader` after `hello`
+ * (registration is one commit; a coordinator holds a session at most 2 s
+ * while it learns who leads). Past it the session is given up and the next
+ * coordinator dialled.
+ */
+export const welcomeTimeoutMs = 5000;
+/** gRPC keepalive: ping every this often, and drop a connection whose ping is unanswered within the timeout. */
+export const keepaliveTimeMs = 2000;
+export const keepaliveTimeoutMs = 1000;
+/** grpc-js's own reconnect backoff (its default grows to 120 s: a restarted coordinator would stay unused that long). */
+export const channelReconnectBaseMs = 100;
+export const channelReconnectMaxMs = 1000;
+/** A coordinator that stays unreachable is reported at warn level at most this often. */
+export const unreachableWarnIntervalMs = 30_000;
 
 interface Running {
   readonly order: AttemptOrder;
@@ -109,6 +127,8 @@ export class WorkerAgent {
   private readonly sentAtMs = new Map<string, number>();
   private resetting = false;
   private attemptFiles: AttemptFiles | null = null;
+  /** Address → when its unreachability was last reported at warn level. */
+  private readonly unreachableWarnedAtMs = new Map<string, number>();
 
   private constructor(
     private readonly options: WorkerAgentOptions,
@@ -176,8 +196,8 @@ export class WorkerAgent {
   // -------------------------------------------------------------- session
 
   private async sessionLoop(): Promise<void> {
-    const baseMs = this.options.reconnectBaseMs ?? 100;
-    const maxMs = this.options.reconnectMaxMs ?? 5000;
+    const baseMs = this.options.reconnectBaseMs ?? reconnectBaseMsDefault;
+    const maxMs = this.options.reconnectMaxMs ?? reconnectMaxMsDefault;
     let failures = 0;
     while (!this.stopped) {
       const address = this.nextAddress();
@@ -214,8 +234,11 @@ export class WorkerAgent {
       c = new testudoV1.Worker((this.options.routes ?? AddressRoutes.none).dial(address), grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': 64 * 1024 * 1024,
         'grpc.max_send_message_length': 64 * 1024 * 1024,
-        'grpc.keepalive_time_ms': 10_000,
-        'grpc.keepalive_timeout_ms': 5_000,
+        'grpc.keepalive_time_ms': keepaliveTimeMs,
+        'grpc.keepalive_timeout_ms': keepaliveTimeoutMs,
+        'grpc.keepalive_permit_without_calls': 1,
+        'grpc.initial_reconnect_backoff_ms': channelReconnectBaseMs,
+        'grpc.max_reconnect_backoff_ms': channelReconnectMaxMs,
       });
       this.channels.set(address, c);
     }
@@ -235,9 +258,14 @@ export class WorkerAgent {
       let seq = 0;
       let ttlMs = 10_000;
       let done = false;
+      const welcomeTimer = setTimeout(() => {
+        this.log.warn({ address, timeoutMs: welcomeTimeoutMs }, 'no welcome from the coordinator; trying another');
+        stream.cancel();
+      }, welcomeTimeoutMs);
       const finish = (): void => {
         if (done) return;
         done = true;
+        clearTimeout(welcomeTimer);
         if (heartbeat !== null) clearInterval(heartbeat);
         heartbeat = null;
         if (this.stream === stream) this.stream = null;
@@ -245,6 +273,7 @@ export class WorkerAgent {
         resolve(welcomed ? 'welcomed' : redirected ? 'redirected' : 'failed');
       };
       stream.on('data', (message: CoordinatorMessage) => {
+        if (message.notLeader || message.welcome) clearTimeout(welcomeTimer);
         if (message.notLeader) {
           redirected = message.notLeader.leaderAddress !== '' && message.notLeader.leaderAddress !== address;
           this.hint = message.notLeader.leaderAddress;
@@ -258,6 +287,7 @@ export class WorkerAgent {
           this.leaderId = message.welcome.leaderId;
           ttlMs = message.welcome.ttlMs;
           lastAckMs = Date.now();
+          this.unreachableWarnedAtMs.delete(address);
           this.log.info({ leader: message.welcome.leaderId, address }, 'session open');
           heartbeat = setInterval(() => {
             // A leader that stops answering (partitioned, paused) is left for another.
@@ -282,6 +312,7 @@ export class WorkerAgent {
         if (this.stopped || error.code === grpc.status.CANCELLED) return;
         // A refusal (bad registration) needs an operator; a lost connection does not.
         if (error.code === grpc.status.INVALID_ARGUMENT) this.log.error({ address, err: error.message }, 'the coordinator refused this worker');
+        else if (!welcomed && error.code === grpc.status.UNAVAILABLE) this.warnUnreachable(address, error);
         else this.log.debug({ address, err: error.message }, 'session failed');
       });
       // grpc-js reports every call's end with 'status' (after 'error' on failure).
@@ -301,6 +332,19 @@ export class WorkerAgent {
         },
       });
     });
+  }
+
+  /** Says, at warn level and at most every `unreachableWarnIntervalMs` per address, that a coordinator cannot be reached. */
+  private warnUnreachable(address: string, error: grpc.ServiceError): void {
+    const now = Date.now();
+    const last = this.unreachableWarnedAtMs.get(address);
+    if (last !== undefined && now - last < unreachableWarnIntervalMs) {
+      this.log.debug({ address, err: error.message }, 'coordinator still unreachable');
+      return;
+    }
+    if (this.unreachableWarnedAtMs.size >= channelsMax) this.unreachableWarnedAtMs.clear();
+    this.unreachableWarnedAtMs.set(address, now);
+    this.log.warn({ address, err: error.message }, `cannot reach the coordinator at ${address}: ${error.details || error.message}`);
   }
 
   /**

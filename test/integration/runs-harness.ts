@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
-import type { RunSubmission, RunView, TaskTemplate } from '../../src/model/index.js';
+import type { RunSubmission, RunSummary, RunView, TaskTemplate } from '../../src/model/index.js';
 import { waitFor } from './harness.js';
 
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures');
@@ -41,16 +41,27 @@ export function sleepRun(name: string, tasks: number, seconds: number, overrides
 /** Starts workers w1..wN and waits until the leader sees them all connected. */
 export async function startWorkers(cluster: LocalCluster, client: TestudoClient, count: number, slots: number): Promise<void> {
   for (let i = 1; i <= count; i++) await cluster.startWorker(`w${i}`, { slots, killGraceMs: 500 });
-  await waitFor(`${count} connected workers`, async () => (await client.listWorkers()).filter((w) => w.connected).length >= count, 30_000);
+  await waitFor(`${count} connected workers`, async () => (await client.listWorkers()).filter((w) => w.connected).length >= count, 60_000);
 }
 
-/** Waits for the run to end (through watchRun, retried across failovers) and returns its full view. */
+/**
+ * Waits for the run to end through watchRun (which follows a leader change
+ * by itself; a watch that gives up is opened again until `timeoutMs`), then
+ * returns its full view.
+ */
 export async function finishRun(client: TestudoClient, runId: string, timeoutMs = 90_000): Promise<RunView> {
+  const deadlineMs = Date.now() + timeoutMs;
   return waitFor(
     `run ${runId} to end`,
     async () => {
-      const run = await client.getRun(runId);
-      return run.state === 'running' ? undefined : run;
+      let last: RunSummary | undefined;
+      for await (const summary of client.watchRun(runId)) {
+        last = summary;
+        // Servers send a summary at least every second: this bounds the wait.
+        if (Date.now() > deadlineMs) throw new Error(`run ${runId} still ${summary.state} after ${timeoutMs} ms`);
+      }
+      if (last === undefined || last.state === 'running') return undefined;
+      return client.getRun(runId);
     },
     timeoutMs,
   );
