@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from './errors.js';
@@ -8,8 +9,10 @@ import { decodeDurableRecord, durableRecordBytes, encodeDurableRecord, type Dura
  * leaves it alone: its cleanup and `DestroyDB` only touch names they parse
  * (CURRENT, LOCK, LOG, LOG.old, MANIFEST-n, n.log, n.ldb, n.sst, n.dbtmp).
  *
- * Updates overwrite the whole fixed-size record at offset 0 and fdatasync a
- * descriptor kept open. The record (under 512 bytes) fits one disk sector,
+ * Updates overwrite the whole fixed-size record at offset 0 through a
+ * descriptor kept open with O_DSYNC, so each write returns once its data is
+ * on disk, as if followed by fdatasync, in one system call (one trip to
+ * libuv's thread pool instead of two). The record (under 512 bytes) fits one disk sector,
  * whose write is atomic on the disks we run on, so a crash leaves the old
  * record or the new one. A new file is written whole under a temporary name,
  * synced, renamed into place and its directory synced.
@@ -50,7 +53,7 @@ export class DurableFile {
   /** Opens the existing record for updates; `record` is what `read` returned. */
   static async openExisting(dir: string, record: DurableRecord): Promise<DurableFile> {
     const path = join(dir, durableFileName);
-    return new DurableFile(path, await open(path, 'r+'), record);
+    return new DurableFile(path, await openForUpdates(path), record);
   }
 
   /** Writes a new record file atomically (temporary name, sync, rename, sync the directory). */
@@ -67,7 +70,7 @@ export class DurableFile {
     }
     await rename(tmp, path);
     await syncDir(dir);
-    return new DurableFile(path, await open(path, 'r+'), record);
+    return new DurableFile(path, await openForUpdates(path), record);
   }
 
   get record(): DurableRecord {
@@ -84,14 +87,13 @@ export class DurableFile {
     return state.term !== this.current.term || state.vote !== this.current.vote || state.lastIndex !== this.current.lastIndex;
   }
 
-  /** Overwrites the record with `state` and waits for fdatasync; no write when nothing changed. */
+  /** Overwrites the record with `state`, durably (O_DSYNC); no write when nothing changed. */
   async write(state: ObservedDurableState): Promise<void> {
     if (!this.differs(state)) return;
     const record: DurableRecord = { term: state.term, vote: state.vote, lastIndex: state.lastIndex, sequence: this.current.sequence + 1 };
     const buf = encodeDurableRecord(record);
     const { bytesWritten } = await this.handle.write(buf, 0, buf.length, 0);
     assert(bytesWritten === buf.length, `durable record: wrote ${bytesWritten} of ${buf.length} bytes`);
-    await this.handle.datasync();
     this.current = record;
     this.writesCount++;
   }
@@ -99,6 +101,10 @@ export class DurableFile {
   async close(): Promise<void> {
     await this.handle.close();
   }
+}
+
+async function openForUpdates(path: string): Promise<FileHandle> {
+  return open(path, constants.O_RDWR | constants.O_DSYNC);
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -202,7 +202,7 @@ export class LevelDbStorage implements Storage {
     return this.syncedBatchesCount;
   }
 
-  /** Durable record writes since open (each a pwrite and an fdatasync); 0 in 'report' mode. */
+  /** Durable record writes since open (each one synchronous O_DSYNC write); 0 in 'report' mode. */
   get durableWrites(): number {
     return this.durable?.writes ?? 0;
   }
