@@ -84,7 +84,7 @@ function report(storage: LevelDbStorage, dir: string, tailEntries: number): Data
     firstIndex: first,
     lastIndex: last,
     lastTerm: storage.term(last),
-    durable: { record: record === null ? null : { term: record.term, vote: record.vote, lastIndex: record.lastIndex }, problems },
+    durable: { record: record === null ? null : { term: record.term, vote: record.vote, lastIndex: record.lastIndex, lastTerm: record.lastTerm }, problems },
     tail,
   };
 }

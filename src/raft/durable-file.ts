@@ -60,7 +60,7 @@ export class DurableFile {
   static async create(dir: string, state: ObservedDurableState): Promise<DurableFile> {
     const path = join(dir, durableFileName);
     const tmp = `${path}.tmp`;
-    const record: DurableRecord = { ...state, sequence: 0 };
+    const record: DurableRecord = { term: state.term, vote: state.vote, lastIndex: state.lastIndex, lastTerm: state.lastTerm, sequence: 0 };
     const fresh = await open(tmp, 'w');
     try {
       await fresh.write(encodeDurableRecord(record), 0, durableRecordBytes, 0);
@@ -84,13 +84,13 @@ export class DurableFile {
 
   /** True when `state` differs from the record in anything it holds. */
   differs(state: ObservedDurableState): boolean {
-    return state.term !== this.current.term || state.vote !== this.current.vote || state.lastIndex !== this.current.lastIndex;
+    return state.term !== this.current.term || state.vote !== this.current.vote || state.lastIndex !== this.current.lastIndex || state.lastTerm !== this.current.lastTerm;
   }
 
   /** Overwrites the record with `state`, durably (O_DSYNC); no write when nothing changed. */
   async write(state: ObservedDurableState): Promise<void> {
     if (!this.differs(state)) return;
-    const record: DurableRecord = { term: state.term, vote: state.vote, lastIndex: state.lastIndex, sequence: this.current.sequence + 1 };
+    const record: DurableRecord = { term: state.term, vote: state.vote, lastIndex: state.lastIndex, lastTerm: state.lastTerm, sequence: this.current.sequence + 1 };
     const buf = encodeDurableRecord(record);
     const { bytesWritten } = await this.handle.write(buf, 0, buf.length, 0);
     assert(bytesWritten === buf.length, `durable record: wrote ${bytesWritten} of ${buf.length} bytes`);

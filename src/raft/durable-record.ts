@@ -4,8 +4,8 @@ import type { NodeId } from './types.js';
 
 /**
  * An independent, synced record of the durable Raft state a node last
- * acknowledged: the highest term, the vote in that term and the last log
- * index. It is kept outside LevelDB because LevelDB's own recovery drops a
+ * acknowledged: the highest term, the vote in that term, the last log index
+ * and the term of the entry there. It is kept outside LevelDB because LevelDB's own recovery drops a
  * damaged or truncated log tail without an error, and a deleted log file
  * looks like an empty database; both would let a node forget its vote (and
  * vote twice in a term) or forget entries it acknowledged (and lose committed
@@ -13,9 +13,16 @@ import type { NodeId } from './types.js';
  *
  * The invariant the writer keeps: the record never claims more than the
  * storage holds durably. So it is written after a synced batch that raised
- * the term, changed the vote or appended entries, and before a batch that
- * shortens the log (a conflicting suffix replaced by fewer entries). On open,
- * storage older than the record is a rollback (`checkDurableState`).
+ * the term, changed the vote or appended entries, and, before a batch that
+ * replaces entries (a conflicting suffix, or a log a snapshot supersedes), it
+ * is first lowered to the last entry that batch keeps. On open, storage older
+ * than the record is a rollback (`checkDurableState`).
+ *
+ * The last entry's term matters as much as its index: a log whose suffix was
+ * overwritten by a new leader and then rolled back to the old copy has the
+ * same length, term and vote, but holds the entries it had replaced (the
+ * simulator's seed 671 applies such an entry: a state-machine safety
+ * violation).
  *
  * Layout (fixed `durableRecordBytes`, big-endian):
  *   0  u32 crc32c of bytes 4..end
@@ -24,7 +31,8 @@ import type { NodeId } from './types.js';
  *  12  f64 term            (safe integer)
  *  20  f64 lastIndex       (safe integer)
  *  28  f64 sequence        (write counter, for diagnostics)
- *  36  u16 vote byte length, then the vote id in UTF-8 (up to voteBytesMax)
+ *  36  f64 lastTerm        (term of the entry at lastIndex; 0 when unknown)
+ *  44  u16 vote byte length, then the vote id in UTF-8 (up to voteBytesMax)
  */
 export interface DurableRecord {
   readonly term: number;
@@ -32,6 +40,8 @@ export interface DurableRecord {
   readonly vote: NodeId;
   /** The last log index (or snapshot index) durable at the time of writing. */
   readonly lastIndex: number;
+  /** The term of the entry at `lastIndex`; 0 when the writer did not know it (an entry compacted away). */
+  readonly lastTerm: number;
   readonly sequence: number;
 }
 
@@ -40,13 +50,14 @@ export interface ObservedDurableState {
   readonly term: number;
   readonly vote: NodeId;
   readonly lastIndex: number;
+  readonly lastTerm: number;
 }
 
 export const durableRecordMagic = 0x54534452; // "TSDR"
 export const durableRecordVersion = 1;
 /** Longest node id the record holds; node ids are validated far shorter. */
 export const voteBytesMax = 256;
-const headerBytes = 38;
+const headerBytes = 46;
 export const durableRecordBytes = headerBytes + voteBytesMax;
 
 export class DurableRecordError extends Error {
@@ -56,6 +67,7 @@ export class DurableRecordError extends Error {
 export function encodeDurableRecord(record: DurableRecord): Buffer {
   assert(Number.isSafeInteger(record.term) && record.term >= 0, 'durable record: term must be a safe integer');
   assert(Number.isSafeInteger(record.lastIndex) && record.lastIndex >= 0, 'durable record: lastIndex must be a safe integer');
+  assert(Number.isSafeInteger(record.lastTerm) && record.lastTerm >= 0, 'durable record: lastTerm must be a safe integer');
   assert(Number.isSafeInteger(record.sequence) && record.sequence >= 0, 'durable record: sequence must be a safe integer');
   const vote = Buffer.from(record.vote, 'utf8');
   assert(vote.length <= voteBytesMax, `durable record: vote id longer than ${voteBytesMax} bytes`);
@@ -65,11 +77,12 @@ export function encodeDurableRecord(record: DurableRecord): Buffer {
   buf.writeDoubleBE(record.term, 12);
   buf.writeDoubleBE(record.lastIndex, 20);
   buf.writeDoubleBE(record.sequence, 28);
-  buf.writeUInt16BE(vote.length, 36);
+  buf.writeDoubleBE(record.lastTerm, 36);
+  buf.writeUInt16BE(vote.length, 44);
   vote.copy(buf, headerBytes);
   buf.writeUInt32BE(crc32c(buf.subarray(4)), 0);
   const check = decodeDurableRecord(buf);
-  assert(check.term === record.term && check.vote === record.vote && check.lastIndex === record.lastIndex, 'durable record: encode/decode mismatch');
+  assert(check.term === record.term && check.vote === record.vote && check.lastIndex === record.lastIndex && check.lastTerm === record.lastTerm, 'durable record: encode/decode mismatch');
   return buf;
 }
 
@@ -84,22 +97,25 @@ export function decodeDurableRecord(buf: Uint8Array): DurableRecord {
   const term = b.readDoubleBE(12);
   const lastIndex = b.readDoubleBE(20);
   const sequence = b.readDoubleBE(28);
-  const voteBytes = b.readUInt16BE(36);
-  if (!Number.isSafeInteger(term) || term < 0 || !Number.isSafeInteger(lastIndex) || lastIndex < 0 || !Number.isSafeInteger(sequence) || sequence < 0) {
+  const lastTerm = b.readDoubleBE(36);
+  const voteBytes = b.readUInt16BE(44);
+  if (![term, lastIndex, sequence, lastTerm].every((n) => Number.isSafeInteger(n) && n >= 0)) {
     throw new DurableRecordError('durable record holds an invalid number');
   }
   if (voteBytes > voteBytesMax) throw new DurableRecordError('durable record vote length out of range');
   const vote = b.toString('utf8', headerBytes, headerBytes + voteBytes);
-  return { term, vote, lastIndex, sequence };
+  return { term, vote, lastIndex, lastTerm, sequence };
 }
 
 /**
  * Compares what storage holds with the last durable record. Returns null when
  * storage is at or past the record, else one sentence per thing that went
- * back (for the refusal message). Pure: the simulator calls it to model a
- * node that refuses to start on rolled-back state.
+ * back (for the refusal message). `termAt(index)` is the term storage holds
+ * at an index, or null when the index is compacted or past its log. Pure: the
+ * simulator calls it to model a node that refuses to start on rolled-back
+ * state.
  */
-export function checkDurableState(record: DurableRecord, observed: ObservedDurableState): string[] | null {
+export function checkDurableState(record: DurableRecord, observed: ObservedDurableState, termAt: (index: number) => number | null): string[] | null {
   const problems: string[] = [];
   if (observed.term < record.term) {
     problems.push(`term went back from ${record.term} to ${observed.term}`);
@@ -108,6 +124,12 @@ export function checkDurableState(record: DurableRecord, observed: ObservedDurab
   }
   if (observed.lastIndex < record.lastIndex) {
     problems.push(`the log ends at index ${observed.lastIndex} but index ${record.lastIndex} was acknowledged as durable (${record.lastIndex - observed.lastIndex} entries missing)`);
+  } else if (record.lastTerm > 0) {
+    // By log matching, the same term at the recorded index means the same log up to it.
+    const term = termAt(record.lastIndex);
+    if (term !== null && term !== record.lastTerm) {
+      problems.push(`the entry at index ${record.lastIndex} has term ${term} but one of term ${record.lastTerm} was acknowledged as durable (an overwritten suffix came back)`);
+    }
   }
   return problems.length === 0 ? null : problems;
 }

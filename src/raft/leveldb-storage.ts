@@ -266,8 +266,11 @@ export class LevelDbStorage implements Storage {
     await this.exclusive(async (durable) => {
       const plan = this.planSave(update);
       const record = durable.record;
-      // The record must never claim more than LevelDB holds: a shorter log is recorded first.
-      if (plan.lastIndex < record.lastIndex) await this.writeDurable(durable, { term: record.term, vote: record.vote, lastIndex: plan.lastIndex });
+      // The record must never claim more than LevelDB holds, before or after the batch: when the
+      // batch replaces the entry the record names, the record first falls back to the last entry kept.
+      if (plan.keptIndex < record.lastIndex) {
+        await this.writeDurable(durable, { term: record.term, vote: record.vote, lastIndex: plan.keptIndex, lastTerm: this.termOrUnknown(plan.keptIndex) });
+      }
       if (sync && plan.ops.length > 0) {
         const wait = this.beforeSyncedWrite?.();
         if (wait !== undefined && wait !== null) await wait;
@@ -365,11 +368,13 @@ export class LevelDbStorage implements Storage {
     let lastIndex = this.lastIndex();
     let prevTerm = (index: number): number => this.term(index);
     let snapshot: Snapshot | null = null;
+    let keptIndex = lastIndex;
     if (update.snapshot !== null && update.snapshot.metadata.index > this.snap.metadata.index) {
       snapshot = update.snapshot;
       const { index, term } = snapshot.metadata;
       ops.push(...snapshotOps(snapshot), { type: 'put', key: keyLogStart, value: encodeLogStart({ index, term }) });
       pushEntryDeletes(ops, offset + 1, lastIndex);
+      keptIndex = Math.min(keptIndex, index - 1);
       offset = index;
       lastIndex = index;
       prevTerm = () => term;
@@ -382,6 +387,7 @@ export class LevelDbStorage implements Storage {
       for (const entry of entries) ops.push({ type: 'put', key: entryKey(entry.index), value: encodeEntry(entry) });
       const last = entries[entries.length - 1]!.index;
       pushEntryDeletes(ops, last + 1, lastIndex);
+      keptIndex = Math.min(keptIndex, first.index - 1);
       lastIndex = last;
     }
     if (update.hardState !== null) ops.push({ type: 'put', key: keyHardState, value: encodeHardState(update.hardState) });
@@ -389,7 +395,7 @@ export class LevelDbStorage implements Storage {
     const snapIndex = (snapshot ?? this.snap).metadata.index;
     assert(commit <= lastIndex, `commit ${commit} would pass last index ${lastIndex}`);
     assert(offset <= snapIndex && snapIndex <= lastIndex, `snapshot ${snapIndex} would leave the log [${offset + 1}, ${lastIndex}]`);
-    return { ops, snapshot, entries, hardState: update.hardState, lastIndex };
+    return { ops, snapshot, entries, hardState: update.hardState, lastIndex, keptIndex };
   }
 
   /** Brings the in-memory view up to a plan whose batch is durable. */
@@ -411,7 +417,13 @@ export class LevelDbStorage implements Storage {
 
   /** What the durable record holds, taken from the in-memory view (which is durable). */
   private durableState(): ObservedDurableState {
-    return { term: this.hardState.term, vote: this.hardState.vote, lastIndex: this.lastIndex() };
+    const lastIndex = this.lastIndex();
+    return { term: this.hardState.term, vote: this.hardState.vote, lastIndex, lastTerm: this.term(lastIndex) };
+  }
+
+  /** The term at `index`, or 0 (unknown to the record) when it is compacted away. */
+  private termOrUnknown(index: number): number {
+    return index < this.offset ? 0 : this.term(index);
   }
 
   private async writeDurable(durable: DurableFile, state: ObservedDurableState): Promise<void> {
@@ -491,6 +503,8 @@ interface SavePlan {
   readonly hardState: HardState | null;
   /** The last index once the batch is written. */
   readonly lastIndex: number;
+  /** The last index whose entry the batch leaves as it was (it replaces or drops every later one). */
+  readonly keptIndex: number;
 }
 
 interface LoadedState {
@@ -565,7 +579,7 @@ async function loadState(
     const anyKeys = await db.keys({ limit: 1 }).all();
     if (anyKeys.length > 0) throw new ForeignDataDirError(dir, 'holds a LevelDB database without a Testudo format record');
     const founding = bootstrapConfState === undefined ? { hardState: EMPTY_HARD_STATE, entries: [] } : bootstrapState(bootstrapConfState, bootstrapContexts);
-    const file = await prepareFreshRecord(dir, mode, { term: founding.hardState.term, vote: founding.hardState.vote, lastIndex: founding.entries.length });
+    const file = await prepareFreshRecord(dir, mode, { term: founding.hardState.term, vote: founding.hardState.vote, lastIndex: founding.entries.length, lastTerm: founding.entries.at(-1)?.term ?? 0 });
     try {
       return { ...(await initialize(db, nodeId, founding)), durable: { file, check: { record: null, problems: [], migratedFrom: null } } };
     } catch (error) {
@@ -576,8 +590,10 @@ async function loadState(
   const version = checkMeta(dir, nodeId, decodeRecord(dir, -1, 'format record', metaValue, decodeMetaPayload));
   const validated = await loadValidated(db, dir, cacheBytesMax);
   const { hardState, logStart, terms } = validated;
-  const observed = { term: hardState.term, vote: hardState.vote, lastIndex: logStart.index + terms.length - 1 };
-  const durable = await openDurable(db, dir, { nodeId, version, observed }, mode);
+  const lastIndex = logStart.index + terms.length - 1;
+  const observed = { term: hardState.term, vote: hardState.vote, lastIndex, lastTerm: terms[terms.length - 1]! };
+  const termAt = (index: number): number | null => (index < logStart.index || index > lastIndex ? null : terms[index - logStart.index]!);
+  const durable = await openDurable(db, dir, { nodeId, version, observed, termAt }, mode);
   return { ...validated, durable };
 }
 
@@ -611,7 +627,8 @@ async function loadValidated(db: Db, dir: string, cacheBytesMax: number): Promis
  */
 async function prepareFreshRecord(dir: string, mode: OpenMode, founding: ObservedDurableState): Promise<DurableFile> {
   const existing = await readRecordOrRefuse(dir);
-  const problems = existing === null ? null : checkDurableState(existing, founding);
+  // An empty database holds no entry: only the index and the term can be compared.
+  const problems = existing === null ? null : checkDurableState(existing, founding, () => null);
   const refused = problems !== null && (mode.check === 'report' || mode.plantedBug !== 'skip-durable-check');
   if (refused) throw new DurableStateRolledBackError(dir, ['the LevelDB database is empty (its files were deleted, or its log file truncated to nothing)', ...problems]);
   // Inspection creates nothing: an empty database with no record holds no Testudo data.
@@ -668,7 +685,7 @@ async function readRecordOrRefuse(dir: string): Promise<DurableRecord | null> {
 async function openDurable(
   db: Db,
   dir: string,
-  found: { nodeId: NodeId; version: number; observed: ObservedDurableState },
+  found: { nodeId: NodeId; version: number; observed: ObservedDurableState; termAt: (index: number) => number | null },
   mode: OpenMode,
 ): Promise<LoadedState['durable']> {
   const report = (record: DurableRecord | null, problems: string[]): LoadedState['durable'] => ({ file: null, check: { record, problems, migratedFrom: null } });
@@ -686,7 +703,7 @@ async function openDurable(
     if (mode.check === 'report') return report(null, [problem]);
     if (mode.plantedBug !== 'skip-durable-check') throw new DurableStateRolledBackError(dir, [problem]);
   }
-  const problems = record === null ? [] : (checkDurableState(record, found.observed) ?? []);
+  const problems = record === null ? [] : (checkDurableState(record, found.observed, found.termAt) ?? []);
   if (mode.check === 'report') return report(record, problems);
   if (problems.length > 0 && mode.plantedBug !== 'skip-durable-check') throw new DurableStateRolledBackError(dir, problems);
   const file = record === null ? await DurableFile.create(dir, found.observed) : await DurableFile.openExisting(dir, record);
