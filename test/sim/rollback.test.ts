@@ -44,4 +44,27 @@ describe('storage rollback', () => {
     expect(full.violations).toEqual([]);
     expect(full.trace.some((line) => /n3 refuses to start: the entry at index 24 has term \d+ but one of term 4/.test(line))).toBe(true);
   });
+
+  // A known defect of the core, found by this fault: a leader that applies
+  // its own removal steps down at once, before the followers learn that the
+  // removal committed. n3 commits and applies index 39 (remove n3) and turns
+  // follower; n1 and n4 still apply the 4-voter configuration at commit 37;
+  // n2 was refused on rolled-back storage; n3 holds the longest log (42) so
+  // rejects their votes, and never campaigns, being no longer a voter. The
+  // committed configuration {n1, n2, n4} has a live majority, yet no leader
+  // is ever elected. Remove \`.fails\` once the core is fixed.
+  it.fails('seed 55254: a leader removing itself must let the followers learn the commit first', () => {
+    expect(simulate({ seed: 55254, nodes: 3, steps: 1000 }).violations).toEqual([]);
+  });
+
+  // A liveness gap of apply-time membership (etcd's too), found by the same
+  // fault: n4's promotion (index 23) is committed by n2, which now counts n4
+  // as a voter; n4 itself has not learnt the commit and still applies itself
+  // as a learner. n3, leader of term 9, gave n4 its entry 24 of term 9 and
+  // was then refused on rolled-back storage. n4 holds the newest log (24/t9)
+  // so rejects n2 (26/t8) and n1 (22/t8), and never campaigns, being a
+  // learner in its own view. Remove `.fails` once the core handles it.
+  it.fails('seed 7596: a learner holding the newest term must not block every election', () => {
+    expect(simulate({ seed: 7596, nodes: 3, steps: 1000 }).violations).toEqual([]);
+  });
 });

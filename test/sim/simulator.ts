@@ -524,7 +524,7 @@ export class Simulation {
    * Restores a node's disk from one of its earlier backups (an operator's
    * restore, a snapshot of a VM or volume) while it is down. Its durable
    * record is not rolled back, so on restart the node should refuse to start
-   * (`restart`). At most one node is refused at a time, so a majority stays.
+   * (`restart`). A run refuses at most one node (a permanent failure), so a majority stays.
    */
   private rollbackFault(): void {
     if (this.nodesRefused() > 0) return;
@@ -786,10 +786,14 @@ export class Simulation {
     return problems.length === 0 ? null : problems;
   }
 
-  /** Nodes refused, or rolled back and not started since (they may be refused). */
+  /**
+   * Nodes refused (retired ones too), or rolled back and not started since.
+   * A refused node is a permanent failure; a run has at most one, which any
+   * configuration of at least three voters survives.
+   */
   private nodesRefused(): number {
     let refused = 0;
-    for (const node of this.nodes.values()) if ((node.refused || node.rolledBack) && !node.retired) refused++;
+    for (const node of this.nodes.values()) if (node.refused || node.rolledBack) refused++;
     return refused;
   }
 
