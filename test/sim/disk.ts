@@ -34,37 +34,27 @@ export function cloneStorage(storage: MemoryStorage): MemoryStorage {
 /** What the storage holds, in the terms the durable record is checked against. */
 export function observedDurableState(storage: MemoryStorage): ObservedDurableState {
   const { hardState } = storage.initialState();
-  return { term: hardState.term, vote: hardState.vote, lastIndex: storage.lastIndex() };
+  const lastIndex = storage.lastIndex();
+  return { term: hardState.term, vote: hardState.vote, lastIndex, lastTerm: storage.term(lastIndex) };
 }
 
 /**
- * The durable record as the simulator keeps it: src/raft/durable-record.ts's
- * record plus the term of the entry at `lastIndex`. Without it a rollback
- * that replaced an overwritten suffix by the older one of the same length
- * (same term, vote and last index) goes unseen, and the node applies an
+ * The durable record as the simulator keeps it, the same as
+ * src/raft/durable-record.ts's. The last entry's term is what catches a
+ * rollback that replaced an overwritten suffix by the older one of the same
+ * length (same term, vote and last index): without it the node applies an
  * entry it had replaced (seed 671 with `--plant record-without-last-term`).
  */
-export interface SimRecord extends DurableRecord {
-  readonly lastTerm: number;
-}
+export type SimRecord = DurableRecord;
 
 /** A record matching what the storage holds now. */
 export function recordOf(storage: MemoryStorage, sequence = 0): SimRecord {
-  return { ...observedDurableState(storage), lastTerm: storage.term(storage.lastIndex()), sequence };
+  return { ...observedDurableState(storage), sequence };
 }
 
-/**
- * The check `checkDurableState` leaves out: the storage still holds, at the
- * recorded last index, an entry of the recorded term (by log matching, then
- * the whole prefix acknowledged). Null when it does, or when the index is
- * missing or compacted (the log-length check covers the first; compacted
- * entries are committed).
- */
-export function checkRecordedLastTerm(record: SimRecord, storage: MemoryStorage): string | null {
-  if (record.lastIndex > storage.lastIndex() || record.lastIndex < storage.firstIndex() - 1) return null;
-  const term = storage.term(record.lastIndex);
-  if (term === record.lastTerm) return null;
-  return `the entry at index ${record.lastIndex} has term ${term} but one of term ${record.lastTerm} was acknowledged as durable`;
+/** The term `storage` holds at `index`, or null when it is compacted or past the log (the check's `termAt`). */
+export function termAtOf(storage: MemoryStorage): (index: number) => number | null {
+  return (index) => (index < storage.firstIndex() - 1 || index > storage.lastIndex() ? null : storage.term(index));
 }
 
 /** The last index `storage` will hold once `save(update)` is done (mirrors MemoryStorage.save). */

@@ -25,6 +25,7 @@ const cases: readonly Case[] = [
   { kind: 'liveness', bug: 'ignore-pre-vote', nodes: 3, seedsMax: 5 },
   { kind: 'message-storm', bug: 'resend-every-message', nodes: 3, seedsMax: 5 },
   { kind: 'invariant-assertion', bug: 'ready-twice', nodes: 3, seedsMax: 5 },
+  { kind: 'members-not-caught-up', bug: 'retire-wrong-node', nodes: 3, seedsMax: 60 },
 ];
 
 function firstCaught(c: Case): SimResult | null {

@@ -9,13 +9,14 @@ import {
   SeededRng,
   assert,
   decodeConfChange,
+  type ConfState,
   type Entry,
   type NodeId,
   type RaftConfig,
   type Ready,
 } from '../../src/raft/index.js';
 import { checkDurableState } from '../../src/raft/durable-record.js';
-import { checkRecordedLastTerm, cloneStorage, corruptEntry, lastIndexAfter, observedDurableState, recordOf, type SimRecord } from './disk.js';
+import { cloneStorage, corruptEntry, lastIndexAfter, observedDurableState, recordOf, termAtOf, type SimRecord } from './disk.js';
 import { KvStore, encodeCommand } from './kv.js';
 import { checkLinearizable, type HistoryOp } from './linearizability.js';
 import { RELIABLE, SimNetwork } from './network.js';
@@ -56,10 +57,12 @@ export interface SimOptions {
 export const simBugs = [
   /** Starts a node on rolled-back storage without checking its durable record. */
   'recover-without-check',
-  /** Checks only what src/raft/durable-record.ts records today: term, vote, last index. */
+  /** Checks the record's term, vote and last index but not its last entry's term (the record before it held one). */
   'record-without-last-term',
   /** The old retire rule: stop a removed node once the leader's applied voters omit it. */
   'retire-on-voters-only',
+  /** Stops for good a voter other than the one whose removal it proposed (and only by the voters-only rule). */
+  'retire-wrong-node',
   /** A restarted node rebuilds its application from nothing instead of its snapshot. */
   'restart-without-snapshot-state',
   /** The leader acknowledges a write once its own disk holds it, before it commits. */
@@ -271,7 +274,7 @@ export class Simulation {
   /**
    * Writes one Ready's state to the node's disk and keeps its durable record
    * as src/raft/durable-record.ts prescribes: lowered before a batch that
-   * shortens the log, raised after a batch that raises the term, the vote or
+   * replaces entries it names, raised after a batch that raises the term, the vote or
    * the last index. The record never claims more than the storage holds.
    */
   private persist(node: SimNode, rd: Ready): void {
@@ -575,7 +578,8 @@ export class Simulation {
       } else if (conf.voters.length > this.options.nodes && this.faultRng.chance(0.7)) {
         const victim = conf.voters[this.faultRng.intBelow(conf.voters.length)]!;
         leader.core!.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: victim, context: new Uint8Array(0) });
-        this.nodes.get(victim)!.retireAt = this.step + 60;
+        const retiree = this.options.plant === 'retire-wrong-node' ? (conf.voters.find((id) => id !== victim && id !== leader.id) ?? victim) : victim;
+        this.nodes.get(retiree)!.retireAt = this.step + 60;
         this.trace(`propose remove ${victim}`);
       } else if (conf.voters.length < this.options.nodes + 2) {
         const id = `n${this.nextNodeNumber}`;
@@ -736,8 +740,7 @@ export class Simulation {
       if (node.retireAt === null || node.retired || this.step < node.retireAt) continue;
       const leader = this.leaderNode();
       if (leader === null || leader.id === node.id) continue;
-      const removed = this.options.plant === 'retire-on-voters-only' ? !leader.core!.appliedConfState().voters.includes(node.id) : this.removalIsFinal(leader, node.id);
-      if (!removed) continue;
+      if (!this.mayRetire(leader, node.id)) continue;
       node.retired = true;
       node.core = null;
       this.net.forget(node.id, 0);
@@ -745,27 +748,25 @@ export class Simulation {
     }
   }
 
-  /**
-   * True when `id` can never be a member again, so stopping it for good is
-   * safe. The removal proposed for it may have been lost in a leader change
-   * while an earlier promotion still sits in the log, so it takes all of:
-   * - `leader` leads the highest term any node holds and has committed an
-   *   entry of that term, so its log holds every committed entry and every
-   *   entry that may still commit (later entries of older terms never can);
-   * - its applied configuration names `id` neither as voter nor as learner;
-   * - no configuration entry after its applied index names `id`.
-   * Nothing later proposes `id` again: new members get fresh ids.
-   */
+  /** The retire rule, or a planted wrong one. */
+  private mayRetire(leader: SimNode, id: NodeId): boolean {
+    if (this.options.plant === 'retire-wrong-node') return true;
+    if (this.options.plant === 'retire-on-voters-only') return !leader.core!.appliedConfState().voters.includes(id);
+    return this.removalIsFinal(leader, id);
+  }
+
+  /** True when `id` can never be a member again (see `removalIsFinal`, applied to `leader`'s view). */
   private removalIsFinal(leader: SimNode, id: NodeId): boolean {
     const core = leader.core!;
     const status = core.basicStatus();
-    if (status.term < this.highestTerm() || core.log.termOrZero(status.commit) !== status.term) return false;
-    const conf = core.appliedConfState();
-    if (conf.voters.includes(id) || conf.learners.includes(id)) return false;
-    for (const entry of core.log.slice(status.applied + 1, core.log.lastIndex() + 1, Number.POSITIVE_INFINITY)) {
-      if (entry.type === EntryType.ConfChange && decodeConfChange(entry.data, entry.index).nodeId === id) return false;
-    }
-    return true;
+    const unapplied = core.log.slice(status.applied + 1, core.log.lastIndex() + 1, Number.POSITIVE_INFINITY);
+    return removalIsFinal(id, {
+      leaderTerm: status.term,
+      highestTerm: this.highestTerm(),
+      commitTerm: core.log.termOrZero(status.commit),
+      appliedConf: core.appliedConfState(),
+      unappliedConfChangeIds: unapplied.filter((e) => e.type === EntryType.ConfChange).map((e) => decodeConfChange(e.data, e.index).nodeId),
+    });
   }
 
   /** The highest term any node knows, down nodes included (from their storage). */
@@ -780,10 +781,9 @@ export class Simulation {
 
   /** What the node's storage lost against its durable record, or null. */
   private durableStateProblems(node: SimNode): string[] | null {
-    const problems = checkDurableState(node.record, observedDurableState(node.storage)) ?? [];
-    const lastTerm = this.options.plant === 'record-without-last-term' ? null : checkRecordedLastTerm(node.record, node.storage);
-    if (lastTerm !== null) problems.push(lastTerm);
-    return problems.length === 0 ? null : problems;
+    // The planted bug checks the index, the term and the vote, but not the last entry's term.
+    const termAt = this.options.plant === 'record-without-last-term' ? () => null : termAtOf(node.storage);
+    return checkDurableState(node.record, observedDurableState(node.storage), termAt);
   }
 
   /**
@@ -847,6 +847,36 @@ export class Simulation {
   private trace(line: string): void {
     if (this.options.trace) this.traceLines.push(`[${this.step}] ${line}`);
   }
+}
+
+/** What the simulator's retire rule reads from the leader (`removalIsFinal`). */
+export interface RetireView {
+  /** The leader's term, and the highest term any node holds, down nodes included. */
+  readonly leaderTerm: number;
+  readonly highestTerm: number;
+  /** The term of the leader's commit index entry. */
+  readonly commitTerm: number;
+  readonly appliedConf: ConfState;
+  /** The node ids the configuration entries after the leader's applied index name. */
+  readonly unappliedConfChangeIds: readonly NodeId[];
+}
+
+/**
+ * True when `id` can never be a member again, so stopping it for good is
+ * safe. The removal proposed for it may have been lost in a leader change
+ * while an earlier promotion still sits in the log (seed 12086 in the old
+ * core), so it takes all of:
+ * - the leader leads the highest term any node holds and has committed an
+ *   entry of that term, so its log holds every committed entry and every
+ *   entry that may still commit (later entries of older terms never can);
+ * - its applied configuration names `id` neither as voter nor as learner;
+ * - no configuration entry after its applied index names `id`.
+ * Nothing later proposes `id` again: new members get fresh ids.
+ */
+export function removalIsFinal(id: NodeId, view: RetireView): boolean {
+  if (view.leaderTerm < view.highestTerm || view.commitTerm !== view.leaderTerm) return false;
+  if (view.appliedConf.voters.includes(id) || view.appliedConf.learners.includes(id)) return false;
+  return !view.unappliedConfChangeIds.includes(id);
 }
 
 export function simulate(options: SimOptions): SimResult {
