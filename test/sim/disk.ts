@@ -34,7 +34,7 @@ export function cloneStorage(storage: MemoryStorage): MemoryStorage {
 /** What the storage holds, in the terms the durable record is checked against. */
 export function observedDurableState(storage: MemoryStorage): ObservedDurableState {
   const { hardState } = storage.initialState();
-  return { term: hardState.term, vote: hardState.vote, lastIndex: storage.lastIndex() };
+  return { term: hardState.term, vote: hardState.vote, lastIndex: storage.lastIndex(), lastTerm: storage.term(storage.lastIndex()) };
 }
 
 /**
