@@ -45,15 +45,14 @@ describe('storage rollback', () => {
     expect(full.trace.some((line) => /n3 refuses to start: the entry at index 24 has term \d+ but one of term 4/.test(line))).toBe(true);
   });
 
-  // A known defect of the core, found by this fault: a leader that applies
-  // its own removal steps down at once, before the followers learn that the
-  // removal committed. n3 commits and applies index 39 (remove n3) and turns
-  // follower; n1 and n4 still apply the 4-voter configuration at commit 37;
-  // n2 was refused on rolled-back storage; n3 holds the longest log (42) so
-  // rejects their votes, and never campaigns, being no longer a voter. The
-  // committed configuration {n1, n2, n4} has a live majority, yet no leader
-  // is ever elected. Remove \`.fails\` once the core is fixed.
-  it.fails('seed 55254: a leader removing itself must let the followers learn the commit first', () => {
+  // Found by this fault: a leader that applied its own removal used to step
+  // down at once, before the followers learnt that the removal committed.
+  // n3 committed and applied index 39 (remove n3) and turned follower; n1
+  // and n4 still applied the 4-voter configuration at commit 37; n2 was
+  // refused on rolled-back storage; n3 held the longest log (42) so rejected
+  // their votes, and never campaigned, being no longer a voter: no leader was
+  // ever elected. A removed leader now hands over (src/raft/core.ts handOff).
+  it('seed 55254: a leader removing itself lets the followers learn the commit first', () => {
     expect(simulate({ seed: 55254, nodes: 3, steps: 1000 }).violations).toEqual([]);
   });
 
