@@ -93,6 +93,8 @@ export class RaftCore {
   private heartbeatElapsedTicks = 0;
   private randomizedElectionTimeoutTicks = 0;
   private leadTransferee: NodeId = NO_NODE;
+  /** Removed leader: the voters its hand-off tried so far (see handOff); at most every voter. */
+  private readonly handOffTried = new Set<NodeId>();
   /** Index of the last conf change proposed; none may be proposed until it is applied. */
   private pendingConfIndex = 0;
   private uncommittedBytes = 0;
@@ -195,7 +197,9 @@ export class RaftCore {
    * the applied index reaches its index. Contexts must be unique.
    */
   readIndex(context: string): void {
-    if (this.role === 'leader') {
+    if (this.isHandingOff()) {
+      this.reads.failLocal(context, 'not-leader');
+    } else if (this.role === 'leader') {
       this.reads.request(this.id, context, this.readView());
     } else if (this.leader !== NO_NODE) {
       this.send(message({ type: MessageType.ReadIndex, from: this.id, to: this.leader, term: 0, context }));
@@ -470,7 +474,8 @@ export class RaftCore {
   private stepLeader(m: Message): void {
     switch (m.type) {
       case MessageType.ReadIndex:
-        this.reads.request(m.from, m.context, this.readView());
+        if (this.isHandingOff()) this.reads.reject(m.from, m.context, NO_NODE);
+        else this.reads.request(m.from, m.context, this.readView());
         return;
       case MessageType.TransferLeader:
         this.handleTransferLeader(m.from);
@@ -506,21 +511,32 @@ export class RaftCore {
     this.electionElapsedTicks++;
     if (this.electionElapsedTicks >= this.cfg.electionTimeoutTicks) {
       this.electionElapsedTicks = 0;
-      if (this.cfg.checkQuorum) {
-        if (!this.tracker.quorumActive(this.id)) {
-          this.becomeFollower(this.term, NO_NODE);
-          return;
-        }
-        this.tracker.resetRecentActive(this.id);
-      }
-      // A transfer that did not finish within an election timeout is abandoned.
-      if (this.leadTransferee !== NO_NODE) this.leadTransferee = NO_NODE;
+      if (!this.leaderElectionTimeout()) return;
     }
     this.replication.tickSnapshots();
     if (this.heartbeatElapsedTicks >= this.cfg.heartbeatIntervalTicks) {
       this.heartbeatElapsedTicks = 0;
       this.replication.broadcastHeartbeat(this.reads.lastContext());
     }
+  }
+
+  /** The leader's once-per-election-timeout checks; false when it stepped down. */
+  private leaderElectionTimeout(): boolean {
+    if (this.isHandingOff()) {
+      // Neither check-quorum nor the transfer abort applies here: see handOff.
+      this.handOff();
+      return this.role === 'leader';
+    }
+    if (this.cfg.checkQuorum) {
+      if (!this.tracker.quorumActive(this.id)) {
+        this.becomeFollower(this.term, NO_NODE);
+        return false;
+      }
+      this.tracker.resetRecentActive(this.id);
+    }
+    // A transfer that did not finish within an election timeout is abandoned.
+    if (this.leadTransferee !== NO_NODE) this.leadTransferee = NO_NODE;
+    return true;
   }
 
   // ------------------------------------------------------------ role changes
@@ -583,6 +599,7 @@ export class RaftCore {
     this.heartbeatElapsedTicks = 0;
     this.randomizedElectionTimeoutTicks = this.cfg.electionTimeoutTicks + this.cfg.rng.intBelow(this.cfg.electionTimeoutTicks);
     this.leadTransferee = NO_NODE;
+    this.handOffTried.clear();
     this.tracker.votes.clear();
     this.tracker.resetProgress(this.log.lastIndex() + 1);
     const self = this.tracker.progress.get(this.id);
@@ -689,6 +706,7 @@ export class RaftCore {
   private checkCanPropose(): void {
     if (this.role !== 'leader') throw new NotLeaderError(this.id, this.leader);
     if (this.leadTransferee !== NO_NODE) throw new LeadershipTransferInProgressError(this.leadTransferee);
+    assert(!this.isHandingOff(), `removed leader ${this.id} has no transfer under way`);
   }
 
   private proposeEntries(items: readonly { type: EntryType; data: Uint8Array }[]): { index: number; term: number }[] {
@@ -720,8 +738,7 @@ export class RaftCore {
     this.tracker.setConf(conf, this.log.lastIndex() + 1);
     if (this.role !== 'leader') return;
     if (!conf.voters.includes(this.id)) {
-      // This leader was removed: it stops leading; the others elect a successor.
-      this.becomeFollower(this.term, NO_NODE);
+      this.handOff();
       return;
     }
     if (this.leadTransferee !== NO_NODE && !conf.voters.includes(this.leadTransferee)) this.leadTransferee = NO_NODE;
@@ -730,6 +747,68 @@ export class RaftCore {
     for (const id of this.tracker.members()) {
       if (id !== this.id && this.tracker.progress.get(id)!.match === 0) this.replication.sendAppend(id, true);
     }
+  }
+
+  /**
+   * This leader applied a configuration without it as a voter. Stepping down
+   * at once would leave the followers counting the old configuration until
+   * they learn that the removal committed, while this node, maybe holding
+   * the longest log, refuses their votes and never campaigns: with one voter
+   * down for good, no election could succeed. So it goes on leading without
+   * counting itself (it has no progress, so no commit, quorum or lease counts
+   * it), refuses proposals and reads, tells every member the commit index,
+   * and transfers leadership to the best remaining voter (etcd leads on when
+   * removed too). A higher term ends it, as it ends any leader.
+   *
+   * Called again at each election timeout until then, it retries with the
+   * next voter, and it does not step down for want of a quorum: a removed
+   * leader that stepped down before the others heard the commit (cut off by
+   * a partition as it applied its removal: sim seed 7964) leaves them stuck
+   * for good, whereas one that carries on tells them once the partition
+   * heals. Carrying on costs nothing in safety: it commits only what a quorum
+   * of the others holds, serves no reads, and accepts no proposals.
+   */
+  private handOff(): void {
+    const successor = this.successorAfterRemoval();
+    if (successor === NO_NODE) {
+      // No voter left (validateConfChange forbids it): nobody to hand over to.
+      this.becomeFollower(this.term, NO_NODE);
+      return;
+    }
+    this.handOffTried.add(successor);
+    this.reads.failAll('lost-leadership');
+    // A quorum of the remaining voters may commit more.
+    if (this.maybeCommit()) this.broadcastPending = true;
+    // Heartbeats carry the commit index and are never held back by a full window.
+    this.replication.broadcastHeartbeat('');
+    this.leadTransferee = NO_NODE; // a fresh transfer, with a fresh timeout
+    this.handleTransferLeader(successor);
+    assert(this.leadTransferee === successor, `removed leader ${this.id} did not start its hand-off to ${successor}`);
+  }
+
+  /**
+   * The voter with the highest match (the lowest id among equals) not yet
+   * tried in this hand-off; once every voter was tried, the round starts
+   * again. NO_NODE when there is no voter.
+   */
+  private successorAfterRemoval(): NodeId {
+    if (this.tracker.voters.every((id) => this.handOffTried.has(id))) this.handOffTried.clear();
+    let best: NodeId = NO_NODE;
+    let bestMatch = -1;
+    for (const id of this.tracker.voters) {
+      assert(id !== this.id, 'a removed leader is among the voters');
+      const match = this.tracker.progress.get(id)!.match;
+      if (!this.handOffTried.has(id) && match > bestMatch) {
+        best = id;
+        bestMatch = match;
+      }
+    }
+    return best;
+  }
+
+  /** A leader whose applied configuration no longer has it as a voter. */
+  private isHandingOff(): boolean {
+    return this.role === 'leader' && !this.tracker.isVoter(this.id);
   }
 
   /**

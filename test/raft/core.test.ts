@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   AssertionFailure,
+  ConfChangeType,
   EntryType,
+  LeadershipTransferInProgressError,
   MemoryStorage,
   message,
   MessageType,
@@ -38,6 +40,8 @@ function handleReady(peer: Peer): Ready {
 class Cluster {
   readonly peers = new Map<NodeId, Peer>();
   private queue: Message[] = [];
+  /** Messages for which this returns true are lost instead of delivered. */
+  drop: (m: Message) => boolean = () => false;
 
   constructor(voters: readonly NodeId[], extra: Partial<RaftConfig> = {}) {
     for (const id of voters) {
@@ -66,7 +70,7 @@ class Cluster {
       }
       const delivering = this.queue;
       this.queue = [];
-      for (const m of delivering) this.core(m.to).step(m);
+      for (const m of delivering) if (!this.drop(m)) this.core(m.to).step(m);
       if (!busy && delivering.length === 0) return;
     }
     throw new Error('cluster did not stabilize');
@@ -288,5 +292,86 @@ describe('RaftCore Ready contract', () => {
     expect(rd.snapshot).toBe(snapshot);
     expect(rd.messages.map((m) => `${m.type}:${m.index}`)).toEqual(['AppResp:10']);
     expect(rd.mustSync).toBe(true);
+  });
+});
+
+describe('RaftCore removing the leader', () => {
+  it('the removed leader hands over, retries the next voter when a hand-off fails, and never counts itself', () => {
+    const cluster = new Cluster(['1', '2', '3', '4']);
+    cluster.elect('1');
+    const leader = cluster.core('1');
+    const term = leader.status().term;
+    // 4 is down for good; the first TimeoutNow to 2 is lost.
+    let timeoutNowToTwoLost = false;
+    cluster.drop = (m) => {
+      if (m.to === '4' || m.from === '4') return true;
+      if (m.type === MessageType.TimeoutNow && m.to === '2' && !timeoutNowToTwoLost) return (timeoutNowToTwoLost = true);
+      return false;
+    };
+    const removal = leader.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: '1', context: new Uint8Array(0) });
+    cluster.stabilize();
+
+    // Applied: 1 leads on without counting itself, handing over to 2 (match ties with 3, lower id).
+    let status = leader.status();
+    expect(status.applied).toBeGreaterThanOrEqual(removal.index);
+    expect(status.confState.voters).toEqual(['2', '3', '4']);
+    expect(status.role).toBe('leader');
+    expect(status.leadTransferee).toBe('2');
+    expect(status.progress.has('1')).toBe(false);
+    expect(timeoutNowToTwoLost).toBe(true);
+    expect(() => leader.propose(encode('x'))).toThrow(LeadershipTransferInProgressError);
+    // 2 and 3 learnt that the removal committed, so they count the new configuration.
+    expect(cluster.core('2').status().confState.voters).toEqual(['2', '3', '4']);
+    expect(cluster.core('3').status().confState.voters).toEqual(['2', '3', '4']);
+
+    // One election timeout later the hand-off is retried with 3, which wins.
+    for (let i = 0; i < 10; i++) {
+      leader.tick();
+      cluster.stabilize();
+    }
+    expect(cluster.core('3').status().role).toBe('leader');
+    expect(cluster.core('3').status().term).toBe(term + 1);
+    leader.tick();
+    cluster.stabilize();
+    status = leader.status();
+    expect(status.role).toBe('follower');
+    expect(status.term).toBe(term + 1);
+    // The survivors commit without 1 and 4.
+    const z = cluster.core('3').propose(encode('z'));
+    cluster.stabilize();
+    expect(cluster.core('3').status().commit).toBeGreaterThanOrEqual(z.index);
+    expect(cluster.core('2').status().commit).toBeGreaterThanOrEqual(z.index);
+  });
+
+  it('a removed leader commits only what a quorum of the remaining voters holds', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    cluster.elect('1');
+    const leader = cluster.core('1');
+    const removal = leader.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: '1', context: new Uint8Array(0) });
+    // 1 appends one more entry before the removal applies, then is cut off.
+    const tail = leader.propose(encode('y'));
+    handleReady(cluster.peer('1'));
+    expect(leader.status().commit).toBeLessThan(removal.index);
+    cluster.drop = (m) => m.from === '1' || m.to === '1';
+    // 2 and 3 receive and acknowledge the removal but not y.
+    const term = leader.status().term;
+    const entries = leader.log.slice(removal.index, removal.index + 1, Number.POSITIVE_INFINITY);
+    for (const id of ['2', '3']) {
+      const follower = cluster.peer(id);
+      const prev = removal.index - 1;
+      follower.core.step(message({ type: MessageType.App, from: '1', to: id, term, index: prev, logTerm: leader.log.term(prev), entries, commit: leader.status().commit }));
+      for (const m of handleReady(follower).messages) leader.step(m);
+    }
+    handleReady(cluster.peer('1'));
+    expect(leader.status().applied).toBe(removal.index);
+    expect(leader.status().confState.voters).toEqual(['2', '3']);
+    // Cut off for several election timeouts: 1 stays leader and its own copy of y commits nothing.
+    for (let i = 0; i < 35; i++) {
+      leader.tick();
+      if (leader.hasReady()) handleReady(cluster.peer('1'));
+    }
+    expect(leader.status().role).toBe('leader');
+    expect(leader.status().commit).toBe(removal.index);
+    expect(leader.status().lastIndex).toBe(tail.index);
   });
 });

@@ -60,17 +60,8 @@ describe('storage rollback', () => {
     expect(checkDurableState(record, observedDurableState(newer), termAtOf(newer))).toBeNull();
   });
 
-  // A known defect of the core, found by this fault (as seed 55254 before the
-  // core's step-6 change; 7964 shows it today): a leader that applies its own
-  // removal steps down at once, before the followers learn that the removal
-  // committed. The removed node holds the longest log, so it rejects their
-  // votes, and never campaigns, being no longer a voter; with another node
-  // refused on rolled-back storage, no leader is ever elected although the
-  // committed configuration has a live majority. Remove `.fails` once the
-  // core is fixed.
-  it.fails('seed 7964: a leader removing itself must let the followers learn the commit first', () => {
-    expect(simulate({ seed: 7964, nodes: 3, steps: 1000 }).violations).toEqual([]);
-  });
+  // A leader removing itself once stepped down too early (seeds 7964, 46690):
+  // fixed, see test/sim/leader-removal.test.ts.
 
   // A liveness gap of apply-time membership (etcd's too), found by the same
   // fault: n4's promotion (index 23) is committed by n2, which now counts n4
