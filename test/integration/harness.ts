@@ -1,8 +1,9 @@
+import { execFile } from 'node:child_process';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestudoClient } from '../../src/client/index.js';
-import { LocalCluster, type LocalClusterOptions } from '../../src/cluster/local-cluster.js';
+import { LocalCluster, testudoCommand, type LocalClusterOptions } from '../../src/cluster/local-cluster.js';
 
 /** A LocalCluster of real coordinator processes in a fresh temporary directory. */
 export async function startCluster(options: Partial<LocalClusterOptions> = {}): Promise<{ cluster: LocalCluster; dir: string; cleanup: () => Promise<void> }> {
@@ -123,4 +124,18 @@ export async function missingWrites(client: TestudoClient, acked: ReadonlyMap<st
 /** One member's own status; retried, since its channel may still be backing off after the member restarted. */
 export async function memberStatusOf(client: TestudoClient, address: string): ReturnType<TestudoClient['memberStatus']> {
   return waitFor(`member status of ${address}`, () => client.memberStatus(address), 10_000);
+}
+
+/**
+ * Runs the `testudo` CLI as a child process; resolves with its exit code and
+ * output (never rejects on a non-zero exit). A run past `timeoutMs` is killed
+ * and resolves with code -1: the caller calls that hung.
+ */
+export function runTestudo(args: readonly string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [cmd, prefix] = testudoCommand();
+  return new Promise((resolve) => {
+    execFile(cmd, [...prefix, ...args], { timeout: timeoutMs, env: { ...process.env, LOG_LEVEL: 'warn' } }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+    });
+  });
 }

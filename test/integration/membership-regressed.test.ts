@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MemberStatus, TestudoClient } from '../../src/client/index.js';
-import { testudoCommand, type LocalCluster } from '../../src/cluster/local-cluster.js';
-import { clientFor, stableLeader, startCluster, waitFor } from './harness.js';
+import type { LocalCluster } from '../../src/cluster/local-cluster.js';
+import { clientFor, stableLeader, startCluster, waitFor, runTestudo } from './harness.js';
 
 /**
  * docs/operations.md "A follower whose log went back": a follower restarted
@@ -28,12 +27,7 @@ afterEach(async () => {
 const cliTimeoutMs = 60_000;
 
 function testudo(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [cmd, prefix] = testudoCommand();
-  return new Promise((resolve) => {
-    execFile(cmd, [...prefix, ...args], { timeout: cliTimeoutMs, env: { ...process.env, LOG_LEVEL: 'warn' } }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
+  return runTestudo(args, cliTimeoutMs);
 }
 
 async function readyz(c: LocalCluster, id: string): Promise<{ status: number; body: string }> {

@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestudoClient } from '../../src/client/index.js';
-import { testudoCommand, type LocalCluster } from '../../src/cluster/local-cluster.js';
-import { clientFor, leadersByTerm, stableLeader, startCluster, waitFor } from './harness.js';
+import type { LocalCluster } from '../../src/cluster/local-cluster.js';
+import { clientFor, leadersByTerm, stableLeader, startCluster, waitFor, runTestudo } from './harness.js';
 
 /**
  * docs/operations.md "Adding a member" and "Removing and replacing a member",
@@ -25,15 +24,8 @@ afterEach(async () => {
 /** Longest one `testudo cluster …` command may run here before the test calls it hung. */
 const cliTimeoutMs = 90_000;
 
-/** Runs `testudo <args>`; resolves with its exit code and output (never rejects on a non-zero exit). */
 function testudo(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [cmd, prefix] = testudoCommand();
-  return new Promise((resolve) => {
-    execFile(cmd, [...prefix, ...args], { timeout: cliTimeoutMs, env: { ...process.env, LOG_LEVEL: 'warn' } }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runTestudo(args, cliTimeoutMs);
 }
 
 function endpointsOf(c: LocalCluster, ids: readonly string[]): string {
