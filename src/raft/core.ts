@@ -736,7 +736,12 @@ export class RaftCore {
   private applyConfChange(change: ConfChange): void {
     const conf = applyToConfState(this.tracker.conf(), change);
     this.tracker.setConf(conf, this.log.lastIndex() + 1);
-    if (this.role !== 'leader') return;
+    if (this.role !== 'leader') {
+      // A candidate that applies its own removal abandons its campaign: were it to win, it
+      // would lead a configuration it is no voter of (sim seeds 58785, 60602).
+      if ((this.role === 'candidate' || this.role === 'pre-candidate') && !conf.voters.includes(this.id)) this.becomeFollower(this.term, NO_NODE);
+      return;
+    }
     if (!conf.voters.includes(this.id)) {
       this.handOff();
       return;

@@ -19,4 +19,13 @@ describe('a leader removing itself', () => {
       expect(result.stats.refusedRestarts).toBeGreaterThan(0);
     });
   }
+
+  // A candidate that applied its own removal while campaigning used to win
+  // and lead a configuration it was no voter of (the core asserted: "removed
+  // leader has no transfer under way"); it now abandons its campaign.
+  for (const [seed, nodes] of [[58785, 5], [60602, 3]] as const) {
+    it(`seed ${seed}: a candidate removed while campaigning does not become leader`, () => {
+      expect(simulate({ seed, nodes, steps: 1000 }).violations).toEqual([]);
+    });
+  }
 });
