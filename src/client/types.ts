@@ -1,5 +1,8 @@
+import type { FollowerProgress } from '../model/index.js';
 import type { RetryOptions } from './retry.js';
 import type { AddressRoutes } from './routes.js';
+
+export type { FollowerProgress };
 
 export interface TestudoClientOptions {
   /** Coordinators' client addresses, "host:port"; the first is tried first. */
@@ -128,17 +131,6 @@ export interface MemberStatus {
   progress: FollowerProgress[];
 }
 
-export interface FollowerProgress {
-  id: string;
-  match: number;
-  next: number;
-  /** probe | replicate | snapshot */
-  state: string;
-  /** Its log went back below what it acknowledged; `testudo cluster repair-member` resets it. */
-  regressed: boolean;
-  regressedMatch: number;
-  followerLastIndex: number;
-}
 
 export interface ClusterStatus {
   members: MemberStatus[];

@@ -1,3 +1,4 @@
+import type { FollowerProgress } from '../model/index.js';
 import * as grpc from '@grpc/grpc-js';
 import { ConfChangeError, ConfChangeType, type ConfChange } from '../raft/index.js';
 import { encodeMemberContext, InvalidArgumentError } from './codec.js';
@@ -26,15 +27,6 @@ export interface AdminHost extends ServiceHost {
 /** How long a repair waits for the member to catch up before answering (it goes on catching up after). */
 const repairCatchUpTimeoutMs = 10_000;
 
-interface FollowerProgress {
-  id: string;
-  match: number;
-  next: number;
-  state: string;
-  regressed: boolean;
-  regressedMatch: number;
-  followerLastIndex: number;
-}
 
 interface MemberStatus {
   id: string;

@@ -20,4 +20,5 @@ export type {
   RunView,
   WorkerState,
   WorkerView,
+  FollowerProgress,
 } from './types.js';

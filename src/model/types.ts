@@ -226,3 +226,16 @@ export function flakinessKey(suite: string, id: string): string {
 export function testId(test: Pick<TestCaseResult, 'classname' | 'name'>): string {
   return `${test.classname}::${test.name}`;
 }
+
+/** A leader's replication progress for one member, as the Cluster service reports it. */
+export interface FollowerProgress {
+  id: string;
+  match: number;
+  next: number;
+  /** probe | replicate | snapshot */
+  state: string;
+  /** Its log went back below what it acknowledged; `testudo cluster repair-member` resets it. */
+  regressed: boolean;
+  regressedMatch: number;
+  followerLastIndex: number;
+}

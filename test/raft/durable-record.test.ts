@@ -66,6 +66,27 @@ async function populated(): Promise<string> {
   return dir;
 }
 
+/**
+ * Opens a store whose next synced batch, once armed, first copies the
+ * directory to `crashImage`: the directory as a crash after the record's
+ * pre-write and before the batch would leave it.
+ */
+async function openWithCrashImage(dir: string, crashImage: string): Promise<{ storage: LevelDbStorage; arm: () => void; crashed: () => boolean }> {
+  let armed = false;
+  let crashed = false;
+  const storage = await LevelDbStorage.open(dir, {
+    nodeId: 'n1',
+    bootstrapConfState: voters,
+    beforeSyncedWrite: () => {
+      if (!armed) return null;
+      armed = false;
+      return cp(dir, crashImage, { recursive: true }).then(() => void (crashed = true));
+    },
+  });
+  openStorages.push(storage);
+  return { storage, arm: () => void (armed = true), crashed: () => crashed };
+}
+
 /** The LevelDB write-ahead log files of a directory (no compaction has run at these sizes, so they hold everything). */
 async function leveldbLogs(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((name) => name.endsWith('.log')).map((name) => join(dir, name));
@@ -149,23 +170,11 @@ describe('LevelDbStorage keeps the durable record', () => {
   it('leaves a node that crashed between the shorter record and the truncating batch free to start', async () => {
     const dir = await tempDirs.make();
     const crashImage = await tempDirs.make();
-    let armed = false;
-    let crashed = false;
-    const storage = await LevelDbStorage.open(dir, {
-      nodeId: 'n1',
-      bootstrapConfState: voters,
-      // Runs after the record was lowered and before the batch: copy the directory as a crash would leave it.
-      beforeSyncedWrite: () => {
-        if (!armed) return null;
-        armed = false;
-        return cp(dir, crashImage, { recursive: true }).then(() => void (crashed = true));
-      },
-    });
-    openStorages.push(storage);
+    const { storage, arm, crashed } = await openWithCrashImage(dir, crashImage);
     await storage.save({ hardState: { term: 2, vote: 'n2', commit: 3 }, entries: run(4, 10, 2), snapshot: null });
-    armed = true;
+    arm();
     await storage.save({ hardState: { term: 3, vote: 'n3', commit: 3 }, entries: run(6, 7, 3), snapshot: null });
-    expect(crashed).toBe(true);
+    expect(crashed()).toBe(true);
     await rm(join(crashImage, 'LOCK'));
     // Lowered to the last entry the batch keeps (index 5, the batch replaces 6 on).
     expect(await DurableFile.read(crashImage)).toMatchObject({ term: 2, vote: 'n2', lastIndex: 5, lastTerm: 2 });
@@ -308,19 +317,9 @@ describe('an overwritten suffix that comes back', () => {
   it('is lowered to the last kept entry before a same-length overwrite, so a crash in between opens', async () => {
     const dir = await tempDirs.make();
     const crashImage = await tempDirs.make();
-    let armed = false;
-    const storage = await LevelDbStorage.open(dir, {
-      nodeId: 'n1',
-      bootstrapConfState: voters,
-      beforeSyncedWrite: () => {
-        if (!armed) return null;
-        armed = false;
-        return cp(dir, crashImage, { recursive: true });
-      },
-    });
-    openStorages.push(storage);
+    const { storage, arm } = await openWithCrashImage(dir, crashImage);
     await storage.save({ hardState: { term: 5, vote: 'n2', commit: 3 }, entries: run(4, 20, 5), snapshot: null });
-    armed = true;
+    arm();
     await storage.save({ hardState: null, entries: run(11, 20, 6), snapshot: null });
     await rm(join(crashImage, 'LOCK'));
     expect(await DurableFile.read(crashImage)).toMatchObject({ lastIndex: 10, lastTerm: 5 });
