@@ -340,6 +340,7 @@ export class RaftCore {
 
   /** Handles a message from a peer (term rules first, then the role's handler). */
   step(m: Message): void {
+    if (isVoteMessage(m.type)) this.learnCommit(m);
     if (m.term === 0) {
       // ReadIndex and TransferLeader are forwarded requests and carry no term.
     } else if (m.term > this.term) {
@@ -353,6 +354,26 @@ export class RaftCore {
       return;
     }
     this.stepRole(m);
+  }
+
+  /**
+   * Learns the commit index the sender of a vote request or response knows,
+   * whatever its term and whether or not the message is answered: if this
+   * log holds the entry at that index with the same term, the Log Matching
+   * property makes every entry up to it identical to the sender's, so all
+   * are committed. Without it a configuration change that committed while
+   * its leader died can stay unapplied where it is needed: a learner whose
+   * promotion committed holds the newest entry, so it refuses the voters
+   * that need its vote under the new configuration, and being a learner in
+   * its own view it never campaigns itself; likewise a candidate that has
+   * not learnt the commit of a voter's removal keeps needing the vote of
+   * the removed node, which holds the newest entry and refuses it. A leader
+   * commits by counting and learns nothing here.
+   */
+  private learnCommit(m: Message): void {
+    if (this.role === 'leader' || m.commit <= this.log.committed || m.commit > this.log.lastIndex()) return;
+    if (this.log.termOrZero(m.commit) !== m.commitTerm) return;
+    this.log.commitTo(m.commit);
   }
 
   /** Term rules for a message from a higher term; false means drop it. */
@@ -376,7 +397,7 @@ export class RaftCore {
       // without this, check-quorum/pre-vote could leave it stranded forever.
       this.send(message({ type: MessageType.AppResp, from: this.id, to: m.from, term: this.term }));
     } else if (m.type === MessageType.PreVote) {
-      this.send(message({ type: MessageType.PreVoteResp, from: this.id, to: m.from, term: this.term, reject: true }));
+      this.send(message({ type: MessageType.PreVoteResp, from: this.id, to: m.from, term: this.term, reject: true, ...this.commitKnownUpTo(m.index) }));
     }
   }
 
@@ -384,16 +405,27 @@ export class RaftCore {
     const isPre = m.type === MessageType.PreVote;
     const canVote = this.vote === m.from || (this.vote === NO_NODE && this.leader === NO_NODE) || (isPre && m.term > this.term);
     const respType = isPre ? MessageType.PreVoteResp : MessageType.VoteResp;
+    const known = this.commitKnownUpTo(m.index);
     if (canVote && this.logUpToDate(m.index, m.logTerm)) {
       // Answer with the request's term so a pre-candidate counts it.
-      this.send(message({ type: respType, from: this.id, to: m.from, term: m.term }));
+      this.send(message({ type: respType, from: this.id, to: m.from, term: m.term, ...known }));
       if (!isPre) {
         this.electionElapsedTicks = 0;
         this.vote = m.from;
       }
     } else {
-      this.send(message({ type: respType, from: this.id, to: m.from, term: this.term, reject: true }));
+      this.send(message({ type: respType, from: this.id, to: m.from, term: this.term, reject: true, ...known }));
     }
+  }
+
+  /**
+   * The commit index this node knows, capped at `lastIndex` (the other
+   * side's last entry, so that it can check the term), with its term: what
+   * vote messages carry for learnCommit.
+   */
+  private commitKnownUpTo(lastIndex: number): Pick<Message, 'commit' | 'commitTerm'> {
+    const commit = Math.min(this.log.committed, lastIndex);
+    return { commit, commitTerm: this.log.termOrZero(commit) };
   }
 
   /** Raft §5.4.1 vote restriction. A planted-bug variant overrides this. */
@@ -634,11 +666,11 @@ export class RaftCore {
     }
     const lastIndex = this.log.lastIndex();
     const lastTerm = this.log.lastTerm();
+    const known = this.commitKnownUpTo(this.log.committed);
+    const context = kind === 'transfer' ? TRANSFER_CONTEXT : '';
     for (const id of this.tracker.voters) {
       if (id === this.id) continue;
-      this.send(
-        message({ type: voteType, from: this.id, to: id, term: voteTerm, index: lastIndex, logTerm: lastTerm, context: kind === 'transfer' ? TRANSFER_CONTEXT : '' }),
-      );
+      this.send(message({ type: voteType, from: this.id, to: id, term: voteTerm, index: lastIndex, logTerm: lastTerm, ...known, context }));
     }
   }
 
@@ -874,3 +906,8 @@ function softStateEqual(a: SoftState, b: SoftState): boolean {
   return a.leader === b.leader && a.role === b.role;
 }
 
+
+/** Vote requests and answers: the messages that carry a commit for learnCommit. */
+function isVoteMessage(type: MessageType): boolean {
+  return type === MessageType.Vote || type === MessageType.PreVote || type === MessageType.VoteResp || type === MessageType.PreVoteResp;
+}

@@ -47,6 +47,7 @@ export interface ProtoMessage {
   index: number;
   entries: ProtoEntry[];
   commit: number;
+  commitTerm: number;
   reject: boolean;
   rejectHint: number;
   context: string;
@@ -119,6 +120,7 @@ export function encodeMessage(m: Message): ProtoMessage {
     index: m.index,
     entries,
     commit: m.commit,
+    commitTerm: m.commitTerm,
     reject: m.reject,
     rejectHint: m.rejectHint,
     context: m.context,
@@ -250,6 +252,7 @@ export function decodeMessage(value: unknown): Message {
     index: u64(p['index'], 'index'),
     entries,
     commit: u64(p['commit'], 'commit'),
+    commitTerm: u64(p['commitTerm'], 'commitTerm'),
     reject: bool(p['reject'], 'reject'),
     rejectHint: u64(p['rejectHint'], 'rejectHint'),
     snapshot: null,

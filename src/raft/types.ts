@@ -112,6 +112,13 @@ export interface Message {
   readonly entries: readonly Entry[];
   readonly commit: number;
   /**
+   * Vote/PreVote: term of the entry at `commit`. With it a node that missed
+   * the commit of entries it holds (a learner whose promotion committed
+   * while its leader died) learns it from any candidate (see core.ts
+   * learnCommit).
+   */
+  readonly commitTerm: number;
+  /**
    * *Resp: refused. Heartbeat: the leader found this follower's log went back
    * below what it acknowledged and will not catch it up until an operator
    * resets its progress (the follower is then not ready).
@@ -186,6 +193,7 @@ export function message(fields: Pick<Message, 'type' | 'from' | 'to' | 'term'> &
     index: 0,
     entries: [],
     commit: 0,
+    commitTerm: 0,
     reject: false,
     rejectHint: 0,
     snapshot: null,

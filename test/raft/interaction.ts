@@ -227,10 +227,10 @@ export function formatMessage(m: Message): string {
   switch (m.type) {
     case MessageType.Vote:
     case MessageType.PreVote:
-      return `${head} term=${m.term} logTerm=${m.logTerm} index=${m.index}${ctx(m.context)}`;
+      return `${head} term=${m.term} logTerm=${m.logTerm} index=${m.index}${commitOf(m)}${ctx(m.context)}`;
     case MessageType.VoteResp:
     case MessageType.PreVoteResp:
-      return `${head} term=${m.term} reject=${m.reject}`;
+      return `${head} term=${m.term} reject=${m.reject}${commitOf(m)}`;
     case MessageType.App:
       return `${head} term=${m.term} logTerm=${m.logTerm} index=${m.index} commit=${m.commit} entries=${formatEntries(m.entries)}`;
     case MessageType.AppResp:
@@ -729,4 +729,9 @@ function parseBoolean(value: string): boolean {
   if (value === 'true') return true;
   if (value === 'false') return false;
   throw new Error(`expected true or false, got ${value}`);
+}
+
+/** The commit a vote message carries for learnCommit, when it carries one. */
+function commitOf(m: Message): string {
+  return m.commit === 0 ? '' : ` commit=${m.commit}/${m.commitTerm}`;
 }

@@ -37,6 +37,7 @@ function full(type: MessageType): Message {
       { term: 7, index: 101, type: EntryType.ConfChange, data: new Uint8Array(0) },
     ],
     commit: 99,
+    commitTerm: 5,
     reject: true,
     rejectHint: 42,
     context: 'read-ctx-é✓',
