@@ -218,7 +218,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
       for (const ms of queuedMs) orchestratorMetrics.dispatched(ms / 1000);
     },
   });
-  const orchestratorMetrics = new OrchestratorMetrics(metrics.registry, orchestrator, () => sessions?.sessionCount ?? 0);
+  const orchestratorMetrics = new OrchestratorMetrics(metrics.registry, { orchestrator, isLeader: () => node.isLeader, sessionsConnected: () => sessions?.sessionCount ?? 0 });
   const alerts = new AlertSender(config.alertWebhookUrl, childLogger(rootLogger, 'alerts'), (ok) => orchestratorMetrics.webhookCalled(ok));
   const runsHost: RunsHost = { ...host, orchestrator, sessions, archive };
 

@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
 
+import { registerBuildInfo } from '../common/build-info.js';
+
 /**
  * Prometheus metrics of one coordinator node.
  *
@@ -13,7 +15,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponential
  * notes and an update of deploy/ (rules, dashboard).
  *
  * Durations are histograms, never summaries: histograms aggregate across
- * nodes in PromQL.
+ * nodes in PromQL. Every metric is this node's own view (the Raft metrics
+ * differ per node, as in etcd); the run, task and worker gauges that
+ * describe the replicated state are exported by the leader only
+ * (orchestrator-metrics.ts). The full list is in docs/metrics.md.
  */
 export class NodeMetrics {
   readonly nodeId: string;
@@ -85,6 +90,7 @@ export class NodeMetrics {
     if (options.nodeLabel ?? true) this.registry.setDefaultLabels({ node: options.nodeId });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
+    registerBuildInfo(this.registry);
 
     this.hasLeader = new Gauge({ name: 'testudo_raft_has_leader', help: 'Whether or not a leader exists. 1 is existence, 0 is not.', registers });
     this.isLeader = new Gauge({ name: 'testudo_raft_is_leader', help: 'Whether or not this node is the leader. 1 if is, 0 otherwise.', registers });

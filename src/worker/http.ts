@@ -4,12 +4,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-
 import { chaosRequest, type ChaosControl } from '../common/chaos-endpoint.js';
 import type { WorkerAgent } from './agent.js';
 import type { WorkerChaosSettings } from './chaos-hooks.js';
 import { attemptLogPath } from './executor.js';
+import { workerMetricsRegistry } from './metrics.js';
 
 /**
  * The worker's HTTP endpoints: /livez, /status (JSON), /metrics
@@ -34,24 +33,7 @@ export async function startWorkerHttp(
   agent: () => WorkerAgent | null,
   chaos: ChaosControl<WorkerChaosSettings> | null = null,
 ): Promise<WorkerHttp> {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'testudo_worker_process_' });
-  const gauge = (name: string, help: string, read: (a: WorkerAgent) => number): void => {
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        const a = agent();
-        this.set(a === null ? 0 : read(a));
-      },
-    });
-  };
-  gauge('testudo_worker_connected', '1 while the worker has a session with the leader', (a) => (a.stats().connected ? 1 : 0));
-  gauge('testudo_worker_attempts_running', 'attempts running now', (a) => a.stats().running);
-  gauge('testudo_worker_outbox_results', 'finished results not yet confirmed committed', (a) => a.stats().outbox);
-  gauge('testudo_worker_attempts_finished', 'attempts finished since start', (a) => a.stats().finished);
-  gauge('testudo_worker_sessions_opened', 'sessions opened since start', (a) => a.stats().sessions);
+  const registry = workerMetricsRegistry(agent);
 
   const server: Server = createServer((req, res) => {
     void (async () => {

@@ -4,6 +4,7 @@ import { NodeMetrics } from '../../src/coordinator/metrics.js';
 
 /** The public contract: every name with its Prometheus type. */
 const EXPECTED_TYPES: Readonly<Record<string, 'gauge' | 'counter' | 'histogram'>> = {
+  testudo_build_info: 'gauge',
   testudo_raft_has_leader: 'gauge',
   testudo_raft_is_leader: 'gauge',
   testudo_raft_leader_changes_seen_total: 'counter',

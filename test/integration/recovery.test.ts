@@ -60,7 +60,7 @@ describe('recovery across real workers', () => {
     expect(badInfo.breakerState).toBe('forced-open');
     expect(badInfo.breakerReason).toMatch(/opened 3 times in a row/);
     for (const w of workers.filter((x) => x.workerId !== bad)) expect(w.breakerState).toBe('closed');
-    // The breakers are on /metrics (every node reports the replicated state).
+    // The breakers are on the leader's /metrics (only the leader reports the replicated state).
     const leader = cluster.member((await client.clusterStatus()).leaderId);
     const metrics = await (await fetch(`http://${leader.httpAddress!}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`testudo_breaker_state\\{[^}]*worker="${bad}"[^}]*\\} 3`));

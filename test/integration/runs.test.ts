@@ -61,7 +61,7 @@ describe('runs across real workers', () => {
     expect(Number(parsed.testsuites.tests)).toBe(countedTests(run).length);
     expect(Number(parsed.testsuites.failures)).toBe(1);
     expect(xml).toContain('<flakyFailure');
-    // Every node reports the replicated task counts; the leader its committed results and dispatch times.
+    // The leader reports the replicated task counts, its committed results and dispatch times.
     const leader = cluster.member((await client.clusterStatus()).leaderId);
     const metrics = await (await fetch(`http://${leader.httpAddress!}/metrics`)).text();
     expect(metrics).toMatch(/testudo_tasks\{[^}]*state="failed"[^}]*\} 1/);
