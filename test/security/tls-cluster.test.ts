@@ -162,6 +162,11 @@ describe('a cluster over mutual TLS', () => {
     expect(await presentedFingerprint(leader.grpcAddress, certs)).toBe(newFingerprint);
     await writeFile(memberCert(leader.id).certFile, good);
 
+    // The worker reloads on SIGHUP too, and keeps its session.
+    const worker = cluster.worker('w1');
+    worker.child!.kill('SIGHUP');
+    await waitFor('the worker to log its reload', async () => (await readFile(worker.logPath, 'utf8')).includes('"tls-reloaded"'));
+
     await client.put('tls/after-rotation', new TextEncoder().encode('ok'));
     const after = await stableLeader(client, 3);
     expect(after).toEqual(before);

@@ -8,6 +8,7 @@ import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ConfigError, loadCoordinatorConfig } from '../../src/coordinator/config.js';
@@ -103,6 +104,32 @@ describe('loading TLS material', () => {
     await writeFile(files.keyFile, 'garbage');
     expect(tls.reload().ok).toBe(false);
     expect(reloads).toBe(1);
+  });
+});
+
+describe('server names', () => {
+  /** Whether a channel to `target` gets through the TLS handshake (name check included). */
+  function connects(target: string, credentials: grpc.ChannelCredentials): Promise<boolean> {
+    const channel = new grpc.Client(target, credentials);
+    return new Promise<boolean>((resolve) => channel.waitForReady(Date.now() + 2_000, (error) => resolve(error === undefined))).finally(() => channel.close());
+  }
+
+  it('checks the dialled host against the certificate: an IP address against IP names, a host name against DNS names', async () => {
+    const dnsOnly = await issueExtra(certs, 'dns-only', { dnsNames: ['localhost'], ipAddresses: [] });
+    const ipOnly = await issueExtra(certs, 'ip-only', { dnsNames: [], ipAddresses: ['127.0.0.1'] });
+    const credentials = ReloadableTls.load({ caFile: certs.ca.certFile, certFile: null, keyFile: null }).channelCredentials();
+    for (const [pair, viaIp, viaName] of [[dnsOnly, false, true], [ipOnly, true, false]] as const) {
+      const server = new grpc.Server();
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync('127.0.0.1:0', ReloadableTls.load({ caFile: certs.ca.certFile, ...pair }).serverCredentials(false), (error, p) => (error === null ? resolve(p) : reject(error))),
+      );
+      try {
+        expect(await connects(`127.0.0.1:${port}`, credentials)).toBe(viaIp);
+        expect(await connects(`localhost:${port}`, credentials)).toBe(viaName);
+      } finally {
+        server.forceShutdown();
+      }
+    }
   });
 });
 
