@@ -1,3 +1,4 @@
+import { strict as assert } from 'node:assert';
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
@@ -194,10 +195,8 @@ export class ReloadableTls implements grpc.experimental.CertificateProvider, Tls
       if (!(error instanceof TlsMaterialError)) throw error;
       return { ok: false, error, kept: this.materialValue };
     }
-    if ((next.cert === null) !== (this.materialValue.cert === null)) {
-      const error = new TlsMaterialError(this.files.certFile ?? this.files.caFile, 'a reload cannot add or remove the certificate itself; restart the process for that');
-      return { ok: false, error, kept: this.materialValue };
-    }
+    // The file names are fixed at start, so a reload never adds or drops the certificate itself.
+    assert((next.cert !== null) === (this.materialValue.cert !== null), 'a reload changed whether there is a certificate');
     this.materialValue = next;
     // Identity before CA: both land in the same turn of the event loop, so no handshake sees a mix.
     for (const listener of this.identityListeners) listener(this.identityUpdate());
