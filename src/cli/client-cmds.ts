@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import { TestudoClient } from '../client/index.js';
 import { ExitError } from './errors.js';
 import { endpointFlag, endpointListFlag, positiveIntFlag } from './flags.js';
+import { clientTlsOf, withTlsOptions, type TlsFlagValues } from './tls-flags.js';
 
 /** Where the client commands look for the cluster unless told otherwise (`testudo up`'s defaults). */
 export const defaultEndpoints = '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
 
-interface EndpointOptions {
+interface EndpointOptions extends TlsFlagValues {
   endpoints?: string;
   timeoutMs?: string;
 }
@@ -23,7 +24,7 @@ function timeoutOf(options: EndpointOptions, fallbackMs: number): number {
 
 async function withClient<T>(options: EndpointOptions, fallbackMs: number, fn: (client: TestudoClient) => Promise<T>): Promise<T> {
   const timeoutMs = timeoutOf(options, fallbackMs);
-  const client = new TestudoClient({ endpoints: endpointsOf(options), totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 10_000) });
+  const client = new TestudoClient({ endpoints: endpointsOf(options), totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 10_000), ...clientTlsOf(options) });
   try {
     return await fn(client);
   } finally {
@@ -32,7 +33,7 @@ async function withClient<T>(options: EndpointOptions, fallbackMs: number, fn: (
 }
 
 function withEndpoints(cmd: Command): Command {
-  return cmd
+  return withTlsOptions(cmd, 'this client')
     .option('--endpoints <list>', `coordinators to talk to, host:port,… (env TESTUDO_ENDPOINTS; default ${defaultEndpoints})`)
     .option('--timeout-ms <ms>', 'give up after this long, retries included');
 }

@@ -4,6 +4,9 @@ import { DataDirError, startCoordinator } from '../coordinator/coordinator.js';
 import { createLogger } from '../coordinator/logger.js';
 import { CorruptionError, DataDirLockedError, DurableStateRolledBackError, ForeignDataDirError } from '../raft/index.js';
 import { ExitError, UsageError } from './errors.js';
+import { TlsMaterialError } from '../security/tls.js';
+import { configFieldSet } from '../security/tls-policy.js';
+import { enforceListenPolicy } from './tls-flags.js';
 
 /** Exit code of a coordinator that refused to start on its data directory. */
 export const exitRefused = 3;
@@ -36,6 +39,11 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
     .option('--unschedulable-timeout-ms <ms>', 'end a queued task failed-infra when no registered worker meets its requirements for this long (default 600000)')
     .option('--route <list>', 'dial another address when a member address is meant, from=via,… (local only; chaos runs route links through fault proxies)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL)')
+    .option('--tls-cert <file>', 'PEM certificate this node presents on every port and link (with --tls-key and --tls-ca; reloaded on SIGHUP)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--tls-ca <file>', 'PEM CA bundle that peers\', workers\' and clients\' certificates chain to')
+    .option('--tls-client-auth', 'mutual TLS: require client certificates from the CA on the gRPC port (recommended)')
+    .option('--insecure', 'allow listening on a non-loopback address without TLS and tokens (loudly); see docs/security.md')
     .option('--chaos-hooks', 'chaos runs only: serve /chaos on --http to delay each synced Raft write (fsyncDelayMs); off by default, delay 0 until set')
     .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
     .action(async (flags: Record<string, unknown>) => {
@@ -49,10 +57,15 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
       }
       const logger = createLogger({ nodeId: config.id, level: config.logLevel });
       for (const warning of config.warnings) logger.warn(warning);
+      checkListen(config, (line) => {
+        logger.warn({ event: 'insecure' }, line);
+        process.stderr.write(`${line}\n`);
+      });
       let running;
       try {
         running = await startCoordinator(config, logger);
       } catch (error) {
+        if (error instanceof TlsMaterialError) throw new UsageError(`TLS: ${error.message}`);
         if (refusal(error)) {
           logger.fatal({ err: error }, 'refusing to start');
           write(`testudo coordinator ${config.id}: refusing to start: ${(error as Error).message}\n${recoveryHint(error, config)}`);
@@ -60,6 +73,7 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
         }
         throw error;
       }
+      if (config.tls !== null) process.on('SIGHUP', () => running.reloadTls());
       const reason = await new Promise<string>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
@@ -72,6 +86,20 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
       setTimeout(() => process.exit(), 200).unref();
       if (reason === 'fatal storage error') throw new ExitError(1);
     });
+}
+
+/** Safe defaults: nothing but loopback without TLS and tokens, unless --insecure (exit 2 before anything binds). */
+function checkListen(config: CoordinatorConfig, warn: (line: string) => void): void {
+  enforceListenPolicy(
+    {
+      role: 'coordinator',
+      addresses: [{ setting: '--listen', host: config.listen.host }, ...(config.http === null ? [] : [{ setting: '--http', host: config.http.host }])],
+      tls: config.tls !== null,
+      tokens: configFieldSet(config.sources, 'authFile'),
+      insecure: config.insecure,
+    },
+    warn,
+  );
 }
 
 function refusal(error: unknown): boolean {

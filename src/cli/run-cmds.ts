@@ -20,6 +20,8 @@ import { defaultEndpoints } from './client-cmds.js';
 import { ExitError, UsageError } from './errors.js';
 import { endpointListFlag } from './flags.js';
 import { ProgressReporter } from './progress.js';
+import { clientTlsOf, loadTls, tlsFilesOf, withTlsOptions, type TlsFlagValues } from './tls-flags.js';
+import { httpsGet } from '../security/tls-http.js';
 
 /** Exit codes of these commands (0 ok, 1 run failed/cancelled or not found, 2 usage/spec, 3 cluster unreachable). */
 export const RunExitCode = { ok: 0, failed: 1, usage: 2, unreachable: 3, interrupted: 130 } as const;
@@ -55,7 +57,7 @@ export interface RunCommandsEnv {
 
 type Write = (text: string) => void;
 
-export interface ConnectOptions {
+export interface ConnectOptions extends TlsFlagValues {
   coordinators?: string;
   endpoints?: string;
   timeoutMs?: string;
@@ -88,7 +90,7 @@ export function isUnreachable(error: unknown): boolean {
 }
 
 function withConnectOptions(cmd: Command): Command {
-  return cmd
+  return withTlsOptions(cmd, 'this client')
     .option('--coordinators <list>', `coordinators to talk to, host:port,… (env TESTUDO_ENDPOINTS; default ${defaultEndpoints})`)
     .addOption(new Option('--endpoints <list>', 'same as --coordinators').hideHelp())
     .addOption(new Option('--timeout-ms <ms>', 'give up after this long without an answer, retries included').hideHelp());
@@ -108,13 +110,14 @@ async function withClient<T>(
   const endpoints = coordinatorsOf(options);
   const timeoutMs = timeoutOf(options);
   const create = env.createClient ?? ((o: TestudoClientOptions) => new TestudoClient(o));
-  const client = create({ endpoints, totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 10_000) });
+  const client = create({ endpoints, totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 10_000), ...clientTlsOf(options) });
   try {
     return await fn(client);
   } catch (error) {
     if (error instanceof ExitError || error instanceof UsageError) throw error;
     if (isUnreachable(error)) {
-      write(`testudo: cannot reach the Testudo cluster at ${endpoints.join(',')}: ${(error as Error).message}\n`);
+      const tlsHint = tlsFilesOf(options) === null ? ' If the cluster uses TLS, pass --tls-ca (and --tls-cert, --tls-key for mutual TLS).' : '';
+      write(`testudo: cannot reach the Testudo cluster at ${endpoints.join(',')}: ${(error as Error).message}${tlsHint}\n`);
       throw new ExitError(RunExitCode.unreachable);
     }
     if (error instanceof NotFoundError && notFound !== '') {
@@ -558,10 +561,13 @@ export function registerRunCommands(program: Command, write: Write, env: RunComm
         write(`testudo: worker ${found.attempt.workerId} serves no logs (start it with --http); the result keeps the output's tail: testudo runs show ${runId} --json\n`);
         throw new ExitError(RunExitCode.failed);
       }
-      const url = `http://${found.worker.httpAddress}/logs/${encodeURIComponent(attemptId)}`;
+      // With TLS on, workers serve their logs over HTTPS with the same CA.
+      const tlsFiles = tlsFilesOf(options);
+      const tls = tlsFiles === null ? null : loadTls(tlsFiles);
+      const url = `${tls === null ? 'http' : 'https'}://${found.worker.httpAddress}/logs/${encodeURIComponent(attemptId)}`;
       let response: Response;
       try {
-        response = await fetch(url, { signal: AbortSignal.timeout(timeoutOf(options)) });
+        response = tls === null ? await fetch(url, { signal: AbortSignal.timeout(timeoutOf(options)) }) : await httpsGet(url, tls, { timeoutMs: timeoutOf(options) });
       } catch (error) {
         write(`testudo: cannot reach worker ${found.worker.workerId} at ${url}: ${(error as Error).message}\n`);
         throw new ExitError(RunExitCode.unreachable);

@@ -12,13 +12,15 @@ import { startWorkerHttp, type WorkerHttp } from '../worker/http.js';
 import { WorkDirError } from '../worker/identity.js';
 import { ExitError, UsageError } from './errors.js';
 import { endpointListFlag, integerFlag, listenFlag, nonNegativeIntFlag, quoted } from './flags.js';
+import { enforceListenPolicy, loadTls, tlsFilesOf, withTlsOptions, type TlsFlagValues } from './tls-flags.js';
+import { reloadTlsLogged, type ReloadableTls } from '../security/tls.js';
 
 /** Exit code when the worker refuses to start (work dir in use or unreadable). */
 export const workerExitRefused = 3;
 
 /** A refusal to start goes to stderr, like every error (`_write` is stdout, which only the log uses here). */
 export function registerWorkerCommand(program: Command, _write: (text: string) => void): void {
-  program
+  const worker = program
     .command('worker')
     .description('run a worker: register with the coordinators, take tasks, run them, report results')
     .requiredOption('--coordinators <list>', 'coordinator gRPC addresses, host:port,… (any of them; the worker finds the leader)')
@@ -41,6 +43,8 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
     )
     .option('--chaos-seed <n>', "seed of the chaos hooks' random draws, 0..4294967295 (default: from the time; logged)")
     .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
+    .option('--insecure', 'allow --http on a non-loopback address without TLS and a token (loudly); see docs/security.md');
+  withTlsOptions(worker, 'this worker (and its --http port, which is then HTTPS)')
     .action(async (options: Record<string, string | boolean | undefined>) => {
       const coordinators = endpointListFlag('--coordinators', String(options['coordinators']));
       let routes: AddressRoutes;
@@ -66,17 +70,20 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
       }
       const workDir = resolve(String(options['workDir']));
       const logger = createLogger({ nodeId: 'worker', level: String(options['logLevel']) as 'info' });
+      const tls = workerTls(options, logger);
       const chaos = chaosHooksFrom(options, logger);
       let agent: WorkerAgent | null = null;
       let http: WorkerHttp | null = null;
       if (typeof options['http'] === 'string') {
         const listen = listenFlag('--http', options['http'], true);
-        http = await startWorkerHttp(listen.host, listen.port, workDir, () => agent, chaos);
+        checkHttpListen(listen.host, tls, options, logger);
+        http = await startWorkerHttp(listen.host, listen.port, workDir, () => agent, chaos, tls?.hasIdentity === true ? tls : null);
       }
       try {
         agent = await WorkerAgent.start({
           coordinators,
           routes,
+          ...(tls === null ? {} : { credentials: tls.channelCredentials() }),
           workDir,
           capabilities,
           slots,
@@ -98,7 +105,8 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
         }
         throw error;
       }
-      logger.info({ event: 'worker-started', workerId: agent.workerId, http: http?.address ?? null, slots, labels: capabilities.labels }, 'worker started');
+      logger.info({ event: 'worker-started', workerId: agent.workerId, http: http?.address ?? null, slots, labels: capabilities.labels, tls: tls !== null }, 'worker started');
+      if (tls !== null) process.on('SIGHUP', () => reloadTlsLogged(tls, logger));
       const reason = await new Promise<string>((done) => {
         process.once('SIGTERM', () => done('SIGTERM'));
         process.once('SIGINT', () => done('SIGINT'));
@@ -113,6 +121,33 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
       if (process.connected) process.disconnect();
       setTimeout(() => process.exit(), 200).unref();
     });
+}
+
+/** The worker's TLS material (--tls-ca, --tls-cert, --tls-key or TESTUDO_TLS_*), or null for plaintext. */
+function workerTls(options: Record<string, string | boolean | undefined>, logger: Logger): ReloadableTls | null {
+  const files = tlsFilesOf(options as TlsFlagValues);
+  if (files === null) return null;
+  const tls = loadTls(files);
+  for (const warning of tls.material.warnings) logger.warn({ event: 'tls-warning' }, warning);
+  return tls;
+}
+
+/** Safe defaults for --http: a non-loopback address needs TLS (this worker's certificate) and a token, or --insecure. */
+function checkHttpListen(host: string, tls: ReloadableTls | null, options: Record<string, string | boolean | undefined>, logger: Logger): void {
+  const tokenFile = options['tokenFile'] ?? process.env['TESTUDO_TOKEN_FILE'];
+  enforceListenPolicy(
+    {
+      role: 'worker',
+      addresses: [{ setting: '--http', host }],
+      tls: tls?.hasIdentity === true,
+      tokens: typeof tokenFile === 'string' && tokenFile !== '',
+      insecure: options['insecure'] === true,
+    },
+    (line) => {
+      logger.warn({ event: 'insecure' }, line);
+      process.stderr.write(`${line}\n`);
+    },
+  );
 }
 
 /** The chaos hooks for `--chaos-hooks` (null without it); `--chaos-seed` seeds their draws. */

@@ -3,7 +3,7 @@ import { AddressRoutes } from './routes.js';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { connectivityState, Metadata as MetadataClass, type Client, type Metadata } from '@grpc/grpc-js';
+import { connectivityState, Metadata as MetadataClass, type ChannelCredentials, type Client, type Metadata } from '@grpc/grpc-js';
 import type { RunSubmission, RunSummary, RunView } from '../model/index.js';
 import { endpointsMax, isEndpoint, requireEndpoint, requireEndpoints } from './endpoints.js';
 import {
@@ -132,6 +132,7 @@ export class TestudoClient {
   readonly #retry: ResolvedRetryOptions;
   readonly #messageBytesMax: number;
   readonly #routes: AddressRoutes;
+  readonly #credentials: ChannelCredentials | undefined;
   readonly #methods: Methods;
   readonly #channels = new Map<string, Client>();
   readonly #closing = new AbortController();
@@ -146,6 +147,7 @@ export class TestudoClient {
     this.#messageBytesMax = options.messageBytesMax ?? CLIENT_DEFAULTS.messageBytesMax;
     this.#watchIdleMs = options.watchIdleMs ?? CLIENT_DEFAULTS.watchIdleMs;
     this.#routes = options.routes ?? AddressRoutes.none;
+    this.#credentials = options.credentials;
     requireInteger('callTimeoutMs', this.#callTimeoutMs, 1, timeoutMsMax);
     requireInteger('totalTimeoutMs', this.#totalTimeoutMs, 1, timeoutMsMax);
     requireInteger('watchIdleMs', this.#watchIdleMs, 1, timeoutMsMax);
@@ -522,7 +524,7 @@ export class TestudoClient {
     let channel = this.#channels.get(endpoint);
     if (channel === undefined) {
       if (this.#channels.size >= channelsMax) this.#evictLearnedChannel();
-      channel = openChannel(this.#routes.dial(endpoint), { messageBytesMax: this.#messageBytesMax });
+      channel = openChannel(this.#routes.dial(endpoint), { messageBytesMax: this.#messageBytesMax, ...(this.#credentials === undefined ? {} : { credentials: this.#credentials }) });
       this.#channels.set(endpoint, channel);
     }
     return channel;

@@ -9,6 +9,7 @@ export {
 export { RETRY_DEFAULTS, retryAttemptsMaxLimit } from './retry.js';
 export { endpointsMax } from './endpoints.js';
 export { AddressRoutes, routesMax } from './routes.js';
+export { clientTlsCredentials, TlsMaterialError } from '../security/tls.js';
 export {
   TestudoError,
   NotLeaderError,

@@ -1,4 +1,4 @@
-import { Client, Metadata, credentials, status as GrpcStatus, type StatusObject } from '@grpc/grpc-js';
+import { Client, Metadata, credentials, status as GrpcStatus, type ChannelCredentials, type StatusObject } from '@grpc/grpc-js';
 import { loadSync, type MethodDefinition, type ServiceDefinition } from '@grpc/proto-loader';
 import { protoLoaderOptions, protoPath } from '../common/protos.js';
 import { InvalidArgumentError, errorFromStatus, type TestudoError } from './errors.js';
@@ -83,6 +83,8 @@ function streamMethod(service: ServiceDefinition, name: string): UnaryMethod {
 
 export interface ChannelOptions {
   messageBytesMax: number;
+  /** TLS (security/tls.ts) or, by default, plaintext. */
+  credentials?: ChannelCredentials;
 }
 
 /**
@@ -91,7 +93,7 @@ export interface ChannelOptions {
  * used again within seconds rather than grpc's default two minutes.
  */
 export function openChannel(endpoint: string, options: ChannelOptions): Client {
-  return new Client(endpoint, credentials.createInsecure(), {
+  return new Client(endpoint, options.credentials ?? credentials.createInsecure(), {
     'grpc.max_send_message_length': options.messageBytesMax,
     'grpc.max_receive_message_length': options.messageBytesMax,
     'grpc.initial_reconnect_backoff_ms': 200,

@@ -1,5 +1,6 @@
 import type { FollowerProgress } from '../model/index.js';
 import type { RetryOptions } from './retry.js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { AddressRoutes } from './routes.js';
 
 export type { FollowerProgress };
@@ -22,6 +23,11 @@ export interface TestudoClientOptions {
    * a fault proxy this way. Default: none.
    */
   routes?: AddressRoutes;
+  /**
+   * TLS for every channel: `clientTlsCredentials({ caFile, certFile?, keyFile? })`
+   * (or any grpc-js ChannelCredentials). Default: plaintext.
+   */
+  credentials?: ChannelCredentials;
   /**
    * A watch stream (watchRun) that delivers nothing for this long is taken as
    * dead, cancelled and reopened on another coordinator. Servers send a

@@ -33,6 +33,11 @@ export const CONFIG_FIELDS = [
   'route',
   'logLevel',
   'chaosHooks',
+  'tlsCert',
+  'tlsKey',
+  'tlsCa',
+  'tlsClientAuth',
+  'insecure',
 ] as const;
 export type ConfigField = (typeof CONFIG_FIELDS)[number];
 

@@ -3,6 +3,7 @@ import { AddressRoutes } from '../client/routes.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { LOG_LEVELS, isLogLevel } from './logger.js';
+import { checkClientAuthNeedsTls, resolveTlsFiles, type CoordinatorTls } from '../security/tls-config.js';
 import type { LogLevel } from './logger.js';
 import {
   CONFIG_FIELDS,
@@ -92,6 +93,10 @@ export interface CoordinatorConfig {
   readonly logLevel: LogLevel;
   /** Serve /chaos (fault injection: a delay before each synced Raft write); chaos runs only. */
   readonly chaosHooks: boolean;
+  /** TLS on the gRPC and HTTP ports and on every link this node dials; null for plaintext. */
+  readonly tls: CoordinatorTls | null;
+  /** Serve on a non-loopback address without TLS and tokens (docs/security.md, "Safe defaults"). */
+  readonly insecure: boolean;
   /** Things that are allowed but probably unintended; log them at startup. */
   readonly warnings: readonly string[];
   /** Where each value came from ('flag --tick-ms', 'env TESTUDO_ID', 'file c.yaml:3', 'default'). */
@@ -114,6 +119,8 @@ export const CONFIG_DEFAULTS = {
   workerResetTimeoutMs: 10 * 60 * 1000,
   logLevel: 'info',
   chaosHooks: false,
+  tlsClientAuth: false,
+  insecure: false,
 } as const satisfies Partial<Record<ConfigField, unknown>>;
 
 /** Bounds on numeric settings, inclusive. */
@@ -166,6 +173,9 @@ export function loadCoordinatorConfig(input: { flags: Record<string, unknown>; e
   const alertWebhookUrl = webhookRaw === undefined ? '' : parseWebhookUrl(webhookRaw);
   const routeRaw = sources.get('route');
   const route = routeRaw === undefined ? AddressRoutes.none : parseRoute(routeRaw);
+  const tls = resolveTls(sources, configPath);
+  const insecureRaw = sources.get('insecure');
+  const insecure = insecureRaw === undefined ? CONFIG_DEFAULTS.insecure : parseBoolean(insecureRaw, 'insecure');
 
   const config: CoordinatorConfig = {
     id,
@@ -178,6 +188,8 @@ export function loadCoordinatorConfig(input: { flags: Record<string, unknown>; e
     route,
     logLevel,
     chaosHooks,
+    tls,
+    insecure,
     warnings,
     sources: sources.describeAll(),
   };
@@ -192,6 +204,14 @@ function parseRoute(raw: Raw): AddressRoutes {
     throw new ConfigError({ source: describe(raw.origin), field: 'route', expected: 'from=via,… with host:port on both sides', problem: (error as Error).message });
   }
   throw new ConfigError({ source: describe(raw.origin), field: 'route', expected: 'from=via,… (or a YAML map) with host:port on both sides', got: raw.value });
+}
+
+function resolveTls(sources: Sources, configPath: string | undefined): CoordinatorTls | null {
+  const files = resolveTlsFiles(sources, configPath);
+  const clientAuthRaw = sources.get('tlsClientAuth');
+  const clientAuth = clientAuthRaw === undefined ? CONFIG_DEFAULTS.tlsClientAuth : parseBoolean(clientAuthRaw, 'tlsClientAuth');
+  checkClientAuthNeedsTls(clientAuth, files !== null, sources);
+  return files === null ? null : { files, clientAuth };
 }
 
 function resolveChaosHooks(sources: Sources, warnings: string[]): boolean {

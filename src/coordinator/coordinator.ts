@@ -14,6 +14,7 @@ import { CoordinatorChaosHooks } from './chaos-hooks.js';
 import { childLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
 import { PeerClients } from './peer-clients.js';
+import { AddressRoutes } from '../client/routes.js';
 import { testudoPackageDefinition, testudoV1 } from './proto.js';
 import { kvHandlers } from './services.js';
 import { Orchestrator } from './orchestrator/state.js';
@@ -23,6 +24,7 @@ import { AlertSender } from './alerts.js';
 import { ReportArchive, runsHandlers, type RunsHost } from './runs-service.js';
 import { sessionSettingsDefault, WorkerSessions } from './worker-sessions.js';
 import { testudoVersion } from '../common/version.js';
+import { ReloadableTls, reloadTlsLogged, type TlsReloadResult } from '../security/tls.js';
 
 /** A coordinator that is up: its endpoints and how to stop it. */
 export interface RunningCoordinator {
@@ -34,6 +36,8 @@ export interface RunningCoordinator {
   stop(options?: { transferLeadership?: boolean }): Promise<void>;
   /** Resolves when the node stopped on its own (a fatal storage error). */
   readonly fatal: Promise<unknown>;
+  /** Reads the TLS files again (SIGHUP): new connections use them, open ones keep theirs; a bad file is refused and logged. Null without TLS. */
+  reloadTls(): TlsReloadResult | null;
 }
 
 /** The cluster identity a data directory was founded with; checked on every start. */
@@ -49,8 +53,12 @@ interface ClusterFile {
  */
 export async function startCoordinator(config: CoordinatorConfig, rootLogger: Logger): Promise<RunningCoordinator> {
   const log = childLogger(rootLogger, 'coordinator');
+  // Bad TLS files refuse the start before anything is written or bound.
+  const tls = config.tls === null ? null : ReloadableTls.load(config.tls.files);
+  for (const warning of tls?.material.warnings ?? []) log.warn({ event: 'tls-warning' }, warning);
+  const channelCredentials = tls?.channelCredentials() ?? grpc.credentials.createInsecure();
   await mkdir(config.dataDir, { recursive: true });
-  const clusterId = await checkClusterFile(config, rootLogger);
+  const clusterId = await checkClusterFile(config, rootLogger, channelCredentials);
   const founding = config.join.length === 0;
   const contexts = new Map([...config.peers].map(([id, address]) => [id, encodeMemberContext({ address })]));
   const chaos = config.chaosHooks ? new CoordinatorChaosHooks(childLogger(rootLogger, 'chaos-hooks')) : null;
@@ -170,12 +178,13 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     handler,
     logger: childLogger(rootLogger, 'transport'),
     messageBytesMax: config.messageBytesMax,
+    credentials: channelCredentials,
     onPeerRoundTrip: (peer, seconds) => metrics.observeRoundTrip(peer, seconds),
   });
   node.attachTransport(transport);
   syncPeers();
 
-  const peers = new PeerClients(config.messageBytesMax, config.route);
+  const peers = new PeerClients(config.messageBytesMax, config.route, channelCredentials);
   const leaderHint = (): { leaderId: string; leaderAddress: string } => {
     const leaderId = node.leaderId;
     if (leaderId === NO_NODE) return { leaderId: '', leaderAddress: '' };
@@ -233,7 +242,8 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   new ReflectionService(testudoPackageDefinition).addToServer(server);
   const listen = `${config.listen.host}:${config.listen.port}`;
   await new Promise<void>((resolve, reject) => {
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (error) => {
+    const serverCredentials = tls === null || config.tls === null ? grpc.ServerCredentials.createInsecure() : tls.serverCredentials(config.tls.clientAuth);
+    server.bindAsync(listen, serverCredentials, (error) => {
       if (error !== null) reject(new Error(`cannot listen on ${listen}: ${error.message}`, { cause: error }));
       else resolve();
     });
@@ -268,8 +278,9 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
           readyz: readiness,
           status: () => ({ ...node.status(), progress: Object.fromEntries(node.status().progress), members: machine.members(), digest: machine.digest() }),
           chaos,
+          tls,
         });
-  log.info({ listen, http: http?.address ?? null, founding, clusterId }, 'coordinator started');
+  log.info({ listen, http: http?.address ?? null, founding, clusterId, tls: tlsSummary(tls, config) }, 'coordinator started');
 
   let stopped: Promise<void> | null = null;
   const stop = async (options: { transferLeadership?: boolean } = {}): Promise<void> => {
@@ -297,8 +308,16 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     node,
     stop,
     fatal,
+    reloadTls: () => (tls === null ? null : reloadTlsLogged(tls, log)),
   };
 }
+
+function tlsSummary(tls: ReloadableTls | null, config: CoordinatorConfig): object | null {
+  if (tls === null) return null;
+  const m = tls.material;
+  return { subject: m.subject, validTo: m.validTo, fingerprint256: m.fingerprint256, clientAuth: config.tls?.clientAuth ?? false };
+}
+
 
 /** What an operator should run for a follower whose log went back (docs/operations.md). */
 export function repairAdvice(follower: NodeId): string {
@@ -352,7 +371,7 @@ async function handOff(node: RaftNode<ApplyResult>, log: Logger): Promise<void> 
  * Refuses a data directory founded for another cluster or another node, and
  * returns the cluster id to use (a joiner without one asks its join addresses).
  */
-async function checkClusterFile(config: CoordinatorConfig, logger: Logger): Promise<string> {
+async function checkClusterFile(config: CoordinatorConfig, logger: Logger, credentials: grpc.ChannelCredentials): Promise<string> {
   const path = join(config.dataDir, 'cluster.json');
   let existing: ClusterFile | null = null;
   try {
@@ -373,7 +392,7 @@ async function checkClusterFile(config: CoordinatorConfig, logger: Logger): Prom
     }
     return existing.clusterId;
   }
-  const clusterId = config.clusterId !== '' ? config.clusterId : await askClusterId(config, logger);
+  const clusterId = config.clusterId !== '' ? config.clusterId : await askClusterId(config, logger, credentials);
   const tmp = `${path}.tmp`;
   await writeFile(tmp, JSON.stringify({ clusterId, nodeId: config.id } satisfies ClusterFile) + '\n');
   await rename(tmp, path);
@@ -407,8 +426,8 @@ async function refuseLostRaftData(config: CoordinatorConfig, existing: ClusterFi
 }
 
 /** A joining node adopts the id of the cluster it joins, from the first member that answers. */
-async function askClusterId(config: CoordinatorConfig, logger: Logger): Promise<string> {
-  const clients = new PeerClients(config.messageBytesMax);
+async function askClusterId(config: CoordinatorConfig, logger: Logger, credentials: grpc.ChannelCredentials): Promise<string> {
+  const clients = new PeerClients(config.messageBytesMax, AddressRoutes.none, credentials);
   try {
     for (const address of config.join) {
       try {

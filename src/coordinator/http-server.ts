@@ -1,10 +1,12 @@
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chaosRequest, type ChaosControl } from '../common/chaos-endpoint.js';
 import type { CoordinatorChaosSettings } from './chaos-hooks.js';
 import type { Logger } from './logger.js';
 import type { NodeMetrics } from './metrics.js';
+import type { TlsContextSource } from '../security/tls.js';
 
 /** Time a client gets to send its request headers. */
 export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
@@ -46,6 +48,12 @@ export interface HttpServerOptions {
   readonly status?: () => unknown;
   /** The chaos hooks (`--chaos-hooks`), served at /chaos with GET, PUT and DELETE; without them /chaos is 404. */
   readonly chaos?: ChaosControl<CoordinatorChaosSettings> | null;
+  /**
+   * Serve HTTPS with this material, switching on each reload. A client
+   * certificate is asked for but not required, so that probes which cannot
+   * present one (/livez, /readyz) still work. Default: plain HTTP.
+   */
+  readonly tls?: TlsContextSource | null;
   readonly logger: Logger;
 }
 
@@ -100,7 +108,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const status = options.status;
   if (status !== undefined) routes.set('/status', () => ({ status: 200, contentType: JSON_TYPE, body: `${toJson(status())}\n` }));
 
-  const server = createServer({ maxHeaderSize: HTTP_HEADER_BYTES_MAX, headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS }, (request, response) => {
+  const serverOptions = { maxHeaderSize: HTTP_HEADER_BYTES_MAX, headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS };
+  const tls = options.tls ?? null;
+  const handler = (request: IncomingMessage, response: ServerResponse): void => {
     const startedAt = performance.now();
     respond(routes, request, logger, options.chaos ?? null)
       .then((reply) => {
@@ -111,7 +121,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         logger.warn({ err: error, url: request.url }, 'http response failed');
         response.destroy();
       });
-  });
+  };
+  const server: Server =
+    tls === null ? createServer(serverOptions, handler) : createHttpsServer({ ...serverOptions, ...tls.secureContextOptions(), requestCert: true, rejectUnauthorized: false }, handler);
+  const stopReloads = tls === null ? () => undefined : tls.onReload(() => (server as ReturnType<typeof createHttpsServer>).setSecureContext(tls.secureContextOptions()));
   server.keepAliveTimeout = HTTP_KEEP_ALIVE_TIMEOUT_MS;
   server.maxConnections = HTTP_CONNECTIONS_MAX;
   server.on('clientError', (error, socket) => {
@@ -119,17 +132,21 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
   });
 
-  await listen(server, options.host, options.port);
+  await listen(server, options.host, options.port).catch((error: unknown) => {
+    stopReloads();
+    throw error;
+  });
   server.on('error', (error) => logger.error({ err: error }, 'http server error'));
   const bound = server.address() as AddressInfo;
   const address = { host: bound.address, port: bound.port };
-  logger.info({ address: formatAddress(address.host, address.port) }, 'http server listening');
+  logger.info({ address: formatAddress(address.host, address.port), scheme: tls === null ? 'http' : 'https' }, 'http server listening');
 
   let closing: Promise<void> | undefined;
   return {
     address,
     close: () => {
       closing ??= new Promise<void>((resolve, reject) => {
+        stopReloads();
         server.close((error) => (error === undefined ? resolve() : reject(error)));
         server.closeAllConnections();
       });

@@ -29,6 +29,8 @@ export class PeerClients {
   constructor(
     messageBytesMax: number,
     private readonly routes: AddressRoutes = AddressRoutes.none,
+    /** TLS (security/tls.ts) or plaintext; one object for every channel. */
+    private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
   ) {
     this.channelOptions = { 'grpc.max_send_message_length': messageBytesMax, 'grpc.max_receive_message_length': messageBytesMax };
   }
@@ -61,7 +63,7 @@ export class PeerClients {
     let c = this.clients.get(address);
     if (c === undefined) {
       if (this.clients.size >= peerClientsMax) this.close();
-      const creds = grpc.credentials.createInsecure();
+      const creds = this.credentials;
       c = {
         Kv: new testudoV1.Kv(this.routes.dial(address), creds, this.channelOptions),
         Cluster: new testudoV1.Cluster(this.routes.dial(address), creds, this.channelOptions),

@@ -55,6 +55,8 @@ export interface GrpcTransportOptions {
   readonly flushScheduling?: 'immediate' | 'microtask';
   /** Jitter source in [0, 1). Default Math.random. */
   readonly random?: () => number;
+  /** Credentials of the channels to peers (TLS); default plaintext. The server's side is the caller's server. */
+  readonly credentials?: grpc.ChannelCredentials;
 }
 
 export interface GrpcTransportStats {
@@ -142,6 +144,7 @@ export class GrpcTransport implements Transport {
       nodeId: options.nodeId,
       ...o,
       channelOptions: peerChannelOptions(o.messageBytesMax, o.reconnectBackoffMs),
+      credentials: options.credentials ?? grpc.credentials.createInsecure(),
       metadata,
       logger: this.logger,
       stats: this.stats_,

@@ -55,6 +55,8 @@ export interface SenderContext {
   readonly snapshotBytesMax: number;
   readonly reconnectBackoffMs: { readonly base: number; readonly max: number };
   readonly channelOptions: grpc.ChannelOptions;
+  /** TLS or plaintext, shared by every peer's channel. */
+  readonly credentials: grpc.ChannelCredentials;
   /** Call metadata (from, address, cluster id); cloned for every call. */
   readonly metadata: grpc.Metadata;
   readonly logger: PeerLogger;
@@ -283,7 +285,7 @@ export class PeerSender {
   }
 
   private ensureClient(): grpc.Client {
-    this.client ??= new grpc.Client(this.addressValue, grpc.credentials.createInsecure(), this.ctx.channelOptions);
+    this.client ??= new grpc.Client(this.addressValue, this.ctx.credentials, this.ctx.channelOptions);
     return this.client;
   }
 

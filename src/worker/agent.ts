@@ -49,6 +49,8 @@ export interface WorkerAgentOptions {
   readonly killGraceMs?: number;
   /** Where to dial when a coordinator address is meant (chaos runs route each link through a proxy). */
   readonly routes?: AddressRoutes;
+  /** Credentials of the channels to the coordinators (TLS, security/tls.ts); default plaintext. */
+  readonly credentials?: grpc.ChannelCredentials;
   /** Fault injection per attempt (`--chaos-hooks`, chaos runs only). */
   readonly chaos?: WorkerChaosHooks;
   /** Bounds on finished attempts' files kept in the work dir (attempt-files.ts). */
@@ -231,7 +233,7 @@ export class WorkerAgent {
         for (const old of this.channels.values()) old.close();
         this.channels.clear();
       }
-      c = new testudoV1.Worker((this.options.routes ?? AddressRoutes.none).dial(address), grpc.credentials.createInsecure(), {
+      c = new testudoV1.Worker((this.options.routes ?? AddressRoutes.none).dial(address), this.options.credentials ?? grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': 64 * 1024 * 1024,
         'grpc.max_send_message_length': 64 * 1024 * 1024,
         'grpc.keepalive_time_ms': keepaliveTimeMs,

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 
@@ -9,6 +10,7 @@ import type { WorkerAgent } from './agent.js';
 import type { WorkerChaosSettings } from './chaos-hooks.js';
 import { attemptLogPath } from './executor.js';
 import { workerMetricsRegistry } from './metrics.js';
+import type { TlsContextSource } from '../security/tls.js';
 
 /**
  * The worker's HTTP endpoints: /livez, /status (JSON), /metrics
@@ -24,7 +26,9 @@ const attemptIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 /**
  * `chaos` is the worker's chaos hooks (`--chaos-hooks`), served at /chaos
- * (GET, PUT, DELETE); null answers /chaos with 404.
+ * (GET, PUT, DELETE); null answers /chaos with 404. With `tls` it serves
+ * HTTPS, switching material on each reload (a client certificate is asked
+ * for, not required).
  */
 export async function startWorkerHttp(
   host: string,
@@ -32,10 +36,11 @@ export async function startWorkerHttp(
   workDir: string,
   agent: () => WorkerAgent | null,
   chaos: ChaosControl<WorkerChaosSettings> | null = null,
+  tls: TlsContextSource | null = null,
 ): Promise<WorkerHttp> {
   const registry = workerMetricsRegistry(agent);
 
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://worker');
       if (url.pathname === '/chaos') {
@@ -86,12 +91,17 @@ export async function startWorkerHttp(
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
     });
-  });
+  };
+  const server: Server = tls === null ? createServer(handler) : createHttpsServer({ ...tls.secureContextOptions(), requestCert: true, rejectUnauthorized: false }, handler);
+  const stopReloads = tls === null ? () => undefined : tls.onReload(() => (server as ReturnType<typeof createHttpsServer>).setSecureContext(tls.secureContextOptions()));
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.maxConnections = 64;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => {
+      stopReloads();
+      reject(error);
+    });
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
@@ -101,6 +111,7 @@ export async function startWorkerHttp(
     address: `${advertised}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        stopReloads();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

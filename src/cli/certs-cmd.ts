@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+
+import { CertsError, certDaysMax, certsInitDefaults, initCerts } from '../security/certs.js';
+import { UsageError } from './errors.js';
+import { integerFlag } from './flags.js';
+
+/** `testudo certs init DIR`: a development CA and certificates for a local cluster, made with openssl. */
+export function registerCertsCommand(program: Command, write: (text: string) => void): void {
+  const certs = program.command('certs').description('TLS material for a development cluster');
+  certs
+    .command('init')
+    .description(
+      'make a development CA and certificates with openssl in DIR: ca.pem, node.pem (coordinators on this machine: localhost, 127.0.0.1, ::1), ' +
+        '<host>.pem per --hosts entry, <identity>.pem per --identities entry (CN=<identity>), each with a -key.pem of mode 0600; ' +
+        'prints what it wrote. For development and tests: production certificates come from your own CA. See docs/security.md',
+    )
+    .argument('<dir>', 'where to write (created with mode 0700 if missing)')
+    .option('--hosts <list>', 'coordinator host names or IPs, a,b,… (e.g. n1,n2,n3): one server certificate each, naming that host and loopback', '')
+    .option('--identities <list>', 'client identities, a,b,…: one client certificate each', certsInitDefaults.identities.join(','))
+    .option('--days <n>', `validity in days, 1..${certDaysMax}`, String(certsInitDefaults.days))
+    .option('--force', 'overwrite files that exist')
+    .action(async (dir: string, options: { hosts: string; identities: string; days: string; force?: boolean }) => {
+      const days = integerFlag('--days', options.days, 1, certDaysMax);
+      let written;
+      try {
+        written = await initCerts({ dir, hosts: listOf(options.hosts), identities: listOf(options.identities), days, force: options.force === true });
+      } catch (error) {
+        if (error instanceof CertsError) throw new UsageError(`certs init: ${error.message}`);
+        throw error;
+      }
+      const width = Math.max(...written.map((f) => f.path.length));
+      for (const f of written) write(`${f.path.padEnd(width)}  ${f.mode.toString(8).padStart(4, '0')}  ${f.what}\n`);
+    });
+}
+
+function listOf(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}

@@ -1,0 +1,253 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+
+/**
+ * A development CA and certificates for a local cluster, made by the
+ * `openssl` command (no cryptography of our own): `testudo certs init`, and
+ * the tests' certificates (expired ones too, through `openssl ca`'s explicit
+ * start and end dates).
+ */
+
+/** openssl failed, is missing, or the request cannot be met. */
+export class CertsError extends Error {
+  override readonly name = 'CertsError';
+}
+
+/** Longest an openssl command may take (EC keys take milliseconds). */
+export const opensslTimeoutMs = 30_000;
+/** Largest validity `certs init` issues; development material should not outlive its laptop. */
+export const certDaysMax = 3650;
+/** Certificates per `certs init`, hosts and identities together. */
+export const certsPerInitMax = 64;
+
+export interface KeyPairFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+export interface LeafRequest {
+  readonly commonName: string;
+  /** Subject OU: 'node' for coordinators, else the identity (worker, client, admin). */
+  readonly organizationalUnit: string;
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+  /** Days from now, or an explicit window (tests make expired certificates this way). */
+  readonly validity: { readonly days: number } | { readonly notBefore: Date; readonly notAfter: Date };
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+const DNS_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** Runs openssl with `args`; rejects with CertsError carrying its stderr. */
+export function openssl(args: readonly string[], cwd: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile('openssl', [...args], { cwd, timeout: opensslTimeoutMs, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error === null) return resolvePromise(stdout);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return reject(new CertsError('the openssl command is not installed (Debian: apt-get install openssl)', { cause: error }));
+      }
+      reject(new CertsError(`openssl ${args[0] ?? ''} failed: ${stderr.trim() || error.message}`, { cause: error }));
+    });
+  });
+}
+
+/** A self-signed CA (EC P-256, SHA-256) that may sign leaf certificates only (pathlen 0). */
+export async function makeCa(work: string, out: KeyPairFiles, commonName: string, days: number): Promise<void> {
+  const config = join(work, 'ca-req.cnf');
+  await writeFile(
+    config,
+    ['[req]', 'distinguished_name = dn', '[dn]', '[ca_ext]', 'basicConstraints = critical, CA:TRUE, pathlen:0', 'keyUsage = critical, keyCertSign, cRLSign', 'subjectKeyIdentifier = hash', ''].join('\n'),
+  );
+  await openssl(
+    ['req', '-x509', '-new', '-config', config, '-extensions', 'ca_ext', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-sha256', '-days', String(days), '-subj', `/O=Testudo/CN=${commonName}`, '-keyout', out.keyFile, '-out', out.certFile],
+    work,
+  );
+  await chmod(out.keyFile, 0o600);
+}
+
+/**
+ * A leaf certificate signed by `ca`: a new EC P-256 key, the subject
+ * O=Testudo/OU=<unit>/CN=<name>, the given DNS and IP subject alternative
+ * names, and both TLS server and client use (a coordinator is both, and so is
+ * a worker that serves --http over TLS).
+ */
+export async function issueCertificate(work: string, ca: KeyPairFiles, request: LeafRequest, out: KeyPairFiles): Promise<void> {
+  checkName(request.commonName, 'common name');
+  checkName(request.organizationalUnit, 'organizational unit');
+  for (const dns of request.dnsNames) if (!DNS_PATTERN.test(dns)) throw new CertsError(`${JSON.stringify(dns)} is not a DNS name`);
+  for (const ip of request.ipAddresses) if (isIP(ip) === 0) throw new CertsError(`${JSON.stringify(ip)} is not an IP address`);
+  const db = await mkdtemp(join(work, 'ca-db-'));
+  await writeFile(join(db, 'index.txt'), '');
+  // A random serial: two certificates of one CA must never share one.
+  await writeFile(join(db, 'serial'), `${randomBytes(16).toString('hex')}\n`);
+  const san = [...request.dnsNames.map((d) => `DNS:${d}`), ...request.ipAddresses.map((ip) => `IP:${ip}`)].join(', ');
+  const config = join(db, 'ca.cnf');
+  await writeFile(config, caConfig(db, ca, san));
+  const csr = join(db, 'leaf.csr');
+  await openssl(
+    ['req', '-new', '-config', config, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-sha256', '-subj', `/O=Testudo/OU=${request.organizationalUnit}/CN=${request.commonName}`, '-keyout', out.keyFile, '-out', csr],
+    db,
+  );
+  await chmod(out.keyFile, 0o600);
+  await openssl(['ca', '-batch', '-notext', '-config', config, '-extensions', 'leaf_ext', ...validityArgs(request.validity), '-in', csr, '-out', out.certFile], db);
+  await rm(db, { recursive: true, force: true });
+}
+
+function caConfig(db: string, ca: KeyPairFiles, san: string): string {
+  return [
+    '[ca]',
+    'default_ca = testudo_ca',
+    '[testudo_ca]',
+    `database = ${db}/index.txt`,
+    `new_certs_dir = ${db}`,
+    `serial = ${db}/serial`,
+    `certificate = ${ca.certFile}`,
+    `private_key = ${ca.keyFile}`,
+    'default_md = sha256',
+    'policy = policy_any',
+    'unique_subject = no',
+    'copy_extensions = none',
+    '[policy_any]',
+    'organizationName = optional',
+    'organizationalUnitName = optional',
+    'commonName = supplied',
+    '[req]',
+    'distinguished_name = dn',
+    '[dn]',
+    '[leaf_ext]',
+    'basicConstraints = critical, CA:FALSE',
+    'keyUsage = critical, digitalSignature',
+    'extendedKeyUsage = serverAuth, clientAuth',
+    'subjectKeyIdentifier = hash',
+    'authorityKeyIdentifier = keyid',
+    ...(san === '' ? [] : [`subjectAltName = ${san}`]),
+    '',
+  ].join('\n');
+}
+
+function validityArgs(validity: LeafRequest['validity']): string[] {
+  if ('days' in validity) return ['-days', String(validity.days)];
+  if (!(validity.notBefore.getTime() < validity.notAfter.getTime())) throw new CertsError('notBefore must be before notAfter');
+  return ['-startdate', opensslTime(validity.notBefore), '-enddate', opensslTime(validity.notAfter)];
+}
+
+/** YYYYMMDDHHMMSSZ, the GeneralizedTime form `openssl ca` takes. */
+function opensslTime(date: Date): string {
+  return `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+}
+
+function checkName(name: string, what: string): void {
+  if (!NAME_PATTERN.test(name)) throw new CertsError(`${what} ${JSON.stringify(name)} must be 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit`);
+}
+
+// ---------------------------------------------------------------------------
+// certs init
+
+export interface CertsInitOptions {
+  readonly dir: string;
+  /** Extra coordinator host names (or IPs), one certificate each: <host>.pem. */
+  readonly hosts: readonly string[];
+  /** Client identities, one certificate each: <identity>.pem (CN and OU = identity). */
+  readonly identities: readonly string[];
+  readonly days: number;
+  /** Overwrite files that exist. */
+  readonly force: boolean;
+}
+
+export interface WrittenFile {
+  readonly path: string;
+  readonly mode: number;
+  readonly what: string;
+}
+
+export const certsInitDefaults = { identities: ['worker', 'client', 'admin'], days: 365 } as const;
+
+const LOOPBACK_DNS = ['localhost'];
+const LOOPBACK_IPS = ['127.0.0.1', '::1'];
+
+interface PlannedLeaf {
+  readonly name: string;
+  readonly what: string;
+  readonly request: LeafRequest;
+}
+
+/**
+ * Writes ca.pem/ca-key.pem, node.pem (every local coordinator: localhost,
+ * 127.0.0.1, ::1), <host>.pem per host (that name too) and <identity>.pem per
+ * identity, each with its -key.pem (mode 0600). Files are made in a private
+ * temporary directory inside `dir` and moved in once all exist.
+ */
+export async function initCerts(options: CertsInitOptions): Promise<WrittenFile[]> {
+  const dir = resolve(options.dir);
+  const leaves = planLeaves(options);
+  const names = ['ca', ...leaves.map((l) => l.name)];
+  const targets = names.flatMap((n) => [join(dir, `${n}.pem`), join(dir, `${n}-key.pem`)]);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (!options.force) {
+    const existing = (await Promise.all(targets.map(async (t) => ((await exists(t)) ? t : null)))).filter((t) => t !== null);
+    if (existing.length > 0) throw new CertsError(`would overwrite ${existing.join(', ')}; pass --force to replace them, or choose another directory`);
+  }
+  const work = await mkdtemp(join(dir, '.certs-init-'));
+  try {
+    const ca = { certFile: join(work, 'ca.pem'), keyFile: join(work, 'ca-key.pem') };
+    await makeCa(work, ca, 'Testudo development CA', options.days);
+    for (const leaf of leaves) await issueCertificate(work, ca, leaf.request, { certFile: join(work, `${leaf.name}.pem`), keyFile: join(work, `${leaf.name}-key.pem`) });
+    const written: WrittenFile[] = [];
+    const whats = new Map<string, string>([['ca', 'development CA: --tls-ca of every coordinator, worker and client'], ...leaves.map((l) => [l.name, l.what] as [string, string])]);
+    for (const name of names) {
+      for (const [suffix, mode, kind] of [['.pem', 0o644, 'certificate'], ['-key.pem', 0o600, 'private key']] as const) {
+        const target = join(dir, `${name}${suffix}`);
+        await chmod(join(work, `${name}${suffix}`), mode);
+        await rename(join(work, `${name}${suffix}`), target);
+        written.push({ path: target, mode, what: `${kind}, ${name === 'ca' && suffix === '-key.pem' ? 'signs new certificates: keep it off the cluster' : whats.get(name)}` });
+      }
+    }
+    return written;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function planLeaves(options: CertsInitOptions): PlannedLeaf[] {
+  if (!Number.isInteger(options.days) || options.days < 1 || options.days > certDaysMax) throw new CertsError(`days must be an integer from 1 to ${certDaysMax}`);
+  const validity = { days: options.days };
+  const leaves: PlannedLeaf[] = [
+    { name: 'node', what: 'coordinators on this machine (localhost, 127.0.0.1, ::1)', request: { commonName: 'node', organizationalUnit: 'node', dnsNames: LOOPBACK_DNS, ipAddresses: LOOPBACK_IPS, validity } },
+  ];
+  for (const host of options.hosts) {
+    const ip = isIP(host) !== 0;
+    if (!ip && !DNS_PATTERN.test(host)) throw new CertsError(`--hosts: ${JSON.stringify(host)} is not a host name or IP address`);
+    const name = host.replace(/:/g, '_');
+    leaves.push({
+      name,
+      what: `coordinator at ${host} (and localhost, 127.0.0.1, ::1)`,
+      request: { commonName: name, organizationalUnit: 'node', dnsNames: ip ? LOOPBACK_DNS : [host, ...LOOPBACK_DNS.filter((d) => d !== host)], ipAddresses: ip ? [host, ...LOOPBACK_IPS.filter((i) => i !== host)] : LOOPBACK_IPS, validity },
+    });
+  }
+  for (const identity of options.identities) {
+    leaves.push({
+      name: identity,
+      what: `client identity ${identity} (CN=${identity}; also serves a worker's --http on this machine)`,
+      request: { commonName: identity, organizationalUnit: identity, dnsNames: LOOPBACK_DNS, ipAddresses: LOOPBACK_IPS, validity },
+    });
+  }
+  const seen = new Set<string>(['ca']);
+  for (const leaf of leaves) {
+    if (seen.has(leaf.name)) throw new CertsError(`${JSON.stringify(leaf.name)} is named twice (hosts, identities and the fixed names ca and node share one directory)`);
+    seen.add(leaf.name);
+  }
+  if (leaves.length > certsPerInitMax) throw new CertsError(`at most ${certsPerInitMax} certificates per run, got ${leaves.length}`);
+  return leaves;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
