@@ -21,6 +21,7 @@ import { registerDemoCommand } from './demo-cmd.js';
 import { registerBenchCommands } from './bench-cmds.js';
 import { registerToxiproxyCommand } from './toxiproxy-cmd.js';
 import { registerChaosCommands } from './chaos-cmds.js';
+import { registerSnapshotCommands } from './snapshot-cmd.js';
 import { testudoVersion } from '../common/version.js';
 
 /** Exit codes shared by every command. */
@@ -66,6 +67,7 @@ export function buildProgram(write: (text: string) => void, writeErr: (text: str
   registerBenchCommands(program, write);
   registerToxiproxyCommand(program, write);
   registerChaosCommands(program, write);
+  registerSnapshotCommands(program, write, writeErr);
   return program;
 }
 

@@ -52,6 +52,7 @@ export type {
   AddMemberResult,
   RemoveMemberResult,
   RepairMemberResult,
+  SavedSnapshot,
   FollowerProgress,
   SubmitRunResult,
   WorkerInfo,
