@@ -22,6 +22,7 @@ import { registerBenchCommands } from './bench-cmds.js';
 import { registerToxiproxyCommand } from './toxiproxy-cmd.js';
 import { registerChaosCommands } from './chaos-cmds.js';
 import { registerCertsCommand } from './certs-cmd.js';
+import { registerSnapshotCommands } from './snapshot-cmd.js';
 import { testudoVersion } from '../common/version.js';
 
 /** Exit codes shared by every command. */
@@ -68,6 +69,7 @@ export function buildProgram(write: (text: string) => void, writeErr: (text: str
   registerToxiproxyCommand(program, write);
   registerChaosCommands(program, write);
   registerCertsCommand(program, write);
+  registerSnapshotCommands(program, write, writeErr);
   return program;
 }
 

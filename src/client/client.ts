@@ -28,6 +28,7 @@ import {
   type ResolvedRetryOptions,
 } from './retry.js';
 import { callUnary, methods, openChannel, type Methods, type UnaryMethod, type UnaryOutcome } from './rpc.js';
+import { readSnapshotStream } from './snapshot-stream.js';
 import type {
   AddMemberRequest,
   AddMemberResult,
@@ -44,6 +45,7 @@ import type {
   ReadOptions,
   RemoveMemberResult,
   RepairMemberResult,
+  SavedSnapshot,
   TestudoClientOptions,
   TransferLeaderResult,
   WriteOptions,
@@ -343,6 +345,36 @@ export class TestudoClient {
     const request = { set: change === undefined ? '' : JSON.stringify(change) };
     const response = (await this.#invoke(change === undefined ? 'read' : 'write', this.#methods.breakerConfig, request)) as { config: string };
     return JSON.parse(response.config) as Record<string, unknown>;
+  }
+
+  /**
+   * A linearizable point-in-time copy of the cluster's whole replicated state
+   * (Cluster.SaveSnapshot), checked against the SHA-256 its server computed.
+   * A stream that fails, arrives damaged, or stays silent for
+   * `callTimeoutMs` is tried again on the leader a failure names, else on the
+   * next endpoint, within `totalTimeoutMs` and `retry.attemptsMax`.
+   */
+  async saveSnapshot(options?: AdminOptions): Promise<SavedSnapshot> {
+    const idleMs = options?.callTimeoutMs ?? this.#callTimeoutMs;
+    requireInteger('callTimeoutMs', idleMs, 1, timeoutMsMax);
+    const deadlineMs = Date.now() + this.#totalTimeoutMs;
+    let endpoint = this.#preferred;
+    let backoffs = 0;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await readSnapshotStream(this.#channel(endpoint), endpoint, this.#methods.saveSnapshot, idleMs, this.#closing.signal);
+      if (this.closed) throw new ClientClosedError(outcome.ok ? undefined : outcome.error);
+      if (outcome.ok) return outcome.snapshot;
+      const error = outcome.error;
+      if (!error.retryable && !(error instanceof UnavailableError)) throw error;
+      if (attempt >= this.#retry.attemptsMax) throw new RetriesExhaustedError(attempt, error);
+      const hint = usableHint(error, endpoint);
+      const next = hint !== '' ? hint : this.#rotate(endpoint);
+      this.#learnFromFailure(endpoint, error, next);
+      const delayMs = backoffDelayMs(backoffs++, this.#retry, Math.random);
+      if (Date.now() + delayMs >= deadlineMs) throw this.#totalDeadlineError(attempt, error);
+      await this.#sleep(delayMs, error);
+      endpoint = next;
+    }
   }
 
   /**

@@ -206,6 +206,13 @@ export function errorFromStatus(status: CallStatus, endpoint: string): TestudoEr
       const beforeSend = NOT_SENT_DETAILS.some((prefix) => status.details.startsWith(prefix));
       return new UnavailableError(message, fields, beforeSend);
     }
+    case GrpcStatus.CANCELLED:
+      // The client cancels only calls it gives up on (and then reports its own
+      // error); a CANCELLED it receives is a server dropping the call, as a
+      // coordinator that stops does with its calls in flight: like a dropped
+      // connection, retryable, but the request may have been applied.
+      fields.retryable = true;
+      return new UnavailableError(message, fields, false);
     case GrpcStatus.DEADLINE_EXCEEDED:
       fields.retryable = true;
       return new DeadlineExceededError(message, fields);

@@ -53,6 +53,7 @@ export type {
   AddMemberResult,
   RemoveMemberResult,
   RepairMemberResult,
+  SavedSnapshot,
   FollowerProgress,
   SubmitRunResult,
   WorkerInfo,

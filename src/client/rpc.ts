@@ -31,6 +31,8 @@ export interface Methods {
   readonly breakerConfig: UnaryMethod;
   /** Server-streaming. */
   readonly watchRun: UnaryMethod;
+  /** Server-streaming. */
+  readonly saveSnapshot: UnaryMethod;
 }
 
 let methodsLoaded: Methods | undefined;
@@ -63,6 +65,7 @@ export function methods(): Methods {
     releaseWorker: unaryMethod(runs, 'ReleaseWorker'),
     breakerConfig: unaryMethod(runs, 'BreakerConfig'),
     watchRun: streamMethod(runs, 'WatchRun'),
+    saveSnapshot: streamMethod(cluster, 'SaveSnapshot'),
   };
   return methodsLoaded;
 }

@@ -174,6 +174,22 @@ export interface RepairMemberResult {
   match: number;
 }
 
+/** A copy of the cluster's replicated state (Cluster.SaveSnapshot), checked against its SHA-256. */
+export interface SavedSnapshot {
+  readonly clusterId: string;
+  /** The applied index the state reflects. */
+  readonly index: number;
+  /** The serving node's term when it took the copy. */
+  readonly term: number;
+  readonly dataBytes: number;
+  readonly dataSha256: string;
+  readonly servedBy: string;
+  readonly leaderId: string;
+  readonly savedAtMs: number;
+  /** A testudo.v1.MachineSnapshot. */
+  readonly data: Uint8Array;
+}
+
 export interface SubmitRunResult {
   readonly runId: string;
   readonly tasks: number;

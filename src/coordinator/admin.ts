@@ -4,6 +4,7 @@ import { ConfChangeError, ConfChangeType, type ConfChange } from '../raft/index.
 import { encodeMemberContext, InvalidArgumentError } from './codec.js';
 import { ServiceError } from './grpc-errors.js';
 import { forwardOrRelay, onLeader, remainingMs, unary, type ServiceHost } from './services.js';
+import { saveSnapshotHandler } from './snapshot-service.js';
 
 /** Node ids are short, printable and safe in file names and metric labels. */
 const nodeIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -115,6 +116,7 @@ export function clusterHandlers(host: AdminHost): grpc.UntypedServiceImplementat
       requireMember(host, req.id, 'any');
       return onLeader(host, call, 'Cluster', 'RepairMember', async () => repairMember(host, req.id, Math.min(repairCatchUpTimeoutMs, remainingMs(call, adminTimeoutMs))));
     }),
+    SaveSnapshot: saveSnapshotHandler(host),
   };
 }
 
