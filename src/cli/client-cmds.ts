@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { TestudoClient } from '../client/index.js';
+import { tokenOptions, withTokenFile } from './auth-flags.js';
 import { ExitError } from './errors.js';
 import { endpointFlag, endpointListFlag, positiveIntFlag } from './flags.js';
 
@@ -9,6 +10,7 @@ export const defaultEndpoints = '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
 interface EndpointOptions {
   endpoints?: string;
   timeoutMs?: string;
+  tokenFile?: string;
 }
 
 function endpointsOf(options: EndpointOptions): string[] {
@@ -23,7 +25,7 @@ function timeoutOf(options: EndpointOptions, fallbackMs: number): number {
 
 async function withClient<T>(options: EndpointOptions, fallbackMs: number, fn: (client: TestudoClient) => Promise<T>): Promise<T> {
   const timeoutMs = timeoutOf(options, fallbackMs);
-  const client = new TestudoClient({ endpoints: endpointsOf(options), totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 10_000) });
+  const client = new TestudoClient({ endpoints: endpointsOf(options), totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 10_000), ...tokenOptions(options.tokenFile) });
   try {
     return await fn(client);
   } finally {
@@ -32,7 +34,7 @@ async function withClient<T>(options: EndpointOptions, fallbackMs: number, fn: (
 }
 
 function withEndpoints(cmd: Command): Command {
-  return cmd
+  return withTokenFile(cmd)
     .option('--endpoints <list>', `coordinators to talk to, host:port,… (env TESTUDO_ENDPOINTS; default ${defaultEndpoints})`)
     .option('--timeout-ms <ms>', 'give up after this long, retries included');
 }

@@ -24,6 +24,7 @@ export {
   DeadlineExceededError,
   RetriesExhaustedError,
   ClientClosedError,
+  AuthRefusedError,
   ERROR_KEY,
   RETRYABLE_KEY,
   LEADER_ID_KEY,

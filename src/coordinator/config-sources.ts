@@ -33,6 +33,8 @@ export const CONFIG_FIELDS = [
   'route',
   'logLevel',
   'chaosHooks',
+  'authFile',
+  'tokenFile',
 ] as const;
 export type ConfigField = (typeof CONFIG_FIELDS)[number];
 
