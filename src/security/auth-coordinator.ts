@@ -27,7 +27,12 @@ export function loadCoordinatorAuth(options: { readonly nodeId: string; readonly
   const file = loadAuthFile(options.authFile);
   const auth = new Authenticator(file);
   if (peerToken === null) {
-    throw new AuthFileError(options.authFile, `this node (${options.nodeId}) needs --token-file (TESTUDO_TOKEN_FILE) with its peer token: the token of the peer entry named ${options.nodeId}`);
+    // With mutual TLS a peer may prove itself by its certificate instead.
+    if (auth.hasPeerCertificate(options.nodeId)) return { auth, peerToken, warnings };
+    throw new AuthFileError(
+      options.authFile,
+      `this node (${options.nodeId}) needs --token-file (TESTUDO_TOKEN_FILE) with its peer token: the token of the peer entry named ${options.nodeId} (or a peer entry with its certificate's common name, under mutual TLS)`,
+    );
   }
   if (!auth.isPeerToken(options.nodeId, peerToken)) {
     throw new AuthFileError(options.authFile, `the token in ${options.tokenFile} is not the peer entry named ${options.nodeId}; its peers would refuse it`);

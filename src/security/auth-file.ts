@@ -21,7 +21,9 @@ import { ROLES, isRole, type Role } from './roles.js';
  *
  * An entry gives `sha256` (hex SHA-256 of the token: the file then holds no
  * secret; `printf %s "$TOKEN" | sha256sum`) or, discouraged, `token` in
- * clear. Names are what audit lines and logs show; a token never is.
+ * clear, or `certificate`: the subject common name of a client certificate
+ * that mutual TLS verified (the caller then needs no token). Names are what
+ * audit lines and logs show; a token never is.
  */
 
 /** Entries one auth file may hold. */
@@ -36,9 +38,18 @@ export interface TokenEntry {
   readonly hash: Buffer;
 }
 
+/** An identity proven by a client certificate (mutual TLS) instead of a token. */
+export interface CertificateEntry {
+  readonly role: Role;
+  readonly name: string;
+  /** The certificate's subject common name. */
+  readonly commonName: string;
+}
+
 export interface AuthFile {
   readonly path: string;
   readonly entries: readonly TokenEntry[];
+  readonly certificates: readonly CertificateEntry[];
   /** Entries that hold a token in clear (the file is then a secret itself). */
   readonly clearTokens: number;
 }
@@ -70,6 +81,7 @@ export function parseAuthFile(text: string, path: string): AuthFile {
   const root: unknown = doc.contents;
   if (!isMap(root)) throw new AuthFileError(path, `must map roles (${ROLES.join(', ')}) to lists of {name, sha256}`);
   const entries: TokenEntry[] = [];
+  const certificates: CertificateEntry[] = [];
   let clearTokens = 0;
   for (const pair of root.items) {
     const role = String((pair.key as { value?: unknown } | null)?.value ?? pair.key);
@@ -78,23 +90,31 @@ export function parseAuthFile(text: string, path: string): AuthFile {
     if (!isSeq(pair.value)) throw new AuthFileError(path, `${role}: must be a list of {name, sha256}`);
     for (const [i, item] of (pair.value.toJSON() as unknown[]).entries()) {
       const entry = parseEntry(item, role, `${role}[${i}]`, path);
+      if ('commonName' in entry) {
+        certificates.push({ role, name: entry.name, commonName: entry.commonName });
+        continue;
+      }
       if (entry.clear) clearTokens++;
       entries.push({ role, name: entry.name, hash: entry.hash });
     }
   }
-  checkEntries(entries, path);
-  return { path, entries, clearTokens };
+  checkEntries(entries, certificates, path);
+  return { path, entries, certificates, clearTokens };
 }
 
-function parseEntry(item: unknown, role: Role, at: string, path: string): { name: string; hash: Buffer; clear: boolean } {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new AuthFileError(path, `${at}: must be {name, sha256} or {name, token}`);
-  const { name, sha256, token, ...rest } = item as Record<string, unknown>;
+function parseEntry(item: unknown, role: Role, at: string, path: string): { name: string; hash: Buffer; clear: boolean } | { name: string; commonName: string } {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new AuthFileError(path, `${at}: must be {name, sha256}, {name, token} or {name, certificate}`);
+  const { name, sha256, token, certificate, ...rest } = item as Record<string, unknown>;
   const extra = Object.keys(rest);
-  if (extra.length > 0) throw new AuthFileError(path, `${at}: unknown field ${JSON.stringify(extra[0])} (fields: name, sha256, token)`);
+  if (extra.length > 0) throw new AuthFileError(path, `${at}: unknown field ${JSON.stringify(extra[0])} (fields: name, sha256, token, certificate)`);
   if (typeof name !== 'string' || !namePattern.test(name)) {
     throw new AuthFileError(path, `${at}: name must be letters, digits and _.@- (at most 64, starting with a letter or digit)${role === 'peer' ? ", the coordinator's node id" : ''}`);
   }
-  if ((sha256 === undefined) === (token === undefined)) throw new AuthFileError(path, `${at} (${name}): give exactly one of sha256 and token`);
+  if ([sha256, token, certificate].filter((v) => v !== undefined).length !== 1) throw new AuthFileError(path, `${at} (${name}): give exactly one of sha256, token and certificate`);
+  if (certificate !== undefined) {
+    if (typeof certificate !== 'string' || certificate === '' || certificate.length > 256) throw new AuthFileError(path, `${at} (${name}): certificate must be a subject common name (1 to 256 characters)`);
+    return { name, commonName: certificate };
+  }
   if (sha256 !== undefined) {
     if (typeof sha256 !== 'string' || !sha256Pattern.test(sha256)) throw new AuthFileError(path, `${at} (${name}): sha256 must be 64 hex digits`);
     return { name, hash: Buffer.from(sha256, 'hex'), clear: false };
@@ -104,8 +124,14 @@ function parseEntry(item: unknown, role: Role, at: string, path: string): { name
   return { name, hash: tokenHash(token as string), clear: true };
 }
 
-function checkEntries(entries: readonly TokenEntry[], path: string): void {
-  if (entries.length > authEntriesMax) throw new AuthFileError(path, `holds ${entries.length} entries; at most ${authEntriesMax}`);
+function checkEntries(entries: readonly TokenEntry[], certificates: readonly CertificateEntry[], path: string): void {
+  if (entries.length + certificates.length > authEntriesMax) throw new AuthFileError(path, `holds ${entries.length + certificates.length} entries; at most ${authEntriesMax}`);
+  const byCommonName = new Map<string, CertificateEntry>();
+  for (const entry of certificates) {
+    const twin = byCommonName.get(entry.commonName);
+    if (twin !== undefined) throw new AuthFileError(path, `${entry.role} ${entry.name} and ${twin.role} ${twin.name} name the same certificate ${JSON.stringify(entry.commonName)}`);
+    byCommonName.set(entry.commonName, entry);
+  }
   const byHash = new Map<string, TokenEntry>();
   const names = new Set<string>();
   for (const entry of entries) {

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 import * as grpc from '@grpc/grpc-js';
 
-import type { AuthFile, TokenEntry } from './auth-file.js';
+import type { AuthFile, CertificateEntry, TokenEntry } from './auth-file.js';
 import { authorizationKey, parseBearer, tokenHash } from './auth-token.js';
 import {
   escalatedRule,
@@ -58,9 +58,16 @@ export type Verdict =
 /** The tokens a coordinator accepts, compared in constant time. */
 export class Authenticator {
   private readonly entries: readonly TokenEntry[];
+  private readonly certificates: ReadonlyMap<string, CertificateEntry>;
 
-  constructor(file: Pick<AuthFile, 'entries'>) {
+  constructor(file: Pick<AuthFile, 'entries'> & Partial<Pick<AuthFile, 'certificates'>>) {
     this.entries = file.entries;
+    this.certificates = new Map((file.certificates ?? []).map((c) => [c.commonName, c]));
+  }
+
+  /** Whether `name` has a `peer` entry proven by a client certificate (then it needs no peer token). */
+  hasPeerCertificate(name: string): boolean {
+    return [...this.certificates.values()].some((c) => c.role === 'peer' && c.name === name);
   }
 
   /**
@@ -84,13 +91,21 @@ export class Authenticator {
     return entry !== null && entry.role === 'peer' && entry.name === name;
   }
 
-  /** The caller behind an `authorization` value and forwarding metadata, checked against `rule`. */
-  decide(rule: MethodRule, authorization: unknown, forwarded: ForwardClaim): Verdict {
+  /**
+   * The caller behind an `authorization` value (else the common name of a
+   * client certificate mutual TLS verified) and forwarding metadata, checked
+   * against `rule`. A token, when given, decides: a certificate does not
+   * rescue a bad one.
+   */
+  decide(rule: MethodRule, authorization: unknown, forwarded: ForwardClaim, certificateName: string | null = null): Verdict {
     // Probes carry no token, and need none.
     if (rule.access === 'open') return { ok: true, principal: anonymous };
     const token = parseBearer(authorization);
-    if (token === null) return refusal(grpc.status.UNAUTHENTICATED, 'unauthenticated', 'this cluster requires a token: present one as "authorization: Bearer <token>" (--token-file, TESTUDO_TOKEN_FILE)', null);
-    const entry = this.identify(token);
+    const byCertificate = token === null && certificateName !== null ? (this.certificates.get(certificateName) ?? null) : null;
+    if (token === null && byCertificate === null) {
+      return refusal(grpc.status.UNAUTHENTICATED, 'unauthenticated', 'this cluster requires a token: present one as "authorization: Bearer <token>" (--token-file, TESTUDO_TOKEN_FILE)', null);
+    }
+    const entry = token === null ? byCertificate : this.identify(token);
     if (entry === null) return refusal(grpc.status.UNAUTHENTICATED, 'unauthenticated', 'the token is not one this cluster accepts', null);
     let principal: Principal = { name: entry.name, role: entry.role, via: '' };
     if (forwarded.marked || forwarded.forName !== '') {
@@ -222,7 +237,7 @@ export function authInterceptor(options: AuthInterceptorOptions): grpc.ServerInt
     };
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
-        const verdict = decideCall(options.auth, rule, metadata);
+        const verdict = decideCall(options.auth, rule, metadata, options.auth === null ? null : certificateNameOf(call.getAuthContext()));
         if (!verdict.ok) return refuse(verdict);
         principal = verdict.principal;
         next(stampPrincipal(metadata, principal));
@@ -251,13 +266,24 @@ export function authInterceptor(options: AuthInterceptorOptions): grpc.ServerInt
   };
 }
 
-function decideCall(auth: Authenticator | null, rule: MethodRule, metadata: grpc.Metadata): Verdict {
+/**
+ * The subject common name of the client certificate of a call, when mutual
+ * TLS verified one (the server requires and checks client certificates with
+ * --tls-client-auth); null otherwise.
+ */
+export function certificateNameOf(context: { readonly sslPeerCertificate?: { readonly subject?: { readonly CN?: string | string[] } } } | undefined): string | null {
+  const cn = context?.sslPeerCertificate?.subject?.CN;
+  if (typeof cn === 'string' && cn !== '') return cn;
+  return Array.isArray(cn) && typeof cn[0] === 'string' ? cn[0] : null;
+}
+
+function decideCall(auth: Authenticator | null, rule: MethodRule, metadata: grpc.Metadata, certificateName: string | null): Verdict {
   const forwarded: ForwardClaim = { marked: metadata.get(forwardedKey).length > 0, forName: text(metadata, forwardedForKey), forRole: text(metadata, forwardedRoleKey) };
   if (auth === null) {
     // Open: keep the forwarding chain's caller for the audit line, nothing is checked.
     return { ok: true, principal: forwarded.forName === '' ? anonymous : { name: forwarded.forName, role: null, via: 'peer' } };
   }
-  return auth.decide(rule, metadata.get(authorizationKey)[0], forwarded);
+  return auth.decide(rule, metadata.get(authorizationKey)[0], forwarded, certificateName);
 }
 
 // ------------------------------------------------------------------- HTTP

@@ -14,7 +14,7 @@ import { protoLoaderOptions, protoPath } from '../../src/common/protos.js';
 import { createLogger } from '../../src/coordinator/logger.js';
 import { AuthFileError, parseAuthFile } from '../../src/security/auth-file.js';
 import { newToken, parseBearer, tokenHash, tokenProblem } from '../../src/security/auth-token.js';
-import { Authenticator, auditTarget, authorizeHttp, check, type Verdict } from '../../src/security/auth.js';
+import { Authenticator, auditTarget, authorizeHttp, certificateNameOf, check, type Verdict } from '../../src/security/auth.js';
 import { ROLES, grants, grpcMethodRules, httpRouteRules, type Access } from '../../src/security/roles.js';
 
 const hex = (token: string): string => tokenHash(token).toString('hex');
@@ -113,7 +113,8 @@ describe('the auth file', () => {
   it.each([
     ['an unknown role', 'root:\n  - { name: x, sha256: ' + 'a'.repeat(64) + ' }', /unknown role "root"/],
     ['a bad hash', 'admin:\n  - { name: x, sha256: abc }', /sha256 must be 64 hex digits/],
-    ['both hash and token', `admin:\n  - { name: x, sha256: ${'a'.repeat(64)}, token: ${newToken()} }`, /exactly one of sha256 and token/],
+    ['both hash and token', `admin:\n  - { name: x, sha256: ${'a'.repeat(64)}, token: ${newToken()} }`, /exactly one of sha256, token and certificate/],
+    ['one certificate under two names', 'peer:\n  - { name: a, certificate: c }\n  - { name: b, certificate: c }', /name the same certificate/],
     ['a short clear token', 'admin:\n  - { name: x, token: short }', /at least 16 characters/],
     ['one token under two roles', `admin:\n  - { name: a, sha256: ${'b'.repeat(64)} }\nclient:\n  - { name: c, sha256: ${'b'.repeat(64)} }`, /have the same token/],
     ['a bad name', `admin:\n  - { name: "a b", sha256: ${'b'.repeat(64)} }`, /name must be/],
@@ -167,6 +168,20 @@ describe('Authenticator', () => {
     // A peer's own call (no caller named) has the peer role: it may read member status, not write.
     expect(refusal(auth.decide(grpcMethodRules['/testudo.v1.Cluster/MemberStatus']!, `Bearer ${tokens.n1}`, { marked: true, forName: '', forRole: '' }))).toBe('ok');
     expect(refusal(auth.decide(kvPut, `Bearer ${tokens.n1}`, { marked: true, forName: '', forRole: '' }))).toBe('PERMISSION_DENIED wrong-role');
+  });
+
+  it('takes a client certificate verified by mutual TLS as the identity its common name names, when no token is given', () => {
+    const withCerts = new Authenticator(parseAuthFile(`${authFileText()}\n  - { name: n3, certificate: n3.testudo.internal }\n`, 'auth.yaml'));
+    const ping = grpcMethodRules['/testudo.raft.v1.RaftPeer/Ping']!;
+    expect(withCerts.decide(ping, undefined, direct, 'n3.testudo.internal')).toMatchObject({ ok: true, principal: { name: 'n3', role: 'peer' } });
+    expect(refusal(withCerts.decide(ping, undefined, direct, 'someone.else'))).toBe('UNAUTHENTICATED unauthenticated');
+    // A token decides when there is one: a certificate does not rescue an unknown token.
+    expect(refusal(withCerts.decide(ping, `Bearer ${newToken()}`, direct, 'n3.testudo.internal'))).toBe('UNAUTHENTICATED unauthenticated');
+    expect(withCerts.hasPeerCertificate('n3')).toBe(true);
+    expect(certificateNameOf({ sslPeerCertificate: { subject: { CN: 'n3.testudo.internal' } } })).toBe('n3.testudo.internal');
+    expect(certificateNameOf({ sslPeerCertificate: { subject: { CN: ['a', 'b'] } } })).toBe('a');
+    expect(certificateNameOf({})).toBeNull();
+    expect(certificateNameOf(undefined)).toBeNull();
   });
 
   it('lets anything through an open cluster (role null)', () => {
