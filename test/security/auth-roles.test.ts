@@ -12,7 +12,7 @@ import { InvalidArgumentError, TestudoClient } from '../../src/client/index.js';
 import { authRefusedMessage } from '../../src/cli/errors.js';
 import { protoLoaderOptions, protoPath } from '../../src/common/protos.js';
 import { createLogger } from '../../src/coordinator/logger.js';
-import { AuthFileError, parseAuthFile } from '../../src/security/auth-file.js';
+import { AuthFileError, authEntriesMax, parseAuthFile } from '../../src/security/auth-file.js';
 import { newToken, parseBearer, tokenHash, tokenProblem } from '../../src/security/auth-token.js';
 import { Authenticator, auditTarget, authorizeHttp, certificateNameOf, check, type Verdict } from '../../src/security/auth.js';
 import { ROLES, grants, grpcMethodRules, httpRouteRules, type Access } from '../../src/security/roles.js';
@@ -108,6 +108,12 @@ describe('the auth file', () => {
     expect(file.entries.map((e) => `${e.role}/${e.name}`)).toEqual(['admin/ops', 'client/ci', 'readonly/grafana', 'worker/fleet', 'peer/n1', 'peer/n2']);
     expect(file.clearTokens).toBe(1);
     expect(parseAuthFile(JSON.stringify({ admin: [{ name: 'ops', sha256: hex(tokens.admin) }] }), 'auth.json').entries).toHaveLength(1);
+  });
+
+  it(`holds at most authEntriesMax (${authEntriesMax}) entries`, () => {
+    const file = (n: number): string => `client:\n${Array.from({ length: n }, (_, i) => `  - { name: c${i}, sha256: ${i.toString(16).padStart(64, '0')} }`).join('\n')}`;
+    expect(parseAuthFile(file(authEntriesMax), 'a.yaml').entries).toHaveLength(authEntriesMax);
+    expect(() => parseAuthFile(file(authEntriesMax + 1), 'a.yaml')).toThrow(/at most 1000/);
   });
 
   it.each([
