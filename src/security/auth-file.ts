@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isSeq, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 
 import { tokenHash, tokenProblem } from './auth-token.js';
 import { ROLES, isRole, type Role } from './roles.js';
@@ -80,7 +80,8 @@ export function loadAuthFile(path: string): AuthFile {
 }
 
 export function parseAuthFile(text: string, path: string): AuthFile {
-  const doc = parseDocument(text, { prettyErrors: false });
+  // Every value is a string: with the failsafe schema a hash of only digits stays text, not a number.
+  const doc = parseDocument(text, { prettyErrors: false, schema: 'failsafe' });
   if (doc.errors.length > 0) throw new AuthFileError(path, `not YAML/JSON: ${doc.errors[0]!.message}`);
   const root: unknown = doc.contents;
   if (!isMap(root)) throw new AuthFileError(path, `must map roles (${ROLES.join(', ')}) to lists of {name, sha256}`);
@@ -90,7 +91,7 @@ export function parseAuthFile(text: string, path: string): AuthFile {
   for (const pair of root.items) {
     const role = String((pair.key as { value?: unknown } | null)?.value ?? pair.key);
     if (!isRole(role)) throw new AuthFileError(path, `unknown role ${JSON.stringify(role)}; roles are ${ROLES.join(', ')}`);
-    if (pair.value === null || (pair.value as { value?: unknown }).value === null) continue;
+    if (pair.value === null || (isScalar(pair.value) && (pair.value.value === null || pair.value.value === ''))) continue;
     if (!isSeq(pair.value)) throw new AuthFileError(path, `${role}: must be a list of {name, sha256}`);
     for (const [i, item] of (pair.value.toJSON() as unknown[]).entries()) {
       const entry = parseEntry(item, role, `${role}[${i}]`, path);

@@ -107,7 +107,8 @@ describe('the auth file', () => {
     const file = parseAuthFile(authFileText(), 'auth.yaml');
     expect(file.entries.map((e) => `${e.role}/${e.name}`)).toEqual(['admin/ops', 'client/ci', 'readonly/grafana', 'worker/fleet', 'peer/n1', 'peer/n2']);
     expect(file.clearTokens).toBe(1);
-    expect(parseAuthFile(JSON.stringify({ admin: [{ name: 'ops', sha256: hex(tokens.admin) }] }), 'auth.json').entries).toHaveLength(1);
+    expect(parseAuthFile(JSON.stringify({ admin: [{ name: 'ops', sha256: hex(tokens.admin) }], readonly: [] }), 'auth.json').entries).toHaveLength(1);
+    expect(parseAuthFile(`readonly:\nclient:\n  - { name: digits, sha256: ${'1'.repeat(64)} }`, 'auth.yaml').entries).toHaveLength(1);
   });
 
   it(`holds at most authEntriesMax (${authEntriesMax}) entries`, () => {
