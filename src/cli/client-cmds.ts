@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { TestudoClient } from '../client/index.js';
+import { tokenOptions, withTokenFile } from './auth-flags.js';
 import { ExitError } from './errors.js';
 import { endpointFlag, endpointListFlag, positiveIntFlag } from './flags.js';
 import { clientTlsOf, withTlsOptions, type TlsFlagValues } from './tls-flags.js';
@@ -10,6 +11,7 @@ export const defaultEndpoints = '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
 interface EndpointOptions extends TlsFlagValues {
   endpoints?: string;
   timeoutMs?: string;
+  tokenFile?: string;
 }
 
 function endpointsOf(options: EndpointOptions): string[] {
@@ -24,7 +26,7 @@ function timeoutOf(options: EndpointOptions, fallbackMs: number): number {
 
 async function withClient<T>(options: EndpointOptions, fallbackMs: number, fn: (client: TestudoClient) => Promise<T>): Promise<T> {
   const timeoutMs = timeoutOf(options, fallbackMs);
-  const client = new TestudoClient({ endpoints: endpointsOf(options), totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 10_000), ...clientTlsOf(options) });
+  const client = new TestudoClient({ endpoints: endpointsOf(options), totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 10_000), ...clientTlsOf(options), ...tokenOptions(options.tokenFile) });
   try {
     return await fn(client);
   } finally {
@@ -33,7 +35,7 @@ async function withClient<T>(options: EndpointOptions, fallbackMs: number, fn: (
 }
 
 function withEndpoints(cmd: Command): Command {
-  return withTlsOptions(cmd, 'this client')
+  return withTlsOptions(withTokenFile(cmd), 'this client')
     .option('--endpoints <list>', `coordinators to talk to, host:port,… (env TESTUDO_ENDPOINTS; default ${defaultEndpoints})`)
     .option('--timeout-ms <ms>', 'give up after this long, retries included');
 }

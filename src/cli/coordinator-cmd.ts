@@ -3,6 +3,8 @@ import { ConfigError, loadCoordinatorConfig, type CoordinatorConfig } from '../c
 import { DataDirError, startCoordinator } from '../coordinator/coordinator.js';
 import { createLogger } from '../coordinator/logger.js';
 import { CorruptionError, DataDirLockedError, DurableStateRolledBackError, ForeignDataDirError } from '../raft/index.js';
+import { AuthFileError } from '../security/auth-file.js';
+import { TokenFileError } from '../security/auth-token.js';
 import { ExitError, UsageError } from './errors.js';
 import { TlsMaterialError } from '../security/tls.js';
 import { configFieldSet } from '../security/tls-policy.js';
@@ -45,6 +47,8 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
     .option('--tls-client-auth', 'mutual TLS: require client certificates from the CA on the gRPC port (recommended)')
     .option('--insecure', 'allow listening on a non-loopback address without TLS and tokens (loudly); see docs/security.md')
     .option('--chaos-hooks', 'chaos runs only: serve /chaos on --http to delay each synced Raft write (fsyncDelayMs); off by default, delay 0 until set')
+    .option('--auth-file <file>', 'the tokens this node accepts, by role (YAML; docs/security-auth.md); without it the cluster is open')
+    .option('--token-file <file>', "this node's peer token (its `peer` entry in the auth file), presented to the other coordinators")
     .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
     .action(async (flags: Record<string, unknown>) => {
       let config;
@@ -66,6 +70,10 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
         running = await startCoordinator(config, logger);
       } catch (error) {
         if (error instanceof TlsMaterialError) throw new UsageError(`TLS: ${error.message}`);
+        if (error instanceof AuthFileError || error instanceof TokenFileError) {
+          logger.fatal({ err: error }, 'refusing to start');
+          throw new UsageError(error.message);
+        }
         if (refusal(error)) {
           logger.fatal({ err: error }, 'refusing to start');
           write(`testudo coordinator ${config.id}: refusing to start: ${(error as Error).message}\n${recoveryHint(error, config)}`);

@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { inspectDataDir } from './inspect.js';
 import { CorruptionError, DurableStateRolledBackError } from '../raft/index.js';
-import { InvalidArgumentError } from '../client/index.js';
+import { AuthRefusedError, InvalidArgumentError } from '../client/index.js';
 import { printableLines } from '../common/printable.js';
-import { ExitError, UsageError } from './errors.js';
+import { authRefusedMessage, exitAuthRefused, ExitError, UsageError } from './errors.js';
 import { nonNegativeIntFlag } from './flags.js';
 import { registerClusterCommands, registerKvCommands } from './client-cmds.js';
 import { registerCoordinatorCommand } from './coordinator-cmd.js';
@@ -26,7 +26,7 @@ import { registerSnapshotCommands } from './snapshot-cmd.js';
 import { testudoVersion } from '../common/version.js';
 
 /** Exit codes shared by every command. */
-export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
+export const ExitCode = { ok: 0, failure: 1, usage: 2, authRefused: 4 } as const;
 /** `raft inspect` of a directory a coordinator would refuse (damaged, or older than its durable record). */
 const exitDamagedData = 3;
 
@@ -92,6 +92,10 @@ export async function main(argv: readonly string[], write: (text: string) => voi
     if (err instanceof UsageError) {
       writeErr(`testudo: ${printableLines(err.message)}\n`);
       return ExitCode.usage;
+    }
+    if (err instanceof AuthRefusedError) {
+      writeErr(printableLines(authRefusedMessage(err)));
+      return exitAuthRefused;
     }
     const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     writeErr(`testudo: ${printableLines(text)}\n`);

@@ -1,5 +1,6 @@
 // `testudo run`, `testudo runs …` and `testudo workers …`: submit a run and
 // follow it, inspect, cancel and report runs, list and drain workers.
+import { tokenOptions, withTokenFile } from './auth-flags.js';
 import { Option, type Command } from 'commander';
 import {
   DeadlineExceededError,
@@ -61,6 +62,7 @@ export interface ConnectOptions extends TlsFlagValues {
   coordinators?: string;
   endpoints?: string;
   timeoutMs?: string;
+  tokenFile?: string;
 }
 
 // ------------------------------------------------------------------ connection
@@ -90,7 +92,7 @@ export function isUnreachable(error: unknown): boolean {
 }
 
 function withConnectOptions(cmd: Command): Command {
-  return withTlsOptions(cmd, 'this client')
+  return withTlsOptions(withTokenFile(cmd), 'this client')
     .option('--coordinators <list>', `coordinators to talk to, host:port,… (env TESTUDO_ENDPOINTS; default ${defaultEndpoints})`)
     .addOption(new Option('--endpoints <list>', 'same as --coordinators').hideHelp())
     .addOption(new Option('--timeout-ms <ms>', 'give up after this long without an answer, retries included').hideHelp());
@@ -110,7 +112,7 @@ async function withClient<T>(
   const endpoints = coordinatorsOf(options);
   const timeoutMs = timeoutOf(options);
   const create = env.createClient ?? ((o: TestudoClientOptions) => new TestudoClient(o));
-  const client = create({ endpoints, totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 10_000), ...clientTlsOf(options) });
+  const client = create({ endpoints, totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 10_000), ...clientTlsOf(options), ...tokenOptions(options.tokenFile) });
   try {
     return await fn(client);
   } catch (error) {

@@ -10,6 +10,7 @@ import { chaosSeedFromTime, WorkerChaosHooks } from '../worker/chaos-hooks.js';
 import { WorkerAgent, type ExecutorKind } from '../worker/agent.js';
 import { startWorkerHttp, type WorkerHttp } from '../worker/http.js';
 import { WorkDirError } from '../worker/identity.js';
+import { TokenFileError, tokenFromFlagOrEnv } from '../security/auth-token.js';
 import { ExitError, UsageError } from './errors.js';
 import { endpointListFlag, integerFlag, listenFlag, nonNegativeIntFlag, quoted } from './flags.js';
 import { enforceListenPolicy, loadTls, tlsFilesOf, withTlsOptions, type TlsFlagValues } from './tls-flags.js';
@@ -42,6 +43,7 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
       'chaos runs only: serve /chaos on --http to inject faults into tasks (spawn errors, crashes, timeouts, CPU throttling); off by default, and every rate starts at 0',
     )
     .option('--chaos-seed <n>', "seed of the chaos hooks' random draws, 0..4294967295 (default: from the time; logged)")
+    .option('--token-file <file>', 'the worker token to present (env TESTUDO_TOKEN_FILE); needed when the coordinators have an auth file')
     .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
     .option('--insecure', 'allow --http on a non-loopback address without TLS and a token (loudly); see docs/security.md');
   withTlsOptions(worker, 'this worker (and its --http port, which is then HTTPS)')
@@ -68,6 +70,7 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
         if (error instanceof LabelError) throw new UsageError(`--labels: ${error.message}`);
         throw error;
       }
+      const token = workerToken(options['tokenFile']);
       const workDir = resolve(String(options['workDir']));
       const logger = createLogger({ nodeId: 'worker', level: String(options['logLevel']) as 'info' });
       const tls = workerTls(options, logger);
@@ -96,6 +99,7 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
           ...(typeof options['checkoutRoot'] === 'string' ? { checkoutRoot: resolve(options['checkoutRoot']) } : {}),
           ...(http === null ? {} : { httpAddress: http.address }),
           ...(chaos === null ? {} : { chaos }),
+          ...(token === null ? {} : { token }),
         });
       } catch (error) {
         await http?.close();
@@ -148,6 +152,16 @@ function checkHttpListen(host: string, tls: ReloadableTls | null, options: Recor
       process.stderr.write(`${line}\n`);
     },
   );
+}
+
+/** The token of --token-file or TESTUDO_TOKEN_FILE, or null; a bad file is a usage error (exit 2). */
+function workerToken(flag: string | boolean | undefined): string | null {
+  try {
+    return tokenFromFlagOrEnv(typeof flag === 'string' ? flag : undefined);
+  } catch (error) {
+    if (error instanceof TokenFileError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** The chaos hooks for `--chaos-hooks` (null without it); `--chaos-seed` seeds their draws. */

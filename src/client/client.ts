@@ -27,6 +27,7 @@ import {
   type CallKind,
   type ResolvedRetryOptions,
 } from './retry.js';
+import { authorizationKey, bearer, tokenProblem } from '../security/auth-token.js';
 import { callUnary, methods, openChannel, type Methods, type UnaryMethod, type UnaryOutcome } from './rpc.js';
 import { readSnapshotStream } from './snapshot-stream.js';
 import type {
@@ -138,6 +139,8 @@ export class TestudoClient {
   readonly #methods: Methods;
   readonly #channels = new Map<string, Client>();
   readonly #closing = new AbortController();
+  /** Sent with every call; `authorization` when a token was given. */
+  readonly #callMetadata: Metadata;
   #preferred: string;
   #leaderId = '';
   #writesIssued = 0;
@@ -150,6 +153,7 @@ export class TestudoClient {
     this.#watchIdleMs = options.watchIdleMs ?? CLIENT_DEFAULTS.watchIdleMs;
     this.#routes = options.routes ?? AddressRoutes.none;
     this.#credentials = options.credentials;
+    this.#callMetadata = callMetadataFor(options.token);
     requireInteger('callTimeoutMs', this.#callTimeoutMs, 1, timeoutMsMax);
     requireInteger('totalTimeoutMs', this.#totalTimeoutMs, 1, timeoutMsMax);
     requireInteger('watchIdleMs', this.#watchIdleMs, 1, timeoutMsMax);
@@ -425,7 +429,7 @@ export class TestudoClient {
    */
   async *#followStream(endpoint: string, runId: string, idleMs: number): AsyncGenerator<RunSummary, WatchStreamOutcome, undefined> {
     const method = this.#methods.watchRun;
-    const stream = this.#channel(endpoint).makeServerStreamRequest(method.path, method.serialize, method.deserialize, { runId });
+    const stream = this.#channel(endpoint).makeServerStreamRequest(method.path, method.serialize, method.deserialize, { runId }, this.#callMetadata.clone());
     let silent = false;
     let idle: NodeJS.Timeout | null = null;
     const arm = (): void => {
@@ -548,7 +552,7 @@ export class TestudoClient {
       const notConnected = await whenConnected(channel, endpoint, deadlineMs);
       if (notConnected !== null) return { ok: false, error: notConnected };
     }
-    return callUnary(channel, endpoint, method, request, deadlineMs);
+    return callUnary(channel, endpoint, method, request, deadlineMs, this.#callMetadata);
   }
 
   #channel(endpoint: string): Client {
@@ -682,6 +686,16 @@ function requireKey(key: string): string {
 function requireId(name: string, id: string): string {
   if (typeof id !== 'string' || id.length === 0) throw invalid(`${name} must be a non-empty member id`);
   return id;
+}
+
+/** The metadata every call carries: the token, checked here so a bad one fails before any call (its text is never quoted). */
+function callMetadataFor(token: string | undefined): Metadata {
+  const metadata = new MetadataClass();
+  if (token === undefined) return metadata;
+  const problem = typeof token === 'string' ? tokenProblem(token) : 'token must be a string';
+  if (problem !== null) throw invalid(`token: ${problem}`);
+  metadata.set(authorizationKey, bearer(token));
+  return metadata;
 }
 
 function invalid(message: string): InvalidArgumentError {

@@ -137,6 +137,15 @@ export class RetriesExhaustedError extends TestudoError {
   }
 }
 
+/**
+ * The cluster refused the caller: no token or one it does not accept
+ * (UNAUTHENTICATED), or a token whose role may not do this (PERMISSION_DENIED).
+ * Never retryable: the same call fails the same way until the token changes.
+ */
+export class AuthRefusedError extends TestudoError {
+  override readonly name = 'AuthRefusedError';
+}
+
 /** The client was closed before or while the call ran. */
 export class ClientClosedError extends TestudoError {
   override readonly name = 'ClientClosedError';
@@ -226,6 +235,9 @@ export function errorFromStatus(status: CallStatus, endpoint: string): TestudoEr
       return new InvalidArgumentError(message, fields);
     case GrpcStatus.NOT_FOUND:
       return new NotFoundError(message, fields);
+    case GrpcStatus.UNAUTHENTICATED:
+    case GrpcStatus.PERMISSION_DENIED:
+      return new AuthRefusedError(message, fields);
     default:
       return new TestudoError(message, fields);
   }

@@ -25,6 +25,7 @@ export {
   DeadlineExceededError,
   RetriesExhaustedError,
   ClientClosedError,
+  AuthRefusedError,
   ERROR_KEY,
   RETRYABLE_KEY,
   LEADER_ID_KEY,

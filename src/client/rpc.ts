@@ -124,6 +124,7 @@ export function callUnary(
   method: UnaryMethod,
   request: unknown,
   deadlineMs: number,
+  metadata: Metadata = new Metadata(),
 ): Promise<UnaryOutcome> {
   let requestBytes: Buffer;
   try {
@@ -135,7 +136,7 @@ export function callUnary(
   return new Promise((resolve) => {
     let responseBytes: Buffer | null = null;
     const call = channel.getChannel().createCall(method.path, deadlineMs, undefined, null, undefined);
-    call.start(new Metadata(), {
+    call.start(metadata.clone(), {
       onReceiveMetadata: () => {},
       onReceiveMessage: (message: Buffer) => {
         if (responseBytes !== null) call.cancelWithStatus(GrpcStatus.UNIMPLEMENTED, 'Too many responses received');

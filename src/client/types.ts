@@ -35,6 +35,11 @@ export interface TestudoClientOptions {
    * server is gone or cut off. Default 5000; never more than totalTimeoutMs.
    */
   watchIdleMs?: number;
+  /**
+   * The token to present (`authorization: Bearer <token>`) when the cluster
+   * checks callers (docs/security-auth.md). Default: none, for an open cluster.
+   */
+  token?: string;
 }
 
 export interface WriteOptions {

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ConfChangeError, ConfChangeType, type ConfChange } from '../raft/index.js';
 import { encodeMemberContext, InvalidArgumentError } from './codec.js';
 import { ServiceError } from './grpc-errors.js';
+import { principalOf, type Principal } from '../security/auth.js';
 import { forwardOrRelay, onLeader, remainingMs, unary, type ServiceHost } from './services.js';
 import { saveSnapshotHandler } from './snapshot-service.js';
 
@@ -94,7 +95,7 @@ export function clusterHandlers(host: AdminHost): grpc.UntypedServiceImplementat
     MemberStatus: unary<unknown, MemberStatus>(host, 'MemberStatus', async () => localMemberStatus(host)),
     Status: unary<unknown, unknown>(host, 'Status', async (_req, call) =>
       // Leave time to answer: an unreachable member must not push the whole call past the caller's deadline.
-      clusterStatus(host, Math.max(50, Math.min(memberProbeTimeoutMs, Math.floor(remainingMs(call, adminTimeoutMs) * 0.6)))),
+      clusterStatus(host, Math.max(50, Math.min(memberProbeTimeoutMs, Math.floor(remainingMs(call, adminTimeoutMs) * 0.6))), principalOf(call.metadata)),
     ),
     TransferLeader: unary<{ to: string }, unknown>(host, 'TransferLeader', async (req, call) => {
       requireMember(host, req.to, 'voter');
@@ -110,7 +111,7 @@ export function clusterHandlers(host: AdminHost): grpc.UntypedServiceImplementat
     }),
     RemoveMember: unary<{ id: string }, unknown>(host, 'RemoveMember', async (req, call) => {
       requireMember(host, req.id, 'any');
-      return onLeader(host, call, 'Cluster', 'RemoveMember', async () => removeMember(host, req.id, remainingMs(call, adminTimeoutMs)));
+      return onLeader(host, call, 'Cluster', 'RemoveMember', async () => removeMember(host, req.id, remainingMs(call, adminTimeoutMs), principalOf(call.metadata)));
     }),
     RepairMember: unary<{ id: string }, unknown>(host, 'RepairMember', async (req, call) => {
       requireMember(host, req.id, 'any');
@@ -120,13 +121,13 @@ export function clusterHandlers(host: AdminHost): grpc.UntypedServiceImplementat
   };
 }
 
-async function clusterStatus(host: AdminHost, probeTimeoutMs: number): Promise<unknown> {
+async function clusterStatus(host: AdminHost, probeTimeoutMs: number, caller: Principal | null): Promise<unknown> {
   const members = host.machine.members();
   const statuses = await Promise.all(
     members.map(async (m): Promise<MemberStatus> => {
       if (m.id === host.nodeId) return localMemberStatus(host);
       try {
-        return await host.peers.forward<unknown, MemberStatus>(m.address, 'Cluster', 'MemberStatus', {}, probeTimeoutMs);
+        return await host.peers.forward<unknown, MemberStatus>(m.address, 'Cluster', 'MemberStatus', {}, probeTimeoutMs, caller);
       } catch (error) {
         return { ...unreachable(m.id, m.address, m.kind), error: (error as Error).message };
       }
@@ -240,7 +241,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function removeMember(host: AdminHost, id: string, timeoutMs: number): Promise<unknown> {
+async function removeMember(host: AdminHost, id: string, timeoutMs: number, caller: Principal | null): Promise<unknown> {
   const deadline = Date.now() + timeoutMs;
   if (id !== host.nodeId) {
     await proposeWhenReady(host, { type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array(0) }, deadline);
@@ -255,7 +256,7 @@ async function removeMember(host: AdminHost, id: string, timeoutMs: number): Pro
   const [successorId] = successor;
   await host.node.transferLeadership(successorId, Math.min(transferTimeoutMs, timeoutMs));
   const address = host.machine.members().find((m) => m.id === successorId)?.address ?? '';
-  return forwardOrRelay(host, address, 'Cluster', 'RemoveMember', { id }, Math.max(1, deadline - Date.now()));
+  return forwardOrRelay(host, address, 'Cluster', 'RemoveMember', { id }, Math.max(1, deadline - Date.now()), caller);
 }
 
 /**

@@ -38,6 +38,8 @@ export const CONFIG_FIELDS = [
   'tlsCa',
   'tlsClientAuth',
   'insecure',
+  'authFile',
+  'tokenFile',
 ] as const;
 export type ConfigField = (typeof CONFIG_FIELDS)[number];
 

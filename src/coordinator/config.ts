@@ -97,6 +97,10 @@ export interface CoordinatorConfig {
   readonly tls: CoordinatorTls | null;
   /** Serve on a non-loopback address without TLS and tokens (docs/security.md, "Safe defaults"). */
   readonly insecure: boolean;
+  /** The tokens this node accepts, by role (docs/security-auth.md); null: an open cluster, nothing is checked. */
+  readonly authFile: string | null;
+  /** The token this node presents to its peers (its `peer` entry); null: none. */
+  readonly tokenFile: string | null;
   /** Things that are allowed but probably unintended; log them at startup. */
   readonly warnings: readonly string[];
   /** Where each value came from ('flag --tick-ms', 'env TESTUDO_ID', 'file c.yaml:3', 'default'). */
@@ -176,6 +180,8 @@ export function loadCoordinatorConfig(input: { flags: Record<string, unknown>; e
   const tls = resolveTls(sources, configPath);
   const insecureRaw = sources.get('insecure');
   const insecure = insecureRaw === undefined ? CONFIG_DEFAULTS.insecure : parseBoolean(insecureRaw, 'insecure');
+  const authFile = optionalPath(sources.get('authFile'), 'authFile', configPath);
+  const tokenFile = optionalPath(sources.get('tokenFile'), 'tokenFile', configPath);
 
   const config: CoordinatorConfig = {
     id,
@@ -190,6 +196,8 @@ export function loadCoordinatorConfig(input: { flags: Record<string, unknown>; e
     chaosHooks,
     tls,
     insecure,
+    authFile,
+    tokenFile,
     warnings,
     sources: sources.describeAll(),
   };
@@ -571,6 +579,13 @@ function parseLogLevelValue(raw: Raw): LogLevel {
 
 function parseDataDir(raw: Raw, configPath: string | undefined): string {
   if (typeof raw.value !== 'string' || raw.value.trim() === '') throw invalid(raw, 'dataDir', 'a data directory path', raw.value);
+  return resolvePath(baseDir(raw.origin, configPath), raw.value.trim());
+}
+
+/** A file path setting (relative to the config file when set there), or null when unset. */
+function optionalPath(raw: Raw | undefined, field: 'authFile' | 'tokenFile', configPath: string | undefined): string | null {
+  if (raw === undefined) return null;
+  if (typeof raw.value !== 'string' || raw.value.trim() === '') throw invalid(raw, field, 'a file path', raw.value);
   return resolvePath(baseDir(raw.origin, configPath), raw.value.trim());
 }
 

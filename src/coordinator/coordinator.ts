@@ -25,6 +25,12 @@ import { ReportArchive, runsHandlers, type RunsHost } from './runs-service.js';
 import { sessionSettingsDefault, WorkerSessions } from './worker-sessions.js';
 import { testudoVersion } from '../common/version.js';
 import { ReloadableTls, reloadTlsLogged, type TlsReloadResult } from '../security/tls.js';
+import { AuthMetrics } from '../security/auth-metrics.js';
+import { loadCoordinatorAuth, type CoordinatorAuth } from '../security/auth-coordinator.js';
+import { bearer } from '../security/auth-token.js';
+import { RemovedMembers } from '../security/auth-peers.js';
+import { authInterceptor, authorizeHttp, principalOf } from '../security/auth.js';
+import type { PeerAuth } from '../raft/index.js';
 
 /** A coordinator that is up: its endpoints and how to stop it. */
 export interface RunningCoordinator {
@@ -53,12 +59,14 @@ interface ClusterFile {
  */
 export async function startCoordinator(config: CoordinatorConfig, rootLogger: Logger): Promise<RunningCoordinator> {
   const log = childLogger(rootLogger, 'coordinator');
-  // Bad TLS files refuse the start before anything is written or bound.
+  // Bad TLS or auth files refuse the start before anything is written or bound.
   const tls = config.tls === null ? null : ReloadableTls.load(config.tls.files);
   for (const warning of tls?.material.warnings ?? []) log.warn({ event: 'tls-warning' }, warning);
   const channelCredentials = tls?.channelCredentials() ?? grpc.credentials.createInsecure();
+  const security = loadCoordinatorAuth({ nodeId: config.id, authFile: config.authFile, tokenFile: config.tokenFile });
+  for (const warning of security.warnings) log.warn(warning);
   await mkdir(config.dataDir, { recursive: true });
-  const clusterId = await checkClusterFile(config, rootLogger, channelCredentials);
+  const clusterId = await checkClusterFile(config, rootLogger, channelCredentials, security.peerToken);
   const founding = config.join.length === 0;
   const contexts = new Map([...config.peers].map(([id, address]) => [id, encodeMemberContext({ address })]));
   const chaos = config.chaosHooks ? new CoordinatorChaosHooks(childLogger(rootLogger, 'chaos-hooks')) : null;
@@ -75,6 +83,8 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     log.warn({ from: storage.durableCheck.migratedFrom, to: formatVersion }, 'migrated the Raft data directory: wrote its durable record from its current state');
   }
   const metrics = new NodeMetrics({ nodeId: config.id });
+  const authMetrics = new AuthMetrics(metrics.registry);
+  const audit = rootLogger.child({ component: 'audit', audit: true });
   const orchestrator = new Orchestrator(planted.orchestrator === undefined ? {} : { plantedBug: planted.orchestrator });
   if (planted.active !== null) rootLogger.warn({ event: 'planted-bug', bug: planted.active }, `a planted bug is on: ${planted.active} (chaos checker self-test)`);
   const machine = new KvMachine({ extension: orchestrator });
@@ -83,7 +93,9 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   let fatalResolve: (error: unknown) => void = () => undefined;
   const fatal = new Promise<unknown>((resolve) => (fatalResolve = resolve));
   let transport: GrpcTransport | null = null;
+  const removedMembers = new RemovedMembers();
   const syncPeers = (): void => {
+    removedMembers.observe(machine.members().map((m) => m.id));
     if (transport === null) return;
     const known = new Map(config.peers);
     for (const m of machine.members()) if (m.address !== '') known.set(m.id, m.address);
@@ -180,11 +192,12 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     messageBytesMax: config.messageBytesMax,
     credentials: channelCredentials,
     onPeerRoundTrip: (peer, seconds) => metrics.observeRoundTrip(peer, seconds),
+    peerAuth: peerAuthOf(security, removedMembers, authMetrics),
   });
   node.attachTransport(transport);
   syncPeers();
 
-  const peers = new PeerClients(config.messageBytesMax, config.route, channelCredentials);
+  const peers = new PeerClients(config.messageBytesMax, config.route, channelCredentials, security.peerToken);
   const leaderHint = (): { leaderId: string; leaderAddress: string } => {
     const leaderId = node.leaderId;
     if (leaderId === NO_NODE) return { leaderId: '', leaderAddress: '' };
@@ -226,12 +239,18 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     onDispatched: (queuedMs) => {
       for (const ms of queuedMs) orchestratorMetrics.dispatched(ms / 1000);
     },
+    onResultRefused: (reason) => authMetrics.resultRefused(reason),
+    onSessionRefused: (reason) => authMetrics.sessionRefused(reason),
   });
   const orchestratorMetrics = new OrchestratorMetrics(metrics.registry, { orchestrator, isLeader: () => node.isLeader, sessionsConnected: () => sessions?.sessionCount ?? 0 });
   const alerts = new AlertSender(config.alertWebhookUrl, childLogger(rootLogger, 'alerts'), (ok) => orchestratorMetrics.webhookCalled(ok));
   const runsHost: RunsHost = { ...host, orchestrator, sessions, archive };
 
-  const server = new grpc.Server(peerServerOptions(config.messageBytesMax));
+  const server = new grpc.Server({
+    ...peerServerOptions(config.messageBytesMax),
+    // Every call of every service passes here first (docs/security-auth.md).
+    interceptors: [authInterceptor({ auth: security.auth, audit, onRefused: (method, reason) => authMetrics.callRefused(method, reason) })],
+  });
   transport.registerService(server);
   server.addService(testudoV1.Kv.service, kvHandlers(host));
   server.addService(testudoV1.Cluster.service, clusterHandlers(host));
@@ -279,6 +298,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
           status: () => ({ ...node.status(), progress: Object.fromEntries(node.status().progress), members: machine.members(), digest: machine.digest() }),
           chaos,
           tls,
+          authorize: (request, path) => authorizeHttp(security.auth, request, path, audit, (route, reason) => authMetrics.callRefused(route, reason)),
         });
   log.info({ listen, http: http?.address ?? null, founding, clusterId, tls: tlsSummary(tls, config) }, 'coordinator started');
 
@@ -371,7 +391,7 @@ async function handOff(node: RaftNode<ApplyResult>, log: Logger): Promise<void> 
  * Refuses a data directory founded for another cluster or another node, and
  * returns the cluster id to use (a joiner without one asks its join addresses).
  */
-async function checkClusterFile(config: CoordinatorConfig, logger: Logger, credentials: grpc.ChannelCredentials): Promise<string> {
+async function checkClusterFile(config: CoordinatorConfig, logger: Logger, credentials: grpc.ChannelCredentials, peerToken: string | null): Promise<string> {
   const path = join(config.dataDir, 'cluster.json');
   let existing: ClusterFile | null = null;
   try {
@@ -392,7 +412,7 @@ async function checkClusterFile(config: CoordinatorConfig, logger: Logger, crede
     }
     return existing.clusterId;
   }
-  const clusterId = config.clusterId !== '' ? config.clusterId : await askClusterId(config, logger, credentials);
+  const clusterId = config.clusterId !== '' ? config.clusterId : await askClusterId(config, logger, credentials, peerToken);
   const tmp = `${path}.tmp`;
   await writeFile(tmp, JSON.stringify({ clusterId, nodeId: config.id } satisfies ClusterFile) + '\n');
   await rename(tmp, path);
@@ -426,8 +446,8 @@ async function refuseLostRaftData(config: CoordinatorConfig, existing: ClusterFi
 }
 
 /** A joining node adopts the id of the cluster it joins, from the first member that answers. */
-async function askClusterId(config: CoordinatorConfig, logger: Logger, credentials: grpc.ChannelCredentials): Promise<string> {
-  const clients = new PeerClients(config.messageBytesMax, AddressRoutes.none, credentials);
+async function askClusterId(config: CoordinatorConfig, logger: Logger, credentials: grpc.ChannelCredentials, peerToken: string | null): Promise<string> {
+  const clients = new PeerClients(config.messageBytesMax, AddressRoutes.none, credentials, peerToken);
   try {
     for (const address of config.join) {
       try {
@@ -441,6 +461,26 @@ async function askClusterId(config: CoordinatorConfig, logger: Logger, credentia
     clients.close();
   }
   throw new DataDirError(config.dataDir, `is new and no join address (${config.join.join(', ')}) told this node its cluster id; pass --cluster-id`);
+}
+
+/**
+ * The Raft transport's peer checks. With an auth file, a peer call must
+ * carry the `peer` token named by the node id it claims; in any cluster a
+ * message must name its stream's node as sender, and that node must not be
+ * one this node saw removed (docs/security-auth.md, "Peer authentication").
+ */
+function peerAuthOf(security: CoordinatorAuth, removed: RemovedMembers, authMetrics: AuthMetrics): PeerAuth {
+  return {
+    callMetadata: security.peerToken === null ? {} : { authorization: bearer(security.peerToken) },
+    refuseCaller: (from, metadata) => {
+      if (security.auth === null) return null;
+      const principal = principalOf(metadata);
+      if (principal?.role === 'peer' && principal.name === from && principal.via === '') return null;
+      return `the call claims to come from ${from} but its credential is ${principal === null ? 'none' : `${principal.role ?? '?'} ${principal.name}`}`;
+    },
+    admitsSender: (from) => !removed.has(from),
+    onRefused: (reason, count) => authMetrics.peerMessagesRefused(reason, count),
+  };
 }
 
 export class DataDirError extends Error {

@@ -55,6 +55,8 @@ export interface HttpServerOptions {
    */
   readonly tls?: TlsContextSource | null;
   readonly logger: Logger;
+  /** Checks each request's credential before routing it (src/security/auth.ts); null lets it on, else the refusal is the answer. */
+  readonly authorize?: (request: IncomingMessage, path: string) => { status: number; body: string; headers: Readonly<Record<string, string>> } | null;
 }
 
 export interface HttpServer {
@@ -112,7 +114,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const tls = options.tls ?? null;
   const handler = (request: IncomingMessage, response: ServerResponse): void => {
     const startedAt = performance.now();
-    respond(routes, request, logger, options.chaos ?? null)
+    respond(routes, request, logger, options.chaos ?? null, options.authorize)
       .then((reply) => {
         send(request, response, reply);
         logger.debug({ method: request.method, url: request.url, status: reply.status, durationMs: performance.now() - startedAt }, 'http request');
@@ -168,13 +170,21 @@ export function raftReadiness(state: { leaderId: string; commitIndex: number; ap
   return { ok: true, reason: '' };
 }
 
-async function respond(routes: ReadonlyMap<string, Route>, request: IncomingMessage, logger: Logger, chaos: ChaosControl<CoordinatorChaosSettings> | null): Promise<Reply> {
+async function respond(
+  routes: ReadonlyMap<string, Route>,
+  request: IncomingMessage,
+  logger: Logger,
+  chaos: ChaosControl<CoordinatorChaosSettings> | null,
+  authorize: HttpServerOptions['authorize'],
+): Promise<Reply> {
   let path: string;
   try {
     path = new URL(request.url ?? '/', 'http://localhost').pathname;
   } catch {
     return { status: 400, contentType: TEXT, body: 'bad request URL\n' };
   }
+  const refused = authorize?.(request, path) ?? null;
+  if (refused !== null) return { status: refused.status, contentType: TEXT, body: refused.body, headers: refused.headers };
   if (path === '/chaos') {
     const reply = await chaosRequest(request, chaos, 'coordinator');
     return { status: reply.status, contentType: JSON_TYPE, body: reply.body, headers: reply.headers };

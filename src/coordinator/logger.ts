@@ -32,6 +32,27 @@ export function parseLogLevel(value: string, source: string): LogLevel {
   return value;
 }
 
+/**
+ * Fields never written as they are: tokens, session keys and the headers
+ * that carry them (pino redaction; docs/security-auth.md). Code does not log
+ * them on purpose; this catches a log line that passes one by mistake.
+ */
+export const redactedPaths = [
+  'authorization',
+  'token',
+  'sessionKey',
+  'peerToken',
+  '*.authorization',
+  '*.token',
+  '*.sessionKey',
+  '*.peerToken',
+  'headers.authorization',
+  '*.headers.authorization',
+  'metadata.authorization',
+  '*.metadata.authorization',
+] as const;
+export const redactedCensor = '[redacted]';
+
 export interface CreateLoggerOptions {
   /** Raft id of the node; on every line as `nodeId`. */
   readonly nodeId: string;
@@ -63,7 +84,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   const format = resolveFormat(env);
   const base: Record<string, unknown> = { pid: process.pid, hostname: hostname(), nodeId: options.nodeId };
   if (options.component !== undefined) base['component'] = options.component;
-  const pinoOptions: PinoOptions = { level, base, timestamp: pino.stdTimeFunctions.isoTime };
+  const pinoOptions: PinoOptions = { level, base, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: [...redactedPaths], censor: redactedCensor } };
 
   if (options.destination !== undefined) return pino(pinoOptions, options.destination);
   const isTty = options.isTty ?? process.stdout.isTTY === true;

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { AddressRoutes } from '../client/routes.js';
-import { forwardedKey } from './services.js';
+import { bearer } from '../security/auth-token.js';
+import { forwardedForKey, forwardedKey, forwardedRoleKey, type Principal } from '../security/auth.js';
 import { testudoV1 } from './proto.js';
 
 type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
@@ -31,17 +32,29 @@ export class PeerClients {
     private readonly routes: AddressRoutes = AddressRoutes.none,
     /** TLS (security/tls.ts) or plaintext; one object for every channel. */
     private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    /** This node's peer token (--token-file); null in an open cluster. */
+    private readonly peerToken: string | null = null,
   ) {
     this.channelOptions = { 'grpc.max_send_message_length': messageBytesMax, 'grpc.max_receive_message_length': messageBytesMax };
   }
 
-  /** Calls `service.method` on the coordinator at `address`, marked as forwarded. */
-  forward<Req, Res>(address: string, service: ForwardService, method: string, request: Req, timeoutMs: number): Promise<Res> {
+  /**
+   * Calls `service.method` on the coordinator at `address`, marked as
+   * forwarded, with this node's peer token and, when it acts for a caller
+   * this node checked, that caller's name and role (`onBehalfOf`); without
+   * one the call runs with the peer's own role.
+   */
+  forward<Req, Res>(address: string, service: ForwardService, method: string, request: Req, timeoutMs: number, onBehalfOf: Principal | null = null): Promise<Res> {
     const client = this.client(address)[service] as unknown as Record<string, UnaryMethod<Req, Res> | undefined>;
     const fn = client[method];
     if (fn === undefined) return Promise.reject(new Error(`${service} has no method ${method}`));
     const md = new grpc.Metadata();
     md.set(forwardedKey, '1');
+    if (this.peerToken !== null) md.set('authorization', bearer(this.peerToken));
+    if (onBehalfOf !== null && onBehalfOf.role !== null) {
+      md.set(forwardedForKey, onBehalfOf.name);
+      md.set(forwardedRoleKey, onBehalfOf.role);
+    }
     return new Promise<Res>((resolve, reject) => {
       fn.call(client, request, md, { deadline: Date.now() + timeoutMs }, (error, response) => {
         if (error !== null) reject(error);

@@ -5,6 +5,9 @@ import { ServiceError, leaderMetadata, toServiceError, type LeaderHint } from '.
 import type { ApplyResult, KvMachine } from './kv-machine.js';
 import { listLimitDefault, listLimitMax, validateKeyBound } from './limits.js';
 import type { ForwardService, PeerClients } from './peer-clients.js';
+import { forwardedKey, principalOf, type Principal } from '../security/auth.js';
+
+export { forwardedKey };
 
 /** What the client-facing handlers need from the coordinator that hosts them. */
 export interface ServiceHost {
@@ -18,9 +21,6 @@ export interface ServiceHost {
   nowMs(): number;
   onRequest?(method: string, code: grpc.status): void;
 }
-
-/** Calls a handler gets when its request came from another coordinator. */
-export const forwardedKey = 'testudo-forwarded';
 
 /** Longest a write waits for its commit before the caller is told to retry. */
 export const proposalTimeoutMs = 10_000;
@@ -76,7 +76,8 @@ export async function onLeader<Req, Res>(
       hint.leaderId === '' ? 'no leader is known; an election may be in progress' : `not the leader; the leader is ${hint.leaderId}`,
     );
   }
-  return forwardOrRelay<Req, Res>(host, hint.leaderAddress, service, method, call.request, remainingMs(call));
+  // The caller was checked here (the auth interceptor); the leader trusts this node's peer credential to vouch for it.
+  return forwardOrRelay<Req, Res>(host, hint.leaderAddress, service, method, call.request, remainingMs(call), principalOf(call.metadata));
 }
 
 /**
@@ -84,9 +85,17 @@ export async function onLeader<Req, Res>(
  * the client unchanged (status, message, leader hint); a failure to reach it
  * becomes a retryable not-leader error.
  */
-export async function forwardOrRelay<Req, Res>(host: ServiceHost, address: string, service: ForwardService, method: string, request: Req, timeoutMs: number): Promise<Res> {
+export async function forwardOrRelay<Req, Res>(
+  host: ServiceHost,
+  address: string,
+  service: ForwardService,
+  method: string,
+  request: Req,
+  timeoutMs: number,
+  onBehalfOf: Principal | null,
+): Promise<Res> {
   try {
-    return await host.peers.forward<Req, Res>(address, service, method, request, timeoutMs);
+    return await host.peers.forward<Req, Res>(address, service, method, request, timeoutMs, onBehalfOf);
   } catch (error) {
     const status = error as Partial<grpc.StatusObject> & { code?: number };
     if (typeof status.code === 'number' && status.metadata instanceof grpc.Metadata && status.metadata.get('testudo-error').length > 0) {

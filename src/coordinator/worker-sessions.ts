@@ -7,7 +7,8 @@ import { encodeCommand, InvalidArgumentError, type Command } from './codec.js';
 import type { ApplyResult } from './kv-machine.js';
 import { encodeOrchCommand, type OrchCommand } from './orchestrator/commands.js';
 import { planAssignments, scheduleLimitsDefault } from './orchestrator/scheduler.js';
-import type { AssignOutcome, CancelOutcome, OrchEvent, Orchestrator, RegisterOutcome, ResultsOutcome } from './orchestrator/state.js';
+import { workerIdentityRefusal, type AssignOutcome, type CancelOutcome, type OrchEvent, type Orchestrator, type RegisterOutcome, type ResultsOutcome } from './orchestrator/state.js';
+import { sessionKeyHash } from '../security/auth-token.js';
 import { validateResult } from './orchestrator/validate.js';
 import { failStream } from './stream-status.js';
 
@@ -80,10 +81,14 @@ export interface SessionHost {
   onAlert?(event: Extract<OrchEvent, { kind: 'alert' }>): void;
   /** First attempts committed, with their tasks' time in the queue. */
   onDispatched?(queuedMs: readonly number[]): void;
+  /** A result refused before proposing: it named another worker, or its attempt is another worker's. */
+  onResultRefused?(reason: 'names-other-worker' | 'foreign-attempt'): void;
+  /** A session refused: its worker id is bound to another session key. */
+  onSessionRefused?(reason: 'identity'): void;
 }
 
 interface WorkerMessage {
-  hello?: { workerId: string; name: string; slots: number; httpAddress: string; capabilities: string; running: string[]; pending: string[]; version: string };
+  hello?: { workerId: string; name: string; slots: number; httpAddress: string; capabilities: string; running: string[]; pending: string[]; version: string; sessionKey?: string };
   heartbeat?: { seq: number };
   results?: { results: string[] };
   resetDone?: { ok: boolean; reason: string };
@@ -308,6 +313,13 @@ export class WorkerSessions {
       failStream(call, { code: grpc.status.INVALID_ARGUMENT, details: 'hello.capabilities is not JSON' });
       return null;
     }
+    const keyHash = sessionKeyHash(hello.sessionKey ?? '');
+    const bound = this.host.orchestrator.workerKeyHash(hello.workerId);
+    // The state machine refuses it too (two racing sessions); checking first spares the log an entry per impostor.
+    if (bound !== '' && bound !== keyHash) {
+      this.refuseIdentity(call, hello.workerId);
+      return null;
+    }
     try {
       const { value } = await proposeOrch<RegisterOutcome>(
         this.host.node,
@@ -320,6 +332,7 @@ export class WorkerSessions {
           httpAddress: hello.httpAddress,
           running: hello.running,
           pending: hello.pending,
+          sessionKeyHash: keyHash,
         },
         this.host.nowMs(),
       );
@@ -338,12 +351,26 @@ export class WorkerSessions {
       return session;
     } catch (error) {
       const rejected = error instanceof InvalidArgumentError;
+      if (rejected && error.message.includes(workerIdentityRefusal)) {
+        this.refuseIdentity(call, hello.workerId);
+        return null;
+      }
       this.host.log.warn({ err: error, workerId: hello.workerId }, 'worker registration failed');
       const hint = this.host.leaderHint();
       if (!rejected && hint.leaderId !== this.host.nodeId) call.write({ notLeader: hint });
       failStream(call, { code: rejected ? grpc.status.INVALID_ARGUMENT : grpc.status.UNAVAILABLE, details: `registration failed: ${(error as Error).message}` });
       return null;
     }
+  }
+
+  /** Refuses a session under a worker id bound to another session key; the worker holding the id keeps its session. */
+  private refuseIdentity(call: SessionCall, workerId: string): void {
+    this.host.onSessionRefused?.('identity');
+    this.host.log.warn({ event: 'worker-identity-refused', workerId, peer: call.getPeer() }, `refused a session under worker id ${workerId}: the id is bound to another session key`);
+    failStream(call, {
+      code: grpc.status.PERMISSION_DENIED,
+      details: `worker id ${workerId} is registered with another session key (<work dir>/session-key): another worker uses this id, or this work dir lost its key; start with a fresh work dir to register as a new worker`,
+    });
   }
 
   private sendOrders(session: Session, attemptIds: readonly string[]): void {
@@ -406,7 +433,15 @@ export class WorkerSessions {
       return null;
     }
     if (result.workerId !== session.workerId) {
-      this.host.log.warn({ workerId: session.workerId, attemptId: result.attemptId, names: result.workerId }, "a result names another worker; dropped");
+      this.host.onResultRefused?.('names-other-worker');
+      this.host.log.warn({ workerId: session.workerId, attemptId: result.attemptId, names: result.workerId }, 'a result names another worker; refused');
+      return null;
+    }
+    // Only the worker an attempt was assigned to may report it (an unknown attempt goes on, and apply answers it 'unknown').
+    const owner = this.host.orchestrator.attemptWorker(result.attemptId);
+    if (owner !== undefined && owner !== session.workerId) {
+      this.host.onResultRefused?.('foreign-attempt');
+      this.host.log.warn({ workerId: session.workerId, attemptId: result.attemptId, owner }, "a result for another worker's attempt; refused");
       return null;
     }
     const problem = validateResult(result);

@@ -4,13 +4,14 @@ import * as grpc from '@grpc/grpc-js';
 
 import { metadataClusterId, metadataFrom, metadataFromAddress, peerChannelOptions, raftPeerService } from './grpc-peer-service.js';
 import type { StreamSummary } from './peer-codec.js';
-import { InboundStream, type ReceiverContext } from './peer-receiver.js';
+import { InboundStream, type PeerRefusal, type ReceiverContext } from './peer-receiver.js';
 import { PeerSender, type MutableStats, type PeerLogger, type SenderContext } from './peer-sender.js';
 import type { Transport, TransportHandler } from './transport.js';
 import { MessageType, type Message, type NodeId } from './types.js';
 
 export { peerServerOptions } from './grpc-peer-service.js';
 export type { PeerLogger } from './peer-sender.js';
+export type { PeerRefusal } from './peer-receiver.js';
 
 /**
  * The Raft peer transport over gRPC (proto/raft.proto, service RaftPeer).
@@ -57,6 +58,23 @@ export interface GrpcTransportOptions {
   readonly random?: () => number;
   /** Credentials of the channels to peers (TLS); default plaintext. The server's side is the caller's server. */
   readonly credentials?: grpc.ChannelCredentials;
+  /** Authentication of peer calls; without it any caller of the right cluster id is taken at its word. */
+  readonly peerAuth?: PeerAuth;
+}
+
+/**
+ * How the transport authenticates its peers (the coordinator supplies it
+ * from its auth file; docs/security-auth.md, "Peer authentication").
+ */
+export interface PeerAuth {
+  /** Extra metadata on every outbound peer call, e.g. `authorization`. */
+  readonly callMetadata: Readonly<Record<string, string>>;
+  /** Why an inbound call claiming to be `from` is refused (its credential names another node), or null to accept it. */
+  refuseCaller(from: NodeId, metadata: grpc.Metadata): string | null;
+  /** Whether a message from `from` may be delivered: false for a node that is not a member. */
+  admitsSender(from: NodeId): boolean;
+  /** Inbound calls or messages dropped, by reason (identity, forged-sender, non-member). */
+  onRefused(reason: PeerRefusal, count: number): void;
 }
 
 export interface GrpcTransportStats {
@@ -124,6 +142,7 @@ export class GrpcTransport implements Transport {
   private reportTimer: NodeJS.Immediate | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private readonly warnedUnknownPeers = new Set<NodeId>();
+  private readonly peerAuth: PeerAuth | null;
   private closed = false;
 
   constructor(options: GrpcTransportOptions) {
@@ -138,6 +157,8 @@ export class GrpcTransport implements Transport {
     metadata.set(metadataFrom, options.nodeId);
     metadata.set(metadataFromAddress, options.advertiseAddress);
     metadata.set(metadataClusterId, options.clusterId);
+    for (const [key, value] of Object.entries(options.peerAuth?.callMetadata ?? {})) metadata.set(key, value);
+    this.peerAuth = options.peerAuth ?? null;
     const random = options.random ?? Math.random;
     const schedule = options.flushScheduling === 'microtask' ? scheduleMicrotask : scheduleImmediate;
     this.senderContext = {
@@ -160,6 +181,8 @@ export class GrpcTransport implements Transport {
       logger: this.logger,
       stats: this.stats_,
       snapshotBytesMax: o.snapshotBytesMax,
+      admitsSender: (from) => this.peerAuth?.admitsSender(from) ?? true,
+      onRefused: (reason, count) => this.peerAuth?.onRefused(reason, count),
     };
     if (this.onPeerRoundTrip !== null && this.pingIntervalMs > 0) {
       this.pingTimer = setInterval(() => this.pingPeers(), this.pingIntervalMs);
@@ -278,6 +301,11 @@ export class GrpcTransport implements Transport {
     }
     if (from === '') return { code: grpc.status.INVALID_ARGUMENT, details: `missing ${metadataFrom} metadata` };
     if (from === this.nodeId) return { code: grpc.status.INVALID_ARGUMENT, details: `${metadataFrom} is ${from}, this node's own id` };
+    const refused = this.peerAuth?.refuseCaller(from, metadata) ?? null;
+    if (refused !== null) {
+      this.peerAuth?.onRefused('identity', 1);
+      return { code: grpc.status.PERMISSION_DENIED, details: refused };
+    }
     return { from, address: text(metadataFromAddress) };
   }
 

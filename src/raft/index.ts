@@ -49,7 +49,7 @@ export type { DurableRecord, ObservedDurableState } from './durable-record.js';
 export type { StateMachine } from './state-machine.js';
 export type { Transport, TransportHandler } from './transport.js';
 export type { RaftNodeOptions, RaftNodeObserver } from './node.js';
-export type { GrpcTransportOptions, GrpcTransportStats, PeerLogger } from './grpc-transport.js';
+export type { GrpcTransportOptions, GrpcTransportStats, PeerAuth, PeerLogger, PeerRefusal } from './grpc-transport.js';
 export type { Rng } from './rand.js';
 export type { VoteResult } from './quorum.js';
 export type {

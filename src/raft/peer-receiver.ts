@@ -17,7 +17,18 @@ export interface ReceiverContext {
   readonly logger: PeerLogger;
   readonly stats: MutableStats;
   readonly snapshotBytesMax: number;
+  /** Whether a message from this node may be delivered (false: not a member). */
+  readonly admitsSender: (from: NodeId) => boolean;
+  /** Messages dropped by the sender checks, by reason. */
+  readonly onRefused: (reason: PeerRefusal, count: number) => void;
 }
+
+/**
+ * Why peer traffic was dropped: the call's credential names another node
+ * (identity), a message names a sender other than its stream's
+ * (forged-sender), or its sender is not a member (non-member).
+ */
+export type PeerRefusal = 'identity' | 'forged-sender' | 'non-member';
 
 export class InboundStream {
   /** The sender, from the call metadata. */
@@ -28,6 +39,7 @@ export class InboundStream {
   /** A snapshot was dropped: its remaining chunks are skipped quietly until a new one starts. */
   private discarding = false;
   private closed = false;
+  private readonly warnedRefusals = new Set<PeerRefusal>();
 
   constructor(ctx: ReceiverContext, from: NodeId) {
     this.ctx = ctx;
@@ -63,6 +75,11 @@ export class InboundStream {
         misaddressed++;
         continue;
       }
+      const refusal = this.senderRefusal(m.from);
+      if (refusal !== null) {
+        this.refuse(refusal, m.from, m.type);
+        continue;
+      }
       this.ctx.stats.messagesReceived++;
       this.ctx.handler.onMessage(m);
     }
@@ -85,6 +102,13 @@ export class InboundStream {
       this.rejectChunk(chunk, `snapshot addressed to ${chunk.header.to}, this is ${this.ctx.nodeId}`);
       return;
     }
+    const refusal = this.senderRefusal(chunk.header.from);
+    if (refusal !== null) {
+      this.assembler.reset();
+      this.refuse(refusal, chunk.header.from, chunk.header.type);
+      this.rejectChunk(chunk, `snapshot from ${chunk.header.from}: ${refusal}`);
+      return;
+    }
     if (chunk.offset === 0 && this.assembler.pending) {
       this.ctx.logger.info({ peer: this.from, receivedBytes: this.assembler.receivedBytes }, 'peer restarted a snapshot; dropped the partial one');
     }
@@ -96,6 +120,26 @@ export class InboundStream {
       this.ctx.stats.messagesReceived++;
       this.ctx.handler.onMessage(result.message);
     }
+  }
+
+  /**
+   * Every message of a stream must come from the node the stream's call
+   * authenticated as, and that node must be a member: a forged sender id
+   * could otherwise vote, or depose a leader with a huge term, in another's name.
+   */
+  private senderRefusal(from: NodeId): PeerRefusal | null {
+    if (from !== this.from) return 'forged-sender';
+    if (!this.ctx.admitsSender(from)) return 'non-member';
+    return null;
+  }
+
+  private refuse(reason: PeerRefusal, from: NodeId, type: Message['type']): void {
+    this.ctx.stats.framesRejected++;
+    this.ctx.onRefused(reason, 1);
+    // Once per stream and reason: a flood of forged messages must not flood the log too.
+    if (this.warnedRefusals.has(reason)) return;
+    this.warnedRefusals.add(reason);
+    this.ctx.logger.warn({ peer: this.from, claimedFrom: from, type, reason }, `dropped a peer message: ${reason === 'forged-sender' ? `it names ${from} as its sender on ${this.from}'s stream` : `${from} is not a member`}`);
   }
 
   private rejectChunk(chunk: SnapshotChunk, reason: string): void {

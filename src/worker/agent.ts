@@ -1,3 +1,4 @@
+import { authorizationKey, bearer, loadOrCreateSessionKey } from '../security/auth-token.js';
 import { rm } from 'node:fs/promises';
 import { AddressRoutes } from '../client/routes.js';
 import { isAbsolute, join } from 'node:path';
@@ -56,6 +57,8 @@ export interface WorkerAgentOptions {
   /** Bounds on finished attempts' files kept in the work dir (attempt-files.ts). */
   readonly attemptDirsMax?: number;
   readonly attemptRetentionMs?: number;
+  /** The worker token (`--token-file`), sent as `authorization: Bearer` on every session; absent: an open cluster. */
+  readonly token?: string;
 }
 
 /** Results per message to the leader. */
@@ -131,6 +134,8 @@ export class WorkerAgent {
   private attemptFiles: AttemptFiles | null = null;
   /** Address → when its unreachability was last reported at warn level. */
   private readonly unreachableWarnedAtMs = new Map<string, number>();
+  /** Binds the worker id to this work dir (<workDir>/session-key); sent in every hello. */
+  private sessionKey = '';
 
   private constructor(
     private readonly options: WorkerAgentOptions,
@@ -157,6 +162,7 @@ export class WorkerAgent {
       const leftovers = await groups.killLeftovers();
       if (leftovers > 0) log.warn({ killed: leftovers }, 'killed task process groups a previous worker left running');
       const agent = new WorkerAgent(options, workerId, outbox, setup, groups, lock, log);
+      agent.sessionKey = await loadOrCreateSessionKey(options.workDir);
       agent.attemptFiles = await AttemptFiles.open(options.workDir, options);
       log.info({ slots: options.slots, outbox: outbox.size, coordinators: options.coordinators }, 'worker starting');
       agent.loop = agent.sessionLoop();
@@ -250,8 +256,10 @@ export class WorkerAgent {
   /** One session: resolves when it ends. */
   private runSession(address: string): Promise<'welcomed' | 'redirected' | 'failed'> {
     return new Promise((resolve) => {
-      const client = this.client(address) as unknown as { Session: () => SessionStream };
-      const stream = client.Session();
+      const client = this.client(address) as unknown as { Session: (metadata: grpc.Metadata) => SessionStream };
+      const metadata = new grpc.Metadata();
+      if (this.options.token !== undefined) metadata.set(authorizationKey, bearer(this.options.token));
+      const stream = client.Session(metadata);
       this.stream = stream;
       let welcomed = false;
       let redirected = false;
@@ -313,7 +321,8 @@ export class WorkerAgent {
       stream.on('error', (error: grpc.ServiceError) => {
         if (this.stopped || error.code === grpc.status.CANCELLED) return;
         // A refusal (bad registration) needs an operator; a lost connection does not.
-        if (error.code === grpc.status.INVALID_ARGUMENT) this.log.error({ address, err: error.message }, 'the coordinator refused this worker');
+        const refused = error.code === grpc.status.INVALID_ARGUMENT || error.code === grpc.status.PERMISSION_DENIED || error.code === grpc.status.UNAUTHENTICATED;
+        if (refused) this.log.error({ address, code: grpc.status[error.code], err: error.details }, 'the coordinator refused this worker');
         else if (!welcomed && error.code === grpc.status.UNAVAILABLE) this.warnUnreachable(address, error);
         else this.log.debug({ address, err: error.message }, 'session failed');
       });
@@ -331,6 +340,7 @@ export class WorkerAgent {
           running: [...this.running.keys()],
           pending: this.outbox.pending().map((r) => r.attemptId),
           version: '1',
+          sessionKey: this.sessionKey,
         },
       });
     });

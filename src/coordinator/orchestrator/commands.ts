@@ -40,6 +40,12 @@ export interface RegisterWorkerCommand {
   readonly running: readonly string[];
   /** Attempts whose results sit in the worker's outbox, not yet confirmed. */
   readonly pending: readonly string[];
+  /**
+   * Hex SHA-256 of the session key the worker presented ('' or absent: none).
+   * The first registration of an id binds it; a later one with another key
+   * is refused (docs/security-auth.md).
+   */
+  readonly sessionKeyHash?: string;
 }
 
 export interface Assignment {

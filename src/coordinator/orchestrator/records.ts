@@ -39,6 +39,8 @@ export interface WorkerRec {
   resetting: boolean;
   /** When the reset was asked for (the leader gives up waiting after a while). */
   resetSinceMs: number;
+  /** The session key hash the id is bound to; '' or absent (older snapshots): not bound yet. */
+  sessionKeyHash?: string;
 }
 
 export interface AttemptRec {

@@ -105,6 +105,9 @@ export interface RegisterOutcome {
   readonly reset: boolean;
 }
 
+/** How a register-worker refused for identity starts its message (the leader answers PERMISSION_DENIED). */
+export const workerIdentityRefusal = 'register-worker: identity';
+
 export type ResultStatus = 'counted' | 'duplicate' | 'late' | 'unknown';
 
 /** The state-machine bugs a chaos run can plant (src/coordinator/planted-bugs.ts). */
@@ -262,6 +265,10 @@ export class Orchestrator implements MachineExtension {
     const problem = validateWorker(command);
     if (problem !== null) throw new ExtensionCommandError(`register-worker: ${problem}`);
     let worker = this.workers.get(command.workerId);
+    const keyHash = command.sessionKeyHash ?? '';
+    const bound = worker?.sessionKeyHash ?? '';
+    // Checked here, in apply, as well as by the leader before proposing: two sessions racing under one id cannot both bind it.
+    if (bound !== '' && bound !== keyHash) throw new ExtensionCommandError(`${workerIdentityRefusal}: worker ${command.workerId} is bound to another session key`);
     if (worker === undefined) {
       if (this.workers.size >= workersMax) this.forgetOneLostWorker();
       worker = {
@@ -278,6 +285,7 @@ export class Orchestrator implements MachineExtension {
         capabilityKey: capabilityKeyOf(command.capabilities),
         resetting: false,
         resetSinceMs: 0,
+        sessionKeyHash: keyHash,
       };
       this.workers.set(worker.workerId, worker);
     } else {
@@ -287,6 +295,7 @@ export class Orchestrator implements MachineExtension {
       worker.slots = command.slots;
       worker.httpAddress = command.httpAddress;
       worker.registeredAtMs = atMs;
+      if (bound === '' && keyHash !== '') worker.sessionKeyHash = keyHash;
       if (worker.state === 'lost') worker.state = worker.drained ? 'draining' : 'active';
       // A reset still owed is asked for again now; its timeout starts over.
       if (worker.resetting) worker.resetSinceMs = atMs;
@@ -1014,6 +1023,18 @@ export class Orchestrator implements MachineExtension {
   }
 
   // ------------------------------------------------------------------ reads
+
+  /** The session key hash worker `workerId` is bound to ('' when it is unknown or not bound). */
+  workerKeyHash(workerId: string): string {
+    return this.workers.get(workerId)?.sessionKeyHash ?? '';
+  }
+
+  /** The worker attempt `attemptId` was assigned to, or undefined for an unknown attempt. */
+  attemptWorker(attemptId: string): string | undefined {
+    const taskId = this.attemptIndex.get(attemptId);
+    const task = taskId === undefined ? undefined : this.tasks.get(taskId);
+    return task?.attempts.find((a) => a.attemptId === attemptId)?.workerId;
+  }
 
   worker(workerId: string): WorkerView | undefined {
     const w = this.workers.get(workerId);

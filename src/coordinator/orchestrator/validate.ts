@@ -42,7 +42,8 @@ export function validateWorker(w: RegisterWorkerCommand): string | null {
     (!isCount(w.slots, workerSlotsMax) || w.slots < 1 ? `slots must be an integer from 1 to ${workerSlotsMax}` : null) ??
     capabilitiesProblem(w.capabilities) ??
     (typeof w.httpAddress !== 'string' ? 'httpAddress must be a string' : null) ??
-    (!isStringArray(w.running) || !isStringArray(w.pending) ? 'running and pending must be lists of attempt ids' : null)
+    (!isStringArray(w.running) || !isStringArray(w.pending) ? 'running and pending must be lists of attempt ids' : null) ??
+    (w.sessionKeyHash !== undefined && (typeof w.sessionKeyHash !== 'string' || !/^([0-9a-f]{64})?$/.test(w.sessionKeyHash)) ? 'sessionKeyHash must be empty or 64 hex digits' : null)
   );
 }
 
