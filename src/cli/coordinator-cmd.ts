@@ -47,7 +47,7 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
     .option('--tls-client-auth', 'mutual TLS: require client certificates from the CA on the gRPC port (recommended)')
     .option('--insecure', 'allow listening on a non-loopback address without TLS and tokens (loudly); see docs/security.md')
     .option('--chaos-hooks', 'chaos runs only: serve /chaos on --http to delay each synced Raft write (fsyncDelayMs); off by default, delay 0 until set')
-    .option('--auth-file <file>', 'the tokens this node accepts, by role (YAML; docs/security-auth.md); without it the cluster is open')
+    .option('--auth-file <file>', 'the tokens this node accepts, by role (YAML; docs/security.md); without it the cluster is open')
     .option('--token-file <file>', "this node's peer token (its `peer` entry in the auth file), presented to the other coordinators")
     .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
     .action(async (flags: Record<string, unknown>) => {

@@ -24,5 +24,5 @@ export function authRefusedMessage(error: { readonly message: string; readonly g
     error.grpcCode === 16
       ? 'pass a token the cluster accepts with --token-file FILE (or TESTUDO_TOKEN_FILE)'
       : "this token's role may not do this; use a token with the role the message names (roles: readonly < client < admin; worker)";
-  return `testudo: refused by the cluster: ${error.message}\n  ${next} (docs/security-auth.md)\n`;
+  return `testudo: refused by the cluster: ${error.message}\n  ${next} (docs/security.md)\n`;
 }

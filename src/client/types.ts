@@ -37,7 +37,7 @@ export interface TestudoClientOptions {
   watchIdleMs?: number;
   /**
    * The token to present (`authorization: Bearer <token>`) when the cluster
-   * checks callers (docs/security-auth.md). Default: none, for an open cluster.
+   * checks callers (docs/security.md). Default: none, for an open cluster.
    */
   token?: string;
 }

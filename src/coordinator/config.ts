@@ -97,7 +97,7 @@ export interface CoordinatorConfig {
   readonly tls: CoordinatorTls | null;
   /** Serve on a non-loopback address without TLS and tokens (docs/security.md, "Safe defaults"). */
   readonly insecure: boolean;
-  /** The tokens this node accepts, by role (docs/security-auth.md); null: an open cluster, nothing is checked. */
+  /** The tokens this node accepts, by role (docs/security.md); null: an open cluster, nothing is checked. */
   readonly authFile: string | null;
   /** The token this node presents to its peers (its `peer` entry); null: none. */
   readonly tokenFile: string | null;

@@ -248,7 +248,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
 
   const server = new grpc.Server({
     ...peerServerOptions(config.messageBytesMax),
-    // Every call of every service passes here first (docs/security-auth.md).
+    // Every call of every service passes here first (docs/security.md).
     interceptors: [authInterceptor({ auth: security.auth, audit, onRefused: (method, reason) => authMetrics.callRefused(method, reason) })],
   });
   transport.registerService(server);
@@ -467,7 +467,7 @@ async function askClusterId(config: CoordinatorConfig, logger: Logger, credentia
  * The Raft transport's peer checks. With an auth file, a peer call must
  * carry the `peer` token named by the node id it claims; in any cluster a
  * message must name its stream's node as sender, and that node must not be
- * one this node saw removed (docs/security-auth.md, "Peer authentication").
+ * one this node saw removed (docs/security.md, "Peer authentication").
  */
 function peerAuthOf(security: CoordinatorAuth, removed: RemovedMembers, authMetrics: AuthMetrics): PeerAuth {
   return {

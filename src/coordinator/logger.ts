@@ -34,7 +34,7 @@ export function parseLogLevel(value: string, source: string): LogLevel {
 
 /**
  * Fields never written as they are: tokens, session keys and the headers
- * that carry them (pino redaction; docs/security-auth.md). Code does not log
+ * that carry them (pino redaction; docs/security.md). Code does not log
  * them on purpose; this catches a log line that passes one by mistake.
  */
 export const redactedPaths = [

@@ -64,7 +64,7 @@ export interface GrpcTransportOptions {
 
 /**
  * How the transport authenticates its peers (the coordinator supplies it
- * from its auth file; docs/security-auth.md, "Peer authentication").
+ * from its auth file; docs/security.md, "Peer authentication").
  */
 export interface PeerAuth {
   /** Extra metadata on every outbound peer call, e.g. `authorization`. */

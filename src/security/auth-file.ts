@@ -29,7 +29,7 @@ import { ROLES, isRole, type Role } from './roles.js';
 /**
  * Entries one auth file may hold. Every call compares its token with every
  * entry (constant time), so this bounds the cost of a call: about 0.1 ms at
- * 1000 entries (docs/security-auth.md).
+ * 1000 entries (docs/security.md).
  */
 export const authEntriesMax = 1000;
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;

@@ -91,7 +91,7 @@ export const sessionKeyFileName = 'session-key';
  * The worker's session key (`<workDir>/session-key`, mode 0600), created on
  * first use. It binds the worker id to this work dir: the leader commits the
  * key's hash when the id first registers, and refuses any later session
- * under that id that presents another key (docs/security-auth.md).
+ * under that id that presents another key (docs/security.md).
  */
 export async function loadOrCreateSessionKey(workDir: string): Promise<string> {
   await mkdir(workDir, { recursive: true });

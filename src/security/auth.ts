@@ -24,7 +24,7 @@ import {
  * (Kv, Cluster, Runs, Worker, RaftPeer, health, reflection), and the same
  * decision for the HTTP routes. It finds the caller's token, checks the
  * method's role in `roles.ts`, and hands the handler a trusted principal in
- * the call metadata (never the token). docs/security-auth.md.
+ * the call metadata (never the token). docs/security.md.
  */
 
 /** Who made a call, as handlers see it. */
@@ -188,7 +188,7 @@ export interface AuditEvent {
   readonly message?: string;
 }
 
-/** Writes audit lines: a pino child logger made with `{ audit: true }` (docs/security-auth.md, "Audit log"). */
+/** Writes audit lines: a pino child logger made with `{ audit: true }` (docs/security.md, "Audit log"). */
 export interface AuditSink {
   info(fields: Record<string, unknown>, message: string): void;
 }

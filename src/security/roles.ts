@@ -1,7 +1,7 @@
 /**
  * Who may call what: the roles a token carries and the one table that maps
  * every gRPC method and HTTP route of a coordinator to the role it needs
- * (docs/security-auth.md, "Tokens and roles"). Plain data; `auth.ts`
+ * (docs/security.md, "Tokens and roles"). Plain data; `auth.ts`
  * enforces it in one place, the server interceptor and the HTTP check.
  */
 

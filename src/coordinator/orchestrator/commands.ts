@@ -43,7 +43,7 @@ export interface RegisterWorkerCommand {
   /**
    * Hex SHA-256 of the session key the worker presented ('' or absent: none).
    * The first registration of an id binds it; a later one with another key
-   * is refused (docs/security-auth.md).
+   * is refused (docs/security.md).
    */
   readonly sessionKeyHash?: string;
 }
