@@ -54,6 +54,12 @@ export interface WorkerAgentOptions {
   /** Bounds on finished attempts' files kept in the work dir (attempt-files.ts). */
   readonly attemptDirsMax?: number;
   readonly attemptRetentionMs?: number;
+  /**
+   * The cluster this worker joins (`--cluster-id`): sent in `hello`, and a
+   * welcome from another cluster (or one that names none) ends the session
+   * unused. Absent: any cluster's leader is served.
+   */
+  readonly clusterId?: string;
 }
 
 /** Results per message to the leader. */
@@ -91,7 +97,7 @@ interface Running {
 type SessionStream = grpc.ClientDuplexStream<Record<string, unknown>, CoordinatorMessage>;
 
 interface CoordinatorMessage {
-  welcome?: { workerId: string; leaderId: string; heartbeatIntervalMs: number; ttlMs: number } | null;
+  welcome?: { workerId: string; leaderId: string; heartbeatIntervalMs: number; ttlMs: number; clusterId?: string } | null;
   notLeader?: { leaderId: string; leaderAddress: string } | null;
   assign?: { orders: string[] } | null;
   cancel?: { attemptIds: string[]; reason: string } | null;
@@ -280,6 +286,10 @@ export class WorkerAgent {
           stream.cancel();
           return;
         }
+        if (message.welcome && !this.sameCluster(address, message.welcome.clusterId ?? '')) {
+          stream.cancel();
+          return;
+        }
         if (message.welcome) {
           welcomed = true;
           this.sessionCount++;
@@ -311,7 +321,7 @@ export class WorkerAgent {
       stream.on('error', (error: grpc.ServiceError) => {
         if (this.stopped || error.code === grpc.status.CANCELLED) return;
         // A refusal (bad registration) needs an operator; a lost connection does not.
-        if (error.code === grpc.status.INVALID_ARGUMENT) this.log.error({ address, err: error.message }, 'the coordinator refused this worker');
+        if (error.code === grpc.status.INVALID_ARGUMENT || error.code === grpc.status.FAILED_PRECONDITION) this.log.error({ address, err: error.message }, 'the coordinator refused this worker');
         else if (!welcomed && error.code === grpc.status.UNAVAILABLE) this.warnUnreachable(address, error);
         else this.log.debug({ address, err: error.message }, 'session failed');
       });
@@ -329,9 +339,18 @@ export class WorkerAgent {
           running: [...this.running.keys()],
           pending: this.outbox.pending().map((r) => r.attemptId),
           version: '1',
+          clusterId: this.options.clusterId ?? '',
         },
       });
     });
+  }
+
+  /** False (and says so) when this worker was given a cluster id and the welcome names another. */
+  private sameCluster(address: string, clusterId: string): boolean {
+    const expected = this.options.clusterId;
+    if (expected === undefined || expected === clusterId) return true;
+    this.log.error({ address, clusterId, expected }, 'the coordinator belongs to another cluster; leaving the session');
+    return false;
   }
 
   /** Says, at warn level and at most every `unreachableWarnIntervalMs` per address, that a coordinator cannot be reached. */
