@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
@@ -137,7 +137,7 @@ describe('a 3-node cluster of real processes', () => {
     const victim = [...c.members.keys()].find((id) => id !== leaderId)!;
     await allCaughtUp(client, 3);
     await c.kill(victim, 'SIGTERM');
-    const db = new ClassicLevel<Uint8Array, Uint8Array>(join(c.member(victim).dataDir, 'raft'), { keyEncoding: 'view', valueEncoding: 'view' });
+    const db = new Level<Uint8Array, Uint8Array>(join(c.member(victim).dataDir, 'raft'), { keyEncoding: 'view', valueEncoding: 'view' });
     const value = (await db.get(entryKey(5)))!;
     const damaged = Uint8Array.from(value);
     damaged[damaged.length - 1]! ^= 0xff;
