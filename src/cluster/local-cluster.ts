@@ -6,6 +6,8 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { deriveClusterId } from '../coordinator/config.js';
+
 /** How a LocalCluster starts and places its coordinators. */
 export interface LocalClusterOptions {
   /** Number of founding coordinators (3 or 5 for a real cluster). */
@@ -19,9 +21,12 @@ export interface LocalClusterOptions {
   /**
    * The cluster id every member and worker is started with. Default: the id
    * a reused data directory was founded with (`<dataDir>/<id>/cluster.json`),
-   * else a new random one, so that no two generated clusters share an id.
+   * else a new random one, so that no two generated clusters share an id
+   * (an id derived from the peer list would be the same for every cluster on
+   * the same ports). Null: the founders derive it from `--peers`, as in a
+   * cluster started by hand without `--cluster-id`.
    */
-  readonly clusterId?: string;
+  readonly clusterId?: string | null;
   readonly tickMs?: number;
   readonly electionTicks?: number;
   readonly snapshotEntries?: number;
@@ -86,6 +91,8 @@ export class LocalCluster {
   private readonly logs = new Map<string, WriteStream>();
   private readonly exits = new Map<string, Promise<number | null>>();
   private clusterIdValue = '';
+  /** False when the founders derive the id from `--peers` themselves (`clusterId: null`). */
+  private passClusterId = true;
 
   constructor(options: LocalClusterOptions) {
     if (!Number.isInteger(options.coordinators) || options.coordinators < 1 || options.coordinators > 9) {
@@ -108,7 +115,7 @@ export class LocalCluster {
     if (this.members.size > 0) return;
     const ids = Array.from({ length: this.opts.coordinators }, (_, i) => `n${i + 1}`);
     await this.refuseTakenPorts(ids);
-    this.clusterIdValue = this.opts.clusterId ?? (await foundedClusterId(this.opts.dataDir, ids)) ?? `local-${randomBytes(8).toString('hex')}`;
+    const chosen = this.opts.clusterId === null ? null : (this.opts.clusterId ?? (await foundedClusterId(this.opts.dataDir, ids)) ?? `local-${randomBytes(8).toString('hex')}`);
     for (const [i, id] of ids.entries()) {
       const grpcPort = this.opts.basePort ? this.opts.basePort + i : await freePort();
       const httpPort = this.opts.baseHttpPort === null ? null : this.opts.baseHttpPort ? this.opts.baseHttpPort + i : await freePort();
@@ -123,6 +130,8 @@ export class LocalCluster {
         paused: false,
       });
     }
+    this.passClusterId = chosen !== null;
+    this.clusterIdValue = chosen ?? deriveClusterId(new Map([...this.members.values()].map((m) => [m.id, m.grpcAddress])));
   }
 
   /**
@@ -351,7 +360,7 @@ export class LocalCluster {
       m.dataDir,
       '--exit-with-parent',
       ...(m.httpAddress === null ? [] : ['--http', m.httpAddress]),
-      ...(extra.includes('--join') ? [] : ['--peers', this.peersFlag(), '--cluster-id', this.clusterId]),
+      ...(extra.includes('--join') ? [] : ['--peers', this.peersFlag(), ...(this.passClusterId ? ['--cluster-id', this.clusterId] : [])]),
       ...optional('--tick-ms', this.opts.tickMs),
       ...optional('--election-ticks', this.opts.electionTicks),
       ...optional('--snapshot-entries', this.opts.snapshotEntries),

@@ -153,7 +153,7 @@ describe('a 3-node cluster of real processes', () => {
     const { spawnSync } = await import('node:child_process');
     const { testudoCommand } = await import('../../src/cluster/local-cluster.js');
     const [cmd, prefix] = testudoCommand();
-    const second = spawnSync(cmd, [...prefix, 'coordinator', '--id', holder, '--listen', c.member(holder).grpcAddress, '--peers', c.peersFlag(), '--data-dir', c.member(holder).dataDir], {
+    const second = spawnSync(cmd, [...prefix, 'coordinator', '--id', holder, '--listen', c.member(holder).grpcAddress, '--peers', c.peersFlag(), '--cluster-id', c.clusterId, '--data-dir', c.member(holder).dataDir], {
       encoding: 'utf8',
       timeout: 30_000,
     });
@@ -224,7 +224,8 @@ describe('operating a live cluster', () => {
   });
 
   it('refuses to restart a member with a peer list other than the founding one', async () => {
-    const { cluster: c, client } = await cluster();
+    // Founded as by hand, with the id derived from the peer list (a LocalCluster otherwise passes one).
+    const { cluster: c, client } = await cluster({ clusterId: null });
     const { leaderId } = await stableLeader(client, 3);
     const victim = [...c.members.keys()].find((id) => id !== leaderId)!;
     await c.kill(victim, 'SIGTERM');
