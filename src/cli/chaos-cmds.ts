@@ -1,12 +1,14 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { benchSummary, withDuration } from '../failure-injection/bench.js';
 import { renderBenchMarkdown, renderRunMarkdown, recoveryChart, throughputChart } from '../failure-injection/report/index.js';
 import type { ChaosRunResult } from '../failure-injection/results.js';
 import { runChaos } from '../failure-injection/runner.js';
 import { loadScenario, parseDurationMs, ScenarioError, type Scenario } from '../failure-injection/scenario/index.js';
+import { protoDir } from '../common/protos.js';
 import { ExitError, UsageError } from './errors.js';
 
 /** Progress goes to stderr so that stdout's last line is the JSON result. */
@@ -29,11 +31,18 @@ function seedOf(text: string): number {
 
 async function scenarioAt(path: string): Promise<Scenario> {
   try {
-    return await loadScenario(path);
+    return await loadScenario(shippedIfAbsent(path));
   } catch (error) {
     if (error instanceof ScenarioError) throw new UsageError(error.message);
     throw error;
   }
+}
+
+/** A relative path that names no file here but one shipped with Testudo (chaos/scenarios/…) means the shipped one. */
+function shippedIfAbsent(path: string): string {
+  if (isAbsolute(path) || existsSync(path)) return path;
+  const shipped = join(dirname(protoDir()), path);
+  return existsSync(shipped) ? shipped : path;
 }
 
 function toxiproxyUrl(text: string | undefined): string | undefined {

@@ -1,24 +1,20 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import type { Command } from 'commander';
 
 import { TestudoClient } from '../client/index.js';
-import { protoDir } from '../common/protos.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { ExitError } from './errors.js';
 import { loadSubmission, runCommand, RunExitCode } from './run-cmds.js';
 import { integerFlag } from './flags.js';
-import { positiveInt, startLocalWorkers } from './up-cmd.js';
+import { exampleSpecPath, positiveInt, startLocalCoordinators, startLocalWorkers, waitOrExplain } from './up-cmd.js';
 
 /** Longest the demo waits for a leader and its workers' sessions. */
 export const demoReadyTimeoutMs = 60_000;
 
-/** The bundled example spec (next to proto/ in the package). */
-export function exampleSpecPath(): string {
-  return join(dirname(protoDir()), 'examples', 'testudo.yaml');
-}
+export { exampleSpecPath };
 
 export function registerDemoCommand(program: Command, write: (text: string) => void): void {
   program
@@ -43,9 +39,10 @@ export function registerDemoCommand(program: Command, write: (text: string) => v
       let code: number = RunExitCode.ok;
       try {
         write(`starting ${coordinators} coordinators and ${workers} workers on 127.0.0.1 (data in ${dataDir})…\n`);
-        await cluster.start();
+        const client = (): TestudoClient => new TestudoClient({ endpoints: cluster.endpoints(), totalTimeoutMs: demoReadyTimeoutMs, callTimeoutMs: 2000 });
+        await startLocalCoordinators(cluster, client);
         await startLocalWorkers(cluster, { workers, workerSlots });
-        await waitForWorkers(cluster, workers);
+        await waitOrExplain(cluster, client, { timeoutMs: demoReadyTimeoutMs, workers });
         write(`cluster ready: ${cluster.endpoints().join(', ')}\n\n`);
         try {
           await runCommand({ file: spec, reportDir: options.reportDir, progress: options.progress, coordinators: cluster.endpoints().join(',') }, write, {});
@@ -66,24 +63,4 @@ export function registerDemoCommand(program: Command, write: (text: string) => v
       }
       if (code !== RunExitCode.ok) throw new ExitError(code);
     });
-}
-
-/** Waits until a leader reports every worker connected. */
-async function waitForWorkers(cluster: LocalCluster, workers: number): Promise<void> {
-  const client = new TestudoClient({ endpoints: cluster.endpoints(), totalTimeoutMs: demoReadyTimeoutMs, callTimeoutMs: 2000 });
-  const deadline = Date.now() + demoReadyTimeoutMs;
-  try {
-    for (;;) {
-      try {
-        const list = await client.listWorkers();
-        if (list.filter((w) => w.connected).length >= workers) return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-      }
-      if (Date.now() > deadline) throw new Error(`the workers did not connect within ${demoReadyTimeoutMs} ms; see ${cluster.workers.get('w1')?.logPath ?? 'the worker logs'}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  } finally {
-    client.close();
-  }
 }

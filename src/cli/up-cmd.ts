@@ -1,12 +1,21 @@
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TestudoClient } from '../client/index.js';
-import { LocalCluster } from '../cluster/local-cluster.js';
+import { LocalCluster, PortInUseError } from '../cluster/local-cluster.js';
+import { ForeignClusterError, LocalClusterTimeoutError, LocalProcessExitedError, waitLocalClusterReady } from '../cluster/ready.js';
+import { printable } from '../common/printable.js';
+import { protoDir } from '../common/protos.js';
 import { formatStatusTable } from './client-cmds.js';
+import { ExitError, UsageError } from './errors.js';
 import { integerFlag, nonNegativeIntFlag, positiveIntFlag } from './flags.js';
 
 /** How long `up` waits for the first leader before giving up. */
 export const upLeaderTimeoutMs = 30_000;
+/** `up`/`demo` when the local cluster did not come up: a process exited, another cluster answered, or no leader (the exit-code table's "cluster unreachable"). */
+export const exitClusterDidNotStart = 3;
+/** Lines of a process's log shown when it exited during start. */
+export const startFailureLogLines = 5;
 
 export function registerUpCommand(program: Command, write: (text: string) => void): void {
   program
@@ -16,8 +25,8 @@ export function registerUpCommand(program: Command, write: (text: string) => voi
     .option('--workers <n>', 'number of workers (0: coordinators only)', '3')
     .option('--worker-slots <n>', 'tasks each worker runs at once', '2')
     .option('--data-dir <dir>', 'where each coordinator keeps its data (<dir>/n1, …); reused on the next up', '.testudo')
-    .option('--base-port <port>', 'gRPC port of n1 (n2 gets the next, …); 0 picks free ports', '7001')
-    .option('--http-base-port <port>', 'HTTP port of n1 (/metrics, /livez, /readyz); 0 picks free ports', '9101')
+    .option('--base-port <port>', 'gRPC port of n1 (n2 gets the next, …); 0 picks free ports; a taken port fails before anything starts (exit 2)', '7001')
+    .option('--http-base-port <port>', 'HTTP port of n1 (/metrics, /livez, /readyz); 0 picks free ports; a taken port fails like --base-port', '9101')
     .option('--tick-ms <ms>', 'Raft tick length')
     .action(async (options: { coordinators: string; workers: string; workerSlots: string; dataDir: string; basePort: string; httpBasePort: string; tickMs?: string }) => {
       const coordinators = integerFlag('--coordinators', options.coordinators, 1, 9);
@@ -39,6 +48,56 @@ export interface UpWorkers {
   readonly workerSlots: number;
 }
 
+/**
+ * Starts the coordinators and waits for a leader of this cluster. A taken
+ * fixed port is a UsageError (exit 2) raised before anything starts; a
+ * coordinator that exits, or another cluster answering at our addresses, is
+ * exit 3 (said on stderr with the end of the process's log).
+ */
+export async function startLocalCoordinators(cluster: LocalCluster, client: () => TestudoClient, cancelled: () => boolean = () => false): Promise<ClusterStatusOrNull> {
+  try {
+    await cluster.start();
+  } catch (error) {
+    if (error instanceof PortInUseError) throw new UsageError(error.message);
+    throw error;
+  }
+  return await waitOrExplain(cluster, client, { timeoutMs: upLeaderTimeoutMs, cancelled });
+}
+
+type ClusterStatusOrNull = Awaited<ReturnType<typeof waitLocalClusterReady>>;
+
+/** waitLocalClusterReady, with its expected failures said on stderr and turned into exit 3. */
+export async function waitOrExplain(cluster: LocalCluster, client: () => TestudoClient, options: Parameters<typeof waitLocalClusterReady>[2]): Promise<ClusterStatusOrNull> {
+  const c = client();
+  try {
+    return await waitLocalClusterReady(cluster, c, options);
+  } catch (error) {
+    if (!(error instanceof LocalProcessExitedError || error instanceof ForeignClusterError || error instanceof LocalClusterTimeoutError)) throw error;
+    process.stderr.write(`testudo: the local cluster did not start: ${error.message}\n`);
+    if (error instanceof LocalProcessExitedError) process.stderr.write(await logTail(error.logPath));
+    throw new ExitError(exitClusterDidNotStart, error.message);
+  } finally {
+    c.close();
+  }
+}
+
+/** The last lines of a log, indented, for a start failure's message. */
+async function logTail(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return '';
+  }
+  const lines = text.trimEnd().split('\n').slice(-startFailureLogLines);
+  return lines.length === 0 ? '' : `the end of ${path}:\n${lines.map((l) => `  ${printable(l)}`).join('\n')}\n`;
+}
+
+/** The bundled example spec (next to proto/ in the package, whatever the working directory). */
+export function exampleSpecPath(): string {
+  return join(dirname(protoDir()), 'examples', 'testudo.yaml');
+}
+
 /** Starts `n` workers w1..wN on the local cluster. */
 export async function startLocalWorkers(cluster: LocalCluster, { workers, workerSlots }: UpWorkers): Promise<void> {
   for (let i = 1; i <= workers; i++) await cluster.startWorker(`w${i}`, { slots: workerSlots });
@@ -56,46 +115,27 @@ async function runUntilSignal(cluster: LocalCluster, write: (text: string) => vo
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const client = (): TestudoClient => new TestudoClient({ endpoints: cluster.endpoints(), totalTimeoutMs: upLeaderTimeoutMs, callTimeoutMs: 2000 });
   try {
-    await cluster.start();
+    const status = await startLocalCoordinators(cluster, client, () => stopping);
+    if (status === null) return;
     await startLocalWorkers(cluster, workers);
     for (const m of cluster.members.values()) {
       void cluster.exited(m.id)?.then((code) => {
         if (!stopping) write(`coordinator ${m.id} exited (code ${code ?? 'signal'}); its log: ${m.logPath}\n`);
       });
     }
-    const client = new TestudoClient({ endpoints: cluster.endpoints(), totalTimeoutMs: upLeaderTimeoutMs, callTimeoutMs: 2000 });
-    try {
-      const status = await waitForLeader(client, () => stopping);
-      if (stopping) return;
-      write('Testudo coordinators are up.\n\n');
-      for (const m of cluster.members.values()) write(`  ${m.id}  grpc ${m.grpcAddress}  http ${m.httpAddress ?? '-'}  log ${m.logPath}\n`);
-      for (const w of cluster.workers.values()) write(`  ${w.id}  worker (${workers.workerSlots} slots)  http ${w.httpAddress ?? '-'}  log ${w.logPath}\n`);
-      write(`\n${formatStatusTable(status)}\nTry: testudo run -f examples/testudo.yaml   testudo workers list   testudo cluster status   (Ctrl-C stops the cluster)\n`);
-    } finally {
-      client.close();
-    }
+    write(`Testudo coordinators are up (cluster ${cluster.clusterId}).\n\n`);
+    for (const m of cluster.members.values()) write(`  ${m.id}  grpc ${m.grpcAddress}  http ${m.httpAddress ?? '-'}  log ${m.logPath}\n`);
+    for (const w of cluster.workers.values()) write(`  ${w.id}  worker (${workers.workerSlots} slots)  http ${w.httpAddress ?? '-'}  log ${w.logPath}\n`);
+    write(`\n${formatStatusTable(status)}\nTry: testudo run -f ${exampleSpecPath()}   testudo workers list   testudo cluster status   (Ctrl-C stops the cluster)\n`);
     await stopped;
   } finally {
     await cluster.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    write('all workers and coordinators stopped\n');
-  }
-}
-
-async function waitForLeader(client: TestudoClient, cancelled: () => boolean): Promise<Awaited<ReturnType<TestudoClient['clusterStatus']>>> {
-  const deadline = Date.now() + upLeaderTimeoutMs;
-  for (;;) {
-    try {
-      const status = await client.clusterStatus();
-      if (status.leaderId !== '' && status.members.every((m) => m.reachable)) return status;
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`no leader after ${upLeaderTimeoutMs} ms: ${(error as Error).message}`, { cause: error });
-    }
-    if (cancelled()) throw new Error('stopped before a leader was elected');
-    if (Date.now() > deadline) throw new Error(`no leader after ${upLeaderTimeoutMs} ms; see the coordinator logs`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // No members: a taken port stopped `up` before it started anything.
+    if (cluster.members.size > 0) write('all workers and coordinators stopped\n');
   }
 }
 

@@ -30,6 +30,7 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
     .option('--work-dir <dir>', 'where the worker keeps its id, outbox, logs and setup markers', '.testudo-worker')
     .option('--http <host:port>', 'serve /livez, /status, /metrics and /logs/<attempt> (and /chaos with --chaos-hooks) here (port 0 picks one)')
     .option('--name <name>', 'a display name (default: the worker id)')
+    .option('--cluster-id <id>', "serve only this cluster's leader: a coordinator of another cluster is refused (default: any)")
     .option('--checkout-root <dir>', "the checkout tasks run in (default: the run's source directory, for local clusters and shared filesystems)")
     .option('--tools <list>', 'extra executables to look for on PATH and advertise, a,b,…', '')
     .option('--executor <kind>', 'process (default) or noop (completes tasks at once without running them; scheduler benchmarks only)', 'process')
@@ -57,6 +58,8 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
       }
       const slots = integerFlag('--slots', String(options['slots']), 1, 1024);
       if (typeof options['name'] === 'string' && (options['name'].length === 0 || options['name'].length > 256)) throw new UsageError('--name must be 1..256 characters');
+      const clusterId = options['clusterId'];
+      if (typeof clusterId === 'string' && !/^[A-Za-z0-9._-]{1,64}$/.test(clusterId)) throw new UsageError(`--cluster-id must be 1-64 letters, digits, ".", "_" or "-", got ${quoted(clusterId)}`);
       const executor = String(options['executor']) as ExecutorKind;
       if (executor !== 'process' && executor !== 'noop') throw new UsageError(`--executor must be process or noop, got ${quoted(executor)}`);
       const killGraceMs = nonNegativeIntFlag('--kill-grace-ms', String(options['killGraceMs']));
@@ -96,6 +99,7 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
           attemptRetentionMs,
           logger,
           ...(typeof options['name'] === 'string' ? { name: options['name'] } : {}),
+          ...(typeof clusterId === 'string' ? { clusterId } : {}),
           ...(typeof options['checkoutRoot'] === 'string' ? { checkoutRoot: resolve(options['checkoutRoot']) } : {}),
           ...(http === null ? {} : { httpAddress: http.address }),
           ...(chaos === null ? {} : { chaos }),

@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { deriveClusterId } from '../coordinator/config.js';
 
 /** How a LocalCluster starts and places its coordinators. */
 export interface LocalClusterOptions {
@@ -11,10 +14,19 @@ export interface LocalClusterOptions {
   readonly coordinators: number;
   /** Each member gets `<dataDir>/<id>` (Raft data, cluster.json, coordinator.log). */
   readonly dataDir: string;
-  /** First gRPC port (n1 gets it, n2 the next…); 0 picks free ports. */
+  /** First gRPC port (n1 gets it, n2 the next…); 0 picks free ports. A fixed port that is taken fails `prepare` (PortInUseError). */
   readonly basePort?: number;
   /** First HTTP port; 0 picks free ports; null disables HTTP. */
   readonly baseHttpPort?: number | null;
+  /**
+   * The cluster id every member and worker is started with. Default: the id
+   * a reused data directory was founded with (`<dataDir>/<id>/cluster.json`),
+   * else a new random one, so that no two generated clusters share an id
+   * (an id derived from the peer list would be the same for every cluster on
+   * the same ports). Null: the founders derive it from `--peers`, as in a
+   * cluster started by hand without `--cluster-id`.
+   */
+  readonly clusterId?: string | null;
   readonly tickMs?: number;
   readonly electionTicks?: number;
   readonly snapshotEntries?: number;
@@ -78,6 +90,9 @@ export class LocalCluster {
   private readonly opts: LocalClusterOptions;
   private readonly logs = new Map<string, WriteStream>();
   private readonly exits = new Map<string, Promise<number | null>>();
+  private clusterIdValue = '';
+  /** False when the founders derive the id from `--peers` themselves (`clusterId: null`). */
+  private passClusterId = true;
 
   constructor(options: LocalClusterOptions) {
     if (!Number.isInteger(options.coordinators) || options.coordinators < 1 || options.coordinators > 9) {
@@ -99,6 +114,8 @@ export class LocalCluster {
   async prepare(): Promise<void> {
     if (this.members.size > 0) return;
     const ids = Array.from({ length: this.opts.coordinators }, (_, i) => `n${i + 1}`);
+    await this.refuseTakenPorts(ids);
+    const chosen = this.opts.clusterId === null ? null : (this.opts.clusterId ?? (await foundedClusterId(this.opts.dataDir, ids)) ?? `local-${randomBytes(8).toString('hex')}`);
     for (const [i, id] of ids.entries()) {
       const grpcPort = this.opts.basePort ? this.opts.basePort + i : await freePort();
       const httpPort = this.opts.baseHttpPort === null ? null : this.opts.baseHttpPort ? this.opts.baseHttpPort + i : await freePort();
@@ -113,6 +130,27 @@ export class LocalCluster {
         paused: false,
       });
     }
+    this.passClusterId = chosen !== null;
+    this.clusterIdValue = chosen ?? deriveClusterId(new Map([...this.members.values()].map((m) => [m.id, m.grpcAddress])));
+  }
+
+  /**
+   * Fixed ports are checked before anything starts: a coordinator that
+   * cannot bind would leave the others (and the workers) talking to
+   * whatever holds its address.
+   */
+  private async refuseTakenPorts(ids: readonly string[]): Promise<void> {
+    const { basePort, baseHttpPort } = this.opts;
+    for (const [i, id] of ids.entries()) {
+      if (basePort) await refuseTakenPort(basePort + i, `${id}'s gRPC port`);
+      if (baseHttpPort) await refuseTakenPort(baseHttpPort + i, `${id}'s HTTP port`);
+    }
+  }
+
+  /** The id every member and worker of this cluster checks (set by `prepare`). */
+  get clusterId(): string {
+    if (this.clusterIdValue === '') throw new Error('the local cluster has no id before prepare()');
+    return this.clusterIdValue;
   }
 
   endpoints(): string[] {
@@ -225,6 +263,8 @@ export class LocalCluster {
       '--slots',
       String(o.slots ?? 2),
       '--exit-with-parent',
+      '--cluster-id',
+      this.clusterId,
       ...(worker.httpAddress === null ? [] : ['--http', worker.httpAddress]),
       ...(o.labels === undefined ? [] : ['--labels', o.labels]),
       ...(o.executor === undefined ? [] : ['--executor', o.executor]),
@@ -320,7 +360,7 @@ export class LocalCluster {
       m.dataDir,
       '--exit-with-parent',
       ...(m.httpAddress === null ? [] : ['--http', m.httpAddress]),
-      ...(extra.includes('--join') ? [] : ['--peers', this.peersFlag()]),
+      ...(extra.includes('--join') ? [] : ['--peers', this.peersFlag(), ...(this.passClusterId ? ['--cluster-id', this.clusterId] : [])]),
       ...optional('--tick-ms', this.opts.tickMs),
       ...optional('--election-ticks', this.opts.electionTicks),
       ...optional('--snapshot-entries', this.opts.snapshotEntries),
@@ -367,6 +407,42 @@ export class LocalCluster {
 
 function optional(flag: string, value: number | undefined): string[] {
   return value === undefined ? [] : [flag, String(value)];
+}
+
+/** A fixed port a local cluster was asked to use is taken. */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+  readonly port: number;
+
+  constructor(port: number, what: string) {
+    super(`127.0.0.1:${port} (${what}) is already in use: stop what holds it, choose other ports, or pass 0 to pick free ones`);
+    this.port = port;
+  }
+}
+
+async function refuseTakenPort(port: number, what: string): Promise<void> {
+  if (!(await canBind(port))) throw new PortInUseError(port, what);
+}
+
+/** The cluster id a member's cluster.json under `dataDir` holds, if any was founded there. */
+async function foundedClusterId(dataDir: string, ids: readonly string[]): Promise<string | undefined> {
+  for (const id of ids) {
+    let text: string;
+    try {
+      text = await readFile(join(dataDir, id, 'cluster.json'), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    // A damaged file is the coordinator's to report (it refuses to start, and the start fails with its exit).
+    try {
+      const clusterId = (JSON.parse(text) as { clusterId?: unknown }).clusterId;
+      if (typeof clusterId === 'string' && clusterId !== '') return clusterId;
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -221,6 +221,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
 
   sessions = new WorkerSessions({
     nodeId: config.id,
+    clusterId,
     node,
     orchestrator,
     log: childLogger(rootLogger, 'sessions'),

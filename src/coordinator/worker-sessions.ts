@@ -70,6 +70,8 @@ export const leaderHintPollMs = 20;
 
 export interface SessionHost {
   readonly nodeId: string;
+  /** This node's cluster: a worker asking for another is refused, and the welcome names it. */
+  readonly clusterId: string;
   readonly node: RaftNode<ApplyResult>;
   readonly orchestrator: Orchestrator;
   readonly log: Logger;
@@ -88,14 +90,14 @@ export interface SessionHost {
 }
 
 interface WorkerMessage {
-  hello?: { workerId: string; name: string; slots: number; httpAddress: string; capabilities: string; running: string[]; pending: string[]; version: string; sessionKey?: string };
+  hello?: { workerId: string; name: string; slots: number; httpAddress: string; capabilities: string; running: string[]; pending: string[]; version: string; sessionKey?: string; clusterId: string };
   heartbeat?: { seq: number };
   results?: { results: string[] };
   resetDone?: { ok: boolean; reason: string };
 }
 
 type CoordinatorMessage =
-  | { welcome: { workerId: string; leaderId: string; heartbeatIntervalMs: number; ttlMs: number } }
+  | { welcome: { workerId: string; leaderId: string; heartbeatIntervalMs: number; ttlMs: number; clusterId: string } }
   | { notLeader: { leaderId: string; leaderAddress: string } }
   | { assign: { orders: string[] } }
   | { cancel: { attemptIds: string[]; reason: string } }
@@ -306,6 +308,12 @@ export class WorkerSessions {
   }
 
   private async onHello(call: SessionCall, hello: NonNullable<WorkerMessage['hello']>): Promise<Session | null> {
+    if (hello.clusterId !== '' && hello.clusterId !== this.host.clusterId) {
+      // Checked before registering: a worker meant for another cluster leaves no trace in this one.
+      this.host.log.warn({ workerId: hello.workerId, workerClusterId: hello.clusterId, clusterId: this.host.clusterId }, 'refused a worker of another cluster');
+      failStream(call, { code: grpc.status.FAILED_PRECONDITION, details: `cluster id mismatch: this coordinator belongs to cluster "${this.host.clusterId}", the worker to "${hello.clusterId}"` });
+      return null;
+    }
     let capabilities: Capabilities;
     try {
       capabilities = JSON.parse(hello.capabilities) as Capabilities;
@@ -342,7 +350,9 @@ export class WorkerSessions {
       if (old !== undefined && old.call !== call) old.call.end();
       this.sessions.set(hello.workerId, session);
       this.lastSeenMs.set(hello.workerId, this.host.nowMs());
-      call.write({ welcome: { workerId: hello.workerId, leaderId: this.host.nodeId, heartbeatIntervalMs: this.host.settings.heartbeatIntervalMs, ttlMs: this.host.settings.workerTtlMs } });
+      call.write({
+        welcome: { workerId: hello.workerId, leaderId: this.host.nodeId, heartbeatIntervalMs: this.host.settings.heartbeatIntervalMs, ttlMs: this.host.settings.workerTtlMs, clusterId: this.host.clusterId },
+      });
       if (value.cancel.length > 0) call.write({ cancel: { attemptIds: [...value.cancel], reason: 'the coordinator does not assign this attempt to this worker' } });
       this.sendOrders(session, value.resend);
       if (value.reset) call.write({ reset: { reason: 'a reset was asked for while the worker was away' } });

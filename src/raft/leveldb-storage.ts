@@ -1,4 +1,4 @@
-import { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { bootstrapState } from './bootstrap.js';
 import { EntryCache } from './entry-cache.js';
 import {
@@ -43,7 +43,7 @@ import {
 } from './types.js';
 
 /**
- * A node's durable Raft state in LevelDB (classic-level), behind the read-only
+ * A node's durable Raft state in LevelDB (`level`, which is classic-level on Node), behind the read-only
  * `Storage` interface the core uses, with the same write methods as
  * `MemoryStorage` made asynchronous.
  *
@@ -181,7 +181,7 @@ export class LevelDbStorage implements Storage {
     const cacheBytesMax = options.entryCacheBytesMax ?? entryCacheBytesMax;
     assert(Number.isInteger(cacheBytesMax) && cacheBytesMax >= 0, `entry cache bound ${cacheBytesMax} is not a byte count`);
     const createIfMissing = options.createIfMissing ?? true;
-    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', createIfMissing });
+    const db: Db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', createIfMissing });
     try {
       await db.open();
     } catch (error) {
@@ -488,7 +488,7 @@ export class DataDirLockedError extends RaftError {
   }
 }
 
-type Db = ClassicLevel<Uint8Array, Uint8Array>;
+type Db = Level<Uint8Array, Uint8Array>;
 
 function ignore(): void {}
 

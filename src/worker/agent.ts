@@ -59,6 +59,12 @@ export interface WorkerAgentOptions {
   readonly attemptRetentionMs?: number;
   /** The worker token (`--token-file`), sent as `authorization: Bearer` on every session; absent: an open cluster. */
   readonly token?: string;
+  /**
+   * The cluster this worker joins (`--cluster-id`): sent in `hello`, and a
+   * welcome from another cluster (or one that names none) ends the session
+   * unused. Absent: any cluster's leader is served.
+   */
+  readonly clusterId?: string;
 }
 
 /** Results per message to the leader. */
@@ -96,7 +102,7 @@ interface Running {
 type SessionStream = grpc.ClientDuplexStream<Record<string, unknown>, CoordinatorMessage>;
 
 interface CoordinatorMessage {
-  welcome?: { workerId: string; leaderId: string; heartbeatIntervalMs: number; ttlMs: number } | null;
+  welcome?: { workerId: string; leaderId: string; heartbeatIntervalMs: number; ttlMs: number; clusterId?: string } | null;
   notLeader?: { leaderId: string; leaderAddress: string } | null;
   assign?: { orders: string[] } | null;
   cancel?: { attemptIds: string[]; reason: string } | null;
@@ -290,6 +296,10 @@ export class WorkerAgent {
           stream.cancel();
           return;
         }
+        if (message.welcome && !this.sameCluster(address, message.welcome.clusterId ?? '')) {
+          stream.cancel();
+          return;
+        }
         if (message.welcome) {
           welcomed = true;
           this.sessionCount++;
@@ -321,7 +331,11 @@ export class WorkerAgent {
       stream.on('error', (error: grpc.ServiceError) => {
         if (this.stopped || error.code === grpc.status.CANCELLED) return;
         // A refusal (bad registration) needs an operator; a lost connection does not.
-        const refused = error.code === grpc.status.INVALID_ARGUMENT || error.code === grpc.status.PERMISSION_DENIED || error.code === grpc.status.UNAUTHENTICATED;
+        const refused =
+          error.code === grpc.status.INVALID_ARGUMENT ||
+          error.code === grpc.status.FAILED_PRECONDITION ||
+          error.code === grpc.status.PERMISSION_DENIED ||
+          error.code === grpc.status.UNAUTHENTICATED;
         if (refused) this.log.error({ address, code: grpc.status[error.code], err: error.details }, 'the coordinator refused this worker');
         else if (!welcomed && error.code === grpc.status.UNAVAILABLE) this.warnUnreachable(address, error);
         else this.log.debug({ address, err: error.message }, 'session failed');
@@ -341,9 +355,18 @@ export class WorkerAgent {
           pending: this.outbox.pending().map((r) => r.attemptId),
           version: '1',
           sessionKey: this.sessionKey,
+          clusterId: this.options.clusterId ?? '',
         },
       });
     });
+  }
+
+  /** False (and says so) when this worker was given a cluster id and the welcome names another. */
+  private sameCluster(address: string, clusterId: string): boolean {
+    const expected = this.options.clusterId;
+    if (expected === undefined || expected === clusterId) return true;
+    this.log.error({ address, clusterId, expected }, 'the coordinator belongs to another cluster; leaving the session');
+    return false;
   }
 
   /** Says, at warn level and at most every `unreachableWarnIntervalMs` per address, that a coordinator cannot be reached. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { makespanWorkload, minTaskSec, simulateStatic, sleepTemplate, splitSlots } from '../../bench/makespan.js';
-import { lostTasks, slotRefillGaps } from '../../bench/schedule.js';
+import { makespanWorkload, minTaskSec, simulateStatic, sleepTemplate, splitSlots } from '../../src/bench/makespan.js';
+import { lostTasks, slotRefillGaps } from '../../src/bench/schedule.js';
 import {
   equalCount,
   heavyTailedDurations,
@@ -14,7 +14,7 @@ import {
   seededRandom,
   sum,
   timingStatic,
-} from '../../bench/workload.js';
+} from '../../src/bench/workload.js';
 import type { AttemptResult, RunView, TaskView } from '../../src/model/types.js';
 
 const sorted = (groups: number[][]): number[] => groups.flat().sort((a, b) => a - b);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { runKvMachineBench } from '../../bench/kv-machine.js';
+import { runKvMachineBench } from '../../src/bench/kv-machine.js';
 
 import {
   encodeCommand,

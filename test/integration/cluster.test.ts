@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
@@ -137,7 +137,7 @@ describe('a 3-node cluster of real processes', () => {
     const victim = [...c.members.keys()].find((id) => id !== leaderId)!;
     await allCaughtUp(client, 3);
     await c.kill(victim, 'SIGTERM');
-    const db = new ClassicLevel<Uint8Array, Uint8Array>(join(c.member(victim).dataDir, 'raft'), { keyEncoding: 'view', valueEncoding: 'view' });
+    const db = new Level<Uint8Array, Uint8Array>(join(c.member(victim).dataDir, 'raft'), { keyEncoding: 'view', valueEncoding: 'view' });
     const value = (await db.get(entryKey(5)))!;
     const damaged = Uint8Array.from(value);
     damaged[damaged.length - 1]! ^= 0xff;
@@ -153,7 +153,7 @@ describe('a 3-node cluster of real processes', () => {
     const { spawnSync } = await import('node:child_process');
     const { testudoCommand } = await import('../../src/cluster/local-cluster.js');
     const [cmd, prefix] = testudoCommand();
-    const second = spawnSync(cmd, [...prefix, 'coordinator', '--id', holder, '--listen', c.member(holder).grpcAddress, '--peers', c.peersFlag(), '--data-dir', c.member(holder).dataDir], {
+    const second = spawnSync(cmd, [...prefix, 'coordinator', '--id', holder, '--listen', c.member(holder).grpcAddress, '--peers', c.peersFlag(), '--cluster-id', c.clusterId, '--data-dir', c.member(holder).dataDir], {
       encoding: 'utf8',
       timeout: 30_000,
     });
@@ -224,7 +224,8 @@ describe('operating a live cluster', () => {
   });
 
   it('refuses to restart a member with a peer list other than the founding one', async () => {
-    const { cluster: c, client } = await cluster();
+    // Founded as by hand, with the id derived from the peer list (a LocalCluster otherwise passes one).
+    const { cluster: c, client } = await cluster({ clusterId: null });
     const { leaderId } = await stableLeader(client, 3);
     const victim = [...c.members.keys()].find((id) => id !== leaderId)!;
     await c.kill(victim, 'SIGTERM');

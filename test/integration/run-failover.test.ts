@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import type { RunSummary } from '../../src/model/index.js';
-import { CliProcess, rerunsOf, writeDrillSpec } from '../../bench/run-failover-drill.js';
+import { CliProcess, rerunsOf, writeDrillSpec } from '../../src/bench/run-failover-drill.js';
 import { clientFor, stableLeader, startCluster, waitFor } from './harness.js';
 import { startWorkers } from './runs-harness.js';
 

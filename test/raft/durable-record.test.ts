@@ -1,6 +1,6 @@
 import { cp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crc32c } from '../../src/raft/crc32c.js';
 import { DurableFile, durableFileName } from '../../src/raft/durable-file.js';
@@ -330,7 +330,7 @@ describe('an overwritten suffix that comes back', () => {
 describe('LevelDbStorage migrates the previous format', () => {
   /** Turns a current directory into the previous format: format record version 1, no durable record. */
   async function makePreviousFormat(dir: string): Promise<void> {
-    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
     await db.open();
     const meta = Uint8Array.from((await db.get(Uint8Array.of(0x6d)))!);
     const view = new DataView(meta.buffer);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ClassicLevel } from 'classic-level';
+import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AssertionFailure, CompactedError, CorruptionError, UnavailableError } from '../../src/raft/errors.js';
 import { decodeConfChange } from '../../src/raft/conf-change.js';
@@ -83,8 +83,8 @@ function view(storage: Storage): object {
   };
 }
 
-async function withRawDb(dir: string, change: (db: ClassicLevel<Uint8Array, Uint8Array>) => Promise<void>): Promise<void> {
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+async function withRawDb(dir: string, change: (db: Level<Uint8Array, Uint8Array>) => Promise<void>): Promise<void> {
+  const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
   await db.open();
   try {
     await change(db);
@@ -100,7 +100,7 @@ function entryKey(index: number): Uint8Array {
   return key;
 }
 
-async function flipLastByte(db: ClassicLevel<Uint8Array, Uint8Array>, key: Uint8Array): Promise<void> {
+async function flipLastByte(db: Level<Uint8Array, Uint8Array>, key: Uint8Array): Promise<void> {
   const value = await db.get(key);
   expect(value).toBeDefined();
   const damaged = Uint8Array.from(value!);

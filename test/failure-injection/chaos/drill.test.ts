@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runFailoverDrill } from '../../../bench/failover-drill.js';
+import { runFailoverDrill } from '../../../src/bench/failover-drill.js';
 import { LocalCluster } from '../../../src/cluster/local-cluster.js';
 
 const quiet = (): void => undefined;

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestudoClient } from '../src/client/index.js';
-import { LocalCluster } from '../src/cluster/local-cluster.js';
-import type { RunSubmission, RunSummary, RunView, TaskTemplate } from '../src/model/types.js';
+import { TestudoClient } from '../client/index.js';
+import { LocalCluster } from '../cluster/local-cluster.js';
+import type { RunSubmission, RunSummary, RunView, TaskTemplate } from '../model/types.js';
 import { waitForLeader } from './raft.js';
 import { quantile, round } from './workload.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { encodeCommand } from '../src/coordinator/codec.js';
-import { KvMachine } from '../src/coordinator/kv-machine.js';
+import { encodeCommand } from '../coordinator/codec.js';
+import { KvMachine } from '../coordinator/kv-machine.js';
 
 /**
  * The key-value state machine alone, in this process: how fast it applies

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestudoClient } from '../src/client/index.js';
-import { LocalCluster, testudoCommand } from '../src/cluster/local-cluster.js';
+import { TestudoClient } from '../client/index.js';
+import { LocalCluster, testudoCommand } from '../cluster/local-cluster.js';
 import type { LoadResult } from './load.js';
 
 export interface RaftBenchOptions {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TestudoClient } from '../src/client/index.js';
+import { TestudoClient } from '../client/index.js';
 
 /** A write load against a running cluster, driven through the public client. */
 export interface LoadOptions {

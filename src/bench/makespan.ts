@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestudoClient } from '../src/client/index.js';
-import type { LocalCluster } from '../src/cluster/local-cluster.js';
-import type { RunSubmission, TaskTemplate } from '../src/model/types.js';
+import type { TestudoClient } from '../client/index.js';
+import type { LocalCluster } from '../cluster/local-cluster.js';
+import type { RunSubmission, TaskTemplate } from '../model/types.js';
 import { dispatchLatencies, lostTasks, slotRefillGaps, stamped, startBenchCluster, waitRunEnd } from './schedule.js';
 import { equalCount, heavyTailedDurations, listSchedule, longestFirst, lowerBound, makespan, perturb, quantile, round, roundRobin, timingStatic } from './workload.js';
 

@@ -3,7 +3,7 @@
 // reproducible from --seed), static sharding strategies simulated on it, and
 // small statistics helpers.
 
-import { splitByTimings } from '../src/coordinator/orchestrator/history.js';
+import { splitByTimings } from '../coordinator/orchestrator/history.js';
 
 /** mulberry32: a small, fast 32-bit PRNG; returns floats in [0, 1). */
 export function seededRandom(seed: number): () => number {

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { AddressRoutes, TestudoClient } from '../src/client/index.js';
-import { ChaosCluster } from '../src/failure-injection/chaos-cluster.js';
-import { LocalCluster } from '../src/cluster/local-cluster.js';
+import { AddressRoutes, TestudoClient } from '../client/index.js';
+import { ChaosCluster } from '../failure-injection/chaos-cluster.js';
+import { LocalCluster } from '../cluster/local-cluster.js';
 import { quantile, round } from './load.js';
 import { waitForLeader } from './raft.js';
 

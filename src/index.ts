@@ -1,0 +1,50 @@
+// The `testudo` package's library entry: the client, the run spec loader and
+// the types a program needs to submit runs and follow them. Coordinators,
+// workers, Raft and the chaos module are run through the `testudo` command,
+// not imported: what is not named here is not a public API.
+
+export { TestudoClient } from './client/index.js';
+export {
+  TestudoError,
+  NotLeaderError,
+  NoLeaderError,
+  LeadershipLostError,
+  ProposalDroppedError,
+  InvalidArgumentError,
+  NotFoundError,
+  OverloadedError,
+  MessageTooLargeError,
+  UnavailableError,
+  DeadlineExceededError,
+  RetriesExhaustedError,
+  ClientClosedError,
+} from './client/index.js';
+export { loadSpec, parseSpecText, expandSpec, SpecError, SpecValidationError } from './spec/index.js';
+export { testudoVersion } from './common/version.js';
+
+export type {
+  TestudoClientOptions,
+  RetryOptions,
+  ReadOptions,
+  AdminOptions,
+  SubmitRunResult,
+  ClusterStatus,
+  MemberStatus,
+  WorkerInfo,
+} from './client/index.js';
+export type { ParsedSpec, RunSpec, SuiteSpec, LoadSpecOptions, ExpandOptions, SpecLocation } from './spec/index.js';
+export type {
+  RunSubmission,
+  TaskTemplate,
+  Requirements,
+  RunState,
+  RunCounts,
+  RunSummary,
+  RunView,
+  TaskState,
+  TaskView,
+  AttemptState,
+  AttemptView,
+  TestCaseStatus,
+  TestCaseResult,
+} from './model/index.js';
