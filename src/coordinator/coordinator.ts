@@ -23,6 +23,8 @@ import { AlertSender } from './alerts.js';
 import { ReportArchive, runsHandlers, type RunsHost } from './runs-service.js';
 import { sessionSettingsDefault, WorkerSessions } from './worker-sessions.js';
 import { testudoVersion } from '../common/version.js';
+import { createDashboard, type Dashboard } from '../dashboard/server.js';
+import { coordinatorSources } from '../dashboard/coordinator-sources.js';
 
 /** A coordinator that is up: its endpoints and how to stop it. */
 export interface RunningCoordinator {
@@ -88,6 +90,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   };
   let lastLeader: NodeId = NO_NODE;
   let lastRole = '';
+  let dashboard: Dashboard | null = null;
   const node = new RaftNode<ApplyResult>({
     id: config.id,
     storage,
@@ -107,6 +110,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
           lastLeader = s.leader;
           lastRole = s.role;
           sessions?.setLeader(s.role === 'leader');
+          dashboard?.hub.raftStateChanged(s.term, s.leader);
         }
         try {
           metrics.setRaftState({ term: s.term, commitIndex: s.commit, appliedIndex: Math.min(s.applied, s.commit), leaderId: s.leader });
@@ -221,6 +225,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   const orchestratorMetrics = new OrchestratorMetrics(metrics.registry, orchestrator, () => sessions?.sessionCount ?? 0);
   const alerts = new AlertSender(config.alertWebhookUrl, childLogger(rootLogger, 'alerts'), (ok) => orchestratorMetrics.webhookCalled(ok));
   const runsHost: RunsHost = { ...host, orchestrator, sessions, archive };
+  if (config.http !== null) dashboard = createDashboard({ sources: coordinatorSources(host, orchestrator, sessions), log: childLogger(rootLogger, 'dashboard') });
 
   const server = new grpc.Server(peerServerOptions(config.messageBytesMax));
   transport.registerService(server);
@@ -268,6 +273,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
           readyz: readiness,
           status: () => ({ ...node.status(), progress: Object.fromEntries(node.status().progress), members: machine.members(), digest: machine.digest() }),
           chaos,
+          dashboard,
         });
   log.info({ listen, http: http?.address ?? null, founding, clusterId }, 'coordinator started');
 
@@ -279,6 +285,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
       chaos?.stop();
       if (options.transferLeadership !== false && node.isLeader) await handOff(node, log);
       sessions?.stop();
+      dashboard?.stop();
       archive.stop();
       alerts.stop();
       server.forceShutdown();

@@ -46,7 +46,17 @@ export interface HttpServerOptions {
   readonly status?: () => unknown;
   /** The chaos hooks (`--chaos-hooks`), served at /chaos with GET, PUT and DELETE; without them /chaos is 404. */
   readonly chaos?: ChaosControl<CoordinatorChaosSettings> | null;
+  /** Tried first on every request (src/dashboard/server.ts); its event streams have their own cap beside HTTP_CONNECTIONS_MAX. */
+  readonly dashboard?: HttpSubHandler | null;
   readonly logger: Logger;
+}
+
+/** A handler that takes the requests it knows (returns true) and leaves the rest (false). */
+export interface HttpSubHandler {
+  readonly handle: (request: IncomingMessage, response: ServerResponse) => boolean;
+  /** Long-lived streams open now, and the most it allows; they do not count against HTTP_CONNECTIONS_MAX. */
+  streamsOpen(): number;
+  readonly streamsMax: number;
 }
 
 export interface HttpServer {
@@ -101,6 +111,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   if (status !== undefined) routes.set('/status', () => ({ status: 200, contentType: JSON_TYPE, body: `${toJson(status())}\n` }));
 
   const server = createServer({ maxHeaderSize: HTTP_HEADER_BYTES_MAX, headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS }, (request, response) => {
+    if (options.dashboard?.handle(request, response) === true) return;
     const startedAt = performance.now();
     respond(routes, request, logger, options.chaos ?? null)
       .then((reply) => {
@@ -113,7 +124,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       });
   });
   server.keepAliveTimeout = HTTP_KEEP_ALIVE_TIMEOUT_MS;
-  server.maxConnections = HTTP_CONNECTIONS_MAX;
+  const streams = options.dashboard ?? null;
+  server.maxConnections = HTTP_CONNECTIONS_MAX + (streams?.streamsMax ?? 0);
+  let connections = 0;
+  server.on('connection', (socket) => {
+    connections++;
+    socket.once('close', () => connections--);
+    // Streams have their own cap: they must not take the connections probes and scrapers need, nor the reverse.
+    if (streams !== null && connections - streams.streamsOpen() > HTTP_CONNECTIONS_MAX) socket.destroy();
+  });
   server.on('clientError', (error, socket) => {
     logger.debug({ err: error }, 'http client error');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
