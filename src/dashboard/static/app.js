@@ -582,7 +582,8 @@ function wireControls() {
       selectTab(tabs[(i + step + tabs.length) % tabs.length].id.slice(4), true);
     });
   }
-  for (const id of ['worker-search', 'worker-label', 'worker-state', 'worker-breaker', 'queue-state', 'queue-search']) $(id).addEventListener('input', scheduleRender);
+  // Filters answer at once (not at the next frame), so what is shown always matches them.
+  for (const id of ['worker-search', 'worker-label', 'worker-state', 'worker-breaker', 'queue-state', 'queue-search']) $(id).addEventListener('input', render);
   $('pause').addEventListener('click', () => {
     ui.paused = !ui.paused;
     $('pause').setAttribute('aria-pressed', String(ui.paused));
