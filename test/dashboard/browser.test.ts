@@ -4,8 +4,15 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { clientFor, runTestudo, stableLeader, startCluster, waitFor } from '../integration/harness.js';
-import { sleepRun, startWorkers } from '../integration/runs-harness.js';
+import { sleepRun } from '../integration/runs-harness.js';
 import { artifactsDir, canKillSockets, chromiumPath, killConnectionsTo } from './browser.js';
+
+/** What the page functions below touch of the browser's DOM (they run in the page, not in Node). */
+interface PageElement {
+  getAttribute(name: string): string | null;
+  readonly textContent: string | null;
+}
+declare const document: { readonly body: { readonly dataset: Record<string, string | undefined> }; querySelector(selector: string): PageElement | null };
 
 /** The page's first stream request after `before` resumed from an id of the same stream, at or after `before`. */
 function expectResumedAfter(ids: readonly (string | undefined)[], before: string): void {
@@ -82,7 +89,7 @@ describe('dashboard in a browser', () => {
     await page.waitForFunction((id) => document.querySelector(`#runs tr[data-run="${id}"]`)?.getAttribute('data-done') === '8', runId, { timeout: 60_000 });
     expect(await row.locator('.badge').textContent()).toBe('passed');
     // One page load: every change came over the stream.
-    expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
+    expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(1);
   });
 
   it('shows a drained worker and a disabled breaker, and filters by state, breaker, label and text', async () => {
