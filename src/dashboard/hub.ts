@@ -29,6 +29,11 @@ export interface HubLimits {
   readonly viewerIdleMs: number;
 }
 
+/** Changed runs a patch lists one by one; more and it carries the whole runs section. */
+const runsDeltaMax = 100;
+/** Least time between two builds of the queue section. */
+const queueRebuildMs = 1000;
+
 export const hubLimitsDefault: HubLimits = {
   streamsMax: limits.dashboardStreamsMax,
   updatesPerSecondMax: limits.dashboardUpdatesPerSecondMax,
@@ -81,6 +86,7 @@ export class DashboardHub {
   private readonly streams = new Set<Stream>();
   private readonly dirty = new Set<SectionName>();
   private flushTimer: NodeJS.Timeout | null = null;
+  private flushDueMs = 0;
   private lastFlushMs = -Infinity;
   private lastViewerMs = -Infinity;
   private readonly probeTimer: NodeJS.Timeout;
@@ -94,6 +100,9 @@ export class DashboardHub {
   private readonly unsubscribe: () => void;
   private stopped = false;
   private snapshotCache: { seq: number; atMs: number; body: string } | null = null;
+  /** Runs changed since the last flush: a patch carries only their summaries (runsDelta). */
+  private readonly touchedRuns = new Set<string>();
+  private lastQueueBuildMs = -Infinity;
 
   constructor(
     private readonly sources: DashboardSources,
@@ -206,6 +215,7 @@ export class DashboardHub {
   }
 
   private onOrchestratorChange(change: OrchestratorChange): void {
+    for (const runId of change.runIds) this.touchedRuns.add(runId);
     this.markDirty('node', 'workers', 'runs', 'queue');
     if (change.events.length === 0) return;
     for (const event of change.events) {
@@ -225,9 +235,20 @@ export class DashboardHub {
 
   private markDirty(...sections: SectionName[]): void {
     for (const s of sections) this.dirty.add(s);
-    if (this.flushTimer !== null || this.stopped) return;
+    this.scheduleFlush(0);
+  }
+
+  /** Flushes at the earliest allowed time, and not before `atLeastMs` from now; an earlier call wins over a later timer. */
+  private scheduleFlush(atLeastMs: number): void {
+    if (this.stopped || this.dirty.size === 0) return;
+    const now = this.sources.nowMs();
     const intervalMs = 1000 / this.limits.updatesPerSecondMax;
-    const waitMs = Math.max(0, this.lastFlushMs + intervalMs - this.sources.nowMs());
+    const waitMs = Math.max(atLeastMs, this.lastFlushMs + intervalMs - now);
+    if (this.flushTimer !== null) {
+      if (this.flushDueMs <= now + waitMs) return;
+      clearTimeout(this.flushTimer);
+    }
+    this.flushDueMs = now + waitMs;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;
       this.flush();
@@ -237,11 +258,20 @@ export class DashboardHub {
 
   private flush(): void {
     if (this.dirty.size === 0 || this.stopped) return;
-    this.lastFlushMs = this.sources.nowMs();
-    const names = [...this.dirty];
-    this.dirty.clear();
-    const sections: Partial<Record<SectionName, unknown>> = {};
-    for (const name of names) sections[name] = this.build(name);
+    const now = this.sources.nowMs();
+    this.lastFlushMs = now;
+    // The queue costs a walk of every running run: rebuilt at most once a second.
+    const queueWaitMs = this.lastQueueBuildMs + queueRebuildMs - now;
+    const names = [...this.dirty].filter((name) => name !== 'queue' || queueWaitMs <= 0);
+    for (const name of names) this.dirty.delete(name);
+    if (names.length === 0) return this.scheduleFlush(queueWaitMs);
+    const sections: Record<string, unknown> = {};
+    for (const name of names) {
+      if (name === 'runs' && this.touchedRuns.size <= runsDeltaMax) sections['runsDelta'] = this.runsDelta();
+      else sections[name] = this.build(name);
+    }
+    this.touchedRuns.clear();
+    if (names.includes('queue')) this.lastQueueBuildMs = now;
     this.seq++;
     let data = JSON.stringify({ sections });
     let type = 'patch';
@@ -257,6 +287,19 @@ export class DashboardHub {
       this.ringBytes -= this.ring.shift()!.frame.length;
     }
     for (const stream of [...this.streams]) this.write(stream, frame);
+    if (this.dirty.has('queue')) this.scheduleFlush(Math.max(0, this.lastQueueBuildMs + queueRebuildMs - this.sources.nowMs()));
+  }
+
+  /** The summaries of the runs changed since the last flush, and the ids of those gone (pruned). */
+  private runsDelta(): { counts: unknown; changed: unknown[]; removed: string[] } {
+    const changed: unknown[] = [];
+    const removed: string[] = [];
+    for (const runId of this.touchedRuns) {
+      const summary = this.sources.getRunSummary(runId);
+      if (summary === undefined) removed.push(runId);
+      else changed.push(summary);
+    }
+    return { counts: this.sources.stateCounts(), changed, removed };
   }
 
   private frame(seq: number, type: string, data: string): Buffer {

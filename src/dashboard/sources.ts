@@ -58,6 +58,7 @@ export interface DashboardSources {
   clusterStatus(probeTimeoutMs: number): Promise<readonly MemberRow[]>;
   listWorkers(): readonly WorkerView[];
   listRuns(): readonly RunSummary[];
+  getRunSummary(runId: string): RunSummary | undefined;
   getRun(runId: string): RunView | undefined;
   stateCounts(): unknown;
   /**

@@ -47,6 +47,7 @@ async function start(limits: Partial<HubLimits> = {}, authorize?: (token: string
     clusterStatus: async () => [member()],
     listWorkers: () => orchestrator.listWorkers(),
     listRuns: () => orchestrator.listRuns(),
+    getRunSummary: (id) => orchestrator.runSummary(id),
     getRun: (id) => orchestrator.getRun(id),
     stateCounts: () => orchestrator.stateCounts(),
     leaderSessions: async () => ({ from: 'self', byWorker: new Map() }),

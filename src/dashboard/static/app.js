@@ -111,12 +111,27 @@ function applySnapshot(snapshot) {
   scheduleRender();
 }
 
+/** Runs the page keeps from deltas (the server sends at most this many in a snapshot too). */
+const RUNS_SHOWN_MAX = 200;
+
+function mergeRuns(delta) {
+  const runs = state.sections.runs ?? { counts: delta.counts, runs: [], omitted: 0 };
+  const byId = new Map(runs.runs.map((r) => [r.runId, r]));
+  for (const id of delta.removed) byId.delete(id);
+  for (const r of delta.changed) byId.set(r.runId, r);
+  const sorted = [...byId.values()].sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running') || b.submittedAtMs - a.submittedAtMs);
+  state.sections.runs = { counts: delta.counts, runs: sorted.slice(0, RUNS_SHOWN_MAX), omitted: runs.omitted + Math.max(0, sorted.length - RUNS_SHOWN_MAX) };
+}
+
 function applyPatch(id, patch) {
-  for (const [name, value] of Object.entries(patch.sections ?? {})) state.sections[name] = value;
+  for (const [name, value] of Object.entries(patch.sections ?? {})) {
+    if (name === 'runsDelta') mergeRuns(value);
+    else state.sections[name] = value;
+  }
   if (patch.sections?.node) state.receivedAtMs = Date.now();
   state.eventId = id;
   document.body.dataset.eventId = id;
-  if (patch.sections?.runs && state.selectedRun !== '' && Date.now() - state.detailLoadedAtMs >= DETAIL_REFRESH_MS) void loadRunDetail(state.selectedRun);
+  if ((patch.sections?.runs || patch.sections?.runsDelta) && state.selectedRun !== '' && Date.now() - state.detailLoadedAtMs >= DETAIL_REFRESH_MS) void loadRunDetail(state.selectedRun);
   scheduleRender();
 }
 
