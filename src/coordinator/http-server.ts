@@ -54,8 +54,7 @@ export interface HttpServerOptions {
 /** A handler that takes the requests it knows (returns true) and leaves the rest (false). */
 export interface HttpSubHandler {
   readonly handle: (request: IncomingMessage, response: ServerResponse) => boolean;
-  /** Long-lived streams open now, and the most it allows; they do not count against HTTP_CONNECTIONS_MAX. */
-  streamsOpen(): number;
+  /** The most long-lived streams it keeps open (it refuses more itself); the server makes room for them beside HTTP_CONNECTIONS_MAX. */
   readonly streamsMax: number;
 }
 
@@ -124,15 +123,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       });
   });
   server.keepAliveTimeout = HTTP_KEEP_ALIVE_TIMEOUT_MS;
-  const streams = options.dashboard ?? null;
-  server.maxConnections = HTTP_CONNECTIONS_MAX + (streams?.streamsMax ?? 0);
-  let connections = 0;
-  server.on('connection', (socket) => {
-    connections++;
-    socket.once('close', () => connections--);
-    // Streams have their own cap: they must not take the connections probes and scrapers need, nor the reverse.
-    if (streams !== null && connections - streams.streamsOpen() > HTTP_CONNECTIONS_MAX) socket.destroy();
-  });
+  // Streams have their own cap (the handler answers 503 beyond it): room for them comes on top of the connections probes and scrapers need.
+  server.maxConnections = HTTP_CONNECTIONS_MAX + (options.dashboard?.streamsMax ?? 0);
   server.on('clientError', (error, socket) => {
     logger.debug({ err: error }, 'http client error');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

@@ -40,7 +40,9 @@ interface PhaseResult {
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const clockTicksPerSecond = 100;
-/** Time to wait for all streams to open before a "with" phase. */
+/** Streams opened at once. */
+const streamsOpenBatch = 100;
+/** Time to wait for a stream to open before a "with" phase. */
 const streamsOpenTimeoutMs = 60_000;
 
 /**
@@ -146,26 +148,29 @@ async function openStreams(httpAddress: string, count: number): Promise<{ bytes(
   let bytes = 0;
   let ok = 0;
   const requests: ClientRequest[] = [];
-  await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const req = request(`http://${httpAddress}/api/dashboard/events`, { agent: false, headers: { Accept: 'text/event-stream' } }, (res) => {
-            if (res.statusCode === 200) ok++;
-            res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-            res.on('error', () => undefined);
-            resolve();
-          });
-          req.setTimeout(streamsOpenTimeoutMs, () => reject(new Error('a dashboard stream did not open in time')));
-          req.on('error', reject);
-          req.end();
-          requests.push(req);
-        }),
-    ),
-  );
-  if (ok < count) throw new Error(`only ${ok} of ${count} dashboard streams opened (the cap is ${dashboardStreamsMax})`);
-  return { bytes: () => bytes, count: () => ok, close: () => requests.forEach((r) => r.destroy()) };
+  const openOne = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(`http://${httpAddress}/api/dashboard/events`, { agent: false, headers: { Accept: 'text/event-stream' } }, (res) => {
+        if (res.statusCode === 200) ok++;
+        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        res.on('error', () => undefined);
+        resolve();
+      });
+      req.setTimeout(streamsOpenTimeoutMs, () => reject(new Error('a dashboard stream did not open in time')));
+      req.on('error', reject);
+      req.end();
+      requests.push(req);
+    });
+  // In batches, so that the listen backlog never overflows.
+  for (let opened = 0; opened < count; opened += streamsOpenBatch) {
+    await Promise.all(Array.from({ length: Math.min(streamsOpenBatch, count - opened) }, openOne));
+  }
+  const close = (): void => requests.forEach((r) => r.destroy());
+  if (ok < count) {
+    close();
+    throw new Error(`only ${ok} of ${count} dashboard streams opened (the cap is ${dashboardStreamsMax})`);
+  }
+  return { bytes: () => bytes, count: () => ok, close };
 }
 
 function noopRun(name: string, tasks: number): RunSubmission {

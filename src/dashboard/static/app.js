@@ -531,16 +531,20 @@ function gantt(attempts, d) {
   const endOf = (a) => (a.state === 'running' ? now : a.finishedAtMs > a.assignedAtMs ? a.finishedAtMs : a.assignedAtMs + 1);
   const end = Math.max(d.finishedAtMs || 0, ...attempts.map(endOf), start + 1);
   const workers = [...new Set(attempts.map((a) => a.workerId))].sort();
-  const rows = workers.map((w) => {
-    const track = h('div', { class: 'gantt-track' });
-    for (const a of attempts.filter((x) => x.workerId === w)) {
+  const rows = workers.flatMap((w) => {
+    // Attempts that overlap (a worker has several slots) go to separate lanes.
+    const lanes = [];
+    for (const a of attempts.filter((x) => x.workerId === w).sort((x, y) => x.assignedAtMs - y.assignedAtMs)) {
+      let lane = lanes.find((l) => l.endMs <= a.assignedAtMs);
+      if (lane === undefined) lanes.push((lane = { endMs: 0, track: h('div', { class: 'gantt-track' }) }));
+      lane.endMs = endOf(a);
       const bar = h('span', { class: `gantt-bar ${a.state}`, title: `${a.taskId} attempt ${a.number}: ${a.state}` });
       // CSSOM, not a style attribute: allowed under the page's CSP.
       bar.style.left = `${((a.assignedAtMs - start) / (end - start)) * 100}%`;
       bar.style.width = `${((endOf(a) - a.assignedAtMs) / (end - start)) * 100}%`;
-      track.append(bar);
+      lane.track.append(bar);
     }
-    return h('div', { class: 'gantt-row' }, h('span', { class: 'gantt-label', text: w }), track);
+    return lanes.map((lane, i) => h('div', { class: 'gantt-row' }, h('span', { class: 'gantt-label', text: i === 0 ? w : '' }), lane.track));
   });
   return h('div', { class: 'gantt', role: 'img', 'aria-label': `Timeline of ${attempts.length} attempts on ${workers.length} workers over ${duration(end - start)}` }, rows);
 }
