@@ -101,7 +101,10 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     snapshotCatchUpEntries: config.snapshotCatchUpEntries,
     observer: {
       onPersist: (seconds, entries, synced) => {
-        if (synced) metrics.observeFsync(seconds, entries);
+        if (synced) {
+          metrics.observeFsync(seconds, entries);
+          dashboard?.hub.observeFsync(seconds);
+        }
       },
       onState: (s) => {
         if (s.leader !== lastLeader || s.role !== lastRole) {

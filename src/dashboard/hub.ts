@@ -9,6 +9,7 @@ import {
   workersSection,
   type ClusterSection,
   type LeaderChange,
+  type MetricPoint,
   type RecentEvent,
   type SectionName,
   type SessionsSection,
@@ -103,6 +104,8 @@ export class DashboardHub {
   /** Runs changed since the last flush: a patch carries only their summaries (runsDelta). */
   private readonly touchedRuns = new Set<string>();
   private lastQueueBuildMs = -Infinity;
+  private readonly points: MetricPoint[] = [];
+  private fsyncMs: number[] = [];
 
   constructor(
     private readonly sources: DashboardSources,
@@ -112,7 +115,9 @@ export class DashboardHub {
     assert(limits.updatesPerSecondMax > 0 && limits.streamsMax >= 0 && limits.ringEventsMax > 0, 'dashboard limits must be positive');
     this.unsubscribe = sources.onChange((change) => this.onOrchestratorChange(change));
     this.probeTimer = setInterval(() => {
-      if (this.watched()) void this.probe();
+      if (!this.watched()) return;
+      void this.probe();
+      this.sample();
     }, limits.probeIntervalMs);
     this.probeTimer.unref();
     const st = sources.raftStatus();
@@ -139,6 +144,11 @@ export class DashboardHub {
     this.markDirty('node', 'cluster');
     // Members' roles changed too: look again now rather than at the next tick.
     if (this.watched()) void this.probe();
+  }
+
+  /** Call after each synced write of the Raft log (the charts' fsync series). */
+  observeFsync(seconds: number): void {
+    if (this.fsyncMs.length < limits.dashboardFsyncSamplesMax) this.fsyncMs.push(seconds * 1000);
   }
 
   /** The whole state as JSON text; built at most `updatesPerSecondMax` times a second however many ask. */
@@ -268,6 +278,7 @@ export class DashboardHub {
     const sections: Record<string, unknown> = {};
     for (const name of names) {
       if (name === 'runs' && this.touchedRuns.size <= runsDeltaMax) sections['runsDelta'] = this.runsDelta();
+      else if (name === 'metrics') sections['metricsPoint'] = this.points[this.points.length - 1] ?? null;
       else sections[name] = this.build(name);
     }
     this.touchedRuns.clear();
@@ -332,6 +343,7 @@ export class DashboardHub {
       runs: this.build('runs'),
       queue: this.build('queue'),
       events: this.build('events'),
+      metrics: this.build('metrics'),
     };
   }
 
@@ -356,7 +368,32 @@ export class DashboardHub {
         return queueSection(s);
       case 'events':
         return { recent: [...this.recent] };
+      case 'metrics':
+        return { points: [...this.points] };
     }
+  }
+
+  /** Takes one sample for the charts. */
+  private sample(): void {
+    const counts = this.sources.stateCounts() as { tasks?: { queued: number; running: number; passed: number; failed: number; failedInfra: number; cancelled: number } };
+    const t = counts.tasks ?? { queued: 0, running: 0, passed: 0, failed: 0, failedInfra: 0, cancelled: 0 };
+    const fsync = this.fsyncMs.sort((a, b) => a - b);
+    this.fsyncMs = [];
+    this.points.push({
+      atMs: this.sources.nowMs(),
+      queued: t.queued,
+      running: t.running,
+      ended: t.passed + t.failed + t.failedInfra + t.cancelled,
+      passed: t.passed,
+      failed: t.failed,
+      failedInfra: t.failedInfra,
+      commitIndex: this.sources.raftStatus().commit,
+      fsyncs: fsync.length,
+      fsyncP50Ms: fsync.length === 0 ? 0 : Math.round(fsync[Math.floor((fsync.length - 1) / 2)]! * 100) / 100,
+      fsyncMaxMs: fsync.length === 0 ? 0 : Math.round(fsync[fsync.length - 1]! * 100) / 100,
+    });
+    if (this.points.length > limits.dashboardMetricPointsMax) this.points.shift();
+    this.markDirty('metrics');
   }
 
   /** Probes the members and the leader's session facts; one probe at a time, shared by every caller. */

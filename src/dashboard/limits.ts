@@ -33,5 +33,9 @@ export const dashboardQueueMax = 500;
 export const dashboardLeaderChangesMax = 100;
 /** Breaker transitions, resets and alerts remembered (since this coordinator started). */
 export const dashboardRecentEventsMax = 200;
+/** Samples kept for the charts (one a second while watched: five minutes). */
+export const dashboardMetricPointsMax = 300;
+/** Fsync durations kept between two samples. */
+export const dashboardFsyncSamplesMax = 10_000;
 /** Tasks in one run's detail; a bigger run's detail is cut and says so. */
 export const dashboardRunDetailTasksMax = 5_000;

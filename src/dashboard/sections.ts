@@ -3,7 +3,7 @@ import { dashboardQueueMax, dashboardRunsMax, dashboardWorkersMax } from './limi
 import type { DashboardSources, LocalRaftStatus, MemberRow, SessionFacts } from './sources.js';
 
 /** The parts of the dashboard's state; a patch replaces whole sections. */
-export const sectionNames = ['node', 'cluster', 'workers', 'sessions', 'runs', 'queue', 'events'] as const;
+export const sectionNames = ['node', 'cluster', 'workers', 'sessions', 'runs', 'queue', 'events', 'metrics'] as const;
 export type SectionName = (typeof sectionNames)[number];
 
 export interface NodeSection {
@@ -178,6 +178,28 @@ export interface RecentEvent {
   readonly atMs: number;
   readonly workerId: string;
   readonly text: string;
+}
+
+/** One sample of the coordinator's own figures, taken once a second while a page watches. */
+export interface MetricPoint {
+  readonly atMs: number;
+  readonly queued: number;
+  readonly running: number;
+  /** Tasks ended (passed, failed, failed-infra, cancelled) in the kept runs; its growth is the throughput. */
+  readonly ended: number;
+  readonly passed: number;
+  readonly failed: number;
+  readonly failedInfra: number;
+  readonly commitIndex: number;
+  /** Synced writes (fsync) since the previous sample, and their median and longest duration. */
+  readonly fsyncs: number;
+  readonly fsyncP50Ms: number;
+  readonly fsyncMaxMs: number;
+}
+
+export interface MetricsSection {
+  /** Oldest first; a patch carries the newest one as `metricsPoint`. */
+  readonly points: readonly MetricPoint[];
 }
 
 export interface EventsSection {

@@ -179,6 +179,12 @@ describe('dashboard in a browser', () => {
     expect(await page.getAttribute('#tab-runs', 'aria-selected')).toBe('true');
     expect(await page.isVisible('#view-runs')).toBe(true);
     await page.keyboard.press('ArrowRight');
+    expect(await page.getAttribute('#tab-charts', 'aria-selected')).toBe('true');
+    // The coordinator's own samples, one a second: the run above shows in the throughput and commits.
+    await page.locator('#charts svg polyline').first().waitFor({ timeout: 10_000 });
+    expect(await page.locator('#charts figure').count()).toBe(5);
+    await page.screenshot({ path: `${shots}/charts.png`, fullPage: true });
+    await page.keyboard.press('ArrowRight');
     expect(await page.getAttribute('#tab-events', 'aria-selected')).toBe('true');
     // The disable/enable of w1's breaker above are breaker transitions.
     await page.locator('#events tbody tr', { hasText: 'breaker' }).first().waitFor({ timeout: 10_000 });

@@ -123,9 +123,21 @@ function mergeRuns(delta) {
   state.sections.runs = { counts: delta.counts, runs: sorted.slice(0, RUNS_SHOWN_MAX), omitted: runs.omitted + Math.max(0, sorted.length - RUNS_SHOWN_MAX) };
 }
 
+/** Samples the page keeps for the charts (the server keeps as many). */
+const POINTS_MAX = 300;
+
+function addPoint(point) {
+  if (point === null) return;
+  const points = state.sections.metrics?.points ?? [];
+  points.push(point);
+  if (points.length > POINTS_MAX) points.shift();
+  state.sections.metrics = { points };
+}
+
 function applyPatch(id, patch) {
   for (const [name, value] of Object.entries(patch.sections ?? {})) {
     if (name === 'runsDelta') mergeRuns(value);
+    else if (name === 'metricsPoint') addPoint(value);
     else state.sections[name] = value;
   }
   if (patch.sections?.node) state.receivedAtMs = Date.now();
@@ -316,6 +328,7 @@ function render() {
   else if (ui.view === 'workers') renderWorkers();
   else if (ui.view === 'runs') renderRuns();
   else if (ui.view === 'events') renderEvents();
+  else if (ui.view === 'charts') renderCharts();
 }
 
 function renderHeader() {
@@ -574,6 +587,76 @@ function renderEvents() {
   if (!events) return;
   const rows = [...events.recent].reverse().map((e) => h('tr', {}, h('td', { text: clock(e.atMs) }), h('td', { text: e.kind }), h('td', { text: e.workerId || '—' }), h('td', { text: e.text })));
   fill($('events').tBodies[0], rows, 'nothing yet', 4);
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attrs) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  return el;
+}
+
+/** Per-second rate of a growing counter between samples (a drop, e.g. runs pruned, counts as 0). */
+function rate(points, key) {
+  return points.slice(1).map((p, i) => {
+    const prev = points[i];
+    const seconds = Math.max(0.001, (p.atMs - prev.atMs) / 1000);
+    return { atMs: p.atMs, v: Math.max(0, p[key] - prev[key]) / seconds };
+  });
+}
+
+function gauge(points, key) {
+  return points.map((p) => ({ atMs: p.atMs, v: p[key] }));
+}
+
+/** A small line chart: one polyline per series, the y axis from 0 to the largest value. */
+function lineChart(title, unit, series) {
+  const width = 340;
+  const height = 120;
+  const left = 36;
+  const all = series.flatMap((s) => s.values);
+  const figure = h('figure', { class: 'chart' }, h('h3', { text: title }));
+  if (all.length < 2) {
+    figure.append(h('p', { class: 'note', text: 'collecting samples…' }));
+    return figure;
+  }
+  const t0 = Math.min(...all.map((p) => p.atMs));
+  const t1 = Math.max(...all.map((p) => p.atMs), t0 + 1);
+  const max = Math.max(...all.map((p) => p.v), 1e-9);
+  const latest = series.map((s) => `${s.name} ${format(s.values[s.values.length - 1]?.v ?? 0)} ${unit}`).join(', ');
+  const chart = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `${title}: now ${latest}; highest ${format(max)} ${unit}` });
+  chart.append(svg('line', { x1: left, y1: 4, x2: left, y2: height - 14, class: 'axis' }), svg('line', { x1: left, y1: height - 14, x2: width, y2: height - 14, class: 'axis' }));
+  const top = svg('text', { x: 2, y: 12, class: 'tick' });
+  top.textContent = format(max);
+  const span = svg('text', { x: left, y: height - 2, class: 'tick' });
+  span.textContent = `last ${Math.round((t1 - t0) / 1000)} s`;
+  chart.append(top, span);
+  series.forEach((s, i) => {
+    const pts = s.values.map((p) => `${(left + ((p.atMs - t0) / (t1 - t0)) * (width - left - 4)).toFixed(1)},${(height - 14 - (p.v / max) * (height - 20)).toFixed(1)}`);
+    chart.append(svg('polyline', { points: pts.join(' '), class: s.cls ?? `s${i}` }));
+  });
+  figure.append(chart, h('p', { class: 'legend' }, series.map((s, i) => h('span', { class: s.cls ?? `s${i}`, text: s.name }))));
+  return figure;
+}
+
+function format(v) {
+  return v >= 100 ? String(Math.round(v)) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function renderCharts() {
+  const points = state.sections.metrics?.points ?? [];
+  $('charts').replaceChildren(
+    lineChart('Task throughput', 'tasks/s', [{ name: 'ended', values: rate(points, 'ended') }]),
+    lineChart('Queue depth', 'tasks', [{ name: 'queued', values: gauge(points, 'queued') }, { name: 'running', values: gauge(points, 'running') }]),
+    lineChart('Task outcomes', 'tasks/s', [
+      { name: 'passed', values: rate(points, 'passed'), cls: 's1' },
+      { name: 'failed', values: rate(points, 'failed'), cls: 's2' },
+      { name: 'failed (infra)', values: rate(points, 'failedInfra'), cls: 's3' },
+    ]),
+    lineChart('Commits', 'entries/s', [{ name: 'commit rate', values: rate(points, 'commitIndex') }]),
+    lineChart('Fsync', 'ms', [{ name: 'median', values: gauge(points, 'fsyncP50Ms') }, { name: 'longest', values: gauge(points, 'fsyncMaxMs') }]),
+  );
 }
 
 // ---------------------------------------------------------------- controls
