@@ -177,7 +177,10 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     handler,
     logger: childLogger(rootLogger, 'transport'),
     messageBytesMax: config.messageBytesMax,
-    onPeerRoundTrip: (peer, seconds) => metrics.observeRoundTrip(peer, seconds),
+    onPeerRoundTrip: (peer, seconds) => {
+      metrics.observeRoundTrip(peer, seconds);
+      dashboard?.hub.observeRoundTrip(peer, seconds);
+    },
   });
   node.attachTransport(transport);
   syncPeers();

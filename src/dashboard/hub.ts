@@ -32,6 +32,8 @@ export interface HubLimits {
 
 /** Changed runs a patch lists one by one; more and it carries the whole runs section. */
 const runsDeltaMax = 100;
+/** Weight of a new round-trip sample in the moving average. */
+const rttSmoothing = 0.2;
 /** Least time between two builds of the queue section. */
 const queueRebuildMs = 1000;
 
@@ -106,6 +108,8 @@ export class DashboardHub {
   private lastQueueBuildMs = -Infinity;
   private readonly points: MetricPoint[] = [];
   private fsyncMs: number[] = [];
+  private readonly rttMs = new Map<string, number>();
+  private rttChanged = false;
 
   constructor(
     private readonly sources: DashboardSources,
@@ -149,6 +153,15 @@ export class DashboardHub {
   /** Call after each synced write of the Raft log (the charts' fsync series). */
   observeFsync(seconds: number): void {
     if (this.fsyncMs.length < limits.dashboardFsyncSamplesMax) this.fsyncMs.push(seconds * 1000);
+  }
+
+  /** Call with each measured round trip to a peer (the topology's link colours). */
+  observeRoundTrip(peer: string, seconds: number): void {
+    const ms = seconds * 1000;
+    const previous = this.rttMs.get(peer);
+    if (previous === undefined && this.rttMs.size >= limits.dashboardPeersMax) return;
+    this.rttMs.set(peer, previous === undefined ? ms : previous + rttSmoothing * (ms - previous));
+    this.rttChanged = true;
   }
 
   /** The whole state as JSON text; built at most `updatesPerSecondMax` times a second however many ask. */
@@ -357,6 +370,7 @@ export class DashboardHub {
           members: this.members.map((m) => ({ ...m, lastContactMs: this.lastContactMs.get(m.id) ?? null })),
           probedAtMs: this.probedAtMs,
           leaderChanges: [...this.leaderChanges],
+          rttMs: Object.fromEntries([...this.rttMs].map(([peer, ms]) => [peer, Math.round(ms * 100) / 100])),
         } satisfies ClusterSection;
       case 'workers':
         return workersSection(s.listWorkers());
@@ -394,6 +408,8 @@ export class DashboardHub {
     });
     if (this.points.length > limits.dashboardMetricPointsMax) this.points.shift();
     this.markDirty('metrics');
+    if (this.rttChanged) this.markDirty('cluster');
+    this.rttChanged = false;
   }
 
   /** Probes the members and the leader's session facts; one probe at a time, shared by every caller. */

@@ -48,6 +48,8 @@ export interface ClusterSection {
   /** When the members were last probed (0: never). */
   readonly probedAtMs: number;
   readonly leaderChanges: readonly LeaderChange[];
+  /** Round trip from this node to each peer it talks Raft to (moving average, ms), as its transport measures it. */
+  readonly rttMs: Readonly<Record<string, number>>;
 }
 
 export interface WorkerRow {

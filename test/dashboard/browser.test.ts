@@ -12,7 +12,11 @@ interface PageElement {
   getAttribute(name: string): string | null;
   readonly textContent: string | null;
 }
-declare const document: { readonly body: { readonly dataset: Record<string, string | undefined> }; querySelector(selector: string): PageElement | null };
+declare const document: {
+  readonly body: { readonly dataset: Record<string, string | undefined> };
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): { readonly length: number };
+};
 
 /** The page's first stream request after `before` resumed from an id of the same stream, at or after `before`. */
 function expectResumedAfter(ids: readonly (string | undefined)[], before: string): void {
@@ -70,6 +74,9 @@ describe('dashboard in a browser', () => {
     expect(await page.getAttribute('body', 'data-leader')).toBe(cliLeader);
     expect(await page.locator('#members tbody tr').count()).toBe(3);
     expect(await page.textContent('#served-by')).toContain(`served by ${servingId} (follower)`);
+    // The topology: a link from the serving node to each other member, coloured once its round trip is measured.
+    await page.waitForFunction(() => document.querySelectorAll('#topology line.link.fast, #topology line.link.slow').length === 2, null, { timeout: 10_000 });
+    expect(await page.textContent(`#members tr[data-member="${cliLeader === servingId ? [...cluster.members.keys()].find((id) => id !== servingId)! : cliLeader}"]`)).toMatch(/\d ms/);
     await page.screenshot({ path: `${shots}/cluster.png`, fullPage: true });
   });
 

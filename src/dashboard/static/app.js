@@ -364,12 +364,59 @@ function renderCluster() {
       h('td', { class: 'num', text: m.reachable ? m.lag : '—' }),
       h('td', {}, health),
       h('td', { text: m.lastContactMs === null ? 'never' : ago(now - m.lastContactMs) }),
+      h('td', { class: 'num', text: m.id === state.sections.node?.id ? 'this node' : cluster.rttMs?.[m.id] === undefined ? '—' : `${cluster.rttMs[m.id].toFixed(2)} ms` }),
     );
   });
-  fill($('members').tBodies[0], rows, 'no member probed yet', 10);
+  fill($('members').tBodies[0], rows, 'no member probed yet', 11);
+  $('topology').replaceChildren(topology(cluster));
   $('cluster-note').textContent = cluster.probedAtMs > 0 ? `probed ${ago(now - cluster.probedAtMs)} by ${state.sections.node?.id ?? '?'} (the same probe as testudo cluster status)` : 'not probed yet';
   const changes = [...cluster.leaderChanges].reverse().map((c) => h('li', {}, `${clock(c.atMs)} — term ${c.term}: `, c.leaderId === '' ? h('span', { class: 'warn', text: 'no leader' }) : h('strong', { text: c.leaderId })));
   $('leader-changes').replaceChildren(...changes);
+}
+
+/** Members on a circle, the serving node's links coloured by round trip, connected workers around the leader. */
+function topology(cluster) {
+  const width = 520;
+  const height = 300;
+  const members = cluster.members;
+  const self = state.sections.node?.id ?? '';
+  const leader = members.find((m) => m.role === 'leader')?.id ?? '';
+  const pos = new Map(members.map((m, i) => {
+    const a = (2 * Math.PI * i) / Math.max(1, members.length) - Math.PI / 2;
+    return [m.id, { x: width / 2 + Math.cos(a) * 90, y: height / 2 + Math.sin(a) * 90 }];
+  }));
+  const chart = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, class: 'topology', role: 'img', 'aria-label': `Topology: ${members.length} members, leader ${leader || 'none'}` });
+  const sessions = state.sections.sessions?.workers ?? {};
+  const workers = (state.sections.workers?.workers ?? []).filter((w) => sessions[w.workerId]?.connected).slice(0, 24);
+  const lp = pos.get(leader);
+  workers.forEach((w, i) => {
+    if (!lp) return;
+    const a = (2 * Math.PI * i) / Math.max(1, workers.length);
+    const x = lp.x + Math.cos(a) * 55 * (lp.x < width / 2 ? -1 : 1) + (lp.x < width / 2 ? -40 : 40);
+    const y = lp.y + Math.sin(a) * 55;
+    chart.append(svg('line', { x1: lp.x, y1: lp.y, x2: x, y2: y, class: 'worker-link' }));
+    const dot = svg('circle', { cx: x, cy: y, r: 5, class: 'worker' });
+    dot.append(Object.assign(svg('title', {}), { textContent: `${w.name} (${w.workerId})` }));
+    chart.append(dot);
+  });
+  const from = pos.get(self);
+  for (const m of members) {
+    const to = pos.get(m.id);
+    if (!from || !to || m.id === self) continue;
+    const rtt = cluster.rttMs?.[m.id];
+    const cls = !m.reachable || rtt === undefined || rtt >= 50 ? 'bad' : rtt >= 5 ? 'slow' : 'fast';
+    const link = svg('line', { x1: from.x, y1: from.y, x2: to.x, y2: to.y, class: `link ${cls}` });
+    link.append(Object.assign(svg('title', {}), { textContent: `${self} → ${m.id}: ${rtt === undefined ? 'no round trip measured' : `${rtt.toFixed(2)} ms`}` }));
+    chart.append(link);
+  }
+  for (const m of members) {
+    const p = pos.get(m.id);
+    chart.append(svg('circle', { cx: p.x, cy: p.y, r: 18, class: m.id === leader ? 'leader' : '' }));
+    const label = svg('text', { x: p.x, y: p.y + 4 });
+    label.textContent = m.id;
+    chart.append(label);
+  }
+  return chart;
 }
 
 function workerMatches(w, filters, session) {
