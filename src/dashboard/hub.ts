@@ -13,6 +13,7 @@ import {
   type RecentEvent,
   type SectionName,
   type SessionsSection,
+  type WorkerRow,
 } from './sections.js';
 import type { DashboardSources, MemberRow, OrchestratorChange } from './sources.js';
 
@@ -109,6 +110,8 @@ export class DashboardHub {
   private readonly points: MetricPoint[] = [];
   private fsyncMs: number[] = [];
   private readonly rttMs = new Map<string, number>();
+  /** Each worker row as last sent (JSON), so that a patch carries only the rows that changed. */
+  private sentWorkers = new Map<string, string>();
   private rttChanged = false;
 
   constructor(
@@ -292,6 +295,7 @@ export class DashboardHub {
     for (const name of names) {
       if (name === 'runs' && this.touchedRuns.size <= runsDeltaMax) sections['runsDelta'] = this.runsDelta();
       else if (name === 'metrics') sections['metricsPoint'] = this.points[this.points.length - 1] ?? null;
+      else if (name === 'workers') sections['workersDelta'] = this.workersDelta();
       else sections[name] = this.build(name);
     }
     this.touchedRuns.clear();
@@ -312,6 +316,21 @@ export class DashboardHub {
     }
     for (const stream of [...this.streams]) this.write(stream, frame);
     if (this.dirty.has('queue')) this.scheduleFlush(Math.max(0, this.lastQueueBuildMs + queueRebuildMs - this.sources.nowMs()));
+  }
+
+  /** The worker rows that differ from those last sent, and the ids of those no longer sent. */
+  private workersDelta(): { changed: WorkerRow[]; removed: string[]; omitted: number } {
+    const section = workersSection(this.sources.listWorkers());
+    const next = new Map<string, string>();
+    const changed: WorkerRow[] = [];
+    for (const row of section.workers) {
+      const json = JSON.stringify(row);
+      next.set(row.workerId, json);
+      if (this.sentWorkers.get(row.workerId) !== json) changed.push(row);
+    }
+    const removed = [...this.sentWorkers.keys()].filter((id) => !next.has(id));
+    this.sentWorkers = next;
+    return { changed, removed, omitted: section.omitted };
   }
 
   /** The summaries of the runs changed since the last flush, and the ids of those gone (pruned). */
@@ -373,6 +392,7 @@ export class DashboardHub {
           rttMs: Object.fromEntries([...this.rttMs].map(([peer, ms]) => [peer, Math.round(ms * 100) / 100])),
         } satisfies ClusterSection;
       case 'workers':
+        // Not the deltas' baseline: that is only what the patches carried, which every stream applied in order.
         return workersSection(s.listWorkers());
       case 'sessions':
         return this.sessions;

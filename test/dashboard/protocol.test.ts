@@ -8,7 +8,7 @@ import { Orchestrator } from '../../src/coordinator/orchestrator/state.js';
 import type { HubLimits } from '../../src/dashboard/hub.js';
 import { createDashboard, type Dashboard, type DashboardAuthVerdict } from '../../src/dashboard/server.js';
 import type { DashboardSources, LocalRaftStatus, MemberRow } from '../../src/dashboard/sources.js';
-import { SseClient } from '../../src/dashboard/sse-client.js';
+import { SseClient, type Frame } from '../../src/dashboard/sse-client.js';
 import { waitFor } from '../integration/harness.js';
 import { registration, submission, template } from '../coordinator/orchestrator-fixtures.js';
 
@@ -74,9 +74,32 @@ async function start(limits: Partial<HubLimits> = {}, authorize?: (token: string
   return { base: `http://127.0.0.1:${server.address.port}`, orchestrator, dashboard, apply };
 }
 
+/** A worker's state in a snapshot's sections or in one patch (its `workersDelta`). */
 function workerState(sections: Record<string, unknown>, workerId: string): string | undefined {
-  const workers = sections['workers'] as { workers: { workerId: string; state: string }[] } | undefined;
-  return workers?.workers.find((w) => w.workerId === workerId)?.state;
+  const rows = (sections['workers'] as { workers: WorkerRow[] } | undefined)?.workers ?? (sections['workersDelta'] as { changed: WorkerRow[] } | undefined)?.changed ?? [];
+  return rows.find((w) => w.workerId === workerId)?.state;
+}
+
+interface WorkerRow {
+  readonly workerId: string;
+  readonly state: string;
+}
+
+/** Workers' states after applying `frames` in order, as a page does. */
+function foldWorkers(frames: readonly Frame[]): Map<string, string> {
+  const states = new Map<string, string>();
+  for (const f of frames) {
+    const sections = (JSON.parse(f.data) as { sections?: Record<string, unknown> }).sections ?? {};
+    const full = sections['workers'] as { workers: WorkerRow[] } | undefined;
+    if (full !== undefined) {
+      states.clear();
+      for (const w of full.workers) states.set(w.workerId, w.state);
+    }
+    const delta = sections['workersDelta'] as { changed: WorkerRow[]; removed: string[] } | undefined;
+    for (const id of delta?.removed ?? []) states.delete(id);
+    for (const w of delta?.changed ?? []) states.set(w.workerId, w.state);
+  }
+  return states;
 }
 
 /** Opens a stream and waits for its first data frame. */
@@ -135,9 +158,8 @@ describe('dashboard protocol', () => {
     const resumed = await openStream(base, { 'Last-Event-ID': lastId });
     const [bootId, lastSeq] = lastId.split('-');
     await waitFor('the missed changes', () => {
-      const merged: Record<string, unknown> = {};
-      for (const f of resumed.events()) Object.assign(merged, (JSON.parse(f.data) as { sections: Record<string, unknown> }).sections);
-      return workerState(merged, 'w1') === 'draining' && workerState(merged, 'w2') === 'active';
+      const states = foldWorkers(resumed.events());
+      return states.get('w1') === 'draining' && states.get('w2') === 'active';
     });
     for (const f of resumed.events()) {
       expect(f.event).toBe('patch');
@@ -162,6 +184,23 @@ describe('dashboard protocol', () => {
       expect(s.events()[0]!.event, id).toBe('snapshot');
       s.close();
     }
+  });
+
+  it('a page that follows only the patches holds the same workers as a fresh snapshot', async () => {
+    const { base, apply } = await start({ updatesPerSecondMax: 20 });
+    const stream = await openStream(base);
+    for (const id of ['w1', 'w2', 'w3']) apply(registration(id));
+    await fetch(`${base}/api/dashboard/snapshot`); // another page's snapshot in between must not shift the deltas' baseline
+    apply({ type: 'drain-worker', workerId: 'w2', drain: true });
+    apply({ type: 'worker-lost', workerId: 'w3', reason: 'test' });
+    const expected = async (): Promise<Map<string, string>> => {
+      const snapshot = (await (await fetch(`${base}/api/dashboard/snapshot`)).json()) as { sections: { workers: { workers: WorkerRow[] } } };
+      return new Map(snapshot.sections.workers.workers.map((w) => [w.workerId, w.state]));
+    };
+    const final = new Map([['w1', 'active'], ['w2', 'draining'], ['w3', 'lost']]);
+    await waitFor('the stream to reach the final state', () => JSON.stringify([...foldWorkers(stream.events())]) === JSON.stringify([...final]));
+    await waitFor('the snapshot to agree', async () => JSON.stringify([...(await expected())]) === JSON.stringify([...final]));
+    stream.close();
   });
 
   it('coalesces a burst of changes into at most updatesPerSecondMax patches per second', async () => {

@@ -134,10 +134,21 @@ function addPoint(point) {
   state.sections.metrics = { points };
 }
 
+const WORKER_STATE_ORDER = { active: 0, draining: 1, lost: 2 };
+
+function mergeWorkers(delta) {
+  const byId = new Map((state.sections.workers?.workers ?? []).map((w) => [w.workerId, w]));
+  for (const id of delta.removed) byId.delete(id);
+  for (const w of delta.changed) byId.set(w.workerId, w);
+  const workers = [...byId.values()].sort((a, b) => (WORKER_STATE_ORDER[a.state] ?? 3) - (WORKER_STATE_ORDER[b.state] ?? 3) || a.workerId.localeCompare(b.workerId));
+  state.sections.workers = { workers, omitted: delta.omitted };
+}
+
 function applyPatch(id, patch) {
   for (const [name, value] of Object.entries(patch.sections ?? {})) {
     if (name === 'runsDelta') mergeRuns(value);
     else if (name === 'metricsPoint') addPoint(value);
+    else if (name === 'workersDelta') mergeWorkers(value);
     else state.sections[name] = value;
   }
   if (patch.sections?.node) state.receivedAtMs = Date.now();
