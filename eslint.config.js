@@ -18,4 +18,16 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // The dashboard page (src/dashboard/static): browser JavaScript served as is, outside the TypeScript project.
+    files: ['src/dashboard/static/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { projectService: false, program: null },
+      globals: Object.fromEntries(
+        ['document', 'window', 'location', 'sessionStorage', 'fetch', 'alert', 'requestAnimationFrame', 'setTimeout', 'clearTimeout', 'setInterval', 'AbortController', 'TextDecoderStream', 'ReadableStream', 'URL', 'Node', 'Blob'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

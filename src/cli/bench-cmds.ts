@@ -8,6 +8,7 @@ import { makespanScaleDefault, runMakespanBench } from '../bench/makespan.js';
 import { runRaftBench } from '../bench/raft.js';
 import { runScheduleBench } from '../bench/schedule.js';
 import { valueBytesMax } from '../coordinator/limits.js';
+import { registerDashboardBench } from '../dashboard/bench.js';
 import { ExitError, UsageError } from './errors.js';
 import { endpointListFlag } from './flags.js';
 import { positiveInt } from './up-cmd.js';
@@ -23,6 +24,7 @@ function progress(line: string): void {
 
 export function registerBenchCommands(program: Command, write: (text: string) => void): void {
   const bench = program.command('bench').description('benchmarks; each prints its result as JSON on the last line of stdout');
+  registerDashboardBench(bench, write, progress);
   bench
     .command('kv-machine')
     .description('the key-value state machine alone, in this process: puts applied per second and list pages per second')

@@ -31,6 +31,8 @@ import { bearer } from '../security/auth-token.js';
 import { RemovedMembers } from '../security/auth-peers.js';
 import { authInterceptor, authorizeHttp, principalOf } from '../security/auth.js';
 import type { PeerAuth } from '../raft/index.js';
+import { createDashboard, type Dashboard } from '../dashboard/server.js';
+import { coordinatorSources } from '../dashboard/coordinator-sources.js';
 
 /** A coordinator that is up: its endpoints and how to stop it. */
 export interface RunningCoordinator {
@@ -108,6 +110,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   };
   let lastLeader: NodeId = NO_NODE;
   let lastRole = '';
+  let dashboard: Dashboard | null = null;
   const node = new RaftNode<ApplyResult>({
     id: config.id,
     storage,
@@ -118,7 +121,10 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     snapshotCatchUpEntries: config.snapshotCatchUpEntries,
     observer: {
       onPersist: (seconds, entries, synced) => {
-        if (synced) metrics.observeFsync(seconds, entries);
+        if (synced) {
+          metrics.observeFsync(seconds, entries);
+          dashboard?.hub.observeFsync(seconds);
+        }
       },
       onState: (s) => {
         if (s.leader !== lastLeader || s.role !== lastRole) {
@@ -127,6 +133,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
           lastLeader = s.leader;
           lastRole = s.role;
           sessions?.setLeader(s.role === 'leader');
+          dashboard?.hub.raftStateChanged(s.term, s.leader);
         }
         try {
           metrics.setRaftState({ term: s.term, commitIndex: s.commit, appliedIndex: Math.min(s.applied, s.commit), leaderId: s.leader });
@@ -191,7 +198,10 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     logger: childLogger(rootLogger, 'transport'),
     messageBytesMax: config.messageBytesMax,
     credentials: channelCredentials,
-    onPeerRoundTrip: (peer, seconds) => metrics.observeRoundTrip(peer, seconds),
+    onPeerRoundTrip: (peer, seconds) => {
+      metrics.observeRoundTrip(peer, seconds);
+      dashboard?.hub.observeRoundTrip(peer, seconds);
+    },
     peerAuth: peerAuthOf(security, removedMembers, authMetrics),
   });
   node.attachTransport(transport);
@@ -246,6 +256,17 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   const orchestratorMetrics = new OrchestratorMetrics(metrics.registry, { orchestrator, isLeader: () => node.isLeader, sessionsConnected: () => sessions?.sessionCount ?? 0 });
   const alerts = new AlertSender(config.alertWebhookUrl, childLogger(rootLogger, 'alerts'), (ok) => orchestratorMetrics.webhookCalled(ok));
   const runsHost: RunsHost = { ...host, orchestrator, sessions, archive };
+  if (config.http !== null) {
+    dashboard = createDashboard({
+      sources: coordinatorSources(host, orchestrator, sessions),
+      log: childLogger(rootLogger, 'dashboard'),
+      // The page's data needs the read-only role when tokens are on; the page itself loads to show its sign-in form.
+      authorize: (request) => {
+        const refusal = authorizeHttp(security.auth, request, new URL(request.url ?? '/', 'http://localhost').pathname, audit, (route, reason) => authMetrics.callRefused(route, reason));
+        return refusal === null ? { ok: true } : { ok: false, status: refusal.status === 401 ? 401 : 403, message: refusal.body.trim() };
+      },
+    });
+  }
 
   const server = new grpc.Server({
     ...peerServerOptions(config.messageBytesMax),
@@ -300,6 +321,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
           chaos,
           tls,
           authorize: (request, path) => authorizeHttp(security.auth, request, path, audit, (route, reason) => authMetrics.callRefused(route, reason)),
+          dashboard,
         });
   log.info({ listen, http: http?.address ?? null, founding, clusterId, tls: tlsSummary(tls, config) }, 'coordinator started');
 
@@ -311,6 +333,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
       chaos?.stop();
       if (options.transferLeadership !== false && node.isLeader) await handOff(node, log);
       sessions?.stop();
+      dashboard?.stop();
       archive.stop();
       alerts.stop();
       server.forceShutdown();

@@ -54,9 +54,18 @@ export interface HttpServerOptions {
    * present one (/livez, /readyz) still work. Default: plain HTTP.
    */
   readonly tls?: TlsContextSource | null;
+  /** Tried first on every request (src/dashboard/server.ts); its event streams have their own cap beside HTTP_CONNECTIONS_MAX. */
+  readonly dashboard?: HttpSubHandler | null;
   readonly logger: Logger;
   /** Checks each request's credential before routing it (src/security/auth.ts); null lets it on, else the refusal is the answer. */
   readonly authorize?: (request: IncomingMessage, path: string) => { status: number; body: string; headers: Readonly<Record<string, string>> } | null;
+}
+
+/** A handler that takes the requests it knows (returns true) and leaves the rest (false). */
+export interface HttpSubHandler {
+  readonly handle: (request: IncomingMessage, response: ServerResponse) => boolean;
+  /** The most long-lived streams it keeps open (it refuses more itself); the server makes room for them beside HTTP_CONNECTIONS_MAX. */
+  readonly streamsMax: number;
 }
 
 export interface HttpServer {
@@ -113,6 +122,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const serverOptions = { maxHeaderSize: HTTP_HEADER_BYTES_MAX, headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS };
   const tls = options.tls ?? null;
   const handler = (request: IncomingMessage, response: ServerResponse): void => {
+    if (options.dashboard?.handle(request, response) === true) return;
     const startedAt = performance.now();
     respond(routes, request, logger, options.chaos ?? null, options.authorize)
       .then((reply) => {
@@ -128,7 +138,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     tls === null ? createServer(serverOptions, handler) : createHttpsServer({ ...serverOptions, ...tls.secureContextOptions(), requestCert: true, rejectUnauthorized: false }, handler);
   const stopReloads = tls === null ? () => undefined : tls.onReload(() => (server as ReturnType<typeof createHttpsServer>).setSecureContext(tls.secureContextOptions()));
   server.keepAliveTimeout = HTTP_KEEP_ALIVE_TIMEOUT_MS;
-  server.maxConnections = HTTP_CONNECTIONS_MAX;
+  // Streams have their own cap (the handler answers 503 beyond it): room for them comes on top of the connections probes and scrapers need.
+  server.maxConnections = HTTP_CONNECTIONS_MAX + (options.dashboard?.streamsMax ?? 0);
   server.on('clientError', (error, socket) => {
     logger.debug({ err: error }, 'http client error');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

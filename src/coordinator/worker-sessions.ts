@@ -230,6 +230,11 @@ export class WorkerSessions {
     return this.sessions.size;
   }
 
+  /** When this leader last heard from the worker (its clock), or undefined. */
+  lastHeartbeatMs(workerId: string): number | undefined {
+    return this.lastSeenMs.get(workerId);
+  }
+
   /** Workers with a session now. */
   connected(workerId: string): boolean {
     return this.sessions.has(workerId);

@@ -1,0 +1,210 @@
+import type { RunSummary, TaskView, WorkerView } from '../model/index.js';
+import { dashboardQueueMax, dashboardRunsMax, dashboardWorkersMax } from './limits.js';
+import type { DashboardSources, LocalRaftStatus, MemberRow, SessionFacts } from './sources.js';
+
+/** The parts of the dashboard's state; a patch replaces whole sections. */
+export const sectionNames = ['node', 'cluster', 'workers', 'sessions', 'runs', 'queue', 'events', 'metrics'] as const;
+export type SectionName = (typeof sectionNames)[number];
+
+export interface NodeSection {
+  readonly id: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leaderId: string;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  /** The leader's commit index as this node last heard it. */
+  readonly leaderCommitHeard: number;
+  /** Entries this node's applied state trails the leader's commit (as last heard); 0 on the leader. */
+  readonly behindLeader: number;
+  /** This node's clock when the section was built: the page measures ages against it. */
+  readonly atMs: number;
+}
+
+export function nodeSection(nodeId: string, st: LocalRaftStatus, nowMs: number): NodeSection {
+  const behind = st.role === 'leader' ? 0 : Math.max(0, st.leaderCommitHeard - st.appliedToMachine);
+  return {
+    id: nodeId,
+    role: st.role,
+    term: st.term,
+    leaderId: st.leader,
+    commitIndex: st.commit,
+    appliedIndex: st.appliedToMachine,
+    leaderCommitHeard: st.leaderCommitHeard,
+    behindLeader: behind,
+    atMs: nowMs,
+  };
+}
+
+export interface LeaderChange {
+  readonly atMs: number;
+  readonly term: number;
+  /** '' while no leader is known. */
+  readonly leaderId: string;
+}
+
+export interface ClusterSection {
+  readonly members: readonly (MemberRow & { readonly lastContactMs: number | null })[];
+  /** When the members were last probed (0: never). */
+  readonly probedAtMs: number;
+  readonly leaderChanges: readonly LeaderChange[];
+  /** Round trip from this node to each peer it talks Raft to (moving average, ms), as its transport measures it. */
+  readonly rttMs: Readonly<Record<string, number>>;
+}
+
+export interface WorkerRow {
+  readonly workerId: string;
+  readonly name: string;
+  readonly state: string;
+  readonly slots: number;
+  readonly running: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly cpus: number;
+  readonly memoryMb: number;
+  readonly tools: readonly string[];
+  readonly httpAddress: string;
+  readonly breaker: { readonly state: string; readonly reason: string; readonly sinceMs: number };
+  readonly resetting: boolean;
+  readonly registeredAtMs: number;
+}
+
+export interface WorkersSection {
+  readonly workers: readonly WorkerRow[];
+  /** Workers left out by dashboardWorkersMax. */
+  readonly omitted: number;
+}
+
+const workerStateOrder: Record<string, number> = { active: 0, draining: 1, lost: 2 };
+
+export function workersSection(workers: readonly WorkerView[]): WorkersSection {
+  const sorted = [...workers].sort((a, b) => (workerStateOrder[a.state] ?? 3) - (workerStateOrder[b.state] ?? 3) || a.workerId.localeCompare(b.workerId));
+  const shown = sorted.slice(0, dashboardWorkersMax).map(
+    (w): WorkerRow => ({
+      workerId: w.workerId,
+      name: w.name,
+      state: w.state,
+      slots: w.slots,
+      running: w.running,
+      labels: w.capabilities.labels,
+      cpus: w.capabilities.cpus,
+      memoryMb: w.capabilities.memoryMb,
+      tools: w.capabilities.tools,
+      httpAddress: w.httpAddress,
+      breaker: w.breaker,
+      resetting: w.resetting,
+      registeredAtMs: w.registeredAtMs,
+    }),
+  );
+  return { workers: shown, omitted: sorted.length - shown.length };
+}
+
+export interface SessionsSection {
+  /** Where the facts come from: this node (the leader), the leader (asked by a follower), or nowhere. */
+  readonly from: 'self' | 'leader' | 'unavailable';
+  readonly atMs: number;
+  readonly workers: Readonly<Record<string, SessionFacts>>;
+}
+
+export interface RunsSection {
+  readonly counts: unknown;
+  readonly runs: readonly RunSummary[];
+  readonly omitted: number;
+}
+
+export function runsSection(runs: readonly RunSummary[], counts: unknown): RunsSection {
+  const sorted = [...runs].sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running') || b.submittedAtMs - a.submittedAtMs);
+  const shown = sorted.slice(0, dashboardRunsMax);
+  return { counts, runs: shown, omitted: sorted.length - shown.length };
+}
+
+export interface QueueRow {
+  readonly taskId: string;
+  readonly runId: string;
+  readonly runName: string;
+  readonly suite: string;
+  readonly shard: number;
+  readonly shardCount: number;
+  readonly matrix: Readonly<Record<string, string>>;
+  readonly priority: number;
+  readonly state: string;
+  readonly queuedAtMs: number;
+  readonly attempts: number;
+  /** The worker of the running attempt; '' while queued. */
+  readonly workerId: string;
+  readonly startedAtMs: number;
+}
+
+export interface QueueSection {
+  readonly tasks: readonly QueueRow[];
+  readonly omitted: number;
+}
+
+/** Queued and running tasks of the running runs, highest priority first, then oldest. */
+export function queueSection(sources: Pick<DashboardSources, 'listRuns' | 'getRun'>): QueueSection {
+  const rows: QueueRow[] = [];
+  for (const summary of sources.listRuns()) {
+    if (summary.state !== 'running') continue;
+    const run = sources.getRun(summary.runId);
+    for (const task of run?.tasks ?? []) {
+      if (task.state === 'queued' || task.state === 'running') rows.push(queueRow(summary, task));
+    }
+  }
+  rows.sort((a, b) => b.priority - a.priority || Number(b.state === 'running') - Number(a.state === 'running') || a.queuedAtMs - b.queuedAtMs || a.taskId.localeCompare(b.taskId));
+  const shown = rows.slice(0, dashboardQueueMax);
+  return { tasks: shown, omitted: rows.length - shown.length };
+}
+
+function queueRow(run: RunSummary, task: TaskView): QueueRow {
+  const last = task.attempts[task.attempts.length - 1];
+  const running = task.state === 'running' && last !== undefined;
+  return {
+    taskId: task.taskId,
+    runId: run.runId,
+    runName: run.name,
+    suite: task.template.suite,
+    shard: task.template.shard,
+    shardCount: task.template.shardCount,
+    matrix: task.template.matrix,
+    priority: task.template.priority,
+    state: task.state,
+    queuedAtMs: task.queuedAtMs,
+    attempts: task.attempts.length,
+    workerId: running ? last.workerId : '',
+    startedAtMs: running ? last.assignedAtMs : 0,
+  };
+}
+
+/** A breaker transition, a worker reset or an alert, as the state machine derived it. */
+export interface RecentEvent {
+  readonly kind: string;
+  readonly atMs: number;
+  readonly workerId: string;
+  readonly text: string;
+}
+
+/** One sample of the coordinator's own figures, taken once a second while a page watches. */
+export interface MetricPoint {
+  readonly atMs: number;
+  readonly queued: number;
+  readonly running: number;
+  /** Tasks ended (passed, failed, failed-infra, cancelled) in the kept runs; its growth is the throughput. */
+  readonly ended: number;
+  readonly passed: number;
+  readonly failed: number;
+  readonly failedInfra: number;
+  readonly commitIndex: number;
+  /** Synced writes (fsync) since the previous sample, and their median and longest duration. */
+  readonly fsyncs: number;
+  readonly fsyncP50Ms: number;
+  readonly fsyncMaxMs: number;
+}
+
+export interface MetricsSection {
+  /** Oldest first; a patch carries the newest one as `metricsPoint`. */
+  readonly points: readonly MetricPoint[];
+}
+
+export interface EventsSection {
+  /** Newest last. */
+  readonly recent: readonly RecentEvent[];
+}

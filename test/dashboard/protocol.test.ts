@@ -1,0 +1,299 @@
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHttpServer, HTTP_CONNECTIONS_MAX, type HttpServer } from '../../src/coordinator/http-server.js';
+import { createLogger } from '../../src/coordinator/logger.js';
+import { NodeMetrics } from '../../src/coordinator/metrics.js';
+import { encodeOrchCommand, type OrchCommand } from '../../src/coordinator/orchestrator/commands.js';
+import { Orchestrator } from '../../src/coordinator/orchestrator/state.js';
+import type { HubLimits } from '../../src/dashboard/hub.js';
+import { createDashboard, type Dashboard, type DashboardAuthVerdict } from '../../src/dashboard/server.js';
+import type { DashboardSources, LocalRaftStatus, MemberRow } from '../../src/dashboard/sources.js';
+import { SseClient, type Frame } from '../../src/dashboard/sse-client.js';
+import { waitFor } from '../integration/harness.js';
+import { registration, submission, template } from '../coordinator/orchestrator-fixtures.js';
+
+/**
+ * The dashboard's HTTP and stream protocol against a real HTTP server and a
+ * real orchestrator state machine in this process (commands applied as a
+ * coordinator applies them); the browser and real-cluster side is in
+ * browser.test.ts.
+ */
+
+const logger = createLogger({ nodeId: 'n1', component: 'dashboard', level: 'silent', env: {} });
+
+interface Fixture {
+  readonly base: string;
+  readonly orchestrator: Orchestrator;
+  readonly dashboard: Dashboard;
+  apply(command: OrchCommand): void;
+}
+
+const stops: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop();
+});
+
+async function start(limits: Partial<HubLimits> = {}, authorize?: (token: string) => DashboardAuthVerdict): Promise<Fixture> {
+  const orchestrator = new Orchestrator();
+  let index = 0;
+  const raft: LocalRaftStatus = { role: 'leader', term: 3, leader: 'n1', commit: 0, appliedToMachine: 0, leaderCommitHeard: 0 };
+  const member = (): MemberRow => ({
+    id: 'n1', address: '127.0.0.1:7001', role: 'leader', kind: 'voter', term: 3, commitIndex: index, appliedIndex: index, lastIndex: index,
+    leaderId: 'n1', lag: 0, reachable: true, ready: true, reason: '', error: '', version: 'test',
+  });
+  const sources: DashboardSources = {
+    nodeId: 'n1',
+    raftStatus: () => ({ ...raft, commit: index, appliedToMachine: index, leaderCommitHeard: index }),
+    clusterStatus: async () => [member()],
+    listWorkers: () => orchestrator.listWorkers(),
+    listRuns: () => orchestrator.listRuns(),
+    getRunSummary: (id) => orchestrator.runSummary(id),
+    getRun: (id) => orchestrator.getRun(id),
+    stateCounts: () => orchestrator.stateCounts(),
+    leaderSessions: async () => ({ from: 'self', byWorker: new Map() }),
+    onChange: (listener) => orchestrator.onChange((runIds, command, events) => listener({ runIds, command, events })),
+    nowMs: () => Date.now(),
+  };
+  const dashboard = createDashboard({
+    sources,
+    log: logger,
+    limits,
+    ...(authorize === undefined ? {} : { authorize: (req) => authorize(String(req.headers.authorization ?? '').replace(/^Bearer /, '')) }),
+  });
+  const server: HttpServer = await startHttpServer({
+    host: '127.0.0.1', port: 0, metrics: new NodeMetrics({ nodeId: 'n1', defaultMetrics: false }), livez: () => ({ ok: true }), readyz: () => ({ ok: true, reason: '' }), logger, dashboard,
+  });
+  stops.push(async () => {
+    dashboard.stop();
+    await server.close();
+  });
+  const apply = (command: OrchCommand): void => {
+    const encoded = encodeOrchCommand(command);
+    orchestrator.apply(++index, 1_000_000 + index, encoded.payload, encoded.deflated);
+  };
+  return { base: `http://127.0.0.1:${server.address.port}`, orchestrator, dashboard, apply };
+}
+
+/** A worker's state in a snapshot's sections or in one patch (its `workersDelta`). */
+function workerState(sections: Record<string, unknown>, workerId: string): string | undefined {
+  const rows = (sections['workers'] as { workers: WorkerRow[] } | undefined)?.workers ?? (sections['workersDelta'] as { changed: WorkerRow[] } | undefined)?.changed ?? [];
+  return rows.find((w) => w.workerId === workerId)?.state;
+}
+
+interface WorkerRow {
+  readonly workerId: string;
+  readonly state: string;
+}
+
+/** Workers' states after applying `frames` in order, as a page does. */
+function foldWorkers(frames: readonly Frame[]): Map<string, string> {
+  const states = new Map<string, string>();
+  for (const f of frames) {
+    const sections = (JSON.parse(f.data) as { sections?: Record<string, unknown> }).sections ?? {};
+    const full = sections['workers'] as { workers: WorkerRow[] } | undefined;
+    if (full !== undefined) {
+      states.clear();
+      for (const w of full.workers) states.set(w.workerId, w.state);
+    }
+    const delta = sections['workersDelta'] as { changed: WorkerRow[]; removed: string[] } | undefined;
+    for (const id of delta?.removed ?? []) states.delete(id);
+    for (const w of delta?.changed ?? []) states.set(w.workerId, w.state);
+  }
+  return states;
+}
+
+/** Opens a stream and waits for its first data frame. */
+async function openStream(base: string, headers: Record<string, string> = {}): Promise<SseClient> {
+  const client = new SseClient(`${base}/api/dashboard/events`, headers);
+  await client.opened;
+  if (client.status === 200) await waitFor('the first event', () => client.events().length > 0, 5_000);
+  return client;
+}
+
+describe('dashboard protocol', () => {
+  it('serves the page with a strict CSP, nosniff and revalidation by ETag', async () => {
+    const { base } = await start();
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const csp = page.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    const html = await page.text();
+    // No inline script or style: everything comes from the coordinator's own files.
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
+    expect(html).not.toMatch(/\sstyle=/);
+    expect(html).not.toMatch(/https?:\/\//);
+    const etag = page.headers.get('etag')!;
+    expect((await fetch(`${base}/`, { headers: { 'If-None-Match': etag } })).status).toBe(304);
+    const js = await fetch(`${base}/dashboard/app.js`);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await js.text()).not.toMatch(/\.(innerHTML|outerHTML|insertAdjacentHTML)\b|document\.write/);
+    expect((await fetch(`${base}/dashboard/app.js`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${base}/dashboard/nope.js`)).status).toBe(404);
+    // The other routes are untouched.
+    expect((await fetch(`${base}/livez`)).status).toBe(200);
+  });
+
+  it('gives a snapshot whose event id a stream resumes from, replaying only what followed', async () => {
+    const { base, apply } = await start();
+    apply(registration('w1'));
+    const snapshot = (await (await fetch(`${base}/api/dashboard/snapshot`)).json()) as { eventId: string; sections: Record<string, unknown> };
+    expect(workerState(snapshot.sections, 'w1')).toBe('active');
+    // Wait until the registration's patch is out, so the id below is the last one.
+    const first = await openStream(base);
+    await waitFor('a quiet stream', async () => {
+      const before = first.frames.length;
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      return first.frames.length === before;
+    });
+    const lastId = first.events().at(-1)!.id;
+    first.close();
+    apply({ type: 'drain-worker', workerId: 'w1', drain: true });
+    apply(registration('w2'));
+    const resumed = await openStream(base, { 'Last-Event-ID': lastId });
+    const [bootId, lastSeq] = lastId.split('-');
+    await waitFor('the missed changes', () => {
+      const states = foldWorkers(resumed.events());
+      return states.get('w1') === 'draining' && states.get('w2') === 'active';
+    });
+    for (const f of resumed.events()) {
+      expect(f.event).toBe('patch');
+      expect(f.id.split('-')[0]).toBe(bootId);
+      expect(Number(f.id.split('-')[1])).toBeGreaterThan(Number(lastSeq));
+    }
+    resumed.close();
+  });
+
+  it('starts with a snapshot when the Last-Event-ID is unknown, from another process, or out of the ring', async () => {
+    const { base, apply } = await start({ ringEventsMax: 2, updatesPerSecondMax: 50 });
+    apply(registration('w1'));
+    const stream = await openStream(base);
+    const oldId = stream.events()[0]!.id;
+    stream.close();
+    for (let i = 0; i < 6; i++) {
+      apply({ type: 'drain-worker', workerId: 'w1', drain: i % 2 === 0 });
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    for (const id of ['nonsense', 'deadbeef-1', oldId]) {
+      const s = await openStream(base, { 'Last-Event-ID': id });
+      expect(s.events()[0]!.event, id).toBe('snapshot');
+      s.close();
+    }
+  });
+
+  it('a page that follows only the patches holds the same workers as a fresh snapshot', async () => {
+    const { base, apply } = await start({ updatesPerSecondMax: 20 });
+    const stream = await openStream(base);
+    for (const id of ['w1', 'w2', 'w3']) apply(registration(id));
+    await fetch(`${base}/api/dashboard/snapshot`); // another page's snapshot in between must not shift the deltas' baseline
+    apply({ type: 'drain-worker', workerId: 'w2', drain: true });
+    apply({ type: 'worker-lost', workerId: 'w3', reason: 'test' });
+    const expected = async (): Promise<Map<string, string>> => {
+      const snapshot = (await (await fetch(`${base}/api/dashboard/snapshot`)).json()) as { sections: { workers: { workers: WorkerRow[] } } };
+      return new Map(snapshot.sections.workers.workers.map((w) => [w.workerId, w.state]));
+    };
+    const final = new Map([['w1', 'active'], ['w2', 'draining'], ['w3', 'lost']]);
+    await waitFor('the stream to reach the final state', () => JSON.stringify([...foldWorkers(stream.events())]) === JSON.stringify([...final]));
+    await waitFor('the snapshot to agree', async () => JSON.stringify([...(await expected())]) === JSON.stringify([...final]));
+    stream.close();
+  });
+
+  it('coalesces a burst of changes into at most updatesPerSecondMax patches per second', async () => {
+    const { base, apply } = await start({ updatesPerSecondMax: 4 });
+    apply(registration('w1'));
+    const stream = await openStream(base);
+    const startAt = Date.now();
+    for (let i = 0; i < 200; i++) apply({ type: 'drain-worker', workerId: 'w1', drain: i % 2 === 0 });
+    apply({ type: 'drain-worker', workerId: 'w1', drain: true });
+    await waitFor('the final state', () => stream.events().some((f) => f.event === 'patch' && workerState((JSON.parse(f.data) as { sections: Record<string, unknown> }).sections, 'w1') === 'draining'));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const seconds = (Date.now() - startAt) / 1000;
+    const patches = stream.events().filter((f) => f.event === 'patch').length;
+    // 201 changes; the bound is 4 a second (one more for the edge of the window).
+    expect(patches).toBeLessThanOrEqual(Math.ceil(seconds * 4) + 1);
+    expect(patches).toBeLessThan(20);
+    stream.close();
+  });
+
+  it('sends a resync instead of a patch larger than eventBytesMax, and the snapshot still serves it all', async () => {
+    const { base, apply } = await start({ eventBytesMax: 2_000 });
+    const stream = await openStream(base);
+    expect(stream.events()[0]!.event).toBe('snapshot');
+    for (let i = 1; i <= 10; i++) apply(registration(`w${i}`));
+    await waitFor('a resync', () => stream.events().some((f) => f.event === 'resync'));
+    for (const f of stream.events()) expect(Buffer.byteLength(f.data)).toBeLessThanOrEqual(2_000);
+    const snapshot = (await (await fetch(`${base}/api/dashboard/snapshot`)).json()) as { sections: Record<string, unknown> };
+    expect(workerState(snapshot.sections, 'w10')).toBe('active');
+    // A new page's first event would be a snapshot over the cap: it is told to fetch it instead.
+    const fresh = await openStream(base);
+    expect(fresh.events()[0]!.event).toBe('resync');
+    stream.close();
+    fresh.close();
+  });
+
+  it('refuses streams beyond streamsMax with 503 while /metrics and the snapshot still answer', async () => {
+    const { base, dashboard } = await start({ streamsMax: 3 });
+    const streams = await Promise.all([0, 1, 2].map(() => openStream(base)));
+    expect(streams.map((s) => s.status)).toEqual([200, 200, 200]);
+    expect(dashboard.streamsOpen()).toBe(3);
+    const over = await openStream(base);
+    expect(over.status).toBe(503);
+    expect(over.headers['retry-after']).toBe('5');
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
+    expect((await fetch(`${base}/api/dashboard/snapshot`)).status).toBe(200);
+    streams[0]!.close();
+    await waitFor('a closed stream to free its place', () => dashboard.streamsOpen() === 2);
+    const again = await openStream(base);
+    expect(again.status).toBe(200);
+    for (const s of [...streams, again]) s.close();
+  });
+
+  it('keeps HTTP_CONNECTIONS_MAX other connections while streams are open', async () => {
+    const { base } = await start({ streamsMax: 4 });
+    const streams = await Promise.all([0, 1, 2, 3].map(() => openStream(base)));
+    // As many plain keep-alive connections as the cap allows, all answered.
+    const statuses = await Promise.all(
+      Array.from({ length: HTTP_CONNECTIONS_MAX }, () => new Promise<number>((resolve, reject) => {
+        request(`${base}/livez`, { agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject).end();
+      })),
+    );
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    for (const s of streams) s.close();
+  });
+
+  it('asks the auth check for the data endpoints only, with the token from the Authorization header', async () => {
+    const { base } = await start({}, (token) => (token === '' ? { ok: false, status: 401, message: 'a token is needed' } : token === 'ro' ? { ok: true } : { ok: false, status: 403, message: 'unknown token' }));
+    expect((await fetch(`${base}/`)).status).toBe(200);
+    expect((await fetch(`${base}/dashboard/app.js`)).status).toBe(200);
+    const refused = await fetch(`${base}/api/dashboard/snapshot`);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toContain('Bearer');
+    expect((await fetch(`${base}/api/dashboard/snapshot`, { headers: { Authorization: 'Bearer nope' } })).status).toBe(403);
+    expect((await fetch(`${base}/api/dashboard/snapshot`, { headers: { Authorization: 'Bearer ro' } })).status).toBe(200);
+    expect((await openStream(base)).status).toBe(401);
+    const stream = await openStream(base, { Authorization: 'Bearer ro' });
+    expect(stream.status).toBe(200);
+    stream.close();
+  });
+
+  it("serves a run's detail and its reports as downloads", async () => {
+    const { base, apply } = await start();
+    apply({ type: 'submit-run', runId: 'r1', submission: submission([template({ suite: 'unit' })]) });
+    const detail = (await (await fetch(`${base}/api/dashboard/runs/r1`)).json()) as { runId: string; tasks: unknown[] };
+    expect(detail.runId).toBe('r1');
+    expect(detail.tasks).toHaveLength(1);
+    const html = await fetch(`${base}/api/dashboard/runs/r1/report.html`);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-disposition')).toContain('attachment');
+    expect((await fetch(`${base}/api/dashboard/runs/nope`)).status).toBe(404);
+    expect((await fetch(`${base}/api/dashboard/runs/..%2Fetc`)).status).toBe(404);
+  });
+});
