@@ -9,6 +9,7 @@ import { LocalCluster } from '../cluster/local-cluster.js';
 import { ExitError } from './errors.js';
 import { loadSubmission, runCommand, RunExitCode } from './run-cmds.js';
 import { integerFlag } from './flags.js';
+import { dashboardLine } from '../dashboard/url.js';
 import { exampleSpecPath, positiveInt, startLocalCoordinators, startLocalWorkers, waitOrExplain } from './up-cmd.js';
 
 /** Longest the demo waits for a leader and its workers' sessions. */
@@ -43,7 +44,10 @@ export function registerDemoCommand(program: Command, write: (text: string) => v
         await startLocalCoordinators(cluster, client);
         await startLocalWorkers(cluster, { workers, workerSlots });
         await waitOrExplain(cluster, client, { timeoutMs: demoReadyTimeoutMs, workers });
-        write(`cluster ready: ${cluster.endpoints().join(', ')}\n\n`);
+        write(`cluster ready: ${cluster.endpoints().join(', ')}\n`);
+        const firstHttp = [...cluster.members.values()].find((m) => m.httpAddress !== null)?.httpAddress;
+        if (firstHttp !== undefined && firstHttp !== null) write(`${dashboardLine(firstHttp)}\n`);
+        write('\n');
         try {
           await runCommand({ file: spec, reportDir: options.reportDir, progress: options.progress, coordinators: cluster.endpoints().join(',') }, write, {});
         } catch (error) {

@@ -6,6 +6,7 @@ import { LocalCluster, PortInUseError } from '../cluster/local-cluster.js';
 import { ForeignClusterError, LocalClusterTimeoutError, LocalProcessExitedError, waitLocalClusterReady } from '../cluster/ready.js';
 import { printable } from '../common/printable.js';
 import { protoDir } from '../common/protos.js';
+import { dashboardLine } from '../dashboard/url.js';
 import { formatStatusTable } from './client-cmds.js';
 import { ExitError, UsageError } from './errors.js';
 import { integerFlag, nonNegativeIntFlag, positiveIntFlag } from './flags.js';
@@ -128,6 +129,8 @@ async function runUntilSignal(cluster: LocalCluster, write: (text: string) => vo
     write(`Testudo coordinators are up (cluster ${cluster.clusterId}).\n\n`);
     for (const m of cluster.members.values()) write(`  ${m.id}  grpc ${m.grpcAddress}  http ${m.httpAddress ?? '-'}  log ${m.logPath}\n`);
     for (const w of cluster.workers.values()) write(`  ${w.id}  worker (${workers.workerSlots} slots)  http ${w.httpAddress ?? '-'}  log ${w.logPath}\n`);
+    const firstHttp = [...cluster.members.values()].find((m) => m.httpAddress !== null)?.httpAddress;
+    if (firstHttp !== undefined && firstHttp !== null) write(`\n${dashboardLine(firstHttp)}\n`);
     write(`\n${formatStatusTable(status)}\nTry: testudo run -f ${exampleSpecPath()}   testudo workers list   testudo cluster status   (Ctrl-C stops the cluster)\n`);
     await stopped;
   } finally {
