@@ -73,6 +73,8 @@ export const grpcMethodRules: Readonly<Record<string, MethodRule>> = {
   '/testudo.v1.Cluster/AddMember': adminAction,
   '/testudo.v1.Cluster/RemoveMember': adminAction,
   '/testudo.v1.Cluster/RepairMember': adminAction,
+  // A copy of the whole replicated state: every run's commands and env, every kv value.
+  '/testudo.v1.Cluster/SaveSnapshot': adminAction,
 
   '/testudo.v1.Runs/SubmitRun': rule('client'),
   '/testudo.v1.Runs/GetRun': rule('readonly'),
