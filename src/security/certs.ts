@@ -4,6 +4,8 @@ import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/prom
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 
+import { newToken, tokenHash } from './auth-token.js';
+
 /**
  * A development CA and certificates for a local cluster, made by the
  * `openssl` command (no cryptography of our own): `testudo certs init`, and
@@ -155,7 +157,19 @@ export interface CertsInitOptions {
   readonly days: number;
   /** Overwrite files that exist. */
   readonly force: boolean;
+  /**
+   * Also write tokens/<name>.token (mode 0600) and auth.yaml (hashes only):
+   * one `peer` token per coordinator node id listed here, and one token per
+   * role in `tokenRoles`. Undefined or null: no tokens.
+   */
+  readonly tokenPeers?: readonly string[] | null;
 }
+
+/** The roles `certs init --tokens` makes one token each for (besides one `peer` token per coordinator). */
+export const tokenRoles = ['worker', 'client', 'admin', 'readonly'] as const;
+/** Where `certs init --tokens` puts the tokens, inside its directory. */
+export const tokensDirName = 'tokens';
+export const authFileName = 'auth.yaml';
 
 export interface WrittenFile {
   readonly path: string;
@@ -163,7 +177,7 @@ export interface WrittenFile {
   readonly what: string;
 }
 
-export const certsInitDefaults = { identities: ['worker', 'client', 'admin'], days: 365 } as const;
+export const certsInitDefaults = { identities: ['worker', 'client', 'admin'], days: 365, peers: ['n1', 'n2', 'n3'] } as const;
 
 const LOOPBACK_DNS = ['localhost'];
 const LOOPBACK_IPS = ['127.0.0.1', '::1'];
@@ -177,14 +191,19 @@ interface PlannedLeaf {
 /**
  * Writes ca.pem/ca-key.pem, node.pem (every local coordinator: localhost,
  * 127.0.0.1, ::1), <host>.pem per host (that name too) and <identity>.pem per
- * identity, each with its -key.pem (mode 0600). Files are made in a private
- * temporary directory inside `dir` and moved in once all exist.
+ * identity, each with its -key.pem (mode 0600); with `tokenPeers`, also
+ * tokens/<peer>.token, tokens/<role>.token and auth.yaml (writeTokens).
+ * Files are made in a private temporary directory inside `dir` and moved in
+ * once all exist.
  */
 export async function initCerts(options: CertsInitOptions): Promise<WrittenFile[]> {
   const dir = resolve(options.dir);
   const leaves = planLeaves(options);
+  const tokens = planTokens(options.tokenPeers ?? null);
   const names = ['ca', ...leaves.map((l) => l.name)];
-  const targets = names.flatMap((n) => [join(dir, `${n}.pem`), join(dir, `${n}-key.pem`)]);
+  const pemFiles = names.flatMap((n) => [`${n}.pem`, `${n}-key.pem`]);
+  const tokenFiles = tokens === null ? [] : [...tokens.map((t) => join(tokensDirName, `${t.name}.token`)), authFileName];
+  const targets = [...pemFiles, ...tokenFiles].map((f) => join(dir, f));
   await mkdir(dir, { recursive: true, mode: 0o700 });
   if (!options.force) {
     const existing = (await Promise.all(targets.map(async (t) => ((await exists(t)) ? t : null)))).filter((t) => t !== null);
@@ -195,20 +214,71 @@ export async function initCerts(options: CertsInitOptions): Promise<WrittenFile[
     const ca = { certFile: join(work, 'ca.pem'), keyFile: join(work, 'ca-key.pem') };
     await makeCa(work, ca, 'Testudo development CA', options.days);
     for (const leaf of leaves) await issueCertificate(work, ca, leaf.request, { certFile: join(work, `${leaf.name}.pem`), keyFile: join(work, `${leaf.name}-key.pem`) });
-    const written: WrittenFile[] = [];
-    const whats = new Map<string, string>([['ca', 'development CA: --tls-ca of every coordinator, worker and client'], ...leaves.map((l) => [l.name, l.what] as [string, string])]);
+    const whatOf = new Map<string, string>([['ca', 'development CA: --tls-ca of every coordinator, worker and client'], ...leaves.map((l) => [l.name, l.what] as [string, string])]);
+    const planned: WrittenFile[] = [];
     for (const name of names) {
-      for (const [suffix, mode, kind] of [['.pem', 0o644, 'certificate'], ['-key.pem', 0o600, 'private key']] as const) {
-        const target = join(dir, `${name}${suffix}`);
-        await chmod(join(work, `${name}${suffix}`), mode);
-        await rename(join(work, `${name}${suffix}`), target);
-        written.push({ path: target, mode, what: `${kind}, ${name === 'ca' && suffix === '-key.pem' ? 'signs new certificates: keep it off the cluster' : whats.get(name)}` });
-      }
+      planned.push({ path: `${name}.pem`, mode: 0o644, what: `certificate, ${whatOf.get(name)}` });
+      planned.push({ path: `${name}-key.pem`, mode: 0o600, what: `private key, ${name === 'ca' ? 'signs new certificates: keep it off the cluster' : whatOf.get(name)}` });
+    }
+    if (tokens !== null) planned.push(...(await writeTokens(work, tokens)));
+    if (tokens !== null) await mkdir(join(dir, tokensDirName), { recursive: true, mode: 0o700 });
+    const written: WrittenFile[] = [];
+    for (const file of planned) {
+      const target = join(dir, file.path);
+      await chmod(join(work, file.path), file.mode);
+      await rename(join(work, file.path), target);
+      written.push({ ...file, path: target });
     }
     return written;
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+interface PlannedToken {
+  /** The entry's name in auth.yaml and the file's: tokens/<name>.token. */
+  readonly name: string;
+  readonly role: 'peer' | (typeof tokenRoles)[number];
+}
+
+function planTokens(peers: readonly string[] | null): PlannedToken[] | null {
+  if (peers === null) return null;
+  if (peers.length === 0) throw new CertsError('--peers: name at least one coordinator node id (each gets its own peer token)');
+  const seen = new Set<string>(tokenRoles);
+  for (const peer of peers) {
+    checkName(peer, '--peers: node id');
+    if (seen.has(peer)) throw new CertsError(`--peers: ${JSON.stringify(peer)} is named twice or is a role name (${tokenRoles.join(', ')}); tokens/<name>.token must be unique`);
+    seen.add(peer);
+  }
+  if (peers.length + tokenRoles.length > certsPerInitMax) throw new CertsError(`at most ${certsPerInitMax - tokenRoles.length} peers per run`);
+  return [...tokenRoles.map((role) => ({ name: role, role })), ...peers.map((name) => ({ name, role: 'peer' as const }))];
+}
+
+/**
+ * Random tokens (newToken: 32 bytes, base64url), one file each under tokens/ (mode
+ * 0600), and auth.yaml: every token's SHA-256 by role, in the format of
+ * src/security/auth-file.ts, so the file holds no secret (mode 0644). A
+ * coordinator's --token-file is tokens/<its node id>.token, its own `peer`
+ * entry (src/security/auth-coordinator.ts).
+ */
+async function writeTokens(work: string, tokens: readonly PlannedToken[]): Promise<WrittenFile[]> {
+  await mkdir(join(work, tokensDirName), { mode: 0o700 });
+  const written: WrittenFile[] = [];
+  const lines = ['# The tokens the coordinators accept (--auth-file), by role: SHA-256 hashes only.', `# The tokens themselves are in ${tokensDirName}/<name>.token (made by testudo certs init --tokens).`];
+  for (const role of [...tokenRoles, 'peer'] as const) {
+    lines.push(`${role}:`);
+    for (const token of tokens.filter((t) => t.role === role)) {
+      const value = newToken();
+      const file = join(tokensDirName, `${token.name}.token`);
+      await writeFile(join(work, file), `${value}\n`, { mode: 0o600 });
+      lines.push(`  - { name: ${token.name}, sha256: ${tokenHash(value).toString('hex')} }`);
+      const what = role === 'peer' ? `token, --token-file of coordinator ${token.name} (its peer entry)` : `token, role ${role}: --token-file of ${role === 'worker' ? 'every worker' : `a ${role} caller`}`;
+      written.push({ path: file, mode: 0o600, what });
+    }
+  }
+  await writeFile(join(work, authFileName), `${lines.join('\n')}\n`);
+  written.push({ path: authFileName, mode: 0o644, what: 'auth file, --auth-file of every coordinator (hashes only, no secret)' });
+  return written;
 }
 
 function planLeaves(options: CertsInitOptions): PlannedLeaf[] {
