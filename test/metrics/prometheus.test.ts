@@ -1,9 +1,17 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { TestudoClient } from '../../src/client/index.js';
+import { clientTlsCredentials, type TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { testudoVersion } from '../../src/common/version.js';
 import type { RunView } from '../../src/model/index.js';
+import { readTokenFile } from '../../src/security/auth-token.js';
+import { initCerts } from '../../src/security/certs.js';
+import { httpsGet } from '../../src/security/tls-http.js';
+import { ReloadableTls } from '../../src/security/tls.js';
 import { clientFor, stableLeader, startCluster } from '../integration/harness.js';
 import { finishRun, sleepRun } from '../integration/runs-harness.js';
 import { checkMetrics, pollUntil, prometheusConfig, requireBinary, startPrometheus, type LintProblem, type RunningPrometheus, type Sample } from './prometheus-harness.js';
@@ -13,10 +21,10 @@ import { checkMetrics, pollUntil, prometheusConfig, requireBinary, startPromethe
  * `prometheus` package): `promtool check metrics` on live scrapes of a
  * leader, a follower and a worker, and a Prometheus server scraping a
  * 3-coordinator cluster with a worker through one small run. One cluster
- * for the whole file.
- *
- * Scraped over plain HTTP for now: prometheusConfig() takes the TLS files
- * (`scheme: https` and `tls_config`) once the coordinators serve HTTPS.
+ * for the whole file, with TLS and tokens on: certificates, tokens and the
+ * auth file from `certs init --tokens`; every coordinator and the worker
+ * serve HTTPS; Prometheus scrapes with the CA, a client certificate and the
+ * readonly token as its bearer credentials file.
  */
 
 /**
@@ -30,8 +38,31 @@ function unexpectedProblems(problems: readonly LintProblem[]): LintProblem[] {
   return problems.filter((p) => !(knownDefaultMetricProblems.includes(p.metric) && /non-counter metrics should not have "_total" suffix/.test(p.text)));
 }
 
+/** The files `certs init --tokens` wrote for this file's cluster. */
+interface Material {
+  readonly dir: string;
+  readonly ca: string;
+  readonly pair: (name: string) => { certFile: string; keyFile: string };
+  readonly token: (name: string) => string;
+}
+
+let material: Material;
+let scrapeTls: ReloadableTls;
+
+async function makeMaterial(): Promise<Material> {
+  const dir = await mkdtemp(join(tmpdir(), 'testudo-metrics-certs-'));
+  await initCerts({ dir, hosts: [], identities: ['worker', 'client'], days: 2, force: false, tokenPeers: ['n1', 'n2', 'n3'] });
+  return {
+    dir,
+    ca: join(dir, 'ca.pem'),
+    pair: (name) => ({ certFile: join(dir, `${name}.pem`), keyFile: join(dir, `${name}-key.pem`) }),
+    token: (name) => join(dir, 'tokens', `${name}.token`),
+  };
+}
+
+/** GET /metrics as Prometheus does: HTTPS with the CA, a client certificate and the readonly token. */
 async function scrape(address: string): Promise<string> {
-  const response = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(5000) });
+  const response = await httpsGet(`https://${address}/metrics`, scrapeTls, { timeoutMs: 5000, headers: { authorization: `Bearer ${readTokenFile(material.token('readonly'))}` } });
   expect(response.status).toBe(200);
   return response.text();
 }
@@ -48,18 +79,30 @@ describe('metrics checked by promtool and scraped by a real Prometheus', () => {
   let prometheus: RunningPrometheus | null = null;
 
   beforeAll(async () => {
-    const started = await startCluster({ basePort: 0 });
+    material = await makeMaterial();
+    const m = material;
+    scrapeTls = ReloadableTls.load({ caFile: m.ca, ...m.pair('client') });
+    const tlsArgs = (name: string): string[] => ['--tls-ca', m.ca, '--tls-cert', m.pair(name).certFile, '--tls-key', m.pair(name).keyFile];
+    const started = await startCluster({ basePort: 0, memberArgs: (id) => [...tlsArgs('node'), '--auth-file', join(m.dir, 'auth.yaml'), '--token-file', m.token(id)] });
     cleanup = started.cleanup;
     cluster = started.cluster;
-    client = clientFor(cluster, { totalTimeoutMs: 30_000 });
-    await cluster.startWorker('w1', { slots: 2, killGraceMs: 500 });
+    client = clientFor(cluster, { totalTimeoutMs: 30_000, credentials: clientTlsCredentials({ caFile: m.ca, ...m.pair('client') }), token: readTokenFile(m.token('client')) });
+    await cluster.startWorker('w1', { slots: 2, killGraceMs: 500, extraArgs: [...tlsArgs('worker'), '--token-file', m.token('worker')] });
     await pollUntil('worker w1 connected', async () => ((await client.listWorkers()).some((w) => w.connected) ? true : undefined), 60_000, 100);
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await prometheus?.stop();
     client?.close();
     await cleanup?.();
+    if (material !== undefined) await rm(material.dir, { recursive: true, force: true });
+  });
+
+  it('the HTTP ports serve HTTPS only, and a coordinator refuses a scrape without the token', async () => {
+    const address = [...cluster.members.values()][0]!.httpAddress!;
+    await expect(fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(5000) })).rejects.toThrow();
+    const bare = await httpsGet(`https://${address}/metrics`, scrapeTls, { timeoutMs: 5000 });
+    expect(bare.status).toBe(401);
   });
 
   it('promtool complains about a planted counter without _total, and passes a clean text', async () => {
@@ -114,7 +157,8 @@ describe('metrics checked by promtool and scraped by a real Prometheus', () => {
         { job: 'testudo-coordinator', targets: coordinators },
         { job: 'testudo-worker', targets: [worker] },
       ],
-      tls: null,
+      tls: { caFile: material.ca, ...material.pair('client') },
+      bearerTokenFile: material.token('readonly'),
       scrapeIntervalSeconds: 1,
     });
     prometheus = await startPrometheus(prometheusBinary, config);
