@@ -72,7 +72,8 @@ describe('deploy/docker-compose.yml', () => {
       dataVolumes.add(name);
       expect(s.volumes).toContain('./certs:/etc/testudo/certs:ro');
       expect(s.environment?.['TESTUDO_PEERS']).toBe('n1=n1:7001,n2=n2:7001,n3=n3:7001');
-      expect(s.environment?.['TESTUDO_TLS_CERT']).toBe(`/etc/testudo/certs/${id}.crt`);
+      expect(s.environment?.['TESTUDO_TLS_CERT']).toBe(`/etc/testudo/certs/${id}.pem`);
+      expect(s.environment?.['TESTUDO_TOKEN_FILE']).toBe(`/etc/testudo/certs/tokens/${id}.token`);
     }
     expect(dataVolumes.size).toBe(3);
   });
