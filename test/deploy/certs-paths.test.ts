@@ -107,6 +107,39 @@ describe("the certificates and tokens deploy/ expects are what `certs init` writ
     expect(missing(planted, certs)).toEqual(expect.arrayContaining(['n1: n1.crt', 'prometheus: tokens/peer.token']));
   });
 
+  it('the Kubernetes Secrets deploy/README.md makes map every key the example overlay holds to a file certs init writes', async () => {
+    const readme = readFileSync(join(deployDir, 'README.md'), 'utf8');
+    const block = /```sh\n(D=\S+)\n(testudo certs init certs [\s\S]*?)```/.exec(readme);
+    expect(block, 'the Kubernetes block of deploy/README.md').not.toBeNull();
+    const domain = block![1]!.slice('D='.length);
+    const lines = block![2]!.replace(/\\\n/g, ' ').replaceAll('$D', domain).split('\n');
+    const init = lines.find((l) => l.startsWith('testudo certs init certs '))!.trim().split(/\s+/).slice(4);
+    const k8s = join(scratch, 'k8s');
+    const out = await runCli(['certs', 'init', join(k8s, 'certs'), ...init]);
+    expect(out.stderr.toString()).toBe('');
+    expect(out.code).toBe(0);
+    const secrets = new Map<string, Map<string, string>>();
+    for (const line of lines.filter((l) => l.startsWith('kubectl'))) {
+      const name = /create secret generic (\S+)/.exec(line)![1]!;
+      secrets.set(name, new Map([...line.matchAll(/--from-file=([^=\s]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])));
+    }
+    const overlay = parseYaml(readFileSync(join(deployDir, 'k8s', 'overlays', 'example', 'secrets.yaml'), 'utf8'), 'secrets.yaml') as { metadata: { name: string }; stringData: Record<string, string> }[];
+    const unmapped = (mapping: Map<string, Map<string, string>>): string[] =>
+      overlay.flatMap((secret) =>
+        Object.keys(secret.stringData).flatMap((key) => {
+          const file = mapping.get(secret.metadata.name)?.get(key);
+          if (file === undefined) return [`${secret.metadata.name}/${key}: no --from-file`];
+          return existsSync(join(k8s, file)) ? [] : [`${secret.metadata.name}/${key}: ${file} not written`];
+        }),
+      );
+    expect(unmapped(secrets)).toEqual([]);
+    // The check on a planted wrong file name and a forgotten key.
+    const planted = new Map([...secrets].map(([name, keys]) => [name, new Map(keys)]));
+    planted.get('testudo-tls')!.set('ca.crt', 'certs/ca.crt');
+    planted.get('testudo-tokens')!.delete('readonly.token');
+    expect(unmapped(planted).sort()).toEqual(['testudo-tls/ca.crt: certs/ca.crt not written', 'testudo-tokens/readonly.token: no --from-file']);
+  });
+
   it("Prometheus reads only files the Compose file mounts into its container", () => {
     const targets = new Set((compose.services['prometheus']!.volumes ?? []).map((v) => v.split(':')[1]!));
     const files = prometheusFiles(prometheusConfig);
