@@ -85,7 +85,11 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
       const reason = await new Promise<string>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
-        if (flags['exitWithParent'] === true) process.once('disconnect', () => resolve('parent went away'));
+        // A parent that died while this node was starting closed the channel before anyone listened.
+        if (flags['exitWithParent'] === true) {
+          if (process.connected) process.once('disconnect', () => resolve('parent went away'));
+          else resolve('parent went away');
+        }
         void running.fatal.then(() => resolve('fatal storage error'));
       });
       logger.info({ reason }, 'stopping');

@@ -118,7 +118,11 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
       const reason = await new Promise<string>((done) => {
         process.once('SIGTERM', () => done('SIGTERM'));
         process.once('SIGINT', () => done('SIGINT'));
-        if (options['exitWithParent'] === true) process.once('disconnect', () => done('parent went away'));
+        // A parent that died while this worker was starting closed the channel before anyone listened.
+        if (options['exitWithParent'] === true) {
+          if (process.connected) process.once('disconnect', () => done('parent went away'));
+          else done('parent went away');
+        }
       });
       logger.info({ reason }, 'worker stopping');
       // Stopped task groups would not see the cancel's SIGTERM.
