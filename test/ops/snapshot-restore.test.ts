@@ -60,8 +60,9 @@ describe('snapshot save from a running cluster, restore into a new one', () => {
 
     // ----------------------------------------------------------- cluster B
     const bDir = await mkdtemp(join(tmpdir(), 'testudo-ops-b-'));
-    // A long grace: the restored workers keep their state until they reconnect, however slow this machine is.
-    const b = new LocalCluster({ coordinators: 3, dataDir: bDir, baseHttpPort: 0, logLevel: 'info', workerGraceMs: 120_000 });
+    // clusterId null: the members derive the id from --peers, as `snapshot restore` does by default
+    // (a hand-started cluster). A long grace: the restored workers keep their state until they reconnect, however slow this machine is.
+    const b = new LocalCluster({ coordinators: 3, dataDir: bDir, baseHttpPort: 0, clusterId: null, logLevel: 'info', workerGraceMs: 120_000 });
     cleanups.push(async () => {
       await b.stop();
       await rm(bDir, { recursive: true, force: true });
@@ -112,10 +113,11 @@ describe('snapshot save from a running cluster, restore into a new one', () => {
     expect(Buffer.from(greeting.value ?? []).toString()).toBe('hello');
 
     // B accepts new runs. The old workers come back with their identities
-    // (their work dirs' worker-id): w2 is still drained, so w1 runs them all.
+    // (their work dirs' worker-id, and the session-key the restored state
+    // binds each id to): w2 is still drained, so w1 runs them all.
     for (const name of ['w1', 'w2']) {
       await mkdir(join(bDir, 'workers', name), { recursive: true });
-      await copyFile(join(a.dir, 'workers', name, 'worker-id'), join(bDir, 'workers', name, 'worker-id'));
+      for (const file of ['worker-id', 'session-key']) await copyFile(join(a.dir, 'workers', name, file), join(bDir, 'workers', name, file));
     }
     await startWorkers(b, clientB, 2, 2);
     await clientB.submitRun(sleepRun('snap-b', 3, 0.2), { runId: 'r-snap-b' });
