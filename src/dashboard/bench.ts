@@ -9,6 +9,7 @@ import type { RunSubmission, TaskTemplate } from '../model/index.js';
 import { positiveIntFlag } from '../cli/flags.js';
 import { UsageError } from '../cli/errors.js';
 import { dashboardStreamsMax } from './limits.js';
+import { noopTemplate } from '../bench/schedule.js';
 
 /** What `testudo bench dashboard` measures (docs/dashboard.md, "Cost of open pages"). */
 export interface DashboardBenchOptions {
@@ -174,22 +175,7 @@ async function openStreams(httpAddress: string, count: number): Promise<{ bytes(
 }
 
 function noopRun(name: string, tasks: number): RunSubmission {
-  const template = (k: number): TaskTemplate => ({
-    suite: 'bench',
-    command: 'true',
-    cwd: '.',
-    shard: k,
-    shardCount: tasks,
-    files: [],
-    splitByTimings: false,
-    matrix: {},
-    env: {},
-    requirements: { labels: {}, cpus: 0, memoryMb: 0, tools: [] },
-    priority: 0,
-    timeoutSec: 60,
-    retries: 0,
-    exclusive: false,
-  });
+  const template = (k: number): TaskTemplate => ({ ...noopTemplate(), suite: 'bench', shard: k, shardCount: tasks });
   return { name, setup: [], setupCacheKey: '', sourceDir: tmpdir(), tasks: Array.from({ length: tasks }, (_, i) => template(i + 1)) };
 }
 
