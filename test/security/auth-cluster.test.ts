@@ -16,7 +16,7 @@ import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { testudoV1 } from '../../src/coordinator/proto.js';
 import { metadataClusterId, metadataFrom, peerPingPath, peerStreamPath } from '../../src/raft/grpc-peer-service.js';
 import { encodeBatchFrame, encodePingRequest } from '../../src/raft/peer-codec.js';
-import { MessageType, type Message } from '../../src/raft/types.js';
+import { MessageType, message, type Message } from '../../src/raft/types.js';
 import { newToken, tokenHash } from '../../src/security/auth-token.js';
 import { clientFor, runTestudo, stableLeader, startCluster, waitFor } from '../integration/harness.js';
 import { finishRun, sleepRun } from '../integration/runs-harness.js';
@@ -139,21 +139,7 @@ function session(id: string, md: grpc.Metadata, hello: Record<string, unknown>, 
   });
 }
 
-const heartbeat = (from: string, to: string, term: number): Message => ({
-  type: MessageType.Heartbeat,
-  from,
-  to,
-  term,
-  logTerm: 0,
-  index: 0,
-  entries: [],
-  commit: 0,
-  commitTerm: 0,
-  reject: false,
-  rejectHint: 0,
-  snapshot: null,
-  context: '',
-});
+const heartbeat = (from: string, to: string, term: number): Message => message({ type: MessageType.Heartbeat, from, to, term });
 
 /** Opens RaftPeer.Stream on `target` as `claimedFrom`, sends `messages` and ends it: resolves with the status code. */
 function peerStream(target: string, md: grpc.Metadata, messages: readonly Message[]): Promise<number> {

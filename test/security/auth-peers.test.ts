@@ -5,24 +5,10 @@ import { describe, expect, it } from 'vitest';
 
 import { encodeBatchFrame } from '../../src/raft/peer-codec.js';
 import { InboundStream, type PeerRefusal, type ReceiverContext } from '../../src/raft/peer-receiver.js';
-import { MessageType, type Message } from '../../src/raft/types.js';
+import { MessageType, message, type Message } from '../../src/raft/types.js';
 import { RemovedMembers, removedMembersMax } from '../../src/security/auth-peers.js';
 
-const heartbeat = (from: string, term: number): Message => ({
-  type: MessageType.Heartbeat,
-  from,
-  to: 'n1',
-  term,
-  logTerm: 0,
-  index: 0,
-  entries: [],
-  commit: 0,
-  commitTerm: 0,
-  reject: false,
-  rejectHint: 0,
-  snapshot: null,
-  context: '',
-});
+const heartbeat = (from: string, term: number): Message => message({ type: MessageType.Heartbeat, from, to: 'n1', term });
 
 function receiver(removed: RemovedMembers): { ctx: ReceiverContext; delivered: Message[]; refused: [PeerRefusal, number][]; warnings: number } {
   const delivered: Message[] = [];
