@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { deriveClusterId } from '../coordinator/config.js';
+import { canBind, freePort } from './ports.js';
 
 /** How a LocalCluster starts and places its coordinators. */
 export interface LocalClusterOptions {
@@ -456,36 +456,4 @@ export function testudoCommand(): [string, string[]] {
   return [process.execPath, [join(cliDir, 'main.js')]];
 }
 
-/**
- * Ports handed out are drawn from below the kernel's ephemeral range
- * (net.ipv4.ip_local_port_range, 32768–60999 by default), so an outgoing
- * connection never takes one between the check and the child's bind — with
- * many clusters starting at once in the tests, port 0's answer was sometimes
- * reused that way.
- */
-export const freePortRange = { min: 20_000, max: 32_767 } as const;
-/** Ports this process handed out, never handed out twice. */
-const handedOut = new Set<number>();
-/** Tries before giving up on finding a free port. */
-export const freePortTriesMax = 200;
-
-/** A port on 127.0.0.1 that was free a moment ago and that this process has not handed out before. */
-export async function freePort(): Promise<number> {
-  for (let i = 0; i < freePortTriesMax; i++) {
-    const port = freePortRange.min + Math.floor(Math.random() * (freePortRange.max - freePortRange.min + 1));
-    if (handedOut.has(port)) continue;
-    if (await canBind(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error(`no free port in ${freePortRange.min}..${freePortRange.max} after ${freePortTriesMax} tries`);
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
+export { freePort, freePortRange, freePortTriesMax } from './ports.js';
