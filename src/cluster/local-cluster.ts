@@ -180,11 +180,13 @@ export class LocalCluster {
     await this.exits.get(id);
   }
 
-  pause(id: string): void {
+  /** Stops a member with SIGSTOP; resolves once the kernel shows it stopped. */
+  async pause(id: string): Promise<void> {
     const m = this.member(id);
     if (m.child === null || m.paused) return;
     m.child.kill('SIGSTOP');
     m.paused = true;
+    await stoppedByKernel(m.child.pid);
   }
 
   resume(id: string): void {
@@ -279,6 +281,7 @@ export class LocalCluster {
       new Promise((resolve) => {
         child.once('exit', (code) => {
           if (worker.child === child) worker.child = null;
+          if (code !== null && code !== 0) void reportFailedExit(`worker ${id}`, code, worker.logPath);
           resolve(code);
         });
       }),
@@ -301,11 +304,13 @@ export class LocalCluster {
     await this.workerExits.get(id);
   }
 
-  pauseWorker(id: string): void {
+  /** Stops a worker with SIGSTOP; resolves once the kernel shows it stopped. */
+  async pauseWorker(id: string): Promise<void> {
     const w = this.worker(id);
     if (w.child === null || w.paused) return;
     w.child.kill('SIGSTOP');
     w.paused = true;
+    await stoppedByKernel(w.child.pid);
   }
 
   resumeWorker(id: string): void {
@@ -379,6 +384,7 @@ export class LocalCluster {
       new Promise((resolve) => {
         child.once('exit', (code) => {
           if (m.child === child) m.child = null;
+          if (code !== null && code !== 0) void reportFailedExit(`coordinator ${id}`, code, m.logPath);
           resolve(code);
         });
       }),
@@ -403,6 +409,45 @@ export class LocalCluster {
     child.stderr!.pipe(log, { end: false });
     return child;
   }
+}
+
+/** Polls of /proc after a SIGSTOP before giving up on seeing the process stopped. */
+const stopPollsMax = 200;
+const stopPollIntervalMs = 10;
+
+/**
+ * Signals are delivered asynchronously: a process is still running for a
+ * moment after kill(SIGSTOP) returns. Waits until /proc shows it stopped
+ * ('T'), or gone; throws if it is still running after the bound.
+ */
+async function stoppedByKernel(pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  for (let i = 0; i < stopPollsMax; i++) {
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return; // gone, or no /proc on this system
+    }
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    if (state === 'T' || state === 't' || state === 'Z' || state === 'X') return;
+    await new Promise((resolve) => setTimeout(resolve, stopPollIntervalMs));
+  }
+  throw new Error(`process ${pid} still running ${stopPollsMax * stopPollIntervalMs} ms after SIGSTOP`);
+}
+
+/** Lines of a process's log shown when it exits with an error. */
+const failedExitLogLines = 8;
+
+/**
+ * A coordinator or worker that exits by itself with an error (not killed by a
+ * signal, not stopped cleanly) says so on stderr with the end of its log:
+ * without it a member that refused to start again looks like a network fault.
+ */
+async function reportFailedExit(what: string, code: number, logPath: string): Promise<void> {
+  const text = await readFile(logPath, 'utf8').catch(() => '');
+  const tail = text.trimEnd().split('\n').slice(-failedExitLogLines).join('\n');
+  process.stderr.write(`local cluster: ${what} exited with code ${code} (log ${logPath})${tail === '' ? '' : `; its last lines:\n${tail}`}\n`);
 }
 
 function optional(flag: string, value: number | undefined): string[] {

@@ -119,7 +119,7 @@ describe('a 3-node cluster of real processes', () => {
     const first = await stableLeader(client, 3);
     const load = new WriteLoad(client, 'pause', 4);
     await waitFor('some writes', () => load.acked.size >= 50);
-    c.pause(first.leaderId);
+    await c.pause(first.leaderId);
     const second = await stableLeader(client, 2);
     expect(second.leaderId).not.toBe(first.leaderId);
     c.resume(first.leaderId);
