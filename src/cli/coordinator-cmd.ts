@@ -81,7 +81,12 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
         }
         throw error;
       }
-      if (config.tls !== null) process.on('SIGHUP', () => running.reloadTls());
+      if (config.tls !== null || config.authFile !== null) {
+        process.on('SIGHUP', () => {
+          running.reloadTls();
+          running.reloadAuth();
+        });
+      }
       const reason = await new Promise<string>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));

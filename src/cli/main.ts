@@ -23,6 +23,7 @@ import { registerToxiproxyCommand } from './toxiproxy-cmd.js';
 import { registerChaosCommands } from './chaos-cmds.js';
 import { registerCertsCommand } from './certs-cmd.js';
 import { registerSnapshotCommands } from './snapshot-cmd.js';
+import { registerWorkersForgetCommand } from './workers-forget-cmd.js';
 import { testudoVersion } from '../common/version.js';
 
 /** Exit codes shared by every command. */
@@ -64,6 +65,7 @@ export function buildProgram(write: (text: string) => void, writeErr: (text: str
   registerKvCommands(program, write);
   registerClusterCommands(program, write);
   registerRunCommands(program, write);
+  registerWorkersForgetCommand(program, write, writeErr);
   registerDemoCommand(program, write);
   registerBenchCommands(program, write);
   registerToxiproxyCommand(program, write);

@@ -567,9 +567,12 @@ export function registerRunCommands(program: Command, write: Write, env: RunComm
       const tlsFiles = tlsFilesOf(options);
       const tls = tlsFiles === null ? null : loadTls(tlsFiles);
       const url = `${tls === null ? 'http' : 'https'}://${found.worker.httpAddress}/logs/${encodeURIComponent(attemptId)}`;
+      // A worker with --auth-file asks for a readonly token (docs/security.md, "The worker's HTTP port").
+      const token = tokenOptions(options.tokenFile).token;
+      const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
       let response: Response;
       try {
-        response = tls === null ? await fetch(url, { signal: AbortSignal.timeout(timeoutOf(options)) }) : await httpsGet(url, tls, { timeoutMs: timeoutOf(options) });
+        response = tls === null ? await fetch(url, { headers, signal: AbortSignal.timeout(timeoutOf(options)) }) : await httpsGet(url, tls, { timeoutMs: timeoutOf(options), headers });
       } catch (error) {
         write(`testudo: cannot reach worker ${found.worker.workerId} at ${url}: ${(error as Error).message}\n`);
         throw new ExitError(RunExitCode.unreachable);
