@@ -31,7 +31,6 @@ export function localReplicas(options: { replicas?: string; coordinators?: strin
 }
 
 export function registerUpCommand(program: Command, io: CliIo): void {
-  const write = io.out;
   program
     .command('up')
     .description('start a local cluster of coordinators and workers on 127.0.0.1 and keep it running until Ctrl-C or SIGTERM')
