@@ -17,12 +17,13 @@ import { ExitError, UsageError } from './errors.js';
 import { endpointListFlag, integerFlag, listenFlag, nonNegativeIntFlag, quoted } from './flags.js';
 import { enforceListenPolicy, loadTls, tlsFilesOf, withTlsOptions, type TlsFlagValues } from './tls-flags.js';
 import { reloadTlsLogged, type ReloadableTls } from '../security/tls.js';
+import type { CliIo } from './io.js';
 
 /** Exit code when the worker refuses to start (work dir in use or unreadable). */
 export const workerExitRefused = 3;
 
-/** A refusal to start goes to stderr, like every error (`_write` is stdout, which only the log uses here). */
-export function registerWorkerCommand(program: Command, _write: (text: string) => void): void {
+/** A refusal to start goes to stderr, like every error; the worker prints no data (its log is NDJSON on stdout). */
+export function registerWorkerCommand(program: Command, _io: CliIo): void {
   const worker = program
     .command('worker')
     .description('run a worker: register with the coordinators, take tasks, run them, report results')

@@ -249,7 +249,7 @@ describe('operating a live cluster', () => {
     const endpoints = c.endpoints().join(',');
     const run = async (...argv: string[]): Promise<{ code: number; out: string }> => {
       let out = '';
-      const code = await main([...argv, '--endpoints', endpoints], (t) => (out += t));
+      const code = await main([...argv, '--coordinators', endpoints], (t) => (out += t));
       return { code, out };
     };
     const put = await run('kv', 'put', 'cli-key', 'cli-value');
