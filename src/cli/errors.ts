@@ -13,7 +13,7 @@ import {
   TestudoError,
   UnavailableError,
 } from '../client/index.js';
-import { CorruptionError, DurableStateRolledBackError } from '../raft/index.js';
+import { CorruptionError, DurableStateRolledBackError, RaftError } from '../raft/index.js';
 import { SpecError } from '../spec/index.js';
 import { printableLines } from '../common/printable.js';
 
@@ -166,6 +166,8 @@ export function failureOf(error: unknown): Failure {
   if (isUnreachable(error)) return { code: ExitCode.unavailable, message: line(`cannot reach the Testudo cluster: ${plainReason(error)}`) };
   if (error instanceof CorruptionError || error instanceof DurableStateRolledBackError) return { code: ExitCode.unavailable, message: line(`damaged data: ${withoutClassNames(error.message)}`) };
   if (error instanceof NotFoundError) return { code: ExitCode.failed, message: line(withoutClassNames(error.message)) };
+  // A data directory of another node, none at all, or one a running node holds: said plainly.
+  if (error instanceof RaftError) return { code: ExitCode.failed, message: line(withoutClassNames(error.message)) };
   const text = error instanceof Error ? withoutClassNames(error.message) : String(error);
   return { code: ExitCode.failed, message: line(`unexpected error: ${text}`) };
 }

@@ -47,10 +47,10 @@ describe('testudo raft inspect', () => {
     await (await LevelDbStorage.open(dir, { nodeId: 'n1' })).close();
     const foreign = await run(['raft', 'inspect', dir, '--node-id', 'n2']);
     expect(foreign.code).toBe(1);
-    expect(foreign.out).toMatch(/ForeignDataDirError: .*belongs to node n1, not n2/);
+    expect(foreign.out).toMatch(/^testudo: data directory .*belongs to node n1, not n2\n$/);
     const missing = await run(['raft', 'inspect', join(dir, 'nope'), '--node-id', 'n1']);
     expect(missing.code).toBe(1);
-    expect(missing.out).toMatch(/ForeignDataDirError: .*holds no Testudo data/);
+    expect(missing.out).toMatch(/^testudo: .*holds no Testudo data/);
   });
 
   it('answers a usage error with exit 2', async () => {
@@ -162,7 +162,7 @@ describe('testudo raft inspect never changes the directory', () => {
     try {
       const { code, out, leftInTmp } = await inspect(dir);
       expect(code).toBe(1);
-      expect(out).toMatch(/DataDirLockedError: data directory .* is in use by another process/);
+      expect(out).toMatch(/^testudo: data directory .* is in use by another process\n$/);
       expect(leftInTmp).toEqual([]);
     } finally {
       await storage.close();

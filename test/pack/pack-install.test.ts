@@ -129,11 +129,13 @@ describe('the packed package', () => {
   it('imports the client and the spec loader from an ESM script, and talks to a cluster that `testudo up` started', async () => {
     const up = spawn(bin, ['up', '--base-port', '0', '--http-base-port', '0', '--workers', '1', '--data-dir', join(root, 'up')], { cwd: app, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
+    let stderr = '';
     up.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    up.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
     try {
-      // The member lines come between the first line and the closing hint.
-      const clusterId = await waitForText(() => (stdout.includes('\nTry: ') ? /coordinators are up \(cluster (\S+)\)/.exec(stdout)?.[1] : undefined), exited);
+      // The member lines are on stdout; the closing hint, after them, on stderr.
+      const clusterId = await waitForText(() => (stderr.includes('\nTry: ') ? /coordinators are up \(cluster (\S+)\)/.exec(stdout)?.[1] : undefined), exited);
       const endpoints = [...stdout.matchAll(/^ {2}n\d+ {2}grpc (\S+)/gm)].map((m) => m[1]!);
       await writeFile(
         join(app, 'check.mjs'),
