@@ -86,8 +86,9 @@ async function leaderSessions(
   }
   const { leaderAddress } = host.leaderHint();
   if (leaderAddress === '') return null;
-  const reply = await host.peers.forward<unknown, { workers: { workerId: string; connected: boolean }[] }>(leaderAddress, 'Runs', 'ListWorkers', {}, timeoutMs);
-  // The Runs service reports connection only; heartbeat times stay on the leader.
-  for (const w of reply.workers) byWorker.set(w.workerId, { connected: w.connected, lastHeartbeatMs: null });
+  const reply = await host.peers.forward<unknown, { workers: { workerId: string; connected: boolean; lastHeartbeatAgeMs: number }[] }>(leaderAddress, 'Runs', 'ListWorkers', {}, timeoutMs);
+  // The leader sends ages, not times: placed on this node's clock, they need no agreement between the two clocks.
+  const nowMs = host.nowMs();
+  for (const w of reply.workers) byWorker.set(w.workerId, { connected: w.connected, lastHeartbeatMs: w.lastHeartbeatAgeMs < 0 ? null : nowMs - w.lastHeartbeatAgeMs });
   return { from: 'leader', byWorker };
 }

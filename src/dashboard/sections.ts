@@ -1,4 +1,4 @@
-import type { RunSummary, TaskView, WorkerView } from '../model/index.js';
+import { workerRecord, type RunSummary, type TaskView, type WorkerRecord, type WorkerView } from '../model/index.js';
 import { dashboardQueueMax, dashboardRunsMax, dashboardWorkersMax } from './limits.js';
 import type { DashboardSources, LocalRaftStatus, MemberRow, SessionFacts } from './sources.js';
 
@@ -52,21 +52,8 @@ export interface ClusterSection {
   readonly rttMs: Readonly<Record<string, number>>;
 }
 
-export interface WorkerRow {
-  readonly workerId: string;
-  readonly name: string;
-  readonly state: string;
-  readonly slots: number;
-  readonly running: readonly string[];
-  readonly labels: Readonly<Record<string, string>>;
-  readonly cpus: number;
-  readonly memoryMb: number;
-  readonly tools: readonly string[];
-  readonly httpAddress: string;
-  readonly breaker: { readonly state: string; readonly reason: string; readonly sinceMs: number };
-  readonly resetting: boolean;
-  readonly registeredAtMs: number;
-}
+/** One worker as the page shows it: the same record the Runs service's ListWorkers sends (src/model/worker-record.ts). */
+export type WorkerRow = WorkerRecord;
 
 export interface WorkersSection {
   readonly workers: readonly WorkerRow[];
@@ -78,23 +65,7 @@ const workerStateOrder: Record<string, number> = { active: 0, draining: 1, lost:
 
 export function workersSection(workers: readonly WorkerView[]): WorkersSection {
   const sorted = [...workers].sort((a, b) => (workerStateOrder[a.state] ?? 3) - (workerStateOrder[b.state] ?? 3) || a.workerId.localeCompare(b.workerId));
-  const shown = sorted.slice(0, dashboardWorkersMax).map(
-    (w): WorkerRow => ({
-      workerId: w.workerId,
-      name: w.name,
-      state: w.state,
-      slots: w.slots,
-      running: w.running,
-      labels: w.capabilities.labels,
-      cpus: w.capabilities.cpus,
-      memoryMb: w.capabilities.memoryMb,
-      tools: w.capabilities.tools,
-      httpAddress: w.httpAddress,
-      breaker: w.breaker,
-      resetting: w.resetting,
-      registeredAtMs: w.registeredAtMs,
-    }),
-  );
+  const shown = sorted.slice(0, dashboardWorkersMax).map(workerRecord);
   return { workers: shown, omitted: sorted.length - shown.length };
 }
 

@@ -1,4 +1,6 @@
 export { flakinessKey, testId } from './types.js';
+export { workerRecord } from './worker-record.js';
+export type { WorkerRecord } from './worker-record.js';
 
 export type {
   Capabilities,

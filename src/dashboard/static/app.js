@@ -431,8 +431,8 @@ function topology(cluster) {
 }
 
 function workerMatches(w, filters, session) {
-  if (filters.state === 'quarantined' ? w.breaker.state !== 'forced-open' : filters.state !== '' && w.state !== filters.state) return false;
-  if (filters.breaker !== '' && w.breaker.state !== filters.breaker) return false;
+  if (filters.state === 'quarantined' ? w.breakerState !== 'forced-open' : filters.state !== '' && w.state !== filters.state) return false;
+  if (filters.breaker !== '' && w.breakerState !== filters.breaker) return false;
   if (filters.label !== '') {
     const [key, value] = filters.label.split('=').map((s) => s.trim());
     if (!(key in w.labels) || (value !== undefined && value !== '' && w.labels[key] !== value)) return false;
@@ -461,26 +461,27 @@ function renderWorkers() {
   const now = serverNow();
   const shown = section.workers.filter((w) => workerMatches(w, filters, sessions?.workers?.[w.workerId]));
   const rows = shown.map((w) => {
-    const quarantined = w.breaker.state === 'forced-open';
+    const quarantined = w.breakerState === 'forced-open';
     const stateText = quarantined ? `${w.state}, quarantined` : w.resetting ? `${w.state}, resetting` : w.state;
     const stateClass = quarantined || w.state === 'lost' ? 'bad' : w.state === 'draining' || w.resetting ? 'warn' : 'ok';
-    const breakerClass = w.breaker.state === 'closed' ? 'ok' : w.breaker.state === 'half-open' || w.breaker.state === 'disabled' ? 'warn' : 'bad';
+    const breakerClass = w.breakerState === 'closed' ? 'ok' : w.breakerState === 'half-open' || w.breakerState === 'disabled' ? 'warn' : 'bad';
     return h(
       'tr',
-      { 'data-worker': w.workerId, 'data-state': w.state, 'data-breaker': w.breaker.state },
+      { 'data-worker': w.workerId, 'data-state': w.state, 'data-breaker': w.breakerState },
       h('th', { scope: 'row' }, w.workerId, w.name !== w.workerId ? h('div', { class: 'note', text: w.name }) : null),
       h('td', {}, h('span', { class: `badge ${stateClass}`, text: stateText })),
       h('td', { class: 'labels' }, Object.entries(w.labels).map(([k, v]) => h('code', { text: `${k}=${v}` }))),
       h('td', { text: `${w.cpus} CPU · ${w.memoryMb} MB${w.tools.length > 0 ? ` · ${w.tools.join(', ')}` : ''}` }),
       h('td', { class: 'num', text: `${w.running.length} / ${w.slots}` }),
-      h('td', {}, h('span', { class: breakerClass, text: w.breaker.state }), w.breaker.reason ? h('div', { class: 'note', text: `${w.breaker.reason} (since ${clock(w.breaker.sinceMs)})` }) : null),
+      h('td', {}, h('span', { class: breakerClass, text: w.breakerState }), w.breakerReason ? h('div', { class: 'note', text: `${w.breakerReason} (since ${clock(w.breakerSinceMs)})` }) : null),
       h('td', {}, sessionCell(w, sessions, now)),
       h('td', {}, w.running.length === 0 ? '—' : w.running.map((id) => h('div', {}, h('code', { text: id })))),
     );
   });
   fill($('workers').tBodies[0], rows, section.workers.length === 0 ? 'no worker has registered' : 'no worker matches the filters', 8);
   const omitted = section.omitted > 0 ? ` (${section.omitted} more not sent)` : '';
-  $('workers-note').textContent = `${shown.length} of ${section.workers.length} workers shown${omitted}`;
+  const source = sessions?.from === 'leader' ? `; sessions and heartbeat ages asked of the leader ${ago(now - sessions.atMs)} (only the leader holds them)` : '';
+  $('workers-note').textContent = `${shown.length} of ${section.workers.length} workers shown${omitted}${source}`;
 }
 
 function renderRuns() {
