@@ -109,6 +109,7 @@ export class DashboardHub {
   private lastQueueBuildMs = -Infinity;
   private readonly points: MetricPoint[] = [];
   private fsyncMs: number[] = [];
+  private commitMs: number[] = [];
   private readonly rttMs = new Map<string, number>();
   /** Each worker row as last sent (JSON), so that a patch carries only the rows that changed. */
   private sentWorkers = new Map<string, string>();
@@ -156,6 +157,11 @@ export class DashboardHub {
   /** Call after each synced write of the Raft log (the charts' fsync series). */
   observeFsync(seconds: number): void {
     if (this.fsyncMs.length < limits.dashboardFsyncSamplesMax) this.fsyncMs.push(seconds * 1000);
+  }
+
+  /** Call when a proposal made on this node (the leader) was committed, `seconds` after it was proposed (the commit latency chart). */
+  observeCommitLatency(seconds: number): void {
+    if (this.commitMs.length < limits.dashboardCommitSamplesMax) this.commitMs.push(seconds * 1000);
   }
 
   /** Call with each measured round trip to a peer (the topology's link colours). */
@@ -411,8 +417,10 @@ export class DashboardHub {
   private sample(): void {
     const counts = this.sources.stateCounts() as { tasks?: { queued: number; running: number; passed: number; failed: number; failedInfra: number; cancelled: number } };
     const t = counts.tasks ?? { queued: 0, running: 0, passed: 0, failed: 0, failedInfra: 0, cancelled: 0 };
-    const fsync = this.fsyncMs.sort((a, b) => a - b);
+    const fsync = durationStats(this.fsyncMs);
+    const commit = durationStats(this.commitMs);
     this.fsyncMs = [];
+    this.commitMs = [];
     this.points.push({
       atMs: this.sources.nowMs(),
       queued: t.queued,
@@ -422,9 +430,12 @@ export class DashboardHub {
       failed: t.failed,
       failedInfra: t.failedInfra,
       commitIndex: this.sources.raftStatus().commit,
-      fsyncs: fsync.length,
-      fsyncP50Ms: fsync.length === 0 ? 0 : Math.round(fsync[Math.floor((fsync.length - 1) / 2)]! * 100) / 100,
-      fsyncMaxMs: fsync.length === 0 ? 0 : Math.round(fsync[fsync.length - 1]! * 100) / 100,
+      fsyncs: fsync.count,
+      fsyncP50Ms: fsync.p50Ms,
+      fsyncMaxMs: fsync.maxMs,
+      commits: commit.count,
+      commitP50Ms: commit.p50Ms,
+      commitP99Ms: commit.p99Ms,
     });
     if (this.points.length > limits.dashboardMetricPointsMax) this.points.shift();
     this.markDirty('metrics');
@@ -459,4 +470,11 @@ export class DashboardHub {
     if (next.from !== this.sessions.from || JSON.stringify(next.workers) !== JSON.stringify(this.sessions.workers)) this.markDirty('sessions');
     this.sessions = next;
   }
+}
+
+/** Count, median, 99th percentile and longest of durations (ms, rounded to 0.01); zeros when there are none. */
+function durationStats(samplesMs: number[]): { count: number; p50Ms: number; p99Ms: number; maxMs: number } {
+  const sorted = samplesMs.sort((a, b) => a - b);
+  const at = (q: number): number => (sorted.length === 0 ? 0 : Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! * 100) / 100);
+  return { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
 }

@@ -168,6 +168,10 @@ export interface MetricPoint {
   readonly fsyncs: number;
   readonly fsyncP50Ms: number;
   readonly fsyncMaxMs: number;
+  /** Proposals of this node (the leader) committed since the previous sample, and the median and 99th percentile of their commit latency. */
+  readonly commits: number;
+  readonly commitP50Ms: number;
+  readonly commitP99Ms: number;
 }
 
 export interface MetricsSection {

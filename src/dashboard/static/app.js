@@ -670,14 +670,14 @@ function gauge(points, key) {
 }
 
 /** A small line chart: one polyline per series, the y axis from 0 to the largest value. */
-function lineChart(title, unit, series) {
+function lineChart(title, unit, series, emptyText = 'collecting samples…') {
   const width = 340;
   const height = 120;
   const left = 36;
   const all = series.flatMap((s) => s.values);
   const figure = h('figure', { class: 'chart' }, h('h3', { text: title }));
   if (all.length < 2) {
-    figure.append(h('p', { class: 'note', text: 'collecting samples…' }));
+    figure.append(h('p', { class: 'note', text: emptyText }));
     return figure;
   }
   const t0 = Math.min(...all.map((p) => p.atMs));
@@ -714,8 +714,29 @@ function renderCharts() {
       { name: 'failed (infra)', values: rate(points, 'failedInfra'), cls: 's3' },
     ]),
     lineChart('Commits', 'entries/s', [{ name: 'commit rate', values: rate(points, 'commitIndex') }]),
+    commitLatencyChart(points),
     lineChart('Fsync', 'ms', [{ name: 'median', values: gauge(points, 'fsyncP50Ms') }, { name: 'longest', values: gauge(points, 'fsyncMaxMs') }]),
   );
+}
+
+/** Proposal → committed on the leader, per second of samples in which the leader committed any; a follower proposes nothing and says so. */
+function commitLatencyChart(points) {
+  const withCommits = points.filter((p) => p.commits > 0);
+  const figure = lineChart(
+    'Commit latency',
+    'ms',
+    [
+      { name: 'median', values: gauge(withCommits, 'commitP50Ms') },
+      { name: '99th percentile', values: gauge(withCommits, 'commitP99Ms') },
+    ],
+    'no proposal committed here yet',
+  );
+  figure.dataset.chart = 'commit-latency';
+  const node = state.sections.node;
+  if (node && node.role !== 'leader') {
+    figure.append(h('p', { class: 'note', text: `Measured by the leader, where proposals are made: ${node.id} is a ${node.role}, so this chart shows only the time it led. The leader's own page, or testudo_raft_commit_latency_seconds on its /metrics, has the rest.` }));
+  }
+  return figure;
 }
 
 // ---------------------------------------------------------------- controls
