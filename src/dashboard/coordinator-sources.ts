@@ -1,5 +1,6 @@
 import { lagReason, localMemberStatus, type AdminHost } from '../coordinator/admin.js';
 import type { Orchestrator } from '../coordinator/orchestrator/state.js';
+import { faultRecordPrefix } from '../model/index.js';
 import type { DashboardSources, MemberRow, SessionFacts } from './sources.js';
 
 type MemberStatus = ReturnType<typeof localMemberStatus>;
@@ -27,6 +28,7 @@ export function coordinatorSources(host: AdminHost, orchestrator: Orchestrator, 
     getRun: (runId) => orchestrator.getRun(runId),
     stateCounts: () => orchestrator.stateCounts(),
     leaderSessions: (timeoutMs) => leaderSessions(host, orchestrator, sessions, timeoutMs),
+    listFaultRecords: (startAfter, limit) => host.machine.list({ prefix: faultRecordPrefix, startAfter, limit }),
     onChange: (listener) => orchestrator.onChange((runIds, command, events) => listener({ runIds, command, events })),
     nowMs: () => Date.now(),
   };

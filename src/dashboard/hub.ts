@@ -3,11 +3,14 @@ import type { ServerResponse } from 'node:http';
 import { assert } from '../raft/index.js';
 import * as limits from './limits.js';
 import {
+  faultsSection,
+  newestFaultEntries,
   nodeSection,
   queueSection,
   runsSection,
   workersSection,
   type ClusterSection,
+  type FaultsSection,
   type LeaderChange,
   type MetricPoint,
   type RecentEvent,
@@ -114,6 +117,9 @@ export class DashboardHub {
   /** Each worker row as last sent (JSON), so that a patch carries only the rows that changed. */
   private sentWorkers = new Map<string, string>();
   private rttChanged = false;
+  private faults: FaultsSection = { faults: [], omitted: 0, unread: false, malformed: 0 };
+  /** The fault record keys and write indexes last decoded: a record changed when this did. */
+  private faultsSignature = '';
 
   constructor(
     private readonly sources: DashboardSources,
@@ -126,10 +132,12 @@ export class DashboardHub {
       if (!this.watched()) return;
       void this.probe();
       this.sample();
+      this.refreshFaults();
     }, limits.probeIntervalMs);
     this.probeTimer.unref();
     const st = sources.raftStatus();
     this.raftStateChanged(st.term, st.leader);
+    this.refreshFaults();
   }
 
   get streamsOpen(): number {
@@ -177,6 +185,7 @@ export class DashboardHub {
   async snapshotJson(): Promise<string> {
     this.lastViewerMs = this.sources.nowMs();
     if (this.sources.nowMs() - this.probedAtMs > 2 * this.limits.probeIntervalMs) await this.probe();
+    this.refreshFaults();
     const now = this.sources.nowMs();
     const cache = this.snapshotCache;
     if (cache !== null && cache.seq === this.seq && now - cache.atMs < 1000 / this.limits.updatesPerSecondMax) return cache.body;
@@ -381,6 +390,7 @@ export class DashboardHub {
       runs: this.build('runs'),
       queue: this.build('queue'),
       events: this.build('events'),
+      faults: this.build('faults'),
       metrics: this.build('metrics'),
     };
   }
@@ -408,9 +418,24 @@ export class DashboardHub {
         return queueSection(s);
       case 'events':
         return { recent: [...this.recent] };
+      case 'faults':
+        return this.faults;
       case 'metrics':
         return { points: [...this.points] };
     }
+  }
+
+  /**
+   * Looks at the fault records (key-value writes, which raise no orchestrator
+   * change): decodes them again only when a key or its write index changed.
+   */
+  private refreshFaults(): void {
+    const read = newestFaultEntries(this.sources);
+    const signature = `${read.omitted};${read.unread};${read.entries.map((e) => `${e.key}@${e.modIndex}`).join(',')}`;
+    if (signature === this.faultsSignature) return;
+    this.faultsSignature = signature;
+    this.faults = faultsSection(read);
+    this.markDirty('faults');
   }
 
   /** Takes one sample for the charts. */

@@ -1,9 +1,10 @@
 import { workerRecord, type RunSummary, type TaskView, type WorkerRecord, type WorkerView } from '../model/index.js';
-import { dashboardQueueMax, dashboardRunsMax, dashboardWorkersMax } from './limits.js';
-import type { DashboardSources, LocalRaftStatus, MemberRow, SessionFacts } from './sources.js';
+import { decodeFaultRecord, FaultRecordDecodeError, type FaultRecord } from '../model/index.js';
+import { dashboardFaultKeysReadMax, dashboardFaultsMax, dashboardQueueMax, dashboardRunsMax, dashboardWorkersMax } from './limits.js';
+import type { DashboardSources, FaultRecordEntry, LocalRaftStatus, MemberRow, SessionFacts } from './sources.js';
 
 /** The parts of the dashboard's state; a patch replaces whole sections. */
-export const sectionNames = ['node', 'cluster', 'workers', 'sessions', 'runs', 'queue', 'events', 'metrics'] as const;
+export const sectionNames = ['node', 'cluster', 'workers', 'sessions', 'runs', 'queue', 'events', 'faults', 'metrics'] as const;
 export type SectionName = (typeof sectionNames)[number];
 
 export interface NodeSection {
@@ -182,4 +183,50 @@ export interface MetricsSection {
 export interface EventsSection {
   /** Newest last. */
   readonly recent: readonly RecentEvent[];
+}
+
+/** The chaos module's fault records (src/model/fault-record.ts), as this node has applied them. */
+export interface FaultsSection {
+  /** Oldest first; `healedAtMs` 0 while a fault is active. */
+  readonly faults: readonly FaultRecord[];
+  /** Older records read but not sent (beyond dashboardFaultsMax). */
+  readonly omitted: number;
+  /** More than dashboardFaultKeysReadMax keys are held: the newest were not read (the chaos module keeps far fewer). */
+  readonly unread: boolean;
+  /** Keys under the prefix that do not hold a record. */
+  readonly malformed: number;
+}
+
+/** The newest fault record keys read (at most dashboardFaultsMax of at most dashboardFaultKeysReadMax read). */
+export function newestFaultEntries(sources: Pick<DashboardSources, 'listFaultRecords'>): { entries: FaultRecordEntry[]; omitted: number; unread: boolean } {
+  let entries: FaultRecordEntry[] = [];
+  let omitted = 0;
+  let startAfter = '';
+  for (let read = 0; read < dashboardFaultKeysReadMax; ) {
+    const page = sources.listFaultRecords(startAfter, Math.min(dashboardFaultsMax, dashboardFaultKeysReadMax - read));
+    read += page.items.length;
+    entries.push(...page.items);
+    if (entries.length > dashboardFaultsMax) {
+      omitted += entries.length - dashboardFaultsMax;
+      entries = entries.slice(-dashboardFaultsMax);
+    }
+    const last = page.items[page.items.length - 1];
+    if (!page.more || last === undefined) return { entries, omitted, unread: false };
+    startAfter = last.key;
+  }
+  return { entries, omitted, unread: true };
+}
+
+export function faultsSection(read: { readonly entries: readonly FaultRecordEntry[]; readonly omitted: number; readonly unread: boolean }): FaultsSection {
+  const faults: FaultRecord[] = [];
+  let malformed = 0;
+  for (const entry of read.entries) {
+    try {
+      faults.push(decodeFaultRecord(entry.key, Buffer.from(entry.value).toString('utf8')));
+    } catch (error) {
+      if (!(error instanceof FaultRecordDecodeError)) throw error;
+      malformed++;
+    }
+  }
+  return { faults, omitted: read.omitted, unread: read.unread, malformed };
 }
