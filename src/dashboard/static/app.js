@@ -641,7 +641,69 @@ function attemptTable(attempts) {
   );
 }
 
+/** Faults the timeline draws at most (the newest). */
+const FAULTS_DRAWN_MAX = 40;
+
+function faultIntensity(f) {
+  return f.wanted ? `${f.intensity} (asked ${f.wanted}: ${f.adaptedReason})` : f.intensity;
+}
+
+function faultTargets(f) {
+  return `${f.targets.join(', ') || '—'}${f.targetsOmitted > 0 ? ` and ${f.targetsOmitted} more` : ''}`;
+}
+
+function renderFaults() {
+  const section = state.sections.faults;
+  if (!section) return;
+  const now = serverNow();
+  const active = section.faults.filter((f) => f.healedAtMs === 0).reverse();
+  const rows = active.map((f) =>
+    h(
+      'tr',
+      { 'data-fault': f.id, 'data-type': f.type },
+      h('th', { scope: 'row' }, h('span', { class: 'badge bad', text: f.type })),
+      h('td', { text: faultIntensity(f) }),
+      h('td', { text: f.scope }),
+      h('td', { text: faultTargets(f) }),
+      h('td', {}, Object.entries(f.params).map(([k, v]) => h('code', { text: `${k}=${v}` })).flatMap((c) => [c, ' '])),
+      h('td', { text: `${duration(now - f.startedAtMs)} (since ${clock(f.startedAtMs)})` }),
+      h('td', { text: f.source }),
+    ),
+  );
+  fill($('faults-active').tBodies[0], rows, 'no fault is active', 7);
+  const notes = [];
+  if (section.omitted > 0) notes.push(`${section.omitted} older faults not shown`);
+  if (section.unread) notes.push('more fault records are kept than the dashboard reads: the newest may be missing');
+  if (section.malformed > 0) notes.push(`${section.malformed} keys under chaos/faults/ hold no fault record`);
+  $('fault-timeline').replaceChildren(faultTimeline(section.faults.slice(-FAULTS_DRAWN_MAX), now, notes));
+}
+
+/** One row per fault, newest on top, a bar from its start to its heal (or now, when still active). */
+function faultTimeline(faults, now, notes) {
+  const parts = notes.map((n) => h('p', { class: 'note', text: n }));
+  if (faults.length === 0) return h('div', {}, parts, h('p', { class: 'note', text: 'no fault recorded' }));
+  const start = Math.min(...faults.map((f) => f.startedAtMs));
+  const endOf = (f) => (f.healedAtMs === 0 ? Math.max(now, f.startedAtMs + 1) : Math.max(f.healedAtMs, f.startedAtMs + 1));
+  const end = Math.max(...faults.map(endOf), start + 1);
+  const rows = [...faults].reverse().map((f) => {
+    const activeNow = f.healedAtMs === 0;
+    const bar = h('span', { class: `gantt-bar ${activeNow ? 'fault-active' : 'fault-healed'}`, title: `${f.type}/${f.intensity} on ${faultTargets(f)}: ${clock(f.startedAtMs)} – ${activeNow ? 'active' : clock(f.healedAtMs)}` });
+    bar.style.left = `${((f.startedAtMs - start) / (end - start)) * 100}%`;
+    bar.style.width = `${((endOf(f) - f.startedAtMs) / (end - start)) * 100}%`;
+    return h(
+      'div',
+      { class: 'gantt-row', 'data-fault': f.id, 'data-active': String(activeNow) },
+      h('span', { class: 'gantt-label fault-label', text: `${f.type}/${f.intensity} → ${faultTargets(f)}` }),
+      h('div', { class: 'gantt-track' }, bar),
+      h('span', { class: 'fault-span', text: activeNow ? `active ${duration(now - f.startedAtMs)}` : `${duration(f.healedAtMs - f.startedAtMs)}, healed ${clock(f.healedAtMs)}` }),
+    );
+  });
+  const label = `Timeline of ${faults.length} faults over ${duration(end - start)}, ${faults.filter((f) => f.healedAtMs === 0).length} active`;
+  return h('div', {}, parts, h('div', { class: 'gantt', role: 'img', 'aria-label': label }, rows));
+}
+
 function renderEvents() {
+  renderFaults();
   const events = state.sections.events;
   if (!events) return;
   const rows = [...events.recent].reverse().map((e) => h('tr', {}, h('td', { text: clock(e.atMs) }), h('td', { text: e.kind }), h('td', { text: e.workerId || '—' }), h('td', { text: e.text })));
@@ -734,7 +796,7 @@ function commitLatencyChart(points) {
   figure.dataset.chart = 'commit-latency';
   const node = state.sections.node;
   if (node && node.role !== 'leader') {
-    figure.append(h('p', { class: 'note', text: `Measured by the leader, where proposals are made: ${node.id} is a ${node.role}, so this chart shows only the time it led. The leader's own page, or testudo_raft_commit_latency_seconds on its /metrics, has the rest.` }));
+    figure.append(h('p', { class: 'note', text: `Measured by the leader, where proposals are made; ${node.id} is a ${node.role} (only the time it led shows here): see the leader's page, or testudo_raft_commit_latency_seconds on its /metrics.` }));
   }
   return figure;
 }
