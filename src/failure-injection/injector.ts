@@ -79,10 +79,9 @@ export class FaultInjector {
     return { event, intensity: event.intensity, params, targets, heal };
   }
 
-  /** Applies the fault and records it (start now, heal when its heal has run); a fault on nothing is not recorded. */
+  /** Applies the fault and records it (start now, heal once its heal has run); a fault on nothing is not recorded. */
   private async applyRecorded(event: FaultEvent, params: FaultParams, targets: readonly string[], adapted?: InjectedFault['adapted']): Promise<() => Promise<void>> {
-    if (targets.length === 0) return noop;
-    const record = this.recorder?.started({ event, intensity: event.intensity, params, targets, ...(adapted ? { wanted: adapted.wanted, adaptedReason: adapted.reason } : {}) });
+    const record = targets.length === 0 ? undefined : this.recorder?.started({ event, intensity: event.intensity, params, targets, ...(adapted ? { wanted: adapted.wanted, adaptedReason: adapted.reason } : {}) });
     const recordHeal = (): void => {
       if (record !== undefined) this.recorder!.healed(record);
     };
@@ -122,7 +121,7 @@ export class FaultInjector {
     }
     const lowered: FaultEvent = { ...event, intensity };
     const params = faultParams(lowered);
-    const heal = await this.applyRecorded(lowered, params, targets, adapted);
+    const heal = targets.length === 0 ? noop : await this.applyRecorded(lowered, params, targets, adapted);
     this.options.log?.(`inject ${event.type}/${intensity} on ${targets.join(',') || 'nothing'}${adapted ? ` (adapted: ${adapted.reason})` : ''}`);
     return { event, intensity, params, targets, heal, ...(adapted ? { adapted } : {}) };
   }
