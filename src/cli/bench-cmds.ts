@@ -7,10 +7,11 @@ import { runDrillDefaults, runDrillModes, runRunFailoverDrill, type RunDrillMode
 import { makespanScaleDefault, runMakespanBench } from '../bench/makespan.js';
 import { runRaftBench } from '../bench/raft.js';
 import { runScheduleBench } from '../bench/schedule.js';
+import { dashboardBenchDefaults, runDashboardBench } from '../bench/dashboard.js';
+import { dashboardStreamsMax } from '../dashboard/limits.js';
 import { valueBytesMax } from '../coordinator/limits.js';
-import { registerDashboardBench } from '../dashboard/bench.js';
 import { ExitError, UsageError } from './errors.js';
-import { endpointListFlag, replicasFlag } from './flags.js';
+import { endpointListFlag, positiveIntFlag, replicasFlag } from './flags.js';
 import { deprecationNote } from './connect.js';
 import { positiveInt } from './up-cmd.js';
 import type { CliIo } from './io.js';
@@ -259,4 +260,36 @@ function loadCoordinators(o: { coordinators?: string; endpoints?: string }, warn
   if (o.endpoints === undefined) throw new UsageError('bench load needs --coordinators host:port,…');
   warn(deprecationNote('--endpoints', '--coordinators'));
   return endpointList(o.endpoints, '--endpoints');
+}
+
+/** `testudo bench dashboard` (docs/dashboard.md, "Cost of open pages"). */
+function registerDashboardBench(bench: Command, write: (text: string) => void, progress: (line: string) => void): void {
+  const d = dashboardBenchDefaults;
+  bench
+    .command('dashboard')
+    .description("many open dashboard event streams on a leader under a steady workload: the leader's extra CPU and the task dispatch latency, without and with them (medians)")
+    .option('--streams <n>', `event streams held open on the leader (at most ${dashboardStreamsMax})`, String(d.streams))
+    .option('--repeats <n>', 'pairs of phases (without, with)', String(d.repeats))
+    .option('--phase-ms <ms>', 'length of each phase', String(d.phaseMs))
+    .option('--runs-per-second <n>', 'runs submitted per second', String(d.runsPerSecond))
+    .option('--tasks-per-run <n>', 'tasks in each run', String(d.tasksPerRun))
+    .option('--workers <n>', 'noop workers', String(d.workers))
+    .option('--slots <n>', 'slots per worker', String(d.slots))
+    .action(async (o: Record<string, string>) => {
+      const streams = positiveIntFlag('--streams', o['streams']!);
+      if (streams > dashboardStreamsMax) throw new UsageError(`--streams must be at most ${dashboardStreamsMax} (the per-coordinator cap), got ${streams}`);
+      const result = await runDashboardBench(
+        {
+          streams,
+          repeats: positiveIntFlag('--repeats', o['repeats']!),
+          phaseMs: positiveIntFlag('--phase-ms', o['phaseMs']!),
+          runsPerSecond: positiveIntFlag('--runs-per-second', o['runsPerSecond']!),
+          tasksPerRun: positiveIntFlag('--tasks-per-run', o['tasksPerRun']!),
+          workers: positiveIntFlag('--workers', o['workers']!),
+          slots: positiveIntFlag('--slots', o['slots']!),
+        },
+        progress,
+      );
+      write(`${JSON.stringify(result)}\n`);
+    });
 }

@@ -221,4 +221,8 @@ export interface WorkerInfo {
   readonly breakerReason: string;
   /** Cleaning its work dir and rerunning setup (recovery level 3). */
   readonly resetting: boolean;
+  /** When the breaker entered its state (the leader's clock). */
+  readonly breakerSinceMs: number;
+  /** Since the leader last heard from the worker, measured by the leader; -1 when it has not heard from it since it became leader. */
+  readonly lastHeartbeatAgeMs: number;
 }

@@ -148,6 +148,10 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
         metrics.proposalCommitted(n);
         metrics.proposalApplied(n);
       },
+      onProposalCommitted: (seconds) => {
+        metrics.observeCommitLatency(seconds);
+        dashboard?.hub.observeCommitLatency(seconds);
+      },
       onProposalFailed: () => metrics.proposalFailed(),
       onPendingProposals: (n) => metrics.setPending(n),
       onSnapshotRestored: (seconds, index) => {

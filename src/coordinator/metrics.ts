@@ -51,6 +51,11 @@ export class NodeMetrics {
   private readonly proposalsPending: Gauge;
   /** Duration of one synced write of a Ready (entries + hard state) to disk (etcd_disk_wal_fsync_duration_seconds). */
   private readonly fsyncDuration: Histogram;
+  /**
+   * Proposal accepted by this node (the leader) → committed and applied here:
+   * the write latency a client sees, less the gRPC hop.
+   */
+  private readonly commitLatency: Histogram;
   /** Log entries written per synced batch; large batches mean group commit is working. */
   private readonly batchEntries: Histogram;
   /** Round-trip time of a heartbeat/append to a peer (etcd_network_peer_round_trip_time_seconds). */
@@ -106,6 +111,12 @@ export class NodeMetrics {
       name: 'testudo_disk_fsync_duration_seconds',
       help: 'The latency distributions of synced writes of Raft entries and hard state.',
       buckets: exponentialBuckets(0.001, 2, 14),
+      registers,
+    });
+    this.commitLatency = new Histogram({
+      name: 'testudo_raft_commit_latency_seconds',
+      help: 'The latency distributions of proposals on the leader, from proposal to committed and applied.',
+      buckets: exponentialBuckets(0.0005, 2, 16),
       registers,
     });
     this.batchEntries = new Histogram({
@@ -173,6 +184,12 @@ export class NodeMetrics {
     assertCount('entries', entries);
     this.fsyncDuration.observe(seconds);
     this.batchEntries.observe(entries);
+  }
+
+  /** A proposal made on this node was committed (and applied here) `seconds` after it was proposed. */
+  observeCommitLatency(seconds: number): void {
+    assertSeconds(seconds);
+    this.commitLatency.observe(seconds);
   }
 
   /** `entries` log entries became committed. */

@@ -6,7 +6,7 @@ import { deflateRaw, inflateRawSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
-import type { RunSubmission, RunSummary, RunView, WorkerView } from '../model/index.js';
+import { workerRecord, type RunSubmission, type RunSummary, type RunView } from '../model/index.js';
 import { maskRunEnv } from '../report/mask.js';
 import { InvalidArgumentError } from './codec.js';
 import { ServiceError, toServiceError } from './grpc-errors.js';
@@ -80,7 +80,14 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
     ListWorkers: unary<Record<string, never>, unknown>(host, 'ListWorkers', async (_req, call) =>
       onLeader(host, call, 'Runs', 'ListWorkers', async () => {
         await host.node.readIndex();
-        return { workers: host.orchestrator.listWorkers().map((w) => workerMessage(w, host.sessions.connected(w.workerId))) };
+        const nowMs = host.nowMs();
+        return {
+          workers: host.orchestrator.listWorkers().map((w) => {
+            const heardMs = host.sessions.lastHeartbeatMs(w.workerId);
+            // An age, not a time: it reads the same on a follower whose clock differs from the leader's.
+            return { ...workerRecord(w), connected: host.sessions.connected(w.workerId), lastHeartbeatAgeMs: heardMs === undefined ? -1 : Math.max(0, nowMs - heardMs) };
+          }),
+        };
       }),
     ),
     DrainWorker: unary<{ workerId: string; undrain: boolean }, unknown>(host, 'DrainWorker', async (req, call) => {
@@ -298,26 +305,6 @@ function decodeSubmission(runId: string, data: Buffer): RunSubmission {
 
 export function summaryMessage(s: RunSummary): Record<string, unknown> {
   return { runId: s.runId, name: s.name, state: s.state, submittedAtMs: s.submittedAtMs, finishedAtMs: s.finishedAtMs, counts: { ...s.counts }, degraded: s.degraded === true };
-}
-
-function workerMessage(w: WorkerView, connected: boolean): Record<string, unknown> {
-  return {
-    workerId: w.workerId,
-    name: w.name,
-    state: w.state,
-    slots: w.slots,
-    running: w.running,
-    labels: w.capabilities.labels,
-    cpus: w.capabilities.cpus,
-    memoryMb: w.capabilities.memoryMb,
-    tools: w.capabilities.tools,
-    httpAddress: w.httpAddress,
-    connected,
-    registeredAtMs: w.registeredAtMs,
-    breakerState: w.breaker.state,
-    breakerReason: w.breaker.reason,
-    resetting: w.resetting,
-  };
 }
 
 /** Tasks serialized per event-loop turn by encodeRunView. */

@@ -1,5 +1,6 @@
 import { lagReason, localMemberStatus, type AdminHost } from '../coordinator/admin.js';
 import type { Orchestrator } from '../coordinator/orchestrator/state.js';
+import { faultRecordPrefix } from '../model/index.js';
 import type { DashboardSources, MemberRow, SessionFacts } from './sources.js';
 
 type MemberStatus = ReturnType<typeof localMemberStatus>;
@@ -27,6 +28,7 @@ export function coordinatorSources(host: AdminHost, orchestrator: Orchestrator, 
     getRun: (runId) => orchestrator.getRun(runId),
     stateCounts: () => orchestrator.stateCounts(),
     leaderSessions: (timeoutMs) => leaderSessions(host, orchestrator, sessions, timeoutMs),
+    listFaultRecords: (startAfter, limit) => host.machine.list({ prefix: faultRecordPrefix, startAfter, limit }),
     onChange: (listener) => orchestrator.onChange((runIds, command, events) => listener({ runIds, command, events })),
     nowMs: () => Date.now(),
   };
@@ -86,8 +88,9 @@ async function leaderSessions(
   }
   const { leaderAddress } = host.leaderHint();
   if (leaderAddress === '') return null;
-  const reply = await host.peers.forward<unknown, { workers: { workerId: string; connected: boolean }[] }>(leaderAddress, 'Runs', 'ListWorkers', {}, timeoutMs);
-  // The Runs service reports connection only; heartbeat times stay on the leader.
-  for (const w of reply.workers) byWorker.set(w.workerId, { connected: w.connected, lastHeartbeatMs: null });
+  const reply = await host.peers.forward<unknown, { workers: { workerId: string; connected: boolean; lastHeartbeatAgeMs: number }[] }>(leaderAddress, 'Runs', 'ListWorkers', {}, timeoutMs);
+  // The leader sends ages, not times: placed on this node's clock, they need no agreement between the two clocks.
+  const nowMs = host.nowMs();
+  for (const w of reply.workers) byWorker.set(w.workerId, { connected: w.connected, lastHeartbeatMs: w.lastHeartbeatAgeMs < 0 ? null : nowMs - w.lastHeartbeatAgeMs });
   return { from: 'leader', byWorker };
 }

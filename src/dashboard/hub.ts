@@ -3,11 +3,14 @@ import type { ServerResponse } from 'node:http';
 import { assert } from '../raft/index.js';
 import * as limits from './limits.js';
 import {
+  faultsSection,
+  newestFaultEntries,
   nodeSection,
   queueSection,
   runsSection,
   workersSection,
   type ClusterSection,
+  type FaultsSection,
   type LeaderChange,
   type MetricPoint,
   type RecentEvent,
@@ -109,10 +112,14 @@ export class DashboardHub {
   private lastQueueBuildMs = -Infinity;
   private readonly points: MetricPoint[] = [];
   private fsyncMs: number[] = [];
+  private commitMs: number[] = [];
   private readonly rttMs = new Map<string, number>();
   /** Each worker row as last sent (JSON), so that a patch carries only the rows that changed. */
   private sentWorkers = new Map<string, string>();
   private rttChanged = false;
+  private faults: FaultsSection = { faults: [], omitted: 0, unread: false, malformed: 0 };
+  /** The fault record keys and write indexes last decoded: a record changed when this did. */
+  private faultsSignature = '';
 
   constructor(
     private readonly sources: DashboardSources,
@@ -125,10 +132,12 @@ export class DashboardHub {
       if (!this.watched()) return;
       void this.probe();
       this.sample();
+      this.refreshFaults();
     }, limits.probeIntervalMs);
     this.probeTimer.unref();
     const st = sources.raftStatus();
     this.raftStateChanged(st.term, st.leader);
+    this.refreshFaults();
   }
 
   get streamsOpen(): number {
@@ -158,6 +167,11 @@ export class DashboardHub {
     if (this.fsyncMs.length < limits.dashboardFsyncSamplesMax) this.fsyncMs.push(seconds * 1000);
   }
 
+  /** Call when a proposal made on this node (the leader) was committed, `seconds` after it was proposed (the commit latency chart). */
+  observeCommitLatency(seconds: number): void {
+    if (this.commitMs.length < limits.dashboardCommitSamplesMax) this.commitMs.push(seconds * 1000);
+  }
+
   /** Call with each measured round trip to a peer (the topology's link colours). */
   observeRoundTrip(peer: string, seconds: number): void {
     const ms = seconds * 1000;
@@ -171,6 +185,7 @@ export class DashboardHub {
   async snapshotJson(): Promise<string> {
     this.lastViewerMs = this.sources.nowMs();
     if (this.sources.nowMs() - this.probedAtMs > 2 * this.limits.probeIntervalMs) await this.probe();
+    this.refreshFaults();
     const now = this.sources.nowMs();
     const cache = this.snapshotCache;
     if (cache !== null && cache.seq === this.seq && now - cache.atMs < 1000 / this.limits.updatesPerSecondMax) return cache.body;
@@ -375,6 +390,7 @@ export class DashboardHub {
       runs: this.build('runs'),
       queue: this.build('queue'),
       events: this.build('events'),
+      faults: this.build('faults'),
       metrics: this.build('metrics'),
     };
   }
@@ -402,17 +418,34 @@ export class DashboardHub {
         return queueSection(s);
       case 'events':
         return { recent: [...this.recent] };
+      case 'faults':
+        return this.faults;
       case 'metrics':
         return { points: [...this.points] };
     }
+  }
+
+  /**
+   * Looks at the fault records (key-value writes, which raise no orchestrator
+   * change): decodes them again only when a key or its write index changed.
+   */
+  private refreshFaults(): void {
+    const read = newestFaultEntries(this.sources);
+    const signature = `${read.omitted};${read.unread};${read.entries.map((e) => `${e.key}@${e.modIndex}`).join(',')}`;
+    if (signature === this.faultsSignature) return;
+    this.faultsSignature = signature;
+    this.faults = faultsSection(read);
+    this.markDirty('faults');
   }
 
   /** Takes one sample for the charts. */
   private sample(): void {
     const counts = this.sources.stateCounts() as { tasks?: { queued: number; running: number; passed: number; failed: number; failedInfra: number; cancelled: number } };
     const t = counts.tasks ?? { queued: 0, running: 0, passed: 0, failed: 0, failedInfra: 0, cancelled: 0 };
-    const fsync = this.fsyncMs.sort((a, b) => a - b);
+    const fsync = durationStats(this.fsyncMs);
+    const commit = durationStats(this.commitMs);
     this.fsyncMs = [];
+    this.commitMs = [];
     this.points.push({
       atMs: this.sources.nowMs(),
       queued: t.queued,
@@ -422,9 +455,12 @@ export class DashboardHub {
       failed: t.failed,
       failedInfra: t.failedInfra,
       commitIndex: this.sources.raftStatus().commit,
-      fsyncs: fsync.length,
-      fsyncP50Ms: fsync.length === 0 ? 0 : Math.round(fsync[Math.floor((fsync.length - 1) / 2)]! * 100) / 100,
-      fsyncMaxMs: fsync.length === 0 ? 0 : Math.round(fsync[fsync.length - 1]! * 100) / 100,
+      fsyncs: fsync.count,
+      fsyncP50Ms: fsync.p50Ms,
+      fsyncMaxMs: fsync.maxMs,
+      commits: commit.count,
+      commitP50Ms: commit.p50Ms,
+      commitP99Ms: commit.p99Ms,
     });
     if (this.points.length > limits.dashboardMetricPointsMax) this.points.shift();
     this.markDirty('metrics');
@@ -459,4 +495,11 @@ export class DashboardHub {
     if (next.from !== this.sessions.from || JSON.stringify(next.workers) !== JSON.stringify(this.sessions.workers)) this.markDirty('sessions');
     this.sessions = next;
   }
+}
+
+/** Count, median, 99th percentile and longest of durations (ms, rounded to 0.01); zeros when there are none. */
+function durationStats(samplesMs: number[]): { count: number; p50Ms: number; p99Ms: number; maxMs: number } {
+  const sorted = samplesMs.sort((a, b) => a - b);
+  const at = (q: number): number => (sorted.length === 0 ? 0 : Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! * 100) / 100);
+  return { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
 }

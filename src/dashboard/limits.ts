@@ -37,6 +37,12 @@ export const dashboardRecentEventsMax = 200;
 export const dashboardMetricPointsMax = 300;
 /** Fsync durations kept between two samples. */
 export const dashboardFsyncSamplesMax = 10_000;
+/** Fault records sent (the newest; the chaos module keeps at most faultRecordsKeptMax of them). */
+export const dashboardFaultsMax = 200;
+/** Fault record keys read per look (once a second while watched); more are counted as omitted. */
+export const dashboardFaultKeysReadMax = 2_000;
+/** Commit latencies kept between two samples. */
+export const dashboardCommitSamplesMax = 10_000;
 /** Peers whose round trip is kept (a cluster has 3 to 9 members). */
 export const dashboardPeersMax = 64;
 /** Tasks in one run's detail; a bigger run's detail is cut and says so. */

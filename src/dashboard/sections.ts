@@ -1,9 +1,10 @@
-import type { RunSummary, TaskView, WorkerView } from '../model/index.js';
-import { dashboardQueueMax, dashboardRunsMax, dashboardWorkersMax } from './limits.js';
-import type { DashboardSources, LocalRaftStatus, MemberRow, SessionFacts } from './sources.js';
+import { workerRecord, type RunSummary, type TaskView, type WorkerRecord, type WorkerView } from '../model/index.js';
+import { decodeFaultRecord, FaultRecordDecodeError, type FaultRecord } from '../model/index.js';
+import { dashboardFaultKeysReadMax, dashboardFaultsMax, dashboardQueueMax, dashboardRunsMax, dashboardWorkersMax } from './limits.js';
+import type { DashboardSources, FaultRecordEntry, LocalRaftStatus, MemberRow, SessionFacts } from './sources.js';
 
 /** The parts of the dashboard's state; a patch replaces whole sections. */
-export const sectionNames = ['node', 'cluster', 'workers', 'sessions', 'runs', 'queue', 'events', 'metrics'] as const;
+export const sectionNames = ['node', 'cluster', 'workers', 'sessions', 'runs', 'queue', 'events', 'faults', 'metrics'] as const;
 export type SectionName = (typeof sectionNames)[number];
 
 export interface NodeSection {
@@ -52,21 +53,8 @@ export interface ClusterSection {
   readonly rttMs: Readonly<Record<string, number>>;
 }
 
-export interface WorkerRow {
-  readonly workerId: string;
-  readonly name: string;
-  readonly state: string;
-  readonly slots: number;
-  readonly running: readonly string[];
-  readonly labels: Readonly<Record<string, string>>;
-  readonly cpus: number;
-  readonly memoryMb: number;
-  readonly tools: readonly string[];
-  readonly httpAddress: string;
-  readonly breaker: { readonly state: string; readonly reason: string; readonly sinceMs: number };
-  readonly resetting: boolean;
-  readonly registeredAtMs: number;
-}
+/** One worker as the page shows it: the same record the Runs service's ListWorkers sends (src/model/worker-record.ts). */
+export type WorkerRow = WorkerRecord;
 
 export interface WorkersSection {
   readonly workers: readonly WorkerRow[];
@@ -78,23 +66,7 @@ const workerStateOrder: Record<string, number> = { active: 0, draining: 1, lost:
 
 export function workersSection(workers: readonly WorkerView[]): WorkersSection {
   const sorted = [...workers].sort((a, b) => (workerStateOrder[a.state] ?? 3) - (workerStateOrder[b.state] ?? 3) || a.workerId.localeCompare(b.workerId));
-  const shown = sorted.slice(0, dashboardWorkersMax).map(
-    (w): WorkerRow => ({
-      workerId: w.workerId,
-      name: w.name,
-      state: w.state,
-      slots: w.slots,
-      running: w.running,
-      labels: w.capabilities.labels,
-      cpus: w.capabilities.cpus,
-      memoryMb: w.capabilities.memoryMb,
-      tools: w.capabilities.tools,
-      httpAddress: w.httpAddress,
-      breaker: w.breaker,
-      resetting: w.resetting,
-      registeredAtMs: w.registeredAtMs,
-    }),
-  );
+  const shown = sorted.slice(0, dashboardWorkersMax).map(workerRecord);
   return { workers: shown, omitted: sorted.length - shown.length };
 }
 
@@ -197,6 +169,10 @@ export interface MetricPoint {
   readonly fsyncs: number;
   readonly fsyncP50Ms: number;
   readonly fsyncMaxMs: number;
+  /** Proposals of this node (the leader) committed since the previous sample, and the median and 99th percentile of their commit latency. */
+  readonly commits: number;
+  readonly commitP50Ms: number;
+  readonly commitP99Ms: number;
 }
 
 export interface MetricsSection {
@@ -207,4 +183,50 @@ export interface MetricsSection {
 export interface EventsSection {
   /** Newest last. */
   readonly recent: readonly RecentEvent[];
+}
+
+/** The chaos module's fault records (src/model/fault-record.ts), as this node has applied them. */
+export interface FaultsSection {
+  /** Oldest first; `healedAtMs` 0 while a fault is active. */
+  readonly faults: readonly FaultRecord[];
+  /** Older records read but not sent (beyond dashboardFaultsMax). */
+  readonly omitted: number;
+  /** More than dashboardFaultKeysReadMax keys are held: the newest were not read (the chaos module keeps far fewer). */
+  readonly unread: boolean;
+  /** Keys under the prefix that do not hold a record. */
+  readonly malformed: number;
+}
+
+/** The newest fault record keys read (at most dashboardFaultsMax of at most dashboardFaultKeysReadMax read). */
+export function newestFaultEntries(sources: Pick<DashboardSources, 'listFaultRecords'>): { entries: FaultRecordEntry[]; omitted: number; unread: boolean } {
+  let entries: FaultRecordEntry[] = [];
+  let omitted = 0;
+  let startAfter = '';
+  for (let read = 0; read < dashboardFaultKeysReadMax; ) {
+    const page = sources.listFaultRecords(startAfter, Math.min(dashboardFaultsMax, dashboardFaultKeysReadMax - read));
+    read += page.items.length;
+    entries.push(...page.items);
+    if (entries.length > dashboardFaultsMax) {
+      omitted += entries.length - dashboardFaultsMax;
+      entries = entries.slice(-dashboardFaultsMax);
+    }
+    const last = page.items[page.items.length - 1];
+    if (!page.more || last === undefined) return { entries, omitted, unread: false };
+    startAfter = last.key;
+  }
+  return { entries, omitted, unread: true };
+}
+
+export function faultsSection(read: { readonly entries: readonly FaultRecordEntry[]; readonly omitted: number; readonly unread: boolean }): FaultsSection {
+  const faults: FaultRecord[] = [];
+  let malformed = 0;
+  for (const entry of read.entries) {
+    try {
+      faults.push(decodeFaultRecord(entry.key, Buffer.from(entry.value).toString('utf8')));
+    } catch (error) {
+      if (!(error instanceof FaultRecordDecodeError)) throw error;
+      malformed++;
+    }
+  }
+  return { faults, omitted: read.omitted, unread: read.unread, malformed };
 }

@@ -38,6 +38,14 @@ export interface SessionFacts {
   readonly lastHeartbeatMs: number | null;
 }
 
+/** One key under faultRecordPrefix, as the key-value state holds it. */
+export interface FaultRecordEntry {
+  readonly key: string;
+  readonly value: Uint8Array;
+  /** Log index of the write that set it: a changed record has a new one. */
+  readonly modIndex: number;
+}
+
 /** An orchestrator change as the dashboard needs it (see Orchestrator.onChange). */
 export interface OrchestratorChange {
   readonly command: string;
@@ -66,6 +74,12 @@ export interface DashboardSources {
    * follower asked of the leader (null when no leader answers in time).
    */
   leaderSessions(timeoutMs: number): Promise<{ readonly from: 'self' | 'leader'; readonly byWorker: ReadonlyMap<string, SessionFacts> } | null>;
+  /**
+   * The fault records the chaos module wrote (keys under faultRecordPrefix of
+   * this node's applied key-value state), oldest first: at most `limit` keys
+   * after `startAfter`, and whether more follow.
+   */
+  listFaultRecords(startAfter: string, limit: number): { readonly items: readonly FaultRecordEntry[]; readonly more: boolean };
   /** Subscribes to applied orchestrator commands; returns the unsubscribe function. */
   onChange(listener: (change: OrchestratorChange) => void): () => void;
   nowMs(): number;

@@ -9,6 +9,7 @@ import { maxFaultIntensity } from '../coordinator/recovery/chaos-hook.js';
 import type { BreakerState } from '../coordinator/recovery/breaker.js';
 import { capIntensity, FAULT_CATALOG, intensityRank, faultParams, type FaultEvent, type FaultParams, type Intensity } from './catalog.js';
 import type { ChaosCluster, Link } from './chaos-cluster.js';
+import { FaultRecorder, faultRecordWriteTimeoutMs } from './fault-recorder.js';
 import { fetchStatus, leaderOf, setChaosHooks } from './observer.js';
 import type { Rng } from './toxiproxy/index.js';
 
@@ -29,25 +30,75 @@ export interface InjectorOptions {
   readonly adaptive: boolean;
   /** Where the injector says what it does. */
   readonly log?: (line: string) => void;
+  /**
+   * Record each fault (start, heal) in the cluster's replicated state, where
+   * every coordinator's dashboard shows it (src/failure-injection/fault-recorder.ts).
+   * Default true.
+   */
+  readonly record?: boolean;
+  /** Who the records say injected the faults. Default `testudo chaos (pid <pid>)`. */
+  readonly recordSource?: string;
 }
 
 const noop = async (): Promise<void> => undefined;
 
 export class FaultInjector {
+  private readonly recorder: FaultRecorder | null;
+
   constructor(
     private readonly chaos: ChaosCluster,
     private readonly rng: Rng,
     private readonly options: InjectorOptions,
-  ) {}
+  ) {
+    this.recorder =
+      options.record === false
+        ? null
+        : new FaultRecorder(
+            () => {
+              // The harness's own link: a network fault must not keep its record from the cluster.
+              const client = chaos.directClient({ totalTimeoutMs: faultRecordWriteTimeoutMs });
+              return { store: client, close: () => client.close() };
+            },
+            options.recordSource ?? `testudo chaos (pid ${process.pid})`,
+            (line) => options.log?.(line),
+          );
+  }
+
+  /** Resolves once every fault record asked for so far was written to the cluster (or given up). */
+  recordsWritten(): Promise<void> {
+    return this.recorder?.written() ?? Promise.resolve();
+  }
 
   async inject(event: FaultEvent): Promise<InjectedFault> {
     const kind = FAULT_CATALOG[event.type];
     if (kind.family === 'worker' || event.scope === 'worker' || event.scope === 'all-workers') return this.injectAtWorkers(event);
     const targets = await this.coordinatorTargets(event);
     const params = faultParams(event);
-    const heal = await this.apply(event, params, targets);
+    const heal = await this.applyRecorded(event, params, targets);
     this.options.log?.(`inject ${event.type}/${event.intensity} on ${targets.join(',') || 'nothing'}`);
-    return { event, intensity: event.intensity, params, targets, heal: once(heal) };
+    return { event, intensity: event.intensity, params, targets, heal };
+  }
+
+  /** Applies the fault and records it (start now, heal once its heal has run); a fault on nothing is not recorded. */
+  private async applyRecorded(event: FaultEvent, params: FaultParams, targets: readonly string[], adapted?: InjectedFault['adapted']): Promise<() => Promise<void>> {
+    const record = targets.length === 0 ? undefined : this.recorder?.started({ event, intensity: event.intensity, params, targets, ...(adapted ? { wanted: adapted.wanted, adaptedReason: adapted.reason } : {}) });
+    const recordHeal = (): void => {
+      if (record !== undefined) this.recorder!.healed(record);
+    };
+    let heal: () => Promise<void>;
+    try {
+      heal = await this.apply(event, params, targets);
+    } catch (error) {
+      recordHeal();
+      throw error;
+    }
+    return once(async () => {
+      try {
+        await heal();
+      } finally {
+        recordHeal();
+      }
+    });
   }
 
   /** Worker-scoped faults, each target capped by its breaker when adaptive intensity is on. */
@@ -70,9 +121,9 @@ export class FaultInjector {
     }
     const lowered: FaultEvent = { ...event, intensity };
     const params = faultParams(lowered);
-    const heal = targets.length === 0 ? noop : await this.apply(lowered, params, targets);
+    const heal = targets.length === 0 ? noop : await this.applyRecorded(lowered, params, targets, adapted);
     this.options.log?.(`inject ${event.type}/${intensity} on ${targets.join(',') || 'nothing'}${adapted ? ` (adapted: ${adapted.reason})` : ''}`);
-    return { event, intensity, params, targets, heal: once(heal), ...(adapted ? { adapted } : {}) };
+    return { event, intensity, params, targets, heal, ...(adapted ? { adapted } : {}) };
   }
 
   private async breakerStates(): Promise<Map<string, BreakerState>> {

@@ -112,6 +112,8 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
     const readyMs = await waitReady(chaos, probeClient, scenario.checks.readyWithinMs);
     log(readyMs === null ? 'not ready within the bound' : `ready ${readyMs} ms after healing`);
     const run = await waitRunDone(direct, runId, deadlineMs, log);
+    // The fault records' last writes land before the replicas' digests are compared.
+    await injector.recordsWritten();
     await Promise.all([poller.stop(), sampler.stop(), prober.stop()]);
     const digests = await sampleDigests(httpOf(), 10_000);
     const events = await readLogs(chaos);

@@ -1,4 +1,17 @@
 export { flakinessKey, testId } from './types.js';
+export { workerRecord } from './worker-record.js';
+export {
+  decodeFaultRecord,
+  encodeFaultRecord,
+  faultRecordBytesMax,
+  faultRecordKey,
+  faultRecordPrefix,
+  faultRecordsKeptMax,
+  faultRecordTargetsMax,
+  FaultRecordDecodeError,
+} from './fault-record.js';
+export type { FaultRecord } from './fault-record.js';
+export type { WorkerRecord } from './worker-record.js';
 
 export type {
   Capabilities,

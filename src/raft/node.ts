@@ -18,6 +18,11 @@ export interface RaftNodeObserver {
   /** After each Ready: the node's volatile view. */
   onState?(state: { term: number; commit: number; applied: number; leader: NodeId; role: Role }): void;
   onProposalsApplied?(count: number): void;
+  /**
+   * A proposal made on this node (so, on the leader) was committed and
+   * applied here `seconds` after `propose()` accepted it; once per proposal.
+   */
+  onProposalCommitted?(seconds: number): void;
   onProposalFailed?(error: Error): void;
   onPendingProposals?(count: number): void;
   onSnapshotSaved?(seconds: number, index: number): void;
@@ -71,6 +76,8 @@ interface Deferred<T> {
 
 interface PendingProposal<R> extends Deferred<R> {
   readonly term: number;
+  /** performance.now() when propose() accepted it: the commit latency's start. */
+  readonly proposedAtMs: number;
 }
 
 interface PendingRead extends Deferred<number> {
@@ -175,7 +182,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
         const pendingMax = this.opts.proposalsPendingMax ?? proposalsPendingMaxDefault;
         if (this.proposals.size >= pendingMax) throw new NodeOverloadedError(this.proposals.size, pendingMax);
         const { index, term } = this.core.propose(data);
-        this.proposals.set(index, { term, resolve, reject });
+        this.proposals.set(index, { term, resolve, reject, proposedAtMs: performance.now() });
         this.observer.onPendingProposals?.(this.proposals.size);
         this.kick();
       } catch (error) {
@@ -191,7 +198,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
       try {
         this.checkRunning();
         const { index, term } = this.core.proposeConfChange(change);
-        this.proposals.set(index, { term, resolve: () => resolve(), reject });
+        this.proposals.set(index, { term, resolve: () => resolve(), reject, proposedAtMs: performance.now() });
         this.kick();
       } catch (error) {
         reject(error as Error);
@@ -470,6 +477,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
       if (pending === undefined) continue;
       this.proposals.delete(entry.index);
       if (pending.term === entry.term) {
+        this.observer.onProposalCommitted?.((performance.now() - pending.proposedAtMs) / 1000);
         pending.resolve(result as R);
         appliedProposals++;
       } else {

@@ -169,7 +169,9 @@ function worker(id: string, extra: Partial<WorkerInfo> = {}): WorkerInfo {
   return {
     breakerState: 'closed',
     breakerReason: '',
+    breakerSinceMs: 0,
     resetting: false,
+    lastHeartbeatAgeMs: 0,
     workerId: id,
     name: `host-${id}`,
     state: 'active',

@@ -15,6 +15,7 @@ const EXPECTED_TYPES: Readonly<Record<string, 'gauge' | 'counter' | 'histogram'>
   testudo_raft_proposals_applied_total: 'counter',
   testudo_raft_proposals_failed_total: 'counter',
   testudo_raft_proposals_pending: 'gauge',
+  testudo_raft_commit_latency_seconds: 'histogram',
   testudo_disk_fsync_duration_seconds: 'histogram',
   testudo_disk_batch_entries: 'histogram',
   testudo_network_peer_round_trip_time_seconds: 'histogram',
@@ -103,6 +104,8 @@ describe('NodeMetrics', () => {
     metrics.proposalFailed();
     metrics.setPending(4);
     metrics.observeFsync(0.003, 5);
+    metrics.observeCommitLatency(0.0007);
+    metrics.observeCommitLatency(0.0009);
     metrics.observeRoundTrip('n2', 0.00015);
     metrics.peerSendFailed('n3');
     metrics.snapshotSaved(0.5);
@@ -122,6 +125,11 @@ describe('NodeMetrics', () => {
     expect(sample(text, 'testudo_disk_fsync_duration_seconds_bucket{le="8.192"}')).toBe(1);
     expect(text).not.toContain('testudo_disk_fsync_duration_seconds_bucket{le="16.384"}');
     expect(sample(text, 'testudo_disk_batch_entries_sum')).toBe(5);
+    // Buckets 0.0005 · 2^k, 16 of them: half a millisecond to about 16 s.
+    expect(sample(text, 'testudo_raft_commit_latency_seconds_bucket{le="0.0005"}')).toBe(0);
+    expect(sample(text, 'testudo_raft_commit_latency_seconds_bucket{le="0.001"}')).toBe(2);
+    expect(sample(text, 'testudo_raft_commit_latency_seconds_count')).toBe(2);
+    expect(text).toContain('testudo_raft_commit_latency_seconds_bucket{le="16.384"}');
     expect(sample(text, 'testudo_network_peer_round_trip_time_seconds_bucket{le="0.0002",To="n2"}')).toBe(1);
     expect(sample(text, 'testudo_network_peer_round_trip_time_seconds_count{To="n2"}')).toBe(1);
     expect(sample(text, 'testudo_network_peer_sent_failures_total{To="n3"}')).toBe(1);
@@ -153,6 +161,7 @@ describe('NodeMetrics', () => {
     const metrics = new NodeMetrics({ nodeId: 'n1', defaultMetrics: false });
     expect(() => metrics.observeFsync(-1, 1)).toThrow(RangeError);
     expect(() => metrics.observeFsync(Number.NaN, 1)).toThrow(RangeError);
+    expect(() => metrics.observeCommitLatency(-0.001)).toThrow(RangeError);
     expect(() => metrics.proposalCommitted(1.5)).toThrow(RangeError);
     expect(() => metrics.setRaftState({ term: 1, commitIndex: 5, appliedIndex: 6, leaderId: '' })).toThrow(/appliedIndex 6 exceeds commitIndex 5/);
     expect(() => new NodeMetrics({ nodeId: '' })).toThrow(RangeError);

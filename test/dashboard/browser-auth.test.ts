@@ -1,60 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-import { startHttpServer, type HttpServer } from '../../src/coordinator/http-server.js';
-import { createLogger } from '../../src/coordinator/logger.js';
-import { NodeMetrics } from '../../src/coordinator/metrics.js';
-import { encodeOrchCommand } from '../../src/coordinator/orchestrator/commands.js';
-import { Orchestrator } from '../../src/coordinator/orchestrator/state.js';
 import type { HubLimits } from '../../src/dashboard/hub.js';
-import { createDashboard, type DashboardAuthVerdict } from '../../src/dashboard/server.js';
-import type { DashboardSources } from '../../src/dashboard/sources.js';
+import type { DashboardAuthVerdict } from '../../src/dashboard/server.js';
 import { registration } from '../coordinator/orchestrator-fixtures.js';
 import { chromiumPath } from './browser.js';
+import { serveDashboard, stopDashboards } from './fixture.js';
 
 /**
  * The page's sign-in and its polling fallback, in headless chromium, against
- * a real HTTP server and state machine in this process: the token check is
- * the dashboard's `authorize` hook (the coordinator's token check plugs in
- * there), and a coordinator whose streams are all taken answers 503.
+ * a real HTTP server and state machine in this process (test/dashboard/fixture.ts):
+ * the token check is the dashboard's `authorize` hook (the coordinator's
+ * token check plugs in there), and a coordinator whose streams are all taken
+ * answers 503.
  */
 
 declare const document: { readonly body: { readonly dataset: Record<string, string | undefined> } };
 
 const token = 'ro-0123456789abcdef';
-const logger = createLogger({ nodeId: 'n1', component: 'dashboard', level: 'silent', env: {} });
-const stops: (() => Promise<void>)[] = [];
 
 async function serve(limits: Partial<HubLimits>, authorize?: (presented: string) => DashboardAuthVerdict): Promise<string> {
-  const orchestrator = new Orchestrator();
-  const encoded = encodeOrchCommand(registration('w-auth', { name: 'auth-worker' }));
-  orchestrator.apply(1, 1_000_000, encoded.payload, encoded.deflated);
-  const sources: DashboardSources = {
-    nodeId: 'n1',
-    raftStatus: () => ({ role: 'leader', term: 1, leader: 'n1', commit: 1, appliedToMachine: 1, leaderCommitHeard: 1 }),
-    clusterStatus: async () => [],
-    listWorkers: () => orchestrator.listWorkers(),
-    listRuns: () => orchestrator.listRuns(),
-    getRunSummary: (id) => orchestrator.runSummary(id),
-    getRun: (id) => orchestrator.getRun(id),
-    stateCounts: () => orchestrator.stateCounts(),
-    leaderSessions: async () => ({ from: 'self', byWorker: new Map() }),
-    onChange: (listener) => orchestrator.onChange((runIds, command, events) => listener({ runIds, command, events })),
-    nowMs: () => Date.now(),
-  };
-  const dashboard = createDashboard({
-    sources,
-    log: logger,
-    limits,
-    ...(authorize === undefined ? {} : { authorize: (req) => authorize(String(req.headers.authorization ?? '').replace(/^Bearer /, '')) }),
-  });
-  const server: HttpServer = await startHttpServer({
-    host: '127.0.0.1', port: 0, metrics: new NodeMetrics({ nodeId: 'n1', defaultMetrics: false }), livez: () => ({ ok: true }), readyz: () => ({ ok: true, reason: '' }), logger, dashboard,
-  });
-  stops.push(async () => {
-    dashboard.stop();
-    await server.close();
-  });
-  return `http://127.0.0.1:${server.address.port}/`;
+  const fixture = await serveDashboard({ limits, ...(authorize === undefined ? {} : { authorize }) });
+  fixture.apply(registration('w-auth', { name: 'auth-worker' }));
+  return `${fixture.base}/`;
 }
 
 describe('dashboard sign-in and fallback in a browser', () => {
@@ -66,7 +33,7 @@ describe('dashboard sign-in and fallback in a browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    for (const stop of stops.splice(0)) await stop();
+    await stopDashboards();
   });
 
   it('is refused without a token, signs in with one sent in a header, and never puts it in a URL', async () => {

@@ -1,9 +1,15 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
-import { clientFor, runTestudo, stableLeader, startCluster, waitFor } from '../integration/harness.js';
+import { ChaosCluster } from '../../src/failure-injection/chaos-cluster.js';
+import { FaultInjector } from '../../src/failure-injection/injector.js';
+import { createPrng } from '../../src/failure-injection/toxiproxy/index.js';
+import { decodeFaultRecord, faultRecordPrefix } from '../../src/model/index.js';
+import { clientFor, runTestudo, stableLeader, waitFor } from '../integration/harness.js';
 import { sleepRun } from '../integration/runs-harness.js';
 import { artifactsDir, canKillSockets, chromiumPath, killConnectionsTo } from './browser.js';
 
@@ -30,12 +36,14 @@ function expectResumedAfter(ids: readonly (string | undefined)[], before: string
 /**
  * The dashboard in a real browser (Debian's chromium, headless, driven by
  * playwright-core) against a real local cluster of three coordinator
- * processes and two workers. One cluster for the whole file; the case that
- * kills the leader runs last.
+ * processes and two workers, its Raft links through the chaos module's fault
+ * proxies (a ChaosCluster) so that a case can inject a real fault. One
+ * cluster for the whole file; the case that kills the leader runs last.
  */
 describe('dashboard in a browser', () => {
+  let chaos: ChaosCluster;
   let cluster: LocalCluster;
-  let cleanup: () => Promise<void>;
+  let dir: string;
   let client: TestudoClient;
   let browser: Browser;
   let page: Page;
@@ -46,7 +54,11 @@ describe('dashboard in a browser', () => {
 
   beforeAll(async () => {
     await mkdir(shots, { recursive: true });
-    ({ cluster, cleanup } = await startCluster({ logLevel: 'warn', workerTtlMs: 3000 }));
+    dir = await mkdtemp(join(tmpdir(), 'testudo-dashboard-'));
+    // Workers are started below, each with its own labels (and dialing the coordinators directly).
+    chaos = new ChaosCluster({ coordinators: 3, workers: 0, slots: 1, dataDir: dir, baseHttpPort: 0, seed: 14, logLevel: 'warn', workerTtlMs: 3000 });
+    await chaos.start();
+    cluster = chaos.cluster;
     client = clientFor(cluster);
     ({ leaderId } = await stableLeader(client, 3));
     await cluster.startWorker('w1', { slots: 2, labels: 'zone=a,tier=gold', killGraceMs: 500 });
@@ -61,7 +73,9 @@ describe('dashboard in a browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await cleanup?.();
+    client?.close();
+    await chaos?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
   it('shows the leader that testudo cluster status reports, with every member', async () => {
@@ -130,6 +144,9 @@ describe('dashboard in a browser', () => {
     // The page is served by a follower: session facts come from the leader and say so.
     expect(await page.textContent(`#workers tr[data-worker="${w1}"]`)).toContain('connected');
     expect(await page.textContent(`#workers tr[data-worker="${w1}"]`)).toContain('(from leader)');
+    // Heartbeat ages, which only the leader knows, shown by a follower: the leader sends them as ages.
+    expect(await page.textContent(`#workers tr[data-worker="${w1}"]`)).toMatch(/heartbeat [\d.]+ (ms|s) ago/);
+    expect(await page.textContent('#workers-note')).toContain('asked of the leader');
     await page.screenshot({ path: `${shots}/workers.png`, fullPage: true });
     await client.drainWorker(w2, true);
     await client.releaseWorker(w1, { mode: 'enable', reason: 'dashboard test' });
@@ -189,13 +206,62 @@ describe('dashboard in a browser', () => {
     expect(await page.getAttribute('#tab-charts', 'aria-selected')).toBe('true');
     // The coordinator's own samples, one a second: the run above shows in the throughput and commits.
     await page.locator('#charts svg polyline').first().waitFor({ timeout: 10_000 });
-    expect(await page.locator('#charts figure').count()).toBe(5);
+    expect(await page.locator('#charts figure').count()).toBe(6);
+    // A follower proposes nothing: its commit latency chart says where the figure is measured.
+    expect(await page.textContent('#charts figure[data-chart="commit-latency"]')).toContain('Measured by the leader');
     await page.screenshot({ path: `${shots}/charts.png`, fullPage: true });
     await page.keyboard.press('ArrowRight');
     expect(await page.getAttribute('#tab-events', 'aria-selected')).toBe('true');
     // The disable/enable of w1's breaker above are breaker transitions.
     await page.locator('#events tbody tr', { hasText: 'breaker' }).first().waitFor({ timeout: 10_000 });
     await page.screenshot({ path: `${shots}/events.png`, fullPage: true });
+  });
+
+  it("draws the leader's commit latency from its own samples", async () => {
+    const { leaderId: leading } = await stableLeader(client, 3);
+    const leaderPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await leaderPage.goto(`http://${cluster.member(leading).httpAddress!}/`);
+      await leaderPage.click('#tab-charts');
+      const latency = leaderPage.locator('#charts figure[data-chart="commit-latency"] polyline').first();
+      // Writes while the page watches: the leader samples the commit latencies of its own proposals once a second.
+      for (let i = 0; i < 100 && !(await latency.isVisible()); i++) {
+        await client.put('dashboard/commit-latency', String(i));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await latency.waitFor({ timeout: 5_000 });
+      expect(await leaderPage.getAttribute('#charts figure[data-chart="commit-latency"] svg', 'aria-label')).toMatch(/^Commit latency: now median [\d.]+ ms/);
+      const metrics = await (await fetch(`http://${cluster.member(leading).httpAddress!}/metrics`)).text();
+      expect(Number(/^testudo_raft_commit_latency_seconds_count\{[^}]*\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+      await leaderPage.screenshot({ path: `${shots}/charts-leader.png`, fullPage: true });
+    } finally {
+      await leaderPage.close();
+    }
+  });
+
+  it('shows a fault injected by the chaos module while it is active, and in the timeline once healed', async () => {
+    await page.click('#tab-events');
+    const injector = new FaultInjector(chaos, createPrng(14), { adaptive: false });
+    const fault = await injector.inject({ atMs: 0, type: 'latency', scope: 'follower', intensity: 'mild' });
+    const [target] = fault.targets;
+    const row = page.locator('#faults-active tr[data-type="latency"]');
+    try {
+      await row.waitFor({ timeout: 10_000 });
+      const text = await row.textContent();
+      for (const part of ['latency', 'mild', 'follower', target!, 'latencyMs=50', 'testudo chaos']) expect(text).toContain(part);
+      await page.screenshot({ path: `${shots}/chaos.png`, fullPage: true });
+    } finally {
+      await fault.heal();
+    }
+    const id = (await page.locator('#fault-timeline [data-fault]').first().getAttribute('data-fault'))!;
+    await page.waitForFunction((faultId) => document.querySelector(`#fault-timeline [data-fault="${faultId}"]`)?.getAttribute('data-active') === 'false', id, { timeout: 10_000 });
+    expect(await page.locator('#faults-active tr[data-fault]').count()).toBe(0);
+    expect(await page.textContent(`#fault-timeline [data-fault="${id}"]`)).toContain('healed');
+    // The record is in the replicated state: every member holds it, healed.
+    await injector.recordsWritten();
+    const listed = await client.list({ prefix: faultRecordPrefix });
+    const records = listed.items.map((item) => decodeFaultRecord(item.key, Buffer.from(item.value).toString('utf8')));
+    expect(records.map((r) => ({ id: r.id, type: r.type, targets: r.targets, healed: r.healedAtMs >= r.startedAtMs }))).toEqual([{ id, type: 'latency', targets: [target], healed: true }]);
   });
 
   it('updates the page within two seconds when the leader is killed (kill -9)', async () => {

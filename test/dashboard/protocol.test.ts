@@ -1,77 +1,25 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHttpServer, HTTP_CONNECTIONS_MAX, type HttpServer } from '../../src/coordinator/http-server.js';
-import { createLogger } from '../../src/coordinator/logger.js';
-import { NodeMetrics } from '../../src/coordinator/metrics.js';
-import { encodeOrchCommand, type OrchCommand } from '../../src/coordinator/orchestrator/commands.js';
-import { Orchestrator } from '../../src/coordinator/orchestrator/state.js';
+import { HTTP_CONNECTIONS_MAX } from '../../src/coordinator/http-server.js';
 import type { HubLimits } from '../../src/dashboard/hub.js';
-import { createDashboard, type Dashboard, type DashboardAuthVerdict } from '../../src/dashboard/server.js';
-import type { DashboardSources, LocalRaftStatus, MemberRow } from '../../src/dashboard/sources.js';
+import type { DashboardAuthVerdict } from '../../src/dashboard/server.js';
 import { SseClient, type Frame } from '../../src/dashboard/sse-client.js';
 import { waitFor } from '../integration/harness.js';
 import { registration, submission, template } from '../coordinator/orchestrator-fixtures.js';
+import { encodeFaultRecord, faultRecordKey, faultRecordPrefix, type FaultRecord } from '../../src/model/index.js';
+import { serveDashboard, stopDashboards, type DashboardFixture } from './fixture.js';
 
 /**
  * The dashboard's HTTP and stream protocol against a real HTTP server and a
- * real orchestrator state machine in this process (commands applied as a
- * coordinator applies them); the browser and real-cluster side is in
- * browser.test.ts.
+ * real state machine in this process (commands applied as a coordinator
+ * applies them, test/dashboard/fixture.ts); the browser and real-cluster
+ * side is in browser.test.ts.
  */
 
-const logger = createLogger({ nodeId: 'n1', component: 'dashboard', level: 'silent', env: {} });
+afterEach(stopDashboards);
 
-interface Fixture {
-  readonly base: string;
-  readonly orchestrator: Orchestrator;
-  readonly dashboard: Dashboard;
-  apply(command: OrchCommand): void;
-}
-
-const stops: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0)) await stop();
-});
-
-async function start(limits: Partial<HubLimits> = {}, authorize?: (token: string) => DashboardAuthVerdict): Promise<Fixture> {
-  const orchestrator = new Orchestrator();
-  let index = 0;
-  const raft: LocalRaftStatus = { role: 'leader', term: 3, leader: 'n1', commit: 0, appliedToMachine: 0, leaderCommitHeard: 0 };
-  const member = (): MemberRow => ({
-    id: 'n1', address: '127.0.0.1:7001', role: 'leader', kind: 'voter', term: 3, commitIndex: index, appliedIndex: index, lastIndex: index,
-    leaderId: 'n1', lag: 0, reachable: true, ready: true, reason: '', error: '', version: 'test',
-  });
-  const sources: DashboardSources = {
-    nodeId: 'n1',
-    raftStatus: () => ({ ...raft, commit: index, appliedToMachine: index, leaderCommitHeard: index }),
-    clusterStatus: async () => [member()],
-    listWorkers: () => orchestrator.listWorkers(),
-    listRuns: () => orchestrator.listRuns(),
-    getRunSummary: (id) => orchestrator.runSummary(id),
-    getRun: (id) => orchestrator.getRun(id),
-    stateCounts: () => orchestrator.stateCounts(),
-    leaderSessions: async () => ({ from: 'self', byWorker: new Map() }),
-    onChange: (listener) => orchestrator.onChange((runIds, command, events) => listener({ runIds, command, events })),
-    nowMs: () => Date.now(),
-  };
-  const dashboard = createDashboard({
-    sources,
-    log: logger,
-    limits,
-    ...(authorize === undefined ? {} : { authorize: (req) => authorize(String(req.headers.authorization ?? '').replace(/^Bearer /, '')) }),
-  });
-  const server: HttpServer = await startHttpServer({
-    host: '127.0.0.1', port: 0, metrics: new NodeMetrics({ nodeId: 'n1', defaultMetrics: false }), livez: () => ({ ok: true }), readyz: () => ({ ok: true, reason: '' }), logger, dashboard,
-  });
-  stops.push(async () => {
-    dashboard.stop();
-    await server.close();
-  });
-  const apply = (command: OrchCommand): void => {
-    const encoded = encodeOrchCommand(command);
-    orchestrator.apply(++index, 1_000_000 + index, encoded.payload, encoded.deflated);
-  };
-  return { base: `http://127.0.0.1:${server.address.port}`, orchestrator, dashboard, apply };
+function start(limits: Partial<HubLimits> = {}, authorize?: (token: string) => DashboardAuthVerdict): Promise<DashboardFixture> {
+  return serveDashboard({ limits, ...(authorize === undefined ? {} : { authorize }) });
 }
 
 /** A worker's state in a snapshot's sections or in one patch (its `workersDelta`). */
@@ -295,5 +243,26 @@ describe('dashboard protocol', () => {
     expect(html.headers.get('content-disposition')).toContain('attachment');
     expect((await fetch(`${base}/api/dashboard/runs/nope`)).status).toBe(404);
     expect((await fetch(`${base}/api/dashboard/runs/..%2Fetc`)).status).toBe(404);
+  });
+  it('shows the fault records of the replicated state, live, and counts a key that holds no record', async () => {
+    const { base, put } = await start({ probeIntervalMs: 100 });
+    const fault: FaultRecord = {
+      id: 'f1', type: 'latency', intensity: 'mild', wanted: 'severe', adaptedReason: 'w1: breaker open', scope: 'leader', targets: ['n2'], targetsOmitted: 0,
+      params: { durationMs: 4000, latencyMs: 50 }, source: 'test', startedAtMs: 1_700_000_000_000, healedAtMs: 0,
+    };
+    put(faultRecordKey(fault), encodeFaultRecord(fault));
+    // A planted bad value under the prefix: not shown, counted.
+    put(`${faultRecordPrefix}000000000000001-bad`, '{"v":1,"id":"bad"}');
+    const faults = async (): Promise<{ faults: FaultRecord[]; malformed: number }> =>
+      ((await (await fetch(`${base}/api/dashboard/snapshot`)).json()) as { sections: { faults: { faults: FaultRecord[]; malformed: number } } }).sections.faults;
+    expect(await faults()).toMatchObject({ faults: [fault], malformed: 1 });
+    const stream = await openStream(base);
+    put(faultRecordKey(fault), encodeFaultRecord({ ...fault, healedAtMs: fault.startedAtMs + 4000 }));
+    // The heal reaches an open stream as a patch of the faults section.
+    await waitFor('the heal in a patch', () =>
+      stream.events().some((f) => f.event === 'patch' && (JSON.parse(f.data) as { sections: { faults?: { faults: FaultRecord[] } } }).sections.faults?.faults[0]?.healedAtMs === fault.startedAtMs + 4000),
+    );
+    stream.close();
+    expect(() => encodeFaultRecord({ ...fault, healedAtMs: 1 })).toThrow(/healed before it started/);
   });
 });

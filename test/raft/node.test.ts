@@ -58,10 +58,15 @@ class Hub {
 const ids = ['n1', 'n2', 'n3'];
 let dirs: string[] = [];
 let running: RaftNode<number>[] = [];
+/** Commit latencies (seconds) each node reported through its observer. */
+const commitLatencies = new Map<NodeId, number[]>();
 
 async function startNode(hub: Hub, id: NodeId, dir: string, snapshotEntries = 1000): Promise<RaftNode<number>> {
   const storage = await LevelDbStorage.open(dir, { nodeId: id, bootstrapConfState: { voters: ids, learners: [] } });
-  const node = new RaftNode<number>({ id, storage, stateMachine: new ListMachine(), tickMs: 10, snapshotEntries, snapshotCatchUpEntries: 5 });
+  const latencies: number[] = [];
+  commitLatencies.set(id, latencies);
+  const observer = { onProposalCommitted: (seconds: number) => void latencies.push(seconds) };
+  const node = new RaftNode<number>({ id, storage, stateMachine: new ListMachine(), tickMs: 10, snapshotEntries, snapshotCatchUpEntries: 5, observer });
   node.attachTransport(hub.transport(id));
   hub.nodes.set(id, node);
   node.start();
@@ -106,6 +111,11 @@ describe('RaftNode', () => {
     await waitFor('replicas to apply', () => nodes.every((n) => n.appliedIndex === leader.appliedIndex));
     const digests = nodes.map((n) => n.stateMachine.digest());
     expect(new Set(digests).size).toBe(1);
+    // One commit latency per proposal, measured where it was proposed (the leader) only.
+    const latencies = commitLatencies.get(leader.id)!;
+    expect(latencies).toHaveLength(50);
+    expect(latencies.every((s) => Number.isFinite(s) && s >= 0)).toBe(true);
+    for (const n of nodes) if (n !== leader) expect(commitLatencies.get(n.id)).toEqual([]);
   });
 
   it('refuses proposals on a follower with the leader hint and serves linearizable reads there', async () => {

@@ -431,8 +431,8 @@ function topology(cluster) {
 }
 
 function workerMatches(w, filters, session) {
-  if (filters.state === 'quarantined' ? w.breaker.state !== 'forced-open' : filters.state !== '' && w.state !== filters.state) return false;
-  if (filters.breaker !== '' && w.breaker.state !== filters.breaker) return false;
+  if (filters.state === 'quarantined' ? w.breakerState !== 'forced-open' : filters.state !== '' && w.state !== filters.state) return false;
+  if (filters.breaker !== '' && w.breakerState !== filters.breaker) return false;
   if (filters.label !== '') {
     const [key, value] = filters.label.split('=').map((s) => s.trim());
     if (!(key in w.labels) || (value !== undefined && value !== '' && w.labels[key] !== value)) return false;
@@ -461,26 +461,27 @@ function renderWorkers() {
   const now = serverNow();
   const shown = section.workers.filter((w) => workerMatches(w, filters, sessions?.workers?.[w.workerId]));
   const rows = shown.map((w) => {
-    const quarantined = w.breaker.state === 'forced-open';
+    const quarantined = w.breakerState === 'forced-open';
     const stateText = quarantined ? `${w.state}, quarantined` : w.resetting ? `${w.state}, resetting` : w.state;
     const stateClass = quarantined || w.state === 'lost' ? 'bad' : w.state === 'draining' || w.resetting ? 'warn' : 'ok';
-    const breakerClass = w.breaker.state === 'closed' ? 'ok' : w.breaker.state === 'half-open' || w.breaker.state === 'disabled' ? 'warn' : 'bad';
+    const breakerClass = w.breakerState === 'closed' ? 'ok' : w.breakerState === 'half-open' || w.breakerState === 'disabled' ? 'warn' : 'bad';
     return h(
       'tr',
-      { 'data-worker': w.workerId, 'data-state': w.state, 'data-breaker': w.breaker.state },
+      { 'data-worker': w.workerId, 'data-state': w.state, 'data-breaker': w.breakerState },
       h('th', { scope: 'row' }, w.workerId, w.name !== w.workerId ? h('div', { class: 'note', text: w.name }) : null),
       h('td', {}, h('span', { class: `badge ${stateClass}`, text: stateText })),
       h('td', { class: 'labels' }, Object.entries(w.labels).map(([k, v]) => h('code', { text: `${k}=${v}` }))),
       h('td', { text: `${w.cpus} CPU · ${w.memoryMb} MB${w.tools.length > 0 ? ` · ${w.tools.join(', ')}` : ''}` }),
       h('td', { class: 'num', text: `${w.running.length} / ${w.slots}` }),
-      h('td', {}, h('span', { class: breakerClass, text: w.breaker.state }), w.breaker.reason ? h('div', { class: 'note', text: `${w.breaker.reason} (since ${clock(w.breaker.sinceMs)})` }) : null),
+      h('td', {}, h('span', { class: breakerClass, text: w.breakerState }), w.breakerReason ? h('div', { class: 'note', text: `${w.breakerReason} (since ${clock(w.breakerSinceMs)})` }) : null),
       h('td', {}, sessionCell(w, sessions, now)),
       h('td', {}, w.running.length === 0 ? '—' : w.running.map((id) => h('div', {}, h('code', { text: id })))),
     );
   });
   fill($('workers').tBodies[0], rows, section.workers.length === 0 ? 'no worker has registered' : 'no worker matches the filters', 8);
   const omitted = section.omitted > 0 ? ` (${section.omitted} more not sent)` : '';
-  $('workers-note').textContent = `${shown.length} of ${section.workers.length} workers shown${omitted}`;
+  const source = sessions?.from === 'leader' ? `; sessions and heartbeat ages asked of the leader ${ago(now - sessions.atMs)} (only the leader holds them)` : '';
+  $('workers-note').textContent = `${shown.length} of ${section.workers.length} workers shown${omitted}${source}`;
 }
 
 function renderRuns() {
@@ -640,7 +641,69 @@ function attemptTable(attempts) {
   );
 }
 
+/** Faults the timeline draws at most (the newest). */
+const FAULTS_DRAWN_MAX = 40;
+
+function faultIntensity(f) {
+  return f.wanted ? `${f.intensity} (asked ${f.wanted}: ${f.adaptedReason})` : f.intensity;
+}
+
+function faultTargets(f) {
+  return `${f.targets.join(', ') || '—'}${f.targetsOmitted > 0 ? ` and ${f.targetsOmitted} more` : ''}`;
+}
+
+function renderFaults() {
+  const section = state.sections.faults;
+  if (!section) return;
+  const now = serverNow();
+  const active = section.faults.filter((f) => f.healedAtMs === 0).reverse();
+  const rows = active.map((f) =>
+    h(
+      'tr',
+      { 'data-fault': f.id, 'data-type': f.type },
+      h('th', { scope: 'row' }, h('span', { class: 'badge bad', text: f.type })),
+      h('td', { text: faultIntensity(f) }),
+      h('td', { text: f.scope }),
+      h('td', { text: faultTargets(f) }),
+      h('td', {}, Object.entries(f.params).map(([k, v]) => h('code', { text: `${k}=${v}` })).flatMap((c) => [c, ' '])),
+      h('td', { text: `${duration(now - f.startedAtMs)} (since ${clock(f.startedAtMs)})` }),
+      h('td', { text: f.source }),
+    ),
+  );
+  fill($('faults-active').tBodies[0], rows, 'no fault is active', 7);
+  const notes = [];
+  if (section.omitted > 0) notes.push(`${section.omitted} older faults not shown`);
+  if (section.unread) notes.push('more fault records are kept than the dashboard reads: the newest may be missing');
+  if (section.malformed > 0) notes.push(`${section.malformed} keys under chaos/faults/ hold no fault record`);
+  $('fault-timeline').replaceChildren(faultTimeline(section.faults.slice(-FAULTS_DRAWN_MAX), now, notes));
+}
+
+/** One row per fault, newest on top, a bar from its start to its heal (or now, when still active). */
+function faultTimeline(faults, now, notes) {
+  const parts = notes.map((n) => h('p', { class: 'note', text: n }));
+  if (faults.length === 0) return h('div', {}, parts, h('p', { class: 'note', text: 'no fault recorded' }));
+  const start = Math.min(...faults.map((f) => f.startedAtMs));
+  const endOf = (f) => (f.healedAtMs === 0 ? Math.max(now, f.startedAtMs + 1) : Math.max(f.healedAtMs, f.startedAtMs + 1));
+  const end = Math.max(...faults.map(endOf), start + 1);
+  const rows = [...faults].reverse().map((f) => {
+    const activeNow = f.healedAtMs === 0;
+    const bar = h('span', { class: `gantt-bar ${activeNow ? 'fault-active' : 'fault-healed'}`, title: `${f.type}/${f.intensity} on ${faultTargets(f)}: ${clock(f.startedAtMs)} – ${activeNow ? 'active' : clock(f.healedAtMs)}` });
+    bar.style.left = `${((f.startedAtMs - start) / (end - start)) * 100}%`;
+    bar.style.width = `${((endOf(f) - f.startedAtMs) / (end - start)) * 100}%`;
+    return h(
+      'div',
+      { class: 'gantt-row', 'data-fault': f.id, 'data-active': String(activeNow) },
+      h('span', { class: 'gantt-label fault-label', text: `${f.type}/${f.intensity} → ${faultTargets(f)}` }),
+      h('div', { class: 'gantt-track' }, bar),
+      h('span', { class: 'fault-span', text: activeNow ? `active ${duration(now - f.startedAtMs)}` : `${duration(f.healedAtMs - f.startedAtMs)}, healed ${clock(f.healedAtMs)}` }),
+    );
+  });
+  const label = `Timeline of ${faults.length} faults over ${duration(end - start)}, ${faults.filter((f) => f.healedAtMs === 0).length} active`;
+  return h('div', {}, parts, h('div', { class: 'gantt', role: 'img', 'aria-label': label }, rows));
+}
+
 function renderEvents() {
+  renderFaults();
   const events = state.sections.events;
   if (!events) return;
   const rows = [...events.recent].reverse().map((e) => h('tr', {}, h('td', { text: clock(e.atMs) }), h('td', { text: e.kind }), h('td', { text: e.workerId || '—' }), h('td', { text: e.text })));
@@ -669,14 +732,14 @@ function gauge(points, key) {
 }
 
 /** A small line chart: one polyline per series, the y axis from 0 to the largest value. */
-function lineChart(title, unit, series) {
+function lineChart(title, unit, series, emptyText = 'collecting samples…') {
   const width = 340;
   const height = 120;
   const left = 36;
   const all = series.flatMap((s) => s.values);
   const figure = h('figure', { class: 'chart' }, h('h3', { text: title }));
   if (all.length < 2) {
-    figure.append(h('p', { class: 'note', text: 'collecting samples…' }));
+    figure.append(h('p', { class: 'note', text: emptyText }));
     return figure;
   }
   const t0 = Math.min(...all.map((p) => p.atMs));
@@ -713,8 +776,29 @@ function renderCharts() {
       { name: 'failed (infra)', values: rate(points, 'failedInfra'), cls: 's3' },
     ]),
     lineChart('Commits', 'entries/s', [{ name: 'commit rate', values: rate(points, 'commitIndex') }]),
+    commitLatencyChart(points),
     lineChart('Fsync', 'ms', [{ name: 'median', values: gauge(points, 'fsyncP50Ms') }, { name: 'longest', values: gauge(points, 'fsyncMaxMs') }]),
   );
+}
+
+/** Proposal → committed on the leader, per second of samples in which the leader committed any; a follower proposes nothing and says so. */
+function commitLatencyChart(points) {
+  const withCommits = points.filter((p) => p.commits > 0);
+  const figure = lineChart(
+    'Commit latency',
+    'ms',
+    [
+      { name: 'median', values: gauge(withCommits, 'commitP50Ms') },
+      { name: '99th percentile', values: gauge(withCommits, 'commitP99Ms') },
+    ],
+    'no proposal committed here yet',
+  );
+  figure.dataset.chart = 'commit-latency';
+  const node = state.sections.node;
+  if (node && node.role !== 'leader') {
+    figure.append(h('p', { class: 'note', text: `Measured by the leader, where proposals are made; ${node.id} is a ${node.role} (only the time it led shows here): see the leader's page, or testudo_raft_commit_latency_seconds on its /metrics.` }));
+  }
+  return figure;
 }
 
 // ---------------------------------------------------------------- controls

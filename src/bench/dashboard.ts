@@ -2,14 +2,11 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { request, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import { TestudoClient } from '../client/index.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import type { RunSubmission, TaskTemplate } from '../model/index.js';
-import { positiveIntFlag } from '../cli/flags.js';
-import { UsageError } from '../cli/errors.js';
-import { dashboardStreamsMax } from './limits.js';
-import { noopTemplate } from '../bench/schedule.js';
+import { dashboardStreamsMax } from '../dashboard/limits.js';
+import { noopTemplate } from './schedule.js';
 
 /** What `testudo bench dashboard` measures (docs/dashboard.md, "Cost of open pages"). */
 export interface DashboardBenchOptions {
@@ -219,36 +216,4 @@ function round(x: number): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Adds `testudo bench dashboard` to the `bench` command (src/cli/bench-cmds.ts). */
-export function registerDashboardBench(bench: Command, write: (text: string) => void, progress: (line: string) => void): void {
-  const d = dashboardBenchDefaults;
-  bench
-    .command('dashboard')
-    .description("many open dashboard event streams on a leader under a steady workload: the leader's extra CPU and the task dispatch latency, without and with them (medians)")
-    .option('--streams <n>', `event streams held open on the leader (at most ${dashboardStreamsMax})`, String(d.streams))
-    .option('--repeats <n>', 'pairs of phases (without, with)', String(d.repeats))
-    .option('--phase-ms <ms>', 'length of each phase', String(d.phaseMs))
-    .option('--runs-per-second <n>', 'runs submitted per second', String(d.runsPerSecond))
-    .option('--tasks-per-run <n>', 'tasks in each run', String(d.tasksPerRun))
-    .option('--workers <n>', 'noop workers', String(d.workers))
-    .option('--slots <n>', 'slots per worker', String(d.slots))
-    .action(async (o: Record<string, string>) => {
-      const streams = positiveIntFlag('--streams', o['streams']!);
-      if (streams > dashboardStreamsMax) throw new UsageError(`--streams must be at most ${dashboardStreamsMax} (the per-coordinator cap), got ${streams}`);
-      const result = await runDashboardBench(
-        {
-          streams,
-          repeats: positiveIntFlag('--repeats', o['repeats']!),
-          phaseMs: positiveIntFlag('--phase-ms', o['phaseMs']!),
-          runsPerSecond: positiveIntFlag('--runs-per-second', o['runsPerSecond']!),
-          tasksPerRun: positiveIntFlag('--tasks-per-run', o['tasksPerRun']!),
-          workers: positiveIntFlag('--workers', o['workers']!),
-          slots: positiveIntFlag('--slots', o['slots']!),
-        },
-        progress,
-      );
-      write(`${JSON.stringify(result)}\n`);
-    });
 }
