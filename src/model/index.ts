@@ -21,4 +21,6 @@ export type {
   WorkerState,
   WorkerView,
   FollowerProgress,
+  FlakinessRecord,
+  RunWorker,
 } from './types.js';
