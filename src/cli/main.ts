@@ -17,6 +17,7 @@ import { registerCoordinatorCommand } from './coordinator-cmd.js';
 import { registerUpCommand } from './up-cmd.js';
 import { registerWorkerCommand } from './worker-cmd.js';
 import { registerRunCommands } from './run-cmds.js';
+import { registerCompareCommand } from './compare-cmd.js';
 import { registerDemoCommand } from './demo-cmd.js';
 import { registerBenchCommands } from './bench-cmds.js';
 import { registerToxiproxyCommand } from './toxiproxy-cmd.js';
@@ -64,6 +65,7 @@ export function buildProgram(write: (text: string) => void, writeErr: (text: str
   registerKvCommands(program, write);
   registerClusterCommands(program, write);
   registerRunCommands(program, write);
+  registerCompareCommand(program, { out: write, err: writeErr });
   registerDemoCommand(program, write);
   registerBenchCommands(program, write);
   registerToxiproxyCommand(program, write);
