@@ -111,7 +111,7 @@ export interface RunOpts {
   runId?: string;
 }
 
-export function runView(tasks: TaskView[], opts: RunOpts = {}): RunView {
+export function runView(tasks: readonly TaskView[], opts: RunOpts = {}): RunView {
   const count = (s: TaskState): number => tasks.filter((t) => t.state === s).length;
   return {
     degraded: false,
