@@ -21,7 +21,10 @@ export interface ComparedRun {
 export interface StatusChange {
   /** The suite label (suite and matrix cell). */
   readonly suite: string;
+  /** `classname::name` as the runner wrote it: what the runs are matched by. */
   readonly id: string;
+  /** `classname::name` with the class the reports use (the file where the runner's class is generic). */
+  readonly label: string;
   /** null when the test was not in the base run. */
   readonly before: TestCaseStatus | null;
   readonly after: TestCaseStatus;
@@ -32,6 +35,7 @@ export interface StatusChange {
 export interface DurationChange {
   readonly suite: string;
   readonly id: string;
+  readonly label: string;
   readonly beforeSec: number;
   readonly afterSec: number;
   readonly deltaSec: number;
@@ -88,6 +92,10 @@ function byKey<T extends { suite: string; id: string }>(a: T, b: T): number {
   return a.suite < b.suite ? -1 : a.suite > b.suite ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+function labelOf(test: MergedTest): string {
+  return `${test.classname}::${test.name}`;
+}
+
 function durationChange(before: MergedTest, after: MergedTest): DurationChange {
   const beforeSec = before.timeSec;
   const afterSec = after.timeSec;
@@ -95,6 +103,7 @@ function durationChange(before: MergedTest, after: MergedTest): DurationChange {
   return {
     suite: after.suite,
     id: after.id,
+    label: labelOf(after),
     beforeSec: round(beforeSec),
     afterSec: round(afterSec),
     deltaSec: round(afterSec - beforeSec),
@@ -115,7 +124,7 @@ export function compareRuns(base: RunView, head: RunView, options: CompareOption
     const old = before.get(key);
     if (old !== undefined) inBoth++;
     const message = isFailing(test.status) ? (test.runs[test.runs.length - 1]?.message ?? '') : '';
-    const change = { suite: test.suite, id: test.id, before: old?.status ?? null, after: test.status, message };
+    const change = { suite: test.suite, id: test.id, label: labelOf(test), before: old?.status ?? null, after: test.status, message };
     if (isFailing(test.status) && (old === undefined || !isFailing(old.status))) newlyFailing.push(change);
     if (test.status === 'passed' && old !== undefined && isFailing(old.status)) newlyPassing.push(change);
     if (old !== undefined && test.status !== 'skipped' && old.status !== 'skipped') {
@@ -155,17 +164,17 @@ export function formatComparison(c: RunComparison): string {
   if (c.newlyFailing.length === 0) lines.push('  none');
   for (const f of c.newlyFailing) {
     const message = f.message !== '' ? `: ${oneLine(f.message, 160)}` : '';
-    lines.push(`  ${f.suite}  ${f.id}  (${f.before ?? 'new'} -> ${f.after})${message}`);
+    lines.push(`  ${f.suite}  ${f.label}  (${f.before ?? 'new'} -> ${f.after})${message}`);
   }
   lines.push('', `newly passing (${c.newlyPassing.length}):`);
   if (c.newlyPassing.length === 0) lines.push('  none');
-  for (const p of c.newlyPassing) lines.push(`  ${p.suite}  ${p.id}  (${p.before ?? 'new'} -> ${p.after})`);
+  for (const p of c.newlyPassing) lines.push(`  ${p.suite}  ${p.label}  (${p.before ?? 'new'} -> ${p.after})`);
   lines.push('', `largest duration changes (${c.durationChanges.length}):`);
   if (c.durationChanges.length === 0) lines.push('  none');
   for (const d of c.durationChanges) {
     const sign = d.deltaSec >= 0 ? '+' : '-';
     const ratio = d.ratio === null ? '' : `, x${d.ratio.toFixed(2)}`;
-    lines.push(`  ${d.suite}  ${d.id}  ${secText(d.beforeSec)} -> ${secText(d.afterSec)}  (${sign}${secText(Math.abs(d.deltaSec))}${ratio})`);
+    lines.push(`  ${d.suite}  ${d.label}  ${secText(d.beforeSec)} -> ${secText(d.afterSec)}  (${sign}${secText(Math.abs(d.deltaSec))}${ratio})`);
   }
   return `${lines.join('\n')}\n`;
 }

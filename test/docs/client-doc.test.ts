@@ -136,7 +136,7 @@ describe('docs/client.md example', () => {
     expect(fromCli.newlyFailing).toEqual(two.comparison?.newlyFailing);
     const text = await cliInProcess(['runs', 'compare', one.runId, two.runId, '--coordinators', endpoints]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/newly failing \(1\):\n {2}unit {2}\S*::cart adds {2}\(passed -> failed\): cart total was wrong/);
+    expect(text.stdout).toMatch(/newly failing \(1\):\n {2}unit {2}test\/cart\.test\.mjs::cart adds {2}\(passed -> failed\): cart total was wrong/);
   }, 120_000);
 
   it('runs compare: an unknown run id is exit 2, an unreachable cluster exit 3, a bad flag exit 2', async () => {

@@ -30,10 +30,10 @@ describe('compareRuns', () => {
     const c = compareRuns(base, head);
     expect(c.base).toEqual({ runId: 'r-base', name: 'nightly', state: 'failed', tests: 5 });
     expect(c.newlyFailing).toEqual([
-      { suite: 'unit', id: 'C::breaks', before: 'passed', after: 'failed', message: 'now\nbroken' },
-      { suite: 'unit', id: 'C::fresh', before: null, after: 'error', message: 'fresh error' },
+      { suite: 'unit', id: 'C::breaks', label: 'C::breaks', before: 'passed', after: 'failed', message: 'now\nbroken' },
+      { suite: 'unit', id: 'C::fresh', label: 'C::fresh', before: null, after: 'error', message: 'fresh error' },
     ]);
-    expect(c.newlyPassing).toEqual([{ suite: 'unit', id: 'C::heals', before: 'failed', after: 'passed', message: '' }]);
+    expect(c.newlyPassing).toEqual([{ suite: 'unit', id: 'C::heals', label: 'C::heals', before: 'failed', after: 'passed', message: '' }]);
     // steady's 0.4 ms change is noise; heals did not change; a test that now fails is listed too.
     expect(c.durationChanges.map((d) => [d.id, d.deltaSec, d.ratio])).toEqual([
       ['C::slows', 2, 5],
@@ -47,6 +47,13 @@ describe('compareRuns', () => {
     expect(compareRuns(base, head, { durationChanges: 1 }).durationChanges).toHaveLength(1);
     expect(compareRuns(base, head, { durationChanges: 0 }).durationChanges).toEqual([]);
     expect(() => compareRuns(base, head, { durationChanges: durationChangesMax + 1 })).toThrow(RangeError);
+  });
+
+  it("labels tests with the reports' class and matches them by the runner's", () => {
+    const fileRun = (status: 'passed' | 'failed', runId: string) =>
+      runView([task('t', [attempt(1, status === 'passed' ? 'passed' : 'failed', [tc('test', 'adds', status, { file: 'cart.test.js' })])])], { runId });
+    const c = compareRuns(fileRun('passed', 'r1'), fileRun('failed', 'r2'));
+    expect(c.newlyFailing.map((f) => [f.id, f.label])).toEqual([['test::adds', 'cart.test.js::adds']]);
   });
 
   it('formats one line per change', () => {
