@@ -25,7 +25,7 @@ th{background:#f6f8fa;position:sticky;top:0}td.num,th.num{text-align:right}
 .filters button{border:1px solid var(--line);background:#f6f8fa;border-radius:6px;padding:4px 10px;cursor:pointer}
 .filters button.on{background:var(--fg);color:#fff}.filters input{padding:4px 8px;border:1px solid var(--line);border-radius:6px;min-width:260px}
 pre{white-space:pre-wrap;word-break:break-word;background:#f6f8fa;padding:8px;border-radius:6px;max-height:420px;overflow:auto;margin:4px 0}
-details summary{cursor:pointer}.attempt{margin:6px 0 10px}.name{word-break:break-all}
+details summary{cursor:pointer}.attempt{margin:6px 0 10px}.name{word-break:break-all}.msg{white-space:pre-wrap}
 details.group{border:1px solid var(--line);border-radius:6px;margin:6px 0;padding:4px 8px}details.group>summary{font-weight:600}
 .timeline{width:100%;height:auto;border:1px solid var(--line);border-radius:6px}.timeline text{font-size:11px;fill:var(--fg)}
 .bar-passed{fill:var(--pass)}.bar-failed{fill:var(--fail)}.bar-infra-error{fill:var(--err)}.bar-lost,.bar-cancelled{fill:var(--skip)}.bar-running{fill:#0969da}
@@ -106,7 +106,7 @@ function renderRun(ctx: Context, r: MergedRun): string {
   const head =
     `Attempt ${r.attemptNumber} on ${workerCell(ctx, r.workerId)}: <span class="s s-${h(r.status)}">${h(r.status)}</span> in ${sec(r.timeSec)}` +
     logLink(ctx, r.workerId, r.attemptId);
-  const msg = r.message !== '' ? `<div><b>${r.type !== '' ? h(r.type) + ': ' : ''}</b>${h(r.message)}</div>` : '';
+  const msg = r.message !== '' ? `<div class="msg"><b>${r.type !== '' ? h(r.type) + ': ' : ''}</b>${h(r.message)}</div>` : '';
   const details = r.details !== '' ? `<pre>${h(r.details)}</pre>` : '';
   return `<div class="attempt">${head}${msg}${details}</div>`;
 }
@@ -126,14 +126,19 @@ function flakinessLine(ctx: Context, test: MergedTest): string {
   return '<div class="flake-history muted">History: no record yet</div>';
 }
 
+/** Within its group a test is named without the group's own name (its file or class). */
+function shownName(test: MergedTest): string {
+  return test.classname === groupOf(test) ? test.name : `${test.classname}::${test.name}`;
+}
+
 function renderTestRow(ctx: Context, test: MergedTest): string {
   const expandable = isFailing(test) || test.flaky;
   const badges = `${test.flaky ? '<span class="badge">flaky</span>' : ''}${test.synthetic ? '<span class="badge task">task</span>' : ''}`;
-  const name = `<span class="name">${h(test.id)}</span>${badges}`;
+  const name = `<span class="name" title="${h(test.id)}">${h(shownName(test))}</span>${badges}`;
   const body = `${test.flaky ? flakinessLine(ctx, test) : ''}${test.runs.map((r) => renderRun(ctx, r)).join('')}`;
   // Failures are open from the start; flaky tests are one click away.
   const cell = expandable ? `<details${isFailing(test) ? ' open' : ''}><summary>${name}</summary>${body}</details>` : name;
-  const searchText = `${test.id} ${test.suite} ${test.file} ${test.taskId}`.toLowerCase();
+  const searchText = `${test.id} ${test.classname} ${test.suite} ${test.file} ${test.taskId}`.toLowerCase();
   return (
     `<tr data-status="${h(test.status)}" data-flaky="${test.flaky ? '1' : '0'}" data-search="${h(searchText)}">` +
     `<td class="s s-${h(test.status)}">${h(test.status)}</td><td>${cell}</td><td>${h(test.suite)}</td>` +
@@ -268,7 +273,7 @@ function renderFlaky(ctx: Context, tests: readonly MergedTest[]): string[] {
   const flaky = tests.filter((t) => t.flaky);
   if (flaky.length === 0) return [];
   const rows = flaky.map((t) => [
-    `<span class="name">${h(t.id)}</span>`,
+    `<span class="name" title="${h(t.id)}">${h(`${t.classname}::${t.name}`)}</span>`,
     h(t.suite),
     t.runs.map((r) => `<span class="s s-${h(r.status)}" title="attempt ${r.attemptNumber} on ${h(ctx.workers.name(r.workerId))}">${h(r.status[0] ?? '')}</span>`).join(' '),
     flakinessLine(ctx, t),

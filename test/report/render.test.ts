@@ -116,7 +116,7 @@ describe('renderHtml', () => {
     expect(html).not.toContain('<img');
     expect(html).not.toContain('<i>run');
     expect(html).not.toContain('<b>suite');
-    expect(html).toContain('X::&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(html).toContain('title="X::&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</span>');
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).toContain('&lt;/pre&gt;&lt;script&gt;bad()&lt;/script&gt;');
     expect(html).toContain('worker-&quot;7&quot;');
