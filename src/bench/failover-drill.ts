@@ -169,7 +169,7 @@ class DrillCluster {
       return () => local.restart(leaderId);
     }
     if (mode === 'pause') {
-      local.pause(leaderId);
+      await local.pause(leaderId);
       return async () => local.resume(leaderId);
     }
     const chaos = this.chaos;

@@ -76,7 +76,7 @@ async function runLoadProcess(endpoints: readonly string[], options: RaftBenchOp
     ...prefix,
     'bench',
     'load',
-    '--endpoints',
+    '--coordinators',
     endpoints.join(','),
     '--clients',
     String(options.clients),

@@ -210,7 +210,7 @@ class RoundRunner {
     const runId = `drill-${mode}-${round}-${randomUUID().slice(0, 8)}`;
     const endpoints = this.cluster.endpoints().join(',');
     const timeout = String(this.options.clientTimeoutMs);
-    const run = new CliProcess(['run', '-f', this.specPath, '--run-id', runId, '--coordinators', endpoints, '--timeout-ms', timeout, '--no-progress', '--report-dir', join(this.dataDir, 'reports', runId)]);
+    const run = new CliProcess(['run', '-f', this.specPath, '--run-id', runId, '--coordinators', endpoints, '--wait', timeout, '--no-progress', '--report-dir', join(this.dataDir, 'reports', runId)]);
     const commands: Promise<CommandOutcome>[] = [];
     let fault: FaultTimes | null = null;
     try {
@@ -236,7 +236,7 @@ class RoundRunner {
     const killed = (await this.client.clusterStatus()).leaderId;
     const killedAtMs = Date.now();
     await this.cluster.kill(killed, 'SIGKILL');
-    const list = new CliProcess(['runs', 'list', '--json', '--coordinators', endpoints, '--timeout-ms', String(this.options.clientTimeoutMs)]);
+    const list = new CliProcess(['runs', 'list', '--json', '--coordinators', endpoints, '--wait', String(this.options.clientTimeoutMs)]);
     commands.push(list.outcome(0, Date.now() + this.options.clientTimeoutMs + commandHangMs));
     if (mode === 'restart') await this.cluster.restart(killed);
     const elected = await this.newLeader(killed);

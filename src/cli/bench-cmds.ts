@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { localOnlyModes, runFailoverDrill, type DrillMode } from '../bench/failover-drill.js';
 import { kvMachineBenchPutsMax, runKvMachineBench } from '../bench/kv-machine.js';
 import { runLoad } from '../bench/load.js';
@@ -10,11 +10,13 @@ import { runScheduleBench } from '../bench/schedule.js';
 import { valueBytesMax } from '../coordinator/limits.js';
 import { registerDashboardBench } from '../dashboard/bench.js';
 import { ExitError, UsageError } from './errors.js';
-import { endpointListFlag } from './flags.js';
+import { endpointListFlag, replicasFlag } from './flags.js';
+import { deprecationNote } from './connect.js';
 import { positiveInt } from './up-cmd.js';
+import type { CliIo } from './io.js';
 
-function endpointList(value: string): string[] {
-  return endpointListFlag('--coordinators/--endpoints', value);
+function endpointList(value: string, flag = '--coordinators'): string[] {
+  return endpointListFlag(flag, value);
 }
 
 /** Progress goes to stderr so that stdout's last line is the JSON result. */
@@ -22,7 +24,8 @@ function progress(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-export function registerBenchCommands(program: Command, write: (text: string) => void): void {
+export function registerBenchCommands(program: Command, io: CliIo): void {
+  const write = io.out;
   const bench = program.command('bench').description('benchmarks; each prints its result as JSON on the last line of stdout');
   registerDashboardBench(bench, write, progress);
   bench
@@ -65,15 +68,16 @@ export function registerBenchCommands(program: Command, write: (text: string) =>
   bench
     .command('load')
     .description('drive a write load at a running cluster from this process (what `bench raft` runs)')
-    .requiredOption('--endpoints <list>', 'coordinators, host:port,…')
+    .option('--coordinators <list>', 'coordinators, host:port,… (required)')
+    .addOption(new Option('--endpoints <list>', 'deprecated: --coordinators').hideHelp())
     .option('--clients <n>', 'concurrent callers', '64')
     .option('--ops <n>', 'timed writes', '20000')
     .option('--value-bytes <n>', 'bytes per value', '256')
     .option('--duration-ms <ms>', 'run for this long instead of --ops')
     .option('--warmup-ops <n>', 'untimed writes first', '1000')
-    .action(async (o: { endpoints: string; clients: string; ops: string; valueBytes: string; durationMs?: string; warmupOps: string }) => {
+    .action(async (o: { coordinators?: string; endpoints?: string; clients: string; ops: string; valueBytes: string; durationMs?: string; warmupOps: string }) => {
       const result = await runLoad({
-        endpoints: endpointList(o.endpoints),
+        endpoints: loadCoordinators(o, io.err),
         clients: positiveInt('--clients', o.clients),
         ops: positiveInt('--ops', o.ops),
         valueBytes: positiveInt('--value-bytes', o.valueBytes),
@@ -148,7 +152,8 @@ export function registerBenchCommands(program: Command, write: (text: string) =>
     .option('--workload <kind>', 'kv (a light write load) | run (a run of short tasks on worker processes, followed by a `testudo run` child process)', 'kv')
     .option('--rounds <n>', 'leader failures to inflict (per mode with --workload run)', '20')
     .option('--mode <mode>', 'kv: kill (SIGKILL, then restart) | pause (SIGSTOP, then SIGCONT) | transfer | partition (cut every link of the leader through the fault proxy, then heal); run: kill (SIGKILL; restarted after the run) | restart (SIGKILL, restarted at once) | kill,restart (the default)')
-    .option('--coordinators <n|list>', 'size of the local cluster to start, or host:port,… of a running cluster (then only --mode transfer: the others need process control or the proxies, which only a local cluster has)', '3')
+    .option('--replicas <n>', 'size of the local cluster to start (default 3)')
+    .option('--coordinators <list>', 'drill this running cluster instead, host:port,… (then only --mode transfer: the others need process control or the proxies, which only a local cluster has)')
     .option('--write-interval-ms <ms>', 'kv: start a write this often', '10')
     .option('--round-timeout-ms <ms>', 'kv: give up on a round after this long', '10000')
     .option('--tasks <n>', `run: tasks in the run (default ${runDrillDefaults.tasks})`)
@@ -160,12 +165,15 @@ export function registerBenchCommands(program: Command, write: (text: string) =>
     .option('--election-ticks <n>', 'election timeout in ticks (default: the coordinator default)')
     .option('--data-dir <dir>', "keep the cluster's data and coordinator logs here (default: a temporary directory, removed)")
     .action(async (o: DrillFlags) => {
+      const size = replicasFlag(o, { min: 1, max: 9, fallback: 3 }, io.err);
+      if (size.replicas < 3) throw new UsageError('--replicas must be at least 3 for a failover drill');
       if (o.workload === 'run') {
-        await runWorkloadDrill(o, write);
+        if (size.list !== undefined) throw new UsageError('--workload run starts its own cluster: give --replicas <n>, not --coordinators');
+        await runWorkloadDrill(o, size.replicas, write);
         return;
       }
       if (o.workload !== 'kv') throw new UsageError(`--workload must be kv or run, got "${o.workload}"`);
-      await kvWorkloadDrill(o, write);
+      await kvWorkloadDrill(o, size.replicas, size.list, write);
     });
 }
 
@@ -173,7 +181,8 @@ interface DrillFlags {
   workload: string;
   rounds: string;
   mode?: string;
-  coordinators: string;
+  replicas?: string;
+  coordinators?: string;
   writeIntervalMs: string;
   roundTimeoutMs: string;
   tasks?: string;
@@ -186,15 +195,14 @@ interface DrillFlags {
   dataDir?: string;
 }
 
-async function kvWorkloadDrill(o: DrillFlags, write: (text: string) => void): Promise<void> {
+async function kvWorkloadDrill(o: DrillFlags, replicas: number, list: string | undefined, write: (text: string) => void): Promise<void> {
   const mode = o.mode ?? 'kill';
   if (!['kill', 'pause', 'transfer', 'partition'].includes(mode)) throw new UsageError(`--mode must be kill, pause, transfer or partition, got "${mode}"`);
-  const running = /^\d+$/.test(o.coordinators.trim()) ? undefined : endpointList(o.coordinators);
+  const running = list === undefined ? undefined : endpointList(list);
   if (running !== undefined && localOnlyModes.includes(mode as DrillMode)) {
     throw new UsageError(`--mode ${mode} only works on a local cluster (it needs process control or the fault proxies); on a running cluster use --mode transfer`);
   }
-  const coordinators = running?.length ?? positiveInt('--coordinators', o.coordinators);
-  if (coordinators < 3 && running === undefined) throw new UsageError('--coordinators must be at least 3 for a failover drill');
+  const coordinators = running?.length ?? replicas;
   const result = await runFailoverDrill(
     {
       rounds: positiveInt('--rounds', o.rounds),
@@ -214,12 +222,9 @@ async function kvWorkloadDrill(o: DrillFlags, write: (text: string) => void): Pr
 }
 
 /** `--workload run`: exits 1 unless every round passed with no rerun, no hang and every exit code right. */
-async function runWorkloadDrill(o: DrillFlags, write: (text: string) => void): Promise<void> {
+async function runWorkloadDrill(o: DrillFlags, coordinators: number, write: (text: string) => void): Promise<void> {
   const modes = (o.mode ?? runDrillModes.join(',')).split(',').map((m) => m.trim());
   for (const m of modes) if (!runDrillModes.includes(m as RunDrillMode)) throw new UsageError(`--workload run: --mode must be kill, restart or kill,restart, got "${o.mode ?? ''}"`);
-  if (!/^\d+$/.test(o.coordinators.trim())) throw new UsageError('--workload run starts its own cluster: --coordinators must be a number');
-  const coordinators = positiveInt('--coordinators', o.coordinators);
-  if (coordinators < 3) throw new UsageError('--coordinators must be at least 3 for a failover drill');
   if (o.tickMs !== undefined || o.electionTicks !== undefined) throw new UsageError('--workload run uses the coordinators\' default timing; --tick-ms and --election-ticks are for --workload kv');
   const opt = (flag: string, value: string | undefined, fallback: number): number => (value === undefined ? fallback : positiveInt(flag, value));
   const result = await runRunFailoverDrill(
@@ -246,4 +251,12 @@ function nonNegativeInt(flag: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got "${value}"`);
   return n;
+}
+
+/** `bench load --coordinators`, or its old spelling --endpoints (with a note). */
+function loadCoordinators(o: { coordinators?: string; endpoints?: string }, warn: (text: string) => void): string[] {
+  if (o.coordinators !== undefined) return endpointList(o.coordinators);
+  if (o.endpoints === undefined) throw new UsageError('bench load needs --coordinators host:port,…');
+  warn(deprecationNote('--endpoints', '--coordinators'));
+  return endpointList(o.endpoints, '--endpoints');
 }

@@ -3,9 +3,11 @@ import type { Command } from 'commander';
 import { CertsError, certDaysMax, certsInitDefaults, initCerts } from '../security/certs.js';
 import { UsageError } from './errors.js';
 import { integerFlag } from './flags.js';
+import type { CliIo } from './io.js';
 
 /** `testudo certs init DIR`: a development CA and certificates for a local cluster, made with openssl. */
-export function registerCertsCommand(program: Command, write: (text: string) => void): void {
+export function registerCertsCommand(program: Command, io: CliIo): void {
+  const write = io.out;
   const certs = program.command('certs').description('TLS material for a development cluster');
   certs
     .command('init')

@@ -10,6 +10,7 @@ import { runChaos } from '../failure-injection/runner.js';
 import { loadScenario, parseDurationMs, ScenarioError, type Scenario } from '../failure-injection/scenario/index.js';
 import { protoDir } from '../common/protos.js';
 import { ExitError, UsageError } from './errors.js';
+import type { CliIo } from './io.js';
 
 /** Progress goes to stderr so that stdout's last line is the JSON result. */
 function progress(line: string): void {
@@ -72,7 +73,8 @@ function failedChecks(r: ChaosRunResult): boolean {
   return c.lostTasks + c.duplicateResults + c.divergentReplicas + c.splitBrainTerms + c.steadyStateViolations > 0 || !c.ready;
 }
 
-export function registerChaosCommands(program: Command, write: (text: string) => void): void {
+export function registerChaosCommands(program: Command, io: CliIo): void {
+  const write = io.out;
   const chaos = program.command('chaos').description('fault injection on a local cluster wired through fault proxies (docs/chaos.md)');
   chaos
     .command('run')

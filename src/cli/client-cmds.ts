@@ -1,101 +1,81 @@
 import type { Command } from 'commander';
 import { TestudoClient } from '../client/index.js';
-import { tokenOptions, withTokenFile } from './auth-flags.js';
+import { connectionOf, realClient, withCluster, withConnectOptions, withReachedCluster, type ConnectOptions } from './connect.js';
 import { ExitError } from './errors.js';
-import { endpointFlag, endpointListFlag, positiveIntFlag } from './flags.js';
-import { clientTlsOf, withTlsOptions, type TlsFlagValues } from './tls-flags.js';
+import { endpointFlag, positiveIntFlag } from './flags.js';
+import type { CliIo } from './io.js';
 
-/** Where the client commands look for the cluster unless told otherwise (`testudo up`'s defaults). */
-export const defaultEndpoints = '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
+/** How long `cluster add-member` waits for the new member to catch up before it answers. */
+export const addMemberTimeoutMs = 120_000;
+/** How long the other membership changes (transfer, remove, repair) may take. */
+export const membershipChangeTimeoutMs = 30_000;
 
-interface EndpointOptions extends TlsFlagValues {
-  endpoints?: string;
-  timeoutMs?: string;
-  tokenFile?: string;
+/** Runs `fn` on a client of the cluster the flags name; `operationMs` when one call may take longer than --wait. */
+function withClient<T>(options: ConnectOptions, io: CliIo, fn: (client: TestudoClient) => Promise<T>, operationMs = 0): Promise<T> {
+  return withCluster(connectionOf(options, io.err), realClient, fn, operationMs);
 }
 
-function endpointsOf(options: EndpointOptions): string[] {
-  if (options.endpoints !== undefined) return endpointListFlag('--endpoints', options.endpoints);
-  const fromEnv = process.env.TESTUDO_ENDPOINTS;
-  return fromEnv === undefined ? endpointListFlag('the default endpoints', defaultEndpoints) : endpointListFlag('TESTUDO_ENDPOINTS', fromEnv);
-}
-
-function timeoutOf(options: EndpointOptions, fallbackMs: number): number {
-  return options.timeoutMs === undefined ? fallbackMs : positiveIntFlag('--timeout-ms', options.timeoutMs);
-}
-
-async function withClient<T>(options: EndpointOptions, fallbackMs: number, fn: (client: TestudoClient) => Promise<T>): Promise<T> {
-  const timeoutMs = timeoutOf(options, fallbackMs);
-  const client = new TestudoClient({ endpoints: endpointsOf(options), totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 10_000), ...clientTlsOf(options), ...tokenOptions(options.tokenFile) });
-  try {
-    return await fn(client);
-  } finally {
-    client.close();
-  }
-}
-
-function withEndpoints(cmd: Command): Command {
-  return withTlsOptions(withTokenFile(cmd), 'this client')
-    .option('--endpoints <list>', `coordinators to talk to, host:port,… (env TESTUDO_ENDPOINTS; default ${defaultEndpoints})`)
-    .option('--timeout-ms <ms>', 'give up after this long, retries included');
+/** A membership change, after the cluster was reached within --wait (see withReachedCluster). */
+function withMembershipClient<T>(options: ConnectOptions, io: CliIo, fn: (client: TestudoClient) => Promise<T>, operationMs: number): Promise<T> {
+  return withReachedCluster(connectionOf(options, io.err), fn, operationMs);
 }
 
 const decoder = new TextDecoder();
 
-export function registerKvCommands(program: Command, write: (text: string) => void): void {
+export function registerKvCommands(program: Command, io: CliIo): void {
   const kv = program.command('kv').description("read and write the cluster's replicated key-value namespace");
-  withEndpoints(kv.command('put').description('write a value (applied once, even if retried)').argument('<key>').argument('<value>'))
+  withConnectOptions(kv.command('put').description('write a value (applied once, even if retried)').argument('<key>').argument('<value>'))
     .option('--idempotency-key <key>', 'reuse to make a repeated command apply once')
-    .action(async (key: string, value: string, options: EndpointOptions & { idempotencyKey?: string }) => {
-      const result = await withClient(options, 30_000, (c) => c.put(key, value, { idempotencyKey: options.idempotencyKey }));
-      write(`${JSON.stringify(result)}\n`);
+    .action(async (key: string, value: string, options: ConnectOptions & { idempotencyKey?: string }) => {
+      const result = await withClient(options, io, (c) => c.put(key, value, { idempotencyKey: options.idempotencyKey }));
+      io.out(`${JSON.stringify(result)}\n`);
     });
-  withEndpoints(kv.command('get').description('read a value (linearizable unless --stale)').argument('<key>'))
+  withConnectOptions(kv.command('get').description('read a value (linearizable unless --stale)').argument('<key>'))
     .option('--stale', "read the serving node's local state, which may lag")
-    .action(async (key: string, options: EndpointOptions & { stale?: boolean }) => {
-      const result = await withClient(options, 30_000, (c) => c.get(key, { stale: options.stale === true }));
+    .action(async (key: string, options: ConnectOptions & { stale?: boolean }) => {
+      const result = await withClient(options, io, (c) => c.get(key, { stale: options.stale === true }));
       if (!result.found) {
-        write(`${JSON.stringify({ found: false, servedBy: result.servedBy })}\n`);
+        io.out(`${JSON.stringify({ found: false, servedBy: result.servedBy })}\n`);
         throw new ExitError(1);
       }
-      write(`${JSON.stringify({ found: true, key, value: decoder.decode(result.value), modIndex: result.modIndex, servedBy: result.servedBy })}\n`);
+      io.out(`${JSON.stringify({ found: true, key, value: decoder.decode(result.value), modIndex: result.modIndex, servedBy: result.servedBy })}\n`);
     });
-  withEndpoints(kv.command('delete').description('delete a key').argument('<key>')).action(async (key: string, options: EndpointOptions) => {
-    const result = await withClient(options, 30_000, (c) => c.delete(key));
-    write(`${JSON.stringify(result)}\n`);
+  withConnectOptions(kv.command('delete').description('delete a key').argument('<key>')).action(async (key: string, options: ConnectOptions) => {
+    const result = await withClient(options, io, (c) => c.delete(key));
+    io.out(`${JSON.stringify(result)}\n`);
   });
-  withEndpoints(kv.command('list').description('list keys in order (one JSON object per line)'))
+  withConnectOptions(kv.command('list').description('list keys in order (one JSON object per line)'))
     .option('--prefix <prefix>', 'only keys starting with this', '')
     .option('--limit <n>', 'at most this many keys', '1000')
     .option('--stale', "read the serving node's local state, which may lag")
-    .action(async (options: EndpointOptions & { prefix: string; limit: string; stale?: boolean }) => {
+    .action(async (options: ConnectOptions & { prefix: string; limit: string; stale?: boolean }) => {
       const limit = positiveIntFlag('--limit', options.limit);
-      await withClient(options, 30_000, async (c) => {
+      await withClient(options, io, async (c) => {
         let printed = 0;
         for await (const item of c.listAll({ prefix: options.prefix, pageSize: Math.min(limit, 1000), stale: options.stale === true })) {
           if (printed >= limit) break;
-          write(`${JSON.stringify({ key: item.key, value: decoder.decode(item.value), modIndex: item.modIndex })}\n`);
+          io.out(`${JSON.stringify({ key: item.key, value: decoder.decode(item.value), modIndex: item.modIndex })}\n`);
           printed++;
         }
       });
     });
 }
 
-export function registerClusterCommands(program: Command, write: (text: string) => void): void {
+export function registerClusterCommands(program: Command, io: CliIo): void {
   const cluster = program.command('cluster').description('inspect and change the coordinator cluster');
-  withEndpoints(cluster.command('status').description('every member: id, address, role, term, commit and applied index, leader, lag'))
+  withConnectOptions(cluster.command('status').description('every member: id, address, role, term, commit and applied index, leader, lag'))
     .option('--json', 'print JSON instead of a table')
-    .action(async (options: EndpointOptions & { json?: boolean }) => {
-      const status = await withClient(options, 10_000, (c) => c.clusterStatus());
-      write(options.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatusTable(status));
+    .action(async (options: ConnectOptions & { json?: boolean }) => {
+      const status = await withClient(options, io, (c) => c.clusterStatus());
+      io.out(options.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatusTable(status));
     });
-  withEndpoints(cluster.command('transfer-leader').description('hand leadership to another voter').requiredOption('--to <id>', 'the new leader')).action(
-    async (options: EndpointOptions & { to: string }) => {
-      const result = await withClient(options, 15_000, (c) => c.transferLeader(options.to, { callTimeoutMs: timeoutOf(options, 15_000) }));
-      write(`${JSON.stringify(result)}\n`);
+  withConnectOptions(cluster.command('transfer-leader').description('hand leadership to another voter').requiredOption('--to <id>', 'the new leader')).action(
+    async (options: ConnectOptions & { to: string }) => {
+      const result = await withMembershipClient(options, io, (c) => c.transferLeader(options.to), membershipChangeTimeoutMs);
+      io.out(`${JSON.stringify(result)}\n`);
     },
   );
-  withEndpoints(
+  withConnectOptions(
     cluster
       .command('add-member')
       .description('add a coordinator: it joins as a learner and is promoted to voter once caught up')
@@ -103,25 +83,25 @@ export function registerClusterCommands(program: Command, write: (text: string) 
       .requiredOption('--address <host:port>', 'its gRPC address (start it with --join first)'),
   )
     .option('--learner-only', 'keep it a non-voting learner')
-    .action(async (options: EndpointOptions & { id: string; address: string; learnerOnly?: boolean }) => {
+    .action(async (options: ConnectOptions & { id: string; address: string; learnerOnly?: boolean }) => {
       endpointFlag('--address', options.address);
-      const result = await withClient(options, 120_000, (c) => c.addMember({ id: options.id, address: options.address, learnerOnly: options.learnerOnly === true }, { callTimeoutMs: timeoutOf(options, 120_000) }));
-      write(`${JSON.stringify(result)}\n`);
+      const result = await withMembershipClient(options, io, (c) => c.addMember({ id: options.id, address: options.address, learnerOnly: options.learnerOnly === true }), addMemberTimeoutMs);
+      io.out(`${JSON.stringify(result)}\n`);
     });
-  withEndpoints(cluster.command('remove-member').description('remove a coordinator from the cluster').requiredOption('--id <id>', 'the member to remove')).action(
-    async (options: EndpointOptions & { id: string }) => {
-      const result = await withClient(options, 30_000, (c) => c.removeMember(options.id, { callTimeoutMs: timeoutOf(options, 30_000) }));
-      write(`${JSON.stringify(result)}\n`);
+  withConnectOptions(cluster.command('remove-member').description('remove a coordinator from the cluster').requiredOption('--id <id>', 'the member to remove')).action(
+    async (options: ConnectOptions & { id: string }) => {
+      const result = await withMembershipClient(options, io, (c) => c.removeMember(options.id), membershipChangeTimeoutMs);
+      io.out(`${JSON.stringify(result)}\n`);
     },
   );
-  withEndpoints(
+  withConnectOptions(
     cluster
       .command('repair-member')
       .description("have the leader reset a follower whose log went back (restored from an older copy) and catch it up; read docs/operations.md first")
       .requiredOption('--id <id>', 'the follower to repair'),
-  ).action(async (options: EndpointOptions & { id: string }) => {
-    const result = await withClient(options, 30_000, (c) => c.repairMember(options.id, { callTimeoutMs: timeoutOf(options, 30_000) }));
-    write(`${JSON.stringify(result)}\n`);
+  ).action(async (options: ConnectOptions & { id: string }) => {
+    const result = await withMembershipClient(options, io, (c) => c.repairMember(options.id), membershipChangeTimeoutMs);
+    io.out(`${JSON.stringify(result)}\n`);
   });
 }
 

@@ -9,11 +9,12 @@ import { ExitError, UsageError } from './errors.js';
 import { TlsMaterialError } from '../security/tls.js';
 import { configFieldSet } from '../security/tls-policy.js';
 import { enforceListenPolicy } from './tls-flags.js';
+import type { CliIo } from './io.js';
 
 /** Exit code of a coordinator that refused to start on its data directory. */
 export const exitRefused = 3;
 
-export function registerCoordinatorCommand(program: Command, write: (text: string) => void): void {
+export function registerCoordinatorCommand(program: Command, io: CliIo): void {
   program
     .command('coordinator')
     .description('run one coordinator of a Testudo cluster (flags > TESTUDO_* environment > --config YAML)')
@@ -76,12 +77,17 @@ export function registerCoordinatorCommand(program: Command, write: (text: strin
         }
         if (refusal(error)) {
           logger.fatal({ err: error }, 'refusing to start');
-          write(`testudo coordinator ${config.id}: refusing to start: ${(error as Error).message}\n${recoveryHint(error, config)}`);
+          io.err(`testudo coordinator ${config.id}: refusing to start: ${(error as Error).message}\n${recoveryHint(error, config)}`);
           throw new ExitError(exitRefused);
         }
         throw error;
       }
-      if (config.tls !== null) process.on('SIGHUP', () => running.reloadTls());
+      if (config.tls !== null || config.authFile !== null) {
+        process.on('SIGHUP', () => {
+          running.reloadTls();
+          running.reloadAuth();
+        });
+      }
       const reason = await new Promise<string>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));

@@ -72,3 +72,25 @@ export function endpointFlag(flag: string, raw: string): string {
   if (problem !== '') throw new UsageError(`${flag}: ${problem}`);
   return raw;
 }
+
+/**
+ * How many coordinators a command starts: `--replicas <n>`, or the old
+ * spelling `--coordinators <n>` (a number; a note goes to `warn`). A
+ * `--coordinators` that is not a number is returned as `list` (addresses
+ * of a running cluster) for the commands that accept one.
+ */
+export function replicasFlag(
+  options: { replicas?: string; coordinators?: string },
+  bounds: { min: number; max: number; fallback: number },
+  warn: (text: string) => void,
+): { replicas: number; list: string | undefined } {
+  const old = options.coordinators?.trim();
+  const oldIsCount = old !== undefined && /^\d+$/.test(old);
+  if (options.replicas !== undefined && oldIsCount) throw new UsageError('give --replicas only (--coordinators <n> is its old spelling)');
+  if (options.replicas !== undefined) return { replicas: integerFlag('--replicas', options.replicas, bounds.min, bounds.max), list: oldIsCount ? undefined : options.coordinators };
+  if (oldIsCount) {
+    warn('testudo: --coordinators <n> is deprecated for a count; use --replicas <n> (--coordinators names addresses, host:port,…)\n');
+    return { replicas: integerFlag('--coordinators', old, bounds.min, bounds.max), list: undefined };
+  }
+  return { replicas: bounds.fallback, list: options.coordinators };
+}

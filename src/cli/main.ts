@@ -5,18 +5,18 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { inspectDataDir } from './inspect.js';
 import { CorruptionError, DurableStateRolledBackError } from '../raft/index.js';
-import { AuthRefusedError, InvalidArgumentError } from '../client/index.js';
-import { printableLines } from '../common/printable.js';
-import { authRefusedMessage, exitAuthRefused, ExitError, UsageError } from './errors.js';
+import { ExitCode, ExitError, UsageError, failureOf } from './errors.js';
 import { nonNegativeIntFlag } from './flags.js';
+import type { CliIo, Write } from './io.js';
 import { registerClusterCommands, registerKvCommands } from './client-cmds.js';
 import { registerCoordinatorCommand } from './coordinator-cmd.js';
 import { registerUpCommand } from './up-cmd.js';
 import { registerWorkerCommand } from './worker-cmd.js';
-import { registerRunCommands } from './run-cmds.js';
+import { registerRunCommand } from './run-cmd.js';
+import { registerRunsCommands } from './run-cmds.js';
 import { registerCompareCommand } from './compare-cmd.js';
 import { registerDemoCommand } from './demo-cmd.js';
 import { registerBenchCommands } from './bench-cmds.js';
@@ -24,23 +24,34 @@ import { registerToxiproxyCommand } from './toxiproxy-cmd.js';
 import { registerChaosCommands } from './chaos-cmds.js';
 import { registerCertsCommand } from './certs-cmd.js';
 import { registerSnapshotCommands } from './snapshot-cmd.js';
+import { registerWorkersForgetCommand } from './workers-forget-cmd.js';
 import { testudoVersion } from '../common/version.js';
 
-/** Exit codes shared by every command. */
-export const ExitCode = { ok: 0, failure: 1, usage: 2, authRefused: 4 } as const;
-/** `raft inspect` of a directory a coordinator would refuse (damaged, or older than its durable record). */
-const exitDamagedData = 3;
+export { ExitCode };
+
+/** The end of `testudo --help`: the streams and the exit-code table, in short. */
+export const helpEpilogue = `
+Output: results and data on stdout (one JSON document with --json); progress, warnings and errors on stderr.
+Exit codes (every command; docs/cli.md#exit-codes):
+  0  ok
+  1  tests failed or the run was cancelled (also: the run, worker or key asked for does not exist)
+  2  usage or spec error
+  3  cluster unreachable, no leader, or damaged data
+  4  refused by the cluster's authentication
+`;
 
 /**
- * `write` takes the commands' output (stdout); `writeErr` the parser's
- * complaints and help on errors (stderr).
+ * `io.out` takes the commands' results (stdout); `io.err` their progress,
+ * warnings and errors, and the parser's complaints (stderr). Help asked for
+ * is a result (stdout).
  */
-export function buildProgram(write: (text: string) => void, writeErr: (text: string) => void = write): Command {
+export function buildProgram(io: CliIo): Command {
   const program = new Command('testudo')
     .description('Testudo: a Raft-replicated distributed test orchestrator')
     .version(testudoVersion)
     .exitOverride()
-    .configureOutput({ writeOut: write, writeErr });
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .addHelpText('after', helpEpilogue);
   const raft = program.command('raft').description('inspect Raft storage');
   raft
     .command('inspect')
@@ -52,56 +63,45 @@ export function buildProgram(write: (text: string) => void, writeErr: (text: str
       const tail = nonNegativeIntFlag('--entries', options.entries);
       const report = await inspectDataDir(dir, options.nodeId, tail).catch((error: unknown) => {
         if (!(error instanceof CorruptionError || error instanceof DurableStateRolledBackError)) throw error;
-        writeErr(`testudo: ${error.message}\n`);
-        throw new ExitError(exitDamagedData);
+        io.err(`testudo: ${error.message}\n`);
+        throw new ExitError(ExitCode.unavailable);
       });
-      write(`${JSON.stringify(report, null, 2)}\n`);
+      io.out(`${JSON.stringify(report, null, 2)}\n`);
       // The report is printed either way; the exit code says the data is damaged.
-      if (report.durable.problems.length > 0) throw new ExitError(exitDamagedData);
+      if (report.durable.problems.length > 0) throw new ExitError(ExitCode.unavailable);
     });
-  registerCoordinatorCommand(program, write);
-  registerUpCommand(program, write);
-  registerWorkerCommand(program, write);
-  registerKvCommands(program, write);
-  registerClusterCommands(program, write);
-  registerRunCommands(program, write);
-  registerCompareCommand(program, { out: write, err: writeErr });
-  registerDemoCommand(program, write);
-  registerBenchCommands(program, write);
-  registerToxiproxyCommand(program, write);
-  registerChaosCommands(program, write);
-  registerCertsCommand(program, write);
-  registerSnapshotCommands(program, write, writeErr);
+  registerCoordinatorCommand(program, io);
+  registerUpCommand(program, io);
+  registerWorkerCommand(program, io);
+  registerKvCommands(program, io);
+  registerClusterCommands(program, io);
+  registerRunCommand(program, io);
+  registerRunsCommands(program, io);
+  registerCompareCommand(program, io);
+  registerWorkersForgetCommand(program, io);
+  registerDemoCommand(program, io);
+  registerBenchCommands(program, io);
+  registerToxiproxyCommand(program, io);
+  registerChaosCommands(program, io);
+  registerCertsCommand(program, io);
+  registerSnapshotCommands(program, io);
   return program;
 }
 
 export { UsageError };
 
 /**
- * Runs one command line; returns its exit code. Errors that end the command
- * go to `writeErr` with control characters escaped (they may quote a flag
- * value or a file's bytes). A bad argument is exit 2 wherever it is caught:
- * by the parser, by a command (UsageError) or by the client or the server
- * (InvalidArgumentError).
+ * Runs one command line; returns its exit code (the table in errors.ts,
+ * docs/cli.md#exit-codes). What ends a command is said on `writeErr`.
  */
-export async function main(argv: readonly string[], write: (text: string) => void, writeErr: (text: string) => void = write): Promise<number> {
+export async function main(argv: readonly string[], write: Write, writeErr: Write = write): Promise<number> {
   try {
-    await buildProgram(write, writeErr).parseAsync([...argv], { from: 'user' });
+    await buildProgram({ out: write, err: writeErr }).parseAsync([...argv], { from: 'user' });
     return ExitCode.ok;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    if (err instanceof ExitError) return err.exitCode;
-    if (err instanceof UsageError) {
-      writeErr(`testudo: ${printableLines(err.message)}\n`);
-      return ExitCode.usage;
-    }
-    if (err instanceof AuthRefusedError) {
-      writeErr(printableLines(authRefusedMessage(err)));
-      return exitAuthRefused;
-    }
-    const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    writeErr(`testudo: ${printableLines(text)}\n`);
-    return err instanceof InvalidArgumentError ? ExitCode.usage : ExitCode.failure;
+    const failure = failureOf(err);
+    if (failure.message !== '') writeErr(failure.message);
+    return failure.code;
   }
 }
 

@@ -1,35 +1,24 @@
-// `testudo run`, `testudo runs …` and `testudo workers …`: submit a run and
-// follow it, inspect, cancel and report runs, list and drain workers.
-import { tokenOptions, withTokenFile } from './auth-flags.js';
-import { Option, type Command } from 'commander';
-import {
-  DeadlineExceededError,
-  NoLeaderError,
-  NotFoundError,
-  RetriesExhaustedError,
-  TestudoClient,
-  UnavailableError,
-  type TestudoClientOptions,
-  type WorkerInfo,
-} from '../client/index.js';
-import type { AttemptView, RunState, RunSubmission, RunSummary, RunView, TaskView } from '../model/types.js';
-import { DEFAULT_SPEC_FILE, SpecError, expandSpec, loadSpec } from '../spec/index.js';
-import { mergeRun, suiteLabel } from '../report/merge.js';
-import { buildSummary, type RunReportJson } from '../report/summary.js';
+// `testudo runs …` and `testudo workers …`: inspect, cancel and report runs,
+// list, drain and release workers; the formatters `testudo run` shares.
+import type { Command } from 'commander';
+import { NotFoundError, TestudoClient, type TestudoClientOptions, type WorkerInfo } from '../client/index.js';
+import type { AttemptView, RunState, RunSummary, RunView, TaskView } from '../model/types.js';
+import { suiteLabel } from '../report/merge.js';
+import type { RunReportJson } from '../report/summary.js';
 import { writeReports, type ReportPaths } from '../report/write-reports.js';
-import { defaultEndpoints } from './client-cmds.js';
-import { ExitError, UsageError } from './errors.js';
-import { endpointListFlag } from './flags.js';
-import { ProgressReporter } from './progress.js';
-import { clientTlsOf, loadTls, tlsFilesOf, withTlsOptions, type TlsFlagValues } from './tls-flags.js';
+import { connectionOf, realClient, withCluster, withConnectOptions, type ConnectOptions } from './connect.js';
+import { ExitCode, ExitError, UsageError } from './errors.js';
+import type { CliIo } from './io.js';
+import { loadTls, tlsFilesOf } from './tls-flags.js';
 import { httpsGet } from '../security/tls-http.js';
 
-/** Exit codes of these commands (0 ok, 1 run failed/cancelled or not found, 2 usage/spec, 3 cluster unreachable). */
-export const RunExitCode = { ok: 0, failed: 1, usage: 2, unreachable: 3, interrupted: 130 } as const;
+/** Exit codes of these commands (docs/cli.md#exit-codes). */
+export const RunExitCode = { ok: ExitCode.ok, failed: ExitCode.failed, usage: ExitCode.usage, unreachable: ExitCode.unavailable, interrupted: ExitCode.interrupted } as const;
 
 export const DEFAULT_REPORT_DIR = 'testudo-reports';
-const DEFAULT_TIMEOUT_MS = 30_000;
-const FAILED_TESTS_SHOWN = 20;
+export const FAILED_TESTS_SHOWN = 20;
+/** How long `runs log` waits for a worker to send an attempt's log (at least; --wait when longer). */
+export const logFetchTimeoutMs = 30_000;
 
 /** What the commands use of TestudoClient (a fake stands in for it in tests). */
 export type RunsClient = Pick<
@@ -44,9 +33,9 @@ export interface SignalSource {
 
 /** The process around the commands, injectable for tests. */
 export interface RunCommandsEnv {
-  /** Whether stdout is a terminal (default `process.stdout.isTTY`). */
+  /** Whether stderr, where progress goes, is a terminal (default `process.stderr.isTTY`). */
   readonly isTTY?: () => boolean;
-  /** Terminal columns (default `process.stdout.columns`, else 80). */
+  /** Terminal columns (default `process.stderr.columns`, else 80). */
   readonly columns?: () => number;
   readonly now?: () => number;
   /** Where SIGINT comes from (default `process`). */
@@ -54,82 +43,40 @@ export interface RunCommandsEnv {
   readonly createClient?: (options: TestudoClientOptions) => RunsClient;
   /** Plain progress: at most one line per this interval (default 2000). */
   readonly progressIntervalMs?: number;
+  /** Environment variables (default `process.env`). */
+  readonly vars?: NodeJS.ProcessEnv;
 }
 
-type Write = (text: string) => void;
-
-export interface ConnectOptions extends TlsFlagValues {
-  coordinators?: string;
-  endpoints?: string;
-  timeoutMs?: string;
-  tokenFile?: string;
-}
-
-// ------------------------------------------------------------------ connection
-
-/** The coordinators to talk to: --coordinators, else --endpoints, else TESTUDO_ENDPOINTS, else the local defaults. */
-export function coordinatorsOf(options: ConnectOptions, env: NodeJS.ProcessEnv = process.env): string[] {
-  if (options.coordinators !== undefined) return endpointListFlag('--coordinators', options.coordinators);
-  if (options.endpoints !== undefined) return endpointListFlag('--endpoints', options.endpoints);
-  return endpointListFlag(env.TESTUDO_ENDPOINTS === undefined ? 'the default endpoints' : 'TESTUDO_ENDPOINTS', env.TESTUDO_ENDPOINTS ?? defaultEndpoints);
-}
-
-function timeoutOf(options: ConnectOptions): number {
-  if (options.timeoutMs === undefined) return DEFAULT_TIMEOUT_MS;
-  const ms = Number(options.timeoutMs);
-  if (!Number.isInteger(ms) || ms <= 0) throw new UsageError('--timeout-ms must be a positive integer');
-  return ms;
-}
-
-/** True for errors that mean no coordinator answered usefully (down, no leader, timed out). */
-export function isUnreachable(error: unknown): boolean {
-  return (
-    error instanceof UnavailableError ||
-    error instanceof RetriesExhaustedError ||
-    error instanceof DeadlineExceededError ||
-    error instanceof NoLeaderError
-  );
-}
-
-function withConnectOptions(cmd: Command): Command {
-  return withTlsOptions(withTokenFile(cmd), 'this client')
-    .option('--coordinators <list>', `coordinators to talk to, host:port,… (env TESTUDO_ENDPOINTS; default ${defaultEndpoints})`)
-    .addOption(new Option('--endpoints <list>', 'same as --coordinators').hideHelp())
-    .addOption(new Option('--timeout-ms <ms>', 'give up after this long without an answer, retries included').hideHelp());
-}
+export type { ConnectOptions };
 
 /**
- * Runs `fn` with a client; an unreachable cluster ends the command with exit 3,
- * an unknown run or worker (NotFoundError) with `notFound` and exit 1.
+ * Runs `fn` with a client of the cluster the flags name (see connect.ts); an
+ * unknown run or worker (NotFoundError) ends the command with `notFound` on
+ * stderr and exit 1.
  */
-async function withClient<T>(
+export async function withRunsClient<T>(
   env: RunCommandsEnv,
-  write: Write,
+  io: CliIo,
   options: ConnectOptions,
   notFound: string,
   fn: (client: RunsClient) => Promise<T>,
+  operationMs = 0,
 ): Promise<T> {
-  const endpoints = coordinatorsOf(options);
-  const timeoutMs = timeoutOf(options);
-  const create = env.createClient ?? ((o: TestudoClientOptions) => new TestudoClient(o));
-  const client = create({ endpoints, totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 10_000), ...clientTlsOf(options), ...tokenOptions(options.tokenFile) });
-  try {
-    return await fn(client);
-  } catch (error) {
-    if (error instanceof ExitError || error instanceof UsageError) throw error;
-    if (isUnreachable(error)) {
-      const tlsHint = tlsFilesOf(options) === null ? ' If the cluster uses TLS, pass --tls-ca (and --tls-cert, --tls-key for mutual TLS).' : '';
-      write(`testudo: cannot reach the Testudo cluster at ${endpoints.join(',')}: ${(error as Error).message}${tlsHint}\n`);
-      throw new ExitError(RunExitCode.unreachable);
-    }
-    if (error instanceof NotFoundError && notFound !== '') {
-      write(`testudo: ${notFound}\n`);
-      throw new ExitError(RunExitCode.failed);
-    }
-    throw error;
-  } finally {
-    client.close();
-  }
+  const connection = connectionOf(options, io.err, env.vars ?? process.env);
+  return withCluster(
+    connection,
+    env.createClient ?? realClient,
+    async (client) => {
+      try {
+        return await fn(client);
+      } catch (error) {
+        if (!(error instanceof NotFoundError) || notFound === '') throw error;
+        io.err(`testudo: ${notFound}\n`);
+        throw new ExitError(RunExitCode.failed);
+      }
+    },
+    operationMs,
+  );
 }
 
 // ------------------------------------------------------------------ formatting
@@ -387,206 +334,90 @@ export function exitCodeForState(state: RunState): number {
   return state === 'passed' ? RunExitCode.ok : RunExitCode.failed;
 }
 
-// ------------------------------------------------------------------ testudo run
-
-export interface RunOptions extends ConnectOptions {
-  file: string;
-  reportDir: string;
-  runId?: string;
-  name?: string;
-  progress: boolean;
-  json?: boolean;
-}
-
-/** Loads and expands the spec; a bad or missing spec prints every error and exits 2. */
-export async function loadSubmission(file: string, nameOverride: string | undefined, write: Write): Promise<RunSubmission> {
-  try {
-    const parsed = await loadSpec(file);
-    for (const w of parsed.warnings) write(`warning: ${w}\n`);
-    const submission = await expandSpec(parsed, { onWarning: (w) => write(`warning: ${w}\n`) });
-    if (nameOverride === undefined) return submission;
-    if (nameOverride.trim() === '' || nameOverride.length > 128) throw new UsageError('--name must be 1..128 characters');
-    return { ...submission, name: nameOverride };
-  } catch (error) {
-    if (!(error instanceof SpecError)) throw error;
-    write(`testudo: ${error.message}\n`);
-    throw new ExitError(RunExitCode.usage);
-  }
-}
-
-/**
- * Follows the run to its end, rendering progress. The first SIGINT cancels
- * the run and keeps watching; a second one stops watching (exit 130).
- */
-async function watchToEnd(client: RunsClient, runId: string, write: Write, env: RunCommandsEnv, showProgress: boolean, startedAtMs: number): Promise<RunSummary | null> {
-  const tty = env.isTTY?.() ?? process.stdout.isTTY === true;
-  const reporter = new ProgressReporter({
-    tty,
-    write: showProgress ? write : () => undefined,
-    columns: env.columns ?? (() => process.stdout.columns ?? 80),
-    now: env.now,
-    startedAtMs,
-    minIntervalMs: env.progressIntervalMs,
-  });
-  const say = (message: string): void => (showProgress ? reporter.note(message) : write(`${message}\n`));
-  const signals = env.signals ?? process;
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts += 1;
-    if (interrupts === 1) {
-      say(`cancelling run ${runId} (Ctrl-C again to stop watching)…`);
-      client.cancelRun(runId, 'cancelled from testudo run (Ctrl-C)').then(
-        (r) => say(`run ${runId}: ${r.state}, ${r.cancelledAttempts} running attempt${r.cancelledAttempts === 1 ? '' : 's'} cancelled; waiting for the run to end`),
-        (e: unknown) => say(`could not cancel run ${runId}: ${e instanceof Error ? e.message : String(e)}`),
-      );
-    } else {
-      say(`stopped watching run ${runId}; its cancellation goes on (testudo runs show ${runId})`);
-      client.close();
-    }
-  };
-  signals.on('SIGINT', onSigint);
-  let last: RunSummary | null = null;
-  try {
-    for await (const summary of client.watchRun(runId)) {
-      last = summary;
-      reporter.update(summary);
-    }
-    reporter.finish();
-    return last;
-  } catch (error) {
-    reporter.dispose();
-    if (interrupts >= 2) throw new ExitError(RunExitCode.interrupted);
-    if (isUnreachable(error)) write(`lost contact with the cluster while following run ${runId}; it may still be running (testudo runs show ${runId})\n`);
-    throw error;
-  } finally {
-    signals.off('SIGINT', onSigint);
-  }
-}
-
-async function reportRun(client: RunsClient, runId: string, options: RunOptions, write: Write): Promise<number> {
-  const run = await client.getRun(runId);
-  const summary = buildSummary(run, mergeRun(run));
-  let paths: ReportPaths | null = null;
-  let reportFailed = false;
-  try {
-    paths = await writeReports(run, options.reportDir);
-  } catch (error) {
-    reportFailed = true;
-    write(`testudo: cannot write the reports to ${options.reportDir}: ${error instanceof Error ? error.message : String(error)}\n`);
-  }
-  write(options.json === true ? `${JSON.stringify(summary)}\n` : `\n${formatRunReport(summary, paths)}`);
-  const code = exitCodeForState(run.state);
-  return code === RunExitCode.ok && reportFailed ? RunExitCode.failed : code;
-}
-
-export async function runCommand(options: RunOptions, write: Write, env: RunCommandsEnv): Promise<void> {
-  if (options.reportDir.trim() === '') throw new UsageError('--report-dir must not be empty');
-  const submission = await loadSubmission(options.file, options.name, write);
-  const now = env.now ?? Date.now;
-  const code = await withClient(env, write, options, '', async (client) => {
-    const startedAtMs = now();
-    const submitted = await client.submitRun(submission, options.runId === undefined ? {} : { runId: options.runId });
-    const runId = submitted.runId;
-    write(
-      submitted.duplicate
-        ? `run ${runId} was already submitted; following it\n`
-        : `submitted run ${runId} "${submission.name}": ${submitted.tasks} task${submitted.tasks === 1 ? '' : 's'}\n`,
-    );
-    await watchToEnd(client, runId, write, env, options.progress, startedAtMs);
-    return reportRun(client, runId, options, write);
-  });
-  if (code !== RunExitCode.ok) throw new ExitError(code);
-}
-
 // ------------------------------------------------------------------ registration
 
-export function registerRunCommands(program: Command, write: Write, env: RunCommandsEnv = {}): void {
+/** `testudo runs …` and `testudo workers …`. */
+export function registerRunsCommands(program: Command, io: CliIo, env: RunCommandsEnv = {}): void {
   const now = env.now ?? Date.now;
-  withConnectOptions(
-    program
-      .command('run')
-      .description('submit a run from a spec, show its progress, write the reports (exit 0 passed, 1 failed/cancelled, 2 bad spec, 3 cluster unreachable)')
-      .option('-f, --file <path>', 'the run spec (a file, or a directory holding testudo.yaml)', DEFAULT_SPEC_FILE)
-      .option('--report-dir <dir>', 'where to write the reports', DEFAULT_REPORT_DIR)
-      .option('--run-id <id>', 'the run id (resubmitting the same id follows the existing run)')
-      .option('--name <name>', "override the spec's run name")
-      .option('--no-progress', 'do not print progress while the run goes on')
-      .option('--json', 'print the JSON summary as the last line instead of the text summary'),
-  ).action((options: RunOptions) => runCommand(options, write, env));
 
   const runs = program.command('runs').description('list, inspect, cancel and report runs');
   withConnectOptions(runs.command('list').description('every run the cluster knows, newest first'))
     .option('--json', 'print JSON instead of a table')
     .action(async (options: ConnectOptions & { json?: boolean }) => {
-      const list = await withClient(env, write, options, '', (c) => c.listRuns());
-      write(options.json === true ? `${JSON.stringify(list, null, 2)}\n` : formatRunsTable(list, now()));
+      const list = await withRunsClient(env, io, options, '', (c) => c.listRuns());
+      io.out(options.json === true ? `${JSON.stringify(list, null, 2)}\n` : formatRunsTable(list, now()));
     });
   withConnectOptions(runs.command('show').description("a run's tasks (and with --explain every attempt)").argument('<runId>'))
     .option('--json', 'print the full run as JSON')
     .option('--explain', 'add each attempt (worker, state, infrastructure class, reason) and the recovery decision that followed it')
     .action(async (runId: string, options: ConnectOptions & { json?: boolean; explain?: boolean }) => {
-      const run = await withClient(env, write, options, `no run ${runId}`, (c) => c.getRun(runId));
-      write(options.json === true ? `${JSON.stringify(run, null, 2)}\n` : formatRunView(run, { explain: options.explain === true, nowMs: now() }));
+      const run = await withRunsClient(env, io, options, `no run ${runId}`, (c) => c.getRun(runId));
+      io.out(options.json === true ? `${JSON.stringify(run, null, 2)}\n` : formatRunView(run, { explain: options.explain === true, nowMs: now() }));
     });
   withConnectOptions(runs.command('cancel').description('cancel a run: queued tasks are dropped, running attempts stopped').argument('<runId>'))
     .option('--reason <text>', 'recorded with the cancellation', 'cancelled from the command line')
     .action(async (runId: string, options: ConnectOptions & { reason: string }) => {
-      const result = await withClient(env, write, options, `no run ${runId}`, (c) => c.cancelRun(runId, options.reason));
-      write(`run ${runId}: ${result.state} (${result.cancelledAttempts} running attempt${result.cancelledAttempts === 1 ? '' : 's'} cancelled)\n`);
+      const result = await withRunsClient(env, io, options, `no run ${runId}`, (c) => c.cancelRun(runId, options.reason));
+      io.out(`run ${runId}: ${result.state} (${result.cancelledAttempts} running attempt${result.cancelledAttempts === 1 ? '' : 's'} cancelled)\n`);
     });
   withConnectOptions(runs.command('report').description('write the four reports (JUnit, JSON, Markdown, HTML) of a finished run').argument('<runId>'))
     .option('--report-dir <dir>', 'where to write them', DEFAULT_REPORT_DIR)
     .action(async (runId: string, options: ConnectOptions & { reportDir: string }) => {
-      const run = await withClient(env, write, options, `no run ${runId}`, (c) => c.getRun(runId));
+      const run = await withRunsClient(env, io, options, `no run ${runId}`, (c) => c.getRun(runId));
       if (run.state === 'running') {
-        write(`testudo: run ${runId} is still running; its reports can be written once it ends\n`);
+        io.err(`testudo: run ${runId} is still running; its reports can be written once it ends\n`);
         throw new ExitError(RunExitCode.failed);
       }
       const paths = await writeReports(run, options.reportDir);
-      write(`run ${runId} (${run.state}): reports written\n  junit     ${paths.junit}\n  json      ${paths.json}\n  markdown  ${paths.markdown}\n  html      ${paths.html}\n`);
+      io.out(`run ${runId} (${run.state}): reports written\n  junit     ${paths.junit}\n  json      ${paths.json}\n  markdown  ${paths.markdown}\n  html      ${paths.html}\n`);
     });
 
   withConnectOptions(runs.command('log').description("print an attempt's full output log, fetched from the worker that ran it").argument('<attemptId>'))
     .action(async (attemptId: string, options: ConnectOptions) => {
       const runId = runIdOfAttempt(attemptId);
-      const found = await withClient(env, write, options, `no run ${runId}`, async (c) => {
+      const found = await withRunsClient(env, io, options, `no run ${runId}`, async (c) => {
         const run = await c.getRun(runId);
         const attempt = run.tasks.flatMap((t) => t.attempts).find((a) => a.attemptId === attemptId);
         const worker = attempt === undefined ? undefined : (await c.listWorkers()).find((w) => w.workerId === attempt.workerId);
         return { attempt, worker };
       });
       if (found.attempt === undefined) {
-        write(`testudo: run ${runId} has no attempt ${attemptId}\n`);
+        io.err(`testudo: run ${runId} has no attempt ${attemptId}\n`);
         throw new ExitError(RunExitCode.failed);
       }
       if (found.worker === undefined || found.worker.httpAddress === '') {
-        write(`testudo: worker ${found.attempt.workerId} serves no logs (start it with --http); the result keeps the output's tail: testudo runs show ${runId} --json\n`);
+        io.err(`testudo: worker ${found.attempt.workerId} serves no logs (start it with --http); the result keeps the output's tail: testudo runs show ${runId} --json\n`);
         throw new ExitError(RunExitCode.failed);
       }
       // With TLS on, workers serve their logs over HTTPS with the same CA.
+      const connection = connectionOf(options, () => undefined, env.vars ?? process.env);
+      const logWaitMs = Math.max(logFetchTimeoutMs, connection.target.waitMs);
       const tlsFiles = tlsFilesOf(options);
       const tls = tlsFiles === null ? null : loadTls(tlsFiles);
       const url = `${tls === null ? 'http' : 'https'}://${found.worker.httpAddress}/logs/${encodeURIComponent(attemptId)}`;
+      // A worker with --auth-file asks for a readonly token (docs/security.md, "The worker's HTTP port").
+      const token = connection.clientOptions.token;
+      const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
       let response: Response;
       try {
-        response = tls === null ? await fetch(url, { signal: AbortSignal.timeout(timeoutOf(options)) }) : await httpsGet(url, tls, { timeoutMs: timeoutOf(options) });
+        response = tls === null ? await fetch(url, { headers, signal: AbortSignal.timeout(logWaitMs) }) : await httpsGet(url, tls, { timeoutMs: logWaitMs, headers });
       } catch (error) {
-        write(`testudo: cannot reach worker ${found.worker.workerId} at ${url}: ${(error as Error).message}\n`);
+        io.err(`testudo: cannot reach worker ${found.worker.workerId} at ${url}: ${(error as Error).message}\n`);
         throw new ExitError(RunExitCode.unreachable);
       }
       if (!response.ok) {
-        write(`testudo: ${url}: ${response.status} ${(await response.text()).trim()}\n`);
+        io.err(`testudo: ${url}: ${response.status} ${(await response.text()).trim()}\n`);
         throw new ExitError(RunExitCode.failed);
       }
-      write(await response.text());
+      io.out(await response.text());
     });
 
   const workers = program.command('workers').description('list, drain and release workers');
   withConnectOptions(workers.command('list').description('every registered worker'))
     .option('--json', 'print JSON instead of a table')
     .action(async (options: ConnectOptions & { json?: boolean }) => {
-      const list = await withClient(env, write, options, '', (c) => c.listWorkers());
-      write(options.json === true ? `${JSON.stringify(list, null, 2)}\n` : formatWorkersTable(list));
+      const list = await withRunsClient(env, io, options, '', (c) => c.listWorkers());
+      io.out(options.json === true ? `${JSON.stringify(list, null, 2)}\n` : formatWorkersTable(list));
     });
   withConnectOptions(workers.command('release').description("close a worker's circuit breaker: release it from quarantine (or --disable / --enable its breaker)").argument('<workerId>'))
     .option('--reason <text>', 'why (kept with the breaker and in the log)')
@@ -595,20 +426,20 @@ export function registerRunCommands(program: Command, write: Write, env: RunComm
     .action(async (workerId: string, options: ConnectOptions & { reason?: string; disable?: boolean; enable?: boolean }) => {
       if (options.disable === true && options.enable === true) throw new UsageError('--disable and --enable exclude each other');
       const mode = options.disable === true ? 'disable' : options.enable === true ? 'enable' : 'release';
-      const result = await withClient(env, write, options, `no worker ${workerId}`, (c) => c.releaseWorker(workerId, { reason: options.reason ?? '', mode }));
-      write(`worker ${workerId}: breaker ${result.breaker}\n`);
+      const result = await withRunsClient(env, io, options, `no worker ${workerId}`, (c) => c.releaseWorker(workerId, { reason: options.reason ?? '', mode }));
+      io.out(`worker ${workerId}: breaker ${result.breaker}\n`);
     });
   withConnectOptions(workers.command('breaker-config').description("show the cluster's circuit-breaker settings, or change some with --set (applied by every coordinator)"))
     .option('--set <list>', 'key=value,… e.g. openBaseMs=5000,minimumCalls=10,window=count:50 (window: count:N or time:MS), adaptiveRecovery=false')
     .action(async (options: ConnectOptions & { set?: string }) => {
       const change = options.set === undefined ? undefined : parseBreakerSettings(options.set);
-      const config = await withClient(env, write, options, '', (c) => c.breakerConfig(change));
-      write(`${JSON.stringify(config, null, 2)}\n`);
+      const config = await withRunsClient(env, io, options, '', (c) => c.breakerConfig(change));
+      io.out(`${JSON.stringify(config, null, 2)}\n`);
     });
   withConnectOptions(workers.command('drain').description('stop giving a worker tasks (running ones finish), or --undrain to resume').argument('<workerId>'))
     .option('--undrain', 'put the worker back into scheduling')
     .action(async (workerId: string, options: ConnectOptions & { undrain?: boolean }) => {
-      const result = await withClient(env, write, options, `no worker ${workerId}`, (c) => c.drainWorker(workerId, options.undrain === true));
-      write(`worker ${workerId}: ${result.state}\n`);
+      const result = await withRunsClient(env, io, options, `no worker ${workerId}`, (c) => c.drainWorker(workerId, options.undrain === true));
+      io.out(`worker ${workerId}: ${result.state}\n`);
     });
 }

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { TestudoClient, type SavedSnapshot } from '../client/index.js';
+import type { SavedSnapshot } from '../client/index.js';
 import { testudoVersion } from '../common/version.js';
 import { deriveClusterId, formatHostPort, parseHostPort } from '../coordinator/config.js';
 import {
@@ -14,23 +14,18 @@ import {
   type SnapshotFileHeader,
 } from '../coordinator/snapshot-file.js';
 import { restoreDataDir, RestoreTargetError } from '../coordinator/snapshot-restore.js';
-import { defaultEndpoints } from './client-cmds.js';
-import { ExitError, UsageError } from './errors.js';
-import { endpointListFlag, positiveIntFlag, quoted } from './flags.js';
-import { isUnreachable } from './run-cmds.js';
+import { connectionOf, withConnectOptions, withReachedCluster, type ConnectOptions } from './connect.js';
+import { ExitCode, ExitError, UsageError } from './errors.js';
+import { quoted } from './flags.js';
+import type { CliIo, Write } from './io.js';
 
-/** Exit code for an unreachable cluster or a damaged snapshot file (the CLI's "damaged data"). */
-const exitUnreachableOrDamaged = 3;
-const saveTimeoutMsDefault = 60_000;
+/** Exit code for a damaged snapshot file (the CLI's "damaged data"). */
+const exitUnreachableOrDamaged = ExitCode.unavailable;
+/** How long the leader may take to send its state, once the cluster was reached within --wait. */
+const saveTimeoutMs = 60_000;
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const clusterIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 
-type Write = (text: string) => void;
-
-interface SaveOptions {
-  endpoints?: string;
-  timeoutMs?: string;
-}
 
 interface RestoreFlags {
   dataDir: string;
@@ -44,15 +39,16 @@ interface RestoreFlags {
  * replicated state, and a fresh data directory for each member of a new
  * cluster made from it (docs/operations.md, "Snapshots and disaster recovery").
  */
-export function registerSnapshotCommands(program: Command, write: Write, writeErr: Write = write): void {
+export function registerSnapshotCommands(program: Command, io: CliIo): void {
+  const write = io.out;
+  const writeErr = io.err;
   const snapshot = program.command('snapshot').description("save a copy of a running cluster's replicated state, or restore one into a new cluster");
-  snapshot
-    .command('save')
-    .description('save a linearizable copy of the replicated state (runs, history, workers, breakers, kv) to a file, atomically; exit 3 when the cluster cannot be reached')
-    .argument('<file>', 'the snapshot file to write (replaced atomically)')
-    .option('--endpoints <list>', `coordinators to ask, host:port,… (env TESTUDO_ENDPOINTS; default ${defaultEndpoints})`)
-    .option('--timeout-ms <ms>', 'give up after this long, retries included', String(saveTimeoutMsDefault))
-    .action(async (file: string, options: SaveOptions) => {
+  withConnectOptions(
+    snapshot
+      .command('save')
+      .description('save a linearizable copy of the replicated state (runs, history, workers, breakers, kv) to a file, atomically; exit 3 when the cluster cannot be reached')
+      .argument('<file>', 'the snapshot file to write (replaced atomically)'),
+  ).action(async (file: string, options: ConnectOptions) => {
       const saved = await fetchSnapshot(options, writeErr);
       const header = headerOf(saved);
       const contents = checkedContents(() => checkMachineData(saved.data, header.index, file), writeErr, 'the cluster sent a state that does not restore');
@@ -94,19 +90,10 @@ export function registerSnapshotCommands(program: Command, write: Write, writeEr
     });
 }
 
-async function fetchSnapshot(options: SaveOptions, writeErr: Write): Promise<SavedSnapshot> {
-  const endpoints = options.endpoints !== undefined ? endpointListFlag('--endpoints', options.endpoints) : endpointListFlag(process.env.TESTUDO_ENDPOINTS === undefined ? 'the default endpoints' : 'TESTUDO_ENDPOINTS', process.env.TESTUDO_ENDPOINTS ?? defaultEndpoints);
-  const timeoutMs = positiveIntFlag('--timeout-ms', options.timeoutMs ?? String(saveTimeoutMsDefault));
-  const client = new TestudoClient({ endpoints, totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 30_000) });
-  try {
-    return await client.saveSnapshot();
-  } catch (error) {
-    if (!isUnreachable(error)) throw error;
-    writeErr(`testudo: cannot save a snapshot from the Testudo cluster at ${endpoints.join(',')}: ${(error as Error).message}\n`);
-    throw new ExitError(exitUnreachableOrDamaged);
-  } finally {
-    client.close();
-  }
+/** The cluster's state, reached within --wait; an unreachable cluster is exit 3 (errors.ts). */
+async function fetchSnapshot(options: ConnectOptions, writeErr: Write): Promise<SavedSnapshot> {
+  const connection = connectionOf(options, writeErr);
+  return withReachedCluster(connection, (client) => client.saveSnapshot(), Math.max(saveTimeoutMs, connection.target.waitMs));
 }
 
 function headerOf(saved: SavedSnapshot): SnapshotFileHeader {

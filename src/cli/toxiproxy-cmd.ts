@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { splitHostPort, startToxiproxyServer, TOXIPROXY_VERSION } from '../failure-injection/toxiproxy/index.js';
 import { UsageError } from './errors.js';
+import type { CliIo } from './io.js';
 
-export function registerToxiproxyCommand(program: Command, write: (text: string) => void): void {
+export function registerToxiproxyCommand(program: Command, io: CliIo): void {
   program
     .command('toxiproxy')
     .description(`run the built-in fault proxy: Toxiproxy ${TOXIPROXY_VERSION}'s HTTP API (proxies, toxics, populate, reset, version) until Ctrl-C or SIGTERM`)
@@ -25,7 +26,7 @@ export function registerToxiproxyCommand(program: Command, write: (text: string)
       } catch (error) {
         throw new UsageError(`cannot listen on ${options.listen}: ${(error as Error).message}`);
       }
-      write(`toxiproxy API (Toxiproxy ${TOXIPROXY_VERSION} compatible) on ${server.url}\n`);
+      io.out(`toxiproxy API (Toxiproxy ${TOXIPROXY_VERSION} compatible) on ${server.url}\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);
@@ -36,6 +37,6 @@ export function registerToxiproxyCommand(program: Command, write: (text: string)
         process.on('SIGTERM', stop);
       });
       await server.close();
-      write('toxiproxy stopped; every proxy and connection closed\n');
+      io.err('toxiproxy stopped; every proxy and connection closed\n');
     });
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { TestudoClient } from '../client/index.js';
 import { LocalCluster, PortInUseError } from '../cluster/local-cluster.js';
 import { ForeignClusterError, LocalClusterTimeoutError, LocalProcessExitedError, waitLocalClusterReady } from '../cluster/ready.js';
@@ -9,7 +9,8 @@ import { protoDir } from '../common/protos.js';
 import { dashboardLine } from '../dashboard/url.js';
 import { formatStatusTable } from './client-cmds.js';
 import { ExitError, UsageError } from './errors.js';
-import { integerFlag, nonNegativeIntFlag, positiveIntFlag } from './flags.js';
+import { integerFlag, nonNegativeIntFlag, positiveIntFlag, replicasFlag } from './flags.js';
+import type { CliIo, Write } from './io.js';
 
 /** How long `up` waits for the first leader before giving up. */
 export const upLeaderTimeoutMs = 30_000;
@@ -18,19 +19,31 @@ export const exitClusterDidNotStart = 3;
 /** Lines of a process's log shown when it exited during start. */
 export const startFailureLogLines = 5;
 
-export function registerUpCommand(program: Command, write: (text: string) => void): void {
+/** Coordinators `up` and `demo` start unless --replicas says otherwise, and the most they start. */
+export const replicasDefault = 3;
+export const replicasMax = 9;
+
+/** `--replicas <n>`, or the old `--coordinators <n>` with a note; addresses make no sense for a cluster this command starts. */
+export function localReplicas(options: { replicas?: string; coordinators?: string }, warn: Write): number {
+  const { replicas, list } = replicasFlag(options, { min: 1, max: replicasMax, fallback: replicasDefault }, warn);
+  if (list !== undefined) throw new UsageError(`this command starts its own coordinators: give how many with --replicas <n>, got --coordinators ${JSON.stringify(list)}`);
+  return replicas;
+}
+
+export function registerUpCommand(program: Command, io: CliIo): void {
   program
     .command('up')
     .description('start a local cluster of coordinators and workers on 127.0.0.1 and keep it running until Ctrl-C or SIGTERM')
-    .option('--coordinators <n>', 'number of coordinators', '3')
+    .option('--replicas <n>', `number of coordinators, 1..${replicasMax} (default ${replicasDefault})`)
+    .addOption(new Option('--coordinators <n>', 'deprecated: --replicas').hideHelp())
     .option('--workers <n>', 'number of workers (0: coordinators only)', '3')
     .option('--worker-slots <n>', 'tasks each worker runs at once', '2')
     .option('--data-dir <dir>', 'where each coordinator keeps its data (<dir>/n1, …); reused on the next up', '.testudo')
     .option('--base-port <port>', 'gRPC port of n1 (n2 gets the next, …); 0 picks free ports; a taken port fails before anything starts (exit 2)', '7001')
     .option('--http-base-port <port>', 'HTTP port of n1 (/metrics, /livez, /readyz); 0 picks free ports; a taken port fails like --base-port', '9101')
     .option('--tick-ms <ms>', 'Raft tick length')
-    .action(async (options: { coordinators: string; workers: string; workerSlots: string; dataDir: string; basePort: string; httpBasePort: string; tickMs?: string }) => {
-      const coordinators = integerFlag('--coordinators', options.coordinators, 1, 9);
+    .action(async (options: { replicas?: string; coordinators?: string; workers: string; workerSlots: string; dataDir: string; basePort: string; httpBasePort: string; tickMs?: string }) => {
+      const coordinators = localReplicas(options, io.err);
       const workers = integerFlag('--workers', options.workers, 0, 64);
       const workerSlots = positiveInt('--worker-slots', options.workerSlots);
       const cluster = new LocalCluster({
@@ -40,7 +53,7 @@ export function registerUpCommand(program: Command, write: (text: string) => voi
         baseHttpPort: port('--http-base-port', options.httpBasePort),
         tickMs: options.tickMs === undefined ? undefined : positiveInt('--tick-ms', options.tickMs),
       });
-      await runUntilSignal(cluster, write, { workers, workerSlots });
+      await runUntilSignal(cluster, io, { workers, workerSlots });
     });
 }
 
@@ -104,14 +117,16 @@ export async function startLocalWorkers(cluster: LocalCluster, { workers, worker
   for (let i = 1; i <= workers; i++) await cluster.startWorker(`w${i}`, { slots: workerSlots });
 }
 
-async function runUntilSignal(cluster: LocalCluster, write: (text: string) => void, workers: UpWorkers): Promise<void> {
+/** Runs the cluster until SIGINT/SIGTERM: its addresses and status table on stdout (data), the rest on stderr. */
+async function runUntilSignal(cluster: LocalCluster, io: CliIo, workers: UpWorkers): Promise<void> {
+  const write = io.out;
   let stopping = false;
   let wake: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (wake = resolve));
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    write(`\n${signal}: stopping the coordinators…\n`);
+    io.err(`\n${signal}: stopping the coordinators…\n`);
     wake();
   };
   process.on('SIGINT', onSignal);
@@ -123,7 +138,7 @@ async function runUntilSignal(cluster: LocalCluster, write: (text: string) => vo
     await startLocalWorkers(cluster, workers);
     for (const m of cluster.members.values()) {
       void cluster.exited(m.id)?.then((code) => {
-        if (!stopping) write(`coordinator ${m.id} exited (code ${code ?? 'signal'}); its log: ${m.logPath}\n`);
+        if (!stopping) io.err(`coordinator ${m.id} exited (code ${code ?? 'signal'}); its log: ${m.logPath}\n`);
       });
     }
     write(`Testudo coordinators are up (cluster ${cluster.clusterId}).\n\n`);
@@ -131,14 +146,15 @@ async function runUntilSignal(cluster: LocalCluster, write: (text: string) => vo
     for (const w of cluster.workers.values()) write(`  ${w.id}  worker (${workers.workerSlots} slots)  http ${w.httpAddress ?? '-'}  log ${w.logPath}\n`);
     const firstHttp = [...cluster.members.values()].find((m) => m.httpAddress !== null)?.httpAddress;
     if (firstHttp !== undefined && firstHttp !== null) write(`\n${dashboardLine(firstHttp)}\n`);
-    write(`\n${formatStatusTable(status)}\nTry: testudo run -f ${exampleSpecPath()}   testudo workers list   testudo cluster status   (Ctrl-C stops the cluster)\n`);
+    write(`\n${formatStatusTable(status)}`);
+    io.err(`\nTry: testudo run ${exampleSpecPath()}   testudo workers list   testudo cluster status   (Ctrl-C stops the cluster)\n`);
     await stopped;
   } finally {
     await cluster.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     // No members: a taken port stopped `up` before it started anything.
-    if (cluster.members.size > 0) write('all workers and coordinators stopped\n');
+    if (cluster.members.size > 0) io.err('all workers and coordinators stopped\n');
   }
 }
 

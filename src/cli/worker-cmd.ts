@@ -11,16 +11,19 @@ import { WorkerAgent, type ExecutorKind } from '../worker/agent.js';
 import { startWorkerHttp, type WorkerHttp } from '../worker/http.js';
 import { WorkDirError } from '../worker/identity.js';
 import { TokenFileError, tokenFromFlagOrEnv } from '../security/auth-token.js';
+import { workerHttpAuth, type WorkerHttpAuth } from '../security/auth-worker.js';
+import { AuthFileError } from '../security/auth-file.js';
 import { ExitError, UsageError } from './errors.js';
 import { endpointListFlag, integerFlag, listenFlag, nonNegativeIntFlag, quoted } from './flags.js';
 import { enforceListenPolicy, loadTls, tlsFilesOf, withTlsOptions, type TlsFlagValues } from './tls-flags.js';
 import { reloadTlsLogged, type ReloadableTls } from '../security/tls.js';
+import type { CliIo } from './io.js';
 
 /** Exit code when the worker refuses to start (work dir in use or unreadable). */
 export const workerExitRefused = 3;
 
-/** A refusal to start goes to stderr, like every error (`_write` is stdout, which only the log uses here). */
-export function registerWorkerCommand(program: Command, _write: (text: string) => void): void {
+/** A refusal to start goes to stderr, like every error; the worker prints no data (its log is NDJSON on stdout). */
+export function registerWorkerCommand(program: Command, _io: CliIo): void {
   const worker = program
     .command('worker')
     .description('run a worker: register with the coordinators, take tasks, run them, report results')
@@ -45,6 +48,7 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
     )
     .option('--chaos-seed <n>', "seed of the chaos hooks' random draws, 0..4294967295 (default: from the time; logged)")
     .option('--token-file <file>', 'the worker token to present (env TESTUDO_TOKEN_FILE); needed when the coordinators have an auth file')
+    .option('--auth-file <file>', "the tokens --http accepts, by role: the coordinators' auth file (env TESTUDO_AUTH_FILE; reloaded on SIGHUP); without it --http checks no caller")
     .option('--exit-with-parent', 'stop when the parent process goes away (used by `testudo up`)')
     .option('--insecure', 'allow --http on a non-loopback address without TLS and a token (loudly); see docs/security.md');
   withTlsOptions(worker, 'this worker (and its --http port, which is then HTTPS)')
@@ -78,12 +82,13 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
       const logger = createLogger({ nodeId: 'worker', level: String(options['logLevel']) as 'info' });
       const tls = workerTls(options, logger);
       const chaos = chaosHooksFrom(options, logger);
+      const httpAuth = workerHttpAuthOf(options['authFile'], token !== null && typeof options['http'] === 'string', logger);
       let agent: WorkerAgent | null = null;
       let http: WorkerHttp | null = null;
       if (typeof options['http'] === 'string') {
         const listen = listenFlag('--http', options['http'], true);
-        checkHttpListen(listen.host, tls, options, logger);
-        http = await startWorkerHttp(listen.host, listen.port, workDir, () => agent, chaos, tls?.hasIdentity === true ? tls : null);
+        checkHttpListen(listen.host, tls, httpAuth !== null, options, logger);
+        http = await startWorkerHttp(listen.host, listen.port, workDir, () => agent, chaos, tls?.hasIdentity === true ? tls : null, httpAuth ?? { auth: null });
       }
       try {
         agent = await WorkerAgent.start({
@@ -114,7 +119,12 @@ export function registerWorkerCommand(program: Command, _write: (text: string) =
         throw error;
       }
       logger.info({ event: 'worker-started', workerId: agent.workerId, http: http?.address ?? null, slots, labels: capabilities.labels, tls: tls !== null }, 'worker started');
-      if (tls !== null) process.on('SIGHUP', () => reloadTlsLogged(tls, logger));
+      if (tls !== null || httpAuth !== null) {
+        process.on('SIGHUP', () => {
+          if (tls !== null) reloadTlsLogged(tls, logger);
+          httpAuth?.reload();
+        });
+      }
       const reason = await new Promise<string>((done) => {
         process.once('SIGTERM', () => done('SIGTERM'));
         process.once('SIGINT', () => done('SIGINT'));
@@ -144,15 +154,14 @@ function workerTls(options: Record<string, string | boolean | undefined>, logger
   return tls;
 }
 
-/** Safe defaults for --http: a non-loopback address needs TLS (this worker's certificate) and a token, or --insecure. */
-function checkHttpListen(host: string, tls: ReloadableTls | null, options: Record<string, string | boolean | undefined>, logger: Logger): void {
-  const tokenFile = options['tokenFile'] ?? process.env['TESTUDO_TOKEN_FILE'];
+/** Safe defaults for --http: a non-loopback address needs TLS (this worker's certificate) and tokens checked (--auth-file), or --insecure. */
+function checkHttpListen(host: string, tls: ReloadableTls | null, tokens: boolean, options: Record<string, string | boolean | undefined>, logger: Logger): void {
   enforceListenPolicy(
     {
       role: 'worker',
       addresses: [{ setting: '--http', host }],
       tls: tls?.hasIdentity === true,
-      tokens: typeof tokenFile === 'string' && tokenFile !== '',
+      tokens,
       insecure: options['insecure'] === true,
     },
     (line) => {
@@ -160,6 +169,22 @@ function checkHttpListen(host: string, tls: ReloadableTls | null, options: Recor
       process.stderr.write(`${line}\n`);
     },
   );
+}
+
+/** --auth-file (or TESTUDO_AUTH_FILE) for the --http port, or null; a bad file is a usage error (exit 2). */
+function workerHttpAuthOf(flag: string | boolean | undefined, presentsToken: boolean, logger: Logger): WorkerHttpAuth | null {
+  const env = process.env['TESTUDO_AUTH_FILE'];
+  const path = typeof flag === 'string' ? flag : env === undefined || env === '' ? null : env;
+  if (path === null) {
+    if (presentsToken) logger.warn({ event: 'http-open' }, '--token-file without --auth-file: the --http port checks no caller (give it the coordinators\' auth file)');
+    return null;
+  }
+  try {
+    return workerHttpAuth(path, logger);
+  } catch (error) {
+    if (error instanceof AuthFileError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** The token of --token-file or TESTUDO_TOKEN_FILE, or null; a bad file is a usage error (exit 2). */

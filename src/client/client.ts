@@ -342,6 +342,15 @@ export class TestudoClient {
   }
 
   /**
+   * Releases a lost worker's id from its session key, so that a rebuilt
+   * machine can register under it (admin only). `wasBound` is false when the
+   * id had no key. FAILED_PRECONDITION while the worker is not lost.
+   */
+  async forgetWorker(workerId: string, reason = ''): Promise<{ wasBound: boolean }> {
+    return (await this.#invoke('write', this.#methods.forgetWorker, { workerId, reason })) as { wasBound: boolean };
+  }
+
+  /**
    * The cluster's circuit-breaker settings; with `change`, sets those keys
    * first (validated by the state machine; every coordinator applies them).
    */

@@ -28,6 +28,7 @@ export interface Methods {
   readonly listWorkers: UnaryMethod;
   readonly drainWorker: UnaryMethod;
   readonly releaseWorker: UnaryMethod;
+  readonly forgetWorker: UnaryMethod;
   readonly breakerConfig: UnaryMethod;
   /** Server-streaming. */
   readonly watchRun: UnaryMethod;
@@ -63,6 +64,7 @@ export function methods(): Methods {
     listWorkers: unaryMethod(runs, 'ListWorkers'),
     drainWorker: unaryMethod(runs, 'DrainWorker'),
     releaseWorker: unaryMethod(runs, 'ReleaseWorker'),
+    forgetWorker: unaryMethod(runs, 'ForgetWorker'),
     breakerConfig: unaryMethod(runs, 'BreakerConfig'),
     watchRun: streamMethod(runs, 'WatchRun'),
     saveSnapshot: streamMethod(cluster, 'SaveSnapshot'),

@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { deriveClusterId } from '../coordinator/config.js';
+import { canBind, freePort } from './ports.js';
 
 /** How a LocalCluster starts and places its coordinators. */
 export interface LocalClusterOptions {
@@ -180,11 +180,13 @@ export class LocalCluster {
     await this.exits.get(id);
   }
 
-  pause(id: string): void {
+  /** Stops a member with SIGSTOP; resolves once the kernel shows it stopped. */
+  async pause(id: string): Promise<void> {
     const m = this.member(id);
     if (m.child === null || m.paused) return;
     m.child.kill('SIGSTOP');
     m.paused = true;
+    await stoppedByKernel(m.child.pid);
   }
 
   resume(id: string): void {
@@ -279,6 +281,7 @@ export class LocalCluster {
       new Promise((resolve) => {
         child.once('exit', (code) => {
           if (worker.child === child) worker.child = null;
+          if (code !== null && code !== 0) void reportFailedExit(`worker ${id}`, code, worker.logPath);
           resolve(code);
         });
       }),
@@ -301,11 +304,13 @@ export class LocalCluster {
     await this.workerExits.get(id);
   }
 
-  pauseWorker(id: string): void {
+  /** Stops a worker with SIGSTOP; resolves once the kernel shows it stopped. */
+  async pauseWorker(id: string): Promise<void> {
     const w = this.worker(id);
     if (w.child === null || w.paused) return;
     w.child.kill('SIGSTOP');
     w.paused = true;
+    await stoppedByKernel(w.child.pid);
   }
 
   resumeWorker(id: string): void {
@@ -379,6 +384,7 @@ export class LocalCluster {
       new Promise((resolve) => {
         child.once('exit', (code) => {
           if (m.child === child) m.child = null;
+          if (code !== null && code !== 0) void reportFailedExit(`coordinator ${id}`, code, m.logPath);
           resolve(code);
         });
       }),
@@ -403,6 +409,45 @@ export class LocalCluster {
     child.stderr!.pipe(log, { end: false });
     return child;
   }
+}
+
+/** Polls of /proc after a SIGSTOP before giving up on seeing the process stopped. */
+const stopPollsMax = 200;
+const stopPollIntervalMs = 10;
+
+/**
+ * Signals are delivered asynchronously: a process is still running for a
+ * moment after kill(SIGSTOP) returns. Waits until /proc shows it stopped
+ * ('T'), or gone; throws if it is still running after the bound.
+ */
+async function stoppedByKernel(pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  for (let i = 0; i < stopPollsMax; i++) {
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return; // gone, or no /proc on this system
+    }
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    if (state === 'T' || state === 't' || state === 'Z' || state === 'X') return;
+    await new Promise((resolve) => setTimeout(resolve, stopPollIntervalMs));
+  }
+  throw new Error(`process ${pid} still running ${stopPollsMax * stopPollIntervalMs} ms after SIGSTOP`);
+}
+
+/** Lines of a process's log shown when it exits with an error. */
+const failedExitLogLines = 8;
+
+/**
+ * A coordinator or worker that exits by itself with an error (not killed by a
+ * signal, not stopped cleanly) says so on stderr with the end of its log:
+ * without it a member that refused to start again looks like a network fault.
+ */
+async function reportFailedExit(what: string, code: number, logPath: string): Promise<void> {
+  const text = await readFile(logPath, 'utf8').catch(() => '');
+  const tail = text.trimEnd().split('\n').slice(-failedExitLogLines).join('\n');
+  process.stderr.write(`local cluster: ${what} exited with code ${code} (log ${logPath})${tail === '' ? '' : `; its last lines:\n${tail}`}\n`);
 }
 
 function optional(flag: string, value: number | undefined): string[] {
@@ -456,36 +501,4 @@ export function testudoCommand(): [string, string[]] {
   return [process.execPath, [join(cliDir, 'main.js')]];
 }
 
-/**
- * Ports handed out are drawn from below the kernel's ephemeral range
- * (net.ipv4.ip_local_port_range, 32768–60999 by default), so an outgoing
- * connection never takes one between the check and the child's bind — with
- * many clusters starting at once in the tests, port 0's answer was sometimes
- * reused that way.
- */
-export const freePortRange = { min: 20_000, max: 32_767 } as const;
-/** Ports this process handed out, never handed out twice. */
-const handedOut = new Set<number>();
-/** Tries before giving up on finding a free port. */
-export const freePortTriesMax = 200;
-
-/** A port on 127.0.0.1 that was free a moment ago and that this process has not handed out before. */
-export async function freePort(): Promise<number> {
-  for (let i = 0; i < freePortTriesMax; i++) {
-    const port = freePortRange.min + Math.floor(Math.random() * (freePortRange.max - freePortRange.min + 1));
-    if (handedOut.has(port)) continue;
-    if (await canBind(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error(`no free port in ${freePortRange.min}..${freePortRange.max} after ${freePortTriesMax} tries`);
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
+export { freePort, freePortRange, freePortTriesMax } from './ports.js';

@@ -27,6 +27,7 @@ import { testudoVersion } from '../common/version.js';
 import { ReloadableTls, reloadTlsLogged, type TlsReloadResult } from '../security/tls.js';
 import { AuthMetrics } from '../security/auth-metrics.js';
 import { loadCoordinatorAuth, type CoordinatorAuth } from '../security/auth-coordinator.js';
+import { reloadAuthLogged, type AuthReloadResult } from '../security/auth-reload.js';
 import { bearer } from '../security/auth-token.js';
 import { RemovedMembers } from '../security/auth-peers.js';
 import { authInterceptor, authorizeHttp, principalOf } from '../security/auth.js';
@@ -46,6 +47,8 @@ export interface RunningCoordinator {
   readonly fatal: Promise<unknown>;
   /** Reads the TLS files again (SIGHUP): new connections use them, open ones keep theirs; a bad file is refused and logged. Null without TLS. */
   reloadTls(): TlsReloadResult | null;
+  /** Reads the auth file again (SIGHUP): removed credentials are refused at once and their open calls ended; a bad file keeps the table in use. Null without one. */
+  reloadAuth(): AuthReloadResult | null;
 }
 
 /** The cluster identity a data directory was founded with; checked on every start. */
@@ -353,6 +356,8 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     stop,
     fatal,
     reloadTls: () => (tls === null ? null : reloadTlsLogged(tls, log)),
+    reloadAuth: () =>
+      security.auth === null || config.authFile === null ? null : reloadAuthLogged(security.auth, config.authFile, { nodeId: config.id, peerToken: security.peerToken }, log),
   };
 }
 

@@ -107,6 +107,10 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
         return { breaker: value?.breaker ?? '' };
       });
     }),
+    ForgetWorker: unary<{ workerId: string; reason: string }, unknown>(host, 'ForgetWorker', async (req, call) => {
+      checkId(req.workerId, 'worker_id');
+      return onLeader(host, call, 'Runs', 'ForgetWorker', async () => forgetWorker(host, req.workerId, req.reason));
+    }),
     BreakerConfig: unary<{ set: string }, unknown>(host, 'BreakerConfig', async (req, call) => {
       let change: unknown = null;
       if (req.set !== '') {
@@ -135,6 +139,28 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
       void watchRun(host, call).finally(() => watches--);
     },
   };
+}
+
+/**
+ * ForgetWorker on the leader: refused (before anything is proposed) for an
+ * unknown worker or one still connected or not yet declared lost; the state
+ * machine checks `lost` again when it applies the command.
+ */
+async function forgetWorker(host: RunsHost, workerId: string, reasonGiven: string): Promise<{ wasBound: boolean }> {
+  const worker = host.orchestrator.worker(workerId);
+  if (worker === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no worker ${workerId}`);
+  if (host.sessions.connected(workerId) || worker.state !== 'lost') {
+    throw new ServiceError(
+      grpc.status.FAILED_PRECONDITION,
+      'invalid',
+      false,
+      `worker ${workerId} is ${host.sessions.connected(workerId) ? 'connected' : worker.state}: stop it and wait until it is declared lost (testudo workers list), then forget it`,
+    );
+  }
+  const reason = (reasonGiven === '' ? 'forgotten by an operator' : reasonGiven).slice(0, 500);
+  // The audit line (who, when, the worker id and reason) is the record of it.
+  const { value } = await proposeOrch<{ wasBound: boolean }>(host.node, { type: 'forget-worker-key', workerId, reason }, host.nowMs());
+  return { wasBound: value?.wasBound ?? false };
 }
 
 type WatchCall = grpc.ServerWritableStream<{ runId: string }, unknown>;

@@ -128,7 +128,7 @@ export class FaultInjector {
           for (const id of targets) if (c.cluster.member(id).child === null) await c.cluster.restart(id);
         };
       case 'pause':
-        for (const id of targets) c.cluster.pause(id);
+        for (const id of targets) await c.cluster.pause(id);
         return async () => {
           for (const id of targets) c.cluster.resume(id);
         };
@@ -153,7 +153,7 @@ export class FaultInjector {
           for (const id of targets) if (c.cluster.worker(id).child === null) await c.startWorker(id);
         };
       case 'worker-hang':
-        for (const id of targets) c.cluster.pauseWorker(id);
+        for (const id of targets) await c.cluster.pauseWorker(id);
         return async () => {
           for (const id of targets) c.cluster.resumeWorker(id);
         };

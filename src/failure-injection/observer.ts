@@ -60,9 +60,16 @@ export function leaderOf(statuses: ReadonlyArray<NodeStatus | null>): { id: stri
   return best;
 }
 
-/** PUTs (or DELETEs, with body null) a process's chaos-hook settings; throws with the server's error. */
-export async function setChaosHooks(httpAddress: string, body: Record<string, number> | null, timeoutMs = 2_000): Promise<void> {
-  const init: RequestInit = body === null ? { method: 'DELETE' } : { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
+/**
+ * PUTs (or DELETEs, with body null) a process's chaos-hook settings; throws
+ * with the server's error. `token` is an admin token, for a process that
+ * checks callers (a coordinator or worker with --auth-file); the chaos
+ * harness's own clusters are loopback-only and open, so it passes none.
+ */
+export async function setChaosHooks(httpAddress: string, body: Record<string, number> | null, timeoutMs = 2_000, token: string | null = null): Promise<void> {
+  const authorization: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
+  const init: RequestInit =
+    body === null ? { method: 'DELETE', headers: authorization } : { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...authorization } };
   const res = await fetch(`http://${httpAddress}/chaos`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   if (!res.ok) throw new Error(`chaos hooks at ${httpAddress}: HTTP ${res.status}: ${text.trim()}`);

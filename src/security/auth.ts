@@ -51,18 +51,86 @@ export const forwardedKey = 'testudo-forwarded';
 
 export type RefusalReason = 'unauthenticated' | 'wrong-role' | 'forged-forward';
 
+/** The auth-file entry a call proved itself with: its token's entry, or the entry of its client certificate. */
+export type Credential = TokenEntry | CertificateEntry;
+
 export type Verdict =
-  | { readonly ok: true; readonly principal: Principal }
+  | { readonly ok: true; readonly principal: Principal; readonly credential?: Credential }
   | { readonly ok: false; readonly code: grpc.status; readonly reason: RefusalReason; readonly message: string; readonly principal: Principal | null };
 
-/** The tokens a coordinator accepts, compared in constant time. */
-export class Authenticator {
-  private readonly entries: readonly TokenEntry[];
-  private readonly certificates: ReadonlyMap<string, CertificateEntry>;
+/** What an Authenticator's table is made of: an auth file as read. */
+export type AuthTable = Pick<AuthFile, 'entries'> & Partial<Pick<AuthFile, 'certificates'>>;
 
-  constructor(file: Pick<AuthFile, 'entries'> & Partial<Pick<AuthFile, 'certificates'>>) {
+/** A call in progress that passed with a credential; ended when a reload drops that credential. */
+interface OpenCall {
+  readonly credential: Credential;
+  end(message: string): void;
+}
+
+/**
+ * The tokens (and client-certificate names) a coordinator or a worker's HTTP
+ * port accepts, compared in constant time. The table can be replaced while
+ * serving (SIGHUP, `replace`): every decision after that uses the new one.
+ */
+export class Authenticator {
+  private entries: readonly TokenEntry[] = [];
+  private certificates: ReadonlyMap<string, CertificateEntry> = new Map();
+  /** Calls open now (gRPC streams and unary calls in flight), by the credential they passed with. */
+  private readonly openCalls = new Set<OpenCall>();
+
+  constructor(file: AuthTable) {
+    this.setTable(file);
+  }
+
+  private setTable(file: AuthTable): void {
     this.entries = file.entries;
     this.certificates = new Map((file.certificates ?? []).map((c) => [c.commonName, c]));
+  }
+
+  /**
+   * Switches to a new table (an auth file read again). A credential the new
+   * table no longer holds is refused from now on, and every call still open
+   * under it (a worker session, a Raft stream, a watch) is ended with
+   * UNAUTHENTICATED. Returns how many calls were ended.
+   */
+  replace(file: AuthTable): number {
+    this.setTable(file);
+    let ended = 0;
+    for (const open of [...this.openCalls]) {
+      if (this.holds(open.credential)) continue;
+      this.openCalls.delete(open);
+      open.end(`the ${open.credential.role} credential ${open.credential.name} was removed from the auth file`);
+      ended++;
+    }
+    return ended;
+  }
+
+  /** Whether the table holds `credential` as it was when a call passed with it (same role, name and secret). */
+  holds(credential: Credential): boolean {
+    if ('commonName' in credential) {
+      const entry = this.certificates.get(credential.commonName);
+      return entry !== undefined && entry.role === credential.role && entry.name === credential.name;
+    }
+    return this.entries.some((e) => e.role === credential.role && e.name === credential.name && e.hash.equals(credential.hash));
+  }
+
+  /** Counts of accepted credentials by role, for the reload log line (never a token). */
+  summary(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const e of [...this.entries, ...this.certificates.values()]) out[e.role] = (out[e.role] ?? 0) + 1;
+    return out;
+  }
+
+  /** Remembers a call that passed with `credential` until the returned function is called (its status was sent, or it was cancelled). */
+  track(credential: Credential, end: (message: string) => void): () => void {
+    const open: OpenCall = { credential, end };
+    this.openCalls.add(open);
+    return () => this.openCalls.delete(open);
+  }
+
+  /** Calls being tracked now (tests and metrics). */
+  get openCallCount(): number {
+    return this.openCalls.size;
   }
 
   /** Whether `name` has a `peer` entry proven by a client certificate (then it needs no peer token). */
@@ -105,7 +173,7 @@ export class Authenticator {
     if (token === null && byCertificate === null) {
       return refusal(grpc.status.UNAUTHENTICATED, 'unauthenticated', 'this cluster requires a token: present one as "authorization: Bearer <token>" (--token-file, TESTUDO_TOKEN_FILE)', null);
     }
-    const entry = token === null ? byCertificate : this.identify(token);
+    const entry: Credential | null = token === null ? byCertificate : this.identify(token);
     if (entry === null) return refusal(grpc.status.UNAUTHENTICATED, 'unauthenticated', 'the token is not one this cluster accepts', null);
     let principal: Principal = { name: entry.name, role: entry.role, via: '' };
     if (forwarded.marked || forwarded.forName !== '') {
@@ -116,7 +184,8 @@ export class Authenticator {
         principal = { name: forwarded.forName, role, via: entry.name };
       }
     }
-    return check(principal, rule);
+    const verdict = check(principal, rule);
+    return verdict.ok ? { ...verdict, credential: entry } : verdict;
   }
 }
 
@@ -229,6 +298,7 @@ export function authInterceptor(options: AuthInterceptorOptions): grpc.ServerInt
     let target: Record<string, unknown> | null = null;
     let firstMessage = true;
     let refused = false;
+    let untrack: () => void = () => undefined;
     const refuse = (verdict: Extract<Verdict, { ok: false }>): void => {
       refused = true;
       options.onRefused?.(action, verdict.reason);
@@ -240,6 +310,10 @@ export function authInterceptor(options: AuthInterceptorOptions): grpc.ServerInt
         const verdict = decideCall(options.auth, rule, metadata, options.auth === null ? null : certificateNameOf(call.getAuthContext()));
         if (!verdict.ok) return refuse(verdict);
         principal = verdict.principal;
+        if (options.auth !== null && verdict.credential !== undefined) {
+          // A reload that removes this credential ends the call (docs/security.md, "Reload on SIGHUP").
+          untrack = options.auth.track(verdict.credential, (message) => call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: message, metadata: new grpc.Metadata() }));
+        }
         next(stampPrincipal(metadata, principal));
       })
       .withOnReceiveMessage((message, next) => {
@@ -254,10 +328,13 @@ export function authInterceptor(options: AuthInterceptorOptions): grpc.ServerInt
         }
         next(message);
       })
+      // The next listener is told by grpc-js itself.
+      .withOnCancel(() => untrack())
       .build();
     const responder = new grpc.ResponderBuilder()
       .withStart((next) => next(listener))
       .withSendStatus((status, next) => {
+        untrack();
         if (audited && !refused) writeAudit(options.audit, { principal, action, target, outcome: grpc.status[status.code ?? 0] ?? String(status.code), remote: call.getPeer(), message: status.code === grpc.status.OK ? undefined : status.details });
         next(status);
       })
@@ -297,7 +374,8 @@ export interface HttpRefusal {
 /**
  * The HTTP side of the same table: null when the request may go on, else the
  * answer (401 with a WWW-Authenticate challenge, or 403). Writes the audit
- * line of an admin action (a change of the chaos settings) when `audit` is given.
+ * line of an admin action (a change of the chaos settings) when `audit` is
+ * given. `routes` is the coordinator's table unless a worker passes its own.
  */
 export function authorizeHttp(
   auth: Authenticator | null,
@@ -305,8 +383,9 @@ export function authorizeHttp(
   path: string,
   audit?: AuditSink,
   onRefused?: (route: string, reason: RefusalReason) => void,
+  routes: Readonly<Record<string, MethodRule>> = httpRouteRules,
 ): HttpRefusal | null {
-  const base = httpRouteRules[path] ?? unknownRouteRule;
+  const base = routes[path] ?? unknownRouteRule;
   const escalated = base.escalate?.(request.method ?? 'GET') === true;
   const rule = escalated ? escalatedRule : base;
   const verdict = auth === null ? ({ ok: true, principal: anonymous } as const) : auth.decide(rule, request.headers.authorization, { marked: false, forName: '', forRole: '' });

@@ -84,6 +84,8 @@ export const grpcMethodRules: Readonly<Record<string, MethodRule>> = {
   '/testudo.v1.Runs/ListWorkers': rule('readonly'),
   '/testudo.v1.Runs/DrainWorker': adminAction,
   '/testudo.v1.Runs/ReleaseWorker': adminAction,
+  // Lets a new machine take over a worker id (and, until it does, anyone holding the join token).
+  '/testudo.v1.Runs/ForgetWorker': adminAction,
   '/testudo.v1.Runs/BreakerConfig': { access: 'readonly', audit: false, escalate: changesBreakerConfig },
 
   '/testudo.v1.Worker/Session': rule('worker'),
@@ -113,6 +115,25 @@ export const httpRouteRules: Readonly<Record<string, MethodRule>> = {
   // Fault injection: reading it is harmless, changing it is an admin action.
   '/chaos': { access: 'readonly', audit: false, escalate: (method) => method !== 'GET' && method !== 'HEAD' },
 };
+
+/**
+ * HTTP routes of a worker's `--http` port (src/worker/http.ts), checked when
+ * the worker has `--auth-file`. `/logs/<attempt>` is one route, `/logs`:
+ * an attempt's full output, which `readonly` may read as it reads the same
+ * output's tail in a run's report (`Runs.GetRun`).
+ */
+export const workerHttpRouteRules: Readonly<Record<string, MethodRule>> = {
+  '/livez': rule('open'),
+  '/metrics': rule('readonly'),
+  '/status': rule('readonly'),
+  '/logs': rule('readonly'),
+  '/chaos': httpRouteRules['/chaos']!,
+};
+
+/** The route of a worker path in `workerHttpRouteRules`: '/logs/a-1' → '/logs'. */
+export function workerRouteOf(path: string): string {
+  return path.startsWith('/logs/') ? '/logs' : path;
+}
 
 /** Any other path (a 404 to those allowed) needs `readonly`, so probing the server for routes needs a token. */
 export const unknownRouteRule: MethodRule = rule('readonly');

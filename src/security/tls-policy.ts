@@ -50,13 +50,13 @@ export function checkListenPolicy(input: ListenPolicyInput): ListenVerdict {
 }
 
 function consequence(role: ListenPolicyInput['role']): string {
-  return role === 'coordinator' ? 'could submit runs (shell commands on every worker), change membership and forge results' : "could read its tasks' logs and metrics";
+  return role === 'coordinator' ? 'could submit runs (shell commands on every worker), change membership and forge results' : "could read its tasks' logs and metrics, and change its chaos settings";
 }
 
 function remedy(input: ListenPolicyInput): string {
   const steps: string[] = [];
   if (!input.tls) steps.push('turn on TLS with --tls-cert, --tls-key and --tls-ca (`testudo certs init DIR` makes a development set)');
-  if (!input.tokens) steps.push(input.role === 'coordinator' ? 'give the accepted tokens with --auth-file' : 'give the token this worker presents with --token-file');
+  if (!input.tokens) steps.push(input.role === 'coordinator' ? 'give the accepted tokens with --auth-file' : 'give the tokens its --http port accepts with --auth-file (the coordinators\' auth file)');
   return `To fix: ${steps.join(', and ')}; or listen on 127.0.0.1 only; or, on a network you trust completely, pass --insecure (docs/security.md, "Safe defaults").`;
 }
 

@@ -11,6 +11,8 @@ import type { WorkerChaosSettings } from './chaos-hooks.js';
 import { attemptLogPath } from './executor.js';
 import { workerMetricsRegistry } from './metrics.js';
 import type { TlsContextSource } from '../security/tls.js';
+import { authorizeHttp, type Authenticator, type AuditSink, type RefusalReason } from '../security/auth.js';
+import { workerHttpRouteRules, workerRouteOf } from '../security/roles.js';
 
 /**
  * The worker's HTTP endpoints: /livez, /status (JSON), /metrics
@@ -25,6 +27,19 @@ export interface WorkerHttp {
 const attemptIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 /**
+ * Who may call the worker's HTTP port: with `auth` (the worker's
+ * `--auth-file`), every route but /livez needs a token of the role
+ * `workerHttpRouteRules` names (src/security/roles.ts); without it the port
+ * is open, as a loopback-only `testudo up` wants.
+ */
+export interface WorkerHttpAccess {
+  readonly auth: Authenticator | null;
+  /** Writes the audit line of a change of the chaos settings. */
+  readonly audit?: AuditSink;
+  onRefused?(route: string, reason: RefusalReason): void;
+}
+
+/**
  * `chaos` is the worker's chaos hooks (`--chaos-hooks`), served at /chaos
  * (GET, PUT, DELETE); null answers /chaos with 404. With `tls` it serves
  * HTTPS, switching material on each reload (a client certificate is asked
@@ -37,12 +52,18 @@ export async function startWorkerHttp(
   agent: () => WorkerAgent | null,
   chaos: ChaosControl<WorkerChaosSettings> | null = null,
   tls: TlsContextSource | null = null,
+  access: WorkerHttpAccess = { auth: null },
 ): Promise<WorkerHttp> {
   const registry = workerMetricsRegistry(agent);
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://worker');
+      const refusal = authorizeHttp(access.auth, req, workerRouteOf(url.pathname), access.audit, access.onRefused, workerHttpRouteRules);
+      if (refusal !== null) {
+        res.writeHead(refusal.status, { 'content-type': 'text/plain', ...refusal.headers }).end(req.method === 'HEAD' ? undefined : refusal.body);
+        return;
+      }
       if (url.pathname === '/chaos') {
         const reply = await chaosRequest(req, chaos, 'worker');
         res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers }).end(req.method === 'HEAD' ? undefined : reply.body);

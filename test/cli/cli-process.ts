@@ -1,11 +1,19 @@
 // Runs the real `testudo` command line as a child process (node + tsx on
 // src/cli/main.ts), the way a user or a CI job runs it.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const mainPath = join(repoRoot, 'src', 'cli', 'main.ts');
+/** The built CLI (`npm run build`), the file the package's `testudo` bin points at. */
+export const builtMainPath = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+
+/** `node dist/src/cli/main.js` when built (fast: nothing to compile), else node + tsx on the source. */
+export function cliArgv(): string[] {
+  return existsSync(builtMainPath) ? [builtMainPath] : ['--import', 'tsx', mainPath];
+}
 
 /** Longest one command line may take before the test kills it. */
 export const cliTimeoutMs = 120_000;
@@ -18,14 +26,14 @@ export interface CliOutcome {
 }
 
 /** Runs `testudo <args>`; `env` is added to (or, with undefined values, removed from) this process's environment. */
-export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, cwd = repoRoot): Promise<CliOutcome> {
+export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, cwd = repoRoot, argv: readonly string[] = ['--import', 'tsx', mainPath]): Promise<CliOutcome> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete childEnv[key];
     else childEnv[key] = value;
   }
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', mainPath, ...args], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...argv, ...args], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -40,4 +48,9 @@ export function runCli(args: readonly string[], env: Record<string, string | und
       resolve({ code, signal, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) });
     });
   });
+}
+
+/** Runs the built `testudo` (see {@link cliArgv}). */
+export function runBuiltCli(args: readonly string[], env: Record<string, string | undefined> = {}, cwd = repoRoot): Promise<CliOutcome> {
+  return runCli(args, env, cwd, cliArgv());
 }

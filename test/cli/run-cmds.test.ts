@@ -3,23 +3,24 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotFoundError, UnavailableError, type WorkerInfo } from '../../src/client/index.js';
-import { ExitError, UsageError } from '../../src/cli/errors.js';
+import { failureOf } from '../../src/cli/errors.js';
+import { coordinatorsOf } from '../../src/cli/connect.js';
+import { registerRunCommand } from '../../src/cli/run-cmd.js';
 import {
-  coordinatorsOf,
   formatDuration,
   formatRunReport,
   formatRunView,
   formatRunsTable,
   formatWorkersTable,
   parseBreakerSettings,
-  registerRunCommands,
+  registerRunsCommands,
   type RunCommandsEnv,
   type RunsClient,
 } from '../../src/cli/run-cmds.js';
-import type { AttemptView, RunCounts, RunSummary, RunView, TaskTemplate, TaskView, TestCaseResult } from '../../src/model/types.js';
+import type { AttemptView, RunCounts, RunSubmission, RunSummary, RunView, TaskTemplate, TaskView, TestCaseResult } from '../../src/model/types.js';
 import { mergeRun } from '../../src/report/merge.js';
 import { buildSummary } from '../../src/report/summary.js';
 
@@ -33,22 +34,20 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-/** Runs one command line against a fresh program; the exit code as main() would return it. */
-async function cli(args: string[], env: RunCommandsEnv = {}): Promise<{ code: number; out: string }> {
+/** Runs one command line against a fresh program; the exit code as main() would return it, stdout, stderr. */
+async function cli(args: string[], env: RunCommandsEnv = {}): Promise<{ code: number; out: string; err: string }> {
   let out = '';
-  const write = (text: string): void => {
-    out += text;
-  };
-  const program = new Command('testudo').exitOverride().configureOutput({ writeOut: write, writeErr: write });
-  registerRunCommands(program, write, env);
+  let err = '';
+  const io = { out: (text: string): void => void (out += text), err: (text: string): void => void (err += text) };
+  const program = new Command('testudo').exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+  registerRunCommand(program, io, env);
+  registerRunsCommands(program, io, env);
   try {
     await program.parseAsync(args, { from: 'user' });
-    return { code: 0, out };
-  } catch (err) {
-    if (err instanceof ExitError) return { code: err.exitCode, out };
-    if (err instanceof UsageError) return { code: 2, out: `${out}testudo: ${err.message}\n` };
-    if (err instanceof CommanderError) return { code: err.exitCode === 0 ? 0 : 2, out };
-    throw err;
+    return { code: 0, out, err };
+  } catch (error) {
+    const failure = failureOf(error);
+    return { code: failure.code, out, err: err + failure.message };
   }
 }
 
@@ -194,14 +193,16 @@ class FakeClient implements Pick<RunsClient, 'close'> {
   onWatchStep: ((i: number) => Promise<void> | void) | null = null;
   runs = new Map<string, RunView>();
   submitError: Error | null = null;
+  submitted: RunSubmission | null = null;
   constructor(
     readonly summaries: RunSummary[],
     run: RunView,
   ) {
     this.runs.set(run.runId, run);
   }
-  async submitRun(_s: unknown, options?: { runId?: string }): Promise<{ runId: string; tasks: number; duplicate: boolean }> {
+  async submitRun(submission: RunSubmission, options?: { runId?: string }): Promise<{ runId: string; tasks: number; duplicate: boolean }> {
     this.calls.push(`submit ${options?.runId ?? ''}`);
+    this.submitted = submission;
     if (this.submitError !== null) throw this.submitError;
     return { runId: options?.runId ?? 'r-1', tasks: 4, duplicate: false };
   }
@@ -256,59 +257,79 @@ const GOOD_SPEC = 'name: demo\nsuites:\n  - {name: unit, command: "echo hi", sha
 // ------------------------------------------------------------------ testudo run
 
 describe('testudo run: spec and connection errors', () => {
-  it('a spec error prints file:line messages and exits 2', async () => {
+  it('a spec error prints file:line messages on stderr and exits 2', async () => {
     const dir = await specDir('name: demo\nsuites:\n  - name: unit\n    command: echo\n    shards: three\n    colour: blue\n');
-    const { code, out } = await cli(['run', '-f', join(dir, 'testudo.yaml'), '--coordinators', '127.0.0.1:1']);
+    const { code, out, err } = await cli(['run', join(dir, 'testudo.yaml'), '--coordinators', '127.0.0.1:1']);
     expect(code).toBe(2);
-    expect(out).toMatch(/testudo\.yaml:5:\d+: suites\[0\]\.shards/);
-    expect(out).toMatch(/testudo\.yaml:6:\d+: .*colour/);
+    expect(out).toBe('');
+    expect(err).toMatch(/testudo\.yaml:5:\d+: suites\[0\]\.shards/);
+    expect(err).toMatch(/testudo\.yaml:6:\d+: .*colour/);
   });
 
   it('a missing spec file exits 2', async () => {
     const dir = await tempDir();
-    const { code, out } = await cli(['run', '-f', join(dir, 'nope.yaml')]);
+    const { code, err } = await cli(['run', '-f', join(dir, 'nope.yaml')]);
     expect(code).toBe(2);
-    expect(out).toContain('spec file not found');
+    expect(err).toContain('spec file not found');
   });
 
-  it('a cluster nobody listens on exits 3', async () => {
+  it('the spec given both as the path and -f is a usage error', async () => {
+    const dir = await specDir(GOOD_SPEC);
+    const { code, err } = await cli(['run', dir, '-f', dir]);
+    expect(code).toBe(2);
+    expect(err).toContain('give the spec once');
+  });
+
+  it('a cluster nobody listens on exits 3, naming the address, and with the old --timeout-ms a deprecation note', async () => {
     const dir = await specDir(GOOD_SPEC);
     const port = await freePort();
-    const { code, out } = await cli(['run', '-f', dir, '--coordinators', `127.0.0.1:${port}`, '--timeout-ms', '1500', '--report-dir', join(dir, 'r')]);
+    const { code, out, err } = await cli(['run', dir, '--coordinators', `127.0.0.1:${port}`, '--timeout-ms', '1500', '--report-dir', join(dir, 'r')]);
     expect(code).toBe(3);
-    expect(out).toContain(`cannot reach the Testudo cluster at 127.0.0.1:${port}`);
+    expect(out).toBe('');
+    expect(err).toContain('--timeout-ms is deprecated; use --wait');
+    expect(err).toContain(`cannot reach the Testudo cluster: no coordinator answered at 127.0.0.1:${port} within 1.5 s`);
+    expect(err).not.toMatch(/[A-Za-z]+Error\b/);
   }, 30_000);
 
-  it('bad --coordinators and --timeout-ms are usage errors', async () => {
+  it('bad --coordinators and --wait are usage errors', async () => {
     const dir = await specDir(GOOD_SPEC);
-    expect((await cli(['run', '-f', dir, '--coordinators', 'nope'])).code).toBe(2);
-    expect((await cli(['run', '-f', dir, '--coordinators', '127.0.0.1:1', '--timeout-ms', '0'])).code).toBe(2);
-    expect((await cli(['run', '-f', dir, '--coordinators', ' , '])).code).toBe(2);
+    expect((await cli(['run', dir, '--coordinators', 'nope'])).code).toBe(2);
+    expect((await cli(['run', dir, '--coordinators', '127.0.0.1:1', '--wait', '0'])).code).toBe(2);
+    expect((await cli(['run', dir, '--coordinators', ' , '])).code).toBe(2);
+    expect((await cli(['run', dir, '--coordinators', '127.0.0.1:1', '--endpoints', '127.0.0.1:2'])).code).toBe(2);
   });
 
-  it('coordinatorsOf: flag, then --endpoints, then TESTUDO_ENDPOINTS, then the defaults', () => {
-    expect(coordinatorsOf({ coordinators: 'a:1, b:2' }, {})).toEqual(['a:1', 'b:2']);
-    expect(coordinatorsOf({ endpoints: 'c:3' }, {})).toEqual(['c:3']);
-    expect(coordinatorsOf({}, { TESTUDO_ENDPOINTS: 'd:4' })).toEqual(['d:4']);
-    expect(coordinatorsOf({}, {})).toEqual(['127.0.0.1:7001', '127.0.0.1:7002', '127.0.0.1:7003']);
-    expect(coordinatorsOf({ coordinators: '[::1]:7001' }, {})).toEqual(['[::1]:7001']);
+  it('coordinatorsOf: --coordinators, then --endpoints, then TESTUDO_COORDINATORS, then TESTUDO_ENDPOINTS, then the local defaults', () => {
+    const notes: string[] = [];
+    const warn = (t: string): void => void notes.push(t);
+    expect(coordinatorsOf({ coordinators: 'a:1, b:2' }, {}, warn)).toEqual({ endpoints: ['a:1', 'b:2'], localDefault: false });
+    expect(coordinatorsOf({ endpoints: 'c:3' }, {}, warn)).toEqual({ endpoints: ['c:3'], localDefault: false });
+    expect(coordinatorsOf({}, { TESTUDO_COORDINATORS: 'e:5', TESTUDO_ENDPOINTS: 'd:4' }, warn).endpoints).toEqual(['e:5']);
+    expect(coordinatorsOf({}, { TESTUDO_ENDPOINTS: 'd:4' }, warn).endpoints).toEqual(['d:4']);
+    expect(coordinatorsOf({}, {}, warn)).toEqual({ endpoints: ['127.0.0.1:7001', '127.0.0.1:7002', '127.0.0.1:7003'], localDefault: true });
+    expect(coordinatorsOf({ coordinators: '[::1]:7001' }, {}, warn).endpoints).toEqual(['[::1]:7001']);
+    expect(notes).toEqual([
+      'testudo: --endpoints is deprecated; use --coordinators (the old spelling still works for now)\n',
+      'testudo: TESTUDO_ENDPOINTS is deprecated; use TESTUDO_COORDINATORS (the old spelling still works for now)\n',
+    ]);
   });
 });
 
 describe('testudo run: following a run (fake client)', () => {
-  it('a failed run: progress lines, warnings, reports, summary, exit 1', async () => {
+  it('a failed run: progress and warnings on stderr, summary on stdout, reports, exit 1', async () => {
     const run = failedRun();
     const client = new FakeClient([summaryOf(run, 'running', { queued: 4 }), summaryOf(run, 'running', { running: 2, passed: 1, queued: 1 }), { ...run }], run);
     const dir = await specDir('name: demo\nsuites:\n  - {name: unit, command: "echo hi", files: "*.js", shards: 3}\n');
     await writeFile(join(dir, 'a.js'), '');
     const reportDir = join(dir, 'reports');
-    const { code, out } = await cli(['run', '-f', dir, '--report-dir', reportDir, '--run-id', 'r-1', '--name', 'nightly'], envFor(client));
+    const { code, out, err } = await cli(['run', dir, '--report-dir', reportDir, '--run-id', 'r-1', '--name', 'nightly'], envFor(client));
     expect(code).toBe(1);
-    expect(out).toMatch(/^warning: .*shards: 3 shards but only 1 file match/m);
-    expect(out).toContain('submitted run r-1 "nightly": 4 tasks');
-    expect(out).toContain('progress: 0/4 tasks done (passed 0, failed 0, infra 0, cancelled 0), running 0, queued 4\n');
-    expect(out).toContain('progress: 4/4 tasks done (passed 2, failed 1, infra 1, cancelled 0), running 0, queued 0\n');
-    expect(out).toContain('run r-1 (demo): failed');
+    expect(err).toMatch(/^warning: .*shards: 3 shards but only 1 file match/m);
+    expect(err).toContain('submitted run r-1 "nightly": 4 tasks');
+    expect(err).toContain('progress: 0/4 tasks done (passed 0, failed 0, infra 0, cancelled 0), running 0, queued 4\n');
+    expect(err).toContain('progress: 4/4 tasks done (passed 2, failed 1, infra 1, cancelled 0), running 0, queued 0\n');
+    expect(out).toMatch(/^run r-1 \(demo\): failed\n/);
+    expect(out).not.toMatch(/progress:|warning:|submitted/);
     expect(out).toContain('tests:    5 total');
     expect(out).toContain('tasks:    4 total, 2 passed, 1 failed, 1 infra, 0 cancelled');
     expect(out).toContain('duration: 1m23s');
@@ -321,22 +342,66 @@ describe('testudo run: following a run (fake client)', () => {
     expect(client.closed).toBe(true);
   });
 
-  it('a passed run exits 0; --json prints the summary as the last line; --no-progress prints no progress', async () => {
+  it('a passed run exits 0; --json prints exactly one JSON document on stdout; --no-progress prints no progress', async () => {
     const run = runView('passed', [task('t-1', template('unit'), 'passed', [attempt('t-1', 1, 'w-a', 'passed', { tests: [testCase('add', 'passed')] })])]);
     const client = new FakeClient([summaryOf(run, 'running', { running: 1 }), { ...run }], run);
     const dir = await specDir(GOOD_SPEC);
-    const { code, out } = await cli(['run', '-f', dir, '--report-dir', join(dir, 'out'), '--json', '--no-progress'], envFor(client));
+    const { code, out, err } = await cli(['run', dir, '--report-dir', join(dir, 'out'), '--json', '--no-progress'], envFor(client));
     expect(code).toBe(0);
-    expect(out).not.toContain('progress:');
-    const last = out.trimEnd().split('\n').at(-1) ?? '';
-    expect(JSON.parse(last)).toMatchObject({ schemaVersion: 1, runId: 'r-1', state: 'passed', totals: { tests: 1, passed: 1 } });
+    expect(err).not.toContain('progress:');
+    expect(JSON.parse(out)).toMatchObject({ schemaVersion: 1, runId: 'r-1', state: 'passed', totals: { tests: 1, passed: 1 } });
+  });
+
+  it('--suite, --exclude-suite and --set shape the submission; a bad name or key exits 2 naming it', async () => {
+    const spec = 'name: demo\nsuites:\n  - {name: unit, command: "echo u"}\n  - {name: e2e, command: "echo e", retries: 1}\n  - {name: lint, command: "echo l"}\n';
+    const run = runView('passed', [task('t-1', template('unit'), 'passed', [attempt('t-1', 1, 'w-a', 'passed', { tests: [testCase('add', 'passed')] })])]);
+    const client = new FakeClient([{ ...run }], run);
+    const dir = await specDir(spec);
+    const ok = await cli(['run', dir, '--report-dir', join(dir, 'out'), '--suite', 'unit', '--suite', 'e2e', '--exclude-suite', 'unit', '--set', 'suites.e2e.retries=3', '--set', 'name=picked', '--set', 'env.MODE=ci'], envFor(client));
+    expect(ok.code).toBe(0);
+    expect(client.submitted?.name).toBe('picked');
+    expect(client.submitted?.tasks.map((t) => [t.suite, t.retries, t.env.MODE])).toEqual([['e2e', 3, 'ci']]);
+    const bad = [
+      { args: ['--suite', 'unti'], says: ['--suite "unti"', 'did you mean "unit"', 'suites: unit, e2e, lint'] },
+      { args: ['--exclude-suite', 'nope'], says: ['--exclude-suite "nope"'] },
+      { args: ['--suite', 'unit', '--exclude-suite', 'unit'], says: ['leave no suite'] },
+      { args: ['--set', 'retires=2'], says: ['--set "retires"', 'unknown key', 'did you mean "retries"'] },
+      { args: ['--set', 'suites.nope.retries=2'], says: ['no suite "nope"'] },
+      { args: ['--set', 'retries=99'], says: ['--set retries must be an integer from 0 to 10', '"99"'] },
+      { args: ['--set', 'noequals'], says: ['is not key=value'] },
+    ];
+    for (const c of bad) {
+      const r = await cli(['run', dir, '--coordinators', '127.0.0.1:1', ...c.args], envFor(client));
+      expect(r.code, c.args.join(' ')).toBe(2);
+      expect(r.out).toBe('');
+      for (const text of c.says) expect(r.err, c.args.join(' ')).toContain(text);
+    }
+  });
+
+  it('in GitHub Actions, failures become ::error annotations on stderr and --step-summary appends the Markdown', async () => {
+    const run = failedRun();
+    const client = new FakeClient([{ ...run }], run);
+    const dir = await specDir(GOOD_SPEC);
+    const summaryFile = join(dir, 'step-summary.md');
+    await writeFile(summaryFile, '# before\n');
+    const vars = { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summaryFile };
+    const { code, out, err } = await cli(['run', dir, '--report-dir', join(dir, 'out'), '--step-summary'], envFor(client, { vars }));
+    expect(code).toBe(1);
+    expect(out).not.toContain('::error');
+    expect(err).toContain('\n::error file=math.test.js,title=e2e[locale=fr]%3A sub::expected 1%0Agot 2\n');
+    expect(err).toContain('\n::error title=db%3A t-4 (shard 1/1)::infrastructure failure after 2 attempts\n');
+    const summary = await readFile(summaryFile, 'utf8');
+    expect(summary.startsWith('# before\n## Testudo run demo: FAILED')).toBe(true);
+    const noFile = await cli(['run', dir, '--step-summary'], envFor(client, { vars: {} }));
+    expect(noFile.code).toBe(2);
+    expect(noFile.err).toContain('--step-summary needs GITHUB_STEP_SUMMARY');
   });
 
   it('a cancelled run exits 1', async () => {
     const run = runView('cancelled', [task('t-1', template('unit'), 'cancelled', [], 'run cancelled')]);
     const client = new FakeClient([{ ...run }], run);
     const dir = await specDir(GOOD_SPEC);
-    const { code, out } = await cli(['run', '-f', dir, '--report-dir', join(dir, 'out')], envFor(client));
+    const { code, out } = await cli(['run', dir, '--report-dir', join(dir, 'out')], envFor(client));
     expect(code).toBe(1);
     expect(out).toContain('run r-1 (demo): cancelled');
   });
@@ -352,12 +417,12 @@ describe('testudo run: following a run (fake client)', () => {
       }
     };
     const dir = await specDir(GOOD_SPEC);
-    const { code, out } = await cli(['run', '-f', dir, '--report-dir', join(dir, 'out')], envFor(client, { signals: signals as never, isTTY: () => true, columns: () => 100 }));
+    const { code, err } = await cli(['run', dir, '--report-dir', join(dir, 'out')], envFor(client, { signals: signals as never, isTTY: () => true, columns: () => 100 }));
     expect(code).toBe(1);
     expect(client.calls).toContain('cancel r-1 cancelled from testudo run (Ctrl-C)');
-    expect(out).toContain('cancelling run r-1 (Ctrl-C again to stop watching)');
-    expect(out).toContain('running attempts cancelled; waiting for the run to end');
-    expect(out.replaceAll('\r\x1b[K', '<CL>')).toMatch(/<CL>\[#+\] 1\/1 tasks {2}passed 0 failed 0 cancelled 1 running 0 queued 0 {2}00:00\n/);
+    expect(err).toContain('cancelling run r-1 (Ctrl-C again to stop watching)');
+    expect(err).toContain('running attempts cancelled; waiting for the run to end');
+    expect(err.replaceAll('\r\x1b[K', '<CL>')).toMatch(/<CL>\[#+\] 1\/1 tasks {2}passed 0 failed 0 cancelled 1 running 0 queued 0 {2}00:00\n/);
     expect(client.calls.at(-1)).toBe('get r-1');
     expect(signals.listenerCount('SIGINT')).toBe(0);
   });
@@ -380,10 +445,10 @@ describe('testudo run: following a run (fake client)', () => {
       throw new Error('the Testudo client is closed');
     };
     const dir = await specDir(GOOD_SPEC);
-    const { code, out } = await cli(['run', '-f', dir, '--no-progress'], envFor(client, { signals: signals as never }));
+    const { code, err } = await cli(['run', dir, '--no-progress'], envFor(client, { signals: signals as never }));
     expect(code).toBe(130);
-    expect(out).toContain('cancelling run r-1 (Ctrl-C again to stop watching)…\n');
-    expect(out).toContain('stopped watching run r-1; its cancellation goes on');
+    expect(err).toContain('cancelling run r-1 (Ctrl-C again to stop watching)…\n');
+    expect(err).toContain('stopped watching run r-1; its cancellation goes on');
     expect(client.calls).toEqual(['submit ', 'watch r-1', 'cancel r-1 cancelled from testudo run (Ctrl-C)']);
     expect(signals.listenerCount('SIGINT')).toBe(0);
   });
@@ -393,9 +458,9 @@ describe('testudo run: following a run (fake client)', () => {
     const client = new FakeClient([], run);
     client.submitError = new UnavailableError('127.0.0.1:9: UNAVAILABLE: No connection established', { code: 'UNAVAILABLE', retryable: true });
     const dir = await specDir(GOOD_SPEC);
-    const { code, out } = await cli(['run', '-f', dir, '--coordinators', '127.0.0.1:9'], envFor(client));
+    const { code, err } = await cli(['run', dir, '--coordinators', '127.0.0.1:9'], envFor(client));
     expect(code).toBe(3);
-    expect(out).toContain('cannot reach the Testudo cluster at 127.0.0.1:9');
+    expect(err).toContain('no coordinator answered at 127.0.0.1:9');
     expect(client.calls).toEqual(['submit ']);
   });
 });
@@ -403,11 +468,12 @@ describe('testudo run: following a run (fake client)', () => {
 // ------------------------------------------------------------------ runs / workers commands
 
 describe('testudo runs / workers (fake client)', () => {
-  it('runs show of an unknown run says so and exits 1', async () => {
+  it('runs show of an unknown run says so on stderr and exits 1', async () => {
     const client = new FakeClient([], failedRun());
-    const { code, out } = await cli(['runs', 'show', 'r-nope'], envFor(client));
+    const { code, out, err } = await cli(['runs', 'show', 'r-nope'], envFor(client));
     expect(code).toBe(1);
-    expect(out).toBe('testudo: no run r-nope\n');
+    expect(out).toBe('');
+    expect(err).toBe('testudo: no run r-nope\n');
   });
 
   it('runs show, list, cancel, report', async () => {
@@ -429,9 +495,9 @@ describe('testudo runs / workers (fake client)', () => {
 
   it('runs report refuses a running run', async () => {
     const client = new FakeClient([], runView('running', [task('t-1', template('unit'), 'running', [attempt('t-1', 1, 'w-a', 'running')])]));
-    const { code, out } = await cli(['runs', 'report', 'r-1', '--report-dir', await tempDir()], envFor(client));
+    const { code, err } = await cli(['runs', 'report', 'r-1', '--report-dir', await tempDir()], envFor(client));
     expect(code).toBe(1);
-    expect(out).toContain('still running');
+    expect(err).toContain('still running');
   });
 
   it('workers list and drain', async () => {
@@ -441,7 +507,7 @@ describe('testudo runs / workers (fake client)', () => {
     expect((await cli(['workers', 'drain', 'w-a'], envFor(client))).out).toBe('worker w-a: draining\n');
     expect((await cli(['workers', 'drain', 'w-a', '--undrain'], envFor(client))).out).toBe('worker w-a: active\n');
     const missing = await cli(['workers', 'drain', 'w-zzz'], envFor(client));
-    expect(missing).toEqual({ code: 1, out: 'testudo: no worker w-zzz\n' });
+    expect(missing).toEqual({ code: 1, out: '', err: 'testudo: no worker w-zzz\n' });
   });
 });
 

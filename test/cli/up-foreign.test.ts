@@ -134,9 +134,11 @@ describe('testudo up on its own ports', () => {
     const up = spawn(command, [...prefix, 'up', '--base-port', '0', '--http-base-port', '0', '--workers', '1', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(up);
     let stdout = '';
+    let stderr = '';
     up.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    up.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
-    const clusterId = await waitFor('up to report its cluster', () => (stdout.includes('\nTry: ') ? /coordinators are up \(cluster (local-[0-9a-f]{16})\)/.exec(stdout)?.[1] : undefined), 60_000);
+    const clusterId = await waitFor('up to report its cluster', () => (stderr.includes('\nTry: ') ? /coordinators are up \(cluster (local-[0-9a-f]{16})\)/.exec(stdout)?.[1] : undefined), 60_000);
     expect(clusterId).not.toBe(foreign.clusterId);
     const founded = JSON.parse(await readFile(join(dataDir, 'n2', 'cluster.json'), 'utf8')) as { clusterId: string };
     expect(founded.clusterId).toBe(clusterId);
@@ -152,6 +154,7 @@ describe('testudo up on its own ports', () => {
     }
     up.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(stdout).toContain('all workers and coordinators stopped');
+    expect(stderr).toContain('all workers and coordinators stopped');
+    expect(stdout).not.toContain('stopped');
   });
 });

@@ -20,11 +20,13 @@ const badEndpoints: Case[] = [
   { args: ['runs', 'list', '--coordinators', '127.0.0.1:notaport'], says: ['--coordinators', '"127.0.0.1:notaport"'] },
   { args: ['runs', 'list', '--coordinators', ''], says: ['--coordinators', 'at least one host:port'] },
   { args: ['runs', 'show', 'r1', '--coordinators', '127.0.0.1:99999'], says: ['--coordinators', '99999', '1..65535'] },
-  { args: ['workers', 'list', '--endpoints', '127.0.0.1:0'], says: ['--endpoints', '"127.0.0.1:0"'] },
-  { args: ['runs', 'list'], env: { TESTUDO_ENDPOINTS: 'bad' }, says: ['TESTUDO_ENDPOINTS', '"bad"'] },
-  { args: ['kv', 'get', 'k', '--endpoints', 'foo'], says: ['--endpoints', '"foo"'] },
-  { args: ['cluster', 'status', '--endpoints', '127.0.0.1:notaport'], says: ['--endpoints', '"127.0.0.1:notaport"'] },
-  { args: ['cluster', 'add-member', '--id', 'n4', '--address', 'foo', '--endpoints', '127.0.0.1:7001'], says: ['--address', '"foo"'] },
+  { args: ['workers', 'list', '--coordinators', '127.0.0.1:0'], says: ['--coordinators', '"127.0.0.1:0"'] },
+  { args: ['runs', 'list'], env: { TESTUDO_COORDINATORS: 'bad' }, says: ['TESTUDO_COORDINATORS', '"bad"'] },
+  { args: ['kv', 'get', 'k', '--coordinators', 'foo'], says: ['--coordinators', '"foo"'] },
+  { args: ['cluster', 'status', '--coordinators', '127.0.0.1:notaport'], says: ['--coordinators', '"127.0.0.1:notaport"'] },
+  { args: ['cluster', 'add-member', '--id', 'n4', '--address', 'foo', '--coordinators', '127.0.0.1:7001'], says: ['--address', '"foo"'] },
+  { args: ['snapshot', 'save', 'x.snap', '--coordinators', 'foo'], says: ['--coordinators', '"foo"'] },
+  { args: ['up', '--coordinators', '127.0.0.1:7001'], says: ['--replicas <n>'] },
   { args: ['worker', '--coordinators', 'foo'], says: ['--coordinators', '"foo"'] },
   { args: ['bench', 'raft', '--coordinators', 'foo'], says: ['--coordinators', '"foo"'] },
   { args: ['drill', 'failover', '--coordinators', '127.0.0.1:0'], says: ['--coordinators', '"127.0.0.1:0"'] },
@@ -49,7 +51,7 @@ async function inPairs<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): 
 }
 
 async function expectUsageErrors(cases: readonly Case[]): Promise<void> {
-  const outcomes = await inPairs(cases, (c) => runCli(c.args, { TESTUDO_ENDPOINTS: undefined, ...c.env }));
+  const outcomes = await inPairs(cases, (c) => runCli(c.args, { TESTUDO_ENDPOINTS: undefined, TESTUDO_COORDINATORS: undefined, ...c.env }));
   for (const [i, c] of cases.entries()) {
     const o = outcomes[i]!;
     const stderr = o.stderr.toString('utf8');
@@ -62,7 +64,7 @@ async function expectUsageErrors(cases: readonly Case[]): Promise<void> {
 }
 
 describe('usage errors exit 2 with the flag and the value on stderr (real processes)', () => {
-  it('bad --coordinators / --endpoints / TESTUDO_ENDPOINTS values, in every command that takes them', async () => {
+  it('bad --coordinators / TESTUDO_COORDINATORS values, in every command that takes them', async () => {
     await expectUsageErrors(badEndpoints);
   }, 600_000);
 

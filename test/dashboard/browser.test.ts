@@ -66,7 +66,7 @@ describe('dashboard in a browser', () => {
 
   it('shows the leader that testudo cluster status reports, with every member', async () => {
     const endpoints = [...cluster.members.values()].map((m) => m.grpcAddress).join(',');
-    const cli = await runTestudo(['cluster', 'status', '--json', '--endpoints', endpoints], 30_000);
+    const cli = await runTestudo(['cluster', 'status', '--json', '--coordinators', endpoints], 30_000);
     expect(cli.code, cli.stderr).toBe(0);
     const status = JSON.parse(cli.stdout) as { leaderId: string; members: { id: string; role: string }[] };
     const cliLeader = status.members.find((m) => m.role === 'leader')!.id;

@@ -95,7 +95,7 @@ describe("the certificates and tokens deploy/ expects are what `certs init` writ
     for (const id of ['n1', 'n2', 'n3']) {
       expect(references.filter((r) => r.service === id).map((r) => r.path).sort()).toEqual(['auth.yaml', 'ca.pem', `${id}-key.pem`, `${id}.pem`, `tokens/${id}.token`].sort());
     }
-    expect(references.filter((r) => r.service === 'w1').map((r) => r.path).sort()).toEqual(['ca.pem', 'tokens/worker.token', 'w1-key.pem', 'w1.pem'].sort());
+    expect(references.filter((r) => r.service === 'w1').map((r) => r.path).sort()).toEqual(['auth.yaml', 'ca.pem', 'tokens/worker.token', 'w1-key.pem', 'w1.pem'].sort());
     expect(references.filter((r) => r.service === 'prometheus').length).toBe(4);
     expect(missing(compose, certs)).toEqual([]);
   });

@@ -44,8 +44,9 @@ export function parseYaml(text: string, what: string): unknown[] {
 /** The long flags (`--tls-cert`, …) the `testudo coordinator` and `testudo worker` commands accept. */
 export function cliFlags(): { coordinator: Set<string>; worker: Set<string> } {
   const program = new Command();
-  registerCoordinatorCommand(program, () => undefined);
-  registerWorkerCommand(program, () => undefined);
+  const quiet = { out: () => undefined, err: () => undefined };
+  registerCoordinatorCommand(program, quiet);
+  registerWorkerCommand(program, quiet);
   const flagsOf = (name: string): Set<string> => {
     const command = program.commands.find((c) => c.name() === name);
     if (command === undefined) throw new Error(`the CLI has no ${name} command`);

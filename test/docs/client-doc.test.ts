@@ -139,13 +139,13 @@ describe('docs/client.md example', () => {
     expect(text.stdout).toMatch(/newly failing \(1\):\n {2}unit {2}test\/cart\.test\.mjs::cart adds {2}\(passed -> failed\): cart total was wrong/);
   }, 120_000);
 
-  it('runs compare: an unknown run id is exit 2, an unreachable cluster exit 3, a bad flag exit 2', async () => {
+  it('runs compare: an unknown run id is exit 1 (as for runs show), an unreachable cluster exit 3, a bad flag exit 2', async () => {
     const [unknown, unreachable, badTop] = await Promise.all([
       cliInProcess(['runs', 'compare', 'r-nope', 'r-nope2', '--coordinators', endpoints]),
-      cliInProcess(['runs', 'compare', 'r-a', 'r-b', '--coordinators', '127.0.0.1:1', '--timeout-ms', '1000']),
+      cliInProcess(['runs', 'compare', 'r-a', 'r-b', '--coordinators', '127.0.0.1:1', '--wait', '1000']),
       cliInProcess(['runs', 'compare', 'r-a', 'r-b', '--top', 'many', '--coordinators', endpoints]),
     ]);
-    expect(unknown.code).toBe(2);
+    expect(unknown.code).toBe(1);
     expect(unknown.stdout).toBe('');
     expect(unknown.stderr).toMatch(/no run r-nope2? in the cluster/);
     expect(unreachable.code).toBe(3);

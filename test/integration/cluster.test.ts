@@ -119,7 +119,7 @@ describe('a 3-node cluster of real processes', () => {
     const first = await stableLeader(client, 3);
     const load = new WriteLoad(client, 'pause', 4);
     await waitFor('some writes', () => load.acked.size >= 50);
-    c.pause(first.leaderId);
+    await c.pause(first.leaderId);
     const second = await stableLeader(client, 2);
     expect(second.leaderId).not.toBe(first.leaderId);
     c.resume(first.leaderId);
@@ -249,7 +249,7 @@ describe('operating a live cluster', () => {
     const endpoints = c.endpoints().join(',');
     const run = async (...argv: string[]): Promise<{ code: number; out: string }> => {
       let out = '';
-      const code = await main([...argv, '--endpoints', endpoints], (t) => (out += t));
+      const code = await main([...argv, '--coordinators', endpoints], (t) => (out += t));
       return { code, out };
     };
     const put = await run('kv', 'put', 'cli-key', 'cli-value');

@@ -116,7 +116,7 @@ describe('a follower restarted from an older copy of its data directory', () => 
     });
     expect(notReady.body).toContain(`testudo cluster repair-member --id ${follower}`);
     expect((await readyz(c, leaderId)).status).toBe(200);
-    const table = await testudo(['cluster', 'status', '--endpoints', c.endpoints().join(',')]);
+    const table = await testudo(['cluster', 'status', '--coordinators', c.endpoints().join(',')]);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout.split('\n').find((line) => line.startsWith(follower))).toContain(`its log went back`);
     // It stays stuck (the leader does not quietly retry it back) while the others keep committing.
@@ -126,7 +126,7 @@ describe('a follower restarted from an older copy of its data directory', () => 
     expect(still.lag).toBeGreaterThanOrEqual(stuck.lag);
     expect((await stableLeader(client, 3)).leaderId).toBe(leaderId);
 
-    const repaired = await testudo(['cluster', 'repair-member', '--id', follower, '--endpoints', c.endpoints().join(',')]);
+    const repaired = await testudo(['cluster', 'repair-member', '--id', follower, '--coordinators', c.endpoints().join(',')]);
     expect(repaired.code, repaired.stderr).toBe(0);
     expect(JSON.parse(repaired.stdout)).toMatchObject({ id: follower, wasRegressed: true });
     await waitFor('the repaired follower caught up and ready', async () => {

@@ -75,7 +75,7 @@ describe('membership changes as docs/operations.md describes them', () => {
 
     // Adding: start it with --join only, then add it.
     const n4 = await c.startJoiner('n4');
-    const added = await testudo(['cluster', 'add-member', '--id', 'n4', '--address', n4.grpcAddress, '--endpoints', endpointsOf(c, ['n1', 'n2', 'n3'])]);
+    const added = await testudo(['cluster', 'add-member', '--id', 'n4', '--address', n4.grpcAddress, '--coordinators', endpointsOf(c, ['n1', 'n2', 'n3'])]);
     expect(added.code, added.stderr).toBe(0);
     expect(voters(JSON.parse(added.stdout) as MembersReply)).toEqual(['n1', 'n2', 'n3', 'n4']);
     expect(await clusterIdOf(c, 'n4')).toBe(clusterId);
@@ -84,7 +84,7 @@ describe('membership changes as docs/operations.md describes them', () => {
     await expectWriteCommits(client, 'after/add-n4');
 
     // Replacing a live member: n4 was added above; now remove n2, then stop it.
-    const removedLive = await testudo(['cluster', 'remove-member', '--id', 'n2', '--endpoints', endpointsOf(c, ['n1', 'n3', 'n4'])]);
+    const removedLive = await testudo(['cluster', 'remove-member', '--id', 'n2', '--coordinators', endpointsOf(c, ['n1', 'n3', 'n4'])]);
     expect(removedLive.code, removedLive.stderr).toBe(0);
     expect(voters(JSON.parse(removedLive.stdout) as MembersReply)).toEqual(['n1', 'n3', 'n4']);
     await c.kill('n2', 'SIGTERM');
@@ -93,12 +93,12 @@ describe('membership changes as docs/operations.md describes them', () => {
 
     // Replacing a dead member: n3 dies; remove it, then add n5 in its place.
     await c.kill('n3', 'SIGKILL');
-    const removedDead = await testudo(['cluster', 'remove-member', '--id', 'n3', '--endpoints', endpointsOf(c, ['n1', 'n4'])]);
+    const removedDead = await testudo(['cluster', 'remove-member', '--id', 'n3', '--coordinators', endpointsOf(c, ['n1', 'n4'])]);
     expect(removedDead.code, removedDead.stderr).toBe(0);
     expect(voters(JSON.parse(removedDead.stdout) as MembersReply)).toEqual(['n1', 'n4']);
     await expectWriteCommits(client, 'after/remove-n3');
     const n5 = await c.startJoiner('n5');
-    const replaced = await testudo(['cluster', 'add-member', '--id', 'n5', '--address', n5.grpcAddress, '--endpoints', endpointsOf(c, ['n1', 'n4'])]);
+    const replaced = await testudo(['cluster', 'add-member', '--id', 'n5', '--address', n5.grpcAddress, '--coordinators', endpointsOf(c, ['n1', 'n4'])]);
     expect(replaced.code, replaced.stderr).toBe(0);
     expect(voters(JSON.parse(replaced.stdout) as MembersReply)).toEqual(['n1', 'n4', 'n5']);
     expect(await clusterIdOf(c, 'n5')).toBe(clusterId);

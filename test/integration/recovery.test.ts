@@ -78,7 +78,7 @@ describe('recovery across real workers', () => {
     await startWorkers(cluster, client, 3, 2);
     const { runId } = await client.submitRun(sleepRun('paused-worker', 12, 1.5));
     const paused = await waitFor('w1 running a task', async () => (await client.listWorkers()).find((w) => w.name === 'w1' && w.running.length > 0));
-    cluster.pauseWorker('w1');
+    await cluster.pauseWorker('w1');
     let run;
     try {
       await waitFor('w1 declared lost', async () => (await client.listWorkers()).find((w) => w.workerId === paused.workerId)?.state === 'lost');

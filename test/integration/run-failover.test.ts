@@ -41,7 +41,7 @@ describe('a run across a leader failover', () => {
   /** Starts `testudo run` on a spec of `passing` tasks (and `failing` ones) and waits until some are done. */
   async function startRun(cluster: LocalCluster, client: TestudoClient, dir: string, runId: string, failing: number): Promise<CliProcess> {
     const spec = await writeDrillSpec(dir, 36, 300, failing);
-    const cli = new CliProcess(['run', '-f', spec, '--run-id', runId, '--coordinators', cluster.endpoints().join(','), '--timeout-ms', '20000', '--no-progress', '--report-dir', join(dir, 'reports')]);
+    const cli = new CliProcess(['run', '-f', spec, '--run-id', runId, '--coordinators', cluster.endpoints().join(','), '--wait', '20000', '--no-progress', '--report-dir', join(dir, 'reports')]);
     processes.push(cli);
     await waitFor('some tasks done and some running', async () => {
       const summary = (await client.listRuns()).find((r) => r.runId === runId);

@@ -125,7 +125,7 @@ describe('runs across real workers', () => {
     const { runId } = await client.submitRun(sleepRun('outbox', 1, 1.5));
     await waitFor('the task running', async () => (await client.getRun(runId)).counts.running === 1);
     // Cut the worker off from every coordinator while its task finishes.
-    for (const id of cluster.members.keys()) cluster.pause(id);
+    for (const id of cluster.members.keys()) await cluster.pause(id);
     const worker = cluster.worker('w1');
     try {
       await waitFor('the result in the outbox', async () => (await outboxSize(worker.httpAddress!)) === 1, 15_000);

@@ -77,7 +77,7 @@ describe('rolling restart under load', () => {
 async function transferAway(cluster: LocalCluster, client: TestudoClient, id: string): Promise<string> {
   const status = await client.clusterStatus();
   const to = status.members.filter((m) => m.id !== id && m.reachable && m.ready).sort((x, y) => x.lag - y.lag || x.id.localeCompare(y.id))[0]!.id;
-  const moved = await runTestudo(['cluster', 'transfer-leader', '--to', to, '--endpoints', cluster.endpoints().join(',')], 30_000);
+  const moved = await runTestudo(['cluster', 'transfer-leader', '--to', to, '--coordinators', cluster.endpoints().join(',')], 30_000);
   expect(moved.code, moved.stderr).toBe(0);
   await waitFor(`${to} leading`, async () => (await stableLeader(client, 3)).leaderId === to);
   return to;

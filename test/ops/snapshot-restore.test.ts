@@ -48,7 +48,7 @@ describe('snapshot save from a running cluster, restore into a new one', () => {
     const clusterA = (await memberStatusOf(clientA, a.cluster.member('n1').grpcAddress)).clusterId;
 
     const file = join(a.dir, 'backup.snap');
-    const saved = await runTestudo(['snapshot', 'save', file, '--endpoints', a.cluster.endpoints().join(',')], 60_000);
+    const saved = await runTestudo(['snapshot', 'save', file, '--coordinators', a.cluster.endpoints().join(',')], 60_000);
     expect(saved.code, saved.stderr).toBe(0);
     const summary = JSON.parse(saved.stdout) as Record<string, unknown>;
     expect(summary).toMatchObject({ file, clusterId: clusterA, runs: 1, runsByState: { passed: 1 }, workers: 2 });

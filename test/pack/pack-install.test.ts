@@ -118,9 +118,10 @@ describe('the packed package', () => {
 
   it('runs the demo to its end with exit 0', async () => {
     const reports = join(root, 'reports');
-    const demo = await run(bin, ['demo', '--coordinators', '3', '--workers', '2', '--worker-slots', '3', '--no-progress', '--report-dir', reports], app);
+    const demo = await run(bin, ['demo', '--replicas', '3', '--workers', '2', '--worker-slots', '3', '--no-progress', '--report-dir', reports], app);
     expect(demo.code, `${demo.stdout}\n${demo.stderr}`).toBe(0);
-    expect(demo.stdout).toContain('demo finished');
+    expect(demo.stderr).toContain('demo finished');
+    expect(demo.stdout).toContain('run r-');
     const report = JSON.parse(await readFile(join(reports, 'testudo-report.json'), 'utf8')) as { name?: string };
     expect(report).toBeTypeOf('object');
   });

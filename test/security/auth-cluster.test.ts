@@ -385,9 +385,9 @@ describe('an authenticated cluster', () => {
 
   it('the CLI presents --token-file and exits 4 when refused', async () => {
     const endpoints = [...cluster.members.values()].map((m) => m.grpcAddress).join(',');
-    const none = await runTestudo(['kv', 'get', 'sec/kept', '--endpoints', endpoints], 30_000);
+    const none = await runTestudo(['kv', 'get', 'sec/kept', '--coordinators', endpoints], 30_000);
     expect([none.code, none.stderr]).toEqual([4, expect.stringMatching(/refused by the cluster.*UNAUTHENTICATED[\s\S]*--token-file/)]);
-    const wrong = await runTestudo(['kv', 'put', 'sec/cli', 'v', '--endpoints', endpoints, '--token-file', files['readonly']!], 30_000);
+    const wrong = await runTestudo(['kv', 'put', 'sec/cli', 'v', '--coordinators', endpoints, '--token-file', files['readonly']!], 30_000);
     expect([wrong.code, wrong.stderr]).toEqual([4, expect.stringMatching(/PERMISSION_DENIED/)]);
     const runs = await admin.listRuns();
     const reportDir = join(dir, 'reports');

@@ -48,6 +48,25 @@ describe('worker identity in the state machine', () => {
     expect(() => d.register(registration('w1'))).toThrow(ExtensionCommandError);
   });
 
+  it('forgets the key of a lost worker only (forget-worker-key), so a new key binds the id', () => {
+    const d = new Driver();
+    d.register(registration('w1', { sessionKeyHash: keyA }));
+    const forget = { type: 'forget-worker-key', workerId: 'w1', reason: 'machine rebuilt' } as const;
+    const before = d.snapshotHex();
+    // A worker that still holds its id keeps it; an unknown id and a missing reason are refused.
+    expect(() => d.apply(forget, 10)).toThrow(/w1 is active, not lost/);
+    expect(() => d.apply({ ...forget, workerId: 'nope' }, 10)).toThrow(/unknown worker nope/);
+    expect(() => d.apply({ ...forget, reason: '' }, 10)).toThrow(/reason is required/);
+    expect(d.snapshotHex()).toBe(before);
+    d.lost('w1', 20);
+    expect(d.apply(forget, 30)).toEqual({ wasBound: true });
+    expect(d.o.workerKeyHash('w1')).toBe('');
+    expect(d.apply(forget, 40)).toEqual({ wasBound: false });
+    d.register(registration('w1', { sessionKeyHash: keyB }), 50);
+    expect(d.o.workerKeyHash('w1')).toBe(keyB);
+    expect(() => d.register(registration('w1', { sessionKeyHash: keyA }), 60)).toThrow(workerIdentityRefusal);
+  });
+
   it('refuses a malformed key hash', () => {
     const d = new Driver();
     expect(() => d.register(registration('w1', { sessionKeyHash: 'not-hex' }))).toThrow(/sessionKeyHash/);

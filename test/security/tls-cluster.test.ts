@@ -99,19 +99,19 @@ describe('a cluster over mutual TLS', () => {
 
   it('takes the TLS flags on the client command line, and without them cannot reach the cluster', async () => {
     const endpoints = cluster.endpoints().join(',');
-    const ok = await runCli(['cluster', 'status', '--endpoints', endpoints, '--tls-ca', certs.ca.certFile, '--tls-cert', certs.client.certFile, '--tls-key', certs.client.keyFile]);
+    const ok = await runCli(['cluster', 'status', '--coordinators', endpoints, '--tls-ca', certs.ca.certFile, '--tls-cert', certs.client.certFile, '--tls-key', certs.client.keyFile]);
     expect(ok.stderr.toString()).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.stdout.toString()).toMatch(/leader/);
-    const plain = await runCli(['workers', 'list', '--coordinators', endpoints, '--timeout-ms', '2000'], { TESTUDO_TLS_CA: undefined, TESTUDO_TLS_CERT: undefined, TESTUDO_TLS_KEY: undefined });
+    const plain = await runCli(['workers', 'list', '--coordinators', endpoints, '--wait', '2000'], { TESTUDO_TLS_CA: undefined, TESTUDO_TLS_CERT: undefined, TESTUDO_TLS_KEY: undefined });
     expect(plain.code).toBe(3);
-    expect(plain.stdout.toString() + plain.stderr.toString()).toMatch(/cannot reach the Testudo cluster .* If the cluster uses TLS, pass --tls-ca/);
+    expect(plain.stdout.toString() + plain.stderr.toString()).toMatch(/cannot reach the Testudo cluster[\s\S]*if the cluster uses TLS, pass --tls-ca/);
     // `runs log` fetches an attempt's log from the worker's HTTPS port.
     const attemptId = (await client.getRun((await client.listRuns())[0]!.runId)).tasks[0]!.attempts[0]!.attemptId;
     const log = await runCli(['runs', 'log', attemptId, '--coordinators', endpoints, '--tls-ca', certs.ca.certFile, '--tls-cert', certs.client.certFile, '--tls-key', certs.client.keyFile]);
     expect(log.stderr.toString()).toBe('');
     expect(log.stdout.toString()).toMatch(/sleeping 0 s for t\d/);
-    const halfPair = await runCli(['cluster', 'status', '--endpoints', endpoints, '--tls-ca', certs.ca.certFile, '--tls-cert', certs.client.certFile]);
+    const halfPair = await runCli(['cluster', 'status', '--coordinators', endpoints, '--tls-ca', certs.ca.certFile, '--tls-cert', certs.client.certFile]);
     expect(halfPair.code).toBe(2);
     expect(halfPair.stderr.toString()).toMatch(/--tls-cert is set without its pair/);
   });

@@ -214,7 +214,7 @@ describe('safe defaults', () => {
     const workDir = join(scratch, 'worker');
     const refusedOut = await runCli(['worker', '--coordinators', '127.0.0.1:1', '--work-dir', workDir, '--http', '192.0.2.1:0']);
     expect(refusedOut.code).toBe(2);
-    expect(refusedOut.stderr.toString()).toMatch(/refusing to serve on --http 192\.0\.2\.1 without TLS and tokens.*--token-file/);
+    expect(refusedOut.stderr.toString()).toMatch(/refusing to serve on --http 192\.0\.2\.1 without TLS and tokens.*--auth-file/);
     const insecure = await runCli(['worker', '--coordinators', '127.0.0.1:1', '--work-dir', workDir, '--http', '192.0.2.1:0', '--insecure']);
     expect(insecure.stderr.toString()).toMatch(/WARNING: INSECURE: --insecure is set, so this worker serves on --http 192\.0\.2\.1 without TLS and tokens/);
     // No interface has 192.0.2.1: the listen itself fails, so nothing was served.

@@ -24,6 +24,8 @@ export type OrchCommand =
   | { readonly type: 'worker-reset-done'; readonly workerId: string; readonly ok: boolean; readonly reason: string }
   /** An operator releases a quarantined, open or half-open worker: its breaker closes. */
   | { readonly type: 'release-worker'; readonly workerId: string; readonly reason: string }
+  /** An operator releases a lost worker's id from its session key: the next registration under it binds a new key. */
+  | { readonly type: 'forget-worker-key'; readonly workerId: string; readonly reason: string }
   /** An operator disables or re-enables a worker's breaker. */
   | { readonly type: 'set-breaker'; readonly workerId: string; readonly enabled: boolean; readonly reason: string }
   /** Changes the cluster's circuit-breaker settings (replicated, so every replica applies the same). */
@@ -88,6 +90,7 @@ const commandTypes: ReadonlySet<string> = new Set<OrchCommandType>([
   'fail-tasks',
   'worker-reset-done',
   'release-worker',
+  'forget-worker-key',
   'set-breaker',
   'set-breaker-config',
 ]);

@@ -256,6 +256,8 @@ export class Orchestrator implements MachineExtension {
         return this.resetDone(command.workerId, command.ok, command.reason, atMs);
       case 'release-worker':
         return this.releaseWorker(command.workerId, command.reason, atMs);
+      case 'forget-worker-key':
+        return this.forgetWorkerKey(command.workerId, command.reason);
       case 'set-breaker':
         return this.setBreakerEnabled(command.workerId, command.enabled, command.reason, atMs);
       case 'set-breaker-config':
@@ -738,6 +740,21 @@ export class Orchestrator implements MachineExtension {
     if (worker.breaker.state !== 'closed' && worker.breaker.state !== 'disabled') this.setBreaker(worker, release(worker.breaker, atMs, reason));
     worker.resetting = false;
     return { breaker: worker.breaker.state };
+  }
+
+  /**
+   * Unbinds a worker id from its session key (`testudo workers forget`). Only
+   * a lost worker: one with a live session still holds the id, and forgetting
+   * its key would let any holder of the join token take its place.
+   */
+  private forgetWorkerKey(workerId: string, reason: string): { wasBound: boolean } {
+    if (typeof reason !== 'string' || reason === '') throw new ExtensionCommandError('forget-worker-key: a reason is required');
+    const worker = this.workers.get(workerId);
+    if (worker === undefined) throw new ExtensionCommandError(`forget-worker-key: unknown worker ${workerId}`);
+    if (worker.state !== 'lost') throw new ExtensionCommandError(`forget-worker-key: worker ${workerId} is ${worker.state}, not lost`);
+    const wasBound = (worker.sessionKeyHash ?? '') !== '';
+    worker.sessionKeyHash = '';
+    return { wasBound };
   }
 
   /** Changes the cluster's breaker settings (a partial object over the current ones); refused when invalid. */

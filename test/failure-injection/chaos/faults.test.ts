@@ -83,9 +83,12 @@ describe('each fault applied and healed on a real cluster', () => {
     const fault = await injector.inject(event('kill', 'leader'));
     expect(fault.targets).toHaveLength(1);
     const id = fault.targets[0]!;
-    expect(chaos.cluster.member(id).child).toBeNull();
-    await expect(client.put('faults/kill', '1')).resolves.toBeTruthy(); // the others elect a leader and commit
-    await fault.heal();
+    try {
+      expect(chaos.cluster.member(id).child).toBeNull();
+      await expect(client.put('faults/kill', '1')).resolves.toBeTruthy(); // the others elect a leader and commit
+    } finally {
+      await fault.heal();
+    }
     expect(chaos.cluster.member(id).child).not.toBeNull();
     await expectHealed();
   }, 60_000);
@@ -94,8 +97,11 @@ describe('each fault applied and healed on a real cluster', () => {
     tested.add('pause');
     const fault = await injector.inject(event('pause', 'follower'));
     const id = fault.targets[0]!;
-    expect(await procState(chaos.cluster.member(id).child?.pid)).toBe('T');
-    await fault.heal();
+    try {
+      expect(await procState(chaos.cluster.member(id).child?.pid)).toBe('T');
+    } finally {
+      await fault.heal();
+    }
     expect(await procState(chaos.cluster.member(id).child?.pid)).not.toBe('T');
     await expectHealed();
   }, 60_000);
@@ -103,8 +109,11 @@ describe('each fault applied and healed on a real cluster', () => {
   it('restart: stops a node gracefully and starts it again', async () => {
     tested.add('restart');
     const fault = await injector.inject(event('restart', 'node'));
-    expect(chaos.cluster.member(fault.targets[0]!).child).toBeNull();
-    await fault.heal();
+    try {
+      expect(chaos.cluster.member(fault.targets[0]!).child).toBeNull();
+    } finally {
+      await fault.heal();
+    }
     expect(chaos.cluster.member(fault.targets[0]!).child).not.toBeNull();
     await expectHealed();
   }, 60_000);
@@ -113,12 +122,15 @@ describe('each fault applied and healed on a real cluster', () => {
     tested.add('isolate');
     const fault = await injector.inject(event('isolate', 'leader'));
     const id = fault.targets[0]!;
-    const touching = chaos.select((l) => l.from === id || l.to === id);
-    expect(touching.length).toBe(2 + 2 + 2 + 1); // out to 2 peers, in from 2 peers, 2 workers and the client
-    expect((await proxyStates(touching)).every((s) => !s.enabled)).toBe(true);
-    expect((await proxyStates(chaos.select((l) => l.from !== id && l.to !== id))).every((s) => s.enabled)).toBe(true);
-    await expect(client.put('faults/isolated', '1')).resolves.toBeTruthy(); // the majority side elects and commits
-    await fault.heal();
+    try {
+      const touching = chaos.select((l) => l.from === id || l.to === id);
+      expect(touching.length).toBe(2 + 2 + 2 + 1); // out to 2 peers, in from 2 peers, 2 workers and the client
+      expect((await proxyStates(touching)).every((s) => !s.enabled)).toBe(true);
+      expect((await proxyStates(chaos.select((l) => l.from !== id && l.to !== id))).every((s) => s.enabled)).toBe(true);
+      await expect(client.put('faults/isolated', '1')).resolves.toBeTruthy(); // the majority side elects and commits
+    } finally {
+      await fault.heal();
+    }
     await expectHealed();
   }, 60_000);
 
@@ -126,10 +138,13 @@ describe('each fault applied and healed on a real cluster', () => {
     tested.add('split').add('ring');
     for (const type of ['split', 'ring'] as const) {
       const fault = await injector.inject(event(type, 'all-nodes'));
-      const cut = (await proxyStates(chaos.select((l) => l.kind === 'peer'))).filter((s) => !s.enabled);
-      // 3 nodes: halves of 1 and 2 cut 4 directed links; the ring (a bridge) cuts the 2 between the outer nodes.
-      expect(cut).toHaveLength(type === 'split' ? 4 : 2);
-      await fault.heal();
+      try {
+        const cut = (await proxyStates(chaos.select((l) => l.kind === 'peer'))).filter((s) => !s.enabled);
+        // 3 nodes: halves of 1 and 2 cut 4 directed links; the ring (a bridge) cuts the 2 between the outer nodes.
+        expect(cut).toHaveLength(type === 'split' ? 4 : 2);
+      } finally {
+        await fault.heal();
+      }
       await expectHealed();
     }
   }, 60_000);
@@ -165,12 +180,18 @@ describe('each fault applied and healed on a real cluster', () => {
   it('worker-crash and worker-hang: kill or stop a worker, restart or continue it', async () => {
     tested.add('worker-crash').add('worker-hang');
     const crash = await injector.inject(event('worker-crash', 'worker'));
-    expect(chaos.cluster.worker(crash.targets[0]!).child).toBeNull();
-    await crash.heal();
+    try {
+      expect(chaos.cluster.worker(crash.targets[0]!).child).toBeNull();
+    } finally {
+      await crash.heal();
+    }
     expect(chaos.cluster.worker(crash.targets[0]!).child).not.toBeNull();
     const hang = await injector.inject(event('worker-hang', 'worker'));
-    expect(await procState(chaos.cluster.worker(hang.targets[0]!).child?.pid)).toBe('T');
-    await hang.heal();
+    try {
+      expect(await procState(chaos.cluster.worker(hang.targets[0]!).child?.pid)).toBe('T');
+    } finally {
+      await hang.heal();
+    }
     expect(await procState(chaos.cluster.worker(hang.targets[0]!).child?.pid)).not.toBe('T');
     await expectHealed();
   }, 60_000);
