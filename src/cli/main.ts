@@ -17,6 +17,7 @@ import { registerUpCommand } from './up-cmd.js';
 import { registerWorkerCommand } from './worker-cmd.js';
 import { registerRunCommand } from './run-cmd.js';
 import { registerRunsCommands } from './run-cmds.js';
+import { registerCompareCommand } from './compare-cmd.js';
 import { registerDemoCommand } from './demo-cmd.js';
 import { registerBenchCommands } from './bench-cmds.js';
 import { registerToxiproxyCommand } from './toxiproxy-cmd.js';
@@ -76,6 +77,7 @@ export function buildProgram(io: CliIo): Command {
   registerClusterCommands(program, io);
   registerRunCommand(program, io);
   registerRunsCommands(program, io);
+  registerCompareCommand(program, io);
   registerWorkersForgetCommand(program, io);
   registerDemoCommand(program, io);
   registerBenchCommands(program, io);

@@ -101,7 +101,7 @@ export function runReport(run: RunView, format: 'html' | 'json' | 'md'): string 
   const visible = maskRunEnv(run);
   const merged = mergeRun(visible);
   const summary = buildSummary(visible, merged);
-  if (format === 'html') return renderHtml(summary, merged);
+  if (format === 'html') return renderHtml(summary, merged, { run: visible });
   if (format === 'md') return renderMarkdown(summary);
   return `${JSON.stringify(summary, null, 2)}\n`;
 }

@@ -34,4 +34,6 @@ export type {
   WorkerState,
   WorkerView,
   FollowerProgress,
+  FlakinessRecord,
+  RunWorker,
 } from './types.js';

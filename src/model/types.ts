@@ -196,6 +196,23 @@ export interface RunView extends RunSummary {
   readonly tasks: readonly TaskView[];
   /** Flakiness rate (0..1) from the history for the tests in this run, keyed by `flakinessKey(suite, testId)`. */
   readonly flakiness: Readonly<Record<string, number>>;
+  /** The counts behind `flakiness`, keyed the same way (absent from views recorded before they were kept). */
+  readonly flakinessHistory?: Readonly<Record<string, FlakinessRecord>>;
+  /** Name and log address of each worker the run's attempts went to, by worker id (absent as above). */
+  readonly workers?: Readonly<Record<string, RunWorker>>;
+}
+
+/** A test's flakiness history: its runs that reached a verdict, and of those the flaky ones. */
+export interface FlakinessRecord {
+  readonly runs: number;
+  readonly flaky: number;
+}
+
+/** A worker as a run's reports name it. */
+export interface RunWorker {
+  readonly name: string;
+  /** `host:port` of its HTTP server (its /logs/<attemptId>), or empty. */
+  readonly httpAddress: string;
 }
 
 export type WorkerState = 'active' | 'draining' | 'lost';

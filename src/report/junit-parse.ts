@@ -167,7 +167,7 @@ function testCase(node: XmlNode, suitePath: readonly string[], suiteFile: string
   let details = '';
   if (outcome !== undefined) {
     const body = bodyText(outcome);
-    message = attribute(outcome, 'message');
+    message = restoreLineBreaks(attribute(outcome, 'message'), body);
     if (message === '' && status !== 'skipped') message = firstLine(body);
     type = attribute(outcome, 'type');
     details = body.trim();
@@ -210,6 +210,37 @@ function bodyText(node: XmlNode): string {
     if (typeof text === 'string') out += decodeEntities(text);
   }
   return out;
+}
+
+/** Start positions tried by {@link restoreLineBreaks}: the work stays within this many passes over the message. */
+export const lineBreakRestoreTriesMax = 32;
+
+/**
+ * Node's reporter writes a failure's `message` attribute with its line breaks
+ * removed ("line oneline two") while the body holds the message as thrown.
+ * When the body contains the message with only line breaks added, the body's
+ * text is the message; otherwise the attribute is kept as written.
+ */
+export function restoreLineBreaks(message: string, body: string): string {
+  const head = message[0];
+  if (head === undefined || message.includes('\n') || !body.includes('\n')) return message;
+  let start = body.indexOf(head);
+  for (let tries = 0; start >= 0 && tries < lineBreakRestoreTriesMax; tries++) {
+    let i = start;
+    let j = 0;
+    while (i < body.length && j < message.length) {
+      const c = body[i];
+      if (c === message[j]) j++;
+      else if (c !== '\n' && c !== '\r') break;
+      i++;
+    }
+    if (j === message.length) {
+      const found = body.slice(start, i);
+      return found.includes('\n') ? found : message;
+    }
+    start = body.indexOf(head, start + 1);
+  }
+  return message;
 }
 
 function firstLine(text: string): string {

@@ -28,11 +28,12 @@ export interface MergedRun {
 export interface MergedTest {
   /** Unique within the report (task, test id and occurrence). */
   readonly key: string;
-  /** `classname::name`: the id the flakiness history uses. */
+  /** `classname::name` with the runner's class: the id the flakiness history uses. */
   readonly id: string;
   /** The suite label: the suite plus its matrix cell, e.g. `unit` or `e2e[locale=fr]`. */
   readonly suite: string;
   readonly taskId: string;
+  /** The class reported (see {@link ClassnamePolicy}); `id` keeps the runner's. */
   readonly classname: string;
   readonly name: string;
   readonly file: string;
@@ -68,6 +69,49 @@ export interface MergedSuite {
   readonly taskIds: readonly string[];
   readonly tests: readonly MergedTest[];
   readonly counts: TestCounts;
+}
+
+/**
+ * Which class a case is reported under in the merged JUnit (and shown under in
+ * the HTML report). Runners such as Node's write one generic class for every
+ * case (`classname="test"`), so consumers that group by class see one class.
+ *  - `auto`: the runner's class, unless it is generic (empty, `test`, or the
+ *    case's own name); then the test's file, else the suite label.
+ *  - `file`: the test's file when known (the report's `file` attribute, or the
+ *    task's only file), else as `auto`.
+ *  - `suite`: the suite label (`suite` or `suite[k=v]`).
+ *  - `runner`: exactly what the runner wrote.
+ * A test's `id` (history, comparisons) always keeps the runner's class.
+ */
+export type ClassnamePolicy = 'auto' | 'file' | 'suite' | 'runner';
+
+export const CLASSNAME_POLICIES: readonly ClassnamePolicy[] = ['auto', 'file', 'suite', 'runner'];
+
+export interface MergeOptions {
+  /** Default `auto`. */
+  readonly classname?: ClassnamePolicy;
+}
+
+/** Class names runners write when they have none to give. */
+const GENERIC_CLASSNAMES: ReadonlySet<string> = new Set(['', 'test']);
+
+/** Whether the runner's class says nothing (see {@link ClassnamePolicy}). */
+export function isGenericClassname(classname: string, name: string): boolean {
+  return GENERIC_CLASSNAMES.has(classname.trim()) || classname === name;
+}
+
+/** The class a case is reported under; `taskFiles` are the files its task ran. */
+export function reportClassname(
+  policy: ClassnamePolicy,
+  test: Pick<MergedTest, 'classname' | 'name' | 'file' | 'suite'>,
+  taskFiles: readonly string[],
+): string {
+  if (policy === 'runner') return test.classname;
+  if (policy === 'suite') return test.suite;
+  const file = test.file !== '' ? test.file : taskFiles.length === 1 ? (taskFiles[0] ?? '') : '';
+  if (policy === 'file' && file !== '') return file;
+  if (!isGenericClassname(test.classname, test.name)) return test.classname;
+  return file !== '' ? file : test.suite;
 }
 
 export interface MergedReport {
@@ -113,7 +157,9 @@ export function failingRuns(test: Pick<MergedTest, 'runs'>): MergedRun[] {
 /** Task states that end a task without success. */
 const UNSUCCESSFUL_TASK_STATES: ReadonlySet<TaskState> = new Set(['failed', 'failed-infra', 'cancelled']);
 
-export function mergeRun(run: RunView): MergedReport {
+export function mergeRun(run: RunView, options: MergeOptions = {}): MergedReport {
+  const policy = options.classname ?? 'auto';
+  if (!CLASSNAME_POLICIES.includes(policy)) throw new Error(`unknown classname policy: ${JSON.stringify(policy)}`);
   interface SuiteAcc {
     suite: string;
     matrix: Readonly<Record<string, string>>;
@@ -129,7 +175,7 @@ export function mergeRun(run: RunView): MergedReport {
       suites.set(label, acc);
     }
     acc.taskIds.push(task.taskId);
-    const tests = mergeTask(task, label);
+    const tests = mergeTask(task, label).map((t) => ({ ...t, classname: reportClassname(policy, t, task.files) }));
     acc.tests.push(...tests);
     if (UNSUCCESSFUL_TASK_STATES.has(task.state) && !tests.some((t) => t.status === 'failed' || t.status === 'error')) {
       acc.tests.push(syntheticTest(task, label));

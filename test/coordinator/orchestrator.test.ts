@@ -179,6 +179,10 @@ describe('Orchestrator: retries', () => {
     d.schedule(5000);
     d.results([result('r2.t1.a1', 'w1', { tests: tests3 })], 6000);
     expect(d.o.getRun('r2')!.flakiness).toEqual({ 'unit/suite::flaky': 0.5, 'unit/suite::stable': 0 });
+    // The counts behind the rates, and the names of the workers, for the reports.
+    expect(d.o.getRun('r2')!.flakinessHistory).toEqual({ 'unit/suite::flaky': { runs: 2, flaky: 1 }, 'unit/suite::stable': { runs: 2, flaky: 0 } });
+    expect(Object.keys(run.workers ?? {}).sort()).toEqual(['w1', 'w2']);
+    expect(run.workers?.['w1']?.name).toBe('host-w1');
   });
 
   it('fails the task and the run when retries are exhausted', () => {

@@ -14,7 +14,7 @@ import type {
 
 export type AttemptOpts = Partial<Pick<AttemptView, 'workerId' | 'reason' | 'lateResults'>> &
   Partial<Pick<AttemptResult, 'infraClass' | 'startedAtMs' | 'finishedAtMs' | 'outputTail'>> & { resultReason?: string; noResult?: boolean };
-export type TaskOpts = { suite?: string; shard?: number; shardCount?: number; matrix?: Record<string, string>; state?: TaskState; reason?: string };
+export type TaskOpts = { suite?: string; shard?: number; shardCount?: number; matrix?: Record<string, string>; state?: TaskState; reason?: string; files?: string[] };
 
 export function tc(classname: string, name: string, status: TestCaseStatus = 'passed', extra: Partial<TestCaseResult> = {}): TestCaseResult {
   const failing = status === 'failed' || status === 'error';
@@ -77,7 +77,7 @@ export function task(taskId: string, attempts: AttemptView[], opts: TaskOpts = {
     cwd: '.',
     shard: opts.shard ?? 1,
     shardCount: opts.shardCount ?? 1,
-    files: [],
+    files: opts.files ?? [],
     splitByTimings: false,
     matrix: opts.matrix ?? {},
     env: {},
@@ -91,7 +91,7 @@ export function task(taskId: string, attempts: AttemptView[], opts: TaskOpts = {
     taskId,
     runId: 'run-1',
     template,
-    files: [],
+    files: opts.files ?? [],
     state: opts.state ?? derived,
     reason: opts.reason ?? '',
     queuedAtMs: 1_000_000,
@@ -102,11 +102,20 @@ export function task(taskId: string, attempts: AttemptView[], opts: TaskOpts = {
   };
 }
 
-export function runView(tasks: TaskView[], opts: { state?: RunState; flakiness?: Record<string, number>; name?: string } = {}): RunView {
+export interface RunOpts {
+  state?: RunState;
+  flakiness?: Record<string, number>;
+  flakinessHistory?: RunView['flakinessHistory'];
+  workers?: RunView['workers'];
+  name?: string;
+  runId?: string;
+}
+
+export function runView(tasks: readonly TaskView[], opts: RunOpts = {}): RunView {
   const count = (s: TaskState): number => tasks.filter((t) => t.state === s).length;
   return {
     degraded: false,
-    runId: 'run-1',
+    runId: opts.runId ?? 'run-1',
     name: opts.name ?? 'nightly',
     state: opts.state ?? (tasks.every((t) => t.state === 'passed') ? 'passed' : 'failed'),
     submittedAtMs: Date.UTC(2025, 0, 2, 3, 4, 5),
@@ -125,5 +134,7 @@ export function runView(tasks: TaskView[], opts: { state?: RunState; flakiness?:
     sourceDir: '/src',
     tasks,
     flakiness: opts.flakiness ?? {},
+    ...(opts.flakinessHistory !== undefined ? { flakinessHistory: opts.flakinessHistory } : {}),
+    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
   };
 }

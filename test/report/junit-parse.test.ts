@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JUnitParseError, parseJUnitXml } from '../../src/report/junit-parse.js';
+import { JUnitParseError, lineBreakRestoreTriesMax, parseJUnitXml, restoreLineBreaks } from '../../src/report/junit-parse.js';
 import {
   junitDetailsBytesMax,
   junitMessageBytesMax,
@@ -167,5 +167,24 @@ describe('parseJUnitXml', () => {
     expect(parseJUnitXml(ok).tests).toHaveLength(testCasesMax);
     const tooMany = `<testsuite>${'<testcase name="t"/>'.repeat(testCasesMax + 1)}</testsuite>`;
     expect(parseError(tooMany).reason).toMatch(/more than 20000 test cases/);
+  });
+});
+
+describe('restoreLineBreaks', () => {
+  it("takes the body's text when the message is that text with its line breaks removed", () => {
+    const body = 'Error [ERR_TEST_FAILURE]: line one\nline two\n\n1 !== 2\n    at x (a.js:1:1)';
+    expect(restoreLineBreaks('line oneline two1 !== 2', body)).toBe('line one\nline two\n\n1 !== 2');
+    const xml = `<testsuites><testcase name="t" classname="test"><failure message="line oneline two1 !== 2">${body}</failure></testcase></testsuites>`;
+    expect(parseJUnitXml(xml).tests[0]?.message).toBe('line one\nline two\n\n1 !== 2');
+  });
+
+  it('keeps the message when the body does not hold it, when it already has line breaks, or past the bounded tries', () => {
+    expect(restoreLineBreaks('expected 2', 'something\nelse')).toBe('expected 2');
+    expect(restoreLineBreaks('a\nb', 'a\n\nb')).toBe('a\nb');
+    expect(restoreLineBreaks('on one line', 'on one line\nat x')).toBe('on one line');
+    expect(restoreLineBreaks('', 'x\ny')).toBe('');
+    const decoys = 'ab '.repeat(lineBreakRestoreTriesMax + 1);
+    expect(restoreLineBreaks('abc', `${decoys}a\nbc`)).toBe('abc');
+    expect(restoreLineBreaks('abc', `ab a\nbc`)).toBe('a\nbc');
   });
 });

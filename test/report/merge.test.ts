@@ -4,7 +4,7 @@ import type {
   RunView,
 } from '../../src/model/types.js';
 import { attempt, runView, task, tc } from './fixtures.js';
-import { isCountedAttempt, mergeRun, suiteLabel, type MergedTest } from '../../src/report/merge.js';
+import { isCountedAttempt, isGenericClassname, mergeRun, suiteLabel, type MergedTest } from '../../src/report/merge.js';
 
 
 function allTests(run: RunView): MergedTest[] {
@@ -164,5 +164,33 @@ describe('mergeRun', () => {
   it('does not add a synthetic case for a passed task', () => {
     const run = runView([task('t1', [attempt(1, 'passed', [])])]);
     expect(allTests(run)).toHaveLength(0);
+  });
+});
+
+describe('classname policy', () => {
+  const view = runView([
+    task('t1', [attempt(1, 'passed', [tc('test', 'a', 'passed', { file: 'x.test.js' }), tc('test', 'b'), tc('pkg.C', 'c'), tc('d', 'd')])], { files: ['only.test.js'] }),
+    task('t2', [attempt(1, 'passed', [tc('', 'e')])], { suite: 'e2e', matrix: { locale: 'fr' }, files: ['one.js', 'two.js'] }),
+  ]);
+  const classes = (policy?: 'auto' | 'file' | 'suite' | 'runner'): Record<string, string> =>
+    Object.fromEntries(mergeRun(view, policy === undefined ? {} : { classname: policy }).suites.flatMap((s) => s.tests).map((t) => [t.name, t.classname]));
+
+  it('auto: a generic class becomes the file, else the suite label; a real class stays', () => {
+    expect(classes()).toEqual({ a: 'x.test.js', b: 'only.test.js', c: 'pkg.C', d: 'only.test.js', e: 'e2e[locale=fr]' });
+    expect(isGenericClassname('test', 'x')).toBe(true);
+    expect(isGenericClassname('x', 'x')).toBe(true);
+    expect(isGenericClassname('pkg.C', 'x')).toBe(false);
+  });
+
+  it('file, suite and runner', () => {
+    expect(classes('file')).toEqual({ a: 'x.test.js', b: 'only.test.js', c: 'only.test.js', d: 'only.test.js', e: 'e2e[locale=fr]' });
+    expect(classes('suite')).toEqual({ a: 'unit', b: 'unit', c: 'unit', d: 'unit', e: 'e2e[locale=fr]' });
+    expect(classes('runner')).toEqual({ a: 'test', b: 'test', c: 'pkg.C', d: 'd', e: '' });
+  });
+
+  it("keeps the runner's class in the id, so histories and comparisons do not move", () => {
+    const ids = mergeRun(view).suites.flatMap((s) => s.tests).map((t) => t.id);
+    expect(ids).toEqual(['test::a', 'test::b', 'pkg.C::c', 'd::d', '::e']);
+    expect(() => mergeRun(view, { classname: 'bogus' as 'auto' })).toThrow(/classname policy/);
   });
 });

@@ -116,7 +116,7 @@ describe('renderHtml', () => {
     expect(html).not.toContain('<img');
     expect(html).not.toContain('<i>run');
     expect(html).not.toContain('<b>suite');
-    expect(html).toContain('X::&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(html).toContain('title="X::&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</span>');
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).toContain('&lt;/pre&gt;&lt;script&gt;bad()&lt;/script&gt;');
     expect(html).toContain('worker-&quot;7&quot;');
@@ -135,7 +135,8 @@ describe('renderHtml', () => {
     for (const f of ['all', 'failing', 'failed', 'error', 'flaky', 'passed', 'skipped']) expect(html).toContain(`data-filter="${f}"`);
     expect(html).toContain('id="search"');
     expect(html).toContain('<span class="badge">flaky</span>');
-    expect(html).toContain('<details><summary>');
+    expect(html).toContain('<details><summary>'); // flaky: closed
+    expect(html).toContain('<details open><summary>'); // failing: open
     expect(html).toContain('Attempt 1 on');
     expect(html).toContain('Attempt 2 on');
     expect(html).toContain('first run broke');
@@ -150,7 +151,7 @@ describe('writeReports', () => {
     await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
   });
 
-  it('writes the four reports into a new directory and returns their paths', async () => {
+  it('writes the five reports into a new directory and returns their paths', async () => {
     const base = await mkdtemp(join(tmpdir(), 'testudo-report-'));
     dirs.push(base);
     const dir = join(base, 'nested', 'out');
@@ -160,8 +161,9 @@ describe('writeReports', () => {
       json: join(dir, 'testudo-report.json'),
       markdown: join(dir, 'testudo-report.md'),
       html: join(dir, 'testudo-report.html'),
+      ctrf: join(dir, 'testudo-report.ctrf.json'),
     });
-    expect((await readdir(dir)).sort()).toEqual(['testudo-report.html', 'testudo-report.json', 'testudo-report.md', 'testudo-report.xml']);
+    expect((await readdir(dir)).sort()).toEqual(['testudo-report.ctrf.json', 'testudo-report.html', 'testudo-report.json', 'testudo-report.md', 'testudo-report.xml']);
     const json = JSON.parse(await readFile(paths.json, 'utf8')) as RunReportJson;
     expect(json.schemaVersion).toBe(1);
     expect(json.totals.tests).toBe(4);

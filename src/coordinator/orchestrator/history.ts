@@ -103,6 +103,11 @@ export class FlakeHistory {
     }
   }
 
+  /** The test's record, or undefined for an unknown test. */
+  get(testKey: string): FlakeRecord | undefined {
+    return this.entries.get(testKey);
+  }
+
   /** Share of runs that were flaky (0..1), or undefined for an unknown test. */
   rate(testKey: string): number | undefined {
     const r = this.entries.get(testKey);

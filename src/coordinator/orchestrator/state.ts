@@ -2,12 +2,14 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 import type {
   AttemptResult,
+  FlakinessRecord,
   InfraFailureClass,
   RunCounts,
   RunState,
   RunSubmission,
   RunSummary,
   RunView,
+  RunWorker,
   Requirements,
   TaskState,
   TaskTemplate,
@@ -1076,14 +1078,23 @@ export class Orchestrator implements MachineExtension {
     if (run === undefined) return undefined;
     const tasks = run.taskIds.map((id) => taskView(this.tasks.get(id)!));
     const flakiness: Record<string, number> = {};
+    const flakinessHistory: Record<string, FlakinessRecord> = {};
+    const workers: Record<string, RunWorker> = {};
     for (const task of tasks) {
       const last = task.attempts[task.attempts.length - 1]?.result;
       for (const test of last?.tests ?? []) {
-        const rate = this.flakes.rate(`${task.template.suite}\u0000${testId(test)}`);
-        if (rate !== undefined) flakiness[flakinessKey(task.template.suite, testId(test))] = rate;
+        const record = this.flakes.get(`${task.template.suite}\u0000${testId(test)}`);
+        if (record === undefined || record.runs === 0) continue;
+        const key = flakinessKey(task.template.suite, testId(test));
+        flakiness[key] = record.flaky / record.runs;
+        flakinessHistory[key] = { runs: record.runs, flaky: record.flaky };
+      }
+      for (const attempt of task.attempts) {
+        const worker = this.workers.get(attempt.workerId);
+        if (worker !== undefined) workers[worker.workerId] = { name: worker.name, httpAddress: worker.httpAddress };
       }
     }
-    return { ...runSummary(run), setup: run.setup, setupCacheKey: run.setupCacheKey, sourceDir: run.sourceDir, tasks, flakiness };
+    return { ...runSummary(run), setup: run.setup, setupCacheKey: run.setupCacheKey, sourceDir: run.sourceDir, tasks, flakiness, flakinessHistory, workers };
   }
 
   /** Finished runs that finished before `ms` (candidates for pruning). */
