@@ -65,6 +65,8 @@ export function linkName(from: string, to: string): string {
 }
 
 export class ChaosCluster {
+  /** The last start of each worker, to wait on (workerReady). */
+  private readonly workerStarts = new Map<string, Promise<void>>();
   readonly cluster: LocalCluster;
   readonly links = new Map<string, Link>();
   readonly workerIds: string[];
@@ -119,7 +121,22 @@ export class ChaosCluster {
   }
 
   /** Starts (or restarts) a worker with routes through its links; resolves once its HTTP server answers. */
-  async startWorker(id: string): Promise<void> {
+  startWorker(id: string): Promise<void> {
+    const started = this.spawnWorker(id);
+    this.workerStarts.set(id, started);
+    return started;
+  }
+
+  /**
+   * Resolves once a worker being (re)started answers on its HTTP port, at
+   * once otherwise: a fault set through the worker's chaos hooks must not
+   * race the restart that healed an earlier crash.
+   */
+  async workerReady(id: string): Promise<void> {
+    await this.workerStarts.get(id)?.catch(() => undefined);
+  }
+
+  private async spawnWorker(id: string): Promise<void> {
     const hooks = this.options.chaosHooks ?? true;
     const base = this.options.worker ?? {};
     await this.cluster.startWorker(id, {

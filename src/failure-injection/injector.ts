@@ -210,6 +210,8 @@ export class FaultInjector {
         };
       case 'worker-slow':
       case 'worker-flaky':
+        // A target still restarting after a crash fault is waited for, not missed.
+        for (const id of targets) await c.workerReady(id);
         return this.hooks(targets.map((id) => c.cluster.worker(id).httpAddress ?? ''), workerHookBody(event.type, p));
       case 'slow-fsync':
         return this.hooks(targets.map((id) => c.cluster.member(id).httpAddress ?? ''), { fsyncDelayMs: p.fsyncDelayMs ?? 0 });

@@ -216,6 +216,23 @@ describe('each fault applied and healed on a real cluster', () => {
     await expectHealed();
   }, 60_000);
 
+  it('a hook fault on a worker still restarting after a crash waits for it instead of failing', async () => {
+    const crash = await injector.inject(event('worker-crash', 'worker'));
+    const id = crash.targets[0]!;
+    const healing = crash.heal();
+    // Spawned, but its HTTP port not up yet: the start of a Node process takes far longer than this poll.
+    await until(async () => chaos.cluster.worker(id).child !== null, 10_000);
+    const slow = await injector.inject({ ...event('worker-slow', 'all-workers'), intensity: 'moderate' });
+    try {
+      await healing;
+      expect(slow.targets).toContain(id);
+      expect(await chaosSettings(chaos.cluster.worker(id).httpAddress!)).toMatchObject({ cpuShare: 0.4 });
+    } finally {
+      await slow.heal();
+    }
+    await expectHealed();
+  }, 60_000);
+
   it('adaptive intensity skips a worker whose breaker is open and hits the closed one in full', async () => {
     const direct = chaos.directClient();
     const [bad, good] = chaos.workerIds as [string, string];
