@@ -260,6 +260,11 @@ export function formatWorkersTable(workers: readonly WorkerInfo[]): string {
 }
 
 /** The end-of-run summary `testudo run` prints (without --json). */
+/** One indented line per report file, in a fixed order. */
+export function reportPathLines(paths: ReportPaths): string[] {
+  return [`  junit     ${paths.junit}`, `  json      ${paths.json}`, `  markdown  ${paths.markdown}`, `  html      ${paths.html}`, `  ctrf      ${paths.ctrf}`];
+}
+
 export function formatRunReport(summary: RunReportJson, paths: ReportPaths | null): string {
   const t = summary.totals;
   const out: string[] = [];
@@ -291,7 +296,7 @@ export function formatRunReport(summary: RunReportJson, paths: ReportPaths | nul
     if (more > 0) out.push(`  … and ${more} more (see the reports)`);
   }
   if (paths !== null) {
-    out.push('', 'reports:', `  junit     ${paths.junit}`, `  json      ${paths.json}`, `  markdown  ${paths.markdown}`, `  html      ${paths.html}`);
+    out.push('', 'reports:', ...reportPathLines(paths));
   }
   return `${out.join('\n')}\n`;
 }
@@ -360,7 +365,7 @@ export function registerRunsCommands(program: Command, io: CliIo, env: RunComman
       const result = await withRunsClient(env, io, options, `no run ${runId}`, (c) => c.cancelRun(runId, options.reason));
       io.out(`run ${runId}: ${result.state} (${result.cancelledAttempts} running attempt${result.cancelledAttempts === 1 ? '' : 's'} cancelled)\n`);
     });
-  withConnectOptions(runs.command('report').description('write the four reports (JUnit, JSON, Markdown, HTML) of a finished run').argument('<runId>'))
+  withConnectOptions(runs.command('report').description('write the five reports (JUnit, JSON, Markdown, HTML, CTRF) of a finished run').argument('<runId>'))
     .option('--report-dir <dir>', 'where to write them', DEFAULT_REPORT_DIR)
     .action(async (runId: string, options: ConnectOptions & { reportDir: string }) => {
       const run = await withRunsClient(env, io, options, `no run ${runId}`, (c) => c.getRun(runId));
@@ -369,7 +374,7 @@ export function registerRunsCommands(program: Command, io: CliIo, env: RunComman
         throw new ExitError(RunExitCode.failed);
       }
       const paths = await writeReports(run, options.reportDir);
-      io.out(`run ${runId} (${run.state}): reports written\n  junit     ${paths.junit}\n  json      ${paths.json}\n  markdown  ${paths.markdown}\n  html      ${paths.html}\n`);
+      io.out(`run ${runId} (${run.state}): reports written\n${reportPathLines(paths).join('\n')}\n`);
     });
 
   withConnectOptions(runs.command('log').description("print an attempt's full output log, fetched from the worker that ran it").argument('<attemptId>'))
