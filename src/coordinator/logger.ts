@@ -87,14 +87,15 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   const pinoOptions: PinoOptions = { level, base, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: [...redactedPaths], censor: redactedCensor } };
 
   if (options.destination !== undefined) return pino(pinoOptions, options.destination);
-  const isTty = options.isTty ?? process.stdout.isTTY === true;
+  // Logs go to stderr, like every other note a command writes (docs/cli.md#streams).
+  const isTty = options.isTty ?? process.stderr.isTTY === true;
   if (isTty && format === 'auto') {
     return pino({
       ...pinoOptions,
-      transport: { target: 'pino-pretty', options: { destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+      transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
     });
   }
-  return pino(pinoOptions, pino.destination({ dest: 1, sync: true }));
+  return pino(pinoOptions, pino.destination({ dest: 2, sync: true }));
 }
 
 /** A logger for one component of the node: every line gets `component`. */
