@@ -12,7 +12,7 @@ import { ExitError, UsageError, isUnreachable } from './errors.js';
 import { appendStepSummary, failureAnnotations, inGitHubActions } from './github.js';
 import type { CliIo, Write } from './io.js';
 import { ProgressReporter } from './progress.js';
-import { DEFAULT_REPORT_DIR, RunExitCode, exitCodeForState, formatRunReport, type RunCommandsEnv, type RunsClient } from './run-cmds.js';
+import { DEFAULT_REPORT_DIR, RunExitCode, exitCodeForState, formatRunReport, reportOptionsOf, withReportOptions, type RunCommandsEnv, type RunsClient } from './run-cmds.js';
 import { applyOverrides, selectSuites } from './spec-select.js';
 
 /**
@@ -34,6 +34,7 @@ export interface RunOptions extends ConnectOptions {
   excludeSuite?: string[];
   set?: string[];
   stepSummary?: boolean;
+  junitClassname?: string;
 }
 
 /** What of the spec to run: which suites, and which fields to override. */
@@ -134,7 +135,7 @@ async function reportRun(client: RunsClient, runId: string, options: RunOptions,
   let paths: ReportPaths | null = null;
   let reportFailed = false;
   try {
-    paths = await writeReports(run, options.reportDir);
+    paths = await writeReports(run, options.reportDir, reportOptionsOf(options, vars));
   } catch (error) {
     reportFailed = true;
     io.err(`testudo: cannot write the reports to ${options.reportDir}: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -180,6 +181,7 @@ export async function runCommand(path: string | undefined, options: RunOptions, 
   if (options.reportDir.trim() === '') throw new UsageError('--report-dir must not be empty');
   const vars = env.vars ?? process.env;
   if (options.stepSummary === true && (vars.GITHUB_STEP_SUMMARY ?? '') === '') throw new UsageError('--step-summary needs GITHUB_STEP_SUMMARY (set by GitHub Actions) to name a file');
+  reportOptionsOf(options, vars); // a bad --junit-classname is exit 2 before anything is submitted
   const connection = connectionOf(options, io.err, vars);
   const choice = { suites: options.suite, excludeSuites: options.excludeSuite, overrides: options.set, name: options.name };
   const submission = await loadSubmission(specPathOf(path, options), choice, io.err);
@@ -192,7 +194,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 export function registerRunCommand(program: Command, io: CliIo, env: RunCommandsEnv = {}): void {
-  withConnectOptions(
+  withReportOptions(withConnectOptions(
     program
       .command('run')
       .description('submit a run from a spec, show its progress on stderr, write the reports, print the summary (exit codes: docs/cli.md)')
@@ -207,5 +209,5 @@ export function registerRunCommand(program: Command, io: CliIo, env: RunCommands
       .option('--no-progress', 'do not print progress while the run goes on')
       .option('--json', 'print the run summary as one JSON document on stdout instead of the text summary')
       .option('--step-summary', 'append the Markdown summary to $GITHUB_STEP_SUMMARY (GitHub Actions)'),
-  ).action((path: string | undefined, options: RunOptions) => runCommand(path, options, io, env));
+  )).action((path: string | undefined, options: RunOptions) => runCommand(path, options, io, env));
 }

@@ -5,11 +5,12 @@ import { NotFoundError, TestudoClient, type TestudoClientOptions, type WorkerInf
 import type { AttemptView, RunState, RunSummary, RunView, TaskView } from '../model/types.js';
 import { suiteLabel } from '../report/merge.js';
 import type { RunReportJson } from '../report/summary.js';
-import { writeReports, type ReportPaths } from '../report/write-reports.js';
+import { CLASSNAME_POLICIES, type ClassnamePolicy } from '../report/merge.js';
+import { writeReports, type ReportPaths, type WriteReportsOptions } from '../report/write-reports.js';
 import { connectionOf, realClient, withCluster, withConnectOptions, type ConnectOptions } from './connect.js';
 import { ExitCode, ExitError, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
-import { loadTls, tlsFilesOf } from './tls-flags.js';
+import { loadTls, tlsFilesOf, type TlsFlagValues } from './tls-flags.js';
 import { httpsGet } from '../security/tls-http.js';
 
 /** Exit codes of these commands (docs/cli.md#exit-codes). */
@@ -260,6 +261,22 @@ export function formatWorkersTable(workers: readonly WorkerInfo[]): string {
 }
 
 /** The end-of-run summary `testudo run` prints (without --json). */
+/** `--junit-classname` (run, runs report): the class each JUnit case is reported under. */
+export function withReportOptions(cmd: Command): Command {
+  return cmd.option(
+    '--junit-classname <policy>',
+    `the class of each JUnit case: ${CLASSNAME_POLICIES.join('|')} (auto: the test's file, or its suite, where the runner writes a generic class; docs/reports.md)`,
+    'auto',
+  );
+}
+
+/** The report options of --junit-classname; log links use https when this command talks TLS (the workers then serve logs over HTTPS). */
+export function reportOptionsOf(options: { junitClassname?: string } & TlsFlagValues, vars: NodeJS.ProcessEnv = process.env): WriteReportsOptions {
+  const classname = options.junitClassname ?? 'auto';
+  if (!(CLASSNAME_POLICIES as readonly string[]).includes(classname)) throw new UsageError(`--junit-classname must be one of ${CLASSNAME_POLICIES.join(', ')}, got "${classname}"`);
+  return { classname: classname as ClassnamePolicy, logScheme: tlsFilesOf(options, vars) === null ? 'http' : 'https' };
+}
+
 /** One indented line per report file, in a fixed order. */
 export function reportPathLines(paths: ReportPaths): string[] {
   return [`  junit     ${paths.junit}`, `  json      ${paths.json}`, `  markdown  ${paths.markdown}`, `  html      ${paths.html}`, `  ctrf      ${paths.ctrf}`];
@@ -365,15 +382,16 @@ export function registerRunsCommands(program: Command, io: CliIo, env: RunComman
       const result = await withRunsClient(env, io, options, `no run ${runId}`, (c) => c.cancelRun(runId, options.reason));
       io.out(`run ${runId}: ${result.state} (${result.cancelledAttempts} running attempt${result.cancelledAttempts === 1 ? '' : 's'} cancelled)\n`);
     });
-  withConnectOptions(runs.command('report').description('write the five reports (JUnit, JSON, Markdown, HTML, CTRF) of a finished run').argument('<runId>'))
+  withReportOptions(withConnectOptions(runs.command('report').description('write the five reports (JUnit, JSON, Markdown, HTML, CTRF) of a finished run').argument('<runId>')))
     .option('--report-dir <dir>', 'where to write them', DEFAULT_REPORT_DIR)
-    .action(async (runId: string, options: ConnectOptions & { reportDir: string }) => {
+    .action(async (runId: string, options: ConnectOptions & { reportDir: string; junitClassname?: string }) => {
+      const reportOptions = reportOptionsOf(options, env.vars ?? process.env);
       const run = await withRunsClient(env, io, options, `no run ${runId}`, (c) => c.getRun(runId));
       if (run.state === 'running') {
         io.err(`testudo: run ${runId} is still running; its reports can be written once it ends\n`);
         throw new ExitError(RunExitCode.failed);
       }
-      const paths = await writeReports(run, options.reportDir);
+      const paths = await writeReports(run, options.reportDir, reportOptions);
       io.out(`run ${runId} (${run.state}): reports written\n${reportPathLines(paths).join('\n')}\n`);
     });
 

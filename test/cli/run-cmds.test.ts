@@ -493,6 +493,17 @@ describe('testudo runs / workers (fake client)', () => {
     expect(report.code).toBe(0);
     expect(report.out).toContain(join(dir, 'testudo-report.html'));
     expect(await readFile(join(dir, 'testudo-report.xml'), 'utf8')).toContain('<testsuites');
+    expect(report.out).toContain(`ctrf      ${join(dir, 'testudo-report.ctrf.json')}`);
+    // --junit-classname: the runner's own class, or the test's file, for every case.
+    expect((await cli(['runs', 'report', 'r-1', '--report-dir', dir, '--junit-classname', 'runner'], envFor(client))).code).toBe(0);
+    expect(await readFile(join(dir, 'testudo-report.xml'), 'utf8')).toMatch(/<testcase classname="math" /);
+    expect((await cli(['runs', 'report', 'r-1', '--report-dir', dir, '--junit-classname', 'file'], envFor(client))).code).toBe(0);
+    const byFile = await readFile(join(dir, 'testudo-report.xml'), 'utf8');
+    expect(byFile).toMatch(/<testcase classname="math\.test\.js" /);
+    expect(byFile).not.toMatch(/<testcase classname="math" /);
+    const bad = await cli(['runs', 'report', 'r-1', '--report-dir', dir, '--junit-classname', 'bogus'], envFor(client));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--junit-classname must be one of auto, file, suite, runner, got "bogus"');
   });
 
   it('runs report refuses a running run', async () => {
