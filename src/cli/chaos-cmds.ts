@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { benchSummary, withDuration } from '../failure-injection/bench.js';
-import { renderBenchMarkdown, renderRunMarkdown, recoveryChart, throughputChart } from '../failure-injection/report/index.js';
+import { MATRIX_SCENARIOS, withDuration } from '../failure-injection/bench.js';
+import { parseSeedList, defaultSeeds, runMatrix, scenarioStats, matrixSummary, scenarioFileName, SeedListError, type MatrixScenario } from '../failure-injection/matrix.js';
+import { renderMatrixMarkdown } from '../failure-injection/matrix-report.js';
+import { renderRunMarkdown, throughputChart } from '../failure-injection/report/index.js';
 import type { ChaosRunResult } from '../failure-injection/results.js';
 import { runChaos } from '../failure-injection/runner.js';
 import { loadScenario, parseDurationMs, ScenarioError, type Scenario } from '../failure-injection/scenario/index.js';
@@ -68,6 +70,51 @@ async function withDataDir<T>(given: string | undefined, fn: (dir: string) => Pr
   }
 }
 
+interface BenchOptions {
+  scenario?: string;
+  seeds?: string;
+  seed?: string;
+  quick?: boolean;
+  duration?: string;
+  compare: string;
+}
+
+/** The scenarios of the matrix, each named after its file; --duration applied. */
+async function benchScenarios(o: BenchOptions): Promise<MatrixScenario[]> {
+  const files = o.scenario === undefined ? [...MATRIX_SCENARIOS] : o.scenario.split(',').map((f) => f.trim()).filter((f) => f !== '');
+  if (files.length === 0) throw new UsageError(`--scenario must name at least one scenario file, got "${o.scenario ?? ''}"`);
+  const loaded: Array<{ file: string; scenario: Scenario }> = [];
+  for (const file of files) loaded.push({ file, scenario: await scenarioAt(file) });
+  let durationMs: number | undefined;
+  if (o.duration !== undefined) {
+    durationMs = parseDurationMs(o.duration);
+    if (durationMs === undefined || durationMs < 10_000 || durationMs > 3_600_000) throw new UsageError(`--duration must be 10s..1h (e.g. 120s), got "${o.duration}"`);
+  }
+  const out: MatrixScenario[] = [];
+  for (const { file, scenario } of loaded) {
+    const name = scenarioFileName(file);
+    if (out.some((s) => s.name === name)) throw new UsageError(`--scenario names ${name} twice`);
+    out.push({ name, scenario: durationMs === undefined ? scenario : withDuration(scenario, durationMs) });
+  }
+  return out;
+}
+
+/** --seeds (default 1..10) or --seed; --quick keeps the first. */
+function benchSeeds(o: BenchOptions): number[] {
+  if (o.seeds !== undefined && o.seed !== undefined) throw new UsageError('give --seeds or --seed, not both');
+  let seeds: number[] = [...defaultSeeds];
+  if (o.seed !== undefined) seeds = [seedOf(o.seed)];
+  if (o.seeds !== undefined) {
+    try {
+      seeds = parseSeedList(o.seeds);
+    } catch (error) {
+      if (error instanceof SeedListError) throw new UsageError(`--seeds must be a range like 1..10 or a list like 1,4,9: ${error.message}, got "${o.seeds}"`);
+      throw error;
+    }
+  }
+  return o.quick === true ? seeds.slice(0, 1) : seeds;
+}
+
 function failedChecks(r: ChaosRunResult): boolean {
   const c = r.checks;
   return c.lostTasks + c.duplicateResults + c.divergentReplicas + c.splitBrainTerms + c.steadyStateViolations > 0 || !c.ready;
@@ -104,39 +151,45 @@ export function registerChaosCommands(program: Command, io: CliIo): void {
     });
   chaos
     .command('bench')
-    .description('run the same seeded workload and fault schedule with circuit breakers and adaptive recovery on, then off, and compare; the last stdout line is the summary as JSON')
-    .option('--seed <n>', 'seeds the schedule, the targets, the workload and the proxy', '42')
-    .option('--scenario <file>', 'the workload and fault schedule', 'chaos/scenarios/mixed.yaml')
-    .option('--duration <d>', "stretch or shrink the scenario's random fault window and synthetic workload to about this long (e.g. 120s)")
+    .description(
+      'the benchmark matrix: every scenario × every seed with adaptive recovery (circuit breakers, the ladder) on, then off; per scenario the mean and 95% interval of each figure and of on vs off; the last stdout line is the summary as JSON',
+    )
+    .option('--scenario <files>', `comma-separated scenario files (default: the matrix set, ${MATRIX_SCENARIOS.length} files in chaos/scenarios/)`)
+    .option('--seeds <list>', 'seeds of every scenario: a range 1..10, a list 1,4,9, or both (default 1..10)')
+    .option('--seed <n>', 'one seed (the same as --seeds <n>)')
+    .option('--quick', 'one seed per scenario (the first of --seeds)')
+    .option('--duration <d>', "stretch or shrink each scenario's random fault window and synthetic workload to about this long (e.g. 120s)")
     .option('--compare <what>', 'what to switch off in the second pass (only breaker)', 'breaker')
-    .option('--out <dir>', 'write summary.json, report.md, throughput.svg and recovery.svg here', 'chaos-results')
-    .option('--data-dir <dir>', 'keep the nodes’ data and logs here (default: a temporary directory, removed)')
+    .option('--out <dir>', 'write matrix.json, report.md and every pass’s result under <dir>/bench-matrix/', 'chaos-results')
+    .option('--data-dir <dir>', 'keep the nodes’ data and logs here (default: a temporary directory per pass, removed)')
     .option('--toxiproxy-url <url>', 'drive this Toxiproxy instead of the built-in one')
-    .action(async (o: CommonOptions & { scenario: string; duration?: string; compare: string }) => {
+    .action(async (o: Omit<CommonOptions, 'seed'> & BenchOptions) => {
       if (o.compare !== 'breaker') throw new UsageError(`--compare must be breaker, got "${o.compare}"`);
-      let scenario = await scenarioAt(o.scenario);
-      if (o.duration !== undefined) {
-        const ms = parseDurationMs(o.duration);
-        if (ms === undefined || ms < 10_000 || ms > 3_600_000) throw new UsageError(`--duration must be 10s..1h (e.g. 120s), got "${o.duration}"`);
-        scenario = withDuration(scenario, ms);
-      }
-      const seed = seedOf(o.seed);
+      const scenarios = await benchScenarios(o);
+      const seeds = benchSeeds(o);
       const url = toxiproxyUrl(o.toxiproxyUrl);
-      const pass = (mode: 'breaker' | 'no-breaker'): Promise<ChaosRunResult> =>
-        withDataDir(o.dataDir === undefined ? undefined : join(o.dataDir, mode), (dataDir) =>
-          runChaos({ scenario, seed, mode, dataDir, log: (line) => progress(`[${mode}] ${line}`), ...(url === undefined ? {} : { toxiproxyUrl: url }) }),
-        );
-      const withBreaker = await pass('breaker');
-      const withoutBreaker = await pass('no-breaker');
-      const summary = benchSummary(withBreaker, withoutBreaker);
-      const out = join(resolve(o.out), `bench-${scenario.name}-seed${seed}`);
-      await mkdir(out, { recursive: true });
-      await writeFile(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-      await writeFile(join(out, 'throughput.svg'), throughputChart([withBreaker, withoutBreaker]));
-      await writeFile(join(out, 'recovery.svg'), recoveryChart(summary));
-      await writeFile(join(out, 'report.md'), renderBenchMarkdown(summary, { throughputSvg: 'throughput.svg', recoverySvg: 'recovery.svg' }));
-      progress(`report: ${join(out, 'report.md')}`);
+      const err = (line: string): void => io.err(`${line}\n`);
+      const passes = await runMatrix({
+        scenarios,
+        seeds,
+        log: err,
+        runPass: (s, seed, mode) =>
+          withDataDir(o.dataDir === undefined ? undefined : join(o.dataDir, s.name, `seed${seed}`, mode), (dataDir) =>
+            runChaos({ scenario: s.scenario, seed, mode, dataDir, log: (line) => err(`[${s.name} ${seed} ${mode}] ${line}`), ...(url === undefined ? {} : { toxiproxyUrl: url }) }),
+          ),
+      });
+      const figures = passes.map((p) => p.figures);
+      const stats = scenarios.map((s) => scenarioStats(s.name, figures));
+      const summary = matrixSummary(stats, figures);
+      const report = renderMatrixMarkdown(stats, summary);
+      const out = join(resolve(o.out), 'bench-matrix');
+      await mkdir(join(out, 'passes'), { recursive: true });
+      for (const p of passes) await writeFile(join(out, 'passes', `${p.figures.scenario}-seed${p.figures.seed}-${p.figures.mode}.json`), `${JSON.stringify(p.result)}\n`);
+      await writeFile(join(out, 'matrix.json'), `${JSON.stringify({ seeds, passes: figures, scenarios: stats, summary }, null, 2)}\n`);
+      await writeFile(join(out, 'report.md'), report);
+      err(`report: ${join(out, 'report.md')}`);
+      write(report);
       write(`${JSON.stringify(summary)}\n`);
-      if (failedChecks(withBreaker) || failedChecks(withoutBreaker)) throw new ExitError(1);
+      if (passes.some((p) => failedChecks(p.result))) throw new ExitError(1);
     });
 }

@@ -217,3 +217,19 @@ export function groupFaults(faults: readonly FaultOutcome[]): FaultGroup[] {
     throughputBackMs: med(list, (f) => f.throughputBackMs),
   }));
 }
+
+/**
+ * Attempts that did not produce their task's final verdict, summed over the
+ * run: every attempt of a task but the one whose passed/failed result is the
+ * task's end state (all of them for a task that ended failed-infra or
+ * cancelled, or that has not ended).
+ */
+export function wastedAttempts(run: RunView | null): number {
+  if (run === null) return 0;
+  let wasted = 0;
+  for (const task of run.tasks) {
+    const final = task.state === 'passed' || task.state === 'failed' ? task.attempts.findLast((a) => a.result?.outcome === task.state) : undefined;
+    wasted += task.attempts.length - (final === undefined ? 0 : 1);
+  }
+  return wasted;
+}

@@ -6,6 +6,24 @@ import { median } from './analysis.js';
 import type { ChaosBenchSummary, ChaosRunResult } from './results.js';
 import type { Scenario, TaskDuration } from './scenario/index.js';
 
+/**
+ * The benchmark matrix's default scenarios (docs/chaos.md): one bad worker
+ * among healthy ones in five ways, a fleet-wide transient fault, a
+ * network-flapping worker, a coordinator failover during worker faults, and
+ * a control without any fault.
+ */
+export const MATRIX_SCENARIOS: readonly string[] = [
+  'bad-worker-crash-loop',
+  'bad-worker-flaky-30',
+  'bad-worker-flaky-80',
+  'bad-worker-hang',
+  'bad-worker-slow-3x',
+  'fleet-transient',
+  'worker-net-flap',
+  'failover-worker-faults',
+  'control',
+].map((name) => `chaos/scenarios/${name}.yaml`);
+
 /** Median time to 90% throughput over the faults that recovered; null when none did. */
 export function medianRecoveryMs(result: ChaosRunResult): number | null {
   return median(result.faults.map((f) => f.throughputBackMs).filter((v): v is number => v !== null));

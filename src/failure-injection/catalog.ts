@@ -244,6 +244,8 @@ export interface FaultEvent {
   readonly intensity: Intensity;
   /** Overrides of the intensity's parameters. */
   readonly params?: Partial<FaultParams>;
+  /** Scope `worker` only: this worker (1-based, in start order) instead of a random one, so that repeated events hit one bad worker. */
+  readonly worker?: number;
 }
 
 /** The parameters a scheduled fault runs with: the intensity's, then the event's overrides. */

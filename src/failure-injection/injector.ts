@@ -104,7 +104,7 @@ export class FaultInjector {
   /** Worker-scoped faults, each target capped by its breaker when adaptive intensity is on. */
   private async injectAtWorkers(event: FaultEvent): Promise<InjectedFault> {
     const running = this.chaos.workerIds.filter((id) => this.chaos.cluster.workers.get(id)?.child != null);
-    const chosen = event.scope === 'all-workers' ? running : running.length === 0 ? [] : [pick(running, this.rng)];
+    const chosen = event.scope === 'all-workers' ? running : event.worker !== undefined ? this.pinnedWorker(event.worker, running) : running.length === 0 ? [] : [pick(running, this.rng)];
     let intensity = event.intensity;
     let adapted: InjectedFault['adapted'];
     let targets = chosen;
@@ -124,6 +124,12 @@ export class FaultInjector {
     const heal = targets.length === 0 ? noop : await this.applyRecorded(lowered, params, targets, adapted);
     this.options.log?.(`inject ${event.type}/${intensity} on ${targets.join(',') || 'nothing'}${adapted ? ` (adapted: ${adapted.reason})` : ''}`);
     return { event, intensity, params, targets, heal, ...(adapted ? { adapted } : {}) };
+  }
+
+  /** The worker an event pins (1-based, in start order) when it is running; none when it is down (a crash loop's next crash waits for no restart). */
+  private pinnedWorker(n: number, running: readonly string[]): string[] {
+    const id = this.chaos.workerIds[n - 1];
+    return id !== undefined && running.includes(id) ? [id] : [];
   }
 
   private async breakerStates(): Promise<Map<string, BreakerState>> {

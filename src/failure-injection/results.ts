@@ -63,6 +63,8 @@ export interface ChaosRunResult {
   readonly successRate: number;
   /** Attempts beyond the first per task (the infrastructure retries). */
   readonly infraRetries: number;
+  /** Attempts that did not produce their task's final verdict (analysis.ts wastedAttempts). */
+  readonly wastedAttempts: number;
   readonly makespanMs: number;
   /** Completed tasks per second without faults: the median of the 5-s rolling throughput outside every fault (injection to 5 s after healing). */
   readonly baselineTasksPerSec: number;

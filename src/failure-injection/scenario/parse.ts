@@ -12,6 +12,7 @@
 //     spec: ../../examples/testudo.yaml   # relative to the scenario file
 //   faults:                         # exactly one of events / random; omit for none
 //     events: [{ at: 5s, type: kill, scope: leader, intensity: moderate, params: { durationMs: 2000 } }]
+//             # scope worker may pin one worker (1-based): { at: 5s, type: worker-crash, scope: worker, worker: 1, intensity: mild }
 //     random: { seedOffset: 0, start: 5s, end: 60s, every: 10s, types: [...], intensities: [...], scopes: { kill: [leader] } }
 //   adaptiveIntensity: false
 //   checks: { readyWithin: 30s, timeout: 5m }
@@ -123,7 +124,7 @@ const DISTRIBUTION_KEYS: Readonly<Record<TaskDistribution, readonly string[]>> =
 };
 const DISTRIBUTIONS = Object.keys(DISTRIBUTION_KEYS) as TaskDistribution[];
 const FAULTS_KEYS = ['events', 'random'] as const;
-const EVENT_KEYS = ['at', 'type', 'scope', 'intensity', 'params'] as const;
+const EVENT_KEYS = ['at', 'type', 'scope', 'intensity', 'params', 'worker'] as const;
 const RANDOM_KEYS = ['seedOffset', 'start', 'end', 'every', 'types', 'intensities', 'scopes'] as const;
 const CHECKS_KEYS = ['readyWithin', 'timeout', 'minSuccessRate', 'recoverWithin'] as const;
 const NAME_RE = /^[a-z0-9-]+$/;
@@ -474,8 +475,29 @@ function parseEvent(c: Checker, path: YamlPath, value: unknown): FaultEvent | un
   if (type === undefined) return undefined;
   const scope = parseScope(c, [...path, 'scope'], event['scope'], type);
   const params = event['params'] === undefined ? {} : parseParams(c, [...path, 'params'], event['params'], type, intensity);
-  if (atMs === undefined || intensity === undefined || scope === undefined || params === undefined) return undefined;
-  return Object.keys(params).length === 0 ? { atMs, type, scope, intensity } : { atMs, type, scope, intensity, params };
+  const worker = parseEventWorker(c, path, event['worker'], scope);
+  if (atMs === undefined || intensity === undefined || scope === undefined || params === undefined || worker === null) return undefined;
+  return { atMs, type, scope, intensity, ...(Object.keys(params).length === 0 ? {} : { params }), ...(worker === undefined ? {} : { worker }) };
+}
+
+/** `worker: n` (1-based) pins a `worker`-scoped event to one worker; null when invalid (reported), undefined when absent. */
+function parseEventWorker(c: Checker, path: YamlPath, value: unknown, scope: Scope | undefined): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (scope !== 'worker') {
+    c.fail([...path, 'worker'], { detail: `worker is only for scope worker, the scope is ${scope ?? 'invalid'}`, expected: 'scope: worker with worker: n' }, true);
+    return null;
+  }
+  return c.integer([...path, 'worker'], value, 1, SCENARIO_LIMITS.workersMax) ?? null;
+}
+
+/** Every pinned worker must exist in the cluster. */
+function checkPinnedWorkers(c: Checker, faults: ScenarioFaults, cluster: ClusterShape): void {
+  if (faults.kind !== 'events') return;
+  faults.events.forEach((event, i) => {
+    if (event.worker !== undefined && event.worker > cluster.workers) {
+      c.fail(['faults', 'events', i, 'worker'], { detail: `worker ${event.worker} does not exist: the cluster has ${cluster.workers}`, expected: `1..${cluster.workers}` });
+    }
+  });
 }
 
 function parseEvents(c: Checker, value: unknown): FaultEvent[] | undefined {
@@ -603,6 +625,7 @@ function parseRoot(c: Checker, value: unknown, sourceDir: string): Omit<Scenario
     root['adaptiveIntensity'] === undefined ? SCENARIO_DEFAULTS.adaptiveIntensity : c.boolean(['adaptiveIntensity'], root['adaptiveIntensity']);
   const checks = parseChecks(c, root['checks']);
   if (faults !== undefined && checks !== undefined) checkFaultsFit(c, faults, checks);
+  if (faults !== undefined && cluster !== undefined) checkPinnedWorkers(c, faults, cluster);
   if (name === undefined || description === undefined || cluster === undefined || workload === undefined) return undefined;
   if (faults === undefined || adaptiveIntensity === undefined || checks === undefined) return undefined;
   return { name, description, cluster, workload, faults, adaptiveIntensity, checks };

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { MATRIX_SCENARIOS } from '../../../src/failure-injection/bench.js';
 import { FAULT_CATALOG, FAULT_TYPES, INTENSITIES, faultParams } from '../../../src/failure-injection/catalog.js';
 import {
   ScenarioError,
@@ -60,8 +61,9 @@ function shipped(): string[] {
 }
 
 describe('shipped scenarios', () => {
-  it('has one file per fault type, plus mixed, ci-short and baseline', () => {
-    expect(shipped()).toEqual([...FAULT_TYPES.map((t) => `${t}.yaml`), 'mixed.yaml', 'ci-short.yaml', 'baseline.yaml'].sort());
+  it('has one file per fault type, plus mixed, ci-short, baseline and the benchmark matrix', () => {
+    const matrix = MATRIX_SCENARIOS.map((f) => basename(f));
+    expect(shipped()).toEqual([...FAULT_TYPES.map((t) => `${t}.yaml`), 'mixed.yaml', 'ci-short.yaml', 'baseline.yaml', ...matrix].sort());
   });
 
   it.each(shipped())('%s parses, is named after its file and passes the JSON schema', async (name) => {

@@ -1,0 +1,209 @@
+/**
+ * The benchmark matrix's pure parts: the seed list, the pass order, the
+ * figures of a pass (wasted attempts, the resilience score), the per-scenario
+ * statistics and the summary's exact shape.
+ */
+import { describe, expect, it } from 'vitest';
+import { wastedAttempts } from '../../../src/failure-injection/analysis.js';
+import {
+  matrixSummary,
+  parseSeedList,
+  passFigures,
+  passOrder,
+  runMatrix,
+  scenarioFileName,
+  scenarioStats,
+  SeedListError,
+  type BenchMode,
+  type PassFigures,
+} from '../../../src/failure-injection/matrix.js';
+import { renderMatrixMarkdown } from '../../../src/failure-injection/matrix-report.js';
+import { resilienceScore, scoreWeights } from '../../../src/failure-injection/score.js';
+import { parseScenario, ScenarioValidationError } from '../../../src/failure-injection/scenario/index.js';
+import type { AttemptView, RunView, TaskView } from '../../../src/model/index.js';
+import { checks, fault, run } from '../report/fixtures.js';
+
+function attempt(n: number, outcome?: 'passed' | 'failed' | 'infra-error'): AttemptView {
+  return { attemptId: `a${n}`, number: n, workerId: 'w1', assignedAtMs: 0, state: outcome === undefined ? 'lost' : 'finished', reason: '', lateResults: 0, ...(outcome ? { result: { outcome } } : {}) } as unknown as AttemptView;
+}
+
+function task(state: TaskView['state'], attempts: AttemptView[]): TaskView {
+  return { taskId: 't', state, attempts } as unknown as TaskView;
+}
+
+describe('parseSeedList', () => {
+  it('reads ranges, lists and both, in the order given', () => {
+    expect(parseSeedList('1..10')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(parseSeedList('1,4,9')).toEqual([1, 4, 9]);
+    expect(parseSeedList('7, 1..3')).toEqual([7, 1, 2, 3]);
+    expect(parseSeedList('0')).toEqual([0]);
+  });
+
+  it.each(['', '5..1', '1,1', '1..3,2', 'a', '-1', '1.5', '1..200', '1...3'])('refuses %j', (raw) => {
+    expect(() => parseSeedList(raw)).toThrow(SeedListError);
+  });
+});
+
+describe('a pass', () => {
+  it('alternates which mode runs first, seed by seed', () => {
+    expect(passOrder(0)).toEqual(['breaker', 'no-breaker']);
+    expect(passOrder(1)).toEqual(['no-breaker', 'breaker']);
+  });
+
+  it('names a scenario after its file', () => {
+    expect(scenarioFileName('chaos/scenarios/bad-worker-flaky-30.yaml')).toBe('bad-worker-flaky-30');
+  });
+
+  it('counts as wasted every attempt but the one that gave the final verdict', () => {
+    const view = {
+      tasks: [
+        task('passed', [attempt(1, 'infra-error'), attempt(2), attempt(3, 'passed')]), // 2 wasted
+        task('failed', [attempt(1, 'failed')]), // 0: a failing test is a verdict
+        task('failed-infra', [attempt(1, 'infra-error'), attempt(2, 'infra-error')]), // 2
+        task('cancelled', [attempt(1)]), // 1
+      ],
+    } as unknown as RunView;
+    expect(wastedAttempts(view)).toBe(5);
+    expect(wastedAttempts(null)).toBe(0);
+  });
+
+  it('scores 1 when every steady-state check holds, less by each check’s weight when one breaks', () => {
+    const total = Object.values(scoreWeights).reduce((a, b) => a + b, 0);
+    const healthy = run('breaker', { faults: [] });
+    expect(resilienceScore(healthy, {}).score).toBe(1);
+    const lost = run('breaker', { faults: [], checks: checks({ lostTasks: 2 }) });
+    expect(resilienceScore(lost, {}).score).toBeCloseTo(1 - scoreWeights.noLostTasks / total, 10);
+    // One of two faults back in time: half of the throughput weight.
+    const faults = [
+      fault({ type: 'worker-crash', intensity: 'mild', injectedAtMs: 1_000, healedAtMs: 2_000, throughputBackMs: 3_000 }),
+      fault({ type: 'worker-crash', intensity: 'mild', injectedAtMs: 5_000, healedAtMs: 6_000, throughputBackMs: null }),
+    ];
+    const slow = run('breaker', { faults, successRate: 0.5 });
+    expect(resilienceScore(slow, { minSuccessRate: 0.4 }).score).toBeCloseTo(1 - scoreWeights.throughputBack / 2 / total, 10);
+    expect(resilienceScore(slow, {}).score).toBeCloseTo(1 - (scoreWeights.throughputBack / 2 + scoreWeights.successRate) / total, 10);
+  });
+
+  it('takes the time back to 90% throughput as the mean per fault, a fault never recovered counting to the end', () => {
+    const faults = [
+      fault({ type: 'worker-crash', intensity: 'mild', injectedAtMs: 2_000, healedAtMs: 3_000, throughputBackMs: 4_000 }),
+      fault({ type: 'worker-crash', intensity: 'mild', injectedAtMs: 10_000, healedAtMs: 12_000, throughputBackMs: null }),
+    ];
+    const f = passFigures('s', { checks: { readyWithinMs: 1, timeoutMs: 2 } }, run('no-breaker', { faults, makespanMs: 30_000 }));
+    expect(f.recoveryMs).toBe((4_000 + 20_000) / 2);
+    expect(passFigures('s', { checks: { readyWithinMs: 1, timeoutMs: 2 } }, run('breaker', { faults: [] })).recoveryMs).toBeNull();
+  });
+});
+
+function figures(scenario: string, seed: number, mode: BenchMode, over: Partial<PassFigures> = {}): PassFigures {
+  return {
+    scenario,
+    seed,
+    mode,
+    makespanMs: 60_000,
+    recoveryMs: 5_000,
+    wastedAttempts: 40,
+    successRate: 1,
+    infraRetries: 40,
+    cpuSeconds: 30,
+    resilienceScore: 1,
+    lostTasks: 0,
+    duplicateResults: 0,
+    divergentReplicas: 0,
+    splitBrainTerms: 0,
+    ...over,
+  };
+}
+
+describe('scenarioStats and the summary', () => {
+  const seeds = [1, 2, 3, 4, 5, 6];
+  // Planted: on wastes about a third of off's attempts (a gain); makespan is noise around 1.0.
+  const passes = seeds.flatMap((seed) => [
+    figures('flaky', seed, 'breaker', { wastedAttempts: 12 + seed, makespanMs: 60_000 + (seed % 2 === 0 ? 4_000 : -4_000), successRate: 1 }),
+    figures('flaky', seed, 'no-breaker', { wastedAttempts: 40 + seed * 2, makespanMs: 60_000, successRate: seed === 3 ? 0.99 : 1, lostTasks: seed === 6 ? 1 : 0 }),
+    figures('control', seed, 'breaker', { recoveryMs: null, wastedAttempts: 0 }),
+    figures('control', seed, 'no-breaker', { recoveryMs: null, wastedAttempts: 0 }),
+  ]);
+  const stats = ['flaky', 'control'].map((name) => scenarioStats(name, passes));
+
+  it('calls a consistent cut of wasted attempts a gain, and noise no significant difference', () => {
+    const flaky = stats[0]!;
+    expect(flaky.seeds).toEqual(seeds);
+    expect(flaky.compare.wastedAttempts.verdict).toBe('gain');
+    expect(flaky.compare.wastedAttempts.ci95[1]!).toBeLessThan(1);
+    expect(flaky.compare.makespanMs.verdict).toBe('no significant difference');
+    expect(flaky.compare.makespanMs.ci95[0]!).toBeLessThan(1);
+    expect(flaky.compare.makespanMs.ci95[1]!).toBeGreaterThan(1);
+    expect(flaky.on.wastedAttempts.mean).toBeCloseTo(15.5, 10);
+    expect(flaky.off.wastedAttempts.n).toBe(6);
+  });
+
+  it('has no recovery comparison where no pass had a fault', () => {
+    expect(stats[1]!.compare.recoveryMs).toEqual({ n: 0, mean: null, ci95: [null, null], verdict: 'no significant difference' });
+    expect(stats[1]!.compare.wastedAttempts.mean).toBe(1);
+  });
+
+  it('refuses a seed with one mode missing', () => {
+    expect(() => scenarioStats('flaky', passes.filter((p) => !(p.seed === 2 && p.mode === 'breaker')))).toThrow(/seed 2/);
+  });
+
+  it('prints the summary in the exact shape, safety summed over every pass', () => {
+    const summary = matrixSummary(stats, passes);
+    expect(Object.keys(summary)).toEqual(['scenarios', 'lostTasks', 'duplicateResults', 'divergentReplicas', 'splitBrainTerms']);
+    expect(summary.lostTasks).toBe(1);
+    expect(summary.scenarios.map((s) => s.name)).toEqual(['flaky', 'control']);
+    for (const s of summary.scenarios) {
+      expect(Object.keys(s)).toEqual(['name', 'wastedAttemptsRatio', 'makespanRatio', 'recoveryTimeRatio', 'successRateDelta']);
+      for (const key of ['wastedAttemptsRatio', 'makespanRatio', 'recoveryTimeRatio', 'successRateDelta'] as const) {
+        expect(Object.keys(s[key])).toEqual(['mean', 'ci95']);
+        expect(s[key].ci95).toHaveLength(2);
+      }
+    }
+    const md = renderMatrixMarkdown(stats, summary);
+    expect(md).toMatch(/\| Wasted attempts \| 15\.5 \[[\d.]+, [\d.]+\] \| 47\.0 \[[\d.]+, [\d.]+\] \| 0\.\d\d \[0\.\d\d, 0\.\d\d\] × \| gain \|/);
+    expect(md).toMatch(/\| Makespan \|.*\| no significant difference \|/);
+    expect(md).toContain('1 lost tasks');
+  });
+
+  it('runs every scenario × seed × mode once, in the alternating order', async () => {
+    const order: string[] = [];
+    const scenario = parseScenario('name: s\nworkload: { synthetic: { tasks: 1, duration: { distribution: fixed, value: 1ms } } }\n', 's.yaml');
+    const out = await runMatrix({
+      scenarios: [
+        { name: 'a', scenario },
+        { name: 'b', scenario },
+      ],
+      seeds: [4, 9],
+      log: () => undefined,
+      runPass: async (s, seed, mode) => {
+        order.push(`${s.name}${seed}${mode === 'breaker' ? '+' : '-'}`);
+        return run(mode, { seed });
+      },
+    });
+    expect(order).toEqual(['a4+', 'a4-', 'a9-', 'a9+', 'b4+', 'b4-', 'b9-', 'b9+']);
+    expect(out.map((p) => p.figures.scenario)).toEqual(['a', 'a', 'a', 'a', 'b', 'b', 'b', 'b']);
+  });
+});
+
+describe('scenario files: a pinned worker', () => {
+  const head = 'name: s\ncluster: { coordinators: 3, workers: 2, slots: 1 }\nworkload: { synthetic: { tasks: 1, duration: { distribution: fixed, value: 1ms } } }\nfaults:\n  events:\n';
+
+  it('keeps worker: n on a worker-scoped event', () => {
+    const s = parseScenario(`${head}    - { at: 1s, type: worker-crash, scope: worker, worker: 2, intensity: mild }\n`, 's.yaml');
+    expect(s.faults.kind === 'events' && s.faults.events[0]).toMatchObject({ type: 'worker-crash', scope: 'worker', worker: 2 });
+  });
+
+  it.each([
+    ['a worker the cluster does not have', '{ at: 1s, type: worker-crash, scope: worker, worker: 3, intensity: mild }', /worker 3 does not exist: the cluster has 2/],
+    ['a scope other than worker', '{ at: 1s, type: worker-crash, scope: all-workers, worker: 1, intensity: mild }', /worker is only for scope worker/],
+    ['not a positive integer', '{ at: 1s, type: blackhole, scope: worker, worker: 0, intensity: mild }', /an integer from 1 to 16/],
+  ])('refuses %s', (_, event, message) => {
+    let error: unknown;
+    try {
+      parseScenario(`${head}    - ${event}\n`, 's.yaml');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ScenarioValidationError);
+    expect((error as Error).message).toMatch(message);
+  });
+});
