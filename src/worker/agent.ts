@@ -7,8 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
 import { testudoV1 } from '../coordinator/proto.js';
-import type { AttemptOrder } from '../coordinator/orchestrator/state.js';
-import type { AttemptResult, Capabilities } from '../model/index.js';
+import type { AttemptOrder, AttemptResult, Capabilities } from '../model/index.js';
 import type { WorkerChaosHooks } from './chaos-hooks.js';
 import { AttemptFiles } from './attempt-files.js';
 import { runAttempt } from './executor.js';
