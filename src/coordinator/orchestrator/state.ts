@@ -82,7 +82,7 @@ import {
  * Invariants (asserted): a task is in exactly one state; only its last
  * attempt may run; a worker's `running` set holds exactly the running
  * attempts assigned to it; a run's counts equal its tasks' states; a result
- * is counted at most once (ARCHITECTURE invariant 4), and a task ends exactly
+ * is counted at most once (docs/architecture.md, invariant 4), and a task ends exactly
  * once (invariant 5).
  */
 
