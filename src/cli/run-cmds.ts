@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { NotFoundError, TestudoClient, type TestudoClientOptions, type WorkerInfo } from '../client/index.js';
 import type { AttemptView, RunState, RunSummary, RunView, TaskView } from '../model/types.js';
+import { parseAttemptId } from '../model/index.js';
 import { suiteLabel } from '../report/merge.js';
 import type { RunReportJson } from '../report/summary.js';
 import { CLASSNAME_POLICIES, type ClassnamePolicy } from '../report/merge.js';
@@ -347,9 +348,9 @@ export function parseBreakerSettings(text: string): Record<string, unknown> {
 
 /** The run an attempt id belongs to (`<runId>.t<n>.a<k>`). */
 export function runIdOfAttempt(attemptId: string): string {
-  const match = /^(.+)\.t\d+\.a\d+$/.exec(attemptId);
-  if (match === null) throw new UsageError(`"${attemptId}" is not an attempt id (<runId>.t<n>.a<k>)`);
-  return match[1]!;
+  const parts = parseAttemptId(attemptId);
+  if (parts === undefined) throw new UsageError(`"${attemptId}" is not an attempt id (<runId>.t<n>.a<k>)`);
+  return parts.runId;
 }
 
 export function exitCodeForState(state: RunState): number {

@@ -1,6 +1,6 @@
 import { Client, Metadata, credentials, status as GrpcStatus, type ChannelCredentials, type StatusObject } from '@grpc/grpc-js';
-import { loadSync, type MethodDefinition, type ServiceDefinition } from '@grpc/proto-loader';
-import { protoLoaderOptions, protoPath } from '../common/protos.js';
+import type { MethodDefinition, ServiceDefinition } from '@grpc/proto-loader';
+import { testudoPackageDefinition } from '../common/testudo-proto.js';
 import { InvalidArgumentError, errorFromStatus, type TestudoError } from './errors.js';
 
 /** One unary method: its path and (de)serializers from the package definition. */
@@ -38,10 +38,10 @@ export interface Methods {
 
 let methodsLoaded: Methods | undefined;
 
-/** Parse testudo.proto once per process, on first use. */
+/** The methods of testudo.proto's services (the proto is parsed once per process, src/common/testudo-proto.ts). */
 export function methods(): Methods {
   if (methodsLoaded !== undefined) return methodsLoaded;
-  const definition = loadSync(protoPath('testudo.proto'), protoLoaderOptions);
+  const definition = testudoPackageDefinition();
   const kv = definition['testudo.v1.Kv'] as ServiceDefinition | undefined;
   const cluster = definition['testudo.v1.Cluster'] as ServiceDefinition | undefined;
   const runs = definition['testudo.v1.Runs'] as ServiceDefinition | undefined;

@@ -1,7 +1,7 @@
 import protobuf from 'protobufjs';
 
-import { protoPath } from '../common/protos.js';
-import { assert } from '../raft/index.js';
+import { testudoProtoRoot } from '../common/testudo-proto.js';
+import { assert } from '../common/assert.js';
 import {
   commandBytesMax,
   idempotencyKeyProblem,
@@ -140,9 +140,9 @@ export class SnapshotDecodeError extends RecordDecodeError {
 
 // ------------------------------------------------------------- proto types
 
-// Loaded once, at import: the file ships with the package, so failing here is
-// a broken install and should stop the process.
-const root = protobuf.loadSync(protoPath('testudo.proto'));
+// Looked up once, at import: the file ships with the package, so failing here
+// is a broken install and should stop the process.
+const root = testudoProtoRoot();
 const CommandType = root.lookupType('testudo.v1.Command');
 const MemberContextType = root.lookupType('testudo.v1.MemberContext');
 const MachineSnapshotType = root.lookupType('testudo.v1.MachineSnapshot');

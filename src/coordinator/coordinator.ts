@@ -15,7 +15,7 @@ import { childLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
 import { PeerClients } from './peer-clients.js';
 import { AddressRoutes } from '../client/routes.js';
-import { testudoPackageDefinition, testudoV1 } from './proto.js';
+import { testudoPackageDefinition, testudoServices } from '../common/testudo-proto.js';
 import { kvHandlers } from './services.js';
 import { Orchestrator } from './orchestrator/state.js';
 import { plantedBugs } from './planted-bugs.js';
@@ -281,13 +281,13 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     interceptors: [authInterceptor({ auth: security.auth, audit, onRefused: (method, reason) => authMetrics.callRefused(method, reason) })],
   });
   transport.registerService(server);
-  server.addService(testudoV1.Kv.service, kvHandlers(host));
-  server.addService(testudoV1.Cluster.service, clusterHandlers(host));
-  server.addService(testudoV1.Runs.service, runsHandlers(runsHost));
-  server.addService(testudoV1.Worker.service, { Session: sessions.handler() });
+  server.addService(testudoServices().Kv.service, kvHandlers(host));
+  server.addService(testudoServices().Cluster.service, clusterHandlers(host));
+  server.addService(testudoServices().Runs.service, runsHandlers(runsHost));
+  server.addService(testudoServices().Worker.service, { Session: sessions.handler() });
   const health = new HealthImplementation({ '': 'SERVING', 'testudo.v1.Kv': 'NOT_SERVING', 'testudo.v1.Cluster': 'SERVING', 'testudo.v1.Runs': 'NOT_SERVING', 'testudo.v1.Worker': 'NOT_SERVING' });
   health.addToServer(server);
-  new ReflectionService(testudoPackageDefinition).addToServer(server);
+  new ReflectionService(testudoPackageDefinition()).addToServer(server);
   const listen = `${config.listen.host}:${config.listen.port}`;
   await new Promise<void>((resolve, reject) => {
     const serverCredentials = tls === null || config.tls === null ? grpc.ServerCredentials.createInsecure() : tls.serverCredentials(config.tls.clientAuth);

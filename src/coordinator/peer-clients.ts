@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { AddressRoutes } from '../client/routes.js';
 import { bearer } from '../security/auth-token.js';
 import { forwardedForKey, forwardedKey, forwardedRoleKey, type Principal } from '../security/auth.js';
-import { testudoV1 } from './proto.js';
+import { testudoServices } from '../common/testudo-proto.js';
 
 type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
 
@@ -77,10 +77,11 @@ export class PeerClients {
     if (c === undefined) {
       if (this.clients.size >= peerClientsMax) this.close();
       const creds = this.credentials;
+      const services = testudoServices();
       c = {
-        Kv: new testudoV1.Kv(this.routes.dial(address), creds, this.channelOptions),
-        Cluster: new testudoV1.Cluster(this.routes.dial(address), creds, this.channelOptions),
-        Runs: new testudoV1.Runs(this.routes.dial(address), creds, this.channelOptions),
+        Kv: new services.Kv(this.routes.dial(address), creds, this.channelOptions),
+        Cluster: new services.Cluster(this.routes.dial(address), creds, this.channelOptions),
+        Runs: new services.Runs(this.routes.dial(address), creds, this.channelOptions),
       };
       this.clients.set(address, c);
     }

@@ -11,7 +11,7 @@ import { capIntensity, FAULT_CATALOG, intensityRank, faultParams, type FaultEven
 import type { ChaosCluster, Link } from './chaos-cluster.js';
 import { FaultRecorder, faultRecordWriteTimeoutMs } from './fault-recorder.js';
 import { fetchStatus, leaderOf, setChaosHooks } from './observer.js';
-import type { Rng } from './toxiproxy/index.js';
+import type { UniformRandom } from '../common/rand.js';
 
 /** A fault in place: what it hit and how to undo it. */
 export interface InjectedFault {
@@ -47,7 +47,7 @@ export class FaultInjector {
 
   constructor(
     private readonly chaos: ChaosCluster,
-    private readonly rng: Rng,
+    private readonly rng: UniformRandom,
     private readonly options: InjectorOptions,
   ) {
     this.recorder =
@@ -294,7 +294,7 @@ function workerHookBody(type: 'worker-slow' | 'worker-flaky', p: FaultParams): R
 }
 
 /** Two random halves: a link is cut when its ends are on different sides. */
-export function splitHalves(ids: readonly string[], rng: Rng): (from: string, to: string) => boolean {
+export function splitHalves(ids: readonly string[], rng: UniformRandom): (from: string, to: string) => boolean {
   const order = shuffle(ids, rng);
   const side = new Map(order.map((id, i) => [id, i < Math.floor(order.length / 2) ? 0 : 1]));
   return (from, to) => side.get(from) !== side.get(to);
@@ -306,7 +306,7 @@ export function splitHalves(ids: readonly string[], rng: Rng): (from: string, to
  * distance d; with three, a random bridge node reaches both others, which
  * cannot reach each other.
  */
-export function ringCuts(ids: readonly string[], rng: Rng): (from: string, to: string) => boolean {
+export function ringCuts(ids: readonly string[], rng: UniformRandom): (from: string, to: string) => boolean {
   const order = shuffle(ids, rng);
   const n = order.length;
   if (n <= 3) {
@@ -324,7 +324,7 @@ export function ringCuts(ids: readonly string[], rng: Rng): (from: string, to: s
   };
 }
 
-export function shuffle<T>(items: readonly T[], rng: Rng): T[] {
+export function shuffle<T>(items: readonly T[], rng: UniformRandom): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
@@ -333,7 +333,7 @@ export function shuffle<T>(items: readonly T[], rng: Rng): T[] {
   return out;
 }
 
-function pick<T>(items: readonly T[], rng: Rng): T {
+function pick<T>(items: readonly T[], rng: UniformRandom): T {
   const item = items[Math.floor(rng() * items.length)];
   if (item === undefined) throw new Error('pick from an empty list');
   return item;

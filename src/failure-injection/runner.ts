@@ -32,7 +32,7 @@ import { fetchStatus, isReady, setChaosHooks } from './observer.js';
 import type { ChaosChecks, ChaosRunResult, FaultOutcome } from './results.js';
 import { ProcessSampler, StatusPoller, WriteProber } from './samplers.js';
 import { faultSchedule, syntheticRunSpec, type Scenario } from './scenario/index.js';
-import { createPrng } from './toxiproxy/index.js';
+import { createPrng } from '../common/rand.js';
 
 export interface ChaosRunOptions {
   readonly scenario: Scenario;

@@ -1,5 +1,6 @@
 export { flakinessKey, testId } from './types.js';
 export { workerRecord } from './worker-record.js';
+export { attemptIdOf, parseAttemptId, taskIdOf } from './ids.js';
 export {
   decodeFaultRecord,
   encodeFaultRecord,
@@ -12,6 +13,7 @@ export {
 } from './fault-record.js';
 export type { FaultRecord } from './fault-record.js';
 export type { WorkerRecord } from './worker-record.js';
+export type { AttemptIdParts } from './ids.js';
 
 export type {
   Capabilities,
@@ -24,6 +26,7 @@ export type {
   TestCaseStatus,
   TestCaseResult,
   InfraFailureClass,
+  AttemptOrder,
   AttemptResult,
   AttemptView,
   TaskView,

@@ -101,6 +101,19 @@ export type InfraFailureClass =
   | 'delivery-failure'
   | 'cancelled';
 
+/** An attempt as a worker needs it to run (the leader sends it in an assignment). */
+export interface AttemptOrder {
+  readonly attemptId: string;
+  readonly number: number;
+  readonly taskId: string;
+  readonly runId: string;
+  readonly template: TaskTemplate;
+  readonly files: readonly string[];
+  readonly setup: readonly string[];
+  readonly setupCacheKey: string;
+  readonly sourceDir: string;
+}
+
 /** What a worker reports when an attempt ends. */
 export interface AttemptResult {
   readonly attemptId: string;

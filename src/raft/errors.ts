@@ -1,3 +1,4 @@
+import { assert } from '../common/assert.js';
 import type { NodeId } from './types.js';
 
 /** Base of every error the Raft library raises on purpose. */
@@ -117,11 +118,5 @@ export class DurableStateRolledBackError extends RaftError {
   }
 }
 
-/** A broken invariant: the process must stop rather than carry on. */
-export class AssertionFailure extends Error {
-  override readonly name = 'AssertionFailure';
-}
-
-export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new AssertionFailure(message);
-}
+// The one assert (src/common/assert.ts), re-exported for the Raft library's users.
+export { AssertionFailure, assert } from '../common/assert.js';

@@ -10,7 +10,7 @@ export { encodeDurableRecord, decodeDurableRecord, checkDurableState, DurableRec
 export { durableFileName } from './durable-file.js';
 export { bootstrapState } from './bootstrap.js';
 export { crc32c } from './crc32c.js';
-export { SeededRng } from './rand.js';
+export { SeededRng } from '../common/rand.js';
 export { encodeConfChange, decodeConfChange, applyToConfState, isMember } from './conf-change.js';
 export { majority, committedIndex, voteResult, quorumActive } from './quorum.js';
 export {
@@ -50,7 +50,7 @@ export type { StateMachine } from './state-machine.js';
 export type { Transport, TransportHandler } from './transport.js';
 export type { RaftNodeOptions, RaftNodeObserver } from './node.js';
 export type { GrpcTransportOptions, GrpcTransportStats, PeerAuth, PeerLogger, PeerRefusal } from './grpc-transport.js';
-export type { Rng } from './rand.js';
+export type { Rng } from '../common/rand.js';
 export type { VoteResult } from './quorum.js';
 export type {
   NodeId,

@@ -6,7 +6,7 @@ import type { RaftConfig } from './config.js';
 import { assert } from './errors.js';
 import type { LevelDbStorage } from './leveldb-storage.js';
 import { NodeOverloadedError, NodeStoppedError, ProposalDroppedError, ReadIndexError, TransferTimeoutError } from './node-errors.js';
-import { SeededRng } from './rand.js';
+import { SeededRng } from '../common/rand.js';
 import type { Transport, TransportHandler } from './transport.js';
 import { EntryType, NO_NODE, type ConfChange, type Entry, type Message, type NodeId, type Ready, type Role } from './types.js';
 import type { StateMachine } from './state-machine.js';

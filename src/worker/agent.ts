@@ -6,9 +6,8 @@ import { isAbsolute, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
-import { testudoV1 } from '../coordinator/proto.js';
-import type { AttemptOrder } from '../coordinator/orchestrator/state.js';
-import type { AttemptResult, Capabilities } from '../model/index.js';
+import { testudoServices } from '../common/testudo-proto.js';
+import type { AttemptOrder, AttemptResult, Capabilities } from '../model/index.js';
 import type { WorkerChaosHooks } from './chaos-hooks.js';
 import { AttemptFiles } from './attempt-files.js';
 import { runAttempt } from './executor.js';
@@ -245,7 +244,8 @@ export class WorkerAgent {
         for (const old of this.channels.values()) old.close();
         this.channels.clear();
       }
-      c = new testudoV1.Worker((this.options.routes ?? AddressRoutes.none).dial(address), this.options.credentials ?? grpc.credentials.createInsecure(), {
+      const { Worker } = testudoServices();
+      c = new Worker((this.options.routes ?? AddressRoutes.none).dial(address), this.options.credentials ?? grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': 64 * 1024 * 1024,
         'grpc.max_send_message_length': 64 * 1024 * 1024,
         'grpc.keepalive_time_ms': keepaliveTimeMs,

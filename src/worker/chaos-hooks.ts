@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 
 import { chaosDefaults, type ChaosControl, type ChaosSchema } from '../common/chaos-endpoint.js';
-import { createPrng } from '../failure-injection/toxiproxy/toxics.js';
+import { createPrng } from '../common/rand.js';
 import { killProcessGroup } from './executor.js';
 
 export type WorkerChaosSettings = {

@@ -2,6 +2,7 @@
 // registrations, attempt results, and a thin driver that applies commands
 // through the MachineExtension contract and checks invariants after each.
 
+import { parseAttemptId } from '../../src/model/index.js';
 import { encodeOrchCommand, type OrchCommand, type RegisterWorkerCommand } from '../../src/coordinator/orchestrator/commands.js';
 import type {
   AssignOutcome,
@@ -65,7 +66,8 @@ export function testCase(over: Partial<TestCaseResult> = {}): TestCaseResult {
 
 /** A result for an attempt id of the form `<taskId>.a<n>` (the machine's scheme). */
 export function result(attemptId: string, workerId: string, over: Partial<AttemptResult> = {}): AttemptResult {
-  const taskId = attemptId.replace(/\.a\d+$/, '');
+  const taskId = parseAttemptId(attemptId)?.taskId;
+  if (taskId === undefined) throw new Error(`fixture: ${attemptId} is not <runId>.t<k>.a<n>`);
   return {
     attemptId,
     taskId,

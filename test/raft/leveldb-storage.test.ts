@@ -7,7 +7,7 @@ import { AssertionFailure, CompactedError, CorruptionError, UnavailableError } f
 import { decodeConfChange } from '../../src/raft/conf-change.js';
 import { DataDirLockedError, ForeignDataDirError, LevelDbStorage } from '../../src/raft/leveldb-storage.js';
 import { MemoryStorage } from '../../src/raft/memory-storage.js';
-import { SeededRng } from '../../src/raft/rand.js';
+import { SeededRng } from '../../src/common/rand.js';
 import type { Storage } from '../../src/raft/storage.js';
 import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from '../../src/raft/types.js';
 import { TempDirs } from './fixtures/temp-dirs.js';

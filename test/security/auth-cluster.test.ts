@@ -13,9 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
-import { testudoV1 } from '../../src/coordinator/proto.js';
+import { testudoServices } from '../../src/common/testudo-proto.js';
 import { metadataClusterId, metadataFrom, peerPingPath, peerStreamPath } from '../../src/raft/grpc-peer-service.js';
 import { encodeBatchFrame, encodePingRequest } from '../../src/raft/peer-codec.js';
+import { parseAttemptId } from '../../src/model/index.js';
 import { MessageType, message, type Message } from '../../src/raft/types.js';
 import { newToken, tokenHash } from '../../src/security/auth-token.js';
 import { clientFor, runTestudo, stableLeader, startCluster, waitFor } from '../integration/harness.js';
@@ -80,11 +81,12 @@ function clientsOf(id: string): Clients & { generic: grpc.Client } {
   let c = raw.get(id);
   if (c === undefined) {
     const creds = grpc.credentials.createInsecure();
+    const services = testudoServices();
     c = {
-      Kv: new testudoV1.Kv(address(id), creds),
-      Cluster: new testudoV1.Cluster(address(id), creds),
-      Runs: new testudoV1.Runs(address(id), creds),
-      Worker: new testudoV1.Worker(address(id), creds),
+      Kv: new services.Kv(address(id), creds),
+      Cluster: new services.Cluster(address(id), creds),
+      Runs: new services.Runs(address(id), creds),
+      Worker: new services.Worker(address(id), creds),
       generic: new grpc.Client(address(id), creds),
     };
     raw.set(id, c);
@@ -368,7 +370,7 @@ describe('an authenticated cluster', () => {
     const attempt = await waitFor('the attempt to run on w1', async () => (await admin.getRun(runId)).tasks[0]?.attempts.find((a) => a.workerId === workerId && a.state === 'running'));
     const before = await leaderMetrics();
     const forged = (names: string): string =>
-      JSON.stringify({ attemptId: attempt.attemptId, taskId: attempt.attemptId.replace(/\.a\d+$/, ''), workerId: names, outcome: 'passed', infraClass: '', reason: '', exitCode: 0, signal: '', startedAtMs: 1, finishedAtMs: 2, tests: [], outputTail: '', logBytes: 0 });
+      JSON.stringify({ attemptId: attempt.attemptId, taskId: parseAttemptId(attempt.attemptId)?.taskId ?? '', workerId: names, outcome: 'passed', infraClass: '', reason: '', exitCode: 0, signal: '', startedAtMs: 1, finishedAtMs: 2, tests: [], outputTail: '', logBytes: 0 });
     const evil = await session(leaderId, metadata(tokens.worker), { workerId: 'w-evil0001', sessionKey: newToken() }, (stream) => {
       stream.write({ results: { results: [forged('w-evil0001'), forged(workerId)] } });
     });

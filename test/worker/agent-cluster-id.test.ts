@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { testudoV1 } from '../../src/coordinator/proto.js';
+import { testudoServices } from '../../src/common/testudo-proto.js';
 import { WorkerAgent } from '../../src/worker/agent.js';
 import { waitUntil } from './helpers.js';
 
@@ -34,7 +34,7 @@ afterEach(async () => {
 async function coordinator(clusterId: string | undefined): Promise<Coordinator> {
   const server = new grpc.Server();
   const helloClusterIds: string[] = [];
-  server.addService(testudoV1.Worker.service, {
+  server.addService(testudoServices().Worker.service, {
     Session: (call: SessionCall) => {
       call.on('data', (message: { hello?: { clusterId: string } | null }) => {
         if (!message.hello) return;

@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { testudoV1 } from '../../src/coordinator/proto.js';
+import { testudoServices } from '../../src/common/testudo-proto.js';
 import { WorkerAgent } from '../../src/worker/agent.js';
 import { deadEndpoint } from '../client/fake-node.js';
 import { waitUntil } from './helpers.js';
@@ -21,7 +21,7 @@ type SessionCall = grpc.ServerDuplexStream<{ hello?: { workerId: string } | null
 async function coordinator(session: (call: SessionCall) => void): Promise<{ address: string; hellos: () => number; stop: () => void }> {
   const server = new grpc.Server();
   let hellos = 0;
-  server.addService(testudoV1.Worker.service, {
+  server.addService(testudoServices().Worker.service, {
     Session: (call: SessionCall) => {
       call.on('data', (message: { hello?: unknown }) => {
         if (message.hello) hellos++;

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseAttemptId } from '../../src/model/index.js';
 import { AttemptFiles, attemptDirsMaxDefault, attemptDirsRemovedPerPruneMax, attemptRetentionMsDefault } from '../../src/worker/attempt-files.js';
 import { attemptDir, runAttempt } from '../../src/worker/executor.js';
 import { startWorkerHttp } from '../../src/worker/http.js';
@@ -28,7 +29,7 @@ describe('AttemptFiles', () => {
   /** Runs attempt `id` for real: its directory holds output.log and junit.xml. */
   async function attempt(id: string): Promise<void> {
     const result = await runAttempt(
-      { attemptId: id, taskId: id.replace(/\.a\d+$/, ''), runId: 'r1', workerId: 'w-1', attempt: 1, template: template({ command: `echo output of ${id}; ${writeReport('<testcase name="x"/>')}` }), files: [], checkoutDir: checkout },
+      { attemptId: id, taskId: parseAttemptId(id)?.taskId ?? '', runId: 'r1', workerId: 'w-1', attempt: 1, template: template({ command: `echo output of ${id}; ${writeReport('<testcase name="x"/>')}` }), files: [], checkoutDir: checkout },
       { workDir, killGraceMs: 200 },
     );
     expect(result.outcome, result.reason).toBe('passed');

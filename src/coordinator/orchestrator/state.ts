@@ -1,6 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 import type {
+  AttemptOrder,
   AttemptResult,
   FlakinessRecord,
   InfraFailureClass,
@@ -16,8 +17,8 @@ import type {
   WorkerState,
   WorkerView,
 } from '../../model/index.js';
-import { flakinessKey, testId } from '../../model/index.js';
-import { assert } from '../../raft/index.js';
+import { attemptIdOf, flakinessKey, taskIdOf, testId } from '../../model/index.js';
+import { assert } from '../../common/assert.js';
 import { SnapshotDecodeError } from '../codec.js';
 import { ExtensionCommandError, type MachineExtension } from '../kv-machine.js';
 import { decodeOrchCommand, orchJsonBytesMax, type Assignment, type OrchCommand, type RegisterWorkerCommand } from './commands.js';
@@ -81,7 +82,7 @@ import {
  * Invariants (asserted): a task is in exactly one state; only its last
  * attempt may run; a worker's `running` set holds exactly the running
  * attempts assigned to it; a run's counts equal its tasks' states; a result
- * is counted at most once (ARCHITECTURE invariant 4), and a task ends exactly
+ * is counted at most once (docs/architecture.md, invariant 4), and a task ends exactly
  * once (invariant 5).
  */
 
@@ -131,19 +132,6 @@ export interface CancelOutcome {
 export interface WorkerLostOutcome {
   readonly requeued: number;
   readonly failed: number;
-}
-
-/** An attempt as a worker needs it to run. */
-export interface AttemptOrder {
-  readonly attemptId: string;
-  readonly number: number;
-  readonly taskId: string;
-  readonly runId: string;
-  readonly template: TaskTemplate;
-  readonly files: readonly string[];
-  readonly setup: readonly string[];
-  readonly setupCacheKey: string;
-  readonly sourceDir: string;
 }
 
 /**
@@ -379,7 +367,7 @@ export class Orchestrator implements MachineExtension {
     const files = this.shardFiles(submission.tasks);
     submission.tasks.forEach((template, position) => {
       const task: TaskRec = {
-        taskId: `${runId}.t${position + 1}`,
+        taskId: taskIdOf(runId, position + 1),
         runId,
         seq: this.nextSeq++,
         template,
@@ -461,7 +449,7 @@ export class Orchestrator implements MachineExtension {
       }
       const number = task.attempts.length + 1;
       const attempt: AttemptRec = {
-        attemptId: `${task.taskId}.a${number}`,
+        attemptId: attemptIdOf(task.taskId, number),
         number,
         workerId: worker.workerId,
         assignedAtMs: atMs,

@@ -3,13 +3,14 @@
 // replays exactly with the same seed.
 
 import { FAULT_CATALOG, faultParams, type FaultEvent } from '../catalog.js';
-import { createPrng, type Rng } from '../toxiproxy/index.js';
+import { assert } from '../../common/assert.js';
+import { createPrng, type UniformRandom } from '../../common/rand.js';
 import type { RandomFaults, Scenario } from './types.js';
 
 /** Random events sit at start + k·every, moved by up to this share of `every` either way. */
 export const RANDOM_JITTER_SHARE = 0.3;
 
-function pick<T>(rng: Rng, items: readonly T[]): T {
+function pick<T>(rng: UniformRandom, items: readonly T[]): T {
   const item = items[Math.floor(rng() * items.length)];
   if (item === undefined) throw new RangeError('pick from an empty list');
   return item;
@@ -38,7 +39,7 @@ export function randomFaultEvents(random: RandomFaults, seed: number): FaultEven
   }
   // Jitter stays under half of `every`, so the nominal order is the time order.
   for (let i = 1; i < events.length; i++) {
-    if ((events[i]?.atMs ?? 0) < (events[i - 1]?.atMs ?? 0)) throw new Error('random fault schedule out of order');
+    assert((events[i]?.atMs ?? 0) >= (events[i - 1]?.atMs ?? 0), 'random fault schedule out of order');
   }
   return events;
 }

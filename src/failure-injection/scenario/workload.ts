@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { SPEC_LIMITS } from '../../spec/index.js';
-import { createPrng, type Rng } from '../toxiproxy/index.js';
+import { createPrng, type UniformRandom } from '../../common/rand.js';
 import type { SyntheticWorkload, TaskDuration } from './types.js';
 
 /** Task durations are clamped to this range (ms). */
@@ -27,13 +27,13 @@ const WORKLOAD_SEED_SALT = 0x5eed_da7a;
 export const BUSY_FRACTION_DEFAULT = 0.1;
 
 /** A standard normal variate (Box–Muller). */
-function standardNormal(rng: Rng): number {
+function standardNormal(rng: UniformRandom): number {
   const u = 1 - rng(); // (0, 1]: log(u) is finite
   const v = rng();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
-function drawMs(duration: TaskDuration, rng: Rng): number {
+function drawMs(duration: TaskDuration, rng: UniformRandom): number {
   switch (duration.distribution) {
     case 'fixed':
       return duration.valueMs;

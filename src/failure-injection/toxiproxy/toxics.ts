@@ -11,6 +11,8 @@
  * toxics/*.go); see docs/toxiproxy.md for the few deliberate differences.
  */
 
+import { createPrng, type UniformRandom } from '../../common/rand.js';
+
 /** The stream a toxic applies to. */
 export type Direction = 'upstream' | 'downstream';
 
@@ -65,20 +67,11 @@ export interface ToxicSpec {
   attributes: Record<string, number>;
 }
 
-/** A source of uniform random numbers in [0, 1). */
-export type Rng = () => number;
+/** A source of uniform random numbers in [0, 1) (src/common/rand.ts). */
+export type Rng = UniformRandom;
 
-/** A small seedable PRNG (mulberry32). */
-export function createPrng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Re-exported for the proxy's users; the generator itself lives in src/common/rand.ts.
+export { createPrng };
 
 /** A piece of stream data with the time (ms since epoch) it was read. */
 export interface Chunk {

@@ -1,15 +1,25 @@
 /**
- * The only randomness the Raft core may use: a generator handed in through its
- * config, so that a simulator can replay a run from its seed.
+ * Testudo's one seeded random generator. The Raft core takes it through its
+ * config (src/raft/config.ts) so that a simulator replays a run from its seed;
+ * the chaos tools (fault proxy, scenario schedules, worker chaos hooks) draw
+ * from the same algorithm, so a seed means the same stream everywhere.
+ *
+ * Changing the algorithm changes every recorded seed's replay (test/sim,
+ * test/raft scenarios, chaos scenarios): test/common/rand.test.ts pins it.
  */
+
+/** What the Raft core needs from a generator. */
 export interface Rng {
   /** A uniformly distributed integer in [0, bound). */
   intBelow(bound: number): number;
 }
 
+/** A source of uniform floats in [0, 1), as the chaos tools take it. */
+export type UniformRandom = () => number;
+
 /**
  * SplitMix32-style generator (Mulberry32): tiny, fast and good enough for
- * election jitter and simulation choices. Not for cryptography.
+ * election jitter, simulation choices and fault draws. Not for cryptography.
  */
 export class SeededRng implements Rng {
   private state: number;
@@ -45,4 +55,10 @@ export class SeededRng implements Rng {
   fork(): SeededRng {
     return new SeededRng(this.nextUint32() ^ 0x9e3779b9);
   }
+}
+
+/** The floats of `new SeededRng(seed).next()`, as a function. */
+export function createPrng(seed: number): UniformRandom {
+  const rng = new SeededRng(seed);
+  return () => rng.next();
 }
