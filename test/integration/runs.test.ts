@@ -16,7 +16,7 @@ import { countedAttempts, countedTests, finishRun, outboxSize, sleepRun, startWo
 /**
  * Runs end to end on real processes: 3 coordinators (Raft on LevelDB), worker
  * processes running real commands in their own process groups, and kill -9.
- * The checks are the ARCHITECTURE invariants: every task ends exactly once
+ * The checks are invariants 4 and 5 of docs/architecture.md: every task ends exactly once
  * (5) and a result is counted at most once (4).
  */
 describe('runs across real workers', () => {
