@@ -1,4 +1,4 @@
-import type { FollowerProgress } from '../model/index.js';
+import type { FollowerProgress, WorkerRecord } from '../model/index.js';
 import type { RetryOptions } from './retry.js';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { AddressRoutes } from './routes.js';
@@ -202,27 +202,9 @@ export interface SubmitRunResult {
   readonly duplicate: boolean;
 }
 
-export interface WorkerInfo {
-  readonly workerId: string;
-  readonly name: string;
-  readonly state: 'active' | 'draining' | 'lost';
-  readonly slots: number;
-  readonly running: readonly string[];
-  readonly labels: Readonly<Record<string, string>>;
-  readonly cpus: number;
-  readonly memoryMb: number;
-  readonly tools: readonly string[];
-  readonly httpAddress: string;
+export interface WorkerInfo extends WorkerRecord {
   /** Has a session with the leader now. */
   readonly connected: boolean;
-  readonly registeredAtMs: number;
-  /** closed | open | half-open | forced-open (quarantined) | disabled */
-  readonly breakerState: string;
-  readonly breakerReason: string;
-  /** Cleaning its work dir and rerunning setup (recovery level 3). */
-  readonly resetting: boolean;
-  /** When the breaker entered its state (the leader's clock). */
-  readonly breakerSinceMs: number;
   /** Since the leader last heard from the worker, measured by the leader; -1 when it has not heard from it since it became leader. */
   readonly lastHeartbeatAgeMs: number;
 }

@@ -5,7 +5,6 @@
 // cases dial a closed port.
 import { execFile } from 'node:child_process';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
@@ -18,6 +17,7 @@ import { SpecError } from '../../src/spec/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { cliArgv, repoRoot, runBuiltCli, type CliOutcome } from './cli-process.js';
 import { clientFor, startCluster, waitFor } from '../integration/harness.js';
+import { freePort } from '../../src/cluster/ports.js';
 
 const exampleSpec = join(repoRoot, 'examples', 'testudo.yaml');
 /** Environment of every child: no coordinators from the caller's shell, no CI. */
@@ -29,18 +29,10 @@ let endpoints: string;
 let scratch: string;
 let closedPort: number;
 
-async function closedPortOf(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'testudo-cli-contract-'));
-  closedPort = await closedPortOf();
+  closedPort = await freePort(); // reserved for this process, nobody listens on it
   ({ cluster, cleanup } = await startCluster({ coordinators: 1, basePort: 0 }));
   endpoints = cluster.endpoints().join(',');
   await cluster.startWorker('w1', { slots: 2 });

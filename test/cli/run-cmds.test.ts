@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -23,6 +22,7 @@ import {
 import type { AttemptView, RunCounts, RunSubmission, RunSummary, RunView, TaskTemplate, TaskView, TestCaseResult } from '../../src/model/types.js';
 import { mergeRun } from '../../src/report/merge.js';
 import { buildSummary } from '../../src/report/summary.js';
+import { freePort } from '../../src/cluster/ports.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -51,14 +51,6 @@ async function cli(args: string[], env: RunCommandsEnv = {}): Promise<{ code: nu
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 // ------------------------------------------------------------------ fixtures
 
