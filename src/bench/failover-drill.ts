@@ -8,6 +8,9 @@ import { LocalCluster } from '../cluster/local-cluster.js';
 import { quantile, round } from './load.js';
 import { waitForLeader } from './raft.js';
 
+/** How long the transfer mode waits for TransferLeader's answer. */
+const transferCallTimeoutMs = 10_000;
+
 export type DrillMode = 'kill' | 'pause' | 'transfer' | 'partition';
 
 /** Modes that need to control the coordinators' processes or put proxies in front of them: local clusters only. */
@@ -152,7 +155,9 @@ class DrillCluster {
   async inject(mode: DrillMode, leaderId: string): Promise<() => Promise<void>> {
     const local = this.local;
     if (mode === 'transfer') {
-      const client = new TestudoClient({ endpoints: this.endpoints, totalTimeoutMs: 10_000 });
+      // The call outlives the coordinator's own transfer timeout (5 s, src/coordinator/admin.ts):
+      // a slow transfer then ends with the coordinator's answer, not a client deadline.
+      const client = new TestudoClient({ endpoints: this.endpoints, totalTimeoutMs: transferCallTimeoutMs * 2, callTimeoutMs: transferCallTimeoutMs });
       try {
         const status = await client.clusterStatus();
         const to = status.members.find((m) => m.id !== leaderId && m.kind === 'voter')?.id;
