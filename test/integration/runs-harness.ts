@@ -5,6 +5,7 @@ import type { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import type { RunSubmission, RunSummary, RunView, TaskTemplate } from '../../src/model/index.js';
 import { waitFor } from './harness.js';
+import { noopTemplate } from '../../src/bench/schedule.js';
 
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures');
 const sleepScript = join(fixtures, 'sleep-test.sh');
@@ -19,20 +20,11 @@ export function crashRun(name: string, tasks: number, seconds: number, crashOn: 
 /** A run of `tasks` tasks, each sleeping `seconds` and reporting one passing test named `t<k>`. */
 export function sleepRun(name: string, tasks: number, seconds: number, overrides: Partial<TaskTemplate> = {}): RunSubmission {
   const template = (k: number): TaskTemplate => ({
+    ...noopTemplate(),
     suite: 'sleep',
     command: `sh ${sleepScript} ${seconds} t${k}`,
-    cwd: '.',
     shard: k,
     shardCount: tasks,
-    files: [],
-    splitByTimings: false,
-    matrix: {},
-    env: {},
-    requirements: { labels: {}, cpus: 0, memoryMb: 0, tools: [] },
-    priority: 0,
-    timeoutSec: 60,
-    retries: 0,
-    exclusive: false,
     ...overrides,
   });
   return { name, setup: [], setupCacheKey: '', sourceDir: '/tmp', tasks: Array.from({ length: tasks }, (_, i) => template(i + 1)) };

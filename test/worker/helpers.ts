@@ -1,22 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { noopTemplate } from '../../src/bench/schedule.js';
 import type { TaskTemplate } from '../../src/model/types.js';
 
 export function template(overrides: Partial<TaskTemplate> = {}): TaskTemplate {
   return {
+    ...noopTemplate(),
     suite: 'unit',
-    command: 'true',
-    cwd: '.',
-    shard: 1,
-    shardCount: 1,
-    files: [],
-    splitByTimings: false,
-    matrix: {},
-    env: {},
-    requirements: { labels: {}, cpus: 0, memoryMb: 0, tools: [] },
-    priority: 0,
     timeoutSec: 10,
-    retries: 0,
-    exclusive: false,
     ...overrides,
   };
 }
