@@ -33,6 +33,7 @@ export class OrchestratorMetrics {
   private readonly dispatch: Histogram;
   private readonly transitions: Counter<'from' | 'to'>;
   private readonly alerts: Counter<'kind'>;
+  private readonly decisions: Counter<'level' | 'class'>;
   private readonly webhook: Counter<'outcome'>;
 
   constructor(registry: Registry, source: OrchestratorMetricsSource) {
@@ -103,9 +104,18 @@ export class OrchestratorMetrics {
       labelNames: ['outcome'],
       registers,
     });
+    this.decisions = new Counter({
+      name: 'testudo_recovery_decisions_total',
+      help: "Recovery decisions this node applied while it was the leader, by ladder level (1 retry, 2 move, 3 reset, 4 quarantine, 5 give up; 'hold' waits out a fleet-wide fault) and failure class.",
+      labelNames: ['level', 'class'],
+      registers,
+    });
     orchestrator.onChange((_runs, _type, events) => {
       if (!isLeader()) return;
-      for (const e of events) if (e.kind === 'breaker') this.transitions.inc({ from: e.from, to: e.to });
+      for (const e of events) {
+        if (e.kind === 'breaker') this.transitions.inc({ from: e.from, to: e.to });
+        else if (e.kind === 'decision') this.decisions.inc({ level: e.hold ? 'hold' : String(e.level), class: e.failureClass });
+      }
     });
     this.results = new Counter({
       name: 'testudo_results_committed_total',

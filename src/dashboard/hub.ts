@@ -260,6 +260,8 @@ export class DashboardHub {
     this.markDirty('node', 'workers', 'runs', 'queue');
     if (change.events.length === 0) return;
     for (const event of change.events) {
+      // Per-task recovery decisions are too many for the feed; `runs show --explain` has them.
+      if (event.kind === 'decision') continue;
       const workerId = typeof event['workerId'] === 'string' ? event['workerId'] : '';
       const atMs = typeof event['atMs'] === 'number' ? event['atMs'] : this.sources.nowMs();
       const text =

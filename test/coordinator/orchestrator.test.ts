@@ -1174,7 +1174,9 @@ describe('Orchestrator: breakers in the replicated state', () => {
   it('opens a failing worker’s breaker, probes it half-open, and quarantines it after repeated opens; an operator releases it', () => {
     const d = new Driver();
     const events: OrchEvent[] = [];
-    d.o.onChange((_r, _t, evs) => events.push(...evs));
+    // Long opens and an early quarantine keep the steps readable; the defaults are shorter (tested below).
+    d.apply({ type: 'set-breaker-config', config: { openBaseMs: 30_000, openMaxMs: 600_000, quarantineAfterOpens: 3 } }, 0);
+    d.o.onChange((_r, _t, evs) => events.push(...evs.filter((e) => e.kind !== 'decision')));
     for (const w of ['w1', 'w2', 'w3', 'w4']) d.register(registration(w, { slots: 4 }));
     d.submit('r1', submission(Array.from({ length: 12 }, () => template())), 0);
     for (let i = 1; i <= 5; i++) crashOn(d, 'w1', `r1.t${i}`, i * 100);
@@ -1273,7 +1275,7 @@ describe('Orchestrator: attempts cancelled by stopping workers', () => {
 describe('Orchestrator: replicated breaker settings', () => {
   it('changes them for every replica alike, refuses invalid ones, and keeps them in the snapshot', () => {
     const d = new Driver();
-    expect(d.o.breakerConfig().openBaseMs).toBe(30_000);
+    expect(d.o.breakerConfig().openBaseMs).toBe(2_000);
     expect(d.apply({ type: 'set-breaker-config', config: { openBaseMs: 1000, openMaxMs: 4000 } }, 0)).toMatchObject({ config: { openBaseMs: 1000, openMaxMs: 4000, minimumCalls: 5 } });
     const before = d.snapshotHex();
     expect(() => d.apply({ type: 'set-breaker-config', config: { openBaseMs: 9000 } }, 1)).toThrow(/openBaseMs ≤ openMaxMs/);
@@ -1283,6 +1285,16 @@ describe('Orchestrator: replicated breaker settings', () => {
     copy.o.restore(d.o.snapshot());
     expect(copy.o.breakerConfig()).toEqual(d.o.breakerConfig());
   });
+  it('sets the ladder and threshold numbers too, and refuses bad ones', () => {
+    const d = new Driver();
+    expect(d.apply({ type: 'set-breaker-config', config: { retryBackoffMs: 500, fleetHoldsMax: 2, thresholdK: 2, maxEjectedShare: 0.5 } }, 0)).toMatchObject({
+      config: { retryBackoffMs: 500, fleetHoldsMax: 2, thresholdK: 2, maxEjectedShare: 0.5 },
+    });
+    expect(() => d.apply({ type: 'set-breaker-config', config: { sameWorkerFailuresMax: 0 } }, 1)).toThrow(/sameWorkerFailuresMax must be an integer ≥ 1/);
+    expect(() => d.apply({ type: 'set-breaker-config', config: { maxEjectedShare: 2 } }, 1)).toThrow(/maxEjectedShare must be in \[0, 1\]/);
+    expect(d.o.breakerConfig().retryBackoffMs).toBe(500);
+  });
+
   it('with adaptive recovery off, a failing worker is never cut off and its tasks follow the fixed policy', () => {
     const d = new Driver();
     d.apply({ type: 'set-breaker-config', config: { adaptiveRecovery: false } }, 0);
@@ -1295,5 +1307,64 @@ describe('Orchestrator: replicated breaker settings', () => {
     expect(task?.decisions.at(-1)?.reason).toMatch(/adaptive recovery off/);
     expect(d.o.worker('w1')?.resetting).toBe(false);
     expect(d.o.worker('w1')?.breaker.state).toBe('closed');
+  });
+});
+
+describe('Orchestrator: recovery that keeps the fleet serving', () => {
+  function crashOn(d: Driver, worker: string, taskId: string, atMs: number, infraClass: 'crash' | 'spawn-error' = 'crash'): string {
+    const out = d.assign([{ taskId, workerId: worker }], atMs);
+    expect(out.assigned).toHaveLength(1);
+    const attemptId = out.assigned[0]!.attemptId;
+    d.results([infra(attemptId, worker, infraClass)], atMs + 10);
+    return attemptId;
+  }
+
+  it('past the ejection cap an open worker stays in service at one attempt at a time; the first one is ejected', () => {
+    const d = new Driver();
+    // A plain threshold (no peer guard), so the second bad worker trips too.
+    d.apply({ type: 'set-breaker-config', config: { thresholdK: 0, thresholdGuardMargin: 0 } }, 0);
+    for (const w of ['w1', 'w2', 'w3']) d.register(registration(w, { slots: 2 }));
+    d.submit('r1', submission(Array.from({ length: 20 }, () => template())), 0);
+    for (let i = 1; i <= 5; i++) crashOn(d, 'w1', `r1.t${i}`, i * 10);
+    expect(d.o.worker('w1')?.breaker.state).toBe('open');
+    // w1 is the first of its class to open: ejected (no work while open).
+    expect(d.o.schedulableWorkers(100).map((w) => w.workerId)).toEqual(['w2', 'w3']);
+    for (let i = 6; i <= 10; i++) crashOn(d, 'w2', `r1.t${i}`, 100 + i * 10);
+    expect(d.o.worker('w2')?.breaker.state).toBe('open');
+    // w2 opened second: 4 of 6 slots would be out (cap 25%), so it keeps one slot.
+    const listed = d.o.schedulableWorkers(300);
+    expect(listed.find((w) => w.workerId === 'w1')).toBeUndefined();
+    expect(listed.find((w) => w.workerId === 'w2')?.freeSlots).toBe(1);
+    expect(d.assign([{ taskId: 'r1.t11', workerId: 'w2' }], 300).assigned).toHaveLength(1);
+    expect(d.assign([{ taskId: 'r1.t12', workerId: 'w2' }], 301).skipped).toBe(1);
+    expect(d.assign([{ taskId: 'r1.t12', workerId: 'w1' }], 302).skipped).toBe(1);
+  });
+
+  it('holds tasks through a fleet-wide fault instead of giving them up, and nobody is quarantined', () => {
+    const d = new Driver();
+    const decisions: OrchEvent[] = [];
+    d.o.onChange((_r, _t, evs) => decisions.push(...evs.filter((e) => e.kind === 'decision')));
+    for (const w of ['w1', 'w2', 'w3']) d.register(registration(w, { slots: 2 }));
+    d.submit('r1', submission([template()]), 0);
+    // Every worker fails every spawn: after three each, they are all "failing now".
+    let t = 0;
+    for (const w of ['w1', 'w2', 'w3']) {
+      for (let i = 0; i < 3; i++) {
+        d.submit(`x${w}${i}`, submission([template()]), (t += 10));
+        crashOn(d, w, `x${w}${i}.t1`, (t += 10), 'spawn-error');
+      }
+    }
+    // Now the run's task fails again and again, on every worker in turn; it is held, never given up.
+    for (let i = 0; i < 6; i++) {
+      const w = `w${(i % 3) + 1}`;
+      t += 20_000;
+      crashOn(d, w, 'r1.t1', t, 'spawn-error');
+      const task = d.o.getRun('r1')!.tasks[0]!;
+      expect(task.state).toBe('queued');
+      expect(task.decisions.at(-1)?.reason).toMatch(new RegExp(`during a fleet-wide fault: hold ${i + 1} of 6`));
+    }
+    expect(d.o.getRun('r1')!.tasks[0]!.decisions.every((x) => x.level === 1)).toBe(true);
+    for (const w of ['w1', 'w2', 'w3']) expect(d.o.worker(w)?.breaker.state).not.toBe('forced-open');
+    expect(decisions.filter((e) => e.kind === 'decision' && e.hold).length).toBeGreaterThanOrEqual(6);
   });
 });

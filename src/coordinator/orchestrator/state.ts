@@ -26,13 +26,18 @@ import { FlakeHistory, splitByTimings, TimingHistory } from './history.js';
 import { meetsRequirements, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
 import { validateResult, validateSubmission, validateWorker } from './validate.js';
 import { orchestratorFormatVersion } from './records.js';
-import { capabilityKeyOf, otherWorkerCanRun, peerStats, probeAfterQuarantine, suspect, upgradeFromVersion1 } from './worker-health.js';
+import { capabilityKeyOf, fleetWideFault, otherWorkerCanRun, peerStats, probeAfterQuarantine, suspect, upgradeFromVersion1 } from './worker-health.js';
 import {
   adaptiveThreshold,
   advance,
   allowsAssignment,
   decide,
   defaultBreakerConfig,
+  degradedSlots,
+  ejectedWorkers,
+  ladderConfigOf,
+  lastWasHold,
+  thresholdConfigOf,
   disable,
   emptyRecoveryHistory,
   enable,
@@ -142,6 +147,7 @@ export interface WorkerLostOutcome {
 export type OrchEvent =
   | { readonly kind: 'breaker'; readonly workerId: string; readonly from: string; readonly to: string; readonly atMs: number; readonly reason: string }
   | { readonly kind: 'reset'; readonly workerId: string; readonly reason: string }
+  | { readonly kind: 'decision'; readonly workerId: string; readonly level: number; readonly failureClass: string; readonly hold: boolean }
   | {
       readonly kind: 'alert';
       readonly alert: 'quarantine' | 'give-up' | 'reset-failed';
@@ -157,8 +163,6 @@ export type ChangeListener = (runIds: ReadonlySet<string>, command: OrchCommand[
 
 /** The breaker settings a new cluster starts with; `set-breaker-config` changes them for every replica alike. */
 export const breakerConfig = defaultBreakerConfig;
-/** A breaker that opens this many times in a row (its half-open probes failing) is quarantined (forced open). */
-export const quarantineAfterOpens = 3;
 /** Attempts of one task cancelled by stopping workers before the task ends failed-infra. */
 export const cancelledRunsMax = 5;
 /** Recovery decisions kept per task. */
@@ -490,7 +494,15 @@ export class Orchestrator implements MachineExtension {
     const b = worker.breaker;
     if (b.state === 'open') this.setBreaker(worker, maybeHalfOpen(b, atMs));
     else if (b.state === 'forced-open' && quarantineCooldownElapsed(b, atMs, this.breakerSettings)) this.setBreaker(worker, probeAfterQuarantine(b, atMs, this.breakerSettings));
+    if (worker.breaker.state === 'open' && !this.ejected(worker)) return worker.running.length < degradedSlots;
     return allowsAssignment(worker.breaker, atMs, this.probesRunning(worker), this.breakerSettings);
+  }
+
+  /** Whether the worker's open breaker takes it out of service, or the ejection cap keeps it in at a lower weight. */
+  private ejected(worker: WorkerRec): boolean {
+    const active = [...this.workers.values()].filter((w) => w.state === 'active');
+    const candidates = active.map((w) => ({ workerId: w.workerId, capabilityKey: w.capabilityKey, slots: w.slots, breakerState: w.breaker.state, sinceMs: w.breaker.sinceMs }));
+    return ejectedWorkers(candidates, worker.capabilityKey, this.breakerSettings.maxEjectedShare).has(worker.workerId);
   }
 
   /** Attempts running on the worker that started while its breaker is half-open (the probes). */
@@ -517,8 +529,8 @@ export class Orchestrator implements MachineExtension {
       const b = w.breaker;
       let probesLeft = Number.POSITIVE_INFINITY;
       if (b.state === 'open') {
-        if (nowMs < b.openUntilMs) continue;
-        probesLeft = this.breakerSettings.halfOpenProbes;
+        if (nowMs < b.openUntilMs && this.ejected(w)) continue;
+        probesLeft = nowMs < b.openUntilMs ? degradedSlots - w.running.length : this.breakerSettings.halfOpenProbes;
       } else if (b.state === 'forced-open') {
         if (!quarantineCooldownElapsed(b, nowMs, this.breakerSettings)) continue;
         probesLeft = this.breakerSettings.halfOpenProbes;
@@ -625,24 +637,29 @@ export class Orchestrator implements MachineExtension {
       return;
     }
     const pending = pendingRecovery(task.ladder);
-    if (pending !== null) this.recovery = recordMiss(this.recovery, { failureClass: pending.failureClass, level: pending.level });
+    // After a hold the ladder's last level was not tried again, so this failure is no miss of it.
+    if (pending !== null && !lastWasHold(task.ladder)) this.recovery = recordMiss(this.recovery, { failureClass: pending.failureClass, level: pending.level });
     const worker = this.workers.get(workerId);
     const failure = { failureClass: infraClass, workerId, atMs };
+    const settings = this.breakerSettings;
     const context = {
       otherWorkersAvailable: otherWorkerCanRun(this.workers.values(), task, workerId, atMs),
-      workerFailuresRecent: worker === undefined ? 0 : windowStats(worker.breaker, atMs, this.breakerSettings).failures,
-      workerSuspect: worker !== undefined && suspect(this.workers.values(), worker, atMs, this.breakerSettings),
-      adaptive: this.breakerSettings.adaptiveRecovery,
+      workerFailuresRecent: worker === undefined ? 0 : windowStats(worker.breaker, atMs, settings).failures,
+      workerSuspect: worker !== undefined && suspect(this.workers.values(), worker, atMs, settings),
+      adaptive: settings.adaptiveRecovery,
+      fleetWide: worker !== undefined && fleetWideFault(this.workers.values(), worker, settings.fleetFailingShare),
     };
-    const decision = decide(task.ladder, failure, this.recovery, context);
+    const decision = decide(task.ladder, failure, this.recovery, context, ladderConfigOf(settings));
     task.ladder = advance(task.ladder, failure, decision);
     task.decisions.push({ atMs, attemptId, workerId, failureClass: infraClass, level: decision.level, action: decision.action, reason: decision.reason });
     if (task.decisions.length > decisionsPerTaskMax) task.decisions.shift();
+    this.events.push({ kind: 'decision', workerId, level: decision.level, failureClass: infraClass, hold: decision.hold === true });
     const run = this.run(task.runId);
     switch (decision.action) {
       case 'retry-same-worker':
         this.requeue(task, [], atMs, decision.backoffMs ?? retryBackoffBaseMs);
-        task.preferWorker = workerId;
+        // A hold runs again anywhere: every worker is as sick as this one.
+        task.preferWorker = decision.hold === true ? '' : workerId;
         return;
       case 'move-to-other-worker':
         this.requeue(task, decision.avoidWorkers, atMs, retryBackoffBaseMs);
@@ -693,7 +710,8 @@ export class Orchestrator implements MachineExtension {
   private feedBreaker(worker: WorkerRec, outcome: BreakerOutcome): void {
     // The adaptive threshold is a pass over the worker's peers; recordOutcome
     // asks for it only when the worker's window holds a failure.
-    const threshold = (): ThresholdInput => adaptiveThreshold(worker.workerId, peerStats(this.workers.values(), worker, outcome.atMs, this.breakerSettings));
+    const threshold = (): ThresholdInput =>
+      adaptiveThreshold(worker.workerId, peerStats(this.workers.values(), worker, outcome.atMs, this.breakerSettings), thresholdConfigOf(this.breakerSettings));
     this.setBreaker(worker, recordOutcome(worker.breaker, outcome, this.breakerSettings, threshold));
   }
 
@@ -703,7 +721,7 @@ export class Orchestrator implements MachineExtension {
     if (t === null) return;
     this.events.push({ kind: 'breaker', workerId: worker.workerId, from: t.from, to: t.to, atMs: t.atMs, reason: t.reason });
     // Probes failed again and again: stop probing on a timer and ask for a person (or the long cool-down).
-    if (t.to === 'open' && worker.breaker.opens >= quarantineAfterOpens) {
+    if (t.to === 'open' && worker.breaker.opens >= this.breakerSettings.quarantineAfterOpens) {
       this.quarantine(worker, `its breaker opened ${worker.breaker.opens} times in a row without closing (${t.reason})`, t.atMs, null);
     }
   }

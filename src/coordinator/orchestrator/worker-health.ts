@@ -2,6 +2,8 @@ import type { Capabilities } from '../../model/index.js';
 import {
   adaptiveThreshold,
   emptyRecoveryHistory,
+  failingNow,
+  thresholdConfigOf,
   newBreaker,
   newTaskLadder,
   windowStats,
@@ -52,7 +54,24 @@ export function suspect(workers: Iterable<WorkerRec>, worker: WorkerRec, atMs: n
   if (worker.breaker.state !== 'closed' && worker.breaker.state !== 'disabled') return true;
   const stats = windowStats(worker.breaker, atMs, config);
   if (stats.calls < config.minimumCalls) return false;
-  return stats.failureRate >= adaptiveThreshold(worker.workerId, peerStats(workers, worker, atMs, config)).threshold;
+  return stats.failureRate >= adaptiveThreshold(worker.workerId, peerStats(workers, worker, atMs, config), thresholdConfigOf(config)).threshold;
+}
+
+/**
+ * A fleet-wide fault: among the active workers of the failing worker's
+ * capability class, at least two, and at least `share` of them, are failing
+ * now (their last calls all failed; see failingNow). A lone bad worker never
+ * makes one, however badly it fails.
+ */
+export function fleetWideFault(workers: Iterable<WorkerRec>, worker: WorkerRec, share: number): boolean {
+  let members = 0;
+  let failing = 0;
+  for (const w of workers) {
+    if (w.capabilityKey !== worker.capabilityKey || (w.state !== 'active' && w !== worker)) continue;
+    members++;
+    if (failingNow(w.breaker)) failing++;
+  }
+  return failing >= 2 && failing >= share * members;
 }
 
 /** The breaker statistics of the worker and its peers (same capability key; lost peers left out). */

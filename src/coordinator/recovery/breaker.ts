@@ -1,6 +1,7 @@
 import { assert } from '../../raft/index.js';
-import { fmt } from './adaptive-threshold.js';
+import { defaultAdaptiveThresholdConfig, fmt, validateAdaptiveThresholdConfig, type AdaptiveThresholdConfig } from './adaptive-threshold.js';
 import { feedsBreaker, type FailureClass } from './failure-classes.js';
+import { defaultLadderConfig, validateLadderConfig, type LadderConfig } from './ladder.js';
 
 /**
  * A per-worker circuit breaker as plain data, changed only by the pure
@@ -22,6 +23,11 @@ export type BreakerState = 'closed' | 'open' | 'half-open' | 'forced-open' | 'di
 
 export type BreakerWindow = { readonly kind: 'count'; readonly size: number } | { readonly kind: 'time'; readonly windowMs: number };
 
+/**
+ * The cluster's recovery settings, replicated (`set-breaker-config`, the CLI's
+ * `testudo workers breaker-config`): the breaker's, and the few numbers of the
+ * ladder and the adaptive threshold an operator may need to tune.
+ */
 export interface BreakerConfig {
   /** The sliding window the rates are computed over. */
   readonly window: BreakerWindow;
@@ -33,7 +39,7 @@ export interface BreakerConfig {
   readonly slowCallDurationMs: number;
   /** Trip when this share of the window's calls is slow (0..1). */
   readonly slowCallRateThreshold: number;
-  /** First open wait; doubles per consecutive re-open. */
+  /** First open wait; doubles per consecutive re-open (short: a worker whose fault passed is back within seconds). */
   readonly openBaseMs: number;
   /** Cap of the open wait. */
   readonly openMaxMs: number;
@@ -41,6 +47,36 @@ export interface BreakerConfig {
   readonly halfOpenProbes: number;
   /** How long a forced-open (quarantined) worker waits before a health probe may release it. */
   readonly quarantineCooldownMs: number;
+  /** A breaker that opens this many times in a row (its half-open probes failing) is quarantined (forced open). */
+  readonly quarantineAfterOpens: number;
+  /**
+   * The ejection cap: the most of a capability class's slots that open
+   * breakers may take out of service (0..1). One worker of a class with
+   * others may always be ejected; past the cap, a worker whose breaker opens
+   * stays in service at a lower weight (one attempt at a time) instead.
+   * Quarantine (forced open) is never capped, but its slots count.
+   */
+  readonly maxEjectedShare: number;
+  /** Ladder: wait before a level-1 retry on the same worker (the first fleet-wide hold waits as long, doubling after). */
+  readonly retryBackoffMs: number;
+  /** Ladder: a worker with this many breaker-counted failures in its window is not retried on. */
+  readonly sameWorkerFailuresMax: number;
+  /** Ladder: what a level that does not recover costs on top of its own time. */
+  readonly missPenaltyMs: number;
+  /**
+   * Ladder: a failure during a fleet-wide fault (see fleetFailingShare) holds
+   * the task (it waits and runs again, its ladder not climbed) up to this many
+   * times; then the ladder climbs as usual, so every task still ends.
+   */
+  readonly fleetHoldsMax: number;
+  /** Ladder: the longest wait of one fleet-wide hold. */
+  readonly fleetHoldMaxMs: number;
+  /** A fault is fleet-wide when at least this share (and two) of a class's active workers are failing now. */
+  readonly fleetFailingShare: number;
+  /** Adaptive threshold: multiples of the peers' spread above their baseline that count as abnormal. */
+  readonly thresholdK: number;
+  /** Adaptive threshold: a worker must fail at least this much more often than its peers. */
+  readonly thresholdGuardMargin: number;
   /**
    * Circuit breakers and adaptive recovery on (the default). Off, breakers
    * record calls but never trip, and a failed attempt follows a fixed policy
@@ -57,12 +93,44 @@ export const defaultBreakerConfig: BreakerConfig = {
   failureRateThreshold: 0.5,
   slowCallDurationMs: 1_800_000,
   slowCallRateThreshold: 0.8,
-  openBaseMs: 30_000,
-  openMaxMs: 600_000,
+  openBaseMs: 2_000,
+  openMaxMs: 120_000,
   halfOpenProbes: 2,
   quarantineCooldownMs: 900_000,
+  quarantineAfterOpens: 6,
+  maxEjectedShare: 0.25,
+  retryBackoffMs: defaultLadderConfig.retryBackoffMs,
+  sameWorkerFailuresMax: defaultLadderConfig.sameWorkerFailuresMax,
+  missPenaltyMs: defaultLadderConfig.missPenaltyMs,
+  fleetHoldsMax: defaultLadderConfig.fleetHoldsMax,
+  fleetHoldMaxMs: defaultLadderConfig.fleetHoldMaxMs,
+  fleetFailingShare: 0.5,
+  thresholdK: defaultAdaptiveThresholdConfig.k,
+  thresholdGuardMargin: defaultAdaptiveThresholdConfig.guardMargin,
   adaptiveRecovery: true,
 };
+
+/** Calls in a row that must have failed for a worker to count as failing now (fleet-wide fault detection). */
+export const failingNowCalls = 3;
+
+/** The ladder settings in force under these recovery settings. */
+export function ladderConfigOf(config: BreakerConfig): LadderConfig {
+  const { retryBackoffMs, sameWorkerFailuresMax, missPenaltyMs, fleetHoldsMax, fleetHoldMaxMs } = config;
+  return { ...defaultLadderConfig, retryBackoffMs, sameWorkerFailuresMax, missPenaltyMs, fleetHoldsMax, fleetHoldMaxMs };
+}
+
+/** The adaptive threshold's settings in force (its minimumCalls is the breaker's). */
+export function thresholdConfigOf(config: BreakerConfig): AdaptiveThresholdConfig {
+  return { ...defaultAdaptiveThresholdConfig, k: config.thresholdK, guardMargin: config.thresholdGuardMargin, minimumCalls: config.minimumCalls };
+}
+
+/** The worker's last failingNowCalls calls all failed. */
+export function failingNow(breaker: Breaker): boolean {
+  const calls = breaker.calls;
+  if (calls.length < failingNowCalls) return false;
+  for (let i = calls.length - failingNowCalls; i < calls.length; i++) if (!calls[i]!.failed) return false;
+  return true;
+}
 
 /** Largest count window, and the most calls a time window keeps (the oldest go first). */
 export const windowCallsMax = 1_000;
@@ -145,6 +213,13 @@ export function validateBreakerConfig(config: BreakerConfig): void {
   }
   if (!(Number.isInteger(config.halfOpenProbes) && config.halfOpenProbes >= 1)) throw new RangeError(`breaker: halfOpenProbes must be an integer ≥ 1 (got ${config.halfOpenProbes})`);
   if (!(config.quarantineCooldownMs >= 0)) throw new RangeError(`breaker: quarantineCooldownMs must be ≥ 0 (got ${config.quarantineCooldownMs})`);
+  if (!(Number.isInteger(config.quarantineAfterOpens) && config.quarantineAfterOpens >= 1)) {
+    throw new RangeError(`breaker: quarantineAfterOpens must be an integer ≥ 1 (got ${config.quarantineAfterOpens})`);
+  }
+  if (!(config.maxEjectedShare >= 0 && config.maxEjectedShare <= 1)) throw new RangeError(`breaker: maxEjectedShare must be in [0, 1] (got ${config.maxEjectedShare})`);
+  if (!(config.fleetFailingShare > 0 && config.fleetFailingShare <= 1)) throw new RangeError(`breaker: fleetFailingShare must be in (0, 1] (got ${config.fleetFailingShare})`);
+  validateLadderConfig(ladderConfigOf(config));
+  validateAdaptiveThresholdConfig(thresholdConfigOf(config));
   if (typeof config.adaptiveRecovery !== 'boolean') throw new RangeError(`breaker: adaptiveRecovery must be true or false (got ${String(config.adaptiveRecovery)})`);
 }
 

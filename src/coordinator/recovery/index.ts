@@ -41,7 +41,12 @@ export {
   quarantineCooldownElapsed,
   disable,
   enable,
+  failingNow,
+  failingNowCalls,
+  ladderConfigOf,
+  thresholdConfigOf,
 } from './breaker.js';
+export { ejectedWorkers, degradedSlots } from './ejection.js';
 export { maxFaultIntensity } from './chaos-hook.js';
 export { adaptiveThreshold, defaultAdaptiveThresholdConfig, validateAdaptiveThresholdConfig, median } from './adaptive-threshold.js';
 export {
@@ -58,6 +63,8 @@ export {
   pendingRecovery,
   recordRecovery,
   recordMiss,
+  holdWaitMs,
+  lastWasHold,
 } from './ladder.js';
 
 export type { FaultClass, FailureClass, AttemptClassification, RecoveryLevel, FaultClassInfo, InfraFailureOptions } from './failure-classes.js';
@@ -74,6 +81,7 @@ export type {
   WindowStats,
 } from './breaker.js';
 export type { FaultIntensity } from './chaos-hook.js';
+export type { EjectionCandidate } from './ejection.js';
 export type { AdaptiveThresholdConfig, PeerStat, ThresholdDecision } from './adaptive-threshold.js';
 export type {
   RecoveryAction,

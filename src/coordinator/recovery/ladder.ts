@@ -50,6 +50,10 @@ export interface LadderConfig {
    * Keeps the start on cheap levels unless the history shows a clear gain.
    */
   readonly levelCostMs: Readonly<Record<RecoveringLevel, number>>;
+  /** Holds a task may take during fleet-wide faults before its ladder climbs again (see LadderContext.fleetWide). */
+  readonly fleetHoldsMax: number;
+  /** The longest wait of one hold (the waits double from retryBackoffMs). */
+  readonly fleetHoldMaxMs: number;
 }
 
 export const defaultLadderConfig: LadderConfig = {
@@ -59,6 +63,8 @@ export const defaultLadderConfig: LadderConfig = {
   priorRecoveryMs: { 1: 10_000, 2: 20_000, 3: 120_000, 4: 30_000 },
   missPenaltyMs: 60_000,
   levelCostMs: { 1: 0, 2: 0, 3: 60_000, 4: 120_000 },
+  fleetHoldsMax: 6,
+  fleetHoldMaxMs: 16_000,
 };
 
 /** A task climbs each level at most once, so its ladder holds at most this many steps. */
@@ -75,9 +81,17 @@ export interface LadderStep extends LadderFailure {
   readonly action: RecoveryAction;
 }
 
-/** A task's position on the ladder: the steps taken so far, oldest first. */
+/**
+ * A task's position on the ladder: the steps taken so far, oldest first, and
+ * the holds it took during fleet-wide faults (absent in states written before
+ * holds existed: none).
+ */
 export interface TaskLadderState {
   readonly steps: readonly LadderStep[];
+  /** Holds taken (waits during a fleet-wide fault that did not climb the ladder). */
+  readonly holds?: number;
+  /** steps.length when the last hold was taken. */
+  readonly heldAtStep?: number;
 }
 
 /** What the caller knows about the fleet when the failure is applied. */
@@ -98,6 +112,13 @@ export interface LadderContext {
    * then level 5; no history, no reset, no quarantine.
    */
   readonly adaptive?: boolean;
+  /**
+   * Workers of the class fail all at once (a share of them failing now, see
+   * fleetFailingShare): the fault is the fleet's, not the task's nor the
+   * worker's, so climbing the ladder would only burn the task's budget. The
+   * task waits instead (a hold), up to fleetHoldsMax times.
+   */
+  readonly fleetWide?: boolean;
 }
 
 export interface Decision {
@@ -115,6 +136,8 @@ export interface Decision {
   readonly diagnosis?: string;
   /** Taken by the fixed (non-adaptive) policy, which may repeat a level. */
   readonly fixed?: true;
+  /** A hold during a fleet-wide fault: wait backoffMs and run again anywhere; the ladder does not climb. */
+  readonly hold?: true;
 }
 
 export interface RecoveryRecord {
@@ -162,6 +185,8 @@ export function validateLadderConfig(config: LadderConfig): void {
     if (!(config.levelCostMs[level] >= 0)) throw new RangeError(`ladder: levelCostMs[${level}] must be ≥ 0`);
   }
   if (!(config.missPenaltyMs >= 0)) throw new RangeError(`ladder: missPenaltyMs must be ≥ 0 (got ${config.missPenaltyMs})`);
+  if (!(Number.isInteger(config.fleetHoldsMax) && config.fleetHoldsMax >= 0)) throw new RangeError(`ladder: fleetHoldsMax must be an integer ≥ 0 (got ${config.fleetHoldsMax})`);
+  if (!(config.fleetHoldMaxMs >= 0)) throw new RangeError(`ladder: fleetHoldMaxMs must be ≥ 0 (got ${config.fleetHoldMaxMs})`);
 }
 
 /** The expected time to recovery of a class at a level, from the history (see ExpectedRecovery). */
@@ -214,6 +239,12 @@ export function decide(state: TaskLadderState, failure: LadderFailure, history: 
   assert(last === undefined || last.level < 5, 'task ladder already gave up');
   const what = `${failure.failureClass} on ${failure.workerId}`;
   if (context.adaptive === false) return fixedPolicy(state, failure, what, context, config);
+  const holds = state.holds ?? 0;
+  if (context.fleetWide === true && holds < config.fleetHoldsMax) {
+    const backoffMs = holdWaitMs(holds + 1, config);
+    const reason = `${what} during a fleet-wide fault: hold ${holds + 1} of ${config.fleetHoldsMax}, run again in ${seconds(backoffMs)} without climbing the ladder (the fault is not the task's nor this worker's)`;
+    return { level: 1, action: 'retry-same-worker', reason, backoffMs, workerId: failure.workerId, avoidWorkers: [], hold: true };
+  }
   const floor: RecoveryLevel = last === undefined ? 1 : nextLevel(last.level);
   const skipped: { readonly level: RecoveryLevel; readonly why: string }[] = [];
   const applicable: RecoveryLevel[] = [];
@@ -243,6 +274,17 @@ export function decide(state: TaskLadderState, failure: LadderFailure, history: 
   const label = last === undefined ? 'not candidates: level' : 'skipped level';
   const skippedText = passed.length === 0 ? '' : `; ${label} ${passed.map((s) => `${s.level} (${s.why})`).join(', ')}`;
   return decisionAt(level, state, failure, `${choice}${skippedText}`, config);
+}
+
+/** The wait of the n-th hold (1 = the first): retryBackoffMs · 2^(n−1), capped at fleetHoldMaxMs. */
+export function holdWaitMs(n: number, config: LadderConfig): number {
+  assert(n >= 1, `hold number ${n}`);
+  return Math.min(config.fleetHoldMaxMs, config.retryBackoffMs * 2 ** Math.min(n - 1, 40));
+}
+
+/** The task's last decision was a hold (so its next failure is no miss of a ladder level). */
+export function lastWasHold(state: TaskLadderState): boolean {
+  return (state.holds ?? 0) > 0 && state.heldAtStep === state.steps.length;
 }
 
 /** The non-adaptive baseline: retry on the same worker once, then move while the step budget lasts, then give up. */
@@ -304,11 +346,12 @@ export function diagnose(state: TaskLadderState, failure: LadderFailure): string
 
 /** The task's ladder after the decision was carried out. */
 export function advance(state: TaskLadderState, failure: LadderFailure, decision: Decision): TaskLadderState {
+  if (decision.hold === true) return { steps: state.steps, holds: (state.holds ?? 0) + 1, heldAtStep: state.steps.length };
   const last = state.steps.at(-1);
   assert(last === undefined || decision.level > last.level || (decision.fixed === true && last.level < 5), `ladder step ${decision.level} after ${last?.level ?? 0}: the ladder only climbs`);
   const steps = [...state.steps, { ...failure, level: decision.level, action: decision.action }];
   assert(steps.length <= ladderStepsMax, `task ladder over ${ladderStepsMax} steps`);
-  return { steps };
+  return state.holds === undefined ? { steps } : { steps, holds: state.holds, heldAtStep: state.heldAtStep ?? 0 };
 }
 
 /** The level the task's next good attempt recovers (its last step), or null when none or it gave up. */

@@ -20,7 +20,16 @@ import type { Breaker, BreakerConfig, BreakerOutcome, BreakerTransition, Thresho
 /** ok: passed; fail: a crash (feeds the breaker); test: tests failed; timeout: does not feed; slow: passed but slow. */
 type Kind = 'ok' | 'fail' | 'test' | 'timeout' | 'slow';
 
-const config: BreakerConfig = { ...defaultBreakerConfig, window: { kind: 'count', size: 10 }, minimumCalls: 5, failureRateThreshold: 0.5, slowCallDurationMs: 1_000 };
+// The open waits of the first design (30 s doubling to 10 min) keep the arithmetic below easy to read.
+const config: BreakerConfig = {
+  ...defaultBreakerConfig,
+  window: { kind: 'count', size: 10 },
+  minimumCalls: 5,
+  failureRateThreshold: 0.5,
+  slowCallDurationMs: 1_000,
+  openBaseMs: 30_000,
+  openMaxMs: 600_000,
+};
 
 function outcome(kind: Kind, atMs: number): BreakerOutcome {
   switch (kind) {
@@ -170,6 +179,11 @@ describe('slow calls', () => {
 });
 
 describe('open wait', () => {
+  it('is short by default: 2 s, doubling to a 2-minute cap', () => {
+    const waits = [1, 2, 3, 4, 5, 6, 7, 100].map((n) => openWaitMs(n, defaultBreakerConfig));
+    expect(waits).toEqual([2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 120_000, 120_000]);
+  });
+
   it('doubles per consecutive open and stops at the cap', () => {
     const waits = [1, 2, 3, 4, 5, 6, 7, 100].map((n) => openWaitMs(n, config));
     expect(waits).toEqual([30_000, 60_000, 120_000, 240_000, 480_000, 600_000, 600_000, 600_000]);

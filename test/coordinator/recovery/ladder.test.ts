@@ -6,6 +6,9 @@ import {
   defaultLadderConfig,
   emptyRecoveryHistory,
   expectedRecovery,
+  holdWaitMs,
+  ladderStepsMax,
+  lastWasHold,
   newTaskLadder,
   pendingRecovery,
   recordMiss,
@@ -252,5 +255,56 @@ describe('adaptive recovery off (the fixed baseline policy)', () => {
   it('retries on the same worker when no other can take the task', () => {
     const { decisions } = climb([1, 2, 3].map((i) => failure('crash', 'w1', i)), { ...fixed, otherWorkersAvailable: false });
     expect(decisions.map((d) => d.level)).toEqual([1, 1, 1]);
+  });
+});
+
+describe('fleet-wide faults: holds instead of climbing', () => {
+  const fleetWide: LadderContext = { ...healthy, fleetWide: true };
+  const spawnFails = (n: number): LadderFailure[] => Array.from({ length: n }, (_, i) => failure('spawn-error', `w${(i % 3) + 1}`, 1_000 * (i + 1)));
+
+  it('holds the task with doubling waits, capped, and leaves its ladder where it was', () => {
+    const { decisions, state } = climb(spawnFails(6), fleetWide);
+    expect(decisions.map((d) => d.hold)).toEqual([true, true, true, true, true, true]);
+    expect(decisions.map((d) => d.backoffMs)).toEqual([2_000, 4_000, 8_000, 16_000, 16_000, 16_000]);
+    expect(decisions.every((d) => d.level === 1 && d.avoidWorkers.length === 0)).toBe(true);
+    expect(decisions[0]?.reason).toMatch(/^spawn-error on w1 during a fleet-wide fault: hold 1 of 6, run again in 2\.0 s without climbing the ladder/);
+    expect(state.steps).toEqual([]);
+    expect(state.holds).toBe(6);
+    expect(lastWasHold(state)).toBe(true);
+  });
+
+  it('climbs as usual once the holds are spent, so the task still ends', () => {
+    let { state } = climb(spawnFails(6), fleetWide);
+    const climbed: Decision[] = [];
+    for (const f of spawnFails(ladderStepsMax)) {
+      const decision = decide(state, f, empty, fleetWide);
+      climbed.push(decision);
+      state = advance(state, f, decision);
+      if (decision.level === 5) break;
+    }
+    expect(climbed.some((d) => d.hold === true)).toBe(false);
+    expect(climbed.at(-1)?.level).toBe(5);
+    expect(state.steps.length).toBe(climbed.length);
+    expect(state.holds).toBe(6);
+    expect(lastWasHold(state)).toBe(false);
+  });
+
+  it('does not hold when the fault is not fleet-wide, nor under the fixed policy', () => {
+    expect(climb(spawnFails(1), healthy).decisions[0]?.hold).toBeUndefined();
+    expect(climb(spawnFails(1), { ...fleetWide, adaptive: false }).decisions[0]?.hold).toBeUndefined();
+  });
+
+  it('keeps the steps taken before a hold, and counts holds after them', () => {
+    const { state } = climb(spawnFails(3), (i) => (i === 0 ? healthy : fleetWide));
+    expect(state.steps.map((s) => s.level)).toEqual([1]);
+    expect(state.holds).toBe(2);
+    expect(state.heldAtStep).toBe(1);
+    expect(pendingRecovery(state)?.level).toBe(1);
+  });
+
+  it('doubles from the configured backoff: holdWaitMs', () => {
+    const config = { ...defaultLadderConfig, retryBackoffMs: 500, fleetHoldMaxMs: 3_000 };
+    expect([1, 2, 3, 4, 5].map((n) => holdWaitMs(n, config))).toEqual([500, 1_000, 2_000, 3_000, 3_000]);
+    expect(() => validateLadderConfig({ ...defaultLadderConfig, fleetHoldsMax: -1 })).toThrow(/fleetHoldsMax must be an integer ≥ 0/);
   });
 });

@@ -83,7 +83,10 @@ function simulate(workers: readonly string[], failProbability: (workerId: string
   };
   const setBreaker = (w: string, step: { breaker: Breaker; transition: BreakerTransition | null }): void => {
     breakers.set(w, step.breaker);
-    if (step.transition !== null) transitions.push({ ...step.transition, workerId: w });
+    if (step.transition === null) return;
+    transitions.push({ ...step.transition, workerId: w });
+    // As the state machine does: probes that fail again and again end in quarantine.
+    if (step.transition.to === 'open' && step.breaker.opens >= breakerConfig.quarantineAfterOpens) setBreaker(w, forceOpen(step.breaker, step.transition.atMs, 'opened too often'));
   };
   const schedulable = (w: string, atMs: number): boolean => (resettingUntil.get(w) ?? 0) <= atMs && allowsAssignment(breakerOf(w), atMs, 0, breakerConfig);
   const thresholdOf = (w: string, atMs: number) =>
