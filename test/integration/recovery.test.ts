@@ -38,9 +38,9 @@ describe('recovery across real workers', () => {
   it('quarantines a worker whose every task crashes while the run completes on the others', async () => {
     const { cluster, client } = await setUp();
     await startWorkers(cluster, client, 3, 2);
-    // Short open waits so the breaker's probes fail three times within the run (replicated settings).
-    const config = await client.breakerConfig({ openBaseMs: 300, openMaxMs: 600 });
-    expect(config).toMatchObject({ openBaseMs: 300, openMaxMs: 600, minimumCalls: 5 });
+    // Short open waits and quarantine after three opens, so the breaker's probes fail three times within the run (replicated settings).
+    const config = await client.breakerConfig({ openBaseMs: 300, openMaxMs: 600, quarantineAfterOpens: 3 });
+    expect(config).toMatchObject({ openBaseMs: 300, openMaxMs: 600, quarantineAfterOpens: 3, minimumCalls: 5 });
     const bad = await workerId(client, 'w1');
     const { runId } = await client.submitRun(crashRun('crashing-worker', 40, 0.4, bad));
     const run = await finishRun(client, runId);
@@ -101,12 +101,15 @@ describe('recovery across real workers', () => {
     for (const task of after.tasks) expect(task.attempts.filter((a) => a.state === 'passed')).toHaveLength(1);
   });
 
-  it('does not quarantine the fleet for a fleet-wide failure, and gives the tasks up at level 5 with a diagnosis', async () => {
+  it('does not quarantine the fleet for a fleet-wide failure, holds the tasks, then gives them up at level 5 with a diagnosis', async () => {
     const { cluster, client } = await setUp();
     // Four workers: each has three peers, enough for the adaptive threshold.
     await startWorkers(cluster, client, 4, 1);
+    // Short holds: the failure never heals here, so the tasks hold twice, then climb and give up.
+    await client.breakerConfig({ fleetHoldsMax: 2, retryBackoffMs: 500 });
     const { runId } = await client.submitRun(crashRun('fleet-wide', 4, 0.1, 'all'));
     const run = await finishRun(client, runId, 120_000);
+    expect(run.tasks.some((t) => t.decisions.some((d) => /during a fleet-wide fault: hold [12] of 2/.test(d.reason)))).toBe(true);
     expect(run.state).toBe('failed');
     expect(run.degraded).toBe(true);
     for (const task of run.tasks) {
