@@ -1175,7 +1175,7 @@ describe('Orchestrator: breakers in the replicated state', () => {
     const d = new Driver();
     const events: OrchEvent[] = [];
     // Long opens and an early quarantine keep the steps readable; the defaults are shorter (tested below).
-    d.apply({ type: 'set-breaker-config', config: { openBaseMs: 30_000, openMaxMs: 600_000, quarantineAfterOpens: 3 } }, 0);
+    d.apply({ type: 'set-breaker-config', config: { openBaseMs: 30_000, openMaxMs: 600_000, quarantineAfterOpens: 3, failingPaceMs: 0 } }, 0);
     d.o.onChange((_r, _t, evs) => events.push(...evs.filter((e) => e.kind !== 'decision')));
     for (const w of ['w1', 'w2', 'w3', 'w4']) d.register(registration(w, { slots: 4 }));
     d.submit('r1', submission(Array.from({ length: 12 }, () => template())), 0);
@@ -1321,8 +1321,8 @@ describe('Orchestrator: recovery that keeps the fleet serving', () => {
 
   it('past the ejection cap an open worker stays in service at one attempt at a time; the first one is ejected', () => {
     const d = new Driver();
-    // A plain threshold (no peer guard), so the second bad worker trips too.
-    d.apply({ type: 'set-breaker-config', config: { thresholdK: 0, thresholdGuardMargin: 0 } }, 0);
+    // A plain threshold (no peer guard), so the second bad worker trips too; no pacing (tested below).
+    d.apply({ type: 'set-breaker-config', config: { thresholdK: 0, thresholdGuardMargin: 0, failingPaceMs: 0 } }, 0);
     for (const w of ['w1', 'w2', 'w3']) d.register(registration(w, { slots: 2 }));
     d.submit('r1', submission(Array.from({ length: 20 }, () => template())), 0);
     for (let i = 1; i <= 5; i++) crashOn(d, 'w1', `r1.t${i}`, i * 10);
@@ -1366,5 +1366,27 @@ describe('Orchestrator: recovery that keeps the fleet serving', () => {
     expect(d.o.getRun('r1')!.tasks[0]!.decisions.every((x) => x.level === 1)).toBe(true);
     for (const w of ['w1', 'w2', 'w3']) expect(d.o.worker(w)?.breaker.state).not.toBe('forced-open');
     expect(decisions.filter((e) => e.kind === 'decision' && e.hold).length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('paces a worker failing now: one attempt at a time, one per failingPaceMs, until one succeeds', () => {
+    const d = new Driver();
+    for (const w of ['w1', 'w2']) d.register(registration(w, { slots: 4 }));
+    d.submit('r1', submission(Array.from({ length: 10 }, () => template())), 0);
+    for (let i = 1; i <= 3; i++) crashOn(d, 'w1', `r1.t${i}`, i * 10, 'spawn-error');
+    // Its last failure was at 40 ms: nothing before 1040 ms, then one slot at a time.
+    expect(d.o.schedulableWorkers(500).find((w) => w.workerId === 'w1')?.freeSlots).toBe(0);
+    expect(d.assign([{ taskId: 'r1.t4', workerId: 'w1' }], 500).skipped).toBe(1);
+    expect(d.o.schedulableWorkers(1_040).find((w) => w.workerId === 'w1')?.freeSlots).toBe(1);
+    expect(d.o.schedulableWorkers(1_040).find((w) => w.workerId === 'w2')?.freeSlots).toBe(4);
+    const out = d.assign([{ taskId: 'r1.t4', workerId: 'w1' }, { taskId: 'r1.t5', workerId: 'w1' }], 1_040);
+    expect(out.assigned).toHaveLength(1);
+    expect(out.skipped).toBe(1);
+    // It succeeds: no longer failing now, every slot is back.
+    d.results([result(out.assigned[0]!.attemptId, 'w1')], 1_500);
+    expect(d.o.schedulableWorkers(1_500).find((w) => w.workerId === 'w1')?.freeSlots).toBe(4);
+    // With adaptive recovery off (the baseline), nobody is paced.
+    d.apply({ type: 'set-breaker-config', config: { adaptiveRecovery: false } }, 1_600);
+    for (let i = 5; i <= 7; i++) crashOn(d, 'w1', `r1.t${i}`, 1_600 + i * 10, 'spawn-error');
+    expect(d.o.schedulableWorkers(1_700).find((w) => w.workerId === 'w1')?.freeSlots).toBe(4);
   });
 });

@@ -46,6 +46,8 @@ import {
   maybeHalfOpen,
   newBreaker,
   newTaskLadder,
+  paceAllows,
+  paced,
   pendingRecovery,
   quarantineCooldownElapsed,
   recordMiss,
@@ -494,6 +496,7 @@ export class Orchestrator implements MachineExtension {
     const b = worker.breaker;
     if (b.state === 'open') this.setBreaker(worker, maybeHalfOpen(b, atMs));
     else if (b.state === 'forced-open' && quarantineCooldownElapsed(b, atMs, this.breakerSettings)) this.setBreaker(worker, probeAfterQuarantine(b, atMs, this.breakerSettings));
+    if (!paceAllows(worker.breaker, atMs, worker.running.length, this.breakerSettings)) return false;
     if (worker.breaker.state === 'open' && !this.ejected(worker)) return worker.running.length < degradedSlots;
     return allowsAssignment(worker.breaker, atMs, this.probesRunning(worker), this.breakerSettings);
   }
@@ -537,6 +540,9 @@ export class Orchestrator implements MachineExtension {
       } else if (b.state === 'half-open') {
         probesLeft = this.breakerSettings.halfOpenProbes - b.probeSuccesses - this.probesRunning(w);
       }
+      // A worker failing now is paced: one attempt at a time, once its pace allows it.
+      if (!paceAllows(b, nowMs, w.running.length, this.breakerSettings)) probesLeft = 0;
+      else if (paced(b, this.breakerSettings)) probesLeft = Math.min(probesLeft, 1);
       // A busy worker is listed too (0 free slots): the planner waits for it rather than retrying where a task failed.
       const freeSlots = Math.max(0, Math.min(w.slots - w.running.length, probesLeft));
       out.push({ workerId: w.workerId, capabilities: w.capabilities, freeSlots });

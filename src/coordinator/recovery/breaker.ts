@@ -73,6 +73,13 @@ export interface BreakerConfig {
   readonly fleetHoldMaxMs: number;
   /** A fault is fleet-wide when at least this share (and two) of a class's active workers are failing now. */
   readonly fleetFailingShare: number;
+  /**
+   * Pacing: a worker failing now (its last calls all failed) starts one
+   * attempt at a time, at most one per this many ms, until an attempt
+   * succeeds. Failures that come back at once (a spawn that cannot start)
+   * would otherwise burn through the queue in a second; 0 turns pacing off.
+   */
+  readonly failingPaceMs: number;
   /** Adaptive threshold: multiples of the peers' spread above their baseline that count as abnormal. */
   readonly thresholdK: number;
   /** Adaptive threshold: a worker must fail at least this much more often than its peers. */
@@ -105,6 +112,7 @@ export const defaultBreakerConfig: BreakerConfig = {
   fleetHoldsMax: defaultLadderConfig.fleetHoldsMax,
   fleetHoldMaxMs: defaultLadderConfig.fleetHoldMaxMs,
   fleetFailingShare: 0.5,
+  failingPaceMs: 1_000,
   thresholdK: defaultAdaptiveThresholdConfig.k,
   thresholdGuardMargin: defaultAdaptiveThresholdConfig.guardMargin,
   adaptiveRecovery: true,
@@ -122,6 +130,24 @@ export function ladderConfigOf(config: BreakerConfig): LadderConfig {
 /** The adaptive threshold's settings in force (its minimumCalls is the breaker's). */
 export function thresholdConfigOf(config: BreakerConfig): AdaptiveThresholdConfig {
   return { ...defaultAdaptiveThresholdConfig, k: config.thresholdK, guardMargin: config.thresholdGuardMargin, minimumCalls: config.minimumCalls };
+}
+
+/**
+ * Pacing (see failingPaceMs): whether a worker with `running` attempts may
+ * start one more at atMs. Always, unless adaptive recovery is on, the
+ * breaker is not disabled, and the worker is failing now: then only when
+ * nothing runs there and failingPaceMs has passed since its last failure.
+ */
+export function paceAllows(breaker: Breaker, atMs: number, running: number, config: BreakerConfig): boolean {
+  if (!paced(breaker, config)) return true;
+  const last = breaker.calls.at(-1);
+  assert(last !== undefined, 'a failing worker without calls');
+  return running === 0 && atMs >= last.atMs + config.failingPaceMs;
+}
+
+/** The worker is paced: adaptive recovery and pacing on, its breaker not disabled, and it is failing now. */
+export function paced(breaker: Breaker, config: BreakerConfig): boolean {
+  return config.adaptiveRecovery && config.failingPaceMs > 0 && breaker.state !== 'disabled' && failingNow(breaker);
 }
 
 /** The worker's last failingNowCalls calls all failed. */
@@ -218,6 +244,7 @@ export function validateBreakerConfig(config: BreakerConfig): void {
   }
   if (!(config.maxEjectedShare >= 0 && config.maxEjectedShare <= 1)) throw new RangeError(`breaker: maxEjectedShare must be in [0, 1] (got ${config.maxEjectedShare})`);
   if (!(config.fleetFailingShare > 0 && config.fleetFailingShare <= 1)) throw new RangeError(`breaker: fleetFailingShare must be in (0, 1] (got ${config.fleetFailingShare})`);
+  if (!(config.failingPaceMs >= 0)) throw new RangeError(`breaker: failingPaceMs must be ≥ 0 (got ${config.failingPaceMs})`);
   validateLadderConfig(ladderConfigOf(config));
   validateAdaptiveThresholdConfig(thresholdConfigOf(config));
   if (typeof config.adaptiveRecovery !== 'boolean') throw new RangeError(`breaker: adaptiveRecovery must be true or false (got ${String(config.adaptiveRecovery)})`);

@@ -43,6 +43,8 @@ export {
   enable,
   failingNow,
   failingNowCalls,
+  paceAllows,
+  paced,
   ladderConfigOf,
   thresholdConfigOf,
 } from './breaker.js';
