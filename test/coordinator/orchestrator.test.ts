@@ -1355,17 +1355,17 @@ describe('Orchestrator: recovery that keeps the fleet serving', () => {
       }
     }
     // Now the run's task fails again and again, on every worker in turn; it is held, never given up.
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 8; i++) {
       const w = `w${(i % 3) + 1}`;
       t += 20_000;
       crashOn(d, w, 'r1.t1', t, 'spawn-error');
       const task = d.o.getRun('r1')!.tasks[0]!;
       expect(task.state).toBe('queued');
-      expect(task.decisions.at(-1)?.reason).toMatch(new RegExp(`during a fleet-wide fault: hold ${i + 1} of 6`));
+      expect(task.decisions.at(-1)?.reason).toMatch(new RegExp(`during a fleet-wide fault: hold ${i + 1} of 8`));
     }
     expect(d.o.getRun('r1')!.tasks[0]!.decisions.every((x) => x.level === 1)).toBe(true);
     for (const w of ['w1', 'w2', 'w3']) expect(d.o.worker(w)?.breaker.state).not.toBe('forced-open');
-    expect(decisions.filter((e) => e.kind === 'decision' && e.hold).length).toBeGreaterThanOrEqual(6);
+    expect(decisions.filter((e) => e.kind === 'decision' && e.hold).length).toBeGreaterThanOrEqual(8);
   });
 
   it('paces a worker failing now: one attempt at a time, one per failingPaceMs, until one succeeds', () => {

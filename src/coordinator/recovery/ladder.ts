@@ -63,8 +63,8 @@ export const defaultLadderConfig: LadderConfig = {
   priorRecoveryMs: { 1: 10_000, 2: 20_000, 3: 120_000, 4: 30_000 },
   missPenaltyMs: 60_000,
   levelCostMs: { 1: 0, 2: 0, 3: 60_000, 4: 120_000 },
-  fleetHoldsMax: 6,
-  fleetHoldMaxMs: 16_000,
+  fleetHoldsMax: 8,
+  fleetHoldMaxMs: 4_000,
 };
 
 /** A task climbs each level at most once, so its ladder holds at most this many steps. */

@@ -263,18 +263,18 @@ describe('fleet-wide faults: holds instead of climbing', () => {
   const spawnFails = (n: number): LadderFailure[] => Array.from({ length: n }, (_, i) => failure('spawn-error', `w${(i % 3) + 1}`, 1_000 * (i + 1)));
 
   it('holds the task with doubling waits, capped, and leaves its ladder where it was', () => {
-    const { decisions, state } = climb(spawnFails(6), fleetWide);
-    expect(decisions.map((d) => d.hold)).toEqual([true, true, true, true, true, true]);
-    expect(decisions.map((d) => d.backoffMs)).toEqual([2_000, 4_000, 8_000, 16_000, 16_000, 16_000]);
+    const { decisions, state } = climb(spawnFails(8), fleetWide);
+    expect(decisions.map((d) => d.hold)).toEqual(Array(8).fill(true));
+    expect(decisions.map((d) => d.backoffMs)).toEqual([2_000, 4_000, 4_000, 4_000, 4_000, 4_000, 4_000, 4_000]);
     expect(decisions.every((d) => d.level === 1 && d.avoidWorkers.length === 0)).toBe(true);
-    expect(decisions[0]?.reason).toMatch(/^spawn-error on w1 during a fleet-wide fault: hold 1 of 6, run again in 2\.0 s without climbing the ladder/);
+    expect(decisions[0]?.reason).toMatch(/^spawn-error on w1 during a fleet-wide fault: hold 1 of 8, run again in 2\.0 s without climbing the ladder/);
     expect(state.steps).toEqual([]);
-    expect(state.holds).toBe(6);
+    expect(state.holds).toBe(8);
     expect(lastWasHold(state)).toBe(true);
   });
 
   it('climbs as usual once the holds are spent, so the task still ends', () => {
-    let { state } = climb(spawnFails(6), fleetWide);
+    let { state } = climb(spawnFails(8), fleetWide);
     const climbed: Decision[] = [];
     for (const f of spawnFails(ladderStepsMax)) {
       const decision = decide(state, f, empty, fleetWide);
@@ -285,7 +285,7 @@ describe('fleet-wide faults: holds instead of climbing', () => {
     expect(climbed.some((d) => d.hold === true)).toBe(false);
     expect(climbed.at(-1)?.level).toBe(5);
     expect(state.steps.length).toBe(climbed.length);
-    expect(state.holds).toBe(6);
+    expect(state.holds).toBe(8);
     expect(lastWasHold(state)).toBe(false);
   });
 
