@@ -22,6 +22,7 @@ import { plantedBugs } from './planted-bugs.js';
 import { OrchestratorMetrics } from './orchestrator-metrics.js';
 import { AlertSender } from './alerts.js';
 import { ReportArchive, runsHandlers, type RunsHost } from './runs-service.js';
+import { nodeProposer } from './propose.js';
 import { sessionSettingsDefault, WorkerSessions } from './worker-sessions.js';
 import { testudoVersion } from '../common/version.js';
 import { ReloadableTls, reloadTlsLogged, type TlsReloadResult } from '../security/tls.js';
@@ -236,10 +237,11 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     readiness: () => readinessOf(node.status(), config.id, config.readyLagEntriesMax),
   };
 
+  const proposer = nodeProposer(node, () => Date.now());
   sessions = new WorkerSessions({
     nodeId: config.id,
     clusterId,
-    node,
+    proposer,
     orchestrator,
     log: childLogger(rootLogger, 'sessions'),
     settings: { heartbeatIntervalMs: sessionSettingsDefault.heartbeatIntervalMs, workerTtlMs: config.workerTtlMs, graceMs: config.workerGraceMs, runRetentionMs: config.runRetentionMs, unschedulableTimeoutMs: config.unschedulableTimeoutMs, resetTimeoutMs: config.workerResetTimeoutMs },
@@ -262,7 +264,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   });
   const orchestratorMetrics = new OrchestratorMetrics(metrics.registry, { orchestrator, isLeader: () => node.isLeader, sessionsConnected: () => sessions?.sessionCount ?? 0 });
   const alerts = new AlertSender(config.alertWebhookUrl, childLogger(rootLogger, 'alerts'), (ok) => orchestratorMetrics.webhookCalled(ok));
-  const runsHost: RunsHost = { ...host, orchestrator, sessions, archive };
+  const runsHost: RunsHost = { ...host, orchestrator, sessions, archive, proposer };
   if (config.http !== null) {
     dashboard = createDashboard({
       sources: coordinatorSources(host, orchestrator, sessions),

@@ -11,16 +11,18 @@ import { maskRunEnv } from '../report/mask.js';
 import { InvalidArgumentError } from './codec.js';
 import { ServiceError, toServiceError } from './grpc-errors.js';
 import { orchJsonBytesMax } from './orchestrator/commands.js';
-import type { CancelOutcome, Orchestrator } from './orchestrator/state.js';
+import type { Orchestrator } from './orchestrator/state.js';
 import { idProblem, validateSubmission } from './orchestrator/validate.js';
-import { onLeader, unary, type ServiceHost } from './services.js';
+import type { Proposer } from './propose.js';
+import { onLeader, remainingMs, unary, type ServiceHost } from './services.js';
 import { failStream } from './stream-status.js';
-import { proposeOrch, type WorkerSessions } from './worker-sessions.js';
+import type { WorkerSessions } from './worker-sessions.js';
 
 /** What the Runs service needs beyond the Kv host. */
 export interface RunsHost extends ServiceHost {
   readonly orchestrator: Orchestrator;
   readonly sessions: WorkerSessions;
+  readonly proposer: Proposer;
   readonly archive: ReportArchive;
 }
 
@@ -43,11 +45,9 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
     SubmitRun: unary<{ runId: string; submission: Buffer }, unknown>(host, 'SubmitRun', async (req, call) => {
       const submission = decodeSubmission(req.runId, req.submission);
       return onLeader(host, call, 'Runs', 'SubmitRun', async () => {
-        const { value, duplicate } = await proposeOrch<{ runId: string; tasks: number }>(
-          host.node,
+        const { value, duplicate } = await host.proposer.propose(
           { type: 'submit-run', runId: req.runId, submission },
-          host.nowMs(),
-          `run:${req.runId}`,
+          { deadlineMs: host.nowMs() + remainingMs(call), idempotencyKey: `run:${req.runId}` },
         );
         host.sessions.kick();
         const tasks = value?.tasks ?? host.orchestrator.runSummary(req.runId)?.counts.tasks ?? 0;
@@ -72,7 +72,7 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
       return onLeader(host, call, 'Runs', 'CancelRun', async () => {
         if (host.orchestrator.runSummary(req.runId) === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no run ${req.runId}`);
         const reason = req.reason === '' ? 'cancelled by request' : req.reason.slice(0, 1024);
-        const { value } = await proposeOrch<CancelOutcome>(host.node, { type: 'cancel-run', runId: req.runId, reason }, host.nowMs());
+        const { value } = await host.proposer.propose({ type: 'cancel-run', runId: req.runId, reason }, { deadlineMs: host.nowMs() + remainingMs(call) });
         if (value !== null) host.sessions.pushCancels(value, reason);
         return { state: host.orchestrator.runSummary(req.runId)?.state ?? 'cancelled', cancelledAttempts: value?.cancelled.length ?? 0 };
       });
@@ -94,7 +94,7 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
       checkId(req.workerId, 'worker_id');
       return onLeader(host, call, 'Runs', 'DrainWorker', async () => {
         if (host.orchestrator.worker(req.workerId) === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no worker ${req.workerId}`);
-        const { value } = await proposeOrch<{ state: string }>(host.node, { type: 'drain-worker', workerId: req.workerId, drain: !req.undrain }, host.nowMs());
+        const { value } = await host.proposer.propose({ type: 'drain-worker', workerId: req.workerId, drain: !req.undrain }, { deadlineMs: host.nowMs() + remainingMs(call) });
         host.sessions.kick();
         return { state: value?.state ?? '' };
       });
@@ -109,14 +109,14 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
           req.disable || req.enable
             ? ({ type: 'set-breaker', workerId: req.workerId, enabled: req.enable, reason } as const)
             : ({ type: 'release-worker', workerId: req.workerId, reason } as const);
-        const { value } = await proposeOrch<{ breaker: string }>(host.node, command, host.nowMs());
+        const { value } = await host.proposer.propose(command, { deadlineMs: host.nowMs() + remainingMs(call) });
         host.sessions.kick();
         return { breaker: value?.breaker ?? '' };
       });
     }),
     ForgetWorker: unary<{ workerId: string; reason: string }, unknown>(host, 'ForgetWorker', async (req, call) => {
       checkId(req.workerId, 'worker_id');
-      return onLeader(host, call, 'Runs', 'ForgetWorker', async () => forgetWorker(host, req.workerId, req.reason));
+      return onLeader(host, call, 'Runs', 'ForgetWorker', async () => forgetWorker(host, req.workerId, req.reason, host.nowMs() + remainingMs(call)));
     }),
     BreakerConfig: unary<{ set: string }, unknown>(host, 'BreakerConfig', async (req, call) => {
       let change: unknown = null;
@@ -133,7 +133,7 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
           await host.node.readIndex();
           return { config: JSON.stringify(host.orchestrator.breakerConfig()) };
         }
-        const { value } = await proposeOrch<{ config: unknown }>(host.node, { type: 'set-breaker-config', config: change as Record<string, never> }, host.nowMs());
+        const { value } = await host.proposer.propose({ type: 'set-breaker-config', config: change as Record<string, never> }, { deadlineMs: host.nowMs() + remainingMs(call) });
         return { config: JSON.stringify(value?.config ?? host.orchestrator.breakerConfig()) };
       });
     }),
@@ -153,7 +153,7 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
  * unknown worker or one still connected or not yet declared lost; the state
  * machine checks `lost` again when it applies the command.
  */
-async function forgetWorker(host: RunsHost, workerId: string, reasonGiven: string): Promise<{ wasBound: boolean }> {
+async function forgetWorker(host: RunsHost, workerId: string, reasonGiven: string, deadlineMs: number): Promise<{ wasBound: boolean }> {
   const worker = host.orchestrator.worker(workerId);
   if (worker === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no worker ${workerId}`);
   if (host.sessions.connected(workerId) || worker.state !== 'lost') {
@@ -166,7 +166,7 @@ async function forgetWorker(host: RunsHost, workerId: string, reasonGiven: strin
   }
   const reason = (reasonGiven === '' ? 'forgotten by an operator' : reasonGiven).slice(0, 500);
   // The audit line (who, when, the worker id and reason) is the record of it.
-  const { value } = await proposeOrch<{ wasBound: boolean }>(host.node, { type: 'forget-worker-key', workerId, reason }, host.nowMs());
+  const { value } = await host.proposer.propose({ type: 'forget-worker-key', workerId, reason }, { deadlineMs });
   return { wasBound: value?.wasBound ?? false };
 }
 

@@ -2,12 +2,10 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
 import type { AttemptResult, Capabilities } from '../model/index.js';
-import type { RaftNode } from '../raft/index.js';
-import { encodeCommand, InvalidArgumentError, type Command } from './codec.js';
-import type { ApplyResult } from './kv-machine.js';
-import { encodeOrchCommand, type OrchCommand } from './orchestrator/commands.js';
+import { InvalidArgumentError } from './codec.js';
+import { proposalTimeoutMs, type ProposeOptions, type Proposer } from './propose.js';
 import { planAssignments, scheduleLimitsDefault } from './orchestrator/scheduler.js';
-import { workerIdentityRefusal, type AssignOutcome, type CancelOutcome, type OrchEvent, type Orchestrator, type RegisterOutcome, type ResultsOutcome } from './orchestrator/state.js';
+import { workerIdentityRefusal, type CancelOutcome, type OrchEvent, type Orchestrator, type ResultsOutcome } from './orchestrator/state.js';
 import { sessionKeyHash } from '../security/auth-token.js';
 import { validateResult } from './orchestrator/validate.js';
 import { failStream } from './stream-status.js';
@@ -72,7 +70,7 @@ export interface SessionHost {
   readonly nodeId: string;
   /** This node's cluster: a worker asking for another is refused, and the welcome names it. */
   readonly clusterId: string;
-  readonly node: RaftNode<ApplyResult>;
+  readonly proposer: Proposer;
   readonly orchestrator: Orchestrator;
   readonly log: Logger;
   readonly settings: SessionSettings;
@@ -112,16 +110,6 @@ interface Session {
   readonly workerId: string;
   /** Orders handed to the stream (attempt ids), to skip repeats. */
   readonly sent: Set<string>;
-}
-
-/** Proposes one orchestrator command and returns its result value (throws on rejection). */
-export async function proposeOrch<T>(node: RaftNode<ApplyResult>, command: OrchCommand, nowMs: number, idempotencyKey = ''): Promise<{ value: T | null; duplicate: boolean }> {
-  const { payload, deflated } = encodeOrchCommand(command);
-  const cmd: Command = { idempotencyKey, proposedAtMs: nowMs, op: { type: 'orch', payload, deflated } };
-  const result = await node.propose(encodeCommand(cmd));
-  if (!result.ok) throw new InvalidArgumentError('command', result.message);
-  if (result.kind !== 'orch') throw new Error(`orchestrator command answered as ${result.kind}`);
-  return { value: result.value as T | null, duplicate: result.duplicate };
 }
 
 /** An infra-error result of class malformed-report for an attempt whose result cannot be committed as sent. */
@@ -240,6 +228,11 @@ export class WorkerSessions {
     return this.sessions.has(workerId);
   }
 
+  /** Options for a proposal of the leader's own: it waits at most `proposalTimeoutMs`. */
+  private deadline(): ProposeOptions {
+    return { deadlineMs: this.host.nowMs() + proposalTimeoutMs };
+  }
+
   private stopLoops(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
@@ -334,9 +327,7 @@ export class WorkerSessions {
       return null;
     }
     try {
-      const { value } = await proposeOrch<RegisterOutcome>(
-        this.host.node,
-        {
+      const { value } = await this.host.proposer.propose({
           type: 'register-worker',
           workerId: hello.workerId,
           name: hello.name,
@@ -347,7 +338,7 @@ export class WorkerSessions {
           pending: hello.pending,
           sessionKeyHash: keyHash,
         },
-        this.host.nowMs(),
+        this.deadline(),
       );
       if (value === null) throw new Error('register-worker gave no outcome');
       const session: Session = { call, workerId: hello.workerId, sent: new Set(hello.running) };
@@ -485,7 +476,7 @@ export class WorkerSessions {
     try {
       let value: ResultsOutcome | null;
       try {
-        ({ value } = await proposeOrch<ResultsOutcome>(this.host.node, { type: 'results', results: batch }, this.host.nowMs()));
+        ({ value } = await this.host.proposer.propose({ type: 'results', results: batch }, this.deadline()));
       } catch (error) {
         // Too big for one log entry (the encoder refuses it before proposing): halve the batch, or shrink a lone result.
         if (!(error instanceof RangeError)) throw error;
@@ -495,7 +486,7 @@ export class WorkerSessions {
           return;
         }
         const shrunk = malformedResult(batch[0]!, `the result is too large for the log: ${error.message}`);
-        ({ value } = await proposeOrch<ResultsOutcome>(this.host.node, { type: 'results', results: [shrunk] }, this.host.nowMs()));
+        ({ value } = await this.host.proposer.propose({ type: 'results', results: [shrunk] }, this.deadline()));
       }
       const byWorker = new Map<string, string[]>();
       for (const result of batch) {
@@ -552,7 +543,7 @@ export class WorkerSessions {
     }
     this.assignInflight = true;
     try {
-      const { value } = await proposeOrch<AssignOutcome>(this.host.node, { type: 'assign', assignments: plan }, nowMs);
+      const { value } = await this.host.proposer.propose({ type: 'assign', assignments: plan }, this.deadline());
       const byWorker = new Map<string, string[]>();
       const queuedMs: number[] = [];
       for (const a of value?.assigned ?? []) {
@@ -599,7 +590,7 @@ export class WorkerSessions {
       this.lostInflight.add(worker.workerId);
       const reason = `no heartbeat for ${nowMs - seen} ms (TTL ${workerTtlMs} ms)`;
       this.host.log.warn({ event: 'worker-lost', workerId: worker.workerId, reason }, 'declaring worker lost');
-      void proposeOrch(this.host.node, { type: 'worker-lost', workerId: worker.workerId, reason }, nowMs)
+      void this.host.proposer.propose({ type: 'worker-lost', workerId: worker.workerId, reason }, this.deadline())
         .then(() => {
           const session = this.sessions.get(worker.workerId);
           if (session !== undefined) this.endSession(session, null);
@@ -635,7 +626,7 @@ export class WorkerSessions {
     this.failInflight = true;
     const reason = `unschedulable: no registered worker met the requirements ${requirements} for ${Math.round(this.host.settings.unschedulableTimeoutMs / 1000)} s`;
     this.host.log.warn({ tasks: expired.length, reason }, 'ending unschedulable tasks');
-    void proposeOrch(this.host.node, { type: 'fail-tasks', taskIds: expired, reason }, nowMs)
+    void this.host.proposer.propose({ type: 'fail-tasks', taskIds: expired, reason }, this.deadline())
       .then(() => {
         for (const id of expired) this.unschedulableSinceMs.delete(id);
       })
@@ -646,7 +637,7 @@ export class WorkerSessions {
   private onResetDone(workerId: string, ok: boolean, reason: string): void {
     if (this.resetDoneInflight.has(workerId)) return;
     this.resetDoneInflight.add(workerId);
-    void proposeOrch(this.host.node, { type: 'worker-reset-done', workerId, ok, reason: reason.slice(0, 1000) || (ok ? 'reset done' : 'reset failed') }, this.host.nowMs())
+    void this.host.proposer.propose({ type: 'worker-reset-done', workerId, ok, reason: reason.slice(0, 1000) || (ok ? 'reset done' : 'reset failed') }, this.deadline())
       .then(() => {
         this.host.log.info({ workerId, ok }, ok ? 'worker reset done; it takes work again' : 'worker reset failed');
         this.kick();
@@ -670,7 +661,7 @@ export class WorkerSessions {
     const before = this.host.nowMs() - this.host.settings.runRetentionMs;
     if (this.host.orchestrator.prunableBefore(before) === 0) return;
     this.pruneInflight = true;
-    void proposeOrch<{ pruned: string[] }>(this.host.node, { type: 'prune-runs', finishedBeforeMs: before }, this.host.nowMs())
+    void this.host.proposer.propose({ type: 'prune-runs', finishedBeforeMs: before }, this.deadline())
       .then(({ value }) => this.host.log.info({ pruned: value?.pruned.length ?? 0 }, 'pruned finished runs past retention'))
       .catch((error: unknown) => this.host.log.warn({ err: error }, 'prune failed'))
       .finally(() => (this.pruneInflight = false));
