@@ -16,12 +16,13 @@ import { idProblem, validateSubmission } from './orchestrator/validate.js';
 import type { Proposer } from './propose.js';
 import { onLeader, remainingMs, unary, type ServiceHost } from './services.js';
 import { failStream } from './stream-status.js';
-import type { WorkerSessions } from './worker-sessions.js';
+import type { Leader } from './leader/index.js';
 
 /** What the Runs service needs beyond the Kv host. */
 export interface RunsHost extends ServiceHost {
   readonly orchestrator: Orchestrator;
-  readonly sessions: WorkerSessions;
+  /** The leader's parts (sessions, scheduling); acted on only on the leader. */
+  readonly leader: Leader;
   readonly proposer: Proposer;
   readonly archive: ReportArchive;
 }
@@ -49,7 +50,7 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
           { type: 'submit-run', runId: req.runId, submission },
           { deadlineMs: host.nowMs() + remainingMs(call), idempotencyKey: `run:${req.runId}` },
         );
-        host.sessions.kick();
+        host.leader.kick();
         const tasks = value?.tasks ?? host.orchestrator.runSummary(req.runId)?.counts.tasks ?? 0;
         return { runId: req.runId, tasks, duplicate };
       });
@@ -73,7 +74,7 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
         if (host.orchestrator.runSummary(req.runId) === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no run ${req.runId}`);
         const reason = req.reason === '' ? 'cancelled by request' : req.reason.slice(0, 1024);
         const { value } = await host.proposer.propose({ type: 'cancel-run', runId: req.runId, reason }, { deadlineMs: host.nowMs() + remainingMs(call) });
-        if (value !== null) host.sessions.pushCancels(value, reason);
+        if (value !== null) host.leader.pushCancels(value, reason);
         return { state: host.orchestrator.runSummary(req.runId)?.state ?? 'cancelled', cancelledAttempts: value?.cancelled.length ?? 0 };
       });
     }),
@@ -83,9 +84,9 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
         const nowMs = host.nowMs();
         return {
           workers: host.orchestrator.listWorkers().map((w) => {
-            const heardMs = host.sessions.lastHeartbeatMs(w.workerId);
+            const heardMs = host.leader.lastHeartbeatMs(w.workerId);
             // An age, not a time: it reads the same on a follower whose clock differs from the leader's.
-            return { ...workerRecord(w), connected: host.sessions.connected(w.workerId), lastHeartbeatAgeMs: heardMs === undefined ? -1 : Math.max(0, nowMs - heardMs) };
+            return { ...workerRecord(w), connected: host.leader.connected(w.workerId), lastHeartbeatAgeMs: heardMs === undefined ? -1 : Math.max(0, nowMs - heardMs) };
           }),
         };
       }),
@@ -95,7 +96,7 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
       return onLeader(host, call, 'Runs', 'DrainWorker', async () => {
         if (host.orchestrator.worker(req.workerId) === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no worker ${req.workerId}`);
         const { value } = await host.proposer.propose({ type: 'drain-worker', workerId: req.workerId, drain: !req.undrain }, { deadlineMs: host.nowMs() + remainingMs(call) });
-        host.sessions.kick();
+        host.leader.kick();
         return { state: value?.state ?? '' };
       });
     }),
@@ -110,7 +111,7 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
             ? ({ type: 'set-breaker', workerId: req.workerId, enabled: req.enable, reason } as const)
             : ({ type: 'release-worker', workerId: req.workerId, reason } as const);
         const { value } = await host.proposer.propose(command, { deadlineMs: host.nowMs() + remainingMs(call) });
-        host.sessions.kick();
+        host.leader.kick();
         return { breaker: value?.breaker ?? '' };
       });
     }),
@@ -156,12 +157,12 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
 async function forgetWorker(host: RunsHost, workerId: string, reasonGiven: string, deadlineMs: number): Promise<{ wasBound: boolean }> {
   const worker = host.orchestrator.worker(workerId);
   if (worker === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no worker ${workerId}`);
-  if (host.sessions.connected(workerId) || worker.state !== 'lost') {
+  if (host.leader.connected(workerId) || worker.state !== 'lost') {
     throw new ServiceError(
       grpc.status.FAILED_PRECONDITION,
       'invalid',
       false,
-      `worker ${workerId} is ${host.sessions.connected(workerId) ? 'connected' : worker.state}: stop it and wait until it is declared lost (testudo workers list), then forget it`,
+      `worker ${workerId} is ${host.leader.connected(workerId) ? 'connected' : worker.state}: stop it and wait until it is declared lost (testudo workers list), then forget it`,
     );
   }
   const reason = (reasonGiven === '' ? 'forgotten by an operator' : reasonGiven).slice(0, 500);
