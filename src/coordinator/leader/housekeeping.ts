@@ -1,3 +1,4 @@
+import { assert } from '../../common/assert.js';
 import { leaderProposal, type LeaderHost } from './host.js';
 import { InflightProposals } from './inflight.js';
 import type { SessionTable } from './session-table.js';
@@ -37,6 +38,7 @@ export class Housekeeping {
   }
 
   start(): void {
+    assert(this.timers.length === 0, 'housekeeping started twice');
     this.leading = true;
     this.leaderSinceMs = this.host.nowMs();
     this.unschedulableSinceMs.clear();
