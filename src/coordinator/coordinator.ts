@@ -22,7 +22,8 @@ import { plantedBugs } from './planted-bugs.js';
 import { OrchestratorMetrics } from './orchestrator-metrics.js';
 import { AlertSender } from './alerts.js';
 import { ReportArchive, runsHandlers, type RunsHost } from './runs-service.js';
-import { sessionSettingsDefault, WorkerSessions } from './worker-sessions.js';
+import { nodeProposer } from './propose.js';
+import { Leader, sessionSettingsDefault } from './leader/index.js';
 import { testudoVersion } from '../common/version.js';
 import { ReloadableTls, reloadTlsLogged, type TlsReloadResult } from '../security/tls.js';
 import { AuthMetrics } from '../security/auth-metrics.js';
@@ -94,7 +95,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   if (planted.active !== null) rootLogger.warn({ event: 'planted-bug', bug: planted.active }, `a planted bug is on: ${planted.active} (chaos checker self-test)`);
   const machine = new KvMachine({ extension: orchestrator });
   const archive = new ReportArchive(config.dataDir, orchestrator, childLogger(rootLogger, 'archive'));
-  let sessions: WorkerSessions | null = null;
+  let leader: Leader | null = null;
   let fatalResolve: (error: unknown) => void = () => undefined;
   const fatal = new Promise<unknown>((resolve) => (fatalResolve = resolve));
   let transport: GrpcTransport | null = null;
@@ -135,7 +136,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
           log.info({ event: 'raft-state', term: s.term, leader: planted.leaderReport.name(s.term, s.leader), role: s.role }, s.role === 'leader' ? 'became leader' : 'leader changed');
           lastLeader = s.leader;
           lastRole = s.role;
-          sessions?.setLeader(s.role === 'leader');
+          leader?.setLeader(s.role === 'leader');
           dashboard?.hub.raftStateChanged(s.term, s.leader);
         }
         try {
@@ -236,10 +237,11 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     readiness: () => readinessOf(node.status(), config.id, config.readyLagEntriesMax),
   };
 
-  sessions = new WorkerSessions({
+  const proposer = nodeProposer(node, () => Date.now());
+  leader = new Leader({
     nodeId: config.id,
     clusterId,
-    node,
+    proposer,
     orchestrator,
     log: childLogger(rootLogger, 'sessions'),
     settings: { heartbeatIntervalMs: sessionSettingsDefault.heartbeatIntervalMs, workerTtlMs: config.workerTtlMs, graceMs: config.workerGraceMs, runRetentionMs: config.runRetentionMs, unschedulableTimeoutMs: config.unschedulableTimeoutMs, resetTimeoutMs: config.workerResetTimeoutMs },
@@ -260,12 +262,12 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     onResultRefused: (reason) => authMetrics.resultRefused(reason),
     onSessionRefused: (reason) => authMetrics.sessionRefused(reason),
   });
-  const orchestratorMetrics = new OrchestratorMetrics(metrics.registry, { orchestrator, isLeader: () => node.isLeader, sessionsConnected: () => sessions?.sessionCount ?? 0 });
+  const orchestratorMetrics = new OrchestratorMetrics(metrics.registry, { orchestrator, isLeader: () => node.isLeader, sessionsConnected: () => leader?.sessionCount ?? 0 });
   const alerts = new AlertSender(config.alertWebhookUrl, childLogger(rootLogger, 'alerts'), (ok) => orchestratorMetrics.webhookCalled(ok));
-  const runsHost: RunsHost = { ...host, orchestrator, sessions, archive };
+  const runsHost: RunsHost = { ...host, orchestrator, leader, archive, proposer };
   if (config.http !== null) {
     dashboard = createDashboard({
-      sources: coordinatorSources(host, orchestrator, sessions),
+      sources: coordinatorSources(host, orchestrator, leader),
       log: childLogger(rootLogger, 'dashboard'),
       // The page's data needs the read-only role when tokens are on; the page itself loads to show its sign-in form.
       authorize: (request) => {
@@ -284,7 +286,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   server.addService(testudoServices().Kv.service, kvHandlers(host));
   server.addService(testudoServices().Cluster.service, clusterHandlers(host));
   server.addService(testudoServices().Runs.service, runsHandlers(runsHost));
-  server.addService(testudoServices().Worker.service, { Session: sessions.handler() });
+  server.addService(testudoServices().Worker.service, { Session: leader.handler() });
   const health = new HealthImplementation({ '': 'SERVING', 'testudo.v1.Kv': 'NOT_SERVING', 'testudo.v1.Cluster': 'SERVING', 'testudo.v1.Runs': 'NOT_SERVING', 'testudo.v1.Worker': 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(testudoPackageDefinition()).addToServer(server);
@@ -339,7 +341,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
       // Injected disk delays would only slow the shutdown down.
       chaos?.stop();
       if (options.transferLeadership !== false && node.isLeader) await handOff(node, log);
-      sessions?.stop();
+      leader?.stop();
       dashboard?.stop();
       archive.stop();
       alerts.stop();

@@ -11,16 +11,19 @@ import { maskRunEnv } from '../report/mask.js';
 import { InvalidArgumentError } from './codec.js';
 import { ServiceError, toServiceError } from './grpc-errors.js';
 import { orchJsonBytesMax } from './orchestrator/commands.js';
-import type { CancelOutcome, Orchestrator } from './orchestrator/state.js';
+import type { Orchestrator } from './orchestrator/state.js';
 import { idProblem, validateSubmission } from './orchestrator/validate.js';
-import { onLeader, unary, type ServiceHost } from './services.js';
+import type { Proposer } from './propose.js';
+import { onLeader, remainingMs, unary, type ServiceHost } from './services.js';
 import { failStream } from './stream-status.js';
-import { proposeOrch, type WorkerSessions } from './worker-sessions.js';
+import type { Leader } from './leader/index.js';
 
 /** What the Runs service needs beyond the Kv host. */
 export interface RunsHost extends ServiceHost {
   readonly orchestrator: Orchestrator;
-  readonly sessions: WorkerSessions;
+  /** The leader's parts (sessions, scheduling); acted on only on the leader. */
+  readonly leader: Leader;
+  readonly proposer: Proposer;
   readonly archive: ReportArchive;
 }
 
@@ -43,13 +46,11 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
     SubmitRun: unary<{ runId: string; submission: Buffer }, unknown>(host, 'SubmitRun', async (req, call) => {
       const submission = decodeSubmission(req.runId, req.submission);
       return onLeader(host, call, 'Runs', 'SubmitRun', async () => {
-        const { value, duplicate } = await proposeOrch<{ runId: string; tasks: number }>(
-          host.node,
+        const { value, duplicate } = await host.proposer.propose(
           { type: 'submit-run', runId: req.runId, submission },
-          host.nowMs(),
-          `run:${req.runId}`,
+          { deadlineMs: host.nowMs() + remainingMs(call), idempotencyKey: `run:${req.runId}` },
         );
-        host.sessions.kick();
+        host.leader.kick();
         const tasks = value?.tasks ?? host.orchestrator.runSummary(req.runId)?.counts.tasks ?? 0;
         return { runId: req.runId, tasks, duplicate };
       });
@@ -72,8 +73,8 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
       return onLeader(host, call, 'Runs', 'CancelRun', async () => {
         if (host.orchestrator.runSummary(req.runId) === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no run ${req.runId}`);
         const reason = req.reason === '' ? 'cancelled by request' : req.reason.slice(0, 1024);
-        const { value } = await proposeOrch<CancelOutcome>(host.node, { type: 'cancel-run', runId: req.runId, reason }, host.nowMs());
-        if (value !== null) host.sessions.pushCancels(value, reason);
+        const { value } = await host.proposer.propose({ type: 'cancel-run', runId: req.runId, reason }, { deadlineMs: host.nowMs() + remainingMs(call) });
+        if (value !== null) host.leader.pushCancels(value, reason);
         return { state: host.orchestrator.runSummary(req.runId)?.state ?? 'cancelled', cancelledAttempts: value?.cancelled.length ?? 0 };
       });
     }),
@@ -83,9 +84,9 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
         const nowMs = host.nowMs();
         return {
           workers: host.orchestrator.listWorkers().map((w) => {
-            const heardMs = host.sessions.lastHeartbeatMs(w.workerId);
+            const heardMs = host.leader.lastHeartbeatMs(w.workerId);
             // An age, not a time: it reads the same on a follower whose clock differs from the leader's.
-            return { ...workerRecord(w), connected: host.sessions.connected(w.workerId), lastHeartbeatAgeMs: heardMs === undefined ? -1 : Math.max(0, nowMs - heardMs) };
+            return { ...workerRecord(w), connected: host.leader.connected(w.workerId), lastHeartbeatAgeMs: heardMs === undefined ? -1 : Math.max(0, nowMs - heardMs) };
           }),
         };
       }),
@@ -94,8 +95,8 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
       checkId(req.workerId, 'worker_id');
       return onLeader(host, call, 'Runs', 'DrainWorker', async () => {
         if (host.orchestrator.worker(req.workerId) === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no worker ${req.workerId}`);
-        const { value } = await proposeOrch<{ state: string }>(host.node, { type: 'drain-worker', workerId: req.workerId, drain: !req.undrain }, host.nowMs());
-        host.sessions.kick();
+        const { value } = await host.proposer.propose({ type: 'drain-worker', workerId: req.workerId, drain: !req.undrain }, { deadlineMs: host.nowMs() + remainingMs(call) });
+        host.leader.kick();
         return { state: value?.state ?? '' };
       });
     }),
@@ -109,14 +110,14 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
           req.disable || req.enable
             ? ({ type: 'set-breaker', workerId: req.workerId, enabled: req.enable, reason } as const)
             : ({ type: 'release-worker', workerId: req.workerId, reason } as const);
-        const { value } = await proposeOrch<{ breaker: string }>(host.node, command, host.nowMs());
-        host.sessions.kick();
+        const { value } = await host.proposer.propose(command, { deadlineMs: host.nowMs() + remainingMs(call) });
+        host.leader.kick();
         return { breaker: value?.breaker ?? '' };
       });
     }),
     ForgetWorker: unary<{ workerId: string; reason: string }, unknown>(host, 'ForgetWorker', async (req, call) => {
       checkId(req.workerId, 'worker_id');
-      return onLeader(host, call, 'Runs', 'ForgetWorker', async () => forgetWorker(host, req.workerId, req.reason));
+      return onLeader(host, call, 'Runs', 'ForgetWorker', async () => forgetWorker(host, req.workerId, req.reason, host.nowMs() + remainingMs(call)));
     }),
     BreakerConfig: unary<{ set: string }, unknown>(host, 'BreakerConfig', async (req, call) => {
       let change: unknown = null;
@@ -133,7 +134,7 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
           await host.node.readIndex();
           return { config: JSON.stringify(host.orchestrator.breakerConfig()) };
         }
-        const { value } = await proposeOrch<{ config: unknown }>(host.node, { type: 'set-breaker-config', config: change as Record<string, never> }, host.nowMs());
+        const { value } = await host.proposer.propose({ type: 'set-breaker-config', config: change as Record<string, never> }, { deadlineMs: host.nowMs() + remainingMs(call) });
         return { config: JSON.stringify(value?.config ?? host.orchestrator.breakerConfig()) };
       });
     }),
@@ -153,20 +154,20 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
  * unknown worker or one still connected or not yet declared lost; the state
  * machine checks `lost` again when it applies the command.
  */
-async function forgetWorker(host: RunsHost, workerId: string, reasonGiven: string): Promise<{ wasBound: boolean }> {
+async function forgetWorker(host: RunsHost, workerId: string, reasonGiven: string, deadlineMs: number): Promise<{ wasBound: boolean }> {
   const worker = host.orchestrator.worker(workerId);
   if (worker === undefined) throw new ServiceError(grpc.status.NOT_FOUND, 'not-found', false, `no worker ${workerId}`);
-  if (host.sessions.connected(workerId) || worker.state !== 'lost') {
+  if (host.leader.connected(workerId) || worker.state !== 'lost') {
     throw new ServiceError(
       grpc.status.FAILED_PRECONDITION,
       'invalid',
       false,
-      `worker ${workerId} is ${host.sessions.connected(workerId) ? 'connected' : worker.state}: stop it and wait until it is declared lost (testudo workers list), then forget it`,
+      `worker ${workerId} is ${host.leader.connected(workerId) ? 'connected' : worker.state}: stop it and wait until it is declared lost (testudo workers list), then forget it`,
     );
   }
   const reason = (reasonGiven === '' ? 'forgotten by an operator' : reasonGiven).slice(0, 500);
   // The audit line (who, when, the worker id and reason) is the record of it.
-  const { value } = await proposeOrch<{ wasBound: boolean }>(host.node, { type: 'forget-worker-key', workerId, reason }, host.nowMs());
+  const { value } = await host.proposer.propose({ type: 'forget-worker-key', workerId, reason }, { deadlineMs });
   return { wasBound: value?.wasBound ?? false };
 }
 

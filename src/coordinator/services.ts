@@ -1,11 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import type { RaftNode } from '../raft/index.js';
-import { encodeCommand, InvalidArgumentError, validateIdempotencyKey, validateKey, validateValue, type Command } from './codec.js';
+import { InvalidArgumentError, validateIdempotencyKey, validateKey, validateValue, type Command } from './codec.js';
 import { ServiceError, leaderMetadata, toServiceError, type LeaderHint } from './grpc-errors.js';
 import type { ApplyResult, KvMachine } from './kv-machine.js';
 import { listLimitDefault, listLimitMax, validateKeyBound } from './limits.js';
 import type { ForwardService, PeerClients } from './peer-clients.js';
 import { forwardedKey, principalOf, type Principal } from '../security/auth.js';
+import { commitWithin, proposalTimeoutMs } from './propose.js';
 
 export { forwardedKey };
 
@@ -22,9 +23,7 @@ export interface ServiceHost {
   onRequest?(method: string, code: grpc.status): void;
 }
 
-/** Longest a write waits for its commit before the caller is told to retry. */
-export const proposalTimeoutMs = 10_000;
-
+export { proposalTimeoutMs };
 
 type Handler<Req, Res> = (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
 
@@ -113,25 +112,6 @@ export function remainingMs<Req, Res>(call: grpc.ServerUnaryCall<Req, Res>, capM
   return Math.max(1, Math.min(capMs, at - Date.now()));
 }
 
-/** Proposes a command on the leader and waits for its result, within `timeoutMs`. */
-export async function proposeCommand(host: ServiceHost, command: Command, timeoutMs: number): Promise<Extract<ApplyResult, { ok: true }>> {
-  const data = encodeCommand(command);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ServiceError(grpc.status.DEADLINE_EXCEEDED, 'timeout', true, `write not committed within ${timeoutMs} ms; its outcome is unknown, retry it`)),
-      timeoutMs,
-    );
-  });
-  try {
-    const result = await Promise.race([host.node.propose(data), timeout]);
-    if (!result.ok) throw new InvalidArgumentError('command', result.message);
-    return result;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 // ---------------------------------------------------------------- Kv service
 
 interface PutRequest {
@@ -167,7 +147,7 @@ export function kvHandlers(host: ServiceHost): grpc.UntypedServiceImplementation
       validateIdempotencyKey(req.idempotencyKey);
       return onLeader(host, call, 'Kv', 'Put', async () => {
         const command: Command = { idempotencyKey: req.idempotencyKey, proposedAtMs: host.nowMs(), op: { type: 'put', key: req.key, value: req.value } };
-        const result = await proposeCommand(host, command, remainingMs(call));
+        const result = await commitWithin(host.node, command, remainingMs(call));
         return { index: result.index, duplicate: result.kind === 'noop' ? false : result.duplicate };
       });
     }),
@@ -176,7 +156,7 @@ export function kvHandlers(host: ServiceHost): grpc.UntypedServiceImplementation
       validateIdempotencyKey(req.idempotencyKey);
       return onLeader(host, call, 'Kv', 'Delete', async () => {
         const command: Command = { idempotencyKey: req.idempotencyKey, proposedAtMs: host.nowMs(), op: { type: 'delete', key: req.key } };
-        const result = await proposeCommand(host, command, remainingMs(call));
+        const result = await commitWithin(host.node, command, remainingMs(call));
         return { index: result.index, duplicate: result.kind === 'noop' ? false : result.duplicate, existed: result.kind === 'delete' ? result.existed : false };
       });
     }),

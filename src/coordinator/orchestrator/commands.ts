@@ -4,6 +4,8 @@ import type { AttemptResult, Capabilities, RunSubmission } from '../../model/ind
 import type { BreakerConfig } from '../recovery/index.js';
 import { ExtensionCommandError } from '../kv-machine.js';
 import { orchPayloadBytesMax } from '../limits.js';
+import type { WorkerState } from '../../model/index.js';
+import type { AssignOutcome, CancelOutcome, RegisterOutcome, ResultsOutcome, WorkerLostOutcome } from './state.js';
 
 /**
  * The orchestrator's replicated commands. Each is stamped by the leader with
@@ -56,6 +58,34 @@ export interface Assignment {
 }
 
 export type OrchCommandType = OrchCommand['type'];
+
+/** The command of one type. */
+export type OrchCommandOf<T extends OrchCommandType> = Extract<OrchCommand, { readonly type: T }>;
+
+/**
+ * What applying each command gives back (the extension's result value), by
+ * command type. `Orchestrator.apply` checks its dispatch against this map
+ * (`satisfies`), so a proposer reads the result without a cast.
+ */
+export interface OrchResults {
+  readonly 'register-worker': RegisterOutcome;
+  readonly 'worker-lost': WorkerLostOutcome;
+  readonly 'drain-worker': { readonly state: WorkerState };
+  readonly 'submit-run': { readonly runId: string; readonly tasks: number };
+  readonly assign: AssignOutcome;
+  readonly results: ResultsOutcome;
+  readonly 'cancel-run': CancelOutcome;
+  readonly 'prune-runs': { readonly pruned: readonly string[] };
+  readonly 'fail-tasks': { readonly failed: readonly string[] };
+  readonly 'worker-reset-done': { readonly resetting: boolean; readonly breaker: string };
+  readonly 'release-worker': { readonly breaker: string };
+  readonly 'forget-worker-key': { readonly wasBound: boolean };
+  readonly 'set-breaker': { readonly breaker: string };
+  readonly 'set-breaker-config': { readonly config: BreakerConfig };
+}
+
+/** The result of applying a command of type T. */
+export type OrchResultOf<T extends OrchCommandType> = OrchResults[T];
 
 /** Payloads above this many bytes are deflated. */
 const deflateAboveBytes = 1024;

@@ -21,7 +21,7 @@ import { attemptIdOf, flakinessKey, taskIdOf, testId } from '../../model/index.j
 import { assert } from '../../common/assert.js';
 import { SnapshotDecodeError } from '../codec.js';
 import { ExtensionCommandError, type MachineExtension } from '../kv-machine.js';
-import { decodeOrchCommand, orchJsonBytesMax, type Assignment, type OrchCommand, type RegisterWorkerCommand } from './commands.js';
+import { decodeOrchCommand, orchJsonBytesMax, type Assignment, type OrchCommand, type OrchCommandType, type OrchResults, type RegisterWorkerCommand } from './commands.js';
 import { FlakeHistory, splitByTimings, TimingHistory } from './history.js';
 import { meetsRequirements, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
 import { validateResult, validateSubmission, validateWorker } from './validate.js';
@@ -226,36 +226,36 @@ export class Orchestrator implements MachineExtension {
     return result;
   }
 
-  private applyDecoded(command: OrchCommand, atMs: number): unknown {
+  private applyDecoded(command: OrchCommand, atMs: number): OrchResults[OrchCommandType] {
     switch (command.type) {
       case 'register-worker':
-        return this.registerWorker(command, atMs);
+        return this.registerWorker(command, atMs) satisfies OrchResults['register-worker'];
       case 'worker-lost':
-        return this.workerLost(command.workerId, command.reason, atMs);
+        return this.workerLost(command.workerId, command.reason, atMs) satisfies OrchResults['worker-lost'];
       case 'drain-worker':
-        return this.drainWorker(command.workerId, command.drain);
+        return this.drainWorker(command.workerId, command.drain) satisfies OrchResults['drain-worker'];
       case 'submit-run':
-        return this.submitRun(command.runId, command.submission, atMs);
+        return this.submitRun(command.runId, command.submission, atMs) satisfies OrchResults['submit-run'];
       case 'assign':
-        return this.assign(command.assignments, atMs);
+        return this.assign(command.assignments, atMs) satisfies OrchResults['assign'];
       case 'results':
-        return this.applyResults(command.results, atMs);
+        return this.applyResults(command.results, atMs) satisfies OrchResults['results'];
       case 'cancel-run':
-        return this.cancelRun(command.runId, command.reason, atMs);
+        return this.cancelRun(command.runId, command.reason, atMs) satisfies OrchResults['cancel-run'];
       case 'prune-runs':
-        return this.pruneRuns(command.finishedBeforeMs);
+        return this.pruneRuns(command.finishedBeforeMs) satisfies OrchResults['prune-runs'];
       case 'fail-tasks':
-        return this.failTasks(command.taskIds, command.reason, atMs);
+        return this.failTasks(command.taskIds, command.reason, atMs) satisfies OrchResults['fail-tasks'];
       case 'worker-reset-done':
-        return this.resetDone(command.workerId, command.ok, command.reason, atMs);
+        return this.resetDone(command.workerId, command.ok, command.reason, atMs) satisfies OrchResults['worker-reset-done'];
       case 'release-worker':
-        return this.releaseWorker(command.workerId, command.reason, atMs);
+        return this.releaseWorker(command.workerId, command.reason, atMs) satisfies OrchResults['release-worker'];
       case 'forget-worker-key':
-        return this.forgetWorkerKey(command.workerId, command.reason);
+        return this.forgetWorkerKey(command.workerId, command.reason) satisfies OrchResults['forget-worker-key'];
       case 'set-breaker':
-        return this.setBreakerEnabled(command.workerId, command.enabled, command.reason, atMs);
+        return this.setBreakerEnabled(command.workerId, command.enabled, command.reason, atMs) satisfies OrchResults['set-breaker'];
       case 'set-breaker-config':
-        return this.setBreakerConfig(command.config);
+        return this.setBreakerConfig(command.config) satisfies OrchResults['set-breaker-config'];
     }
   }
 

@@ -1,0 +1,34 @@
+import type * as grpc from '@grpc/grpc-js';
+
+/** The Worker.Session stream's messages (proto/testudo.proto), as grpc-js hands them over. */
+
+export interface HelloMessage {
+  workerId: string;
+  name: string;
+  slots: number;
+  httpAddress: string;
+  capabilities: string;
+  running: string[];
+  pending: string[];
+  version: string;
+  sessionKey?: string;
+  clusterId: string;
+}
+
+export interface WorkerMessage {
+  hello?: HelloMessage;
+  heartbeat?: { seq: number };
+  results?: { results: string[] };
+  resetDone?: { ok: boolean; reason: string };
+}
+
+export type CoordinatorMessage =
+  | { welcome: { workerId: string; leaderId: string; heartbeatIntervalMs: number; ttlMs: number; clusterId: string } }
+  | { notLeader: { leaderId: string; leaderAddress: string } }
+  | { assign: { orders: string[] } }
+  | { cancel: { attemptIds: string[]; reason: string } }
+  | { committed: { attemptIds: string[] } }
+  | { heartbeatAck: { seq: number } }
+  | { reset: { reason: string } };
+
+export type SessionCall = grpc.ServerDuplexStream<WorkerMessage, CoordinatorMessage>;

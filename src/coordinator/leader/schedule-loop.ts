@@ -1,0 +1,117 @@
+import { assert } from '../../common/assert.js';
+import { planAssignments, scheduleLimitsDefault } from '../orchestrator/scheduler.js';
+import type { AssignOutcome } from '../orchestrator/state.js';
+import { leaderProposal, type LeaderHost } from './host.js';
+import type { SessionTable } from './session-table.js';
+
+/** How often the leader schedules even when nothing asked it to (a missed kick costs at most this). */
+export const scheduleTickMs = 1000;
+
+/**
+ * idle: no pass asked for. queued: a pass runs on the next turn of the
+ * event loop (kicks meanwhile fold into it). proposing: a pass's assign
+ * command is out; kicks meanwhile are covered by the pass the loop asks for
+ * when it comes back.
+ */
+export type SchedulePhase = 'idle' | 'queued' | 'proposing';
+
+/**
+ * The leader's scheduling loop: one pass at a time plans assignments from
+ * the applied state (planAssignments), proposes them as one `assign`
+ * command and sends each worker its orders once committed. Kicked by
+ * whatever may free a slot or queue a task, and every `scheduleTickMs`.
+ */
+export class ScheduleLoop {
+  private leading = false;
+  private phase: SchedulePhase = 'idle';
+  private tickTimer: NodeJS.Timeout | null = null;
+  /** Wakes the loop when the first retry backoff ends. */
+  private backoffTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly host: LeaderHost,
+    private readonly table: SessionTable,
+  ) {}
+
+  get currentPhase(): SchedulePhase {
+    return this.phase;
+  }
+
+  start(): void {
+    assert(this.tickTimer === null, 'schedule loop started twice');
+    this.leading = true;
+    this.tickTimer = setInterval(() => this.kick(), scheduleTickMs);
+    this.tickTimer.unref();
+    this.kick();
+  }
+
+  /** Stepped down: no new pass starts (one proposing finishes and stops there). */
+  stop(): void {
+    this.leading = false;
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);
+    this.backoffTimer = null;
+  }
+
+  /** Asks for a scheduling pass soon (coalesced). */
+  kick(): void {
+    if (!this.leading || this.phase !== 'idle') return;
+    this.phase = 'queued';
+    setImmediate(() => void this.pass());
+  }
+
+  private async pass(): Promise<void> {
+    assert(this.phase === 'queued', `a schedule pass started while ${this.phase}`);
+    this.phase = 'idle';
+    if (!this.leading) return;
+    const orchestrator = this.host.orchestrator;
+    const nowMs = this.host.nowMs();
+    const plan = planAssignments({
+      queue: orchestrator.queuedTasks(),
+      workers: orchestrator.schedulableWorkers(nowMs, (id) => this.table.has(id)),
+      runLoad: (runId) => orchestrator.runLoad(runId),
+      nowMs,
+      limits: scheduleLimitsDefault,
+    });
+    if (plan.length === 0) {
+      this.armBackoffTimer(nowMs);
+      return;
+    }
+    this.phase = 'proposing';
+    try {
+      const { value } = await this.host.proposer.propose({ type: 'assign', assignments: plan }, leaderProposal(this.host));
+      if (value !== null) this.deliver(value, nowMs);
+    } catch (error) {
+      this.host.log.warn({ err: error }, 'assignment not committed');
+    } finally {
+      assert(this.phase === 'proposing', `a schedule pass ended while ${this.phase}`);
+      this.phase = 'idle';
+    }
+    this.kick();
+  }
+
+  /** Sends each worker the orders committed for it. */
+  private deliver(outcome: AssignOutcome, nowMs: number): void {
+    const byWorker = new Map<string, string[]>();
+    const queuedMs: number[] = [];
+    for (const a of outcome.assigned) {
+      if (a.attemptId.endsWith('.a1')) queuedMs.push(nowMs - (this.host.orchestrator.taskQueuedAtMs(a.taskId) ?? nowMs));
+      const list = byWorker.get(a.workerId) ?? [];
+      list.push(a.attemptId);
+      byWorker.set(a.workerId, list);
+    }
+    for (const [workerId, attemptIds] of byWorker) this.table.sendOrdersTo(workerId, attemptIds);
+    if (queuedMs.length > 0) this.host.onDispatched?.(queuedMs);
+  }
+
+  private armBackoffTimer(nowMs: number): void {
+    const next = this.host.orchestrator.nextBackoffEndMs(nowMs);
+    if (next === null || this.backoffTimer !== null) return;
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = null;
+      this.kick();
+    }, Math.max(1, next - nowMs));
+    this.backoffTimer.unref();
+  }
+}

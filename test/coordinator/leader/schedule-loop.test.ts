@@ -1,0 +1,109 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { scheduleTickMs } from '../../../src/coordinator/leader/index.js';
+import { ScheduleLoop } from '../../../src/coordinator/leader/schedule-loop.js';
+import { SessionTable } from '../../../src/coordinator/leader/session-table.js';
+import { Driver, registration, submission, template } from '../orchestrator-fixtures.js';
+import { FakeCall, FakeNode, fakeHost, settle, silentLog } from './fakes.js';
+
+describe('ScheduleLoop', () => {
+  let node: FakeNode;
+  let table: SessionTable;
+  let loop: ScheduleLoop;
+  let dispatched: number[];
+  const calls = new Map<string, FakeCall>();
+
+  function connect(workerId: string, slots = 2): void {
+    node.driver.register(registration(workerId, { slots }), Date.now());
+    const call = new FakeCall();
+    calls.set(workerId, call);
+    table.open({ call: call.asCall(), workerId, sent: new Set() }, Date.now());
+  }
+
+  const orders = (workerId: string): string[] => calls.get(workerId)!.sent('assign').flatMap((a) => (a as { orders: string[] }).orders.map((o) => (JSON.parse(o) as { attemptId: string }).attemptId));
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    node = new FakeNode(new Driver());
+    table = new SessionTable(silentLog(), (id) => node.driver.o.attemptOrder(id));
+    dispatched = [];
+    loop = new ScheduleLoop(fakeHost(node, { onDispatched: (ms) => dispatched.push(...ms) }), table);
+    node.driver.submit('r1', submission(Array.from({ length: 5 }, (_, i) => template({ suite: `s${i}` }))), Date.now());
+  });
+
+  afterEach(() => {
+    loop.stop();
+    vi.useRealTimers();
+  });
+
+  it('runs one pass at a time: kicks while an assign is out fold into one pass after it', async () => {
+    connect('w1');
+    loop.start();
+    await settle();
+    expect(node.ofType('assign')).toHaveLength(1);
+    expect(loop.currentPhase).toBe('proposing');
+    for (let i = 0; i < 10; i++) loop.kick();
+    await vi.advanceTimersByTimeAsync(scheduleTickMs * 3);
+    expect(node.ofType('assign')).toHaveLength(1);
+
+    connect('w2');
+    node.proposals[0]!.commit();
+    await settle();
+    // The pass the loop asks for after a commit sees w2's free slots.
+    const assigns = node.ofType('assign');
+    expect(assigns).toHaveLength(2);
+    expect(assigns[1]!.command.type === 'assign' && assigns[1]!.command.assignments.every((a) => a.workerId === 'w2')).toBe(true);
+  });
+
+  it('sends each worker its committed orders, once, and reports the first attempts dispatched', async () => {
+    connect('w1');
+    loop.start();
+    await settle();
+    expect(orders('w1')).toEqual([]);
+    node.proposals[0]!.commit();
+    await settle();
+    expect(orders('w1')).toHaveLength(2);
+    expect(dispatched).toHaveLength(2);
+    // Slots full: the next pass plans nothing and proposes nothing.
+    await vi.advanceTimersByTimeAsync(scheduleTickMs * 2);
+    await settle();
+    expect(node.ofType('assign')).toHaveLength(1);
+    expect(loop.currentPhase).toBe('idle');
+  });
+
+  it('after a rejected assign plans again: the same work is proposed anew, nothing is sent for the rejected one', async () => {
+    connect('w1');
+    loop.start();
+    await settle();
+    node.proposals[0]!.reject(new Error('proposal dropped'));
+    await settle();
+    const assigns = node.ofType('assign');
+    expect(assigns).toHaveLength(2);
+    expect(assigns[1]!.command).toEqual(assigns[0]!.command);
+    expect(orders('w1')).toEqual([]);
+    assigns[1]!.commit();
+    await settle();
+    expect(orders('w1')).toHaveLength(2);
+  });
+
+  it('stops scheduling when leadership is lost: no pass after stop, even when one was queued or proposing', async () => {
+    connect('w1', 1);
+    loop.start();
+    await settle();
+    expect(node.ofType('assign')).toHaveLength(1);
+    loop.stop();
+    connect('w2');
+    node.proposals[0]!.commit();
+    loop.kick();
+    await vi.advanceTimersByTimeAsync(scheduleTickMs * 10);
+    expect(node.ofType('assign')).toHaveLength(1);
+    expect(loop.currentPhase).toBe('idle');
+  });
+
+  it('proposes nothing while no connected worker can take the work', async () => {
+    node.driver.register(registration('w9'), Date.now());
+    loop.start();
+    await vi.advanceTimersByTimeAsync(scheduleTickMs * 3);
+    expect(node.proposals).toHaveLength(0);
+  });
+});
