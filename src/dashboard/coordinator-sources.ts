@@ -5,7 +5,7 @@ import type { DashboardSources, MemberRow, SessionFacts } from './sources.js';
 
 type MemberStatus = ReturnType<typeof localMemberStatus>;
 
-/** The leader-only session facts a coordinator has (its WorkerSessions). */
+/** The leader-only session facts a coordinator has (its Leader). */
 export interface SessionsView {
   connected(workerId: string): boolean;
   lastHeartbeatMs(workerId: string): number | undefined;
