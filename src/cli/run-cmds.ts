@@ -453,8 +453,8 @@ export function registerRunsCommands(program: Command, io: CliIo, env: RunComman
       const result = await withRunsClient(env, io, options, `no worker ${workerId}`, (c) => c.releaseWorker(workerId, { reason: options.reason ?? '', mode }));
       io.out(`worker ${workerId}: breaker ${result.breaker}\n`);
     });
-  withConnectOptions(workers.command('breaker-config').description("show the cluster's circuit-breaker settings, or change some with --set (applied by every coordinator)"))
-    .option('--set <list>', 'key=value,… e.g. openBaseMs=5000,minimumCalls=10,window=count:50 (window: count:N or time:MS), adaptiveRecovery=false')
+  withConnectOptions(workers.command('breaker-config').description("show the cluster's recovery settings (circuit breaker, ladder, adaptive threshold), or change some with --set (applied by every coordinator)"))
+    .option('--set <list>', 'key=value,… e.g. openBaseMs=5000,minimumCalls=10,window=count:50 (window: count:N or time:MS), adaptiveRecovery=false; the ladder and threshold keys too (retryBackoffMs, fleetHoldsMax, thresholdK, …: docs/recovery.md)')
     .action(async (options: ConnectOptions & { set?: string }) => {
       const change = options.set === undefined ? undefined : parseBreakerSettings(options.set);
       const config = await withRunsClient(env, io, options, '', (c) => c.breakerConfig(change));

@@ -67,6 +67,10 @@ describe('recovery across real workers', () => {
     expect(metrics).toMatch(/testudo_breaker_transitions_total\{[^}]*from="closed"[^}]*to="open"[^}]*\} 1/);
     expect(metrics).toMatch(/testudo_breaker_transitions_total\{[^}]*from="open"[^}]*to="forced-open"[^}]*\} 1/);
     expect(metrics).toMatch(/testudo_alerts_total\{[^}]*kind="quarantine"[^}]*\} 1/);
+    // Every decision is counted by level and class: as many as the crashes the run saw.
+    const counted = [...metrics.matchAll(/^testudo_recovery_decisions_total\{([^}]*)\} (\d+)$/gm)];
+    expect(counted.every(([, labels]) => /class="crash"/.test(labels!) && /level="[123]"/.test(labels!))).toBe(true);
+    expect(counted.reduce((sum, [, , n]) => sum + Number(n), 0)).toBe(crashes.length);
     // Once open it took only its half-open probes: far fewer attempts than its share.
     expect(run.tasks.flatMap((t) => t.attempts).filter((a) => a.workerId === bad).length).toBeLessThan(16);
     // An operator releases it; it takes work again.
