@@ -117,7 +117,9 @@ export class ChaosCluster {
     const created = await this.toxiproxy.populate(plan.map((l, i) => ({ name: l.name, listen: listens[i]!, upstream: l.upstream, enabled: true })));
     plan.forEach((l, i) => this.links.set(l.name, { ...l, listen: created[l.name]?.listen ?? listens[i]! }));
     await this.cluster.start();
-    for (const w of this.workerIds) await this.startWorker(w);
+    // Side by side: each worker's boot is mostly its own CPU and waiting on
+    // the coordinators, so starting them in turn only adds up their waits.
+    await Promise.all(this.workerIds.map((w) => this.startWorker(w)));
   }
 
   /** Starts (or restarts) a worker with routes through its links; resolves once its HTTP server answers. */
