@@ -62,6 +62,8 @@ export interface PassFigures {
   readonly infraRetries: number;
   readonly cpuSeconds: number;
   readonly resilienceScore: number;
+  /** Workers still quarantined (breaker open or forced-open) after the last heal, at the workload's end; null when unknown. */
+  readonly quarantinedAfterHeal: number | null;
   readonly lostTasks: number;
   readonly duplicateResults: number;
   readonly divergentReplicas: number;
@@ -81,6 +83,7 @@ export function passFigures(name: string, scenario: Pick<Scenario, 'checks'>, r:
     infraRetries: r.infraRetries,
     cpuSeconds: r.cpuSeconds,
     resilienceScore: resilienceScore(r, scenario.checks).score,
+    quarantinedAfterHeal: r.quarantinedAfterHeal,
     lostTasks: r.checks.lostTasks,
     duplicateResults: r.checks.duplicateResults,
     divergentReplicas: r.checks.divergentReplicas,
@@ -97,6 +100,7 @@ export const FIGURES = {
   cpuSeconds: { floor: 0.01, lowerIsBetter: true, compare: 'ratio' },
   successRate: { floor: 0, lowerIsBetter: false, compare: 'difference' },
   resilienceScore: { floor: 0, lowerIsBetter: false, compare: 'difference' },
+  quarantinedAfterHeal: { floor: 0, lowerIsBetter: true, compare: 'difference' },
 } as const;
 
 export type Figure = keyof typeof FIGURES;
@@ -146,6 +150,8 @@ export interface MatrixSummary {
     readonly makespanRatio: MeanCi;
     readonly recoveryTimeRatio: MeanCi;
     readonly successRateDelta: MeanCi;
+    /** Mean over the seeds of the workers still quarantined after healing, in each mode (null: no pass could tell). */
+    readonly quarantinedAfterHeal: { readonly on: number | null; readonly off: number | null };
   }>;
   readonly lostTasks: number;
   readonly duplicateResults: number;
@@ -161,7 +167,7 @@ export interface MeanCi {
 const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 10_000) / 10_000);
 const meanCi = (c: Interval): MeanCi => ({ mean: round(c.mean), ci95: [round(c.ci95[0]), round(c.ci95[1])] });
 
-/** The summary: four comparisons per scenario, and the safety counts summed over every pass. */
+/** The summary: four comparisons and the quarantine left after healing per scenario, and the safety counts summed over every pass. */
 export function matrixSummary(stats: readonly ScenarioStats[], passes: readonly PassFigures[]): MatrixSummary {
   const sum = (pick: (p: PassFigures) => number): number => passes.reduce((a, p) => a + pick(p), 0);
   return {
@@ -171,6 +177,7 @@ export function matrixSummary(stats: readonly ScenarioStats[], passes: readonly 
       makespanRatio: meanCi(s.compare.makespanMs),
       recoveryTimeRatio: meanCi(s.compare.recoveryMs),
       successRateDelta: meanCi(s.compare.successRate),
+      quarantinedAfterHeal: { on: round(s.on.quarantinedAfterHeal.mean), off: round(s.off.quarantinedAfterHeal.mean) },
     })),
     lostTasks: sum((p) => p.lostTasks),
     duplicateResults: sum((p) => p.duplicateResults),

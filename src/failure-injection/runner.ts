@@ -113,12 +113,13 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
     const readyMs = await waitReady(chaos, probeClient, scenario.checks.readyWithinMs);
     log(readyMs === null ? 'not ready within the bound' : `ready ${readyMs} ms after healing`);
     const run = await waitRunDone(direct, runId, deadlineMs, log);
+    const quarantinedAfterHeal = await quarantinedWorkers(direct, log);
     // The fault records' last writes land before the replicas' digests are compared.
     await injector.recordsWritten();
     await Promise.all([poller.stop(), sampler.stop(), prober.stop()]);
     const digests = await sampleDigests(httpOf(), 10_000);
     const events = await readLogs(chaos);
-    return summarize({ scenario, seed, mode, submission, run, timeline, events, digests, sampler, prober, readyMs, healedAllMs });
+    return summarize({ scenario, seed, mode, submission, run, timeline, events, digests, sampler, prober, readyMs, healedAllMs, quarantinedAfterHeal });
   } finally {
     direct.close();
     routed.close();
@@ -212,6 +213,24 @@ async function waitRunDone(client: TestudoClient, runId: string, deadlineMs: num
   return last;
 }
 
+/** Breaker states that keep a worker out of service: open (waiting) and forced-open (quarantined). */
+export const QUARANTINE_STATES: ReadonlySet<string> = new Set(['open', 'forced-open']);
+
+/**
+ * Workers whose breaker still keeps them out of service once every fault has
+ * healed and the workload has ended (the issue's "no quarantine left after
+ * healing"); null when the cluster could not list its workers.
+ */
+async function quarantinedWorkers(client: TestudoClient, log: (line: string) => void): Promise<number | null> {
+  try {
+    const workers = await client.listWorkers();
+    return workers.filter((w) => QUARANTINE_STATES.has(w.breakerState)).length;
+  } catch (error) {
+    log(`listWorkers: ${(error as Error).message}`);
+    return null;
+  }
+}
+
 /** Samples every replica's (applied index, digest) until all share an index, or the bound passes. */
 async function sampleDigests(http: ReadonlyMap<string, string>, boundMs: number): Promise<Map<string, DigestSample[]>> {
   const samples = new Map<string, DigestSample[]>([...http.keys()].map((id) => [id, []]));
@@ -255,6 +274,7 @@ interface SummaryInput {
   readonly prober: WriteProber;
   readonly readyMs: number | null;
   readonly healedAllMs: number;
+  readonly quarantinedAfterHeal: number | null;
 }
 
 function summarize(input: SummaryInput): ChaosRunResult {
@@ -297,6 +317,7 @@ function summarize(input: SummaryInput): ChaosRunResult {
     infraRetries: tasks.reduce((n, t) => n + Math.max(0, t.attempts.length - 1), 0),
     wastedAttempts: wastedAttempts(run),
     makespanMs: lastFinishMs,
+    quarantinedAfterHeal: input.quarantinedAfterHeal,
     baselineTasksPerSec: baseline,
     cpuSeconds: input.sampler.cpuSeconds,
     peakRssBytes: input.sampler.peakRssBytes,

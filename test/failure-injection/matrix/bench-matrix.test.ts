@@ -35,13 +35,18 @@ describe('testudo chaos bench (the matrix)', () => {
     expect(summary).toMatchObject({ lostTasks: 0, duplicateResults: 0, divergentReplicas: 0, splitBrainTerms: 0 });
     expect(summary.scenarios.map((s) => s['name'])).toEqual(['tiny-control', 'tiny-flaky']);
     for (const s of summary.scenarios) {
-      expect(Object.keys(s)).toEqual(['name', 'wastedAttemptsRatio', 'makespanRatio', 'recoveryTimeRatio', 'successRateDelta']);
+      expect(Object.keys(s)).toEqual(['name', 'wastedAttemptsRatio', 'makespanRatio', 'recoveryTimeRatio', 'successRateDelta', 'quarantinedAfterHeal']);
+      // Counted from the cluster's worker list after the workload: a number in each mode.
+      expect(s['quarantinedAfterHeal']).toEqual({ on: expect.any(Number), off: expect.any(Number) });
       // One seed: a mean, but no interval to call anything significant.
       expect(s['makespanRatio']!.mean).toBeTypeOf('number');
       expect(s['makespanRatio']!.ci95).toEqual([null, null]);
     }
     // The control has no fault, so no recovery time to compare.
     expect(summary.scenarios[0]!['recoveryTimeRatio']!.mean).toBeNull();
+    // Without adaptive recovery no breaker opens; on the healthy control none does either.
+    expect(summary.scenarios[0]!['quarantinedAfterHeal']).toEqual({ on: 0, off: 0 });
+    expect(summary.scenarios[1]!['quarantinedAfterHeal']).toMatchObject({ off: 0 });
     expect(stdout).toContain('### tiny-flaky (seeds 7)');
     expect(stderr).toContain('pass 4/4: tiny-flaky seed 7');
     expect(stdout).not.toContain('pass 1/4');

@@ -106,6 +106,7 @@ function figures(scenario: string, seed: number, mode: BenchMode, over: Partial<
     infraRetries: 40,
     cpuSeconds: 30,
     resilienceScore: 1,
+    quarantinedAfterHeal: 0,
     lostTasks: 0,
     duplicateResults: 0,
     divergentReplicas: 0,
@@ -118,9 +119,9 @@ describe('scenarioStats and the summary', () => {
   const seeds = [1, 2, 3, 4, 5, 6];
   // Planted: on wastes about a third of off's attempts (a gain); makespan is noise around 1.0.
   const passes = seeds.flatMap((seed) => [
-    figures('flaky', seed, 'breaker', { wastedAttempts: 12 + seed, makespanMs: 60_000 + (seed % 2 === 0 ? 4_000 : -4_000), successRate: 1 }),
+    figures('flaky', seed, 'breaker', { wastedAttempts: 12 + seed, makespanMs: 60_000 + (seed % 2 === 0 ? 4_000 : -4_000), successRate: 1, quarantinedAfterHeal: seed <= 3 ? 1 : 0 }),
     figures('flaky', seed, 'no-breaker', { wastedAttempts: 40 + seed * 2, makespanMs: 60_000, successRate: seed === 3 ? 0.99 : 1, lostTasks: seed === 6 ? 1 : 0 }),
-    figures('control', seed, 'breaker', { recoveryMs: null, wastedAttempts: 0 }),
+    figures('control', seed, 'breaker', { recoveryMs: null, wastedAttempts: 0, quarantinedAfterHeal: seed === 1 ? null : 0 }),
     figures('control', seed, 'no-breaker', { recoveryMs: null, wastedAttempts: 0 }),
   ]);
   const stats = ['flaky', 'control'].map((name) => scenarioStats(name, passes));
@@ -152,16 +153,21 @@ describe('scenarioStats and the summary', () => {
     expect(summary.lostTasks).toBe(1);
     expect(summary.scenarios.map((s) => s.name)).toEqual(['flaky', 'control']);
     for (const s of summary.scenarios) {
-      expect(Object.keys(s)).toEqual(['name', 'wastedAttemptsRatio', 'makespanRatio', 'recoveryTimeRatio', 'successRateDelta']);
+      expect(Object.keys(s)).toEqual(['name', 'wastedAttemptsRatio', 'makespanRatio', 'recoveryTimeRatio', 'successRateDelta', 'quarantinedAfterHeal']);
       for (const key of ['wastedAttemptsRatio', 'makespanRatio', 'recoveryTimeRatio', 'successRateDelta'] as const) {
         expect(Object.keys(s[key])).toEqual(['mean', 'ci95']);
         expect(s[key].ci95).toHaveLength(2);
       }
     }
+    // The quarantine left after healing: a mean over the seeds in each mode; a pass that could not tell (null) is left out.
+    expect(summary.scenarios[0]!.quarantinedAfterHeal).toEqual({ on: 0.5, off: 0 });
+    expect(summary.scenarios[1]!.quarantinedAfterHeal).toEqual({ on: 0, off: 0 });
+    expect(stats[1]!.on.quarantinedAfterHeal.n).toBe(5);
     const md = renderMatrixMarkdown(stats, summary);
     expect(md).toMatch(/\| Wasted attempts \| 15\.5 \[[\d.]+, [\d.]+\] \| 47\.0 \[[\d.]+, [\d.]+\] \| 0\.\d\d \[0\.\d\d, 0\.\d\d\] × \| gain \|/);
     expect(md).toMatch(/\| Makespan \|.*\| no significant difference \|/);
     expect(md).toContain('1 lost tasks');
+    expect(md).toMatch(/\| Workers still quarantined after healing \| 0\.50 \[[\d.-]+, [\d.]+\] \| 0\.00 \[0\.00, 0\.00\] \|/);
   });
 
   it('runs every scenario × seed × mode once, in the alternating order', async () => {
