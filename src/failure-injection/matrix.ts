@@ -195,9 +195,14 @@ export interface MatrixScenario {
 export interface MatrixOptions {
   readonly scenarios: readonly MatrixScenario[];
   readonly seeds: readonly number[];
+  /** 1: one pass at a time (the default); 2: a seed's two passes (on and off) side by side, under the same load. */
+  readonly jobs?: number;
   readonly runPass: (scenario: MatrixScenario, seed: number, mode: BenchMode) => Promise<ChaosRunResult>;
   readonly log: (line: string) => void;
 }
+
+/** Most passes a matrix runs side by side: the two modes of one seed. */
+export const matrixJobsMax = 2;
 
 /**
  * The order of a seed's two passes: on first for the 1st, 3rd… seed, off
@@ -208,22 +213,45 @@ export function passOrder(seedIndex: number): readonly [BenchMode, BenchMode] {
   return seedIndex % 2 === 0 ? ['breaker', 'no-breaker'] : ['no-breaker', 'breaker'];
 }
 
-/** Runs every pass, one at a time; returns each pass's figures and result. */
+/**
+ * Runs every pass, one at a time or, with jobs 2, a seed's two passes side
+ * by side (started together, so both modes share the same load); returns
+ * each pass's figures and result, in the pass order either way.
+ */
 export async function runMatrix(o: MatrixOptions): Promise<Array<{ figures: PassFigures; result: ChaosRunResult }>> {
   const names = o.scenarios.map((s) => s.name);
   if (new Set(names).size !== names.length) throw new Error(`scenario names repeat: ${names.join(', ')}`);
+  const jobs = o.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > matrixJobsMax) throw new RangeError(`jobs must be 1..${matrixJobsMax}, got ${jobs}`);
   const total = o.scenarios.length * o.seeds.length * 2;
   const out: Array<{ figures: PassFigures; result: ChaosRunResult }> = [];
+  let started = 0;
+  const runOne = async (s: MatrixScenario, seed: number, mode: BenchMode): Promise<{ figures: PassFigures; result: ChaosRunResult }> => {
+    started++;
+    o.log(`pass ${started}/${total}: ${s.name} seed ${seed} adaptive recovery ${mode === 'breaker' ? 'on' : 'off'}`);
+    const result = await o.runPass(s, seed, mode);
+    const figures = passFigures(s.name, s.scenario, result);
+    o.log(
+      `  ${s.name} seed ${seed} ${mode}: makespan ${(figures.makespanMs / 1000).toFixed(1)} s, wasted ${figures.wastedAttempts}, ` +
+        `success ${(figures.successRate * 100).toFixed(1)}%, score ${figures.resilienceScore.toFixed(3)}, ` +
+        `quarantined after healing ${figures.quarantinedAfterHeal ?? '?'}, leader terms ${result.leaderTerms}`,
+    );
+    return { figures, result };
+  };
   for (const s of o.scenarios) {
     for (const [i, seed] of o.seeds.entries()) {
-      for (const mode of passOrder(i)) {
-        o.log(`pass ${out.length + 1}/${total}: ${s.name} seed ${seed} adaptive recovery ${mode === 'breaker' ? 'on' : 'off'}`);
-        const result = await o.runPass(s, seed, mode);
-        const figures = passFigures(s.name, s.scenario, result);
-        o.log(`  makespan ${(figures.makespanMs / 1000).toFixed(1)} s, wasted ${figures.wastedAttempts}, success ${(figures.successRate * 100).toFixed(1)}%, score ${figures.resilienceScore.toFixed(3)}`);
-        out.push({ figures, result });
-      }
+      const modes = passOrder(i);
+      if (jobs === 2) out.push(...(await bothSettled(modes.map((mode) => runOne(s, seed, mode)))));
+      else for (const mode of modes) out.push(await runOne(s, seed, mode));
     }
   }
   return out;
+}
+
+/** Like Promise.all, but waits for every pass to end (and stop its cluster) before it throws the first failure. */
+async function bothSettled<T>(promises: ReadonlyArray<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

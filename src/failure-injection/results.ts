@@ -72,6 +72,8 @@ export interface ChaosRunResult {
    * could not list its workers then.
    */
   readonly quarantinedAfterHeal: number | null;
+  /** Terms in which a node became leader (analysis.ts leaderTerms): 1 when the first election held for the whole run. */
+  readonly leaderTerms: number;
   /** Completed tasks per second without faults: the median of the 5-s rolling throughput outside every fault (injection to 5 s after healing). */
   readonly baselineTasksPerSec: number;
   /** CPU seconds (user + system) of every coordinator and worker process of the run. */

@@ -15,6 +15,7 @@ import {
   duplicateResults,
   groupFaults,
   isDetection,
+  leaderTerms,
   lostTasks,
   parseLog,
   rolling,
@@ -90,7 +91,9 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
   const submission = await workloadSubmission(scenario, seed);
   const schedule = faultSchedule(scenario, seed);
   log(`${scenario.name}: ${submission.tasks.length} tasks, ${schedule.length} faults, mode ${mode}, seed ${seed}`);
+  const phaseMs = phaseClock();
   await chaos.start();
+  log(`cluster started in ${phaseMs()} ms`);
   const direct = chaos.directClient({ totalTimeoutMs: 30_000 });
   const routed = chaos.client({ callTimeoutMs: 1_000, totalTimeoutMs: 60_000 });
   const probeClient = chaos.client({ callTimeoutMs: 1_000, totalTimeoutMs: 2_000 });
@@ -98,6 +101,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
   try {
     await direct.put('chaos/start', String(seed)); // waits for a leader
     if (mode === 'no-breaker') await direct.breakerConfig({ adaptiveRecovery: false });
+    log(`leader and settings in ${phaseMs()} ms`);
     const poller = new StatusPoller(httpOf);
     const sampler = new ProcessSampler(() => clusterPids(chaos));
     const prober = new WriteProber(probeClient);
@@ -119,13 +123,26 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
     await Promise.all([poller.stop(), sampler.stop(), prober.stop()]);
     const digests = await sampleDigests(httpOf(), 10_000);
     const events = await readLogs(chaos);
+    log(`run ended, checks read in ${phaseMs()} ms`);
     return summarize({ scenario, seed, mode, submission, run, timeline, events, digests, sampler, prober, readyMs, healedAllMs, quarantinedAfterHeal });
   } finally {
     direct.close();
     routed.close();
     probeClient.close();
-    await chaos.stop();
+    await chaos.stop({ discard: true });
+    log(`cluster stopped in ${phaseMs()} ms`);
   }
+}
+
+/** Milliseconds since the last call (since its creation the first time): the progress lines' phase times. */
+function phaseClock(): () => number {
+  let lastMs = Date.now();
+  return () => {
+    const nowMs = Date.now();
+    const tookMs = nowMs - lastMs;
+    lastMs = nowMs;
+    return tookMs;
+  };
 }
 
 async function injectSchedule(
@@ -318,6 +335,7 @@ function summarize(input: SummaryInput): ChaosRunResult {
     wastedAttempts: wastedAttempts(run),
     makespanMs: lastFinishMs,
     quarantinedAfterHeal: input.quarantinedAfterHeal,
+    leaderTerms: leaderTerms(input.events),
     baselineTasksPerSec: baseline,
     cpuSeconds: input.sampler.cpuSeconds,
     peakRssBytes: input.sampler.peakRssBytes,

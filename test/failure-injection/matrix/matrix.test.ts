@@ -188,6 +188,44 @@ describe('scenarioStats and the summary', () => {
     expect(order).toEqual(['a4+', 'a4-', 'a9-', 'a9+', 'b4+', 'b4-', 'b9-', 'b9+']);
     expect(out.map((p) => p.figures.scenario)).toEqual(['a', 'a', 'a', 'a', 'b', 'b', 'b', 'b']);
   });
+
+  it('with jobs 2 runs a seed’s two passes side by side, never two seeds at once, and waits for both before a failure ends it', async () => {
+    const scenario = parseScenario('name: s\nworkload: { synthetic: { tasks: 1, duration: { distribution: fixed, value: 1ms } } }\n', 's.yaml');
+    const events: string[] = [];
+    let running = 0;
+    let runningMax = 0;
+    const runPass = async (s: { name: string }, seed: number, mode: BenchMode) => {
+      running++;
+      runningMax = Math.max(runningMax, running);
+      events.push(`start ${s.name}${seed}${mode === 'breaker' ? '+' : '-'}`);
+      // The off pass ends first: the results still come back in the pass order.
+      await new Promise((resolve) => setTimeout(resolve, mode === 'breaker' ? 20 : 5));
+      running--;
+      events.push(`end ${s.name}${seed}${mode === 'breaker' ? '+' : '-'}`);
+      return run(mode, { seed });
+    };
+    const out = await runMatrix({ scenarios: [{ name: 'a', scenario }], seeds: [4, 9], jobs: 2, log: () => undefined, runPass });
+    expect(runningMax).toBe(2);
+    expect(events).toEqual(['start a4+', 'start a4-', 'end a4-', 'end a4+', 'start a9-', 'start a9+', 'end a9-', 'end a9+']);
+    expect(out.map((p) => `${p.figures.seed}${p.figures.mode}`)).toEqual(['4breaker', '4no-breaker', '9no-breaker', '9breaker']);
+    // One pass fails: its twin still runs to its end (and stops its cluster) before the matrix throws.
+    let twinEnded = false;
+    const failing = runMatrix({
+      scenarios: [{ name: 'a', scenario }],
+      seeds: [1],
+      jobs: 2,
+      log: () => undefined,
+      runPass: async (_s, seed, mode) => {
+        if (mode === 'breaker') throw new Error('cluster did not start');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        twinEnded = true;
+        return run(mode, { seed });
+      },
+    });
+    await expect(failing).rejects.toThrow('cluster did not start');
+    expect(twinEnded).toBe(true);
+    await expect(runMatrix({ scenarios: [], seeds: [1], jobs: 3, log: () => undefined, runPass })).rejects.toThrow(/jobs must be 1\.\.2/);
+  });
 });
 
 describe('scenario files: a pinned worker', () => {
