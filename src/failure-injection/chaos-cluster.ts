@@ -213,10 +213,10 @@ export class ChaosCluster {
 
   /**
    * Stops workers, coordinators and (when built in) the proxy server. With
-   * `discard` (the run's checks are read; the cluster will not run again) the coordinators
-   * are killed together instead of stopped gracefully one at a time, which
-   * only matters to a cluster that lives on; the workers still stop
-   * gracefully, so that no test process outlives them.
+   * `discard` (the run's checks are read; the cluster will not run again)
+   * the coordinators are killed together instead of stopped gracefully one
+   * at a time, which only matters to a cluster that lives on; the workers
+   * still stop gracefully, so that no test process outlives them.
    */
   async stop(options: { discard?: boolean } = {}): Promise<void> {
     try {

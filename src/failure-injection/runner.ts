@@ -233,6 +233,11 @@ async function waitRunDone(client: TestudoClient, runId: string, deadlineMs: num
 /** Breaker states that keep a worker out of service: open (waiting) and forced-open (quarantined). */
 export const QUARANTINE_STATES: ReadonlySet<string> = new Set(['open', 'forced-open']);
 
+/** Workers whose breaker keeps them out of service (QUARANTINE_STATES). */
+export function countQuarantined(workers: ReadonlyArray<{ readonly breakerState: string }>): number {
+  return workers.filter((w) => QUARANTINE_STATES.has(w.breakerState)).length;
+}
+
 /**
  * Workers whose breaker still keeps them out of service once every fault has
  * healed and the workload has ended (the issue's "no quarantine left after
@@ -240,8 +245,7 @@ export const QUARANTINE_STATES: ReadonlySet<string> = new Set(['open', 'forced-o
  */
 async function quarantinedWorkers(client: TestudoClient, log: (line: string) => void): Promise<number | null> {
   try {
-    const workers = await client.listWorkers();
-    return workers.filter((w) => QUARANTINE_STATES.has(w.breakerState)).length;
+    return countQuarantined(await client.listWorkers());
   } catch (error) {
     log(`listWorkers: ${(error as Error).message}`);
     return null;

@@ -18,6 +18,7 @@ import {
   type PassFigures,
 } from '../../../src/failure-injection/matrix.js';
 import { renderMatrixMarkdown } from '../../../src/failure-injection/matrix-report.js';
+import { countQuarantined } from '../../../src/failure-injection/runner.js';
 import { resilienceScore, scoreWeights } from '../../../src/failure-injection/score.js';
 import { parseScenario, ScenarioValidationError } from '../../../src/failure-injection/scenario/index.js';
 import type { AttemptView, RunView, TaskView } from '../../../src/model/index.js';
@@ -65,6 +66,13 @@ describe('a pass', () => {
     } as unknown as RunView;
     expect(wastedAttempts(view)).toBe(5);
     expect(wastedAttempts(null)).toBe(0);
+  });
+
+  it('counts as quarantined after healing only the workers whose breaker is open or forced-open', () => {
+    const states = ['closed', 'open', 'half-open', 'forced-open', 'disabled', 'forced-open'];
+    expect(countQuarantined(states.map((breakerState) => ({ breakerState })))).toBe(3);
+    expect(countQuarantined([{ breakerState: 'closed' }, { breakerState: 'half-open' }])).toBe(0);
+    expect(countQuarantined([])).toBe(0);
   });
 
   it('scores 1 when every steady-state check holds, less by each check’s weight when one breaks', () => {
