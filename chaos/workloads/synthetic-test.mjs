@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // A synthetic test for chaos scenarios (src/failure-injection/scenario/workload.ts
 // generates the run spec that runs it). It computes for a share of its
-// duration (CPU time, so a throttled or starved worker stretches it), sleeps
-// for the rest, writes a one-case JUnit report and exits 0.
+// duration (CPU time, so a throttled or starved worker stretches it), idles
+// for the rest in short steps that only count while the process runs (so a
+// SIGSTOP/SIGCONT duty cycle stretches the idle part too), writes a one-case
+// JUnit report and exits 0.
 //
 //   node synthetic-test.mjs --first 1 --durations-ms 300[,120,...] --shard "$TESTUDO_SHARD_INDEX" \
 //     [--busy-fraction 0.1] [--junit PATH]
@@ -18,6 +20,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
 const DURATION_MS_MAX = 600_000;
+/** One idle step: the process sleeps this long, then wakes to count it. */
+const IDLE_STEP_MS = 5;
+/**
+ * A step that took longer than this was stopped (SIGSTOP) or starved, not
+ * merely woken late by a busy machine: it counts as IDLE_STEP_MS only.
+ */
+const IDLE_STEP_COUNTED_MS_MAX = 15;
 
 /**
  * @param {string} problem
@@ -92,6 +101,27 @@ function work(cpuMs) {
 }
 
 /**
+ * Idles until `ms` of running time has passed. A plain sleep of `ms` ends on
+ * time however long the process was stopped meanwhile (its timer fires while
+ * it is stopped); counting short steps, and counting a step that took far too
+ * long as one step, makes idle time progress a stopped process cannot make.
+ * With cpuShare 0.33 (stopped 67 ms of every 100 ms) it lasts about 2.8× as
+ * long.
+ * @param {number} ms
+ */
+async function idle(ms) {
+  let countedMs = 0;
+  let lastMs = performance.now();
+  while (countedMs < ms) {
+    await sleep(Math.min(IDLE_STEP_MS, ms - countedMs));
+    const nowMs = performance.now();
+    const tookMs = nowMs - lastMs;
+    lastMs = nowMs;
+    countedMs += tookMs <= IDLE_STEP_COUNTED_MS_MAX ? tookMs : IDLE_STEP_MS;
+  }
+}
+
+/**
  * @param {string} name
  * @param {number} seconds
  */
@@ -110,9 +140,11 @@ function report(name, seconds) {
 const { index, durationMs, busyFraction, junit } = readArgs();
 const name = `synthetic-${String(index).padStart(4, '0')}`;
 const startedMs = performance.now();
-work(durationMs * busyFraction);
-const leftMs = durationMs - (performance.now() - startedMs);
-if (leftMs > 0) await sleep(leftMs);
+// Both parts count progress this process made, not wall time: a stopped or
+// starved test takes longer, as a real one would.
+const busyMs = durationMs * busyFraction;
+work(busyMs);
+await idle(durationMs - busyMs);
 const seconds = (performance.now() - startedMs) / 1000;
 // Written whole then renamed: a test killed mid-write leaves no half report.
 const partial = `${junit}.${process.pid}.partial`;

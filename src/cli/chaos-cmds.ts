@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MATRIX_SCENARIOS, withDuration } from '../failure-injection/bench.js';
-import { parseSeedList, defaultSeeds, runMatrix, scenarioStats, matrixSummary, scenarioFileName, SeedListError, type MatrixScenario } from '../failure-injection/matrix.js';
+import { parseSeedList, defaultSeeds, matrixJobsMax, runMatrix, scenarioStats, matrixSummary, scenarioFileName, SeedListError, type MatrixScenario } from '../failure-injection/matrix.js';
 import { renderMatrixMarkdown } from '../failure-injection/matrix-report.js';
 import { renderRunMarkdown, throughputChart } from '../failure-injection/report/index.js';
 import type { ChaosRunResult } from '../failure-injection/results.js';
@@ -12,6 +12,7 @@ import { runChaos } from '../failure-injection/runner.js';
 import { loadScenario, parseDurationMs, ScenarioError, type Scenario } from '../failure-injection/scenario/index.js';
 import { protoDir } from '../common/protos.js';
 import { ExitError, UsageError } from './errors.js';
+import { integerFlag } from './flags.js';
 import type { CliIo } from './io.js';
 
 /** Progress goes to stderr so that stdout's last line is the JSON result. */
@@ -77,6 +78,7 @@ interface BenchOptions {
   quick?: boolean;
   duration?: string;
   compare: string;
+  jobs: string;
 }
 
 /** The scenarios of the matrix, each named after its file; --duration applied. */
@@ -160,6 +162,7 @@ export function registerChaosCommands(program: Command, io: CliIo): void {
     .option('--quick', 'one seed per scenario (the first of --seeds)')
     .option('--duration <d>', "stretch or shrink each scenario's random fault window and synthetic workload to about this long (e.g. 120s)")
     .option('--compare <what>', 'what to switch off in the second pass (only breaker)', 'breaker')
+    .option('--jobs <n>', `1: one pass at a time; 2: a seed's two passes (on and off) side by side, under the same load (docs/chaos.md, "Cost")`, '1')
     .option('--out <dir>', 'write matrix.json, report.md and every pass’s result under <dir>/bench-matrix/', 'chaos-results')
     .option('--data-dir <dir>', 'keep the nodes’ data and logs here (default: a temporary directory per pass, removed)')
     .option('--toxiproxy-url <url>', 'drive this Toxiproxy instead of the built-in one')
@@ -167,11 +170,14 @@ export function registerChaosCommands(program: Command, io: CliIo): void {
       if (o.compare !== 'breaker') throw new UsageError(`--compare must be breaker, got "${o.compare}"`);
       const scenarios = await benchScenarios(o);
       const seeds = benchSeeds(o);
+      const jobs = integerFlag('--jobs', o.jobs, 1, matrixJobsMax);
       const url = toxiproxyUrl(o.toxiproxyUrl);
       const err = (line: string): void => io.err(`${line}\n`);
+      const startMs = Date.now();
       const passes = await runMatrix({
         scenarios,
         seeds,
+        jobs,
         log: err,
         runPass: (s, seed, mode) =>
           withDataDir(o.dataDir === undefined ? undefined : join(o.dataDir, s.name, `seed${seed}`, mode), (dataDir) =>
@@ -187,6 +193,7 @@ export function registerChaosCommands(program: Command, io: CliIo): void {
       for (const p of passes) await writeFile(join(out, 'passes', `${p.figures.scenario}-seed${p.figures.seed}-${p.figures.mode}.json`), `${JSON.stringify(p.result)}\n`);
       await writeFile(join(out, 'matrix.json'), `${JSON.stringify({ seeds, passes: figures, scenarios: stats, summary }, null, 2)}\n`);
       await writeFile(join(out, 'report.md'), report);
+      err(`${passes.length} passes in ${((Date.now() - startMs) / 60_000).toFixed(1)} min (--jobs ${jobs})`);
       err(`report: ${join(out, 'report.md')}`);
       write(report);
       write(`${JSON.stringify(summary)}\n`);

@@ -89,6 +89,18 @@ export interface LogEvent {
   readonly workerId?: string;
 }
 
+/**
+ * Terms in which some node became leader, from the nodes' `raft-state`
+ * lines: 1 for a run with one election and no leader change since. A
+ * fault-free run with more had spurious elections (a loaded machine, or a
+ * neighbour's load when passes run side by side).
+ */
+export function leaderTerms(events: readonly LogEvent[]): number {
+  const terms = new Set<number>();
+  for (const e of events) if (e.event === 'raft-state' && e.role === 'leader' && e.term !== undefined) terms.add(e.term);
+  return terms.size;
+}
+
 /** Parses a node's NDJSON log; lines that are not JSON are skipped. */
 export function parseLog(node: string, text: string): LogEvent[] {
   const out: LogEvent[] = [];

@@ -9,7 +9,7 @@
  */
 import { Toxiproxy, type Proxy } from 'toxiproxy-node-client';
 import { AddressRoutes, TestudoClient } from '../client/index.js';
-import { LocalCluster, freePort, type LocalClusterOptions, type LocalWorkerOptions } from '../cluster/local-cluster.js';
+import { LocalCluster, freePort, memberStopTimeoutMs, type LocalClusterOptions, type LocalWorkerOptions } from '../cluster/local-cluster.js';
 import { startToxiproxyServer, type ToxiproxyServer } from './toxiproxy/index.js';
 
 /** One proxied link: traffic from `from` (a node, a worker or 'client') to coordinator `to`. */
@@ -117,7 +117,9 @@ export class ChaosCluster {
     const created = await this.toxiproxy.populate(plan.map((l, i) => ({ name: l.name, listen: listens[i]!, upstream: l.upstream, enabled: true })));
     plan.forEach((l, i) => this.links.set(l.name, { ...l, listen: created[l.name]?.listen ?? listens[i]! }));
     await this.cluster.start();
-    for (const w of this.workerIds) await this.startWorker(w);
+    // Side by side: each worker's boot is mostly its own CPU and waiting on
+    // the coordinators, so starting them in turn only adds up their waits.
+    await Promise.all(this.workerIds.map((w) => this.startWorker(w)));
   }
 
   /** Starts (or restarts) a worker with routes through its links; resolves once its HTTP server answers. */
@@ -175,6 +177,17 @@ export class ChaosCluster {
     });
   }
 
+  /** SIGTERM, then SIGKILL if the worker has not exited after memberStopTimeoutMs. */
+  private async stopWorkerBounded(id: string): Promise<void> {
+    if (!this.cluster.workers.has(id)) return;
+    const timer = setTimeout(() => void this.cluster.killWorker(id, 'SIGKILL'), memberStopTimeoutMs);
+    try {
+      await this.cluster.killWorker(id, 'SIGTERM');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Links matching a predicate. */
   select(predicate: (link: Link) => boolean): Link[] {
     return [...this.links.values()].filter(predicate);
@@ -198,9 +211,19 @@ export class ChaosCluster {
     await this.toxiproxy.reset();
   }
 
-  /** Stops workers, coordinators and (when built in) the proxy server. */
-  async stop(): Promise<void> {
+  /**
+   * Stops workers, coordinators and (when built in) the proxy server. With
+   * `discard` (the run's checks are read; the cluster will not run again)
+   * the coordinators are killed together instead of stopped gracefully one
+   * at a time, which only matters to a cluster that lives on; the workers
+   * still stop gracefully, so that no test process outlives them.
+   */
+  async stop(options: { discard?: boolean } = {}): Promise<void> {
     try {
+      if (options.discard === true) {
+        await Promise.all(this.workerIds.map((id) => this.stopWorkerBounded(id)));
+        await Promise.all(this.coordinatorIds().map((id) => this.cluster.kill(id, 'SIGKILL')));
+      }
       await this.cluster.stop();
     } finally {
       if (this.toxiproxyClient !== null && this.options.toxiproxyUrl !== undefined) {

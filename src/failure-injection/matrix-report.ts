@@ -14,6 +14,7 @@ const LABELS: Readonly<Record<Figure, { label: string; scale: number; digits: nu
   cpuSeconds: { label: 'CPU seconds (coordinators + workers)', scale: 1, digits: 1, unit: ' s' },
   successRate: { label: 'Task success rate', scale: 100, digits: 1, unit: '%' },
   resilienceScore: { label: 'Resilience score', scale: 1, digits: 3, unit: '' },
+  quarantinedAfterHeal: { label: 'Workers still quarantined after healing', scale: 1, digits: 2, unit: '' },
 };
 
 function num(v: number | null, scale: number, digits: number): string {

@@ -62,6 +62,8 @@ export interface PassFigures {
   readonly infraRetries: number;
   readonly cpuSeconds: number;
   readonly resilienceScore: number;
+  /** Workers still quarantined (breaker open or forced-open) after the last heal, at the workload's end; null when unknown. */
+  readonly quarantinedAfterHeal: number | null;
   readonly lostTasks: number;
   readonly duplicateResults: number;
   readonly divergentReplicas: number;
@@ -81,6 +83,7 @@ export function passFigures(name: string, scenario: Pick<Scenario, 'checks'>, r:
     infraRetries: r.infraRetries,
     cpuSeconds: r.cpuSeconds,
     resilienceScore: resilienceScore(r, scenario.checks).score,
+    quarantinedAfterHeal: r.quarantinedAfterHeal,
     lostTasks: r.checks.lostTasks,
     duplicateResults: r.checks.duplicateResults,
     divergentReplicas: r.checks.divergentReplicas,
@@ -97,6 +100,7 @@ export const FIGURES = {
   cpuSeconds: { floor: 0.01, lowerIsBetter: true, compare: 'ratio' },
   successRate: { floor: 0, lowerIsBetter: false, compare: 'difference' },
   resilienceScore: { floor: 0, lowerIsBetter: false, compare: 'difference' },
+  quarantinedAfterHeal: { floor: 0, lowerIsBetter: true, compare: 'difference' },
 } as const;
 
 export type Figure = keyof typeof FIGURES;
@@ -146,6 +150,8 @@ export interface MatrixSummary {
     readonly makespanRatio: MeanCi;
     readonly recoveryTimeRatio: MeanCi;
     readonly successRateDelta: MeanCi;
+    /** Mean over the seeds of the workers still quarantined after healing, in each mode (null: no pass could tell). */
+    readonly quarantinedAfterHeal: { readonly on: number | null; readonly off: number | null };
   }>;
   readonly lostTasks: number;
   readonly duplicateResults: number;
@@ -161,7 +167,7 @@ export interface MeanCi {
 const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 10_000) / 10_000);
 const meanCi = (c: Interval): MeanCi => ({ mean: round(c.mean), ci95: [round(c.ci95[0]), round(c.ci95[1])] });
 
-/** The summary: four comparisons per scenario, and the safety counts summed over every pass. */
+/** The summary: four comparisons and the quarantine left after healing per scenario, and the safety counts summed over every pass. */
 export function matrixSummary(stats: readonly ScenarioStats[], passes: readonly PassFigures[]): MatrixSummary {
   const sum = (pick: (p: PassFigures) => number): number => passes.reduce((a, p) => a + pick(p), 0);
   return {
@@ -171,6 +177,7 @@ export function matrixSummary(stats: readonly ScenarioStats[], passes: readonly 
       makespanRatio: meanCi(s.compare.makespanMs),
       recoveryTimeRatio: meanCi(s.compare.recoveryMs),
       successRateDelta: meanCi(s.compare.successRate),
+      quarantinedAfterHeal: { on: round(s.on.quarantinedAfterHeal.mean), off: round(s.off.quarantinedAfterHeal.mean) },
     })),
     lostTasks: sum((p) => p.lostTasks),
     duplicateResults: sum((p) => p.duplicateResults),
@@ -188,9 +195,14 @@ export interface MatrixScenario {
 export interface MatrixOptions {
   readonly scenarios: readonly MatrixScenario[];
   readonly seeds: readonly number[];
+  /** 1: one pass at a time (the default); 2: a seed's two passes (on and off) side by side, under the same load. */
+  readonly jobs?: number;
   readonly runPass: (scenario: MatrixScenario, seed: number, mode: BenchMode) => Promise<ChaosRunResult>;
   readonly log: (line: string) => void;
 }
+
+/** Most passes a matrix runs side by side: the two modes of one seed. */
+export const matrixJobsMax = 2;
 
 /**
  * The order of a seed's two passes: on first for the 1st, 3rd… seed, off
@@ -201,22 +213,45 @@ export function passOrder(seedIndex: number): readonly [BenchMode, BenchMode] {
   return seedIndex % 2 === 0 ? ['breaker', 'no-breaker'] : ['no-breaker', 'breaker'];
 }
 
-/** Runs every pass, one at a time; returns each pass's figures and result. */
+/**
+ * Runs every pass, one at a time or, with jobs 2, a seed's two passes side
+ * by side (started together, so both modes share the same load); returns
+ * each pass's figures and result, in the pass order either way.
+ */
 export async function runMatrix(o: MatrixOptions): Promise<Array<{ figures: PassFigures; result: ChaosRunResult }>> {
   const names = o.scenarios.map((s) => s.name);
   if (new Set(names).size !== names.length) throw new Error(`scenario names repeat: ${names.join(', ')}`);
+  const jobs = o.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > matrixJobsMax) throw new RangeError(`jobs must be 1..${matrixJobsMax}, got ${jobs}`);
   const total = o.scenarios.length * o.seeds.length * 2;
   const out: Array<{ figures: PassFigures; result: ChaosRunResult }> = [];
+  let started = 0;
+  const runOne = async (s: MatrixScenario, seed: number, mode: BenchMode): Promise<{ figures: PassFigures; result: ChaosRunResult }> => {
+    started++;
+    o.log(`pass ${started}/${total}: ${s.name} seed ${seed} adaptive recovery ${mode === 'breaker' ? 'on' : 'off'}`);
+    const result = await o.runPass(s, seed, mode);
+    const figures = passFigures(s.name, s.scenario, result);
+    o.log(
+      `  ${s.name} seed ${seed} ${mode}: makespan ${(figures.makespanMs / 1000).toFixed(1)} s, wasted ${figures.wastedAttempts}, ` +
+        `success ${(figures.successRate * 100).toFixed(1)}%, score ${figures.resilienceScore.toFixed(3)}, ` +
+        `quarantined after healing ${figures.quarantinedAfterHeal ?? '?'}, leader terms ${result.leaderTerms}`,
+    );
+    return { figures, result };
+  };
   for (const s of o.scenarios) {
     for (const [i, seed] of o.seeds.entries()) {
-      for (const mode of passOrder(i)) {
-        o.log(`pass ${out.length + 1}/${total}: ${s.name} seed ${seed} adaptive recovery ${mode === 'breaker' ? 'on' : 'off'}`);
-        const result = await o.runPass(s, seed, mode);
-        const figures = passFigures(s.name, s.scenario, result);
-        o.log(`  makespan ${(figures.makespanMs / 1000).toFixed(1)} s, wasted ${figures.wastedAttempts}, success ${(figures.successRate * 100).toFixed(1)}%, score ${figures.resilienceScore.toFixed(3)}`);
-        out.push({ figures, result });
-      }
+      const modes = passOrder(i);
+      if (jobs === 2) out.push(...(await bothSettled(modes.map((mode) => runOne(s, seed, mode)))));
+      else for (const mode of modes) out.push(await runOne(s, seed, mode));
     }
   }
   return out;
+}
+
+/** Like Promise.all, but waits for every pass to end (and stop its cluster) before it throws the first failure. */
+async function bothSettled<T>(promises: ReadonlyArray<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

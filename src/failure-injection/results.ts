@@ -66,6 +66,14 @@ export interface ChaosRunResult {
   /** Attempts that did not produce their task's final verdict (analysis.ts wastedAttempts). */
   readonly wastedAttempts: number;
   readonly makespanMs: number;
+  /**
+   * Workers whose breaker was still open or forced-open (quarantined) when
+   * the workload ended, after every fault had healed; null when the cluster
+   * could not list its workers then.
+   */
+  readonly quarantinedAfterHeal: number | null;
+  /** Terms in which a node became leader (analysis.ts leaderTerms): 1 when the first election held for the whole run. */
+  readonly leaderTerms: number;
   /** Completed tasks per second without faults: the median of the 5-s rolling throughput outside every fault (injection to 5 s after healing). */
   readonly baselineTasksPerSec: number;
   /** CPU seconds (user + system) of every coordinator and worker process of the run. */

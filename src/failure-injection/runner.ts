@@ -15,6 +15,7 @@ import {
   duplicateResults,
   groupFaults,
   isDetection,
+  leaderTerms,
   lostTasks,
   parseLog,
   rolling,
@@ -90,7 +91,9 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
   const submission = await workloadSubmission(scenario, seed);
   const schedule = faultSchedule(scenario, seed);
   log(`${scenario.name}: ${submission.tasks.length} tasks, ${schedule.length} faults, mode ${mode}, seed ${seed}`);
+  const phaseMs = phaseClock();
   await chaos.start();
+  log(`cluster started in ${phaseMs()} ms`);
   const direct = chaos.directClient({ totalTimeoutMs: 30_000 });
   const routed = chaos.client({ callTimeoutMs: 1_000, totalTimeoutMs: 60_000 });
   const probeClient = chaos.client({ callTimeoutMs: 1_000, totalTimeoutMs: 2_000 });
@@ -98,6 +101,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
   try {
     await direct.put('chaos/start', String(seed)); // waits for a leader
     if (mode === 'no-breaker') await direct.breakerConfig({ adaptiveRecovery: false });
+    log(`leader and settings in ${phaseMs()} ms`);
     const poller = new StatusPoller(httpOf);
     const sampler = new ProcessSampler(() => clusterPids(chaos));
     const prober = new WriteProber(probeClient);
@@ -113,18 +117,32 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
     const readyMs = await waitReady(chaos, probeClient, scenario.checks.readyWithinMs);
     log(readyMs === null ? 'not ready within the bound' : `ready ${readyMs} ms after healing`);
     const run = await waitRunDone(direct, runId, deadlineMs, log);
+    const quarantinedAfterHeal = await quarantinedWorkers(direct, log);
     // The fault records' last writes land before the replicas' digests are compared.
     await injector.recordsWritten();
     await Promise.all([poller.stop(), sampler.stop(), prober.stop()]);
     const digests = await sampleDigests(httpOf(), 10_000);
     const events = await readLogs(chaos);
-    return summarize({ scenario, seed, mode, submission, run, timeline, events, digests, sampler, prober, readyMs, healedAllMs });
+    log(`run ended, checks read in ${phaseMs()} ms`);
+    return summarize({ scenario, seed, mode, submission, run, timeline, events, digests, sampler, prober, readyMs, healedAllMs, quarantinedAfterHeal });
   } finally {
     direct.close();
     routed.close();
     probeClient.close();
-    await chaos.stop();
+    await chaos.stop({ discard: true });
+    log(`cluster stopped in ${phaseMs()} ms`);
   }
+}
+
+/** Milliseconds since the last call (since its creation the first time): the progress lines' phase times. */
+function phaseClock(): () => number {
+  let lastMs = Date.now();
+  return () => {
+    const nowMs = Date.now();
+    const tookMs = nowMs - lastMs;
+    lastMs = nowMs;
+    return tookMs;
+  };
 }
 
 async function injectSchedule(
@@ -212,6 +230,28 @@ async function waitRunDone(client: TestudoClient, runId: string, deadlineMs: num
   return last;
 }
 
+/** Breaker states that keep a worker out of service: open (waiting) and forced-open (quarantined). */
+export const QUARANTINE_STATES: ReadonlySet<string> = new Set(['open', 'forced-open']);
+
+/** Workers whose breaker keeps them out of service (QUARANTINE_STATES). */
+export function countQuarantined(workers: ReadonlyArray<{ readonly breakerState: string }>): number {
+  return workers.filter((w) => QUARANTINE_STATES.has(w.breakerState)).length;
+}
+
+/**
+ * Workers whose breaker still keeps them out of service once every fault has
+ * healed and the workload has ended (the issue's "no quarantine left after
+ * healing"); null when the cluster could not list its workers.
+ */
+async function quarantinedWorkers(client: TestudoClient, log: (line: string) => void): Promise<number | null> {
+  try {
+    return countQuarantined(await client.listWorkers());
+  } catch (error) {
+    log(`listWorkers: ${(error as Error).message}`);
+    return null;
+  }
+}
+
 /** Samples every replica's (applied index, digest) until all share an index, or the bound passes. */
 async function sampleDigests(http: ReadonlyMap<string, string>, boundMs: number): Promise<Map<string, DigestSample[]>> {
   const samples = new Map<string, DigestSample[]>([...http.keys()].map((id) => [id, []]));
@@ -255,6 +295,7 @@ interface SummaryInput {
   readonly prober: WriteProber;
   readonly readyMs: number | null;
   readonly healedAllMs: number;
+  readonly quarantinedAfterHeal: number | null;
 }
 
 function summarize(input: SummaryInput): ChaosRunResult {
@@ -297,6 +338,8 @@ function summarize(input: SummaryInput): ChaosRunResult {
     infraRetries: tasks.reduce((n, t) => n + Math.max(0, t.attempts.length - 1), 0),
     wastedAttempts: wastedAttempts(run),
     makespanMs: lastFinishMs,
+    quarantinedAfterHeal: input.quarantinedAfterHeal,
+    leaderTerms: leaderTerms(input.events),
     baselineTasksPerSec: baseline,
     cpuSeconds: input.sampler.cpuSeconds,
     peakRssBytes: input.sampler.peakRssBytes,

@@ -106,6 +106,8 @@ function figuresTable(runs: readonly ChaosRunResult[], header: readonly string[]
     row('Baseline throughput (tasks/s)', (r) => fixed(r.baselineTasksPerSec, 2)),
     row('CPU seconds', (r) => fixed(r.cpuSeconds, 1)),
     row('Peak RSS (MiB)', (r) => mibText(r.peakRssBytes)),
+    row('Workers quarantined after healing', (r) => (r.quarantinedAfterHeal === null ? '—' : fixed(r.quarantinedAfterHeal, 0))),
+    row('Leader terms', (r) => fixed(r.leaderTerms, 0)),
   ]);
 }
 

@@ -4,6 +4,7 @@ import {
   divergentReplicas,
   duplicateResults,
   groupFaults,
+  leaderTerms,
   lostTasks,
   parseLog,
   rolling,
@@ -94,6 +95,15 @@ describe('safety checks', () => {
     expect(splitBrainTerms(ok)).toEqual([]);
     const bad = [...ok, ...parseLog('n3', line(6, 3, 'n3', 'leader'))];
     expect(splitBrainTerms(bad).map((f) => f.text)).toEqual(['term 3 had leaders n2 and n3']);
+  });
+
+  it('counts the terms in which some node became leader (spurious elections show as more than 1)', () => {
+    const line = (time: number, term: number, leader: string, role: string): string => JSON.stringify({ time, event: 'raft-state', term, leader, role, msg: 'x' });
+    const one = [...parseLog('n1', line(1, 2, 'n1', 'leader')), ...parseLog('n2', line(2, 2, 'n1', 'follower')), ...parseLog('n3', line(2, 2, 'n1', 'follower'))];
+    expect(leaderTerms(one)).toBe(1);
+    const reelected = [...one, ...parseLog('n2', [line(9, 3, '', 'candidate'), line(10, 4, 'n2', 'leader')].join('\n'))];
+    expect(leaderTerms(reelected)).toBe(2);
+    expect(leaderTerms([])).toBe(0);
   });
 });
 

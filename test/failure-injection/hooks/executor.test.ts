@@ -177,6 +177,23 @@ describe('worker chaos hooks in the executor', () => {
     expect(conts).toBe(stops);
   });
 
+  it('cpuShare 0.33 makes a synthetic test (chaos/workloads/synthetic-test.mjs) well over 2x slower in wall time', async () => {
+    // A 600 ms test: 60 ms of CPU, then idle steps that count only while the process runs.
+    const program = join(process.cwd(), 'chaos/workloads/synthetic-test.mjs');
+    const command = `${process.execPath} ${program} --first 1 --durations-ms 600 --busy-fraction 0.1`;
+    const wallMs = async (cpuShare: number): Promise<number> => {
+      const startMs = performance.now();
+      const result = await attempt(command, hooks({ cpuShare }), {}, `run1/task1/share${cpuShare}`);
+      expect(result.outcome).toBe('passed');
+      return performance.now() - startMs;
+    };
+    const fullMs = await wallMs(1);
+    const slowMs = await wallMs(0.33);
+    process.stderr.write(`synthetic 600 ms test: ${Math.round(fullMs)} ms at cpuShare 1, ${Math.round(slowMs)} ms at 0.33 (${(slowMs / fullMs).toFixed(2)}x)\n`);
+    // About 2.8x expected (a third of each 100 ms period runs); 2x stays well clear of a loaded machine's noise.
+    expect(slowMs / fullMs).toBeGreaterThanOrEqual(2);
+  });
+
   it('lets a group cancelled while stopped end, and continues it', async () => {
     const signals: [number, NodeJS.Signals][] = [];
     // Stopped 95 ms of each 100: the cancel's SIGTERM waits for the next SIGCONT.

@@ -19,7 +19,8 @@ describe('testudo chaos bench (the matrix)', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'testudo-matrix-'));
-    bench = await runBuiltCli(['chaos', 'bench', '--quick', '--seeds', '7,8', '--scenario', scenarios, '--out', dir]);
+    // --jobs 2: each seed's two passes side by side (and the test takes half as long).
+    bench = await runBuiltCli(['chaos', 'bench', '--quick', '--seeds', '7,8', '--jobs', '2', '--scenario', scenarios, '--out', dir]);
   }, 130_000);
 
   afterAll(async () => {
@@ -35,15 +36,21 @@ describe('testudo chaos bench (the matrix)', () => {
     expect(summary).toMatchObject({ lostTasks: 0, duplicateResults: 0, divergentReplicas: 0, splitBrainTerms: 0 });
     expect(summary.scenarios.map((s) => s['name'])).toEqual(['tiny-control', 'tiny-flaky']);
     for (const s of summary.scenarios) {
-      expect(Object.keys(s)).toEqual(['name', 'wastedAttemptsRatio', 'makespanRatio', 'recoveryTimeRatio', 'successRateDelta']);
+      expect(Object.keys(s)).toEqual(['name', 'wastedAttemptsRatio', 'makespanRatio', 'recoveryTimeRatio', 'successRateDelta', 'quarantinedAfterHeal']);
+      // Counted from the cluster's worker list after the workload: a number in each mode.
+      expect(s['quarantinedAfterHeal']).toEqual({ on: expect.any(Number), off: expect.any(Number) });
       // One seed: a mean, but no interval to call anything significant.
       expect(s['makespanRatio']!.mean).toBeTypeOf('number');
       expect(s['makespanRatio']!.ci95).toEqual([null, null]);
     }
     // The control has no fault, so no recovery time to compare.
     expect(summary.scenarios[0]!['recoveryTimeRatio']!.mean).toBeNull();
+    // Without adaptive recovery no breaker opens; on the healthy control none does either.
+    expect(summary.scenarios[0]!['quarantinedAfterHeal']).toEqual({ on: 0, off: 0 });
+    expect(summary.scenarios[1]!['quarantinedAfterHeal']).toMatchObject({ off: 0 });
     expect(stdout).toContain('### tiny-flaky (seeds 7)');
     expect(stderr).toContain('pass 4/4: tiny-flaky seed 7');
+    expect(stderr).toMatch(/4 passes in [\d.]+ min \(--jobs 2\)/);
     expect(stdout).not.toContain('pass 1/4');
   });
 
@@ -71,6 +78,7 @@ describe('testudo chaos bench (the matrix)', () => {
     [['--seeds', '5..1'], 'runs backwards'],
     [['--seeds', '1,1'], 'given twice'],
     [['--seeds', '2', '--seed', '3'], 'not both'],
+    [['--jobs', '3'], '--jobs must be an integer from 1 to 2'],
   ])('refuses %j with exit 2', async (args, says) => {
     const out = await runBuiltCli(['chaos', 'bench', '--scenario', scenarios, ...args]);
     expect(out.code).toBe(2);

@@ -18,6 +18,7 @@ import {
   type PassFigures,
 } from '../../../src/failure-injection/matrix.js';
 import { renderMatrixMarkdown } from '../../../src/failure-injection/matrix-report.js';
+import { countQuarantined } from '../../../src/failure-injection/runner.js';
 import { resilienceScore, scoreWeights } from '../../../src/failure-injection/score.js';
 import { parseScenario, ScenarioValidationError } from '../../../src/failure-injection/scenario/index.js';
 import type { AttemptView, RunView, TaskView } from '../../../src/model/index.js';
@@ -67,6 +68,13 @@ describe('a pass', () => {
     expect(wastedAttempts(null)).toBe(0);
   });
 
+  it('counts as quarantined after healing only the workers whose breaker is open or forced-open', () => {
+    const states = ['closed', 'open', 'half-open', 'forced-open', 'disabled', 'forced-open'];
+    expect(countQuarantined(states.map((breakerState) => ({ breakerState })))).toBe(3);
+    expect(countQuarantined([{ breakerState: 'closed' }, { breakerState: 'half-open' }])).toBe(0);
+    expect(countQuarantined([])).toBe(0);
+  });
+
   it('scores 1 when every steady-state check holds, less by each check’s weight when one breaks', () => {
     const total = Object.values(scoreWeights).reduce((a, b) => a + b, 0);
     const healthy = run('breaker', { faults: [] });
@@ -106,6 +114,7 @@ function figures(scenario: string, seed: number, mode: BenchMode, over: Partial<
     infraRetries: 40,
     cpuSeconds: 30,
     resilienceScore: 1,
+    quarantinedAfterHeal: 0,
     lostTasks: 0,
     duplicateResults: 0,
     divergentReplicas: 0,
@@ -118,9 +127,9 @@ describe('scenarioStats and the summary', () => {
   const seeds = [1, 2, 3, 4, 5, 6];
   // Planted: on wastes about a third of off's attempts (a gain); makespan is noise around 1.0.
   const passes = seeds.flatMap((seed) => [
-    figures('flaky', seed, 'breaker', { wastedAttempts: 12 + seed, makespanMs: 60_000 + (seed % 2 === 0 ? 4_000 : -4_000), successRate: 1 }),
+    figures('flaky', seed, 'breaker', { wastedAttempts: 12 + seed, makespanMs: 60_000 + (seed % 2 === 0 ? 4_000 : -4_000), successRate: 1, quarantinedAfterHeal: seed <= 3 ? 1 : 0 }),
     figures('flaky', seed, 'no-breaker', { wastedAttempts: 40 + seed * 2, makespanMs: 60_000, successRate: seed === 3 ? 0.99 : 1, lostTasks: seed === 6 ? 1 : 0 }),
-    figures('control', seed, 'breaker', { recoveryMs: null, wastedAttempts: 0 }),
+    figures('control', seed, 'breaker', { recoveryMs: null, wastedAttempts: 0, quarantinedAfterHeal: seed === 1 ? null : 0 }),
     figures('control', seed, 'no-breaker', { recoveryMs: null, wastedAttempts: 0 }),
   ]);
   const stats = ['flaky', 'control'].map((name) => scenarioStats(name, passes));
@@ -152,16 +161,21 @@ describe('scenarioStats and the summary', () => {
     expect(summary.lostTasks).toBe(1);
     expect(summary.scenarios.map((s) => s.name)).toEqual(['flaky', 'control']);
     for (const s of summary.scenarios) {
-      expect(Object.keys(s)).toEqual(['name', 'wastedAttemptsRatio', 'makespanRatio', 'recoveryTimeRatio', 'successRateDelta']);
+      expect(Object.keys(s)).toEqual(['name', 'wastedAttemptsRatio', 'makespanRatio', 'recoveryTimeRatio', 'successRateDelta', 'quarantinedAfterHeal']);
       for (const key of ['wastedAttemptsRatio', 'makespanRatio', 'recoveryTimeRatio', 'successRateDelta'] as const) {
         expect(Object.keys(s[key])).toEqual(['mean', 'ci95']);
         expect(s[key].ci95).toHaveLength(2);
       }
     }
+    // The quarantine left after healing: a mean over the seeds in each mode; a pass that could not tell (null) is left out.
+    expect(summary.scenarios[0]!.quarantinedAfterHeal).toEqual({ on: 0.5, off: 0 });
+    expect(summary.scenarios[1]!.quarantinedAfterHeal).toEqual({ on: 0, off: 0 });
+    expect(stats[1]!.on.quarantinedAfterHeal.n).toBe(5);
     const md = renderMatrixMarkdown(stats, summary);
     expect(md).toMatch(/\| Wasted attempts \| 15\.5 \[[\d.]+, [\d.]+\] \| 47\.0 \[[\d.]+, [\d.]+\] \| 0\.\d\d \[0\.\d\d, 0\.\d\d\] × \| gain \|/);
     expect(md).toMatch(/\| Makespan \|.*\| no significant difference \|/);
     expect(md).toContain('1 lost tasks');
+    expect(md).toMatch(/\| Workers still quarantined after healing \| 0\.50 \[[\d.-]+, [\d.]+\] \| 0\.00 \[0\.00, 0\.00\] \|/);
   });
 
   it('runs every scenario × seed × mode once, in the alternating order', async () => {
@@ -181,6 +195,44 @@ describe('scenarioStats and the summary', () => {
     });
     expect(order).toEqual(['a4+', 'a4-', 'a9-', 'a9+', 'b4+', 'b4-', 'b9-', 'b9+']);
     expect(out.map((p) => p.figures.scenario)).toEqual(['a', 'a', 'a', 'a', 'b', 'b', 'b', 'b']);
+  });
+
+  it('with jobs 2 runs a seed’s two passes side by side, never two seeds at once, and waits for both before a failure ends it', async () => {
+    const scenario = parseScenario('name: s\nworkload: { synthetic: { tasks: 1, duration: { distribution: fixed, value: 1ms } } }\n', 's.yaml');
+    const events: string[] = [];
+    let running = 0;
+    let runningMax = 0;
+    const runPass = async (s: { name: string }, seed: number, mode: BenchMode) => {
+      running++;
+      runningMax = Math.max(runningMax, running);
+      events.push(`start ${s.name}${seed}${mode === 'breaker' ? '+' : '-'}`);
+      // The off pass ends first: the results still come back in the pass order.
+      await new Promise((resolve) => setTimeout(resolve, mode === 'breaker' ? 20 : 5));
+      running--;
+      events.push(`end ${s.name}${seed}${mode === 'breaker' ? '+' : '-'}`);
+      return run(mode, { seed });
+    };
+    const out = await runMatrix({ scenarios: [{ name: 'a', scenario }], seeds: [4, 9], jobs: 2, log: () => undefined, runPass });
+    expect(runningMax).toBe(2);
+    expect(events).toEqual(['start a4+', 'start a4-', 'end a4-', 'end a4+', 'start a9-', 'start a9+', 'end a9-', 'end a9+']);
+    expect(out.map((p) => `${p.figures.seed}${p.figures.mode}`)).toEqual(['4breaker', '4no-breaker', '9no-breaker', '9breaker']);
+    // One pass fails: its twin still runs to its end (and stops its cluster) before the matrix throws.
+    let twinEnded = false;
+    const failing = runMatrix({
+      scenarios: [{ name: 'a', scenario }],
+      seeds: [1],
+      jobs: 2,
+      log: () => undefined,
+      runPass: async (_s, seed, mode) => {
+        if (mode === 'breaker') throw new Error('cluster did not start');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        twinEnded = true;
+        return run(mode, { seed });
+      },
+    });
+    await expect(failing).rejects.toThrow('cluster did not start');
+    expect(twinEnded).toBe(true);
+    await expect(runMatrix({ scenarios: [], seeds: [1], jobs: 3, log: () => undefined, runPass })).rejects.toThrow(/jobs must be 1\.\.2/);
   });
 });
 

@@ -35,6 +35,8 @@ describe('renderBenchMarkdown', () => {
     expect(rowOf(rows, 'Makespan (s)')).toEqual(['Makespan (s)', '62.3', '75.1']);
     expect(rowOf(rows, 'Baseline throughput (tasks/s)')).toEqual(['Baseline throughput (tasks/s)', '4.20', '4.18']);
     expect(rowOf(rows, 'CPU seconds')).toEqual(['CPU seconds', '35.3', '40.5']);
+    expect(rowOf(rows, 'Workers quarantined after healing')).toEqual(['Workers quarantined after healing', '1', '0']);
+    expect(rowOf(rows, 'Leader terms')).toEqual(['Leader terms', '3', '3']);
     expect(rowOf(rows, 'Peak RSS (MiB)')).toEqual(['Peak RSS (MiB)', '512.0', '600.0']);
   });
 

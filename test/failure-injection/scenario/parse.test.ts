@@ -108,6 +108,24 @@ describe('shipped scenarios', () => {
     expect(scenario.checks.timeoutMs).toBeLessThan(120_000);
   });
 
+  it('the matrix: 3 s calm before the first fault, short faults healed by 10 s, the fleet-wide one 10 s long', async () => {
+    for (const file of MATRIX_SCENARIOS) {
+      const scenario = await loadScenario(join(SCENARIOS, basename(file)));
+      const events = faultSchedule(scenario, 1);
+      if (scenario.name === 'control') {
+        expect(events).toEqual([]);
+        continue;
+      }
+      expect(Math.min(...events.map((e) => e.atMs)), scenario.name).toBeGreaterThanOrEqual(3_000);
+      if (scenario.name === 'fleet-transient') {
+        // The issue's fleet-wide transient fault: every worker fails for 10 s, then heals.
+        expect(events.map((e) => `${e.type}/${e.scope}/${faultParams(e).durationMs}`)).toEqual(['worker-flaky/all-workers/10000']);
+      } else {
+        expect(scheduleEndMs(events), scenario.name).toBeLessThanOrEqual(10_000);
+      }
+    }
+  });
+
   it('mixed draws from every type and intensity; baseline has no faults', async () => {
     const mixed = await loadScenario(join(SCENARIOS, 'mixed.yaml'));
     expect(mixed.faults.kind === 'random' && mixed.faults.random.types).toEqual([...FAULT_TYPES]);
