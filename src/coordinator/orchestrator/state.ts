@@ -1,5 +1,3 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
-
 import type {
   AttemptOrder,
   AttemptResult,
@@ -21,12 +19,13 @@ import { attemptIdOf, flakinessKey, taskIdOf, testId } from '../../model/index.j
 import { assert } from '../../common/assert.js';
 import { SnapshotDecodeError } from '../codec.js';
 import { ExtensionCommandError, type MachineExtension } from '../kv-machine.js';
-import { decodeOrchCommand, orchJsonBytesMax, type Assignment, type OrchCommand, type OrchCommandType, type OrchResults, type RegisterWorkerCommand } from './commands.js';
+import { decodeOrchCommand, type Assignment, type OrchCommand, type OrchCommandType, type OrchResults, type RegisterWorkerCommand } from './commands.js';
 import { FlakeHistory, splitByTimings, TimingHistory } from './history.js';
+import { decodeData, encodeData, type OrchestratorData } from './snapshot.js';
 import { meetsRequirements, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
 import { validateResult, validateSubmission, validateWorker } from './validate.js';
 import { orchestratorFormatVersion } from './records.js';
-import { capabilityKeyOf, fleetWideFault, otherWorkerCanRun, peerStats, probeAfterQuarantine, suspect, upgradeFromVersion1 } from './worker-health.js';
+import { capabilityKeyOf, fleetWideFault, otherWorkerCanRun, peerStats, probeAfterQuarantine, suspect } from './worker-health.js';
 import {
   adaptiveThreshold,
   advance,
@@ -74,7 +73,6 @@ import {
   type AttemptRec,
   type MutableCounts,
   type RunRec,
-  type SnapshotState,
   type TaskRec,
   type WorkerRec,
 } from './records.js';
@@ -1119,103 +1117,48 @@ export class Orchestrator implements MachineExtension {
   // -------------------------------------------------------------- snapshots
 
   snapshot(): Uint8Array {
-    // nextSeq is state too: an emptied machine whose counter moved is not the empty state.
-    const noHistory = Object.keys(this.recovery.byClass).length === 0 && this.breakerSettings === defaultBreakerConfig;
-    if (this.workers.size === 0 && this.runs.size === 0 && this.timings.size === 0 && this.flakes.size === 0 && this.nextSeq === 1 && noHistory) return new Uint8Array(0);
-    const state = {
-      version: orchestratorFormatVersion,
-      nextSeq: this.nextSeq,
-      workers: [...this.workers.values()],
-      runs: [...this.runs.values()].map((run) => ({ ...run, tasks: run.taskIds.map((id) => this.tasks.get(id)!) })),
-      timings: this.timings.toJSON(),
-      flakes: this.flakes.toJSON(),
-      recovery: this.recovery,
-      breakerConfig: this.breakerSettings,
-    };
-    return deflateRawSync(Buffer.from(JSON.stringify(state), 'utf8'));
+    return encodeData(this.data());
   }
 
-  restore(data: Uint8Array): void {
-    if (data.byteLength === 0) {
-      this.replace(new Map(), new Map(), new Map(), new Map(), new TimingHistory(), new FlakeHistory(), 1, emptyRecoveryHistory(), defaultBreakerConfig);
-      return;
-    }
-    let state: SnapshotState;
+  restore(bytes: Uint8Array): void {
+    const decoded = decodeData(bytes);
     try {
-      state = JSON.parse(inflateRawSync(data, { maxOutputLength: orchJsonBytesMax * 16 }).toString('utf8')) as SnapshotState;
-    } catch (error) {
-      throw new SnapshotDecodeError(`orchestrator state does not decode: ${(error as Error).message}`, { cause: error });
-    }
-    if (typeof state !== 'object' || state === null || Array.isArray(state)) throw new SnapshotDecodeError('orchestrator state is not an object');
-    if (state.version !== orchestratorFormatVersion && state.version !== 1) {
-      throw new SnapshotDecodeError(`orchestrator state version ${String(state.version)}; this build reads 1 and ${orchestratorFormatVersion}`);
-    }
-    try {
-      if (state.version === 1) upgradeFromVersion1(state);
-      const workers = new Map(state.workers.map((w) => [w.workerId, w]));
-      const runs = new Map<string, RunRec>();
-      const tasks = new Map<string, TaskRec>();
-      const attempts = new Map<string, string>();
-      for (const { tasks: runTasks, ...run } of state.runs) {
-        runs.set(run.runId, run);
-        for (const task of runTasks) {
-          tasks.set(task.taskId, task);
-          for (const attempt of task.attempts) attempts.set(attempt.attemptId, task.taskId);
-        }
-      }
-      // Snapshots from before adaptiveRecovery existed had it on.
-      const settings: BreakerConfig = { ...defaultBreakerConfig, ...state.breakerConfig };
-      validateBreakerConfig(settings);
-      this.replace(workers, runs, tasks, attempts, TimingHistory.fromJSON(state.timings), FlakeHistory.fromJSON(state.flakes), state.nextSeq, state.recovery, settings);
+      this.replace(decoded);
     } catch (error) {
       throw new SnapshotDecodeError(`orchestrator state is malformed: ${(error as Error).message}`, { cause: error });
     }
   }
 
-  private replace(
-    workers: Map<string, WorkerRec>,
-    runs: Map<string, RunRec>,
-    tasks: Map<string, TaskRec>,
-    attempts: Map<string, string>,
-    timings: TimingHistory,
-    flakes: FlakeHistory,
-    nextSeq: number,
-    recovery: RecoveryHistory,
-    breakerSettings: BreakerConfig,
-  ): void {
-    const old = {
-      workers: this.workers,
-      runs: this.runs,
-      tasks: this.tasks,
-      attempts: this.attemptIndex,
-      timings: this.timings,
-      flakes: this.flakes,
-      nextSeq: this.nextSeq,
-      recovery: this.recovery,
-      breakerSettings: this.breakerSettings,
-    };
-    const install = (s: typeof old): void => {
-      this.workers = s.workers;
-      this.runs = s.runs;
-      this.tasks = s.tasks;
-      this.attemptIndex = s.attempts;
-      this.timings = s.timings;
-      this.flakes = s.flakes;
-      this.nextSeq = s.nextSeq;
-      this.recovery = s.recovery;
-      this.breakerSettings = s.breakerSettings;
-      this.queueOrder = [...s.tasks.values()].filter((t) => t.state === 'queued');
+  /** The replicated data, as one object (the fields themselves, not copies). */
+  private data(): OrchestratorData {
+    const { workers, runs, tasks, attemptIndex: attempts, timings, flakes, nextSeq, recovery, breakerSettings } = this;
+    return { workers, runs, tasks, attempts, timings, flakes, nextSeq, recovery, breakerSettings };
+  }
+
+  /** Installs `next` whole, or (when its invariants fail) keeps the data as it was. */
+  private replace(next: OrchestratorData): void {
+    const old = this.data();
+    const install = (d: OrchestratorData): void => {
+      this.workers = d.workers;
+      this.runs = d.runs;
+      this.tasks = d.tasks;
+      this.attemptIndex = d.attempts;
+      this.timings = d.timings;
+      this.flakes = d.flakes;
+      this.nextSeq = d.nextSeq;
+      this.recovery = d.recovery;
+      this.breakerSettings = d.breakerSettings;
+      this.queueOrder = [...d.tasks.values()].filter((t) => t.state === 'queued');
       this.queueDirty = true;
     };
-    install({ workers, runs, tasks, attempts, timings, flakes, nextSeq, recovery, breakerSettings });
+    install(next);
     try {
       this.checkInvariants();
     } catch (error) {
-      // A restore that fails leaves the state as it was.
       install(old);
       throw error;
     }
-    for (const listener of this.listeners) listener(new Set(runs.keys()), 'submit-run', []);
+    for (const listener of this.listeners) listener(new Set(next.runs.keys()), 'submit-run', []);
   }
 
   /** Asserts the cross-record invariants (after a restore; tests call it after every step). */
