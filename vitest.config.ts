@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const root = import.meta.dirname;
 
@@ -35,6 +36,24 @@ const parallelSafe = [
   'test/failure-injection/scenario/parse.test.ts',
   'test/failure-injection/toxiproxy/{api,toxics}.test.ts',
 ];
+
+/**
+ * Parallel-safe files that take far longer than the others (the simulator's
+ * seeds): they start first, so that the other worker runs the short files
+ * meanwhile instead of waiting on them at the end.
+ */
+const longFirst = ['test/sim/sim.test.ts', 'test/sim/monitor-checks.test.ts'];
+
+/** vitest's order (longest first by the last run's timings, if any), with `longFirst` ahead of the rest. */
+class LongFilesFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (file: TestSpecification): number => {
+      const at = longFirst.indexOf(relative(root, file.moduleId));
+      return at === -1 ? longFirst.length : at;
+    };
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
 
 /** Longest a walk of src/ may go down (src is a few levels deep). */
 const sourceDepthMax = 8;
@@ -78,6 +97,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     env: childEnv(),
+    sequence: { sequencer: LongFilesFirst },
     projects: [
       { extends: true, test: { name: 'unit', include: parallelSafe, maxWorkers: 2, sequence: { groupOrder: 0 } } },
       {
