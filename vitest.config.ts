@@ -30,10 +30,13 @@ const parallelSafe = [
   'test/metrics/registries.test.ts',
   'test/ops/{cancelled-call,snapshot-file,snapshot-stream}.test.ts',
   'test/security/{auth-identity,auth-peers,auth-roles}.test.ts',
+  'test/integration/checkers.test.ts',
   'test/failure-injection/fault-recorder.test.ts',
-  'test/failure-injection/chaos/{analysis,results}.test.ts',
+  'test/failure-injection/chaos/{analysis,catalog,results}.test.ts',
+  'test/failure-injection/hooks/settings.test.ts',
+  'test/failure-injection/matrix/{matrix,stats}.test.ts',
   'test/failure-injection/report/**/*.test.ts',
-  'test/failure-injection/scenario/parse.test.ts',
+  'test/failure-injection/scenario/{parse,schedule}.test.ts',
   'test/failure-injection/toxiproxy/{api,toxics}.test.ts',
 ];
 
