@@ -493,12 +493,16 @@ async function foundedClusterId(dataDir: string, ids: readonly string[]): Promis
 /**
  * How to run the `testudo` CLI as a child: the built JavaScript when this
  * module is built, else the TypeScript source through tsx (tests, `npm start`).
+ * A test run whose build is current names the built CLI in TESTUDO_BUILT_CLI
+ * (vitest.config.ts): the same code, without compiling it in every child.
  */
 export function testudoCommand(): [string, string[]] {
   const here = fileURLToPath(import.meta.url);
   const cliDir = join(dirname(dirname(here)), 'cli');
-  if (here.endsWith('.ts')) return [process.execPath, ['--import', 'tsx', join(cliDir, 'main.ts')]];
-  return [process.execPath, [join(cliDir, 'main.js')]];
+  if (!here.endsWith('.ts')) return [process.execPath, [join(cliDir, 'main.js')]];
+  const built = process.env.TESTUDO_BUILT_CLI;
+  if (built !== undefined && built !== '') return [process.execPath, [built]];
+  return [process.execPath, ['--import', 'tsx', join(cliDir, 'main.ts')]];
 }
 
 export { freePort, freePortRange, freePortTriesMax } from './ports.js';

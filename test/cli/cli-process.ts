@@ -1,5 +1,6 @@
 // Runs the real `testudo` command line as a child process (node + tsx on
-// src/cli/main.ts), the way a user or a CI job runs it.
+// src/cli/main.ts, or the built CLI when vitest.config.ts found the build
+// current), the way a user or a CI job runs it.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,6 +16,12 @@ export function cliArgv(): string[] {
   return existsSync(builtMainPath) ? [builtMainPath] : ['--import', 'tsx', mainPath];
 }
 
+/** The source through tsx, or the built CLI when the build is current (TESTUDO_BUILT_CLI, set by vitest.config.ts). */
+export function sourceArgv(): string[] {
+  const built = process.env.TESTUDO_BUILT_CLI;
+  return built === undefined || built === '' ? ['--import', 'tsx', mainPath] : [built];
+}
+
 /** Longest one command line may take before the test kills it. */
 export const cliTimeoutMs = 120_000;
 
@@ -26,7 +33,7 @@ export interface CliOutcome {
 }
 
 /** Runs `testudo <args>`; `env` is added to (or, with undefined values, removed from) this process's environment. */
-export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, cwd = repoRoot, argv: readonly string[] = ['--import', 'tsx', mainPath]): Promise<CliOutcome> {
+export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, cwd = repoRoot, argv: readonly string[] = sourceArgv()): Promise<CliOutcome> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete childEnv[key];

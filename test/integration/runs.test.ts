@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { XMLParser } from 'fast-xml-parser';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
@@ -37,60 +37,79 @@ describe('runs across real workers', () => {
     return { cluster: started.cluster, client, dir: started.dir };
   }
 
-  it('runs the example suite to completion across 3 workers with one merged report', async () => {
-    const { cluster, client } = await setUp();
-    await startWorkers(cluster, client, 3, 2);
-    const submission = await expandSpec(await loadSpec('examples/testudo.yaml'));
-    const { runId, tasks } = await client.submitRun(submission);
-    expect(tasks).toBe(submission.tasks.length);
-    const summaries = [];
-    for await (const summary of client.watchRun(runId)) summaries.push(summary);
-    expect(summaries.at(-1)?.state).toBe('failed'); // one deliberately failing test
-    const run = await client.getRun(runId);
-    expect(run.tasks.every((t) => t.state === 'passed' || t.state === 'failed')).toBe(true);
-    expect(run.tasks.filter((t) => t.state === 'failed').map((t) => t.template.suite)).toEqual(['failing']);
-    const workersUsed = new Set(run.tasks.flatMap((t) => t.attempts.map((a) => a.workerId)));
-    expect(workersUsed.size).toBeGreaterThanOrEqual(2);
-    // The flaky test failed once and passed on its retry.
-    const flaky = run.tasks.find((t) => t.template.suite === 'flaky')!;
-    expect(flaky.attempts.map((a) => a.state)).toEqual(['failed', 'passed']);
-    expect(flaky.attempts[1]!.workerId).not.toBe(flaky.attempts[0]!.workerId);
-    // The merged JUnit report parses and counts every test once.
-    const xml = renderJUnit(mergeRun(run));
-    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as { testsuites: { tests: string; failures: string } };
-    expect(Number(parsed.testsuites.tests)).toBe(countedTests(run).length);
-    expect(Number(parsed.testsuites.failures)).toBe(1);
-    expect(xml).toContain('<flakyFailure');
-    // The leader reports the replicated task counts, its committed results and dispatch times.
-    const leader = cluster.member((await client.clusterStatus()).leaderId);
-    const metrics = await (await fetch(`http://${leader.httpAddress!}/metrics`)).text();
-    expect(metrics).toMatch(/testudo_tasks\{[^}]*state="failed"[^}]*\} 1/);
-    expect(metrics).toMatch(/testudo_workers\{[^}]*state="active"[^}]*\} 3/);
-    expect(metrics).toMatch(/testudo_results_committed_total\{[^}]*status="counted"[^}]*\} (\d+)/);
-    expect(metrics).toMatch(/testudo_task_dispatch_seconds_count\{[^}]*\} 10/);
-  });
+  /**
+   * One cluster with 3 workers × 2 slots for these two cases, in this order:
+   * the second kills its leader.
+   */
+  describe('on one cluster with 3 workers', () => {
+    let shared: { cluster: LocalCluster; client: TestudoClient; cleanup: () => Promise<void> } | null = null;
+    const sharedCluster = (): { cluster: LocalCluster; client: TestudoClient } => shared!;
 
-  it('completes a run with every test counted once when the leader is killed (SIGKILL) mid-run', async () => {
-    const { cluster, client } = await setUp();
-    await startWorkers(cluster, client, 3, 2);
-    const { runId } = await client.submitRun(sleepRun('leader-kill', 18, 1.2));
-    await waitFor('some tasks done and some running', async () => {
-      const c = (await client.getRun(runId)).counts;
-      return c.passed >= 3 && c.running >= 2;
+    beforeAll(async () => {
+      const started = await startCluster({ basePort: 0 });
+      const sharedClient = clientFor(started.cluster, { totalTimeoutMs: 30_000 });
+      shared = { cluster: started.cluster, client: sharedClient, cleanup: started.cleanup };
+      await startWorkers(started.cluster, sharedClient, 3, 2);
     });
-    const leader = (await client.clusterStatus()).leaderId;
-    await cluster.kill(leader);
-    const run = await finishRun(client, runId);
-    expect(run.state).toBe('passed');
-    expect([...countedAttempts(run).values()].every((n) => n === 1)).toBe(true);
-    expect(countedTests(run)).toEqual(Array.from({ length: 18 }, (_, i) => `t${i + 1}`).sort());
-    // The killed node comes back and converges on the same state.
-    await cluster.restart(leader);
-    const digests = await waitFor('equal digests on all three nodes', async () => {
-      const all = await Promise.all([...cluster.members.values()].map(async (m) => (await fetchStatus(m.httpAddress!)) as { digest: string; appliedToMachine: number }));
-      return new Set(all.map((s) => s.digest)).size === 1 ? all : undefined;
-    }, 30_000);
-    expect(digests).toHaveLength(3);
+
+    afterAll(async () => {
+      shared?.client.close();
+      await shared?.cleanup();
+    });
+
+    it('runs the example suite to completion across 3 workers with one merged report', async () => {
+      const { cluster, client } = sharedCluster();
+      const submission = await expandSpec(await loadSpec('examples/testudo.yaml'));
+      const { runId, tasks } = await client.submitRun(submission);
+      expect(tasks).toBe(submission.tasks.length);
+      const summaries = [];
+      for await (const summary of client.watchRun(runId)) summaries.push(summary);
+      expect(summaries.at(-1)?.state).toBe('failed'); // one deliberately failing test
+      const run = await client.getRun(runId);
+      expect(run.tasks.every((t) => t.state === 'passed' || t.state === 'failed')).toBe(true);
+      expect(run.tasks.filter((t) => t.state === 'failed').map((t) => t.template.suite)).toEqual(['failing']);
+      const workersUsed = new Set(run.tasks.flatMap((t) => t.attempts.map((a) => a.workerId)));
+      expect(workersUsed.size).toBeGreaterThanOrEqual(2);
+      // The flaky test failed once and passed on its retry.
+      const flaky = run.tasks.find((t) => t.template.suite === 'flaky')!;
+      expect(flaky.attempts.map((a) => a.state)).toEqual(['failed', 'passed']);
+      expect(flaky.attempts[1]!.workerId).not.toBe(flaky.attempts[0]!.workerId);
+      // The merged JUnit report parses and counts every test once.
+      const xml = renderJUnit(mergeRun(run));
+      const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as { testsuites: { tests: string; failures: string } };
+      expect(Number(parsed.testsuites.tests)).toBe(countedTests(run).length);
+      expect(Number(parsed.testsuites.failures)).toBe(1);
+      expect(xml).toContain('<flakyFailure');
+      // The leader reports the replicated task counts, its committed results and dispatch times.
+      const leader = cluster.member((await client.clusterStatus()).leaderId);
+      const metrics = await (await fetch(`http://${leader.httpAddress!}/metrics`)).text();
+      expect(metrics).toMatch(/testudo_tasks\{[^}]*state="failed"[^}]*\} 1/);
+      expect(metrics).toMatch(/testudo_workers\{[^}]*state="active"[^}]*\} 3/);
+      expect(metrics).toMatch(/testudo_results_committed_total\{[^}]*status="counted"[^}]*\} (\d+)/);
+      expect(metrics).toMatch(/testudo_task_dispatch_seconds_count\{[^}]*\} 10/);
+    });
+
+    it('completes a run with every test counted once when the leader is killed (SIGKILL) mid-run', async () => {
+      const { cluster, client } = sharedCluster();
+      const { runId } = await client.submitRun(sleepRun('leader-kill', 18, 1.2));
+      await waitFor('some tasks done and some running', async () => {
+        const c = (await client.getRun(runId)).counts;
+        return c.passed >= 3 && c.running >= 2;
+      });
+      const leader = (await client.clusterStatus()).leaderId;
+      await cluster.kill(leader);
+      const run = await finishRun(client, runId);
+      expect(run.state).toBe('passed');
+      expect([...countedAttempts(run).values()].every((n) => n === 1)).toBe(true);
+      expect(countedTests(run)).toEqual(Array.from({ length: 18 }, (_, i) => `t${i + 1}`).sort());
+      // The killed node comes back and converges on the same state.
+      await cluster.restart(leader);
+      const digests = await waitFor('equal digests on all three nodes', async () => {
+        const all = await Promise.all([...cluster.members.values()].map(async (m) => (await fetchStatus(m.httpAddress!)) as { digest: string; appliedToMachine: number }));
+        return new Set(all.map((s) => s.digest)).size === 1 ? all : undefined;
+      }, 30_000);
+      expect(digests).toHaveLength(3);
+    });
   });
 
   it('moves the tasks of a worker killed (SIGKILL) mid-task to others, none lost or doubled', async () => {

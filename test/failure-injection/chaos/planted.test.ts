@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import type { ChaosChecks, ChaosRunResult } from '../../../src/failure-injection/results.js';
 import { runChaos, type ChaosRunOptions } from '../../../src/failure-injection/runner.js';
 import { loadScenario, parseScenario } from '../../../src/failure-injection/scenario/index.js';
@@ -56,8 +56,10 @@ const counts = (checks: ChaosChecks): Record<string, number> => ({
 });
 const clean = { lostTasks: 0, duplicateResults: 0, divergentReplicas: 0, splitBrainTerms: 0, steadyStateViolations: 0 };
 
-describe('each chaos check catches its planted failure', () => {
-  it('without a planted bug the tiny scenario passes every check', async () => {
+// Two runs at a time (maxConcurrency in vitest.config.ts): each cluster is mostly idle,
+// and the drop-task run waits out its timeout.
+describe.concurrent('each chaos check catches its planted failure', () => {
+  it('without a planted bug the tiny scenario passes every check', async ({ expect }) => {
     const result = await run({ scenario: parseScenario(tiny('planted-none'), 'tiny.yaml'), seed: 1 });
     expect(counts(result.checks)).toEqual(clean);
     expect(result.checks.findings).toEqual([]);
@@ -65,14 +67,14 @@ describe('each chaos check catches its planted failure', () => {
     expect(result.passed).toBe(6);
   }, 120_000);
 
-  it('without a planted bug a leader handing over passes every check (the split-brain control)', async () => {
+  it('without a planted bug a leader handing over passes every check (the split-brain control)', async ({ expect }) => {
     const result = await run({ scenario: parseScenario(leaderChange, 'leader-change.yaml'), seed: 1 });
     expect(result.faults.map((f) => f.type)).toEqual(['restart']);
     expect(counts(result.checks)).toEqual(clean);
     expect(result.checks.findings).toEqual([]);
   }, 120_000);
 
-  it('lost tasks: drop-task leaves the last task queued for ever', async () => {
+  it('lost tasks: drop-task leaves the last task queued for ever', async ({ expect }) => {
     // The run cannot end: the runner waits out the scenario's timeout, so keep it short.
     const scenario = parseScenario(tiny('planted-drop-task', '15s'), 'tiny.yaml');
     const result = await run({ scenario, seed: 1, coordinatorEnv: { TESTUDO_CHAOS_PLANTED_BUG: 'drop-task' } });
@@ -81,7 +83,7 @@ describe('each chaos check catches its planted failure', () => {
     expect(result.passed).toBe(5);
   }, 120_000);
 
-  it('divergent replicas: diverge:n2 makes n2 alone record a different finish time', async () => {
+  it('divergent replicas: diverge:n2 makes n2 alone record a different finish time', async ({ expect }) => {
     const scenario = parseScenario(tiny('planted-diverge'), 'tiny.yaml');
     const result = await run({ scenario, seed: 1, coordinatorEnv: { TESTUDO_CHAOS_PLANTED_BUG: 'diverge:n2' } });
     expect(counts(result.checks)).toEqual({ ...clean, divergentReplicas: 1 });
@@ -89,7 +91,7 @@ describe('each chaos check catches its planted failure', () => {
     expect(result.passed).toBe(6);
   }, 120_000);
 
-  it('split-brain terms: stale-leader-log names the old leader in the new term', async () => {
+  it('split-brain terms: stale-leader-log names the old leader in the new term', async ({ expect }) => {
     const scenario = parseScenario(leaderChange, 'leader-change.yaml');
     const result = await run({ scenario, seed: 1, coordinatorEnv: { TESTUDO_CHAOS_PLANTED_BUG: 'stale-leader-log' } });
     expect(result.faults.map((f) => f.type)).toEqual(['restart']);
@@ -98,7 +100,7 @@ describe('each chaos check catches its planted failure', () => {
     for (const finding of result.checks.findings) expect(finding).toMatch(/^split-brain: term \d+ had leaders n\d and n\d$/);
   }, 120_000);
 
-  it('steady state: a workload of which half fails breaks minSuccessRate 0.9', async () => {
+  it('steady state: a workload of which half fails breaks minSuccessRate 0.9', async ({ expect }) => {
     const scenario = await loadScenario(join(import.meta.dirname, 'fixtures', 'steady-state.yaml'));
     const result = await run({ scenario, seed: 1 });
     expect(counts(result.checks)).toEqual({ ...clean, steadyStateViolations: 1 });
