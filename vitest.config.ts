@@ -18,6 +18,7 @@ const parallelSafe = [
   'test/common/**/*.test.ts',
   'test/coordinator/{alerts,codec,config,http-server,kv-machine,metrics,orchestrator,planted-bugs,readiness,runs-service,scheduler}.test.ts',
   'test/coordinator/recovery/**/*.test.ts',
+  'test/coordinator/leader/**/*.test.ts',
   'test/model/**/*.test.ts',
   'test/raft/**/*.test.ts',
   'test/report/**/*.test.ts',
