@@ -1,27 +1,23 @@
 import type {
   AttemptOrder,
   AttemptResult,
-  FlakinessRecord,
   InfraFailureClass,
-  RunCounts,
-  RunState,
   RunSubmission,
   RunSummary,
   RunView,
-  RunWorker,
-  Requirements,
   TaskState,
   TaskTemplate,
   WorkerState,
   WorkerView,
 } from '../../model/index.js';
-import { attemptIdOf, flakinessKey, taskIdOf, testId } from '../../model/index.js';
+import { attemptIdOf, taskIdOf, testId } from '../../model/index.js';
 import { assert } from '../../common/assert.js';
 import { SnapshotDecodeError } from '../codec.js';
 import { ExtensionCommandError, type MachineExtension } from '../kv-machine.js';
 import { decodeOrchCommand, type Assignment, type OrchCommand, type OrchCommandType, type OrchResults, type RegisterWorkerCommand } from './commands.js';
 import { FlakeHistory, splitByTimings, TimingHistory } from './history.js';
 import { decodeData, encodeData, type OrchestratorData } from './snapshot.js';
+import * as q from './queries.js';
 import { meetsRequirements, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
 import { validateResult, validateSubmission, validateWorker } from './validate.js';
 import { orchestratorFormatVersion } from './records.js';
@@ -66,12 +62,8 @@ import {
   checkInvariants,
   countKey,
   emptyCounts,
-  runSummary,
-  taskView,
   terminal,
-  workerView,
   type AttemptRec,
-  type MutableCounts,
   type RunRec,
   type TaskRec,
   type WorkerRec,
@@ -965,53 +957,6 @@ export class Orchestrator implements MachineExtension {
     if (stale > 1024 && stale * 2 > this.queueOrder.length) this.queueDirty = true;
   }
 
-  /** Runs, tasks and workers by state (for metrics). */
-  stateCounts(): { runs: Record<RunState, number>; tasks: RunCounts; workers: Record<WorkerState, number> } {
-    const runs: Record<RunState, number> = { running: 0, passed: 0, failed: 0, cancelled: 0 };
-    const tasks = emptyCounts();
-    for (const run of this.runs.values()) {
-      runs[run.state]++;
-      for (const key of Object.keys(tasks) as (keyof MutableCounts)[]) tasks[key] += run.counts[key];
-    }
-    const workers: Record<WorkerState, number> = { active: 0, draining: 0, lost: 0 };
-    for (const worker of this.workers.values()) workers[worker.state]++;
-    return { runs, tasks, workers };
-  }
-
-  /**
-   * Queued tasks whose requirements no registered worker (active or
-   * draining) meets, with those requirements; at most `limit`.
-   */
-  unschedulableTasks(limit: number): { taskId: string; requirements: Requirements }[] {
-    const workers = [...this.workers.values()].filter((w) => w.state !== 'lost');
-    const verdict = new Map<string, boolean>();
-    const out: { taskId: string; requirements: Requirements }[] = [];
-    for (const task of this.queueOrder) {
-      if (out.length >= limit) break;
-      if (task.state !== 'queued') continue;
-      const requirements = task.template.requirements;
-      const key = JSON.stringify(requirements);
-      let none = verdict.get(key);
-      if (none === undefined) {
-        none = !workers.some((w) => meetsRequirements(w.capabilities, requirements));
-        verdict.set(key, none);
-      }
-      if (none) out.push({ taskId: task.taskId, requirements });
-    }
-    return out;
-  }
-
-  /** When the worker was asked to reset (0 when it is not resetting or unknown). */
-  resetSinceMs(workerId: string): number {
-    const w = this.workers.get(workerId);
-    return w?.resetting === true ? w.resetSinceMs : 0;
-  }
-
-  /** When a task was submitted (coordinator clock), or undefined. */
-  taskQueuedAtMs(taskId: string): number | undefined {
-    return this.tasks.get(taskId)?.queuedAtMs;
-  }
-
   get queuedCount(): number {
     let n = 0;
     for (const run of this.runs.values()) n += run.counts.queued;
@@ -1023,95 +968,71 @@ export class Orchestrator implements MachineExtension {
     return run === undefined ? { parallelOpen: 0, running: 0 } : { parallelOpen: run.parallelOpen, running: run.running };
   }
 
-  /** Earliest backoff among queued tasks still waiting, or null. */
+
+  // ------------------------------------------------ reads (queries.ts)
+
+  /** Runs, tasks and workers by state (for metrics). */
+  stateCounts(): ReturnType<typeof q.stateCounts> {
+    return q.stateCounts(this.view());
+  }
+
+  /** Queued tasks whose requirements no registered worker (active or draining) meets; at most `limit`. */
+  unschedulableTasks(limit: number): ReturnType<typeof q.unschedulableTasks> {
+    return q.unschedulableTasks(this.view(), limit);
+  }
+
+  resetSinceMs(workerId: string): number {
+    return q.resetSinceMs(this.view(), workerId);
+  }
+
+  taskQueuedAtMs(taskId: string): number | undefined {
+    return q.taskQueuedAtMs(this.view(), taskId);
+  }
+
   nextBackoffEndMs(nowMs: number): number | null {
-    let next: number | null = null;
-    for (const task of this.queueOrder) {
-      if (task.state === 'queued' && task.notBeforeMs > nowMs && (next === null || task.notBeforeMs < next)) next = task.notBeforeMs;
-    }
-    return next;
+    return q.nextBackoffEndMs(this.view(), nowMs);
   }
 
   attemptOrder(attemptId: string): AttemptOrder | undefined {
-    const taskId = this.attemptIndex.get(attemptId);
-    const task = taskId === undefined ? undefined : this.tasks.get(taskId);
-    const attempt = task?.attempts.find((a) => a.attemptId === attemptId);
-    if (task === undefined || attempt === undefined) return undefined;
-    const run = this.run(task.runId);
-    return {
-      attemptId,
-      number: attempt.number,
-      taskId: task.taskId,
-      runId: run.runId,
-      template: task.template,
-      files: task.files,
-      setup: run.setup,
-      setupCacheKey: run.setupCacheKey,
-      sourceDir: run.sourceDir,
-    };
+    return q.attemptOrder(this.view(), attemptId);
   }
 
-  // ------------------------------------------------------------------ reads
-
-  /** The session key hash worker `workerId` is bound to ('' when it is unknown or not bound). */
   workerKeyHash(workerId: string): string {
-    return this.workers.get(workerId)?.sessionKeyHash ?? '';
+    return q.workerKeyHash(this.view(), workerId);
   }
 
-  /** The worker attempt `attemptId` was assigned to, or undefined for an unknown attempt. */
   attemptWorker(attemptId: string): string | undefined {
-    const taskId = this.attemptIndex.get(attemptId);
-    const task = taskId === undefined ? undefined : this.tasks.get(taskId);
-    return task?.attempts.find((a) => a.attemptId === attemptId)?.workerId;
+    return q.attemptWorker(this.view(), attemptId);
   }
 
   worker(workerId: string): WorkerView | undefined {
-    const w = this.workers.get(workerId);
-    return w === undefined ? undefined : workerView(w);
+    return q.workerOf(this.view(), workerId);
   }
 
   listWorkers(): WorkerView[] {
-    return [...this.workers.values()].map(workerView);
+    return q.listWorkers(this.view());
   }
 
   listRuns(): RunSummary[] {
-    return [...this.runs.values()].map(runSummary);
+    return q.listRuns(this.view());
   }
 
   runSummary(runId: string): RunSummary | undefined {
-    const run = this.runs.get(runId);
-    return run === undefined ? undefined : runSummary(run);
+    return q.runSummaryOf(this.view(), runId);
   }
 
   getRun(runId: string): RunView | undefined {
-    const run = this.runs.get(runId);
-    if (run === undefined) return undefined;
-    const tasks = run.taskIds.map((id) => taskView(this.tasks.get(id)!));
-    const flakiness: Record<string, number> = {};
-    const flakinessHistory: Record<string, FlakinessRecord> = {};
-    const workers: Record<string, RunWorker> = {};
-    for (const task of tasks) {
-      const last = task.attempts[task.attempts.length - 1]?.result;
-      for (const test of last?.tests ?? []) {
-        const record = this.flakes.get(`${task.template.suite}\u0000${testId(test)}`);
-        if (record === undefined || record.runs === 0) continue;
-        const key = flakinessKey(task.template.suite, testId(test));
-        flakiness[key] = record.flaky / record.runs;
-        flakinessHistory[key] = { runs: record.runs, flaky: record.flaky };
-      }
-      for (const attempt of task.attempts) {
-        const worker = this.workers.get(attempt.workerId);
-        if (worker !== undefined) workers[worker.workerId] = { name: worker.name, httpAddress: worker.httpAddress };
-      }
-    }
-    return { ...runSummary(run), setup: run.setup, setupCacheKey: run.setupCacheKey, sourceDir: run.sourceDir, tasks, flakiness, flakinessHistory, workers };
+    return q.getRun(this.view(), runId);
   }
 
-  /** Finished runs that finished before `ms` (candidates for pruning). */
   prunableBefore(ms: number): number {
-    let n = 0;
-    for (const run of this.runs.values()) if (run.state !== 'running' && run.finishedAtMs < ms) n++;
-    return n;
+    return q.prunableBefore(this.view(), ms);
+  }
+
+  /** The data the queries read. */
+  private view(): q.OrchestratorView {
+    const { workers, runs, tasks, attemptIndex: attempts, flakes, queueOrder } = this;
+    return { workers, runs, tasks, attempts, flakes, queueOrder };
   }
 
   // -------------------------------------------------------------- snapshots
