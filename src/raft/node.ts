@@ -4,7 +4,7 @@ import { RaftCore, type RaftStatus } from './core.js';
 import type { ProgressRegression } from './progress.js';
 import type { RaftConfig } from './config.js';
 import { assert } from './errors.js';
-import type { LevelDbStorage } from './leveldb-storage.js';
+import type { LevelDbStorage } from './storage/leveldb-storage.js';
 import { NodeOverloadedError, NodeStoppedError, ProposalDroppedError, ReadIndexError, TransferTimeoutError } from './node-errors.js';
 import { SeededRng } from '../common/rand.js';
 import type { Transport, TransportHandler } from './transport.js';

@@ -4,7 +4,7 @@
  * way the real coordinator keeps it (src/raft/durable-record.ts).
  */
 import { assert, EntryType, MemoryStorage, type Entry, type HardState, type Snapshot } from '../../src/raft/index.js';
-import type { DurableRecord, ObservedDurableState } from '../../src/raft/durable-record.js';
+import type { DurableRecord, ObservedDurableState } from '../../src/raft/storage/durable-record.js';
 import { decodeCommand, encodeCommand } from './kv.js';
 
 /** MemoryStorage's fields, reached only here: a disk image is copied whole. */

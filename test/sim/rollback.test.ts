@@ -6,7 +6,7 @@
  * catch what it breaks.
  */
 import { describe, expect, it } from 'vitest';
-import { checkDurableState } from '../../src/raft/durable-record.js';
+import { checkDurableState } from '../../src/raft/storage/durable-record.js';
 import { EntryType, MemoryStorage, type Entry } from '../../src/raft/index.js';
 import { cloneStorage, observedDurableState, recordOf, termAtOf } from './disk.js';
 import { plantOptions } from './planted-bugs.js';

@@ -15,7 +15,7 @@ import {
   type RaftConfig,
   type Ready,
 } from '../../src/raft/index.js';
-import { checkDurableState } from '../../src/raft/durable-record.js';
+import { checkDurableState } from '../../src/raft/storage/durable-record.js';
 import { cloneStorage, corruptEntry, lastIndexAfter, observedDurableState, recordOf, termAtOf, type SimRecord } from './disk.js';
 import { KvStore, encodeCommand } from './kv.js';
 import { checkLinearizable, type HistoryOp } from './linearizability.js';
