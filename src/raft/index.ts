@@ -1,7 +1,7 @@
 export { RaftCore } from './core.js';
 export { RaftNode, proposalsPendingMaxDefault, readsPendingMax } from './node.js';
-export { GrpcTransport, peerServerOptions, GRPC_TRANSPORT_DEFAULTS } from './grpc-transport.js';
-export { PeerDecodeError } from './peer-codec.js';
+export { GrpcTransport, peerServerOptions, GRPC_TRANSPORT_DEFAULTS } from './transport/grpc-transport.js';
+export { PeerDecodeError } from './transport/peer-codec.js';
 export { ProposalDroppedError, ReadIndexError, NodeStoppedError, NodeOverloadedError, TransferTimeoutError } from './node-errors.js';
 export { DEFAULTS as RAFT_DEFAULTS, resolveConfig } from './config.js';
 export { MemoryStorage } from './storage/memory-storage.js';
@@ -47,9 +47,9 @@ export type { Storage } from './storage.js';
 export type { DurableCheck, DurableCheckMode, StoragePlantedBug } from './storage/leveldb-storage.js';
 export type { DurableRecord, ObservedDurableState } from './storage/durable-record.js';
 export type { StateMachine } from './state-machine.js';
-export type { Transport, TransportHandler } from './transport.js';
+export type { Transport, TransportHandler } from './transport/transport.js';
 export type { RaftNodeOptions, RaftNodeObserver } from './node.js';
-export type { GrpcTransportOptions, GrpcTransportStats, PeerAuth, PeerLogger, PeerRefusal } from './grpc-transport.js';
+export type { GrpcTransportOptions, GrpcTransportStats, PeerAuth, PeerLogger, PeerRefusal } from './transport/grpc-transport.js';
 export type { Rng } from '../common/rand.js';
 export type { VoteResult } from './quorum.js';
 export type {

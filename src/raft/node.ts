@@ -7,7 +7,7 @@ import { assert } from './errors.js';
 import type { LevelDbStorage } from './storage/leveldb-storage.js';
 import { NodeOverloadedError, NodeStoppedError, ProposalDroppedError, ReadIndexError, TransferTimeoutError } from './node-errors.js';
 import { SeededRng } from '../common/rand.js';
-import type { Transport, TransportHandler } from './transport.js';
+import type { Transport, TransportHandler } from './transport/transport.js';
 import { EntryType, NO_NODE, type ConfChange, type Entry, type Message, type NodeId, type Ready, type Role } from './types.js';
 import type { StateMachine } from './state-machine.js';
 

@@ -14,8 +14,8 @@ import {
   messageBytesUpperBound,
   PeerDecodeError,
   type SnapshotChunk,
-} from '../../src/raft/peer-codec.js';
-import { SnapshotAssembler, SnapshotChunker } from '../../src/raft/snapshot-chunks.js';
+} from '../../src/raft/transport/peer-codec.js';
+import { SnapshotAssembler, SnapshotChunker } from '../../src/raft/transport/snapshot-chunks.js';
 import { EntryType, MessageType, message, type Message, type SnapshotMetadata } from '../../src/raft/types.js';
 
 const root = protobuf.loadSync(protoPath('raft.proto'));

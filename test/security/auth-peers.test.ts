@@ -3,8 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { encodeBatchFrame } from '../../src/raft/peer-codec.js';
-import { InboundStream, type PeerRefusal, type ReceiverContext } from '../../src/raft/peer-receiver.js';
+import { encodeBatchFrame } from '../../src/raft/transport/peer-codec.js';
+import { InboundStream, type PeerRefusal, type ReceiverContext } from '../../src/raft/transport/peer-receiver.js';
 import { MessageType, message, type Message } from '../../src/raft/types.js';
 import { RemovedMembers, removedMembersMax } from '../../src/security/auth-peers.js';
 
