@@ -3,13 +3,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AssertionFailure, CompactedError, CorruptionError, UnavailableError } from '../../src/raft/errors.js';
-import { decodeConfChange } from '../../src/raft/conf-change.js';
+import { AssertionFailure, CompactedError, CorruptionError, UnavailableError } from '../../src/raft/core/errors.js';
+import { decodeConfChange } from '../../src/raft/core/conf-change.js';
 import { DataDirLockedError, ForeignDataDirError, LevelDbStorage } from '../../src/raft/storage/leveldb-storage.js';
 import { MemoryStorage } from '../../src/raft/storage/memory-storage.js';
 import { SeededRng } from '../../src/common/rand.js';
-import type { Storage } from '../../src/raft/storage.js';
-import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from '../../src/raft/types.js';
+import type { Storage } from '../../src/raft/core/storage.js';
+import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from '../../src/raft/core/types.js';
 import { TempDirs } from './fixtures/temp-dirs.js';
 import { parseAck, writerDataForIndex, writerNodeId, writerTermForIndex } from './fixtures/writer-data.js';
 

@@ -17,7 +17,7 @@ import { testudoServices } from '../../src/common/testudo-proto.js';
 import { metadataClusterId, metadataFrom, peerPingPath, peerStreamPath } from '../../src/raft/transport/grpc-peer-service.js';
 import { encodeBatchFrame, encodePingRequest } from '../../src/raft/transport/peer-codec.js';
 import { parseAttemptId } from '../../src/model/index.js';
-import { MessageType, message, type Message } from '../../src/raft/types.js';
+import { MessageType, message, type Message } from '../../src/raft/core/types.js';
 import { newToken, tokenHash } from '../../src/security/auth-token.js';
 import { clientFor, runTestudo, stableLeader, startCluster, waitFor } from '../integration/harness.js';
 import { finishRun, sleepRun } from '../integration/runs-harness.js';

@@ -8,7 +8,7 @@ import { CoordinatorChaosHooks } from '../../../src/coordinator/chaos-hooks.js';
 import { createLogger } from '../../../src/coordinator/logger.js';
 import { classify } from '../../../src/coordinator/recovery/index.js';
 import { LevelDbStorage } from '../../../src/raft/storage/leveldb-storage.js';
-import { EntryType } from '../../../src/raft/types.js';
+import { EntryType } from '../../../src/raft/core/types.js';
 import { faultDelayMsMax, faultDelayMsMin, WorkerChaosHooks, type WorkerChaosSettings } from '../../../src/worker/chaos-hooks.js';
 import { killProcessGroup, runAttempt, type ExecutorOptions } from '../../../src/worker/executor.js';
 import { template as baseTemplate } from '../../worker/helpers.js';
