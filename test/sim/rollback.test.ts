@@ -1,7 +1,7 @@
 /**
  * The storage-rollback fault: a node's disk restored to an earlier backup
  * of itself while it is down, its durable record left as it was. With the
- * check of src/raft/durable-record.ts the node refuses to start; with the
+ * check of src/raft/storage/durable-record.ts the node refuses to start; with the
  * planted 'recover-without-check' it starts, and the safety monitor must
  * catch what it breaks.
  */
