@@ -1,7 +1,7 @@
 /**
  * Invariant checks. A failed assert means Testudo's own code is wrong: the
  * process must stop rather than carry on, so callers never catch this class
- * except to rethrow it (src/raft/node.ts) or, in tests, to expect it.
+ * except to rethrow it (src/raft/node/node.ts) or, in tests, to expect it.
  */
 
 /** A broken invariant. */

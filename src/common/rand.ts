@@ -1,6 +1,6 @@
 /**
  * Testudo's one seeded random generator. The Raft core takes it through its
- * config (src/raft/config.ts) so that a simulator replays a run from its seed;
+ * config (src/raft/core/config.ts) so that a simulator replays a run from its seed;
  * the chaos tools (fault proxy, scenario schedules, worker chaos hooks) draw
  * from the same algorithm, so a seed means the same stream everywhere.
  *

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import { GrpcTransport, peerServerOptions } from '../raft/grpc-transport.js';
+import { GrpcTransport, peerServerOptions } from '../raft/transport/grpc-transport.js';
 import { durableFileName, formatVersion, LevelDbStorage, RaftNode, NO_NODE, type Message, type NodeId, type TransportHandler } from '../raft/index.js';
 import { clusterHandlers, type AdminHost } from './admin.js';
 import { encodeMemberContext } from './codec.js';

@@ -1,18 +1,18 @@
-export { RaftCore } from './core.js';
-export { RaftNode, proposalsPendingMaxDefault, readsPendingMax } from './node.js';
-export { GrpcTransport, peerServerOptions, GRPC_TRANSPORT_DEFAULTS } from './grpc-transport.js';
-export { PeerDecodeError } from './peer-codec.js';
-export { ProposalDroppedError, ReadIndexError, NodeStoppedError, NodeOverloadedError, TransferTimeoutError } from './node-errors.js';
-export { DEFAULTS as RAFT_DEFAULTS, resolveConfig } from './config.js';
-export { MemoryStorage } from './memory-storage.js';
-export { LevelDbStorage, DataDirLockedError, ForeignDataDirError, entryCacheBytesMax, formatVersion } from './leveldb-storage.js';
-export { encodeDurableRecord, decodeDurableRecord, checkDurableState, DurableRecordError, durableRecordBytes } from './durable-record.js';
-export { durableFileName } from './durable-file.js';
-export { bootstrapState } from './bootstrap.js';
+export { RaftCore } from './core/core.js';
+export { RaftNode, proposalsPendingMaxDefault, readsPendingMax } from './node/node.js';
+export { GrpcTransport, peerServerOptions, GRPC_TRANSPORT_DEFAULTS } from './transport/grpc-transport.js';
+export { PeerDecodeError } from './transport/peer-codec.js';
+export { ProposalDroppedError, ReadIndexError, NodeStoppedError, NodeOverloadedError, TransferTimeoutError } from './node/node-errors.js';
+export { DEFAULTS as RAFT_DEFAULTS, resolveConfig } from './core/config.js';
+export { MemoryStorage } from './storage/memory-storage.js';
+export { LevelDbStorage, DataDirLockedError, ForeignDataDirError, entryCacheBytesMax, formatVersion } from './storage/leveldb-storage.js';
+export { encodeDurableRecord, decodeDurableRecord, checkDurableState, DurableRecordError, durableRecordBytes } from './storage/durable-record.js';
+export { durableFileName } from './storage/durable-file.js';
+export { bootstrapState } from './core/bootstrap.js';
 export { crc32c } from './crc32c.js';
 export { SeededRng } from '../common/rand.js';
-export { encodeConfChange, decodeConfChange, applyToConfState, isMember } from './conf-change.js';
-export { majority, committedIndex, voteResult, quorumActive } from './quorum.js';
+export { encodeConfChange, decodeConfChange, applyToConfState, isMember } from './core/conf-change.js';
+export { majority, committedIndex, voteResult, quorumActive } from './core/quorum.js';
 export {
   RaftError,
   NotLeaderError,
@@ -25,7 +25,7 @@ export {
   DurableStateRolledBackError,
   AssertionFailure,
   assert,
-} from './errors.js';
+} from './core/errors.js';
 export {
   NO_NODE,
   EMPTY_HARD_STATE,
@@ -38,20 +38,20 @@ export {
   entriesBytes,
   isEmptySnapshot,
   hardStateEqual,
-} from './types.js';
+} from './core/types.js';
 
-export type { RaftConfig } from './config.js';
-export type { RaftStatus, ProgressStatus } from './core.js';
-export type { ProgressRegression } from './progress.js';
-export type { Storage } from './storage.js';
-export type { DurableCheck, DurableCheckMode, StoragePlantedBug } from './leveldb-storage.js';
-export type { DurableRecord, ObservedDurableState } from './durable-record.js';
-export type { StateMachine } from './state-machine.js';
-export type { Transport, TransportHandler } from './transport.js';
-export type { RaftNodeOptions, RaftNodeObserver } from './node.js';
-export type { GrpcTransportOptions, GrpcTransportStats, PeerAuth, PeerLogger, PeerRefusal } from './grpc-transport.js';
+export type { RaftConfig } from './core/config.js';
+export type { RaftStatus, ProgressStatus } from './core/core.js';
+export type { ProgressRegression } from './core/progress.js';
+export type { Storage } from './core/storage.js';
+export type { DurableCheck, DurableCheckMode, StoragePlantedBug } from './storage/leveldb-storage.js';
+export type { DurableRecord, ObservedDurableState } from './storage/durable-record.js';
+export type { StateMachine } from './node/state-machine.js';
+export type { Transport, TransportHandler } from './transport/transport.js';
+export type { RaftNodeOptions, RaftNodeObserver } from './node/node.js';
+export type { GrpcTransportOptions, GrpcTransportStats, PeerAuth, PeerLogger, PeerRefusal } from './transport/grpc-transport.js';
 export type { Rng } from '../common/rand.js';
-export type { VoteResult } from './quorum.js';
+export type { VoteResult } from './core/quorum.js';
 export type {
   NodeId,
   Entry,
@@ -66,4 +66,4 @@ export type {
   ReadState,
   ReadFailure,
   Ready,
-} from './types.js';
+} from './core/types.js';

@@ -4,7 +4,7 @@ import { Level } from 'level';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
-import { entryKey } from '../../src/raft/leveldb-records.js';
+import { entryKey } from '../../src/raft/storage/leveldb-records.js';
 import { WriteLoad, clientFor, leadersByTerm, memberStatusOf, missingWrites, stableLeader, startCluster, waitFor } from './harness.js';
 
 let cleanups: (() => Promise<void>)[] = [];

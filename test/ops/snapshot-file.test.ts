@@ -19,7 +19,7 @@ import {
   type SnapshotFileHeader,
 } from '../../src/coordinator/snapshot-file.js';
 import { restoreDataDir, RestoreTargetError } from '../../src/coordinator/snapshot-restore.js';
-import { DurableFile } from '../../src/raft/durable-file.js';
+import { DurableFile } from '../../src/raft/storage/durable-file.js';
 import { LevelDbStorage } from '../../src/raft/index.js';
 import { submission, template } from '../coordinator/orchestrator-fixtures.js';
 

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crc32c } from '../../src/raft/crc32c.js';
-import { DurableFile, durableFileName } from '../../src/raft/durable-file.js';
-import { checkDurableState, decodeDurableRecord, durableRecordBytes, encodeDurableRecord, DurableRecordError } from '../../src/raft/durable-record.js';
-import { CorruptionError, DurableStateRolledBackError } from '../../src/raft/errors.js';
-import { LevelDbStorage, type StoragePlantedBug } from '../../src/raft/leveldb-storage.js';
-import { EntryType, type ConfState, type Entry } from '../../src/raft/types.js';
+import { DurableFile, durableFileName } from '../../src/raft/storage/durable-file.js';
+import { checkDurableState, decodeDurableRecord, durableRecordBytes, encodeDurableRecord, DurableRecordError } from '../../src/raft/storage/durable-record.js';
+import { CorruptionError, DurableStateRolledBackError } from '../../src/raft/core/errors.js';
+import { LevelDbStorage, type StoragePlantedBug } from '../../src/raft/storage/leveldb-storage.js';
+import { EntryType, type ConfState, type Entry } from '../../src/raft/core/types.js';
 import { TempDirs } from './fixtures/temp-dirs.js';
 
 const tempDirs = new TempDirs('testudo-durable');

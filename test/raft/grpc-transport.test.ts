@@ -5,10 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { protoLoaderOptions, protoPath } from '../../src/common/protos.js';
 import { crc32c } from '../../src/raft/crc32c.js';
-import { GrpcTransport, peerServerOptions, type GrpcTransportOptions, type PeerLogger } from '../../src/raft/grpc-transport.js';
-import { encodeBatchFrame, encodeChunkFrame } from '../../src/raft/peer-codec.js';
-import type { TransportHandler } from '../../src/raft/transport.js';
-import { MessageType, message, type Message, type NodeId, type Snapshot } from '../../src/raft/types.js';
+import { GrpcTransport, peerServerOptions, type GrpcTransportOptions, type PeerLogger } from '../../src/raft/transport/grpc-transport.js';
+import { encodeBatchFrame, encodeChunkFrame } from '../../src/raft/transport/peer-codec.js';
+import type { TransportHandler } from '../../src/raft/transport/transport.js';
+import { MessageType, message, type Message, type NodeId, type Snapshot } from '../../src/raft/core/types.js';
 
 // ---------------------------------------------------------------------------
 // Fixtures

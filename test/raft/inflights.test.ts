@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AssertionFailure } from '../../src/raft/index.js';
-import { Inflights } from '../../src/raft/inflights.js';
+import { Inflights } from '../../src/raft/core/inflights.js';
 
 describe('Inflights', () => {
   it('fills up to inflightMessagesMax, then refuses', () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { protoLoaderOptions, protoPath } from '../../src/common/protos.js';
 import { crc32c } from '../../src/raft/crc32c.js';
-import { AssertionFailure } from '../../src/raft/errors.js';
+import { AssertionFailure } from '../../src/raft/core/errors.js';
 import {
   decodeFrame,
   decodeMessage,
@@ -14,9 +14,9 @@ import {
   messageBytesUpperBound,
   PeerDecodeError,
   type SnapshotChunk,
-} from '../../src/raft/peer-codec.js';
-import { SnapshotAssembler, SnapshotChunker } from '../../src/raft/snapshot-chunks.js';
-import { EntryType, MessageType, message, type Message, type SnapshotMetadata } from '../../src/raft/types.js';
+} from '../../src/raft/transport/peer-codec.js';
+import { SnapshotAssembler, SnapshotChunker } from '../../src/raft/transport/snapshot-chunks.js';
+import { EntryType, MessageType, message, type Message, type SnapshotMetadata } from '../../src/raft/core/types.js';
 
 const root = protobuf.loadSync(protoPath('raft.proto'));
 const PeerFrame = root.lookupType('testudo.raft.v1.PeerFrame');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Progress } from '../../src/raft/progress.js';
+import { Progress } from '../../src/raft/core/progress.js';
 
 function progress(fields: Partial<Pick<Progress, 'match' | 'next' | 'state' | 'pendingSnapshot'>> = {}): Progress {
   const pr = new Progress(fields.next ?? 1, 4, 0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AssertionFailure, CompactedError, EntryType, MemoryStorage, UnavailableError, type Entry } from '../../src/raft/index.js';
-import { RaftLog } from '../../src/raft/raft-log.js';
+import { RaftLog } from '../../src/raft/core/raft-log.js';
 
 /** Entries at `first, first+1, ...` with the given terms; data is `bytes` zero bytes. */
 function ents(first: number, terms: readonly number[], bytes = 0): Entry[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AssertionFailure, EntryType, type Entry, type Snapshot } from '../../src/raft/index.js';
-import { UnstableLog } from '../../src/raft/unstable-log.js';
+import { UnstableLog } from '../../src/raft/core/unstable-log.js';
 
 function ents(first: number, terms: readonly number[]): Entry[] {
   return terms.map((term, i) => ({ index: first + i, term, type: EntryType.Normal, data: new Uint8Array(0) }));

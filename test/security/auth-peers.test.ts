@@ -3,9 +3,9 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { encodeBatchFrame } from '../../src/raft/peer-codec.js';
-import { InboundStream, type PeerRefusal, type ReceiverContext } from '../../src/raft/peer-receiver.js';
-import { MessageType, message, type Message } from '../../src/raft/types.js';
+import { encodeBatchFrame } from '../../src/raft/transport/peer-codec.js';
+import { InboundStream, type PeerRefusal, type ReceiverContext } from '../../src/raft/transport/peer-receiver.js';
+import { MessageType, message, type Message } from '../../src/raft/core/types.js';
 import { RemovedMembers, removedMembersMax } from '../../src/security/auth-peers.js';
 
 const heartbeat = (from: string, term: number): Message => message({ type: MessageType.Heartbeat, from, to: 'n1', term });

@@ -1,10 +1,10 @@
 /**
  * The simulated disk: backups of a node's MemoryStorage (what a storage
  * rollback restores) and the bookkeeping of the node's durable record, the
- * way the real coordinator keeps it (src/raft/durable-record.ts).
+ * way the real coordinator keeps it (src/raft/storage/durable-record.ts).
  */
 import { assert, EntryType, MemoryStorage, type Entry, type HardState, type Snapshot } from '../../src/raft/index.js';
-import type { DurableRecord, ObservedDurableState } from '../../src/raft/durable-record.js';
+import type { DurableRecord, ObservedDurableState } from '../../src/raft/storage/durable-record.js';
 import { decodeCommand, encodeCommand } from './kv.js';
 
 /** MemoryStorage's fields, reached only here: a disk image is copied whole. */
@@ -40,7 +40,7 @@ export function observedDurableState(storage: MemoryStorage): ObservedDurableSta
 
 /**
  * The durable record as the simulator keeps it, the same as
- * src/raft/durable-record.ts's. The last entry's term is what catches a
+ * src/raft/storage/durable-record.ts's. The last entry's term is what catches a
  * rollback that replaced an overwritten suffix by the older one of the same
  * length (same term, vote and last index): without it the node applies an
  * entry it had replaced (seed 671 with `--plant record-without-last-term`).

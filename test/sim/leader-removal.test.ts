@@ -1,6 +1,6 @@
 /**
  * A leader that applies its own removal hands leadership over instead of
- * stepping down at once (src/raft/core.ts handOff). Before, with the storage-
+ * stepping down at once (src/raft/core/core.ts handOff). Before, with the storage-
  * rollback fault leaving one node refused for good, these seeds ended with
  * no leader: the removed leader, cut off as it applied its removal, stepped
  * down before the others heard that the removal committed (seed 7964: n1

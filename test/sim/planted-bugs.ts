@@ -1,7 +1,7 @@
 /**
  * Known bugs planted on purpose, used to prove that the simulator's checks
  * are not vacuous: each must be found, by the check named beside it. Bugs in
- * the core are RaftCore subclasses here (src/raft/core.ts stays correct);
+ * the core are RaftCore subclasses here (src/raft/core/core.ts stays correct);
  * bugs in the parts the simulator plays (driver, disk, network) are
  * `SimBug`s switched on through `SimOptions.plant`.
  */

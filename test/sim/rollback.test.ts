@@ -1,12 +1,12 @@
 /**
  * The storage-rollback fault: a node's disk restored to an earlier backup
  * of itself while it is down, its durable record left as it was. With the
- * check of src/raft/durable-record.ts the node refuses to start; with the
+ * check of src/raft/storage/durable-record.ts the node refuses to start; with the
  * planted 'recover-without-check' it starts, and the safety monitor must
  * catch what it breaks.
  */
 import { describe, expect, it } from 'vitest';
-import { checkDurableState } from '../../src/raft/durable-record.js';
+import { checkDurableState } from '../../src/raft/storage/durable-record.js';
 import { EntryType, MemoryStorage, type Entry } from '../../src/raft/index.js';
 import { cloneStorage, observedDurableState, recordOf, termAtOf } from './disk.js';
 import { plantOptions } from './planted-bugs.js';

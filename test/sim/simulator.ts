@@ -15,7 +15,7 @@ import {
   type RaftConfig,
   type Ready,
 } from '../../src/raft/index.js';
-import { checkDurableState } from '../../src/raft/durable-record.js';
+import { checkDurableState } from '../../src/raft/storage/durable-record.js';
 import { cloneStorage, corruptEntry, lastIndexAfter, observedDurableState, recordOf, termAtOf, type SimRecord } from './disk.js';
 import { KvStore, encodeCommand } from './kv.js';
 import { checkLinearizable, type HistoryOp } from './linearizability.js';
@@ -128,7 +128,7 @@ interface SimNode {
   retired: boolean;
   snapshotIntervalEntries: number;
   /**
-   * The node's independent durable record (src/raft/durable-record.ts),
+   * The node's independent durable record (src/raft/storage/durable-record.ts),
    * kept as the coordinator keeps it: a storage rollback leaves it alone.
    */
   record: SimRecord;
@@ -273,7 +273,7 @@ export class Simulation {
 
   /**
    * Writes one Ready's state to the node's disk and keeps its durable record
-   * as src/raft/durable-record.ts prescribes: lowered before a batch that
+   * as src/raft/storage/durable-record.ts prescribes: lowered before a batch that
    * replaces entries it names, raised after a batch that raises the term, the vote or
    * the last index. The record never claims more than the storage holds.
    */

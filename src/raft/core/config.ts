@@ -1,4 +1,4 @@
-import type { Rng } from '../common/rand.js';
+import type { Rng } from '../../common/rand.js';
 import type { Storage } from './storage.js';
 import type { NodeId } from './types.js';
 

@@ -1,14 +1,14 @@
 import { randomInt } from 'node:crypto';
-import { decodeConfChange } from './conf-change.js';
-import { RaftCore, type RaftStatus } from './core.js';
-import type { ProgressRegression } from './progress.js';
-import type { RaftConfig } from './config.js';
-import { assert } from './errors.js';
-import type { LevelDbStorage } from './leveldb-storage.js';
+import { decodeConfChange } from '../core/conf-change.js';
+import { RaftCore, type RaftStatus } from '../core/core.js';
+import type { ProgressRegression } from '../core/progress.js';
+import type { RaftConfig } from '../core/config.js';
+import { assert } from '../core/errors.js';
+import type { LevelDbStorage } from '../storage/leveldb-storage.js';
 import { NodeOverloadedError, NodeStoppedError, ProposalDroppedError, ReadIndexError, TransferTimeoutError } from './node-errors.js';
-import { SeededRng } from '../common/rand.js';
-import type { Transport, TransportHandler } from './transport.js';
-import { EntryType, NO_NODE, type ConfChange, type Entry, type Message, type NodeId, type Ready, type Role } from './types.js';
+import { SeededRng } from '../../common/rand.js';
+import type { Transport, TransportHandler } from '../transport/transport.js';
+import { EntryType, NO_NODE, type ConfChange, type Entry, type Message, type NodeId, type Ready, type Role } from '../core/types.js';
 import type { StateMachine } from './state-machine.js';
 
 /** What a node reports as it runs; every method is optional and must not throw. */

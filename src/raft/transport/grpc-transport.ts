@@ -7,7 +7,7 @@ import type { StreamSummary } from './peer-codec.js';
 import { InboundStream, type PeerRefusal, type ReceiverContext } from './peer-receiver.js';
 import { PeerSender, type MutableStats, type PeerLogger, type SenderContext } from './peer-sender.js';
 import type { Transport, TransportHandler } from './transport.js';
-import { MessageType, type Message, type NodeId } from './types.js';
+import { MessageType, type Message, type NodeId } from '../core/types.js';
 
 export { peerServerOptions } from './grpc-peer-service.js';
 export type { PeerLogger } from './peer-sender.js';

@@ -1,5 +1,5 @@
 import { Level } from 'level';
-import { bootstrapState } from './bootstrap.js';
+import { bootstrapState } from '../core/bootstrap.js';
 import { EntryCache } from './entry-cache.js';
 import {
   decodeEntryKey,
@@ -27,10 +27,10 @@ import {
   seal,
   type LogStart,
 } from './leveldb-records.js';
-import { assert, CompactedError, CorruptionError, DurableStateRolledBackError, RaftError, UnavailableError } from './errors.js';
+import { assert, CompactedError, CorruptionError, DurableStateRolledBackError, RaftError, UnavailableError } from '../core/errors.js';
 import { DurableFile, durableFileName } from './durable-file.js';
 import { checkDurableState, DurableRecordError, type DurableRecord, type ObservedDurableState } from './durable-record.js';
-import type { Storage } from './storage.js';
+import type { Storage } from '../core/storage.js';
 import {
   EMPTY_HARD_STATE,
   EMPTY_SNAPSHOT,
@@ -40,7 +40,7 @@ import {
   type HardState,
   type NodeId,
   type Snapshot,
-} from './types.js';
+} from '../core/types.js';
 
 /**
  * A node's durable Raft state in LevelDB (`level`, which is classic-level on Node), behind the read-only

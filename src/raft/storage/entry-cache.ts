@@ -1,4 +1,4 @@
-import { entryBytes, type Entry } from './types.js';
+import { entryBytes, type Entry } from '../core/types.js';
 
 /**
  * The most recent entries, a contiguous run ending at the last index, at most

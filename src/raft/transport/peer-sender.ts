@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 
-import { assert } from './errors.js';
+import { assert } from '../core/errors.js';
 import { frameSerialize, peerPingPath, peerStreamPath, raftPeerService } from './grpc-peer-service.js';
 import {
   batchFrameOverheadBytes,
@@ -11,7 +11,7 @@ import {
   type StreamSummary,
 } from './peer-codec.js';
 import { SnapshotChunker } from './snapshot-chunks.js';
-import { MessageType, type Message, type NodeId } from './types.js';
+import { MessageType, type Message, type NodeId } from '../core/types.js';
 
 /**
  * The sending half of the transport for one peer: a bounded queue, one

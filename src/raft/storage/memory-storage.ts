@@ -1,6 +1,6 @@
-import { assert, CompactedError, UnavailableError } from './errors.js';
-import { bootstrapState } from './bootstrap.js';
-import type { Storage } from './storage.js';
+import { assert, CompactedError, UnavailableError } from '../core/errors.js';
+import { bootstrapState } from '../core/bootstrap.js';
+import type { Storage } from '../core/storage.js';
 import {
   EMPTY_HARD_STATE,
   EMPTY_SNAPSHOT,
@@ -9,7 +9,7 @@ import {
   type Entry,
   type HardState,
   type Snapshot,
-} from './types.js';
+} from '../core/types.js';
 
 /**
  * Storage kept in memory: used by the simulator (where it plays the disk that

@@ -1,4 +1,4 @@
-import type { Message, NodeId } from './types.js';
+import type { Message, NodeId } from '../core/types.js';
 
 /**
  * Carries Raft messages between the members of one cluster.

@@ -1,4 +1,4 @@
-import { assert } from '../common/assert.js';
+import { assert } from '../../common/assert.js';
 import type { NodeId } from './types.js';
 
 /** Base of every error the Raft library raises on purpose. */
@@ -119,4 +119,4 @@ export class DurableStateRolledBackError extends RaftError {
 }
 
 // The one assert (src/common/assert.ts), re-exported for the Raft library's users.
-export { AssertionFailure, assert } from '../common/assert.js';
+export { AssertionFailure, assert } from '../../common/assert.js';

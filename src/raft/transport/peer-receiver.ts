@@ -1,7 +1,7 @@
 import { decodeFrame, PeerDecodeError, type SnapshotChunk } from './peer-codec.js';
 import type { MutableStats, PeerLogger } from './peer-sender.js';
 import { SnapshotAssembler } from './snapshot-chunks.js';
-import type { Message, NodeId } from './types.js';
+import type { Message, NodeId } from '../core/types.js';
 import type { TransportHandler } from './transport.js';
 
 /**

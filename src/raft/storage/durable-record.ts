@@ -1,6 +1,6 @@
-import { crc32c } from './crc32c.js';
-import { assert } from './errors.js';
-import type { NodeId } from './types.js';
+import { crc32c } from '../crc32c.js';
+import { assert } from '../core/errors.js';
+import type { NodeId } from '../core/types.js';
 
 /**
  * An independent, synced record of the durable Raft state a node last

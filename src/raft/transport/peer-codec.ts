@@ -1,7 +1,7 @@
 import protobuf from 'protobufjs';
 
-import { protoPath } from '../common/protos.js';
-import { EntryType, MessageType, type ConfState, type Entry, type Message, type SnapshotMetadata } from './types.js';
+import { protoPath } from '../../common/protos.js';
+import { EntryType, MessageType, type ConfState, type Entry, type Message, type SnapshotMetadata } from '../core/types.js';
 
 /**
  * The wire codec of the peer transport: Raft `Message`s to and from the

@@ -1,4 +1,4 @@
-import type { ConfChange } from './types.js';
+import type { ConfChange } from '../core/types.js';
 
 /**
  * The replicated application a RaftNode drives.

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assert } from './errors.js';
+import { assert } from '../core/errors.js';
 import { decodeDurableRecord, durableRecordBytes, encodeDurableRecord, type DurableRecord, type ObservedDurableState } from './durable-record.js';
 
 /**

@@ -1,7 +1,7 @@
-import { crc32c } from './crc32c.js';
-import { assert } from './errors.js';
+import { crc32c } from '../crc32c.js';
+import { assert } from '../core/errors.js';
 import type { SnapshotChunk } from './peer-codec.js';
-import { MessageType, type Message, type SnapshotMetadata } from './types.js';
+import { MessageType, type Message, type SnapshotMetadata } from '../core/types.js';
 
 /**
  * A Snap message cut into chunks and glued back together. Pure: no I/O, so

@@ -1,5 +1,5 @@
-import { RaftError } from './errors.js';
-import type { NodeId } from './types.js';
+import { RaftError } from '../core/errors.js';
+import type { NodeId } from '../core/types.js';
 
 /**
  * A proposal's fate is unknown or negative: the node lost leadership while

@@ -1,6 +1,6 @@
-import { crc32c } from './crc32c.js';
-import { assert, CorruptionError } from './errors.js';
-import { EntryType, type Entry, type HardState, type NodeId, type Snapshot } from './types.js';
+import { crc32c } from '../crc32c.js';
+import { assert, CorruptionError } from '../core/errors.js';
+import { EntryType, type Entry, type HardState, type NodeId, type Snapshot } from '../core/types.js';
 
 /**
  * The on-disk records of LevelDbStorage: key layout and value codecs. Every
