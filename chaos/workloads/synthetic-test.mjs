@@ -12,6 +12,8 @@
 // The test is number first + shard - 1 and lasts durations[shard - 1] ms; it
 // is named synthetic-0001, synthetic-0002... The report goes to --junit, else
 // $TESTUDO_JUNIT (where the Testudo worker expects it). Bad arguments exit 2.
+// With TESTUDO_SYNTHETIC_ANNOUNCE=1 it prints "idle" on stdout as its idle
+// part begins (a test stops it there).
 
 import { renameSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -144,6 +146,7 @@ const startedMs = performance.now();
 // starved test takes longer, as a real one would.
 const busyMs = durationMs * busyFraction;
 work(busyMs);
+if (process.env.TESTUDO_SYNTHETIC_ANNOUNCE === '1') process.stdout.write('idle\n');
 await idle(durationMs - busyMs);
 const seconds = (performance.now() - startedMs) / 1000;
 // Written whole then renamed: a test killed mid-write leaves no half report.

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,21 +178,32 @@ describe('worker chaos hooks in the executor', () => {
     expect(conts).toBe(stops);
   });
 
-  it('cpuShare 0.33 makes a synthetic test (chaos/workloads/synthetic-test.mjs) well over 2x slower in wall time', async () => {
-    // A 600 ms test: 60 ms of CPU, then idle steps that count only while the process runs.
-    const program = join(process.cwd(), 'chaos/workloads/synthetic-test.mjs');
-    const command = `${process.execPath} ${program} --first 1 --durations-ms 600 --busy-fraction 0.1`;
-    const wallMs = async (cpuShare: number): Promise<number> => {
-      const startMs = performance.now();
-      const result = await attempt(command, hooks({ cpuShare }), {}, `run1/task1/share${cpuShare}`);
-      expect(result.outcome).toBe('passed');
-      return performance.now() - startMs;
-    };
-    const fullMs = await wallMs(1);
-    const slowMs = await wallMs(0.33);
-    process.stderr.write(`synthetic 600 ms test: ${Math.round(fullMs)} ms at cpuShare 1, ${Math.round(slowMs)} ms at 0.33 (${(slowMs / fullMs).toFixed(2)}x)\n`);
-    // About 2.8x expected (a third of each 100 ms period runs); 2x stays well clear of a loaded machine's noise.
-    expect(slowMs / fullMs).toBeGreaterThanOrEqual(2);
+  it('a synthetic test (chaos/workloads/synthetic-test.mjs) makes no progress while stopped, so a stop stretches its idle part', async () => {
+    // A 600 ms test (60 ms of CPU, then 540 ms idle), stopped for 1 s as its idle part begins: it must still idle its
+    // 540 ms afterwards. A program that merely slept (the first version) ends as soon as it is continued. The bound is a
+    // lower one only: a loaded machine makes the test longer, never shorter. cpuShare's duty cycle is this stop, repeated.
+    const dir = mkdtempSync(join(tmpdir(), 'testudo-synthetic-'));
+    try {
+      const program = join(process.cwd(), 'chaos/workloads/synthetic-test.mjs');
+      const args = [program, '--first', '1', '--durations-ms', '600', '--busy-fraction', '0.1', '--junit', join(dir, 'report.xml')];
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, TESTUDO_SYNTHETIC_ANNOUNCE: '1' } });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      const idleFromMs = performance.now();
+      child.kill('SIGSTOP');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // The stop as it really lasted (a busy event loop fires the timer late).
+      const stoppedMs = performance.now() - idleFromMs;
+      child.kill('SIGCONT');
+      expect(await exited).toBe(0);
+      const idleMs = performance.now() - idleFromMs;
+      process.stderr.write(`synthetic test idle part of 540 ms, stopped for ${Math.round(stoppedMs)} ms: ${Math.round(idleMs)} ms\n`);
+      // The stop, then 540 ms of idling (less one step counted across the stop and timer slack).
+      expect(idleMs).toBeGreaterThanOrEqual(stoppedMs + 540 - 40);
+      expect(existsSync(join(dir, 'report.xml'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lets a group cancelled while stopped end, and continues it', async () => {
