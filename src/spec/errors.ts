@@ -1,13 +1,10 @@
 // Errors raised while reading, validating and expanding a testudo.yaml.
 
 import { printable } from '../common/printable.js';
-import { YAML_PROBLEMS_MAX, YamlCheckError, summaryMessage, type YamlCheckErrorInit } from '../common/yaml-check/index.js';
+import { YAML_PROBLEMS_MAX, YamlCheckError, summaryMessage, type YamlCheckErrorInit, type YamlPosition } from '../common/yaml-check/index.js';
 
 /** Where in the spec file something is, 1-based (0 when not known). */
-export interface SpecLocation {
-  readonly line: number;
-  readonly column: number;
-}
+export type SpecLocation = YamlPosition;
 
 export interface SpecErrorInit extends Omit<YamlCheckErrorInit, 'path'> {
   /** Path of the offending field, like `suites[1].shards`; '' for the whole file. */
