@@ -4,20 +4,28 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
-import {
-  LineCounter,
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  parseDocument,
-  type Document,
-  type Node as YamlNode,
-} from 'yaml';
+import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node as YamlNode } from 'yaml';
 import type { Requirements } from '../model/types.js';
 import { MAX_SPEC_ERRORS, SpecError, SpecValidationError, type SpecLocation } from './errors.js';
 import { binaryProblem, controlCharacterProblem } from './text.js';
 import { printable } from '../common/printable.js';
+import {
+  ProblemList,
+  derefNode,
+  describeNode,
+  joinPath,
+  nodePosition,
+  readBoolean,
+  readInteger,
+  readString,
+  readYamlText,
+  unknownKeyDetail,
+  type Read,
+  type StringRules,
+} from '../common/yaml-check/index.js';
+
+// The key suggestions are the shared kit's; spec callers keep importing them from here.
+export { editDistance, suggestKey } from '../common/yaml-check/index.js';
 
 /** The limits a spec must respect. */
 export const SPEC_LIMITS = {
@@ -167,42 +175,9 @@ const LABEL_NAME_RE = /^[A-Za-z0-9_./-]{1,64}$/;
 const TOOL_NAME_RE = /^[A-Za-z0-9_.+-]{1,64}$/;
 const RESERVED_ENV_PREFIX = 'TESTUDO_';
 
-/** Thrown inside the validator to stop once enough errors are collected. */
-class TooManyErrors extends Error {}
-
 interface Entry {
   readonly key: YamlNode;
   readonly value: YamlNode | null;
-}
-
-/** Levenshtein distance (small strings only). */
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0] ?? 0;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = prev[j] ?? 0;
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      prev[j] = Math.min(above + 1, (prev[j - 1] ?? 0) + 1, diag + cost);
-      diag = above;
-    }
-  }
-  return prev[b.length] ?? 0;
-}
-
-/** The known key closest to `key` within edit distance 2 (case-insensitive), if any. */
-export function suggestKey(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of known) {
-    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
 }
 
 /**
@@ -246,19 +221,9 @@ export function defaultCacheKey(commands: readonly string[]): string {
   return createHash('sha256').update(commands.join('\n')).digest('hex');
 }
 
-function fieldJoin(parent: string, key: string): string {
-  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return parent === '' ? key : `${parent}.${key}`;
-  return `${parent}[${JSON.stringify(key)}]`;
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
 class Validator {
-  readonly errors: SpecError[] = [];
+  readonly problems = new ProblemList<SpecError>();
   readonly warnings: string[] = [];
-  truncated = false;
 
   constructor(
     readonly file: string,
@@ -267,53 +232,39 @@ class Validator {
   ) {}
 
   location(node: YamlNode | null | undefined, fallback?: YamlNode | null): SpecLocation {
-    const range = node?.range ?? fallback?.range;
-    if (range === undefined || range === null) return { line: 1, column: 1 };
-    const pos = this.lines.linePos(range[0]);
-    return { line: pos.line, column: pos.col };
-  }
-
-  where(loc: SpecLocation): string {
-    return `${this.file}:${loc.line}:${loc.column}`;
-  }
-
-  private push(error: SpecError): void {
-    if (this.errors.length >= MAX_SPEC_ERRORS) {
-      this.truncated = true;
-      throw new TooManyErrors();
-    }
-    this.errors.push(error);
+    return nodePosition(this.lines, node, fallback);
   }
 
   /** "expected X, got <node>" at the node. */
   expected(node: YamlNode | null, at: YamlNode | null | undefined, field: string, expected: string): void {
     const loc = this.location(node, at);
-    this.push(
-      new SpecError({ file: this.file, ...loc, field, expected, got: describe(node) }),
-    );
+    this.problems.push(new SpecError({ file: this.file, ...loc, field, expected, got: describeNode(node) }));
   }
 
   /** A problem stated in words, at the node. */
   problem(at: YamlNode | null | undefined, field: string, detail: string, expected = ''): void {
-    const loc = this.location(at);
-    this.push(new SpecError({ file: this.file, ...loc, field, expected, detail }));
+    this.problemAt(this.location(at), field, detail, expected);
   }
 
   problemAt(loc: SpecLocation, field: string, detail: string, expected = '', got = ''): void {
-    this.push(new SpecError({ file: this.file, ...loc, field, expected, got, detail }));
+    this.problems.push(new SpecError({ file: this.file, ...loc, field, expected, got, detail }));
   }
 
   warn(at: YamlNode | null | undefined, field: string, text: string): void {
-    this.warnings.push(printable(`${this.where(this.location(at))}: ${field}: ${text}`));
+    const loc = this.location(at);
+    this.warnings.push(printable(`${this.file}:${loc.line}:${loc.column}: ${field}: ${text}`));
   }
 
   /** Follows aliases (`*name`) to the node they stand for. */
   deref(node: YamlNode | null): YamlNode | null {
-    let current: unknown = node;
-    for (let hops = 0; isAlias(current) && hops < 64; hops++) {
-      current = current.resolve(this.doc) ?? null;
-    }
-    return (current ?? null) as YamlNode | null;
+    return derefNode(this.doc, node);
+  }
+
+  /** The node's value read by `read`, or undefined with the refusal reported at the node. */
+  private take<T>(target: YamlNode | null, at: YamlNode | null | undefined, field: string, read: Read<T>): T | undefined {
+    if (!read.refused) return read.value;
+    this.expected(target, at, field, read.expected);
+    return undefined;
   }
 
   /**
@@ -336,7 +287,7 @@ class Validator {
         continue;
       }
       const key = String(keyNode.value);
-      const keyField = fieldJoin(field, key);
+      const keyField = joinPath(field, key);
       const seen = firstLine.get(key);
       if (seen !== undefined) {
         this.problem(keyNode, keyField, `duplicated key "${key}" (first set on line ${seen})`);
@@ -344,13 +295,7 @@ class Validator {
       }
       firstLine.set(key, this.location(keyNode).line);
       if (known !== null && !known.includes(key)) {
-        const suggestion = suggestKey(key, known);
-        this.problem(
-          keyNode,
-          keyField,
-          `unknown key "${key}"${suggestion === undefined ? ` (known keys: ${known.join(', ')})` : ` (did you mean "${suggestion}"?)`}`,
-          `one of ${known.join(', ')}`,
-        );
+        this.problem(keyNode, keyField, unknownKeyDetail(key, known, true), `one of ${known.join(', ')}`);
         continue;
       }
       out.set(key, { key: keyNode, value: valueNode });
@@ -368,74 +313,28 @@ class Validator {
     return target.items.map((item) => this.deref((item ?? null) as YamlNode | null));
   }
 
-  string(
-    node: YamlNode | null,
-    at: YamlNode | null | undefined,
-    field: string,
-    options: { min?: number; max?: number; pattern?: RegExp; expected?: string } = {},
-  ): string | undefined {
+  string(node: YamlNode | null, at: YamlNode | null | undefined, field: string, rules: StringRules = {}): string | undefined {
     const target = this.deref(node);
-    const min = options.min ?? 1;
-    const max = options.max ?? 100_000;
-    const expected =
-      options.expected ?? (min <= 0 ? `a string of at most ${max} characters` : `a non-empty string of at most ${max} characters`);
-    if (!isScalar(target) || typeof target.value !== 'string') {
-      this.expected(target, at, field, expected);
-      return undefined;
-    }
-    const value = target.value;
-    if (value.length < min || value.length > max || (options.pattern !== undefined && !options.pattern.test(value))) {
-      this.expected(target, at, field, expected);
-      return undefined;
-    }
-    if (value.includes('\0')) {
-      this.expected(target, at, field, `${expected} without NUL characters`);
-      return undefined;
-    }
-    return value;
+    return this.take(target, at, field, readString(isScalar(target) ? target.value : undefined, rules));
   }
 
   integer(node: YamlNode | null, at: YamlNode | null | undefined, field: string, min: number, max: number): number | undefined {
     const target = this.deref(node);
-    const expected = `an integer from ${min} to ${max}`;
-    if (!isScalar(target)) {
-      this.expected(target, at, field, expected);
-      return undefined;
-    }
-    const value = typeof target.value === 'bigint' ? Number(target.value) : target.value;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      this.expected(target, at, field, expected);
-      return undefined;
-    }
-    return value;
+    return this.take(target, at, field, readInteger(isScalar(target) ? target.value : undefined, min, max));
   }
 
   boolean(node: YamlNode | null, at: YamlNode | null | undefined, field: string): boolean | undefined {
     const target = this.deref(node);
-    if (!isScalar(target) || typeof target.value !== 'boolean') {
-      this.expected(target, at, field, 'true or false');
-      return undefined;
-    }
-    return target.value;
+    return this.take(target, at, field, readBoolean(isScalar(target) ? target.value : undefined));
   }
 
   /** A string, number or boolean, as a string (numbers keep their YAML spelling). */
   scalarText(node: YamlNode | null, at: YamlNode | null | undefined, field: string, expected: string): string | undefined {
     const target = this.deref(node);
-    if (!isScalar(target)) {
-      this.expected(target, at, field, expected);
-      return undefined;
-    }
-    const value = target.value;
-    if (typeof value === 'string') {
-      if (value.includes('\0')) {
-        this.expected(target, at, field, `${expected} without NUL characters`);
-        return undefined;
-      }
-      return value;
-    }
+    const value = isScalar(target) ? target.value : undefined;
+    if (typeof value === 'string') return this.string(target, at, field, { min: 0, max: Number.MAX_SAFE_INTEGER, expected });
     if (typeof value === 'boolean') return String(value);
-    if (typeof value === 'number' || typeof value === 'bigint') {
+    if (isScalar(target) && (typeof value === 'number' || typeof value === 'bigint')) {
       const source = target.source;
       return typeof source === 'string' && source !== '' ? source : String(value);
     }
@@ -444,31 +343,12 @@ class Validator {
   }
 }
 
-/** How a node reads in "got ..." (short). */
-function describe(node: YamlNode | null | undefined): string {
-  if (node === null || node === undefined) return 'nothing';
-  if (isMap(node)) return node.items.length === 0 ? 'an empty mapping' : 'a mapping';
-  if (isSeq(node)) return node.items.length === 0 ? 'an empty list' : 'a list';
-  if (isScalar(node)) {
-    const value = node.value;
-    if (value === null) return node.source === '' || node.source === undefined ? 'nothing' : 'null';
-    if (typeof value === 'string') return JSON.stringify(truncate(value, 60));
-    if (typeof value === 'number' || typeof value === 'bigint') {
-      return typeof node.source === 'string' && node.source !== '' ? truncate(node.source, 40) : String(value);
-    }
-    if (typeof value === 'boolean') return String(value);
-    return typeof value;
-  }
-  if (isAlias(node)) return `an alias (*${node.source})`;
-  return 'an unsupported value';
-}
-
 function parseEnvMap(v: Validator, entry: Entry, field: string): Record<string, string> {
   const out: Record<string, string> = {};
   const entries = v.map(entry.value, entry.key, field, null);
   if (entries === undefined) return out;
   for (const [name, e] of entries) {
-    const f = fieldJoin(field, name);
+    const f = joinPath(field, name);
     if (!ENV_NAME_RE.test(name)) {
       v.problem(e.key, f, `"${name}" is not a valid environment variable name`, 'a name like FOO_BAR ([A-Za-z_][A-Za-z0-9_]*)');
       continue;
@@ -608,7 +488,7 @@ function parseRequirements(v: Validator, entry: Entry, field: string): Requireme
   let tools: string[] = [];
   let ok = true;
   for (const [key, e] of entries) {
-    const f = fieldJoin(field, key);
+    const f = joinPath(field, key);
     if (key === 'cpus') {
       const n = v.integer(e.value, e.key, f, 0, SPEC_LIMITS.maxCpus);
       if (n === undefined) ok = false;
@@ -656,7 +536,7 @@ function parseMatrix(v: Validator, entry: Entry, field: string): MatrixAxis[] | 
   const axes: MatrixAxis[] = [];
   let ok = true;
   for (const [name, e] of entries) {
-    const f = fieldJoin(field, name);
+    const f = joinPath(field, name);
     if (!MATRIX_NAME_RE.test(name)) {
       v.problem(e.key, f, `"${name}" is not a valid matrix key (it becomes an environment variable name)`, 'a name like locale ([A-Za-z_][A-Za-z0-9_]*, at most 64 characters)');
       ok = false;
@@ -910,38 +790,17 @@ export function parseSpecText(text: string, options: ParseSpecOptions): ParsedSp
   }
   const control = controlCharacterProblem(text);
   if (control !== null) throw new SpecValidationError([new SpecError({ file, ...control })]);
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const errors = doc.errors.slice(0, MAX_SPEC_ERRORS).map((e) => {
-      const pos = lines.linePos(e.pos[0]);
-      return new SpecError({
-        file,
-        line: pos.line,
-        column: pos.col,
-        detail: `YAML syntax error: ${e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '')}`,
-      });
-    });
-    throw new SpecValidationError(errors, doc.errors.length > MAX_SPEC_ERRORS);
+  const { doc, lines, syntaxErrors, warnings } = readYamlText(text, { uniqueKeys: false });
+  if (syntaxErrors.length > 0) {
+    const errors = syntaxErrors.slice(0, MAX_SPEC_ERRORS).map((problem) => new SpecError({ file, ...problem }));
+    throw new SpecValidationError(errors, syntaxErrors.length > MAX_SPEC_ERRORS);
   }
   const v = new Validator(file, lines, doc);
-  for (const w of doc.warnings) {
-    const pos = lines.linePos(w.pos[0]);
-    v.warnings.push(printable(`${file}:${pos.line}:${pos.col}: ${w.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '')}`));
-  }
-  let spec: RunSpec | undefined;
-  try {
-    spec = parseRoot(v, doc, options.env ?? process.env);
-  } catch (error) {
-    if (!(error instanceof TooManyErrors)) throw error;
-  }
-  if (v.errors.length > 0 || spec === undefined) {
-    if (v.errors.length === 0) throw new Error('spec validation failed without an error');
-    const sorted = v.errors
-      .map((error, i) => ({ error, i }))
-      .sort((a, b) => a.error.line - b.error.line || a.error.column - b.error.column || a.i - b.i)
-      .map((x) => x.error);
-    throw new SpecValidationError(sorted, v.truncated);
+  for (const w of warnings) v.warnings.push(printable(`${file}:${w.line}:${w.column}: ${w.detail}`));
+  const spec = v.problems.run(() => parseRoot(v, doc, options.env ?? process.env));
+  if (v.problems.errors.length > 0 || spec === undefined) {
+    if (v.problems.errors.length === 0) throw new Error('spec validation failed without an error');
+    throw new SpecValidationError(v.problems.sorted(), v.problems.truncated);
   }
   return { file, sourceDir: resolve(options.sourceDir), spec, warnings: v.warnings };
 }

@@ -1,25 +1,10 @@
 // Errors raised while reading and validating a chaos scenario file.
 
-export interface ScenarioErrorInit {
-  /** The scenario file as the caller named it (the message prefix). */
-  readonly file: string;
-  /** 1-based; 0 when not known. */
-  readonly line?: number;
-  readonly column?: number;
-  /** YAML path of the offending value, like `faults.events[1].scope`; '' for the whole file. */
-  readonly path?: string;
-  /** What is accepted there, like `one of leader, follower`. */
-  readonly expected?: string;
-  /** What was found, like `"majority"`; '' when not applicable. */
-  readonly got?: string;
+import { YAML_PROBLEMS_MAX, YamlCheckError, summaryMessage, type YamlCheckErrorInit } from '../../common/yaml-check/index.js';
+
+export interface ScenarioErrorInit extends YamlCheckErrorInit {
   /** The problem in words, when it is not an "expected X, got Y" one. */
   readonly detail?: string;
-  readonly cause?: unknown;
-}
-
-function location(file: string, line: number, column: number): string {
-  if (line <= 0) return file;
-  return column > 0 ? `${file}:${line}:${column}` : `${file}:${line}`;
 }
 
 function describeProblem(detail: string | undefined, expected: string, got: string): string {
@@ -32,38 +17,16 @@ function describeProblem(detail: string | undefined, expected: string, got: stri
  * One problem in a scenario file. The message reads like
  * `kill.yaml:14:39: faults.events[1].scope: "majority" is not a scope of kill; expected one of follower, leader, node, minority`.
  */
-export class ScenarioError extends Error {
+export class ScenarioError extends YamlCheckError {
   override readonly name: string = 'ScenarioError';
-  readonly file: string;
-  /** 1-based; 0 when the problem concerns the whole file. */
-  readonly line: number;
-  /** 1-based; 0 when not known. */
-  readonly column: number;
-  readonly path: string;
-  readonly expected: string;
-  readonly got: string;
 
   constructor(init: ScenarioErrorInit) {
-    const line = init.line ?? 0;
-    const column = init.column ?? 0;
-    const path = init.path ?? '';
-    const expected = init.expected ?? '';
-    const got = init.got ?? '';
-    super(
-      `${location(init.file, line, column)}: ${path === '' ? '' : `${path}: `}${describeProblem(init.detail, expected, got)}`,
-      init.cause === undefined ? undefined : { cause: init.cause },
-    );
-    this.file = init.file;
-    this.line = line;
-    this.column = column;
-    this.path = path;
-    this.expected = expected;
-    this.got = got;
+    super(init, describeProblem(init.detail, init.expected ?? '', init.got ?? ''), false);
   }
 }
 
 /** At most this many problems are collected before validation stops. */
-export const SCENARIO_ERRORS_MAX = 50;
+export const SCENARIO_ERRORS_MAX = YAML_PROBLEMS_MAX;
 
 /**
  * Every problem found in a scenario file (at most {@link SCENARIO_ERRORS_MAX}),
@@ -79,19 +42,10 @@ export class ScenarioValidationError extends ScenarioError {
   constructor(errors: readonly ScenarioError[], truncated = false) {
     const first = errors[0];
     if (first === undefined) throw new RangeError('ScenarioValidationError needs at least one error');
-    super({
-      file: first.file,
-      line: first.line,
-      column: first.column,
-      path: first.path,
-      expected: first.expected,
-      got: first.got,
-    });
+    const { file, line, column, path, expected, got } = first;
+    super({ file, line, column, path, expected, got });
     this.errors = errors;
     this.truncated = truncated;
-    const count = `${errors.length}${truncated ? '+' : ''} error${errors.length === 1 && !truncated ? '' : 's'}`;
-    const lines = errors.map((e) => `  ${e.message}`);
-    if (truncated) lines.push(`  (stopped after ${errors.length} errors)`);
-    this.message = `invalid chaos scenario ${first.file} (${count}):\n${lines.join('\n')}`;
+    this.message = summaryMessage(`invalid chaos scenario ${first.file}`, errors, truncated);
   }
 }

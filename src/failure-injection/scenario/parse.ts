@@ -20,8 +20,32 @@
 import { statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
-import { DEFAULT_SPEC_FILE, suggestKey } from '../../spec/index.js';
+import type { Document, LineCounter } from 'yaml';
+import {
+  ProblemList,
+  describeValue,
+  didYouMean,
+  formatDurationMs,
+  formatPath,
+  isRecord,
+  nodeAtPath,
+  nodePosition,
+  readBoolean,
+  readDurationMs,
+  readEnum,
+  readInteger,
+  readNumber,
+  readList,
+  readString,
+  readYamlText,
+  unknownKeyDetail,
+  type PathSegment,
+  type Read,
+} from '../../common/yaml-check/index.js';
+import { DEFAULT_SPEC_FILE } from '../../spec/index.js';
+
+// Durations are read by the shared kit; scenario callers keep importing them from here.
+export { parseDurationMs, formatDurationMs } from '../../common/yaml-check/index.js';
 import {
   FAULT_CATALOG,
   FAULT_TYPES,
@@ -128,63 +152,8 @@ const EVENT_KEYS = ['at', 'type', 'scope', 'intensity', 'params', 'worker'] as c
 const RANDOM_KEYS = ['seedOffset', 'start', 'end', 'every', 'types', 'intensities', 'scopes'] as const;
 const CHECKS_KEYS = ['readyWithin', 'timeout', 'minSuccessRate', 'recoverWithin'] as const;
 const NAME_RE = /^[a-z0-9-]+$/;
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
-/**
- * A duration in ms: an integer (ms) or a string like `250ms`, `1.5s`, `2m`,
- * `1h`. Undefined when it is neither or not a whole number of ms.
- */
-export function parseDurationMs(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  if (typeof value !== 'string') return undefined;
-  const m = DURATION_RE.exec(value.trim());
-  if (m === null) return undefined;
-  const ms = Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? Number.NaN);
-  const whole = Math.round(ms);
-  return Number.isSafeInteger(whole) && Math.abs(ms - whole) < 1e-6 ? whole : undefined;
-}
-
-/** A duration as the files write it: `250ms`, `5s`, `2m`, `1h`. */
-export function formatDurationMs(ms: number): string {
-  for (const [unit, factor] of [['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
-    if (ms >= factor && ms % factor === 0) return `${ms / factor}${unit}`;
-  }
-  return `${ms}ms`;
-}
-
-type PathSegment = string | number;
 type YamlPath = readonly PathSegment[];
-
-function formatPath(path: YamlPath): string {
-  let out = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') out += `[${segment}]`;
-    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(segment)) out += out === '' ? segment : `.${segment}`;
-    else out += `[${JSON.stringify(segment)}]`;
-  }
-  return out;
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-/** How a value reads in "got ...". */
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing';
-  if (typeof value === 'string') return JSON.stringify(truncate(value, 60));
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';
-  if (typeof value === 'object') return Object.keys(value).length === 0 ? 'an empty mapping' : 'a mapping';
-  return String(value);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Thrown inside the checker to stop once enough errors are collected. */
-class TooManyErrors extends Error {}
 
 interface Problem {
   readonly expected?: string;
@@ -194,8 +163,7 @@ interface Problem {
 
 /** Collects located problems; validation runs on plain values, positions come from the YAML nodes. */
 class Checker {
-  readonly errors: ScenarioError[] = [];
-  truncated = false;
+  readonly problems = new ProblemList<ScenarioError>();
 
   constructor(
     readonly file: string,
@@ -203,54 +171,22 @@ class Checker {
     private readonly lines: LineCounter,
   ) {}
 
-  /** The node at `path` (or its key), or the nearest ancestor that exists. */
-  private nodeAt(path: YamlPath, onKey: boolean): YamlNode | null {
-    let node = this.resolve(this.doc.contents as YamlNode | null);
-    let found: YamlNode | null = node;
-    for (const [i, segment] of path.entries()) {
-      let next: YamlNode | null = null;
-      let keyNode: YamlNode | null = null;
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
-        keyNode = (pair?.key ?? null) as YamlNode | null;
-        next = this.resolve((pair?.value ?? null) as YamlNode | null);
-      } else if (isSeq(node) && typeof segment === 'number') {
-        next = this.resolve((node.items[segment] ?? null) as YamlNode | null);
-      }
-      const last = i === path.length - 1;
-      if (last && onKey && keyNode !== null) return keyNode;
-      if (next === null) return keyNode ?? found;
-      node = next;
-      found = next;
-    }
-    return found;
-  }
-
-  private resolve(node: YamlNode | null): YamlNode | null {
-    let current: unknown = node;
-    for (let hops = 0; isAlias(current) && hops < 64; hops++) current = current.resolve(this.doc) ?? null;
-    return (current ?? null) as YamlNode | null;
-  }
-
-  position(path: YamlPath, onKey = false): { line: number; column: number } {
-    const range = this.nodeAt(path, onKey)?.range;
-    if (range === undefined || range === null) return { line: 1, column: 1 };
-    const pos = this.lines.linePos(range[0]);
-    return { line: pos.line, column: pos.col };
-  }
-
   fail(path: YamlPath, problem: Problem, onKey = false): undefined {
-    if (this.errors.length >= SCENARIO_ERRORS_MAX) {
-      this.truncated = true;
-      throw new TooManyErrors();
-    }
-    this.errors.push(new ScenarioError({ file: this.file, ...this.position(path, onKey), path: formatPath(path), ...problem }));
+    const position = nodePosition(this.lines, nodeAtPath(this.doc, path, onKey));
+    this.problems.push(new ScenarioError({ file: this.file, ...position, path: formatPath(path), ...problem }));
     return undefined;
   }
 
   /** "expected X, got <value>" at `path`; returns undefined for `return c.expected(...)`. */
   expected(path: YamlPath, value: unknown, expected: string): undefined {
-    return this.fail(path, { expected, got: describe(value) });
+    return this.fail(path, { expected, got: describeValue(value) });
+  }
+
+  /** The value read, or undefined with the refusal reported at `path`. */
+  take<T>(path: YamlPath, value: unknown, read: Read<T>): T | undefined {
+    if (!read.refused) return read.value;
+    if (read.detail === undefined) return this.expected(path, value, read.expected);
+    return this.fail(path, { detail: read.detail, expected: read.expected, got: describeValue(value) });
   }
 
   /** The value as a mapping; unknown keys are reported (and left in, unread). */
@@ -258,9 +194,7 @@ class Checker {
     if (!isRecord(value)) return this.expected(path, value, `a mapping with keys ${known.join(', ')}`);
     for (const key of Object.keys(value)) {
       if (known.includes(key)) continue;
-      const suggestion = suggestKey(key, known);
-      const hint = suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`;
-      this.fail([...path, key], { detail: `unknown key "${key}"${hint}`, expected: `one of ${known.join(', ')}` }, true);
+      this.fail([...path, key], { detail: unknownKeyDetail(key, known, false), expected: `one of ${known.join(', ')}` }, true);
     }
     return value;
   }
@@ -272,27 +206,19 @@ class Checker {
   }
 
   integer(path: YamlPath, value: unknown, min: number, max: number): number | undefined {
-    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
-    return this.expected(path, value, `an integer from ${min} to ${max}`);
+    return this.take(path, value, readInteger(value, min, max));
   }
 
   durationMs(path: YamlPath, value: unknown, minMs: number, maxMs: number): number | undefined {
-    const ms = parseDurationMs(value);
-    if (ms !== undefined && ms >= minMs && ms <= maxMs) return ms;
-    const range = `from ${formatDurationMs(minMs)} to ${formatDurationMs(maxMs)}`;
-    return this.expected(path, value, `a duration ${range}, like 250ms, 5s or 2m (or an integer number of ms)`);
+    return this.take(path, value, readDurationMs(value, minMs, maxMs));
   }
 
   boolean(path: YamlPath, value: unknown): boolean | undefined {
-    return typeof value === 'boolean' ? value : this.expected(path, value, 'true or false');
+    return this.take(path, value, readBoolean(value));
   }
 
   oneOf<T extends string>(path: YamlPath, value: unknown, allowed: readonly T[], what: string): T | undefined {
-    if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-    const suggestion = typeof value === 'string' ? suggestKey(value, allowed) : undefined;
-    const hint = suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`;
-    const detail = typeof value === 'string' ? `unknown ${what} "${value}"${hint}` : `expected ${what}, got ${describe(value)}`;
-    return this.fail(path, { detail, expected: `one of ${allowed.join(', ')}`, got: describe(value) });
+    return this.take(path, value, readEnum(value, allowed, what));
   }
 
   /** A non-empty list of unique values from `allowed`. */
@@ -316,14 +242,12 @@ function parseName(c: Checker, root: Record<string, unknown>): string | undefine
   const expected = `a name of 1 to ${SCENARIO_LIMITS.nameLengthMax} characters from a-z, 0-9 and -`;
   const value = c.required(['name'], root, 'name', expected);
   if (value === undefined) return undefined;
-  if (typeof value === 'string' && NAME_RE.test(value) && value.length <= SCENARIO_LIMITS.nameLengthMax) return value;
-  return c.expected(['name'], value, expected);
+  return c.take(['name'], value, readString(value, { max: SCENARIO_LIMITS.nameLengthMax, pattern: NAME_RE, expected }));
 }
 
 function parseDescription(c: Checker, value: unknown): string | undefined {
   if (value === undefined) return '';
-  if (typeof value === 'string' && value.length <= SCENARIO_LIMITS.descriptionLengthMax) return value;
-  return c.expected(['description'], value, `a string of at most ${SCENARIO_LIMITS.descriptionLengthMax} characters`);
+  return c.take(['description'], value, readString(value, { min: 0, max: SCENARIO_LIMITS.descriptionLengthMax, allowNul: true }));
 }
 
 function parseCluster(c: Checker, value: unknown): ClusterShape | undefined {
@@ -417,12 +341,7 @@ function parseWorkload(c: Checker, root: Record<string, unknown>, sourceDir: str
 
 function parseParamValue(c: Checker, path: YamlPath, key: FaultParamKey, value: unknown): number | undefined {
   const bound: ParamBound = PARAM_BOUNDS[key];
-  const low = bound.minExclusive === true ? `above ${bound.min}` : `from ${bound.min}`;
-  const expected = `${bound.integer ? 'an integer' : 'a number'} ${low} to ${bound.max}`;
-  if (typeof value !== 'number' || !Number.isFinite(value)) return c.expected(path, value, expected);
-  const tooLow = bound.minExclusive === true ? value <= bound.min : value < bound.min;
-  if (tooLow || value > bound.max || (bound.integer && !Number.isInteger(value))) return c.expected(path, value, expected);
-  return value;
+  return c.take(path, value, readNumber(value, bound));
 }
 
 function parseParams(c: Checker, path: YamlPath, value: unknown, type: FaultType, intensity: Intensity | undefined): Partial<FaultParams> | undefined {
@@ -433,8 +352,7 @@ function parseParams(c: Checker, path: YamlPath, value: unknown, type: FaultType
   for (const [key, raw] of Object.entries(value)) {
     if (!(applicable as readonly string[]).includes(key)) {
       const known = (PARAM_KEYS as readonly string[]).includes(key);
-      const suggestion = suggestKey(key, applicable);
-      const detail = known ? `parameter "${key}" does not apply to ${type}` : `unknown parameter "${key}"${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}`;
+      const detail = known ? `parameter "${key}" does not apply to ${type}` : `unknown parameter "${key}"${didYouMean(key, applicable)}`;
       c.fail([...path, key], { detail, expected: `one of ${applicable.join(', ')}` }, true);
       ok = false;
       continue;
@@ -459,8 +377,8 @@ function parseScope(c: Checker, path: YamlPath, value: unknown, type: FaultType)
   const allowed = FAULT_CATALOG[type].scopes;
   if (value === undefined) return allowed[0];
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as Scope;
-  const detail = typeof value === 'string' ? `"${value}" is not a scope of ${type}` : `expected a scope of ${type}, got ${describe(value)}`;
-  return c.fail(path, { detail, expected: `one of ${allowed.join(', ')} (default ${allowed[0] ?? ''})`, got: describe(value) });
+  const detail = typeof value === 'string' ? `"${value}" is not a scope of ${type}` : `expected a scope of ${type}, got ${describeValue(value)}`;
+  return c.fail(path, { detail, expected: `one of ${allowed.join(', ')} (default ${allowed[0] ?? ''})`, got: describeValue(value) });
 }
 
 function parseEvent(c: Checker, path: YamlPath, value: unknown): FaultEvent | undefined {
@@ -503,10 +421,11 @@ function checkPinnedWorkers(c: Checker, faults: ScenarioFaults, cluster: Cluster
 function parseEvents(c: Checker, value: unknown): FaultEvent[] | undefined {
   const path = ['faults', 'events'];
   const max = SCENARIO_LIMITS.eventsMax;
-  if (!Array.isArray(value) || value.length > max) return c.expected(path, value, `a list of at most ${max} events ({at, type, scope, intensity, params})`);
+  const list = c.take(path, value, readList(value, 0, max, `a list of at most ${max} events ({at, type, scope, intensity, params})`));
+  if (list === undefined) return undefined;
   const events: FaultEvent[] = [];
   let ok = true;
-  value.forEach((item: unknown, i) => {
+  list.forEach((item: unknown, i) => {
     const event = parseEvent(c, [...path, i], item);
     if (event === undefined) ok = false;
     else events.push(event);
@@ -584,7 +503,7 @@ function parseChecks(c: Checker, value: unknown): ScenarioChecks | undefined {
     return c.fail(['checks', 'readyWithin'], { detail: `readyWithin (${formatDurationMs(readyWithinMs)}) exceeds timeout (${formatDurationMs(timeoutMs)})`, expected: 'readyWithin ≤ timeout' });
   }
   const rate = checks['minSuccessRate'];
-  if (rate !== undefined && !(typeof rate === 'number' && rate >= 0 && rate <= 1)) return c.expected(['checks', 'minSuccessRate'], rate, 'a number from 0 to 1');
+  if (rate !== undefined && c.take(['checks', 'minSuccessRate'], rate, readNumber(rate, { min: 0, max: 1 })) === undefined) return undefined;
   const recoverWithinMs = checks['recoverWithin'] === undefined ? undefined : c.durationMs(['checks', 'recoverWithin'], checks['recoverWithin'], 0, timeoutMsMax);
   if (checks['recoverWithin'] !== undefined && recoverWithinMs === undefined) return undefined;
   return {
@@ -631,15 +550,6 @@ function parseRoot(c: Checker, value: unknown, sourceDir: string): Omit<Scenario
   return { name, description, cluster, workload, faults, adaptiveIntensity, checks };
 }
 
-function syntaxErrors(file: string, doc: Document, lines: LineCounter): ScenarioValidationError {
-  const errors = doc.errors.slice(0, SCENARIO_ERRORS_MAX).map((e) => {
-    const pos = lines.linePos(e.pos[0]);
-    const detail = `YAML syntax error: ${e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '')}`;
-    return new ScenarioError({ file, line: pos.line, column: pos.col, detail });
-  });
-  return new ScenarioValidationError(errors, doc.errors.length > SCENARIO_ERRORS_MAX);
-}
-
 /**
  * Parses and validates the text of a scenario file; `file` names it in errors
  * and relative paths (`workload.spec`) resolve against its directory. Throws a
@@ -650,9 +560,11 @@ export function parseScenario(text: string, file: string): Scenario {
   if (bytes > SCENARIO_LIMITS.fileBytesMax) {
     throw new ScenarioError({ file, expected: `a file of at most ${SCENARIO_LIMITS.fileBytesMax} bytes`, got: `${bytes} bytes` });
   }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  if (doc.errors.length > 0) throw syntaxErrors(file, doc, lines);
+  const { doc, lines, syntaxErrors } = readYamlText(text, { uniqueKeys: true });
+  if (syntaxErrors.length > 0) {
+    const errors = syntaxErrors.slice(0, SCENARIO_ERRORS_MAX).map((problem) => new ScenarioError({ file, ...problem }));
+    throw new ScenarioValidationError(errors, syntaxErrors.length > SCENARIO_ERRORS_MAX);
+  }
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 100 });
@@ -661,19 +573,10 @@ export function parseScenario(text: string, file: string): Scenario {
   }
   const sourceDir = dirname(resolve(file));
   const c = new Checker(file, doc, lines);
-  let parsed: Omit<Scenario, 'file' | 'sourceDir'> | undefined;
-  try {
-    parsed = parseRoot(c, value, sourceDir);
-  } catch (error) {
-    if (!(error instanceof TooManyErrors)) throw error;
-  }
-  if (c.errors.length > 0 || parsed === undefined) {
-    if (c.errors.length === 0) throw new Error('scenario validation failed without an error');
-    const sorted = c.errors
-      .map((error, i) => ({ error, i }))
-      .sort((a, b) => a.error.line - b.error.line || a.error.column - b.error.column || a.i - b.i)
-      .map((x) => x.error);
-    throw new ScenarioValidationError(sorted, c.truncated);
+  const parsed = c.problems.run(() => parseRoot(c, value, sourceDir));
+  if (c.problems.errors.length > 0 || parsed === undefined) {
+    if (c.problems.errors.length === 0) throw new Error('scenario validation failed without an error');
+    throw new ScenarioValidationError(c.problems.sorted(), c.problems.truncated);
   }
   return { file, sourceDir, ...parsed };
 }
