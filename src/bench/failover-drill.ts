@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { AddressRoutes, TestudoClient } from '../client/index.js';
+import { AddressRoutes, DeadlineExceededError, TestudoClient } from '../client/index.js';
 import { ChaosCluster } from '../failure-injection/chaos-cluster.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { quantile, round } from './load.js';
@@ -10,6 +10,13 @@ import { waitForLeader } from './raft.js';
 
 /** How long the transfer mode waits for TransferLeader's answer. */
 const transferCallTimeoutMs = 10_000;
+/**
+ * TransferLeader calls per round: the coordinator gives a transfer 5 s and
+ * answers DEADLINE_EXCEEDED when the target did not take over by then (on a
+ * starved machine its catch-up or election can be late); the round then asks
+ * again, at most this many times in all.
+ */
+const transferAttemptsMax = 3;
 
 export type DrillMode = 'kill' | 'pause' | 'transfer' | 'partition';
 
@@ -159,10 +166,18 @@ class DrillCluster {
       // a slow transfer then ends with the coordinator's answer, not a client deadline.
       const client = new TestudoClient({ endpoints: this.endpoints, totalTimeoutMs: transferCallTimeoutMs * 2, callTimeoutMs: transferCallTimeoutMs });
       try {
-        const status = await client.clusterStatus();
-        const to = status.members.find((m) => m.id !== leaderId && m.kind === 'voter')?.id;
-        if (to === undefined) throw new Error('no other voter to transfer leadership to');
-        await client.transferLeader(to);
+        for (let attempt = 1; ; attempt++) {
+          const status = await client.clusterStatus();
+          if (attempt > 1 && status.leaderId !== '' && status.leaderId !== leaderId) break;
+          const to = status.members.find((m) => m.id !== leaderId && m.kind === 'voter')?.id;
+          if (to === undefined) throw new Error('no other voter to transfer leadership to');
+          try {
+            await client.transferLeader(to);
+            break;
+          } catch (error) {
+            if (!(error instanceof DeadlineExceededError) || attempt >= transferAttemptsMax) throw error;
+          }
+        }
       } finally {
         client.close();
       }
