@@ -1366,6 +1366,13 @@ describe('Orchestrator: recovery that keeps the fleet serving', () => {
     expect(d.o.getRun('r1')!.tasks[0]!.decisions.every((x) => x.level === 1)).toBe(true);
     for (const w of ['w1', 'w2', 'w3']) expect(d.o.worker(w)?.breaker.state).not.toBe('forced-open');
     expect(decisions.filter((e) => e.kind === 'decision' && e.hold).length).toBeGreaterThanOrEqual(8);
+    // The fault heals: the first task a failing worker runs releases the held task from the rest of its wait.
+    const held = (): number => [...d.o.queuedTasks()].find((x) => x.taskId === 'r1.t1')!.notBeforeMs;
+    expect(held()).toBe(t + 10 + 4_000);
+    d.submit('healed', submission([template()]), (t += 100));
+    const out = d.assign([{ taskId: 'healed.t1', workerId: 'w1' }], (t += 10));
+    d.results([result(out.assigned[0]!.attemptId, 'w1')], (t += 10));
+    expect(held()).toBe(t);
   });
 
   it('paces a worker failing now: one attempt at a time, one per failingPaceMs, until one succeeds', () => {

@@ -36,6 +36,7 @@ import {
   disable,
   emptyRecoveryHistory,
   enable,
+  failingNow,
   forceOpen,
   isFaultClass,
   maybeHalfOpen,
@@ -584,7 +585,11 @@ export class Orchestrator implements MachineExtension {
       return 'counted';
     }
     // A test verdict: the machine ran the tests, so for its breaker this is a success.
-    if (worker !== undefined) this.feedBreaker(worker, { atMs, ok: true, durationMs });
+    if (worker !== undefined) {
+      const wasFailing = this.breakerSettings.adaptiveRecovery && failingNow(worker.breaker);
+      this.feedBreaker(worker, { atMs, ok: true, durationMs });
+      if (wasFailing) this.releaseHolds(atMs);
+    }
     const pending = pendingRecovery(task.ladder);
     if (pending !== null) this.recovery = recordRecovery(this.recovery, { failureClass: pending.failureClass, level: pending.level, recoveryMs: Math.max(0, atMs - pending.atMs) });
     attempt.state = result.outcome;
@@ -685,6 +690,18 @@ export class Orchestrator implements MachineExtension {
           text: `run ${task.runId} is degraded: task ${task.taskId} (${task.template.suite} ${task.template.shard}/${task.template.shardCount}) gave up after infrastructure failures: ${decision.diagnosis ?? decision.reason}`,
         });
         return;
+    }
+  }
+
+  /**
+   * A worker that was failing now ran a task: the evidence that a fleet-wide
+   * fault may have healed. Tasks held through it (their last decision a
+   * hold) need not sit out the rest of their wait: they may run at once.
+   */
+  private releaseHolds(atMs: number): void {
+    for (const t of this.queueOrder) {
+      if (t.state !== 'queued' || this.tasks.get(t.taskId) !== t || t.notBeforeMs <= atMs || !lastWasHold(t.ladder)) continue;
+      t.notBeforeMs = atMs;
     }
   }
 
