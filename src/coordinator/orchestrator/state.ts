@@ -42,8 +42,7 @@ import {
   maybeHalfOpen,
   newBreaker,
   newTaskLadder,
-  paceAllows,
-  paced,
+  paceSlots,
   pendingRecovery,
   quarantineCooldownElapsed,
   recordMiss,
@@ -487,7 +486,7 @@ export class Orchestrator implements MachineExtension {
     const b = worker.breaker;
     if (b.state === 'open') this.setBreaker(worker, maybeHalfOpen(b, atMs));
     else if (b.state === 'forced-open' && quarantineCooldownElapsed(b, atMs, this.breakerSettings)) this.setBreaker(worker, probeAfterQuarantine(b, atMs, this.breakerSettings));
-    if (!paceAllows(worker.breaker, atMs, worker.running.length, this.breakerSettings)) return false;
+    if (paceSlots(worker.breaker, atMs, worker.running.length, this.breakerSettings) < 1) return false;
     if (worker.breaker.state === 'open' && !this.ejected(worker)) return worker.running.length < degradedSlots;
     return allowsAssignment(worker.breaker, atMs, this.probesRunning(worker), this.breakerSettings);
   }
@@ -532,8 +531,7 @@ export class Orchestrator implements MachineExtension {
         probesLeft = this.breakerSettings.halfOpenProbes - b.probeSuccesses - this.probesRunning(w);
       }
       // A worker failing now is paced: one attempt at a time, once its pace allows it.
-      if (!paceAllows(b, nowMs, w.running.length, this.breakerSettings)) probesLeft = 0;
-      else if (paced(b, this.breakerSettings)) probesLeft = Math.min(probesLeft, 1);
+      probesLeft = Math.min(probesLeft, paceSlots(b, nowMs, w.running.length, this.breakerSettings));
       // A busy worker is listed too (0 free slots): the planner waits for it rather than retrying where a task failed.
       const freeSlots = Math.max(0, Math.min(w.slots - w.running.length, probesLeft));
       out.push({ workerId: w.workerId, capabilities: w.capabilities, freeSlots });

@@ -133,21 +133,17 @@ export function thresholdConfigOf(config: BreakerConfig): AdaptiveThresholdConfi
 }
 
 /**
- * Pacing (see failingPaceMs): whether a worker with `running` attempts may
- * start one more at atMs. Always, unless adaptive recovery is on, the
- * breaker is not disabled, and the worker is failing now: then only when
- * nothing runs there and failingPaceMs has passed since its last failure.
+ * Pacing (see failingPaceMs): how many more attempts a worker with `running`
+ * attempts may start at atMs. No limit (Infinity) unless adaptive recovery
+ * and pacing are on, the breaker is not disabled, and the worker is failing
+ * now: then one when nothing runs there and failingPaceMs has passed since
+ * its last failure, else none.
  */
-export function paceAllows(breaker: Breaker, atMs: number, running: number, config: BreakerConfig): boolean {
-  if (!paced(breaker, config)) return true;
+export function paceSlots(breaker: Breaker, atMs: number, running: number, config: BreakerConfig): number {
+  if (!config.adaptiveRecovery || config.failingPaceMs === 0 || breaker.state === 'disabled' || !failingNow(breaker)) return Number.POSITIVE_INFINITY;
   const last = breaker.calls.at(-1);
   assert(last !== undefined, 'a failing worker without calls');
-  return running === 0 && atMs >= last.atMs + config.failingPaceMs;
-}
-
-/** The worker is paced: adaptive recovery and pacing on, its breaker not disabled, and it is failing now. */
-export function paced(breaker: Breaker, config: BreakerConfig): boolean {
-  return config.adaptiveRecovery && config.failingPaceMs > 0 && breaker.state !== 'disabled' && failingNow(breaker);
+  return running === 0 && atMs >= last.atMs + config.failingPaceMs ? 1 : 0;
 }
 
 /** The worker's last failingNowCalls calls all failed. */

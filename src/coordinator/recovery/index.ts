@@ -43,8 +43,7 @@ export {
   enable,
   failingNow,
   failingNowCalls,
-  paceAllows,
-  paced,
+  paceSlots,
   ladderConfigOf,
   thresholdConfigOf,
 } from './breaker.js';
