@@ -141,6 +141,8 @@ export class WorkerAgent {
   private readonly unreachableWarnedAtMs = new Map<string, number>();
   /** Binds the worker id to this work dir (<workDir>/session-key); sent in every hello. */
   private sessionKey = '';
+  /** Attempts the previous worker process on this work dir died with; named in every hello (the leader ignores ones it has dealt with). */
+  private interrupted: readonly string[] = [];
 
   private constructor(
     private readonly options: WorkerAgentOptions,
@@ -165,8 +167,9 @@ export class WorkerAgent {
       const setup = new SetupCache({ workDir: options.workDir, killGraceMs: options.killGraceMs });
       const groups = new TaskGroups(options.workDir);
       const leftovers = await groups.killLeftovers();
-      if (leftovers > 0) log.warn({ killed: leftovers }, 'killed task process groups a previous worker left running');
+      if (leftovers.killed > 0) log.warn({ killed: leftovers.killed }, 'killed task process groups a previous worker left running');
       const agent = new WorkerAgent(options, workerId, outbox, setup, groups, lock, log);
+      agent.interrupted = leftovers.interrupted;
       agent.sessionKey = await loadOrCreateSessionKey(options.workDir);
       agent.attemptFiles = await AttemptFiles.open(options.workDir, options);
       log.info({ slots: options.slots, outbox: outbox.size, coordinators: options.coordinators }, 'worker starting');
@@ -353,6 +356,7 @@ export class WorkerAgent {
           capabilities: JSON.stringify(this.options.capabilities),
           running: [...this.running.keys()],
           pending: this.outbox.pending().map((r) => r.attemptId),
+          interrupted: this.interrupted,
           version: '1',
           sessionKey: this.sessionKey,
           clusterId: this.options.clusterId ?? '',
@@ -483,6 +487,9 @@ export class WorkerAgent {
   }
 
   private async runOrder({ order, abort }: Running): Promise<void> {
+    // Recorded before anything runs, so a successor started after a crash can name the attempts this process died with.
+    const recorded = this.options.executor !== 'noop';
+    if (recorded) await this.groups.began(order.attemptId).catch((error: unknown) => this.log.warn({ err: error }, 'could not record an attempt as begun'));
     let result: AttemptResult;
     try {
       result = await this.execute(order, abort.signal);
@@ -496,6 +503,8 @@ export class WorkerAgent {
       // Without the outbox the result is still sent; it is lost only if this session also fails.
       this.log.error({ err: error, attemptId: order.attemptId }, 'could not keep the result in the outbox');
     }
+    // After the outbox has the result: a crash in between leaves the attempt named and pending, which the leader reads as finished.
+    if (recorded) await this.groups.forget(order.attemptId).catch((error: unknown) => this.log.warn({ err: error }, 'could not forget a finished attempt'));
     this.running.delete(order.attemptId);
     this.finishedCount++;
     this.sendResults([result]);
@@ -530,7 +539,6 @@ export class WorkerAgent {
         ...(this.options.chaos === undefined ? {} : { chaos: this.options.chaos.planAttempt(order.attemptId) }),
       },
     );
-    await this.groups.forget(order.attemptId);
     return result;
   }
 

@@ -27,7 +27,7 @@ function applyRaw(d: Driver, json: string, atMs = 0): unknown {
 describe('Orchestrator: the happy path', () => {
   it('registers, submits, assigns and counts results until the run passes', () => {
     const d = new Driver();
-    expect(d.register(registration('w1', { slots: 2 }), 100)).toEqual({ workerId: 'w1', resend: [], cancel: [], reset: false });
+    expect(d.register(registration('w1', { slots: 2 }), 100)).toEqual({ workerId: 'w1', resend: [], cancel: [], reset: false, interrupted: 0 });
     expect(d.o.listWorkers()).toEqual([
       {
         workerId: 'w1',
@@ -378,8 +378,41 @@ describe('Orchestrator: worker registration and draining', () => {
     d.schedule(0);
     expect(d.o.worker('w1')?.running).toEqual(['r1.t1.a1', 'r1.t2.a1', 'r1.t3.a1']);
     const out = d.register(registration('w1', { slots: 3, running: ['r1.t1.a1', 'r9.t1.a1'], pending: ['r1.t2.a1'], name: 'renamed' }), 500);
-    expect(out).toEqual({ workerId: 'w1', resend: ['r1.t3.a1'], cancel: ['r9.t1.a1'], reset: false });
+    expect(out).toEqual({ workerId: 'w1', resend: ['r1.t3.a1'], cancel: ['r9.t1.a1'], reset: false, interrupted: 0 });
     expect(d.o.worker('w1')).toMatchObject({ name: 'renamed', registeredAtMs: 500, state: 'active', running: ['r1.t1.a1', 'r1.t2.a1', 'r1.t3.a1'] });
+  });
+
+  it('loses, not resends, the attempts a restarted worker names as interrupted; the crash opens its breaker', () => {
+    const d = new Driver();
+    d.register(registration('w1', { slots: 3 }));
+    d.register(registration('w2', { slots: 3 }));
+    d.submit('r1', submission([template(), template(), template()]), 0);
+    d.assign([{ taskId: 'r1.t1', workerId: 'w1' }, { taskId: 'r1.t2', workerId: 'w1' }, { taskId: 'r1.t3', workerId: 'w1' }], 0);
+    // The new process names t1 (its predecessor died running it) and t2 (its result is in the outbox: finished, not lost);
+    // t3 it never heard of (an order in flight), so it is sent again; an unknown id is ignored.
+    const out = d.register(registration('w1', { slots: 3, pending: ['r1.t2.a1'], interrupted: ['r1.t1.a1', 'r1.t2.a1', 'r9.t9.a1'] }), 500);
+    expect(out).toEqual({ workerId: 'w1', resend: ['r1.t3.a1'], cancel: [], reset: false, interrupted: 1 });
+    expect(d.o.worker('w1')?.running).toEqual(['r1.t2.a1', 'r1.t3.a1']);
+    expect(d.o.worker('w1')?.breaker.state).toBe('open');
+    const t1 = d.o.getRun('r1')!.tasks[0]!;
+    expect(t1.state).toBe('queued');
+    expect(t1.attempts.map((a) => [a.attemptId, a.state])).toEqual([['r1.t1.a1', 'lost']]);
+    // Naming it again (every hello does) changes nothing: the attempt is no longer the worker's.
+    const again = d.register(registration('w1', { slots: 3, running: ['r1.t3.a1'], pending: ['r1.t2.a1'], interrupted: ['r1.t1.a1'] }), 600);
+    expect(again).toEqual({ workerId: 'w1', resend: [], cancel: [], reset: false, interrupted: 0 });
+    // The task runs again elsewhere: w1's breaker keeps it out for the open wait.
+    expect(d.schedule(10_000).assigned.map((a) => [a.attemptId, a.workerId])).toEqual([['r1.t1.a2', 'w2']]);
+  });
+
+  it('with adaptive recovery off, a crash loses the attempt but opens no breaker', () => {
+    const d = new Driver();
+    d.apply({ type: 'set-breaker-config', config: { adaptiveRecovery: false } }, 0);
+    d.register(registration('w1', { slots: 1 }));
+    d.submit('r1', submission([template()]), 0);
+    d.assign([{ taskId: 'r1.t1', workerId: 'w1' }], 0);
+    expect(d.register(registration('w1', { slots: 1, interrupted: ['r1.t1.a1'] }), 500).interrupted).toBe(1);
+    expect(d.o.worker('w1')?.breaker.state).toBe('closed');
+    expect(d.o.getRun('r1')!.tasks[0]!.attempts.map((a) => a.state)).toEqual(['lost']);
   });
 
   it('reactivates a lost worker; everything it still runs is to be cancelled', () => {
@@ -389,7 +422,7 @@ describe('Orchestrator: worker registration and draining', () => {
     d.schedule(0);
     d.lost('w1', 100);
     const out = d.register(registration('w1', { slots: 2, running: ['r1.t1.a1'], pending: ['r1.t2.a1'] }), 200);
-    expect(out).toEqual({ workerId: 'w1', resend: [], cancel: ['r1.t1.a1'], reset: false });
+    expect(out).toEqual({ workerId: 'w1', resend: [], cancel: ['r1.t1.a1'], reset: false, interrupted: 0 });
     expect(d.o.worker('w1')).toMatchObject({ state: 'active', running: [] });
     // Its pending result is late: the attempt was superseded.
     expect(statuses(d.results([result('r1.t2.a1', 'w1')], 300))).toEqual(['late']);

@@ -10,6 +10,8 @@ export interface HelloMessage {
   capabilities: string;
   running: string[];
   pending: string[];
+  /** Attempts a previous process of this worker started and died with (absent from older workers). */
+  interrupted?: string[];
   version: string;
   sessionKey?: string;
   clusterId: string;

@@ -49,6 +49,7 @@ import {
   recordOutcome,
   recordRecovery,
   release,
+  tripOnCrash,
   windowStats,
   type BreakerOutcome,
   type BreakerStep,
@@ -103,6 +104,8 @@ export interface RegisterOutcome {
   readonly cancel: readonly string[];
   /** The worker owes a reset (asked before it reconnected). */
   readonly reset: boolean;
+  /** Attempts lost because the worker's previous process died with them (not sent again). */
+  readonly interrupted: number;
 }
 
 /** How a register-worker refused for identity starts its message (the leader answers PERMISSION_DENIED). */
@@ -289,10 +292,41 @@ export class Orchestrator implements MachineExtension {
       if (worker.resetting) worker.resetSinceMs = atMs;
     }
     const has = new Set([...command.running, ...command.pending]);
+    const interrupted = this.loseInterrupted(worker, command.interrupted ?? [], has, atMs);
     const resend = worker.running.filter((id) => !has.has(id));
     const mine = new Set(worker.running);
     const cancel = command.running.filter((id) => !mine.has(id));
-    return { workerId: worker.workerId, resend, cancel, reset: worker.resetting };
+    return { workerId: worker.workerId, resend, cancel, reset: worker.resetting, interrupted };
+  }
+
+  /**
+   * A worker process died with attempts in flight and a new one registered
+   * under its id: each attempt the old process started, still assigned here
+   * and neither running nor finished in the new one, is lost (sending it
+   * again would hide the crash: a crash-looping worker would hold its tasks
+   * through every restart, and its breaker would never see a failure). A
+   * crash is strong evidence, so it trips a closed breaker at once
+   * (tripOnCrash); its first open is short. Returns how many were lost.
+   */
+  private loseInterrupted(worker: WorkerRec, interrupted: readonly string[], has: ReadonlySet<string>, atMs: number): number {
+    const died = new Set(interrupted);
+    const lost = worker.running.filter((id) => died.has(id) && !has.has(id));
+    for (const attemptId of lost) this.loseAttempt(worker, attemptId, `worker ${worker.workerId} restarted: its previous process died running the attempt`, atMs);
+    if (lost.length > 0) this.setBreaker(worker, tripOnCrash(worker.breaker, atMs, `the worker's process died with ${lost.length} attempt(s) in flight`, this.breakerSettings));
+    return lost.length;
+  }
+
+  /** One running attempt of the worker is lost: released, fed to its breaker, its task handed to the recovery ladder. */
+  private loseAttempt(worker: WorkerRec, attemptId: string, reason: string, atMs: number): TaskRec {
+    const task = this.taskOfAttempt(attemptId);
+    const attempt = task.attempts[task.attempts.length - 1];
+    assert(attempt !== undefined && attempt.attemptId === attemptId && attempt.state === 'running', `worker ${worker.workerId} runs ${attemptId}, which is not its task's running attempt`);
+    attempt.state = 'lost';
+    attempt.reason = reason;
+    this.releaseAttempt(task, attempt);
+    this.feedBreaker(worker, { atMs, ok: false, durationMs: atMs - attempt.assignedAtMs, failureClass: 'lost-worker' });
+    this.recover(task, attempt.attemptId, 'lost-worker', attempt.reason, worker.workerId, atMs);
+    return task;
   }
 
   private forgetOneLostWorker(): void {
@@ -314,14 +348,7 @@ export class Orchestrator implements MachineExtension {
     let requeued = 0;
     let failed = 0;
     for (const attemptId of [...worker.running]) {
-      const task = this.taskOfAttempt(attemptId);
-      const attempt = task.attempts[task.attempts.length - 1];
-      assert(attempt !== undefined && attempt.attemptId === attemptId && attempt.state === 'running', `worker ${workerId} runs ${attemptId}, which is not its task's running attempt`);
-      attempt.state = 'lost';
-      attempt.reason = `worker ${workerId} lost: ${reason}`;
-      this.releaseAttempt(task, attempt);
-      this.feedBreaker(worker, { atMs, ok: false, durationMs: atMs - attempt.assignedAtMs, failureClass: 'lost-worker' });
-      this.recover(task, attempt.attemptId, 'lost-worker', attempt.reason, workerId, atMs);
+      const task = this.loseAttempt(worker, attemptId, `worker ${workerId} lost: ${reason}`, atMs);
       if (task.state === 'queued') requeued++;
       else failed++;
     }

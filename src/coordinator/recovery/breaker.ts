@@ -321,6 +321,20 @@ export function recordOutcome(
   return { breaker: recorded, transition: null };
 }
 
+/**
+ * A worker process died with attempts in flight (a new process registered
+ * under its id and named them): a closed breaker opens at once, whatever its
+ * window says. One crash is evidence enough: a worker that crashed may crash
+ * again on its next attempts, and the first open is short (openBaseMs), about
+ * the time a restarted worker needs to rejoin. Adaptive recovery off, or a
+ * breaker not closed (already open, probing, quarantined, disabled): no
+ * change; recordOutcome has counted the lost attempts either way.
+ */
+export function tripOnCrash(breaker: Breaker, atMs: number, why: string, config: BreakerConfig): BreakerStep {
+  if (breaker.state !== 'closed' || !config.adaptiveRecovery) return { breaker, transition: null };
+  return open(breaker, atMs, why, config);
+}
+
 /** open → half-open once the open wait has elapsed; otherwise no change. */
 export function maybeHalfOpen(breaker: Breaker, atMs: number): BreakerStep {
   if (breaker.state !== 'open' || atMs < breaker.openUntilMs) return { breaker, transition: null };

@@ -38,6 +38,7 @@ export {
   allowsAssignment,
   forceOpen,
   release,
+  tripOnCrash,
   quarantineCooldownElapsed,
   disable,
   enable,

@@ -12,6 +12,7 @@ import {
   quarantineCooldownElapsed,
   recordOutcome,
   release,
+  tripOnCrash,
   validateBreakerConfig,
   windowStats,
 } from '../../../src/coordinator/recovery/index.js';
@@ -364,5 +365,25 @@ describe('thresholds and config', () => {
     expect(() => validateBreakerConfig({ ...config, slowCallRateThreshold: 1.1 })).toThrow(RangeError);
     expect(() => validateBreakerConfig({ ...config, openBaseMs: 700_000 })).toThrow(RangeError);
     expect(() => validateBreakerConfig({ ...config, halfOpenProbes: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('tripOnCrash', () => {
+  it('opens a closed breaker at once, with the short first wait, whatever its window holds', () => {
+    const step = tripOnCrash(newBreaker(0), 1_000, 'the process died', config);
+    expect(step.breaker).toMatchObject({ state: 'open', opens: 1, openUntilMs: 1_000 + config.openBaseMs });
+    expect(step.transition).toMatchObject({ from: 'closed', to: 'open', atMs: 1_000 });
+    expect(step.transition?.reason).toContain('the process died');
+  });
+
+  it('leaves a breaker that is not closed, or adaptive recovery off, as it is', () => {
+    const open = tripOnCrash(newBreaker(0), 0, 'crash', config).breaker;
+    expect(tripOnCrash(open, 10, 'crash again', config)).toEqual({ breaker: open, transition: null });
+    const halfOpen = maybeHalfOpen(open, config.openBaseMs).breaker;
+    expect(tripOnCrash(halfOpen, config.openBaseMs + 1, 'crash', config).transition).toBeNull();
+    const quarantined = forceOpen(newBreaker(0), 0, 'operator').breaker;
+    expect(tripOnCrash(quarantined, 1, 'crash', config).transition).toBeNull();
+    const off = { ...config, adaptiveRecovery: false };
+    expect(tripOnCrash(newBreaker(0), 1, 'crash', off).transition).toBeNull();
   });
 });
