@@ -1,5 +1,6 @@
 import { authorizationKey, bearer, loadOrCreateSessionKey } from '../security/auth-token.js';
 import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { AddressRoutes } from '../client/routes.js';
 import { isAbsolute, join } from 'node:path';
 
@@ -143,6 +144,8 @@ export class WorkerAgent {
   private sessionKey = '';
   /** Attempts the previous worker process on this work dir died with; named in every hello (the leader ignores ones it has dealt with). */
   private interrupted: readonly string[] = [];
+  /** This process's boot id: a new one under the worker's id tells the leader it restarted. */
+  private readonly bootId = randomBytes(8).toString('hex');
 
   private constructor(
     private readonly options: WorkerAgentOptions,
@@ -357,6 +360,8 @@ export class WorkerAgent {
           running: [...this.running.keys()],
           pending: this.outbox.pending().map((r) => r.attemptId),
           interrupted: this.interrupted,
+          bootId: this.bootId,
+          uncleanStart: this.lock.uncleanStart,
           version: '1',
           sessionKey: this.sessionKey,
           clusterId: this.options.clusterId ?? '',

@@ -404,6 +404,23 @@ describe('Orchestrator: worker registration and draining', () => {
     expect(d.schedule(10_000).assigned.map((a) => [a.attemptId, a.workerId])).toEqual([['r1.t1.a2', 'w2']]);
   });
 
+  it('a new process that found its lock left behind is a crash, even running nothing; a reconnect of the same process is not', () => {
+    const d = new Driver();
+    d.register(registration('w1', { bootId: 'boot-1' }));
+    // The same process reconnecting, or a clean restart: no trip.
+    d.register(registration('w1', { bootId: 'boot-1', uncleanStart: false }), 100);
+    d.register(registration('w1', { bootId: 'boot-2', uncleanStart: false }), 200);
+    expect(d.o.worker('w1')?.breaker.state).toBe('closed');
+    d.register(registration('w1', { bootId: 'boot-3', uncleanStart: true }), 300);
+    expect(d.o.worker('w1')?.breaker).toMatchObject({ state: 'open' });
+    expect(d.o.worker('w1')?.breaker.reason).toContain('work-dir lock left behind');
+    // Its every hello says so; only the first of the process counts.
+    const since = d.o.worker('w1')!.breaker.sinceMs;
+    d.register(registration('w1', { bootId: 'boot-3', uncleanStart: true }), 400);
+    expect(d.o.worker('w1')?.breaker.sinceMs).toBe(since);
+    expect(d.o.worker('w1')?.breaker.reason).not.toContain('while open');
+  });
+
   it('with adaptive recovery off, a crash loses the attempt but opens no breaker', () => {
     const d = new Driver();
     d.apply({ type: 'set-breaker-config', config: { adaptiveRecovery: false } }, 0);

@@ -128,7 +128,7 @@ export class SessionProtocol {
     }
     try {
       const { value } = await this.host.proposer.propose(
-        { type: 'register-worker', workerId: hello.workerId, name: hello.name, capabilities, slots: hello.slots, httpAddress: hello.httpAddress, running: hello.running, pending: hello.pending, interrupted: hello.interrupted ?? [], sessionKeyHash: keyHash },
+        { type: 'register-worker', workerId: hello.workerId, name: hello.name, capabilities, slots: hello.slots, httpAddress: hello.httpAddress, running: hello.running, pending: hello.pending, interrupted: hello.interrupted ?? [], bootId: hello.bootId ?? '', uncleanStart: hello.uncleanStart ?? false, sessionKeyHash: keyHash },
         leaderProposal(this.host),
       );
       if (value === null) throw new Error('register-worker gave no outcome');

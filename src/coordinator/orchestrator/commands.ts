@@ -51,6 +51,10 @@ export interface RegisterWorkerCommand {
    * sees, and the attempt's task follows the recovery ladder.
    */
   readonly interrupted?: readonly string[];
+  /** Random per worker process; a new one under a known id is a restart ('' or absent: unknown). */
+  readonly bootId?: string;
+  /** The process found its predecessor's work-dir lock left behind: the predecessor crashed. */
+  readonly uncleanStart?: boolean;
   /**
    * Hex SHA-256 of the session key the worker presented ('' or absent: none).
    * The first registration of an id binds it; a later one with another key

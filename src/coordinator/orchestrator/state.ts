@@ -277,6 +277,7 @@ export class Orchestrator implements MachineExtension {
         resetting: false,
         resetSinceMs: 0,
         sessionKeyHash: keyHash,
+        bootId: command.bootId ?? '',
       };
       this.workers.set(worker.workerId, worker);
     } else {
@@ -292,7 +293,12 @@ export class Orchestrator implements MachineExtension {
       if (worker.resetting) worker.resetSinceMs = atMs;
     }
     const has = new Set([...command.running, ...command.pending]);
+    const restarted = this.restartedAfterCrash(worker, command);
     const interrupted = this.loseInterrupted(worker, command.interrupted ?? [], has, atMs);
+    if (interrupted > 0 || restarted) {
+      const why = interrupted > 0 ? `the worker's process died with ${interrupted} attempt(s) in flight` : `the worker's process died (its restart found the work-dir lock left behind)`;
+      this.setBreaker(worker, tripOnCrash(worker.breaker, atMs, why, this.breakerSettings));
+    }
     const resend = worker.running.filter((id) => !has.has(id));
     const mine = new Set(worker.running);
     const cancel = command.running.filter((id) => !mine.has(id));
@@ -304,16 +310,27 @@ export class Orchestrator implements MachineExtension {
    * under its id: each attempt the old process started, still assigned here
    * and neither running nor finished in the new one, is lost (sending it
    * again would hide the crash: a crash-looping worker would hold its tasks
-   * through every restart, and its breaker would never see a failure). A
-   * crash is strong evidence, so it trips a closed breaker at once
-   * (tripOnCrash); its first open is short. Returns how many were lost.
+   * through every restart, and its breaker would never see a failure).
+   * Returns how many were lost; the caller trips the breaker (tripOnCrash).
    */
   private loseInterrupted(worker: WorkerRec, interrupted: readonly string[], has: ReadonlySet<string>, atMs: number): number {
     const died = new Set(interrupted);
     const lost = worker.running.filter((id) => died.has(id) && !has.has(id));
     for (const attemptId of lost) this.loseAttempt(worker, attemptId, `worker ${worker.workerId} restarted: its previous process died running the attempt`, atMs);
-    if (lost.length > 0) this.setBreaker(worker, tripOnCrash(worker.breaker, atMs, `the worker's process died with ${lost.length} attempt(s) in flight`, this.breakerSettings));
     return lost.length;
+  }
+
+  /**
+   * A new process (a boot id not seen under this worker id) that found its
+   * predecessor's lock left behind: the worker crashed since it last
+   * registered, whether or not it was running anything. Records the boot
+   * id, so the same process reconnecting is not counted again.
+   */
+  private restartedAfterCrash(worker: WorkerRec, command: RegisterWorkerCommand): boolean {
+    const bootId = command.bootId ?? '';
+    if (bootId === '' || bootId === (worker.bootId ?? '')) return false;
+    worker.bootId = bootId;
+    return command.uncleanStart === true;
   }
 
   /** One running attempt of the worker is lost: released, fed to its breaker, its task handed to the recovery ladder. */

@@ -46,6 +46,8 @@ export function validateWorker(w: RegisterWorkerCommand): string | null {
     (typeof w.httpAddress !== 'string' ? 'httpAddress must be a string' : null) ??
     (!isStringArray(w.running) || !isStringArray(w.pending) ? 'running and pending must be lists of attempt ids' : null) ??
     (w.interrupted !== undefined && (!isStringArray(w.interrupted) || w.interrupted.length > interruptedMax) ? `interrupted must be a list of at most ${interruptedMax} attempt ids` : null) ??
+    (w.bootId !== undefined && (typeof w.bootId !== 'string' || w.bootId.length > idBytesMax) ? `bootId must be a string of at most ${idBytesMax} characters` : null) ??
+    (w.uncleanStart !== undefined && typeof w.uncleanStart !== 'boolean' ? 'uncleanStart must be true or false' : null) ??
     (w.sessionKeyHash !== undefined && (typeof w.sessionKeyHash !== 'string' || !/^([0-9a-f]{64})?$/.test(w.sessionKeyHash)) ? 'sessionKeyHash must be empty or 64 hex digits' : null)
   );
 }

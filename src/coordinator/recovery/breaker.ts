@@ -322,17 +322,25 @@ export function recordOutcome(
 }
 
 /**
- * A worker process died with attempts in flight (a new process registered
- * under its id and named them): a closed breaker opens at once, whatever its
- * window says. One crash is evidence enough: a worker that crashed may crash
- * again on its next attempts, and the first open is short (openBaseMs), about
- * the time a restarted worker needs to rejoin. Adaptive recovery off, or a
- * breaker not closed (already open, probing, quarantined, disabled): no
- * change; recordOutcome has counted the lost attempts either way.
+ * A worker process died (a new process registered under its id and named the
+ * attempts it died with, or found its lock left behind). One crash is
+ * evidence enough, whatever the window says: a worker that crashed may crash
+ * again on its next attempts. Closed or half-open: opens (the first open is
+ * short, openBaseMs, about the time a restarted worker needs to rejoin; a
+ * crash while probing re-opens for longer). Open: the wait starts over from
+ * atMs, one step longer, since a crash loop restarts faster than the wait
+ * grows otherwise (no transition: it stays open). Adaptive recovery off,
+ * quarantined or disabled: no change; recordOutcome has counted any lost
+ * attempts either way.
  */
 export function tripOnCrash(breaker: Breaker, atMs: number, why: string, config: BreakerConfig): BreakerStep {
-  if (breaker.state !== 'closed' || !config.adaptiveRecovery) return { breaker, transition: null };
-  return open(breaker, atMs, why, config);
+  if (!config.adaptiveRecovery) return { breaker, transition: null };
+  if (breaker.state === 'closed' || breaker.state === 'half-open') return open(breaker, atMs, why, config);
+  if (breaker.state !== 'open') return { breaker, transition: null };
+  const opens = breaker.opens + 1;
+  const waitMs = openWaitMs(opens, config);
+  const reason = bounded(`${why} while open; open for ${waitMs} ms more (open #${opens})`);
+  return { breaker: { ...breaker, opens, openUntilMs: Math.max(breaker.openUntilMs, atMs + waitMs), reason }, transition: null };
 }
 
 /** open → half-open once the open wait has elapsed; otherwise no change. */
@@ -403,11 +411,15 @@ function open(breaker: Breaker, atMs: number, why: string, config: BreakerConfig
 
 function move(breaker: Breaker, to: BreakerState, atMs: number, reason: string, changes: Partial<Breaker>): BreakerStep {
   assert(breaker.state !== to, `breaker transition ${to} → ${to}`);
-  const bounded = reason.length <= reasonCharsMax ? reason : `${reason.slice(0, reasonCharsMax - 1)}…`;
+  const text = bounded(reason);
   return {
-    breaker: { ...breaker, ...changes, state: to, sinceMs: atMs, reason: bounded },
-    transition: { from: breaker.state, to, atMs, reason: bounded },
+    breaker: { ...breaker, ...changes, state: to, sinceMs: atMs, reason: text },
+    transition: { from: breaker.state, to, atMs, reason: text },
   };
+}
+
+function bounded(reason: string): string {
+  return reason.length <= reasonCharsMax ? reason : `${reason.slice(0, reasonCharsMax - 1)}…`;
 }
 
 function windowText(calls: number, config: BreakerConfig): string {

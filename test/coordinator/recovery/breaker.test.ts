@@ -376,11 +376,21 @@ describe('tripOnCrash', () => {
     expect(step.transition?.reason).toContain('the process died');
   });
 
-  it('leaves a breaker that is not closed, or adaptive recovery off, as it is', () => {
+  it('re-opens a probing breaker for longer; an open one waits again, one step longer, from the crash', () => {
     const open = tripOnCrash(newBreaker(0), 0, 'crash', config).breaker;
-    expect(tripOnCrash(open, 10, 'crash again', config)).toEqual({ breaker: open, transition: null });
     const halfOpen = maybeHalfOpen(open, config.openBaseMs).breaker;
-    expect(tripOnCrash(halfOpen, config.openBaseMs + 1, 'crash', config).transition).toBeNull();
+    const reopened = tripOnCrash(halfOpen, config.openBaseMs + 1, 'crash', config);
+    expect(reopened.transition).toMatchObject({ from: 'half-open', to: 'open' });
+    expect(reopened.breaker).toMatchObject({ opens: 2, openUntilMs: config.openBaseMs + 1 + 2 * config.openBaseMs });
+    const again = tripOnCrash(open, 10_000, 'crash again', config);
+    expect(again.transition).toBeNull();
+    expect(again.breaker).toMatchObject({ state: 'open', sinceMs: 0, opens: 2, openUntilMs: 10_000 + 2 * config.openBaseMs });
+    expect(again.breaker.reason).toContain('crash again while open');
+  });
+
+  it('leaves a quarantined or disabled breaker, or any with adaptive recovery off, as it is', () => {
+    const disabled = disable(newBreaker(0), 0, 'operator').breaker;
+    expect(tripOnCrash(disabled, 1, 'crash', config).transition).toBeNull();
     const quarantined = forceOpen(newBreaker(0), 0, 'operator').breaker;
     expect(tripOnCrash(quarantined, 1, 'crash', config).transition).toBeNull();
     const off = { ...config, adaptiveRecovery: false };
