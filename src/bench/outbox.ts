@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -46,6 +46,8 @@ export interface OutboxRunFigures {
   cpuUsPerPut: number;
   /** Synced writes (group commits) per 100 puts. */
   syncsPer100Puts: number;
+  /** Bytes the process had written to disk (/proc/self/io write_bytes, LevelDB's threads included) per put; -1 where unknown. */
+  diskBytesPerPut: number;
 }
 
 export interface OutboxCaseResult {
@@ -121,11 +123,13 @@ async function runOnce(storage: OutboxStorage, concurrency: number, tails: reado
     try {
       await drive(store, concurrency, options.warmupPuts, 'w', tails, options.confirmBatch);
       const syncsBefore = store.syncs();
+      const diskBefore = await diskWriteBytes();
       const cpuBefore = process.cpuUsage();
       const started = performance.now();
       const latencies = await drive(store, concurrency, options.puts, 'm', tails, options.confirmBatch);
       const elapsedMs = performance.now() - started;
       const cpu = process.cpuUsage(cpuBefore);
+      const diskAfter = await diskWriteBytes();
       latencies.sort((a, b) => a - b);
       return {
         putsPerSec: Math.round((options.puts * 1000) / elapsedMs),
@@ -133,6 +137,7 @@ async function runOnce(storage: OutboxStorage, concurrency: number, tails: reado
         putP99Ms: round(quantile(latencies, 0.99)),
         cpuUsPerPut: Math.round((cpu.user + cpu.system) / options.puts),
         syncsPer100Puts: round(((store.syncs() - syncsBefore) * 100) / options.puts),
+        diskBytesPerPut: diskBefore < 0 || diskAfter < 0 ? -1 : Math.round((diskAfter - diskBefore) / options.puts),
       };
     } finally {
       await store.close();
@@ -183,6 +188,16 @@ async function drive(store: Store, concurrency: number, puts: number, prefix: st
   return latencies;
 }
 
+/** Bytes this process has caused to be written to disk so far (Linux), or -1. */
+async function diskWriteBytes(): Promise<number> {
+  try {
+    const match = /^write_bytes: (\d+)$/m.exec(await readFile('/proc/self/io', 'utf8'));
+    return match === null ? -1 : Number(match[1]);
+  } catch {
+    return -1;
+  }
+}
+
 function benchResult(attemptId: string, k: number, outputTail: string): AttemptResult {
   return {
     attemptId: `bench-run.t${k % 997}.${attemptId}`,
@@ -209,6 +224,7 @@ function medians(runs: readonly OutboxRunFigures[]): OutboxRunFigures {
     putP99Ms: median((f) => f.putP99Ms),
     cpuUsPerPut: median((f) => f.cpuUsPerPut),
     syncsPer100Puts: median((f) => f.syncsPer100Puts),
+    diskBytesPerPut: median((f) => f.diskBytesPerPut),
   };
 }
 
@@ -220,6 +236,7 @@ function ratios(a: OutboxRunFigures, b: OutboxRunFigures): OutboxRunFigures {
     putP99Ms: r(a.putP99Ms, b.putP99Ms),
     cpuUsPerPut: r(a.cpuUsPerPut, b.cpuUsPerPut),
     syncsPer100Puts: r(a.syncsPer100Puts, b.syncsPer100Puts),
+    diskBytesPerPut: r(a.diskBytesPerPut, b.diskBytesPerPut),
   };
 }
 
