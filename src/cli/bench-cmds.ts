@@ -6,6 +6,7 @@ import { runLoad } from '../bench/load.js';
 import { runDrillDefaults, runDrillModes, runRunFailoverDrill, type RunDrillMode } from '../bench/run-failover-drill.js';
 import { makespanScaleDefault, runMakespanBench } from '../bench/makespan.js';
 import { runRaftBench } from '../bench/raft.js';
+import { registerOutboxBench } from './bench-outbox-cmd.js';
 import { runScheduleBench } from '../bench/schedule.js';
 import { dashboardBenchDefaults, runDashboardBench } from '../bench/dashboard.js';
 import { dashboardStreamsMax } from '../dashboard/limits.js';
@@ -29,6 +30,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
   const write = io.out;
   const bench = program.command('bench').description('benchmarks; each prints its result as JSON on the last line of stdout');
   registerDashboardBench(bench, write, progress);
+  registerOutboxBench(bench, write, progress);
   bench
     .command('kv-machine')
     .description('the key-value state machine alone, in this process: puts applied per second and list pages per second')
