@@ -1390,6 +1390,40 @@ describe('Orchestrator: recovery that keeps the fleet serving', () => {
     expect(d.assign([{ taskId: 'r1.t12', workerId: 'w1' }], 302).skipped).toBe(1);
   });
 
+  it('runs a worker that fails one spawn in three at a lower weight until its window is clean; its peers keep their slots', () => {
+    const d = new Driver();
+    for (const w of ['w1', 'w2', 'w3']) d.register(registration(w, { slots: 2 }));
+    d.submit('r1', submission(Array.from({ length: 40 }, () => template())), 0);
+    let n = 0;
+    const pass = (w: string, atMs: number): void => {
+      const out = d.assign([{ taskId: `r1.t${++n}`, workerId: w }], atMs);
+      d.results([result(out.assigned[0]!.attemptId, w)], atMs + 10);
+    };
+    for (const w of ['w2', 'w3']) for (let i = 0; i < 4; i++) pass(w, 100 + i * 20);
+    // w1: one failure is luck, it keeps both slots.
+    pass('w1', 200);
+    crashOn(d, 'w1', `r1.t${++n}`, 220, 'spawn-error');
+    pass('w1', 240);
+    expect(d.o.schedulableWorkers(300).find((w) => w.workerId === 'w1')?.freeSlots).toBe(2);
+    // A second failure: 2 of 4 against its peers' 0 is an outlier (margin 0.2), one attempt at a time.
+    crashOn(d, 'w1', `r1.t${++n}`, 260, 'spawn-error');
+    expect(d.o.worker('w1')?.breaker.state).toBe('closed');
+    expect(d.o.schedulableWorkers(300).map((w) => [w.workerId, w.freeSlots])).toEqual([['w1', 1], ['w2', 2], ['w3', 2]]);
+    expect(d.assign([{ taskId: `r1.t${++n}`, workerId: 'w1' }], 300).assigned).toHaveLength(1);
+    expect(d.assign([{ taskId: `r1.t${++n}`, workerId: 'w1' }], 301).skipped).toBe(1);
+    d.results([result(`r1.t${n - 1}.a1`, 'w1')], 310);
+    // Successes thin its failures out: at 2 of 10 (0.2) it is still one; at 2 of 11 it has both slots again.
+    for (let i = 0; i < 5; i++) pass('w1', 400 + i * 20);
+    expect(d.o.schedulableWorkers(500).find((w) => w.workerId === 'w1')?.freeSlots).toBe(1);
+    pass('w1', 520);
+    expect(d.o.schedulableWorkers(600).find((w) => w.workerId === 'w1')?.freeSlots).toBe(2);
+    // Off, it never applies.
+    crashOn(d, 'w1', `r1.t${++n}`, 620, 'spawn-error');
+    expect(d.o.schedulableWorkers(700).find((w) => w.workerId === 'w1')?.freeSlots).toBe(1);
+    d.apply({ type: 'set-breaker-config', config: { outlierMargin: 0 } }, 700);
+    expect(d.o.schedulableWorkers(800).find((w) => w.workerId === 'w1')?.freeSlots).toBe(2);
+  });
+
   it('holds tasks through a fleet-wide fault instead of giving them up, and nobody is quarantined', () => {
     const d = new Driver();
     const decisions: OrchEvent[] = [];

@@ -30,6 +30,8 @@ import {
   defaultBreakerConfig,
   degradedSlots,
   ejectedWorkers,
+  isOutlier,
+  outlierFailuresMin,
   ladderConfigOf,
   lastWasHold,
   thresholdConfigOf,
@@ -532,6 +534,7 @@ export class Orchestrator implements MachineExtension {
     else if (b.state === 'forced-open' && quarantineCooldownElapsed(b, atMs, this.breakerSettings)) this.setBreaker(worker, probeAfterQuarantine(b, atMs, this.breakerSettings));
     if (paceSlots(worker.breaker, atMs, worker.running.length, this.breakerSettings) < 1) return false;
     if (worker.breaker.state === 'open' && !this.ejected(worker)) return worker.running.length < degradedSlots;
+    if (this.outlier(worker, atMs)) return worker.running.length < degradedSlots;
     return allowsAssignment(worker.breaker, atMs, this.probesRunning(worker), this.breakerSettings);
   }
 
@@ -540,6 +543,19 @@ export class Orchestrator implements MachineExtension {
     const active = [...this.workers.values()].filter((w) => w.state === 'active');
     const candidates = active.map((w) => ({ workerId: w.workerId, capabilityKey: w.capabilityKey, slots: w.slots, breakerState: w.breaker.state, sinceMs: w.breaker.sinceMs }));
     return ejectedWorkers(candidates, worker.capabilityKey, this.breakerSettings.maxEjectedShare).has(worker.workerId);
+  }
+
+  /** A closed worker failing clearly more than its peers: it runs at a lower weight (isOutlier). */
+  private outlier(worker: WorkerRec, atMs: number): boolean {
+    const settings = this.breakerSettings;
+    if (!settings.adaptiveRecovery || settings.outlierMargin === 0 || worker.breaker.state !== 'closed') return false;
+    const stats = windowStats(worker.breaker, atMs, settings);
+    // Most workers have no failures: settle them before the pass over the peers.
+    if (stats.failures < outlierFailuresMin) return false;
+    const peerRates = peerStats(this.workers.values(), worker, atMs, settings)
+      .filter((p) => p.workerId !== worker.workerId && p.calls > 0)
+      .map((p) => p.failureRate);
+    return isOutlier(stats, peerRates, settings.outlierMargin);
   }
 
   /** Attempts running on the worker that started while its breaker is half-open (the probes). */
@@ -576,6 +592,7 @@ export class Orchestrator implements MachineExtension {
       }
       // A worker failing now is paced: one attempt at a time, once its pace allows it.
       probesLeft = Math.min(probesLeft, paceSlots(b, nowMs, w.running.length, this.breakerSettings));
+      if (this.outlier(w, nowMs)) probesLeft = Math.min(probesLeft, degradedSlots - w.running.length);
       // A busy worker is listed too (0 free slots): the planner waits for it rather than retrying where a task failed.
       const freeSlots = Math.max(0, Math.min(w.slots - w.running.length, probesLeft));
       out.push({ workerId: w.workerId, capabilities: w.capabilities, freeSlots });

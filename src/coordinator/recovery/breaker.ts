@@ -57,6 +57,12 @@ export interface BreakerConfig {
    * Quarantine (forced open) is never capped, but its slots count.
    */
   readonly maxEjectedShare: number;
+  /**
+   * Outlier weighting, short of a trip: a closed worker with at least two
+   * failures in its window whose failure rate is at least this much above its
+   * peers' median runs one attempt at a time (0..1; 0 turns it off).
+   */
+  readonly outlierMargin: number;
   /** Ladder: wait before a level-1 retry on the same worker (the first fleet-wide hold waits as long, doubling after). */
   readonly retryBackoffMs: number;
   /** Ladder: a worker with this many breaker-counted failures in its window is not retried on. */
@@ -106,6 +112,7 @@ export const defaultBreakerConfig: BreakerConfig = {
   quarantineCooldownMs: 900_000,
   quarantineAfterOpens: 6,
   maxEjectedShare: 0.25,
+  outlierMargin: 0.2,
   retryBackoffMs: defaultLadderConfig.retryBackoffMs,
   sameWorkerFailuresMax: defaultLadderConfig.sameWorkerFailuresMax,
   missPenaltyMs: defaultLadderConfig.missPenaltyMs,
@@ -239,6 +246,7 @@ export function validateBreakerConfig(config: BreakerConfig): void {
     throw new RangeError(`breaker: quarantineAfterOpens must be an integer ≥ 1 (got ${config.quarantineAfterOpens})`);
   }
   if (!(config.maxEjectedShare >= 0 && config.maxEjectedShare <= 1)) throw new RangeError(`breaker: maxEjectedShare must be in [0, 1] (got ${config.maxEjectedShare})`);
+  if (!(config.outlierMargin >= 0 && config.outlierMargin <= 1)) throw new RangeError(`breaker: outlierMargin must be in [0, 1] (got ${config.outlierMargin})`);
   if (!(config.fleetFailingShare > 0 && config.fleetFailingShare <= 1)) throw new RangeError(`breaker: fleetFailingShare must be in (0, 1] (got ${config.fleetFailingShare})`);
   if (!(config.failingPaceMs >= 0)) throw new RangeError(`breaker: failingPaceMs must be ≥ 0 (got ${config.failingPaceMs})`);
   validateLadderConfig(ladderConfigOf(config));
