@@ -1385,6 +1385,10 @@ describe('Orchestrator: recovery that keeps the fleet serving', () => {
     const listed = d.o.schedulableWorkers(300);
     expect(listed.find((w) => w.workerId === 'w1')).toBeUndefined();
     expect(listed.find((w) => w.workerId === 'w2')?.freeSlots).toBe(1);
+    expect(d.o.workerService('w1', 300)).toMatchObject({ service: 'out', reason: expect.stringContaining('ejected until') });
+    expect(d.o.workerService('w2', 300)).toMatchObject({ service: 'one-at-a-time', reason: expect.stringContaining('past the ejection cap') });
+    expect(d.o.workerService('w3', 300)).toEqual({ service: 'full', reason: '' });
+    expect(d.o.workerService('w9', 300)).toEqual({ service: 'out', reason: 'unknown worker' });
     expect(d.assign([{ taskId: 'r1.t11', workerId: 'w2' }], 300).assigned).toHaveLength(1);
     expect(d.assign([{ taskId: 'r1.t12', workerId: 'w2' }], 301).skipped).toBe(1);
     expect(d.assign([{ taskId: 'r1.t12', workerId: 'w1' }], 302).skipped).toBe(1);
@@ -1409,6 +1413,9 @@ describe('Orchestrator: recovery that keeps the fleet serving', () => {
     crashOn(d, 'w1', `r1.t${++n}`, 260, 'spawn-error');
     expect(d.o.worker('w1')?.breaker.state).toBe('closed');
     expect(d.o.schedulableWorkers(300).map((w) => [w.workerId, w.freeSlots])).toEqual([['w1', 1], ['w2', 2], ['w3', 2]]);
+    // `workers list` says so, with the numbers.
+    expect(d.o.workerService('w1', 300)).toEqual({ service: 'one-at-a-time', reason: "outlier: 2 of 4 attempts failed, at least 0.2 above its peers' median" });
+    expect(d.o.workerService('w2', 300)).toEqual({ service: 'full', reason: '' });
     expect(d.assign([{ taskId: `r1.t${++n}`, workerId: 'w1' }], 300).assigned).toHaveLength(1);
     expect(d.assign([{ taskId: `r1.t${++n}`, workerId: 'w1' }], 301).skipped).toBe(1);
     d.results([result(`r1.t${n - 1}.a1`, 'w1')], 310);

@@ -134,7 +134,8 @@ describe('runs across real workers', () => {
     }
     expect(countedTests(run)).toEqual(Array.from({ length: 12 }, (_, i) => `t${i + 1}`).sort());
     const workers = await client.listWorkers();
-    expect(workers.find((w) => w.workerId === victim.workerId)?.state).toBe('lost');
+    expect(workers.find((w) => w.workerId === victim.workerId)).toMatchObject({ state: 'lost', service: 'out', serviceReason: 'lost' });
+    expect(workers.filter((w) => w.workerId !== victim.workerId).map((w) => w.service)).toEqual(['full', 'full']);
   });
 
   it('counts as lost, not runs again unseen, the attempts a worker killed (SIGKILL) and restarted within its TTL died with', async () => {

@@ -9,6 +9,7 @@ import type {
   TaskTemplate,
   WorkerState,
   WorkerView,
+  WorkerServiceView,
 } from '../../model/index.js';
 import { attemptIdOf, taskIdOf, testId } from '../../model/index.js';
 import { assert } from '../../common/assert.js';
@@ -39,6 +40,7 @@ import {
   emptyRecoveryHistory,
   enable,
   failingNow,
+  failingNowCalls,
   forceOpen,
   isFaultClass,
   maybeHalfOpen,
@@ -543,6 +545,44 @@ export class Orchestrator implements MachineExtension {
     const active = [...this.workers.values()].filter((w) => w.state === 'active');
     const candidates = active.map((w) => ({ workerId: w.workerId, capabilityKey: w.capabilityKey, slots: w.slots, breakerState: w.breaker.state, sinceMs: w.breaker.sinceMs }));
     return ejectedWorkers(candidates, worker.capabilityKey, this.breakerSettings.maxEjectedShare).has(worker.workerId);
+  }
+
+  /**
+   * How much of the worker's capacity the scheduler uses at `nowMs`, and why:
+   * the rules of breakerAdmits and schedulableWorkers, told (read-only: a
+   * breaker whose open wait is over still reads open until an assignment
+   * moves it, and is reported as probing).
+   */
+  workerService(workerId: string, nowMs: number): WorkerServiceView {
+    const w = this.workers.get(workerId);
+    if (w === undefined) return { service: 'out', reason: 'unknown worker' };
+    if (w.state !== 'active') return { service: 'out', reason: w.state };
+    if (w.resetting) return { service: 'out', reason: 'resetting (recovery level 3)' };
+    const b = w.breaker;
+    const settings = this.breakerSettings;
+    switch (b.state) {
+      case 'forced-open':
+        return quarantineCooldownElapsed(b, nowMs, settings)
+          ? { service: 'probing', reason: `quarantined; cool-down over: up to ${settings.halfOpenProbes} probe attempts` }
+          : { service: 'out', reason: `quarantined: ${b.reason}` };
+      case 'open':
+        if (nowMs >= b.openUntilMs) return { service: 'probing', reason: `open wait over: up to ${settings.halfOpenProbes} probe attempts` };
+        return this.ejected(w)
+          ? { service: 'out', reason: `ejected until ${b.openUntilMs} (${b.reason})` }
+          : { service: 'one-at-a-time', reason: `open past the ejection cap (maxEjectedShare ${settings.maxEjectedShare}): ${b.reason}` };
+      case 'half-open':
+        return { service: 'probing', reason: `half-open: ${b.probeSuccesses} of ${settings.halfOpenProbes} probes passed` };
+      default:
+        break;
+    }
+    if (b.state !== 'disabled' && paceSlots(b, nowMs, 0, settings) !== Number.POSITIVE_INFINITY) {
+      return { service: 'paced', reason: `its last ${failingNowCalls} attempts failed: one at a time, ${settings.failingPaceMs} ms after the last failure` };
+    }
+    if (this.outlier(w, nowMs)) {
+      const stats = windowStats(b, nowMs, settings);
+      return { service: 'one-at-a-time', reason: `outlier: ${stats.failures} of ${stats.calls} attempts failed, at least ${settings.outlierMargin} above its peers' median` };
+    }
+    return { service: 'full', reason: '' };
   }
 
   /** A closed worker failing clearly more than its peers: it runs at a lower weight (isOutlier). */
