@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 /**
  * What `bench raft` reads about the processes it runs: CPU time from
@@ -39,6 +39,38 @@ export function parseProcStatCpuSeconds(text: string, ticksPerSecond: number): n
     throw new Error(`/proc/<pid>/stat has no utime/stime: ${text.slice(0, 80)}`);
   }
   return (utime + stime) / ticksPerSecond;
+}
+
+/** The thread name (field 2) of a /proc stat line. */
+export function parseProcStatName(text: string): string {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) throw new Error(`not a /proc/<pid>/stat line: ${text.slice(0, 80)}`);
+  return text.slice(open + 1, close);
+}
+
+/**
+ * CPU seconds of each live thread of `pid`, summed by thread name, with the
+ * main (JavaScript) thread as `main`. Node 20 leaves its other threads
+ * named `node` (libuv's pool, which runs LevelDB's writes and fsyncs, and
+ * V8's platform workers: concurrent GC, the optimising compiler): they are
+ * summed as `other`. A thread that exits takes its time with it (Node's are
+ * long-lived).
+ */
+export async function readThreadCpuSeconds(pid: number): Promise<Map<string, number>> {
+  const byName = new Map<string, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    let text: string;
+    try {
+      text = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread exited meanwhile
+    }
+    const comm = parseProcStatName(text);
+    const name = tid === String(pid) ? 'main' : comm === 'node' ? 'other' : comm;
+    byName.set(name, (byName.get(name) ?? 0) + parseProcStatCpuSeconds(text, clockTicksPerSecond()));
+  }
+  return byName;
 }
 
 /** CPU seconds (user + system) process `pid` has used so far. */
@@ -85,6 +117,9 @@ export interface LoopReading {
   /** `nodejs_gc_duration_seconds` summed over kinds. */
   readonly gcSeconds: number;
   readonly gcCount: number;
+  /** `testudo_disk_batch_entries`: synced writes and the entries they held. */
+  readonly syncedWrites: number;
+  readonly syncedEntries: number;
 }
 
 export function loopReading(samples: readonly MetricSample[]): LoopReading {
@@ -92,14 +127,18 @@ export function loopReading(samples: readonly MetricSample[]): LoopReading {
   let lagMaxSeconds: number | null = null;
   let gcSeconds = 0;
   let gcCount = 0;
+  let syncedWrites = 0;
+  let syncedEntries = 0;
   for (const s of samples) {
     if (s.name === 'testudo_event_loop_lag_seconds_bucket') lagBuckets.set(parseValue(s.labels['le'] ?? 'NaN'), s.value);
     else if (s.name === 'testudo_event_loop_lag_max_seconds') lagMaxSeconds = s.value;
     else if (s.name === 'nodejs_gc_duration_seconds_sum') gcSeconds += s.value;
     else if (s.name === 'nodejs_gc_duration_seconds_count') gcCount += s.value;
+    else if (s.name === 'testudo_disk_batch_entries_count') syncedWrites = s.value;
+    else if (s.name === 'testudo_disk_batch_entries_sum') syncedEntries = s.value;
   }
   if (lagBuckets.size === 0 || lagMaxSeconds === null) throw new Error('the metrics have no testudo_event_loop_lag_seconds (a coordinator older than the lag probe?)');
-  return { lagBuckets, lagMaxSeconds, gcSeconds, gcCount };
+  return { lagBuckets, lagMaxSeconds, gcSeconds, gcCount, syncedWrites, syncedEntries };
 }
 
 /**

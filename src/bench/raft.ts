@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { TestudoClient } from '../client/index.js';
 import { LocalCluster, testudoCommand } from '../cluster/local-cluster.js';
 import { timedPhaseLine, type LoadResult } from './load.js';
-import { fetchLoopReading, quantileBetween, readProcessCpuSeconds, type LoopReading } from './process-stats.js';
+import { fetchLoopReading, quantileBetween, readProcessCpuSeconds, readThreadCpuSeconds, type LoopReading } from './process-stats.js';
 
 export interface RaftBenchOptions {
   readonly clients: number;
@@ -41,6 +41,11 @@ export interface EventLoopFigures {
   /** Time spent in GC pauses (nodejs_gc_duration_seconds, every kind). */
   gcPauseMs: number;
   gcCount: number;
+  /** Writes to disk the coordinator synced, and the log entries they held on average (group commit). */
+  syncedWrites: number;
+  entriesPerSyncedWrite: number;
+  /** CPU seconds by thread: `main` (JavaScript) and `other` (libuv's pool: LevelDB writes and fsyncs; V8's helpers: concurrent GC, compiler). */
+  cpuSecondsByThread: Record<string, number>;
 }
 
 /** How often the lag max gauge is read during the writes: at most its window (metrics.ts loopLagMaxWindowMs), so no peak is missed. */
@@ -68,18 +73,23 @@ export async function runRaftBench(options: RaftBenchOptions, log: (line: string
     const meter = cluster === null ? null : new ClusterMeter(cluster);
     let begun: Promise<void> | null = null;
     let ended: Promise<ClusterFigures> | null = null;
+    // The monotonic clock's µs (the clock of V8's .cpuprofile timestamps): a profile can be cut to this window (src/bench/cpu-profile.ts).
+    const timedUs: [bigint, bigint] = [0n, 0n];
     // Both readings start as the load process reports its phases; their failures surface at the await below.
     const load = await runLoadProcess(endpoints, options, {
       onTimedStart: () => {
+        timedUs[0] = process.hrtime.bigint() / 1000n;
         begun = meter?.begin() ?? null;
         begun?.catch(() => undefined);
       },
       onResult: () => {
+        timedUs[1] = process.hrtime.bigint() / 1000n;
         ended = begun === null || meter === null ? null : begun.then(() => meter.end());
         ended?.catch(() => undefined);
       },
     }).finally(() => meter?.stopPolling());
     const figures = await (ended as Promise<ClusterFigures> | null);
+    log(`timed writes: monotonic clock ${timedUs[0]}-${timedUs[1]} µs`);
     const after = await waitForLeader(endpoints);
     const coordinatorsCpuSeconds = figures === null ? null : Object.values(figures.cpuSeconds).reduce((a, b) => a + b, 0);
     return {
@@ -167,6 +177,7 @@ interface ClusterFigures {
 
 interface MemberReading {
   readonly cpuSeconds: number;
+  readonly threads: ReadonlyMap<string, number>;
   readonly loop: LoopReading;
 }
 
@@ -212,6 +223,9 @@ class ClusterMeter {
         lagMaxMs: round(Math.max(this.lagMaxSeconds.get(id) ?? 0, last.loop.lagMaxSeconds) * 1000),
         gcPauseMs: round((last.loop.gcSeconds - first.loop.gcSeconds) * 1000),
         gcCount: last.loop.gcCount - first.loop.gcCount,
+        syncedWrites: last.loop.syncedWrites - first.loop.syncedWrites,
+        entriesPerSyncedWrite: round((last.loop.syncedEntries - first.loop.syncedEntries) / Math.max(1, last.loop.syncedWrites - first.loop.syncedWrites)),
+        cpuSecondsByThread: Object.fromEntries([...last.threads].map(([name, seconds]) => [name, round(seconds - (first.threads.get(name) ?? 0))])),
       };
     }
     return figures;
@@ -222,8 +236,8 @@ class ClusterMeter {
     for (const m of this.cluster.members.values()) {
       const pid = m.child?.pid;
       if (pid === undefined || m.httpAddress === null) continue;
-      const [cpuSeconds, loop] = await Promise.all([readProcessCpuSeconds(pid), fetchLoopReading(m.httpAddress)]);
-      readings.set(m.id, { cpuSeconds, loop });
+      const [cpuSeconds, threads, loop] = await Promise.all([readProcessCpuSeconds(pid), readThreadCpuSeconds(pid), fetchLoopReading(m.httpAddress)]);
+      readings.set(m.id, { cpuSeconds, threads, loop });
     }
     return readings;
   }

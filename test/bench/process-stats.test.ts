@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { clockTicksPerSecond, loopReading, parseMetricSamples, parseProcStatCpuSeconds, quantileBetween, readProcessCpuSeconds } from '../../src/bench/process-stats.js';
+import { clockTicksPerSecond, loopReading, parseMetricSamples, parseProcStatCpuSeconds, parseProcStatName, quantileBetween, readProcessCpuSeconds, readThreadCpuSeconds } from '../../src/bench/process-stats.js';
 import { loopLagProbeIntervalMs, NodeMetrics } from '../../src/coordinator/metrics.js';
 
 /** Keeps the event loop busy for `ms` (the lag probe must see it). */
@@ -25,6 +25,15 @@ describe('CPU time from /proc/<pid>/stat', () => {
     const stat = '4242 (node ) (x) 1) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 50 0 0 20 0 11 0 100 0 0';
     expect(parseProcStatCpuSeconds(stat, 100)).toBe(3);
     expect(parseProcStatCpuSeconds(stat, 1000)).toBe(0.3);
+    expect(parseProcStatName(stat)).toBe('node ) (x) 1');
+  });
+
+  it('splits this process by thread: the main thread is named main, and the threads sum to no more than the process', async () => {
+    const threads = await readThreadCpuSeconds(process.pid);
+    expect(threads.has('main')).toBe(true);
+    const sum = [...threads.values()].reduce((a, b) => a + b, 0);
+    const whole = await readProcessCpuSeconds(process.pid);
+    expect(sum).toBeLessThanOrEqual(whole + 0.01 * threads.size + 0.01);
   });
 
   it('refuses a line that is not a stat line', () => {

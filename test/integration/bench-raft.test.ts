@@ -37,6 +37,15 @@ describe('bench raft', () => {
       expect(loop.gcPauseMs).toBeGreaterThanOrEqual(0);
       expect(Number.isInteger(loop.gcCount) && loop.gcCount >= 0).toBe(true);
       if (loop.gcCount === 0) expect(loop.gcPauseMs).toBe(0);
+      // Every member synced the entries it appended.
+      expect(loop.syncedWrites).toBeGreaterThanOrEqual(1);
+      expect(loop.entriesPerSyncedWrite).toBeGreaterThan(0);
+      expect(loop.cpuSecondsByThread['main']).toBeGreaterThanOrEqual(0);
+    }
+    for (const id of ids) {
+      // Live threads' time cannot exceed the process's (which also keeps exited threads'); a tick of slack per thread for rounding.
+      const threads = Object.values(result.eventLoop[id]!.cpuSecondsByThread);
+      expect(threads.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(result.cpuSecondsByProcess[id]! + 0.01 * threads.length + 0.01);
     }
   });
 });
