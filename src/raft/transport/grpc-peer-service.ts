@@ -67,7 +67,7 @@ export const raftPeerService = {
 /**
  * Options for the grpc.Server that hosts the RaftPeer service: frames up to
  * `messageBytesMax` both ways, and keepalive pings so a peer whose host died
- * without closing TCP is noticed, and no channelz bookkeeping. The server is shared with other services,
+ * without closing TCP is noticed. The server is shared with other services,
  * so the caller merges these into its own options.
  */
 export function peerServerOptions(messageBytesMax: number): grpc.ServerOptions {
@@ -76,10 +76,6 @@ export function peerServerOptions(messageBytesMax: number): grpc.ServerOptions {
     'grpc.max_send_message_length': messageBytesMax,
     'grpc.keepalive_time_ms': keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': keepaliveTimeoutMs,
-    // grpc-js's channelz (on by default) counts and timestamps every call and
-    // stream: about 3% of a loaded leader's event loop, for a service nothing
-    // here exposes.
-    'grpc.enable_channelz': 0,
   };
 }
 
@@ -98,6 +94,5 @@ export function peerChannelOptions(messageBytesMax: number, reconnectBackoffMs: 
     // A fresh channel after a failure must not inherit a shared subchannel
     // still waiting out gRPC's own reconnect backoff.
     'grpc.use_local_subchannel_pool': 1,
-    'grpc.enable_channelz': 0,
   };
 }
