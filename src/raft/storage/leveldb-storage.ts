@@ -61,7 +61,7 @@ import {
  * Every value is `crc32c(payload) (u32 BE) ++ payload`, checked on every read.
  * Integers are big-endian; a u64 holds a JavaScript safe integer.
  *
- * Each write is one `db.batch(ops, { sync: true })`, so a write is either wholly
+ * Each write is one LevelDB batch with `sync: true` (see `rawBatch`), so a write is either wholly
  * on disk or not at all, and an acknowledged write survives `kill -9`. The
  * in-memory view (term index, entry cache, hard state, snapshot) changes only
  * after the batch resolved, so reads never see a write that is not durable.
