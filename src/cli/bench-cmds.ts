@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { localOnlyModes, runFailoverDrill, type DrillMode } from '../bench/failover-drill.js';
 import { kvMachineBenchPutsMax, runKvMachineBench } from '../bench/kv-machine.js';
-import { runLoad } from '../bench/load.js';
+import { runLoad, timedPhaseLine } from '../bench/load.js';
 import { runDrillDefaults, runDrillModes, runRunFailoverDrill, type RunDrillMode } from '../bench/run-failover-drill.js';
 import { makespanScaleDefault, runMakespanBench } from '../bench/makespan.js';
 import { runRaftBench } from '../bench/raft.js';
@@ -87,7 +87,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
         durationMs: o.durationMs === undefined ? undefined : positiveInt('--duration-ms', o.durationMs),
         warmupOps: nonNegativeInt('--warmup-ops', o.warmupOps),
         keySpace: 10_000,
-      });
+      }, () => write(`${timedPhaseLine}\n`));
       write(`${JSON.stringify(result)}\n`);
     });
 
