@@ -60,7 +60,9 @@ export interface BreakerConfig {
   /**
    * Outlier weighting, short of a trip: a closed worker with at least two
    * failures in its window whose failure rate is at least this much above its
-   * peers' median runs one attempt at a time (0..1; 0 turns it off).
+   * peers' median runs one attempt at a time (0..1; 0, the default, turns it
+   * off: on one worker failing 30% of its spawns it measured no gain,
+   * docs/recovery.md "Outlier weighting").
    */
   readonly outlierMargin: number;
   /** Ladder: wait before a level-1 retry on the same worker (the first fleet-wide hold waits as long, doubling after). */
@@ -112,7 +114,7 @@ export const defaultBreakerConfig: BreakerConfig = {
   quarantineCooldownMs: 900_000,
   quarantineAfterOpens: 6,
   maxEjectedShare: 0.25,
-  outlierMargin: 0.2,
+  outlierMargin: 0,
   retryBackoffMs: defaultLadderConfig.retryBackoffMs,
   sameWorkerFailuresMax: defaultLadderConfig.sameWorkerFailuresMax,
   missPenaltyMs: defaultLadderConfig.missPenaltyMs,
