@@ -44,6 +44,7 @@ export {
   failingNow,
   failingNowCalls,
   paceSlots,
+  prefetchPerSlotMax,
   ladderConfigOf,
   thresholdConfigOf,
 } from './breaker.js';
