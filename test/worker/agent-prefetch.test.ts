@@ -33,7 +33,7 @@ class ScriptedLeader {
   async start(): Promise<void> {
     this.server.addService(testudoServices().Worker.service, {
       Session: (call: SessionCall) => {
-        call.on('data', (message) => {
+        call.on('data', (message: { hello?: Hello | null; results?: { results: string[] } | null }) => {
           if (message.hello) {
             this.hellos.push(message.hello);
             this.session = call;
