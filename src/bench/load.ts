@@ -27,7 +27,12 @@ export interface LoadResult {
   valueBytes: number;
   errors: number;
   elapsedMs: number;
+  /** CPU (user + system) this client process used during the timed writes. */
+  cpuSeconds: number;
 }
+
+/** The line `bench load` prints on stdout as its timed writes begin (before its result line), so a parent can align its own measurements. */
+export const timedPhaseLine = '{"phase":"timed"}';
 
 /** Failed writes (after the client's own retries) that abort the run: a benchmark of a broken cluster means nothing. */
 export const errorsMax = 100;
@@ -35,11 +40,13 @@ export const errorsMax = 100;
 /** Upper bound on recorded latencies (a duration run stops recording beyond it). */
 export const latencySamplesMax = 5_000_000;
 
-export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+/** Runs the warm-up writes, calls `onTimedStart`, then times the writes. */
+export async function runLoad(options: LoadOptions, onTimedStart: () => void = () => undefined): Promise<LoadResult> {
   const client = new TestudoClient({ endpoints: [...options.endpoints], callTimeoutMs: 5000, totalTimeoutMs: 30_000 });
   const value = randomBytes(options.valueBytes);
   try {
     await drive(client, value, { ...options, ops: options.warmupOps, durationMs: undefined }, 'warm');
+    onTimedStart();
     return await drive(client, value, options, 'k');
   } finally {
     client.close();
@@ -50,6 +57,7 @@ async function drive(client: TestudoClient, value: Uint8Array, options: LoadOpti
   const samples: number[] = [];
   let issued = 0;
   let errors = 0;
+  const cpuStart = process.cpuUsage();
   const startNs = process.hrtime.bigint();
   const endNs = options.durationMs === undefined ? null : startNs + BigInt(options.durationMs) * 1_000_000n;
   const more = (): boolean => (endNs === null ? issued < options.ops : process.hrtime.bigint() < endNs);
@@ -68,6 +76,7 @@ async function drive(client: TestudoClient, value: Uint8Array, options: LoadOpti
   };
   await Promise.all(Array.from({ length: options.clients }, caller));
   const elapsedMs = Number(process.hrtime.bigint() - startNs) / 1e6;
+  const cpu = process.cpuUsage(cpuStart);
   samples.sort((a, b) => a - b);
   return {
     opsPerSec: round(samples.length / (elapsedMs / 1000)),
@@ -79,6 +88,7 @@ async function drive(client: TestudoClient, value: Uint8Array, options: LoadOpti
     valueBytes: options.valueBytes,
     errors,
     elapsedMs: round(elapsedMs),
+    cpuSeconds: round((cpu.user + cpu.system) / 1e6),
   };
 }
 

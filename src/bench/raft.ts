@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestudoClient } from '../client/index.js';
 import { LocalCluster, testudoCommand } from '../cluster/local-cluster.js';
-import type { LoadResult } from './load.js';
+import { timedPhaseLine, type LoadResult } from './load.js';
+import { fetchLoopReading, quantileBetween, readProcessCpuSeconds, readThreadCpuSeconds, type LoopReading } from './process-stats.js';
 
 export interface RaftBenchOptions {
   readonly clients: number;
@@ -20,12 +21,42 @@ export interface RaftBenchResult extends LoadResult {
   /** Elections during the run (term increases seen by the cluster). */
   leaderChanges: number;
   cluster: 'local-3' | 'given';
+  /**
+   * CPU (user + system) per committed write, in µs, summed over every
+   * coordinator and the client process during the timed writes. Null for a
+   * given cluster (its processes are not ours to read).
+   */
+  cpuUsPerWrite: number | null;
+  /** CPU seconds during the timed writes, per process: each coordinator by id, and `client`. */
+  cpuSecondsByProcess: Record<string, number>;
+  /** Per coordinator (local cluster only): its event loop and GC during the timed writes. */
+  eventLoop: Record<string, EventLoopFigures>;
 }
+
+export interface EventLoopFigures {
+  /** 99th percentile of the lag probe (testudo_event_loop_lag_seconds), interpolated within its bucket. */
+  lagP99Ms: number;
+  /** Largest lag the probe saw (testudo_event_loop_lag_max_seconds polled; its window reaches up to 4 s before the timed writes). */
+  lagMaxMs: number;
+  /** Time spent in GC pauses (nodejs_gc_duration_seconds, every kind). */
+  gcPauseMs: number;
+  gcCount: number;
+  /** Writes to disk the coordinator synced, and the log entries they held on average (group commit). */
+  syncedWrites: number;
+  entriesPerSyncedWrite: number;
+  /** CPU seconds by thread: `main` (JavaScript) and `other` (libuv's pool: LevelDB writes and fsyncs; V8's helpers: concurrent GC, compiler). */
+  cpuSecondsByThread: Record<string, number>;
+}
+
+/** How often the lag max gauge is read during the writes: at most its window (metrics.ts loopLagMaxWindowMs), so no peak is missed. */
+export const lagMaxPollIntervalMs = 1000;
 
 /**
  * Starts (or uses) a cluster, runs the write load in a separate client
  * process (`testudo bench load`) so the client's CPU does not share the
- * coordinators' event loops, and reports throughput, latency and elections.
+ * coordinators' event loops, and reports throughput, latency and elections;
+ * on a local cluster also CPU per write over every process and each
+ * coordinator's event-loop lag and GC during the timed writes.
  */
 export async function runRaftBench(options: RaftBenchOptions, log: (line: string) => void): Promise<RaftBenchResult> {
   let cluster: LocalCluster | null = null;
@@ -34,16 +65,43 @@ export async function runRaftBench(options: RaftBenchOptions, log: (line: string
     let endpoints = options.coordinators;
     if (endpoints === undefined) {
       dataDir = await mkdtemp(join(tmpdir(), 'testudo-bench-'));
-      cluster = new LocalCluster({ coordinators: 3, dataDir, baseHttpPort: null, logLevel: 'warn' });
+      cluster = new LocalCluster({ coordinators: 3, dataDir, baseHttpPort: 0, logLevel: 'warn' });
       await cluster.start();
       endpoints = cluster.endpoints();
       log(`started a local 3-node cluster in ${dataDir}`);
     }
     const before = await waitForLeader(endpoints);
     log(`leader ${before.leaderId} at term ${before.term}; driving ${options.clients} clients from a separate process`);
-    const load = await runLoadProcess(endpoints, options);
+    const meter = cluster === null ? null : new ClusterMeter(cluster);
+    let begun: Promise<void> | null = null;
+    let ended: Promise<ClusterFigures> | null = null;
+    // The monotonic clock's µs (the clock of V8's .cpuprofile timestamps): a profile can be cut to this window (src/bench/cpu-profile.ts).
+    const timedUs: [bigint, bigint] = [0n, 0n];
+    // Both readings start as the load process reports its phases; their failures surface at the await below.
+    const load = await runLoadProcess(endpoints, options, {
+      onTimedStart: () => {
+        timedUs[0] = process.hrtime.bigint() / 1000n;
+        begun = meter?.begin() ?? null;
+        begun?.catch(() => undefined);
+      },
+      onResult: () => {
+        timedUs[1] = process.hrtime.bigint() / 1000n;
+        ended = begun === null || meter === null ? null : begun.then(() => meter.end());
+        ended?.catch(() => undefined);
+      },
+    }).finally(() => meter?.stopPolling());
+    const figures = await (ended as Promise<ClusterFigures> | null);
+    log(`timed writes: monotonic clock ${timedUs[0]}-${timedUs[1]} µs`);
     const after = await waitForLeader(endpoints);
-    return { ...load, leaderChanges: after.term - before.term, cluster: cluster === null ? 'given' : 'local-3' };
+    const coordinatorsCpuSeconds = figures === null ? null : Object.values(figures.cpuSeconds).reduce((a, b) => a + b, 0);
+    return {
+      ...load,
+      leaderChanges: after.term - before.term,
+      cluster: cluster === null ? 'given' : 'local-3',
+      cpuUsPerWrite: coordinatorsCpuSeconds === null || load.ops === 0 ? null : round(((coordinatorsCpuSeconds + load.cpuSeconds) * 1e6) / load.ops),
+      cpuSecondsByProcess: { ...(figures?.cpuSeconds ?? {}), client: load.cpuSeconds },
+      eventLoop: figures?.eventLoop ?? {},
+    };
   } finally {
     await cluster?.stop();
     if (dataDir !== null) await rm(dataDir, { recursive: true, force: true });
@@ -70,7 +128,14 @@ export async function waitForLeader(endpoints: readonly string[], timeoutMs = 30
   }
 }
 
-async function runLoadProcess(endpoints: readonly string[], options: RaftBenchOptions): Promise<LoadResult> {
+interface LoadPhases {
+  /** The load process has finished its warm-up; its timed writes begin. */
+  readonly onTimedStart: () => void;
+  /** The load process printed its result (it exits next). */
+  readonly onResult: () => void;
+}
+
+async function runLoadProcess(endpoints: readonly string[], options: RaftBenchOptions, phases: LoadPhases): Promise<LoadResult> {
   const [command, prefix] = testudoCommand();
   const args = [
     ...prefix,
@@ -90,10 +155,105 @@ async function runLoadProcess(endpoints: readonly string[], options: RaftBenchOp
   ];
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
+  let lineStart = 0;
   child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => (out += chunk));
+  child.stdout.on('data', (chunk: string) => {
+    out += chunk;
+    for (let end = out.indexOf('\n', lineStart); end >= 0; end = out.indexOf('\n', lineStart)) {
+      const line = out.slice(lineStart, end).trim();
+      lineStart = end + 1;
+      if (line === timedPhaseLine) phases.onTimedStart();
+      else if (line.startsWith('{')) phases.onResult();
+    }
+  });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   const last = out.trim().split('\n').pop() ?? '';
   if (code !== 0) throw new Error(`load process exited with ${code}: ${last}`);
   return JSON.parse(last) as LoadResult;
+}
+
+interface ClusterFigures {
+  cpuSeconds: Record<string, number>;
+  eventLoop: Record<string, EventLoopFigures>;
+}
+
+interface MemberReading {
+  readonly cpuSeconds: number;
+  readonly threads: ReadonlyMap<string, number>;
+  readonly loop: LoopReading;
+}
+
+/**
+ * Reads every coordinator of a local cluster at the start and the end of
+ * the timed writes (CPU from /proc, lag and GC from /metrics) and polls the
+ * lag max gauge in between.
+ */
+class ClusterMeter {
+  private readonly cluster: LocalCluster;
+  private start = new Map<string, MemberReading>();
+  private readonly lagMaxSeconds = new Map<string, number>();
+  private poller: NodeJS.Timeout | null = null;
+  private polls: Promise<void> = Promise.resolve();
+
+  constructor(cluster: LocalCluster) {
+    this.cluster = cluster;
+  }
+
+  async begin(): Promise<void> {
+    this.start = await this.readAll();
+    this.poller = setInterval(() => {
+      this.polls = this.polls.then(() => this.pollLagMax());
+    }, lagMaxPollIntervalMs);
+  }
+
+  stopPolling(): void {
+    if (this.poller !== null) clearInterval(this.poller);
+    this.poller = null;
+  }
+
+  async end(): Promise<ClusterFigures> {
+    this.stopPolling();
+    await this.polls;
+    const end = await this.readAll();
+    const figures: ClusterFigures = { cpuSeconds: {}, eventLoop: {} };
+    for (const [id, last] of end) {
+      const first = this.start.get(id);
+      if (first === undefined) throw new Error(`coordinator ${id} was not running when the timed writes began`);
+      figures.cpuSeconds[id] = round(last.cpuSeconds - first.cpuSeconds);
+      figures.eventLoop[id] = {
+        lagP99Ms: round(quantileBetween(first.loop.lagBuckets, last.loop.lagBuckets, 0.99) * 1000),
+        lagMaxMs: round(Math.max(this.lagMaxSeconds.get(id) ?? 0, last.loop.lagMaxSeconds) * 1000),
+        gcPauseMs: round((last.loop.gcSeconds - first.loop.gcSeconds) * 1000),
+        gcCount: last.loop.gcCount - first.loop.gcCount,
+        syncedWrites: last.loop.syncedWrites - first.loop.syncedWrites,
+        entriesPerSyncedWrite: round((last.loop.syncedEntries - first.loop.syncedEntries) / Math.max(1, last.loop.syncedWrites - first.loop.syncedWrites)),
+        cpuSecondsByThread: Object.fromEntries([...last.threads].map(([name, seconds]) => [name, round(seconds - (first.threads.get(name) ?? 0))])),
+      };
+    }
+    return figures;
+  }
+
+  private async readAll(): Promise<Map<string, MemberReading>> {
+    const readings = new Map<string, MemberReading>();
+    for (const m of this.cluster.members.values()) {
+      const pid = m.child?.pid;
+      if (pid === undefined || m.httpAddress === null) continue;
+      const [cpuSeconds, threads, loop] = await Promise.all([readProcessCpuSeconds(pid), readThreadCpuSeconds(pid), fetchLoopReading(m.httpAddress)]);
+      readings.set(m.id, { cpuSeconds, threads, loop });
+    }
+    return readings;
+  }
+
+  private async pollLagMax(): Promise<void> {
+    for (const m of this.cluster.members.values()) {
+      if (m.child === null || m.httpAddress === null) continue;
+      // A missed poll only lowers the max seen: the end reading fails loudly instead.
+      const reading = await fetchLoopReading(m.httpAddress).catch(() => null);
+      if (reading !== null) this.lagMaxSeconds.set(m.id, Math.max(this.lagMaxSeconds.get(m.id) ?? 0, reading.lagMaxSeconds));
+    }
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
 }

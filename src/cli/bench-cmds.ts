@@ -2,10 +2,11 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { localOnlyModes, runFailoverDrill, type DrillMode } from '../bench/failover-drill.js';
 import { kvMachineBenchPutsMax, runKvMachineBench } from '../bench/kv-machine.js';
-import { runLoad } from '../bench/load.js';
+import { runLoad, timedPhaseLine } from '../bench/load.js';
 import { runDrillDefaults, runDrillModes, runRunFailoverDrill, type RunDrillMode } from '../bench/run-failover-drill.js';
 import { makespanScaleDefault, runMakespanBench } from '../bench/makespan.js';
 import { runRaftBench } from '../bench/raft.js';
+import { registerOutboxBench } from './bench-outbox-cmd.js';
 import { runScheduleBench } from '../bench/schedule.js';
 import { dashboardBenchDefaults, runDashboardBench } from '../bench/dashboard.js';
 import { dashboardStreamsMax } from '../dashboard/limits.js';
@@ -30,6 +31,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
   const write = io.out;
   const bench = program.command('bench').description('benchmarks; each prints its result as JSON on the last line of stdout');
   registerDashboardBench(bench, write, progress);
+  registerOutboxBench(bench, write, progress);
   bench
     .command('kv-machine')
     .description('the key-value state machine alone, in this process: puts applied per second and list pages per second')
@@ -86,7 +88,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
         durationMs: o.durationMs === undefined ? undefined : positiveInt('--duration-ms', o.durationMs),
         warmupOps: nonNegativeInt('--warmup-ops', o.warmupOps),
         keySpace: 10_000,
-      });
+      }, () => write(`${timedPhaseLine}\n`));
       write(`${JSON.stringify(result)}\n`);
     });
 

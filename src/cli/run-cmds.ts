@@ -244,7 +244,7 @@ export function formatLabels(labels: Readonly<Record<string, string>>): string {
 /** `testudo workers list`, by worker id. */
 export function formatWorkersTable(workers: readonly WorkerInfo[]): string {
   if (workers.length === 0) return 'no workers\n';
-  const header = ['WORKER', 'NAME', 'STATE', 'CONNECTED', 'BREAKER', 'SLOTS', 'LABELS', 'CPUS', 'MEMORY'];
+  const header = ['WORKER', 'NAME', 'STATE', 'CONNECTED', 'BREAKER', 'SERVICE', 'SLOTS', 'LABELS', 'CPUS', 'MEMORY'];
   const rows = [...workers]
     .sort((a, b) => (a.workerId < b.workerId ? -1 : a.workerId > b.workerId ? 1 : 0))
     .map((w) => [
@@ -253,6 +253,7 @@ export function formatWorkersTable(workers: readonly WorkerInfo[]): string {
       w.state,
       w.connected ? 'yes' : 'no',
       w.resetting ? `${w.breakerState} (resetting)` : w.breakerState,
+      w.service === '' ? '-' : w.service,
       `${w.running.length}/${w.slots}`,
       formatLabels(w.labels),
       String(w.cpus),

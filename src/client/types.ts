@@ -1,4 +1,4 @@
-import type { FollowerProgress, WorkerRecord } from '../model/index.js';
+import type { FollowerProgress, WorkerRecord, WorkerService } from '../model/index.js';
 import type { RetryOptions } from './retry.js';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { AddressRoutes } from './routes.js';
@@ -207,4 +207,7 @@ export interface WorkerInfo extends WorkerRecord {
   readonly connected: boolean;
   /** Since the leader last heard from the worker, measured by the leader; -1 when it has not heard from it since it became leader. */
   readonly lastHeartbeatAgeMs: number;
+  /** How much of its capacity the scheduler uses now (recovery's weighting), and why; '' from a coordinator older than the field. */
+  readonly service: WorkerService | '';
+  readonly serviceReason: string;
 }

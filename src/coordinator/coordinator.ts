@@ -89,6 +89,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     log.warn({ from: storage.durableCheck.migratedFrom, to: formatVersion }, 'migrated the Raft data directory: wrote its durable record from its current state');
   }
   const metrics = new NodeMetrics({ nodeId: config.id });
+  const stopLoopLagMonitor = metrics.startLoopLagMonitor();
   const authMetrics = new AuthMetrics(metrics.registry);
   const audit = rootLogger.child({ component: 'audit', audit: true });
   const orchestrator = new Orchestrator(planted.orchestrator === undefined ? {} : { plantedBug: planted.orchestrator });
@@ -345,6 +346,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
       dashboard?.stop();
       archive.stop();
       alerts.stop();
+      stopLoopLagMonitor();
       server.forceShutdown();
       await node.stop();
       await transport!.close();

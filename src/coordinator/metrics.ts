@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
 
 import { registerBuildInfo } from '../common/build-info.js';
@@ -77,6 +78,13 @@ export class NodeMetrics {
   /** gRPC requests handled, by full method name and status code name (OK, UNAVAILABLE, …). */
   private readonly grpcRequests: Counter<'method' | 'code'>;
 
+  /** How late each event-loop probe ran (see `startLoopLagMonitor`). */
+  private readonly loopLag: Histogram;
+  /** The largest probe lateness within the last one or two `loopLagMaxWindowMs` windows. */
+  private readonly loopLagMax: Gauge;
+  private loopLagMaxCurrentS = 0;
+  private loopLagMaxPreviousS = 0;
+
   /** Leader last reported through `setRaftState`; '' for none. */
   private leaderIdLast = '';
 
@@ -155,6 +163,53 @@ export class NodeMetrics {
       labelNames: ['method', 'code'],
       registers,
     });
+    this.loopLag = new Histogram({
+      name: 'testudo_event_loop_lag_seconds',
+      help: `How late a timer due every ${loopLagProbeIntervalMs} ms ran: the time the event loop was busy with other work.`,
+      buckets: exponentialBuckets(0.0005, 1.5, 22),
+      registers,
+    });
+    this.loopLagMax = new Gauge({
+      name: 'testudo_event_loop_lag_max_seconds',
+      help: `The largest event-loop lag seen in the last ${loopLagMaxWindowMs / 1000} to ${(2 * loopLagMaxWindowMs) / 1000} seconds.`,
+      registers,
+      collect: () => this.loopLagMax.set(Math.max(this.loopLagMaxCurrentS, this.loopLagMaxPreviousS)),
+    });
+  }
+
+  /**
+   * Probes the event loop with a timer due every `loopLagProbeIntervalMs`
+   * and records how late each one ran. A coordinator whose loop is blocked
+   * delays heartbeats and elections by as much, so this is the lag that
+   * bounds failover. Returns the function that stops the probe.
+   */
+  startLoopLagMonitor(): () => void {
+    let dueMs = performance.now() + loopLagProbeIntervalMs;
+    let windowEndMs = performance.now() + loopLagMaxWindowMs;
+    let timer: NodeJS.Timeout | null = null;
+    const probe = (): void => {
+      const nowMs = performance.now();
+      this.observeLoopLag(Math.max(0, nowMs - dueMs) / 1000);
+      if (nowMs >= windowEndMs) {
+        this.loopLagMaxPreviousS = this.loopLagMaxCurrentS;
+        this.loopLagMaxCurrentS = 0;
+        windowEndMs = nowMs + loopLagMaxWindowMs;
+      }
+      dueMs = nowMs + loopLagProbeIntervalMs;
+      timer = setTimeout(probe, loopLagProbeIntervalMs).unref();
+    };
+    timer = setTimeout(probe, loopLagProbeIntervalMs).unref();
+    return () => {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+    };
+  }
+
+  /** One probe of the event loop ran `seconds` late. */
+  observeLoopLag(seconds: number): void {
+    assertSeconds(seconds);
+    this.loopLag.observe(seconds);
+    this.loopLagMaxCurrentS = Math.max(this.loopLagMaxCurrentS, seconds);
   }
 
   /**
@@ -260,6 +315,12 @@ export class NodeMetrics {
     return this.registry.metrics();
   }
 }
+
+/** Period of the event-loop probe: short enough to see a pause that delays a heartbeat, cheap (100 timers a second). */
+export const loopLagProbeIntervalMs = 10;
+
+/** The lag max gauge covers the current window and the one before, so a reader polling at least this often misses no peak. */
+export const loopLagMaxWindowMs = 2000;
 
 function assertCount(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`NodeMetrics: ${name} must be a non-negative integer, got ${value}`);

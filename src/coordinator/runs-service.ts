@@ -86,7 +86,14 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
           workers: host.orchestrator.listWorkers().map((w) => {
             const heardMs = host.leader.lastHeartbeatMs(w.workerId);
             // An age, not a time: it reads the same on a follower whose clock differs from the leader's.
-            return { ...workerRecord(w), connected: host.leader.connected(w.workerId), lastHeartbeatAgeMs: heardMs === undefined ? -1 : Math.max(0, nowMs - heardMs) };
+            const { service, reason } = host.orchestrator.workerService(w.workerId, nowMs);
+            return {
+              ...workerRecord(w),
+              connected: host.leader.connected(w.workerId),
+              lastHeartbeatAgeMs: heardMs === undefined ? -1 : Math.max(0, nowMs - heardMs),
+              service,
+              serviceReason: reason,
+            };
           }),
         };
       }),

@@ -12,7 +12,7 @@ export {
   FaultRecordDecodeError,
 } from './fault-record.js';
 export type { FaultRecord } from './fault-record.js';
-export type { WorkerRecord } from './worker-record.js';
+export type { WorkerRecord, WorkerService, WorkerServiceView } from './worker-record.js';
 export type { AttemptIdParts } from './ids.js';
 
 export type {

@@ -1,6 +1,20 @@
 import type { WorkerView } from './types.js';
 
 /**
+ * How much of a worker's capacity the scheduler uses now, as recovery weighs
+ * it: every slot; a few probe attempts (half-open); one attempt at a time (an
+ * outlier, or open past the ejection cap); one at a time and spaced (failing
+ * now: paced); none (ejected, quarantined, resetting, draining or lost).
+ */
+export type WorkerService = 'full' | 'probing' | 'one-at-a-time' | 'paced' | 'out';
+
+export interface WorkerServiceView {
+  readonly service: WorkerService;
+  /** Which rule, with its numbers ('' when full). */
+  readonly reason: string;
+}
+
+/**
  * A worker as the replicated state describes it, flattened for the wire: the
  * Runs service's `WorkerInfo` (which adds the leader's session facts) and the
  * dashboard's worker row are both this record, built by one function.

@@ -1,5 +1,6 @@
 import { authorizationKey, bearer, loadOrCreateSessionKey } from '../security/auth-token.js';
 import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { AddressRoutes } from '../client/routes.js';
 import { isAbsolute, join } from 'node:path';
 
@@ -154,6 +155,10 @@ export class WorkerAgent {
   private readonly unreachableWarnedAtMs = new Map<string, number>();
   /** Binds the worker id to this work dir (<workDir>/session-key); sent in every hello. */
   private sessionKey = '';
+  /** Attempts the previous worker process on this work dir died with; named in every hello (the leader ignores ones it has dealt with). */
+  private interrupted: readonly string[] = [];
+  /** This process's boot id: a new one under the worker's id tells the leader it restarted. */
+  private readonly bootId = randomBytes(8).toString('hex');
 
   private constructor(
     private readonly options: WorkerAgentOptions,
@@ -178,8 +183,9 @@ export class WorkerAgent {
       const setup = new SetupCache({ workDir: options.workDir, killGraceMs: options.killGraceMs });
       const groups = new TaskGroups(options.workDir);
       const leftovers = await groups.killLeftovers();
-      if (leftovers > 0) log.warn({ killed: leftovers }, 'killed task process groups a previous worker left running');
+      if (leftovers.killed > 0) log.warn({ killed: leftovers.killed }, 'killed task process groups a previous worker left running');
       const agent = new WorkerAgent(options, workerId, outbox, setup, groups, lock, log);
+      agent.interrupted = leftovers.interrupted;
       agent.sessionKey = await loadOrCreateSessionKey(options.workDir);
       agent.attemptFiles = await AttemptFiles.open(options.workDir, options);
       log.info({ slots: options.slots, outbox: outbox.size, coordinators: options.coordinators }, 'worker starting');
@@ -369,6 +375,9 @@ export class WorkerAgent {
           capabilities: JSON.stringify(this.options.capabilities),
           running: [...this.running.keys(), ...this.queued.keys()],
           pending: this.outbox.pending().map((r) => r.attemptId),
+          interrupted: this.interrupted,
+          bootId: this.bootId,
+          uncleanStart: this.lock.uncleanStart,
           version: '1',
           sessionKey: this.sessionKey,
           clusterId: this.options.clusterId ?? '',
@@ -519,6 +528,9 @@ export class WorkerAgent {
   }
 
   private async runOrder({ order, abort }: Running): Promise<void> {
+    // Recorded before anything runs, so a successor started after a crash can name the attempts this process died with.
+    const recorded = this.options.executor !== 'noop';
+    if (recorded) await this.groups.began(order.attemptId).catch((error: unknown) => this.log.warn({ err: error }, 'could not record an attempt as begun'));
     let result: AttemptResult;
     try {
       result = await this.execute(order, abort.signal);
@@ -532,6 +544,8 @@ export class WorkerAgent {
       // Without the outbox the result is still sent; it is lost only if this session also fails.
       this.log.error({ err: error, attemptId: order.attemptId }, 'could not keep the result in the outbox');
     }
+    // After the outbox has the result: a crash in between leaves the attempt named and pending, which the leader reads as finished.
+    if (recorded) await this.groups.forget(order.attemptId).catch((error: unknown) => this.log.warn({ err: error }, 'could not forget a finished attempt'));
     this.running.delete(order.attemptId);
     this.finishedCount++;
     this.startQueued();
@@ -567,7 +581,6 @@ export class WorkerAgent {
         ...(this.options.chaos === undefined ? {} : { chaos: this.options.chaos.planAttempt(order.attemptId) }),
       },
     );
-    await this.groups.forget(order.attemptId);
     return result;
   }
 

@@ -53,6 +53,8 @@ function parseWorkerId(text: string, file: string): string {
 
 export interface WorkDirLock {
   readonly file: string;
+  /** A lock of a process no longer alive was found and taken over: the previous worker died without stopping. */
+  readonly uncleanStart: boolean;
   /** Removes the lock (if it is still ours). */
   release(): Promise<void>;
 }
@@ -68,12 +70,13 @@ export async function acquireWorkDirLock(workDir: string): Promise<WorkDirLock> 
   const file = path.join(workDir, 'LOCK');
   const temp = tempOf(file);
   await writeDurably(temp, `${process.pid}\n`);
+  let uncleanStart = false;
   try {
     for (let tries = 0; tries < 5; tries++) {
       try {
         await link(temp, file);
         await fsyncDir(workDir);
-        return { file, release: () => releaseLock(file) };
+        return { file, uncleanStart, release: () => releaseLock(file) };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
@@ -96,6 +99,8 @@ export async function acquireWorkDirLock(workDir: string): Promise<WorkDirLock> 
       if (moved !== holder && moved !== 'gone' && moved !== undefined && isAlive(moved)) {
         // Someone else's fresh lock: put it back unless a new one appeared.
         await link(aside, file).catch(() => undefined);
+      } else {
+        uncleanStart = true;
       }
       await rm(aside, { force: true });
     }

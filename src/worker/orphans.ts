@@ -8,8 +8,22 @@ import { killProcessGroup, sanitizeId } from './executor.js';
  * with SIGKILL cannot stop its tasks, which run on in their own process
  * groups; the next worker started on the same work dir kills them, so a
  * restart does not leave tests running twice. Each record holds the group's
- * pid and its start time from /proc, so a recycled pid is never signalled.
+ * pid and its start time from /proc, so a recycled pid is never signalled,
+ * and the attempt's id, so the next worker can name the attempts its
+ * predecessor died with (the coordinator counts them as lost).
  */
+
+/** What a worker starting on a work dir found of its predecessor's task groups. */
+export interface Leftovers {
+  /** Groups still running, now killed. */
+  readonly killed: number;
+  /** Every attempt the predecessor started and did not see end (running or not). */
+  readonly interrupted: readonly string[];
+}
+
+/** Attempt ids kept from the predecessor's records, at most (a work dir holds one worker's slots). */
+export const leftoverAttemptsMax = 4096;
+
 export class TaskGroups {
   private readonly dir: string;
 
@@ -17,36 +31,49 @@ export class TaskGroups {
     this.dir = join(workDir, 'task-groups');
   }
 
+  /** An attempt begins (before its setup and spawn): named on the next start if this process dies first. */
+  async began(attemptId: string): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await writeFile(join(this.dir, sanitizeId(attemptId)), `- - ${attemptId}\n`);
+  }
+
+  /** The attempt's task process group is `pid` (replaces the record began wrote). */
   async record(attemptId: string, pid: number): Promise<void> {
     const started = await startTime(pid);
     if (started === null) return;
     await mkdir(this.dir, { recursive: true });
-    await writeFile(join(this.dir, sanitizeId(attemptId)), `${pid} ${started}\n`);
+    await writeFile(join(this.dir, sanitizeId(attemptId)), `${pid} ${started} ${attemptId}\n`);
   }
 
   async forget(attemptId: string): Promise<void> {
     await rm(join(this.dir, sanitizeId(attemptId)), { force: true });
   }
 
-  /** Kills the groups a previous worker left running; returns how many. */
-  async killLeftovers(): Promise<number> {
+  /**
+   * Kills the groups a previous worker left running and forgets them all;
+   * returns how many it killed and the attempts they belonged to (records
+   * from before the attempt id was kept name none).
+   */
+  async killLeftovers(): Promise<Leftovers> {
     let names: string[];
     try {
       names = await readdir(this.dir);
     } catch {
-      return 0;
+      return { killed: 0, interrupted: [] };
     }
     let killed = 0;
+    const interrupted: string[] = [];
     for (const name of names) {
       const file = join(this.dir, name);
-      const [pidText, startedText] = (await readFile(file, 'utf8').catch(() => '')).trim().split(' ');
+      const [pidText, startedText, attemptId] = (await readFile(file, 'utf8').catch(() => '')).trim().split(' ');
       const pid = Number(pidText);
       if (Number.isInteger(pid) && pid > 1 && startedText !== undefined && (await startTime(pid)) === startedText) {
         if (killProcessGroup(pid, 'SIGKILL')) killed++;
       }
+      if (attemptId !== undefined && attemptId !== '' && interrupted.length < leftoverAttemptsMax) interrupted.push(attemptId);
       await rm(file, { force: true });
     }
-    return killed;
+    return { killed, interrupted };
   }
 }
 

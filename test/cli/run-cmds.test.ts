@@ -164,6 +164,8 @@ function worker(id: string, extra: Partial<WorkerInfo> = {}): WorkerInfo {
     breakerSinceMs: 0,
     resetting: false,
     lastHeartbeatAgeMs: 0,
+    service: 'full',
+    serviceReason: '',
     workerId: id,
     name: `host-${id}`,
     state: 'active',
@@ -508,7 +510,7 @@ describe('testudo runs / workers (fake client)', () => {
   it('workers list and drain', async () => {
     const client = new FakeClient([], failedRun());
     const list = await cli(['workers', 'list'], envFor(client));
-    expect(list.out.split('\n')[1]).toMatch(/^w-a +host-w-a +draining +no +closed +0\/4 +- +8 +16\.0G$/);
+    expect(list.out.split('\n')[1]).toMatch(/^w-a +host-w-a +draining +no +closed +full +0\/4 +- +8 +16\.0G$/);
     expect((await cli(['workers', 'drain', 'w-a'], envFor(client))).out).toBe('worker w-a: draining\n');
     expect((await cli(['workers', 'drain', 'w-a', '--undrain'], envFor(client))).out).toBe('worker w-a: active\n');
     const missing = await cli(['workers', 'drain', 'w-zzz'], envFor(client));
@@ -558,11 +560,14 @@ describe('formatters', () => {
   });
 
   it('formatWorkersTable: sorted by id, slots used/total, labels, memory', () => {
-    const text = formatWorkersTable([worker('w-2', { memoryMb: 512, labels: { region: 'eu', os: 'linux' } }), worker('w-1', { state: 'lost', connected: false, running: [] })]);
+    const text = formatWorkersTable([
+      worker('w-2', { memoryMb: 512, labels: { region: 'eu', os: 'linux' }, service: 'one-at-a-time' }),
+      worker('w-1', { state: 'lost', connected: false, running: [], service: 'out' }),
+    ]);
     expect(text.split('\n')).toEqual([
-      'WORKER  NAME      STATE   CONNECTED  BREAKER  SLOTS  LABELS              CPUS  MEMORY',
-      'w-1     host-w-1  lost    no         closed   0/4    arch=x64,os=linux   8     16.0G',
-      'w-2     host-w-2  active  yes        closed   2/4    os=linux,region=eu  8     512M',
+      'WORKER  NAME      STATE   CONNECTED  BREAKER  SERVICE        SLOTS  LABELS              CPUS  MEMORY',
+      'w-1     host-w-1  lost    no         closed   out            0/4    arch=x64,os=linux   8     16.0G',
+      'w-2     host-w-2  active  yes        closed   one-at-a-time  2/4    os=linux,region=eu  8     512M',
       '',
     ]);
     expect(formatWorkersTable([])).toBe('no workers\n');

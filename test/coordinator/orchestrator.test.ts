@@ -27,7 +27,7 @@ function applyRaw(d: Driver, json: string, atMs = 0): unknown {
 describe('Orchestrator: the happy path', () => {
   it('registers, submits, assigns and counts results until the run passes', () => {
     const d = new Driver();
-    expect(d.register(registration('w1', { slots: 2 }), 100)).toEqual({ workerId: 'w1', resend: [], cancel: [], reset: false });
+    expect(d.register(registration('w1', { slots: 2 }), 100)).toEqual({ workerId: 'w1', resend: [], cancel: [], reset: false, interrupted: 0 });
     expect(d.o.listWorkers()).toEqual([
       {
         workerId: 'w1',
@@ -378,8 +378,58 @@ describe('Orchestrator: worker registration and draining', () => {
     d.schedule(0);
     expect(d.o.worker('w1')?.running).toEqual(['r1.t1.a1', 'r1.t2.a1', 'r1.t3.a1']);
     const out = d.register(registration('w1', { slots: 3, running: ['r1.t1.a1', 'r9.t1.a1'], pending: ['r1.t2.a1'], name: 'renamed' }), 500);
-    expect(out).toEqual({ workerId: 'w1', resend: ['r1.t3.a1'], cancel: ['r9.t1.a1'], reset: false });
+    expect(out).toEqual({ workerId: 'w1', resend: ['r1.t3.a1'], cancel: ['r9.t1.a1'], reset: false, interrupted: 0 });
     expect(d.o.worker('w1')).toMatchObject({ name: 'renamed', registeredAtMs: 500, state: 'active', running: ['r1.t1.a1', 'r1.t2.a1', 'r1.t3.a1'] });
+  });
+
+  it('loses, not resends, the attempts a restarted worker names as interrupted; the crash opens its breaker', () => {
+    const d = new Driver();
+    d.register(registration('w1', { slots: 3 }));
+    d.register(registration('w2', { slots: 3 }));
+    d.submit('r1', submission([template(), template(), template()]), 0);
+    d.assign([{ taskId: 'r1.t1', workerId: 'w1' }, { taskId: 'r1.t2', workerId: 'w1' }, { taskId: 'r1.t3', workerId: 'w1' }], 0);
+    // The new process names t1 (its predecessor died running it) and t2 (its result is in the outbox: finished, not lost);
+    // t3 it never heard of (an order in flight), so it is sent again; an unknown id is ignored.
+    const out = d.register(registration('w1', { slots: 3, pending: ['r1.t2.a1'], interrupted: ['r1.t1.a1', 'r1.t2.a1', 'r9.t9.a1'] }), 500);
+    expect(out).toEqual({ workerId: 'w1', resend: ['r1.t3.a1'], cancel: [], reset: false, interrupted: 1 });
+    expect(d.o.worker('w1')?.running).toEqual(['r1.t2.a1', 'r1.t3.a1']);
+    expect(d.o.worker('w1')?.breaker.state).toBe('open');
+    const t1 = d.o.getRun('r1')!.tasks[0]!;
+    expect(t1.state).toBe('queued');
+    expect(t1.attempts.map((a) => [a.attemptId, a.state])).toEqual([['r1.t1.a1', 'lost']]);
+    // Naming it again (every hello does) changes nothing: the attempt is no longer the worker's.
+    const again = d.register(registration('w1', { slots: 3, running: ['r1.t3.a1'], pending: ['r1.t2.a1'], interrupted: ['r1.t1.a1'] }), 600);
+    expect(again).toEqual({ workerId: 'w1', resend: [], cancel: [], reset: false, interrupted: 0 });
+    // The task runs again elsewhere: w1's breaker keeps it out for the open wait.
+    expect(d.schedule(10_000).assigned.map((a) => [a.attemptId, a.workerId])).toEqual([['r1.t1.a2', 'w2']]);
+  });
+
+  it('a new process that found its lock left behind is a crash, even running nothing; a reconnect of the same process is not', () => {
+    const d = new Driver();
+    d.register(registration('w1', { bootId: 'boot-1' }));
+    // The same process reconnecting, or a clean restart: no trip.
+    d.register(registration('w1', { bootId: 'boot-1', uncleanStart: false }), 100);
+    d.register(registration('w1', { bootId: 'boot-2', uncleanStart: false }), 200);
+    expect(d.o.worker('w1')?.breaker.state).toBe('closed');
+    d.register(registration('w1', { bootId: 'boot-3', uncleanStart: true }), 300);
+    expect(d.o.worker('w1')?.breaker).toMatchObject({ state: 'open' });
+    expect(d.o.worker('w1')?.breaker.reason).toContain('work-dir lock left behind');
+    // Its every hello says so; only the first of the process counts.
+    const since = d.o.worker('w1')!.breaker.sinceMs;
+    d.register(registration('w1', { bootId: 'boot-3', uncleanStart: true }), 400);
+    expect(d.o.worker('w1')?.breaker.sinceMs).toBe(since);
+    expect(d.o.worker('w1')?.breaker.reason).not.toContain('while open');
+  });
+
+  it('with adaptive recovery off, a crash loses the attempt but opens no breaker', () => {
+    const d = new Driver();
+    d.apply({ type: 'set-breaker-config', config: { adaptiveRecovery: false } }, 0);
+    d.register(registration('w1', { slots: 1 }));
+    d.submit('r1', submission([template()]), 0);
+    d.assign([{ taskId: 'r1.t1', workerId: 'w1' }], 0);
+    expect(d.register(registration('w1', { slots: 1, interrupted: ['r1.t1.a1'] }), 500).interrupted).toBe(1);
+    expect(d.o.worker('w1')?.breaker.state).toBe('closed');
+    expect(d.o.getRun('r1')!.tasks[0]!.attempts.map((a) => a.state)).toEqual(['lost']);
   });
 
   it('reactivates a lost worker; everything it still runs is to be cancelled', () => {
@@ -389,7 +439,7 @@ describe('Orchestrator: worker registration and draining', () => {
     d.schedule(0);
     d.lost('w1', 100);
     const out = d.register(registration('w1', { slots: 2, running: ['r1.t1.a1'], pending: ['r1.t2.a1'] }), 200);
-    expect(out).toEqual({ workerId: 'w1', resend: [], cancel: ['r1.t1.a1'], reset: false });
+    expect(out).toEqual({ workerId: 'w1', resend: [], cancel: ['r1.t1.a1'], reset: false, interrupted: 0 });
     expect(d.o.worker('w1')).toMatchObject({ state: 'active', running: [] });
     // Its pending result is late: the attempt was superseded.
     expect(statuses(d.results([result('r1.t2.a1', 'w1')], 300))).toEqual(['late']);
@@ -1337,9 +1387,50 @@ describe('Orchestrator: recovery that keeps the fleet serving', () => {
     const listed = d.o.schedulableWorkers(300);
     expect(listed.find((w) => w.workerId === 'w1')).toBeUndefined();
     expect(listed.find((w) => w.workerId === 'w2')?.freeSlots).toBe(1);
+    expect(d.o.workerService('w1', 300)).toMatchObject({ service: 'out', reason: expect.stringContaining('ejected until') });
+    expect(d.o.workerService('w2', 300)).toMatchObject({ service: 'one-at-a-time', reason: expect.stringContaining('past the ejection cap') });
+    expect(d.o.workerService('w3', 300)).toEqual({ service: 'full', reason: '' });
+    expect(d.o.workerService('w9', 300)).toEqual({ service: 'out', reason: 'unknown worker' });
     expect(d.assign([{ taskId: 'r1.t11', workerId: 'w2' }], 300).assigned).toHaveLength(1);
     expect(d.assign([{ taskId: 'r1.t12', workerId: 'w2' }], 301).skipped).toBe(1);
     expect(d.assign([{ taskId: 'r1.t12', workerId: 'w1' }], 302).skipped).toBe(1);
+  });
+
+  it('runs a worker that fails one spawn in three at a lower weight until its window is clean; its peers keep their slots', () => {
+    const d = new Driver();
+    for (const w of ['w1', 'w2', 'w3']) d.register(registration(w, { slots: 2 }));
+    d.submit('r1', submission(Array.from({ length: 40 }, () => template())), 0);
+    let n = 0;
+    const pass = (w: string, atMs: number): void => {
+      const out = d.assign([{ taskId: `r1.t${++n}`, workerId: w }], atMs);
+      d.results([result(out.assigned[0]!.attemptId, w)], atMs + 10);
+    };
+    for (const w of ['w2', 'w3']) for (let i = 0; i < 4; i++) pass(w, 100 + i * 20);
+    // w1: one failure is luck, it keeps both slots.
+    pass('w1', 200);
+    crashOn(d, 'w1', `r1.t${++n}`, 220, 'spawn-error');
+    pass('w1', 240);
+    expect(d.o.schedulableWorkers(300).find((w) => w.workerId === 'w1')?.freeSlots).toBe(2);
+    // A second failure: 2 of 4 against its peers' 0 is an outlier (margin 0.2), one attempt at a time.
+    crashOn(d, 'w1', `r1.t${++n}`, 260, 'spawn-error');
+    expect(d.o.worker('w1')?.breaker.state).toBe('closed');
+    expect(d.o.schedulableWorkers(300).map((w) => [w.workerId, w.freeSlots])).toEqual([['w1', 1], ['w2', 2], ['w3', 2]]);
+    // `workers list` says so, with the numbers.
+    expect(d.o.workerService('w1', 300)).toEqual({ service: 'one-at-a-time', reason: "outlier: 2 of 4 attempts failed, at least 0.2 above its peers' median" });
+    expect(d.o.workerService('w2', 300)).toEqual({ service: 'full', reason: '' });
+    expect(d.assign([{ taskId: `r1.t${++n}`, workerId: 'w1' }], 300).assigned).toHaveLength(1);
+    expect(d.assign([{ taskId: `r1.t${++n}`, workerId: 'w1' }], 301).skipped).toBe(1);
+    d.results([result(`r1.t${n - 1}.a1`, 'w1')], 310);
+    // Successes thin its failures out: at 2 of 10 (0.2) it is still one; at 2 of 11 it has both slots again.
+    for (let i = 0; i < 5; i++) pass('w1', 400 + i * 20);
+    expect(d.o.schedulableWorkers(500).find((w) => w.workerId === 'w1')?.freeSlots).toBe(1);
+    pass('w1', 520);
+    expect(d.o.schedulableWorkers(600).find((w) => w.workerId === 'w1')?.freeSlots).toBe(2);
+    // Off, it never applies.
+    crashOn(d, 'w1', `r1.t${++n}`, 620, 'spawn-error');
+    expect(d.o.schedulableWorkers(700).find((w) => w.workerId === 'w1')?.freeSlots).toBe(1);
+    d.apply({ type: 'set-breaker-config', config: { outlierMargin: 0 } }, 700);
+    expect(d.o.schedulableWorkers(800).find((w) => w.workerId === 'w1')?.freeSlots).toBe(2);
   });
 
   it('holds tasks through a fleet-wide fault instead of giving them up, and nobody is quarantined', () => {

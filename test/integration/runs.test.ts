@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { XMLParser } from 'fast-xml-parser';
@@ -134,7 +134,35 @@ describe('runs across real workers', () => {
     }
     expect(countedTests(run)).toEqual(Array.from({ length: 12 }, (_, i) => `t${i + 1}`).sort());
     const workers = await client.listWorkers();
-    expect(workers.find((w) => w.workerId === victim.workerId)?.state).toBe('lost');
+    expect(workers.find((w) => w.workerId === victim.workerId)).toMatchObject({ state: 'lost', service: 'out', serviceReason: 'lost' });
+    expect(workers.filter((w) => w.workerId !== victim.workerId).map((w) => w.service)).toEqual(['full', 'full']);
+  });
+
+  it('counts as lost, not runs again unseen, the attempts a worker killed (SIGKILL) and restarted within its TTL died with', async () => {
+    // A long TTL: the worker comes back under the same session, so only its own report tells the leader what it lost.
+    const { cluster, client } = await setUp({ workerTtlMs: 120_000, workerGraceMs: 1000 });
+    await startWorkers(cluster, client, 2, 2);
+    const { runId } = await client.submitRun(sleepRun('worker-restart', 8, 1.5));
+    const victim = await waitFor('w1 running a task', async () => {
+      const workers = await client.listWorkers();
+      return workers.find((w) => w.name === 'w1' && w.running.length > 0);
+    });
+    // Assigned is not enough: the order may still be on its way. Kill once the worker has begun an attempt.
+    const begun = join(cluster.worker('w1').workDir, 'task-groups');
+    await waitFor('w1 has begun an attempt', async () => (await readdir(begun).catch(() => [])).length > 0);
+    await cluster.killWorker('w1');
+    await cluster.startWorker('w1');
+    const run = await finishRun(client, runId);
+    expect(run.state).toBe('passed');
+    const lostAttempts = run.tasks.flatMap((t) => t.attempts).filter((a) => a.state === 'lost');
+    expect(lostAttempts.length).toBeGreaterThan(0);
+    for (const attempt of lostAttempts) {
+      expect(attempt.workerId).toBe(victim.workerId);
+      expect(attempt.reason).toContain('restarted');
+    }
+    for (const task of run.tasks) expect(task.attempts.filter((a) => a.state === 'passed')).toHaveLength(1);
+    expect([...countedAttempts(run).values()].every((n) => n === 1)).toBe(true);
+    expect(countedTests(run)).toEqual(Array.from({ length: 8 }, (_, i) => `t${i + 1}`).sort());
   });
 
   it('commits once the results a restarted worker finds in its outbox', async () => {

@@ -33,6 +33,7 @@ describe('worker identity', () => {
 
   it('locks the work dir, refusing a live holder', async () => {
     const lock = await acquireWorkDirLock(tmp);
+    expect(lock.uncleanStart).toBe(false);
     expect(readFileSync(path.join(tmp, 'LOCK'), 'utf8')).toBe(`${process.pid}\n`);
     await expect(acquireWorkDirLock(tmp)).rejects.toThrow(`work dir ${tmp} is in use by this process (pid ${process.pid})`);
     await lock.release();
@@ -42,12 +43,17 @@ describe('worker identity', () => {
     await expect(acquireWorkDirLock(tmp)).rejects.toThrow(`work dir ${tmp} is in use by pid 1`);
   });
 
-  it('takes over a stale lock', async () => {
+  it('takes over a stale lock, and says the previous holder died without stopping', async () => {
     const dead = spawnSync('/bin/sh', ['-c', 'echo $$']).stdout.toString().trim();
     writeFileSync(path.join(tmp, 'LOCK'), `${dead}\n`);
     const lock = await acquireWorkDirLock(tmp);
+    expect(lock.uncleanStart).toBe(true);
     expect(readFileSync(path.join(tmp, 'LOCK'), 'utf8')).toBe(`${process.pid}\n`);
     await lock.release();
+    // Released cleanly: the next start is clean.
+    const clean = await acquireWorkDirLock(tmp);
+    expect(clean.uncleanStart).toBe(false);
+    await clean.release();
 
     writeFileSync(path.join(tmp, 'LOCK'), '');
     const again = await acquireWorkDirLock(tmp);

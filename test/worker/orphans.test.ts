@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -57,21 +57,39 @@ describe('TaskGroups', () => {
     const dir = await workDir();
     const pid = sleeper();
     await new TaskGroups(dir).record('r1.t1.a1', pid);
-    const killed = await new TaskGroups(dir).killLeftovers();
-    expect(killed).toBe(1);
+    const leftovers = await new TaskGroups(dir).killLeftovers();
+    expect(leftovers).toEqual({ killed: 1, interrupted: ['r1.t1.a1'] });
     // The shell is a zombie until its parent (this process) reaps it; either way it no longer runs.
     for (let i = 0; i < 100 && running(pid); i++) await new Promise((r) => setTimeout(r, 20));
     expect(running(pid)).toBe(false);
-    expect(await new TaskGroups(dir).killLeftovers()).toBe(0);
+    expect(await new TaskGroups(dir).killLeftovers()).toEqual({ killed: 0, interrupted: [] });
   });
 
   it('never signals a pid whose start time differs (a recycled pid)', async () => {
     const dir = await workDir();
     const pid = sleeper();
     await mkdir(join(dir, 'task-groups'), { recursive: true });
-    await writeFile(join(dir, 'task-groups', 'r1.t1.a1'), `${pid} 1\n`);
-    expect(await new TaskGroups(dir).killLeftovers()).toBe(0);
+    await writeFile(join(dir, 'task-groups', 'r1.t1.a1'), `${pid} 1 r1.t1.a1\n`);
+    // Not killed, but still named: the predecessor died with the attempt either way.
+    expect(await new TaskGroups(dir).killLeftovers()).toEqual({ killed: 0, interrupted: ['r1.t1.a1'] });
     expect(alive(pid)).toBe(true);
+  });
+
+  it('reads records from before the attempt id was kept: killed, naming no attempt', async () => {
+    const dir = await workDir();
+    const pid = sleeper();
+    const groups = new TaskGroups(dir);
+    await groups.record('r1.t1.a1', pid);
+    const file = join(dir, 'task-groups', 'r1.t1.a1');
+    const [pidText, started] = (await readFile(file, 'utf8')).trim().split(' ');
+    await writeFile(file, `${pidText} ${started}\n`);
+    expect(await groups.killLeftovers()).toEqual({ killed: 1, interrupted: [] });
+  });
+
+  it('names an attempt that began but never spawned a process', async () => {
+    const dir = await workDir();
+    await new TaskGroups(dir).began('r1.t2.a1');
+    expect(await new TaskGroups(dir).killLeftovers()).toEqual({ killed: 0, interrupted: ['r1.t2.a1'] });
   });
 
   it('forgets a group that ended normally', async () => {
@@ -80,7 +98,7 @@ describe('TaskGroups', () => {
     const groups = new TaskGroups(dir);
     await groups.record('a', pid);
     await groups.forget('a');
-    expect(await groups.killLeftovers()).toBe(0);
+    expect(await groups.killLeftovers()).toEqual({ killed: 0, interrupted: [] });
     expect(alive(pid)).toBe(true);
   });
 });

@@ -10,6 +10,12 @@ export interface HelloMessage {
   capabilities: string;
   running: string[];
   pending: string[];
+  /** Attempts a previous process of this worker started and died with (absent from older workers). */
+  interrupted?: string[];
+  /** Random per worker process (absent or '' from older workers). */
+  bootId?: string;
+  /** The process found its predecessor's work-dir lock left behind (it died without stopping). */
+  uncleanStart?: boolean;
   version: string;
   sessionKey?: string;
   clusterId: string;

@@ -128,7 +128,7 @@ export class SessionProtocol {
     }
     try {
       const { value } = await this.host.proposer.propose(
-        { type: 'register-worker', workerId: hello.workerId, name: hello.name, capabilities, slots: hello.slots, httpAddress: hello.httpAddress, running: hello.running, pending: hello.pending, sessionKeyHash: keyHash },
+        { type: 'register-worker', workerId: hello.workerId, name: hello.name, capabilities, slots: hello.slots, httpAddress: hello.httpAddress, running: hello.running, pending: hello.pending, interrupted: hello.interrupted ?? [], bootId: hello.bootId ?? '', uncleanStart: hello.uncleanStart ?? false, sessionKeyHash: keyHash },
         leaderProposal(this.host),
       );
       if (value === null) throw new Error('register-worker gave no outcome');
@@ -148,7 +148,7 @@ export class SessionProtocol {
     if (outcome.cancel.length > 0) call.write({ cancel: { attemptIds: [...outcome.cancel], reason: 'the coordinator does not assign this attempt to this worker' } });
     this.table.sendOrders(session, outcome.resend);
     if (outcome.reset) call.write({ reset: { reason: 'a reset was asked for while the worker was away' } });
-    this.host.log.info({ workerId: hello.workerId, slots: hello.slots, resend: outcome.resend.length, cancel: outcome.cancel.length }, 'worker registered');
+    this.host.log.info({ workerId: hello.workerId, slots: hello.slots, resend: outcome.resend.length, cancel: outcome.cancel.length, interrupted: outcome.interrupted }, 'worker registered');
     this.sink.kick();
     return session;
   }

@@ -45,6 +45,17 @@ export interface RegisterWorkerCommand {
   /** Attempts whose results sit in the worker's outbox, not yet confirmed. */
   readonly pending: readonly string[];
   /**
+   * Attempts a previous process of the worker started and died with (absent
+   * in commands from before it existed: none). Each one still assigned to
+   * the worker is lost, not sent again: the crash is a failure its breaker
+   * sees, and the attempt's task follows the recovery ladder.
+   */
+  readonly interrupted?: readonly string[];
+  /** Random per worker process; a new one under a known id is a restart ('' or absent: unknown). */
+  readonly bootId?: string;
+  /** The process found its predecessor's work-dir lock left behind: the predecessor crashed. */
+  readonly uncleanStart?: boolean;
+  /**
    * Hex SHA-256 of the session key the worker presented ('' or absent: none).
    * The first registration of an id binds it; a later one with another key
    * is refused (docs/security.md).

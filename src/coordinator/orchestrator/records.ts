@@ -41,6 +41,8 @@ export interface WorkerRec {
   resetSinceMs: number;
   /** The session key hash the id is bound to; '' or absent (older snapshots): not bound yet. */
   sessionKeyHash?: string;
+  /** The boot id of the worker process last registered under this id; '' or absent: unknown. */
+  bootId?: string;
 }
 
 export interface AttemptRec {

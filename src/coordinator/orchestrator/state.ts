@@ -9,6 +9,7 @@ import type {
   TaskTemplate,
   WorkerState,
   WorkerView,
+  WorkerServiceView,
 } from '../../model/index.js';
 import { attemptIdOf, taskIdOf, testId } from '../../model/index.js';
 import { assert } from '../../common/assert.js';
@@ -30,6 +31,8 @@ import {
   defaultBreakerConfig,
   degradedSlots,
   ejectedWorkers,
+  isOutlier,
+  outlierFailuresMin,
   ladderConfigOf,
   lastWasHold,
   thresholdConfigOf,
@@ -37,6 +40,7 @@ import {
   emptyRecoveryHistory,
   enable,
   failingNow,
+  failingNowCalls,
   forceOpen,
   isFaultClass,
   maybeHalfOpen,
@@ -49,6 +53,7 @@ import {
   recordOutcome,
   recordRecovery,
   release,
+  tripOnCrash,
   windowStats,
   type BreakerOutcome,
   type BreakerStep,
@@ -103,6 +108,8 @@ export interface RegisterOutcome {
   readonly cancel: readonly string[];
   /** The worker owes a reset (asked before it reconnected). */
   readonly reset: boolean;
+  /** Attempts lost because the worker's previous process died with them (not sent again). */
+  readonly interrupted: number;
 }
 
 /** How a register-worker refused for identity starts its message (the leader answers PERMISSION_DENIED). */
@@ -274,6 +281,7 @@ export class Orchestrator implements MachineExtension {
         resetting: false,
         resetSinceMs: 0,
         sessionKeyHash: keyHash,
+        bootId: command.bootId ?? '',
       };
       this.workers.set(worker.workerId, worker);
     } else {
@@ -289,10 +297,57 @@ export class Orchestrator implements MachineExtension {
       if (worker.resetting) worker.resetSinceMs = atMs;
     }
     const has = new Set([...command.running, ...command.pending]);
+    const restarted = this.restartedAfterCrash(worker, command);
+    const interrupted = this.loseInterrupted(worker, command.interrupted ?? [], has, atMs);
+    if (interrupted > 0 || restarted) {
+      const why = interrupted > 0 ? `the worker's process died with ${interrupted} attempt(s) in flight` : `the worker's process died (its restart found the work-dir lock left behind)`;
+      this.setBreaker(worker, tripOnCrash(worker.breaker, atMs, why, this.breakerSettings));
+    }
     const resend = worker.running.filter((id) => !has.has(id));
     const mine = new Set(worker.running);
     const cancel = command.running.filter((id) => !mine.has(id));
-    return { workerId: worker.workerId, resend, cancel, reset: worker.resetting };
+    return { workerId: worker.workerId, resend, cancel, reset: worker.resetting, interrupted };
+  }
+
+  /**
+   * A worker process died with attempts in flight and a new one registered
+   * under its id: each attempt the old process started, still assigned here
+   * and neither running nor finished in the new one, is lost (sending it
+   * again would hide the crash: a crash-looping worker would hold its tasks
+   * through every restart, and its breaker would never see a failure).
+   * Returns how many were lost; the caller trips the breaker (tripOnCrash).
+   */
+  private loseInterrupted(worker: WorkerRec, interrupted: readonly string[], has: ReadonlySet<string>, atMs: number): number {
+    const died = new Set(interrupted);
+    const lost = worker.running.filter((id) => died.has(id) && !has.has(id));
+    for (const attemptId of lost) this.loseAttempt(worker, attemptId, `worker ${worker.workerId} restarted: its previous process died running the attempt`, atMs);
+    return lost.length;
+  }
+
+  /**
+   * A new process (a boot id not seen under this worker id) that found its
+   * predecessor's lock left behind: the worker crashed since it last
+   * registered, whether or not it was running anything. Records the boot
+   * id, so the same process reconnecting is not counted again.
+   */
+  private restartedAfterCrash(worker: WorkerRec, command: RegisterWorkerCommand): boolean {
+    const bootId = command.bootId ?? '';
+    if (bootId === '' || bootId === (worker.bootId ?? '')) return false;
+    worker.bootId = bootId;
+    return command.uncleanStart === true;
+  }
+
+  /** One running attempt of the worker is lost: released, fed to its breaker, its task handed to the recovery ladder. */
+  private loseAttempt(worker: WorkerRec, attemptId: string, reason: string, atMs: number): TaskRec {
+    const task = this.taskOfAttempt(attemptId);
+    const attempt = task.attempts[task.attempts.length - 1];
+    assert(attempt !== undefined && attempt.attemptId === attemptId && attempt.state === 'running', `worker ${worker.workerId} runs ${attemptId}, which is not its task's running attempt`);
+    attempt.state = 'lost';
+    attempt.reason = reason;
+    this.releaseAttempt(task, attempt);
+    this.feedBreaker(worker, { atMs, ok: false, durationMs: atMs - attempt.assignedAtMs, failureClass: 'lost-worker' });
+    this.recover(task, attempt.attemptId, 'lost-worker', attempt.reason, worker.workerId, atMs);
+    return task;
   }
 
   private forgetOneLostWorker(): void {
@@ -314,14 +369,7 @@ export class Orchestrator implements MachineExtension {
     let requeued = 0;
     let failed = 0;
     for (const attemptId of [...worker.running]) {
-      const task = this.taskOfAttempt(attemptId);
-      const attempt = task.attempts[task.attempts.length - 1];
-      assert(attempt !== undefined && attempt.attemptId === attemptId && attempt.state === 'running', `worker ${workerId} runs ${attemptId}, which is not its task's running attempt`);
-      attempt.state = 'lost';
-      attempt.reason = `worker ${workerId} lost: ${reason}`;
-      this.releaseAttempt(task, attempt);
-      this.feedBreaker(worker, { atMs, ok: false, durationMs: atMs - attempt.assignedAtMs, failureClass: 'lost-worker' });
-      this.recover(task, attempt.attemptId, 'lost-worker', attempt.reason, workerId, atMs);
+      const task = this.loseAttempt(worker, attemptId, `worker ${workerId} lost: ${reason}`, atMs);
       if (task.state === 'queued') requeued++;
       else failed++;
     }
@@ -488,6 +536,7 @@ export class Orchestrator implements MachineExtension {
     else if (b.state === 'forced-open' && quarantineCooldownElapsed(b, atMs, this.breakerSettings)) this.setBreaker(worker, probeAfterQuarantine(b, atMs, this.breakerSettings));
     if (paceSlots(worker.breaker, atMs, worker.running.length, this.breakerSettings) < 1) return false;
     if (worker.breaker.state === 'open' && !this.ejected(worker)) return worker.running.length < degradedSlots;
+    if (this.outlier(worker, atMs)) return worker.running.length < degradedSlots;
     return allowsAssignment(worker.breaker, atMs, this.probesRunning(worker), this.breakerSettings);
   }
 
@@ -509,6 +558,57 @@ export class Orchestrator implements MachineExtension {
     const active = [...this.workers.values()].filter((w) => w.state === 'active');
     const candidates = active.map((w) => ({ workerId: w.workerId, capabilityKey: w.capabilityKey, slots: w.slots, breakerState: w.breaker.state, sinceMs: w.breaker.sinceMs }));
     return ejectedWorkers(candidates, worker.capabilityKey, this.breakerSettings.maxEjectedShare).has(worker.workerId);
+  }
+
+  /**
+   * How much of the worker's capacity the scheduler uses at `nowMs`, and why:
+   * the rules of breakerAdmits and schedulableWorkers, told (read-only: a
+   * breaker whose open wait is over still reads open until an assignment
+   * moves it, and is reported as probing).
+   */
+  workerService(workerId: string, nowMs: number): WorkerServiceView {
+    const w = this.workers.get(workerId);
+    if (w === undefined) return { service: 'out', reason: 'unknown worker' };
+    if (w.state !== 'active') return { service: 'out', reason: w.state };
+    if (w.resetting) return { service: 'out', reason: 'resetting (recovery level 3)' };
+    const b = w.breaker;
+    const settings = this.breakerSettings;
+    switch (b.state) {
+      case 'forced-open':
+        return quarantineCooldownElapsed(b, nowMs, settings)
+          ? { service: 'probing', reason: `quarantined; cool-down over: up to ${settings.halfOpenProbes} probe attempts` }
+          : { service: 'out', reason: `quarantined: ${b.reason}` };
+      case 'open':
+        if (nowMs >= b.openUntilMs) return { service: 'probing', reason: `open wait over: up to ${settings.halfOpenProbes} probe attempts` };
+        return this.ejected(w)
+          ? { service: 'out', reason: `ejected until ${b.openUntilMs} (${b.reason})` }
+          : { service: 'one-at-a-time', reason: `open past the ejection cap (maxEjectedShare ${settings.maxEjectedShare}): ${b.reason}` };
+      case 'half-open':
+        return { service: 'probing', reason: `half-open: ${b.probeSuccesses} of ${settings.halfOpenProbes} probes passed` };
+      default:
+        break;
+    }
+    if (b.state !== 'disabled' && paceSlots(b, nowMs, 0, settings) !== Number.POSITIVE_INFINITY) {
+      return { service: 'paced', reason: `its last ${failingNowCalls} attempts failed: one at a time, ${settings.failingPaceMs} ms after the last failure` };
+    }
+    if (this.outlier(w, nowMs)) {
+      const stats = windowStats(b, nowMs, settings);
+      return { service: 'one-at-a-time', reason: `outlier: ${stats.failures} of ${stats.calls} attempts failed, at least ${settings.outlierMargin} above its peers' median` };
+    }
+    return { service: 'full', reason: '' };
+  }
+
+  /** A closed worker failing clearly more than its peers: it runs at a lower weight (isOutlier). */
+  private outlier(worker: WorkerRec, atMs: number): boolean {
+    const settings = this.breakerSettings;
+    if (!settings.adaptiveRecovery || settings.outlierMargin === 0 || worker.breaker.state !== 'closed') return false;
+    const stats = windowStats(worker.breaker, atMs, settings);
+    // Most workers have no failures: settle them before the pass over the peers.
+    if (stats.failures < outlierFailuresMin) return false;
+    const peerRates = peerStats(this.workers.values(), worker, atMs, settings)
+      .filter((p) => p.workerId !== worker.workerId && p.calls > 0)
+      .map((p) => p.failureRate);
+    return isOutlier(stats, peerRates, settings.outlierMargin);
   }
 
   /** Attempts running on the worker that started while its breaker is half-open (the probes). */
@@ -545,6 +645,7 @@ export class Orchestrator implements MachineExtension {
       }
       // A worker failing now is paced: one attempt at a time, once its pace allows it.
       probesLeft = Math.min(probesLeft, paceSlots(b, nowMs, w.running.length, this.breakerSettings));
+      if (this.outlier(w, nowMs)) probesLeft = Math.min(probesLeft, degradedSlots - w.running.length);
       // A busy worker is listed too (0 free slots): the planner waits for it rather than retrying where a task failed.
       const freeSlots = Math.max(0, Math.min(w.slots - w.running.length, probesLeft));
       const room = this.prefetchRoom(w, nowMs);

@@ -11,6 +11,8 @@ import type { RegisterWorkerCommand } from './commands.js';
 export const idBytesMax = 128;
 export const runTasksMax = 50_000;
 export const workerSlotsMax = 1024;
+/** Interrupted attempts a worker may name in one registration (a previous process held at most its slots). */
+export const interruptedMax = 4 * workerSlotsMax;
 export const testsPerResultMax = 20_000;
 export const outputTailBytesMax = 64 * 1024;
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
@@ -43,6 +45,9 @@ export function validateWorker(w: RegisterWorkerCommand): string | null {
     capabilitiesProblem(w.capabilities) ??
     (typeof w.httpAddress !== 'string' ? 'httpAddress must be a string' : null) ??
     (!isStringArray(w.running) || !isStringArray(w.pending) ? 'running and pending must be lists of attempt ids' : null) ??
+    (w.interrupted !== undefined && (!isStringArray(w.interrupted) || w.interrupted.length > interruptedMax) ? `interrupted must be a list of at most ${interruptedMax} attempt ids` : null) ??
+    (w.bootId !== undefined && (typeof w.bootId !== 'string' || w.bootId.length > idBytesMax) ? `bootId must be a string of at most ${idBytesMax} characters` : null) ??
+    (w.uncleanStart !== undefined && typeof w.uncleanStart !== 'boolean' ? 'uncleanStart must be true or false' : null) ??
     (w.sessionKeyHash !== undefined && (typeof w.sessionKeyHash !== 'string' || !/^([0-9a-f]{64})?$/.test(w.sessionKeyHash)) ? 'sessionKeyHash must be empty or 64 hex digits' : null)
   );
 }

@@ -57,6 +57,12 @@ export interface BreakerConfig {
    * Quarantine (forced open) is never capped, but its slots count.
    */
   readonly maxEjectedShare: number;
+  /**
+   * Outlier weighting, short of a trip: a closed worker with at least two
+   * failures in its window whose failure rate is at least this much above its
+   * peers' median runs one attempt at a time (0..1; 0 turns it off).
+   */
+  readonly outlierMargin: number;
   /** Ladder: wait before a level-1 retry on the same worker (the first fleet-wide hold waits as long, doubling after). */
   readonly retryBackoffMs: number;
   /** Ladder: a worker with this many breaker-counted failures in its window is not retried on. */
@@ -115,6 +121,7 @@ export const defaultBreakerConfig: BreakerConfig = {
   quarantineCooldownMs: 900_000,
   quarantineAfterOpens: 6,
   maxEjectedShare: 0.25,
+  outlierMargin: 0.2,
   retryBackoffMs: defaultLadderConfig.retryBackoffMs,
   sameWorkerFailuresMax: defaultLadderConfig.sameWorkerFailuresMax,
   missPenaltyMs: defaultLadderConfig.missPenaltyMs,
@@ -249,6 +256,7 @@ export function validateBreakerConfig(config: BreakerConfig): void {
     throw new RangeError(`breaker: quarantineAfterOpens must be an integer ≥ 1 (got ${config.quarantineAfterOpens})`);
   }
   if (!(config.maxEjectedShare >= 0 && config.maxEjectedShare <= 1)) throw new RangeError(`breaker: maxEjectedShare must be in [0, 1] (got ${config.maxEjectedShare})`);
+  if (!(config.outlierMargin >= 0 && config.outlierMargin <= 1)) throw new RangeError(`breaker: outlierMargin must be in [0, 1] (got ${config.outlierMargin})`);
   if (!(config.fleetFailingShare > 0 && config.fleetFailingShare <= 1)) throw new RangeError(`breaker: fleetFailingShare must be in (0, 1] (got ${config.fleetFailingShare})`);
   if (!(config.failingPaceMs >= 0)) throw new RangeError(`breaker: failingPaceMs must be ≥ 0 (got ${config.failingPaceMs})`);
   validateLadderConfig(ladderConfigOf(config));
@@ -334,6 +342,28 @@ export function recordOutcome(
   return { breaker: recorded, transition: null };
 }
 
+/**
+ * A worker process died (a new process registered under its id and named the
+ * attempts it died with, or found its lock left behind). One crash is
+ * evidence enough, whatever the window says: a worker that crashed may crash
+ * again on its next attempts. Closed or half-open: opens (the first open is
+ * short, openBaseMs, about the time a restarted worker needs to rejoin; a
+ * crash while probing re-opens for longer). Open: the wait starts over from
+ * atMs, one step longer, since a crash loop restarts faster than the wait
+ * grows otherwise (no transition: it stays open). Adaptive recovery off,
+ * quarantined or disabled: no change; recordOutcome has counted any lost
+ * attempts either way.
+ */
+export function tripOnCrash(breaker: Breaker, atMs: number, why: string, config: BreakerConfig): BreakerStep {
+  if (!config.adaptiveRecovery) return { breaker, transition: null };
+  if (breaker.state === 'closed' || breaker.state === 'half-open') return open(breaker, atMs, why, config);
+  if (breaker.state !== 'open') return { breaker, transition: null };
+  const opens = breaker.opens + 1;
+  const waitMs = openWaitMs(opens, config);
+  const reason = bounded(`${why} while open; open for ${waitMs} ms more (open #${opens})`);
+  return { breaker: { ...breaker, opens, openUntilMs: Math.max(breaker.openUntilMs, atMs + waitMs), reason }, transition: null };
+}
+
 /** open → half-open once the open wait has elapsed; otherwise no change. */
 export function maybeHalfOpen(breaker: Breaker, atMs: number): BreakerStep {
   if (breaker.state !== 'open' || atMs < breaker.openUntilMs) return { breaker, transition: null };
@@ -402,11 +432,15 @@ function open(breaker: Breaker, atMs: number, why: string, config: BreakerConfig
 
 function move(breaker: Breaker, to: BreakerState, atMs: number, reason: string, changes: Partial<Breaker>): BreakerStep {
   assert(breaker.state !== to, `breaker transition ${to} → ${to}`);
-  const bounded = reason.length <= reasonCharsMax ? reason : `${reason.slice(0, reasonCharsMax - 1)}…`;
+  const text = bounded(reason);
   return {
-    breaker: { ...breaker, ...changes, state: to, sinceMs: atMs, reason: bounded },
-    transition: { from: breaker.state, to, atMs, reason: bounded },
+    breaker: { ...breaker, ...changes, state: to, sinceMs: atMs, reason: text },
+    transition: { from: breaker.state, to, atMs, reason: text },
   };
+}
+
+function bounded(reason: string): string {
+  return reason.length <= reasonCharsMax ? reason : `${reason.slice(0, reasonCharsMax - 1)}…`;
 }
 
 function windowText(calls: number, config: BreakerConfig): string {

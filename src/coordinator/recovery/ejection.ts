@@ -53,3 +53,29 @@ export function ejectedWorkers(workers: Iterable<EjectionCandidate>, capabilityK
   }
   return ejected;
 }
+
+/** Failures a worker's window must hold before outlier weighting may apply (one failure is luck). */
+export const outlierFailuresMin = 2;
+
+/**
+ * Outlier weighting, short of a trip (after Envoy's success-rate outlier
+ * detection): a worker that fails clearly more often than its peers, but not
+ * enough to open its breaker (a spawn that fails one time in three), keeps
+ * running at a lower weight, degradedSlots attempts at a time, until its
+ * window is clean enough again. Pure: the caller passes the window statistics
+ * of the worker and of its peers (the same capability class, the worker
+ * itself left out). No peers with calls, no comparison: a lone worker is
+ * never an outlier, and a fault the whole class shares raises the median with
+ * it.
+ *
+ *   degraded = margin > 0 and failures ≥ outlierFailuresMin and
+ *              failureRate ≥ median(peers' failure rates) + margin
+ */
+export function isOutlier(worker: { readonly failures: number; readonly failureRate: number }, peerRates: readonly number[], margin: number): boolean {
+  assert(margin >= 0 && margin <= 1, `outlier margin ${margin}`);
+  if (margin === 0 || worker.failures < outlierFailuresMin || peerRates.length === 0) return false;
+  const sorted = [...peerRates].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return worker.failureRate >= median + margin;
+}

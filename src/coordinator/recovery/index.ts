@@ -38,6 +38,7 @@ export {
   allowsAssignment,
   forceOpen,
   release,
+  tripOnCrash,
   quarantineCooldownElapsed,
   disable,
   enable,
@@ -48,7 +49,7 @@ export {
   ladderConfigOf,
   thresholdConfigOf,
 } from './breaker.js';
-export { ejectedWorkers, degradedSlots } from './ejection.js';
+export { ejectedWorkers, isOutlier, outlierFailuresMin, degradedSlots } from './ejection.js';
 export { maxFaultIntensity } from './chaos-hook.js';
 export { adaptiveThreshold, defaultAdaptiveThresholdConfig, validateAdaptiveThresholdConfig, median } from './adaptive-threshold.js';
 export {

@@ -1,4 +1,4 @@
-import { crc32c } from '../crc32c.js';
+import { checkSeal, sealInPlace } from '../frame.js';
 import { assert } from '../core/errors.js';
 import type { NodeId } from '../core/types.js';
 
@@ -25,7 +25,7 @@ import type { NodeId } from '../core/types.js';
  * violation).
  *
  * Layout (fixed `durableRecordBytes`, big-endian):
- *   0  u32 crc32c of bytes 4..end
+ *   0  u32 crc32c of bytes 4..end (a sealed record, src/raft/frame.ts)
  *   4  u32 magic "TSDR"
  *   8  u32 version
  *  12  f64 term            (safe integer)
@@ -80,7 +80,7 @@ export function encodeDurableRecord(record: DurableRecord): Buffer {
   buf.writeDoubleBE(record.lastTerm, 36);
   buf.writeUInt16BE(vote.length, 44);
   vote.copy(buf, headerBytes);
-  buf.writeUInt32BE(crc32c(buf.subarray(4)), 0);
+  sealInPlace(buf);
   const check = decodeDurableRecord(buf);
   assert(check.term === record.term && check.vote === record.vote && check.lastIndex === record.lastIndex && check.lastTerm === record.lastTerm, 'durable record: encode/decode mismatch');
   return buf;
@@ -90,7 +90,7 @@ export function encodeDurableRecord(record: DurableRecord): Buffer {
 export function decodeDurableRecord(buf: Uint8Array): DurableRecord {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b.length !== durableRecordBytes) throw new DurableRecordError(`durable record is ${b.length} bytes, expected ${durableRecordBytes}`);
-  if (b.readUInt32BE(0) !== crc32c(b.subarray(4))) throw new DurableRecordError('durable record checksum mismatch');
+  if (!checkSeal(b).ok) throw new DurableRecordError('durable record checksum mismatch');
   if (b.readUInt32BE(4) !== durableRecordMagic) throw new DurableRecordError('durable record has the wrong magic');
   const version = b.readUInt32BE(8);
   if (version !== durableRecordVersion) throw new DurableRecordError(`durable record version ${version} is not supported (expected ${durableRecordVersion})`);

@@ -1,4 +1,4 @@
-import { crc32c } from '../crc32c.js';
+import { checkSeal, seal, sealBytes, sealInPlace } from '../frame.js';
 import { assert, CorruptionError } from '../core/errors.js';
 import { EntryType, type Entry, type HardState, type NodeId, type Snapshot } from '../core/types.js';
 
@@ -30,7 +30,7 @@ export const keySnapshotData = Uint8Array.of(0x64); // 'd'
 export const keyLogStart = Uint8Array.of(0x6f); // 'o'
 export const entryKeyPrefix = 0x65; // 'e'
 export const entryKeyBytes = 9;
-export const crcBytes = 4;
+export const crcBytes = sealBytes;
 /** term u64 + index u64 + type u8 */
 export const entryHeaderBytes = 17;
 export const twoPow32 = 2 ** 32;
@@ -79,13 +79,8 @@ export function decodeRecord<T>(dir: string, index: number, what: string, value:
   }
 }
 
-/** Prefixes a payload with its CRC. */
-export function seal(payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(crcBytes + payload.byteLength);
-  out.set(payload, crcBytes);
-  new DataView(out.buffer).setUint32(0, crc32c(payload));
-  return out;
-}
+/** Prefixes a payload with its CRC (a sealed record, src/raft/frame.ts). */
+export { seal };
 
 export function readCrc(record: Uint8Array): number {
   return new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(0);
@@ -106,7 +101,7 @@ export function encodeEntry(entry: Entry): Uint8Array {
   writeU64(view, crcBytes + 8, entry.index);
   view.setUint8(crcBytes + 16, entry.type);
   out.set(entry.data, crcBytes + entryHeaderBytes);
-  view.setUint32(0, crc32c(out.subarray(crcBytes)));
+  sealInPlace(out);
   return out;
 }
 
@@ -226,13 +221,9 @@ export class RecordReader {
   ) {}
 
   static open(record: Uint8Array): RecordReader {
-    if (record.byteLength < crcBytes) throw new DecodeError(`record of ${record.byteLength} bytes is shorter than its checksum`);
-    const payload = record.subarray(crcBytes);
-    const stored = readCrc(record);
-    const computed = crc32c(payload);
-    if (stored !== computed) {
-      throw new DecodeError(`checksum mismatch (stored ${stored.toString(16)}, computed ${computed.toString(16)})`);
-    }
+    const check = checkSeal(record);
+    if (!check.ok) throw new DecodeError(check.reason);
+    const payload = check.payload;
     return new RecordReader(payload, new DataView(payload.buffer, payload.byteOffset, payload.byteLength));
   }
 

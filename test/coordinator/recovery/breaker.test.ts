@@ -12,6 +12,7 @@ import {
   quarantineCooldownElapsed,
   recordOutcome,
   release,
+  tripOnCrash,
   validateBreakerConfig,
   windowStats,
 } from '../../../src/coordinator/recovery/index.js';
@@ -364,5 +365,35 @@ describe('thresholds and config', () => {
     expect(() => validateBreakerConfig({ ...config, slowCallRateThreshold: 1.1 })).toThrow(RangeError);
     expect(() => validateBreakerConfig({ ...config, openBaseMs: 700_000 })).toThrow(RangeError);
     expect(() => validateBreakerConfig({ ...config, halfOpenProbes: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('tripOnCrash', () => {
+  it('opens a closed breaker at once, with the short first wait, whatever its window holds', () => {
+    const step = tripOnCrash(newBreaker(0), 1_000, 'the process died', config);
+    expect(step.breaker).toMatchObject({ state: 'open', opens: 1, openUntilMs: 1_000 + config.openBaseMs });
+    expect(step.transition).toMatchObject({ from: 'closed', to: 'open', atMs: 1_000 });
+    expect(step.transition?.reason).toContain('the process died');
+  });
+
+  it('re-opens a probing breaker for longer; an open one waits again, one step longer, from the crash', () => {
+    const open = tripOnCrash(newBreaker(0), 0, 'crash', config).breaker;
+    const halfOpen = maybeHalfOpen(open, config.openBaseMs).breaker;
+    const reopened = tripOnCrash(halfOpen, config.openBaseMs + 1, 'crash', config);
+    expect(reopened.transition).toMatchObject({ from: 'half-open', to: 'open' });
+    expect(reopened.breaker).toMatchObject({ opens: 2, openUntilMs: config.openBaseMs + 1 + 2 * config.openBaseMs });
+    const again = tripOnCrash(open, 10_000, 'crash again', config);
+    expect(again.transition).toBeNull();
+    expect(again.breaker).toMatchObject({ state: 'open', sinceMs: 0, opens: 2, openUntilMs: 10_000 + 2 * config.openBaseMs });
+    expect(again.breaker.reason).toContain('crash again while open');
+  });
+
+  it('leaves a quarantined or disabled breaker, or any with adaptive recovery off, as it is', () => {
+    const disabled = disable(newBreaker(0), 0, 'operator').breaker;
+    expect(tripOnCrash(disabled, 1, 'crash', config).transition).toBeNull();
+    const quarantined = forceOpen(newBreaker(0), 0, 'operator').breaker;
+    expect(tripOnCrash(quarantined, 1, 'crash', config).transition).toBeNull();
+    const off = { ...config, adaptiveRecovery: false };
+    expect(tripOnCrash(newBreaker(0), 1, 'crash', off).transition).toBeNull();
   });
 });

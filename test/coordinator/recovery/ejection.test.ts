@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { defaultBreakerConfig, ejectedWorkers, failingNow, newBreaker, recordOutcome, validateBreakerConfig, type BreakerState, type EjectionCandidate } from '../../../src/coordinator/recovery/index.js';
+import { defaultBreakerConfig, ejectedWorkers, failingNow, isOutlier, newBreaker, recordOutcome, validateBreakerConfig, type BreakerState, type EjectionCandidate } from '../../../src/coordinator/recovery/index.js';
 
 function fleet(states: readonly BreakerState[], slots = 2, key = 'linux'): EjectionCandidate[] {
   return states.map((breakerState, i) => ({ workerId: `w${i + 1}`, capabilityKey: key, slots, breakerState, sinceMs: 1_000 * (states.length - i) }));
@@ -68,5 +68,31 @@ describe('recovery settings', () => {
       ['thresholdGuardMargin', 1, /guardMargin must be in \[0, 1\)/],
     ];
     for (const [key, value, message] of bad) expect(() => validateBreakerConfig({ ...defaultBreakerConfig, [key]: value }), key).toThrow(message);
+  });
+});
+
+describe('outlier weighting', () => {
+  it('degrades a worker that fails clearly more often than its peers', () => {
+    expect(isOutlier({ failures: 2, failureRate: 0.3 }, [0, 0], 0.2)).toBe(true);
+    expect(isOutlier({ failures: 2, failureRate: 0.2 }, [0, 0.05, 0], 0.2)).toBe(true); // exactly at the margin
+  });
+
+  it('never degrades on one failure, without peers, with the margin off, or when its peers fail as often', () => {
+    expect(isOutlier({ failures: 1, failureRate: 1 }, [0, 0], 0.2)).toBe(false);
+    expect(isOutlier({ failures: 5, failureRate: 1 }, [], 0.2)).toBe(false);
+    expect(isOutlier({ failures: 5, failureRate: 1 }, [0, 0], 0)).toBe(false);
+    // A fault the class shares raises the median with it.
+    expect(isOutlier({ failures: 4, failureRate: 0.5 }, [0.4, 0.45, 0], 0.2)).toBe(false);
+    expect(isOutlier({ failures: 4, failureRate: 0.19 }, [0, 0], 0.2)).toBe(false);
+  });
+
+  it('takes the median of an even number of peers as the mean of the middle two', () => {
+    expect(isOutlier({ failures: 3, failureRate: 0.45 }, [0, 0.1, 0.3, 0.9], 0.25)).toBe(true); // median 0.2
+    expect(isOutlier({ failures: 3, failureRate: 0.44 }, [0, 0.1, 0.3, 0.9], 0.25)).toBe(false);
+  });
+
+  it('the setting is checked', () => {
+    expect(() => validateBreakerConfig({ ...defaultBreakerConfig, outlierMargin: 1.5 })).toThrow(/outlierMargin/);
+    expect(() => validateBreakerConfig({ ...defaultBreakerConfig, outlierMargin: -0.1 })).toThrow(/outlierMargin/);
   });
 });
