@@ -543,13 +543,13 @@ export class Orchestrator implements MachineExtension {
   /**
    * Attempts the worker may hold beyond its slots (prefetch: committed, and
    * started by the worker when a slot frees): none unless it is active, not
-   * resetting, its breaker closed and its pace free, so recovery sees a sick
+   * resetting, its breaker closed, its pace free and not an outlier, so recovery sees a sick
    * or paced worker's slots as without prefetch (docs/orchestrator.md, "Prefetch").
    */
   private prefetchRoom(worker: WorkerRec, atMs: number): number {
     const b = worker.breaker;
     if (worker.state !== 'active' || worker.resetting || b.state !== 'closed') return 0;
-    if (paceSlots(b, atMs, worker.running.length, this.breakerSettings) !== Number.POSITIVE_INFINITY) return 0;
+    if (paceSlots(b, atMs, worker.running.length, this.breakerSettings) !== Number.POSITIVE_INFINITY || this.outlier(worker, atMs)) return 0;
     return prefetchOf(worker.slots, this.breakerSettings.prefetchPerSlot);
   }
 
