@@ -34,6 +34,8 @@ export interface MakespanBenchOptions {
   /** Skip the real run (simulated strategies only). */
   readonly simulateOnly?: boolean;
   readonly dataDir?: string;
+  /** Set the cluster's prefetchPerSlot before the runs (default: the cluster's own). */
+  readonly prefetchPerSlot?: number;
 }
 
 export interface MakespanBenchResult {
@@ -71,6 +73,8 @@ export interface MakespanBenchResult {
   taskOverheadMeanMs: number | null;
   warmupSec: number | null;
   lostTasks: number | null;
+  /** The cluster's prefetchPerSlot during the real runs. */
+  prefetchPerSlot: number | null;
 }
 
 /** The task durations the bench runs: seeded lognormal (mean 1 s) × scale, raised to minTaskSec, rounded to ms. */
@@ -167,6 +171,7 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
       taskOverheadMeanMs: null,
       warmupSec: null,
       lostTasks: null,
+      prefetchPerSlot: null,
     };
   }
 
@@ -174,7 +179,8 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
   let cluster: LocalCluster | null = null;
   let client: TestudoClient | null = null;
   try {
-    ({ cluster, client } = await startBenchCluster(dataDir, workers, (i) => ({ slots: perWorker[i]!, executor: 'process' }), log));
+    let prefetchPerSlot: number;
+    ({ cluster, client, prefetchPerSlot } = await startBenchCluster(dataDir, workers, (i) => ({ slots: perWorker[i]!, executor: 'process' }), log, options.prefetchPerSlot));
     const submission = (name: string, seconds: readonly number[]): RunSubmission => ({
       name,
       setup: [],
@@ -248,6 +254,7 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
       taskOverheadMeanMs: measured === 0 ? null : round(overheadMs / measured, 1),
       warmupSec: warmupSec === null ? null : round(warmupSec),
       lostTasks: lostTasks(view),
+      prefetchPerSlot,
     };
   } finally {
     client?.close();

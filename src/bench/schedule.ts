@@ -17,6 +17,8 @@ export interface ScheduleBenchOptions {
   readonly idleRuns: number;
   /** Keep the cluster's data (and coordinator logs) here instead of a removed temporary directory. */
   readonly dataDir?: string;
+  /** Set the cluster's prefetchPerSlot before the run (default: the cluster's own). */
+  readonly prefetchPerSlot?: number;
 }
 
 export interface ScheduleBenchResult {
@@ -39,6 +41,8 @@ export interface ScheduleBenchResult {
   clusterSeconds: number;
   idleRuns: number;
   dataDir: string;
+  /** The cluster's prefetchPerSlot during the run. */
+  prefetchPerSlot: number;
 }
 
 /** A local 3-coordinator cluster with `workers` workers, ready (leader elected, every worker registered and connected). */
@@ -47,7 +51,8 @@ export async function startBenchCluster(
   workers: number,
   worker: { slots: number; executor: 'noop' | 'process' } | ((index: number) => { slots: number; executor: 'noop' | 'process' }),
   log: (line: string) => void,
-): Promise<{ cluster: LocalCluster; client: TestudoClient }> {
+  prefetchPerSlot?: number,
+): Promise<{ cluster: LocalCluster; client: TestudoClient; prefetchPerSlot: number }> {
   const cluster = new LocalCluster({ coordinators: 3, dataDir, basePort: 0, baseHttpPort: 0, logLevel: 'info' });
   await cluster.start();
   const endpoints = cluster.endpoints();
@@ -67,7 +72,10 @@ export async function startBenchCluster(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   log(`${workers} workers registered`);
-  return { cluster, client };
+  const config = await client.breakerConfig(prefetchPerSlot === undefined ? undefined : { prefetchPerSlot });
+  const prefetch = typeof config['prefetchPerSlot'] === 'number' ? config['prefetchPerSlot'] : 0;
+  log(`prefetchPerSlot ${prefetch}`);
+  return { cluster, client, prefetchPerSlot: prefetch };
 }
 
 /** Prefixes each progress line with the wall-clock time, to line it up with the coordinator logs. */
@@ -171,7 +179,8 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
   let cluster: LocalCluster | null = null;
   let client: TestudoClient | null = null;
   try {
-    ({ cluster, client } = await startBenchCluster(dataDir, options.workers, { slots: options.slots, executor: 'noop' }, log));
+    let prefetchPerSlot: number;
+    ({ cluster, client, prefetchPerSlot } = await startBenchCluster(dataDir, options.workers, { slots: options.slots, executor: 'noop' }, log, options.prefetchPerSlot));
     const template = noopTemplate();
     const submission: RunSubmission = {
       name: `bench-schedule-${options.seed}`,
@@ -236,6 +245,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       clusterSeconds: round((end.finishedAtMs - end.submittedAtMs) / 1000),
       idleRuns: options.idleRuns,
       dataDir: options.dataDir ?? '',
+      prefetchPerSlot,
     };
   } finally {
     client?.close();

@@ -11,6 +11,7 @@ import { runScheduleBench } from '../bench/schedule.js';
 import { dashboardBenchDefaults, runDashboardBench } from '../bench/dashboard.js';
 import { dashboardStreamsMax } from '../dashboard/limits.js';
 import { valueBytesMax } from '../coordinator/limits.js';
+import { prefetchPerSlotMax } from '../coordinator/recovery/index.js';
 import { ExitError, UsageError } from './errors.js';
 import { endpointListFlag, positiveIntFlag, replicasFlag } from './flags.js';
 import { deprecationNote } from './connect.js';
@@ -100,7 +101,8 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--seed <n>', 'names the runs', '1')
     .option('--idle-runs <n>', 'single-task runs, one after another, after the big run', '200')
     .option('--data-dir <dir>', "keep the cluster's data and coordinator logs here (default: a temporary directory, removed)")
-    .action(async (o: { tasks: string; workers: string; slots: string; seed: string; idleRuns: string; dataDir?: string }) => {
+    .option('--prefetch-per-slot <x>', "set the cluster's prefetchPerSlot first (0..4; default: the cluster's own)")
+    .action(async (o: { tasks: string; workers: string; slots: string; seed: string; idleRuns: string; dataDir?: string; prefetchPerSlot?: string }) => {
       const result = await runScheduleBench(
         {
           tasks: positiveInt('--tasks', o.tasks),
@@ -109,6 +111,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
           seed: nonNegativeInt('--seed', o.seed),
           idleRuns: nonNegativeInt('--idle-runs', o.idleRuns),
           dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
+          prefetchPerSlot: prefetchPerSlotFlag(o.prefetchPerSlot),
         },
         progress,
       );
@@ -126,8 +129,9 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--no-history', 'skip the warm-up run: the real run has no timing history (FIFO order)')
     .option('--simulate-only', 'skip the real run')
     .option('--data-dir <dir>', "keep the cluster's data and coordinator logs here (default: a temporary directory, removed)")
+    .option('--prefetch-per-slot <x>', "set the cluster's prefetchPerSlot first (0..4; default: the cluster's own)")
     .action(
-      async (o: { tasks: string; slots: string; seed: string; scale: string; workers?: string; history: boolean; simulateOnly?: boolean; dataDir?: string }) => {
+      async (o: { tasks: string; slots: string; seed: string; scale: string; workers?: string; history: boolean; simulateOnly?: boolean; dataDir?: string; prefetchPerSlot?: string }) => {
         const scale = Number(o.scale);
         if (!Number.isFinite(scale) || scale <= 0) throw new UsageError(`--scale must be a positive number, got "${o.scale}"`);
         const result = await runMakespanBench(
@@ -140,6 +144,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
             workers: o.workers === undefined ? undefined : positiveInt('--workers', o.workers),
             simulateOnly: o.simulateOnly === true,
             dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
+            prefetchPerSlot: prefetchPerSlotFlag(o.prefetchPerSlot),
           },
           progress,
         );
@@ -294,4 +299,12 @@ function registerDashboardBench(bench: Command, write: (text: string) => void, p
       );
       write(`${JSON.stringify(result)}\n`);
     });
+}
+
+/** --prefetch-per-slot: a number in 0..prefetchPerSlotMax, or undefined when not given. */
+function prefetchPerSlotFlag(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !(n >= 0 && n <= prefetchPerSlotMax)) throw new UsageError(`--prefetch-per-slot must be a number in 0..${prefetchPerSlotMax}, got "${raw}"`);
+  return n;
 }

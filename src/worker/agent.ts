@@ -28,6 +28,13 @@ import { SetupCache } from './setup-cache.js';
  * coordinator failover or a worker restart loses none; the state machine
  * counts each attempt's result once. Running tasks are untouched by a
  * session's loss.
+ *
+ * Orders beyond the free slots (prefetched by the leader while its queue is
+ * long, or sent again after a restart) wait in a local queue, in the order
+ * they came, and start as slots free: no round trip to the leader between
+ * one task's end and the next one's start. The queue lives in memory only;
+ * every hello names it with the running attempts, and a restarted worker,
+ * which lost it, is sent those orders again (register-worker's resend).
  */
 
 export type ExecutorKind = 'process' | 'noop';
@@ -67,6 +74,8 @@ export interface WorkerAgentOptions {
   readonly clusterId?: string;
 }
 
+/** Orders held beyond the running ones (the leader sends at most slots × (1 + prefetchPerSlot)); more are dropped and come back with the next session. */
+export const ordersQueuedMax = 4096;
 /** Results per message to the leader. */
 export const resultsPerMessageMax = 256;
 /** Longest a reset waits for running attempts before it cancels them. */
@@ -118,11 +127,15 @@ export interface WorkerStats {
   readonly outbox: number;
   readonly finished: number;
   readonly sessions: number;
+  /** Orders waiting for a slot (prefetched). */
+  readonly queued?: number;
 }
 
 export class WorkerAgent {
   readonly workerId: string;
   private readonly running = new Map<string, Running>();
+  /** Orders waiting for a free slot, oldest first. */
+  private readonly queued = new Map<string, AttemptOrder>();
   private readonly channels = new Map<string, grpc.Client>();
   private stream: SessionStream | null = null;
   private connectedValue = false;
@@ -192,6 +205,7 @@ export class WorkerAgent {
       outbox: this.outbox.size,
       finished: this.finishedCount,
       sessions: this.sessionCount,
+      queued: this.queued.size,
     };
   }
 
@@ -199,6 +213,8 @@ export class WorkerAgent {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // Queued orders stay assigned: the next start (or the leader, when this worker is lost) takes them over.
+    this.queued.clear();
     for (const r of this.running.values()) r.abort.abort();
     // Cancelled tasks get SIGTERM, then SIGKILL after the grace period.
     const deadline = Date.now() + (this.options.killGraceMs ?? 5000) + 5000;
@@ -357,7 +373,7 @@ export class WorkerAgent {
           slots: this.options.slots,
           httpAddress: this.options.httpAddress ?? '',
           capabilities: JSON.stringify(this.options.capabilities),
-          running: [...this.running.keys()],
+          running: [...this.running.keys(), ...this.queued.keys()],
           pending: this.outbox.pending().map((r) => r.attemptId),
           interrupted: this.interrupted,
           bootId: this.bootId,
@@ -455,12 +471,15 @@ export class WorkerAgent {
     } finally {
       this.resetting = false;
     }
+    this.startQueued();
     this.log.info({ ok, outcome }, 'reset done');
     if (this.connectedValue) this.stream?.write({ resetDone: { ok, reason: outcome } });
   }
 
   private onCancel(attemptIds: readonly string[], reason: string): void {
     for (const id of attemptIds) {
+      // Not started: nothing to stop, and the leader expects no result.
+      if (this.queued.delete(id)) this.log.info({ attemptId: id, reason }, 'dropping a queued attempt');
       const r = this.running.get(id);
       if (r === undefined) continue;
       this.log.info({ attemptId: id, reason }, 'cancelling attempt');
@@ -479,14 +498,31 @@ export class WorkerAgent {
         this.log.error('an assignment is not JSON; ignored');
         continue;
       }
-      if (this.running.has(order.attemptId)) continue;
+      if (this.running.has(order.attemptId) || this.queued.has(order.attemptId)) continue;
       if (this.outbox.has(order.attemptId)) {
         // Finished already; the result is (re)sent with the outbox.
         this.sendResults(this.outbox.pending().filter((r) => r.attemptId === order.attemptId));
         continue;
       }
+      if (this.queued.size >= ordersQueuedMax) {
+        this.log.error({ attemptId: order.attemptId, queued: this.queued.size }, 'order queue full; the order comes back with the next session');
+        continue;
+      }
+      this.queued.set(order.attemptId, order);
+    }
+    this.startQueued();
+  }
+
+  /** Starts queued orders, oldest first, while slots are free (not while resetting or stopping). */
+  private startQueued(): void {
+    while (this.running.size < this.options.slots && !this.resetting && !this.stopped) {
+      const next = this.queued.entries().next();
+      if (next.done === true) return;
+      const [attemptId, order] = next.value;
+      this.queued.delete(attemptId);
       const running: Running = { order, abort: new AbortController() };
-      this.running.set(order.attemptId, running);
+      this.running.set(attemptId, running);
+      // Its timeout, and its startedAtMs, count from here (executor.ts), not from its assignment.
       void this.runOrder(running);
     }
   }
@@ -512,6 +548,7 @@ export class WorkerAgent {
     if (recorded) await this.groups.forget(order.attemptId).catch((error: unknown) => this.log.warn({ err: error }, 'could not forget a finished attempt'));
     this.running.delete(order.attemptId);
     this.finishedCount++;
+    this.startQueued();
     this.sendResults([result]);
   }
 

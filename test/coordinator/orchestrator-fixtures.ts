@@ -158,6 +158,7 @@ export class Driver {
       runLoad: (runId) => this.o.runLoad(runId),
       nowMs,
       limits,
+      queuedTotal: this.o.queuedCount,
     });
   }
 

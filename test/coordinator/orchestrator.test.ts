@@ -491,6 +491,8 @@ describe('Orchestrator: the worker bound', () => {
 describe('Orchestrator: assign re-validates every assignment', () => {
   it('skips assignments that are no longer valid', () => {
     const d = new Driver();
+    // Prefetch off: a worker is full at its slots.
+    d.apply({ type: 'set-breaker-config', config: { prefetchPerSlot: 0 } }, 0);
     d.register(registration('w1', { slots: 1 }));
     d.register(registration('w2', { slots: 4 }));
     d.register(registration('gone', { slots: 4 }));
@@ -1205,8 +1207,8 @@ describe('Orchestrator: the leader view for the scheduler', () => {
     d.assign([{ taskId: 'r1.t2', workerId: 'w2' }], 0);
     d.results([failed('r1.t1.a1', 'w1')], 1000);
     expect(d.o.schedulableWorkers(10_000)).toEqual([
-      { workerId: 'w1', capabilities: capabilities(), freeSlots: 1 },
-      { workerId: 'w2', capabilities: capabilities(), freeSlots: 0 },
+      { workerId: 'w1', capabilities: capabilities(), freeSlots: 1, prefetchSlots: 1, slots: 1 },
+      { workerId: 'w2', capabilities: capabilities(), freeSlots: 0, prefetchSlots: 1, slots: 1 },
     ]);
     expect(d.plan(10_000)).toEqual([]);
     d.results([result('r1.t2.a1', 'w2')], 11_000);

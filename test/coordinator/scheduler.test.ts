@@ -333,3 +333,47 @@ describe('splitByTimings', () => {
     expect(splitByTimings(['a', 'b'], 0, () => 1)).toEqual([['a', 'b']]);
   });
 });
+
+describe('planAssignments: prefetch', () => {
+  const queueOf = (n: number, over: Partial<SchedulableTask> = {}): SchedulableTask[] => Array.from({ length: n }, (_, i) => task(`r1.t${i + 1}`, over));
+  const planWith = (queue: SchedulableTask[], workers: SchedulableWorker[], queuedTotal: number | undefined) =>
+    planAssignments({ queue, workers, runLoad: () => idle, nowMs: 0, limits, ...(queuedTotal === undefined ? {} : { queuedTotal }) });
+
+  it('fills free slots first, then prefetch room, only with what is queued beyond the free slots and the fleet’s slots', () => {
+    const workers = [worker('w1', 2, { slots: 2, prefetchSlots: 1 }), worker('w2', 0, { slots: 2, prefetchSlots: 1 })];
+    // 10 queued: 2 free slots, 4 slots in the fleet, so 4 may be prefetched; the room holds 2.
+    const out = planWith(queueOf(10), workers, 10);
+    expect(out).toEqual([
+      { taskId: 'r1.t1', workerId: 'w1' },
+      { taskId: 'r1.t2', workerId: 'w1' },
+      { taskId: 'r1.t3', workerId: 'w1' },
+      { taskId: 'r1.t4', workerId: 'w2' },
+    ]);
+  });
+
+  it('prefetches nothing at a run’s tail (queued no more than the free slots plus the fleet’s slots)', () => {
+    const workers = [worker('w1', 2, { slots: 2, prefetchSlots: 2 }), worker('w2', 0, { slots: 2, prefetchSlots: 2 })];
+    expect(planWith(queueOf(6), workers, 6)).toEqual([
+      { taskId: 'r1.t1', workerId: 'w1' },
+      { taskId: 'r1.t2', workerId: 'w1' },
+    ]);
+    // One more queued: one prefetched.
+    expect(planWith(queueOf(7), workers, 7)).toHaveLength(3);
+  });
+
+  it('prefetches nothing without the queue’s length, nor to a worker with no room, nor an exclusive task', () => {
+    const roomy = [worker('w1', 0, { slots: 1, prefetchSlots: 4 })];
+    expect(planWith(queueOf(50), roomy, undefined)).toEqual([]);
+    expect(planWith(queueOf(50), [worker('w1', 0, { slots: 1, prefetchSlots: 0 })], 50)).toEqual([]);
+    expect(planWith(queueOf(50, { exclusive: true }), roomy, 50)).toEqual([]);
+    expect(planWith(queueOf(50), roomy, 50)).toHaveLength(4);
+  });
+
+  it('spreads prefetched tasks over the workers with the most room and keeps away from workers to avoid while others exist', () => {
+    const workers = [worker('w1', 0, { slots: 4, prefetchSlots: 2 }), worker('w2', 0, { slots: 4, prefetchSlots: 2 })];
+    const out = planWith(queueOf(20, { avoidWorkers: ['w1'] }), workers, 20);
+    expect(out.map((a) => a.workerId)).toEqual(['w2', 'w2']);
+    const spread = planWith(queueOf(20), workers, 20);
+    expect(spread.map((a) => a.workerId).sort()).toEqual(['w1', 'w1', 'w2', 'w2']);
+  });
+});

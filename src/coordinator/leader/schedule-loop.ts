@@ -18,7 +18,8 @@ export type SchedulePhase = 'idle' | 'queued' | 'proposing';
 /**
  * The leader's scheduling loop: one pass at a time plans assignments from
  * the applied state (planAssignments), proposes them as one `assign`
- * command and sends each worker its orders once committed. Kicked by
+ * command and sends each worker its orders once committed (prefetched ones
+ * included: the worker queues what its slots cannot start yet). Kicked by
  * whatever may free a slot or queue a task, and every `scheduleTickMs`.
  */
 export class ScheduleLoop {
@@ -73,6 +74,7 @@ export class ScheduleLoop {
       runLoad: (runId) => orchestrator.runLoad(runId),
       nowMs,
       limits: scheduleLimitsDefault,
+      queuedTotal: orchestrator.queuedCount,
     });
     if (plan.length === 0) {
       this.armBackoffTimer(nowMs);

@@ -1,3 +1,4 @@
+import { assert } from '../../common/assert.js';
 import type { Capabilities, Requirements } from '../../model/index.js';
 import type { Assignment } from './commands.js';
 
@@ -11,6 +12,13 @@ import type { Assignment } from './commands.js';
  * duration (long first: longest-processing-time first keeps the makespan
  * close to its lower bound), then submission order. Each task goes to the
  * eligible worker with the most free slots, so load spreads.
+ *
+ * Prefetch: while the queue is long (more tasks queued than the fleet has
+ * slots, beyond those this plan fills), a task that finds no free slot may go
+ * to a healthy worker's prefetch room: the worker holds the committed order
+ * and starts it itself when a slot frees, with no round trip to the leader.
+ * At a run's tail nothing is prefetched, so no task waits behind a long one
+ * on one worker while another worker idles (docs/orchestrator.md, "Prefetch").
  */
 
 export interface SchedulableTask {
@@ -30,6 +38,10 @@ export interface SchedulableWorker {
   readonly workerId: string;
   readonly capabilities: Capabilities;
   readonly freeSlots: number;
+  /** Attempts it may hold beyond its slots (prefetch; 0 when its breaker is not closed, it is paced or resetting); absent: 0. */
+  readonly prefetchSlots?: number;
+  /** Its slots in all (their sum over the fleet keeps a run's tail out of prefetch); absent: 0. */
+  readonly slots?: number;
 }
 
 export interface RunLoad {
@@ -47,6 +59,8 @@ export interface ScheduleInput {
   readonly runLoad: (runId: string) => RunLoad;
   readonly nowMs: number;
   readonly limits: ScheduleLimits;
+  /** Tasks queued in all (in backoff too); absent: nothing is prefetched. */
+  readonly queuedTotal?: number;
 }
 
 export interface ScheduleLimits {
@@ -71,35 +85,82 @@ export function meetsRequirements(capabilities: Capabilities, requirements: Requ
   return true;
 }
 
-export function planAssignments(input: ScheduleInput): Assignment[] {
-  const free = new Map<string, number>();
-  let freeTotal = 0;
-  for (const worker of input.workers) {
-    if (worker.freeSlots <= 0) continue;
-    free.set(worker.workerId, worker.freeSlots);
-    freeTotal += worker.freeSlots;
+/** Attempts a worker of `slots` slots may hold beyond them at `perSlot` (BreakerConfig.prefetchPerSlot). */
+export function prefetchOf(slots: number, perSlot: number): number {
+  return Math.ceil(Math.max(0, slots) * Math.max(0, perSlot));
+}
+
+/** Slots per worker (those with some), and their sum. */
+class SlotPool {
+  readonly byWorker = new Map<string, number>();
+  total = 0;
+
+  constructor(workers: readonly SchedulableWorker[], slotsOf: (worker: SchedulableWorker) => number) {
+    for (const worker of workers) {
+      const n = slotsOf(worker);
+      if (n <= 0) continue;
+      this.byWorker.set(worker.workerId, n);
+      this.total += n;
+    }
   }
+
+  take(workerId: string): void {
+    const n = this.byWorker.get(workerId) ?? 0;
+    assert(n > 0 && this.total > 0, `a plan took a slot ${workerId} does not have`);
+    this.byWorker.set(workerId, n - 1);
+    this.total--;
+  }
+}
+
+/**
+ * Tasks a plan may prefetch: those queued beyond the free slots and one
+ * slot's worth for every slot of the fleet. What stays queued at the leader
+ * then covers every slot once more, so prefetched orders never decide a
+ * run's tail.
+ */
+function prefetchBudgetOf(input: ScheduleInput, freeTotal: number): number {
+  if (input.queuedTotal === undefined) return 0;
+  let fleetSlots = 0;
+  for (const worker of input.workers) fleetSlots += worker.slots ?? 0;
+  return Math.max(0, input.queuedTotal - freeTotal - fleetSlots);
+}
+
+export function planAssignments(input: ScheduleInput): Assignment[] {
+  const free = new SlotPool(input.workers, (w) => w.freeSlots);
+  const ahead = new SlotPool(input.workers, (w) => w.prefetchSlots ?? 0);
+  let budget = ahead.total === 0 ? 0 : prefetchBudgetOf(input, free.total);
   const plan: Assignment[] = [];
-  if (freeTotal === 0) return plan;
   // Runs' load as this plan changes it.
   const extraRunning = new Map<string, number>();
   const matchCache = new Map<string, SchedulableWorker[]>();
   let scanned = 0;
   for (const task of input.queue) {
-    if (plan.length >= input.limits.batchMax || freeTotal === 0 || scanned >= input.limits.scanMax) break;
+    const prefetching = budget > 0 && ahead.total > 0;
+    if (plan.length >= input.limits.batchMax || (free.total === 0 && !prefetching) || scanned >= input.limits.scanMax) break;
     scanned++;
     if (task.notBeforeMs > input.nowMs) continue;
     if (!exclusivityAllows(task, input.runLoad(task.runId), extraRunning.get(task.runId) ?? 0)) continue;
     const candidates = eligibleWorkers(task.requirements, input.workers, matchCache);
-    const preferred = task.preferWorker !== '' && (free.get(task.preferWorker) ?? 0) > 0 && candidates.some((w) => w.workerId === task.preferWorker) ? task.preferWorker : null;
-    const chosen = preferred ?? pickWorker(candidates, free, task.avoidWorkers);
+    let chosen = free.total > 0 ? pickFree(task, candidates, free.byWorker) : null;
+    if (chosen !== null) free.take(chosen);
+    else if (prefetching && !task.exclusive) {
+      chosen = pickWorker(candidates, ahead.byWorker, task.avoidWorkers);
+      if (chosen !== null) {
+        ahead.take(chosen);
+        budget--;
+      }
+    }
     if (chosen === null) continue;
     plan.push({ taskId: task.taskId, workerId: chosen });
-    free.set(chosen, (free.get(chosen) ?? 0) - 1);
-    freeTotal--;
     extraRunning.set(task.runId, (extraRunning.get(task.runId) ?? 0) + 1);
   }
   return plan;
+}
+
+/** A free slot for the task: its preferred worker's when it has one, else the best candidate's. */
+function pickFree(task: SchedulableTask, candidates: readonly SchedulableWorker[], free: ReadonlyMap<string, number>): string | null {
+  const preferred = task.preferWorker !== '' && (free.get(task.preferWorker) ?? 0) > 0 && candidates.some((w) => w.workerId === task.preferWorker);
+  return preferred ? task.preferWorker : pickWorker(candidates, free, task.avoidWorkers);
 }
 
 /**

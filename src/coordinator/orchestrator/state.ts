@@ -19,7 +19,7 @@ import { decodeOrchCommand, type Assignment, type OrchCommand, type OrchCommandT
 import { FlakeHistory, splitByTimings, TimingHistory } from './history.js';
 import { decodeData, encodeData, type OrchestratorData } from './snapshot.js';
 import * as q from './queries.js';
-import { meetsRequirements, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
+import { meetsRequirements, prefetchOf, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
 import { validateResult, validateSubmission, validateWorker } from './validate.js';
 import { orchestratorFormatVersion } from './records.js';
 import { capabilityKeyOf, fleetWideFault, otherWorkerCanRun, peerStats, probeAfterQuarantine, suspect } from './worker-health.js';
@@ -515,7 +515,7 @@ export class Orchestrator implements MachineExtension {
 
   private mayAssign(task: TaskRec, worker: WorkerRec, atMs: number): boolean {
     if (task.state !== 'queued' || worker.state !== 'active' || worker.resetting) return false;
-    if (worker.running.length >= worker.slots) return false;
+    if (worker.running.length >= worker.slots + this.prefetchRoom(worker, atMs)) return false;
     if (!meetsRequirements(worker.capabilities, task.template.requirements)) return false;
     if (task.template.exclusive) {
       const run = this.run(task.runId);
@@ -538,6 +538,19 @@ export class Orchestrator implements MachineExtension {
     if (worker.breaker.state === 'open' && !this.ejected(worker)) return worker.running.length < degradedSlots;
     if (this.outlier(worker, atMs)) return worker.running.length < degradedSlots;
     return allowsAssignment(worker.breaker, atMs, this.probesRunning(worker), this.breakerSettings);
+  }
+
+  /**
+   * Attempts the worker may hold beyond its slots (prefetch: committed, and
+   * started by the worker when a slot frees): none unless it is active, not
+   * resetting, its breaker closed, its pace free and not an outlier, so recovery sees a sick
+   * or paced worker's slots as without prefetch (docs/orchestrator.md, "Prefetch").
+   */
+  private prefetchRoom(worker: WorkerRec, atMs: number): number {
+    const b = worker.breaker;
+    if (worker.state !== 'active' || worker.resetting || b.state !== 'closed') return 0;
+    if (paceSlots(b, atMs, worker.running.length, this.breakerSettings) !== Number.POSITIVE_INFINITY || this.outlier(worker, atMs)) return 0;
+    return prefetchOf(worker.slots, this.breakerSettings.prefetchPerSlot);
   }
 
   /** Whether the worker's open breaker takes it out of service, or the ejection cap keeps it in at a lower weight. */
@@ -612,7 +625,7 @@ export class Orchestrator implements MachineExtension {
   /**
    * Workers that may take work at `nowMs`, with the attempts each may start:
    * free slots, and no more than the probes left while its breaker is (or is
-   * about to turn) half-open. The read-only twin of breakerAdmits, for the
+   * about to turn) half-open; and the attempts it may hold beyond its slots (prefetch). The read-only twin of breakerAdmits, for the
    * leader's scheduler: no transition is applied here.
    */
   schedulableWorkers(nowMs: number, connected: (workerId: string) => boolean = () => true): SchedulableWorker[] {
@@ -635,7 +648,9 @@ export class Orchestrator implements MachineExtension {
       if (this.outlier(w, nowMs)) probesLeft = Math.min(probesLeft, degradedSlots - w.running.length);
       // A busy worker is listed too (0 free slots): the planner waits for it rather than retrying where a task failed.
       const freeSlots = Math.max(0, Math.min(w.slots - w.running.length, probesLeft));
-      out.push({ workerId: w.workerId, capabilities: w.capabilities, freeSlots });
+      const room = this.prefetchRoom(w, nowMs);
+      const prefetchSlots = room === 0 ? 0 : Math.max(0, w.slots + room - Math.max(w.running.length, w.slots));
+      out.push({ workerId: w.workerId, capabilities: w.capabilities, freeSlots, prefetchSlots, slots: w.slots });
     }
     return out;
   }

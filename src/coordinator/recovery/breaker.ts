@@ -100,7 +100,16 @@ export interface BreakerConfig {
    * `testudo chaos bench` compares against.
    */
   readonly adaptiveRecovery: boolean;
+  /**
+   * Prefetch: a worker whose breaker is closed and that is not paced may hold
+   * ceil(slots × this) committed attempts beyond its slots, started by the
+   * worker itself when a slot frees (docs/orchestrator.md, "Prefetch"); 0 turns it off.
+   */
+  readonly prefetchPerSlot: number;
 }
+
+/** The largest prefetchPerSlot accepted (a worker holds at most slots × (1 + this) attempts). */
+export const prefetchPerSlotMax = 4;
 
 export const defaultBreakerConfig: BreakerConfig = {
   window: { kind: 'count', size: 20 },
@@ -125,6 +134,7 @@ export const defaultBreakerConfig: BreakerConfig = {
   thresholdK: defaultAdaptiveThresholdConfig.k,
   thresholdGuardMargin: defaultAdaptiveThresholdConfig.guardMargin,
   adaptiveRecovery: true,
+  prefetchPerSlot: 0.5,
 };
 
 /** Calls in a row that must have failed for a worker to count as failing now (fleet-wide fault detection). */
@@ -253,6 +263,9 @@ export function validateBreakerConfig(config: BreakerConfig): void {
   if (!(config.failingPaceMs >= 0)) throw new RangeError(`breaker: failingPaceMs must be ≥ 0 (got ${config.failingPaceMs})`);
   validateLadderConfig(ladderConfigOf(config));
   validateAdaptiveThresholdConfig(thresholdConfigOf(config));
+  if (!(config.prefetchPerSlot >= 0 && config.prefetchPerSlot <= prefetchPerSlotMax)) {
+    throw new RangeError(`breaker: prefetchPerSlot must be in [0, ${prefetchPerSlotMax}] (got ${config.prefetchPerSlot})`);
+  }
   if (typeof config.adaptiveRecovery !== 'boolean') throw new RangeError(`breaker: adaptiveRecovery must be true or false (got ${String(config.adaptiveRecovery)})`);
 }
 

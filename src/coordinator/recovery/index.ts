@@ -45,6 +45,7 @@ export {
   failingNow,
   failingNowCalls,
   paceSlots,
+  prefetchPerSlotMax,
   ladderConfigOf,
   thresholdConfigOf,
 } from './breaker.js';

@@ -62,9 +62,10 @@ describe('ScheduleLoop', () => {
     expect(orders('w1')).toEqual([]);
     node.proposals[0]!.commit();
     await settle();
-    expect(orders('w1')).toHaveLength(2);
-    expect(dispatched).toHaveLength(2);
-    // Slots full: the next pass plans nothing and proposes nothing.
+    // Two for its slots and one prefetched: 5 queued exceed its 2 free slots plus the fleet's 2 slots by one.
+    expect(orders('w1')).toHaveLength(3);
+    expect(dispatched).toHaveLength(3);
+    // Slots full, and what stays queued (2) no more than the fleet's slots: the next pass plans nothing and proposes nothing.
     await vi.advanceTimersByTimeAsync(scheduleTickMs * 2);
     await settle();
     expect(node.ofType('assign')).toHaveLength(1);
@@ -83,7 +84,7 @@ describe('ScheduleLoop', () => {
     expect(orders('w1')).toEqual([]);
     assigns[1]!.commit();
     await settle();
-    expect(orders('w1')).toHaveLength(2);
+    expect(orders('w1')).toHaveLength(3);
   });
 
   it('stops scheduling when leadership is lost: no pass after stop, even when one was queued or proposing', async () => {
