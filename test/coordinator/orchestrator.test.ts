@@ -421,6 +421,30 @@ describe('Orchestrator: worker registration and draining', () => {
     expect(d.o.worker('w1')?.breaker.reason).not.toContain('while open');
   });
 
+  it('a crash that kills a half-open probe re-opens the breaker once, not twice; a crash while out adds no open', () => {
+    const d = new Driver();
+    d.register(registration('w1', { slots: 2, bootId: 'b1' }));
+    d.register(registration('w2', { slots: 2 }));
+    d.submit('r1', submission(Array.from({ length: 4 }, () => template())), 0);
+    const restart = (boot: string, atMs: number): void => {
+      d.register(registration('w1', { slots: 2, bootId: boot, uncleanStart: true, interrupted: [...d.o.worker('w1')!.running] }), atMs);
+    };
+    d.assign([{ taskId: 'r1.t1', workerId: 'w1' }], 0);
+    restart('b2', 1_000);
+    expect(d.o.worker('w1')?.breaker.reason).toMatch(/open #1\)$/);
+    // The wait (2 s) is over: a probe goes out (half-open), and the process dies again with it.
+    expect(d.assign([{ taskId: 'r1.t2', workerId: 'w1' }], 10_000).assigned).toHaveLength(1);
+    expect(d.o.worker('w1')?.breaker.state).toBe('half-open');
+    restart('b3', 10_100);
+    // The lost probe re-opened it (#2); the crash itself added nothing more.
+    expect(d.o.worker('w1')?.breaker).toMatchObject({ state: 'open', reason: expect.stringMatching(/open #2\)$/) });
+    // It dies again while out, running nothing: the same wait (4 s) starts over, still open #2.
+    restart('b4', 12_000);
+    expect(d.o.worker('w1')?.breaker).toMatchObject({ state: 'open', reason: expect.stringContaining('while open; open for 4000 ms from then (open #2)') });
+    expect(d.o.schedulableWorkers(15_000).find((w) => w.workerId === 'w1')).toBeUndefined();
+    expect(d.o.schedulableWorkers(16_000).find((w) => w.workerId === 'w1')?.freeSlots).toBe(2);
+  });
+
   it('with adaptive recovery off, a crash loses the attempt but opens no breaker', () => {
     const d = new Driver();
     d.apply({ type: 'set-breaker-config', config: { adaptiveRecovery: false } }, 0);

@@ -298,8 +298,11 @@ export class Orchestrator implements MachineExtension {
     }
     const has = new Set([...command.running, ...command.pending]);
     const restarted = this.restartedAfterCrash(worker, command);
+    const stateBefore = worker.breaker.state;
     const interrupted = this.loseInterrupted(worker, command.interrupted ?? [], has, atMs);
-    if (interrupted > 0 || restarted) {
+    // One crash, one step: a lost probe has already re-opened the breaker (opens + 1); tripping again would count the crash twice.
+    const reopened = stateBefore !== 'open' && worker.breaker.state === 'open';
+    if ((interrupted > 0 || restarted) && !reopened) {
       const why = interrupted > 0 ? `the worker's process died with ${interrupted} attempt(s) in flight` : `the worker's process died (its restart found the work-dir lock left behind)`;
       this.setBreaker(worker, tripOnCrash(worker.breaker, atMs, why, this.breakerSettings));
     }

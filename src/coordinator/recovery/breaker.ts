@@ -350,9 +350,11 @@ export function recordOutcome(
  * evidence enough, whatever the window says: a worker that crashed may crash
  * again on its next attempts. Closed or half-open: opens (the first open is
  * short, openBaseMs, about the time a restarted worker needs to rejoin; a
- * crash while probing re-opens for longer). Open: the wait starts over from
- * atMs, one step longer, since a crash loop restarts faster than the wait
- * grows otherwise (no transition: it stays open). Adaptive recovery off,
+ * crash while probing re-opens for longer). Open: the same wait starts over
+ * from atMs, since a worker that crashed again while out has shown nothing
+ * yet (no transition, and `opens` is unchanged: only failed probes count
+ * towards quarantine, so a crash loop of seconds cannot end in one).
+ * Adaptive recovery off,
  * quarantined or disabled: no change; recordOutcome has counted any lost
  * attempts either way.
  */
@@ -360,10 +362,9 @@ export function tripOnCrash(breaker: Breaker, atMs: number, why: string, config:
   if (!config.adaptiveRecovery) return { breaker, transition: null };
   if (breaker.state === 'closed' || breaker.state === 'half-open') return open(breaker, atMs, why, config);
   if (breaker.state !== 'open') return { breaker, transition: null };
-  const opens = breaker.opens + 1;
-  const waitMs = openWaitMs(opens, config);
-  const reason = bounded(`${why} while open; open for ${waitMs} ms more (open #${opens})`);
-  return { breaker: { ...breaker, opens, openUntilMs: Math.max(breaker.openUntilMs, atMs + waitMs), reason }, transition: null };
+  const waitMs = openWaitMs(Math.max(1, breaker.opens), config);
+  const reason = bounded(`${why} while open; open for ${waitMs} ms from then (open #${breaker.opens})`);
+  return { breaker: { ...breaker, openUntilMs: Math.max(breaker.openUntilMs, atMs + waitMs), reason }, transition: null };
 }
 
 /** open → half-open once the open wait has elapsed; otherwise no change. */

@@ -376,7 +376,7 @@ describe('tripOnCrash', () => {
     expect(step.transition?.reason).toContain('the process died');
   });
 
-  it('re-opens a probing breaker for longer; an open one waits again, one step longer, from the crash', () => {
+  it('re-opens a probing breaker for longer; an open one waits its wait again from the crash, opens unchanged', () => {
     const open = tripOnCrash(newBreaker(0), 0, 'crash', config).breaker;
     const halfOpen = maybeHalfOpen(open, config.openBaseMs).breaker;
     const reopened = tripOnCrash(halfOpen, config.openBaseMs + 1, 'crash', config);
@@ -384,7 +384,7 @@ describe('tripOnCrash', () => {
     expect(reopened.breaker).toMatchObject({ opens: 2, openUntilMs: config.openBaseMs + 1 + 2 * config.openBaseMs });
     const again = tripOnCrash(open, 10_000, 'crash again', config);
     expect(again.transition).toBeNull();
-    expect(again.breaker).toMatchObject({ state: 'open', sinceMs: 0, opens: 2, openUntilMs: 10_000 + 2 * config.openBaseMs });
+    expect(again.breaker).toMatchObject({ state: 'open', sinceMs: 0, opens: 1, openUntilMs: 10_000 + config.openBaseMs });
     expect(again.breaker.reason).toContain('crash again while open');
   });
 
