@@ -236,6 +236,8 @@ describe('each fault applied and healed on a real cluster', () => {
   it('adaptive intensity skips a worker whose breaker is open and hits the closed one in full', async () => {
     const direct = chaos.directClient();
     const [bad, good] = chaos.workerIds as [string, string];
+    // Earlier cases crashed and restarted workers, which opens their breakers: start from closed ones.
+    for (const w of await direct.listWorkers()) if (w.breakerState !== 'closed') await direct.releaseWorker(w.workerId, { reason: 'test start' });
     try {
       await direct.breakerConfig({ minimumCalls: 2, window: { kind: 'count', size: 4 }, openBaseMs: 120_000, openMaxMs: 120_000 });
       await setChaosHooks(chaos.cluster.worker(bad).httpAddress!, { crashRate: 1 });
