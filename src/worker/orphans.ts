@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { killProcessGroup, sanitizeId } from './executor.js';
@@ -21,6 +21,9 @@ export interface Leftovers {
   readonly interrupted: readonly string[];
 }
 
+/** The suffix of a record being written (renamed over the record once whole). */
+const tempSuffix = '.writing';
+
 /** Attempt ids kept from the predecessor's records, at most (a work dir holds one worker's slots). */
 export const leftoverAttemptsMax = 4096;
 
@@ -34,7 +37,7 @@ export class TaskGroups {
   /** An attempt begins (before its setup and spawn): named on the next start if this process dies first. */
   async began(attemptId: string): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    await writeFile(join(this.dir, sanitizeId(attemptId)), `- - ${attemptId}\n`);
+    await this.write(attemptId, `- - ${attemptId}\n`);
   }
 
   /** The attempt's task process group is `pid` (replaces the record began wrote). */
@@ -42,7 +45,14 @@ export class TaskGroups {
     const started = await startTime(pid);
     if (started === null) return;
     await mkdir(this.dir, { recursive: true });
-    await writeFile(join(this.dir, sanitizeId(attemptId)), `${pid} ${started} ${attemptId}\n`);
+    await this.write(attemptId, `${pid} ${started} ${attemptId}\n`);
+  }
+
+  /** Replaces the attempt's record whole (a temp file renamed over it): a kill mid-write never leaves it empty. */
+  private async write(attemptId: string, text: string): Promise<void> {
+    const file = join(this.dir, sanitizeId(attemptId));
+    await writeFile(`${file}${tempSuffix}`, text);
+    await rename(`${file}${tempSuffix}`, file);
   }
 
   async forget(attemptId: string): Promise<void> {
@@ -65,6 +75,11 @@ export class TaskGroups {
     const interrupted: string[] = [];
     for (const name of names) {
       const file = join(this.dir, name);
+      if (name.endsWith(tempSuffix)) {
+        // A record being replaced when the worker died; the record it replaced is still there.
+        await rm(file, { force: true });
+        continue;
+      }
       const [pidText, startedText, attemptId] = (await readFile(file, 'utf8').catch(() => '')).trim().split(' ');
       const pid = Number(pidText);
       if (Number.isInteger(pid) && pid > 1 && startedText !== undefined && (await startTime(pid)) === startedText) {

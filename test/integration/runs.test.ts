@@ -149,7 +149,8 @@ describe('runs across real workers', () => {
     });
     // Assigned is not enough: the order may still be on its way. Kill once the worker has begun an attempt.
     const begun = join(cluster.worker('w1').workDir, 'task-groups');
-    await waitFor('w1 has begun an attempt', async () => (await readdir(begun).catch(() => [])).length > 0);
+    // A record is whole once renamed into place (no `.writing` suffix).
+    await waitFor('w1 has begun an attempt', async () => (await readdir(begun).catch(() => [])).some((name) => !name.endsWith('.writing')));
     await cluster.killWorker('w1');
     await cluster.startWorker('w1');
     const run = await finishRun(client, runId);

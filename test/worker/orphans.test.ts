@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -90,6 +90,14 @@ describe('TaskGroups', () => {
     const dir = await workDir();
     await new TaskGroups(dir).began('r1.t2.a1');
     expect(await new TaskGroups(dir).killLeftovers()).toEqual({ killed: 0, interrupted: ['r1.t2.a1'] });
+  });
+
+  it('drops a record the previous worker died writing, and names only whole ones', async () => {
+    const dir = await workDir();
+    await new TaskGroups(dir).began('r1.t3.a1');
+    await writeFile(join(dir, 'task-groups', 'r1.t4.a1.writing'), '- - r1.t4');
+    expect(await new TaskGroups(dir).killLeftovers()).toEqual({ killed: 0, interrupted: ['r1.t3.a1'] });
+    expect(await readdir(join(dir, 'task-groups'))).toEqual([]);
   });
 
   it('forgets a group that ended normally', async () => {
