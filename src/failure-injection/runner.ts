@@ -233,9 +233,16 @@ async function waitRunDone(client: TestudoClient, runId: string, deadlineMs: num
 /** Breaker states that keep a worker out of service: open (waiting) and forced-open (quarantined). */
 export const QUARANTINE_STATES: ReadonlySet<string> = new Set(['open', 'forced-open']);
 
-/** Workers whose breaker keeps them out of service (QUARANTINE_STATES). */
-export function countQuarantined(workers: ReadonlyArray<{ readonly breakerState: string }>): number {
-  return workers.filter((w) => QUARANTINE_STATES.has(w.breakerState)).length;
+/**
+ * Workers whose breaker keeps them out of service (QUARANTINE_STATES), as
+ * the leader weighs them now (`service` out). A breaker whose open wait is
+ * over still reads `open` until an assignment moves it to half-open, and
+ * with the workload ended none comes: such a worker would take probes, so it
+ * is not counted. A coordinator older than `service` sends '' (then the
+ * state alone decides).
+ */
+export function countQuarantined(workers: ReadonlyArray<{ readonly breakerState: string; readonly service?: string }>): number {
+  return workers.filter((w) => QUARANTINE_STATES.has(w.breakerState) && (w.service === undefined || w.service === '' || w.service === 'out')).length;
 }
 
 /**

@@ -73,6 +73,8 @@ describe('a pass', () => {
     expect(countQuarantined(states.map((breakerState) => ({ breakerState })))).toBe(3);
     expect(countQuarantined([{ breakerState: 'closed' }, { breakerState: 'half-open' }])).toBe(0);
     expect(countQuarantined([])).toBe(0);
+    // An open breaker whose wait is over (it reads open until an assignment moves it) is not out of service.
+    expect(countQuarantined([{ breakerState: 'open', service: 'probing' }, { breakerState: 'open', service: 'out' }, { breakerState: 'forced-open', service: 'out' }])).toBe(2);
   });
 
   it('scores 1 when every steady-state check holds, less by each check’s weight when one breaks', () => {
