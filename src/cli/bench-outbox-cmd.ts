@@ -17,8 +17,8 @@ export function registerOutboxBench(bench: Command, write: (text: string) => voi
     .option('--pairs <n>', 'runs per storage and case, alternating', '5')
     .option('--confirm-batch <n>', 'ids per confirm (the leader confirms committed results in batches)', '32')
     .option('--seed <n>', 'result sizes (1-4 KB)', '1')
-    .option('--dir <dir>', "parent of the runs' directories (default: the OS temp dir)")
-    .action(async (o: { concurrency: string; puts: string; warmupPuts: string; pairs: string; confirmBatch: string; seed: string; dir?: string }) => {
+    .option('--data-dir <dir>', "parent of the runs' directories (default: the OS temp dir)")
+    .action(async (o: { concurrency: string; puts: string; warmupPuts: string; pairs: string; confirmBatch: string; seed: string; dataDir?: string }) => {
       const concurrency = o.concurrency.split(',').map((part) => integerFlag('--concurrency', part.trim(), 1, concurrencyMax));
       const puts = positiveIntFlag('--puts', o.puts);
       if (puts > outboxBenchPutsMax) throw new UsageError(`--puts must be at most ${outboxBenchPutsMax}, got ${puts}`);
@@ -30,7 +30,7 @@ export function registerOutboxBench(bench: Command, write: (text: string) => voi
           pairs: positiveIntFlag('--pairs', o.pairs),
           confirmBatch: positiveIntFlag('--confirm-batch', o.confirmBatch),
           seed: nonNegativeIntFlag('--seed', o.seed),
-          ...(o.dir === undefined ? {} : { dir: o.dir }),
+          ...(o.dataDir === undefined ? {} : { dir: o.dataDir }),
         },
         progress,
       );

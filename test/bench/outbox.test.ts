@@ -37,7 +37,7 @@ function result(attemptId: string): AttemptResult {
 
 describe('testudo bench outbox', () => {
   it('runs both storages, alternating, and prints one JSON document with medians and ratios', async () => {
-    const { code, out, err } = await cli(['bench', 'outbox', '--concurrency', '1,4', '--puts', '40', '--warmup-puts', '4', '--pairs', '2', '--confirm-batch', '8', '--dir', tmp]);
+    const { code, out, err } = await cli(['bench', 'outbox', '--concurrency', '1,4', '--puts', '40', '--warmup-puts', '4', '--pairs', '2', '--confirm-batch', '8', '--data-dir', tmp]);
     expect(code, err).toBe(0);
     const lines = out.trim().split('\n');
     expect(lines).toHaveLength(1);
