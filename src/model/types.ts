@@ -40,6 +40,12 @@ export interface TaskTemplate {
    */
   readonly files: readonly string[];
   readonly splitByTimings: boolean;
+  /**
+   * `by: queue`: the suite's N templates each carry the whole file list; the
+   * coordinator keeps the files as a queue and carves each batch task's files
+   * when it assigns it (docs/orchestrator.md, "Queue mode"). Absent: false.
+   */
+  readonly queue?: boolean;
   /** Matrix values, also exported to the command's environment. */
   readonly matrix: Readonly<Record<string, string>>;
   /** Extra environment for the command. */

@@ -172,7 +172,8 @@ export async function expandSpecDetailed(parsed: ParsedSpec): Promise<ExpandedSp
   const tasks: TaskTemplate[] = [];
   for (const { suite, files, shards, cells } of plans) {
     const byTimings = suite.shardBy === 'timings' && files.length > 0;
-    const split = byTimings || files.length === 0 ? undefined : splitIntoShards(files, shards);
+    const byQueue = suite.shardBy === 'queue' && files.length > 0;
+    const split = byTimings || byQueue || files.length === 0 ? undefined : splitIntoShards(files, shards);
     const env = { ...spec.env, ...suite.env };
     for (const cell of cells) {
       const requirements = cellRequirements(suite.requirements, cell);
@@ -185,6 +186,7 @@ export async function expandSpecDetailed(parsed: ParsedSpec): Promise<ExpandedSp
           shardCount: shards,
           files: split === undefined ? files : (split[shard - 1] ?? []),
           splitByTimings: byTimings,
+          ...(byQueue ? { queue: true } : {}),
           matrix: { ...cell },
           env: { ...env },
           requirements,

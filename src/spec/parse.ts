@@ -19,6 +19,7 @@ import {
   readInteger,
   readString,
   readYamlText,
+  suggestKey,
   unknownKeyDetail,
   type Read,
   type StringRules,
@@ -65,7 +66,10 @@ export const MATRIX_LABEL_KEYS: readonly string[] = ['os', 'arch', 'region', 'br
 /** The file name `loadSpec` looks for when given a directory. */
 export const DEFAULT_SPEC_FILE = 'testudo.yaml';
 
-export type ShardStrategy = 'count' | 'timings';
+export type ShardStrategy = 'count' | 'timings' | 'queue';
+
+/** The values of `shards.by`, in the order the spec's errors name them. */
+export const SHARD_STRATEGIES: readonly ShardStrategy[] = ['count', 'timings', 'queue'];
 
 export interface MatrixAxis {
   readonly name: string;
@@ -452,6 +456,8 @@ function parseFiles(v: Validator, entry: Entry, field: string): { globs: string[
   return globs.length === items.length ? { globs, locations } : undefined;
 }
 
+const shardStrategiesText = '"count", "timings" or "queue"';
+
 function parseShards(v: Validator, entry: Entry, field: string): { count: number; by: ShardStrategy } | undefined {
   const node = v.deref(entry.value);
   if (isMap(node)) {
@@ -462,10 +468,12 @@ function parseShards(v: Validator, entry: Entry, field: string): { count: number
     const count = countEntry === undefined ? SPEC_DEFAULTS.shards : v.integer(countEntry.value, countEntry.key, `${field}.count`, 1, SPEC_LIMITS.maxShards);
     let by: ShardStrategy = SPEC_DEFAULTS.shardBy;
     if (byEntry !== undefined) {
-      const text = v.string(byEntry.value, byEntry.key, `${field}.by`, { expected: '"count" or "timings"' });
-      if (text === 'count' || text === 'timings') by = text;
+      const text = v.string(byEntry.value, byEntry.key, `${field}.by`, { expected: shardStrategiesText });
+      const strategy = SHARD_STRATEGIES.find((s) => s === text);
+      if (strategy !== undefined) by = strategy;
       else if (text !== undefined) {
-        v.expected(v.deref(byEntry.value), byEntry.key, `${field}.by`, '"count" or "timings"');
+        const near = suggestKey(text, SHARD_STRATEGIES);
+        v.expected(v.deref(byEntry.value), byEntry.key, `${field}.by`, `${shardStrategiesText}${near === undefined ? '' : ` (did you mean "${near}"?)`}`);
         return undefined;
       } else return undefined;
     }
@@ -661,6 +669,9 @@ function parseSuite(v: Validator, node: YamlNode | null, at: YamlNode | null, in
     if (Object.hasOwn(env, axis.name) || Object.hasOwn(runEnv, axis.name)) {
       v.warn(matrixEntry?.value, `${field}.matrix.${axis.name}`, `${axis.name} is also an env variable; the command receives the matrix value`);
     }
+  }
+  if (files.globs.length === 0 && shards.by === 'queue') {
+    v.problem(entries.get('shards')?.value, `${field}.shards.by`, 'queue mode hands out files, and this suite has no `files`', 'a suite with `files`, or `by: count`');
   }
   if (files.globs.length === 0 && shards.count > 1 && !command.includes('TESTUDO_SHARD')) {
     v.warn(

@@ -1,3 +1,6 @@
+import type { Capabilities, Requirements } from '../../model/index.js';
+import { meetsRequirements } from './scheduler.js';
+
 /**
  * Bounded histories kept in the replicated state: measured durations (per
  * test file, or per task when it has no files) and flakiness per test.
@@ -146,4 +149,49 @@ export function splitByTimings(files: readonly string[], shards: number, estimat
     target.ms += ms;
   }
   return groups.map((g) => g.files.sort());
+}
+
+/**
+ * The history key of a test file's duration: for one capability class (the
+ * breaker's peer classes, worker-health.ts capabilityKeyOf), or for every
+ * class together when `classKey` is ''. Class-less keys are the ones
+ * snapshots held before classes, so those stay readable.
+ */
+export function fileTimingKey(suite: string, file: string, classKey = ''): string {
+  return classKey === '' ? `${suite}\u0000${file}` : `@${classKey}\u0000${suite}\u0000${file}`;
+}
+
+/**
+ * A file's expected duration for a capability class: its class's record,
+ * else the class-less one (the file ran elsewhere), else the median.
+ */
+export function fileEstimator(history: TimingHistory, suite: string, classKey: string): (file: string) => number {
+  const median = history.median();
+  return (file) => (classKey === '' ? undefined : history.get(fileTimingKey(suite, file, classKey)))?.ms ?? history.get(fileTimingKey(suite, file))?.ms ?? median;
+}
+
+/** The part of a worker the class choice reads. */
+export interface ClassCandidate {
+  readonly capabilityKey: string;
+  readonly capabilities: Capabilities;
+  readonly slots: number;
+  readonly state: string;
+}
+
+/**
+ * The capability class whose history predicts a suite best before any of its
+ * workers is picked: among registered workers (not lost) that meet its
+ * requirements, the class with the most slots (ties: the smaller key); ''
+ * (class-less history) when none does.
+ */
+export function classOfSuite(workers: Iterable<ClassCandidate>, requirements: Requirements): string {
+  const slots = new Map<string, number>();
+  for (const w of workers) {
+    if (w.state === 'lost' || !meetsRequirements(w.capabilities, requirements)) continue;
+    slots.set(w.capabilityKey, (slots.get(w.capabilityKey) ?? 0) + w.slots);
+  }
+  let best = '';
+  let bestSlots = 0;
+  for (const [key, n] of slots) if (n > bestSlots || (n === bestSlots && key < best)) [best, bestSlots] = [key, n];
+  return best;
 }

@@ -14,6 +14,7 @@ import type {
 } from '../../model/index.js';
 import { assert } from '../../raft/index.js';
 import type { Breaker, BreakerConfig, RecoveryHistory, TaskLadderState } from '../recovery/index.js';
+import { checkQueue, type FileQueueRec } from './file-queue.js';
 
 /**
  * The orchestrator's records as it keeps them (mutable, internal), the views
@@ -107,6 +108,8 @@ export interface RunRec {
   parallelOpen: number;
   running: number;
   degraded: boolean;
+  /** Queue-mode suites' file queues (file-queue.ts); absent in runs without any (and in older snapshots). */
+  queues?: FileQueueRec[];
 }
 
 export type MutableCounts = { -readonly [K in keyof RunCounts]: RunCounts[K] };
@@ -159,6 +162,11 @@ export function checkInvariants(runs: ReadonlyMap<string, RunRec>, tasks: Readon
     assert(running === run.running && parallelOpen === run.parallelOpen, `run ${run.runId} load disagrees with its tasks`);
     const open = counts.queued + counts.running > 0;
     assert(open === (run.state === 'running'), `run ${run.runId} is ${run.state} with ${counts.queued} queued and ${counts.running} running`);
+    const queueTask = (id: string): { taskId: string; files: string[]; open: boolean } | undefined => {
+      const t = tasks.get(id);
+      return t === undefined ? undefined : { taskId: t.taskId, files: t.files, open: !terminal(t.state) };
+    };
+    for (const queue of run.queues ?? []) checkQueue(queue, queueTask, run.state !== 'running', run.state === 'cancelled');
   }
   for (const worker of workers.values()) {
     const expected = (runningByWorker.get(worker.workerId) ?? []).sort();

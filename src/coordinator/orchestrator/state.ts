@@ -16,7 +16,8 @@ import { assert } from '../../common/assert.js';
 import { SnapshotDecodeError } from '../codec.js';
 import { ExtensionCommandError, type MachineExtension } from '../kv-machine.js';
 import { decodeOrchCommand, type Assignment, type OrchCommand, type OrchCommandType, type OrchResults, type RegisterWorkerCommand } from './commands.js';
-import { FlakeHistory, splitByTimings, TimingHistory } from './history.js';
+import { classOfSuite, fileEstimator, fileTimingKey, FlakeHistory, splitByTimings, TimingHistory } from './history.js';
+import * as fq from './file-queue.js';
 import { decodeData, encodeData, type OrchestratorData } from './snapshot.js';
 import * as q from './queries.js';
 import { meetsRequirements, prefetchOf, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
@@ -168,7 +169,7 @@ export const cancelledRunsMax = 5;
 export const decisionsPerTaskMax = 32;
 
 function timingKeyOfFile(suite: string, file: string): string {
-  return `${suite}\u0000${file}`;
+  return fileTimingKey(suite, file);
 }
 
 function timingKeyOfTask(template: TaskTemplate): string {
@@ -392,9 +393,11 @@ export class Orchestrator implements MachineExtension {
   private submitRun(runId: string, submission: RunSubmission, atMs: number): { runId: string; tasks: number } {
     const problem = validateSubmission(runId, submission);
     if (problem !== null) throw new ExtensionCommandError(`submit-run: ${problem}`);
+    const queueProblem = fq.queueSubmissionProblem(submission.tasks);
+    if (queueProblem !== null) throw new ExtensionCommandError(`submit-run: ${queueProblem}`);
     if (this.runs.has(runId)) throw new ExtensionCommandError(`submit-run: run ${runId} already exists`);
     if (this.runs.size >= runsMax) throw new ExtensionCommandError(`submit-run: ${runsMax} runs are kept; wait for old ones to be pruned`);
-    if (this.tasks.size + submission.tasks.length > tasksMax) throw new ExtensionCommandError(`submit-run: more than ${tasksMax} tasks would be kept`);
+    if (this.tasks.size + fq.plannedTaskCount(submission.tasks) > tasksMax) throw new ExtensionCommandError(`submit-run: more than ${tasksMax} tasks would be kept`);
     const run: RunRec = {
       runId,
       name: submission.name,
@@ -412,29 +415,11 @@ export class Orchestrator implements MachineExtension {
     };
     this.runs.set(runId, run);
     const files = this.shardFiles(submission.tasks);
+    const queues = this.openQueues(run, submission.tasks);
     submission.tasks.forEach((template, position) => {
-      const task: TaskRec = {
-        taskId: taskIdOf(runId, position + 1),
-        runId,
-        seq: this.nextSeq++,
-        template,
-        files: files[position] ?? [...template.files],
-        state: 'queued',
-        reason: '',
-        queuedAtMs: atMs,
-        finishedAtMs: 0,
-        expectedMs: 0,
-        attempts: [],
-        testFailures: 0,
-        infraFailures: 0,
-        notBeforeMs: 0,
-        avoidWorkers: [],
-        preferWorker: '',
-        ladder: newTaskLadder(),
-        decisions: [],
-        cancelledRuns: 0,
-      };
-      task.expectedMs = this.expectedMs(task);
+      const taskId = taskIdOf(runId, position + 1);
+      const queue = queues.get(position);
+      const task = this.newTask(runId, taskId, queue === undefined ? template : fq.nextBatchTemplate(queue, taskId), queue === undefined ? (files[position] ?? [...template.files]) : [], atMs);
       this.tasks.set(task.taskId, task);
       run.taskIds.push(task.taskId);
       run.counts.tasks++;
@@ -446,6 +431,33 @@ export class Orchestrator implements MachineExtension {
     this.touched.add(runId);
     if (run.taskIds.length === 0) this.finishRun(run, atMs);
     return { runId, tasks: run.taskIds.length };
+  }
+
+  /** A queued task record (not yet in the maps: the caller adds it to its run). */
+  private newTask(runId: string, taskId: string, template: TaskTemplate, files: string[], atMs: number): TaskRec {
+    const task: TaskRec = {
+      taskId,
+      runId,
+      seq: this.nextSeq++,
+      template,
+      files,
+      state: 'queued',
+      reason: '',
+      queuedAtMs: atMs,
+      finishedAtMs: 0,
+      expectedMs: 0,
+      attempts: [],
+      testFailures: 0,
+      infraFailures: 0,
+      notBeforeMs: 0,
+      avoidWorkers: [],
+      preferWorker: '',
+      ladder: newTaskLadder(),
+      decisions: [],
+      cancelledRuns: 0,
+    };
+    task.expectedMs = this.expectedMs(task);
+    return task;
   }
 
   /** Files per template: timing-split groups for `splitByTimings` suites, the template's own list otherwise. */
@@ -461,7 +473,7 @@ export class Orchestrator implements MachineExtension {
     });
     for (const positions of groups.values()) {
       const first = templates[positions[0]!]!;
-      const perFile = this.fileEstimator(first.suite);
+      const perFile = this.fileEstimator(first.suite, classOfSuite(this.workers.values(), first.requirements));
       const split = splitByTimings(first.files, positions.length, perFile);
       positions.forEach((position, k) => {
         out[position] = split[k] ?? [];
@@ -470,12 +482,13 @@ export class Orchestrator implements MachineExtension {
     return out;
   }
 
-  private fileEstimator(suite: string): (file: string) => number {
-    const median = this.timings.median();
-    return (file) => this.timings.get(timingKeyOfFile(suite, file))?.ms ?? median;
+  private fileEstimator(suite: string, classKey = ''): (file: string) => number {
+    return fileEstimator(this.timings, suite, classKey);
   }
 
   private expectedMs(task: TaskRec): number {
+    const queue = this.queueOf(task);
+    if (queue !== undefined && task.files.length === 0) return fq.uncarvedExpectedMs(queue, this.fileEstimator(task.template.suite, classOfSuite(this.workers.values(), task.template.requirements)));
     if (task.files.length === 0) return this.timings.get(timingKeyOfTask(task.template))?.ms ?? this.timings.median();
     const estimate = this.fileEstimator(task.template.suite);
     let total = 0;
@@ -494,6 +507,7 @@ export class Orchestrator implements MachineExtension {
         skipped++;
         continue;
       }
+      this.maybeCarve(task, worker);
       const number = task.attempts.length + 1;
       const attempt: AttemptRec = {
         attemptId: attemptIdOf(task.taskId, number),
@@ -938,6 +952,7 @@ export class Orchestrator implements MachineExtension {
     const run = this.run(task.runId);
     if (!task.template.exclusive) run.parallelOpen--;
     if (state === 'passed' || state === 'failed') this.recordFlakes(task);
+    this.afterBatchEnds(run, task, state, atMs);
     if (run.counts.queued === 0 && run.counts.running === 0) this.finishRun(run, atMs);
   }
 
@@ -966,8 +981,11 @@ export class Orchestrator implements MachineExtension {
     // Per-file time from the report when it names files, else an equal share.
     const byFile = new Map<string, number>();
     for (const test of result.tests) if (test.file !== '') byFile.set(test.file, (byFile.get(test.file) ?? 0) + test.timeSec * 1000);
+    const classKey = this.workers.get(result.workerId)?.capabilityKey ?? '';
     for (const file of task.files) {
-      this.timings.record(timingKeyOfFile(task.template.suite, file), byFile.get(file) ?? ms / task.files.length);
+      const fileMs = byFile.get(file) ?? ms / task.files.length;
+      this.timings.record(timingKeyOfFile(task.template.suite, file), fileMs);
+      if (classKey !== '') this.timings.record(fileTimingKey(task.template.suite, file, classKey), fileMs);
     }
   }
 
@@ -1059,6 +1077,67 @@ export class Orchestrator implements MachineExtension {
   private enqueue(task: TaskRec): void {
     this.queueOrder.push(task);
     this.queueDirty = true;
+  }
+
+  // ------------------------------------------- queue mode (file-queue.ts)
+
+  /** Opens the submission's file queues in the run; returns the queue of each queue-mode position. */
+  private openQueues(run: RunRec, templates: readonly TaskTemplate[]): Map<number, fq.FileQueueRec> {
+    const byPosition = new Map<number, fq.FileQueueRec>();
+    for (const [key, positions] of fq.queueGroups(templates)) {
+      const group = positions.map((p) => templates[p]!);
+      const estimate = this.fileEstimator(group[0]!.suite, classOfSuite(this.workers.values(), group[0]!.requirements));
+      const queue = fq.openQueue(key, group, estimate);
+      (run.queues ??= []).push(queue);
+      for (const p of positions) byPosition.set(p, queue);
+    }
+    return byPosition;
+  }
+
+  private queueOf(task: TaskRec): fq.FileQueueRec | undefined {
+    if (task.template.queue !== true) return undefined;
+    const key = fq.queueKeyOf(task.template);
+    const queue = this.runs.get(task.runId)?.queues?.find((q) => q.key === key);
+    assert(queue !== undefined, `queue-mode task ${task.taskId} has no queue`);
+    return queue;
+  }
+
+  private queueTaskView = (taskId: string): fq.QueueTaskView => {
+    const t = this.tasks.get(taskId)!;
+    return { taskId, files: t.files, open: !terminal(t.state) };
+  };
+
+  /** A batch being assigned takes its files from the queue's head, sized by the worker's capability class. */
+  private maybeCarve(task: TaskRec, worker: WorkerRec): void {
+    const queue = this.queueOf(task);
+    if (queue === undefined || task.files.length > 0) return;
+    const others = fq.uncarvedOpen(queue, this.queueTaskView) - 1;
+    task.files = fq.carveBatch(queue, this.fileEstimator(task.template.suite, worker.capabilityKey), others);
+    task.expectedMs = this.expectedMs(task);
+  }
+
+  /**
+   * A batch ended: a new batch task takes its lane while the queue holds
+   * files the uncarved batches will not take. An uncarved batch that ended
+   * without running takes its share of the files, so each stays in one task;
+   * a cancelled run leaves its queue as it is.
+   */
+  private afterBatchEnds(run: RunRec, task: TaskRec, state: TaskState, atMs: number): void {
+    const queue = this.queueOf(task);
+    if (queue === undefined || state === 'cancelled') return;
+    if (task.files.length === 0) {
+      task.files = fq.carveUnrun(queue, fq.uncarvedOpen(queue, this.queueTaskView));
+      return;
+    }
+    if (!fq.needsAnotherBatch(queue, this.queueTaskView)) return;
+    const taskId = taskIdOf(run.runId, run.taskIds.length + 1);
+    const next = this.newTask(run.runId, taskId, fq.nextBatchTemplate(queue, taskId), [], atMs);
+    this.tasks.set(taskId, next);
+    run.taskIds.push(taskId);
+    run.counts.tasks++;
+    run.counts.queued++;
+    if (!next.template.exclusive) run.parallelOpen++;
+    this.enqueue(next);
   }
 
   // -------------------------------------------------------- scheduler view

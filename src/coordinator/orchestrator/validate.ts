@@ -66,6 +66,7 @@ function templateProblem(t: TaskTemplate, position: number): string | null {
   if (typeof t.cwd !== 'string') return `${at}: cwd must be a string`;
   if (!isCount(t.shardCount) || t.shardCount < 1 || !isCount(t.shard) || t.shard < 1 || t.shard > t.shardCount) return `${at}: shard must be within 1..shardCount`;
   if (!isStringArray(t.files) || typeof t.splitByTimings !== 'boolean') return `${at}: files must be strings`;
+  if (t.queue !== undefined && typeof t.queue !== 'boolean') return `${at}: queue must be a boolean`;
   if (!isStringRecord(t.matrix) || !isStringRecord(t.env)) return `${at}: matrix and env must map strings to strings`;
   if (!Number.isSafeInteger(t.priority) || !isCount(t.timeoutSec) || t.timeoutSec < 1 || !isCount(t.retries, 100)) return `${at}: priority, timeoutSec or retries out of range`;
   if (typeof t.exclusive !== 'boolean') return `${at}: exclusive must be a boolean`;
