@@ -3,6 +3,7 @@
 // reproducible from --seed), static sharding strategies simulated on it, and
 // small statistics helpers.
 
+import { carveBatch, openQueue } from '../coordinator/orchestrator/file-queue.js';
 import { splitByTimings } from '../coordinator/orchestrator/history.js';
 
 /** mulberry32: a small, fast 32-bit PRNG; returns floats in [0, 1). */
@@ -141,4 +142,42 @@ export function quantile(values: readonly number[], q: number): number {
 export function round(value: number, digits = 3): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
+}
+
+/**
+ * A wrong history for a file-level case: a seeded quarter of the values
+ * (rounded down; at least one when there are any) scaled by 1 − error or
+ * 1 + error (a seeded sign each), the rest exact.
+ */
+export function wrongHistory(values: readonly number[], seed: number, error: number): number[] {
+  if (!(error >= 0 && error < 1)) throw new RangeError(`error must be in [0, 1), got ${error}`);
+  const random = seededRandom(seed ^ 0x5bd1e995);
+  const order = values.map((_, i) => ({ i, key: random() })).sort((a, b) => a.key - b.key || a.i - b.i);
+  const wrong = new Map<number, number>();
+  const count = values.length === 0 ? 0 : Math.max(1, Math.floor(values.length / 4));
+  for (const { i } of order.slice(0, count)) wrong.set(i, random() < 0.5 ? 1 - error : 1 + error);
+  return values.map((v, i) => v * (wrong.get(i) ?? 1));
+}
+
+/**
+ * Queue mode with zero overhead: the files ordered longest first by
+ * `estimates`; each time a lane frees (the earliest; ties: the lower lane) it
+ * carves its next batch the way the coordinator does (file-queue.ts). Returns
+ * the makespan under `durations` and the number of batches.
+ */
+export function queueSchedule(estimates: readonly number[], durations: readonly number[], lanes: number): { makespan: number; batches: number } {
+  const names = estimates.map((_, i) => `t${i}`);
+  const index = new Map(names.map((n, i) => [n, i]));
+  const estimate = (file: string): number => estimates[index.get(file)!]!;
+  const template = { suite: 's', command: 'c', cwd: '.', shard: 1, shardCount: 1, files: names, splitByTimings: false, queue: true, matrix: {}, env: {}, requirements: { labels: {}, cpus: 0, memoryMb: 0, tools: [] }, priority: 0, timeoutSec: 60, retries: 0, exclusive: false };
+  const queue = openQueue('s', Array.from({ length: Math.max(1, lanes) }, () => template), estimate);
+  const free = new Array<number>(Math.max(1, lanes)).fill(0);
+  let batches = 0;
+  while (queue.files.length > 0) {
+    let lane = 0;
+    for (let s = 1; s < free.length; s++) if (free[s]! < free[lane]!) lane = s;
+    for (const file of carveBatch(queue, estimate, 0)) free[lane] = free[lane]! + durations[index.get(file)!]!;
+    batches++;
+  }
+  return { makespan: Math.max(...free), batches };
 }

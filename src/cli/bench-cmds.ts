@@ -5,6 +5,7 @@ import { kvMachineBenchPutsMax, runKvMachineBench } from '../bench/kv-machine.js
 import { runLoad, timedPhaseLine } from '../bench/load.js';
 import { runDrillDefaults, runDrillModes, runRunFailoverDrill, type RunDrillMode } from '../bench/run-failover-drill.js';
 import { makespanScaleDefault, runMakespanBench } from '../bench/makespan.js';
+import { filePairsDefault, historyErrorDefault, runFileMakespanBench } from '../bench/makespan-files.js';
 import { runRaftBench } from '../bench/raft.js';
 import { registerOutboxBench } from './bench-outbox-cmd.js';
 import { runScheduleBench } from '../bench/schedule.js';
@@ -130,10 +131,47 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--simulate-only', 'skip the real run')
     .option('--data-dir <dir>', "keep the cluster's data and coordinator logs here (default: a temporary directory, removed)")
     .option('--prefetch-per-slot <x>', "set the cluster's prefetchPerSlot first (0..4; default: the cluster's own)")
+    .option('--files <n>', 'the file-level case instead: one suite of N files, static timing shards vs queue mode (docs/orchestrator.md, "Queue mode")')
+    .option('--history-error <x>', `with --files: the history of a quarter of the files is off by ±x (0..0.99)`, String(historyErrorDefault))
+    .option('--pairs <n>', 'with --files: alternating static/queue pairs of real runs', String(filePairsDefault))
     .action(
-      async (o: { tasks: string; slots: string; seed: string; scale: string; workers?: string; history: boolean; simulateOnly?: boolean; dataDir?: string; prefetchPerSlot?: string }) => {
+      async (o: {
+        tasks: string;
+        slots: string;
+        seed: string;
+        scale: string;
+        workers?: string;
+        history: boolean;
+        simulateOnly?: boolean;
+        dataDir?: string;
+        prefetchPerSlot?: string;
+        files?: string;
+        historyError: string;
+        pairs: string;
+      }) => {
         const scale = Number(o.scale);
         if (!Number.isFinite(scale) || scale <= 0) throw new UsageError(`--scale must be a positive number, got "${o.scale}"`);
+        if (o.files !== undefined) {
+          const historyError = Number(o.historyError);
+          if (!Number.isFinite(historyError) || historyError < 0 || historyError >= 1) throw new UsageError(`--history-error must be a number from 0 to 0.99, got "${o.historyError}"`);
+          const files = await runFileMakespanBench(
+            {
+              files: positiveInt('--files', o.files),
+              slots: positiveInt('--slots', o.slots),
+              seed: nonNegativeInt('--seed', o.seed),
+              scale,
+              historyError,
+              pairs: positiveInt('--pairs', o.pairs),
+              workers: o.workers === undefined ? undefined : positiveInt('--workers', o.workers),
+              simulateOnly: o.simulateOnly === true,
+              dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
+            },
+            progress,
+          );
+          write(`${JSON.stringify(files)}\n`);
+          if ((files.real?.lostTasks ?? 0) > 0) throw new ExitError(1);
+          return;
+        }
         const result = await runMakespanBench(
           {
             tasks: positiveInt('--tasks', o.tasks),
