@@ -3,7 +3,7 @@ import { inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 
 import { ExtensionCommandError } from '../../src/coordinator/kv-machine.js';
-import { carveBatch, carveUnrun, checkQueue, openQueue, type FileQueueRec, type QueueTaskView } from '../../src/coordinator/orchestrator/file-queue.js';
+import { batchMinMs, carveBatch, carveUnrun, checkQueue, openQueue, type FileQueueRec, type QueueTaskView } from '../../src/coordinator/orchestrator/file-queue.js';
 import { classOfSuite, fileEstimator, fileTimingKey, TimingHistory } from '../../src/coordinator/orchestrator/history.js';
 import { Orchestrator } from '../../src/coordinator/orchestrator/state.js';
 import { capabilityKeyOf } from '../../src/coordinator/orchestrator/worker-health.js';
@@ -25,16 +25,25 @@ describe('file-queue: the pure queue', () => {
     expect(q.lanes).toBe(2);
   });
 
-  it('carves about remaining ÷ (2·lanes), at least one file, so batches shrink', () => {
+  it('carves about remaining ÷ lanes, at least one file, so batches shrink', () => {
     const q = openQueue('k', queueTemplates(names(16), 2), flat(1000));
     const sizes: number[] = [];
     while (q.files.length > 0) sizes.push(carveBatch(q, flat(1000), 0).length);
-    expect(sizes).toEqual([4, 3, 2, 1, 1, 1, 1, 1, 1, 1]);
+    expect(sizes).toEqual([8, 4, 2, 1, 1]);
+  });
+
+  it('takes at least batchMinMs of estimated work while the queue has it', () => {
+    const q = openQueue('k', queueTemplates(names(40), 4), flat(100));
+    const sizes: number[] = [];
+    while (q.files.length > 0) sizes.push(carveBatch(q, flat(100), 0).length);
+    // 4,000 ms ÷ 4 lanes = 1,000 ms (10 files), then shares shrink to the 500 ms floor (5 files of 100 ms).
+    expect(sizes).toEqual([10, 7, 5, 5, 5, 5, 3]);
+    expect(batchMinMs).toBe(500);
   });
 
   it('takes a long head file alone and leaves a file for each other uncarved batch', () => {
     const ms: Record<string, number> = { big: 100_000, a: 1, b: 1, c: 1 };
-    const q = openQueue('k', queueTemplates(['a', 'b', 'big', 'c'], 1), (f) => ms[f] ?? 0);
+    const q = openQueue('k', queueTemplates(['a', 'b', 'big', 'c'], 4), (f) => ms[f] ?? 0);
     expect(carveBatch(q, (f) => ms[f] ?? 0, 0)).toEqual(['big']);
     const tiny = openQueue('k', queueTemplates(['a', 'b', 'c'], 1), flat(1));
     // Remaining 3 ms ÷ 2 would take one; with a target below a file it still takes one, and never eats the others' files.
@@ -160,7 +169,7 @@ describe('Orchestrator: queue mode', () => {
     ]);
     d.schedule(10);
     const after = d.o.getRun('r1')!;
-    expect(after.tasks.map((t) => t.files)).toEqual([names(4), names(7).slice(4)]);
+    expect(after.tasks.map((t) => t.files)).toEqual([names(8), names(12).slice(8)]);
   });
 
   it('refills a lane when a batch ends, and runs every file exactly once', () => {

@@ -13,8 +13,10 @@ import type { TaskTemplate } from '../../model/index.js';
  * At most `lanes` (N) batch tasks of a queue are open (queued or running) at
  * once: the run starts with N uncarved ones, and each batch that ends with
  * files left in the queue is replaced by a new uncarved one. A batch takes
- * about the queue's remaining estimated work ÷ (2·N), at least one file, so
- * batches shrink towards the end and the lanes finish together.
+ * about the queue's remaining estimated work ÷ N (guided self-scheduling),
+ * but at least batchMinMs of it and at least one file, so batches shrink
+ * towards the end and the lanes finish together without paying a dispatch
+ * for every small file of the tail.
  *
  * Pure: plain records in, plain records out; estimates come from the
  * caller's replicated history, never a clock or a random generator.
@@ -43,8 +45,23 @@ export interface QueueTaskView {
   readonly open: boolean;
 }
 
-/** How the share of remaining work a batch takes is set: remaining ÷ (shrinkFactor · lanes). */
-export const batchShrinkFactor = 2;
+/**
+ * A batch's share of the remaining estimated work is 1 ÷ (batchLaneDivisor ·
+ * lanes). 1 (guided self-scheduling) beat 2 (factoring) in `bench makespan
+ * --files` once each batch pays its real cost (docs/orchestrator.md, "Queue
+ * mode"); 2 wins only when a batch costs nothing.
+ */
+export const batchLaneDivisor = 1;
+/**
+ * Estimated work a batch takes at least (unless the queue holds less): every
+ * batch pays a dispatch round trip and a process start, 0.05–0.2 s measured
+ * on a loaded machine, so the tail is not cut into single small files.
+ */
+export const batchMinMs = 500;
+
+function batchTargetMs(queue: FileQueueRec, estimateMs: (file: string) => number): number {
+  return Math.max(batchMinMs, remainingMs(queue, estimateMs) / (batchLaneDivisor * queue.lanes));
+}
 
 export function queueKeyOf(template: Pick<TaskTemplate, 'suite' | 'matrix'>): string {
   return `${template.suite}\u0000${JSON.stringify(template.matrix)}`;
@@ -123,19 +140,19 @@ export function remainingMs(queue: FileQueueRec, estimateMs: (file: string) => n
 
 /** What an uncarved batch is expected to take: its share of the remaining work. */
 export function uncarvedExpectedMs(queue: FileQueueRec, estimateMs: (file: string) => number): number {
-  return Math.round(remainingMs(queue, estimateMs) / (batchShrinkFactor * queue.lanes));
+  return Math.round(Math.min(remainingMs(queue, estimateMs), batchTargetMs(queue, estimateMs)));
 }
 
 /**
  * Carves a batch from the head of the queue: files in order while their
- * estimated sum stays within remaining ÷ (2·lanes), at least one, and never
+ * estimated sum stays within max(batchMinMs, remaining ÷ lanes), at least one, and never
  * so many that fewer files than `uncarvedOthers` (the queue's other open
  * batches still without files) are left.
  */
 export function carveBatch(queue: FileQueueRec, estimateMs: (file: string) => number, uncarvedOthers: number): string[] {
   const room = queue.files.length - uncarvedOthers;
   assert(room >= 1, `queue ${queue.key}: ${queue.files.length} files left for ${uncarvedOthers + 1} uncarved batches`);
-  const targetMs = remainingMs(queue, estimateMs) / (batchShrinkFactor * queue.lanes);
+  const targetMs = batchTargetMs(queue, estimateMs);
   let takenMs = 0;
   let count = 0;
   while (count < room) {
