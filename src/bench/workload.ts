@@ -162,13 +162,15 @@ export function wrongHistory(values: readonly number[], seed: number, error: num
 /**
  * Queue mode with zero overhead: the files ordered longest first by
  * `estimates`; each time a lane frees (the earliest; ties: the lower lane) it
- * carves its next batch the way the coordinator does (file-queue.ts). Returns
- * the makespan under `durations` and the number of batches.
+ * carves its next batch the way the coordinator does (file-queue.ts).
+ * Estimates and durations in seconds. Returns the makespan under `durations`
+ * and the number of batches.
  */
 export function queueSchedule(estimates: readonly number[], durations: readonly number[], lanes: number): { makespan: number; batches: number } {
   const names = estimates.map((_, i) => `t${i}`);
   const index = new Map(names.map((n, i) => [n, i]));
-  const estimate = (file: string): number => estimates[index.get(file)!]!;
+  // The carve works in ms (its floor is batchMinMs); the bench's figures are seconds.
+  const estimate = (file: string): number => estimates[index.get(file)!]! * 1000;
   const template = { suite: 's', command: 'c', cwd: '.', shard: 1, shardCount: 1, files: names, splitByTimings: false, queue: true, matrix: {}, env: {}, requirements: { labels: {}, cpus: 0, memoryMb: 0, tools: [] }, priority: 0, timeoutSec: 60, retries: 0, exclusive: false };
   const queue = openQueue('s', Array.from({ length: Math.max(1, lanes) }, () => template), estimate);
   const free = new Array<number>(Math.max(1, lanes)).fill(0);
