@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { fileWorkload, simulateFiles } from '../../src/bench/makespan-files.js';
 import { lowerBound, queueSchedule, wrongHistory } from '../../src/bench/workload.js';
+import { runCli } from '../cli/cli-process.js';
 
 describe('bench makespan --files: the pure parts', () => {
   it('makes a quarter of the history wrong by exactly ±error, the rest exact, reproducibly', () => {
@@ -36,4 +37,18 @@ describe('bench makespan --files: the pure parts', () => {
       expect(sim.queue).toBeGreaterThanOrEqual(sim.lowerBound);
     }
   });
+});
+
+describe('testudo bench makespan --files (real process)', () => {
+  it('prints one JSON document with --simulate-only, and refuses a bad --history-error with exit 2', async () => {
+    const ok = await runCli(['bench', 'makespan', '--files', '40', '--slots', '4', '--simulate-only']);
+    expect(ok.code, ok.stderr.toString('utf8')).toBe(0);
+    const result = JSON.parse(ok.stdout.toString('utf8')) as { case: string; files: number; real: unknown; simulated: { timingStatic: number; queue: number } };
+    expect(result).toMatchObject({ case: 'files', files: 40, real: null });
+    expect(result.simulated.queue).toBeGreaterThanOrEqual(1);
+    const bad = await runCli(['bench', 'makespan', '--files', '40', '--history-error', '1.5', '--simulate-only']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.toString('utf8')).toContain('--history-error');
+    expect(bad.stderr.toString('utf8')).toContain('"1.5"');
+  }, 60_000);
 });
