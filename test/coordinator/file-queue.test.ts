@@ -270,6 +270,34 @@ describe('Orchestrator: queue mode', () => {
     expect(view.tasks).toHaveLength(2);
   });
 
+  it('orders and carves by the history of the capability class that runs the suite', () => {
+    const d = new Driver();
+    const poolA = capabilities({ labels: { os: 'linux', arch: 'x64', node: '20', pool: 'a' } });
+    const poolB = capabilities({ cpus: 16, labels: { os: 'linux', arch: 'x64', node: '20', pool: 'b' } });
+    d.register(registration('wa', { slots: 1, capabilities: poolA }));
+    d.register(registration('wb', { slots: 1, capabilities: poolB }));
+    const on = (pool: string) => ({ labels: { pool }, cpus: 0, memoryMb: 0, tools: [] });
+    // Class a finds x slow and y fast; class b the other way round; the class-less history leans to a.
+    d.submit('ra', submission([template({ files: ['x', 'y'], requirements: on('a') })]));
+    d.submit('rb', submission([template({ files: ['x', 'y'], requirements: on('b') })]));
+    d.schedule(10);
+    d.results([result('ra.t1.a1', 'wa', { tests: [testCase({ file: 'x', timeSec: 5 }), testCase({ file: 'y', timeSec: 1 })] })], 20);
+    d.results([result('rb.t1.a1', 'wb', { tests: [testCase({ file: 'x', timeSec: 1 }), testCase({ file: 'y', timeSec: 5 })] })], 30);
+    d.submit('qb', submission(queueTemplates(['x', 'y'], 2, { requirements: on('b') })), 40);
+    d.submit('qa', submission(queueTemplates(['x', 'y'], 2, { requirements: on('a') })), 40);
+    d.schedule(50);
+    expect(d.o.getRun('qb')!.tasks.map((t) => t.files)).toEqual([['y'], []]);
+    expect(d.o.getRun('qa')!.tasks.map((t) => t.files)).toEqual([['x'], []]);
+  });
+
+  it('leaves the snapshot of a run without queues as it was (no queues key)', () => {
+    const d = new Driver();
+    d.register(registration('w1', { slots: 1 }));
+    d.submit('r1', submission([template({ files: ['a'] })]));
+    const state = JSON.parse(snapshotJson(d)) as { runs: Record<string, unknown>[] };
+    expect(Object.keys(state.runs[0]!)).not.toContain('queues');
+  });
+
   it.each([
     ['more lanes than files', queueTemplates(names(2), 3), /3 lanes for 2 files/],
     ['templates that disagree on the files', [...queueTemplates(names(3), 1), ...queueTemplates(names(4), 1)], /disagree on the files/],
