@@ -22,6 +22,7 @@ import * as q from './queries.js';
 import { meetsRequirements, prefetchOf, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
 import { validateResult, validateSubmission, validateWorker } from './validate.js';
 import { orchestratorFormatVersion } from './records.js';
+import { hedgeable, hedgeAfterMs, hedgingOn, liveSibling, mayTakeHedge, planHedges, type Straggler } from './hedging.js';
 import { capabilityKeyOf, fleetWideFault, otherWorkerCanRun, peerStats, probeAfterQuarantine, suspect } from './worker-health.js';
 import {
   adaptiveThreshold,
@@ -82,7 +83,7 @@ import {
  * holds the same state (compare `digest()` of the machine).
  *
  * Invariants (asserted): a task is in exactly one state; only its last
- * attempt may run; a worker's `running` set holds exactly the running
+ * attempt may run, or its last two while it is hedged (hedging.ts); a worker's `running` set holds exactly the running
  * attempts assigned to it; a run's counts equal its tasks' states; a result
  * is counted at most once (docs/architecture.md, invariant 4), and a task ends exactly
  * once (invariant 5).
@@ -147,6 +148,10 @@ export type OrchEvent =
   | { readonly kind: 'breaker'; readonly workerId: string; readonly from: string; readonly to: string; readonly atMs: number; readonly reason: string }
   | { readonly kind: 'reset'; readonly workerId: string; readonly reason: string }
   | { readonly kind: 'decision'; readonly workerId: string; readonly level: number; readonly failureClass: string; readonly hold: boolean }
+  /** A hedge started, or a hedged task ended: its hedge won (the first verdict) or lost to the attempt it hedged. */
+  | { readonly kind: 'hedge'; readonly step: 'started' | 'won' | 'lost'; readonly taskId: string }
+  /** An attempt the worker still runs is superseded (its task's other attempt won): the leader tells the worker to stop it. */
+  | { readonly kind: 'cancel-attempt'; readonly workerId: string; readonly attemptId: string; readonly reason: string }
   | {
       readonly kind: 'alert';
       readonly alert: 'quarantine' | 'give-up' | 'reset-failed';
@@ -198,7 +203,7 @@ export class Orchestrator implements MachineExtension {
    * `plantedBug` exists only to prove that the chaos checks catch a broken
    * state machine (docs/chaos.md, src/coordinator/planted-bugs.ts):
    * 'count-late-result' counts a test verdict that arrives for a superseded
-   * (lost) attempt; 'drop-task' never queues a run's last task; 'diverge'
+   * (lost or cancelled, e.g. a hedge's loser) attempt; 'drop-task' never queues a run's last task; 'diverge'
    * records a passed task's finish 1 ms late (set on one replica only). A
    * coordinator sets it only with --chaos-hooks and TESTUDO_CHAOS_PLANTED_BUG;
    * never in production.
@@ -235,6 +240,8 @@ export class Orchestrator implements MachineExtension {
         return this.submitRun(command.runId, command.submission, atMs) satisfies OrchResults['submit-run'];
       case 'assign':
         return this.assign(command.assignments, atMs) satisfies OrchResults['assign'];
+      case 'hedge':
+        return this.hedge(command.assignments, atMs) satisfies OrchResults['hedge'];
       case 'results':
         return this.applyResults(command.results, atMs) satisfies OrchResults['results'];
       case 'cancel-run':
@@ -343,13 +350,14 @@ export class Orchestrator implements MachineExtension {
   /** One running attempt of the worker is lost: released, fed to its breaker, its task handed to the recovery ladder. */
   private loseAttempt(worker: WorkerRec, attemptId: string, reason: string, atMs: number): TaskRec {
     const task = this.taskOfAttempt(attemptId);
-    const attempt = task.attempts[task.attempts.length - 1];
-    assert(attempt !== undefined && attempt.attemptId === attemptId && attempt.state === 'running', `worker ${worker.workerId} runs ${attemptId}, which is not its task's running attempt`);
+    const attempt = task.attempts.find((a) => a.attemptId === attemptId);
+    assert(attempt !== undefined && attempt.state === 'running', `worker ${worker.workerId} runs ${attemptId}, which is not a running attempt of its task`);
     attempt.state = 'lost';
     attempt.reason = reason;
     this.releaseAttempt(task, attempt);
     this.feedBreaker(worker, { atMs, ok: false, durationMs: atMs - attempt.assignedAtMs, failureClass: 'lost-worker' });
-    this.recover(task, attempt.attemptId, 'lost-worker', attempt.reason, worker.workerId, atMs);
+    // A hedged task whose other attempt still runs is left to it.
+    if (liveSibling(task, attemptId) === undefined) this.recover(task, attempt.attemptId, 'lost-worker', attempt.reason, worker.workerId, atMs);
     return task;
   }
 
@@ -374,7 +382,7 @@ export class Orchestrator implements MachineExtension {
     for (const attemptId of [...worker.running]) {
       const task = this.loseAttempt(worker, attemptId, `worker ${workerId} lost: ${reason}`, atMs);
       if (task.state === 'queued') requeued++;
-      else failed++;
+      else if (terminal(task.state)) failed++;
     }
     assert(worker.running.length === 0, `lost worker ${workerId} still has running attempts`);
     return { requeued, failed };
@@ -494,26 +502,117 @@ export class Orchestrator implements MachineExtension {
         skipped++;
         continue;
       }
-      const number = task.attempts.length + 1;
-      const attempt: AttemptRec = {
-        attemptId: attemptIdOf(task.taskId, number),
-        number,
-        workerId: worker.workerId,
-        assignedAtMs: atMs,
-        state: 'running',
-        reason: '',
-        lateResults: 0,
-      };
-      task.attempts.push(attempt);
-      this.attemptIndex.set(attempt.attemptId, task.taskId);
-      this.setTaskState(task, 'running');
-      worker.running.push(attempt.attemptId);
-      const run = this.run(task.runId);
-      run.running++;
-      this.touched.add(run.runId);
-      assigned.push({ attemptId: attempt.attemptId, taskId: task.taskId, workerId: worker.workerId });
+      assigned.push(this.startAttempt(task, worker, atMs, false));
     }
     return { assigned, skipped };
+  }
+
+  /** A new running attempt of the task on the worker (a hedge when the task's other attempt still runs). */
+  private startAttempt(task: TaskRec, worker: WorkerRec, atMs: number, hedge: boolean): { attemptId: string; taskId: string; workerId: string } {
+    const number = task.attempts.length + 1;
+    const attempt: AttemptRec = {
+      attemptId: attemptIdOf(task.taskId, number),
+      number,
+      workerId: worker.workerId,
+      assignedAtMs: atMs,
+      state: 'running',
+      reason: '',
+      lateResults: 0,
+      ...(hedge ? { hedge: true as const } : {}),
+    };
+    task.attempts.push(attempt);
+    this.attemptIndex.set(attempt.attemptId, task.taskId);
+    if (!hedge) this.setTaskState(task, 'running');
+    worker.running.push(attempt.attemptId);
+    const run = this.run(task.runId);
+    run.running++;
+    this.touched.add(run.runId);
+    if (hedge) this.events.push({ kind: 'hedge', step: 'started', taskId: task.taskId });
+    return { attemptId: attempt.attemptId, taskId: task.taskId, workerId: worker.workerId };
+  }
+
+  /**
+   * Starts the hedges the leader planned (hedgeCandidates) that still hold
+   * at `atMs`: the task's one attempt has straggled past hedgeAfterMs and
+   * the worker is idle, in full service, and may run the task. Safety does
+   * not depend on the leader's plan: anything else is skipped.
+   */
+  private hedge(assignments: readonly Assignment[], atMs: number): AssignOutcome {
+    if (!Array.isArray(assignments)) throw new ExtensionCommandError('hedge: assignments must be an array');
+    const assigned: { attemptId: string; taskId: string; workerId: string }[] = [];
+    let skipped = 0;
+    for (const a of assignments) {
+      const task = typeof a?.taskId === 'string' ? this.tasks.get(a.taskId) : undefined;
+      const worker = typeof a?.workerId === 'string' ? this.workers.get(a.workerId) : undefined;
+      const straggler = task === undefined ? undefined : this.straggler(task, atMs);
+      if (task === undefined || worker === undefined || straggler === undefined || !mayTakeHedge(task, straggler.attempt, worker) || !this.fullService(worker, atMs)) {
+        skipped++;
+        continue;
+      }
+      assigned.push(this.startAttempt(task, worker, atMs, true));
+    }
+    return { assigned, skipped };
+  }
+
+  /** The task's running attempt when it straggles past its hedge point at `atMs` and hedging is on; else undefined. */
+  private straggler(task: TaskRec, atMs: number): Straggler | undefined {
+    if (!hedgingOn(this.breakerSettings)) return undefined;
+    const attempt = hedgeable(task);
+    const expected = attempt === undefined ? null : this.knownExpectedMs(task);
+    if (attempt === undefined || expected === null) return undefined;
+    const ranMs = atMs - attempt.assignedAtMs;
+    if (ranMs < hedgeAfterMs(expected, this.breakerSettings)) return undefined;
+    return { task, attempt, overrun: ranMs / Math.max(1, expected) };
+  }
+
+  /** The task's expected duration when the timing history knows it (every file of it, or the task), else null: no hedge on a guess. */
+  private knownExpectedMs(task: TaskRec): number | null {
+    if (task.files.length === 0) return this.timings.get(timingKeyOfTask(task.template))?.ms ?? null;
+    let total = 0;
+    for (const file of task.files) {
+      const known = this.timings.get(timingKeyOfFile(task.template.suite, file));
+      if (known === undefined) return null;
+      total += known.ms;
+    }
+    return total;
+  }
+
+  /** A worker the scheduler uses at full weight: breaker closed, not paced, not an outlier. */
+  private fullService(worker: WorkerRec, atMs: number): boolean {
+    return this.workerService(worker.workerId, atMs).service === 'full';
+  }
+
+  /**
+   * Hedges worth proposing at `nowMs` (read-only, for the leader's
+   * scheduler): none while any task is queued (hedging is for the tail);
+   * else the stragglers matched to idle connected workers in full service.
+   */
+  hedgeCandidates(nowMs: number, connected: (workerId: string) => boolean = () => true): Assignment[] {
+    if (!hedgingOn(this.breakerSettings) || this.queuedCount > 0) return [];
+    const idle = [...this.workers.values()].filter((w) => w.state === 'active' && w.running.length < w.slots && connected(w.workerId) && this.fullService(w, nowMs));
+    if (idle.length === 0) return [];
+    const stragglers: Straggler[] = [];
+    for (const w of this.workers.values()) {
+      for (const attemptId of w.running) {
+        const s = this.straggler(this.taskOfAttempt(attemptId), nowMs);
+        if (s !== undefined && s.attempt.attemptId === attemptId) stragglers.push(s);
+      }
+    }
+    return planHedges(stragglers, idle);
+  }
+
+  /**
+   * A hedged task ended through `winner`: its other attempt, if it still
+   * runs, is cancelled (released here; the leader tells its worker to stop).
+   */
+  private supersedeSibling(task: TaskRec, winner: AttemptRec): void {
+    const sibling = liveSibling(task, winner.attemptId);
+    if (sibling === undefined) return;
+    sibling.state = 'cancelled';
+    sibling.reason = `superseded: attempt ${winner.number} ended ${task.state} first`;
+    this.releaseAttempt(task, sibling);
+    this.events.push({ kind: 'hedge', step: winner.hedge === true ? 'won' : 'lost', taskId: task.taskId });
+    this.events.push({ kind: 'cancel-attempt', workerId: sibling.workerId, attemptId: sibling.attemptId, reason: sibling.reason });
   }
 
   private mayAssign(task: TaskRec, worker: WorkerRec, atMs: number): boolean {
@@ -680,7 +779,7 @@ export class Orchestrator implements MachineExtension {
     assert(attempt !== undefined, `attempt ${result.attemptId} indexed but missing from task ${task.taskId}`);
     if (attempt.result !== undefined) return 'duplicate';
     if (attempt.state !== 'running' || attempt.workerId !== result.workerId || result.taskId !== task.taskId) {
-      if (this.options.plantedBug === 'count-late-result' && attempt.state === 'lost' && result.outcome !== 'infra-error') {
+      if (this.options.plantedBug === 'count-late-result' && (attempt.state === 'lost' || attempt.state === 'cancelled') && result.outcome !== 'infra-error') {
         attempt.result = result; // the planted bug: a late verdict counted
         this.touched.add(task.runId);
         return 'counted';
@@ -693,12 +792,14 @@ export class Orchestrator implements MachineExtension {
     this.releaseAttempt(task, attempt);
     const worker = this.workers.get(attempt.workerId);
     const durationMs = Math.max(0, result.finishedAtMs - result.startedAtMs);
+    // The other attempt of a hedged pair, still running: it carries the task on.
+    const sibling = liveSibling(task, attempt.attemptId);
     if (result.outcome === 'infra-error') {
       attempt.state = 'infra-error';
       attempt.reason = result.reason;
       const infraClass = result.infraClass === '' ? 'crash' : result.infraClass;
       if (worker !== undefined && isFaultClass(infraClass)) this.feedBreaker(worker, { atMs, ok: false, durationMs, failureClass: infraClass });
-      this.recover(task, attempt.attemptId, infraClass, result.reason, attempt.workerId, atMs);
+      if (sibling === undefined) this.recover(task, attempt.attemptId, infraClass, result.reason, attempt.workerId, atMs);
       return 'counted';
     }
     // A test verdict: the machine ran the tests, so for its breaker this is a success.
@@ -713,12 +814,16 @@ export class Orchestrator implements MachineExtension {
     this.recordTiming(task, result);
     if (result.outcome === 'passed') {
       this.endTask(task, 'passed', '', this.options.plantedBug === 'diverge' ? atMs + 1 : atMs);
+      this.supersedeSibling(task, attempt);
     } else if (task.testFailures < task.template.retries) {
       task.testFailures++;
       // A test failure is not the machine's fault, but a retry elsewhere tells flaky tests from machine-bound ones.
-      this.requeue(task, [attempt.workerId], atMs, retryBackoffBaseMs * 2 ** Math.max(0, task.testFailures - 1));
+      // A hedged task's other attempt, on another worker, is that retry already.
+      if (sibling === undefined) this.requeue(task, [attempt.workerId], atMs, retryBackoffBaseMs * 2 ** Math.max(0, task.testFailures - 1));
+      else if (!task.avoidWorkers.includes(attempt.workerId)) task.avoidWorkers.push(attempt.workerId);
     } else {
       this.endTask(task, 'failed', result.reason, atMs);
+      this.supersedeSibling(task, attempt);
     }
     return 'counted';
   }
@@ -995,8 +1100,9 @@ export class Orchestrator implements MachineExtension {
     for (const taskId of run.taskIds) {
       const task = this.tasks.get(taskId)!;
       if (terminal(task.state)) continue;
-      if (task.state === 'running') {
-        const attempt = task.attempts[task.attempts.length - 1]!;
+      // A hedged task runs two attempts: both stop.
+      for (const attempt of task.attempts) {
+        if (attempt.state !== 'running') continue;
         attempt.state = 'cancelled';
         attempt.reason = reason;
         this.releaseAttempt(task, attempt);

@@ -46,6 +46,7 @@ export {
   failingNowCalls,
   paceSlots,
   prefetchPerSlotMax,
+  hedgeAfterFactorMax,
   ladderConfigOf,
   thresholdConfigOf,
 } from './breaker.js';
