@@ -73,6 +73,29 @@ describe('Orchestrator: hedging at the tail', () => {
     expect(fleet({ adaptiveRecovery: false }).d.o.hedgeCandidates(60_000)).toEqual([]);
   });
 
+  it("without a history, takes the median of what the run's tasks of the same suite took, once five have ended", () => {
+    const d = new Driver();
+    d.apply({ type: 'set-breaker-config', config: { prefetchPerSlot: 0 } }, 0);
+    d.register(registration('w1', { slots: 1 }));
+    d.register(registration('w2', { slots: 1 }));
+    d.submit('r1', submission(Array.from({ length: 7 }, (_, i) => template({ suite: 'p', shard: i + 1, shardCount: 7 }))), 0);
+    d.assign([{ taskId: 'r1.t7', workerId: 'w1' }], 100);
+    for (let k = 1; k <= 4; k++) {
+      d.assign([{ taskId: `r1.t${k}`, workerId: 'w2' }], k * 1000);
+      d.results([result(`r1.t${k}.a1`, 'w2', { startedAtMs: 0, finishedAtMs: 900 + k * 50 })], k * 1000 + 999);
+    }
+    // Four peers ended: too few. Then five, but t6 is still queued: not the tail yet.
+    expect(d.o.hedgeCandidates(4999)).toEqual([]);
+    d.assign([{ taskId: 'r1.t5', workerId: 'w2' }], 5000);
+    d.results([result('r1.t5.a1', 'w2', { startedAtMs: 0, finishedAtMs: 1000 })], 5999);
+    expect(d.o.hedgeCandidates(6000)).toEqual([]);
+    d.assign([{ taskId: 'r1.t6', workerId: 'w2' }], 6000);
+    d.results([result('r1.t6.a1', 'w2', { startedAtMs: 0, finishedAtMs: 1100 })], 6999);
+    // Five peers, median 1,000 ms: t7, running on w1 since t=100, is past max(2,000, 2,000).
+    expect(d.o.hedgeCandidates(7000)).toEqual([{ taskId: 'r1.t7', workerId: 'w2' }]);
+    expect(d.apply({ type: 'hedge', assignments: [{ taskId: 'r1.t7', workerId: 'w2' }] }, 7000)).toMatchObject({ assigned: [{ attemptId: 'r1.t7.a2' }] });
+  });
+
   it('counts the hedge when it ends first: the straggler is cancelled, and its late result is not counted', () => {
     const { d, events } = fleet();
     hedge(d, 12_000);

@@ -2,7 +2,10 @@
  * Hedging at the tail (docs/recovery.md, "Hedging at the tail"). When the
  * queue is empty and a task's one running attempt has run far beyond the
  * task's expected duration, a second attempt of the task (the hedge) starts
- * on an idle, healthy worker. The first verdict wins; the other attempt is
+ * on an idle, healthy worker. The expected duration is the timing
+ * history's, or without one the median of what the same suite's tasks took
+ * in the same run (once hedgePeersMin have ended): never a guess. The first
+ * verdict wins; the other attempt is
  * cancelled and a result it sends later is late, never counted (invariant 4).
  * A task is hedged at most once. An infrastructure failure or loss of one of
  * the two leaves the task to the other; only when none runs does the task
@@ -15,6 +18,9 @@ import { meetsRequirements } from './scheduler.js';
 import type { BreakerConfig } from '../recovery/index.js';
 import type { AttemptRec, TaskRec, WorkerRec } from './records.js';
 import type { Assignment } from './commands.js';
+
+/** Verdicts of a suite's tasks a run must have counted before their median stands in for a missing timing history. */
+export const hedgePeersMin = 5;
 
 /** Hedges one scheduling pass proposes, at most. */
 export const hedgesPerPassMax = 16;

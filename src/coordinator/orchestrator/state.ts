@@ -22,7 +22,7 @@ import * as q from './queries.js';
 import { meetsRequirements, prefetchOf, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
 import { validateResult, validateSubmission, validateWorker } from './validate.js';
 import { orchestratorFormatVersion } from './records.js';
-import { hedgeable, hedgeAfterMs, hedgingOn, liveSibling, mayTakeHedge, planHedges, type Straggler } from './hedging.js';
+import { hedgeable, hedgeAfterMs, hedgePeersMin, hedgingOn, liveSibling, mayTakeHedge, planHedges, type Straggler } from './hedging.js';
 import { capabilityKeyOf, fleetWideFault, otherWorkerCanRun, peerStats, probeAfterQuarantine, suspect } from './worker-health.js';
 import {
   adaptiveThreshold,
@@ -544,7 +544,7 @@ export class Orchestrator implements MachineExtension {
     for (const a of assignments) {
       const task = typeof a?.taskId === 'string' ? this.tasks.get(a.taskId) : undefined;
       const worker = typeof a?.workerId === 'string' ? this.workers.get(a.workerId) : undefined;
-      const straggler = task === undefined ? undefined : this.straggler(task, atMs);
+      const straggler = task === undefined ? undefined : this.straggler(task, atMs, new Map());
       if (task === undefined || worker === undefined || straggler === undefined || !mayTakeHedge(task, straggler.attempt, worker) || !this.fullService(worker, atMs)) {
         skipped++;
         continue;
@@ -554,11 +554,15 @@ export class Orchestrator implements MachineExtension {
     return { assigned, skipped };
   }
 
-  /** The task's running attempt when it straggles past its hedge point at `atMs` and hedging is on; else undefined. */
-  private straggler(task: TaskRec, atMs: number): Straggler | undefined {
+  /**
+   * The task's running attempt when it straggles past its hedge point at
+   * `atMs` and hedging is on; else undefined. `peers` caches the run's
+   * per-suite medians for one pass.
+   */
+  private straggler(task: TaskRec, atMs: number, peers: Map<string, number | null>): Straggler | undefined {
     if (!hedgingOn(this.breakerSettings)) return undefined;
     const attempt = hedgeable(task);
-    const expected = attempt === undefined ? null : this.knownExpectedMs(task);
+    const expected = attempt === undefined ? null : (this.knownExpectedMs(task) ?? this.peerExpectedMs(task, peers));
     if (attempt === undefined || expected === null) return undefined;
     const ranMs = atMs - attempt.assignedAtMs;
     if (ranMs < hedgeAfterMs(expected, this.breakerSettings)) return undefined;
@@ -577,6 +581,27 @@ export class Orchestrator implements MachineExtension {
     return total;
   }
 
+  /**
+   * Without a history, what the task's peers took: the median duration of
+   * the verdicts counted so far for tasks of the same suite in the same run,
+   * once there are at least hedgePeersMin of them; else null.
+   */
+  private peerExpectedMs(task: TaskRec, cache: Map<string, number | null>): number | null {
+    const key = `${task.runId}\u0000${task.template.suite}`;
+    const cached = cache.get(key);
+    if (cached !== undefined) return cached;
+    const durations: number[] = [];
+    for (const id of this.run(task.runId).taskIds) {
+      const peer = this.tasks.get(id)!;
+      if (peer.template.suite !== task.template.suite || (peer.state !== 'passed' && peer.state !== 'failed')) continue;
+      const verdict = peer.attempts.findLast((a) => a.result?.outcome === peer.state)?.result;
+      if (verdict !== undefined) durations.push(Math.max(0, verdict.finishedAtMs - verdict.startedAtMs));
+    }
+    const median = durations.length < hedgePeersMin ? null : durations.sort((a, b) => a - b)[(durations.length - 1) >> 1]!;
+    cache.set(key, median);
+    return median;
+  }
+
   /** A worker the scheduler uses at full weight: breaker closed, not paced, not an outlier. */
   private fullService(worker: WorkerRec, atMs: number): boolean {
     return this.workerService(worker.workerId, atMs).service === 'full';
@@ -592,9 +617,10 @@ export class Orchestrator implements MachineExtension {
     const idle = [...this.workers.values()].filter((w) => w.state === 'active' && w.running.length < w.slots && connected(w.workerId) && this.fullService(w, nowMs));
     if (idle.length === 0) return [];
     const stragglers: Straggler[] = [];
+    const peers = new Map<string, number | null>();
     for (const w of this.workers.values()) {
       for (const attemptId of w.running) {
-        const s = this.straggler(this.taskOfAttempt(attemptId), nowMs);
+        const s = this.straggler(this.taskOfAttempt(attemptId), nowMs, peers);
         if (s !== undefined && s.attempt.attemptId === attemptId) stragglers.push(s);
       }
     }
