@@ -84,7 +84,7 @@ describe('Orchestrator: hedging at the tail', () => {
       d.assign([{ taskId: `r1.t${k}`, workerId: 'w2' }], k * 1000);
       d.results([result(`r1.t${k}.a1`, 'w2', { startedAtMs: 0, finishedAtMs: 900 + k * 50 })], k * 1000 + 999);
     }
-    // Four peers ended: too few. Then five, but t6 is still queued: not the tail yet.
+    // Not the tail while t5 and t6 are queued, even once five peers have ended.
     expect(d.o.hedgeCandidates(4999)).toEqual([]);
     d.assign([{ taskId: 'r1.t5', workerId: 'w2' }], 5000);
     d.results([result('r1.t5.a1', 'w2', { startedAtMs: 0, finishedAtMs: 1000 })], 5999);
