@@ -9,6 +9,7 @@ import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { duplicateResults } from '../../src/failure-injection/analysis.js';
 import type { RunSubmission } from '../../src/model/index.js';
 import { noopTemplate } from '../../src/bench/schedule.js';
+import { isAlive } from '../../src/worker/identity.js';
 import { clientFor, startCluster, waitFor } from './harness.js';
 import { countedAttempts, finishRun, startWorkers } from './runs-harness.js';
 
@@ -80,18 +81,9 @@ describe('hedging a straggler, across a kill -9 of the leader', () => {
     expect([...countedAttempts(done).values()]).toEqual([1]);
     expect(duplicateResults(done)).toEqual([]);
     // The straggler's worker was told to stop it: its process goes away (it would sleep 120 s).
-    await waitFor('the straggling process to be stopped', () => !alive(stragglerPid), 20_000);
+    await waitFor('the straggling process to be stopped', () => !isAlive(stragglerPid), 20_000);
     const leader = cluster.member((await client.clusterStatus()).leaderId);
     const metrics = await (await fetch(`http://${leader.httpAddress!}/metrics`)).text();
     expect(metrics).toMatch(/^testudo_hedges_total\{[^}]*step="won"[^}]*\} 1$/m);
   }, 120_000);
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
