@@ -27,7 +27,6 @@ import { capabilityKeyOf, fleetWideFault, otherWorkerCanRun, peerStats, probeAft
 import {
   adaptiveThreshold,
   advance,
-  allowsAssignment,
   decide,
   defaultBreakerConfig,
   degradedSlots,
@@ -48,6 +47,7 @@ import {
   newBreaker,
   newTaskLadder,
   paceSlots,
+  probesLeft,
   pendingRecovery,
   quarantineCooldownElapsed,
   recordMiss,
@@ -161,6 +161,14 @@ export type OrchEvent =
       readonly atMs: number;
       readonly text: string;
     };
+
+/** A worker's service (capacity's verdict) with the numbers the scheduler acts on. */
+interface WorkerCapacity extends WorkerServiceView {
+  /** Attempts that may start now beyond the running ones (slots aside); Infinity when only its slots bound it. */
+  readonly startsLeft: number;
+  /** Attempts it may hold beyond its slots (prefetch). */
+  readonly prefetch: number;
+}
 
 /** Called after each applied command with the runs it touched (node-local; never part of the state). */
 export type ChangeListener = (runIds: ReadonlySet<string>, command: OrchCommand['type'], events: readonly OrchEvent[]) => void;
@@ -604,7 +612,7 @@ export class Orchestrator implements MachineExtension {
 
   /** A worker the scheduler uses at full weight: breaker closed, not paced, not an outlier. */
   private fullService(worker: WorkerRec, atMs: number): boolean {
-    return this.workerService(worker.workerId, atMs).service === 'full';
+    return this.capacity(worker, atMs).service === 'full';
   }
 
   /**
@@ -643,42 +651,66 @@ export class Orchestrator implements MachineExtension {
 
   private mayAssign(task: TaskRec, worker: WorkerRec, atMs: number): boolean {
     if (task.state !== 'queued' || worker.state !== 'active' || worker.resetting) return false;
-    if (worker.running.length >= worker.slots + this.prefetchRoom(worker, atMs)) return false;
     if (!meetsRequirements(worker.capabilities, task.template.requirements)) return false;
     if (task.template.exclusive) {
       const run = this.run(task.runId);
       if (run.parallelOpen > 0 || run.running > 0) return false;
     }
-    return this.breakerAdmits(worker, atMs);
-  }
-
-  /**
-   * Whether the worker's breaker lets one more attempt through at `atMs`.
-   * Time-driven transitions happen here, lazily, with the assign command's
-   * stamp: open → half-open once its wait is over, and a quarantined worker
-   * past its cool-down gets half-open probes (a passing probe releases it).
-   */
-  private breakerAdmits(worker: WorkerRec, atMs: number): boolean {
+    // Time-driven breaker transitions happen here, lazily, with the assign
+    // command's stamp: open → half-open once its wait is over, and a
+    // quarantined worker past its cool-down gets half-open probes.
     const b = worker.breaker;
     if (b.state === 'open') this.setBreaker(worker, maybeHalfOpen(b, atMs));
     else if (b.state === 'forced-open' && quarantineCooldownElapsed(b, atMs, this.breakerSettings)) this.setBreaker(worker, probeAfterQuarantine(b, atMs, this.breakerSettings));
-    if (paceSlots(worker.breaker, atMs, worker.running.length, this.breakerSettings) < 1) return false;
-    if (worker.breaker.state === 'open' && !this.ejected(worker)) return worker.running.length < degradedSlots;
-    if (this.outlier(worker, atMs)) return worker.running.length < degradedSlots;
-    return allowsAssignment(worker.breaker, atMs, this.probesRunning(worker), this.breakerSettings);
+    const capacity = this.capacity(worker, atMs);
+    return capacity.startsLeft >= 1 && worker.running.length < worker.slots + capacity.prefetch;
   }
 
   /**
-   * Attempts the worker may hold beyond its slots (prefetch: committed, and
-   * started by the worker when a slot frees): none unless it is active, not
-   * resetting, its breaker closed, its pace free and not an outlier, so recovery sees a sick
-   * or paced worker's slots as without prefetch (docs/orchestrator.md, "Prefetch").
+   * What the scheduler may do with the worker at `nowMs`, and why: the one
+   * place where the recovery rules that shape a worker's capacity meet
+   * (breaker state, the ejection cap, pacing, outlier weighting, prefetch).
+   * Read-only: a breaker whose open wait or quarantine cool-down is over
+   * reads as the half-open breaker the next assignment turns it into
+   * (mayAssign). `startsLeft`: attempts that may start now beyond the running
+   * ones, slots aside; `prefetch`: attempts it may hold beyond its slots.
    */
-  private prefetchRoom(worker: WorkerRec, atMs: number): number {
-    const b = worker.breaker;
-    if (worker.state !== 'active' || worker.resetting || b.state !== 'closed') return 0;
-    if (paceSlots(b, atMs, worker.running.length, this.breakerSettings) !== Number.POSITIVE_INFINITY || this.outlier(worker, atMs)) return 0;
-    return prefetchOf(worker.slots, this.breakerSettings.prefetchPerSlot);
+  private capacity(w: WorkerRec, nowMs: number): WorkerCapacity {
+    const settings = this.breakerSettings;
+    const out = (reason: string): WorkerCapacity => ({ service: 'out', reason, startsLeft: 0, prefetch: 0 });
+    if (w.state !== 'active') return out(w.state);
+    if (w.resetting) return out('resetting (recovery level 3)');
+    const b = w.breaker;
+    const running = w.running.length;
+    // Pacing (a worker failing now): at most one attempt at a time, once its pace allows it, in any breaker state.
+    const pace = paceSlots(b, nowMs, running, settings);
+    const oneAtATime = (reason: string): WorkerCapacity => ({ service: 'one-at-a-time', reason, startsLeft: Math.min(pace, degradedSlots - running), prefetch: 0 });
+    const probing = (reason: string, probesLeft: number): WorkerCapacity => ({ service: 'probing', reason, startsLeft: Math.min(pace, probesLeft), prefetch: 0 });
+    switch (b.state) {
+      case 'forced-open':
+        return quarantineCooldownElapsed(b, nowMs, settings)
+          ? probing(`quarantined; cool-down over: up to ${settings.halfOpenProbes} probe attempts`, settings.halfOpenProbes)
+          : out(`quarantined: ${b.reason}`);
+      case 'open':
+        if (nowMs >= b.openUntilMs) return probing(`open wait over: up to ${settings.halfOpenProbes} probe attempts`, settings.halfOpenProbes);
+        return this.ejected(w)
+          ? out(`ejected until ${b.openUntilMs} (${b.reason})`)
+          : oneAtATime(`open past the ejection cap (maxEjectedShare ${settings.maxEjectedShare}): ${b.reason}`);
+      case 'half-open':
+        return probing(`half-open: ${b.probeSuccesses} of ${settings.halfOpenProbes} probes passed`, probesLeft(b, this.probesRunning(w), settings));
+      case 'closed':
+      case 'disabled':
+        break;
+    }
+    if (paceSlots(b, nowMs, 0, settings) !== Number.POSITIVE_INFINITY) {
+      return { service: 'paced', reason: `its last ${failingNowCalls} attempts failed: one at a time, ${settings.failingPaceMs} ms after the last failure`, startsLeft: pace, prefetch: 0 };
+    }
+    if (this.outlier(w, nowMs)) {
+      const stats = windowStats(b, nowMs, settings);
+      return oneAtATime(`outlier: ${stats.failures} of ${stats.calls} attempts failed, at least ${settings.outlierMargin} above its peers' median`);
+    }
+    // Prefetch only on a closed breaker: recovery sees a sick worker's slots as without it (docs/orchestrator.md, "Prefetch").
+    return { service: 'full', reason: '', startsLeft: Number.POSITIVE_INFINITY, prefetch: b.state === 'closed' ? prefetchOf(w.slots, settings.prefetchPerSlot) : 0 };
   }
 
   /** Whether the worker's open breaker takes it out of service, or the ejection cap keeps it in at a lower weight. */
@@ -688,42 +720,12 @@ export class Orchestrator implements MachineExtension {
     return ejectedWorkers(candidates, worker.capabilityKey, this.breakerSettings.maxEjectedShare).has(worker.workerId);
   }
 
-  /**
-   * How much of the worker's capacity the scheduler uses at `nowMs`, and why:
-   * the rules of breakerAdmits and schedulableWorkers, told (read-only: a
-   * breaker whose open wait is over still reads open until an assignment
-   * moves it, and is reported as probing).
-   */
+  /** How much of the worker's capacity the scheduler uses at `nowMs`, and why (capacity, told). */
   workerService(workerId: string, nowMs: number): WorkerServiceView {
     const w = this.workers.get(workerId);
     if (w === undefined) return { service: 'out', reason: 'unknown worker' };
-    if (w.state !== 'active') return { service: 'out', reason: w.state };
-    if (w.resetting) return { service: 'out', reason: 'resetting (recovery level 3)' };
-    const b = w.breaker;
-    const settings = this.breakerSettings;
-    switch (b.state) {
-      case 'forced-open':
-        return quarantineCooldownElapsed(b, nowMs, settings)
-          ? { service: 'probing', reason: `quarantined; cool-down over: up to ${settings.halfOpenProbes} probe attempts` }
-          : { service: 'out', reason: `quarantined: ${b.reason}` };
-      case 'open':
-        if (nowMs >= b.openUntilMs) return { service: 'probing', reason: `open wait over: up to ${settings.halfOpenProbes} probe attempts` };
-        return this.ejected(w)
-          ? { service: 'out', reason: `ejected until ${b.openUntilMs} (${b.reason})` }
-          : { service: 'one-at-a-time', reason: `open past the ejection cap (maxEjectedShare ${settings.maxEjectedShare}): ${b.reason}` };
-      case 'half-open':
-        return { service: 'probing', reason: `half-open: ${b.probeSuccesses} of ${settings.halfOpenProbes} probes passed` };
-      default:
-        break;
-    }
-    if (b.state !== 'disabled' && paceSlots(b, nowMs, 0, settings) !== Number.POSITIVE_INFINITY) {
-      return { service: 'paced', reason: `its last ${failingNowCalls} attempts failed: one at a time, ${settings.failingPaceMs} ms after the last failure` };
-    }
-    if (this.outlier(w, nowMs)) {
-      const stats = windowStats(b, nowMs, settings);
-      return { service: 'one-at-a-time', reason: `outlier: ${stats.failures} of ${stats.calls} attempts failed, at least ${settings.outlierMargin} above its peers' median` };
-    }
-    return { service: 'full', reason: '' };
+    const { service, reason } = this.capacity(w, nowMs);
+    return { service, reason };
   }
 
   /** A closed worker failing clearly more than its peers: it runs at a lower weight (isOutlier). */
@@ -744,40 +746,27 @@ export class Orchestrator implements MachineExtension {
     if (worker.breaker.state !== 'half-open') return 0;
     let n = 0;
     for (const id of worker.running) {
-      const task = this.taskOfAttempt(id);
-      if ((task.attempts.at(-1)?.assignedAtMs ?? 0) >= worker.breaker.sinceMs) n++;
+      const attempt = this.taskOfAttempt(id).attempts.find((a) => a.attemptId === id);
+      if ((attempt?.assignedAtMs ?? 0) >= worker.breaker.sinceMs) n++;
     }
     return n;
   }
 
   /**
-   * Workers that may take work at `nowMs`, with the attempts each may start:
-   * free slots, and no more than the probes left while its breaker is (or is
-   * about to turn) half-open; and the attempts it may hold beyond its slots (prefetch). The read-only twin of breakerAdmits, for the
-   * leader's scheduler: no transition is applied here.
+   * Workers that may take work at `nowMs` (every one not out of service, and
+   * connected), with the attempts each may start (free slots, within its
+   * capacity) and may hold beyond its slots (prefetch). For the leader's
+   * scheduler: no transition is applied here.
    */
   schedulableWorkers(nowMs: number, connected: (workerId: string) => boolean = () => true): SchedulableWorker[] {
     const out: SchedulableWorker[] = [];
     for (const w of this.workers.values()) {
-      if (w.state !== 'active' || w.resetting || !connected(w.workerId)) continue;
-      const b = w.breaker;
-      let probesLeft = Number.POSITIVE_INFINITY;
-      if (b.state === 'open') {
-        if (nowMs < b.openUntilMs && this.ejected(w)) continue;
-        probesLeft = nowMs < b.openUntilMs ? degradedSlots - w.running.length : this.breakerSettings.halfOpenProbes;
-      } else if (b.state === 'forced-open') {
-        if (!quarantineCooldownElapsed(b, nowMs, this.breakerSettings)) continue;
-        probesLeft = this.breakerSettings.halfOpenProbes;
-      } else if (b.state === 'half-open') {
-        probesLeft = this.breakerSettings.halfOpenProbes - b.probeSuccesses - this.probesRunning(w);
-      }
-      // A worker failing now is paced: one attempt at a time, once its pace allows it.
-      probesLeft = Math.min(probesLeft, paceSlots(b, nowMs, w.running.length, this.breakerSettings));
-      if (this.outlier(w, nowMs)) probesLeft = Math.min(probesLeft, degradedSlots - w.running.length);
+      if (!connected(w.workerId)) continue;
+      const capacity = this.capacity(w, nowMs);
+      if (capacity.service === 'out') continue;
       // A busy worker is listed too (0 free slots): the planner waits for it rather than retrying where a task failed.
-      const freeSlots = Math.max(0, Math.min(w.slots - w.running.length, probesLeft));
-      const room = this.prefetchRoom(w, nowMs);
-      const prefetchSlots = room === 0 ? 0 : Math.max(0, w.slots + room - Math.max(w.running.length, w.slots));
+      const freeSlots = Math.max(0, Math.min(w.slots - w.running.length, capacity.startsLeft));
+      const prefetchSlots = capacity.prefetch === 0 ? 0 : Math.max(0, w.slots + capacity.prefetch - Math.max(w.running.length, w.slots));
       out.push({ workerId: w.workerId, capabilities: w.capabilities, freeSlots, prefetchSlots, slots: w.slots });
     }
     return out;

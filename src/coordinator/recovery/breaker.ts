@@ -398,6 +398,11 @@ export function maybeHalfOpen(breaker: Breaker, atMs: number): BreakerStep {
  * running probes plus succeeded probes stay below halfOpenProbes. `_atMs`
  * is part of the contract for time-based rules; none applies today.
  */
+/** Probe attempts a half-open breaker lets start beside the `runningProbes` it has let through. */
+export function probesLeft(breaker: Breaker, runningProbes: number, config: BreakerConfig): number {
+  return config.halfOpenProbes - breaker.probeSuccesses - runningProbes;
+}
+
 export function allowsAssignment(breaker: Breaker, _atMs: number, runningProbes: number, config: BreakerConfig): boolean {
   assert(runningProbes >= 0, `negative running probes ${runningProbes}`);
   switch (breaker.state) {
@@ -405,7 +410,7 @@ export function allowsAssignment(breaker: Breaker, _atMs: number, runningProbes:
     case 'disabled':
       return true;
     case 'half-open':
-      return runningProbes + breaker.probeSuccesses < config.halfOpenProbes;
+      return probesLeft(breaker, runningProbes, config) > 0;
     case 'open':
     case 'forced-open':
       return false;

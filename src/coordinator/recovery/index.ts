@@ -36,6 +36,7 @@ export {
   recordOutcome,
   maybeHalfOpen,
   allowsAssignment,
+  probesLeft,
   forceOpen,
   release,
   tripOnCrash,
