@@ -181,7 +181,7 @@ export function formatAttemptLine(a: AttemptView, nowMs: number): string {
   const reason = a.result?.reason || a.reason;
   const late = a.lateResults > 0 ? ` (${a.lateResults} late result${a.lateResults === 1 ? '' : 's'} ignored)` : '';
   return (
-    `    attempt ${a.number} ${a.attemptId}  worker ${attemptWorker(a)}  ${a.state}${exit}  infra ${infraClassOf(a)}` +
+    `    attempt ${a.number} ${a.attemptId}${a.hedge === true ? ' (hedge)' : ''}  worker ${attemptWorker(a)}  ${a.state}${exit}  infra ${infraClassOf(a)}` +
     `  ${ms === undefined ? '-' : formatDuration(ms)}${reason === '' ? '' : `  ${oneLine(reason, 120)}`}${late}`
   );
 }

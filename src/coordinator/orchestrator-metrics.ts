@@ -110,11 +110,18 @@ export class OrchestratorMetrics {
       labelNames: ['level', 'class'],
       registers,
     });
+    const hedges = new Counter({
+      name: 'testudo_hedges_total',
+      help: "Hedges of straggling tasks this node applied while it was the leader, by step: started, won (the hedge's verdict came first), lost (the hedged attempt's did).",
+      labelNames: ['step'],
+      registers,
+    });
     orchestrator.onChange((_runs, _type, events) => {
       if (!isLeader()) return;
       for (const e of events) {
         if (e.kind === 'breaker') this.transitions.inc({ from: e.from, to: e.to });
         else if (e.kind === 'decision') this.decisions.inc({ level: e.hold ? 'hold' : String(e.level), class: e.failureClass });
+        else if (e.kind === 'hedge') hedges.inc({ step: e.step });
       }
     });
     this.results = new Counter({

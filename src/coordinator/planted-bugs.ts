@@ -6,7 +6,8 @@
  * production.
  *
  * - `count-late-result` (duplicate results): the state machine counts a test
- *   verdict that arrives for a lost attempt.
+ *   verdict that arrives for a superseded attempt (lost, or cancelled: the
+ *   losing half of a hedged pair, or an attempt of a cancelled run).
  * - `drop-task` (lost tasks): the state machine never queues the last task of
  *   a run, so it stays queued and the run never ends.
  * - `diverge:<nodeId>` (divergent replicas): that node alone records a passed

@@ -342,7 +342,8 @@ function summarize(input: SummaryInput): ChaosRunResult {
     failed: tasks.filter((t) => t.state === 'failed').length,
     failedInfra: tasks.filter((t) => t.state === 'failed-infra').length,
     successRate: input.submission.tasks.length === 0 ? 0 : passed / input.submission.tasks.length,
-    infraRetries: tasks.reduce((n, t) => n + Math.max(0, t.attempts.length - 1), 0),
+    // Attempts after a task's first, hedges aside (a hedge is a copy beside a straggler, not a retry; a losing one counts as wasted).
+    infraRetries: tasks.reduce((n, t) => n + Math.max(0, t.attempts.filter((a) => a.hedge !== true).length - 1), 0),
     wastedAttempts: wastedAttempts(run),
     makespanMs: lastFinishMs,
     quarantinedAfterHeal: input.quarantinedAfterHeal,

@@ -155,6 +155,8 @@ export interface AttemptView {
   readonly reason: string;
   /** Results that arrived after the attempt was superseded: recorded, never counted. */
   readonly lateResults: number;
+  /** A speculative copy started while the task's previous attempt straggled (hedging at the tail); absent otherwise. */
+  readonly hedge?: true;
 }
 
 export interface TaskView {

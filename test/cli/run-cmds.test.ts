@@ -559,6 +559,19 @@ describe('formatters', () => {
     expect(formatRunView(runView('passed', []), { explain: false, nowMs: T0 })).toMatch(/\n\nno tasks\n$/);
   });
 
+  it('formatRunView --explain: a hedged task marks its hedge and tells why the straggler stopped', () => {
+    const hedged = runView('passed', [
+      task('t-1', template('unit'), 'passed', [
+        attempt('t-1', 1, 'w-a', 'cancelled', { reason: 'superseded: attempt 2 ended passed first', lateResults: 1 }),
+        { ...attempt('t-1', 2, 'w-b', 'passed'), hedge: true },
+      ]),
+    ]);
+    const lines = formatRunView(hedged, { explain: true, nowMs: T0 + 60_000 }).split('\n');
+    const t1 = lines.findIndex((l) => l.startsWith('t-1 '));
+    expect(lines[t1 + 1]).toBe('    attempt 1 t-1-a1  worker w-a  cancelled  infra cancelled  -  superseded: attempt 2 ended passed first (1 late result ignored)');
+    expect(lines[t1 + 2]).toBe('    attempt 2 t-1-a2 (hedge)  worker w-b  passed exit 0  infra -  4.5s');
+  });
+
   it('formatWorkersTable: sorted by id, slots used/total, labels, memory', () => {
     const text = formatWorkersTable([
       worker('w-2', { memoryMb: 512, labels: { region: 'eu', os: 'linux' }, service: 'one-at-a-time' }),

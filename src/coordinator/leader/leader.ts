@@ -125,6 +125,10 @@ export class Leader {
           `breaker of ${event.workerId}: ${event.from} → ${event.to}`,
         );
         return;
+      case 'cancel-attempt':
+        this.host.log.info({ event: 'hedge-superseded', workerId: event.workerId, attemptId: event.attemptId }, event.reason);
+        this.table.write(event.workerId, { cancel: { attemptIds: [event.attemptId], reason: event.reason } });
+        return;
       case 'alert':
         this.host.log.error({ event: 'alert', alert: event.alert, workerId: event.workerId, runId: event.runId, taskId: event.taskId }, event.text);
         this.host.onAlert?.(event);

@@ -19,7 +19,9 @@ export type SchedulePhase = 'idle' | 'queued' | 'proposing';
  * The leader's scheduling loop: one pass at a time plans assignments from
  * the applied state (planAssignments), proposes them as one `assign`
  * command and sends each worker its orders once committed (prefetched ones
- * included: the worker queues what its slots cannot start yet). Kicked by
+ * included: the worker queues what its slots cannot start yet). A pass with
+ * nothing to assign proposes the hedges of straggling tasks instead
+ * (Orchestrator.hedgeCandidates), delivered the same way. Kicked by
  * whatever may free a slot or queue a task, and every `scheduleTickMs`.
  */
 export class ScheduleLoop {
@@ -76,13 +78,16 @@ export class ScheduleLoop {
       limits: scheduleLimitsDefault,
       queuedTotal: orchestrator.queuedCount,
     });
-    if (plan.length === 0) {
+    // Nothing to place: at the tail, idle slots may hedge stragglers instead.
+    const hedges = plan.length === 0 ? orchestrator.hedgeCandidates(nowMs, (id) => this.table.has(id)) : [];
+    if (plan.length === 0 && hedges.length === 0) {
       this.armBackoffTimer(nowMs);
       return;
     }
     this.phase = 'proposing';
     try {
-      const { value } = await this.host.proposer.propose({ type: 'assign', assignments: plan }, leaderProposal(this.host));
+      const command = plan.length > 0 ? ({ type: 'assign', assignments: plan } as const) : ({ type: 'hedge', assignments: hedges } as const);
+      const { value } = await this.host.proposer.propose(command, leaderProposal(this.host));
       if (value !== null) this.deliver(value, nowMs);
     } catch (error) {
       this.host.log.warn({ err: error }, 'assignment not committed');

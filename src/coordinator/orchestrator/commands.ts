@@ -17,6 +17,8 @@ export type OrchCommand =
   | { readonly type: 'drain-worker'; readonly workerId: string; readonly drain: boolean }
   | { readonly type: 'submit-run'; readonly runId: string; readonly submission: RunSubmission }
   | { readonly type: 'assign'; readonly assignments: readonly Assignment[] }
+  /** Second attempts of straggling running tasks (hedging at the tail, hedging.ts). */
+  | { readonly type: 'hedge'; readonly assignments: readonly Assignment[] }
   | { readonly type: 'results'; readonly results: readonly AttemptResult[] }
   | { readonly type: 'cancel-run'; readonly runId: string; readonly reason: string }
   | { readonly type: 'prune-runs'; readonly finishedBeforeMs: number }
@@ -84,6 +86,7 @@ export interface OrchResults {
   readonly 'drain-worker': { readonly state: WorkerState };
   readonly 'submit-run': { readonly runId: string; readonly tasks: number };
   readonly assign: AssignOutcome;
+  readonly hedge: AssignOutcome;
   readonly results: ResultsOutcome;
   readonly 'cancel-run': CancelOutcome;
   readonly 'prune-runs': { readonly pruned: readonly string[] };
@@ -125,6 +128,7 @@ const commandTypes: ReadonlySet<string> = new Set<OrchCommandType>([
   'drain-worker',
   'submit-run',
   'assign',
+  'hedge',
   'results',
   'cancel-run',
   'prune-runs',

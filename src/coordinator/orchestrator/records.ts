@@ -55,6 +55,8 @@ export interface AttemptRec {
   result?: AttemptResult;
   reason: string;
   lateResults: number;
+  /** Started as a hedge of the previous attempt (orchestrator/hedging.ts); absent otherwise. */
+  hedge?: true;
 }
 
 export interface TaskRec {
@@ -135,6 +137,16 @@ export function countKey(state: TaskState): keyof MutableCounts {
 
 export const terminal = (state: TaskState): boolean => state !== 'queued' && state !== 'running';
 
+/**
+ * Whether attempt i may be running: the task's last attempt, or the one a
+ * hedge (the last) was started for, which runs on after the hedge ends. A
+ * task runs at most two attempts at once, and only while hedged.
+ */
+function currentAttempt(task: TaskRec, i: number): boolean {
+  const n = task.attempts.length;
+  return i === n - 1 || (i === n - 2 && task.attempts[n - 1]!.hedge === true);
+}
+
 /** Asserts the cross-record invariants (after a restore; tests call it after every step). */
 export function checkInvariants(runs: ReadonlyMap<string, RunRec>, tasks: ReadonlyMap<string, TaskRec>, workers: ReadonlyMap<string, WorkerRec>): void {
   const runningByWorker = new Map<string, string[]>();
@@ -149,14 +161,14 @@ export function checkInvariants(runs: ReadonlyMap<string, RunRec>, tasks: Readon
       counts[countKey(task.state)]++;
       if (!terminal(task.state) && !task.template.exclusive) parallelOpen++;
       task.attempts.forEach((attempt, i) => {
-        const isLast = i === task.attempts.length - 1;
         if (attempt.state === 'running') {
-          assert(isLast && task.state === 'running', `attempt ${attempt.attemptId} runs but is not its task's current one`);
+          assert(task.state === 'running' && currentAttempt(task, i), `attempt ${attempt.attemptId} runs but is not one of its task's current ones`);
           running++;
           runningByWorker.set(attempt.workerId, [...(runningByWorker.get(attempt.workerId) ?? []), attempt.attemptId]);
         }
       });
-      if (task.state === 'running') assert(task.attempts[task.attempts.length - 1]?.state === 'running', `task ${taskId} is running without a running attempt`);
+      assert(task.attempts.filter((a) => a.hedge === true).length <= 1, `task ${taskId} was hedged more than once`);
+      if (task.state === 'running') assert(task.attempts.some((a) => a.state === 'running'), `task ${taskId} is running without a running attempt`);
     }
     assert(JSON.stringify(counts) === JSON.stringify(run.counts), `run ${run.runId} counts ${JSON.stringify(run.counts)} disagree with its tasks ${JSON.stringify(counts)}`);
     assert(running === run.running && parallelOpen === run.parallelOpen, `run ${run.runId} load disagrees with its tasks`);
@@ -238,6 +250,7 @@ export function taskView(task: TaskRec): TaskView {
         ...(a.result === undefined ? {} : { result: a.result }),
         reason: a.reason,
         lateResults: a.lateResults,
+        ...(a.hedge === true ? { hedge: true as const } : {}),
       }),
     ),
     decisions: [...task.decisions],

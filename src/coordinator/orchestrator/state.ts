@@ -23,11 +23,11 @@ import * as q from './queries.js';
 import { meetsRequirements, prefetchOf, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
 import { validateResult, validateSubmission, validateWorker } from './validate.js';
 import { orchestratorFormatVersion } from './records.js';
+import { hedgeable, hedgeAfterMs, hedgePeersMin, hedgingOn, liveSibling, mayTakeHedge, planHedges, type Straggler } from './hedging.js';
 import { capabilityKeyOf, fleetWideFault, otherWorkerCanRun, peerStats, probeAfterQuarantine, suspect } from './worker-health.js';
 import {
   adaptiveThreshold,
   advance,
-  allowsAssignment,
   decide,
   defaultBreakerConfig,
   degradedSlots,
@@ -48,6 +48,7 @@ import {
   newBreaker,
   newTaskLadder,
   paceSlots,
+  probesLeft,
   pendingRecovery,
   quarantineCooldownElapsed,
   recordMiss,
@@ -83,7 +84,7 @@ import {
  * holds the same state (compare `digest()` of the machine).
  *
  * Invariants (asserted): a task is in exactly one state; only its last
- * attempt may run; a worker's `running` set holds exactly the running
+ * attempt may run, or its last two while it is hedged (hedging.ts); a worker's `running` set holds exactly the running
  * attempts assigned to it; a run's counts equal its tasks' states; a result
  * is counted at most once (docs/architecture.md, invariant 4), and a task ends exactly
  * once (invariant 5).
@@ -148,6 +149,10 @@ export type OrchEvent =
   | { readonly kind: 'breaker'; readonly workerId: string; readonly from: string; readonly to: string; readonly atMs: number; readonly reason: string }
   | { readonly kind: 'reset'; readonly workerId: string; readonly reason: string }
   | { readonly kind: 'decision'; readonly workerId: string; readonly level: number; readonly failureClass: string; readonly hold: boolean }
+  /** A hedge started, or a hedged task ended: its hedge won (the first verdict) or lost to the attempt it hedged. */
+  | { readonly kind: 'hedge'; readonly step: 'started' | 'won' | 'lost'; readonly taskId: string }
+  /** An attempt the worker still runs is superseded (its task's other attempt won): the leader tells the worker to stop it. */
+  | { readonly kind: 'cancel-attempt'; readonly workerId: string; readonly attemptId: string; readonly reason: string }
   | {
       readonly kind: 'alert';
       readonly alert: 'quarantine' | 'give-up' | 'reset-failed';
@@ -157,6 +162,14 @@ export type OrchEvent =
       readonly atMs: number;
       readonly text: string;
     };
+
+/** A worker's service (capacity's verdict) with the numbers the scheduler acts on. */
+interface WorkerCapacity extends WorkerServiceView {
+  /** Attempts that may start now beyond the running ones (slots aside); Infinity when only its slots bound it. */
+  readonly startsLeft: number;
+  /** Attempts it may hold beyond its slots (prefetch). */
+  readonly prefetch: number;
+}
 
 /** Called after each applied command with the runs it touched (node-local; never part of the state). */
 export type ChangeListener = (runIds: ReadonlySet<string>, command: OrchCommand['type'], events: readonly OrchEvent[]) => void;
@@ -199,7 +212,7 @@ export class Orchestrator implements MachineExtension {
    * `plantedBug` exists only to prove that the chaos checks catch a broken
    * state machine (docs/chaos.md, src/coordinator/planted-bugs.ts):
    * 'count-late-result' counts a test verdict that arrives for a superseded
-   * (lost) attempt; 'drop-task' never queues a run's last task; 'diverge'
+   * (lost or cancelled, e.g. a hedge's loser) attempt; 'drop-task' never queues a run's last task; 'diverge'
    * records a passed task's finish 1 ms late (set on one replica only). A
    * coordinator sets it only with --chaos-hooks and TESTUDO_CHAOS_PLANTED_BUG;
    * never in production.
@@ -236,6 +249,8 @@ export class Orchestrator implements MachineExtension {
         return this.submitRun(command.runId, command.submission, atMs) satisfies OrchResults['submit-run'];
       case 'assign':
         return this.assign(command.assignments, atMs) satisfies OrchResults['assign'];
+      case 'hedge':
+        return this.hedge(command.assignments, atMs) satisfies OrchResults['hedge'];
       case 'results':
         return this.applyResults(command.results, atMs) satisfies OrchResults['results'];
       case 'cancel-run':
@@ -344,13 +359,14 @@ export class Orchestrator implements MachineExtension {
   /** One running attempt of the worker is lost: released, fed to its breaker, its task handed to the recovery ladder. */
   private loseAttempt(worker: WorkerRec, attemptId: string, reason: string, atMs: number): TaskRec {
     const task = this.taskOfAttempt(attemptId);
-    const attempt = task.attempts[task.attempts.length - 1];
-    assert(attempt !== undefined && attempt.attemptId === attemptId && attempt.state === 'running', `worker ${worker.workerId} runs ${attemptId}, which is not its task's running attempt`);
+    const attempt = task.attempts.find((a) => a.attemptId === attemptId);
+    assert(attempt !== undefined && attempt.state === 'running', `worker ${worker.workerId} runs ${attemptId}, which is not a running attempt of its task`);
     attempt.state = 'lost';
     attempt.reason = reason;
     this.releaseAttempt(task, attempt);
     this.feedBreaker(worker, { atMs, ok: false, durationMs: atMs - attempt.assignedAtMs, failureClass: 'lost-worker' });
-    this.recover(task, attempt.attemptId, 'lost-worker', attempt.reason, worker.workerId, atMs);
+    // A hedged task whose other attempt still runs is left to it.
+    if (liveSibling(task, attemptId) === undefined) this.recover(task, attempt.attemptId, 'lost-worker', attempt.reason, worker.workerId, atMs);
     return task;
   }
 
@@ -375,7 +391,7 @@ export class Orchestrator implements MachineExtension {
     for (const attemptId of [...worker.running]) {
       const task = this.loseAttempt(worker, attemptId, `worker ${workerId} lost: ${reason}`, atMs);
       if (task.state === 'queued') requeued++;
-      else failed++;
+      else if (terminal(task.state)) failed++;
     }
     assert(worker.running.length === 0, `lost worker ${workerId} still has running attempts`);
     return { requeued, failed };
@@ -508,66 +524,207 @@ export class Orchestrator implements MachineExtension {
         continue;
       }
       this.maybeCarve(task, worker);
-      const number = task.attempts.length + 1;
-      const attempt: AttemptRec = {
-        attemptId: attemptIdOf(task.taskId, number),
-        number,
-        workerId: worker.workerId,
-        assignedAtMs: atMs,
-        state: 'running',
-        reason: '',
-        lateResults: 0,
-      };
-      task.attempts.push(attempt);
-      this.attemptIndex.set(attempt.attemptId, task.taskId);
-      this.setTaskState(task, 'running');
-      worker.running.push(attempt.attemptId);
-      const run = this.run(task.runId);
-      run.running++;
-      this.touched.add(run.runId);
-      assigned.push({ attemptId: attempt.attemptId, taskId: task.taskId, workerId: worker.workerId });
+      assigned.push(this.startAttempt(task, worker, atMs, false));
     }
     return { assigned, skipped };
   }
 
+  /** A new running attempt of the task on the worker (a hedge when the task's other attempt still runs). */
+  private startAttempt(task: TaskRec, worker: WorkerRec, atMs: number, hedge: boolean): { attemptId: string; taskId: string; workerId: string } {
+    const number = task.attempts.length + 1;
+    const attempt: AttemptRec = {
+      attemptId: attemptIdOf(task.taskId, number),
+      number,
+      workerId: worker.workerId,
+      assignedAtMs: atMs,
+      state: 'running',
+      reason: '',
+      lateResults: 0,
+      ...(hedge ? { hedge: true as const } : {}),
+    };
+    task.attempts.push(attempt);
+    this.attemptIndex.set(attempt.attemptId, task.taskId);
+    if (!hedge) this.setTaskState(task, 'running');
+    worker.running.push(attempt.attemptId);
+    const run = this.run(task.runId);
+    run.running++;
+    this.touched.add(run.runId);
+    if (hedge) this.events.push({ kind: 'hedge', step: 'started', taskId: task.taskId });
+    return { attemptId: attempt.attemptId, taskId: task.taskId, workerId: worker.workerId };
+  }
+
+  /**
+   * Starts the hedges the leader planned (hedgeCandidates) that still hold
+   * at `atMs`: the task's one attempt has straggled past hedgeAfterMs and
+   * the worker is idle, in full service, and may run the task. Safety does
+   * not depend on the leader's plan: anything else is skipped.
+   */
+  private hedge(assignments: readonly Assignment[], atMs: number): AssignOutcome {
+    if (!Array.isArray(assignments)) throw new ExtensionCommandError('hedge: assignments must be an array');
+    const assigned: { attemptId: string; taskId: string; workerId: string }[] = [];
+    let skipped = 0;
+    for (const a of assignments) {
+      const task = typeof a?.taskId === 'string' ? this.tasks.get(a.taskId) : undefined;
+      const worker = typeof a?.workerId === 'string' ? this.workers.get(a.workerId) : undefined;
+      const straggler = task === undefined ? undefined : this.straggler(task, atMs, new Map());
+      if (task === undefined || worker === undefined || straggler === undefined || !mayTakeHedge(task, straggler.attempt, worker) || !this.fullService(worker, atMs)) {
+        skipped++;
+        continue;
+      }
+      assigned.push(this.startAttempt(task, worker, atMs, true));
+    }
+    return { assigned, skipped };
+  }
+
+  /**
+   * The task's running attempt when it straggles past its hedge point at
+   * `atMs` and hedging is on; else undefined. `peers` caches the run's
+   * per-suite medians for one pass.
+   */
+  private straggler(task: TaskRec, atMs: number, peers: Map<string, number | null>): Straggler | undefined {
+    if (!hedgingOn(this.breakerSettings)) return undefined;
+    const attempt = hedgeable(task);
+    const expected = attempt === undefined ? null : (this.knownExpectedMs(task) ?? this.peerExpectedMs(task, peers));
+    if (attempt === undefined || expected === null) return undefined;
+    const ranMs = atMs - attempt.assignedAtMs;
+    if (ranMs < hedgeAfterMs(expected, this.breakerSettings)) return undefined;
+    return { task, attempt, overrun: ranMs / Math.max(1, expected) };
+  }
+
+  /** The task's expected duration when the timing history knows it (every file of it, or the task), else null: no hedge on a guess. */
+  private knownExpectedMs(task: TaskRec): number | null {
+    if (task.files.length === 0) return this.timings.get(timingKeyOfTask(task.template))?.ms ?? null;
+    let total = 0;
+    for (const file of task.files) {
+      const known = this.timings.get(timingKeyOfFile(task.template.suite, file));
+      if (known === undefined) return null;
+      total += known.ms;
+    }
+    return total;
+  }
+
+  /**
+   * Without a history, what the task's peers took: the median duration of
+   * the verdicts counted so far for tasks of the same suite in the same run,
+   * once there are at least hedgePeersMin of them; else null.
+   */
+  private peerExpectedMs(task: TaskRec, cache: Map<string, number | null>): number | null {
+    const key = `${task.runId}\u0000${task.template.suite}`;
+    const cached = cache.get(key);
+    if (cached !== undefined) return cached;
+    const durations: number[] = [];
+    for (const id of this.run(task.runId).taskIds) {
+      const peer = this.tasks.get(id)!;
+      if (peer.template.suite !== task.template.suite || (peer.state !== 'passed' && peer.state !== 'failed')) continue;
+      const verdict = peer.attempts.findLast((a) => a.result?.outcome === peer.state)?.result;
+      if (verdict !== undefined) durations.push(Math.max(0, verdict.finishedAtMs - verdict.startedAtMs));
+    }
+    const median = durations.length < hedgePeersMin ? null : durations.sort((a, b) => a - b)[(durations.length - 1) >> 1]!;
+    cache.set(key, median);
+    return median;
+  }
+
+  /** A worker the scheduler uses at full weight: breaker closed, not paced, not an outlier. */
+  private fullService(worker: WorkerRec, atMs: number): boolean {
+    return this.capacity(worker, atMs).service === 'full';
+  }
+
+  /**
+   * Hedges worth proposing at `nowMs` (read-only, for the leader's
+   * scheduler): none while any task is queued (hedging is for the tail);
+   * else the stragglers matched to idle connected workers in full service.
+   */
+  hedgeCandidates(nowMs: number, connected: (workerId: string) => boolean = () => true): Assignment[] {
+    if (!hedgingOn(this.breakerSettings) || this.queuedCount > 0) return [];
+    const idle = [...this.workers.values()].filter((w) => w.state === 'active' && w.running.length < w.slots && connected(w.workerId) && this.fullService(w, nowMs));
+    if (idle.length === 0) return [];
+    const stragglers: Straggler[] = [];
+    const peers = new Map<string, number | null>();
+    for (const w of this.workers.values()) {
+      for (const attemptId of w.running) {
+        const s = this.straggler(this.taskOfAttempt(attemptId), nowMs, peers);
+        if (s !== undefined && s.attempt.attemptId === attemptId) stragglers.push(s);
+      }
+    }
+    return planHedges(stragglers, idle);
+  }
+
+  /**
+   * A hedged task ended through `winner`: its other attempt, if it still
+   * runs, is cancelled (released here; the leader tells its worker to stop).
+   */
+  private supersedeSibling(task: TaskRec, winner: AttemptRec): void {
+    const sibling = liveSibling(task, winner.attemptId);
+    if (sibling === undefined) return;
+    sibling.state = 'cancelled';
+    sibling.reason = `superseded: attempt ${winner.number} ended ${task.state} first`;
+    this.releaseAttempt(task, sibling);
+    this.events.push({ kind: 'hedge', step: winner.hedge === true ? 'won' : 'lost', taskId: task.taskId });
+    this.events.push({ kind: 'cancel-attempt', workerId: sibling.workerId, attemptId: sibling.attemptId, reason: sibling.reason });
+  }
+
   private mayAssign(task: TaskRec, worker: WorkerRec, atMs: number): boolean {
     if (task.state !== 'queued' || worker.state !== 'active' || worker.resetting) return false;
-    if (worker.running.length >= worker.slots + this.prefetchRoom(worker, atMs)) return false;
     if (!meetsRequirements(worker.capabilities, task.template.requirements)) return false;
     if (task.template.exclusive) {
       const run = this.run(task.runId);
       if (run.parallelOpen > 0 || run.running > 0) return false;
     }
-    return this.breakerAdmits(worker, atMs);
-  }
-
-  /**
-   * Whether the worker's breaker lets one more attempt through at `atMs`.
-   * Time-driven transitions happen here, lazily, with the assign command's
-   * stamp: open → half-open once its wait is over, and a quarantined worker
-   * past its cool-down gets half-open probes (a passing probe releases it).
-   */
-  private breakerAdmits(worker: WorkerRec, atMs: number): boolean {
+    // Time-driven breaker transitions happen here, lazily, with the assign
+    // command's stamp: open → half-open once its wait is over, and a
+    // quarantined worker past its cool-down gets half-open probes.
     const b = worker.breaker;
     if (b.state === 'open') this.setBreaker(worker, maybeHalfOpen(b, atMs));
     else if (b.state === 'forced-open' && quarantineCooldownElapsed(b, atMs, this.breakerSettings)) this.setBreaker(worker, probeAfterQuarantine(b, atMs, this.breakerSettings));
-    if (paceSlots(worker.breaker, atMs, worker.running.length, this.breakerSettings) < 1) return false;
-    if (worker.breaker.state === 'open' && !this.ejected(worker)) return worker.running.length < degradedSlots;
-    if (this.outlier(worker, atMs)) return worker.running.length < degradedSlots;
-    return allowsAssignment(worker.breaker, atMs, this.probesRunning(worker), this.breakerSettings);
+    const capacity = this.capacity(worker, atMs);
+    return capacity.startsLeft >= 1 && worker.running.length < worker.slots + capacity.prefetch;
   }
 
   /**
-   * Attempts the worker may hold beyond its slots (prefetch: committed, and
-   * started by the worker when a slot frees): none unless it is active, not
-   * resetting, its breaker closed, its pace free and not an outlier, so recovery sees a sick
-   * or paced worker's slots as without prefetch (docs/orchestrator.md, "Prefetch").
+   * What the scheduler may do with the worker at `nowMs`, and why: the one
+   * place where the recovery rules that shape a worker's capacity meet
+   * (breaker state, the ejection cap, pacing, outlier weighting, prefetch).
+   * Read-only: a breaker whose open wait or quarantine cool-down is over
+   * reads as the half-open breaker the next assignment turns it into
+   * (mayAssign). `startsLeft`: attempts that may start now beyond the running
+   * ones, slots aside; `prefetch`: attempts it may hold beyond its slots.
    */
-  private prefetchRoom(worker: WorkerRec, atMs: number): number {
-    const b = worker.breaker;
-    if (worker.state !== 'active' || worker.resetting || b.state !== 'closed') return 0;
-    if (paceSlots(b, atMs, worker.running.length, this.breakerSettings) !== Number.POSITIVE_INFINITY || this.outlier(worker, atMs)) return 0;
-    return prefetchOf(worker.slots, this.breakerSettings.prefetchPerSlot);
+  private capacity(w: WorkerRec, nowMs: number): WorkerCapacity {
+    const settings = this.breakerSettings;
+    const out = (reason: string): WorkerCapacity => ({ service: 'out', reason, startsLeft: 0, prefetch: 0 });
+    if (w.state !== 'active') return out(w.state);
+    if (w.resetting) return out('resetting (recovery level 3)');
+    const b = w.breaker;
+    const running = w.running.length;
+    // Pacing (a worker failing now): at most one attempt at a time, once its pace allows it, in any breaker state.
+    const pace = paceSlots(b, nowMs, running, settings);
+    const oneAtATime = (reason: string): WorkerCapacity => ({ service: 'one-at-a-time', reason, startsLeft: Math.min(pace, degradedSlots - running), prefetch: 0 });
+    const probing = (reason: string, probesLeft: number): WorkerCapacity => ({ service: 'probing', reason, startsLeft: Math.min(pace, probesLeft), prefetch: 0 });
+    switch (b.state) {
+      case 'forced-open':
+        return quarantineCooldownElapsed(b, nowMs, settings)
+          ? probing(`quarantined; cool-down over: up to ${settings.halfOpenProbes} probe attempts`, settings.halfOpenProbes)
+          : out(`quarantined: ${b.reason}`);
+      case 'open':
+        if (nowMs >= b.openUntilMs) return probing(`open wait over: up to ${settings.halfOpenProbes} probe attempts`, settings.halfOpenProbes);
+        return this.ejected(w)
+          ? out(`ejected until ${b.openUntilMs} (${b.reason})`)
+          : oneAtATime(`open past the ejection cap (maxEjectedShare ${settings.maxEjectedShare}): ${b.reason}`);
+      case 'half-open':
+        return probing(`half-open: ${b.probeSuccesses} of ${settings.halfOpenProbes} probes passed`, probesLeft(b, this.probesRunning(w), settings));
+      case 'closed':
+      case 'disabled':
+        break;
+    }
+    if (paceSlots(b, nowMs, 0, settings) !== Number.POSITIVE_INFINITY) {
+      return { service: 'paced', reason: `its last ${failingNowCalls} attempts failed: one at a time, ${settings.failingPaceMs} ms after the last failure`, startsLeft: pace, prefetch: 0 };
+    }
+    if (this.outlier(w, nowMs)) {
+      const stats = windowStats(b, nowMs, settings);
+      return oneAtATime(`outlier: ${stats.failures} of ${stats.calls} attempts failed, at least ${settings.outlierMargin} above its peers' median`);
+    }
+    // Prefetch only on a closed breaker: recovery sees a sick worker's slots as without it (docs/orchestrator.md, "Prefetch").
+    return { service: 'full', reason: '', startsLeft: Number.POSITIVE_INFINITY, prefetch: b.state === 'closed' ? prefetchOf(w.slots, settings.prefetchPerSlot) : 0 };
   }
 
   /** Whether the worker's open breaker takes it out of service, or the ejection cap keeps it in at a lower weight. */
@@ -577,42 +734,12 @@ export class Orchestrator implements MachineExtension {
     return ejectedWorkers(candidates, worker.capabilityKey, this.breakerSettings.maxEjectedShare).has(worker.workerId);
   }
 
-  /**
-   * How much of the worker's capacity the scheduler uses at `nowMs`, and why:
-   * the rules of breakerAdmits and schedulableWorkers, told (read-only: a
-   * breaker whose open wait is over still reads open until an assignment
-   * moves it, and is reported as probing).
-   */
+  /** How much of the worker's capacity the scheduler uses at `nowMs`, and why (capacity, told). */
   workerService(workerId: string, nowMs: number): WorkerServiceView {
     const w = this.workers.get(workerId);
     if (w === undefined) return { service: 'out', reason: 'unknown worker' };
-    if (w.state !== 'active') return { service: 'out', reason: w.state };
-    if (w.resetting) return { service: 'out', reason: 'resetting (recovery level 3)' };
-    const b = w.breaker;
-    const settings = this.breakerSettings;
-    switch (b.state) {
-      case 'forced-open':
-        return quarantineCooldownElapsed(b, nowMs, settings)
-          ? { service: 'probing', reason: `quarantined; cool-down over: up to ${settings.halfOpenProbes} probe attempts` }
-          : { service: 'out', reason: `quarantined: ${b.reason}` };
-      case 'open':
-        if (nowMs >= b.openUntilMs) return { service: 'probing', reason: `open wait over: up to ${settings.halfOpenProbes} probe attempts` };
-        return this.ejected(w)
-          ? { service: 'out', reason: `ejected until ${b.openUntilMs} (${b.reason})` }
-          : { service: 'one-at-a-time', reason: `open past the ejection cap (maxEjectedShare ${settings.maxEjectedShare}): ${b.reason}` };
-      case 'half-open':
-        return { service: 'probing', reason: `half-open: ${b.probeSuccesses} of ${settings.halfOpenProbes} probes passed` };
-      default:
-        break;
-    }
-    if (b.state !== 'disabled' && paceSlots(b, nowMs, 0, settings) !== Number.POSITIVE_INFINITY) {
-      return { service: 'paced', reason: `its last ${failingNowCalls} attempts failed: one at a time, ${settings.failingPaceMs} ms after the last failure` };
-    }
-    if (this.outlier(w, nowMs)) {
-      const stats = windowStats(b, nowMs, settings);
-      return { service: 'one-at-a-time', reason: `outlier: ${stats.failures} of ${stats.calls} attempts failed, at least ${settings.outlierMargin} above its peers' median` };
-    }
-    return { service: 'full', reason: '' };
+    const { service, reason } = this.capacity(w, nowMs);
+    return { service, reason };
   }
 
   /** A closed worker failing clearly more than its peers: it runs at a lower weight (isOutlier). */
@@ -633,40 +760,27 @@ export class Orchestrator implements MachineExtension {
     if (worker.breaker.state !== 'half-open') return 0;
     let n = 0;
     for (const id of worker.running) {
-      const task = this.taskOfAttempt(id);
-      if ((task.attempts.at(-1)?.assignedAtMs ?? 0) >= worker.breaker.sinceMs) n++;
+      const attempt = this.taskOfAttempt(id).attempts.find((a) => a.attemptId === id);
+      if ((attempt?.assignedAtMs ?? 0) >= worker.breaker.sinceMs) n++;
     }
     return n;
   }
 
   /**
-   * Workers that may take work at `nowMs`, with the attempts each may start:
-   * free slots, and no more than the probes left while its breaker is (or is
-   * about to turn) half-open; and the attempts it may hold beyond its slots (prefetch). The read-only twin of breakerAdmits, for the
-   * leader's scheduler: no transition is applied here.
+   * Workers that may take work at `nowMs` (every one not out of service, and
+   * connected), with the attempts each may start (free slots, within its
+   * capacity) and may hold beyond its slots (prefetch). For the leader's
+   * scheduler: no transition is applied here.
    */
   schedulableWorkers(nowMs: number, connected: (workerId: string) => boolean = () => true): SchedulableWorker[] {
     const out: SchedulableWorker[] = [];
     for (const w of this.workers.values()) {
-      if (w.state !== 'active' || w.resetting || !connected(w.workerId)) continue;
-      const b = w.breaker;
-      let probesLeft = Number.POSITIVE_INFINITY;
-      if (b.state === 'open') {
-        if (nowMs < b.openUntilMs && this.ejected(w)) continue;
-        probesLeft = nowMs < b.openUntilMs ? degradedSlots - w.running.length : this.breakerSettings.halfOpenProbes;
-      } else if (b.state === 'forced-open') {
-        if (!quarantineCooldownElapsed(b, nowMs, this.breakerSettings)) continue;
-        probesLeft = this.breakerSettings.halfOpenProbes;
-      } else if (b.state === 'half-open') {
-        probesLeft = this.breakerSettings.halfOpenProbes - b.probeSuccesses - this.probesRunning(w);
-      }
-      // A worker failing now is paced: one attempt at a time, once its pace allows it.
-      probesLeft = Math.min(probesLeft, paceSlots(b, nowMs, w.running.length, this.breakerSettings));
-      if (this.outlier(w, nowMs)) probesLeft = Math.min(probesLeft, degradedSlots - w.running.length);
+      if (!connected(w.workerId)) continue;
+      const capacity = this.capacity(w, nowMs);
+      if (capacity.service === 'out') continue;
       // A busy worker is listed too (0 free slots): the planner waits for it rather than retrying where a task failed.
-      const freeSlots = Math.max(0, Math.min(w.slots - w.running.length, probesLeft));
-      const room = this.prefetchRoom(w, nowMs);
-      const prefetchSlots = room === 0 ? 0 : Math.max(0, w.slots + room - Math.max(w.running.length, w.slots));
+      const freeSlots = Math.max(0, Math.min(w.slots - w.running.length, capacity.startsLeft));
+      const prefetchSlots = capacity.prefetch === 0 ? 0 : Math.max(0, w.slots + capacity.prefetch - Math.max(w.running.length, w.slots));
       out.push({ workerId: w.workerId, capabilities: w.capabilities, freeSlots, prefetchSlots, slots: w.slots });
     }
     return out;
@@ -694,7 +808,7 @@ export class Orchestrator implements MachineExtension {
     assert(attempt !== undefined, `attempt ${result.attemptId} indexed but missing from task ${task.taskId}`);
     if (attempt.result !== undefined) return 'duplicate';
     if (attempt.state !== 'running' || attempt.workerId !== result.workerId || result.taskId !== task.taskId) {
-      if (this.options.plantedBug === 'count-late-result' && attempt.state === 'lost' && result.outcome !== 'infra-error') {
+      if (this.options.plantedBug === 'count-late-result' && (attempt.state === 'lost' || attempt.state === 'cancelled') && result.outcome !== 'infra-error') {
         attempt.result = result; // the planted bug: a late verdict counted
         this.touched.add(task.runId);
         return 'counted';
@@ -707,12 +821,14 @@ export class Orchestrator implements MachineExtension {
     this.releaseAttempt(task, attempt);
     const worker = this.workers.get(attempt.workerId);
     const durationMs = Math.max(0, result.finishedAtMs - result.startedAtMs);
+    // The other attempt of a hedged pair, still running: it carries the task on.
+    const sibling = liveSibling(task, attempt.attemptId);
     if (result.outcome === 'infra-error') {
       attempt.state = 'infra-error';
       attempt.reason = result.reason;
       const infraClass = result.infraClass === '' ? 'crash' : result.infraClass;
       if (worker !== undefined && isFaultClass(infraClass)) this.feedBreaker(worker, { atMs, ok: false, durationMs, failureClass: infraClass });
-      this.recover(task, attempt.attemptId, infraClass, result.reason, attempt.workerId, atMs);
+      if (sibling === undefined) this.recover(task, attempt.attemptId, infraClass, result.reason, attempt.workerId, atMs);
       return 'counted';
     }
     // A test verdict: the machine ran the tests, so for its breaker this is a success.
@@ -727,12 +843,16 @@ export class Orchestrator implements MachineExtension {
     this.recordTiming(task, result);
     if (result.outcome === 'passed') {
       this.endTask(task, 'passed', '', this.options.plantedBug === 'diverge' ? atMs + 1 : atMs);
+      this.supersedeSibling(task, attempt);
     } else if (task.testFailures < task.template.retries) {
       task.testFailures++;
       // A test failure is not the machine's fault, but a retry elsewhere tells flaky tests from machine-bound ones.
-      this.requeue(task, [attempt.workerId], atMs, retryBackoffBaseMs * 2 ** Math.max(0, task.testFailures - 1));
+      // A hedged task's other attempt, on another worker, is that retry already.
+      if (sibling === undefined) this.requeue(task, [attempt.workerId], atMs, retryBackoffBaseMs * 2 ** Math.max(0, task.testFailures - 1));
+      else if (!task.avoidWorkers.includes(attempt.workerId)) task.avoidWorkers.push(attempt.workerId);
     } else {
       this.endTask(task, 'failed', result.reason, atMs);
+      this.supersedeSibling(task, attempt);
     }
     return 'counted';
   }
@@ -1013,8 +1133,9 @@ export class Orchestrator implements MachineExtension {
     for (const taskId of run.taskIds) {
       const task = this.tasks.get(taskId)!;
       if (terminal(task.state)) continue;
-      if (task.state === 'running') {
-        const attempt = task.attempts[task.attempts.length - 1]!;
+      // A hedged task runs two attempts: both stop.
+      for (const attempt of task.attempts) {
+        if (attempt.state !== 'running') continue;
         attempt.state = 'cancelled';
         attempt.reason = reason;
         this.releaseAttempt(task, attempt);

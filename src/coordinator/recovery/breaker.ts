@@ -106,10 +106,23 @@ export interface BreakerConfig {
    * worker itself when a slot frees (docs/orchestrator.md, "Prefetch"); 0 turns it off.
    */
   readonly prefetchPerSlot: number;
+  /**
+   * Hedging at the tail (docs/recovery.md, "Hedging at the tail"): with
+   * nothing left in the queue, a task whose one running attempt has run
+   * max(this × its expected duration, expected + hedgeMinMs) gets a second
+   * attempt on an idle healthy worker; the first verdict wins and the other
+   * attempt is cancelled. Only with adaptive recovery on and a timing history
+   * for the task; 0 turns it off.
+   */
+  readonly hedgeAfterFactor: number;
+  /** Hedging: the least time a straggler runs beyond its expected duration before it is hedged. */
+  readonly hedgeMinMs: number;
 }
 
 /** The largest prefetchPerSlot accepted (a worker holds at most slots × (1 + this) attempts). */
 export const prefetchPerSlotMax = 4;
+/** The largest hedgeAfterFactor accepted; below 1 a task would be hedged before it is expected to end. */
+export const hedgeAfterFactorMax = 100;
 
 export const defaultBreakerConfig: BreakerConfig = {
   window: { kind: 'count', size: 20 },
@@ -135,6 +148,8 @@ export const defaultBreakerConfig: BreakerConfig = {
   thresholdGuardMargin: defaultAdaptiveThresholdConfig.guardMargin,
   adaptiveRecovery: true,
   prefetchPerSlot: 0.5,
+  hedgeAfterFactor: 2,
+  hedgeMinMs: 1_000,
 };
 
 /** Calls in a row that must have failed for a worker to count as failing now (fleet-wide fault detection). */
@@ -266,6 +281,10 @@ export function validateBreakerConfig(config: BreakerConfig): void {
   if (!(config.prefetchPerSlot >= 0 && config.prefetchPerSlot <= prefetchPerSlotMax)) {
     throw new RangeError(`breaker: prefetchPerSlot must be in [0, ${prefetchPerSlotMax}] (got ${config.prefetchPerSlot})`);
   }
+  if (!(config.hedgeAfterFactor === 0 || (config.hedgeAfterFactor >= 1 && config.hedgeAfterFactor <= hedgeAfterFactorMax))) {
+    throw new RangeError(`breaker: hedgeAfterFactor must be 0 (off) or in [1, ${hedgeAfterFactorMax}] (got ${config.hedgeAfterFactor})`);
+  }
+  if (!(config.hedgeMinMs >= 0 && Number.isFinite(config.hedgeMinMs))) throw new RangeError(`breaker: hedgeMinMs must be ≥ 0 (got ${config.hedgeMinMs})`);
   if (typeof config.adaptiveRecovery !== 'boolean') throw new RangeError(`breaker: adaptiveRecovery must be true or false (got ${String(config.adaptiveRecovery)})`);
 }
 
@@ -379,6 +398,11 @@ export function maybeHalfOpen(breaker: Breaker, atMs: number): BreakerStep {
  * running probes plus succeeded probes stay below halfOpenProbes. `_atMs`
  * is part of the contract for time-based rules; none applies today.
  */
+/** Probe attempts a half-open breaker lets start beside the `runningProbes` it has let through. */
+export function probesLeft(breaker: Breaker, runningProbes: number, config: BreakerConfig): number {
+  return config.halfOpenProbes - breaker.probeSuccesses - runningProbes;
+}
+
 export function allowsAssignment(breaker: Breaker, _atMs: number, runningProbes: number, config: BreakerConfig): boolean {
   assert(runningProbes >= 0, `negative running probes ${runningProbes}`);
   switch (breaker.state) {
@@ -386,7 +410,7 @@ export function allowsAssignment(breaker: Breaker, _atMs: number, runningProbes:
     case 'disabled':
       return true;
     case 'half-open':
-      return runningProbes + breaker.probeSuccesses < config.halfOpenProbes;
+      return probesLeft(breaker, runningProbes, config) > 0;
     case 'open':
     case 'forced-open':
       return false;

@@ -36,6 +36,7 @@ export {
   recordOutcome,
   maybeHalfOpen,
   allowsAssignment,
+  probesLeft,
   forceOpen,
   release,
   tripOnCrash,
@@ -46,6 +47,7 @@ export {
   failingNowCalls,
   paceSlots,
   prefetchPerSlotMax,
+  hedgeAfterFactorMax,
   ladderConfigOf,
   thresholdConfigOf,
 } from './breaker.js';

@@ -42,7 +42,7 @@ import {
   type PathSegment,
   type Read,
 } from '../../common/yaml-check/index.js';
-import { DEFAULT_SPEC_FILE } from '../../spec/index.js';
+import { DEFAULT_SPEC_FILE, SPEC_LIMITS } from '../../spec/index.js';
 
 // Durations are read by the shared kit; scenario callers keep importing them from here.
 export { parseDurationMs, formatDurationMs } from '../../common/yaml-check/index.js';
@@ -140,7 +140,7 @@ export function faultParamKeys(type: FaultType): readonly FaultParamKey[] {
 const ROOT_KEYS = ['name', 'description', 'cluster', 'workload', 'faults', 'adaptiveIntensity', 'checks'] as const;
 const CLUSTER_KEYS = ['coordinators', 'workers', 'slots'] as const;
 const WORKLOAD_KEYS = ['synthetic', 'spec'] as const;
-const SYNTHETIC_KEYS = ['tasks', 'duration'] as const;
+const SYNTHETIC_KEYS = ['tasks', 'duration', 'suites'] as const;
 const DISTRIBUTION_KEYS: Readonly<Record<TaskDistribution, readonly string[]>> = {
   fixed: ['distribution', 'value'],
   uniform: ['distribution', 'min', 'max'],
@@ -304,7 +304,10 @@ function parseSynthetic(c: Checker, value: unknown): SyntheticWorkload | undefin
   const tasks = rawTasks === undefined ? undefined : c.integer([...path, 'tasks'], rawTasks, 1, SCENARIO_LIMITS.tasksMax);
   const rawDuration = c.required(path, synthetic, 'duration', `a mapping with a distribution (${DISTRIBUTIONS.join(', ')})`);
   const duration = rawDuration === undefined ? undefined : parseTaskDuration(c, [...path, 'duration'], rawDuration);
-  return tasks === undefined || duration === undefined ? undefined : { tasks, duration };
+  const suites = synthetic['suites'] === undefined ? undefined : c.integer([...path, 'suites'], synthetic['suites'], 1, SPEC_LIMITS.maxSuites);
+  if (tasks === undefined || duration === undefined || (synthetic['suites'] !== undefined && suites === undefined)) return undefined;
+  if (suites !== undefined && suites > tasks) return c.fail([...path, 'suites'], { detail: `${suites} suites for ${tasks} tasks`, expected: 'at most as many suites as tasks' });
+  return suites === undefined ? { tasks, duration } : { tasks, duration, suites };
 }
 
 /** The run spec a `spec` workload names: a file, or a directory holding testudo.yaml. */

@@ -16,6 +16,12 @@ export type TaskDistribution = TaskDuration['distribution'];
 export interface SyntheticWorkload {
   readonly tasks: number;
   readonly duration: TaskDuration;
+  /**
+   * Suites the tasks are dealt into, consecutive tasks as shards of one
+   * suite (absent: one suite per task, up to the spec's suite limit). Shards
+   * of a suite are peers: hedging compares a straggler with them.
+   */
+  readonly suites?: number;
 }
 
 export type ScenarioWorkload =

@@ -126,8 +126,9 @@ function suiteTimeoutSec(durationsMs: readonly number[]): number {
 /**
  * A real run spec for the synthetic workload: one task per test. Up to 1000
  * tasks (the spec's suite limit) every task is its own suite, named like its
- * test (`synthetic-0001`); beyond, consecutive tasks share a suite
- * (`synthetic-1001-1005`) as its shards, each shard running its own test. The
+ * test (`synthetic-0001`); beyond, or with `suites` given, consecutive tasks
+ * share a suite (`synthetic-1001-1005`) as its shards, each shard running
+ * its own test. The
  * command names node and the program by absolute path, so it runs from any
  * directory.
  */
@@ -138,7 +139,7 @@ export function syntheticRunSpec(synthetic: SyntheticWorkload, seed: number, opt
   if (!(busyFraction >= 0 && busyFraction <= 1)) throw new RangeError(`busyFraction must be in [0, 1], got ${busyFraction}`);
   const node = shellQuote(options.nodePath ?? process.execPath);
   const program = shellQuote(options.programPath ?? syntheticTestProgramPath());
-  const perSuite = Math.ceil(durationsMs.length / SPEC_LIMITS.maxSuites);
+  const perSuite = Math.ceil(durationsMs.length / Math.min(SPEC_LIMITS.maxSuites, synthetic.suites ?? SPEC_LIMITS.maxSuites));
   const suites: SyntheticSuiteDocument[] = [];
   for (let first = 0; first < durationsMs.length; first += perSuite) {
     const group = durationsMs.slice(first, first + perSuite);

@@ -61,9 +61,9 @@ function shipped(): string[] {
 }
 
 describe('shipped scenarios', () => {
-  it('has one file per fault type, plus mixed, ci-short, baseline and the benchmark matrix', () => {
+  it('has one file per fault type, plus mixed, ci-short, baseline, the benchmark matrix and the hedging case', () => {
     const matrix = MATRIX_SCENARIOS.map((f) => basename(f));
-    expect(shipped()).toEqual([...FAULT_TYPES.map((t) => `${t}.yaml`), 'mixed.yaml', 'ci-short.yaml', 'baseline.yaml', ...matrix].sort());
+    expect(shipped()).toEqual([...FAULT_TYPES.map((t) => `${t}.yaml`), 'mixed.yaml', 'ci-short.yaml', 'baseline.yaml', 'bad-worker-slow-tail.yaml', ...matrix].sort());
   });
 
   it.each(shipped())('%s parses, is named after its file and passes the JSON schema', async (name) => {
@@ -343,6 +343,8 @@ describe('schema/chaos-scenario.schema.json', () => {
     ['both spec and synthetic', { ...base, workload: { ...base.workload, spec: 'x.yaml' } }],
     ['tasks 0', { ...base, workload: { synthetic: { tasks: 0, duration: { distribution: 'fixed', value: 1 } } } }],
     ['tasks 5001', { ...base, workload: { synthetic: { tasks: 5001, duration: { distribution: 'fixed', value: 1 } } } }],
+    ['suites 0', { ...base, workload: { synthetic: { tasks: 10, suites: 0, duration: { distribution: 'fixed', value: 1 } } } }],
+    ['suites 1001', { ...base, workload: { synthetic: { tasks: 2000, suites: 1001, duration: { distribution: 'fixed', value: 1 } } } }],
     ['a param out of bounds', withEvent({ params: { durationMs: 300_001 } })],
     ['a param the type does not take', withEvent({ params: { latencyMs: 80 } })],
   ])('refuses %s, as the parser does', (_what, data) => {

@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import {
   TASK_DURATION_MS_MAX,
+  parseScenario,
   syntheticRunSpec,
   syntheticTaskDurations,
   syntheticTestName,
@@ -121,6 +122,15 @@ describe('syntheticRunSpec', () => {
       expect(result.exitCode).toBe(0);
       expect(result.tests.map((t) => t.name)).toEqual([syntheticTestName(i)]);
     }
+  });
+
+  it('deals the tasks into `suites` suites of consecutive shards', () => {
+    const spec = syntheticRunSpec({ tasks: 7, suites: 2, duration: { distribution: 'fixed', valueMs: 5 } }, 1);
+    expect(spec.document.suites.map((s) => [s.name, s.shards])).toEqual([
+      ['synthetic-0001-0004', 4],
+      ['synthetic-0005-0007', 3],
+    ]);
+    expect(() => parseScenario(stringify({ name: 'x', cluster: { coordinators: 3, workers: 1, slots: 1 }, workload: { synthetic: { tasks: 2, suites: 3, duration: { distribution: 'fixed', value: 1 } } }, checks: { timeout: '1m' } }), 'x.yaml')).toThrow(/3 suites for 2 tasks/);
   });
 
   it('a grouped shard runs its own test and duration', async () => {
