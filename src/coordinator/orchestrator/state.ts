@@ -20,9 +20,10 @@ import { classOfSuite, fileEstimator, fileTimingKey, FlakeHistory, splitByTiming
 import * as fq from './file-queue.js';
 import { decodeData, encodeData, type OrchestratorData } from './snapshot.js';
 import * as q from './queries.js';
-import { meetsRequirements, prefetchOf, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
+import { meetsRequirements, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
 import { validateResult, validateSubmission, validateWorker } from './validate.js';
 import { orchestratorFormatVersion } from './records.js';
+import { capacityOf, schedulableWorkersOf, type Fleet } from './capacity.js';
 import { hedgeable, hedgeAfterMs, hedgePeersMin, hedgingOn, liveSibling, mayTakeHedge, planHedges, type Straggler } from './hedging.js';
 import { capabilityKeyOf, fleetWideFault, otherWorkerCanRun, peerStats, probeAfterQuarantine, suspect } from './worker-health.js';
 import {
@@ -30,10 +31,6 @@ import {
   advance,
   decide,
   defaultBreakerConfig,
-  degradedSlots,
-  ejectedWorkers,
-  isOutlier,
-  outlierFailuresMin,
   ladderConfigOf,
   lastWasHold,
   thresholdConfigOf,
@@ -41,14 +38,11 @@ import {
   emptyRecoveryHistory,
   enable,
   failingNow,
-  failingNowCalls,
   forceOpen,
   isFaultClass,
   maybeHalfOpen,
   newBreaker,
   newTaskLadder,
-  paceSlots,
-  probesLeft,
   pendingRecovery,
   quarantineCooldownElapsed,
   recordMiss,
@@ -163,14 +157,6 @@ export type OrchEvent =
       readonly text: string;
     };
 
-/** A worker's service (capacity's verdict) with the numbers the scheduler acts on. */
-interface WorkerCapacity extends WorkerServiceView {
-  /** Attempts that may start now beyond the running ones (slots aside); Infinity when only its slots bound it. */
-  readonly startsLeft: number;
-  /** Attempts it may hold beyond its slots (prefetch). */
-  readonly prefetch: number;
-}
-
 /** Called after each applied command with the runs it touched (node-local; never part of the state). */
 export type ChangeListener = (runIds: ReadonlySet<string>, command: OrchCommand['type'], events: readonly OrchEvent[]) => void;
 
@@ -207,6 +193,12 @@ export class Orchestrator implements MachineExtension {
   private recovery: RecoveryHistory = emptyRecoveryHistory();
   /** Replicated: every replica applies the same breaker settings (set-breaker-config). */
   private breakerSettings: BreakerConfig = defaultBreakerConfig;
+  /** What capacity.ts reads: the workers, the settings and the attempts. */
+  private readonly fleet: Fleet = {
+    workers: () => this.workers.values(),
+    settings: () => this.breakerSettings,
+    attempt: (attemptId) => this.taskOfAttempt(attemptId).attempts.find((a) => a.attemptId === attemptId),
+  };
 
   /**
    * `plantedBug` exists only to prove that the chaos checks catch a broken
@@ -626,7 +618,7 @@ export class Orchestrator implements MachineExtension {
 
   /** A worker the scheduler uses at full weight: breaker closed, not paced, not an outlier. */
   private fullService(worker: WorkerRec, atMs: number): boolean {
-    return this.capacity(worker, atMs).service === 'full';
+    return capacityOf(this.fleet, worker, atMs).service === 'full';
   }
 
   /**
@@ -676,114 +668,21 @@ export class Orchestrator implements MachineExtension {
     const b = worker.breaker;
     if (b.state === 'open') this.setBreaker(worker, maybeHalfOpen(b, atMs));
     else if (b.state === 'forced-open' && quarantineCooldownElapsed(b, atMs, this.breakerSettings)) this.setBreaker(worker, probeAfterQuarantine(b, atMs, this.breakerSettings));
-    const capacity = this.capacity(worker, atMs);
+    const capacity = capacityOf(this.fleet, worker, atMs);
     return capacity.startsLeft >= 1 && worker.running.length < worker.slots + capacity.prefetch;
-  }
-
-  /**
-   * What the scheduler may do with the worker at `nowMs`, and why: the one
-   * place where the recovery rules that shape a worker's capacity meet
-   * (breaker state, the ejection cap, pacing, outlier weighting, prefetch).
-   * Read-only: a breaker whose open wait or quarantine cool-down is over
-   * reads as the half-open breaker the next assignment turns it into
-   * (mayAssign). `startsLeft`: attempts that may start now beyond the running
-   * ones, slots aside; `prefetch`: attempts it may hold beyond its slots.
-   */
-  private capacity(w: WorkerRec, nowMs: number): WorkerCapacity {
-    const settings = this.breakerSettings;
-    const out = (reason: string): WorkerCapacity => ({ service: 'out', reason, startsLeft: 0, prefetch: 0 });
-    if (w.state !== 'active') return out(w.state);
-    if (w.resetting) return out('resetting (recovery level 3)');
-    const b = w.breaker;
-    const running = w.running.length;
-    // Pacing (a worker failing now): at most one attempt at a time, once its pace allows it, in any breaker state.
-    const pace = paceSlots(b, nowMs, running, settings);
-    const oneAtATime = (reason: string): WorkerCapacity => ({ service: 'one-at-a-time', reason, startsLeft: Math.min(pace, degradedSlots - running), prefetch: 0 });
-    const probing = (reason: string, probesLeft: number): WorkerCapacity => ({ service: 'probing', reason, startsLeft: Math.min(pace, probesLeft), prefetch: 0 });
-    switch (b.state) {
-      case 'forced-open':
-        return quarantineCooldownElapsed(b, nowMs, settings)
-          ? probing(`quarantined; cool-down over: up to ${settings.halfOpenProbes} probe attempts`, settings.halfOpenProbes)
-          : out(`quarantined: ${b.reason}`);
-      case 'open':
-        if (nowMs >= b.openUntilMs) return probing(`open wait over: up to ${settings.halfOpenProbes} probe attempts`, settings.halfOpenProbes);
-        return this.ejected(w)
-          ? out(`ejected until ${b.openUntilMs} (${b.reason})`)
-          : oneAtATime(`open past the ejection cap (maxEjectedShare ${settings.maxEjectedShare}): ${b.reason}`);
-      case 'half-open':
-        return probing(`half-open: ${b.probeSuccesses} of ${settings.halfOpenProbes} probes passed`, probesLeft(b, this.probesRunning(w), settings));
-      case 'closed':
-      case 'disabled':
-        break;
-    }
-    if (paceSlots(b, nowMs, 0, settings) !== Number.POSITIVE_INFINITY) {
-      return { service: 'paced', reason: `its last ${failingNowCalls} attempts failed: one at a time, ${settings.failingPaceMs} ms after the last failure`, startsLeft: pace, prefetch: 0 };
-    }
-    if (this.outlier(w, nowMs)) {
-      const stats = windowStats(b, nowMs, settings);
-      return oneAtATime(`outlier: ${stats.failures} of ${stats.calls} attempts failed, at least ${settings.outlierMargin} above its peers' median`);
-    }
-    // Prefetch only on a closed breaker: recovery sees a sick worker's slots as without it (docs/orchestrator.md, "Prefetch").
-    return { service: 'full', reason: '', startsLeft: Number.POSITIVE_INFINITY, prefetch: b.state === 'closed' ? prefetchOf(w.slots, settings.prefetchPerSlot) : 0 };
-  }
-
-  /** Whether the worker's open breaker takes it out of service, or the ejection cap keeps it in at a lower weight. */
-  private ejected(worker: WorkerRec): boolean {
-    const active = [...this.workers.values()].filter((w) => w.state === 'active');
-    const candidates = active.map((w) => ({ workerId: w.workerId, capabilityKey: w.capabilityKey, slots: w.slots, breakerState: w.breaker.state, sinceMs: w.breaker.sinceMs }));
-    return ejectedWorkers(candidates, worker.capabilityKey, this.breakerSettings.maxEjectedShare).has(worker.workerId);
   }
 
   /** How much of the worker's capacity the scheduler uses at `nowMs`, and why (capacity, told). */
   workerService(workerId: string, nowMs: number): WorkerServiceView {
     const w = this.workers.get(workerId);
     if (w === undefined) return { service: 'out', reason: 'unknown worker' };
-    const { service, reason } = this.capacity(w, nowMs);
+    const { service, reason } = capacityOf(this.fleet, w, nowMs);
     return { service, reason };
   }
 
-  /** A closed worker failing clearly more than its peers: it runs at a lower weight (isOutlier). */
-  private outlier(worker: WorkerRec, atMs: number): boolean {
-    const settings = this.breakerSettings;
-    if (!settings.adaptiveRecovery || settings.outlierMargin === 0 || worker.breaker.state !== 'closed') return false;
-    const stats = windowStats(worker.breaker, atMs, settings);
-    // Most workers have no failures: settle them before the pass over the peers.
-    if (stats.failures < outlierFailuresMin) return false;
-    const peerRates = peerStats(this.workers.values(), worker, atMs, settings)
-      .filter((p) => p.workerId !== worker.workerId && p.calls > 0)
-      .map((p) => p.failureRate);
-    return isOutlier(stats, peerRates, settings.outlierMargin);
-  }
-
-  /** Attempts running on the worker that started while its breaker is half-open (the probes). */
-  private probesRunning(worker: WorkerRec): number {
-    if (worker.breaker.state !== 'half-open') return 0;
-    let n = 0;
-    for (const id of worker.running) {
-      const attempt = this.taskOfAttempt(id).attempts.find((a) => a.attemptId === id);
-      if ((attempt?.assignedAtMs ?? 0) >= worker.breaker.sinceMs) n++;
-    }
-    return n;
-  }
-
-  /**
-   * Workers that may take work at `nowMs` (every one not out of service, and
-   * connected), with the attempts each may start (free slots, within its
-   * capacity) and may hold beyond its slots (prefetch). For the leader's
-   * scheduler: no transition is applied here.
-   */
+  /** Workers that may take work at `nowMs`, with the attempts each may start (capacity.ts). No transition is applied. */
   schedulableWorkers(nowMs: number, connected: (workerId: string) => boolean = () => true): SchedulableWorker[] {
-    const out: SchedulableWorker[] = [];
-    for (const w of this.workers.values()) {
-      if (!connected(w.workerId)) continue;
-      const capacity = this.capacity(w, nowMs);
-      if (capacity.service === 'out') continue;
-      // A busy worker is listed too (0 free slots): the planner waits for it rather than retrying where a task failed.
-      const freeSlots = Math.max(0, Math.min(w.slots - w.running.length, capacity.startsLeft));
-      const prefetchSlots = capacity.prefetch === 0 ? 0 : Math.max(0, w.slots + capacity.prefetch - Math.max(w.running.length, w.slots));
-      out.push({ workerId: w.workerId, capabilities: w.capabilities, freeSlots, prefetchSlots, slots: w.slots });
-    }
-    return out;
+    return schedulableWorkersOf(this.fleet, nowMs, connected);
   }
 
   private applyResults(results: readonly AttemptResult[], atMs: number): ResultsOutcome {
