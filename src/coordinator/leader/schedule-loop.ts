@@ -6,6 +6,12 @@ import type { SessionTable } from './session-table.js';
 
 /** How often the leader schedules even when nothing asked it to (a missed kick costs at most this). */
 export const scheduleTickMs = 1000;
+/**
+ * Least time between two looks for stragglers to hedge: a look may read
+ * every task of a run (the peers' median), and at a run's tail passes come
+ * with every committed result.
+ */
+export const hedgeScanIntervalMs = 500;
 
 /**
  * idle: no pass asked for. queued: a pass runs on the next turn of the
@@ -30,6 +36,7 @@ export class ScheduleLoop {
   private tickTimer: NodeJS.Timeout | null = null;
   /** Wakes the loop when the first retry backoff ends. */
   private backoffTimer: NodeJS.Timeout | null = null;
+  private lastHedgeScanMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly host: LeaderHost,
@@ -79,7 +86,11 @@ export class ScheduleLoop {
       queuedTotal: orchestrator.queuedCount,
     });
     // Nothing to place: at the tail, idle slots may hedge stragglers instead.
-    const hedges = plan.length === 0 ? orchestrator.hedgeCandidates(nowMs, (id) => this.table.has(id)) : [];
+    let hedges: ReturnType<typeof orchestrator.hedgeCandidates> = [];
+    if (plan.length === 0 && nowMs - this.lastHedgeScanMs >= hedgeScanIntervalMs) {
+      this.lastHedgeScanMs = nowMs;
+      hedges = orchestrator.hedgeCandidates(nowMs, (id) => this.table.has(id));
+    }
     if (plan.length === 0 && hedges.length === 0) {
       this.armBackoffTimer(nowMs);
       return;
