@@ -41,11 +41,16 @@ export interface EtcdDrillResult {
   failoverMs: number[];
 }
 
+/** A side whose drill stopped before its end (no stable leader, no settling): what stopped it. */
+export interface DrillFailure {
+  error: string;
+}
+
 export interface FailoverCompareResult {
-  testudo: DrillResult;
+  testudo: DrillResult | DrillFailure;
   etcd: EtcdDrillResult;
-  /** Testudo / etcd. */
-  ratios: { p50: number; p99: number };
+  /** Testudo / etcd; null when Testudo's drill did not finish. */
+  ratios: { p50: number; p99: number } | null;
 }
 
 /** Attempts of the drill's writes: as src/bench/failover-drill.ts's Writer (the drill measures the cluster, not the client's patience). */
@@ -57,7 +62,8 @@ export const leaderPollIntervalMs = 100;
 
 export async function runFailoverCompare(options: FailoverCompareOptions, log: (line: string) => void): Promise<FailoverCompareResult> {
   log(`testudo: ${options.rounds} leader kills`);
-  const testudo = await runFailoverDrill(
+  // A drill that stops (a cluster with no stable leader on a starved machine) is reported, and etcd's still runs.
+  const testudo: DrillResult | DrillFailure = await runFailoverDrill(
     {
       rounds: options.rounds,
       mode: 'kill',
@@ -69,11 +75,15 @@ export async function runFailoverCompare(options: FailoverCompareOptions, log: (
       dataDir: options.dataDir,
     },
     log,
-  );
+  ).catch((error: unknown) => {
+    log(`testudo: the drill stopped: ${(error as Error).message}`);
+    return { error: (error as Error).message };
+  });
   log(`etcd: ${options.rounds} leader kills`);
   const etcd = await runEtcdFailoverDrill(options, log);
   const ratio = (a: number, b: number): number => (b === 0 ? 0 : round(a / b));
-  return { testudo, etcd, ratios: { p50: ratio(testudo.p50Ms, etcd.p50Ms), p99: ratio(testudo.p99Ms, etcd.p99Ms) } };
+  const ratios = 'error' in testudo ? null : { p50: ratio(testudo.p50Ms, etcd.p50Ms), p99: ratio(testudo.p99Ms, etcd.p99Ms) };
+  return { testudo, etcd, ratios };
 }
 
 export async function runEtcdFailoverDrill(options: Pick<FailoverCompareOptions, 'rounds' | 'writeIntervalMs' | 'roundTimeoutMs' | 'etcdBinary'>, log: (line: string) => void): Promise<EtcdDrillResult> {

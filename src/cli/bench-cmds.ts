@@ -16,7 +16,7 @@ import { dashboardBenchDefaults, runDashboardBench } from '../bench/dashboard.js
 import { dashboardStreamsMax } from '../dashboard/limits.js';
 import { valueBytesMax } from '../coordinator/limits.js';
 import { prefetchPerSlotMax } from '../coordinator/recovery/index.js';
-import { ExitError, UsageError } from './errors.js';
+import { ExitCode, ExitError, UsageError } from './errors.js';
 import { endpointListFlag, positiveIntFlag, replicasFlag } from './flags.js';
 import { deprecationNote } from './connect.js';
 import { positiveInt } from './up-cmd.js';
@@ -246,7 +246,7 @@ function etcdBinaryFlag(compare: string, etcdBin: string | undefined): string {
   }
 }
 
-/** `drill failover --compare etcd`: the kv drill in kill mode on Testudo, then on etcd; exits 1 if either lost an acknowledged write. */
+/** `drill failover --compare etcd`: the kv drill in kill mode on Testudo, then on etcd; exits 1 if either lost an acknowledged write, 3 if Testudo's drill stopped (no stable leader). */
 async function compareFailoverDrill(o: DrillFlags, write: (text: string) => void): Promise<void> {
   const binary = etcdBinaryFlag(o.compare!, o.etcdBin);
   if (o.workload !== 'kv' || (o.mode ?? 'kill') !== 'kill') throw new UsageError('--compare etcd drills --workload kv --mode kill only');
@@ -264,7 +264,8 @@ async function compareFailoverDrill(o: DrillFlags, write: (text: string) => void
     progress,
   );
   write(`${JSON.stringify(result)}\n`);
-  if (result.testudo.lostWrites > 0 || result.etcd.lostWrites > 0) throw new ExitError(1);
+  if ('error' in result.testudo) throw new ExitError(ExitCode.unavailable); // the progress log said why
+  if (result.testudo.lostWrites > 0 || result.etcd.lostWrites > 0) throw new ExitError(ExitCode.failed);
 }
 
 async function kvWorkloadDrill(o: DrillFlags, replicas: number, list: string | undefined, write: (text: string) => void): Promise<void> {
