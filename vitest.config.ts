@@ -13,7 +13,7 @@ const root = import.meta.dirname;
  */
 const parallelSafe = [
   'test/architecture/**/*.test.ts',
-  'test/bench/**/*.test.ts',
+  'test/bench/{cpu-profile,outbox,process-stats,workload}.test.ts',
   'test/client/**/*.test.ts',
   'test/common/**/*.test.ts',
   'test/coordinator/{alerts,codec,config,http-server,kv-machine,metrics,orchestrator,orchestrator-prefetch,planted-bugs,readiness,runs-service,scheduler}.test.ts',

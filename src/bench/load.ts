@@ -40,20 +40,32 @@ export const errorsMax = 100;
 /** Upper bound on recorded latencies (a duration run stops recording beyond it). */
 export const latencySamplesMax = 5_000_000;
 
+/** One write of the load, resolved once the cluster has committed it (and retried by the client as it sees fit). */
+export type LoadPut = (key: string, value: Uint8Array) => Promise<unknown>;
+
 /** Runs the warm-up writes, calls `onTimedStart`, then times the writes. */
 export async function runLoad(options: LoadOptions, onTimedStart: () => void = () => undefined): Promise<LoadResult> {
   const client = new TestudoClient({ endpoints: [...options.endpoints], callTimeoutMs: 5000, totalTimeoutMs: 30_000 });
-  const value = randomBytes(options.valueBytes);
   try {
-    await drive(client, value, { ...options, ops: options.warmupOps, durationMs: undefined }, 'warm');
-    onTimedStart();
-    return await drive(client, value, options, 'k');
+    return await runLoadWith((key, value) => client.put(key, value), options, onTimedStart);
   } finally {
     client.close();
   }
 }
 
-async function drive(client: TestudoClient, value: Uint8Array, options: LoadOptions, prefix: string): Promise<LoadResult> {
+/**
+ * The same load through any client's put (src/bench/etcd-bench.ts drives
+ * etcd with it): warm-up keys `warm<i>`, timed keys `k<i>`, i modulo the
+ * key space, every write the same random value.
+ */
+export async function runLoadWith(put: LoadPut, options: Omit<LoadOptions, 'endpoints'>, onTimedStart: () => void = () => undefined): Promise<LoadResult> {
+  const value = randomBytes(options.valueBytes);
+  await drive(put, value, { ...options, ops: options.warmupOps, durationMs: undefined }, 'warm');
+  onTimedStart();
+  return await drive(put, value, options, 'k');
+}
+
+async function drive(put: LoadPut, value: Uint8Array, options: Omit<LoadOptions, 'endpoints'>, prefix: string): Promise<LoadResult> {
   const samples: number[] = [];
   let issued = 0;
   let errors = 0;
@@ -66,7 +78,7 @@ async function drive(client: TestudoClient, value: Uint8Array, options: LoadOpti
       const i = issued++;
       const t0 = process.hrtime.bigint();
       try {
-        await client.put(`${prefix}${i % options.keySpace}`, value);
+        await put(`${prefix}${i % options.keySpace}`, value);
         if (samples.length < latencySamplesMax) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
       } catch (error) {
         errors++;

@@ -128,14 +128,15 @@ export async function waitForLeader(endpoints: readonly string[], timeoutMs = 30
   }
 }
 
-interface LoadPhases {
+export interface LoadPhases {
   /** The load process has finished its warm-up; its timed writes begin. */
   readonly onTimedStart: () => void;
   /** The load process printed its result (it exits next). */
   readonly onResult: () => void;
 }
 
-async function runLoadProcess(endpoints: readonly string[], options: RaftBenchOptions, phases: LoadPhases): Promise<LoadResult> {
+/** Runs `testudo bench load` against `endpoints` (Testudo's coordinators, or etcd's members with `target` etcd). */
+export async function runLoadProcess(endpoints: readonly string[], options: RaftBenchOptions, phases: LoadPhases, target: 'testudo' | 'etcd' = 'testudo'): Promise<LoadResult> {
   const [command, prefix] = testudoCommand();
   const args = [
     ...prefix,
@@ -152,6 +153,7 @@ async function runLoadProcess(endpoints: readonly string[], options: RaftBenchOp
     '--warmup-ops',
     String(options.warmupOps),
     ...(options.durationMs === undefined ? [] : ['--duration-ms', String(options.durationMs)]),
+    ...(target === 'etcd' ? ['--target', 'etcd'] : []),
   ];
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';

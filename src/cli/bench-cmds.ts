@@ -7,13 +7,17 @@ import { runDrillDefaults, runDrillModes, runRunFailoverDrill, type RunDrillMode
 import { makespanScaleDefault, runMakespanBench } from '../bench/makespan.js';
 import { filePairsDefault, historyErrorDefault, runFileMakespanBench } from '../bench/makespan-files.js';
 import { runRaftBench } from '../bench/raft.js';
+import { runEtcdLoad } from '../bench/etcd-bench.js';
+import { EtcdMissingError, findEtcdBinary } from '../bench/etcd-cluster.js';
+import { runRaftCompare } from '../bench/etcd-compare.js';
+import { runFailoverCompare } from '../bench/etcd-failover.js';
 import { registerOutboxBench } from './bench-outbox-cmd.js';
 import { runScheduleBench } from '../bench/schedule.js';
 import { dashboardBenchDefaults, runDashboardBench } from '../bench/dashboard.js';
 import { dashboardStreamsMax } from '../dashboard/limits.js';
 import { valueBytesMax } from '../coordinator/limits.js';
 import { prefetchPerSlotMax } from '../coordinator/recovery/index.js';
-import { ExitError, UsageError } from './errors.js';
+import { ExitCode, ExitError, UsageError } from './errors.js';
 import { endpointListFlag, positiveIntFlag, replicasFlag } from './flags.js';
 import { deprecationNote } from './connect.js';
 import { positiveInt } from './up-cmd.js';
@@ -56,19 +60,25 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--duration-s <s>', 'run for this many seconds instead of --ops (a saturating load)')
     .option('--warmup-ops <n>', 'untimed writes first', '1000')
     .option('--coordinators <list>', 'use this running cluster (host:port,…) instead of starting one')
-    .action(async (o: { clients: string; ops: string; valueBytes: string; durationS?: string; warmupOps: string; coordinators?: string }) => {
-      const result = await runRaftBench(
-        {
-          clients: positiveInt('--clients', o.clients),
-          ops: positiveInt('--ops', o.ops),
-          valueBytes: positiveInt('--value-bytes', o.valueBytes),
-          durationMs: o.durationS === undefined ? undefined : positiveInt('--duration-s', o.durationS) * 1000,
-          warmupOps: nonNegativeInt('--warmup-ops', o.warmupOps),
-          coordinators: o.coordinators === undefined ? undefined : endpointList(o.coordinators),
-        },
-        progress,
-      );
-      write(`${JSON.stringify(result)}\n`);
+    .option('--compare <system>', 'etcd: also run a local 3-member etcd cluster with the same load, alternating, and print both with the ratios')
+    .option('--rounds <n>', 'with --compare: pairs of runs', '3')
+    .option('--etcd-bin <path>', 'with --compare etcd: the etcd binary (default: etcd on PATH)')
+    .action(async (o: RaftBenchFlags) => {
+      const options = {
+        clients: positiveInt('--clients', o.clients),
+        ops: positiveInt('--ops', o.ops),
+        valueBytes: positiveInt('--value-bytes', o.valueBytes),
+        durationMs: o.durationS === undefined ? undefined : positiveInt('--duration-s', o.durationS) * 1000,
+        warmupOps: nonNegativeInt('--warmup-ops', o.warmupOps),
+      };
+      if (o.compare !== undefined) {
+        if (o.coordinators !== undefined) throw new UsageError('--compare starts its own clusters: leave out --coordinators');
+        const etcdBinary = etcdBinaryFlag(o.compare, o.etcdBin);
+        write(`${JSON.stringify(await runRaftCompare({ ...options, rounds: positiveInt('--rounds', o.rounds), etcdBinary }, progress))}\n`);
+        return;
+      }
+      const coordinators = o.coordinators === undefined ? undefined : endpointList(o.coordinators);
+      write(`${JSON.stringify(await runRaftBench({ ...options, coordinators }, progress))}\n`);
     });
   bench
     .command('load')
@@ -80,8 +90,10 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--value-bytes <n>', 'bytes per value', '256')
     .option('--duration-ms <ms>', 'run for this long instead of --ops')
     .option('--warmup-ops <n>', 'untimed writes first', '1000')
-    .action(async (o: { coordinators?: string; endpoints?: string; clients: string; ops: string; valueBytes: string; durationMs?: string; warmupOps: string }) => {
-      const result = await runLoad({
+    .option('--target <kind>', 'testudo | etcd (--coordinators then names etcd members, the leader first)', 'testudo')
+    .action(async (o: { coordinators?: string; endpoints?: string; clients: string; ops: string; valueBytes: string; durationMs?: string; warmupOps: string; target: string }) => {
+      if (o.target !== 'testudo' && o.target !== 'etcd') throw new UsageError(`--target must be testudo or etcd, got "${o.target}"`);
+      const result = await (o.target === 'etcd' ? runEtcdLoad : runLoad)({
         endpoints: loadCoordinators(o, io.err),
         clients: positiveInt('--clients', o.clients),
         ops: positiveInt('--ops', o.ops),
@@ -210,7 +222,13 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--tick-ms <ms>', 'Raft tick length (default: the coordinator default)')
     .option('--election-ticks <n>', 'election timeout in ticks (default: the coordinator default)')
     .option('--data-dir <dir>', "keep the cluster's data and coordinator logs here (default: a temporary directory, removed)")
+    .option('--compare <system>', 'etcd: --workload kv --mode kill only: then the same drill on a local 3-member etcd cluster, both in one JSON')
+    .option('--etcd-bin <path>', 'with --compare etcd: the etcd binary (default: etcd on PATH)')
     .action(async (o: DrillFlags) => {
+      if (o.compare !== undefined) {
+        await compareFailoverDrill(o, write);
+        return;
+      }
       const size = replicasFlag(o, { min: 1, max: 9, fallback: 3 }, io.err);
       if (size.replicas < 3) throw new UsageError('--replicas must be at least 3 for a failover drill');
       if (o.workload === 'run') {
@@ -239,6 +257,53 @@ interface DrillFlags {
   tickMs?: string;
   electionTicks?: string;
   dataDir?: string;
+  compare?: string;
+  etcdBin?: string;
+}
+
+interface RaftBenchFlags {
+  clients: string;
+  ops: string;
+  valueBytes: string;
+  durationS?: string;
+  warmupOps: string;
+  coordinators?: string;
+  compare?: string;
+  rounds: string;
+  etcdBin?: string;
+}
+
+/** `--compare etcd` and `--etcd-bin`: the etcd binary to run, or exit 2 saying what to install. */
+function etcdBinaryFlag(compare: string, etcdBin: string | undefined): string {
+  if (compare !== 'etcd') throw new UsageError(`--compare must be etcd, got "${compare}"`);
+  try {
+    return findEtcdBinary(etcdBin);
+  } catch (error) {
+    if (error instanceof EtcdMissingError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** `drill failover --compare etcd`: the kv drill in kill mode on Testudo, then on etcd; exits 1 if either lost an acknowledged write, 3 if Testudo's drill stopped (no stable leader). */
+async function compareFailoverDrill(o: DrillFlags, write: (text: string) => void): Promise<void> {
+  const binary = etcdBinaryFlag(o.compare!, o.etcdBin);
+  if (o.workload !== 'kv' || (o.mode ?? 'kill') !== 'kill') throw new UsageError('--compare etcd drills --workload kv --mode kill only');
+  if (o.coordinators !== undefined || o.replicas !== undefined) throw new UsageError('--compare starts two local 3-member clusters: leave out --coordinators and --replicas');
+  const result = await runFailoverCompare(
+    {
+      rounds: positiveInt('--rounds', o.rounds),
+      writeIntervalMs: positiveInt('--write-interval-ms', o.writeIntervalMs),
+      roundTimeoutMs: positiveInt('--round-timeout-ms', o.roundTimeoutMs),
+      tickMs: o.tickMs === undefined ? undefined : positiveInt('--tick-ms', o.tickMs),
+      electionTicks: o.electionTicks === undefined ? undefined : positiveInt('--election-ticks', o.electionTicks),
+      dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
+      etcdBinary: binary,
+    },
+    progress,
+  );
+  write(`${JSON.stringify(result)}\n`);
+  if ('error' in result.testudo) throw new ExitError(ExitCode.unavailable); // the progress log said why
+  if (result.testudo.lostWrites > 0 || result.etcd.lostWrites > 0) throw new ExitError(ExitCode.failed);
 }
 
 async function kvWorkloadDrill(o: DrillFlags, replicas: number, list: string | undefined, write: (text: string) => void): Promise<void> {
