@@ -320,6 +320,13 @@ export class RaftNode<R = unknown> implements TransportHandler {
     this.core.reportUnreachable(peer);
   }
 
+  /** A peer's stream into this node ended: if it was the leader, campaign soon (see RaftCore.reportPeerLost). */
+  onPeerLost(peer: NodeId): void {
+    if (this.stopping) return;
+    this.core.reportPeerLost(peer);
+    this.kick();
+  }
+
   onSnapshotStatus(peer: NodeId, ok: boolean): void {
     if (this.stopping) return;
     this.core.reportSnapshot(peer, ok);
