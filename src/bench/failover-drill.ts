@@ -59,6 +59,14 @@ export interface DrillResult {
   phasesByRound: RoundPhases[];
 }
 
+/**
+ * Longest the drill waits, between rounds, for one leader that every member
+ * follows and for the members to catch up. Generous: on a loaded shared
+ * machine a restarted coordinator can take tens of seconds to rejoin, and
+ * the drill measures the failover, not the settling.
+ */
+export const drillSettleTimeoutMs = 120_000;
+
 /** Writes in flight at once, at most (the load stays light even when a leader is gone). */
 export const drillWritesInFlightMax = 256;
 
@@ -82,7 +90,7 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
   const writer = new Writer(options.writeIntervalMs, `drill/${randomUUID().slice(0, 8)}/`);
   try {
     const endpoints = drill.endpoints;
-    const first = await waitForLeader(endpoints);
+    const first = await waitForLeader(endpoints, drillSettleTimeoutMs);
     writer.start(endpoints, drill.clientRoutes);
     const failoverMs: number[] = [];
     const phases: (RoundPhases & { splitOrRetry: boolean })[] = [];
@@ -103,13 +111,13 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
       const untilWallMs = Date.now();
       if (drill.logPaths.length > 0) phases.push(roundPhases(await readStateLines(drill.logPaths), faultWallMs, untilWallMs, ack === null ? null : failoverMs[failoverMs.length - 1]!));
       await heal();
-      leader = await waitForLeader(endpoints);
-      await waitCaughtUp(endpoints);
+      leader = await waitForLeader(endpoints, drillSettleTimeoutMs);
+      await waitCaughtUp(endpoints, drillSettleTimeoutMs);
       log(`round ${round}/${options.rounds}: ${options.mode} ${leader.leaderId === '' ? '?' : 'leader'} → first write after ${failoverMs[failoverMs.length - 1]} ms${describePhases(phases[round - 1])}; leader now ${leader.leaderId} (term ${leader.term})`);
     }
     await writer.stop();
     const lostWrites = await countLost(endpoints, writer);
-    const last = await waitForLeader(endpoints);
+    const last = await waitForLeader(endpoints, drillSettleTimeoutMs);
     const sorted = [...failoverMs].sort((a, b) => a - b);
     return {
       mode: options.mode,
