@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LevelDbStorage, RaftNode, type ConfChange, type Message, type NodeId, type StateMachine, type Transport } from '../../src/raft/index.js';
+import { leaderLostStaggerTicksFor } from '../../src/raft/node/node.js';
 
 /** A register log: each command appends its text; the result is the new length. */
 class ListMachine implements StateMachine<number> {
@@ -178,5 +179,9 @@ describe('RaftNode', () => {
     expect(await n2.propose(new TextEncoder().encode('after'))).toBeGreaterThan(0);
     await waitFor('n3 follows n2', () => n3.leaderId === 'n2');
     expect(n3.status().term).toBe(term + 1);
+  });
+
+  it('staggers the survivors of a lost leader by half an election timeout, at least the core default', () => {
+    expect([4, 10, 16, 25].map(leaderLostStaggerTicksFor)).toEqual([3, 5, 8, 12]);
   });
 });
