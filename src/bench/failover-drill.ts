@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { AddressRoutes, DeadlineExceededError, TestudoClient } from '../client/index.js';
 import { ChaosCluster } from '../failure-injection/chaos-cluster.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
+import { readStateLines, roundPhases, summarisePhases, type PhasesReport, type RoundPhases } from './failover-phases.js';
 import { quantile, round } from './load.js';
 import { waitForLeader } from './raft.js';
 
@@ -53,7 +54,18 @@ export interface DrillResult {
   ackedWrites: number;
   failedRounds: number;
   failoverMs: number[];
+  /** Where the rounds' time went (local clusters only; see failover-phases.ts). */
+  phases: PhasesReport | null;
+  phasesByRound: RoundPhases[];
 }
+
+/**
+ * Longest the drill waits, between rounds, for one leader that every member
+ * follows and for the members to catch up. Generous: on a loaded shared
+ * machine a restarted coordinator can take tens of seconds to rejoin, and
+ * the drill measures the failover, not the settling.
+ */
+export const drillSettleTimeoutMs = 120_000;
 
 /** Writes in flight at once, at most (the load stays light even when a leader is gone). */
 export const drillWritesInFlightMax = 256;
@@ -78,13 +90,15 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
   const writer = new Writer(options.writeIntervalMs, `drill/${randomUUID().slice(0, 8)}/`);
   try {
     const endpoints = drill.endpoints;
-    const first = await waitForLeader(endpoints);
+    const first = await waitForLeader(endpoints, drillSettleTimeoutMs);
     writer.start(endpoints, drill.clientRoutes);
     const failoverMs: number[] = [];
+    const phases: (RoundPhases & { splitOrRetry: boolean })[] = [];
     let failedRounds = 0;
     let leader = first;
     for (let round = 1; round <= options.rounds; round++) {
       const t0 = process.hrtime.bigint();
+      const faultWallMs = Date.now();
       const heal = await drill.inject(options.mode, leader.leaderId);
       const ack = await writer.firstAckStartedAfter(t0, options.roundTimeoutMs);
       if (ack === null) {
@@ -93,14 +107,17 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
       } else {
         failoverMs.push(round3(Number(ack.ackNs - t0) / 1e6));
       }
+      // Read before healing: the restarted victim's own lines would come after.
+      const untilWallMs = Date.now();
+      if (drill.logPaths.length > 0) phases.push(roundPhases(await readStateLines(drill.logPaths), faultWallMs, untilWallMs, ack === null ? null : failoverMs[failoverMs.length - 1]!));
       await heal();
-      leader = await waitForLeader(endpoints);
-      await waitCaughtUp(endpoints);
-      log(`round ${round}/${options.rounds}: ${options.mode} ${leader.leaderId === '' ? '?' : 'leader'} → first write after ${failoverMs[failoverMs.length - 1]} ms; leader now ${leader.leaderId} (term ${leader.term})`);
+      leader = await waitForLeader(endpoints, drillSettleTimeoutMs);
+      await waitCaughtUp(endpoints, drillSettleTimeoutMs);
+      log(`round ${round}/${options.rounds}: ${options.mode} ${leader.leaderId === '' ? '?' : 'leader'} → first write after ${failoverMs[failoverMs.length - 1]} ms${describePhases(phases[round - 1])}; leader now ${leader.leaderId} (term ${leader.term})`);
     }
     await writer.stop();
     const lostWrites = await countLost(endpoints, writer);
-    const last = await waitForLeader(endpoints);
+    const last = await waitForLeader(endpoints, drillSettleTimeoutMs);
     const sorted = [...failoverMs].sort((a, b) => a - b);
     return {
       mode: options.mode,
@@ -113,6 +130,8 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
       ackedWrites: writer.acks.length,
       failedRounds,
       failoverMs,
+      phases: phases.length === 0 ? null : summarisePhases(phases),
+      phasesByRound: phases.map(({ splitOrRetry: _, ...p }) => p),
     };
   } finally {
     await writer.stop();
@@ -129,30 +148,34 @@ class DrillCluster {
   private constructor(
     readonly endpoints: string[],
     readonly clientRoutes: AddressRoutes,
+    /** The coordinators' logs (local clusters), read for each round's phases. */
+    readonly logPaths: string[],
     private readonly local: LocalCluster | null,
     private readonly chaos: ChaosCluster | null,
     private readonly cleanup: () => Promise<void>,
   ) {}
 
   static async open(options: DrillOptions): Promise<DrillCluster> {
-    if (options.endpoints !== undefined) return new DrillCluster([...options.endpoints], AddressRoutes.none, null, null, async () => undefined);
+    if (options.endpoints !== undefined) return new DrillCluster([...options.endpoints], AddressRoutes.none, [], null, null, async () => undefined);
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'testudo-drill-')));
     const remove = async (): Promise<void> => {
       if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
     };
-    const timing = { coordinators: options.coordinators, dataDir, logLevel: 'warn', tickMs: options.tickMs, electionTicks: options.electionTicks };
+    // Info, for the raft-state lines the phases are read from (a few per election; nothing per write).
+    const timing = { coordinators: options.coordinators, dataDir, logLevel: 'info', tickMs: options.tickMs, electionTicks: options.electionTicks };
+    const founders = Array.from({ length: options.coordinators }, (_, i) => `n${i + 1}`);
     if (options.mode === 'partition') {
       const chaos = new ChaosCluster({ ...timing, workers: 0, slots: 1, chaosHooks: false });
       await chaos.start();
       const endpoints = chaos.coordinatorIds().map((id) => chaos.cluster.member(id).grpcAddress);
-      return new DrillCluster(endpoints, chaos.routesFrom('client'), chaos.cluster, chaos, async () => {
+      return new DrillCluster(endpoints, chaos.routesFrom('client'), founders.map((id) => chaos.cluster.member(id).logPath), chaos.cluster, chaos, async () => {
         await chaos.stop();
         await remove();
       });
     }
     const cluster = new LocalCluster({ ...timing, baseHttpPort: null });
     await cluster.start();
-    return new DrillCluster(cluster.endpoints(), AddressRoutes.none, cluster, null, async () => {
+    return new DrillCluster(cluster.endpoints(), AddressRoutes.none, founders.map((id) => cluster.member(id).logPath), cluster, null, async () => {
       await cluster.stop();
       await remove();
     });
@@ -229,6 +252,12 @@ async function countLost(endpoints: readonly string[], writer: Writer): Promise<
   } finally {
     client.close();
   }
+}
+
+function describePhases(p: RoundPhases | undefined): string {
+  if (p === undefined) return '';
+  const ms = (v: number | null): string => (v === null ? '?' : String(Math.round(v)));
+  return ` (noticed ${ms(p.noticedMs)}, campaign ${ms(p.campaignMs)}, leader ${ms(p.electedMs)} ms)`;
 }
 
 function round3(n: number): number {

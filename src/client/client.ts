@@ -113,8 +113,10 @@ interface GetResponseWire {
  *
  * Retry policy, per operation:
  * - A retryable error carrying `testudo-leader-address` sends the next attempt
- *   there — at once for the operation's first redirect, after a backoff for
- *   later ones (leaders that point at each other must not spin).
+ *   there — at once the first time the operation is sent to that leader (a
+ *   leader just elected is tried without waiting), after a backoff when a hint
+ *   names a leader it was already sent to (nodes that point at each other
+ *   must not spin).
  * - Any other retryable error moves to the next endpoint after exponential
  *   backoff with full jitter; an overloaded leader is retried in place.
  * - Attempts stop at `retry.attemptsMax` (RetriesExhaustedError) or at
@@ -515,7 +517,9 @@ export class TestudoClient {
     requireInteger('callTimeoutMs', callTimeoutMs, 1, timeoutMsMax);
     const deadlineMs = Date.now() + this.#totalTimeoutMs;
     let endpoint = this.#preferred;
-    let redirects = 0;
+    // Leaders this operation was sent to on a hint: a new one (a leader just
+    // elected) is tried at once, a repeated one (hints that disagree) after a backoff.
+    const hintsFollowed = new Set<string>();
     let backoffs = 0;
     let lastError: TestudoError | undefined;
     for (let attempt = 1; ; attempt++) {
@@ -540,8 +544,8 @@ export class TestudoClient {
       let delayMs: number;
       if (hint !== '' && !wantsBackoff(error)) {
         next = hint;
-        delayMs = redirects === 0 ? 0 : backoffDelayMs(backoffs++, this.#retry, Math.random);
-        redirects += 1;
+        delayMs = hintsFollowed.has(hint) ? backoffDelayMs(backoffs++, this.#retry, Math.random) : 0;
+        hintsFollowed.add(hint);
       } else {
         next = wantsBackoff(error) ? hint || endpoint : this.#rotate(endpoint);
         delayMs = backoffDelayMs(backoffs++, this.#retry, Math.random);

@@ -190,6 +190,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
       metrics.peerSendFailed(peer);
       node.onUnreachable(peer);
     },
+    onPeerLost: (peer) => node.onPeerLost(peer),
     onSnapshotStatus: (peer, ok) => {
       if (ok) metrics.snapshotSent();
       node.onSnapshotStatus(peer, ok);

@@ -81,6 +81,30 @@ describe('leader hints', () => {
     expect([a.count('Put'), b.count('Put')]).toEqual([1, 2]);
   });
 
+  it('follows each newly hinted leader at once: a leader that lost office hints at the next one', async () => {
+    const c3 = await node('c', serve);
+    const b = await node('b', () => notLeader(c3));
+    const a = await node('a', () => notLeader(b));
+    // Any backoff here (drawn up to an hour) would outlast the 30 s total timeout.
+    const c = client([a.address], { retry: { backoffBaseMs: 3_600_000, backoffMaxMs: 3_600_000 } });
+    await expect(c.put('k', 'v')).resolves.toEqual({ index: 7, duplicate: false });
+    expect([a.count('Put'), b.count('Put'), c3.count('Put')]).toEqual([1, 1, 1]);
+    // The write's one idempotency key went with every attempt.
+    const keys = [a, b, c3].map((n) => n.received.find((r) => r.method === 'Put')?.request.idempotencyKey);
+    expect(new Set(keys).size).toBe(1);
+    expect(keys[0]).toEqual(expect.any(String));
+  });
+
+  it('backs off before following a hint it already followed (nodes pointing at each other)', async () => {
+    let b: FakeNode | null = null;
+    const a = await node('a', () => notLeader(b!));
+    b = await node('b', () => notLeader(a));
+    const c = client([a.address], { totalTimeoutMs: 2_000, retry: { backoffBaseMs: 3_600_000, backoffMaxMs: 3_600_000 } });
+    // a → b (new hint, at once) → a (new hint, at once) → b again: a backoff far past the total timeout.
+    expect(await rejection(c.put('k', 'v'))).toBeInstanceOf(DeadlineExceededError);
+    expect([a.count('Put'), b.count('Put')]).toEqual([2, 1]);
+  });
+
   it('uses a hinted address that is not among the configured endpoints', async () => {
     const grown = await node('d', serve);
     const a = await node('a', () => notLeader(grown));

@@ -375,3 +375,73 @@ describe('RaftCore removing the leader', () => {
     expect(leader.status().lastIndex).toBe(tail.index);
   });
 });
+
+describe('RaftCore leader reported lost (reportPeerLost)', () => {
+  const withPreVote = { preVote: true, checkQuorum: true, electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 } as const;
+
+  /** Ticks the listed cores (a dead node is not ticked) and runs the network, until `done` or `ticksMax`. */
+  function tickUntil(cluster: Cluster, ids: readonly NodeId[], done: () => boolean, ticksMax: number): number {
+    for (let ticks = 1; ticks <= ticksMax; ticks++) {
+      for (const id of ids) cluster.core(id).tick();
+      cluster.stabilize();
+      if (done()) return ticks;
+    }
+    return Infinity;
+  }
+
+  it('the followers of a killed leader elect the first-ranked one at once, in one term', () => {
+    const cluster = new Cluster(['1', '2', '3'], withPreVote);
+    cluster.elect('1');
+    const term = cluster.core('1').status().term;
+    cluster.drop = (m) => m.from === '1' || m.to === '1';
+    for (const id of ['2', '3']) cluster.core(id).reportPeerLost('1');
+    cluster.stabilize();
+    expect(cluster.core('2').status().leader).toBe('');
+    const ticks = tickUntil(cluster, ['2', '3'], () => cluster.core('2').status().role === 'leader', 10);
+    // Rank 0 ('2') campaigns on its first tick; without the report it would wait 10 to 19.
+    expect(ticks).toBe(1);
+    expect(cluster.core('2').status().term).toBe(term + 1);
+    expect(cluster.core('3').status()).toMatchObject({ role: 'follower', leader: '2', term: term + 1 });
+  });
+
+  it('the next-ranked follower campaigns after the stagger when the first one cannot', () => {
+    const cluster = new Cluster(['1', '2', '3'], { ...withPreVote, leaderLostStaggerTicks: 3 });
+    cluster.elect('1');
+    const term = cluster.core('1').status().term;
+    // 2 is dead too in effect: it never hears the report and its messages are lost.
+    cluster.drop = (m) => m.from === '1' || m.to === '1' || m.from === '2' || m.to === '2';
+    cluster.core('3').reportPeerLost('1');
+    const ticks = tickUntil(cluster, ['3'], () => cluster.core('3').status().role !== 'follower', 10);
+    expect(ticks).toBe(4); // 1 + rank 1 × 3
+    expect(cluster.core('3').status()).toMatchObject({ role: 'pre-candidate', term });
+  });
+
+  it('a wrong report raises no term: the others still hear the leader and ignore the pre-vote', () => {
+    const cluster = new Cluster(['1', '2', '3'], withPreVote);
+    cluster.elect('1');
+    const term = cluster.core('1').status().term;
+    cluster.core('2').reportPeerLost('1');
+    // Only 2 ticks (the leader does not): its pre-vote goes to 1 and 3, both in their lease.
+    cluster.core('2').tick();
+    cluster.stabilize();
+    expect(cluster.core('2').status()).toMatchObject({ role: 'pre-candidate', term });
+    // The leader's next heartbeat brings 2 back.
+    tickUntil(cluster, ['1'], () => cluster.core('2').status().role === 'follower', 1);
+    for (const id of ['1', '2', '3']) expect(cluster.core(id).status()).toMatchObject({ term, leader: '1' });
+  });
+
+  it('a report about anyone but the follower\'s leader, or made to the leader, changes nothing', () => {
+    const cluster = new Cluster(['1', '2', '3'], withPreVote);
+    cluster.elect('1');
+    cluster.core('2').reportPeerLost('3');
+    cluster.core('1').reportPeerLost('2');
+    expect(cluster.core('2').status()).toMatchObject({ role: 'follower', leader: '1' });
+    expect(cluster.core('2').hasReady()).toBe(false);
+    expect(cluster.core('1').status().role).toBe('leader');
+  });
+
+  it('refuses a stagger that is not a positive integer', () => {
+    expect(() => newPeer('1', MemoryStorage.bootstrap(['1']), { leaderLostStaggerTicks: 0 })).toThrow(RangeError);
+    expect(() => newPeer('1', MemoryStorage.bootstrap(['1']), { leaderLostStaggerTicks: 1.5 })).toThrow(RangeError);
+  });
+});

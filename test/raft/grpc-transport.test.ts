@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { pino } from 'pino';
@@ -14,6 +16,8 @@ import { MessageType, message, type Message, type NodeId, type Snapshot } from '
 // Fixtures
 
 const clusterId = 'cluster-a';
+const peerProcessPath = fileURLToPath(new URL('./fixtures/peer-process.ts', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const mib = 1024 * 1024;
 
 /** Set while a test is inside transport.send: the handler must never be called then. */
@@ -24,6 +28,7 @@ class RecordingHandler implements TransportHandler {
   readonly unreachable: NodeId[] = [];
   readonly snapshotStatus: [NodeId, boolean][] = [];
   readonly addresses: [NodeId, string][] = [];
+  readonly lost: NodeId[] = [];
 
   onMessage(m: Message): void {
     this.notReentrant();
@@ -40,6 +45,10 @@ class RecordingHandler implements TransportHandler {
   onPeerAddress(peer: NodeId, address: string): void {
     this.notReentrant();
     this.addresses.push([peer, address]);
+  }
+  onPeerLost(peer: NodeId): void {
+    this.notReentrant();
+    this.lost.push(peer);
   }
   private notReentrant(): void {
     if (insideSend) throw new Error('handler called from inside send()');
@@ -467,6 +476,27 @@ describe('GrpcTransport', () => {
       return b2.handler.messages.length > 0;
     }, 'delivery after restart');
     expect(b2.handler.messages[0]?.from).toBe('n1');
+  });
+
+  it('reports a peer whose process was killed as lost, and not a live one or its own close', async () => {
+    const a = await startNode('n1');
+    const b = await startNode('n2');
+    connectAll([a, b]);
+    const child = spawn(process.execPath, ['--import', 'tsx', peerProcessPath, a.address, clusterId], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    await waitFor(() => a.handler.messages.some((m) => m.from === 'n9'), 'a message from the peer process', 30_000);
+    send(b, [app('n2', 'n1', 1)]);
+    await waitFor(() => a.handler.messages.some((m) => m.from === 'n2'), 'a message from n2');
+    expect(a.handler.lost).toEqual([]);
+    child.kill('SIGKILL');
+    await waitFor(() => a.handler.lost.includes('n9'), 'the killed peer reported lost');
+    send(b, [app('n2', 'n1', 2)]);
+    await waitFor(() => a.handler.messages.filter((m) => m.from === 'n2').length === 2, 'n2 still delivering');
+    expect(a.handler.lost).toEqual(['n9']);
+    await a.transport.close();
+    expect(a.handler.lost).toEqual(['n9']);
   });
 
   it('drops messages beyond the queue bound and reports the peer unreachable', async () => {

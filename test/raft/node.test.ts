@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LevelDbStorage, RaftNode, type ConfChange, type Message, type NodeId, type StateMachine, type Transport } from '../../src/raft/index.js';
+import { leaderLostStaggerTicksFor } from '../../src/raft/node/node.js';
 
 /** A register log: each command appends its text; the result is the new length. */
 class ListMachine implements StateMachine<number> {
@@ -61,12 +62,13 @@ let running: RaftNode<number>[] = [];
 /** Commit latencies (seconds) each node reported through its observer. */
 const commitLatencies = new Map<NodeId, number[]>();
 
-async function startNode(hub: Hub, id: NodeId, dir: string, snapshotEntries = 1000): Promise<RaftNode<number>> {
+async function startNode(hub: Hub, id: NodeId, dir: string, snapshotEntries = 1000, electionTimeoutTicks?: number): Promise<RaftNode<number>> {
   const storage = await LevelDbStorage.open(dir, { nodeId: id, bootstrapConfState: { voters: ids, learners: [] } });
   const latencies: number[] = [];
   commitLatencies.set(id, latencies);
   const observer = { onProposalCommitted: (seconds: number) => void latencies.push(seconds) };
-  const node = new RaftNode<number>({ id, storage, stateMachine: new ListMachine(), tickMs: 10, snapshotEntries, snapshotCatchUpEntries: 5, observer });
+  const raft = electionTimeoutTicks === undefined ? undefined : { electionTimeoutTicks };
+  const node = new RaftNode<number>({ id, storage, stateMachine: new ListMachine(), tickMs: 10, raft, snapshotEntries, snapshotCatchUpEntries: 5, observer });
   node.attachTransport(hub.transport(id));
   hub.nodes.set(id, node);
   node.start();
@@ -84,13 +86,13 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, time
   }
 }
 
-async function cluster(snapshotEntries = 1000): Promise<{ hub: Hub; nodes: RaftNode<number>[] }> {
+async function cluster(snapshotEntries = 1000, electionTimeoutTicks?: number): Promise<{ hub: Hub; nodes: RaftNode<number>[] }> {
   const hub = new Hub();
   const nodes: RaftNode<number>[] = [];
   for (const id of ids) {
     const dir = await mkdtemp(join(tmpdir(), `testudo-node-${id}-`));
     dirs.push(dir);
-    nodes.push(await startNode(hub, id, dir, snapshotEntries));
+    nodes.push(await startNode(hub, id, dir, snapshotEntries, electionTimeoutTicks));
   }
   return { hub, nodes };
 }
@@ -156,5 +158,30 @@ describe('RaftNode', () => {
     await leader.transferLeadership(target.id, 5000);
     await waitFor('target leads', () => target.isLeader);
     expect(await target.propose(new TextEncoder().encode('after'))).toBeGreaterThan(0);
+  });
+
+  it('elects a new leader soon after its transport reports the leader lost, in one term', async () => {
+    // An election timeout of 1,000 ticks (10 to 20 s): no election here comes from a timeout.
+    const { hub, nodes } = await cluster(1000, 1000);
+    const [n1, n2, n3] = nodes as [RaftNode<number>, RaftNode<number>, RaftNode<number>];
+    n1.campaign();
+    await waitFor('n1 leads', () => n1.isLeader);
+    await n1.propose(new TextEncoder().encode('before'));
+    await waitFor('followers know n1', () => n2.leaderId === 'n1' && n3.leaderId === 'n1');
+    const term = n1.status().term;
+    hub.down.add('n1');
+    await n1.stop();
+    n2.onPeerLost('n1');
+    n3.onPeerLost('n1');
+    // n2 ranks first among the survivors: it campaigns on its next tick.
+    await waitFor('n2 leads', () => n2.isLeader, 5000);
+    expect(n2.status().term).toBe(term + 1);
+    expect(await n2.propose(new TextEncoder().encode('after'))).toBeGreaterThan(0);
+    await waitFor('n3 follows n2', () => n3.leaderId === 'n2');
+    expect(n3.status().term).toBe(term + 1);
+  });
+
+  it('staggers the survivors of a lost leader by half an election timeout, at least the core default', () => {
+    expect([4, 10, 16, 25].map(leaderLostStaggerTicksFor)).toEqual([3, 5, 8, 12]);
   });
 });

@@ -521,6 +521,9 @@ export class Simulation {
     this.net.forget(victim.id, rng.chance(0.5) ? 1 : 0);
     this.stats.crashes++;
     this.trace(`crash ${victim.id} for ${downSteps} steps`);
+    // A killed process's connections close at once: every peer's transport
+    // tells its node (RaftNode.onPeerLost), which matters to the victim's followers.
+    for (const node of this.liveNodes()) node.core!.reportPeerLost(victim.id);
   }
 
   /**

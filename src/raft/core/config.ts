@@ -31,6 +31,12 @@ export interface RaftConfig {
   readonly readRequestsPendingMax?: number;
   /** Ticks a leader waits for a snapshot to be acknowledged before probing again. */
   readonly snapshotTimeoutTicks?: number;
+  /**
+   * When the leader is reported lost (`reportPeerLost`), the follower ranked
+   * r among the remaining voters campaigns after 1 + r × this many ticks, so
+   * that they do not all campaign at once and split the vote.
+   */
+  readonly leaderLostStaggerTicks?: number;
 }
 
 export const DEFAULTS = {
@@ -46,6 +52,7 @@ export const DEFAULTS = {
   learnerPromotionLagMax: 64,
   readRequestsPendingMax: 4096,
   snapshotTimeoutTicks: 30,
+  leaderLostStaggerTicks: 3,
 } as const;
 
 export type ResolvedRaftConfig = Required<RaftConfig>;
@@ -56,6 +63,9 @@ export function resolveConfig(config: RaftConfig): ResolvedRaftConfig {
   if (!(resolved.heartbeatIntervalTicks > 0)) throw new RangeError('raft config: heartbeatIntervalTicks must be positive');
   if (!(resolved.electionTimeoutTicks > resolved.heartbeatIntervalTicks)) {
     throw new RangeError('raft config: electionTimeoutTicks must exceed heartbeatIntervalTicks');
+  }
+  if (!(Number.isSafeInteger(resolved.leaderLostStaggerTicks) && resolved.leaderLostStaggerTicks > 0)) {
+    throw new RangeError('raft config: leaderLostStaggerTicks must be a positive integer');
   }
   if (!(resolved.inflightMessagesMax > 0)) throw new RangeError('raft config: inflightMessagesMax must be positive');
   if (!(resolved.messageBytesMax > 0)) throw new RangeError('raft config: messageBytesMax must be positive');

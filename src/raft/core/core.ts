@@ -213,6 +213,29 @@ export class RaftCore {
     if (this.role === 'leader') this.replication.reportUnreachable(to);
   }
 
+  /**
+   * The transport saw `peer`'s connection end: its process died (a killed
+   * process's sockets close at once) or the link broke. When `peer` is this
+   * follower's leader, the follower stops counting it as leader, which ends
+   * its lease (so it grants pre-votes), and campaigns after 1 + r ×
+   * `leaderLostStaggerTicks` ticks, r its rank among the other voters, instead
+   * of waiting out the election timeout. The ranks keep the survivors, each
+   * told the same, from campaigning together and splitting the vote.
+   *
+   * Only a hint: pre-vote still asks a majority first, and every voter that
+   * still hears from a live leader ignores it (its lease), so a wrong report
+   * raises no term; the leader's next message restores it here.
+   */
+  reportPeerLost(peer: NodeId): void {
+    if (this.role !== 'follower' || peer === NO_NODE || this.leader !== peer || !this.promotable()) return;
+    const others = this.tracker.voters.filter((id) => id !== peer);
+    const rank = others.indexOf(this.id);
+    assert(rank >= 0, `voter ${this.id} missing from its own voters`);
+    this.leader = NO_NODE;
+    const waitTicks = 1 + rank * this.cfg.leaderLostStaggerTicks;
+    this.electionElapsedTicks = Math.max(this.electionElapsedTicks, this.randomizedElectionTimeoutTicks - waitTicks);
+  }
+
   /** The transport finished (or failed) sending a snapshot to `to`. */
   reportSnapshot(to: NodeId, ok: boolean): void {
     if (this.role === 'leader') this.replication.reportSnapshot(to, ok);

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { decodeConfChange } from '../core/conf-change.js';
 import { RaftCore, type RaftStatus } from '../core/core.js';
 import type { ProgressRegression } from '../core/progress.js';
-import type { RaftConfig } from '../core/config.js';
+import { DEFAULTS as RAFT_DEFAULTS, type RaftConfig } from '../core/config.js';
 import { assert } from '../core/errors.js';
 import type { LevelDbStorage } from '../storage/leveldb-storage.js';
 import { NodeOverloadedError, NodeStoppedError, ProposalDroppedError, ReadIndexError, TransferTimeoutError } from './node-errors.js';
@@ -139,6 +139,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
     this.applied = snap.metadata.index;
     this.core = new RaftCore({
       ...options.raft,
+      leaderLostStaggerTicks: options.raft?.leaderLostStaggerTicks ?? leaderLostStaggerTicksFor(options.raft?.electionTimeoutTicks ?? RAFT_DEFAULTS.electionTimeoutTicks),
       id: options.id,
       storage: options.storage,
       rng: new SeededRng(options.seed ?? randomInt(0, 2 ** 32)),
@@ -318,6 +319,13 @@ export class RaftNode<R = unknown> implements TransportHandler {
   onUnreachable(peer: NodeId): void {
     if (this.stopping) return;
     this.core.reportUnreachable(peer);
+  }
+
+  /** A peer's stream into this node ended: if it was the leader, campaign soon (see RaftCore.reportPeerLost). */
+  onPeerLost(peer: NodeId): void {
+    if (this.stopping) return;
+    this.core.reportPeerLost(peer);
+    this.kick();
   }
 
   onSnapshotStatus(peer: NodeId, ok: boolean): void {
@@ -583,6 +591,19 @@ export class RaftNode<R = unknown> implements TransportHandler {
     this.readsWaitingApply = [];
     for (const waiter of [...this.transfers]) waiter.reject(error);
   }
+}
+
+/**
+ * The gap between the survivors' campaigns after a lost leader (see
+ * RaftCore.reportPeerLost): half an election timeout, at least the core's
+ * default. The first-ranked survivor's pre-vote round must end before the
+ * next one campaigns, or both become candidates and split the vote; on a
+ * loaded machine that round takes as long as an event-loop stall (p99 about
+ * 100 ms here), far more than the core's 3 ticks. It costs time only when
+ * the first-ranked survivor cannot win.
+ */
+export function leaderLostStaggerTicksFor(electionTimeoutTicks: number): number {
+  return Math.max(RAFT_DEFAULTS.leaderLostStaggerTicks, Math.floor(electionTimeoutTicks / 2));
 }
 
 /** Messages a leader may send before its own write is durable (see `leaderSendsBeforePersist`). */

@@ -332,6 +332,10 @@ export class GrpcTransport implements Transport {
       stream.close();
       if (answer) callback(null, { framesReceived: stream.framesReceived });
       else this.logger.debug({ peer: caller.from, err: error }, 'inbound peer stream broke');
+      // A killed leader's streams break the moment its process dies: its
+      // followers may campaign at once instead of waiting out the election
+      // timeout (RaftCore.reportPeerLost). Not when this transport closes.
+      if (!this.closed) this.handler.onPeerLost?.(caller.from);
     };
     const finish = (): void => end(true);
     this.inbound.add(finish);

@@ -31,4 +31,10 @@ export interface TransportHandler {
   onSnapshotStatus(peer: NodeId, ok: boolean): void;
   /** A peer's address learned from an inbound stream (new members dial first). */
   onPeerAddress(peer: NodeId, address: string): void;
+  /**
+   * A peer's stream into this node ended or broke: its process exited or was
+   * killed (the OS closes its sockets at once), or the link failed. A hint,
+   * not a verdict: a live peer reconnects and its next message says so.
+   */
+  onPeerLost?(peer: NodeId): void;
 }
