@@ -63,7 +63,7 @@ function shipped(): string[] {
 describe('shipped scenarios', () => {
   it('has one file per fault type, plus mixed, ci-short, baseline, the benchmark matrix and the hedging case', () => {
     const matrix = MATRIX_SCENARIOS.map((f) => basename(f));
-    expect(shipped()).toEqual([...FAULT_TYPES.map((t) => `${t}.yaml`), 'mixed.yaml', 'ci-short.yaml', 'baseline.yaml', 'bad-worker-slow-tail.yaml', ...matrix].sort());
+    expect(shipped()).toEqual([...FAULT_TYPES.map((t) => `${t}.yaml`), 'mixed.yaml', 'ci-short.yaml', 'baseline.yaml', 'bad-worker-slow-tail.yaml', 'bad-worker-slow-tail-long.yaml', ...matrix].sort());
   });
 
   it.each(shipped())('%s parses, is named after its file and passes the JSON schema', async (name) => {
