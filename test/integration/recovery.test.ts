@@ -38,15 +38,17 @@ describe('recovery across real workers', () => {
   it('quarantines a worker whose every task crashes while the run completes on the others', async () => {
     const { cluster, client } = await setUp();
     await startWorkers(cluster, client, 3, 2);
-    // Short open waits and quarantine after three opens, so the breaker's probes fail three times within the run (replicated settings).
-    const config = await client.breakerConfig({ openBaseMs: 300, openMaxMs: 600, quarantineAfterOpens: 3 });
-    expect(config).toMatchObject({ openBaseMs: 300, openMaxMs: 600, quarantineAfterOpens: 3, minimumCalls: 5 });
+    // Short open waits and quarantine after two opens (the trip, then a failed probe), replicated settings. Three
+    // opens depended on the machine's speed: on a quiet one the run ended before the third (probes wait for a
+    // scheduling pass, at least once a second).
+    const config = await client.breakerConfig({ openBaseMs: 300, openMaxMs: 600, quarantineAfterOpens: 2 });
+    expect(config).toMatchObject({ openBaseMs: 300, openMaxMs: 600, quarantineAfterOpens: 2, minimumCalls: 5 });
     const bad = await workerId(client, 'w1');
-    const { runId } = await client.submitRun(crashRun('crashing-worker', 40, 0.4, bad));
+    const { runId } = await client.submitRun(crashRun('crashing-worker', 60, 0.4, bad));
     const run = await finishRun(client, runId);
     expect(run.state).toBe('passed');
     expect(run.degraded).toBe(false);
-    expect(countedTests(run)).toEqual(Array.from({ length: 40 }, (_, i) => `t${i + 1}`).sort());
+    expect(countedTests(run)).toEqual(Array.from({ length: 60 }, (_, i) => `t${i + 1}`).sort());
     // Every crash was classified and answered by a recovery decision.
     const crashes = run.tasks.flatMap((t) => t.attempts).filter((a) => a.state === 'infra-error');
     expect(crashes.length).toBeGreaterThan(0);
@@ -58,7 +60,7 @@ describe('recovery across real workers', () => {
     const workers = await client.listWorkers();
     const badInfo = workers.find((w) => w.workerId === bad)!;
     expect(badInfo.breakerState).toBe('forced-open');
-    expect(badInfo.breakerReason).toMatch(/opened 3 times in a row/);
+    expect(badInfo.breakerReason).toMatch(/opened 2 times in a row/);
     for (const w of workers.filter((x) => x.workerId !== bad)) expect(w.breakerState).toBe('closed');
     // The breakers are on the leader's /metrics (only the leader reports the replicated state).
     const leader = cluster.member((await client.clusterStatus()).leaderId);
