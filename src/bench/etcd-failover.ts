@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EtcdClient } from './etcd-client.js';
 import { EtcdCluster, type EtcdMember } from './etcd-cluster.js';
-import { drillWritesInFlightMax, runFailoverDrill, type DrillResult } from './failover-drill.js';
+import { DrillWriter, runFailoverDrill, type DrillResult } from './failover-drill.js';
 import { quantile, round } from './load.js';
 
 /**
@@ -88,13 +88,14 @@ export async function runFailoverCompare(options: FailoverCompareOptions, log: (
 
 export async function runEtcdFailoverDrill(options: Pick<FailoverCompareOptions, 'rounds' | 'writeIntervalMs' | 'roundTimeoutMs' | 'etcdBinary'>, log: (line: string) => void): Promise<EtcdDrillResult> {
   const cluster = new EtcdCluster({ binary: options.etcdBinary, members: 3 });
-  const writer = new EtcdWriter(options.writeIntervalMs, `drill/${randomUUID().slice(0, 8)}/`);
+  const writer = new DrillWriter(options.writeIntervalMs, `drill/${randomUUID().slice(0, 8)}/`);
   const watch = new LeaderWatch(cluster);
   try {
     await cluster.start();
     const first = await cluster.waitForLeader();
     const firstTerm = first.statuses.get(first.leader.name)!.raftTerm;
-    writer.start(cluster.endpoints());
+    const etcd = new EtcdClient(cluster.endpoints(), drillRetry);
+    writer.start({ put: (key, value) => etcd.put(key, Buffer.from(value)), close: () => etcd.close() });
     watch.start();
     const failoverMs: number[] = [];
     let failedRounds = 0;
@@ -105,7 +106,7 @@ export async function runEtcdFailoverDrill(options: Pick<FailoverCompareOptions,
       await cluster.kill(leader.name);
       const ack = await writer.firstAckStartedAfter(t0, options.roundTimeoutMs);
       if (ack === null) failedRounds++;
-      failoverMs.push(ack === null ? options.roundTimeoutMs : round(Number(ack - t0) / 1e6));
+      failoverMs.push(ack === null ? options.roundTimeoutMs : round(Number(ack.ackNs - t0) / 1e6));
       const killed = leader.name;
       cluster.restart(killed);
       leader = await waitSettled(cluster);
@@ -127,7 +128,7 @@ export async function runEtcdFailoverDrill(options: Pick<FailoverCompareOptions,
       lostWrites,
       spuriousElections: Math.max(0, lastTerm - firstTerm - options.rounds),
       leaderChangesOutsideKills: watch.changes,
-      ackedWrites: writer.acks.size,
+      ackedWrites: writer.acks.length,
       failedRounds,
       failoverMs,
     };
@@ -150,12 +151,12 @@ async function waitSettled(cluster: EtcdCluster, timeoutMs = 30_000): Promise<Et
   }
 }
 
-async function countLost(endpoints: readonly string[], writer: EtcdWriter): Promise<number> {
+async function countLost(endpoints: readonly string[], writer: DrillWriter): Promise<number> {
   const client = new EtcdClient(endpoints);
   try {
     const range = await client.rangePrefix(endpoints[0]!, writer.prefix, { keysOnly: false });
     const seen = new Map(range.kvs.map((kv) => [kv.key, kv.value.toString()]));
-    return [...writer.acks.keys()].filter((seq) => seen.get(writer.key(seq)) !== String(seq)).length;
+    return writer.acks.filter((a) => seen.get(writer.key(a.seq)) !== String(a.seq)).length;
   } finally {
     client.close();
   }
@@ -210,64 +211,6 @@ class LeaderWatch {
 
   close(): void {
     this.pause();
-    this.client?.close();
-    this.client = null;
-  }
-}
-
-/** One write every `intervalMs` to `<prefix><seq>` with value `<seq>`, each retried on every endpoint until it commits. */
-class EtcdWriter {
-  /** Acknowledged writes: seq → the start time of its first attempt (ns). */
-  readonly acks = new Map<number, { startNs: bigint; ackNs: bigint }>();
-  private client: EtcdClient | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly inFlight = new Set<Promise<void>>();
-  private seq = 0;
-
-  constructor(
-    private readonly intervalMs: number,
-    readonly prefix: string,
-  ) {}
-
-  key(seq: number): string {
-    return `${this.prefix}${String(seq).padStart(8, '0')}`;
-  }
-
-  start(endpoints: readonly string[]): void {
-    this.client = new EtcdClient(endpoints, drillRetry);
-    this.timer = setInterval(() => this.issue(), this.intervalMs);
-  }
-
-  private issue(): void {
-    if (this.client === null || this.inFlight.size >= drillWritesInFlightMax) return;
-    const seq = ++this.seq;
-    const startNs = process.hrtime.bigint();
-    const p = this.client.put(this.key(seq), Buffer.from(String(seq))).then(
-      () => {
-        this.acks.set(seq, { startNs, ackNs: process.hrtime.bigint() });
-      },
-      () => undefined,
-    );
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
-  }
-
-  /** The commit time (ns) of the earliest-committed write started at or after `t0`; null if none within `timeoutMs`. */
-  async firstAckStartedAfter(t0: bigint, timeoutMs: number): Promise<bigint | null> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      let first: bigint | null = null;
-      for (const a of this.acks.values()) if (a.startNs >= t0 && (first === null || a.ackNs < first)) first = a.ackNs;
-      if (first !== null) return first;
-      if (Date.now() > deadline) return null;
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
-    await Promise.all([...this.inFlight]);
     this.client?.close();
     this.client = null;
   }

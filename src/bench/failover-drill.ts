@@ -70,7 +70,7 @@ export const drillSettleTimeoutMs = 120_000;
 /** Writes in flight at once, at most (the load stays light even when a leader is gone). */
 export const drillWritesInFlightMax = 256;
 
-interface Ack {
+export interface Ack {
   readonly seq: number;
   readonly startNs: bigint;
   readonly ackNs: bigint;
@@ -87,11 +87,20 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
     throw new Error(`--mode ${options.mode} needs a local cluster (it controls the processes or the links); on a running cluster only --mode transfer works`);
   }
   const drill = await DrillCluster.open(options);
-  const writer = new Writer(options.writeIntervalMs, `drill/${randomUUID().slice(0, 8)}/`);
+  const writer = new DrillWriter(options.writeIntervalMs, `drill/${randomUUID().slice(0, 8)}/`);
   try {
     const endpoints = drill.endpoints;
     const first = await waitForLeader(endpoints, drillSettleTimeoutMs);
-    writer.start(endpoints, drill.clientRoutes);
+    // Short attempts and short backoff: the drill measures the cluster, not the client's patience.
+    writer.start(
+      new TestudoClient({
+        endpoints: [...endpoints],
+        routes: drill.clientRoutes,
+        callTimeoutMs: 150,
+        totalTimeoutMs: 30_000,
+        retry: { attemptsMax: 1000, backoffBaseMs: 5, backoffMaxMs: 25 },
+      }),
+    );
     const failoverMs: number[] = [];
     const phases: (RoundPhases & { splitOrRetry: boolean })[] = [];
     let failedRounds = 0;
@@ -243,7 +252,7 @@ export async function waitCaughtUp(endpoints: readonly string[], timeoutMs = 30_
   }
 }
 
-async function countLost(endpoints: readonly string[], writer: Writer): Promise<number> {
+async function countLost(endpoints: readonly string[], writer: DrillWriter): Promise<number> {
   const client = new TestudoClient({ endpoints: [...endpoints], totalTimeoutMs: 30_000 });
   try {
     const seen = new Map<string, string>();
@@ -264,11 +273,17 @@ function round3(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
 
-/** Starts one write every `intervalMs`, each retried by the client until it commits. */
-class Writer {
+/** What a drill's writer writes through: a client that retries a put until it commits (or gives up). */
+export interface DrillTarget {
+  put(key: string, value: string): Promise<unknown>;
+  close(): void;
+}
+
+/** Starts one write every `intervalMs` through its target; Testudo's drill and etcd's (etcd-failover.ts) share it. */
+export class DrillWriter {
   readonly acks: Ack[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private client: TestudoClient | null = null;
+  private target: DrillTarget | null = null;
   private inFlight = new Set<Promise<void>>();
   private seq = 0;
 
@@ -282,23 +297,16 @@ class Writer {
     return `${this.prefix}${String(seq).padStart(8, '0')}`;
   }
 
-  start(endpoints: readonly string[], routes: AddressRoutes): void {
-    // Short attempts and short backoff: the drill measures the cluster, not the client's patience.
-    this.client = new TestudoClient({
-      endpoints: [...endpoints],
-      routes,
-      callTimeoutMs: 150,
-      totalTimeoutMs: 30_000,
-      retry: { attemptsMax: 1000, backoffBaseMs: 5, backoffMaxMs: 25 },
-    });
+  start(target: DrillTarget): void {
+    this.target = target;
     this.timer = setInterval(() => this.issue(), this.intervalMs);
   }
 
   private issue(): void {
-    if (this.client === null || this.inFlight.size >= drillWritesInFlightMax) return;
+    if (this.target === null || this.inFlight.size >= drillWritesInFlightMax) return;
     const seq = ++this.seq;
     const startNs = process.hrtime.bigint();
-    const p = this.client.put(this.key(seq), String(seq)).then(
+    const p = this.target.put(this.key(seq), String(seq)).then(
       () => {
         this.acks.push({ seq, startNs, ackNs: process.hrtime.bigint() });
       },
@@ -308,6 +316,7 @@ class Writer {
     void p.finally(() => this.inFlight.delete(p));
   }
 
+  /** The earliest-committed write started at or after `t0`; null if none within `timeoutMs`. */
   async firstAckStartedAfter(t0: bigint, timeoutMs: number): Promise<Ack | null> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -322,7 +331,7 @@ class Writer {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await Promise.all([...this.inFlight]);
-    this.client?.close();
-    this.client = null;
+    this.target?.close();
+    this.target = null;
   }
 }
