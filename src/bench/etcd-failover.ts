@@ -25,20 +25,11 @@ export interface FailoverCompareOptions {
   readonly etcdBinary: string;
 }
 
-export interface EtcdDrillResult {
+/** The kill drill's figures, as Testudo's drill reports them (no phases: etcd logs no state lines the drill reads). */
+export interface EtcdDrillResult extends Omit<DrillResult, 'mode' | 'phases' | 'phasesByRound'> {
   mode: 'kill';
-  rounds: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  lostWrites: number;
-  /** Term increases beyond one per kill (elections nobody's kill called for). */
-  spuriousElections: number;
   /** Times a polled member named a different leader than the poll before, outside the kills' rounds. */
   leaderChangesOutsideKills: number;
-  ackedWrites: number;
-  failedRounds: number;
-  failoverMs: number[];
 }
 
 /** A side whose drill stopped before its end (no stable leader, no settling): what stopped it. */

@@ -50,6 +50,7 @@ export interface DrillResult {
   p99Ms: number;
   maxMs: number;
   lostWrites: number;
+  /** Term increases beyond one per round (elections no fault called for). */
   spuriousElections: number;
   ackedWrites: number;
   failedRounds: number;
