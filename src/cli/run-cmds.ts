@@ -180,9 +180,10 @@ export function formatAttemptLine(a: AttemptView, nowMs: number): string {
   const exit = a.result === undefined ? '' : a.result.signal !== '' ? ` signal ${a.result.signal}` : a.result.exitCode === null ? '' : ` exit ${a.result.exitCode}`;
   const reason = a.result?.reason || a.reason;
   const late = a.lateResults > 0 ? ` (${a.lateResults} late result${a.lateResults === 1 ? '' : 's'} ignored)` : '';
+  const because = a.hedge === true && a.hedgedBecause ? `\n      hedged because ${oneLine(a.hedgedBecause, 200)}` : '';
   return (
     `    attempt ${a.number} ${a.attemptId}${a.hedge === true ? ' (hedge)' : ''}  worker ${attemptWorker(a)}  ${a.state}${exit}  infra ${infraClassOf(a)}` +
-    `  ${ms === undefined ? '-' : formatDuration(ms)}${reason === '' ? '' : `  ${oneLine(reason, 120)}`}${late}`
+    `  ${ms === undefined ? '-' : formatDuration(ms)}${reason === '' ? '' : `  ${oneLine(reason, 120)}`}${late}${because}`
   );
 }
 

@@ -157,6 +157,8 @@ export interface AttemptView {
   readonly lateResults: number;
   /** A speculative copy started while the task's previous attempt straggled (hedging at the tail); absent otherwise. */
   readonly hedge?: true;
+  /** A hedge: why the previous attempt was hedged ('' from a leader older than this field). */
+  readonly hedgedBecause?: string;
 }
 
 export interface TaskView {

@@ -4,9 +4,11 @@ import type { WorkerView } from './types.js';
  * How much of a worker's capacity the scheduler uses now, as recovery weighs
  * it: every slot; a few probe attempts (half-open); one attempt at a time (an
  * outlier, or open past the ejection cap); one at a time and spaced (failing
- * now: paced); none (ejected, quarantined, resetting, draining or lost).
+ * now: paced); every slot but no prefetch and no tail work while faster
+ * slots free in time (slow: its attempts take far longer than its peers');
+ * none (ejected, quarantined, resetting, draining or lost).
  */
-export type WorkerService = 'full' | 'probing' | 'one-at-a-time' | 'paced' | 'out';
+export type WorkerService = 'full' | 'slow' | 'probing' | 'one-at-a-time' | 'paced' | 'out';
 
 export interface WorkerServiceView {
   readonly service: WorkerService;

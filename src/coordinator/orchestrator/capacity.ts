@@ -1,8 +1,8 @@
 /**
  * A worker's capacity: what the scheduler may do with it at a given time,
  * and why. The one place where the recovery rules that shape capacity meet
- * (breaker state, the ejection cap, pacing, outlier weighting, prefetch);
- * the assign command (Orchestrator.mayAssign), the scheduler's view
+ * (breaker state, the ejection cap, pacing, outlier weighting, slowness,
+ * prefetch); the assign command (Orchestrator.mayAssign), the scheduler's view
  * (schedulableWorkers) and `workers list` (workerService) all read it.
  * Pure: it reads the fleet it is given and applies no transition.
  */
@@ -16,7 +16,11 @@ import {
   paceSlots,
   probesLeft,
   quarantineCooldownElapsed,
+  slownessOf,
+  slowReason,
   windowStats,
+  workerPace,
+  type Slowness,
 } from '../recovery/index.js';
 import type { WorkerServiceView } from '../../model/index.js';
 import type { AttemptRec, WorkerRec } from './records.js';
@@ -36,6 +40,8 @@ export interface WorkerCapacity extends WorkerServiceView {
   readonly startsLeft: number;
   /** Attempts it may hold beyond its slots (prefetch). */
   readonly prefetch: number;
+  /** A slow worker's pace ÷ its peers' (slowness.ts); absent for every other service. */
+  readonly relativePace?: number;
 }
 
 /**
@@ -46,8 +52,13 @@ export interface WorkerCapacity extends WorkerServiceView {
  * reads as the half-open breaker the next assignment turns it into
  * (mayAssign). `startsLeft`: attempts that may start now beyond the running
  * ones, slots aside; `prefetch`: attempts it may hold beyond its slots.
+ *
+ * `forSlot`: the caller only asks whether one more attempt may start on a
+ * worker with a free slot (the assign command). Slowness changes only the
+ * prefetch and the service's name, never that answer, so its pass over the
+ * peers is skipped then.
  */
-export function capacityOf(fleet: Fleet, w: WorkerRec, nowMs: number): WorkerCapacity {
+export function capacityOf(fleet: Fleet, w: WorkerRec, nowMs: number, forSlot = false): WorkerCapacity {
   const settings = fleet.settings();
   const out = (reason: string): WorkerCapacity => ({ service: 'out', reason, startsLeft: 0, prefetch: 0 });
   if (w.state !== 'active') return out(w.state);
@@ -81,6 +92,10 @@ export function capacityOf(fleet: Fleet, w: WorkerRec, nowMs: number): WorkerCap
     const stats = windowStats(b, nowMs, settings);
     return oneAtATime(`outlier: ${stats.failures} of ${stats.calls} attempts failed, at least ${settings.outlierMargin} above its peers' median`);
   }
+  const slow = forSlot && running < w.slots ? null : slownessOfWorker(fleet, w, nowMs);
+  if (slow !== null) {
+    return { service: 'slow', reason: slowReason(slow, settings.slowPaceFactor), startsLeft: Number.POSITIVE_INFINITY, prefetch: 0, relativePace: slow.relative };
+  }
   // Prefetch only on a closed breaker: recovery sees a sick worker's slots as without it (docs/orchestrator.md, "Prefetch").
   return { service: 'full', reason: '', startsLeft: Number.POSITIVE_INFINITY, prefetch: b.state === 'closed' ? prefetchOf(w.slots, settings.prefetchPerSlot) : 0 };
 }
@@ -103,6 +118,27 @@ function outlier(fleet: Fleet, worker: WorkerRec, atMs: number): boolean {
     .filter((p) => p.workerId !== worker.workerId && p.calls > 0)
     .map((p) => p.failureRate);
   return isOutlier(stats, peerRates, settings.outlierMargin);
+}
+
+/**
+ * The worker's slowness at `nowMs` (recovery/slowness.ts): its recent pace
+ * against the median pace of the other active workers of its capability
+ * class. Only a closed breaker with adaptive recovery on: an open or paced
+ * worker is already weighed by its failures, and the baseline weighs nobody.
+ */
+export function slownessOfWorker(fleet: Fleet, worker: WorkerRec, nowMs: number): Slowness | null {
+  const settings = fleet.settings();
+  if (!settings.adaptiveRecovery || settings.slowPaceFactor === 0 || worker.breaker.state !== 'closed') return null;
+  // Most workers have no pace yet or are not slow: settle them before the pass over the peers.
+  const own = workerPace(worker.breaker, nowMs);
+  if (own === null) return null;
+  const peers: number[] = [];
+  for (const w of fleet.workers()) {
+    if (w === worker || w.state !== 'active' || w.capabilityKey !== worker.capabilityKey) continue;
+    const pace = workerPace(w.breaker, nowMs);
+    if (pace !== null) peers.push(pace.pace);
+  }
+  return slownessOf(own, peers, settings.slowPaceFactor);
 }
 
 /** Attempts running on the worker that started while its breaker is half-open (the probes). */
@@ -131,7 +167,14 @@ export function schedulableWorkersOf(fleet: Fleet, nowMs: number, connected: (wo
     // A busy worker is listed too (0 free slots): the planner waits for it rather than retrying where a task failed.
     const freeSlots = Math.max(0, Math.min(w.slots - w.running.length, capacity.startsLeft));
     const prefetchSlots = capacity.prefetch === 0 ? 0 : Math.max(0, w.slots + capacity.prefetch - Math.max(w.running.length, w.slots));
-    out.push({ workerId: w.workerId, capabilities: w.capabilities, freeSlots, prefetchSlots, slots: w.slots });
+    out.push({
+      workerId: w.workerId,
+      capabilities: w.capabilities,
+      freeSlots,
+      prefetchSlots,
+      slots: w.slots,
+      ...(capacity.relativePace === undefined ? {} : { relativePace: capacity.relativePace }),
+    });
   }
   return out;
 }

@@ -68,8 +68,10 @@ export function mayTakeHedge(task: TaskRec, straggler: AttemptRec, worker: Worke
 export interface Straggler {
   readonly task: TaskRec;
   readonly attempt: AttemptRec;
-  /** How many expected durations it has run. */
+  /** How far it is behind: expected durations it has run, or on a slow worker its relative pace. Orders the hedges. */
   readonly overrun: number;
+  /** Why it is hedged, kept on the hedge (`runs show --explain`). */
+  readonly because: string;
 }
 
 /**

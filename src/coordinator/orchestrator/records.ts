@@ -57,6 +57,8 @@ export interface AttemptRec {
   lateResults: number;
   /** Started as a hedge of the previous attempt (orchestrator/hedging.ts); absent otherwise. */
   hedge?: true;
+  /** A hedge: why the previous attempt was hedged (its overrun, or its slow worker). */
+  hedgedBecause?: string;
 }
 
 export interface TaskRec {
@@ -250,7 +252,7 @@ export function taskView(task: TaskRec): TaskView {
         ...(a.result === undefined ? {} : { result: a.result }),
         reason: a.reason,
         lateResults: a.lateResults,
-        ...(a.hedge === true ? { hedge: true as const } : {}),
+        ...(a.hedge === true ? { hedge: true as const, hedgedBecause: a.hedgedBecause ?? '' } : {}),
       }),
     ),
     decisions: [...task.decisions],

@@ -1,5 +1,6 @@
 import { assert } from '../../common/assert.js';
 import type { Capabilities, Requirements } from '../../model/index.js';
+import { tailPrefersFaster } from '../recovery/index.js';
 import type { Assignment } from './commands.js';
 
 /**
@@ -19,6 +20,11 @@ import type { Assignment } from './commands.js';
  * and starts it itself when a slot frees, with no round trip to the leader.
  * At a run's tail nothing is prefetched, so no task waits behind a long one
  * on one worker while another worker idles (docs/orchestrator.md, "Prefetch").
+ *
+ * Slow workers: at a run's tail a task skips a slow worker's free slot when
+ * a faster eligible worker's slot will free in time to finish it sooner
+ * (recovery/slowness.ts, tailPrefersFaster); a task only slow workers can
+ * run still goes to them.
  */
 
 export interface SchedulableTask {
@@ -42,6 +48,8 @@ export interface SchedulableWorker {
   readonly prefetchSlots?: number;
   /** Its slots in all (their sum over the fleet keeps a run's tail out of prefetch); absent: 0. */
   readonly slots?: number;
+  /** A slow worker's pace ÷ its peers' (≥ slowPaceFactor); absent: it runs at full pace. */
+  readonly relativePace?: number;
 }
 
 export interface RunLoad {
@@ -133,6 +141,8 @@ export function planAssignments(input: ScheduleInput): Assignment[] {
   // Runs' load as this plan changes it.
   const extraRunning = new Map<string, number>();
   const matchCache = new Map<string, SchedulableWorker[]>();
+  const queuedTotal = input.queuedTotal;
+  const anySlow = input.workers.some((w) => w.relativePace !== undefined);
   let scanned = 0;
   for (const task of input.queue) {
     const prefetching = budget > 0 && ahead.total > 0;
@@ -140,7 +150,8 @@ export function planAssignments(input: ScheduleInput): Assignment[] {
     scanned++;
     if (task.notBeforeMs > input.nowMs) continue;
     if (!exclusivityAllows(task, input.runLoad(task.runId), extraRunning.get(task.runId) ?? 0)) continue;
-    const candidates = eligibleWorkers(task.requirements, input.workers, matchCache);
+    const eligible = eligibleWorkers(task.requirements, input.workers, matchCache);
+    const candidates = anySlow && queuedTotal !== undefined ? withoutSlowAtTail(eligible, queuedTotal - plan.length) : eligible;
     let chosen = free.total > 0 ? pickFree(task, candidates, free.byWorker) : null;
     if (chosen !== null) free.take(chosen);
     else if (prefetching && !task.exclusive) {
@@ -155,6 +166,19 @@ export function planAssignments(input: ScheduleInput): Assignment[] {
     extraRunning.set(task.runId, (extraRunning.get(task.runId) ?? 0) + 1);
   }
   return plan;
+}
+
+/**
+ * The candidates without the slow workers a task at the tail should skip:
+ * with `queuedLeft` tasks still queued, a faster candidate's slot frees in
+ * time to finish it sooner (tailPrefersFaster). When no candidate is fast,
+ * every candidate stays: the slow ones are all the task has.
+ */
+function withoutSlowAtTail(candidates: readonly SchedulableWorker[], queuedLeft: number): readonly SchedulableWorker[] {
+  let fasterSlots = 0;
+  for (const w of candidates) if (w.relativePace === undefined) fasterSlots += w.slots ?? 0;
+  if (fasterSlots === 0) return candidates;
+  return candidates.filter((w) => w.relativePace === undefined || !tailPrefersFaster(queuedLeft, fasterSlots, w.relativePace));
 }
 
 /** A free slot for the task: its preferred worker's when it has one, else the best candidate's. */

@@ -23,7 +23,7 @@ import * as q from './queries.js';
 import { meetsRequirements, type RunLoad, type SchedulableTask, type SchedulableWorker } from './scheduler.js';
 import { validateResult, validateSubmission, validateWorker } from './validate.js';
 import { orchestratorFormatVersion } from './records.js';
-import { capacityOf, schedulableWorkersOf, type Fleet } from './capacity.js';
+import { capacityOf, schedulableWorkersOf, slownessOfWorker, type Fleet } from './capacity.js';
 import { hedgeable, hedgeAfterMs, hedgePeersMin, hedgingOn, liveSibling, mayTakeHedge, planHedges, type Straggler } from './hedging.js';
 import { capabilityKeyOf, fleetWideFault, otherWorkerCanRun, peerStats, probeAfterQuarantine, suspect } from './worker-health.js';
 import {
@@ -49,6 +49,8 @@ import {
   recordOutcome,
   recordRecovery,
   release,
+  slowHedgeDue,
+  slowReason,
   tripOnCrash,
   windowStats,
   type BreakerOutcome,
@@ -516,13 +518,14 @@ export class Orchestrator implements MachineExtension {
         continue;
       }
       this.maybeCarve(task, worker);
-      assigned.push(this.startAttempt(task, worker, atMs, false));
+      assigned.push(this.startAttempt(task, worker, atMs, null));
     }
     return { assigned, skipped };
   }
 
-  /** A new running attempt of the task on the worker (a hedge when the task's other attempt still runs). */
-  private startAttempt(task: TaskRec, worker: WorkerRec, atMs: number, hedge: boolean): { attemptId: string; taskId: string; workerId: string } {
+  /** A new running attempt of the task on the worker: a hedge, when `hedgedBecause` says why, of the task's attempt that still runs. */
+  private startAttempt(task: TaskRec, worker: WorkerRec, atMs: number, hedgedBecause: string | null): { attemptId: string; taskId: string; workerId: string } {
+    const hedge = hedgedBecause !== null;
     const number = task.attempts.length + 1;
     const attempt: AttemptRec = {
       attemptId: attemptIdOf(task.taskId, number),
@@ -532,7 +535,7 @@ export class Orchestrator implements MachineExtension {
       state: 'running',
       reason: '',
       lateResults: 0,
-      ...(hedge ? { hedge: true as const } : {}),
+      ...(hedge ? { hedge: true as const, hedgedBecause } : {}),
     };
     task.attempts.push(attempt);
     this.attemptIndex.set(attempt.attemptId, task.taskId);
@@ -563,7 +566,7 @@ export class Orchestrator implements MachineExtension {
         skipped++;
         continue;
       }
-      assigned.push(this.startAttempt(task, worker, atMs, true));
+      assigned.push(this.startAttempt(task, worker, atMs, straggler.because));
     }
     return { assigned, skipped };
   }
@@ -576,11 +579,22 @@ export class Orchestrator implements MachineExtension {
   private straggler(task: TaskRec, atMs: number, peers: Map<string, number | null>): Straggler | undefined {
     if (!hedgingOn(this.breakerSettings)) return undefined;
     const attempt = hedgeable(task);
-    const expected = attempt === undefined ? null : (this.knownExpectedMs(task) ?? this.peerExpectedMs(task, peers));
-    if (attempt === undefined || expected === null) return undefined;
+    if (attempt === undefined) return undefined;
     const ranMs = atMs - attempt.assignedAtMs;
-    if (ranMs < hedgeAfterMs(expected, this.breakerSettings)) return undefined;
-    return { task, attempt, overrun: ranMs / Math.max(1, expected) };
+    const expected = this.knownExpectedMs(task) ?? this.peerExpectedMs(task, peers);
+    if (expected !== null && ranMs >= hedgeAfterMs(expected, this.breakerSettings)) {
+      return { task, attempt, overrun: ranMs / Math.max(1, expected), because: `attempt ${attempt.number} had run ${ranMs} ms of an expected ${expected} ms` };
+    }
+    // On a slow worker: hedged once a faster worker is predicted to finish first (slowness.ts).
+    const worker = this.workers.get(attempt.workerId);
+    const slow = worker === undefined ? null : slownessOfWorker(this.fleet, worker, atMs);
+    if (slow === null || !slowHedgeDue(ranMs, task.expectedMs, slow, this.breakerSettings.hedgeMinMs)) return undefined;
+    return {
+      task,
+      attempt,
+      overrun: slow.relative,
+      because: `attempt ${attempt.number} runs on ${attempt.workerId}, ${slowReason(slow, this.breakerSettings.slowPaceFactor)}; a faster worker should finish first`,
+    };
   }
 
   /** The task's expected duration when the timing history knows it (every file of it, or the task), else null: no hedge on a guess. */
@@ -668,7 +682,7 @@ export class Orchestrator implements MachineExtension {
     const b = worker.breaker;
     if (b.state === 'open') this.setBreaker(worker, maybeHalfOpen(b, atMs));
     else if (b.state === 'forced-open' && quarantineCooldownElapsed(b, atMs, this.breakerSettings)) this.setBreaker(worker, probeAfterQuarantine(b, atMs, this.breakerSettings));
-    const capacity = capacityOf(this.fleet, worker, atMs);
+    const capacity = capacityOf(this.fleet, worker, atMs, true);
     return capacity.startsLeft >= 1 && worker.running.length < worker.slots + capacity.prefetch;
   }
 
@@ -733,7 +747,7 @@ export class Orchestrator implements MachineExtension {
     // A test verdict: the machine ran the tests, so for its breaker this is a success.
     if (worker !== undefined) {
       const wasFailing = this.breakerSettings.adaptiveRecovery && failingNow(worker.breaker);
-      this.feedBreaker(worker, { atMs, ok: true, durationMs });
+      this.feedBreaker(worker, { atMs, ok: true, durationMs, expectedMs: task.expectedMs });
       if (wasFailing) this.releaseHolds(atMs);
     }
     const pending = pendingRecovery(task.ladder);

@@ -117,12 +117,24 @@ export interface BreakerConfig {
   readonly hedgeAfterFactor: number;
   /** Hedging: the least time a straggler runs beyond its expected duration before it is hedged. */
   readonly hedgeMinMs: number;
+  /**
+   * Slow workers (docs/recovery.md, "Slow workers"): a closed worker whose
+   * recent attempts took at least this many times as long, against their
+   * expected durations, as its peers' is slow. It keeps its slots but gets
+   * no prefetch, no task at a run's tail while faster slots will free in
+   * time, and its attempts there are hedged on a faster worker. 0 turns it off.
+   */
+  readonly slowPaceFactor: number;
 }
 
 /** The largest prefetchPerSlot accepted (a worker holds at most slots × (1 + this) attempts). */
 export const prefetchPerSlotMax = 4;
 /** The largest hedgeAfterFactor accepted; below 1 a task would be hedged before it is expected to end. */
 export const hedgeAfterFactorMax = 100;
+/** The least slowPaceFactor accepted (besides 0, off): below it the spread of a healthy fleet's paces would mark workers slow. */
+export const slowPaceFactorMin = 1.2;
+/** The largest slowPaceFactor accepted. */
+export const slowPaceFactorMax = 100;
 
 export const defaultBreakerConfig: BreakerConfig = {
   window: { kind: 'count', size: 20 },
@@ -150,7 +162,14 @@ export const defaultBreakerConfig: BreakerConfig = {
   prefetchPerSlot: 0.5,
   hedgeAfterFactor: 2,
   hedgeMinMs: 1_000,
+  slowPaceFactor: 2,
 };
+
+/** A call's pace: duration ÷ expected, to 3 decimals (the window is replicated JSON: short and exact on every replica). */
+export function paceOfCall(durationMs: number, expectedMs: number): number {
+  assert(expectedMs > 0, `pace against an expected duration of ${expectedMs} ms`);
+  return Math.round((durationMs / expectedMs) * 1000) / 1000;
+}
 
 /** Calls in a row that must have failed for a worker to count as failing now (fleet-wide fault detection). */
 export const failingNowCalls = 3;
@@ -198,6 +217,8 @@ export interface BreakerCall {
   readonly atMs: number;
   readonly failed: boolean;
   readonly slow: boolean;
+  /** An attempt that ran its tests: its duration ÷ the task's expected duration (slowness.ts); absent otherwise. */
+  readonly pace?: number;
 }
 
 export interface Breaker {
@@ -229,6 +250,8 @@ export interface BreakerOutcome {
   /** The attempt ended without a failure (passed). */
   readonly ok: boolean;
   readonly durationMs: number;
+  /** The task's expected duration, when the attempt ran its tests (ok): the call then records its pace. */
+  readonly expectedMs?: number;
   /** Required when !ok; 'test-failure' and classes that do not feed the breaker count as successes. */
   readonly failureClass?: FailureClass;
 }
@@ -285,6 +308,9 @@ export function validateBreakerConfig(config: BreakerConfig): void {
     throw new RangeError(`breaker: hedgeAfterFactor must be 0 (off) or in [1, ${hedgeAfterFactorMax}] (got ${config.hedgeAfterFactor})`);
   }
   if (!(config.hedgeMinMs >= 0 && Number.isFinite(config.hedgeMinMs))) throw new RangeError(`breaker: hedgeMinMs must be ≥ 0 (got ${config.hedgeMinMs})`);
+  if (!(config.slowPaceFactor === 0 || (config.slowPaceFactor >= slowPaceFactorMin && config.slowPaceFactor <= slowPaceFactorMax))) {
+    throw new RangeError(`breaker: slowPaceFactor must be 0 (off) or in [${slowPaceFactorMin}, ${slowPaceFactorMax}] (got ${config.slowPaceFactor})`);
+  }
   if (typeof config.adaptiveRecovery !== 'boolean') throw new RangeError(`breaker: adaptiveRecovery must be true or false (got ${String(config.adaptiveRecovery)})`);
 }
 
@@ -333,6 +359,7 @@ export function recordOutcome(
     atMs: outcome.atMs,
     failed: outcome.failureClass !== undefined && feedsBreaker(outcome.failureClass),
     slow: outcome.durationMs >= config.slowCallDurationMs,
+    ...(outcome.ok && outcome.expectedMs !== undefined && outcome.expectedMs > 0 ? { pace: paceOfCall(outcome.durationMs, outcome.expectedMs) } : {}),
   };
   const calls = windowCalls([...breaker.calls, call], outcome.atMs, config);
   const recorded: Breaker = { ...breaker, calls };

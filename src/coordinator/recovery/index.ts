@@ -48,9 +48,14 @@ export {
   paceSlots,
   prefetchPerSlotMax,
   hedgeAfterFactorMax,
+  slowPaceFactorMin,
+  slowPaceFactorMax,
+  paceOfCall,
   ladderConfigOf,
   thresholdConfigOf,
 } from './breaker.js';
+export { paceCallsUsed, paceCallsMin, paceHorizonMs, workerPace, slownessOf, slowReason, tailPrefersFaster, slowHedgeDue } from './slowness.js';
+export type { Pace, Slowness } from './slowness.js';
 export { ejectedWorkers, isOutlier, outlierFailuresMin, degradedSlots } from './ejection.js';
 export { maxFaultIntensity } from './chaos-hook.js';
 export { adaptiveThreshold, defaultAdaptiveThresholdConfig, validateAdaptiveThresholdConfig, median } from './adaptive-threshold.js';
