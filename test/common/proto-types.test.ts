@@ -38,7 +38,8 @@ function flagsFor(options: Record<string, unknown>): string[] {
   for (const [name, value] of Object.entries(options)) {
     if (value === false) continue;
     if (value === true) flags.push(`--${name}`);
-    else if (value === Number || value === String) flags.push(`--${name}=${value.name}`);
+    else if (value === Number) flags.push(`--${name}=Number`);
+    else if (value === String) flags.push(`--${name}=String`);
     else throw new Error(`protoLoaderOptions.${name}: no generator flag for ${String(value)}`);
   }
   return flags;
