@@ -31,7 +31,7 @@ export async function saveSnapshot(conn: Connection, method: SaveSnapshotMethod,
   let endpoint = conn.preferred;
   let backoffs = 0;
   for (let attempt = 1; ; attempt++) {
-    const outcome = await readSnapshotStream(conn.channel(endpoint), endpoint, method, idleMs, conn.closing);
+    const outcome = await readSnapshotStream(conn.channel(endpoint), endpoint, method, idleMs, conn.closing, conn.callMetadata);
     if (conn.closed) throw new ClientClosedError(outcome.ok ? undefined : outcome.error);
     if (outcome.ok) return outcome.snapshot;
     const error = outcome.error;
@@ -45,8 +45,9 @@ export async function saveSnapshot(conn: Connection, method: SaveSnapshotMethod,
   }
 }
 
-export async function readSnapshotStream(channel: Client, endpoint: string, method: SaveSnapshotMethod, idleMs: number, abort: AbortSignal): Promise<SnapshotStreamOutcome> {
-  const stream = channel.makeServerStreamRequest(method.path, method.serialize, method.deserialize, {});
+export async function readSnapshotStream(channel: Client, endpoint: string, method: SaveSnapshotMethod, idleMs: number, abort: AbortSignal, metadata: Metadata): Promise<SnapshotStreamOutcome> {
+  // The call's metadata carries the token: SaveSnapshot is an admin call.
+  const stream = channel.makeServerStreamRequest(method.path, method.serialize, method.deserialize, {}, metadata.clone());
   let silent = false;
   let idle: NodeJS.Timeout | null = null;
   const arm = (): void => {
