@@ -3,7 +3,8 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.testudo/**', 'examples/**', 'eslint.config.js', 'vitest.config.ts'] },
+  // src/generated: types written by `npm run gen:proto` from proto/testudo.proto, never edited by hand.
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.testudo/**', 'examples/**', 'src/generated/**', 'eslint.config.js', 'vitest.config.ts'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

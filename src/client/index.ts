@@ -1,11 +1,6 @@
-export {
-  TestudoClient,
-  CLIENT_DEFAULTS,
-  channelsMax,
-  listLimitMax,
-  messageBytesMaxLimit,
-  clientIdLengthMax,
-} from './client.js';
+export { TestudoClient } from './client.js';
+export { CLIENT_DEFAULTS, listLimitMax, messageBytesMaxLimit, clientIdLengthMax } from './args.js';
+export { channelsMax } from './connection.js';
 export { RETRY_DEFAULTS, retryAttemptsMaxLimit } from './retry.js';
 export { endpointsMax } from './endpoints.js';
 export { AddressRoutes, routesMax } from './routes.js';

@@ -1,39 +1,49 @@
 import { Client, Metadata, credentials, status as GrpcStatus, type ChannelCredentials, type StatusObject } from '@grpc/grpc-js';
-import type { MethodDefinition, ServiceDefinition } from '@grpc/proto-loader';
-import { testudoPackageDefinition } from '../common/testudo-proto.js';
+import type { MethodDefinition } from '@grpc/proto-loader';
+import { testudoServices, type TestudoServices } from '../common/testudo-proto.js';
 import { InvalidArgumentError, errorFromStatus, type TestudoError } from './errors.js';
 
-/** One unary method: its path and (de)serializers from the package definition. */
-export interface UnaryMethod {
+/**
+ * One method of testudo.proto: its path and (de)serializers, typed by the
+ * request the client builds and the response grpc-js hands over (the types
+ * generated from the proto, src/generated).
+ */
+export interface UnaryMethod<Req = unknown, Res = unknown> {
   readonly path: string;
-  readonly serialize: (value: unknown) => Buffer;
-  readonly deserialize: (bytes: Buffer) => unknown;
+  readonly serialize: (value: Req) => Buffer;
+  readonly deserialize: (bytes: Buffer) => Res;
 }
 
+type Kv = TestudoServices['Kv']['service'];
+type Cluster = TestudoServices['Cluster']['service'];
+type Runs = TestudoServices['Runs']['service'];
+/** The UnaryMethod of a generated method definition. */
+type Method<D> = D extends MethodDefinition<infer Req, infer _Res, infer _ReqOut, infer Res> ? UnaryMethod<Req, Res> : never;
+
 export interface Methods {
-  readonly put: UnaryMethod;
-  readonly delete: UnaryMethod;
-  readonly get: UnaryMethod;
-  readonly list: UnaryMethod;
-  readonly clusterStatus: UnaryMethod;
-  readonly memberStatus: UnaryMethod;
-  readonly transferLeader: UnaryMethod;
-  readonly addMember: UnaryMethod;
-  readonly removeMember: UnaryMethod;
-  readonly repairMember: UnaryMethod;
-  readonly submitRun: UnaryMethod;
-  readonly getRun: UnaryMethod;
-  readonly listRuns: UnaryMethod;
-  readonly cancelRun: UnaryMethod;
-  readonly listWorkers: UnaryMethod;
-  readonly drainWorker: UnaryMethod;
-  readonly releaseWorker: UnaryMethod;
-  readonly forgetWorker: UnaryMethod;
-  readonly breakerConfig: UnaryMethod;
+  readonly put: Method<Kv['Put']>;
+  readonly delete: Method<Kv['Delete']>;
+  readonly get: Method<Kv['Get']>;
+  readonly list: Method<Kv['List']>;
+  readonly clusterStatus: Method<Cluster['Status']>;
+  readonly memberStatus: Method<Cluster['MemberStatus']>;
+  readonly transferLeader: Method<Cluster['TransferLeader']>;
+  readonly addMember: Method<Cluster['AddMember']>;
+  readonly removeMember: Method<Cluster['RemoveMember']>;
+  readonly repairMember: Method<Cluster['RepairMember']>;
+  readonly submitRun: Method<Runs['SubmitRun']>;
+  readonly getRun: Method<Runs['GetRun']>;
+  readonly listRuns: Method<Runs['ListRuns']>;
+  readonly cancelRun: Method<Runs['CancelRun']>;
+  readonly listWorkers: Method<Runs['ListWorkers']>;
+  readonly drainWorker: Method<Runs['DrainWorker']>;
+  readonly releaseWorker: Method<Runs['ReleaseWorker']>;
+  readonly forgetWorker: Method<Runs['ForgetWorker']>;
+  readonly breakerConfig: Method<Runs['BreakerConfig']>;
   /** Server-streaming. */
-  readonly watchRun: UnaryMethod;
+  readonly watchRun: Method<Runs['WatchRun']>;
   /** Server-streaming. */
-  readonly saveSnapshot: UnaryMethod;
+  readonly saveSnapshot: Method<Cluster['SaveSnapshot']>;
 }
 
 let methodsLoaded: Methods | undefined;
@@ -41,48 +51,44 @@ let methodsLoaded: Methods | undefined;
 /** The methods of testudo.proto's services (the proto is parsed once per process, src/common/testudo-proto.ts). */
 export function methods(): Methods {
   if (methodsLoaded !== undefined) return methodsLoaded;
-  const definition = testudoPackageDefinition();
-  const kv = definition['testudo.v1.Kv'] as ServiceDefinition | undefined;
-  const cluster = definition['testudo.v1.Cluster'] as ServiceDefinition | undefined;
-  const runs = definition['testudo.v1.Runs'] as ServiceDefinition | undefined;
-  if (kv === undefined || cluster === undefined || runs === undefined) throw new Error('testudo.proto defines no testudo.v1.Kv, Cluster or Runs');
+  const services = testudoServices();
+  const kv = services.Kv.service;
+  const cluster = services.Cluster.service;
+  const runs = services.Runs.service;
   methodsLoaded = {
-    put: unaryMethod(kv, 'Put'),
-    delete: unaryMethod(kv, 'Delete'),
-    get: unaryMethod(kv, 'Get'),
-    list: unaryMethod(kv, 'List'),
-    clusterStatus: unaryMethod(cluster, 'Status'),
-    memberStatus: unaryMethod(cluster, 'MemberStatus'),
-    transferLeader: unaryMethod(cluster, 'TransferLeader'),
-    addMember: unaryMethod(cluster, 'AddMember'),
-    removeMember: unaryMethod(cluster, 'RemoveMember'),
-    repairMember: unaryMethod(cluster, 'RepairMember'),
-    submitRun: unaryMethod(runs, 'SubmitRun'),
-    getRun: unaryMethod(runs, 'GetRun'),
-    listRuns: unaryMethod(runs, 'ListRuns'),
-    cancelRun: unaryMethod(runs, 'CancelRun'),
-    listWorkers: unaryMethod(runs, 'ListWorkers'),
-    drainWorker: unaryMethod(runs, 'DrainWorker'),
-    releaseWorker: unaryMethod(runs, 'ReleaseWorker'),
-    forgetWorker: unaryMethod(runs, 'ForgetWorker'),
-    breakerConfig: unaryMethod(runs, 'BreakerConfig'),
-    watchRun: streamMethod(runs, 'WatchRun'),
-    saveSnapshot: streamMethod(cluster, 'SaveSnapshot'),
+    put: unaryMethod(kv.Put),
+    delete: unaryMethod(kv.Delete),
+    get: unaryMethod(kv.Get),
+    list: unaryMethod(kv.List),
+    clusterStatus: unaryMethod(cluster.Status),
+    memberStatus: unaryMethod(cluster.MemberStatus),
+    transferLeader: unaryMethod(cluster.TransferLeader),
+    addMember: unaryMethod(cluster.AddMember),
+    removeMember: unaryMethod(cluster.RemoveMember),
+    repairMember: unaryMethod(cluster.RepairMember),
+    submitRun: unaryMethod(runs.SubmitRun),
+    getRun: unaryMethod(runs.GetRun),
+    listRuns: unaryMethod(runs.ListRuns),
+    cancelRun: unaryMethod(runs.CancelRun),
+    listWorkers: unaryMethod(runs.ListWorkers),
+    drainWorker: unaryMethod(runs.DrainWorker),
+    releaseWorker: unaryMethod(runs.ReleaseWorker),
+    forgetWorker: unaryMethod(runs.ForgetWorker),
+    breakerConfig: unaryMethod(runs.BreakerConfig),
+    watchRun: streamMethod(runs.WatchRun),
+    saveSnapshot: streamMethod(cluster.SaveSnapshot),
   };
   return methodsLoaded;
 }
 
-function unaryMethod(service: ServiceDefinition, name: string): UnaryMethod {
-  const method = service[name] as MethodDefinition<unknown, unknown> | undefined;
-  if (method === undefined || method.requestStream || method.responseStream) {
-    throw new Error(`testudo.proto: ${name} is missing or is not unary`);
-  }
+function unaryMethod<Req, ResIn, ReqOut, Res>(method: MethodDefinition<Req, ResIn, ReqOut, Res> | undefined): UnaryMethod<Req, Res> {
+  // The generated types say the method is there; the loaded proto is the one that could say otherwise.
+  if (method === undefined || method.requestStream || method.responseStream) throw new Error(`testudo.proto: ${method?.path ?? 'a method'} is missing or is not unary`);
   return { path: method.path, serialize: method.requestSerialize, deserialize: method.responseDeserialize };
 }
 
-function streamMethod(service: ServiceDefinition, name: string): UnaryMethod {
-  const method = service[name] as MethodDefinition<unknown, unknown> | undefined;
-  if (method === undefined || method.requestStream || !method.responseStream) throw new Error(`testudo.proto: ${name} is missing or is not server-streaming`);
+function streamMethod<Req, ResIn, ReqOut, Res>(method: MethodDefinition<Req, ResIn, ReqOut, Res> | undefined): UnaryMethod<Req, Res> {
+  if (method === undefined || method.requestStream || !method.responseStream) throw new Error(`testudo.proto: ${method?.path ?? 'a method'} is missing or is not server-streaming`);
   return { path: method.path, serialize: method.requestSerialize, deserialize: method.responseDeserialize };
 }
 
@@ -106,8 +112,8 @@ export function openChannel(endpoint: string, options: ChannelOptions): Client {
   });
 }
 
-export type UnaryOutcome =
-  | { readonly ok: true; readonly response: unknown; readonly trailers: Metadata }
+export type UnaryOutcome<Res = unknown> =
+  | { readonly ok: true; readonly response: Res; readonly trailers: Metadata }
   | { readonly ok: false; readonly error: TestudoError };
 
 /**
@@ -120,14 +126,14 @@ export type UnaryOutcome =
  * start, startRead, send, halfClose; the status comes last and carries the
  * trailing metadata.
  */
-export function callUnary(
+export function callUnary<Req, Res>(
   channel: Client,
   endpoint: string,
-  method: UnaryMethod,
-  request: unknown,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
   deadlineMs: number,
   metadata: Metadata = new Metadata(),
-): Promise<UnaryOutcome> {
+): Promise<UnaryOutcome<Res>> {
   let requestBytes: Buffer;
   try {
     requestBytes = method.serialize(request);

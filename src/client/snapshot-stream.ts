@@ -1,24 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Metadata, type Client } from '@grpc/grpc-js';
-import { errorFromStatus, UnavailableError, type TestudoError } from './errors.js';
-import type { UnaryMethod } from './rpc.js';
+import type { SnapshotHeader__Output } from '../generated/testudo/v1/SnapshotHeader.js';
+import type { Connection } from './connection.js';
+import { ClientClosedError, RetriesExhaustedError, errorFromStatus, UnavailableError, type TestudoError } from './errors.js';
+import { backoffDelayMs } from './retry.js';
+import type { Methods } from './rpc.js';
 import type { SavedSnapshot } from './types.js';
 
-interface ChunkWire {
-  header: SavedSnapshotHeaderWire | null;
-  data: Buffer;
-}
-
-interface SavedSnapshotHeaderWire {
-  clusterId: string;
-  index: number;
-  term: number;
-  dataBytes: number;
-  dataSha256: string;
-  servedBy: string;
-  leaderId: string;
-  savedAtMs: number;
-}
+type SaveSnapshotMethod = Methods['saveSnapshot'];
 
 /** Largest snapshot the client accepts (it holds the whole state in memory). */
 export const savedSnapshotBytesMax = 1024 * 1024 * 1024;
@@ -31,8 +20,34 @@ export type SnapshotStreamOutcome = { readonly ok: true; readonly snapshot: Save
  * SHA-256. A stream silent for `idleMs` is cancelled (retryable). Never
  * rejects: a failure comes back classified.
  */
-export async function readSnapshotStream(channel: Client, endpoint: string, method: UnaryMethod, idleMs: number, abort: AbortSignal): Promise<SnapshotStreamOutcome> {
-  const stream = channel.makeServerStreamRequest(method.path, method.serialize, method.deserialize, {});
+/**
+ * A copy of the cluster's state (TestudoClient.saveSnapshot). A stream that
+ * fails, arrives damaged, or stays silent for `idleMs` is tried again on the
+ * leader a failure names, else on the next endpoint, within `totalTimeoutMs`
+ * and `retry.attemptsMax`.
+ */
+export async function saveSnapshot(conn: Connection, method: SaveSnapshotMethod, idleMs: number): Promise<SavedSnapshot> {
+  const deadlineMs = Date.now() + conn.totalTimeoutMs;
+  let endpoint = conn.preferred;
+  let backoffs = 0;
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await readSnapshotStream(conn.channel(endpoint), endpoint, method, idleMs, conn.closing, conn.callMetadata);
+    if (conn.closed) throw new ClientClosedError(outcome.ok ? undefined : outcome.error);
+    if (outcome.ok) return outcome.snapshot;
+    const error = outcome.error;
+    if (!error.retryable && !(error instanceof UnavailableError)) throw error;
+    if (attempt >= conn.retry.attemptsMax) throw new RetriesExhaustedError(attempt, error);
+    const { next } = conn.nextAfter(endpoint, error);
+    const delayMs = backoffDelayMs(backoffs++, conn.retry, Math.random);
+    if (Date.now() + delayMs >= deadlineMs) throw conn.totalDeadlineError(attempt, error);
+    await conn.sleep(delayMs, error);
+    endpoint = next;
+  }
+}
+
+export async function readSnapshotStream(channel: Client, endpoint: string, method: SaveSnapshotMethod, idleMs: number, abort: AbortSignal, metadata: Metadata): Promise<SnapshotStreamOutcome> {
+  // The call's metadata carries the token: SaveSnapshot is an admin call.
+  const stream = channel.makeServerStreamRequest(method.path, method.serialize, method.deserialize, {}, metadata.clone());
   let silent = false;
   let idle: NodeJS.Timeout | null = null;
   const arm = (): void => {
@@ -44,15 +59,15 @@ export async function readSnapshotStream(channel: Client, endpoint: string, meth
   };
   const cancel = (): void => stream.cancel();
   abort.addEventListener('abort', cancel, { once: true });
-  let header: SavedSnapshotHeaderWire | null = null;
+  let header: SnapshotHeader__Output | null = null;
   const parts: Buffer[] = [];
   let received = 0;
   try {
     arm();
-    for await (const chunk of stream as AsyncIterable<ChunkWire>) {
+    for await (const chunk of stream as AsyncIterable<ReturnType<SaveSnapshotMethod['deserialize']>>) {
       arm();
       if (header === null) {
-        if (chunk.header === null || chunk.header === undefined) return lost(endpoint, 'the first snapshot chunk carries no header');
+        if (chunk.header === null) return lost(endpoint, 'the first snapshot chunk carries no header');
         header = chunk.header;
         if (header.dataBytes > savedSnapshotBytesMax) return lost(endpoint, `the snapshot is ${header.dataBytes} bytes, over ${savedSnapshotBytesMax}`);
       }

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 
+import type { ProtoGrpcType } from '../generated/testudo.js';
 import { protoLoaderOptions, protoPath } from './protos.js';
 
 /**
@@ -16,13 +17,11 @@ import { protoLoaderOptions, protoPath } from './protos.js';
  * and the error stops the caller.
  */
 
-/** The gRPC services of testudo.v1, as grpc-js client constructors. */
-export interface TestudoServices {
-  readonly Kv: grpc.ServiceClientConstructor;
-  readonly Cluster: grpc.ServiceClientConstructor;
-  readonly Runs: grpc.ServiceClientConstructor;
-  readonly Worker: grpc.ServiceClientConstructor;
-}
+/**
+ * The gRPC services of testudo.v1, as grpc-js client constructors, typed by
+ * the types generated from the proto (src/generated, `npm run gen:proto`).
+ */
+export type TestudoServices = Pick<ProtoGrpcType['testudo']['v1'], 'Kv' | 'Cluster' | 'Runs' | 'Worker'>;
 
 let root: protobuf.Root | undefined;
 let packageDefinition: protoLoader.PackageDefinition | undefined;
@@ -46,6 +45,6 @@ export function testudoPackageDefinition(): protoLoader.PackageDefinition {
 
 /** testudo.v1's services for grpc-js servers (`.service`) and clients (`new`). */
 export function testudoServices(): TestudoServices {
-  services ??= (grpc.loadPackageDefinition(testudoPackageDefinition()) as unknown as { testudo: { v1: TestudoServices } }).testudo.v1;
+  services ??= (grpc.loadPackageDefinition(testudoPackageDefinition()) as unknown as ProtoGrpcType).testudo.v1;
   return services;
 }

@@ -14,6 +14,7 @@ export {
 export type { FaultRecord } from './fault-record.js';
 export type { WorkerRecord, WorkerService, WorkerServiceView } from './worker-record.js';
 export type { AttemptIdParts } from './ids.js';
+export type { WorkerMessage, WorkerMessageReceived, WorkerHello, CoordinatorMessage, CoordinatorMessageReceived } from './session.js';
 
 export type {
   Capabilities,

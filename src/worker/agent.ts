@@ -7,8 +7,8 @@ import { isAbsolute, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
-import { testudoServices } from '../common/testudo-proto.js';
-import type { AttemptOrder, AttemptResult, Capabilities } from '../model/index.js';
+import { testudoServices, type TestudoServices } from '../common/testudo-proto.js';
+import type { AttemptOrder, AttemptResult, Capabilities, CoordinatorMessageReceived, WorkerMessage } from '../model/index.js';
 import type { WorkerChaosHooks } from './chaos-hooks.js';
 import { AttemptFiles } from './attempt-files.js';
 import { runAttempt } from './executor.js';
@@ -108,17 +108,9 @@ interface Running {
   readonly abort: AbortController;
 }
 
-type SessionStream = grpc.ClientDuplexStream<Record<string, unknown>, CoordinatorMessage>;
-
-interface CoordinatorMessage {
-  welcome?: { workerId: string; leaderId: string; heartbeatIntervalMs: number; ttlMs: number; clusterId?: string } | null;
-  notLeader?: { leaderId: string; leaderAddress: string } | null;
-  assign?: { orders: string[] } | null;
-  cancel?: { attemptIds: string[]; reason: string } | null;
-  committed?: { attemptIds: string[] } | null;
-  heartbeatAck?: { seq: number } | null;
-  reset?: { reason: string } | null;
-}
+type WorkerClient = InstanceType<TestudoServices['Worker']>;
+/** The worker's end of a session (its messages: src/model/session.ts). */
+type SessionStream = grpc.ClientDuplexStream<WorkerMessage, CoordinatorMessageReceived>;
 
 export interface WorkerStats {
   readonly connected: boolean;
@@ -136,7 +128,7 @@ export class WorkerAgent {
   private readonly running = new Map<string, Running>();
   /** Orders waiting for a free slot, oldest first. */
   private readonly queued = new Map<string, AttemptOrder>();
-  private readonly channels = new Map<string, grpc.Client>();
+  private readonly channels = new Map<string, WorkerClient>();
   private stream: SessionStream | null = null;
   private connectedValue = false;
   private leaderId = '';
@@ -259,7 +251,7 @@ export class WorkerAgent {
     return address;
   }
 
-  private client(address: string): grpc.Client {
+  private client(address: string): WorkerClient {
     let c = this.channels.get(address);
     if (c === undefined) {
       if (this.channels.size >= channelsMax) {
@@ -284,10 +276,9 @@ export class WorkerAgent {
   /** One session: resolves when it ends. */
   private runSession(address: string): Promise<'welcomed' | 'redirected' | 'failed'> {
     return new Promise((resolve) => {
-      const client = this.client(address) as unknown as { Session: (metadata: grpc.Metadata) => SessionStream };
       const metadata = new grpc.Metadata();
       if (this.options.token !== undefined) metadata.set(authorizationKey, bearer(this.options.token));
-      const stream = client.Session(metadata);
+      const stream: SessionStream = this.client(address).Session(metadata);
       this.stream = stream;
       let welcomed = false;
       let redirected = false;
@@ -310,7 +301,7 @@ export class WorkerAgent {
         this.connectedValue = false;
         resolve(welcomed ? 'welcomed' : redirected ? 'redirected' : 'failed');
       };
-      stream.on('data', (message: CoordinatorMessage) => {
+      stream.on('data', (message: CoordinatorMessageReceived) => {
         if (message.notLeader || message.welcome) clearTimeout(welcomeTimer);
         if (message.notLeader) {
           redirected = message.notLeader.leaderAddress !== '' && message.notLeader.leaderAddress !== address;
@@ -318,7 +309,7 @@ export class WorkerAgent {
           stream.cancel();
           return;
         }
-        if (message.welcome && !this.sameCluster(address, message.welcome.clusterId ?? '')) {
+        if (message.welcome && !this.sameCluster(address, message.welcome.clusterId)) {
           stream.cancel();
           return;
         }
@@ -375,7 +366,7 @@ export class WorkerAgent {
           capabilities: JSON.stringify(this.options.capabilities),
           running: [...this.running.keys(), ...this.queued.keys()],
           pending: this.outbox.pending().map((r) => r.attemptId),
-          interrupted: this.interrupted,
+          interrupted: [...this.interrupted],
           bootId: this.bootId,
           uncleanStart: this.lock.uncleanStart,
           version: '1',

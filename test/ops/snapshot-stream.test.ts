@@ -13,7 +13,7 @@ import { protoLoaderOptions, protoPath } from '../../src/common/protos.js';
  */
 
 type Chunk = { header: Record<string, unknown> | null; data: Buffer };
-type Script = () => Chunk[];
+type Script = (call: ServerWritableStream<unknown, Chunk>) => Chunk[];
 
 const servers: Server[] = [];
 const clients: TestudoClient[] = [];
@@ -28,7 +28,7 @@ async function serve(script: Script): Promise<string> {
   const server = new Server();
   server.addService(cluster, {
     SaveSnapshot: (call: ServerWritableStream<unknown, Chunk>) => {
-      for (const chunk of script()) call.write(chunk);
+      for (const chunk of script(call)) call.write(chunk);
       call.end();
     },
   });
@@ -37,8 +37,8 @@ async function serve(script: Script): Promise<string> {
   return `127.0.0.1:${port}`;
 }
 
-function client(endpoint: string): TestudoClient {
-  const c = new TestudoClient({ endpoints: [endpoint], callTimeoutMs: 2_000, totalTimeoutMs: 5_000, retry: { attemptsMax: 2, backoffBaseMs: 1, backoffMaxMs: 5 } });
+function client(endpoint: string, token?: string): TestudoClient {
+  const c = new TestudoClient({ endpoints: [endpoint], callTimeoutMs: 2_000, totalTimeoutMs: 5_000, retry: { attemptsMax: 2, backoffBaseMs: 1, backoffMaxMs: 5 }, ...(token === undefined ? {} : { token }) });
   clients.push(c);
   return c;
 }
@@ -66,6 +66,17 @@ describe('TestudoClient.saveSnapshot', () => {
     const saved = await client(await serve(() => chunks(header(), data))).saveSnapshot();
     expect(saved).toMatchObject({ clusterId: 'c1', index: 42, term: 3, servedBy: 'n2', leaderId: 'n1', dataBytes: 3000 });
     expect(Buffer.from(saved.data).equals(data)).toBe(true);
+  });
+
+  it("presents the client's token (SaveSnapshot is an admin call)", async () => {
+    const presented: unknown[] = [];
+    const endpoint = await serve((call) => {
+      presented.push(...call.metadata.get('authorization'));
+      return chunks(header(), data);
+    });
+    await client(endpoint, 'admin-token-1234567890abcdef').saveSnapshot();
+    await client(endpoint).saveSnapshot();
+    expect(presented).toEqual(['Bearer admin-token-1234567890abcdef']);
   });
 
   it('refuses a copy whose bytes do not match the SHA-256 of its header', async () => {

@@ -1,10 +1,10 @@
 import type * as grpc from '@grpc/grpc-js';
 
 import { assert } from '../../common/assert.js';
+import type { CoordinatorMessage, WorkerMessageReceived } from '../../model/index.js';
 import type { CancelOutcome, OrchEvent } from '../orchestrator/state.js';
 import type { LeaderHost } from './host.js';
 import { Housekeeping } from './housekeeping.js';
-import type { CoordinatorMessage, WorkerMessage } from './messages.js';
 import { ResultCommit } from './result-commit.js';
 import { ScheduleLoop } from './schedule-loop.js';
 import { SessionProtocol } from './session-protocol.js';
@@ -81,7 +81,7 @@ export class Leader {
   }
 
   /** The Worker.Session handler. */
-  handler(): grpc.handleBidiStreamingCall<WorkerMessage, CoordinatorMessage> {
+  handler(): grpc.handleBidiStreamingCall<WorkerMessageReceived, CoordinatorMessage> {
     return (call) => this.protocol.open(call);
   }
 

@@ -1,13 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 
-import type { Capabilities } from '../../model/index.js';
+import type { Capabilities, WorkerHello, WorkerMessageReceived } from '../../model/index.js';
 import { sessionKeyHash } from '../../security/auth-token.js';
 import { InvalidArgumentError } from '../codec.js';
 import { workerIdentityRefusal, type RegisterOutcome } from '../orchestrator/state.js';
 import { failStream } from '../stream-status.js';
 import { leaderProposal, type LeaderHost } from './host.js';
-import type { HelloMessage, SessionCall, WorkerMessage } from './messages.js';
-import type { Session, SessionTable } from './session-table.js';
+import type { Session, SessionCall, SessionTable } from './session-table.js';
 
 /**
  * Longest a coordinator that knows no leader holds a new session before it
@@ -72,7 +71,7 @@ export class SessionProtocol {
   /** The leader's side of one session, from `hello` on. */
   private serve(call: SessionCall): void {
     let session: Session | null = null;
-    call.on('data', (message: WorkerMessage) => {
+    call.on('data', (message: WorkerMessageReceived) => {
       try {
         if (message.hello !== undefined && message.hello !== null) {
           if (session !== null) throw new Error('a session says hello twice');
@@ -97,7 +96,7 @@ export class SessionProtocol {
     call.on('close', closed);
   }
 
-  private onMessage(session: Session, message: WorkerMessage): void {
+  private onMessage(session: Session, message: WorkerMessageReceived): void {
     this.table.heard(session.workerId, this.host.nowMs());
     if (message.heartbeat !== undefined && message.heartbeat !== null) session.call.write({ heartbeatAck: { seq: message.heartbeat.seq } });
     if (message.results !== undefined && message.results !== null) this.sink.results(session.workerId, message.results.results);
@@ -105,7 +104,7 @@ export class SessionProtocol {
   }
 
   /** Checks a hello and registers its worker; the session, or null when refused (the stream is failed). */
-  private async hello(call: SessionCall, hello: HelloMessage): Promise<Session | null> {
+  private async hello(call: SessionCall, hello: WorkerHello): Promise<Session | null> {
     if (hello.clusterId !== '' && hello.clusterId !== this.host.clusterId) {
       // Checked before registering: a worker meant for another cluster leaves no trace in this one.
       this.host.log.warn({ workerId: hello.workerId, workerClusterId: hello.clusterId, clusterId: this.host.clusterId }, 'refused a worker of another cluster');
@@ -119,7 +118,7 @@ export class SessionProtocol {
       failStream(call, { code: grpc.status.INVALID_ARGUMENT, details: 'hello.capabilities is not JSON' });
       return null;
     }
-    const keyHash = sessionKeyHash(hello.sessionKey ?? '');
+    const keyHash = sessionKeyHash(hello.sessionKey);
     const bound = this.host.orchestrator.workerKeyHash(hello.workerId);
     // The state machine refuses it too (two racing sessions); checking first spares the log an entry per impostor.
     if (bound !== '' && bound !== keyHash) {
@@ -128,7 +127,7 @@ export class SessionProtocol {
     }
     try {
       const { value } = await this.host.proposer.propose(
-        { type: 'register-worker', workerId: hello.workerId, name: hello.name, capabilities, slots: hello.slots, httpAddress: hello.httpAddress, running: hello.running, pending: hello.pending, interrupted: hello.interrupted ?? [], bootId: hello.bootId ?? '', uncleanStart: hello.uncleanStart ?? false, sessionKeyHash: keyHash },
+        { type: 'register-worker', workerId: hello.workerId, name: hello.name, capabilities, slots: hello.slots, httpAddress: hello.httpAddress, running: hello.running, pending: hello.pending, interrupted: hello.interrupted, bootId: hello.bootId, uncleanStart: hello.uncleanStart, sessionKeyHash: keyHash },
         leaderProposal(this.host),
       );
       if (value === null) throw new Error('register-worker gave no outcome');
@@ -140,7 +139,7 @@ export class SessionProtocol {
   }
 
   /** The worker is registered: its session opens, and it hears what to run, drop and do. */
-  private welcome(call: SessionCall, hello: HelloMessage, outcome: RegisterOutcome): Session {
+  private welcome(call: SessionCall, hello: WorkerHello, outcome: RegisterOutcome): Session {
     const session: Session = { call, workerId: hello.workerId, sent: new Set(hello.running) };
     this.table.open(session, this.host.nowMs());
     const { heartbeatIntervalMs, workerTtlMs } = this.host.settings;

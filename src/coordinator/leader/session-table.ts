@@ -1,8 +1,11 @@
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
 import { assert } from '../../common/assert.js';
-import type { AttemptOrder } from '../../model/index.js';
-import type { CoordinatorMessage, SessionCall } from './messages.js';
+import type { AttemptOrder, CoordinatorMessage, WorkerMessageReceived } from '../../model/index.js';
+
+/** A worker's Session stream as the leader serves it (its messages: src/model/session.ts). */
+export type SessionCall = grpc.ServerDuplexStream<WorkerMessageReceived, CoordinatorMessage>;
 
 /** Messages queued to one worker before its session is cut (it reconnects). */
 export const sessionQueueMax = 10_000;

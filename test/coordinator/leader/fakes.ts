@@ -8,7 +8,8 @@ import { pino } from 'pino';
 import { vi } from 'vitest';
 
 import type { LeaderHost } from '../../../src/coordinator/leader/index.js';
-import type { CoordinatorMessage, SessionCall } from '../../../src/coordinator/leader/messages.js';
+import type { SessionCall } from '../../../src/coordinator/leader/session-table.js';
+import type { CoordinatorMessage } from '../../../src/model/index.js';
 import type { OrchCommand, OrchResultOf } from '../../../src/coordinator/orchestrator/commands.js';
 import type { ProposeOptions, Proposed, Proposer } from '../../../src/coordinator/propose.js';
 import { sessionSettingsDefault } from '../../../src/coordinator/leader/index.js';

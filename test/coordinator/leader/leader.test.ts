@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { Leader, pruneIntervalMs, scheduleTickMs, sessionSettingsDefault } from '../../../src/coordinator/leader/index.js';
+import type { WorkerHello } from '../../../src/model/index.js';
 import { Driver, capabilities, result, submission, template } from '../orchestrator-fixtures.js';
 import { FakeCall, FakeNode, fakeHost, settle } from './fakes.js';
 
@@ -23,7 +24,9 @@ describe('Leader', () => {
   async function connect(workerId: string): Promise<FakeCall> {
     const call = new FakeCall();
     leader.handler()(call.asCall() as never);
-    call.emit('data', { hello: { workerId, name: workerId, slots: 1, httpAddress: '', capabilities: JSON.stringify(capabilities()), running: [], pending: [], version: 'test', clusterId: '' } });
+    // As grpc-js hands it over: every field present (src/model/session.ts).
+    const hello: WorkerHello = { workerId, name: workerId, slots: 1, httpAddress: '', capabilities: JSON.stringify(capabilities()), running: [], pending: [], version: 'test', sessionKey: '', clusterId: '', interrupted: [], bootId: '', uncleanStart: false };
+    call.emit('data', { hello });
     await settle();
     return call;
   }

@@ -2,14 +2,14 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { leaderHintWaitMs } from '../../../src/coordinator/leader/index.js';
-import type { HelloMessage } from '../../../src/coordinator/leader/messages.js';
 import { SessionProtocol, type SessionSink } from '../../../src/coordinator/leader/session-protocol.js';
 import { SessionTable } from '../../../src/coordinator/leader/session-table.js';
+import type { WorkerHello } from '../../../src/model/index.js';
 import { Driver, capabilities } from '../orchestrator-fixtures.js';
 import { FakeCall, FakeNode, fakeHost, settle, silentLog } from './fakes.js';
 
-function hello(over: Partial<HelloMessage> = {}): HelloMessage {
-  return { workerId: 'w1', name: 'host-w1', slots: 2, httpAddress: '127.0.0.1:7070', capabilities: JSON.stringify(capabilities()), running: [], pending: [], version: 'test', sessionKey: 'k1', clusterId: 'c1', ...over };
+function hello(over: Partial<WorkerHello> = {}): WorkerHello {
+  return { workerId: 'w1', name: 'host-w1', slots: 2, httpAddress: '127.0.0.1:7070', capabilities: JSON.stringify(capabilities()), running: [], pending: [], version: 'test', sessionKey: 'k1', clusterId: 'c1', interrupted: [], bootId: '', uncleanStart: false, ...over };
 }
 
 describe('SessionProtocol', () => {

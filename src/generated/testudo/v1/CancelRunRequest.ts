@@ -1,0 +1,12 @@
+// Original file: proto/testudo.proto
+
+
+export interface CancelRunRequest {
+  'runId'?: (string);
+  'reason'?: (string);
+}
+
+export interface CancelRunRequest__Output {
+  'runId': (string);
+  'reason': (string);
+}

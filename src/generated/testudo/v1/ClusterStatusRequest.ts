@@ -1,0 +1,8 @@
+// Original file: proto/testudo.proto
+
+
+export interface ClusterStatusRequest {
+}
+
+export interface ClusterStatusRequest__Output {
+}

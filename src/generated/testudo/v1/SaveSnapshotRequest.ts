@@ -1,0 +1,8 @@
+// Original file: proto/testudo.proto
+
+
+export interface SaveSnapshotRequest {
+}
+
+export interface SaveSnapshotRequest__Output {
+}
