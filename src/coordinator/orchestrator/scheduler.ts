@@ -151,7 +151,7 @@ export function planAssignments(input: ScheduleInput): Assignment[] {
     if (task.notBeforeMs > input.nowMs) continue;
     if (!exclusivityAllows(task, input.runLoad(task.runId), extraRunning.get(task.runId) ?? 0)) continue;
     const eligible = eligibleWorkers(task.requirements, input.workers, matchCache);
-    const candidates = anySlow && queuedTotal !== undefined ? withoutSlowAtTail(eligible, queuedTotal - plan.length) : eligible;
+    const candidates = anySlow && queuedTotal !== undefined ? withoutSlowAtTail(eligible, queuedTotal - plan.length, free.byWorker) : eligible;
     let chosen = free.total > 0 ? pickFree(task, candidates, free.byWorker) : null;
     if (chosen !== null) free.take(chosen);
     else if (prefetching && !task.exclusive) {
@@ -171,14 +171,18 @@ export function planAssignments(input: ScheduleInput): Assignment[] {
 /**
  * The candidates without the slow workers a task at the tail should skip:
  * with `queuedLeft` tasks still queued, a faster candidate's slot frees in
- * time to finish it sooner (tailPrefersFaster). When no candidate is fast,
+ * time to finish it sooner (tailPrefersFaster). A slow worker with nothing
+ * running (every slot free, `free` counting this plan) still takes one: its
+ * pace must be able to recover once its fault has passed, and a hedge
+ * covers that one attempt if it is still slow. When no candidate is fast,
  * every candidate stays: the slow ones are all the task has.
  */
-function withoutSlowAtTail(candidates: readonly SchedulableWorker[], queuedLeft: number): readonly SchedulableWorker[] {
+function withoutSlowAtTail(candidates: readonly SchedulableWorker[], queuedLeft: number, free: ReadonlyMap<string, number>): readonly SchedulableWorker[] {
   let fasterSlots = 0;
   for (const w of candidates) if (w.relativePace === undefined) fasterSlots += w.slots ?? 0;
   if (fasterSlots === 0) return candidates;
-  return candidates.filter((w) => w.relativePace === undefined || !tailPrefersFaster(queuedLeft, fasterSlots, w.relativePace));
+  const idle = (w: SchedulableWorker): boolean => w.slots !== undefined && (free.get(w.workerId) ?? 0) >= w.slots;
+  return candidates.filter((w) => w.relativePace === undefined || idle(w) || !tailPrefersFaster(queuedLeft, fasterSlots, w.relativePace));
 }
 
 /** A free slot for the task: its preferred worker's when it has one, else the best candidate's. */
