@@ -21,7 +21,8 @@ describe('Orchestrator: slow workers', () => {
    */
   function fleet(over: Record<string, unknown> = {}, slots = 1): Driver {
     const d = new Driver(new Orchestrator());
-    d.apply({ type: 'set-breaker-config', config: over }, 0);
+    // Off by default (docs/recovery.md, "Slow workers"): turned on here.
+    d.apply({ type: 'set-breaker-config', config: { slowPaceFactor: 2, ...over } }, 0);
     for (const id of ['w1', 'w2', 'w3']) d.register(registration(id, { slots }));
     d.submit('r0', submission(tasks(15)), 0);
     for (let round = 0; round < 5; round++) {
