@@ -570,6 +570,16 @@ describe('formatters', () => {
     const t1 = lines.findIndex((l) => l.startsWith('t-1 '));
     expect(lines[t1 + 1]).toBe('    attempt 1 t-1-a1  worker w-a  cancelled  infra cancelled  -  superseded: attempt 2 ended passed first (1 late result ignored)');
     expect(lines[t1 + 2]).toBe('    attempt 2 t-1-a2 (hedge)  worker w-b  passed exit 0  infra -  4.5s');
+    // A hedge that says why it was started prints it under its line.
+    const why = runView('passed', [
+      task('t-1', template('unit'), 'passed', [
+        attempt('t-1', 1, 'w-a', 'cancelled', { reason: 'superseded: attempt 2 ended passed first' }),
+        { ...attempt('t-1', 2, 'w-b', 'passed'), hedge: true, hedgedBecause: 'attempt 1 had run 2300 ms of an expected 1000 ms' },
+      ]),
+    ]);
+    const whyLines = formatRunView(why, { explain: true, nowMs: T0 + 60_000 }).split('\n');
+    const at = whyLines.findIndex((l) => l.startsWith('t-1 '));
+    expect(whyLines[at + 3]).toBe('      hedged because attempt 1 had run 2300 ms of an expected 1000 ms');
   });
 
   it('formatWorkersTable: sorted by id, slots used/total, labels, memory', () => {
