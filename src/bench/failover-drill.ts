@@ -8,6 +8,7 @@ import { LocalCluster } from '../cluster/local-cluster.js';
 import { readStateLines, roundPhases, summarisePhases, type PhasesReport, type RoundPhases } from './failover-phases.js';
 import { quantile, round } from './load.js';
 import { waitForLeader } from './raft.js';
+import { ClusterNotSettledError, describeError, describeStatus } from './settle.js';
 
 /** How long the transfer mode waits for TransferLeader's answer. */
 const transferCallTimeoutMs = 10_000;
@@ -41,6 +42,8 @@ export interface DrillOptions {
   readonly electionTicks?: number;
   /** Keep the cluster's data and logs here (default: a temporary directory, removed afterwards). */
   readonly dataDir?: string;
+  /** Longest wait for the cluster to settle, at the start and between rounds (default drillSettleTimeoutMs); past it ClusterNotSettledError. */
+  readonly settleTimeoutMs?: number;
 }
 
 export interface DrillResult {
@@ -87,11 +90,12 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
   if (options.endpoints !== undefined && localOnlyModes.includes(options.mode)) {
     throw new Error(`--mode ${options.mode} needs a local cluster (it controls the processes or the links); on a running cluster only --mode transfer works`);
   }
+  const settleMs = options.settleTimeoutMs ?? drillSettleTimeoutMs;
   const drill = await DrillCluster.open(options);
   const writer = new DrillWriter(options.writeIntervalMs, `drill/${randomUUID().slice(0, 8)}/`);
   try {
     const endpoints = drill.endpoints;
-    const first = await waitForLeader(endpoints, drillSettleTimeoutMs);
+    const first = await waitForLeader(endpoints, settleMs);
     // Short attempts and short backoff: the drill measures the cluster, not the client's patience.
     writer.start(
       new TestudoClient({
@@ -121,13 +125,13 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
       const untilWallMs = Date.now();
       if (drill.logPaths.length > 0) phases.push(roundPhases(await readStateLines(drill.logPaths), faultWallMs, untilWallMs, ack === null ? null : failoverMs[failoverMs.length - 1]!));
       await heal();
-      leader = await waitForLeader(endpoints, drillSettleTimeoutMs);
-      await waitCaughtUp(endpoints, drillSettleTimeoutMs);
+      leader = await waitForLeader(endpoints, settleMs);
+      await waitCaughtUp(endpoints, settleMs);
       log(`round ${round}/${options.rounds}: ${options.mode} ${leader.leaderId === '' ? '?' : 'leader'} → first write after ${failoverMs[failoverMs.length - 1]} ms${describePhases(phases[round - 1])}; leader now ${leader.leaderId} (term ${leader.term})`);
     }
     await writer.stop();
     const lostWrites = await countLost(endpoints, writer);
-    const last = await waitForLeader(endpoints, drillSettleTimeoutMs);
+    const last = await waitForLeader(endpoints, settleMs);
     const sorted = [...failoverMs].sort((a, b) => a - b);
     return {
       mode: options.mode,
@@ -237,15 +241,25 @@ class DrillCluster {
   }
 }
 
-/** Waits until every member answers and trails the leader by a few entries at most. */
+/** How far (log entries) a member may trail the leader for the cluster to count as caught up. */
+export const caughtUpLagEntriesMax = 16;
+
+/** Waits until every member answers and trails the leader by a few entries at most; ClusterNotSettledError past `timeoutMs`. */
 export async function waitCaughtUp(endpoints: readonly string[], timeoutMs = 30_000): Promise<void> {
   const client = new TestudoClient({ endpoints: [...endpoints], totalTimeoutMs: 5000, callTimeoutMs: 1000 });
   const deadline = Date.now() + timeoutMs;
+  let lastSeen = '';
   try {
     for (;;) {
-      const status = await client.clusterStatus().catch(() => null);
-      if (status !== null && status.members.every((m) => m.reachable && m.lag <= 16 && m.leaderId === status.leaderId && status.leaderId !== '')) return;
-      if (Date.now() > deadline) throw new Error(`cluster did not settle within ${timeoutMs} ms`);
+      const status = await client.clusterStatus().catch((error: unknown) => {
+        lastSeen = describeError(error);
+        return null;
+      });
+      if (status !== null) {
+        if (status.members.every((m) => m.reachable && m.lag <= caughtUpLagEntriesMax && m.leaderId === status.leaderId && status.leaderId !== '')) return;
+        lastSeen = describeStatus(status);
+      }
+      if (Date.now() > deadline) throw new ClusterNotSettledError('lagging', endpoints, timeoutMs, lastSeen);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   } finally {

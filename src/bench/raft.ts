@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { TestudoClient } from '../client/index.js';
 import { LocalCluster, testudoCommand } from '../cluster/local-cluster.js';
 import { timedPhaseLine, type LoadResult } from './load.js';
+import { ClusterNotSettledError, describeError, describeStatus } from './settle.js';
 import { fetchLoopReading, quantileBetween, readProcessCpuSeconds, readThreadCpuSeconds, type LoopReading } from './process-stats.js';
 
 export interface RaftBenchOptions {
@@ -15,6 +16,8 @@ export interface RaftBenchOptions {
   /** An existing cluster; without it a local 3-node cluster is started (and removed after). */
   readonly coordinators?: readonly string[];
   readonly warmupOps: number;
+  /** Longest wait for a stable leader before and after the writes (default leaderWaitMsDefault); past it ClusterNotSettledError. */
+  readonly leaderWaitMs?: number;
 }
 
 export interface RaftBenchResult extends LoadResult {
@@ -70,7 +73,7 @@ export async function runRaftBench(options: RaftBenchOptions, log: (line: string
       endpoints = cluster.endpoints();
       log(`started a local 3-node cluster in ${dataDir}`);
     }
-    const before = await waitForLeader(endpoints);
+    const before = await waitForLeader(endpoints, options.leaderWaitMs);
     log(`leader ${before.leaderId} at term ${before.term}; driving ${options.clients} clients from a separate process`);
     const meter = cluster === null ? null : new ClusterMeter(cluster);
     let begun: Promise<void> | null = null;
@@ -92,7 +95,7 @@ export async function runRaftBench(options: RaftBenchOptions, log: (line: string
     }).finally(() => meter?.stopPolling());
     const figures = await (ended as Promise<ClusterFigures> | null);
     log(`timed writes: monotonic clock ${timedUs[0]}-${timedUs[1]} µs`);
-    const after = await waitForLeader(endpoints);
+    const after = await waitForLeader(endpoints, options.leaderWaitMs);
     const coordinatorsCpuSeconds = figures === null ? null : Object.values(figures.cpuSeconds).reduce((a, b) => a + b, 0);
     return {
       ...load,
@@ -108,19 +111,31 @@ export async function runRaftBench(options: RaftBenchOptions, log: (line: string
   }
 }
 
-export async function waitForLeader(endpoints: readonly string[], timeoutMs = 30_000): Promise<{ leaderId: string; term: number }> {
-  const client = new TestudoClient({ endpoints: [...endpoints], totalTimeoutMs: timeoutMs, callTimeoutMs: 1000 });
+/** How long `bench raft` waits for a stable leader, before and after the writes, unless told (`--wait`). */
+export const leaderWaitMsDefault = 30_000;
+
+/**
+ * Waits until one member leads and every member is reachable and follows
+ * it; throws ClusterNotSettledError (exit 3 in the CLI) past `timeoutMs`,
+ * saying what the last status showed.
+ */
+export async function waitForLeader(endpoints: readonly string[], timeoutMs = leaderWaitMsDefault): Promise<{ leaderId: string; term: number }> {
+  const client = new TestudoClient({ endpoints: [...endpoints], totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(1000, timeoutMs) });
   const deadline = Date.now() + timeoutMs;
+  let lastSeen = '';
+  let lastError: unknown;
   try {
     for (;;) {
       try {
         const status = await client.clusterStatus();
         const leader = status.members.find((m) => m.role === 'leader');
         if (leader !== undefined && status.members.every((m) => m.reachable && m.leaderId === leader.id)) return { leaderId: leader.id, term: leader.term };
+        lastSeen = describeStatus(status);
       } catch (error) {
-        if (Date.now() > deadline) throw error;
+        lastError = error;
+        lastSeen = describeError(error);
       }
-      if (Date.now() > deadline) throw new Error(`no stable leader within ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new ClusterNotSettledError('no-leader', endpoints, timeoutMs, lastSeen, { cause: lastError });
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   } finally {
