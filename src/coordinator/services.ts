@@ -7,6 +7,7 @@ import { listLimitDefault, listLimitMax, validateKeyBound } from './limits.js';
 import type { ForwardService, PeerClients } from './peer-clients.js';
 import { forwardedKey, principalOf, type Principal } from '../security/auth.js';
 import { commitWithin, proposalTimeoutMs } from './propose.js';
+import type { LeaderWait } from './leader-wait.js';
 
 export { forwardedKey };
 
@@ -21,6 +22,8 @@ export interface ServiceHost {
   /** Wall clock for stamping commands (apply never reads it). */
   nowMs(): number;
   onRequest?(method: string, code: grpc.status): void;
+  /** Holds calls that find no leader known until one is (leader-wait.ts); absent: they fail at once. */
+  readonly leaderWait?: LeaderWait;
 }
 
 export { proposalTimeoutMs };
@@ -56,7 +59,10 @@ function isRelayed(error: unknown): error is RelayedError {
 /**
  * Runs `local` when this node leads, forwards the call to the leader when it
  * knows one (once: a forwarded call is never forwarded again), and otherwise
- * fails with a retryable no-leader error.
+ * fails with a retryable no-leader error. A call that finds no leader known
+ * first waits for one (host.leaderWait: at most one election timeout, never
+ * past the call's deadline, a bounded number of calls at once) and then goes
+ * on as if it had just arrived; nothing was sent anywhere while it waited.
  */
 export async function onLeader<Req, Res>(
   host: ServiceHost,
@@ -65,6 +71,9 @@ export async function onLeader<Req, Res>(
   method: string,
   local: () => Promise<Res>,
 ): Promise<Res> {
+  if (!host.node.isLeader && host.leaderHint().leaderId === '' && host.leaderWait !== undefined) {
+    await host.leaderWait.wait(remainingMs(call));
+  }
   if (host.node.isLeader) return local();
   const hint = host.leaderHint();
   if (hint.leaderId === '' || hint.leaderAddress === '' || call.metadata.get(forwardedKey).length > 0) {
