@@ -2,14 +2,14 @@ import { assert } from '../common/assert.js';
 
 /**
  * Client calls that reach a coordinator while it knows no leader (a
- * survivor between noticing the old leader gone and hearing of the new one)
- * wait here briefly instead of failing at once with "no leader": most
- * elections end well within one election timeout, and the call then goes on
- * (run here if this node won, forwarded or redirected with the new leader's
- * address otherwise). Nothing was sent anywhere while a call waits, so
- * waiting changes no outcome: a call that times out here fails with the same
- * retryable no-leader error as before (etcd holds a proposal the same way
- * while it has no leader, up to its request timeout).
+ * survivor between noticing the old leader gone and hearing of the new one),
+ * or whose forward found the leader it knew unreachable, wait here for the
+ * next report of a leader instead of failing at once: most elections end
+ * well within one election timeout, and the call then goes on (run here if
+ * this node won, forwarded or redirected with the new leader's address
+ * otherwise). Nothing is sent anywhere while a call waits, and a call that
+ * times out here fails with the same retryable error as before (etcd holds a
+ * proposal the same way while it has no leader, up to its request timeout).
  *
  * Bounds: each call waits at most `holdMs` (one election timeout) and never
  * past its own deadline; at most `heldCallsMax` calls wait at once, and a
@@ -53,12 +53,12 @@ export class LeaderWait {
   }
 
   /**
-   * Waits until `leaderChanged` reports a leader, at most `holdMs` and at
-   * most `deadlineMs` (the call's remaining time). The caller checked that
-   * no leader is known just before (nothing runs in between).
+   * Waits until `leaderChanged` next reports a leader, at most `holdMs` and
+   * at most `remainingMs` (what is left of the call's deadline): 'refused' at once when
+   * heldCallsMax calls wait already or the node is stopping.
    */
-  wait(deadlineMs: number): Promise<LeaderWaitOutcome> {
-    const waitMs = Math.min(this.holdMs, deadlineMs);
+  wait(remainingMs: number): Promise<LeaderWaitOutcome> {
+    const waitMs = Math.min(this.holdMs, remainingMs);
     if (this.closed || waitMs <= 0 || this.held.size >= this.heldCallsMax) return Promise.resolve(waitMs <= 0 ? 'timed-out' : 'refused');
     return new Promise<LeaderWaitOutcome>((resolve) => {
       const entry: Held = {
@@ -74,7 +74,7 @@ export class LeaderWait {
     });
   }
 
-  /** This node's view of the leader changed; '' is none. Every waiting call goes on when a leader is known. */
+  /** This node's view of the leader (or its role) changed; '' is none. Every waiting call goes on when a leader is known. */
   leaderChanged(leaderId: string): void {
     if (leaderId === '') return;
     for (const entry of [...this.held]) entry.done(true);

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ServiceError } from '../../src/coordinator/grpc-errors.js';
 import { LeaderWait, type LeaderWaitOutcome } from '../../src/coordinator/leader-wait.js';
-import { forwardedKey, onLeader, type ServiceHost } from '../../src/coordinator/services.js';
+import { forwardAttemptsMax, forwardedKey, LeaderUnreachableError, onLeader, type ServiceHost } from '../../src/coordinator/services.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -77,7 +77,10 @@ describe('LeaderWait', () => {
 });
 
 /** A coordinator as onLeader sees it: its role, its leader hint and its wait. */
-function fakeHost(leaderWait: LeaderWait | undefined): { host: ServiceHost; elect: (id: string, self: boolean) => void; forwards: string[] } {
+function fakeHost(
+  leaderWait: LeaderWait | undefined,
+  failing: ReadonlyMap<string, grpc.status> = new Map(),
+): { host: ServiceHost; elect: (id: string, self: boolean) => void; forwards: string[] } {
   const state = { leaderId: '', isLeader: false };
   const forwards: string[] = [];
   const host = {
@@ -87,6 +90,8 @@ function fakeHost(leaderWait: LeaderWait | undefined): { host: ServiceHost; elec
     peers: {
       forward: (address: string) => {
         forwards.push(address);
+        const code = failing.get(address);
+        if (code !== undefined) return Promise.reject(Object.assign(new Error(`${code} ${grpc.status[code]}: No connection established`), { code, details: 'No connection established', metadata: new grpc.Metadata() }));
         return Promise.resolve({ forwardedTo: address });
       },
     },
@@ -161,5 +166,35 @@ describe('onLeader with a leader wait', () => {
     await vi.advanceTimersByTimeAsync(1);
     await result;
     expect(error).toMatchObject({ code: 'no-leader' });
+  });
+
+  it('a forward that cannot reach the leader waits for the next leader and goes there', async () => {
+    const { host, elect, forwards } = fakeHost(new LeaderWait({ holdMs: 160 }), new Map([['127.0.0.1:7001', grpc.status.UNAVAILABLE]]));
+    elect('n1', false);
+    const result = onLeader(host, fakeCall(Date.now() + 5000), 'Kv', 'Put', () => Promise.resolve('local'));
+    await vi.advanceTimersByTimeAsync(15);
+    elect('', false); // the dead leader's streams closed
+    await vi.advanceTimersByTimeAsync(30);
+    elect('n3', false);
+    expect(await result).toEqual({ forwardedTo: '127.0.0.1:7003' });
+    expect(forwards).toEqual(['127.0.0.1:7001', '127.0.0.1:7003']);
+  });
+
+  it('forwards at most forwardAttemptsMax times; a forward that timed out is not sent again', async () => {
+    const dead = new Map([['127.0.0.1:7001', grpc.status.UNAVAILABLE], ['127.0.0.1:7003', grpc.status.UNAVAILABLE]]);
+    const twice = fakeHost(new LeaderWait({ holdMs: 160 }), dead);
+    twice.elect('n1', false);
+    const result = onLeader(twice.host, fakeCall(Date.now() + 5000), 'Kv', 'Put', () => Promise.resolve('local'));
+    const settled = expect(result).rejects.toBeInstanceOf(LeaderUnreachableError);
+    await vi.advanceTimersByTimeAsync(10);
+    twice.elect('n3', false);
+    await settled;
+    expect(twice.forwards).toEqual(['127.0.0.1:7001', '127.0.0.1:7003']);
+    expect(forwardAttemptsMax).toBe(2);
+
+    const late = fakeHost(new LeaderWait({ holdMs: 160 }), new Map([['127.0.0.1:7001', grpc.status.DEADLINE_EXCEEDED]]));
+    late.elect('n1', false);
+    await expect(onLeader(late.host, fakeCall(Date.now() + 5000), 'Kv', 'Put', () => Promise.resolve('local'))).rejects.toMatchObject({ code: 'not-leader' });
+    expect(late.forwards).toEqual(['127.0.0.1:7001']);
   });
 });
