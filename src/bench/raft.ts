@@ -49,6 +49,9 @@ export interface EventLoopFigures {
   entriesPerSyncedWrite: number;
   /** CPU seconds by thread: `main` (JavaScript) and `other` (libuv's pool: LevelDB writes and fsyncs; V8's helpers: concurrent GC, compiler). */
   cpuSecondsByThread: Record<string, number>;
+  /** New leaders this coordinator saw during the timed writes (testudo_raft_leader_changes_seen_total), and how far its term moved. */
+  leaderChangesSeen: number;
+  termChanges: number;
 }
 
 /** How often the lag max gauge is read during the writes: at most its window (metrics.ts loopLagMaxWindowMs), so no peak is missed. */
@@ -245,6 +248,8 @@ class ClusterMeter {
         syncedWrites: last.loop.syncedWrites - first.loop.syncedWrites,
         entriesPerSyncedWrite: round((last.loop.syncedEntries - first.loop.syncedEntries) / Math.max(1, last.loop.syncedWrites - first.loop.syncedWrites)),
         cpuSecondsByThread: Object.fromEntries([...last.threads].map(([name, seconds]) => [name, round(seconds - (first.threads.get(name) ?? 0))])),
+        leaderChangesSeen: last.loop.leaderChangesSeen - first.loop.leaderChangesSeen,
+        termChanges: last.loop.term - first.loop.term,
       };
     }
     return figures;
