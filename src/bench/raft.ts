@@ -18,6 +18,12 @@ export interface RaftBenchOptions {
   readonly warmupOps: number;
   /** Longest wait for a stable leader before and after the writes (default leaderWaitMsDefault); past it ClusterNotSettledError. */
   readonly leaderWaitMs?: number;
+  /**
+   * Keep the local cluster's data and coordinator logs here, logged at info
+   * (every role change is a `raft-state` line: how each election began);
+   * default a temporary directory, logged at warn and removed afterwards.
+   */
+  readonly dataDir?: string;
 }
 
 export interface RaftBenchResult extends LoadResult {
@@ -70,11 +76,12 @@ export async function runRaftBench(options: RaftBenchOptions, log: (line: string
   try {
     let endpoints = options.coordinators;
     if (endpoints === undefined) {
-      dataDir = await mkdtemp(join(tmpdir(), 'testudo-bench-'));
-      cluster = new LocalCluster({ coordinators: 3, dataDir, baseHttpPort: 0, logLevel: 'warn' });
+      const kept = options.dataDir;
+      if (kept === undefined) dataDir = await mkdtemp(join(tmpdir(), 'testudo-bench-'));
+      cluster = new LocalCluster({ coordinators: 3, dataDir: kept ?? dataDir!, baseHttpPort: 0, logLevel: kept === undefined ? 'warn' : 'info' });
       await cluster.start();
       endpoints = cluster.endpoints();
-      log(`started a local 3-node cluster in ${dataDir}`);
+      log(`started a local 3-node cluster in ${kept ?? dataDir}`);
     }
     const before = await waitForLeader(endpoints, options.leaderWaitMs);
     log(`leader ${before.leaderId} at term ${before.term}; driving ${options.clients} clients from a separate process`);

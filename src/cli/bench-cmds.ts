@@ -66,6 +66,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--rounds <n>', 'with --compare: pairs of runs', '3')
     .option('--etcd-bin <path>', 'with --compare etcd: the etcd binary (default: etcd on PATH)')
     .option('--wait <ms>', `how long to wait for a stable leader, before and after the writes, before giving up with exit 3 (default ${leaderWaitMsDefault})`)
+    .option('--data-dir <dir>', "keep the local cluster's data and coordinator logs (at info: every role change) here (default: a temporary directory, removed)")
     .action(async (o: RaftBenchFlags) => {
       const options = {
         clients: positiveInt('--clients', o.clients),
@@ -74,14 +75,17 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
         durationMs: o.durationS === undefined ? undefined : positiveInt('--duration-s', o.durationS) * 1000,
         warmupOps: nonNegativeInt('--warmup-ops', o.warmupOps),
         leaderWaitMs: waitFlag(o.wait),
+        dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
       };
       if (o.compare !== undefined) {
         if (o.coordinators !== undefined) throw new UsageError('--compare starts its own clusters: leave out --coordinators');
+        if (options.dataDir !== undefined) throw new UsageError('--compare starts a new cluster each round: leave out --data-dir');
         const etcdBinary = etcdBinaryFlag(o.compare, o.etcdBin);
         write(`${JSON.stringify(await runRaftCompare({ ...options, rounds: positiveInt('--rounds', o.rounds), etcdBinary }, progress))}\n`);
         return;
       }
       const coordinators = o.coordinators === undefined ? undefined : endpointList(o.coordinators);
+      if (coordinators !== undefined && options.dataDir !== undefined) throw new UsageError('--data-dir is for the local cluster bench raft starts: leave out --coordinators');
       write(`${JSON.stringify(await settledOrExit(() => runRaftBench({ ...options, coordinators }, progress), coordinators === undefined))}\n`);
     });
   bench
@@ -279,6 +283,7 @@ interface RaftBenchFlags {
   rounds: string;
   etcdBin?: string;
   wait?: string;
+  dataDir?: string;
 }
 
 /** `--wait <ms>` of a bench or drill, or undefined for the command's own default. */
