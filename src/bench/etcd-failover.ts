@@ -26,7 +26,7 @@ export interface FailoverCompareOptions {
 }
 
 /** The kill drill's figures, as Testudo's drill reports them (no phases: etcd logs no state lines the drill reads). */
-export interface EtcdDrillResult extends Omit<DrillResult, 'mode' | 'phases' | 'phasesByRound'> {
+export interface EtcdDrillResult extends Omit<DrillResult, 'mode' | 'phases' | 'phasesByRound' | 'refusedWrites' | 'refusedWritesByRound'> {
   mode: 'kill';
   /** Times a polled member named a different leader than the poll before, outside the kills' rounds. */
   leaderChangesOutsideKills: number;

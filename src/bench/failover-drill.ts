@@ -7,7 +7,9 @@ import { ChaosCluster } from '../failure-injection/chaos-cluster.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { readStateLines, roundPhases, summarisePhases, type PhasesReport, type RoundPhases } from './failover-phases.js';
 import { quantile, round } from './load.js';
+import { metricsFetchTimeoutMs, parseMetricSamples } from './process-stats.js';
 import { waitForLeader } from './raft.js';
+import { ClusterNotSettledError, describeError, describeStatus } from './settle.js';
 
 /** How long the transfer mode waits for TransferLeader's answer. */
 const transferCallTimeoutMs = 10_000;
@@ -41,6 +43,8 @@ export interface DrillOptions {
   readonly electionTicks?: number;
   /** Keep the cluster's data and logs here (default: a temporary directory, removed afterwards). */
   readonly dataDir?: string;
+  /** Longest wait for the cluster to settle, at the start and between rounds (default drillSettleTimeoutMs); past it ClusterNotSettledError. */
+  readonly settleTimeoutMs?: number;
 }
 
 export interface DrillResult {
@@ -54,6 +58,16 @@ export interface DrillResult {
   spuriousElections: number;
   ackedWrites: number;
   failedRounds: number;
+  /**
+   * Writes the surviving coordinators answered with an error during the
+   * rounds (no leader, not leader, timeouts: testudo_grpc_requests_total of
+   * Put with a code other than OK), each one a failed attempt the drill's
+   * client saw and retried. Null where not measured (the partition mode, a
+   * running cluster, a /metrics read that failed). Attempts lost with the
+   * killed leader itself are not counted.
+   */
+  refusedWrites: number | null;
+  refusedWritesByRound: (number | null)[];
   failoverMs: number[];
   /** Where the rounds' time went (local clusters only; see failover-phases.ts). */
   phases: PhasesReport | null;
@@ -87,11 +101,12 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
   if (options.endpoints !== undefined && localOnlyModes.includes(options.mode)) {
     throw new Error(`--mode ${options.mode} needs a local cluster (it controls the processes or the links); on a running cluster only --mode transfer works`);
   }
+  const settleMs = options.settleTimeoutMs ?? drillSettleTimeoutMs;
   const drill = await DrillCluster.open(options);
   const writer = new DrillWriter(options.writeIntervalMs, `drill/${randomUUID().slice(0, 8)}/`);
   try {
     const endpoints = drill.endpoints;
-    const first = await waitForLeader(endpoints, drillSettleTimeoutMs);
+    const first = await waitForLeader(endpoints, settleMs);
     // Short attempts and short backoff: the drill measures the cluster, not the client's patience.
     writer.start(
       new TestudoClient({
@@ -102,32 +117,22 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
         retry: { attemptsMax: 1000, backoffBaseMs: 5, backoffMaxMs: 25 },
       }),
     );
-    const failoverMs: number[] = [];
-    const phases: (RoundPhases & { splitOrRetry: boolean })[] = [];
-    let failedRounds = 0;
+    const rounds: RoundOutcome[] = [];
     let leader = first;
-    for (let round = 1; round <= options.rounds; round++) {
-      const t0 = process.hrtime.bigint();
-      const faultWallMs = Date.now();
-      const heal = await drill.inject(options.mode, leader.leaderId);
-      const ack = await writer.firstAckStartedAfter(t0, options.roundTimeoutMs);
-      if (ack === null) {
-        failedRounds++;
-        failoverMs.push(options.roundTimeoutMs);
-      } else {
-        failoverMs.push(round3(Number(ack.ackNs - t0) / 1e6));
-      }
-      // Read before healing: the restarted victim's own lines would come after.
-      const untilWallMs = Date.now();
-      if (drill.logPaths.length > 0) phases.push(roundPhases(await readStateLines(drill.logPaths), faultWallMs, untilWallMs, ack === null ? null : failoverMs[failoverMs.length - 1]!));
-      await heal();
-      leader = await waitForLeader(endpoints, drillSettleTimeoutMs);
-      await waitCaughtUp(endpoints, drillSettleTimeoutMs);
-      log(`round ${round}/${options.rounds}: ${options.mode} ${leader.leaderId === '' ? '?' : 'leader'} → first write after ${failoverMs[failoverMs.length - 1]} ms${describePhases(phases[round - 1])}; leader now ${leader.leaderId} (term ${leader.term})`);
+    for (let n = 1; n <= options.rounds; n++) {
+      const outcome = await faultRound(drill, writer, options, leader.leaderId);
+      rounds.push(outcome);
+      leader = await waitForLeader(endpoints, settleMs);
+      await waitCaughtUp(endpoints, settleMs);
+      const refused = outcome.refused === null ? '' : `, ${outcome.refused} writes refused`;
+      log(`round ${n}/${options.rounds}: ${options.mode} leader → first write after ${outcome.failoverMs} ms${describePhases(outcome.phases ?? undefined)}${refused}; leader now ${leader.leaderId} (term ${leader.term})`);
     }
     await writer.stop();
     const lostWrites = await countLost(endpoints, writer);
-    const last = await waitForLeader(endpoints, drillSettleTimeoutMs);
+    const last = await waitForLeader(endpoints, settleMs);
+    const failoverMs = rounds.map((r) => r.failoverMs);
+    const refusedByRound = rounds.map((r) => r.refused);
+    const phases = rounds.flatMap((r) => (r.phases === null ? [] : [r.phases]));
     const sorted = [...failoverMs].sort((a, b) => a - b);
     return {
       mode: options.mode,
@@ -138,7 +143,9 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
       lostWrites,
       spuriousElections: Math.max(0, last.term - first.term - options.rounds),
       ackedWrites: writer.acks.length,
-      failedRounds,
+      failedRounds: rounds.filter((r) => r.timedOut).length,
+      refusedWrites: refusedByRound.some((n) => n === null) ? null : refusedByRound.reduce<number>((a, b) => a + (b ?? 0), 0),
+      refusedWritesByRound: refusedByRound,
       failoverMs,
       phases: phases.length === 0 ? null : summarisePhases(phases),
       phasesByRound: phases.map(({ splitOrRetry: _, ...p }) => p),
@@ -147,6 +154,32 @@ export async function runFailoverDrill(options: DrillOptions, log: (line: string
     await writer.stop();
     await drill.close();
   }
+}
+
+interface RoundOutcome {
+  /** From the fault to the first commit of a write started after it; the round timeout when none came. */
+  readonly failoverMs: number;
+  readonly timedOut: boolean;
+  /** Writes the survivors refused during the round (see DrillResult.refusedWrites). */
+  readonly refused: number | null;
+  readonly phases: (RoundPhases & { splitOrRetry: boolean }) | null;
+}
+
+/** One round: the fault, the wait for the first write after it, the survivors' refusals and the phases, then the heal. */
+async function faultRound(drill: DrillCluster, writer: DrillWriter, options: DrillOptions, leaderId: string): Promise<RoundOutcome> {
+  const survivors = drill.httpAddressesExcept(leaderId);
+  const refusedBefore = await refusedPuts(survivors);
+  const t0 = process.hrtime.bigint();
+  const faultWallMs = Date.now();
+  const heal = await drill.inject(options.mode, leaderId);
+  const ack = await writer.firstAckStartedAfter(t0, options.roundTimeoutMs);
+  const failoverMs = ack === null ? options.roundTimeoutMs : round3(Number(ack.ackNs - t0) / 1e6);
+  // Read before healing: the restarted victim's own lines would come after.
+  const untilWallMs = Date.now();
+  const refusedAfter = await refusedPuts(survivors);
+  const phases = drill.logPaths.length === 0 ? null : roundPhases(await readStateLines(drill.logPaths), faultWallMs, untilWallMs, ack === null ? null : failoverMs);
+  await heal();
+  return { failoverMs, timedOut: ack === null, refused: refusedBefore === null || refusedAfter === null ? null : refusedAfter - refusedBefore, phases };
 }
 
 /**
@@ -160,13 +193,15 @@ class DrillCluster {
     readonly clientRoutes: AddressRoutes,
     /** The coordinators' logs (local clusters), read for each round's phases. */
     readonly logPaths: string[],
+    /** Each coordinator's HTTP address (local clusters outside the partition mode), for its /metrics. */
+    private readonly httpAddresses: ReadonlyMap<string, string>,
     private readonly local: LocalCluster | null,
     private readonly chaos: ChaosCluster | null,
     private readonly cleanup: () => Promise<void>,
   ) {}
 
   static async open(options: DrillOptions): Promise<DrillCluster> {
-    if (options.endpoints !== undefined) return new DrillCluster([...options.endpoints], AddressRoutes.none, [], null, null, async () => undefined);
+    if (options.endpoints !== undefined) return new DrillCluster([...options.endpoints], AddressRoutes.none, [], new Map(), null, null, async () => undefined);
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'testudo-drill-')));
     const remove = async (): Promise<void> => {
       if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
@@ -178,17 +213,27 @@ class DrillCluster {
       const chaos = new ChaosCluster({ ...timing, workers: 0, slots: 1, chaosHooks: false });
       await chaos.start();
       const endpoints = chaos.coordinatorIds().map((id) => chaos.cluster.member(id).grpcAddress);
-      return new DrillCluster(endpoints, chaos.routesFrom('client'), founders.map((id) => chaos.cluster.member(id).logPath), chaos.cluster, chaos, async () => {
+      return new DrillCluster(endpoints, chaos.routesFrom('client'), founders.map((id) => chaos.cluster.member(id).logPath), new Map(), chaos.cluster, chaos, async () => {
         await chaos.stop();
         await remove();
       });
     }
-    const cluster = new LocalCluster({ ...timing, baseHttpPort: null });
+    // HTTP for /metrics: the writes each survivor refused during a round.
+    const cluster = new LocalCluster({ ...timing, baseHttpPort: 0 });
     await cluster.start();
-    return new DrillCluster(cluster.endpoints(), AddressRoutes.none, founders.map((id) => cluster.member(id).logPath), cluster, null, async () => {
+    const http = new Map(founders.flatMap((id) => {
+      const address = cluster.member(id).httpAddress;
+      return address === null ? [] : [[id, address] as const];
+    }));
+    return new DrillCluster(cluster.endpoints(), AddressRoutes.none, founders.map((id) => cluster.member(id).logPath), http, cluster, null, async () => {
       await cluster.stop();
       await remove();
     });
+  }
+
+  /** The HTTP addresses of every coordinator but `victim`; empty when there are none to read. */
+  httpAddressesExcept(victim: string): string[] {
+    return [...this.httpAddresses].filter(([id]) => id !== victim).map(([, address]) => address);
   }
 
   /** Applies the mode's fault to the leader; resolves with what undoes it. */
@@ -237,20 +282,52 @@ class DrillCluster {
   }
 }
 
-/** Waits until every member answers and trails the leader by a few entries at most. */
+/** How far (log entries) a member may trail the leader for the cluster to count as caught up. */
+export const caughtUpLagEntriesMax = 16;
+
+/** Waits until every member answers and trails the leader by a few entries at most; ClusterNotSettledError past `timeoutMs`. */
 export async function waitCaughtUp(endpoints: readonly string[], timeoutMs = 30_000): Promise<void> {
   const client = new TestudoClient({ endpoints: [...endpoints], totalTimeoutMs: 5000, callTimeoutMs: 1000 });
   const deadline = Date.now() + timeoutMs;
+  let lastSeen = '';
   try {
     for (;;) {
-      const status = await client.clusterStatus().catch(() => null);
-      if (status !== null && status.members.every((m) => m.reachable && m.lag <= 16 && m.leaderId === status.leaderId && status.leaderId !== '')) return;
-      if (Date.now() > deadline) throw new Error(`cluster did not settle within ${timeoutMs} ms`);
+      const status = await client.clusterStatus().catch((error: unknown) => {
+        lastSeen = describeError(error);
+        return null;
+      });
+      if (status !== null) {
+        if (status.members.every((m) => m.reachable && m.lag <= caughtUpLagEntriesMax && m.leaderId === status.leaderId && status.leaderId !== '')) return;
+        lastSeen = describeStatus(status);
+      }
+      if (Date.now() > deadline) throw new ClusterNotSettledError('lagging', endpoints, timeoutMs, lastSeen);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   } finally {
     client.close();
   }
+}
+
+/**
+ * Put calls the coordinators at `httpAddresses` answered with an error so
+ * far (testudo_grpc_requests_total, every code but OK), summed; null when
+ * there are none or one cannot be read.
+ */
+async function refusedPuts(httpAddresses: readonly string[]): Promise<number | null> {
+  if (httpAddresses.length === 0) return null;
+  let total = 0;
+  for (const address of httpAddresses) {
+    try {
+      const response = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(metricsFetchTimeoutMs) });
+      if (!response.ok) return null;
+      for (const s of parseMetricSamples(await response.text())) {
+        if (s.name === 'testudo_grpc_requests_total' && s.labels['method'] === 'Put' && s.labels['code'] !== 'OK') total += s.value;
+      }
+    } catch {
+      return null;
+    }
+  }
+  return total;
 }
 
 async function countLost(endpoints: readonly string[], writer: DrillWriter): Promise<number> {

@@ -120,6 +120,9 @@ export interface LoopReading {
   /** `testudo_disk_batch_entries`: synced writes and the entries they held. */
   readonly syncedWrites: number;
   readonly syncedEntries: number;
+  /** `testudo_raft_leader_changes_seen_total` and `testudo_raft_term`: elections this coordinator saw. */
+  readonly leaderChangesSeen: number;
+  readonly term: number;
 }
 
 export function loopReading(samples: readonly MetricSample[]): LoopReading {
@@ -129,6 +132,8 @@ export function loopReading(samples: readonly MetricSample[]): LoopReading {
   let gcCount = 0;
   let syncedWrites = 0;
   let syncedEntries = 0;
+  let leaderChangesSeen = 0;
+  let term = 0;
   for (const s of samples) {
     if (s.name === 'testudo_event_loop_lag_seconds_bucket') lagBuckets.set(parseValue(s.labels['le'] ?? 'NaN'), s.value);
     else if (s.name === 'testudo_event_loop_lag_max_seconds') lagMaxSeconds = s.value;
@@ -136,9 +141,11 @@ export function loopReading(samples: readonly MetricSample[]): LoopReading {
     else if (s.name === 'nodejs_gc_duration_seconds_count') gcCount += s.value;
     else if (s.name === 'testudo_disk_batch_entries_count') syncedWrites = s.value;
     else if (s.name === 'testudo_disk_batch_entries_sum') syncedEntries = s.value;
+    else if (s.name === 'testudo_raft_leader_changes_seen_total') leaderChangesSeen = s.value;
+    else if (s.name === 'testudo_raft_term') term = s.value;
   }
   if (lagBuckets.size === 0 || lagMaxSeconds === null) throw new Error('the metrics have no testudo_event_loop_lag_seconds (a coordinator older than the lag probe?)');
-  return { lagBuckets, lagMaxSeconds, gcSeconds, gcCount, syncedWrites, syncedEntries };
+  return { lagBuckets, lagMaxSeconds, gcSeconds, gcCount, syncedWrites, syncedEntries, leaderChangesSeen, term };
 }
 
 /**

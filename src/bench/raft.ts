@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { TestudoClient } from '../client/index.js';
 import { LocalCluster, testudoCommand } from '../cluster/local-cluster.js';
 import { timedPhaseLine, type LoadResult } from './load.js';
+import { ClusterNotSettledError, describeError, describeStatus } from './settle.js';
 import { fetchLoopReading, quantileBetween, readProcessCpuSeconds, readThreadCpuSeconds, type LoopReading } from './process-stats.js';
 
 export interface RaftBenchOptions {
@@ -15,6 +16,14 @@ export interface RaftBenchOptions {
   /** An existing cluster; without it a local 3-node cluster is started (and removed after). */
   readonly coordinators?: readonly string[];
   readonly warmupOps: number;
+  /** Longest wait for a stable leader before and after the writes (default leaderWaitMsDefault); past it ClusterNotSettledError. */
+  readonly leaderWaitMs?: number;
+  /**
+   * Keep the local cluster's data and coordinator logs here, logged at info
+   * (every role change is a `raft-state` line: how each election began);
+   * default a temporary directory, logged at warn and removed afterwards.
+   */
+  readonly dataDir?: string;
 }
 
 export interface RaftBenchResult extends LoadResult {
@@ -46,6 +55,9 @@ export interface EventLoopFigures {
   entriesPerSyncedWrite: number;
   /** CPU seconds by thread: `main` (JavaScript) and `other` (libuv's pool: LevelDB writes and fsyncs; V8's helpers: concurrent GC, compiler). */
   cpuSecondsByThread: Record<string, number>;
+  /** New leaders this coordinator saw during the timed writes (testudo_raft_leader_changes_seen_total), and how far its term moved. */
+  leaderChangesSeen: number;
+  termChanges: number;
 }
 
 /** How often the lag max gauge is read during the writes: at most its window (metrics.ts loopLagMaxWindowMs), so no peak is missed. */
@@ -64,13 +76,14 @@ export async function runRaftBench(options: RaftBenchOptions, log: (line: string
   try {
     let endpoints = options.coordinators;
     if (endpoints === undefined) {
-      dataDir = await mkdtemp(join(tmpdir(), 'testudo-bench-'));
-      cluster = new LocalCluster({ coordinators: 3, dataDir, baseHttpPort: 0, logLevel: 'warn' });
+      const kept = options.dataDir;
+      if (kept === undefined) dataDir = await mkdtemp(join(tmpdir(), 'testudo-bench-'));
+      cluster = new LocalCluster({ coordinators: 3, dataDir: kept ?? dataDir!, baseHttpPort: 0, logLevel: kept === undefined ? 'warn' : 'info' });
       await cluster.start();
       endpoints = cluster.endpoints();
-      log(`started a local 3-node cluster in ${dataDir}`);
+      log(`started a local 3-node cluster in ${kept ?? dataDir}`);
     }
-    const before = await waitForLeader(endpoints);
+    const before = await waitForLeader(endpoints, options.leaderWaitMs);
     log(`leader ${before.leaderId} at term ${before.term}; driving ${options.clients} clients from a separate process`);
     const meter = cluster === null ? null : new ClusterMeter(cluster);
     let begun: Promise<void> | null = null;
@@ -92,7 +105,7 @@ export async function runRaftBench(options: RaftBenchOptions, log: (line: string
     }).finally(() => meter?.stopPolling());
     const figures = await (ended as Promise<ClusterFigures> | null);
     log(`timed writes: monotonic clock ${timedUs[0]}-${timedUs[1]} µs`);
-    const after = await waitForLeader(endpoints);
+    const after = await waitForLeader(endpoints, options.leaderWaitMs);
     const coordinatorsCpuSeconds = figures === null ? null : Object.values(figures.cpuSeconds).reduce((a, b) => a + b, 0);
     return {
       ...load,
@@ -108,19 +121,31 @@ export async function runRaftBench(options: RaftBenchOptions, log: (line: string
   }
 }
 
-export async function waitForLeader(endpoints: readonly string[], timeoutMs = 30_000): Promise<{ leaderId: string; term: number }> {
-  const client = new TestudoClient({ endpoints: [...endpoints], totalTimeoutMs: timeoutMs, callTimeoutMs: 1000 });
+/** How long `bench raft` waits for a stable leader, before and after the writes, unless told (`--wait`). */
+export const leaderWaitMsDefault = 30_000;
+
+/**
+ * Waits until one member leads and every member is reachable and follows
+ * it; throws ClusterNotSettledError (exit 3 in the CLI) past `timeoutMs`,
+ * saying what the last status showed.
+ */
+export async function waitForLeader(endpoints: readonly string[], timeoutMs = leaderWaitMsDefault): Promise<{ leaderId: string; term: number }> {
+  const client = new TestudoClient({ endpoints: [...endpoints], totalTimeoutMs: timeoutMs, callTimeoutMs: Math.min(1000, timeoutMs) });
   const deadline = Date.now() + timeoutMs;
+  let lastSeen = '';
+  let lastError: unknown;
   try {
     for (;;) {
       try {
         const status = await client.clusterStatus();
         const leader = status.members.find((m) => m.role === 'leader');
         if (leader !== undefined && status.members.every((m) => m.reachable && m.leaderId === leader.id)) return { leaderId: leader.id, term: leader.term };
+        lastSeen = describeStatus(status);
       } catch (error) {
-        if (Date.now() > deadline) throw error;
+        lastError = error;
+        lastSeen = describeError(error);
       }
-      if (Date.now() > deadline) throw new Error(`no stable leader within ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new ClusterNotSettledError('no-leader', endpoints, timeoutMs, lastSeen, { cause: lastError });
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   } finally {
@@ -230,6 +255,8 @@ class ClusterMeter {
         syncedWrites: last.loop.syncedWrites - first.loop.syncedWrites,
         entriesPerSyncedWrite: round((last.loop.syncedEntries - first.loop.syncedEntries) / Math.max(1, last.loop.syncedWrites - first.loop.syncedWrites)),
         cpuSecondsByThread: Object.fromEntries([...last.threads].map(([name, seconds]) => [name, round(seconds - (first.threads.get(name) ?? 0))])),
+        leaderChangesSeen: last.loop.leaderChangesSeen - first.loop.leaderChangesSeen,
+        termChanges: last.loop.term - first.loop.term,
       };
     }
     return figures;

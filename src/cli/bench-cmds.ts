@@ -1,12 +1,14 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { localOnlyModes, runFailoverDrill, type DrillMode } from '../bench/failover-drill.js';
+import { drillSettleTimeoutMs, localOnlyModes, runFailoverDrill, type DrillMode } from '../bench/failover-drill.js';
 import { kvMachineBenchPutsMax, runKvMachineBench } from '../bench/kv-machine.js';
 import { runLoad, timedPhaseLine } from '../bench/load.js';
 import { runDrillDefaults, runDrillModes, runRunFailoverDrill, type RunDrillMode } from '../bench/run-failover-drill.js';
 import { makespanScaleDefault, runMakespanBench } from '../bench/makespan.js';
 import { filePairsDefault, historyErrorDefault, runFileMakespanBench } from '../bench/makespan-files.js';
-import { runRaftBench } from '../bench/raft.js';
+import { leaderWaitMsDefault, runRaftBench } from '../bench/raft.js';
+import { ClusterNotSettledError } from '../bench/settle.js';
+import { printableLines } from '../common/printable.js';
 import { runEtcdLoad } from '../bench/etcd-bench.js';
 import { EtcdMissingError, findEtcdBinary } from '../bench/etcd-cluster.js';
 import { runRaftCompare } from '../bench/etcd-compare.js';
@@ -18,8 +20,8 @@ import { dashboardStreamsMax } from '../dashboard/limits.js';
 import { valueBytesMax } from '../coordinator/limits.js';
 import { prefetchPerSlotMax } from '../coordinator/recovery/index.js';
 import { ExitCode, ExitError, UsageError } from './errors.js';
-import { endpointListFlag, positiveIntFlag, replicasFlag } from './flags.js';
-import { deprecationNote } from './connect.js';
+import { endpointListFlag, integerFlag, positiveIntFlag, replicasFlag } from './flags.js';
+import { deprecationNote, waitMsMax } from './connect.js';
 import { positiveInt } from './up-cmd.js';
 import type { CliIo } from './io.js';
 
@@ -63,6 +65,8 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--compare <system>', 'etcd: also run a local 3-member etcd cluster with the same load, alternating, and print both with the ratios')
     .option('--rounds <n>', 'with --compare: pairs of runs', '3')
     .option('--etcd-bin <path>', 'with --compare etcd: the etcd binary (default: etcd on PATH)')
+    .option('--wait <ms>', `how long to wait for a stable leader, before and after the writes, before giving up with exit 3 (default ${leaderWaitMsDefault})`)
+    .option('--data-dir <dir>', "keep the local cluster's data and coordinator logs (at info: every role change) here (default: a temporary directory, removed)")
     .action(async (o: RaftBenchFlags) => {
       const options = {
         clients: positiveInt('--clients', o.clients),
@@ -70,15 +74,19 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
         valueBytes: positiveInt('--value-bytes', o.valueBytes),
         durationMs: o.durationS === undefined ? undefined : positiveInt('--duration-s', o.durationS) * 1000,
         warmupOps: nonNegativeInt('--warmup-ops', o.warmupOps),
+        leaderWaitMs: waitFlag(o.wait),
+        dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
       };
       if (o.compare !== undefined) {
         if (o.coordinators !== undefined) throw new UsageError('--compare starts its own clusters: leave out --coordinators');
+        if (options.dataDir !== undefined) throw new UsageError('--compare starts a new cluster each round: leave out --data-dir');
         const etcdBinary = etcdBinaryFlag(o.compare, o.etcdBin);
         write(`${JSON.stringify(await runRaftCompare({ ...options, rounds: positiveInt('--rounds', o.rounds), etcdBinary }, progress))}\n`);
         return;
       }
       const coordinators = o.coordinators === undefined ? undefined : endpointList(o.coordinators);
-      write(`${JSON.stringify(await runRaftBench({ ...options, coordinators }, progress))}\n`);
+      if (coordinators !== undefined && options.dataDir !== undefined) throw new UsageError('--data-dir is for the local cluster bench raft starts: leave out --coordinators');
+      write(`${JSON.stringify(await settledOrExit(() => runRaftBench({ ...options, coordinators }, progress), coordinators === undefined))}\n`);
     });
   bench
     .command('load')
@@ -221,23 +229,25 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--baseline-rounds <n>', `run: rounds with no fault, for the run's duration without one (default ${runDrillDefaults.baselineRounds})`)
     .option('--tick-ms <ms>', 'Raft tick length (default: the coordinator default)')
     .option('--election-ticks <n>', 'election timeout in ticks (default: the coordinator default)')
+    .option('--wait <ms>', `kv: how long to wait for one leader that every member follows, and for the members to catch up, at the start and between rounds, before giving up with exit 3 (default ${drillSettleTimeoutMs})`)
     .option('--data-dir <dir>', "keep the cluster's data and coordinator logs here (default: a temporary directory, removed)")
     .option('--compare <system>', 'etcd: --workload kv --mode kill only: then the same drill on a local 3-member etcd cluster, both in one JSON')
     .option('--etcd-bin <path>', 'with --compare etcd: the etcd binary (default: etcd on PATH)')
     .action(async (o: DrillFlags) => {
+      if (o.wait !== undefined && (o.compare !== undefined || o.workload !== 'kv')) throw new UsageError('--wait is for --workload kv without --compare');
       if (o.compare !== undefined) {
-        await compareFailoverDrill(o, write);
+        await settledOrExit(() => compareFailoverDrill(o, write), true);
         return;
       }
       const size = replicasFlag(o, { min: 1, max: 9, fallback: 3 }, io.err);
       if (size.replicas < 3) throw new UsageError('--replicas must be at least 3 for a failover drill');
       if (o.workload === 'run') {
         if (size.list !== undefined) throw new UsageError('--workload run starts its own cluster: give --replicas <n>, not --coordinators');
-        await runWorkloadDrill(o, size.replicas, write);
+        await settledOrExit(() => runWorkloadDrill(o, size.replicas, write), true);
         return;
       }
       if (o.workload !== 'kv') throw new UsageError(`--workload must be kv or run, got "${o.workload}"`);
-      await kvWorkloadDrill(o, size.replicas, size.list, write);
+      await settledOrExit(() => kvWorkloadDrill(o, size.replicas, size.list, write), size.list === undefined);
     });
 }
 
@@ -256,6 +266,7 @@ interface DrillFlags {
   baselineRounds?: string;
   tickMs?: string;
   electionTicks?: string;
+  wait?: string;
   dataDir?: string;
   compare?: string;
   etcdBin?: string;
@@ -271,6 +282,31 @@ interface RaftBenchFlags {
   compare?: string;
   rounds: string;
   etcdBin?: string;
+  wait?: string;
+  dataDir?: string;
+}
+
+/** `--wait <ms>` of a bench or drill, or undefined for the command's own default. */
+function waitFlag(raw: string | undefined): number | undefined {
+  return raw === undefined ? undefined : integerFlag('--wait', raw, 1, waitMsMax);
+}
+
+/**
+ * Runs a bench or drill; a cluster that never settled a leader (or whose
+ * members never caught up) is said on stderr with what to try next, and the
+ * command exits 3 (no leader / unreachable, docs/cli.md#exit-codes).
+ */
+async function settledOrExit<T>(run: () => Promise<T>, localCluster: boolean): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!(error instanceof ClusterNotSettledError)) throw error;
+    const next = localCluster
+      ? "the local cluster's coordinators did not settle: on a loaded machine try again later or with a longer --wait; --data-dir DIR keeps their logs"
+      : 'check that the coordinators run and that --coordinators names every member; --wait MS waits longer';
+    process.stderr.write(`testudo: ${printableLines(error.message)}\n  ${next}\n`);
+    throw new ExitError(ExitCode.unavailable, error.message);
+  }
 }
 
 /** `--compare etcd` and `--etcd-bin`: the etcd binary to run, or exit 2 saying what to install. */
@@ -325,6 +361,7 @@ async function kvWorkloadDrill(o: DrillFlags, replicas: number, list: string | u
       tickMs: o.tickMs === undefined ? undefined : positiveInt('--tick-ms', o.tickMs),
       electionTicks: o.electionTicks === undefined ? undefined : positiveInt('--election-ticks', o.electionTicks),
       dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
+      settleTimeoutMs: waitFlag(o.wait),
     },
     progress,
   );

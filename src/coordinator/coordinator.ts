@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { GrpcTransport, peerServerOptions } from '../raft/transport/grpc-transport.js';
+import { LeaderWait } from './leader-wait.js';
 import { durableFileName, formatVersion, LevelDbStorage, RaftNode, NO_NODE, type Message, type NodeId, type TransportHandler } from '../raft/index.js';
 import { clusterHandlers, type AdminHost } from './admin.js';
 import { encodeMemberContext } from './codec.js';
@@ -115,6 +116,8 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   };
   let lastLeader: NodeId = NO_NODE;
   let lastRole = '';
+  // Client calls that find no leader known wait for one, at most an election timeout (services.ts onLeader).
+  const leaderWait = new LeaderWait({ holdMs: config.tickMs * config.electionTicks });
   let dashboard: Dashboard | null = null;
   const node = new RaftNode<ApplyResult>({
     id: config.id,
@@ -138,6 +141,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
           lastLeader = s.leader;
           lastRole = s.role;
           leader?.setLeader(s.role === 'leader');
+          leaderWait.leaderChanged(s.leader === NO_NODE ? '' : s.leader);
           dashboard?.hub.raftStateChanged(s.term, s.leader);
         }
         try {
@@ -233,6 +237,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     leaderHint,
     nowMs: () => Date.now(),
     onRequest: (method, code) => metrics.grpcRequest(method, grpc.status[code] ?? String(code)),
+    leaderWait,
     advertise: config.advertise,
     version: testudoVersion,
     clusterId,
@@ -348,6 +353,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
       archive.stop();
       alerts.stop();
       stopLoopLagMonitor();
+      leaderWait.close();
       server.forceShutdown();
       await node.stop();
       await transport!.close();

@@ -7,6 +7,7 @@ import { listLimitDefault, listLimitMax, validateKeyBound } from './limits.js';
 import type { ForwardService, PeerClients } from './peer-clients.js';
 import { forwardedKey, principalOf, type Principal } from '../security/auth.js';
 import { commitWithin, proposalTimeoutMs } from './propose.js';
+import type { LeaderWait } from './leader-wait.js';
 
 export { forwardedKey };
 
@@ -21,6 +22,8 @@ export interface ServiceHost {
   /** Wall clock for stamping commands (apply never reads it). */
   nowMs(): number;
   onRequest?(method: string, code: grpc.status): void;
+  /** Holds calls that find no leader known until one is (leader-wait.ts); absent: they fail at once. */
+  readonly leaderWait?: LeaderWait;
 }
 
 export { proposalTimeoutMs };
@@ -54,9 +57,24 @@ function isRelayed(error: unknown): error is RelayedError {
 }
 
 /**
+ * Forwards of one client call, at most: the first, and one more when the
+ * leader it went to could not be reached and another leader was reported
+ * meanwhile (the old one was killed: its sockets closed).
+ */
+export const forwardAttemptsMax = 2;
+
+/**
  * Runs `local` when this node leads, forwards the call to the leader when it
  * knows one (once: a forwarded call is never forwarded again), and otherwise
  * fails with a retryable no-leader error.
+ *
+ * With `host.leaderWait`, a call that finds no leader known first waits for
+ * one (at most an election timeout, never past the call's deadline, a bounded
+ * number of calls at once, leader-wait.ts) and then goes on as if it had just
+ * arrived; likewise a call whose forward could not reach the leader waits
+ * for the next leader report and is forwarded again (forwardAttemptsMax).
+ * Either way nothing more happens than the client's own retry would do: the
+ * same request, with its idempotency key, sent once more.
  */
 export async function onLeader<Req, Res>(
   host: ServiceHost,
@@ -65,24 +83,44 @@ export async function onLeader<Req, Res>(
   method: string,
   local: () => Promise<Res>,
 ): Promise<Res> {
-  if (host.node.isLeader) return local();
-  const hint = host.leaderHint();
-  if (hint.leaderId === '' || hint.leaderAddress === '' || call.metadata.get(forwardedKey).length > 0) {
-    throw new ServiceError(
-      grpc.status.UNAVAILABLE,
-      hint.leaderId === '' ? 'no-leader' : 'not-leader',
-      true,
-      hint.leaderId === '' ? 'no leader is known; an election may be in progress' : `not the leader; the leader is ${hint.leaderId}`,
-    );
+  for (let forwards = 0; ; ) {
+    if (!host.node.isLeader && host.leaderHint().leaderId === '') await host.leaderWait?.wait(remainingMs(call));
+    if (host.node.isLeader) return local();
+    const hint = host.leaderHint();
+    if (hint.leaderId === '' || hint.leaderAddress === '' || call.metadata.get(forwardedKey).length > 0) {
+      throw new ServiceError(
+        grpc.status.UNAVAILABLE,
+        hint.leaderId === '' ? 'no-leader' : 'not-leader',
+        true,
+        hint.leaderId === '' ? 'no leader is known; an election may be in progress' : `not the leader; the leader is ${hint.leaderId}`,
+      );
+    }
+    try {
+      // The caller was checked here (the auth interceptor); the leader trusts this node's peer credential to vouch for it.
+      return await forwardOrRelay<Req, Res>(host, hint.leaderAddress, service, method, call.request, remainingMs(call), principalOf(call.metadata));
+    } catch (error) {
+      forwards++;
+      if (!(error instanceof LeaderUnreachableError) || host.leaderWait === undefined || forwards >= forwardAttemptsMax) throw error;
+      await host.leaderWait.wait(remainingMs(call));
+    }
   }
-  // The caller was checked here (the auth interceptor); the leader trusts this node's peer credential to vouch for it.
-  return forwardOrRelay<Req, Res>(host, hint.leaderAddress, service, method, call.request, remainingMs(call), principalOf(call.metadata));
+}
+
+/** A forward to the leader failed with no answer from it (it is down, or the link is); retryable, as not-leader. */
+export class LeaderUnreachableError extends ServiceError {
+  readonly address: string;
+
+  constructor(address: string, cause: unknown) {
+    super(grpc.status.UNAVAILABLE, 'not-leader', true, `could not forward to ${address}: ${(cause as Error).message}`, { cause });
+    this.address = address;
+  }
 }
 
 /**
  * Calls another coordinator on behalf of a client. Its Testudo errors reach
  * the client unchanged (status, message, leader hint); a failure to reach it
- * becomes a retryable not-leader error.
+ * becomes a retryable not-leader error (LeaderUnreachableError when gRPC
+ * said UNAVAILABLE: no connection, or the connection dropped).
  */
 export async function forwardOrRelay<Req, Res>(
   host: ServiceHost,
@@ -100,6 +138,7 @@ export async function forwardOrRelay<Req, Res>(
     if (typeof status.code === 'number' && status.metadata instanceof grpc.Metadata && status.metadata.get('testudo-error').length > 0) {
       throw { relayed: true, status: { code: status.code, details: status.details, metadata: status.metadata } } satisfies RelayedError;
     }
+    if (status.code === grpc.status.UNAVAILABLE) throw new LeaderUnreachableError(address, error);
     throw new ServiceError(grpc.status.UNAVAILABLE, 'not-leader', true, `could not forward to ${address}: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -109,6 +109,18 @@ describe('the coordinator lag probe, read back as the bench reads it', () => {
     }
   });
 
+  it('reads the elections a coordinator saw: new leaders and its term', async () => {
+    const metrics = new NodeMetrics({ nodeId: 'n1', defaultMetrics: false });
+    metrics.observeLoopLag(0.001);
+    const read = async () => loopReading(parseMetricSamples(await metrics.metricsText()));
+    const before = await read();
+    metrics.setRaftState({ term: 3, commitIndex: 5, appliedIndex: 5, leaderId: 'n2' });
+    metrics.setRaftState({ term: 4, commitIndex: 6, appliedIndex: 6, leaderId: 'n3' });
+    const after = await read();
+    expect(after.term).toBe(4);
+    expect(after.leaderChangesSeen - before.leaderChangesSeen).toBe(2);
+  });
+
   it('refuses a negative or non-finite lag', () => {
     const metrics = new NodeMetrics({ nodeId: 'n1', defaultMetrics: false });
     expect(() => metrics.observeLoopLag(-0.001)).toThrow(RangeError);
