@@ -16,15 +16,15 @@
  * durations, the leader's candidates, and a hedged pair's loser superseded.
  * No clock, no randomness: every time is the command's stamp.
  */
-import { meetsRequirements } from './scheduler.js';
-import { slowHedgeDue, slowReason, type BreakerConfig } from '../recovery/index.js';
-import type { AttemptRec, TaskRec, WorkerRec } from './records.js';
-import type { Assignment } from './commands.js';
 import { ExtensionCommandError } from '../kv-machine.js';
+import { slowHedgeDue, slowReason, type BreakerConfig } from '../recovery/index.js';
 import { releaseAttempt, startAttempt } from './attempts.js';
 import { capacityOf, slownessOfWorker } from './capacity.js';
+import type { Assignment } from './commands.js';
 import { fileTimingKey } from './history.js';
 import { queuedCount, runOf, taskOfAttempt, timingKeyOfTask, type AssignOutcome, type Machine } from './machine.js';
+import type { AttemptRec, TaskRec, WorkerRec } from './records.js';
+import { meetsRequirements } from './scheduler.js';
 
 /** Verdicts of a suite's tasks a run must have counted before their median stands in for a missing timing history. */
 export const hedgePeersMin = 5;
@@ -104,6 +104,8 @@ export function planHedges(stragglers: readonly Straggler[], idle: readonly Work
   }
   return plan;
 }
+
+// ------------------------------------------ the stateful half, over the Machine
 
 /**
  * Starts the hedges the leader planned (hedgeCandidates) that still hold
