@@ -931,7 +931,8 @@ describe('Orchestrator: the invariant checker can fail', () => {
     workers: Map<string, { running: string[]; state: string }>;
     tasks: Map<string, { state: string; attempts: { state: string }[] }>;
   };
-  const internals = (o: Orchestrator) => o as unknown as Internals;
+  // The records live in the Orchestrator's working state (machine.ts), its private `m`.
+  const internals = (o: Orchestrator) => (o as unknown as { m: Internals }).m;
   const setup = (): Orchestrator => {
     const d = new Driver();
     d.register(registration('w1', { slots: 2 }));
@@ -982,7 +983,7 @@ describe('Orchestrator: the invariant checker can fail', () => {
         const out = super.apply(index, atMs, payload, deflated);
         const cmd = JSON.parse(Buffer.from(payload).toString('utf8')) as OrchCommand;
         if (cmd.type === 'results') {
-          const tasks = (this as unknown as { tasks: Map<string, { attempts: { result?: unknown; state: string }[]; state: string }> }).tasks;
+          const tasks = (this as unknown as { m: { tasks: Map<string, { attempts: { result?: unknown; state: string }[]; state: string }> } }).m.tasks;
           for (const task of tasks.values()) {
             const last = task.attempts[task.attempts.length - 1];
             if (last !== undefined && task.state === 'passed') {
