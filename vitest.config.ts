@@ -16,7 +16,7 @@ const parallelSafe = [
   'test/bench/{cpu-profile,outbox,process-stats,workload}.test.ts',
   'test/client/**/*.test.ts',
   'test/common/**/*.test.ts',
-  'test/coordinator/{alerts,codec,config,http-server,kv-machine,leader-wait,metrics,orchestrator,orchestrator-capacity,orchestrator-hedging,orchestrator-prefetch,orchestrator-slow,planted-bugs,readiness,runs-service,scheduler}.test.ts',
+  'test/coordinator/{alerts,codec,config,http-server,kv-machine,leader-wait,metrics,orchestrator,orchestrator-capacity,orchestrator-golden,orchestrator-hedging,orchestrator-prefetch,orchestrator-slow,planted-bugs,readiness,runs-service,scheduler}.test.ts',
   'test/coordinator/recovery/**/*.test.ts',
   'test/coordinator/leader/**/*.test.ts',
   'test/model/**/*.test.ts',
