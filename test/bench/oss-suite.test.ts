@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { compareOutcomes, outcomeDifferencesShownMax, outcomeOf, type TestOutcome } from '../../src/bench/oss-compare.js';
 import { directShards, OssSuiteSpecError, runRound, secondsByFile, suitePlan } from '../../src/bench/oss-suite.js';
-import { startBenchCluster } from '../../src/bench/schedule.js';
-import type { TestudoClient } from '../../src/client/index.js';
-import type { LocalCluster } from '../../src/cluster/local-cluster.js';
+import { TestudoClient } from '../../src/client/index.js';
+import { LocalCluster } from '../../src/cluster/local-cluster.js';
+import { waitLocalClusterReady } from '../../src/cluster/ready.js';
 import type { RunSubmission, TaskTemplate } from '../../src/model/types.js';
 import { expandSpec, loadSpec } from '../../src/spec/index.js';
 
@@ -96,9 +96,12 @@ describe('bench oss-suite: a node --test suite directly and through a local clus
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'testudo-oss-test-'));
-    const started = await startBenchCluster(join(dataDir, 'cluster'), 2, { slots: 1, executor: 'process' }, () => undefined);
-    cluster = started.cluster;
-    client = started.client;
+    // One coordinator is enough here and starts fastest; the bench itself runs three.
+    cluster = new LocalCluster({ coordinators: 1, dataDir: join(dataDir, 'cluster'), basePort: 0, baseHttpPort: null });
+    await cluster.start();
+    for (const id of ['w1', 'w2']) await cluster.startWorker(id, { slots: 1, httpPort: null });
+    client = new TestudoClient({ endpoints: cluster.endpoints(), callTimeoutMs: 10_000, totalTimeoutMs: 60_000 });
+    await waitLocalClusterReady(cluster, client, { timeoutMs: 60_000, workers: 2 });
     submission = await expandSpec(await loadSpec(fixtureSpec));
   });
 
