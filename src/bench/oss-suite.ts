@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { TestudoClient } from '../client/index.js';
 import { assert } from '../common/assert.js';
 import { splitByTimings } from '../coordinator/orchestrator/history.js';
@@ -18,12 +18,12 @@ import { stamped, startBenchCluster, waitRunEnd } from './schedule.js';
  * directly and through a local cluster at equal parallelism P (workers ×
  * slots), in alternating rounds (direct, cluster, direct, cluster …) after
  * one untimed warm-up of each. The spec has one suite sharded into P; the
- * direct side runs that suite's command itself, P processes at once, with
- * the files split longest-first by the warm-up's per-file test times (the
- * cluster's `by: timings` split has its own history from its warm-up), and
- * reads their JUnit. Each round's outcomes are compared test by test
- * (oss-compare.ts); wall times are spawn → last exit (direct) and submit →
- * merged report fetched (cluster).
+ * direct side runs that suite's command itself, P processes at once, on the
+ * very shards the cluster ran last (its `by: timings` split, from each
+ * task's files), so both sides run the same processes on the same files and
+ * the difference is Testudo's. Each round's outcomes are compared test by
+ * test (oss-compare.ts); wall times are spawn → last exit (direct) and
+ * submit → merged report fetched (cluster).
  */
 
 export const ossRoundsDefault = 3;
@@ -69,6 +69,8 @@ export interface ClusterRun {
   readonly runId: string;
   readonly state: string;
   readonly tests: readonly TestOutcome[];
+  /** Each task's files, in shard order: the split the cluster ran. */
+  readonly shards: readonly (readonly string[])[];
 }
 
 export interface OssRound {
@@ -107,6 +109,8 @@ export function suitePlan(submission: RunSubmission, parallelism: number): Suite
   const template = submission.tasks[0];
   assert(template !== undefined, 'a suite without tasks');
   if (Object.keys(template.matrix).length > 0) throw new OssSuiteSpecError('the suite must have no matrix');
+  // The direct side reruns the cluster's shards: queue mode has batches, not P fixed shards.
+  if (template.queue === true) throw new OssSuiteSpecError('shards by: queue cannot be rerun directly: use by: timings or by: count');
   if (template.shardCount !== parallelism) {
     throw new OssSuiteSpecError(`the suite has ${template.shardCount} shards; workers × slots is ${parallelism}: make them equal`);
   }
@@ -120,7 +124,7 @@ export function suitePlan(submission: RunSubmission, parallelism: number): Suite
  * Splits the files into `parallelism` shards the way the coordinator splits
  * `by: timings` (its own splitByTimings: longest first by `secByFile`); a
  * file it does not know counts as the median known one (1 s when none is
- * known, which deals the files evenly by count).
+ * known, which deals the files evenly by count: the warm-up's split).
  */
 export function directShards(files: readonly string[], secByFile: ReadonlyMap<string, number>, parallelism: number): string[][] {
   const known = files.map((f) => secByFile.get(f)).filter((sec): sec is number => sec !== undefined);
@@ -128,17 +132,6 @@ export function directShards(files: readonly string[], secByFile: ReadonlyMap<st
   const shards = splitByTimings(files, parallelism, (f) => (secByFile.get(f) ?? unknownSec) * 1000);
   assert(shards.flat().length === files.length, 'a direct split lost or doubled a file');
   return shards;
-}
-
-/** Sum of the test times per file, relative to `cwd` (from the report's `file` attributes). */
-export function secondsByFile(tests: readonly TestCaseResult[], cwd: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const t of tests) {
-    if (t.file === '') continue;
-    const file = isAbsolute(t.file) ? relative(cwd, t.file) : t.file;
-    out.set(file, (out.get(file) ?? 0) + t.timeSec);
-  }
-  return out;
 }
 
 function shardEnv(plan: SuitePlan, shard: number, files: readonly string[], junitPath: string): NodeJS.ProcessEnv {
@@ -151,6 +144,12 @@ function shardEnv(plan: SuitePlan, shard: number, files: readonly string[], juni
   env['TESTUDO_ATTEMPT'] = '1';
   env['TESTUDO_CHECKOUT'] = plan.cwd;
   return env;
+}
+
+function sameFiles(a: readonly string[], b: readonly string[]): boolean {
+  const left = [...a].sort();
+  const right = [...b].sort();
+  return left.length === right.length && left.every((f, i) => f === right[i]);
 }
 
 /** Runs the suite's command once per shard, all at once, as a worker would (sh -c in the suite's cwd). */
@@ -194,10 +193,12 @@ export async function runThroughCluster(client: TestudoClient, submission: RunSu
   const startedAtMs = performance.now();
   const { runId } = await client.submitRun(submission);
   const summary = await waitRunEnd(client, runId);
-  const merged = mergeRun(await client.getRun(runId));
+  const run = await client.getRun(runId);
+  const merged = mergeRun(run);
   const wallMs = Math.round(performance.now() - startedAtMs);
   const tests = merged.suites.flatMap((s) => s.tests).map((t) => ({ id: t.id, status: t.status }));
-  return { wallMs, runId, state: summary.state, tests };
+  const shards = [...run.tasks].sort((a, b) => a.template.shard - b.template.shard).map((t) => t.files);
+  return { wallMs, runId, state: summary.state, tests, shards };
 }
 
 /** The whole bench: one cluster, warm-ups, then `rounds` alternating pairs. */
@@ -225,12 +226,15 @@ export interface RoundDetail {
   readonly round: OssRound;
   readonly comparison: OutcomeComparison;
   readonly clusterState: string;
+  readonly clusterShards: readonly (readonly string[])[];
 }
 
 /** One direct run, then one run through the cluster, and their outcomes compared. */
 export async function runRound(plan: SuitePlan, submission: RunSubmission, client: TestudoClient, shards: readonly (readonly string[])[], reportDir: string): Promise<RoundDetail> {
   const direct = await runDirect(plan, shards, reportDir);
   const cluster = await runThroughCluster(client, submission);
+  assert(cluster.shards.length === plan.parallelism, `the cluster ran ${cluster.shards.length} tasks, not ${plan.parallelism}`);
+  assert(sameFiles(cluster.shards.flat(), plan.files), "the cluster's shards are not the suite's files");
   const comparison = compareOutcomes(direct.tests.map(outcomeOf), cluster.tests);
   const round: OssRound = {
     directMs: direct.wallMs,
@@ -240,19 +244,20 @@ export async function runRound(plan: SuitePlan, submission: RunSubmission, clien
     same: comparison.same,
     differenceCount: comparison.differenceCount,
   };
-  return { round, comparison, clusterState: cluster.state };
+  return { round, comparison, clusterState: cluster.state, clusterShards: cluster.shards };
 }
 
 async function runRounds(plan: SuitePlan, submission: RunSubmission, client: TestudoClient, rounds: number, dataDir: string, log: (line: string) => void): Promise<RoundDetail[]> {
-  // Warm-ups, untimed: the page cache, and a timing history for each side's split.
+  // Warm-ups, untimed: the page cache, and the cluster's timing history.
   const warm = await runDirect(plan, directShards(plan.files, new Map(), plan.parallelism), join(dataDir, 'direct-warmup'));
   log(`warm-up direct: ${warm.wallMs} ms, ${warm.tests.length} tests`);
-  const shards = directShards(plan.files, secondsByFile(warm.tests, plan.cwd), plan.parallelism);
   const warmCluster = await runThroughCluster(client, submission);
   log(`warm-up cluster: ${warmCluster.wallMs} ms, run ${warmCluster.runId} ${warmCluster.state}, ${warmCluster.tests.length} tests`);
+  let shards = warmCluster.shards;
   const out: RoundDetail[] = [];
   for (let i = 1; i <= rounds; i++) {
     const detail = await runRound(plan, submission, client, shards, join(dataDir, `direct-${i}`));
+    shards = detail.clusterShards;
     const { round, comparison } = detail;
     log(`round ${i}: direct ${round.directMs} ms, cluster ${round.clusterMs} ms (${detail.clusterState}), ${comparison.same ? 'same outcomes' : `${comparison.differenceCount} tests differ`}`);
     out.push(detail);

@@ -11,7 +11,7 @@ const ossWorkersMax = 16;
 export function registerOssSuiteBench(bench: Command, write: (text: string) => void, progress: (line: string) => void): void {
   bench
     .command('oss-suite')
-    .description("a real suite run by its own runner directly and through a local cluster at equal parallelism: per-test outcomes compared, wall times and their ratio (medians of alternating rounds)")
+    .description("a real suite run by its own runner directly (on the shards the cluster ran) and through a local cluster at equal parallelism: per-test outcomes compared, wall times and their ratio (medians of alternating rounds)")
     .requiredOption('--spec <file>', 'testudo.yaml of one suite sharded into workers × slots (e.g. bench/oss/mathjs.testudo.yaml after bench/oss/mathjs-setup.sh)')
     .option('--workers <n>', 'worker processes', '2')
     .option('--slots <n>', 'slots per worker', '2')

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { compareOutcomes, outcomeDifferencesShownMax, outcomeOf, type TestOutcome } from '../../src/bench/oss-compare.js';
-import { directShards, OssSuiteSpecError, runRound, secondsByFile, suitePlan } from '../../src/bench/oss-suite.js';
+import { directShards, OssSuiteSpecError, runRound, suitePlan } from '../../src/bench/oss-suite.js';
 import { TestudoClient } from '../../src/client/index.js';
 import { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { waitLocalClusterReady } from '../../src/cluster/ready.js';
@@ -71,17 +71,12 @@ describe('bench oss-suite: the direct split', () => {
     expect(shards).toEqual([['a'], ['b', 'c', 'd', 'e']]);
   });
 
-  it('sums test times per file, relative to the suite directory', () => {
-    const tc = { classname: 'c', name: 'n', status: 'passed' as const, message: '', type: '', details: '' };
-    const sec = secondsByFile([{ ...tc, file: '/s/test/a.js', timeSec: 1 }, { ...tc, file: '/s/test/a.js', timeSec: 2 }, { ...tc, file: 'test/b.js', timeSec: 4 }, { ...tc, file: '', timeSec: 8 }], '/s');
-    expect([...sec]).toEqual([['test/a.js', 3], ['test/b.js', 4]]);
-  });
-
   it('refuses a spec that is not one suite sharded into the parallelism', async () => {
     const submission = await expandSpec(await loadSpec(fixtureSpec));
     expect(() => suitePlan(submission, 3)).toThrow(OssSuiteSpecError);
     const other: TaskTemplate = { ...submission.tasks[0]!, suite: 'other' };
     expect(() => suitePlan({ ...submission, tasks: [...submission.tasks, other] }, 2)).toThrow(/exactly one suite/);
+    expect(() => suitePlan({ ...submission, tasks: submission.tasks.map((t) => ({ ...t, queue: true })) }, 2)).toThrow(/by: queue/);
     const plan = suitePlan(submission, 2);
     expect(plan.files).toEqual(['test/arithmetic.test.mjs', 'test/failing.test.mjs', 'test/planted.test.mjs', 'test/strings.test.mjs']);
     expect(plan.cwd).toBe(resolve(import.meta.dirname, '../fixtures/oss-mini'));
@@ -93,6 +88,7 @@ describe('bench oss-suite: a node --test suite directly and through a local clus
   let cluster: LocalCluster | undefined;
   let client: TestudoClient | undefined;
   let submission: RunSubmission;
+  let clusterShards: readonly (readonly string[])[] | undefined;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'testudo-oss-test-'));
@@ -119,12 +115,15 @@ describe('bench oss-suite: a node --test suite directly and through a local clus
     expect(detail.comparison.direct).toEqual({ tests: 13, passed: 10, failed: 1, errors: 0, skipped: 2 });
     expect(detail.clusterState).toBe('failed');
     expect(detail.round.directShardMs).toHaveLength(2);
+    expect(detail.clusterShards.flat().sort()).toEqual(plan.files);
+    clusterShards = detail.clusterShards;
   });
 
   it('reports the planted difference: one test that fails only under a worker', async () => {
     const planted: RunSubmission = { ...submission, tasks: submission.tasks.map((t) => ({ ...t, env: { ...t.env, OSS_MINI_PLANT: '1' } })) };
     const plan = suitePlan(planted, 2);
-    const detail = await runRound(plan, planted, client!, directShards(plan.files, new Map(), 2), join(dataDir, 'planted'));
+    // The direct side reruns the shards the cluster ran in the case before, as the bench does.
+    const detail = await runRound(plan, planted, client!, clusterShards ?? directShards(plan.files, new Map(), 2), join(dataDir, 'planted'));
     expect(detail.comparison.same).toBe(false);
     expect(detail.comparison.differences).toEqual([{ id: plantedId, direct: ['passed'], cluster: ['failed'] }]);
     expect(detail.round).toMatchObject({ same: false, differenceCount: 1 });
