@@ -16,14 +16,14 @@ import { stamped, startBenchCluster, waitRunEnd } from './schedule.js';
 /**
  * `testudo bench oss-suite --spec FILE`: a real suite run by its own runner
  * directly and through a local cluster at equal parallelism P (workers ×
- * slots), in alternating rounds (direct, cluster, direct, cluster …) after
- * one untimed warm-up of each. The spec has one suite sharded into P; the
- * direct side runs that suite's command itself, P processes at once, on the
- * very shards the cluster ran last (its `by: timings` split, from each
- * task's files), so both sides run the same processes on the same files and
- * the difference is Testudo's. Each round's outcomes are compared test by
- * test (oss-compare.ts); wall times are spawn → last exit (direct) and
- * submit → merged report fetched (cluster).
+ * slots), in alternating runs (cluster, direct, cluster, direct …) after one
+ * untimed warm-up of each. The spec has one suite sharded into P; the direct
+ * side runs that suite's command itself, P processes at once, on the very
+ * shards the cluster has just run (its `by: timings` split, from each task's
+ * files), so both sides run the same processes on the same files and the
+ * difference is Testudo's. Each round's outcomes are compared test by test
+ * (oss-compare.ts); wall times are spawn → last exit (direct) and submit →
+ * merged report fetched (cluster).
  */
 
 export const ossRoundsDefault = 3;
@@ -229,12 +229,16 @@ export interface RoundDetail {
   readonly clusterShards: readonly (readonly string[])[];
 }
 
-/** One direct run, then one run through the cluster, and their outcomes compared. */
-export async function runRound(plan: SuitePlan, submission: RunSubmission, client: TestudoClient, shards: readonly (readonly string[])[], reportDir: string): Promise<RoundDetail> {
-  const direct = await runDirect(plan, shards, reportDir);
+/**
+ * One run through the cluster, then one direct run on the shards it ran:
+ * the same files in the same processes, so that a suite whose tests depend
+ * on which files share a process (mathjs has one) is compared like for like.
+ */
+export async function runRound(plan: SuitePlan, submission: RunSubmission, client: TestudoClient, reportDir: string): Promise<RoundDetail> {
   const cluster = await runThroughCluster(client, submission);
   assert(cluster.shards.length === plan.parallelism, `the cluster ran ${cluster.shards.length} tasks, not ${plan.parallelism}`);
   assert(sameFiles(cluster.shards.flat(), plan.files), "the cluster's shards are not the suite's files");
+  const direct = await runDirect(plan, cluster.shards, reportDir);
   const comparison = compareOutcomes(direct.tests.map(outcomeOf), cluster.tests);
   const round: OssRound = {
     directMs: direct.wallMs,
@@ -253,13 +257,11 @@ async function runRounds(plan: SuitePlan, submission: RunSubmission, client: Tes
   log(`warm-up direct: ${warm.wallMs} ms, ${warm.tests.length} tests`);
   const warmCluster = await runThroughCluster(client, submission);
   log(`warm-up cluster: ${warmCluster.wallMs} ms, run ${warmCluster.runId} ${warmCluster.state}, ${warmCluster.tests.length} tests`);
-  let shards = warmCluster.shards;
   const out: RoundDetail[] = [];
   for (let i = 1; i <= rounds; i++) {
-    const detail = await runRound(plan, submission, client, shards, join(dataDir, `direct-${i}`));
-    shards = detail.clusterShards;
+    const detail = await runRound(plan, submission, client, join(dataDir, `direct-${i}`));
     const { round, comparison } = detail;
-    log(`round ${i}: direct ${round.directMs} ms, cluster ${round.clusterMs} ms (${detail.clusterState}), ${comparison.same ? 'same outcomes' : `${comparison.differenceCount} tests differ`}`);
+    log(`round ${i}: cluster ${round.clusterMs} ms (${detail.clusterState}), direct ${round.directMs} ms, ${comparison.same ? 'same outcomes' : `${comparison.differenceCount} tests differ`}`);
     out.push(detail);
   }
   return out;

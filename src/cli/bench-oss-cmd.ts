@@ -11,11 +11,11 @@ const ossWorkersMax = 16;
 export function registerOssSuiteBench(bench: Command, write: (text: string) => void, progress: (line: string) => void): void {
   bench
     .command('oss-suite')
-    .description("a real suite run by its own runner directly (on the shards the cluster ran) and through a local cluster at equal parallelism: per-test outcomes compared, wall times and their ratio (medians of alternating rounds)")
+    .description("a real suite run by its own runner directly (on the shards the cluster has just run) and through a local cluster at equal parallelism: per-test outcomes compared, wall times and their ratio (medians of alternating rounds)")
     .requiredOption('--spec <file>', 'testudo.yaml of one suite sharded into workers × slots (e.g. bench/oss/mathjs.testudo.yaml after bench/oss/mathjs-setup.sh)')
     .option('--workers <n>', 'worker processes', '2')
     .option('--slots <n>', 'slots per worker', '2')
-    .option('--rounds <n>', `alternating direct/cluster pairs after one warm-up of each (1..${ossRoundsMax})`, String(ossRoundsDefault))
+    .option('--rounds <n>', `alternating cluster/direct pairs after one warm-up of each (1..${ossRoundsMax})`, String(ossRoundsDefault))
     .option('--data-dir <dir>', "keep the cluster's data and the direct runs' reports here (default: a temporary directory, removed)")
     .action(async (o: { spec: string; workers: string; slots: string; rounds: string; dataDir?: string }) => {
       const options = {

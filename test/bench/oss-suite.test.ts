@@ -88,7 +88,6 @@ describe('bench oss-suite: a node --test suite directly and through a local clus
   let cluster: LocalCluster | undefined;
   let client: TestudoClient | undefined;
   let submission: RunSubmission;
-  let clusterShards: readonly (readonly string[])[] | undefined;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'testudo-oss-test-'));
@@ -109,21 +108,19 @@ describe('bench oss-suite: a node --test suite directly and through a local clus
 
   it('gives the same per-test outcomes both ways, the deliberate failure and the skips included', async () => {
     const plan = suitePlan(submission, 2);
-    const detail = await runRound(plan, submission, client!, directShards(plan.files, new Map(), 2), join(dataDir, 'same'));
+    const detail = await runRound(plan, submission, client!, join(dataDir, 'same'));
     expect(detail.comparison.differences).toEqual([]);
     expect(detail.comparison.same).toBe(true);
     expect(detail.comparison.direct).toEqual({ tests: 13, passed: 10, failed: 1, errors: 0, skipped: 2 });
     expect(detail.clusterState).toBe('failed');
     expect(detail.round.directShardMs).toHaveLength(2);
     expect(detail.clusterShards.flat().sort()).toEqual(plan.files);
-    clusterShards = detail.clusterShards;
   });
 
   it('reports the planted difference: one test that fails only under a worker', async () => {
     const planted: RunSubmission = { ...submission, tasks: submission.tasks.map((t) => ({ ...t, env: { ...t.env, OSS_MINI_PLANT: '1' } })) };
     const plan = suitePlan(planted, 2);
-    // The direct side reruns the shards the cluster ran in the case before, as the bench does.
-    const detail = await runRound(plan, planted, client!, clusterShards ?? directShards(plan.files, new Map(), 2), join(dataDir, 'planted'));
+    const detail = await runRound(plan, planted, client!, join(dataDir, 'planted'));
     expect(detail.comparison.same).toBe(false);
     expect(detail.comparison.differences).toEqual([{ id: plantedId, direct: ['passed'], cluster: ['failed'] }]);
     expect(detail.round).toMatchObject({ same: false, differenceCount: 1 });
