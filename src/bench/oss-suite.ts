@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { TestudoClient } from '../client/index.js';
+import type { LocalCluster } from '../cluster/local-cluster.js';
 import { assert } from '../common/assert.js';
 import { splitByTimings } from '../coordinator/orchestrator/history.js';
 import type { RunSubmission, TaskTemplate, TestCaseResult } from '../model/types.js';
@@ -10,6 +11,7 @@ import { parseJUnitXml } from '../report/junit-parse.js';
 import { mergeRun } from '../report/merge.js';
 import { expandSpec, loadSpec } from '../spec/index.js';
 import { median } from './etcd-compare.js';
+import { readProcessCpuSeconds } from './process-stats.js';
 import { compareOutcomes, outcomeOf, type OutcomeComparison, type TestOutcome } from './oss-compare.js';
 import { stamped, startBenchCluster, waitRunEnd } from './schedule.js';
 
@@ -30,6 +32,11 @@ export const ossRoundsDefault = 3;
 export const ossRoundsMax = 20;
 /** Longest one side of one round may take before the bench gives up. */
 export const ossSideTimeoutMs = 30 * 60_000;
+/** The cluster counts as quiet below this many cores of CPU (its idle heartbeats and polls stay under it). */
+export const quietCpuCores = 0.15;
+export const quietPollMs = 500;
+/** Longest wait for a quiet cluster before a side starts anyway. */
+export const quietWaitMsMax = 20_000;
 
 export interface OssSuiteOptions {
   readonly specPath: string;
@@ -80,6 +87,8 @@ export interface OssRound {
   readonly clusterRunId: string;
   readonly same: boolean;
   readonly differenceCount: number;
+  /** Waits for a quiet cluster before the cluster side and before the direct side (untimed). */
+  readonly settleMs: readonly number[];
 }
 
 export interface OssSuiteResult {
@@ -213,13 +222,33 @@ export async function runOssSuite(options: OssSuiteOptions, progress: (line: str
   let started: Awaited<ReturnType<typeof startBenchCluster>> | undefined;
   try {
     started = await startBenchCluster(join(dataDir, 'cluster'), options.workers, { slots: options.slots, executor: 'process' }, log);
-    const rounds = await runRounds(plan, submission, started.client, options.rounds, dataDir, log);
+    const rounds = await runRounds(plan, submission, started, options.rounds, dataDir, log);
     return summarize(plan, options, rounds, loadStart);
   } finally {
     started?.client.close();
     await started?.cluster.stop();
     if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Waits until the cluster's processes (coordinators and workers) use less
+ * than {@link quietCpuCores} over one poll, at most {@link quietWaitMsMax}:
+ * the work the coordinators do after a run ended (compaction, snapshots)
+ * would otherwise slow whichever side runs next. Returns the time waited.
+ */
+export async function waitClusterQuiet(cluster: LocalCluster): Promise<number> {
+  const startedAtMs = performance.now();
+  const pids = [...cluster.members.values(), ...cluster.workers.values()].map((p) => p.child?.pid).filter((pid): pid is number => pid !== undefined);
+  const cpuSeconds = async (): Promise<number> => (await Promise.all(pids.map((pid) => readProcessCpuSeconds(pid).catch(() => 0)))).reduce((a, b) => a + b, 0);
+  let before = await cpuSeconds();
+  while (performance.now() - startedAtMs < quietWaitMsMax) {
+    await new Promise((resolve) => setTimeout(resolve, quietPollMs));
+    const after = await cpuSeconds();
+    if ((after - before) / (quietPollMs / 1000) < quietCpuCores) break;
+    before = after;
+  }
+  return Math.round(performance.now() - startedAtMs);
 }
 
 export interface RoundDetail {
@@ -234,10 +263,12 @@ export interface RoundDetail {
  * the same files in the same processes, so that a suite whose tests depend
  * on which files share a process (mathjs has one) is compared like for like.
  */
-export async function runRound(plan: SuitePlan, submission: RunSubmission, client: TestudoClient, reportDir: string): Promise<RoundDetail> {
+export async function runRound(plan: SuitePlan, submission: RunSubmission, client: TestudoClient, reportDir: string, settle: () => Promise<number>): Promise<RoundDetail> {
+  const settleMs = [await settle()];
   const cluster = await runThroughCluster(client, submission);
   assert(cluster.shards.length === plan.parallelism, `the cluster ran ${cluster.shards.length} tasks, not ${plan.parallelism}`);
   assert(sameFiles(cluster.shards.flat(), plan.files), "the cluster's shards are not the suite's files");
+  settleMs.push(await settle());
   const direct = await runDirect(plan, cluster.shards, reportDir);
   const comparison = compareOutcomes(direct.tests.map(outcomeOf), cluster.tests);
   const round: OssRound = {
@@ -247,19 +278,23 @@ export async function runRound(plan: SuitePlan, submission: RunSubmission, clien
     clusterRunId: cluster.runId,
     same: comparison.same,
     differenceCount: comparison.differenceCount,
+    settleMs,
   };
   return { round, comparison, clusterState: cluster.state, clusterShards: cluster.shards };
 }
 
-async function runRounds(plan: SuitePlan, submission: RunSubmission, client: TestudoClient, rounds: number, dataDir: string, log: (line: string) => void): Promise<RoundDetail[]> {
+async function runRounds(plan: SuitePlan, submission: RunSubmission, started: { cluster: LocalCluster; client: TestudoClient }, rounds: number, dataDir: string, log: (line: string) => void): Promise<RoundDetail[]> {
+  const { client } = started;
+  const settle = (): Promise<number> => waitClusterQuiet(started.cluster);
   // Warm-ups, untimed: the page cache, and the cluster's timing history.
   const warm = await runDirect(plan, directShards(plan.files, new Map(), plan.parallelism), join(dataDir, 'direct-warmup'));
   log(`warm-up direct: ${warm.wallMs} ms, ${warm.tests.length} tests`);
+  await settle();
   const warmCluster = await runThroughCluster(client, submission);
   log(`warm-up cluster: ${warmCluster.wallMs} ms, run ${warmCluster.runId} ${warmCluster.state}, ${warmCluster.tests.length} tests`);
   const out: RoundDetail[] = [];
   for (let i = 1; i <= rounds; i++) {
-    const detail = await runRound(plan, submission, client, join(dataDir, `direct-${i}`));
+    const detail = await runRound(plan, submission, client, join(dataDir, `direct-${i}`), settle);
     const { round, comparison } = detail;
     log(`round ${i}: cluster ${round.clusterMs} ms (${detail.clusterState}), direct ${round.directMs} ms, ${comparison.same ? 'same outcomes' : `${comparison.differenceCount} tests differ`}`);
     out.push(detail);

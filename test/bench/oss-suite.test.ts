@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { compareOutcomes, outcomeDifferencesShownMax, outcomeOf, type TestOutcome } from '../../src/bench/oss-compare.js';
-import { directShards, OssSuiteSpecError, runRound, suitePlan } from '../../src/bench/oss-suite.js';
+import { directShards, OssSuiteSpecError, runRound, suitePlan, waitClusterQuiet } from '../../src/bench/oss-suite.js';
 import { TestudoClient } from '../../src/client/index.js';
 import { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { waitLocalClusterReady } from '../../src/cluster/ready.js';
@@ -108,19 +108,20 @@ describe('bench oss-suite: a node --test suite directly and through a local clus
 
   it('gives the same per-test outcomes both ways, the deliberate failure and the skips included', async () => {
     const plan = suitePlan(submission, 2);
-    const detail = await runRound(plan, submission, client!, join(dataDir, 'same'));
+    const detail = await runRound(plan, submission, client!, join(dataDir, 'same'), () => waitClusterQuiet(cluster!));
     expect(detail.comparison.differences).toEqual([]);
     expect(detail.comparison.same).toBe(true);
     expect(detail.comparison.direct).toEqual({ tests: 13, passed: 10, failed: 1, errors: 0, skipped: 2 });
     expect(detail.clusterState).toBe('failed');
     expect(detail.round.directShardMs).toHaveLength(2);
+    expect(detail.round.settleMs).toHaveLength(2);
     expect(detail.clusterShards.flat().sort()).toEqual(plan.files);
   });
 
   it('reports the planted difference: one test that fails only under a worker', async () => {
     const planted: RunSubmission = { ...submission, tasks: submission.tasks.map((t) => ({ ...t, env: { ...t.env, OSS_MINI_PLANT: '1' } })) };
     const plan = suitePlan(planted, 2);
-    const detail = await runRound(plan, planted, client!, join(dataDir, 'planted'));
+    const detail = await runRound(plan, planted, client!, join(dataDir, 'planted'), () => waitClusterQuiet(cluster!));
     expect(detail.comparison.same).toBe(false);
     expect(detail.comparison.differences).toEqual([{ id: plantedId, direct: ['passed'], cluster: ['failed'] }]);
     expect(detail.round).toMatchObject({ same: false, differenceCount: 1 });
