@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$dir"
 cd "$dir"
 if [ ! -d package ]; then
-  npm pack "mathjs@$version" >/dev/null
+  npm pack --silent "mathjs@$version" >/dev/null
   tar xzf "mathjs-$version.tgz"
 fi
 cd package
