@@ -14,6 +14,7 @@ import { EtcdMissingError, findEtcdBinary } from '../bench/etcd-cluster.js';
 import { runRaftCompare } from '../bench/etcd-compare.js';
 import { runFailoverCompare } from '../bench/etcd-failover.js';
 import { registerOutboxBench } from './bench-outbox-cmd.js';
+import { registerOssSuiteBench } from './bench-oss-cmd.js';
 import { runScheduleBench } from '../bench/schedule.js';
 import { dashboardBenchDefaults, runDashboardBench } from '../bench/dashboard.js';
 import { dashboardStreamsMax } from '../dashboard/limits.js';
@@ -39,6 +40,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
   const bench = program.command('bench').description('benchmarks; each prints its result as JSON on the last line of stdout');
   registerDashboardBench(bench, write, progress);
   registerOutboxBench(bench, write, progress);
+  registerOssSuiteBench(bench, write, progress);
   bench
     .command('kv-machine')
     .description('the key-value state machine alone, in this process: puts applied per second and list pages per second')
