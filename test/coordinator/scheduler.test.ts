@@ -313,6 +313,15 @@ describe('splitByTimings', () => {
     expect(Math.abs(sum(groups[0]!) - sum(groups[1]!))).toBeLessThanOrEqual(Math.max(...Object.values(ms)));
   });
 
+  it('spreads files whose history says 0 ms instead of putting them all in the first group', () => {
+    const files = ['a', 'b', 'c', 'd', 'e', 'f'];
+    expect(splitByTimings(files, 3, () => 0)).toEqual([
+      ['a', 'd'],
+      ['b', 'e'],
+      ['c', 'f'],
+    ]);
+  });
+
   it('is deterministic regardless of input order, and ties break by name', () => {
     const files = Array.from({ length: 40 }, (_, i) => `f${String(i).padStart(2, '0')}.ts`);
     const est = (f: string) => (Number(f.slice(1, 3)) % 7) * 100;

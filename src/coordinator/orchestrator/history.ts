@@ -20,6 +20,8 @@ export interface TimingRecord {
 export const timingAlpha = 0.3;
 /** Durations remembered; the least recently updated is forgotten first. */
 export const timingEntriesMax = 100_000;
+/** The least a file counts for when files are split by timings (splitByTimings). */
+export const splitEstimateFloorMs = 1;
 /** Expected duration when nothing at all is known yet. */
 export const timingUnknownMs = 1000;
 
@@ -137,11 +139,14 @@ export class FlakeHistory {
 /**
  * Splits files into `shards` groups of near-equal expected time: longest
  * first, each to the group with the least time so far (LPT; ties to the lower
- * group). Each group's files come back sorted. Deterministic.
+ * group). Each group's files come back sorted. Deterministic. An estimate
+ * counts at least `splitEstimateFloorMs`: a history of 0 ms files (a
+ * reporter that writes time="0") would otherwise leave every group at 0 and
+ * put every file in the first.
  */
 export function splitByTimings(files: readonly string[], shards: number, estimateMs: (file: string) => number): string[][] {
   const groups: { ms: number; files: string[] }[] = Array.from({ length: Math.max(1, shards) }, () => ({ ms: 0, files: [] }));
-  const ordered = files.map((file) => ({ file, ms: estimateMs(file) })).sort((a, b) => b.ms - a.ms || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const ordered = files.map((file) => ({ file, ms: Math.max(splitEstimateFloorMs, estimateMs(file)) })).sort((a, b) => b.ms - a.ms || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   for (const { file, ms } of ordered) {
     let target = groups[0]!;
     for (const group of groups) if (group.ms < target.ms) target = group;
