@@ -44,8 +44,10 @@ export interface WorkerInfo {
    * How much of its capacity the scheduler uses now, as recovery weighs it:
    * full | probing (half-open: a few probe attempts) | one-at-a-time (an
    * outlier, or open past the ejection cap) | paced (its last attempts all
-   * failed: one at a time, spaced) | out (ejected, quarantined, resetting,
-   * draining or lost). The reason says which rule and its numbers.
+   * failed: one at a time, spaced) | slow (its attempts take far longer than
+   * its peers': every slot, but no prefetch and no tail work while faster
+   * slots free in time) | out (ejected, quarantined, resetting, draining or
+   * lost). The reason says which rule and its numbers.
    */
   'service'?: (string);
   'serviceReason'?: (string);
@@ -93,8 +95,10 @@ export interface WorkerInfo__Output {
    * How much of its capacity the scheduler uses now, as recovery weighs it:
    * full | probing (half-open: a few probe attempts) | one-at-a-time (an
    * outlier, or open past the ejection cap) | paced (its last attempts all
-   * failed: one at a time, spaced) | out (ejected, quarantined, resetting,
-   * draining or lost). The reason says which rule and its numbers.
+   * failed: one at a time, spaced) | slow (its attempts take far longer than
+   * its peers': every slot, but no prefetch and no tail work while faster
+   * slots free in time) | out (ejected, quarantined, resetting, draining or
+   * lost). The reason says which rule and its numbers.
    */
   'service': (string);
   'serviceReason': (string);
