@@ -2,7 +2,7 @@
  * A worker's capacity: what the scheduler may do with it at a given time,
  * and why. The one place where the recovery rules that shape capacity meet
  * (breaker state, the ejection cap, pacing, outlier weighting, slowness,
- * prefetch); the assign command (Orchestrator.mayAssign), the scheduler's view
+ * prefetch); the assign command (mayAssign in attempts.ts), the scheduler's view
  * (schedulableWorkers) and `workers list` (workerService) all read it.
  * Pure: it reads the fleet it is given and applies no transition.
  */
