@@ -180,10 +180,12 @@ export function formatAttemptLine(a: AttemptView, nowMs: number): string {
   const exit = a.result === undefined ? '' : a.result.signal !== '' ? ` signal ${a.result.signal}` : a.result.exitCode === null ? '' : ` exit ${a.result.exitCode}`;
   const reason = a.result?.reason || a.reason;
   const late = a.lateResults > 0 ? ` (${a.lateResults} late result${a.lateResults === 1 ? '' : 's'} ignored)` : '';
+  const retried = a.result?.spawnRetries ?? 0;
+  const respawned = retried > 0 ? `  (${retried} spawn retr${retried === 1 ? 'y' : 'ies'} in place)` : '';
   const because = a.hedge === true && a.hedgedBecause ? `\n      hedged because ${oneLine(a.hedgedBecause, 200)}` : '';
   return (
     `    attempt ${a.number} ${a.attemptId}${a.hedge === true ? ' (hedge)' : ''}  worker ${attemptWorker(a)}  ${a.state}${exit}  infra ${infraClassOf(a)}` +
-    `  ${ms === undefined ? '-' : formatDuration(ms)}${reason === '' ? '' : `  ${oneLine(reason, 120)}`}${late}${because}`
+    `  ${ms === undefined ? '-' : formatDuration(ms)}${reason === '' ? '' : `  ${oneLine(reason, 120)}`}${respawned}${late}${because}`
   );
 }
 
@@ -321,7 +323,6 @@ export function formatRunReport(summary: RunReportJson, paths: ReportPaths | nul
   return `${out.join('\n')}\n`;
 }
 
-/** 0 for a passed run, 1 for failed or cancelled. */
 /** `openBaseMs=5000,window=count:50` → the settings object (numbers; window as {kind, size|windowMs}). */
 export function parseBreakerSettings(text: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};

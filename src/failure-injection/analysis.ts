@@ -230,6 +230,14 @@ export function groupFaults(faults: readonly FaultOutcome[]): FaultGroup[] {
   }));
 }
 
+/** Starts tried again inside attempts (spawn retries in place), summed over the run: work that wastedAttempts does not see. */
+export function spawnRetriesInPlace(run: RunView | null): number {
+  if (run === null) return 0;
+  let retries = 0;
+  for (const task of run.tasks) for (const a of task.attempts) retries += a.result?.spawnRetries ?? 0;
+  return retries;
+}
+
 /**
  * Attempts that did not produce their task's final verdict, summed over the
  * run: every attempt of a task but the one whose passed/failed result is the

@@ -10,6 +10,7 @@ const LABELS: Readonly<Record<Figure, { label: string; scale: number; digits: nu
   makespanMs: { label: 'Makespan', scale: 1 / 1000, digits: 1, unit: ' s' },
   recoveryMs: { label: 'Time back to 90% throughput (mean per fault)', scale: 1 / 1000, digits: 1, unit: ' s' },
   wastedAttempts: { label: 'Wasted attempts', scale: 1, digits: 1, unit: '' },
+  spawnRetries: { label: 'Spawn retries in place (within attempts)', scale: 1, digits: 1, unit: '' },
   infraRetries: { label: 'Infrastructure retries', scale: 1, digits: 1, unit: '' },
   cpuSeconds: { label: 'CPU seconds (coordinators + workers)', scale: 1, digits: 1, unit: ' s' },
   successRate: { label: 'Task success rate', scale: 100, digits: 1, unit: '%' },

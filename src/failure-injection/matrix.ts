@@ -58,6 +58,8 @@ export interface PassFigures {
   /** Mean over the faults of the time back to 90% throughput; a fault it never came back from counts until the workload ended. Null without faults. */
   readonly recoveryMs: number | null;
   readonly wastedAttempts: number;
+  /** Starts tried again inside attempts (0 with adaptive recovery off): the cost wastedAttempts does not count. */
+  readonly spawnRetries: number;
   readonly successRate: number;
   readonly infraRetries: number;
   readonly cpuSeconds: number;
@@ -79,6 +81,7 @@ export function passFigures(name: string, scenario: Pick<Scenario, 'checks'>, r:
     makespanMs: r.makespanMs,
     recoveryMs: back.length === 0 ? null : back.reduce((a, b) => a + b, 0) / back.length,
     wastedAttempts: r.wastedAttempts,
+    spawnRetries: r.spawnRetries,
     successRate: r.successRate,
     infraRetries: r.infraRetries,
     cpuSeconds: r.cpuSeconds,
@@ -96,6 +99,7 @@ export const FIGURES = {
   makespanMs: { floor: 1_000, lowerIsBetter: true, compare: 'ratio' },
   recoveryMs: { floor: 1_000, lowerIsBetter: true, compare: 'ratio' },
   wastedAttempts: { floor: 1, lowerIsBetter: true, compare: 'ratio' },
+  spawnRetries: { floor: 0, lowerIsBetter: true, compare: 'difference' },
   infraRetries: { floor: 1, lowerIsBetter: true, compare: 'ratio' },
   cpuSeconds: { floor: 0.01, lowerIsBetter: true, compare: 'ratio' },
   successRate: { floor: 0, lowerIsBetter: false, compare: 'difference' },

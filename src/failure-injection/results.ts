@@ -65,6 +65,8 @@ export interface ChaosRunResult {
   readonly infraRetries: number;
   /** Attempts that did not produce their task's final verdict (analysis.ts wastedAttempts). */
   readonly wastedAttempts: number;
+  /** Starts that failed and were tried again inside an attempt (spawn retries in place; not attempts, so not in wastedAttempts). */
+  readonly spawnRetries: number;
   readonly makespanMs: number;
   /**
    * Workers whose breaker was still open or forced-open (quarantined) when

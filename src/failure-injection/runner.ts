@@ -23,6 +23,7 @@ import {
   throughputBackMs,
   throughputSeries,
   wastedAttempts,
+  spawnRetriesInPlace,
   type DigestSample,
   type Finding,
   type LogEvent,
@@ -345,6 +346,7 @@ function summarize(input: SummaryInput): ChaosRunResult {
     // Attempts after a task's first, hedges aside (a hedge is a copy beside a straggler, not a retry; a losing one counts as wasted).
     infraRetries: tasks.reduce((n, t) => n + Math.max(0, t.attempts.filter((a) => a.hedge !== true).length - 1), 0),
     wastedAttempts: wastedAttempts(run),
+    spawnRetries: spawnRetriesInPlace(run),
     makespanMs: lastFinishMs,
     quarantinedAfterHeal: input.quarantinedAfterHeal,
     leaderTerms: leaderTerms(input.events),

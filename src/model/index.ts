@@ -1,4 +1,4 @@
-export { flakinessKey, testId } from './types.js';
+export { flakinessKey, spawnRetriesMax, testId } from './types.js';
 export { workerRecord } from './worker-record.js';
 export { attemptIdOf, parseAttemptId, taskIdOf } from './ids.js';
 export {

@@ -118,7 +118,16 @@ export interface AttemptOrder {
   readonly setup: readonly string[];
   readonly setupCacheKey: string;
   readonly sourceDir: string;
+  /**
+   * Times the worker may try again to start a command that could not be
+   * started (nothing ran), within this attempt (docs/recovery.md, "Spawn
+   * retries in place"). Absent (an older coordinator): none.
+   */
+  readonly spawnRetries?: number;
 }
+
+/** The most spawn retries in place an attempt may make (their waits double from 100 ms: 3.1 s in all at 5). */
+export const spawnRetriesMax = 5;
 
 /** What a worker reports when an attempt ends. */
 export interface AttemptResult {
@@ -140,6 +149,8 @@ export interface AttemptResult {
   readonly outputTail: string;
   /** Full log size on the worker (fetch it from the worker's HTTP /logs/<attemptId>). */
   readonly logBytes: number;
+  /** Starts that failed and were tried again in place (absent: none); counted whatever the outcome. */
+  readonly spawnRetries?: number;
 }
 
 /** One attempt of a task as the coordinator records it. */

@@ -547,6 +547,7 @@ export class WorkerAgent {
     const startedAtMs = Date.now();
     if (this.options.executor === 'noop') return { ...infraResult(order, this.workerId, '', '', startedAtMs, Date.now()), outcome: 'passed', infraClass: '' };
     const checkoutDir = this.checkoutDir(order);
+    const chaos = this.options.chaos;
     if (order.setup.length > 0) {
       const setup = await this.setup.ensureSetup({ commands: order.setup, cacheKey: order.setupCacheKey, checkoutDir });
       if (!setup.ok) {
@@ -569,7 +570,9 @@ export class WorkerAgent {
         signal,
         onStarted: (pid) => void this.groups.record(order.attemptId, pid).catch((error: unknown) => this.log.warn({ err: error }, 'could not record a task process group')),
         ...(this.options.killGraceMs === undefined ? {} : { killGraceMs: this.options.killGraceMs }),
-        ...(this.options.chaos === undefined ? {} : { chaos: this.options.chaos.planAttempt(order.attemptId) }),
+        spawnRetries: order.spawnRetries ?? 0,
+        // A start retried in place draws its chaos fault again.
+        ...(chaos === undefined ? {} : { chaos: () => chaos.planAttempt(order.attemptId) }),
       },
     );
     return result;

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import type { AttemptResult, TaskTemplate, TestCaseResult } from '../model/types.js';
+import { spawnRetriesMax, type AttemptResult, type TaskTemplate, type TestCaseResult } from '../model/types.js';
 import type { AttemptChaos } from './chaos-hooks.js';
 import { JUnitParseError, parseJUnitXml, type JUnitParseResult } from '../report/junit-parse.js';
 import {
@@ -58,9 +58,14 @@ export interface ExecutorOptions {
   /** Default Date.now. */
   readonly now?: () => number;
   readonly onStarted?: (pid: number) => void;
-  /** The fault the chaos hooks drew for this attempt (only with --chaos-hooks). */
-  readonly chaos?: AttemptChaos;
+  /** Draws the chaos hooks' fault for one start of the command (only with --chaos-hooks; a retried start draws again). */
+  readonly chaos?: () => AttemptChaos;
+  /** Starts that failed (nothing ran) may be tried again this many times, after spawnRetryDelayMs, doubling (clamped to 0..spawnRetriesMax). */
+  readonly spawnRetries?: number;
 }
+
+/** The wait before the first spawn retry in place; each further one waits twice as long. */
+export const spawnRetryDelayMs = 100;
 
 /**
  * A file or directory name for an id: safe characters kept, anything else
@@ -302,29 +307,36 @@ export async function runAttempt(request: AttemptRequest, options: ExecutorOptio
     logBytesMax: options.logBytesMax ?? logBytesMaxDefault,
     tailBytes: options.outputTailBytes ?? outputTailBytesDefault,
   });
-  const chaos = options.chaos;
-  const timeoutMs = attemptTimeoutMs(request.template.timeoutSec, chaos);
-  const run = await runProcessGroup({
-    command: request.template.command,
-    cwd,
-    env: attemptEnv(request, junitPath),
-    timeoutMs,
-    killGraceMs: options.killGraceMs ?? killGraceMsDefault,
-    capture,
-    ...(options.signal !== undefined ? { signal: options.signal } : {}),
-    ...groupHooks(options.onStarted, chaos),
-  });
-  chaos?.ended();
+  const env = attemptEnv(request, junitPath);
+  const start = async (): Promise<Started> => {
+    const chaos = options.chaos?.();
+    const timeoutMs = attemptTimeoutMs(request.template.timeoutSec, chaos);
+    const run = await runProcessGroup({
+      command: request.template.command,
+      cwd,
+      env,
+      timeoutMs,
+      killGraceMs: options.killGraceMs ?? killGraceMsDefault,
+      capture,
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...groupHooks(options.onStarted, chaos),
+    });
+    chaos?.ended();
+    return { run, chaos, timeoutMs };
+  };
+  const { run, chaos, timeoutMs, retries } = await startWithRetries(start, options);
   await capture.close();
   const observed = {
     exitCode: run.exitCode,
     signal: run.signal,
     outputTail: capture.tail(),
     logBytes: capture.logBytes,
+    ...(retries > 0 ? { spawnRetries: retries } : {}),
   };
 
   if (run.spawnError !== undefined) {
-    return infra('spawn-error', `cannot start /bin/sh -c: ${run.spawnError}`, observed);
+    const tried = retries > 0 ? ` (started ${retries + 1} times in place, ${spawnRetryWaitsMs(retries)} ms apart)` : '';
+    return infra('spawn-error', `cannot start /bin/sh -c: ${run.spawnError}${tried}`, observed);
   }
   if (run.cancelled) {
     const how = run.started ? `cancelled; ${ended(run)}` : 'cancelled before the command started';
@@ -393,7 +405,52 @@ export async function runAttempt(request: AttemptRequest, options: ExecutorOptio
     tests,
     outputTail: observed.outputTail,
     logBytes: observed.logBytes,
+    ...(retries > 0 ? { spawnRetries: retries } : {}),
   };
+}
+
+/** One start of the command: how it ended, the chaos drawn for it, and the timeout it ran under. */
+interface Started {
+  readonly run: GroupRunOutcome;
+  readonly chaos: AttemptChaos | undefined;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Starts the command, and while it could not be started (nothing ran) tries
+ * again, up to the attempt's spawn retries, after 100 ms, 200 ms, …; a
+ * cancel during a wait ends the waiting, and the next start answers
+ * cancelled (docs/recovery.md, "Spawn retries in place").
+ */
+async function startWithRetries(start: () => Promise<Started>, options: ExecutorOptions): Promise<Started & { readonly retries: number }> {
+  const allowed = Math.max(0, Math.min(spawnRetriesMax, Math.floor(options.spawnRetries ?? 0)));
+  let started = await start();
+  let retries = 0;
+  while (started.run.spawnError !== undefined && retries < allowed) {
+    await pauseUnlessAborted(spawnRetryDelayMs * 2 ** retries, options.signal);
+    retries++;
+    started = await start();
+  }
+  return { ...started, retries };
+}
+
+/** The waits between `retries` spawn retries, for the reason text: "100, 200". */
+function spawnRetryWaitsMs(retries: number): string {
+  return Array.from({ length: retries }, (_, i) => spawnRetryDelayMs * 2 ** i).join(', ');
+}
+
+/** Resolves after ms, or at once when the signal aborts. */
+function pauseUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted === true) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** The task's timeout in ms (0: none), or the chaos hooks' earlier one. */

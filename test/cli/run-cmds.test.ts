@@ -11,6 +11,7 @@ import { registerRunCommand } from '../../src/cli/run-cmd.js';
 import {
   formatDuration,
   formatRunReport,
+  formatAttemptLine,
   formatRunView,
   formatRunsTable,
   formatWorkersTable,
@@ -545,6 +546,15 @@ describe('formatters', () => {
     const t2 = lines.findIndex((l) => l.startsWith('t-2 '));
     expect(lines[t2 + 1]).toBe('    attempt 1 t-2-a1  worker w-a  failed exit 1  infra -  4.5s');
     expect(lines[t2 + 2]).toBe('    attempt 2 t-2-a2  worker w-b  passed exit 0  infra -  4.5s');
+  });
+
+  it('formatAttemptLine: spawn retries in place are counted on the attempt line', () => {
+    const base = attempt('t-9', 1, 'w-a', 'passed');
+    const once = { ...base, result: { ...base.result!, spawnRetries: 1 } };
+    const twice = { ...base, result: { ...base.result!, spawnRetries: 2 } };
+    expect(formatAttemptLine(once, T0)).toBe('    attempt 1 t-9-a1  worker w-a  passed exit 0  infra -  4.5s  (1 spawn retry in place)');
+    expect(formatAttemptLine(twice, T0)).toMatch(/ {2}\(2 spawn retries in place\)$/);
+    expect(formatAttemptLine(base, T0)).not.toContain('spawn retr');
   });
 
   it('formatRunView: a running task, late results, no tasks', () => {

@@ -68,6 +68,7 @@ describe('Orchestrator: the happy path', () => {
       setup: ['npm ci'],
       setupCacheKey: 'abc123',
       sourceDir: '/src',
+      spawnRetries: 2,
     });
     expect(d.o.attemptOrder('r1.t3.a1')).toBeUndefined();
 

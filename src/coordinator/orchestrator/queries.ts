@@ -1,6 +1,7 @@
 import type { AttemptOrder, FlakinessRecord, RunCounts, RunState, RunSummary, RunView, RunWorker, Requirements, WorkerState, WorkerView } from '../../model/index.js';
 import { flakinessKey, testId } from '../../model/index.js';
 import { assert } from '../../common/assert.js';
+import { spawnRetriesOf } from '../recovery/index.js';
 import { emptyCounts, runSummary, taskView, workerView, type MutableCounts, type RunRec, type TaskRec } from './records.js';
 import { meetsRequirements } from './scheduler.js';
 import type { OrchestratorData } from './snapshot.js';
@@ -12,7 +13,7 @@ import type { OrchestratorData } from './snapshot.js';
  */
 
 /** What the queries read: the replicated data and the node-local queue order. */
-export interface OrchestratorView extends Pick<OrchestratorData, 'workers' | 'runs' | 'tasks' | 'attempts' | 'flakes'> {
+export interface OrchestratorView extends Pick<OrchestratorData, 'workers' | 'runs' | 'tasks' | 'attempts' | 'flakes' | 'breakerSettings'> {
   /** Queued tasks in scheduling order (node-local, derived; may hold ended ones). */
   readonly queueOrder: readonly TaskRec[];
 }
@@ -95,6 +96,7 @@ export function attemptOrder(d: OrchestratorView, attemptId: string): AttemptOrd
     setup: run.setup,
     setupCacheKey: run.setupCacheKey,
     sourceDir: run.sourceDir,
+    spawnRetries: spawnRetriesOf(d.breakerSettings),
   };
 }
 

@@ -259,8 +259,8 @@ export class Orchestrator implements MachineExtension {
 
   /** The data the queries read. */
   private view(): q.OrchestratorView {
-    const { workers, runs, tasks, attemptIndex: attempts, flakes, queueOrder } = this.m;
-    return { workers, runs, tasks, attempts, flakes, queueOrder };
+    const { workers, runs, tasks, attemptIndex: attempts, flakes, queueOrder, breakerSettings } = this.m;
+    return { workers, runs, tasks, attempts, flakes, queueOrder, breakerSettings };
   }
 
   // -------------------------------------------------------------- snapshots

@@ -1,4 +1,5 @@
 import type { AttemptResult, Capabilities, Requirements, RunSubmission, TaskTemplate, TestCaseResult } from '../../model/index.js';
+import { spawnRetriesMax } from '../recovery/index.js';
 import type { RegisterWorkerCommand } from './commands.js';
 
 /**
@@ -114,5 +115,9 @@ export function validateResult(r: AttemptResult): string | null {
     if (problem !== null) return `result ${r.attemptId}: ${problem}`;
   }
   if (typeof r.outputTail !== 'string' || r.outputTail.length > outputTailBytesMax) return `result ${r.attemptId}: output tail over ${outputTailBytesMax} characters`;
+  const retries = r.spawnRetries;
+  if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0 && retries <= spawnRetriesMax)) {
+    return `result ${r.attemptId}: spawnRetries must be an integer in 0..${spawnRetriesMax}`;
+  }
   return null;
 }

@@ -1,4 +1,5 @@
-import { assert } from '../../raft/index.js';
+import { assert } from '../../common/assert.js';
+import { spawnRetriesMax } from '../../model/index.js';
 import { defaultAdaptiveThresholdConfig, fmt, validateAdaptiveThresholdConfig, type AdaptiveThresholdConfig } from './adaptive-threshold.js';
 import { feedsBreaker, type FailureClass } from './failure-classes.js';
 import { defaultLadderConfig, validateLadderConfig, type LadderConfig } from './ladder.js';
@@ -127,6 +128,14 @@ export interface BreakerConfig {
    * slow workers (docs/recovery.md).
    */
   readonly slowPaceFactor: number;
+  /**
+   * Ladder level 1 in place (docs/recovery.md, "Spawn retries in place"): a
+   * worker whose command could not be started (fork or exec failed, nothing
+   * ran) tries to start it again up to this many times within the same
+   * attempt, after 100 ms, then 200 ms, …, before it reports a spawn error.
+   * Only with adaptive recovery on; 0 turns it off.
+   */
+  readonly spawnRetries: number;
 }
 
 /** The largest prefetchPerSlot accepted (a worker holds at most slots × (1 + this) attempts). */
@@ -165,12 +174,18 @@ export const defaultBreakerConfig: BreakerConfig = {
   hedgeAfterFactor: 2,
   hedgeMinMs: 1_000,
   slowPaceFactor: 0,
+  spawnRetries: 2,
 };
 
 /** A call's pace: duration ÷ expected, to 3 decimals (the window is replicated JSON: short and exact on every replica). */
 export function paceOfCall(durationMs: number, expectedMs: number): number {
   assert(expectedMs > 0, `pace against an expected duration of ${expectedMs} ms`);
   return Math.round((durationMs / expectedMs) * 1000) / 1000;
+}
+
+/** The spawn retries in place an attempt may make under these settings: none with adaptive recovery off (the fixed policy's baseline). */
+export function spawnRetriesOf(config: BreakerConfig): number {
+  return config.adaptiveRecovery ? config.spawnRetries : 0;
 }
 
 /** Calls in a row that must have failed for a worker to count as failing now (fleet-wide fault detection). */
@@ -312,6 +327,9 @@ export function validateBreakerConfig(config: BreakerConfig): void {
   if (!(config.hedgeMinMs >= 0 && Number.isFinite(config.hedgeMinMs))) throw new RangeError(`breaker: hedgeMinMs must be ≥ 0 (got ${config.hedgeMinMs})`);
   if (!(config.slowPaceFactor === 0 || (config.slowPaceFactor >= slowPaceFactorMin && config.slowPaceFactor <= slowPaceFactorMax))) {
     throw new RangeError(`breaker: slowPaceFactor must be 0 (off) or in [${slowPaceFactorMin}, ${slowPaceFactorMax}] (got ${config.slowPaceFactor})`);
+  }
+  if (!(Number.isInteger(config.spawnRetries) && config.spawnRetries >= 0 && config.spawnRetries <= spawnRetriesMax)) {
+    throw new RangeError(`breaker: spawnRetries must be an integer in 0..${spawnRetriesMax} (got ${config.spawnRetries})`);
   }
   if (typeof config.adaptiveRecovery !== 'boolean') throw new RangeError(`breaker: adaptiveRecovery must be true or false (got ${String(config.adaptiveRecovery)})`);
 }

@@ -50,6 +50,7 @@ export {
   hedgeAfterFactorMax,
   slowPaceFactorMin,
   slowPaceFactorMax,
+  spawnRetriesOf,
   paceOfCall,
   ladderConfigOf,
   thresholdConfigOf,
@@ -58,6 +59,7 @@ export { paceCallsUsed, paceCallsMin, paceHorizonMs, workerPace, slownessOf, slo
 export type { Pace, Slowness } from './slowness.js';
 export { ejectedWorkers, isOutlier, outlierFailuresMin, degradedSlots } from './ejection.js';
 export { maxFaultIntensity } from './chaos-hook.js';
+export { spawnRetriesMax } from '../../model/index.js';
 export { adaptiveThreshold, defaultAdaptiveThresholdConfig, validateAdaptiveThresholdConfig, median } from './adaptive-threshold.js';
 export {
   levelActions,

@@ -14,6 +14,8 @@ import {
   release,
   tripOnCrash,
   validateBreakerConfig,
+  spawnRetriesMax,
+  spawnRetriesOf,
   windowStats,
 } from '../../../src/coordinator/recovery/index.js';
 import type { Breaker, BreakerConfig, BreakerOutcome, BreakerTransition, ThresholdInput } from '../../../src/coordinator/recovery/index.js';
@@ -312,6 +314,16 @@ describe('adaptive recovery off', () => {
     expect(fed.breaker.state).toBe('closed');
     expect(windowStats(fed.breaker, fed.atMs, off)).toMatchObject({ calls: 10, failures: 10, failureRate: 1 });
     expect(() => validateBreakerConfig({ ...config, adaptiveRecovery: 'no' as unknown as boolean })).toThrow(/adaptiveRecovery must be true or false/);
+  });
+
+  it('gives no spawn retries in place (the fixed policy retries through the coordinator only)', () => {
+    expect(spawnRetriesOf(config)).toBe(2);
+    expect(spawnRetriesOf({ ...config, adaptiveRecovery: false })).toBe(0);
+    expect(spawnRetriesOf({ ...config, spawnRetries: 0 })).toBe(0);
+    for (const bad of [-1, 1.5, spawnRetriesMax + 1, Number.NaN]) {
+      expect(() => validateBreakerConfig({ ...config, spawnRetries: bad })).toThrow(/spawnRetries must be an integer in 0\.\.5/);
+    }
+    expect(() => validateBreakerConfig({ ...config, spawnRetries: spawnRetriesMax })).not.toThrow();
   });
 });
 

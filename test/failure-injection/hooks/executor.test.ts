@@ -69,7 +69,7 @@ describe('worker chaos hooks in the executor', () => {
   function attempt(command: string, h: WorkerChaosHooks, options: Partial<ExecutorOptions> = {}, attemptId = 'run1/task1/1') {
     return runAttempt(
       { attemptId, taskId: 'task1', runId: 'run1', workerId: 'w-1', attempt: 1, template: baseTemplate({ command, timeoutSec: 60 }), files: [], checkoutDir: checkout },
-      { workDir: join(tmp, 'work'), killGraceMs: 200, chaos: h.planAttempt(attemptId), ...options },
+      { workDir: join(tmp, 'work'), killGraceMs: 200, chaos: () => h.planAttempt(attemptId), ...options },
     );
   }
 
@@ -80,6 +80,62 @@ describe('worker chaos hooks in the executor', () => {
     expect(result.reason).toMatch(/^cannot start \/bin\/sh -c: spawn failure injected by chaos hooks \(spawnFailRate 1\)/);
     expect(classify(result)).toBe('spawn-error');
     expect(existsSync(marker)).toBe(false);
+  });
+
+  describe('spawn retries in place', () => {
+    it('a start that failed is tried again in the same attempt, which then runs and passes', async () => {
+      const marker = join(tmp, 'ran');
+      const h = hooks({ spawnFailRate: 1 });
+      // The first start draws a spawn failure; from then on nothing is injected.
+      const chaos = () => {
+        const drawn = h.planAttempt('run1/task1/1');
+        h.replace(defaults);
+        return drawn;
+      };
+      const result = await attempt(`touch ${marker}; ${report}`, h, { chaos, spawnRetries: 2 });
+      expect(result).toMatchObject({ outcome: 'passed', infraClass: '', spawnRetries: 1 });
+      expect(existsSync(marker)).toBe(true);
+    });
+
+    it('gives up after spawnRetries more starts, says how often it tried, and never ran the command', async () => {
+      const marker = join(tmp, 'ran');
+      const result = await attempt(`touch ${marker}; ${report}`, hooks({ spawnFailRate: 1 }), { spawnRetries: 2 });
+      expect(result).toMatchObject({ outcome: 'infra-error', infraClass: 'spawn-error', spawnRetries: 2 });
+      expect(result.reason).toMatch(/\(started 3 times in place, 100, 200 ms apart\)$/);
+      expect(result.finishedAtMs - result.startedAtMs).toBeGreaterThanOrEqual(300);
+      expect(existsSync(marker)).toBe(false);
+    });
+
+    it('makes no retry without spawnRetries, and clamps what an order asks to spawnRetriesMax', async () => {
+      const none = await attempt(report, hooks({ spawnFailRate: 1 }));
+      expect(none).toMatchObject({ infraClass: 'spawn-error' });
+      expect(none.spawnRetries).toBeUndefined();
+      let starts = 0;
+      const h = hooks({ spawnFailRate: 1 });
+      const counted = () => {
+        starts++;
+        return h.planAttempt('run1/task1/1');
+      };
+      const clamped = await attempt(report, h, { chaos: counted, spawnRetries: -3 });
+      expect(clamped.spawnRetries).toBeUndefined();
+      expect(starts).toBe(1);
+    });
+
+    it('a cancel during the wait ends the attempt as cancelled, without starting the command', async () => {
+      const marker = join(tmp, 'ran');
+      const controller = new AbortController();
+      const h = hooks({ spawnFailRate: 1 });
+      const chaos = () => {
+        const drawn = h.planAttempt('run1/task1/1');
+        setTimeout(() => controller.abort(), 10);
+        h.replace(defaults);
+        return drawn;
+      };
+      const result = await attempt(`touch ${marker}; ${report}`, h, { chaos, spawnRetries: 5, signal: controller.signal });
+      expect(result).toMatchObject({ outcome: 'infra-error', infraClass: 'cancelled', spawnRetries: 1 });
+      expect(result.reason).toBe('cancelled before the command started');
+      expect(existsSync(marker)).toBe(false);
+    });
   });
 
   it('crashRate 1 kills the process group with SIGKILL: a crash by signal', async () => {

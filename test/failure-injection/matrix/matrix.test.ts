@@ -4,7 +4,7 @@
  * statistics and the summary's exact shape.
  */
 import { describe, expect, it } from 'vitest';
-import { wastedAttempts } from '../../../src/failure-injection/analysis.js';
+import { spawnRetriesInPlace, wastedAttempts } from '../../../src/failure-injection/analysis.js';
 import {
   matrixSummary,
   parseSeedList,
@@ -68,6 +68,13 @@ describe('a pass', () => {
     expect(wastedAttempts(null)).toBe(0);
   });
 
+  it('counts spawn retries in place apart: they are starts inside attempts, not attempts', () => {
+    const retried = (n: number | undefined) => ({ state: 'passed', result: { outcome: 'passed', ...(n === undefined ? {} : { spawnRetries: n }) } });
+    const view = { tasks: [{ state: 'passed', attempts: [retried(2)] }, { state: 'passed', attempts: [retried(undefined), retried(1)] }] } as unknown as RunView;
+    expect(spawnRetriesInPlace(view)).toBe(3);
+    expect(spawnRetriesInPlace(null)).toBe(0);
+  });
+
   it('counts as quarantined after healing only the workers whose breaker is open or forced-open', () => {
     const states = ['closed', 'open', 'half-open', 'forced-open', 'disabled', 'forced-open'];
     expect(countQuarantined(states.map((breakerState) => ({ breakerState })))).toBe(3);
@@ -112,6 +119,7 @@ function figures(scenario: string, seed: number, mode: BenchMode, over: Partial<
     makespanMs: 60_000,
     recoveryMs: 5_000,
     wastedAttempts: 40,
+    spawnRetries: 0,
     successRate: 1,
     infraRetries: 40,
     cpuSeconds: 30,
