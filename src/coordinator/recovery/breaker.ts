@@ -414,9 +414,12 @@ export function recordOutcome(
  * A worker process died (a new process registered under its id and named the
  * attempts it died with, or found its lock left behind). One crash is
  * evidence enough, whatever the window says: a worker that crashed may crash
- * again on its next attempts. Closed or half-open: opens (the first open is
- * short, openBaseMs, about the time a restarted worker needs to rejoin; a
- * crash while probing re-opens for longer). Open: the same wait starts over
+ * again on its next attempts. The crash is only ever seen when the new
+ * process registers, so the worker is back: a closed breaker opens with no
+ * wait (`opens` 1), and turns half-open at the leader's next look, so the
+ * worker runs probes instead of idling a wait out; a probe that dies with
+ * the process re-opens it for openBaseMs × 2, and so on. Half-open: a crash
+ * while probing re-opens for the next, longer wait. Open: the same wait starts over
  * from atMs, since a worker that crashed again while out has shown nothing
  * yet (no transition, and `opens` is unchanged: only failed probes count
  * towards quarantine, so a crash loop of seconds cannot end in one).
@@ -426,7 +429,11 @@ export function recordOutcome(
  */
 export function tripOnCrash(breaker: Breaker, atMs: number, why: string, config: BreakerConfig): BreakerStep {
   if (!config.adaptiveRecovery) return { breaker, transition: null };
-  if (breaker.state === 'closed' || breaker.state === 'half-open') return open(breaker, atMs, why, config);
+  if (breaker.state === 'closed') {
+    const opens = breaker.opens + 1;
+    return move(breaker, 'open', atMs, `${why}; the worker is back, so probing at once (open #${opens})`, { opens, openUntilMs: atMs, probeSuccesses: 0 });
+  }
+  if (breaker.state === 'half-open') return open(breaker, atMs, why, config);
   if (breaker.state !== 'open') return { breaker, transition: null };
   const waitMs = openWaitMs(Math.max(1, breaker.opens), config);
   const reason = bounded(`${why} while open; open for ${waitMs} ms from then (open #${breaker.opens})`);
@@ -439,17 +446,17 @@ export function maybeHalfOpen(breaker: Breaker, atMs: number): BreakerStep {
   return move(breaker, 'half-open', atMs, `open wait ended at ${breaker.openUntilMs} (open #${breaker.opens}); letting probes through`, { probeSuccesses: 0 });
 }
 
+/** Probe attempts a half-open breaker lets start beside the `runningProbes` it has let through. */
+export function probesLeft(breaker: Breaker, runningProbes: number, config: BreakerConfig): number {
+  return config.halfOpenProbes - breaker.probeSuccesses - runningProbes;
+}
+
 /**
  * May the worker get a task now? Open and forced-open: no (call maybeHalfOpen
  * first: leaving open is a replicated transition). Half-open: only while
  * running probes plus succeeded probes stay below halfOpenProbes. `_atMs`
  * is part of the contract for time-based rules; none applies today.
  */
-/** Probe attempts a half-open breaker lets start beside the `runningProbes` it has let through. */
-export function probesLeft(breaker: Breaker, runningProbes: number, config: BreakerConfig): number {
-  return config.halfOpenProbes - breaker.probeSuccesses - runningProbes;
-}
-
 export function allowsAssignment(breaker: Breaker, _atMs: number, runningProbes: number, config: BreakerConfig): boolean {
   assert(runningProbes >= 0, `negative running probes ${runningProbes}`);
   switch (breaker.state) {

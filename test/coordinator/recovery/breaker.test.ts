@@ -381,22 +381,27 @@ describe('thresholds and config', () => {
 });
 
 describe('tripOnCrash', () => {
-  it('opens a closed breaker at once, with the short first wait, whatever its window holds', () => {
+  it('opens a closed breaker whatever its window holds, with no wait: the worker is back, so it is probed at once', () => {
     const step = tripOnCrash(newBreaker(0), 1_000, 'the process died', config);
-    expect(step.breaker).toMatchObject({ state: 'open', opens: 1, openUntilMs: 1_000 + config.openBaseMs });
+    expect(step.breaker).toMatchObject({ state: 'open', opens: 1, openUntilMs: 1_000 });
     expect(step.transition).toMatchObject({ from: 'closed', to: 'open', atMs: 1_000 });
-    expect(step.transition?.reason).toContain('the process died');
+    expect(step.transition?.reason).toBe('the process died; the worker is back, so probing at once (open #1)');
+    expect(allowsAssignment(step.breaker, 1_000, 0, config)).toBe(false);
+    const probing = maybeHalfOpen(step.breaker, 1_000);
+    expect(probing.transition).toMatchObject({ from: 'open', to: 'half-open', atMs: 1_000 });
+    expect(allowsAssignment(probing.breaker, 1_000, config.halfOpenProbes - 1, config)).toBe(true);
+    expect(allowsAssignment(probing.breaker, 1_000, config.halfOpenProbes, config)).toBe(false);
   });
 
   it('re-opens a probing breaker for longer; an open one waits its wait again from the crash, opens unchanged', () => {
     const open = tripOnCrash(newBreaker(0), 0, 'crash', config).breaker;
-    const halfOpen = maybeHalfOpen(open, config.openBaseMs).breaker;
-    const reopened = tripOnCrash(halfOpen, config.openBaseMs + 1, 'crash', config);
+    const halfOpen = maybeHalfOpen(open, 0).breaker;
+    const reopened = tripOnCrash(halfOpen, 1, 'crash', config);
     expect(reopened.transition).toMatchObject({ from: 'half-open', to: 'open' });
-    expect(reopened.breaker).toMatchObject({ opens: 2, openUntilMs: config.openBaseMs + 1 + 2 * config.openBaseMs });
-    const again = tripOnCrash(open, 10_000, 'crash again', config);
+    expect(reopened.breaker).toMatchObject({ opens: 2, openUntilMs: 1 + 2 * config.openBaseMs });
+    const again = tripOnCrash(reopened.breaker, 10_000, 'crash again', config);
     expect(again.transition).toBeNull();
-    expect(again.breaker).toMatchObject({ state: 'open', sinceMs: 0, opens: 1, openUntilMs: 10_000 + config.openBaseMs });
+    expect(again.breaker).toMatchObject({ state: 'open', sinceMs: 1, opens: 2, openUntilMs: 10_000 + 2 * config.openBaseMs });
     expect(again.breaker.reason).toContain('crash again while open');
   });
 
