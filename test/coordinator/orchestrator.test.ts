@@ -401,7 +401,7 @@ describe('Orchestrator: worker registration and draining', () => {
     // Naming it again (every hello does) changes nothing: the attempt is no longer the worker's.
     const again = d.register(registration('w1', { slots: 3, running: ['r1.t3.a1'], pending: ['r1.t2.a1'], interrupted: ['r1.t1.a1'] }), 600);
     expect(again).toEqual({ workerId: 'w1', resend: [], cancel: [], reset: false, interrupted: 0 });
-    // The task runs again elsewhere: w1's breaker keeps it out for the open wait.
+    // The task runs again elsewhere: the ladder moves a lost attempt's task to another worker.
     expect(d.schedule(10_000).assigned.map((a) => [a.attemptId, a.workerId])).toEqual([['r1.t1.a2', 'w2']]);
   });
 
@@ -413,8 +413,11 @@ describe('Orchestrator: worker registration and draining', () => {
     d.register(registration('w1', { bootId: 'boot-2', uncleanStart: false }), 200);
     expect(d.o.worker('w1')?.breaker.state).toBe('closed');
     d.register(registration('w1', { bootId: 'boot-3', uncleanStart: true }), 300);
+    // The process is back: no wait, so the leader's next look lets probes through.
     expect(d.o.worker('w1')?.breaker).toMatchObject({ state: 'open' });
     expect(d.o.worker('w1')?.breaker.reason).toContain('work-dir lock left behind');
+    expect(d.o.worker('w1')?.breaker.reason).toContain('the worker is back, so probing at once (open #1)');
+    expect(d.o.schedulableWorkers(300).find((w) => w.workerId === 'w1')?.freeSlots).toBeGreaterThan(0);
     // Its every hello says so; only the first of the process counts.
     const since = d.o.worker('w1')!.breaker.sinceMs;
     d.register(registration('w1', { bootId: 'boot-3', uncleanStart: true }), 400);
@@ -433,7 +436,7 @@ describe('Orchestrator: worker registration and draining', () => {
     d.assign([{ taskId: 'r1.t1', workerId: 'w1' }], 0);
     restart('b2', 1_000);
     expect(d.o.worker('w1')?.breaker.reason).toMatch(/open #1\)$/);
-    // The wait (2 s) is over: a probe goes out (half-open), and the process dies again with it.
+    // No wait (the process is back): a probe goes out (half-open), and the process dies again with it.
     expect(d.assign([{ taskId: 'r1.t2', workerId: 'w1' }], 10_000).assigned).toHaveLength(1);
     expect(d.o.worker('w1')?.breaker.state).toBe('half-open');
     restart('b3', 10_100);
