@@ -4,7 +4,7 @@ import { InvalidArgumentError, validateIdempotencyKey, validateKey, validateValu
 import { ServiceError, leaderMetadata, toServiceError, type LeaderHint } from './grpc-errors.js';
 import type { ApplyResult, KvMachine } from './kv-machine.js';
 import { listLimitDefault, listLimitMax, validateKeyBound } from './limits.js';
-import type { ForwardService, PeerClients } from './peer-clients.js';
+import type { ForwardMethod, ForwardRequest, ForwardResponse, ForwardService, PeerClients } from './peer-clients.js';
 import { forwardedKey, principalOf, type Principal } from '../security/auth.js';
 import { commitWithin, proposalTimeoutMs } from './propose.js';
 import type { LeaderWait } from './leader-wait.js';
@@ -97,13 +97,13 @@ const sentOnceServices: ReadonlySet<ForwardService> = new Set<ForwardService>(['
  * Either way nothing more happens than the client's own retry would do: the
  * same request, with its idempotency key, sent once more.
  */
-export async function onLeader<Req, Res>(
+export async function onLeader<S extends ForwardService, M extends ForwardMethod<S>, Req extends ForwardRequest<S, M>, Res>(
   host: ForwardHost,
   call: grpc.ServerUnaryCall<Req, Res>,
-  service: ForwardService,
-  method: string,
+  service: S,
+  method: M,
   local: () => Promise<Res>,
-): Promise<Res> {
+): Promise<Res | ForwardResponse<S, M>> {
   let lost: LeaderUnreachableError | null = null;
   for (let forwards = 0; ; ) {
     if (!host.node.isLeader && host.leaderHint().leaderId === '') await host.leaderWait?.wait(remainingMs(call));
@@ -112,7 +112,7 @@ export async function onLeader<Req, Res>(
     if (hint.leaderId === '' || hint.leaderAddress === '' || call.metadata.get(forwardedKey).length > 0) throw lost ?? notForwarded(hint);
     try {
       // The caller was checked here (the auth interceptor); the leader trusts this node's peer credential to vouch for it.
-      return await forwardOrRelay<Req, Res>(host, hint.leaderAddress, service, method, call.request, remainingMs(call), principalOf(call.metadata));
+      return await forwardOrRelay(host, hint.leaderAddress, service, method, call.request, remainingMs(call), principalOf(call.metadata));
     } catch (error) {
       forwards++;
       if (!forwardsAgain(host, service, error, forwards)) throw lost !== null && provesNothingApplied(error) ? lost : error;
@@ -181,17 +181,17 @@ export class LeaderUnreachableError extends ServiceError {
  * LeaderUnreachableError (`not-leader` when the request surely was not sent,
  * `forward-lost` otherwise).
  */
-export async function forwardOrRelay<Req, Res>(
+export async function forwardOrRelay<S extends ForwardService, M extends ForwardMethod<S>>(
   host: Pick<ForwardHost, 'peers'>,
   address: string,
-  service: ForwardService,
-  method: string,
-  request: Req,
+  service: S,
+  method: M,
+  request: ForwardRequest<S, M>,
   timeoutMs: number,
   onBehalfOf: Principal | null,
-): Promise<Res> {
+): Promise<ForwardResponse<S, M>> {
   try {
-    return await host.peers.forward<Req, Res>(address, service, method, request, timeoutMs, onBehalfOf);
+    return await host.peers.forward(address, service, method, request, timeoutMs, onBehalfOf);
   } catch (error) {
     const status = (error instanceof Error ? error : new Error(String(error))) as Partial<grpc.StatusObject> & Error;
     if (typeof status.code === 'number' && status.metadata instanceof grpc.Metadata && status.metadata.get('testudo-error').length > 0) {

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ServiceError } from '../../src/coordinator/grpc-errors.js';
 import { LeaderWait, type LeaderWaitOutcome } from '../../src/coordinator/leader-wait.js';
+import type { ForwardMethod, ForwardResponse, ForwardService } from '../../src/coordinator/peer-clients.js';
 import { forwardAttemptsMax, forwardedKey, LeaderUnreachableError, onLeader, type ForwardHost } from '../../src/coordinator/services.js';
 
 beforeEach(() => {
@@ -94,14 +95,15 @@ function fakeHost(
   const host: ForwardHost = {
     node: { get isLeader() { return state.isLeader; } },
     peers: {
-      forward: <Res>(address: string): Promise<Res> => {
+      // Answers with where it went, whatever the method: not a response of it, hence `as never`.
+      forward: <S extends ForwardService, M extends ForwardMethod<S>>(address: string): Promise<ForwardResponse<S, M>> => {
         forwards.push(address);
         const failure = failing.get(address);
         if (failure !== undefined) {
           const { code, details } = failure;
           return Promise.reject(Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata: new grpc.Metadata() }));
         }
-        return Promise.resolve({ forwardedTo: address } as Res);
+        return Promise.resolve({ forwardedTo: address } as never);
       },
     },
     leaderHint: () => ({ leaderId: state.leaderId, leaderAddress: state.leaderId === '' ? '' : `127.0.0.1:700${state.leaderId.slice(1)}` }),
@@ -115,10 +117,11 @@ function fakeHost(
   return { host, elect, forwards };
 }
 
-function fakeCall(deadlineMs: number, forwarded = false): grpc.ServerUnaryCall<unknown, unknown> {
+/** A call with an empty request (every forwarded request type takes it). */
+function fakeCall(deadlineMs: number, forwarded = false): grpc.ServerUnaryCall<Record<string, never>, unknown> {
   const metadata = new grpc.Metadata();
   if (forwarded) metadata.set(forwardedKey, '1');
-  return { metadata, request: { key: 'k' }, getDeadline: () => deadlineMs } as unknown as grpc.ServerUnaryCall<unknown, unknown>;
+  return { metadata, request: {}, getDeadline: () => deadlineMs } as unknown as grpc.ServerUnaryCall<Record<string, never>, unknown>;
 }
 
 describe('onLeader with a leader wait', () => {
