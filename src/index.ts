@@ -16,6 +16,7 @@ export {
   OverloadedError,
   MessageTooLargeError,
   UnavailableError,
+  ForwardLostError,
   DeadlineExceededError,
   RetriesExhaustedError,
   ClientClosedError,

@@ -96,7 +96,7 @@ export class MessageTooLargeError extends TestudoError {
  * the node is shutting down (testudo-error `stopping`).
  */
 export class UnavailableError extends TestudoError {
-  override readonly name = 'UnavailableError';
+  override readonly name: string = 'UnavailableError';
   /**
    * True when the request surely never reached a server (no connection, stream
    * refused), so even a non-idempotent request may be sent elsewhere.
@@ -106,6 +106,21 @@ export class UnavailableError extends TestudoError {
   constructor(message: string, fields: TestudoErrorFields, beforeSend = false) {
     super(message, fields);
     this.beforeSend = beforeSend;
+  }
+}
+
+/**
+ * The node the client called forwarded the request to the leader and got no
+ * answer back (the connection dropped, or the forward's deadline passed after
+ * it was sent): the leader may have applied it. Retryable for a write, whose
+ * idempotency key makes it apply once; never resent for an admin change
+ * (testudo-error `forward-lost`, docs/protocol.md).
+ */
+export class ForwardLostError extends UnavailableError {
+  override readonly name = 'ForwardLostError';
+
+  constructor(message: string, fields: TestudoErrorFields) {
+    super(message, fields, false);
   }
 }
 
@@ -176,6 +191,7 @@ const BY_TESTUDO_CODE: ReadonlyMap<string, readonly [ErrorClass, boolean]> = new
   ['conf-change', [ConfChangeRefusedError, false]],
   ['timeout', [DeadlineExceededError, true]],
   ['stopping', [UnavailableError, true]],
+  ['forward-lost', [ForwardLostError, true]],
 ]);
 
 /**
@@ -184,6 +200,11 @@ const BY_TESTUDO_CODE: ReadonlyMap<string, readonly [ErrorClass, boolean]> = new
  * "Connection dropped", ECONNRESET — may have reached the server.
  */
 const NOT_SENT_DETAILS = ['No connection established', 'Stream refused by server', 'Channel closed before call started'];
+
+/** True when a failed call's gRPC details prove the request never reached the server (see NOT_SENT_DETAILS). */
+export function surelyNotSent(grpcCode: number, details: string): boolean {
+  return grpcCode === GrpcStatus.UNAVAILABLE && NOT_SENT_DETAILS.some((prefix) => details.startsWith(prefix));
+}
 
 export function metadataString(metadata: Metadata, key: string): string {
   const value = metadata.get(key)[0];
@@ -212,8 +233,7 @@ export function errorFromStatus(status: CallStatus, endpoint: string): TestudoEr
   switch (status.code) {
     case GrpcStatus.UNAVAILABLE: {
       fields.retryable = true;
-      const beforeSend = NOT_SENT_DETAILS.some((prefix) => status.details.startsWith(prefix));
-      return new UnavailableError(message, fields, beforeSend);
+      return new UnavailableError(message, fields, surelyNotSent(status.code, status.details));
     }
     case GrpcStatus.CANCELLED:
       // The client cancels only calls it gives up on (and then reports its own

@@ -17,6 +17,7 @@ export {
   OverloadedError,
   MessageTooLargeError,
   UnavailableError,
+  ForwardLostError,
   DeadlineExceededError,
   RetriesExhaustedError,
   ClientClosedError,

@@ -69,7 +69,10 @@ export function backoffDelayMs(retry: number, options: ResolvedRetryOptions, ran
 
 /**
  * True when the request surely took no effect: the node refused it before
- * proposing (no leader / not the leader), or it never reached a node.
+ * proposing or forwarding it (no leader / not the leader; a coordinator
+ * answers these only when no forward of the call may have reached a leader),
+ * or it never reached a node. A forward whose answer was lost
+ * (ForwardLostError, an UnavailableError sent) may have been applied.
  */
 export function surelyNotApplied(error: TestudoError): boolean {
   if (error instanceof NotLeaderError || error instanceof NoLeaderError) return true;

@@ -127,7 +127,7 @@ async function clusterStatus(host: AdminHost, probeTimeoutMs: number, caller: Pr
     members.map(async (m): Promise<MemberStatus> => {
       if (m.id === host.nodeId) return localMemberStatus(host);
       try {
-        return await host.peers.forward<unknown, MemberStatus>(m.address, 'Cluster', 'MemberStatus', {}, probeTimeoutMs, caller);
+        return await host.peers.forward(m.address, 'Cluster', 'MemberStatus', {}, probeTimeoutMs, caller);
       } catch (error) {
         return { ...unreachable(m.id, m.address, m.kind), error: (error as Error).message };
       }

@@ -495,7 +495,7 @@ async function askClusterId(config: CoordinatorConfig, logger: Logger, credentia
   try {
     for (const address of config.join) {
       try {
-        const status = await clients.forward<unknown, { clusterId: string }>(address, 'Cluster', 'MemberStatus', {}, 2000);
+        const status = await clients.forward(address, 'Cluster', 'MemberStatus', {}, 2000);
         if (status.clusterId !== '') return status.clusterId;
       } catch (error) {
         logger.warn({ address, err: error }, 'join address did not answer');

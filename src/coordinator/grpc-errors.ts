@@ -28,6 +28,7 @@ export type TestudoErrorCode =
   | 'conf-change'
   | 'timeout'
   | 'stopping'
+  | 'forward-lost'
   | 'internal';
 
 export class ServiceError extends Error {

@@ -1,19 +1,26 @@
 import * as grpc from '@grpc/grpc-js';
+import type { MethodDefinition } from '@grpc/proto-loader';
 import { AddressRoutes } from '../client/routes.js';
 import { bearer } from '../security/auth-token.js';
 import { forwardedForKey, forwardedKey, forwardedRoleKey, type Principal } from '../security/auth.js';
-import { testudoServices } from '../common/testudo-proto.js';
-
-type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+import { testudoServices, type TestudoServices } from '../common/testudo-proto.js';
 
 /** The services a coordinator forwards calls for. */
 export type ForwardService = 'Kv' | 'Cluster' | 'Runs';
 
-interface PeerServiceClients {
-  Kv: grpc.Client;
-  Cluster: grpc.Client;
-  Runs: grpc.Client;
-}
+/** Their method definitions, as generated from the proto (src/generated): path, encoders and types of each method. */
+type ForwardDefinitions = { readonly [S in ForwardService]: TestudoServices[S]['service'] };
+
+/** A method of `S` that a coordinator may forward (its streaming methods are served where they are called). */
+export type ForwardMethod<S extends ForwardService> = Exclude<keyof ForwardDefinitions[S] & string, 'WatchRun' | 'SaveSnapshot'>;
+
+/** The request `S.M` takes, as generated from the proto. */
+export type ForwardRequest<S extends ForwardService, M extends ForwardMethod<S>> =
+  ForwardDefinitions[S][M] extends MethodDefinition<infer Req, infer _Res, infer _ReqOut, infer _ResOut> ? Req : never;
+
+/** The response `S.M` gives, as grpc-js decodes it (the generated `__Output` type). */
+export type ForwardResponse<S extends ForwardService, M extends ForwardMethod<S>> =
+  ForwardDefinitions[S][M] extends MethodDefinition<infer _Req, infer _Res, infer _ReqOut, infer ResOut> ? ResOut : never;
 
 /** Upper bound on cached client connections to other coordinators. */
 export const peerClientsMax = 64;
@@ -24,7 +31,8 @@ export const peerClientsMax = 64;
  * One channel per address, reused.
  */
 export class PeerClients {
-  private readonly clients = new Map<string, PeerServiceClients>();
+  /** One channel per address; the calls are encoded by the generated method definitions, so any service goes over it. */
+  private readonly clients = new Map<string, grpc.Client>();
   private readonly channelOptions: grpc.ChannelOptions;
 
   constructor(
@@ -44,10 +52,17 @@ export class PeerClients {
    * this node checked, that caller's name and role (`onBehalfOf`); without
    * one the call runs with the peer's own role.
    */
-  forward<Req, Res>(address: string, service: ForwardService, method: string, request: Req, timeoutMs: number, onBehalfOf: Principal | null = null): Promise<Res> {
-    const client = this.client(address)[service] as unknown as Record<string, UnaryMethod<Req, Res> | undefined>;
-    const fn = client[method];
-    if (fn === undefined) return Promise.reject(new Error(`${service} has no method ${method}`));
+  forward<S extends ForwardService, M extends ForwardMethod<S>>(
+    address: string,
+    service: S,
+    method: M,
+    request: ForwardRequest<S, M>,
+    timeoutMs: number,
+    onBehalfOf: Principal | null = null,
+  ): Promise<ForwardResponse<S, M>> {
+    const definitions: grpc.ServiceDefinition = testudoServices()[service].service;
+    const definition: grpc.MethodDefinition<ForwardRequest<S, M>, ForwardResponse<S, M>> | undefined = definitions[method];
+    if (definition === undefined || definition.requestStream || definition.responseStream) return Promise.reject(new Error(`${service} has no unary method ${method}`));
     const md = new grpc.Metadata();
     md.set(forwardedKey, '1');
     if (this.peerToken !== null) md.set('authorization', bearer(this.peerToken));
@@ -55,34 +70,26 @@ export class PeerClients {
       md.set(forwardedForKey, onBehalfOf.name);
       md.set(forwardedRoleKey, onBehalfOf.role);
     }
-    return new Promise<Res>((resolve, reject) => {
-      fn.call(client, request, md, { deadline: Date.now() + timeoutMs }, (error, response) => {
+    const client = this.client(address);
+    return new Promise((resolve, reject) => {
+      client.makeUnaryRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, request, md, { deadline: Date.now() + timeoutMs }, (error, response) => {
         if (error !== null) reject(error);
-        else resolve(response as Res);
+        else if (response === undefined) reject(new Error(`${service}.${method} answered nothing`));
+        else resolve(response);
       });
     });
   }
 
   close(): void {
-    for (const c of this.clients.values()) {
-      c.Kv.close();
-      c.Cluster.close();
-      c.Runs.close();
-    }
+    for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
 
-  private client(address: string): PeerServiceClients {
+  private client(address: string): grpc.Client {
     let c = this.clients.get(address);
     if (c === undefined) {
       if (this.clients.size >= peerClientsMax) this.close();
-      const creds = this.credentials;
-      const services = testudoServices();
-      c = {
-        Kv: new services.Kv(this.routes.dial(address), creds, this.channelOptions),
-        Cluster: new services.Cluster(this.routes.dial(address), creds, this.channelOptions),
-        Runs: new services.Runs(this.routes.dial(address), creds, this.channelOptions),
-      };
+      c = new grpc.Client(this.routes.dial(address), this.credentials, this.channelOptions);
       this.clients.set(address, c);
     }
     return c;

@@ -4,10 +4,11 @@ import { InvalidArgumentError, validateIdempotencyKey, validateKey, validateValu
 import { ServiceError, leaderMetadata, toServiceError, type LeaderHint } from './grpc-errors.js';
 import type { ApplyResult, KvMachine } from './kv-machine.js';
 import { listLimitDefault, listLimitMax, validateKeyBound } from './limits.js';
-import type { ForwardService, PeerClients } from './peer-clients.js';
+import type { ForwardMethod, ForwardRequest, ForwardResponse, ForwardService, PeerClients } from './peer-clients.js';
 import { forwardedKey, principalOf, type Principal } from '../security/auth.js';
 import { commitWithin, proposalTimeoutMs } from './propose.js';
 import type { LeaderWait } from './leader-wait.js';
+import { surelyNotSent } from '../client/errors.js';
 
 export { forwardedKey };
 
@@ -28,10 +29,18 @@ export interface ServiceHost {
 
 export { proposalTimeoutMs };
 
+/** What forwarding needs of its host: a ServiceHost is one (the narrow type lets a test build one around a real gRPC leader). */
+export interface ForwardHost {
+  readonly node: Pick<RaftNode<ApplyResult>, 'isLeader'>;
+  readonly peers: Pick<PeerClients, 'forward'>;
+  leaderHint(): LeaderHint;
+  readonly leaderWait?: LeaderWait;
+}
+
 type Handler<Req, Res> = (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
 
 /** Wraps a handler: errors become Testudo's error protocol, successes carry the leader hint. */
-export function unary<Req, Res>(host: ServiceHost, method: string, handler: Handler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(host: Pick<ServiceHost, 'leaderHint' | 'onRequest'>, method: string, handler: Handler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     handler(call.request, call).then(
       (response) => {
@@ -64,9 +73,21 @@ function isRelayed(error: unknown): error is RelayedError {
 export const forwardAttemptsMax = 2;
 
 /**
+ * Services whose calls carry no idempotency key (the client's `admin` kind:
+ * transfer, add, remove, repair): a forward of theirs that may have reached
+ * the leader is never sent again, here or by the client (`forward-lost`).
+ */
+const sentOnceServices: ReadonlySet<ForwardService> = new Set<ForwardService>(['Cluster']);
+
+/**
  * Runs `local` when this node leads, forwards the call to the leader when it
  * knows one (once: a forwarded call is never forwarded again), and otherwise
  * fails with a retryable no-leader error.
+ *
+ * `not-leader` and `no-leader` tell the client that nothing was applied, so
+ * they are answered only while no forward of this call may have reached a
+ * leader; after one that may have (sent, its answer lost), the answer is that
+ * forward's `forward-lost` (LeaderUnreachableError).
  *
  * With `host.leaderWait`, a call that finds no leader known first waits for
  * one (at most an election timeout, never past the call's deadline, a bounded
@@ -76,70 +97,107 @@ export const forwardAttemptsMax = 2;
  * Either way nothing more happens than the client's own retry would do: the
  * same request, with its idempotency key, sent once more.
  */
-export async function onLeader<Req, Res>(
-  host: ServiceHost,
+export async function onLeader<S extends ForwardService, M extends ForwardMethod<S>, Req extends ForwardRequest<S, M>, Res>(
+  host: ForwardHost,
   call: grpc.ServerUnaryCall<Req, Res>,
-  service: ForwardService,
-  method: string,
+  service: S,
+  method: M,
   local: () => Promise<Res>,
-): Promise<Res> {
+): Promise<Res | ForwardResponse<S, M>> {
+  let lost: LeaderUnreachableError | null = null;
   for (let forwards = 0; ; ) {
     if (!host.node.isLeader && host.leaderHint().leaderId === '') await host.leaderWait?.wait(remainingMs(call));
     if (host.node.isLeader) return local();
     const hint = host.leaderHint();
-    if (hint.leaderId === '' || hint.leaderAddress === '' || call.metadata.get(forwardedKey).length > 0) {
-      throw new ServiceError(
-        grpc.status.UNAVAILABLE,
-        hint.leaderId === '' ? 'no-leader' : 'not-leader',
-        true,
-        hint.leaderId === '' ? 'no leader is known; an election may be in progress' : `not the leader; the leader is ${hint.leaderId}`,
-      );
-    }
+    if (hint.leaderId === '' || hint.leaderAddress === '' || call.metadata.get(forwardedKey).length > 0) throw lost ?? notForwarded(hint);
     try {
       // The caller was checked here (the auth interceptor); the leader trusts this node's peer credential to vouch for it.
-      return await forwardOrRelay<Req, Res>(host, hint.leaderAddress, service, method, call.request, remainingMs(call), principalOf(call.metadata));
+      return await forwardOrRelay(host, hint.leaderAddress, service, method, call.request, remainingMs(call), principalOf(call.metadata));
     } catch (error) {
       forwards++;
-      if (!(error instanceof LeaderUnreachableError) || host.leaderWait === undefined || forwards >= forwardAttemptsMax) throw error;
-      await host.leaderWait.wait(remainingMs(call));
+      if (!forwardsAgain(host, service, error, forwards)) throw lost !== null && provesNothingApplied(error) ? lost : error;
+      if (error.maybeApplied) lost = error;
+      await host.leaderWait?.wait(remainingMs(call));
     }
   }
 }
 
-/** A forward to the leader failed with no answer from it (it is down, or the link is); retryable, as not-leader. */
+/** The refusal of a call this node neither runs nor forwards: nothing was sent anywhere. */
+function notForwarded(hint: LeaderHint): ServiceError {
+  return hint.leaderId === ''
+    ? new ServiceError(grpc.status.UNAVAILABLE, 'no-leader', true, 'no leader is known; an election may be in progress')
+    : new ServiceError(grpc.status.UNAVAILABLE, 'not-leader', true, `not the leader; the leader is ${hint.leaderId}`);
+}
+
+/** Whether a failed forward is sent once more, after the next leader report (see onLeader). */
+function forwardsAgain(host: ForwardHost, service: ForwardService, error: unknown, forwards: number): error is LeaderUnreachableError {
+  if (!(error instanceof LeaderUnreachableError) || !error.connectionLost) return false;
+  if (host.leaderWait === undefined || forwards >= forwardAttemptsMax) return false;
+  return !error.maybeApplied || !sentOnceServices.has(service);
+}
+
+/** A refusal that says nothing was applied: `not-leader` / `no-leader`, this node's or relayed from the leader. */
+function provesNothingApplied(error: unknown): boolean {
+  const code = isRelayed(error) ? metadataText(error.status.metadata, 'testudo-error') : error instanceof ServiceError ? error.code : '';
+  return code === 'not-leader' || code === 'no-leader';
+}
+
+function metadataText(metadata: grpc.Metadata | undefined, key: string): string {
+  const value = metadata?.get(key)[0];
+  return typeof value === 'string' ? value : '';
+}
+
+/**
+ * A forward to the leader failed with no answer from it (it is down, or the
+ * link is); retryable. When gRPC proves the request never left this node (no
+ * connection, stream refused) it is `not-leader`: nothing was applied. Else
+ * the request may have reached the leader and been applied there, its answer
+ * lost on the way back: `forward-lost`, which a client resends only with an
+ * idempotency key (docs/protocol.md, "Errors").
+ */
 export class LeaderUnreachableError extends ServiceError {
   readonly address: string;
+  /** The forward may have reached the leader: the call may have been applied there. */
+  readonly maybeApplied: boolean;
+  /** gRPC said UNAVAILABLE: the connection to the leader is gone (it was killed, or the link broke), so a new one may be elected. */
+  readonly connectionLost: boolean;
 
-  constructor(address: string, cause: unknown) {
-    super(grpc.status.UNAVAILABLE, 'not-leader', true, `could not forward to ${address}: ${(cause as Error).message}`, { cause });
+  constructor(address: string, cause: Partial<grpc.StatusObject> & Error) {
+    const grpcCode = cause.code ?? grpc.status.UNKNOWN;
+    const maybeApplied = !surelyNotSent(grpcCode, cause.details ?? '');
+    const message = maybeApplied
+      ? `forwarded to ${address}, whose answer was lost (the leader may have applied it): ${cause.message}`
+      : `could not forward to ${address}: ${cause.message}`;
+    super(grpc.status.UNAVAILABLE, maybeApplied ? 'forward-lost' : 'not-leader', true, message, { cause });
     this.address = address;
+    this.maybeApplied = maybeApplied;
+    this.connectionLost = grpcCode === grpc.status.UNAVAILABLE;
   }
 }
 
 /**
  * Calls another coordinator on behalf of a client. Its Testudo errors reach
- * the client unchanged (status, message, leader hint); a failure to reach it
- * becomes a retryable not-leader error (LeaderUnreachableError when gRPC
- * said UNAVAILABLE: no connection, or the connection dropped).
+ * the client unchanged (status, message, leader hint); any other failure is a
+ * LeaderUnreachableError (`not-leader` when the request surely was not sent,
+ * `forward-lost` otherwise).
  */
-export async function forwardOrRelay<Req, Res>(
-  host: ServiceHost,
+export async function forwardOrRelay<S extends ForwardService, M extends ForwardMethod<S>>(
+  host: Pick<ForwardHost, 'peers'>,
   address: string,
-  service: ForwardService,
-  method: string,
-  request: Req,
+  service: S,
+  method: M,
+  request: ForwardRequest<S, M>,
   timeoutMs: number,
   onBehalfOf: Principal | null,
-): Promise<Res> {
+): Promise<ForwardResponse<S, M>> {
   try {
-    return await host.peers.forward<Req, Res>(address, service, method, request, timeoutMs, onBehalfOf);
+    return await host.peers.forward(address, service, method, request, timeoutMs, onBehalfOf);
   } catch (error) {
-    const status = error as Partial<grpc.StatusObject> & { code?: number };
+    const status = (error instanceof Error ? error : new Error(String(error))) as Partial<grpc.StatusObject> & Error;
     if (typeof status.code === 'number' && status.metadata instanceof grpc.Metadata && status.metadata.get('testudo-error').length > 0) {
       throw { relayed: true, status: { code: status.code, details: status.details, metadata: status.metadata } } satisfies RelayedError;
     }
-    if (status.code === grpc.status.UNAVAILABLE) throw new LeaderUnreachableError(address, error);
-    throw new ServiceError(grpc.status.UNAVAILABLE, 'not-leader', true, `could not forward to ${address}: ${(error as Error).message}`, { cause: error });
+    throw new LeaderUnreachableError(address, status);
   }
 }
 

@@ -41,7 +41,7 @@ async function probeMembers(host: AdminHost, probeTimeoutMs: number): Promise<Me
     members.map(async (m): Promise<MemberStatus | { id: string; address: string; kind: string; error: string }> => {
       if (m.id === host.nodeId) return localMemberStatus(host);
       try {
-        return await host.peers.forward<unknown, MemberStatus>(m.address, 'Cluster', 'MemberStatus', {}, probeTimeoutMs);
+        return await host.peers.forward(m.address, 'Cluster', 'MemberStatus', {}, probeTimeoutMs);
       } catch (error) {
         return { id: m.id, address: m.address, kind: m.kind, error: (error as Error).message };
       }
@@ -88,7 +88,7 @@ async function leaderSessions(
   }
   const { leaderAddress } = host.leaderHint();
   if (leaderAddress === '') return null;
-  const reply = await host.peers.forward<unknown, { workers: { workerId: string; connected: boolean; lastHeartbeatAgeMs: number }[] }>(leaderAddress, 'Runs', 'ListWorkers', {}, timeoutMs);
+  const reply = await host.peers.forward(leaderAddress, 'Runs', 'ListWorkers', {}, timeoutMs);
   // The leader sends ages, not times: placed on this node's clock, they need no agreement between the two clocks.
   const nowMs = host.nowMs();
   for (const w of reply.workers) byWorker.set(w.workerId, { connected: w.connected, lastHeartbeatMs: w.lastHeartbeatAgeMs < 0 ? null : nowMs - w.lastHeartbeatAgeMs });

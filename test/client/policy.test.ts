@@ -2,6 +2,7 @@ import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   DeadlineExceededError,
+  ForwardLostError,
   InvalidArgumentError,
   LeadershipLostError,
   MessageTooLargeError,
@@ -52,6 +53,7 @@ describe('errorFromStatus', () => {
     ['timeout', DeadlineExceededError, true],
     ['invalid', InvalidArgumentError, false],
     ['stopping', UnavailableError, true],
+    ['forward-lost', ForwardLostError, true],
   ])('classifies testudo-error %s', (code, errorClass, retryable) => {
     const error = errorFromStatus(
       status(GrpcStatus.UNAVAILABLE, 'x', {
@@ -100,6 +102,8 @@ describe('shouldRetry', () => {
     ['never connected', of(GrpcStatus.UNAVAILABLE, undefined, 'No connection established'), { read: true, write: true, admin: true }],
     ['connection dropped', of(GrpcStatus.UNAVAILABLE, undefined, 'Connection dropped'), { read: true, write: true, admin: false }],
     ['leadership-lost', of(GrpcStatus.UNAVAILABLE, 'leadership-lost'), { read: true, write: true, admin: false }],
+    // A coordinator forwarded the call and lost the leader's answer: it may have been applied.
+    ['forward-lost', of(GrpcStatus.UNAVAILABLE, 'forward-lost'), { read: true, write: true, admin: false }],
     ['stopping', of(GrpcStatus.UNAVAILABLE, 'stopping'), { read: true, write: true, admin: false }],
     ['deadline', of(GrpcStatus.DEADLINE_EXCEEDED), { read: true, write: true, admin: false }],
     ['overloaded', of(GrpcStatus.RESOURCE_EXHAUSTED, 'too-many-requests'), { read: true, write: true, admin: false }],

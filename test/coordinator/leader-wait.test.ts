@@ -7,7 +7,8 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ServiceError } from '../../src/coordinator/grpc-errors.js';
 import { LeaderWait, type LeaderWaitOutcome } from '../../src/coordinator/leader-wait.js';
-import { forwardAttemptsMax, forwardedKey, LeaderUnreachableError, onLeader, type ServiceHost } from '../../src/coordinator/services.js';
+import type { ForwardMethod, ForwardResponse, ForwardService } from '../../src/coordinator/peer-clients.js';
+import { forwardAttemptsMax, forwardedKey, LeaderUnreachableError, onLeader, type ForwardHost } from '../../src/coordinator/services.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -76,29 +77,38 @@ describe('LeaderWait', () => {
   });
 });
 
+/** How a forward to one address fails: its gRPC status and details ('No connection established': it was never sent). */
+interface Failure {
+  readonly code: grpc.status;
+  readonly details: string;
+}
+const notSent = (code: grpc.status): Failure => ({ code, details: 'No connection established' });
+const answerLost = (code: grpc.status): Failure => ({ code, details: 'Connection dropped' });
+
 /** A coordinator as onLeader sees it: its role, its leader hint and its wait. */
 function fakeHost(
   leaderWait: LeaderWait | undefined,
-  failing: ReadonlyMap<string, grpc.status> = new Map(),
-): { host: ServiceHost; elect: (id: string, self: boolean) => void; forwards: string[] } {
+  failing: ReadonlyMap<string, Failure> = new Map(),
+): { host: ForwardHost; elect: (id: string, self: boolean) => void; forwards: string[] } {
   const state = { leaderId: '', isLeader: false };
   const forwards: string[] = [];
-  const host = {
-    nodeId: 'n2',
+  const host: ForwardHost = {
     node: { get isLeader() { return state.isLeader; } },
-    machine: {},
     peers: {
-      forward: (address: string) => {
+      // Answers with where it went, whatever the method: not a response of it, hence `as never`.
+      forward: <S extends ForwardService, M extends ForwardMethod<S>>(address: string): Promise<ForwardResponse<S, M>> => {
         forwards.push(address);
-        const code = failing.get(address);
-        if (code !== undefined) return Promise.reject(Object.assign(new Error(`${code} ${grpc.status[code]}: No connection established`), { code, details: 'No connection established', metadata: new grpc.Metadata() }));
-        return Promise.resolve({ forwardedTo: address });
+        const failure = failing.get(address);
+        if (failure !== undefined) {
+          const { code, details } = failure;
+          return Promise.reject(Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata: new grpc.Metadata() }));
+        }
+        return Promise.resolve({ forwardedTo: address } as never);
       },
     },
     leaderHint: () => ({ leaderId: state.leaderId, leaderAddress: state.leaderId === '' ? '' : `127.0.0.1:700${state.leaderId.slice(1)}` }),
-    nowMs: () => Date.now(),
     leaderWait,
-  } as unknown as ServiceHost;
+  };
   const elect = (id: string, self: boolean): void => {
     state.leaderId = id;
     state.isLeader = self;
@@ -107,10 +117,11 @@ function fakeHost(
   return { host, elect, forwards };
 }
 
-function fakeCall(deadlineMs: number, forwarded = false): grpc.ServerUnaryCall<unknown, unknown> {
+/** A call with an empty request (every forwarded request type takes it). */
+function fakeCall(deadlineMs: number, forwarded = false): grpc.ServerUnaryCall<Record<string, never>, unknown> {
   const metadata = new grpc.Metadata();
   if (forwarded) metadata.set(forwardedKey, '1');
-  return { metadata, request: { key: 'k' }, getDeadline: () => deadlineMs } as unknown as grpc.ServerUnaryCall<unknown, unknown>;
+  return { metadata, request: {}, getDeadline: () => deadlineMs } as unknown as grpc.ServerUnaryCall<Record<string, never>, unknown>;
 }
 
 describe('onLeader with a leader wait', () => {
@@ -169,7 +180,7 @@ describe('onLeader with a leader wait', () => {
   });
 
   it('a forward that cannot reach the leader waits for the next leader and goes there', async () => {
-    const { host, elect, forwards } = fakeHost(new LeaderWait({ holdMs: 160 }), new Map([['127.0.0.1:7001', grpc.status.UNAVAILABLE]]));
+    const { host, elect, forwards } = fakeHost(new LeaderWait({ holdMs: 160 }), new Map([['127.0.0.1:7001', notSent(grpc.status.UNAVAILABLE)]]));
     elect('n1', false);
     const result = onLeader(host, fakeCall(Date.now() + 5000), 'Kv', 'Put', () => Promise.resolve('local'));
     await vi.advanceTimersByTimeAsync(15);
@@ -181,7 +192,7 @@ describe('onLeader with a leader wait', () => {
   });
 
   it('forwards at most forwardAttemptsMax times; a forward that timed out is not sent again', async () => {
-    const dead = new Map([['127.0.0.1:7001', grpc.status.UNAVAILABLE], ['127.0.0.1:7003', grpc.status.UNAVAILABLE]]);
+    const dead = new Map([['127.0.0.1:7001', notSent(grpc.status.UNAVAILABLE)], ['127.0.0.1:7003', notSent(grpc.status.UNAVAILABLE)]]);
     const twice = fakeHost(new LeaderWait({ holdMs: 160 }), dead);
     twice.elect('n1', false);
     const result = onLeader(twice.host, fakeCall(Date.now() + 5000), 'Kv', 'Put', () => Promise.resolve('local'));
@@ -192,9 +203,66 @@ describe('onLeader with a leader wait', () => {
     expect(twice.forwards).toEqual(['127.0.0.1:7001', '127.0.0.1:7003']);
     expect(forwardAttemptsMax).toBe(2);
 
-    const late = fakeHost(new LeaderWait({ holdMs: 160 }), new Map([['127.0.0.1:7001', grpc.status.DEADLINE_EXCEEDED]]));
+    const late = fakeHost(new LeaderWait({ holdMs: 160 }), new Map([['127.0.0.1:7001', answerLost(grpc.status.DEADLINE_EXCEEDED)]]));
     late.elect('n1', false);
-    await expect(onLeader(late.host, fakeCall(Date.now() + 5000), 'Kv', 'Put', () => Promise.resolve('local'))).rejects.toMatchObject({ code: 'not-leader' });
+    await expect(onLeader(late.host, fakeCall(Date.now() + 5000), 'Kv', 'Put', () => Promise.resolve('local'))).rejects.toMatchObject({ code: 'forward-lost' });
     expect(late.forwards).toEqual(['127.0.0.1:7001']);
+  });
+});
+
+describe('onLeader: what a failed forward tells the client', () => {
+  const put = (host: ForwardHost): Promise<unknown> => onLeader(host, fakeCall(Date.now() + 5000), 'Kv', 'Put', () => Promise.resolve('local'));
+  const addMember = (host: ForwardHost): Promise<unknown> => onLeader(host, fakeCall(Date.now() + 5000), 'Cluster', 'AddMember', () => Promise.resolve('local'));
+
+  it.each([
+    ['never sent (no connection)', notSent(grpc.status.UNAVAILABLE), 'not-leader', false],
+    ['connection dropped after sending', answerLost(grpc.status.UNAVAILABLE), 'forward-lost', true],
+    ['deadline passed', answerLost(grpc.status.DEADLINE_EXCEEDED), 'forward-lost', true],
+    ['cancelled by the leader', answerLost(grpc.status.CANCELLED), 'forward-lost', true],
+  ])('%s: %s', async (_name, failure, code, maybeApplied) => {
+    const { host, elect } = fakeHost(undefined, new Map([['127.0.0.1:7001', failure]]));
+    elect('n1', false);
+    const error = await put(host).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LeaderUnreachableError);
+    expect(error).toMatchObject({ code, maybeApplied, retryable: true, grpcCode: grpc.status.UNAVAILABLE });
+  });
+
+  it('an admin change whose answer was lost is not forwarded again: forward-lost at once', async () => {
+    const { host, elect, forwards } = fakeHost(new LeaderWait({ holdMs: 160 }), new Map([['127.0.0.1:7001', answerLost(grpc.status.UNAVAILABLE)]]));
+    elect('n1', false);
+    await expect(addMember(host)).rejects.toMatchObject({ code: 'forward-lost' });
+    expect(forwards).toEqual(['127.0.0.1:7001']);
+  });
+
+  it('an admin change that was never sent waits for the next leader and goes there', async () => {
+    const { host, elect, forwards } = fakeHost(new LeaderWait({ holdMs: 160 }), new Map([['127.0.0.1:7001', notSent(grpc.status.UNAVAILABLE)]]));
+    elect('n1', false);
+    const result = addMember(host);
+    await vi.advanceTimersByTimeAsync(10);
+    elect('n3', false);
+    expect(await result).toEqual({ forwardedTo: '127.0.0.1:7003' });
+    expect(forwards).toEqual(['127.0.0.1:7001', '127.0.0.1:7003']);
+  });
+
+  it('after a write whose answer was lost, a refusal that would say "nothing applied" is answered forward-lost instead', async () => {
+    const noLeaderAfter = fakeHost(new LeaderWait({ holdMs: 160 }), new Map([['127.0.0.1:7001', answerLost(grpc.status.UNAVAILABLE)]]));
+    noLeaderAfter.elect('n1', false);
+    const held = put(noLeaderAfter.host);
+    const settled = expect(held).rejects.toMatchObject({ code: 'forward-lost' });
+    await vi.advanceTimersByTimeAsync(5);
+    noLeaderAfter.elect('', false);
+    // The hold after the lost forward, then the hold of a call that finds no leader.
+    await vi.advanceTimersByTimeAsync(2 * 160);
+    await settled;
+
+    const failing = new Map([['127.0.0.1:7001', answerLost(grpc.status.UNAVAILABLE)], ['127.0.0.1:7003', notSent(grpc.status.UNAVAILABLE)]]);
+    const unsentAfter = fakeHost(new LeaderWait({ holdMs: 160 }), failing);
+    unsentAfter.elect('n1', false);
+    const twice = put(unsentAfter.host);
+    const settledTwice = expect(twice).rejects.toMatchObject({ code: 'forward-lost', address: '127.0.0.1:7001' });
+    await vi.advanceTimersByTimeAsync(10);
+    unsentAfter.elect('n3', false);
+    await settledTwice;
+    expect(unsentAfter.forwards).toEqual(['127.0.0.1:7001', '127.0.0.1:7003']);
   });
 });

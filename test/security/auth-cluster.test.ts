@@ -14,6 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { testudoServices } from '../../src/common/testudo-proto.js';
+import type { RunsClient } from '../../src/generated/testudo/v1/Runs.js';
+import type { WorkerClient } from '../../src/generated/testudo/v1/Worker.js';
+import type { WorkerHello as WireWorkerHello } from '../../src/generated/testudo/v1/WorkerHello.js';
+import type { WorkerMessage as WireWorkerMessage } from '../../src/generated/testudo/v1/WorkerMessage.js';
+import type { CoordinatorMessageReceived } from '../../src/model/session.js';
 import { metadataClusterId, metadataFrom, peerPingPath, peerStreamPath } from '../../src/raft/transport/grpc-peer-service.js';
 import { encodeBatchFrame, encodePingRequest } from '../../src/raft/transport/peer-codec.js';
 import { parseAttemptId } from '../../src/model/index.js';
@@ -75,16 +80,19 @@ function metadata(token: string | null, extra: Record<string, string> = {}): grp
 const address = (id: string): string => cluster.member(id).grpcAddress;
 const follower = (): string => [...cluster.members.keys()].find((id) => id !== leaderId)!;
 
-type Clients = Record<'Kv' | 'Cluster' | 'Runs' | 'Worker', grpc.Client>;
-const raw = new Map<string, Clients & { generic: grpc.Client }>();
-function clientsOf(id: string): Clients & { generic: grpc.Client } {
+/** Plain grpc-js clients of one coordinator: the generated Runs and Worker clients, and a bare one for calls named at run time. */
+interface Clients {
+  readonly Runs: RunsClient;
+  readonly Worker: WorkerClient;
+  readonly generic: grpc.Client;
+}
+const raw = new Map<string, Clients>();
+function clientsOf(id: string): Clients {
   let c = raw.get(id);
   if (c === undefined) {
     const creds = grpc.credentials.createInsecure();
     const services = testudoServices();
     c = {
-      Kv: new services.Kv(address(id), creds),
-      Cluster: new services.Cluster(address(id), creds),
       Runs: new services.Runs(address(id), creds),
       Worker: new services.Worker(address(id), creds),
       generic: new grpc.Client(address(id), creds),
@@ -94,15 +102,21 @@ function clientsOf(id: string): Clients & { generic: grpc.Client } {
   return c;
 }
 
-/** One unary call with a plain grpc-js client; resolves with the status code (0 on success). */
-function unary(id: string, service: 'Kv' | 'Cluster' | 'Runs', method: string, request: unknown, md: grpc.Metadata): Promise<number> {
-  const client = clientsOf(id)[service] as unknown as Record<string, (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void) => void>;
-  return new Promise((resolve) => client[method]!.call(client, request, md, { deadline: Date.now() + 10_000 }, (error) => resolve(error === null ? 0 : error.code)));
+/** One unary call, named by service and method, encoded by its generated definition; resolves with the status code (0 on success). */
+function unary(id: string, service: 'Kv' | 'Cluster' | 'Runs', method: string, request: object, md: grpc.Metadata): Promise<number> {
+  const definitions: grpc.ServiceDefinition = testudoServices()[service].service;
+  const definition = definitions[method];
+  if (definition === undefined) throw new Error(`${service} has no method ${method}`);
+  return new Promise((resolve) =>
+    clientsOf(id).generic.makeUnaryRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, request, md, { deadline: Date.now() + 10_000 }, (error) =>
+      resolve(error === null || error === undefined ? 0 : error.code),
+    ),
+  );
 }
 
 /** WatchRun: the status the stream ends with. */
 function watch(id: string, md: grpc.Metadata): Promise<number> {
-  const client = clientsOf(id).Runs as unknown as { WatchRun: (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<unknown> };
+  const client = clientsOf(id).Runs;
   return new Promise((resolve) => {
     const stream = client.WatchRun({ runId: 'r-none' }, md);
     stream.on('data', () => undefined);
@@ -111,6 +125,9 @@ function watch(id: string, md: grpc.Metadata): Promise<number> {
   });
 }
 
+/** A worker session opened by hand, as the generated Worker client types it. */
+type WorkerStream = grpc.ClientDuplexStream<WireWorkerMessage, CoordinatorMessageReceived>;
+
 interface SessionOutcome {
   readonly code: number;
   readonly welcomed: boolean;
@@ -118,16 +135,16 @@ interface SessionOutcome {
 }
 
 /** A worker session by hand: hello, then `then` (given the stream) once welcomed; ends when the server ends it or after `holdMs`. */
-function session(id: string, md: grpc.Metadata, hello: Record<string, unknown>, then?: (stream: grpc.ClientDuplexStream<unknown, unknown>) => void, holdMs = 1500): Promise<SessionOutcome> {
-  const client = clientsOf(id).Worker as unknown as { Session: (md: grpc.Metadata) => grpc.ClientDuplexStream<unknown, { welcome?: unknown; notLeader?: unknown }> };
+function session(id: string, md: grpc.Metadata, hello: Partial<WireWorkerHello>, then?: (stream: WorkerStream) => void, holdMs = 1500): Promise<SessionOutcome> {
+  const client = clientsOf(id).Worker;
   return new Promise((resolve) => {
     let welcomed = false;
     const stream = client.Session(md);
     const timer = setTimeout(() => stream.cancel(), holdMs);
-    stream.on('data', (message: { welcome?: unknown }) => {
+    stream.on('data', (message: CoordinatorMessageReceived) => {
       if (message.welcome !== null && message.welcome !== undefined && !welcomed) {
         welcomed = true;
-        then?.(stream as unknown as grpc.ClientDuplexStream<unknown, unknown>);
+        then?.(stream);
       }
     });
     stream.on('error', () => undefined);
@@ -221,7 +238,7 @@ afterAll(async () => {
 describe('an authenticated cluster', () => {
   const submission = deflateRawSync(Buffer.from(JSON.stringify(sleepRun('forged', 1, 0)), 'utf8'));
   /** Every unary RPC of Kv, Cluster and Runs with a request that would change something (or read) if let through. */
-  const calls: [service: 'Kv' | 'Cluster' | 'Runs', method: string, request: unknown, needs: Role][] = [
+  const calls: [service: 'Kv' | 'Cluster' | 'Runs', method: string, request: object, needs: Role][] = [
     ['Kv', 'Put', { key: 'sec/forged', value: Buffer.from('x'), idempotencyKey: '' }, 'admin'],
     ['Kv', 'Delete', { key: 'sec/kept', idempotencyKey: '' }, 'admin'],
     ['Kv', 'Get', { key: 'sec/kept', stale: true }, 'readonly'],

@@ -8,15 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
-import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { testudoServices } from '../../src/common/testudo-proto.js';
 import { WorkerAgent } from '../../src/worker/agent.js';
+import { fakeCoordinator, onWorkerMessage, welcome } from './fake-coordinator.js';
 import { waitUntil } from './helpers.js';
-
-type SessionCall = grpc.ServerDuplexStream<{ hello?: { clusterId: string } | null }, unknown>;
 
 interface Coordinator {
   readonly address: string;
@@ -30,23 +27,19 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A real gRPC server whose Worker.Session welcomes every hello, naming `clusterId` (undefined: an older coordinator that names none). */
-async function coordinator(clusterId: string | undefined): Promise<Coordinator> {
-  const server = new grpc.Server();
+/** A fake coordinator whose Worker.Session welcomes every hello, naming `clusterId` ('': an older coordinator that names none). */
+async function coordinator(clusterId: string): Promise<Coordinator> {
   const helloClusterIds: string[] = [];
-  server.addService(testudoServices().Worker.service, {
-    Session: (call: SessionCall) => {
-      call.on('data', (message: { hello?: { clusterId: string } | null }) => {
-        if (!message.hello) return;
-        helloClusterIds.push(message.hello.clusterId);
-        call.write({ welcome: { workerId: 'w', leaderId: 'n1', heartbeatIntervalMs: 100, ttlMs: 10_000, ...(clusterId === undefined ? {} : { clusterId }) } });
-      });
-      call.on('error', () => undefined);
-    },
+  const fake = await fakeCoordinator((call) => {
+    onWorkerMessage(call, (message) => {
+      if (!message.hello) return;
+      helloClusterIds.push(message.hello.clusterId);
+      call.write(welcome('w', 'n1', 100, clusterId));
+    });
+    call.on('error', () => undefined);
   });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  cleanups.push(() => server.forceShutdown());
-  return { address: `127.0.0.1:${port}`, helloClusterIds };
+  cleanups.push(fake.stop);
+  return { address: fake.address, helloClusterIds };
 }
 
 async function startAgent(coordinators: string[], clusterId: string | undefined): Promise<{ agent: WorkerAgent; lines: { level: number; msg: string; clusterId?: string }[] }> {
@@ -83,7 +76,7 @@ describe('a worker with a cluster id', () => {
 
   it('leaves a coordinator of another cluster, or one that names none, and says so at error level', async () => {
     const foreign = await coordinator('cluster-b');
-    const older = await coordinator(undefined);
+    const older = await coordinator('');
     const { agent, lines } = await startAgent([foreign.address, older.address], 'cluster-a');
     // Both were tried (the worker goes on dialling its list, in case its own cluster comes up there).
     expect(await waitUntil(() => foreign.helloClusterIds.length >= 2 && older.helloClusterIds.length >= 2, 10_000)).toBe(true);

@@ -6,54 +6,46 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { testudoServices } from '../../src/common/testudo-proto.js';
 import type { AttemptOrder, AttemptResult } from '../../src/model/index.js';
+import type { CoordinatorMessage, WorkerHello, WorkerMessageReceived } from '../../src/model/session.js';
 import { WorkerAgent } from '../../src/worker/agent.js';
+import { fakeCoordinator, onWorkerMessage, welcome, type FakeCoordinator, type SessionCall } from './fake-coordinator.js';
 import { template, waitUntil } from './helpers.js';
-
-interface Hello {
-  workerId: string;
-  running: string[];
-}
-
-type SessionCall = grpc.ServerDuplexStream<{ hello?: Hello | null; results?: { results: string[] } | null }, unknown>;
 
 /** A scripted leader: welcomes every session, records hellos and results, and lets the test write to the open session. */
 class ScriptedLeader {
-  readonly hellos: Hello[] = [];
+  readonly hellos: WorkerHello[] = [];
   readonly results: AttemptResult[] = [];
   private session: SessionCall | null = null;
-  private server = new grpc.Server();
+  private fake: FakeCoordinator | null = null;
   address = '';
 
   async start(): Promise<void> {
-    this.server.addService(testudoServices().Worker.service, {
-      Session: (call: SessionCall) => {
-        call.on('data', (message: { hello?: Hello | null; results?: { results: string[] } | null }) => {
-          if (message.hello) {
-            this.hellos.push(message.hello);
-            this.session = call;
-            call.write({ welcome: { workerId: message.hello.workerId, leaderId: 'n1', heartbeatIntervalMs: 200, ttlMs: 10_000 } });
-          }
-          if (message.results) {
-            const batch = message.results.results.map((text) => JSON.parse(text) as AttemptResult);
-            this.results.push(...batch);
-            // Committed at once: the outbox drops them, so no later session sends them again.
-            call.write({ committed: { attemptIds: batch.map((r) => r.attemptId) } });
-          }
-        });
-        call.on('error', () => undefined);
-      },
+    this.fake = await fakeCoordinator((call) => {
+      onWorkerMessage(call, (message) => this.receive(call, message));
+      call.on('error', () => undefined);
     });
-    const port = await new Promise<number>((resolve, reject) => this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-    this.address = `127.0.0.1:${port}`;
+    this.address = this.fake.address;
   }
 
-  write(message: unknown): void {
+  private receive(call: SessionCall, message: WorkerMessageReceived): void {
+    if (message.hello) {
+      this.hellos.push(message.hello);
+      this.session = call;
+      call.write(welcome(message.hello.workerId, 'n1', 200));
+    }
+    if (message.results) {
+      const batch = message.results.results.map((text) => JSON.parse(text) as AttemptResult);
+      this.results.push(...batch);
+      // Committed at once: the outbox drops them, so no later session sends them again.
+      call.write({ committed: { attemptIds: batch.map((r) => r.attemptId) } });
+    }
+  }
+
+  write(message: CoordinatorMessage): void {
     if (this.session === null) throw new Error('no session open');
     this.session.write(message);
   }
@@ -65,7 +57,7 @@ class ScriptedLeader {
   }
 
   stop(): void {
-    this.server.forceShutdown();
+    this.fake?.stop();
   }
 }
 

@@ -6,35 +6,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
-import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { testudoServices } from '../../src/common/testudo-proto.js';
 import { WorkerAgent } from '../../src/worker/agent.js';
 import { deadEndpoint } from '../client/fake-node.js';
+import { fakeCoordinator, onWorkerMessage, welcome, type SessionCall } from './fake-coordinator.js';
 import { waitUntil } from './helpers.js';
 
-type SessionCall = grpc.ServerDuplexStream<{ hello?: { workerId: string } | null }, unknown>;
-
-/** A real gRPC server with a scripted Worker.Session. */
+/** A fake coordinator with a scripted Worker.Session that counts the hellos it got. */
 async function coordinator(session: (call: SessionCall) => void): Promise<{ address: string; hellos: () => number; stop: () => void }> {
-  const server = new grpc.Server();
   let hellos = 0;
-  server.addService(testudoServices().Worker.service, {
-    Session: (call: SessionCall) => {
-      call.on('data', (message: { hello?: unknown }) => {
-        if (message.hello) hellos++;
-      });
-      session(call);
-    },
+  const fake = await fakeCoordinator((call) => {
+    onWorkerMessage(call, (message) => {
+      if (message.hello) hellos++;
+    });
+    session(call);
   });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  return { address: `127.0.0.1:${port}`, hellos: () => hellos, stop: () => server.forceShutdown() };
+  return { address: fake.address, hellos: () => hellos, stop: fake.stop };
 }
 
 function welcomes(leaderId: string): (call: SessionCall) => void {
-  return (call) => call.write({ welcome: { workerId: 'w', leaderId, heartbeatIntervalMs: 1000, ttlMs: 10_000 } });
+  return (call) => call.write(welcome('w', leaderId, 1000));
 }
 
 interface LogLine {

@@ -8,9 +8,9 @@
  */
 import type { InfraFailureClass } from '../../model/index.js';
 import { ExtensionCommandError } from '../kv-machine.js';
-import { adaptiveThreshold, advance, decide, defaultBreakerConfig, disable, enable, forceOpen, isFaultClass, ladderConfigOf, lastWasHold, pendingRecovery, recordMiss, recordOutcome, release, thresholdConfigOf, validateBreakerConfig, windowStats, type BreakerConfig, type BreakerOutcome, type BreakerStep, type ThresholdInput } from '../recovery/index.js';
+import { adaptiveThreshold, advance, decide, defaultBreakerConfig, disable, enable, forceOpen, isFaultClass, ladderConfigOf, lastWasHold, pendingRecovery, recordMiss, recordOutcome, release, thresholdConfigOf, validateBreakerConfig, windowStats, type BreakerConfig, type BreakerOutcome, type BreakerStep, type Decision, type LadderContext, type LadderFailure, type ThresholdInput } from '../recovery/index.js';
 import { cancelledRunsMax, decisionsPerTaskMax, retryBackoffBaseMs, runOf, type Machine } from './machine.js';
-import type { TaskRec, WorkerRec } from './records.js';
+import type { RunRec, TaskRec, WorkerRec } from './records.js';
 import { endTask, requeue } from './runs.js';
 import { fleetWideFault, otherWorkerCanRun, peerStats, suspect } from './worker-health.js';
 
@@ -23,33 +23,56 @@ import { fleetWideFault, otherWorkerCanRun, peerStats, suspect } from './worker-
 export function recover(m: Machine, task: TaskRec, attemptId: string, infraClass: InfraFailureClass, reason: string, workerId: string, atMs: number): void {
   task.infraFailures++;
   if (!isFaultClass(infraClass)) {
-    // Cancelled by a stopping worker: not a fault, but bounded (invariant 5: the task must end).
-    task.cancelledRuns++;
-    if (task.cancelledRuns > cancelledRunsMax) {
-      endTask(m, task, 'failed-infra', `cancelled ${task.cancelledRuns} times by stopping workers (limit ${cancelledRunsMax}): ${reason}`, atMs);
-      return;
-    }
-    requeue(m, task, [], atMs, retryBackoffBaseMs);
+    requeueCancelled(m, task, reason, atMs);
     return;
   }
+  const failure: LadderFailure = { failureClass: infraClass, workerId, atMs };
+  const decision = decideRecovery(m, task, failure);
+  recordDecision(m, task, attemptId, failure, decision);
+  applyDecision(m, task, failure, decision, reason);
+}
+
+/** A stopping worker cancelled the attempt: not a fault, but bounded (invariant 5: the task must end). */
+function requeueCancelled(m: Machine, task: TaskRec, reason: string, atMs: number): void {
+  task.cancelledRuns++;
+  if (task.cancelledRuns > cancelledRunsMax) {
+    endTask(m, task, 'failed-infra', `cancelled ${task.cancelledRuns} times by stopping workers (limit ${cancelledRunsMax}): ${reason}`, atMs);
+    return;
+  }
+  requeue(m, task, [], atMs, retryBackoffBaseMs);
+}
+
+/** The ladder's decision for this failure, in what the fleet shows now; a level tried before and failed again counts as its miss. */
+function decideRecovery(m: Machine, task: TaskRec, failure: LadderFailure): Decision {
   const pending = pendingRecovery(task.ladder);
   // After a hold the ladder's last level was not tried again, so this failure is no miss of it.
   if (pending !== null && !lastWasHold(task.ladder)) m.recovery = recordMiss(m.recovery, { failureClass: pending.failureClass, level: pending.level });
+  const { workerId, atMs } = failure;
   const worker = m.workers.get(workerId);
-  const failure = { failureClass: infraClass, workerId, atMs };
   const settings = m.breakerSettings;
-  const context = {
+  const context: LadderContext = {
     otherWorkersAvailable: otherWorkerCanRun(m.workers.values(), task, workerId, atMs),
     workerFailuresRecent: worker === undefined ? 0 : windowStats(worker.breaker, atMs, settings).failures,
     workerSuspect: worker !== undefined && suspect(m.workers.values(), worker, atMs, settings),
     adaptive: settings.adaptiveRecovery,
     fleetWide: worker !== undefined && fleetWideFault(m.workers.values(), worker, settings.fleetFailingShare),
   };
-  const decision = decide(task.ladder, failure, m.recovery, context, ladderConfigOf(settings));
+  return decide(task.ladder, failure, m.recovery, context, ladderConfigOf(settings));
+}
+
+/** Moves the task up its ladder and keeps the decision (the last decisionsPerTaskMax), with an event for the leader. */
+function recordDecision(m: Machine, task: TaskRec, attemptId: string, failure: LadderFailure, decision: Decision): void {
+  const { failureClass, workerId, atMs } = failure;
   task.ladder = advance(task.ladder, failure, decision);
-  task.decisions.push({ atMs, attemptId, workerId, failureClass: infraClass, level: decision.level, action: decision.action, reason: decision.reason });
+  task.decisions.push({ atMs, attemptId, workerId, failureClass, level: decision.level, action: decision.action, reason: decision.reason });
   if (task.decisions.length > decisionsPerTaskMax) task.decisions.shift();
-  m.events.push({ kind: 'decision', workerId, level: decision.level, failureClass: infraClass, hold: decision.hold === true });
+  m.events.push({ kind: 'decision', workerId, level: decision.level, failureClass, hold: decision.hold === true });
+}
+
+/** Carries the decision out: the task queued again (where it may run next), the worker reset or quarantined, or the task given up. */
+function applyDecision(m: Machine, task: TaskRec, failure: LadderFailure, decision: Decision, reason: string): void {
+  const { failureClass, workerId, atMs } = failure;
+  const worker = m.workers.get(workerId);
   const run = runOf(m, task.runId);
   switch (decision.action) {
     case 'retry-same-worker':
@@ -62,30 +85,41 @@ export function recover(m: Machine, task: TaskRec, attemptId: string, infraClass
       return;
     case 'reset-worker':
       requeue(m, task, decision.avoidWorkers, atMs, retryBackoffBaseMs);
-      if (worker !== undefined && worker.state !== 'lost' && !worker.resetting) {
-        worker.resetting = true;
-        worker.resetSinceMs = atMs;
-        m.events.push({ kind: 'reset', workerId, reason: `${infraClass}: ${reason}`.slice(0, 500) });
-      }
+      if (worker !== undefined) owesReset(m, worker, `${failureClass}: ${reason}`, atMs);
       return;
     case 'quarantine-worker':
       requeue(m, task, decision.avoidWorkers, atMs, retryBackoffBaseMs);
       if (worker !== undefined) quarantine(m, worker, `level 4 for task ${task.taskId}: ${decision.reason}`, atMs, task);
       return;
     case 'give-up':
-      endTask(m, task, 'failed-infra', decision.diagnosis ?? decision.reason, atMs);
-      run.degraded = true;
-      m.events.push({
-        kind: 'alert',
-        alert: 'give-up',
-        workerId,
-        runId: task.runId,
-        taskId: task.taskId,
-        atMs,
-        text: `run ${task.runId} is degraded: task ${task.taskId} (${task.template.suite} ${task.template.shard}/${task.template.shardCount}) gave up after infrastructure failures: ${decision.diagnosis ?? decision.reason}`,
-      });
+      giveUp(m, task, run, decision, workerId, atMs);
       return;
   }
+}
+
+/** Level 3: the worker owes a reset (once: a lost or already resetting worker is left as it is). */
+function owesReset(m: Machine, worker: WorkerRec, reason: string, atMs: number): void {
+  if (worker.state === 'lost' || worker.resetting) return;
+  worker.resetting = true;
+  worker.resetSinceMs = atMs;
+  m.events.push({ kind: 'reset', workerId: worker.workerId, reason: reason.slice(0, 500) });
+}
+
+/** Level 5: the task ends failed-infra and its run is degraded, with an alert. */
+function giveUp(m: Machine, task: TaskRec, run: RunRec, decision: Decision, workerId: string, atMs: number): void {
+  const diagnosis = decision.diagnosis ?? decision.reason;
+  endTask(m, task, 'failed-infra', diagnosis, atMs);
+  run.degraded = true;
+  const { suite, shard, shardCount } = task.template;
+  m.events.push({
+    kind: 'alert',
+    alert: 'give-up',
+    workerId,
+    runId: task.runId,
+    taskId: task.taskId,
+    atMs,
+    text: `run ${task.runId} is degraded: task ${task.taskId} (${suite} ${shard}/${shardCount}) gave up after infrastructure failures: ${diagnosis}`,
+  });
 }
 
 /**
