@@ -6,6 +6,7 @@ import { CommanderError } from 'commander';
 import {
   AuthRefusedError,
   DeadlineExceededError,
+  ForwardLostError,
   InvalidArgumentError,
   NoLeaderError,
   NotFoundError,
@@ -162,6 +163,12 @@ export function failureOf(error: unknown): Failure {
   if (error instanceof UsageError || error instanceof InvalidArgumentError) return { code: ExitCode.usage, message: line(withoutClassNames(error.message)) };
   if (error instanceof SpecError) return { code: ExitCode.usage, message: line(error.message) };
   if (error instanceof AuthRefusedError) return { code: ExitCode.authRefused, message: printableLines(authRefusedMessage(error)) };
+  const lost = forwardLost(error);
+  if (lost !== null) {
+    // Not "unreachable": the leader may have applied the change (docs/protocol.md, forward-lost).
+    const advice = 'it may have been applied: look with `testudo cluster status` before trying again';
+    return { code: ExitCode.unavailable, message: line(`the coordinator's forward to the leader was lost (${plainReason(lost)}); ${advice}`) };
+  }
   if (error instanceof ClusterUnreachableError) return { code: ExitCode.unavailable, message: line(error.message) };
   if (isUnreachable(error)) return { code: ExitCode.unavailable, message: line(`cannot reach the Testudo cluster: ${plainReason(error)}`) };
   if (error instanceof CorruptionError || error instanceof DurableStateRolledBackError) return { code: ExitCode.unavailable, message: line(`damaged data: ${withoutClassNames(error.message)}`) };
@@ -170,6 +177,16 @@ export function failureOf(error: unknown): Failure {
   if (error instanceof RaftError) return { code: ExitCode.failed, message: line(withoutClassNames(error.message)) };
   const text = error instanceof Error ? withoutClassNames(error.message) : String(error);
   return { code: ExitCode.failed, message: line(`unexpected error: ${text}`) };
+}
+
+/** The ForwardLostError an error is or was caused by, or null. */
+function forwardLost(error: unknown): ForwardLostError | null {
+  let current = error;
+  for (let depth = 0; depth < causeDepthMax && current instanceof Error; depth++) {
+    if (current instanceof ForwardLostError) return current;
+    current = current.cause;
+  }
+  return null;
 }
 
 function line(text: string): string {

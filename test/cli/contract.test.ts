@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthRefusedError, InvalidArgumentError, NoLeaderError, NotFoundError, RetriesExhaustedError, UnavailableError } from '../../src/client/index.js';
+import { AuthRefusedError, ForwardLostError, InvalidArgumentError, NoLeaderError, NotFoundError, RetriesExhaustedError, UnavailableError } from '../../src/client/index.js';
 import { ClusterUnreachableError, ExitError, UsageError, failureOf } from '../../src/cli/errors.js';
 import { buildProgram, main } from '../../src/cli/main.js';
 import { CorruptionError } from '../../src/raft/index.js';
@@ -240,6 +240,8 @@ describe('the exit-code table (errors.ts), row by row', () => {
     { error: new RetriesExhaustedError(3, refused), code: 3, says: '127.0.0.1:7003: connection refused' },
     { error: new CorruptionError(7, 'crc mismatch'), code: 3, says: 'damaged data' },
     { error: new AuthRefusedError('no token', { code: 'unauthenticated', retryable: false, grpcCode: 16 }), code: 4, says: '--token-file' },
+    { error: new ForwardLostError('forward to n1 lost: connection dropped', { code: 'forward-lost', retryable: true }), code: 3, says: 'it may have been applied' },
+    { error: new ClusterUnreachableError(target, new ForwardLostError('forward to n1 lost', { code: 'forward-lost', retryable: true })), code: 3, says: 'look with `testudo cluster status`' },
   ];
 
   it('maps each expected failure to its code and a message without class names', () => {
