@@ -1520,4 +1520,19 @@ describe('Orchestrator: recovery that keeps the fleet serving', () => {
     for (let i = 5; i <= 7; i++) crashOn(d, 'w1', `r1.t${i}`, 1_600 + i * 10, 'spawn-error');
     expect(d.o.schedulableWorkers(1_700).find((w) => w.workerId === 'w1')?.freeSlots).toBe(4);
   });
+
+  it('does not pace a worker whose process died with three attempts in flight: the crash is one event, probed at once', () => {
+    const d = new Driver();
+    for (const w of ['w1', 'w2']) d.register(registration(w, { slots: 3, bootId: `${w}-a` }));
+    d.submit('r1', submission(Array.from({ length: 6 }, () => template())), 0);
+    d.assign([1, 2, 3].map((i) => ({ taskId: `r1.t${i}`, workerId: 'w1' })), 0);
+    // The new process names all three: three lost calls at one instant (failing now), and the crash trips the breaker.
+    d.register(registration('w1', { slots: 3, bootId: 'w1-b', uncleanStart: true, interrupted: ['r1.t1.a1', 'r1.t2.a1', 'r1.t3.a1'] }), 1_000);
+    expect(d.o.worker('w1')?.breaker.state).toBe('open');
+    // No pacing wait: probes go out at once (halfOpenProbes of them), not one a second.
+    expect(d.o.schedulableWorkers(1_000).find((w) => w.workerId === 'w1')?.freeSlots).toBe(2);
+    const out = d.assign([4, 5].map((i) => ({ taskId: `r1.t${i}`, workerId: 'w1' })), 1_000);
+    expect(out.assigned).toHaveLength(2);
+    expect(d.o.worker('w1')?.breaker.state).toBe('half-open');
+  });
 });

@@ -207,12 +207,15 @@ export function thresholdConfigOf(config: BreakerConfig): AdaptiveThresholdConfi
  * attempts may start at atMs. No limit (Infinity) unless adaptive recovery
  * and pacing are on, the breaker is not disabled, and the worker is failing
  * now: then one when nothing runs there and failingPaceMs has passed since
- * its last failure, else none.
+ * its last failure, else none. A last failure that was an attempt lost with
+ * its worker is no reason to pace (BreakerCall.lost).
  */
 export function paceSlots(breaker: Breaker, atMs: number, running: number, config: BreakerConfig): number {
   if (!config.adaptiveRecovery || config.failingPaceMs === 0 || breaker.state === 'disabled' || !failingNow(breaker)) return Number.POSITIVE_INFINITY;
   const last = breaker.calls.at(-1);
   assert(last !== undefined, 'a failing worker without calls');
+  // Attempts lost with a crashed worker are one event, answered by tripOnCrash: no pacing on top.
+  if (last.lost === true) return Number.POSITIVE_INFINITY;
   return running === 0 && atMs >= last.atMs + config.failingPaceMs ? 1 : 0;
 }
 
@@ -236,6 +239,13 @@ export interface BreakerCall {
   readonly slow: boolean;
   /** An attempt that ran its tests: its duration ÷ the task's expected duration (slowness.ts); absent otherwise. */
   readonly pace?: number;
+  /**
+   * Lost with its worker (class lost-worker: the process died, or its
+   * session ran out); absent otherwise. A crash loses every attempt in
+   * flight at once: tripOnCrash answers it, and pacing, which is for
+   * failures that come back one by one in milliseconds, does not.
+   */
+  readonly lost?: true;
 }
 
 export interface Breaker {
@@ -380,6 +390,7 @@ export function recordOutcome(
     failed: outcome.failureClass !== undefined && feedsBreaker(outcome.failureClass),
     slow: outcome.durationMs >= config.slowCallDurationMs,
     ...(outcome.ok && outcome.expectedMs !== undefined && outcome.expectedMs > 0 ? { pace: paceOfCall(outcome.durationMs, outcome.expectedMs) } : {}),
+    ...(outcome.failureClass === 'lost-worker' ? { lost: true as const } : {}),
   };
   const calls = windowCalls([...breaker.calls, call], outcome.atMs, config);
   const recorded: Breaker = { ...breaker, calls };
