@@ -1291,6 +1291,33 @@ describe('Orchestrator: breakers in the replicated state', () => {
     expect(copy.o.worker('w1')?.breaker).toEqual(d.o.worker('w1')?.breaker);
   });
 
+  it('quarantine clears the preference of queued tasks only, so a replica restored from a snapshot stays equal to one that replayed the log', () => {
+    const d = new Driver();
+    d.apply({ type: 'set-breaker-config', config: { openBaseMs: 30_000, openMaxMs: 600_000, quarantineAfterOpens: 3, failingPaceMs: 0 } }, 0);
+    for (const w of ['w1', 'w2', 'w3', 'w4']) d.register(registration(w, { slots: 4 }));
+    d.submit('r1', submission(Array.from({ length: 10 }, () => template())), 0);
+    // t1 crashes on w1 once (level 1: back to w1), then passes there: it ends still preferring w1.
+    crashOn(d, 'w1', 'r1.t1', 100);
+    expect(queued(d).find((t) => t.taskId === 'r1.t1')?.preferWorker).toBe('w1');
+    const again = d.assign([{ taskId: 'r1.t1', workerId: 'w1' }], 5_000);
+    d.results([result(again.assigned[0]!.attemptId, 'w1')], 5_100);
+    // The replica that replayed the log still holds the ended t1 in its (node-local) queue order; one
+    // restored from a snapshot holds only queued tasks there. Both now apply the same commands.
+    const restored = new Driver();
+    restored.o.restore(d.o.snapshot());
+    restored.index = d.index;
+    const both = (f: (x: Driver) => void): void => [d, restored].forEach(f);
+    both((x) => {
+      // With t1's, four crashes in its last five attempts: the breaker opens; two probes crash: quarantined.
+      for (let i = 2; i <= 4; i++) crashOn(x, 'w1', `r1.t${i}`, 6_000 + i * 100);
+      expect(x.o.worker('w1')?.breaker.state).toBe('open');
+      crashOn(x, 'w1', 'r1.t7', 40_000);
+      crashOn(x, 'w1', 'r1.t8', 110_000);
+    });
+    expect(d.o.worker('w1')?.breaker.state).toBe('forced-open');
+    expect(restored.o.snapshot()).toEqual(d.o.snapshot());
+  });
+
   it('never trips a breaker on test failures: a worker whose tests fail is healthy', () => {
     const d = new Driver();
     d.register(registration('w1', { slots: 8 }));

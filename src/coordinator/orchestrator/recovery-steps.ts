@@ -138,7 +138,10 @@ export function releaseHolds(m: Machine, atMs: number): void {
 export function quarantine(m: Machine, worker: WorkerRec, reason: string, atMs: number, task: TaskRec | null): void {
   if (worker.breaker.state === 'forced-open') return;
   setBreaker(m, worker, forceOpen(worker.breaker, atMs, reason));
-  for (const t of m.queueOrder) if (t.preferWorker === worker.workerId) t.preferWorker = '';
+  // Queued tasks only: the queue order is node-local (the leader compacts it, a
+  // restored replica holds only queued tasks), so touching an ended task here
+  // would make replicas differ.
+  for (const t of m.queueOrder) if (t.state === 'queued' && t.preferWorker === worker.workerId) t.preferWorker = '';
   m.events.push({
     kind: 'alert',
     alert: 'quarantine',
