@@ -233,7 +233,7 @@ export async function runMatrix(o: MatrixOptions): Promise<Array<{ figures: Pass
   const runOne = async (s: MatrixScenario, seed: number, mode: BenchMode): Promise<{ figures: PassFigures; result: ChaosRunResult }> => {
     started++;
     o.log(`pass ${started}/${total}: ${s.name} seed ${seed} adaptive recovery ${mode === 'breaker' ? 'on' : 'off'}`);
-    const result = await o.runPass(s, seed, mode);
+    const result = await runPassRetried(o, s, seed, mode);
     const figures = passFigures(s.name, s.scenario, result);
     o.log(
       `  ${s.name} seed ${seed} ${mode}: makespan ${(figures.makespanMs / 1000).toFixed(1)} s, wasted ${figures.wastedAttempts}, ` +
@@ -250,6 +250,20 @@ export async function runMatrix(o: MatrixOptions): Promise<Array<{ figures: Pass
     }
   }
   return out;
+}
+
+/** Tries a pass may get: one more after a failure of the harness (a cluster that did not start under load), not of the checks. */
+export const passTriesMax = 2;
+
+async function runPassRetried(o: MatrixOptions, s: MatrixScenario, seed: number, mode: BenchMode): Promise<ChaosRunResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await o.runPass(s, seed, mode);
+    } catch (error) {
+      if (attempt >= passTriesMax) throw error;
+      o.log(`  ${s.name} seed ${seed} ${mode}: the pass failed (${error instanceof Error ? error.message : String(error)}); running it again (try ${attempt + 1} of ${passTriesMax})`);
+    }
+  }
 }
 
 /** Like Promise.all, but waits for every pass to end (and stop its cluster) before it throws the first failure. */

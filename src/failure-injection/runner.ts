@@ -93,7 +93,14 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
   const schedule = faultSchedule(scenario, seed);
   log(`${scenario.name}: ${submission.tasks.length} tasks, ${schedule.length} faults, mode ${mode}, seed ${seed}`);
   const phaseMs = phaseClock();
-  await chaos.start();
+  try {
+    await chaos.start();
+  } catch (error) {
+    // A member that could not start leaves the others running: stop them
+    // before the data directory goes, or they outlive the pass.
+    await chaos.stop({ discard: true }).catch(() => undefined);
+    throw error;
+  }
   log(`cluster started in ${phaseMs()} ms`);
   const direct = chaos.directClient({ totalTimeoutMs: 30_000 });
   const routed = chaos.client({ callTimeoutMs: 1_000, totalTimeoutMs: 60_000 });

@@ -10,6 +10,7 @@ import {
   parseSeedList,
   passFigures,
   passOrder,
+  passTriesMax,
   runMatrix,
   scenarioFileName,
   scenarioStats,
@@ -243,6 +244,30 @@ describe('scenarioStats and the summary', () => {
     await expect(failing).rejects.toThrow('cluster did not start');
     expect(twinEnded).toBe(true);
     await expect(runMatrix({ scenarios: [], seeds: [1], jobs: 3, log: () => undefined, runPass })).rejects.toThrow(/jobs must be 1\.\.2/);
+  });
+
+  it('runs a pass whose harness failed once more, and gives up after passTriesMax tries', async () => {
+    const scenario = parseScenario('name: s\nworkload: { synthetic: { tasks: 1, duration: { distribution: fixed, value: 1ms } } }\n', 's.yaml');
+    const lines: string[] = [];
+    const tries = new Map<string, number>();
+    const out = await runMatrix({
+      scenarios: [{ name: 'a', scenario }],
+      seeds: [1],
+      jobs: 2,
+      log: (line) => lines.push(line),
+      runPass: async (_s, seed, mode) => {
+        tries.set(mode, (tries.get(mode) ?? 0) + 1);
+        if (mode === 'breaker' && tries.get(mode) === 1) throw new Error('http://127.0.0.1:1/livez did not answer within 30000 ms');
+        return run(mode, { seed });
+      },
+    });
+    expect(out.map((p) => p.figures.mode)).toEqual(['breaker', 'no-breaker']);
+    expect(Object.fromEntries(tries)).toEqual({ breaker: 2, 'no-breaker': 1 });
+    expect(lines).toContain('  a seed 1 breaker: the pass failed (http://127.0.0.1:1/livez did not answer within 30000 ms); running it again (try 2 of 2)');
+    let calls = 0;
+    const always = runMatrix({ scenarios: [{ name: 'a', scenario }], seeds: [1], log: () => undefined, runPass: async () => { calls++; throw new Error('no cluster'); } });
+    await expect(always).rejects.toThrow('no cluster');
+    expect(calls).toBe(passTriesMax);
   });
 });
 
