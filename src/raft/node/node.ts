@@ -114,6 +114,8 @@ export class RaftNode<R = unknown> implements TransportHandler {
 
   private tickTimer: NodeJS.Timeout | null = null;
   private ticks = 0;
+  /** performance.now() of the last tick handed to the core (lease mode; see catchUpLeaderTicks). */
+  private lastTickMs = 0;
   private wake: (() => void) | null = null;
   private kicked = false;
   private stopping = false;
@@ -155,6 +157,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
   start(): void {
     assert(this.transport !== null, 'start() before attachTransport()');
     assert(this.tickTimer === null, 'start() twice');
+    this.lastTickMs = performance.now();
     this.tickTimer = setInterval(() => this.onTick(), this.opts.tickMs);
     this.loopDone = this.runLoop();
   }
@@ -321,7 +324,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
     this.core.reportUnreachable(peer);
   }
 
-  /** A peer's stream into this node ended: if it was the leader, campaign soon (see RaftCore.reportPeerLost). */
+  /** A peer's stream into this node ended: if it was the leader, campaign soon (see RaftCore.reportPeerLost; off in lease mode). */
   onPeerLost(peer: NodeId): void {
     if (this.stopping) return;
     this.core.reportPeerLost(peer);
@@ -341,11 +344,45 @@ export class RaftNode<R = unknown> implements TransportHandler {
   // ------------------------------------------------------------- the loop
 
   private onTick(): void {
-    this.ticks++;
-    this.core.tick();
+    if (this.leaseMode()) this.catchUpLeaderTicks();
+    else this.tickCore();
     this.expireReads();
     this.reportRegressions();
     this.kick();
+  }
+
+  private tickCore(): void {
+    this.ticks++;
+    this.core.tick();
+  }
+
+  private leaseMode(): boolean {
+    return this.opts.raft?.readMode === 'lease';
+  }
+
+  /**
+   * Lease mode: a leader gets one core tick per whole tickMs since its last
+   * one, however late the timer fires, so that a stalled event loop or a
+   * paused process cannot stretch its lease (a late tick would count the
+   * stall as one tick). Other roles get one tick per timer firing: a burst
+   * of catch-up ticks right after a heartbeat would cut a follower's vote
+   * refusal short. See docs/raft.md, "Lease-based reads".
+   */
+  private catchUpLeaderTicks(): void {
+    const now = performance.now();
+    if (this.core.basicStatus().role !== 'leader') {
+      this.lastTickMs = now;
+      this.tickCore();
+      return;
+    }
+    while (now - this.lastTickMs >= this.opts.tickMs) {
+      this.lastTickMs += this.opts.tickMs;
+      this.tickCore();
+      if (this.core.basicStatus().role !== 'leader') {
+        this.lastTickMs = now;
+        return;
+      }
+    }
   }
 
   /** Tells the observer of each follower that newly looks regressed, or no longer does; once each. */
@@ -527,6 +564,8 @@ export class RaftNode<R = unknown> implements TransportHandler {
     this.readsQueued = [];
     const context = `${this.id}:${++this.readContextSeq}`;
     this.reads.set(context, batch);
+    // A lease is judged on ticks: count the time a late timer has not yet told the core.
+    if (this.leaseMode() && this.core.basicStatus().role === 'leader') this.catchUpLeaderTicks();
     this.core.readIndex(context);
   }
 
