@@ -310,6 +310,8 @@ export class RaftNode<R = unknown> implements TransportHandler {
 
   onMessage(message: Message): void {
     if (this.stopping) return;
+    // A follower's forwarded read is judged on the lease here and now.
+    if (message.type === 'ReadIndex') this.catchUpLeaderTicks();
     try {
       this.core.step(message);
     } catch (error) {
@@ -344,8 +346,10 @@ export class RaftNode<R = unknown> implements TransportHandler {
   // ------------------------------------------------------------- the loop
 
   private onTick(): void {
-    if (this.leaseMode()) this.catchUpLeaderTicks();
-    else this.tickCore();
+    if (!this.catchUpLeaderTicks()) {
+      this.lastTickMs = performance.now();
+      this.tickCore();
+    }
     this.expireReads();
     this.reportRegressions();
     this.kick();
@@ -364,25 +368,24 @@ export class RaftNode<R = unknown> implements TransportHandler {
    * Lease mode: a leader gets one core tick per whole tickMs since its last
    * one, however late the timer fires, so that a stalled event loop or a
    * paused process cannot stretch its lease (a late tick would count the
-   * stall as one tick). Other roles get one tick per timer firing: a burst
-   * of catch-up ticks right after a heartbeat would cut a follower's vote
-   * refusal short. See docs/raft.md, "Lease-based reads".
+   * stall as one tick). Called on each timer firing and before the core
+   * judges a read. Other roles get one tick per timer firing: a burst of
+   * catch-up ticks right after a heartbeat would cut a follower's vote
+   * refusal short. False (and nothing done) unless this is a lease-mode
+   * leader. See docs/raft.md, "Lease-based reads".
    */
-  private catchUpLeaderTicks(): void {
+  private catchUpLeaderTicks(): boolean {
+    if (!this.leaseMode() || this.core.basicStatus().role !== 'leader') return false;
     const now = performance.now();
-    if (this.core.basicStatus().role !== 'leader') {
-      this.lastTickMs = now;
-      this.tickCore();
-      return;
-    }
     while (now - this.lastTickMs >= this.opts.tickMs) {
       this.lastTickMs += this.opts.tickMs;
       this.tickCore();
       if (this.core.basicStatus().role !== 'leader') {
         this.lastTickMs = now;
-        return;
+        break;
       }
     }
+    return true;
   }
 
   /** Tells the observer of each follower that newly looks regressed, or no longer does; once each. */
@@ -565,7 +568,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
     const context = `${this.id}:${++this.readContextSeq}`;
     this.reads.set(context, batch);
     // A lease is judged on ticks: count the time a late timer has not yet told the core.
-    if (this.leaseMode() && this.core.basicStatus().role === 'leader') this.catchUpLeaderTicks();
+    this.catchUpLeaderTicks();
     this.core.readIndex(context);
   }
 
