@@ -489,6 +489,18 @@ describe('RaftCore lease-based reads', () => {
     expect(lapsed.messages.filter((m) => m.type === MessageType.Heartbeat && m.context === 'lapsed').map((m) => m.to)).toEqual(['2', '3']);
   });
 
+  it('judges the lease on the lease clock the driver advances after a late timer, and nothing else', () => {
+    const cluster = leaseCluster();
+    const leader = cluster.core('1');
+    leader.advanceLeaseClock(6);
+    expect(readNow(cluster, '1', 'six-late').readStates.map((r) => r.context)).toEqual(['six-late']);
+    leader.advanceLeaseClock(1);
+    expect(readNow(cluster, '1', 'seven-late').readStates).toEqual([]);
+    // Check-quorum still counts ticks: a stall alone deposes nobody.
+    expect(leader.status().role).toBe('leader');
+    expect(() => leader.advanceLeaseClock(-1)).toThrow(AssertionFailure);
+  });
+
   it('serves no lease read once it sent TimeoutNow, even after the transfer is abandoned', () => {
     const cluster = leaseCluster();
     cluster.drop = (m) => m.type === MessageType.TimeoutNow;

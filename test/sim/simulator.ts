@@ -81,7 +81,7 @@ export const simBugs = [
   'resend-every-message',
   /** The driver drains a Ready a second time before advancing the first. */
   'ready-twice',
-  /** Lease mode: a leader resumed from a pause is not ticked for the time it missed (RaftNode.catchUpLeaderTicks). */
+  /** Lease mode: a leader resumed from a pause gets no lease-clock catch-up for the time it missed (RaftNode.catchUpLeaseClock). */
   'pause-without-catch-up',
 ] as const;
 export type SimBug = (typeof simBugs)[number];
@@ -580,9 +580,9 @@ export class Simulation {
    * Lease mode: pauses a node (often the leader) for 5–44 steps, as SIGSTOP
    * or a long event-loop stall would: it neither ticks nor hears anything,
    * and messages sent to it meanwhile are lost; in the step it resumes its
-   * clients get in before its peers' messages. On resuming, a leader is
-   * ticked once for each step it missed, as RaftNode ticks a leader by its
-   * clock, so that its lease does not outlive the pause.
+   * clients get in before its peers' messages. On resuming, a leader's
+   * lease clock is advanced by the steps it missed, as RaftNode advances it
+   * by its real clock, so that its lease does not outlive the pause.
    */
   private pauseFault(): void {
     for (const node of this.liveNodes()) {
@@ -604,9 +604,7 @@ export class Simulation {
     const core = node.core!;
     this.trace(`resume ${node.id} after ${node.pausedForSteps} steps`);
     node.resumedStep = this.step;
-    if (this.options.plant !== 'pause-without-catch-up') {
-      for (let i = 0; i < node.pausedForSteps && core.basicStatus().role === 'leader'; i++) core.tick();
-    }
+    if (this.options.plant !== 'pause-without-catch-up') core.advanceLeaseClock(node.pausedForSteps);
     const inbox = node.inbox;
     node.inbox = [];
     for (const handle of inbox) handle();

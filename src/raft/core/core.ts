@@ -167,6 +167,18 @@ export class RaftCore {
   }
 
   /**
+   * Lease mode, leader: counts `ticks` more ticks on the clock its lease is
+   * judged by (the date heartbeats carry), and on nothing else: the driver's
+   * timer fired late, so more time passed than `tick()` calls say. Elections
+   * and check-quorum keep counting `tick()` calls, so that a stall does not
+   * also depose a leader whose followers' answers wait unread in its socket.
+   */
+  advanceLeaseClock(ticks: number): void {
+    assert(Number.isSafeInteger(ticks) && ticks >= 0, `advanceLeaseClock(${ticks}): a whole number of ticks`);
+    if (this.role === 'leader') this.leaderTicks += ticks;
+  }
+
+  /**
    * Starts an election now (as if the election timeout had passed). In lease
    * mode a node inside its lease does nothing: its own vote would count
    * against a leader's lease it may be part of.

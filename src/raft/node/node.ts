@@ -114,7 +114,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
 
   private tickTimer: NodeJS.Timeout | null = null;
   private ticks = 0;
-  /** performance.now() of the last tick handed to the core (lease mode; see catchUpLeaderTicks). */
+  /** Lease mode, leader: the real time (performance.now()) its lease clock has counted up to; see catchUpLeaseClock. */
   private lastTickMs = 0;
   private wake: (() => void) | null = null;
   private kicked = false;
@@ -311,7 +311,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
   onMessage(message: Message): void {
     if (this.stopping) return;
     // A follower's forwarded read is judged on the lease here and now.
-    if (message.type === 'ReadIndex') this.catchUpLeaderTicks();
+    if (message.type === 'ReadIndex') this.catchUpLeaseClock();
     try {
       this.core.step(message);
     } catch (error) {
@@ -346,10 +346,10 @@ export class RaftNode<R = unknown> implements TransportHandler {
   // ------------------------------------------------------------- the loop
 
   private onTick(): void {
-    if (!this.catchUpLeaderTicks()) {
-      this.lastTickMs = performance.now();
-      this.tickCore();
-    }
+    this.tickCore();
+    // The timer's tick counts one tickMs on the lease clock; more that passed is caught up.
+    this.lastTickMs += this.opts.tickMs;
+    this.catchUpLeaseClock();
     this.expireReads();
     this.reportRegressions();
     this.kick();
@@ -365,27 +365,26 @@ export class RaftNode<R = unknown> implements TransportHandler {
   }
 
   /**
-   * Lease mode: a leader gets one core tick per whole tickMs since its last
-   * one, however late the timer fires, so that a stalled event loop or a
-   * paused process cannot stretch its lease (a late tick would count the
-   * stall as one tick). Called on each timer firing and before the core
-   * judges a read. Other roles get one tick per timer firing: a burst of
-   * catch-up ticks right after a heartbeat would cut a follower's vote
-   * refusal short. False (and nothing done) unless this is a lease-mode
-   * leader. See docs/raft.md, "Lease-based reads".
+   * Lease mode: a leader's lease clock counts one tick per whole tickMs that
+   * passed, however late the timer fires, so that a stalled event loop or a
+   * paused process cannot stretch its lease (a late timer would count the
+   * stall as one tick). Called after each timer tick and before the core
+   * judges a read; `lastTickMs` is where the lease clock stands in real time.
+   * Only the lease clock catches up (RaftCore.advanceLeaseClock): a burst of
+   * real ticks would trip check-quorum after any stall, and on a follower
+   * would cut its vote refusal short. See docs/raft.md, "Lease-based reads".
    */
-  private catchUpLeaderTicks(): boolean {
-    if (!this.leaseMode() || this.core.basicStatus().role !== 'leader') return false;
+  private catchUpLeaseClock(): void {
     const now = performance.now();
-    while (now - this.lastTickMs >= this.opts.tickMs) {
-      this.lastTickMs += this.opts.tickMs;
-      this.tickCore();
-      if (this.core.basicStatus().role !== 'leader') {
-        this.lastTickMs = now;
-        break;
-      }
+    if (!this.leaseMode() || this.core.basicStatus().role !== 'leader') {
+      this.lastTickMs = now;
+      return;
     }
-    return true;
+    // Ahead of real time (a timer that fired early) nothing is owed: the lease clock may run ahead, never behind.
+    const owed = Math.floor((now - this.lastTickMs) / this.opts.tickMs);
+    if (owed <= 0) return;
+    this.core.advanceLeaseClock(owed);
+    this.lastTickMs += owed * this.opts.tickMs;
   }
 
   /** Tells the observer of each follower that newly looks regressed, or no longer does; once each. */
@@ -568,7 +567,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
     const context = `${this.id}:${++this.readContextSeq}`;
     this.reads.set(context, batch);
     // A lease is judged on ticks: count the time a late timer has not yet told the core.
-    this.catchUpLeaderTicks();
+    this.catchUpLeaseClock();
     this.core.readIndex(context);
   }
 
