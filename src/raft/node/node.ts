@@ -310,8 +310,8 @@ export class RaftNode<R = unknown> implements TransportHandler {
 
   onMessage(message: Message): void {
     if (this.stopping) return;
-    // A follower's forwarded read is judged on the lease here and now.
-    if (message.type === 'ReadIndex') this.catchUpLeaseClock();
+    // A forwarded read, or a commit that releases held reads, is judged on the lease here and now.
+    this.catchUpLeaseClock();
     try {
       this.core.step(message);
     } catch (error) {
@@ -347,9 +347,13 @@ export class RaftNode<R = unknown> implements TransportHandler {
 
   private onTick(): void {
     this.tickCore();
-    // The timer's tick counts one tickMs on the lease clock; more that passed is caught up.
-    this.lastTickMs += this.opts.tickMs;
-    this.catchUpLeaseClock();
+    if (this.isLeaseLeader()) {
+      // The timer's tick counted one tickMs on the lease clock; more that passed is caught up.
+      this.lastTickMs += this.opts.tickMs;
+      this.catchUpLeaseClock();
+    } else {
+      this.lastTickMs = performance.now();
+    }
     this.expireReads();
     this.reportRegressions();
     this.kick();
@@ -360,26 +364,25 @@ export class RaftNode<R = unknown> implements TransportHandler {
     this.core.tick();
   }
 
-  private leaseMode(): boolean {
-    return this.opts.raft?.readMode === 'lease';
+  private isLeaseLeader(): boolean {
+    return this.opts.raft?.readMode === 'lease' && this.core.basicStatus().role === 'leader';
   }
 
   /**
    * Lease mode: a leader's lease clock counts one tick per whole tickMs that
    * passed, however late the timer fires, so that a stalled event loop or a
    * paused process cannot stretch its lease (a late timer would count the
-   * stall as one tick). Called after each timer tick and before the core
-   * judges a read; `lastTickMs` is where the lease clock stands in real time.
+   * stall as one tick). Called after each timer tick and before every other
+   * call that may judge a read (a local batch, any peer message: a forwarded
+   * read, or a commit that releases reads held for it; an advance);
+   * `lastTickMs` is where the lease clock stands in real time.
    * Only the lease clock catches up (RaftCore.advanceLeaseClock): a burst of
    * real ticks would trip check-quorum after any stall, and on a follower
    * would cut its vote refusal short. See docs/raft.md, "Lease-based reads".
    */
   private catchUpLeaseClock(): void {
+    if (!this.isLeaseLeader()) return;
     const now = performance.now();
-    if (!this.leaseMode() || this.core.basicStatus().role !== 'leader') {
-      this.lastTickMs = now;
-      return;
-    }
     // Ahead of real time (a timer that fired early) nothing is owed: the lease clock may run ahead, never behind.
     const owed = Math.floor((now - this.lastTickMs) / this.opts.tickMs);
     if (owed <= 0) return;
@@ -422,6 +425,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
         }
         const rd = this.core.ready();
         await this.handleReady(rd);
+        this.catchUpLeaseClock();
         this.core.advance(rd);
         this.serveReads();
         await this.maybeSnapshot();
