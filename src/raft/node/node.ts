@@ -114,7 +114,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
 
   private tickTimer: NodeJS.Timeout | null = null;
   private ticks = 0;
-  /** Lease mode, leader: the real time (performance.now()) its lease clock has counted up to; see catchUpLeaseClock. */
+  /** The real time (performance.now()) a lease-mode leader's lease clock has counted up to; otherwise the last timer tick. See catchUpLeaseClock. */
   private lastTickMs = 0;
   private wake: (() => void) | null = null;
   private kicked = false;
