@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { TestudoClient } from '../client/index.js';
 
-/** A write load against a running cluster, driven through the public client. */
+/** A write (or read) load against a running cluster, driven through the public client. */
 export interface LoadOptions {
   readonly endpoints: readonly string[];
   /** Concurrent callers sharing one client (as many application threads would). */
@@ -15,7 +15,15 @@ export interface LoadOptions {
   readonly warmupOps: number;
   /** Distinct keys written (round robin). */
   readonly keySpace: number;
+  /**
+   * 'put' (default): timed writes. 'get': the warm-up writes keys `k<i>`,
+   * then timed linearizable gets read them round robin (`warmupOps` must be
+   * positive).
+   */
+  readonly op?: LoadOp;
 }
+
+export type LoadOp = 'put' | 'get';
 
 export interface LoadResult {
   opsPerSec: number;
@@ -43,11 +51,19 @@ export const latencySamplesMax = 5_000_000;
 /** One write of the load, resolved once the cluster has committed it (and retried by the client as it sees fit). */
 export type LoadPut = (key: string, value: Uint8Array) => Promise<unknown>;
 
-/** Runs the warm-up writes, calls `onTimedStart`, then times the writes. */
+/** Runs the warm-up writes, calls `onTimedStart`, then times the writes (or, op 'get', the reads). */
 export async function runLoad(options: LoadOptions, onTimedStart: () => void = () => undefined): Promise<LoadResult> {
   const client = new TestudoClient({ endpoints: [...options.endpoints], callTimeoutMs: 5000, totalTimeoutMs: 30_000 });
   try {
-    return await runLoadWith((key, value) => client.put(key, value), options, onTimedStart);
+    const put: LoadPut = (key, value) => client.put(key, value);
+    if (options.op !== 'get') return await runLoadWith(put, options, onTimedStart);
+    if (options.warmupOps === 0) throw new RangeError('a read load needs warm-up writes (warmupOps > 0): they write the keys it reads');
+    const value = randomBytes(options.valueBytes);
+    await drive((key) => put(key, value), { ...options, ops: options.warmupOps, durationMs: undefined }, 'k');
+    onTimedStart();
+    // Every timed read hits a key the warm-up wrote.
+    const keySpace = Math.min(options.keySpace, options.warmupOps);
+    return await drive((key) => client.get(key), { ...options, keySpace }, 'k');
   } finally {
     client.close();
   }
@@ -60,12 +76,14 @@ export async function runLoad(options: LoadOptions, onTimedStart: () => void = (
  */
 export async function runLoadWith(put: LoadPut, options: Omit<LoadOptions, 'endpoints'>, onTimedStart: () => void = () => undefined): Promise<LoadResult> {
   const value = randomBytes(options.valueBytes);
-  await drive(put, value, { ...options, ops: options.warmupOps, durationMs: undefined }, 'warm');
+  const call = (key: string): Promise<unknown> => put(key, value);
+  await drive(call, { ...options, ops: options.warmupOps, durationMs: undefined }, 'warm');
   onTimedStart();
-  return await drive(put, value, options, 'k');
+  return await drive(call, options, 'k');
 }
 
-async function drive(put: LoadPut, value: Uint8Array, options: Omit<LoadOptions, 'endpoints'>, prefix: string): Promise<LoadResult> {
+/** `options.clients` callers each run `call` on keys `<prefix><i mod keySpace>` until the ops or the time run out. */
+async function drive(call: (key: string) => Promise<unknown>, options: Omit<LoadOptions, 'endpoints'>, prefix: string): Promise<LoadResult> {
   const samples: number[] = [];
   let issued = 0;
   let errors = 0;
@@ -78,11 +96,11 @@ async function drive(put: LoadPut, value: Uint8Array, options: Omit<LoadOptions,
       const i = issued++;
       const t0 = process.hrtime.bigint();
       try {
-        await put(`${prefix}${i % options.keySpace}`, value);
+        await call(`${prefix}${i % options.keySpace}`);
         if (samples.length < latencySamplesMax) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
       } catch (error) {
         errors++;
-        if (errors > errorsMax) throw new Error(`more than ${errorsMax} writes failed; last: ${(error as Error).message}`, { cause: error });
+        if (errors > errorsMax) throw new Error(`more than ${errorsMax} operations failed; last: ${(error as Error).message}`, { cause: error });
       }
     }
   };

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestudoClient } from '../client/index.js';
 import { LocalCluster, testudoCommand } from '../cluster/local-cluster.js';
-import { timedPhaseLine, type LoadResult } from './load.js';
+import type { ReadMode } from '../raft/index.js';
+import { timedPhaseLine, type LoadOp, type LoadResult } from './load.js';
 import { ClusterNotSettledError, describeError, describeStatus } from './settle.js';
 import { fetchLoopReading, quantileBetween, readProcessCpuSeconds, readThreadCpuSeconds, type LoopReading } from './process-stats.js';
 
@@ -16,6 +17,10 @@ export interface RaftBenchOptions {
   /** An existing cluster; without it a local 3-node cluster is started (and removed after). */
   readonly coordinators?: readonly string[];
   readonly warmupOps: number;
+  /** 'put' (default) times writes; 'get' times linearizable reads of keys the warm-up wrote. */
+  readonly op?: LoadOp;
+  /** The local cluster's read mode (`--read-mode`; default the coordinator's, safe). */
+  readonly readMode?: ReadMode;
   /** Longest wait for a stable leader before and after the writes (default leaderWaitMsDefault); past it ClusterNotSettledError. */
   readonly leaderWaitMs?: number;
   /**
@@ -30,8 +35,13 @@ export interface RaftBenchResult extends LoadResult {
   /** Elections during the run (term increases seen by the cluster). */
   leaderChanges: number;
   cluster: 'local-3' | 'given';
+  /** What was timed: writes ('put') or linearizable reads ('get'). */
+  op: LoadOp;
+  /** The local cluster's read mode; null for a given cluster (its setting is not ours to know). */
+  readMode: ReadMode | null;
   /**
-   * CPU (user + system) per committed write, in µs, summed over every
+   * CPU (user + system) per timed operation (a committed write, or a read
+   * with op 'get'), in µs, summed over every
    * coordinator and the client process during the timed writes. Null for a
    * given cluster (its processes are not ours to read).
    */
@@ -78,10 +88,11 @@ export async function runRaftBench(options: RaftBenchOptions, log: (line: string
     if (endpoints === undefined) {
       const kept = options.dataDir;
       if (kept === undefined) dataDir = await mkdtemp(join(tmpdir(), 'testudo-bench-'));
-      cluster = new LocalCluster({ coordinators: 3, dataDir: kept ?? dataDir!, baseHttpPort: 0, logLevel: kept === undefined ? 'warn' : 'info' });
+      const env: Record<string, string> = options.readMode === undefined ? {} : { TESTUDO_READ_MODE: options.readMode };
+      cluster = new LocalCluster({ coordinators: 3, dataDir: kept ?? dataDir!, baseHttpPort: 0, logLevel: kept === undefined ? 'warn' : 'info', env });
       await cluster.start();
       endpoints = cluster.endpoints();
-      log(`started a local 3-node cluster in ${kept ?? dataDir}`);
+      log(`started a local 3-node cluster in ${kept ?? dataDir} (read mode ${options.readMode ?? 'safe'})`);
     }
     const before = await waitForLeader(endpoints, options.leaderWaitMs);
     log(`leader ${before.leaderId} at term ${before.term}; driving ${options.clients} clients from a separate process`);
@@ -111,6 +122,8 @@ export async function runRaftBench(options: RaftBenchOptions, log: (line: string
       ...load,
       leaderChanges: after.term - before.term,
       cluster: cluster === null ? 'given' : 'local-3',
+      op: options.op ?? 'put',
+      readMode: cluster === null ? null : (options.readMode ?? 'safe'),
       cpuUsPerWrite: coordinatorsCpuSeconds === null || load.ops === 0 ? null : round(((coordinatorsCpuSeconds + load.cpuSeconds) * 1e6) / load.ops),
       cpuSecondsByProcess: { ...(figures?.cpuSeconds ?? {}), client: load.cpuSeconds },
       eventLoop: figures?.eventLoop ?? {},
@@ -178,6 +191,7 @@ export async function runLoadProcess(endpoints: readonly string[], options: Raft
     '--warmup-ops',
     String(options.warmupOps),
     ...(options.durationMs === undefined ? [] : ['--duration-ms', String(options.durationMs)]),
+    ...(options.op === 'get' ? ['--op', 'get'] : []),
     ...(target === 'etcd' ? ['--target', 'etcd'] : []),
   ];
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { drillSettleTimeoutMs, localOnlyModes, runFailoverDrill, type DrillMode } from '../bench/failover-drill.js';
 import { kvMachineBenchPutsMax, runKvMachineBench } from '../bench/kv-machine.js';
-import { runLoad, timedPhaseLine } from '../bench/load.js';
+import { runLoad, timedPhaseLine, type LoadOp } from '../bench/load.js';
 import { runDrillDefaults, runDrillModes, runRunFailoverDrill, type RunDrillMode } from '../bench/run-failover-drill.js';
 import { makespanScaleDefault, runMakespanBench } from '../bench/makespan.js';
 import { filePairsDefault, historyErrorDefault, runFileMakespanBench } from '../bench/makespan-files.js';
@@ -25,6 +25,7 @@ import { endpointListFlag, integerFlag, positiveIntFlag, replicasFlag } from './
 import { deprecationNote, waitMsMax } from './connect.js';
 import { positiveInt } from './up-cmd.js';
 import type { CliIo } from './io.js';
+import type { ReadMode } from '../raft/index.js';
 
 function endpointList(value: string, flag = '--coordinators'): string[] {
   return endpointListFlag(flag, value);
@@ -57,12 +58,14 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     });
   bench
     .command('raft')
-    .description('write throughput and latency of a 3-node cluster (fsync on), driven from a separate client process')
+    .description('write (or, with --op get, linearizable read) throughput and latency of a 3-node cluster (fsync on), driven from a separate client process')
     .option('--clients <n>', 'concurrent callers', '64')
     .option('--ops <n>', 'timed writes', '20000')
     .option('--value-bytes <n>', 'bytes per value', '256')
     .option('--duration-s <s>', 'run for this many seconds instead of --ops (a saturating load)')
     .option('--warmup-ops <n>', 'untimed writes first', '1000')
+    .option('--op <op>', 'put: time writes; get: time linearizable reads of the keys the warm-up wrote', 'put')
+    .option('--read-mode <mode>', "the local cluster's read mode, safe|lease (see testudo coordinator --read-mode)")
     .option('--coordinators <list>', 'use this running cluster (host:port,…) instead of starting one')
     .option('--compare <system>', 'etcd: also run a local 3-member etcd cluster with the same load, alternating, and print both with the ratios')
     .option('--rounds <n>', 'with --compare: pairs of runs', '3')
@@ -78,8 +81,11 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
         warmupOps: nonNegativeInt('--warmup-ops', o.warmupOps),
         leaderWaitMs: waitFlag(o.wait),
         dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
+        op: loadOp(o.op),
+        readMode: readModeFlag(o.readMode),
       };
       if (o.compare !== undefined) {
+        if (options.op !== 'put' || options.readMode !== undefined) throw new UsageError('--compare times writes only: leave out --op and --read-mode');
         if (o.coordinators !== undefined) throw new UsageError('--compare starts its own clusters: leave out --coordinators');
         if (options.dataDir !== undefined) throw new UsageError('--compare starts a new cluster each round: leave out --data-dir');
         const etcdBinary = etcdBinaryFlag(o.compare, o.etcdBin);
@@ -88,6 +94,8 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
       }
       const coordinators = o.coordinators === undefined ? undefined : endpointList(o.coordinators);
       if (coordinators !== undefined && options.dataDir !== undefined) throw new UsageError('--data-dir is for the local cluster bench raft starts: leave out --coordinators');
+      if (coordinators !== undefined && options.readMode !== undefined) throw new UsageError('--read-mode is for the local cluster bench raft starts: a running cluster keeps its own');
+      if (options.op === 'get' && options.warmupOps === 0) throw new UsageError('--op get reads the keys the warm-up writes: --warmup-ops must be positive');
       write(`${JSON.stringify(await settledOrExit(() => runRaftBench({ ...options, coordinators }, progress), coordinators === undefined))}\n`);
     });
   bench
@@ -100,9 +108,13 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--value-bytes <n>', 'bytes per value', '256')
     .option('--duration-ms <ms>', 'run for this long instead of --ops')
     .option('--warmup-ops <n>', 'untimed writes first', '1000')
+    .option('--op <op>', 'put: time writes; get: time linearizable reads of the keys the warm-up wrote', 'put')
     .option('--target <kind>', 'testudo | etcd (--coordinators then names etcd members, the leader first)', 'testudo')
-    .action(async (o: { coordinators?: string; endpoints?: string; clients: string; ops: string; valueBytes: string; durationMs?: string; warmupOps: string; target: string }) => {
+    .action(async (o: { coordinators?: string; endpoints?: string; clients: string; ops: string; valueBytes: string; durationMs?: string; warmupOps: string; op: string; target: string }) => {
       if (o.target !== 'testudo' && o.target !== 'etcd') throw new UsageError(`--target must be testudo or etcd, got "${o.target}"`);
+      const op = loadOp(o.op);
+      if (op === 'get' && o.target === 'etcd') throw new UsageError('--op get is for --target testudo');
+      if (op === 'get' && nonNegativeInt('--warmup-ops', o.warmupOps) === 0) throw new UsageError('--op get reads the keys the warm-up writes: --warmup-ops must be positive');
       const result = await (o.target === 'etcd' ? runEtcdLoad : runLoad)({
         endpoints: loadCoordinators(o, io.err),
         clients: positiveInt('--clients', o.clients),
@@ -111,6 +123,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
         durationMs: o.durationMs === undefined ? undefined : positiveInt('--duration-ms', o.durationMs),
         warmupOps: nonNegativeInt('--warmup-ops', o.warmupOps),
         keySpace: 10_000,
+        op,
       }, () => write(`${timedPhaseLine}\n`));
       write(`${JSON.stringify(result)}\n`);
     });
@@ -275,6 +288,8 @@ interface DrillFlags {
 }
 
 interface RaftBenchFlags {
+  op: string;
+  readMode?: string;
   clients: string;
   ops: string;
   valueBytes: string;
@@ -449,4 +464,14 @@ function prefetchPerSlotFlag(raw: string | undefined): number | undefined {
   const n = Number(raw);
   if (raw.trim() === '' || !(n >= 0 && n <= prefetchPerSlotMax)) throw new UsageError(`--prefetch-per-slot must be a number in 0..${prefetchPerSlotMax}, got "${raw}"`);
   return n;
+}
+
+function loadOp(raw: string): LoadOp {
+  if (raw !== 'put' && raw !== 'get') throw new UsageError(`--op must be put or get, got "${raw}"`);
+  return raw;
+}
+
+function readModeFlag(raw: string | undefined): ReadMode | undefined {
+  if (raw !== undefined && raw !== 'safe' && raw !== 'lease') throw new UsageError(`--read-mode must be safe or lease, got "${raw}"`);
+  return raw;
 }

@@ -30,6 +30,7 @@ export function registerCoordinatorCommand(program: Command, io: CliIo): void {
     .option('--tick-ms <ms>', 'Raft tick length (default 10)')
     .option('--election-ticks <n>', 'ticks without a leader before an election (default 16, randomized up to 2x)')
     .option('--heartbeat-ticks <n>', 'ticks between leader heartbeats (default 2)')
+    .option('--read-mode <mode>', 'safe|lease: confirm linearizable reads with a heartbeat round, or at once under a leader lease (slower failover; docs/raft.md) (default safe)')
     .option('--snapshot-entries <n>', 'snapshot every n applied entries (default 10000)')
     .option('--snapshot-catch-up-entries <n>', 'entries kept after a snapshot for slow followers (default 5000)')
     .option('--ready-lag-entries-max <n>', 'a follower is not ready while it trails the leader\'s commit index by more entries (default 1000)')

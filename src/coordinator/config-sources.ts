@@ -20,6 +20,7 @@ export const CONFIG_FIELDS = [
   'tickMs',
   'electionTicks',
   'heartbeatTicks',
+  'readMode',
   'snapshotEntries',
   'snapshotCatchUpEntries',
   'readyLagEntriesMax',

@@ -2,6 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import { isIPv4, isIPv6 } from 'node:net';
 import { AddressRoutes } from '../client/routes.js';
 import { ConfigError, baseDir, describe, type ConfigField, type Raw } from './config-sources.js';
+import type { ReadMode } from '../raft/index.js';
 import { LOG_LEVELS, isLogLevel, type LogLevel } from './logger.js';
 
 // Readers of one coordinator setting each (src/coordinator/config.ts merges
@@ -127,6 +128,13 @@ export function parseClusterId(raw: Raw): string {
 export function parseLogLevelValue(raw: Raw): LogLevel {
   const value = typeof raw.value === 'string' ? raw.value.trim() : '';
   if (!isLogLevel(value)) throw invalid(raw, 'logLevel', `one of ${LOG_LEVELS.join(', ')}`, raw.value);
+  return value;
+}
+
+/** How the Raft leader confirms linearizable reads (RaftConfig.readMode). */
+export function parseReadMode(raw: Raw): ReadMode {
+  const value = typeof raw.value === 'string' ? raw.value.trim() : '';
+  if (value !== 'safe' && value !== 'lease') throw invalid(raw, 'readMode', 'safe or lease', raw.value);
   return value;
 }
 

@@ -13,10 +13,12 @@ import {
   parseHttp,
   parseInteger,
   parseLogLevelValue,
+  parseReadMode,
   parseRoute,
   parseWebhookUrl,
   type HostPort,
 } from './config-values.js';
+import { RAFT_DEFAULTS, type ReadMode } from '../raft/index.js';
 import type { LogLevel } from './logger.js';
 
 export { CONFIG_FIELDS, ConfigError, envName, flagName };
@@ -54,6 +56,12 @@ export interface CoordinatorConfig {
   /** Ticks without a leader before a follower campaigns (randomized in [n, 2n) by the core). */
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
+  /**
+   * How the Raft leader confirms linearizable reads: 'safe' (a heartbeat
+   * round per batch) or 'lease' (at once under a lease; slower failover).
+   * See docs/raft.md, "Lease-based reads".
+   */
+  readonly readMode: ReadMode;
   /** Take a snapshot every this many applied entries. */
   readonly snapshotEntries: number;
   /** Entries kept behind a snapshot so slow followers catch up without one. */
@@ -104,6 +112,7 @@ export const CONFIG_DEFAULTS = {
   tickMs: 10,
   electionTicks: 16,
   heartbeatTicks: 2,
+  readMode: 'safe',
   snapshotEntries: 10_000,
   snapshotCatchUpEntries: 5_000,
   readyLagEntriesMax: 1_000,
@@ -223,6 +232,19 @@ function checkHttpApartFromListen(http: HostPort, listen: HostPort, sources: Sou
   }
 }
 
+/** Lease reads need a lease longer than the heartbeat interval: electionTicks − leaseSafetyTicks (3) > heartbeatTicks. */
+function checkLeaseTiming(readMode: ReadMode, electionTicks: number, heartbeatTicks: number, sources: Sources): void {
+  if (readMode !== 'lease') return;
+  const lease = electionTicks - RAFT_DEFAULTS.leaseSafetyTicks;
+  if (lease > heartbeatTicks) return;
+  throw new ConfigError({
+    source: `${sources.describe('readMode')} and ${sources.describe('electionTicks')}`,
+    field: 'readMode',
+    expected: `electionTicks above heartbeatTicks + ${RAFT_DEFAULTS.leaseSafetyTicks} for lease reads`,
+    problem: `a lease lasts electionTicks ${electionTicks} − ${RAFT_DEFAULTS.leaseSafetyTicks} ticks, not longer than one heartbeat interval (${heartbeatTicks} ticks); raise --election-ticks or use --read-mode safe`,
+  });
+}
+
 function resolveTiming(sources: Sources, warnings: string[]) {
   const int = (field: keyof typeof CONFIG_DEFAULTS & keyof typeof CONFIG_LIMITS): number => {
     const raw = sources.get(field);
@@ -239,6 +261,8 @@ function resolveTiming(sources: Sources, warnings: string[]) {
   const runRetentionMs = int('runRetentionMs');
   const unschedulableTimeoutMs = int('unschedulableTimeoutMs');
   const workerResetTimeoutMs = int('workerResetTimeoutMs');
+  const readModeRaw = sources.get('readMode');
+  const readMode = readModeRaw === undefined ? CONFIG_DEFAULTS.readMode : parseReadMode(readModeRaw);
   const messageBytesRaw = sources.get('messageBytesMax');
   const messageBytesMax = messageBytesRaw === undefined ? CONFIG_DEFAULTS.messageBytesMax : parseBytes(messageBytesRaw, 'messageBytesMax', CONFIG_LIMITS.messageBytesMax);
 
@@ -263,5 +287,6 @@ function resolveTiming(sources: Sources, warnings: string[]) {
   if (electionTicks < 5 * heartbeatTicks) {
     warnings.push(`electionTicks ${electionTicks} is less than 5 × heartbeatTicks ${heartbeatTicks}: one late heartbeat may start an election`);
   }
-  return { tickMs, electionTicks, heartbeatTicks, snapshotEntries, snapshotCatchUpEntries, readyLagEntriesMax, messageBytesMax, workerTtlMs, workerGraceMs, runRetentionMs, unschedulableTimeoutMs, workerResetTimeoutMs };
+  checkLeaseTiming(readMode, electionTicks, heartbeatTicks, sources);
+  return { tickMs, electionTicks, heartbeatTicks, readMode, snapshotEntries, snapshotCatchUpEntries, readyLagEntriesMax, messageBytesMax, workerTtlMs, workerGraceMs, runRetentionMs, unschedulableTimeoutMs, workerResetTimeoutMs };
 }

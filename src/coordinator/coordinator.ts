@@ -124,7 +124,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     storage,
     stateMachine: machine,
     tickMs: config.tickMs,
-    raft: { electionTimeoutTicks: config.electionTicks, heartbeatIntervalTicks: config.heartbeatTicks, messageBytesMax: Math.floor(config.messageBytesMax / 4) },
+    raft: { electionTimeoutTicks: config.electionTicks, heartbeatIntervalTicks: config.heartbeatTicks, readMode: config.readMode, messageBytesMax: Math.floor(config.messageBytesMax / 4) },
     snapshotEntries: config.snapshotEntries,
     snapshotCatchUpEntries: config.snapshotCatchUpEntries,
     observer: {

@@ -40,7 +40,7 @@ export {
   hardStateEqual,
 } from './core/types.js';
 
-export type { RaftConfig } from './core/config.js';
+export type { RaftConfig, ReadMode } from './core/config.js';
 export type { RaftStatus, ProgressStatus } from './core/core.js';
 export type { ProgressRegression } from './core/progress.js';
 export type { Storage } from './core/storage.js';

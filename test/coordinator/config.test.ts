@@ -225,6 +225,16 @@ describe('loadCoordinatorConfig: errors name the source, the field and what was 
     expect(error.expected).toBe('an integer in 2..10000');
   });
 
+  it('reads the read mode (safe by default), refusing others and a lease no longer than a heartbeat', () => {
+    expect(load(BASE).readMode).toBe('safe');
+    expect(load({ ...BASE, readMode: 'lease' }).readMode).toBe('lease');
+    expect(load(BASE, { TESTUDO_READ_MODE: 'lease' }).sources.readMode).toBe('env TESTUDO_READ_MODE');
+    expect(configError(() => load({ ...BASE, readMode: 'fast' })).message).toBe('flag --read-mode: readMode: expected safe or lease, got "fast"');
+    const short = configError(() => load({ ...BASE, readMode: 'lease', electionTicks: '5', heartbeatTicks: '2' }));
+    expect(short.field).toBe('readMode');
+    expect(short.message).toContain('raise --election-ticks or use --read-mode safe');
+  });
+
   it('names the file and line of a bad value', () => {
     const file = yamlFile(['# testudo', 'id: n1', `peers: ${PEERS}`, 'dataDir: /d', 'tickMs: 0'].join('\n'));
     const error = configError(() => load({}, {}, file));

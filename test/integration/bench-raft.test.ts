@@ -48,4 +48,10 @@ describe('bench raft', () => {
       expect(threads.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(result.cpuSecondsByProcess[id]! + 0.01 * threads.length + 0.01);
     }
   });
+
+  it('times linearizable reads of the keys the warm-up wrote, on a cluster in lease mode', async () => {
+    const ops = 300;
+    const result = await runRaftBench({ clients: 8, ops, valueBytes: 64, warmupOps: 50, op: 'get', readMode: 'lease' }, () => undefined);
+    expect(result).toMatchObject({ cluster: 'local-3', op: 'get', readMode: 'lease', errors: 0, ops });
+  });
 });

@@ -445,3 +445,93 @@ describe('RaftCore leader reported lost (reportPeerLost)', () => {
     expect(() => newPeer('1', MemoryStorage.bootstrap(['1']), { leaderLostStaggerTicks: 1.5 })).toThrow(RangeError);
   });
 });
+
+describe('RaftCore lease-based reads', () => {
+  /** A 3-voter lease-mode cluster with 1 leading and holding a lease (one heartbeat round answered). */
+  function leaseCluster(): Cluster {
+    const cluster = new Cluster(['1', '2', '3'], { readMode: 'lease' });
+    // A node in lease mode refuses votes for an election timeout after it starts.
+    for (const id of ['2', '3']) for (let i = 0; i < 10; i++) cluster.core(id).tick();
+    for (let i = 0; i < 10; i++) cluster.core('1').tick();
+    cluster.elect('1');
+    cluster.core('1').tick(); // heartbeat round
+    cluster.stabilize();
+    return cluster;
+  }
+
+  /** Reads on `id` and returns what its next Ready says, with the messages it sends. */
+  function readNow(cluster: Cluster, id: NodeId, context: string): Ready {
+    cluster.core(id).readIndex(context);
+    return handleReady(cluster.peer(id));
+  }
+
+  it('rejects lease mode without check-quorum, and a lease no longer than a heartbeat', () => {
+    const storage = MemoryStorage.bootstrap(['1']);
+    const rng = new SeededRng(1);
+    expect(() => new RaftCore({ id: '1', storage, rng, readMode: 'lease', checkQuorum: false })).toThrow("readMode 'lease' needs checkQuorum");
+    expect(() => new RaftCore({ id: '1', storage, rng, readMode: 'lease', electionTimeoutTicks: 4, leaseSafetyTicks: 3 })).toThrow('above heartbeatIntervalTicks');
+    expect(() => new RaftCore({ id: '1', storage, rng, readMode: 'lease', leaseSafetyTicks: 0 })).toThrow('leaseSafetyTicks must be an integer of at least 1');
+    expect(() => new RaftCore({ id: '1', storage, rng, readMode: 'fast' as never })).toThrow("readMode must be 'safe' or 'lease'");
+  });
+
+  it('answers a read with no message while the lease holds, and with a round once it lapsed', () => {
+    const cluster = leaseCluster();
+    const held = readNow(cluster, '1', 'held');
+    expect(held.readStates).toEqual([{ index: cluster.core('1').status().commit, context: 'held' }]);
+    expect(held.messages).toEqual([]);
+    // Six more ticks unanswered: 6 ticks since the acknowledged heartbeat, inside the 10 − 3 = 7 window.
+    cluster.drop = () => true;
+    for (let i = 0; i < 6; i++) cluster.core('1').tick();
+    expect(readNow(cluster, '1', 'edge').readStates.map((r) => r.context)).toEqual(['edge']);
+    cluster.core('1').tick();
+    const lapsed = readNow(cluster, '1', 'lapsed');
+    expect(lapsed.readStates).toEqual([]);
+    expect(lapsed.messages.filter((m) => m.type === MessageType.Heartbeat && m.context === 'lapsed').map((m) => m.to)).toEqual(['2', '3']);
+  });
+
+  it('judges the lease on the lease clock the driver advances after a late timer, and nothing else', () => {
+    const cluster = leaseCluster();
+    const leader = cluster.core('1');
+    leader.advanceLeaseClock(6);
+    expect(readNow(cluster, '1', 'six-late').readStates.map((r) => r.context)).toEqual(['six-late']);
+    leader.advanceLeaseClock(1);
+    expect(readNow(cluster, '1', 'seven-late').readStates).toEqual([]);
+    // Check-quorum still counts ticks: a stall alone deposes nobody.
+    expect(leader.status().role).toBe('leader');
+    expect(() => leader.advanceLeaseClock(-1)).toThrow(AssertionFailure);
+  });
+
+  it('serves no lease read once it sent TimeoutNow, even after the transfer is abandoned', () => {
+    const cluster = leaseCluster();
+    cluster.drop = (m) => m.type === MessageType.TimeoutNow;
+    cluster.core('1').transferLeadership('2');
+    cluster.stabilize();
+    for (let i = 0; i < 10; i++) cluster.core('1').tick(); // the transfer times out
+    cluster.stabilize();
+    expect(cluster.core('1').status().leadTransferee).toBe('');
+    const read = readNow(cluster, '1', 'after-transfer');
+    expect(read.readStates).toEqual([]);
+    expect(read.messages.some((m) => m.type === MessageType.Heartbeat && m.context === 'after-transfer')).toBe(true);
+  });
+
+  it('ignores a lost leader report and an explicit campaign while a follower is in its lease', () => {
+    const cluster = leaseCluster();
+    const follower = cluster.core('2');
+    follower.reportPeerLost('1');
+    follower.campaign();
+    expect(follower.status()).toMatchObject({ role: 'follower', leader: '1', term: cluster.core('1').status().term });
+    expect(follower.hasReady()).toBe(false);
+  });
+
+  it('a restarted node refuses votes for an election timeout', () => {
+    const cluster = leaseCluster();
+    const restarted = newPeer('3', cluster.peer('3').storage, { readMode: 'lease' });
+    const term = restarted.core.status().term;
+    const vote = message({ type: MessageType.Vote, from: '2', to: '3', term: term + 1, index: 100, logTerm: term });
+    restarted.core.step(vote);
+    expect(restarted.core.status().term).toBe(term);
+    for (let i = 0; i < 10; i++) restarted.core.tick();
+    restarted.core.step(vote);
+    expect(restarted.core.status()).toMatchObject({ term: term + 1, vote: '2' });
+  });
+});

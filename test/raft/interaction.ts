@@ -19,7 +19,7 @@
  *   add-nodes N voters=(1,2,3) [learners=(4)] [prevote=B] [checkquorum=B]
  *             [election=T] [heartbeat=T] [uncommitted-bytes-max=N]
  *             [learner-lag-max=N] [message-bytes-max=N] [inflight-max=N]
- *             [snapshot-timeout=T]
+ *             [snapshot-timeout=T] [read-mode=safe|lease] [lease-safety=T]
  *       Creates N nodes with the next free ids on MemoryStorage.bootstrap(voters,
  *       learners). `voters=()` gives a node with an empty membership, as for a
  *       node that joins a running cluster.
@@ -221,6 +221,11 @@ function ctx(context: string): string {
   return context === '' ? '' : ` context=${context}`;
 }
 
+/** Lease mode: the leader tick a heartbeat (and its answer) carries. */
+function sentTick(m: Message): string {
+  return m.index === 0 ? '' : ` tick=${m.index}`;
+}
+
 /** One message on one line, showing only the fields its type uses. */
 export function formatMessage(m: Message): string {
   const head = `${m.from}->${m.to} ${m.type}`;
@@ -238,9 +243,9 @@ export function formatMessage(m: Message): string {
         ? `${head} term=${m.term} index=${m.index} reject=true rejectHint=${m.rejectHint} logTerm=${m.logTerm}`
         : `${head} term=${m.term} index=${m.index}`;
     case MessageType.Heartbeat:
-      return `${head} term=${m.term} commit=${m.commit}${ctx(m.context)}${m.reject ? ' reject=true' : ''}`;
+      return `${head} term=${m.term}${sentTick(m)} commit=${m.commit}${ctx(m.context)}${m.reject ? ' reject=true' : ''}`;
     case MessageType.HeartbeatResp:
-      return `${head} term=${m.term}${ctx(m.context)}`;
+      return `${head} term=${m.term}${sentTick(m)}${ctx(m.context)}`;
     case MessageType.Snap:
       return `${head} term=${m.term} snapshot=${m.snapshot === null ? 'none' : formatSnapshot(m.snapshot)}`;
     case MessageType.TimeoutNow:
@@ -332,8 +337,10 @@ interface InFlight {
   readonly sender: NodeId;
 }
 
-const configOptions: Record<string, { field: keyof RaftConfig; kind: 'boolean' | 'number' }> = {
+const configOptions: Record<string, { field: keyof RaftConfig; kind: 'boolean' | 'number' | 'string' }> = {
   prevote: { field: 'preVote', kind: 'boolean' },
+  'read-mode': { field: 'readMode', kind: 'string' },
+  'lease-safety': { field: 'leaseSafetyTicks', kind: 'number' },
   checkquorum: { field: 'checkQuorum', kind: 'boolean' },
   election: { field: 'electionTimeoutTicks', kind: 'number' },
   heartbeat: { field: 'heartbeatIntervalTicks', kind: 'number' },
@@ -423,7 +430,7 @@ export class InteractionEnv {
       const option = configOptions[arg.key];
       if (option === undefined) throw new Error(`add-nodes: unknown option ${arg.key}`);
       const value = arg.values[0] ?? '';
-      options[option.field] = option.kind === 'boolean' ? parseBoolean(value) : Number(value);
+      options[option.field] = option.kind === 'boolean' ? parseBoolean(value) : option.kind === 'number' ? Number(value) : value;
     }
     const out: string[] = [];
     let nextId = Math.max(0, ...[...this.nodes.keys()].map(Number).filter(Number.isInteger)) + 1;

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LevelDbStorage, RaftNode, type ConfChange, type Message, type NodeId, type StateMachine, type Transport } from '../../src/raft/index.js';
+import { LevelDbStorage, RaftNode, type ConfChange, type Message, type NodeId, type ReadMode, type StateMachine, type Transport } from '../../src/raft/index.js';
 import { leaderLostStaggerTicksFor } from '../../src/raft/node/node.js';
 
 /** A register log: each command appends its text; the result is the new length. */
@@ -62,12 +62,12 @@ let running: RaftNode<number>[] = [];
 /** Commit latencies (seconds) each node reported through its observer. */
 const commitLatencies = new Map<NodeId, number[]>();
 
-async function startNode(hub: Hub, id: NodeId, dir: string, snapshotEntries = 1000, electionTimeoutTicks?: number): Promise<RaftNode<number>> {
+async function startNode(hub: Hub, id: NodeId, dir: string, snapshotEntries = 1000, electionTimeoutTicks?: number, readMode?: ReadMode): Promise<RaftNode<number>> {
   const storage = await LevelDbStorage.open(dir, { nodeId: id, bootstrapConfState: { voters: ids, learners: [] } });
   const latencies: number[] = [];
   commitLatencies.set(id, latencies);
   const observer = { onProposalCommitted: (seconds: number) => void latencies.push(seconds) };
-  const raft = electionTimeoutTicks === undefined ? undefined : { electionTimeoutTicks };
+  const raft = { ...(electionTimeoutTicks === undefined ? {} : { electionTimeoutTicks }), ...(readMode === undefined ? {} : { readMode }) };
   const node = new RaftNode<number>({ id, storage, stateMachine: new ListMachine(), tickMs: 10, raft, snapshotEntries, snapshotCatchUpEntries: 5, observer });
   node.attachTransport(hub.transport(id));
   hub.nodes.set(id, node);
@@ -86,13 +86,13 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, time
   }
 }
 
-async function cluster(snapshotEntries = 1000, electionTimeoutTicks?: number): Promise<{ hub: Hub; nodes: RaftNode<number>[] }> {
+async function cluster(snapshotEntries = 1000, electionTimeoutTicks?: number, readMode?: ReadMode): Promise<{ hub: Hub; nodes: RaftNode<number>[] }> {
   const hub = new Hub();
   const nodes: RaftNode<number>[] = [];
   for (const id of ids) {
     const dir = await mkdtemp(join(tmpdir(), `testudo-node-${id}-`));
     dirs.push(dir);
-    nodes.push(await startNode(hub, id, dir, snapshotEntries, electionTimeoutTicks));
+    nodes.push(await startNode(hub, id, dir, snapshotEntries, electionTimeoutTicks, readMode));
   }
   return { hub, nodes };
 }
@@ -130,6 +130,19 @@ describe('RaftNode', () => {
     const index = await follower.readIndex();
     expect(index).toBeGreaterThanOrEqual(leader.appliedIndex);
     expect(follower.appliedIndex).toBeGreaterThanOrEqual(index);
+    expect((follower.stateMachine as ListMachine).items).toContain('x');
+  });
+
+  it('serves linearizable reads on the leader and a follower in lease mode', async () => {
+    const { nodes } = await cluster(1000, undefined, 'lease');
+    const leader = await waitFor('a leader', () => nodes.find((n) => n.isLeader));
+    const follower = nodes.find((n) => n !== leader)!;
+    await waitFor('follower knows leader', () => follower.leaderId === leader.id);
+    await leader.propose(new TextEncoder().encode('x'));
+    const [atLeader, atFollower] = await Promise.all([leader.readIndex(), follower.readIndex()]);
+    expect(atLeader).toBeGreaterThanOrEqual(2);
+    expect(atFollower).toBeGreaterThanOrEqual(atLeader);
+    expect((leader.stateMachine as ListMachine).items).toContain('x');
     expect((follower.stateMachine as ListMachine).items).toContain('x');
   });
 

@@ -77,8 +77,10 @@ export function coreFactoryFor(bug: PlantedBug): ((config: RaftConfig) => RaftCo
 }
 
 /** The simulator options that plant `bug`. */
-export function plantOptions(bug: PlantedBug): Pick<SimOptions, 'coreFactory' | 'readWithoutReadIndex' | 'plant'> {
+export function plantOptions(bug: PlantedBug): Pick<SimOptions, 'coreFactory' | 'readWithoutReadIndex' | 'plant' | 'readMode'> {
   return {
+    // A lease bug shows only where leases are used.
+    ...(bug === 'pause-without-catch-up' ? { readMode: 'lease' as const } : {}),
     coreFactory: coreFactoryFor(bug),
     readWithoutReadIndex: bug === 'read-without-read-index',
     plant: (simBugs as readonly string[]).includes(bug) ? (bug as SimBug) : undefined,

@@ -12,8 +12,10 @@ import {
   type ConfState,
   type Entry,
   type NodeId,
+  RAFT_DEFAULTS,
   type RaftConfig,
   type Ready,
+  type ReadMode,
 } from '../../src/raft/index.js';
 import { checkDurableState } from '../../src/raft/storage/durable-record.js';
 import { cloneStorage, corruptEntry, lastIndexAfter, observedDurableState, recordOf, termAtOf, type SimRecord } from './disk.js';
@@ -47,6 +49,12 @@ export interface SimOptions {
   readonly rollback?: boolean;
   /** One planted bug on the simulator's side (the driver, disk or network); see `SimBug`. */
   readonly plant?: SimBug;
+  /**
+   * How leaders confirm reads (RaftConfig.readMode; 'safe' by default). In
+   * 'lease' mode skipped ticks stay within the drift bound the lease rests on
+   * (see `maySkipTick`).
+   */
+  readonly readMode?: ReadMode;
 }
 
 /**
@@ -73,6 +81,8 @@ export const simBugs = [
   'resend-every-message',
   /** The driver drains a Ready a second time before advancing the first. */
   'ready-twice',
+  /** Lease mode: a leader resumed from a pause gets no lease-clock catch-up for the time it missed (RaftNode.catchUpLeaseClock). */
+  'pause-without-catch-up',
 ] as const;
 export type SimBug = (typeof simBugs)[number];
 
@@ -84,6 +94,9 @@ export interface SimResult {
   readonly trace: readonly string[];
   readonly stats: {
     readonly opsOk: number;
+    /** Reads answered, and the steps they waited in all (lease mode answers most in the step they ask). */
+    readonly readsOk: number;
+    readonly readWaitSteps: number;
     readonly opsUnknown: number;
     readonly opsFailed: number;
     readonly leaderTerms: number;
@@ -111,6 +124,8 @@ const rollbackChancePerStep = 1 / 250;
 const backupIntervalSteps = 10;
 /** Backups kept per node, oldest dropped first: a rollback goes back at most this many intervals. */
 const backupsMax = 4;
+/** Lease mode: chance per step that a running node is paused (a SIGSTOP, a long stall). */
+const pauseChancePerStep = 1 / 100;
 /** Copies of each message the planted 'resend-every-message' transport sends. */
 const resendCopies = 80;
 
@@ -138,6 +153,16 @@ interface SimNode {
   rolledBack: boolean;
   /** Refused to start on rolled-back storage: down until an operator replaces it. */
   refused: boolean;
+  /** Steps of its latest skipped ticks (lease mode keeps them within the drift bound). */
+  skippedTickSteps: number[];
+  /** Lease mode: steps left in a pause (0: running); a paused node neither ticks nor hears anything. */
+  pausedSteps: number;
+  /** Steps the current pause has lasted: the ticks a driver owes a resumed leader. */
+  pausedForSteps: number;
+  /** The step it last resumed in: its clients' requests get in before its peers' messages then. */
+  resumedStep: number;
+  /** Reads sent to it while paused, handled first when it resumes. */
+  inbox: (() => void)[];
 }
 
 interface PendingOp {
@@ -162,6 +187,8 @@ export class Simulation {
   private readonly faultRng: SeededRng;
   /** Rollback faults draw apart, so runs without them replay the older fault mix. */
   private readonly rollbackRng: SeededRng;
+  /** Draws the lease-mode pause fault, apart from the other faults so that safe-mode seeds replay as before. */
+  private readonly pauseRng: SeededRng;
   private readonly net: SimNetwork;
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly clients: SimClient[] = [];
@@ -174,7 +201,7 @@ export class Simulation {
   private nextNodeNumber: number;
   private nextOpId = 1;
   private readonly keys = ['a', 'b', 'c'];
-  private readonly stats = { opsOk: 0, opsUnknown: 0, opsFailed: 0, leaderTerms: 0, crashes: 0, snapshots: 0, membershipChanges: 0, rollbacks: 0, refusedRestarts: 0 };
+  private readonly stats = { opsOk: 0, readsOk: 0, readWaitSteps: 0, opsUnknown: 0, opsFailed: 0, leaderTerms: 0, crashes: 0, snapshots: 0, membershipChanges: 0, rollbacks: 0, refusedRestarts: 0 };
   private healed = false;
   private churnRemaining = 0;
   private churnTerm = -1;
@@ -186,11 +213,19 @@ export class Simulation {
     this.rng = new SeededRng(options.seed);
     this.faultRng = this.rng.fork();
     this.rollbackRng = new SeededRng(options.seed ^ 0x6a09e667);
+    this.pauseRng = new SeededRng(options.seed ^ 0x3c6ef372);
     this.faultRate = [1 / 40, 1 / 20, 1 / 10][this.rng.intBelow(3)]!;
     this.net = new SimNetwork(this.rng.fork());
     // Tiny messages make the leader ack one entry at a time, exposing commit-rule bugs.
     const messageBytesMax = [1, 200, 64 * 1024][this.rng.intBelow(3)]!;
-    this.config = { electionTimeoutTicks: 10, heartbeatIntervalTicks: 1, messageBytesMax, inflightMessagesMax: 4 + this.rng.intBelow(32), learnerPromotionLagMax: 20 };
+    this.config = {
+      electionTimeoutTicks: 10,
+      heartbeatIntervalTicks: 1,
+      messageBytesMax,
+      inflightMessagesMax: 4 + this.rng.intBelow(32),
+      learnerPromotionLagMax: 20,
+      readMode: options.readMode ?? 'safe',
+    };
     const voters = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
     this.nextNodeNumber = options.nodes + 1;
     for (const id of voters) this.addNode(id, MemoryStorage.bootstrap(voters));
@@ -233,21 +268,38 @@ export class Simulation {
   private runStep(withClients: boolean): void {
     for (const m of this.net.due(this.step)) {
       const node = this.nodes.get(m.to);
-      if (node?.core == null) continue;
+      // A resumed process may serve a client before it reads its peers' messages.
+      if (node?.core == null || node.pausedSteps > 0 || node.resumedStep === this.step) continue;
       if (this.options.trace) this.trace(`deliver ${m.from}->${m.to} ${m.type} t${m.term} i${m.index} lt${m.logTerm} n${m.entries.length} c${m.commit}${m.reject ? ' reject' : ''}${m.context ? ` ctx=${m.context}` : ''}`);
       node.core.step(m);
     }
-    for (const node of this.liveNodes()) {
+    for (const node of this.runningNodes()) {
       // Occasional skipped ticks model clock drift between machines.
-      if (this.healed || !this.rng.chance(0.05)) node.core!.tick();
+      if (this.healed || !this.rng.chance(0.05) || !this.maySkipTick(node)) node.core!.tick();
+      else if (this.config.readMode === 'lease') node.skippedTickSteps.push(this.step);
     }
     if (withClients) this.clientsAct();
-    for (const node of this.liveNodes()) {
+    for (const node of this.runningNodes()) {
       // A node may lag in handling its Ready (slow disk): a crash loses that state.
       if (this.healed || this.rng.chance(0.85)) this.processReady(node);
     }
     this.expireOps();
     this.retireNodes();
+  }
+
+  /**
+   * A step is one unit of real time and a tick is due each step. In lease
+   * mode a node skips at most leaseSafetyTicks − 1 ticks in any
+   * electionTimeoutTicks steps: the slowest tick rate, against followers
+   * ticking every step, under which the lease is safe (docs/raft.md,
+   * "Lease-based reads"). Safe mode has no such bound.
+   */
+  private maySkipTick(node: SimNode): boolean {
+    if (this.config.readMode !== 'lease') return true;
+    const windowSteps = this.config.electionTimeoutTicks ?? RAFT_DEFAULTS.electionTimeoutTicks;
+    const skipsMax = RAFT_DEFAULTS.leaseSafetyTicks - 1;
+    while (node.skippedTickSteps.length > 0 && node.skippedTickSteps[0]! <= this.step - windowSteps) node.skippedTickSteps.shift();
+    return node.skippedTickSteps.length < skipsMax;
   }
 
   private processReady(node: SimNode): void {
@@ -365,7 +417,10 @@ export class Simulation {
       const target = this.pickTarget(client);
       if (target === null) continue;
       const putRate = this.options.profile === 'churn' ? 0.8 : 0.5;
-      if (this.rng.chance(putRate)) this.invokePut(client, target);
+      const put = this.rng.chance(putRate);
+      // A paused node takes reads into its inbox (see invokeGet); a write waits for a running one.
+      if (put && target.pausedSteps > 0) continue;
+      if (put) this.invokePut(client, target);
       else this.invokeGet(client, target);
     }
   }
@@ -373,7 +428,7 @@ export class Simulation {
   private pickTarget(client: SimClient): SimNode | null {
     const hinted = this.nodes.get(client.leaderHint);
     if (hinted?.core != null && this.rng.chance(0.8)) return hinted;
-    const live = this.liveNodes();
+    const live = this.runningNodes();
     return live.length === 0 ? null : live[this.rng.intBelow(live.length)]!;
   }
 
@@ -399,6 +454,17 @@ export class Simulation {
     const context = `r${opId}`;
     const op = { id: opId, clientId: client.id, kind: 'get' as const, key, value: null, invokeStep: this.clock++ };
     client.pending = { op, node: node.id, startedStep: this.step, index: 0, term: 0, context };
+    if (node.pausedSteps > 0) {
+      // Sent to a paused process: it waits in its socket until the process resumes.
+      node.inbox.push(() => {
+        if (client.pending?.context === context) this.submitGet(client, node, key, context);
+      });
+      return;
+    }
+    this.submitGet(client, node, key, context);
+  }
+
+  private submitGet(client: SimClient, node: SimNode, key: string, context: string): void {
     if (this.options.readWithoutReadIndex && node.core!.basicStatus().role === 'leader') {
       // Planted bug: trust our own belief that we lead.
       this.respond(client, 'ok', node.kv.get(key));
@@ -427,6 +493,10 @@ export class Simulation {
       return;
     }
     this.stats.opsOk++;
+    if (p.op.kind === 'get') {
+      this.stats.readsOk++;
+      this.stats.readWaitSteps += this.step - p.startedStep;
+    }
     this.history.push({ ...p.op, value: p.op.kind === 'get' ? value : p.op.value, responseStep: this.clock++ });
     this.trace(`client ${client.id} ${p.op.kind} ${p.op.key} -> ${p.op.kind === 'get' ? String(value) : 'ok'}`);
   }
@@ -447,6 +517,7 @@ export class Simulation {
       if (node.core === null && !node.retired && node.downSteps > 0 && --node.downSteps === 0) this.restart(node);
     }
     if (this.options.rollback !== false && this.rollbackRng.chance(rollbackChancePerStep)) this.rollbackFault();
+    if (this.config.readMode === 'lease') this.pauseFault();
     this.leaderChurn();
     if (this.options.profile === 'churn') {
       // Every leader dies a few steps into its term, after taking writes,
@@ -505,6 +576,40 @@ export class Simulation {
     this.trace(`partition ${this.net.describeCuts()}`);
   }
 
+  /**
+   * Lease mode: pauses a node (often the leader) for 5–44 steps, as SIGSTOP
+   * or a long event-loop stall would: it neither ticks nor hears anything,
+   * and messages sent to it meanwhile are lost; in the step it resumes its
+   * clients get in before its peers' messages. On resuming, a leader's
+   * lease clock is advanced by the steps it missed, as RaftNode advances it
+   * by its real clock, so that its lease does not outlive the pause.
+   */
+  private pauseFault(): void {
+    for (const node of this.liveNodes()) {
+      if (node.pausedSteps === 0) continue;
+      node.pausedForSteps++;
+      if (--node.pausedSteps === 0) this.resume(node);
+    }
+    if (this.healed || !this.pauseRng.chance(pauseChancePerStep)) return;
+    const running = this.runningNodes();
+    if (running.length === 0) return;
+    const leader = running.find((n) => n.core!.basicStatus().role === 'leader');
+    const victim = leader !== undefined && this.pauseRng.chance(0.7) ? leader : running[this.pauseRng.intBelow(running.length)]!;
+    victim.pausedSteps = 5 + this.pauseRng.intBelow(40);
+    victim.pausedForSteps = 0;
+    this.trace(`pause ${victim.id} for ${victim.pausedSteps} steps`);
+  }
+
+  private resume(node: SimNode): void {
+    const core = node.core!;
+    this.trace(`resume ${node.id} after ${node.pausedForSteps} steps`);
+    node.resumedStep = this.step;
+    if (this.options.plant !== 'pause-without-catch-up') core.advanceLeaseClock(node.pausedForSteps);
+    const inbox = node.inbox;
+    node.inbox = [];
+    for (const handle of inbox) handle();
+  }
+
   private crashFault(): void {
     const live = this.liveNodes();
     if (live.length === 0) return;
@@ -518,6 +623,8 @@ export class Simulation {
     victim.core = null;
     victim.reads.clear();
     victim.downSteps = downSteps;
+    victim.pausedSteps = 0;
+    victim.inbox = [];
     this.net.forget(victim.id, rng.chance(0.5) ? 1 : 0);
     this.stats.crashes++;
     this.trace(`crash ${victim.id} for ${downSteps} steps`);
@@ -622,6 +729,10 @@ export class Simulation {
     this.net.conditions = { ...RELIABLE };
     for (const node of this.nodes.values()) {
       if (node.core === null && !node.retired && !node.refused) this.restart(node);
+      if (node.core !== null && node.pausedSteps > 0) {
+        node.pausedSteps = 0;
+        this.resume(node);
+      }
     }
     this.trace('heal everything');
     const deadline = this.step + livenessTicksMax;
@@ -710,6 +821,11 @@ export class Simulation {
       backups: [],
       rolledBack: false,
       refused: false,
+      skippedTickSteps: [],
+      pausedSteps: 0,
+      pausedForSteps: 0,
+      resumedStep: -1,
+      inbox: [],
     };
     this.nodes.set(id, node);
     this.restart(node);
@@ -812,6 +928,11 @@ export class Simulation {
     let down = 0;
     for (const node of this.nodes.values()) if (node.core === null && !node.retired) down++;
     return down;
+  }
+
+  /** Live and not paused. */
+  private runningNodes(): SimNode[] {
+    return this.liveNodes().filter((n) => n.pausedSteps === 0);
   }
 
   private liveNodes(): SimNode[] {

@@ -37,7 +37,24 @@ export interface RaftConfig {
    * that they do not all campaign at once and split the vote.
    */
   readonly leaderLostStaggerTicks?: number;
+  /**
+   * How a leader confirms a linearizable read. 'safe': a heartbeat round to a
+   * quorum per batch of reads (ReadIndex, Raft thesis §6.4). 'lease': at once,
+   * with no round, while the leader holds a lease (see `leaseSafetyTicks`);
+   * needs `checkQuorum`, and turns `reportPeerLost` off. See docs/raft.md,
+   * "Lease-based reads", for the clock-drift bound it rests on.
+   */
+  readonly readMode?: ReadMode;
+  /**
+   * Lease mode: a lease lasts electionTimeoutTicks − this many of the
+   * leader's ticks after the heartbeat a quorum acknowledged was sent. One
+   * tick covers tick rounding; the rest cover a leader whose ticks run slower
+   * than its followers' (drift, a late timer).
+   */
+  readonly leaseSafetyTicks?: number;
 }
+
+export type ReadMode = 'safe' | 'lease';
 
 export const DEFAULTS = {
   electionTimeoutTicks: 10,
@@ -53,6 +70,8 @@ export const DEFAULTS = {
   readRequestsPendingMax: 4096,
   snapshotTimeoutTicks: 30,
   leaderLostStaggerTicks: 3,
+  readMode: 'safe' as ReadMode,
+  leaseSafetyTicks: 3,
 } as const;
 
 export type ResolvedRaftConfig = Required<RaftConfig>;
@@ -67,9 +86,25 @@ export function resolveConfig(config: RaftConfig): ResolvedRaftConfig {
   if (!(Number.isSafeInteger(resolved.leaderLostStaggerTicks) && resolved.leaderLostStaggerTicks > 0)) {
     throw new RangeError('raft config: leaderLostStaggerTicks must be a positive integer');
   }
+  checkReadMode(resolved);
   if (!(resolved.inflightMessagesMax > 0)) throw new RangeError('raft config: inflightMessagesMax must be positive');
   if (!(resolved.messageBytesMax > 0)) throw new RangeError('raft config: messageBytesMax must be positive');
   return resolved;
+}
+
+function checkReadMode(resolved: ResolvedRaftConfig): void {
+  const { readMode, leaseSafetyTicks, electionTimeoutTicks, heartbeatIntervalTicks } = resolved;
+  if (readMode !== 'safe' && readMode !== 'lease') throw new RangeError(`raft config: readMode must be 'safe' or 'lease', got ${String(readMode)}`);
+  if (!(Number.isSafeInteger(leaseSafetyTicks) && leaseSafetyTicks >= 1)) throw new RangeError('raft config: leaseSafetyTicks must be an integer of at least 1');
+  if (readMode !== 'lease') return;
+  if (!resolved.checkQuorum) {
+    throw new RangeError("raft config: readMode 'lease' needs checkQuorum: only followers that refuse votes while they hear from a leader keep a lease true; turn checkQuorum on or use readMode 'safe'");
+  }
+  if (!(electionTimeoutTicks - leaseSafetyTicks > heartbeatIntervalTicks)) {
+    throw new RangeError(
+      `raft config: readMode 'lease' needs electionTimeoutTicks − leaseSafetyTicks (${electionTimeoutTicks} − ${leaseSafetyTicks}) above heartbeatIntervalTicks (${heartbeatIntervalTicks}), or no lease would outlast one heartbeat`,
+    );
+  }
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

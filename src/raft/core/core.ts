@@ -104,6 +104,23 @@ export class RaftCore {
   private leaderReportsRegression = false;
   /** Proposals appended since the last broadcast; flushed as one append per follower. */
   private broadcastPending = false;
+  /**
+   * Leader: its ticks in office, from 1. Heartbeats carry the count so that
+   * an acknowledgement says when the heartbeat was sent (lease mode).
+   */
+  private leaderTicks = 0;
+  /**
+   * Leader, lease mode: a TimeoutNow went out this term. Its target's
+   * election passes followers' leases, and the message may arrive however
+   * late, so this leader serves no lease read for the rest of its term.
+   */
+  private leaseVoided = false;
+  /**
+   * Lease mode: ticks left during which this node, just started, refuses
+   * votes as if it heard from a leader. Before it went down it may have
+   * acknowledged a heartbeat that a leader's lease counts on.
+   */
+  private restartGuardTicks = 0;
 
   private readonly reads: ReadIndexLedger;
   private readonly replication: Replication;
@@ -124,7 +141,7 @@ export class RaftCore {
     this.tracker = new ProgressTracker(this.cfg.inflightMessagesMax, this.cfg.inflightBytesMax);
     this.tracker.setConf(confState, this.log.lastIndex() + 1);
     this.replication = new Replication(
-      { id: this.id, term: () => this.term, send: (m) => this.send(m), maybeCommit: () => this.maybeCommit(), broadcastAppend: () => this.broadcastAppend() },
+      { id: this.id, term: () => this.term, heartbeatTick: () => (this.cfg.readMode === 'lease' ? this.leaderTicks : 0), send: (m) => this.send(m), maybeCommit: () => this.maybeCommit(), broadcastAppend: () => this.broadcastAppend() },
       this.log,
       this.tracker,
       this.cfg,
@@ -136,6 +153,7 @@ export class RaftCore {
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.becomeFollower(this.term, NO_NODE);
+    if (this.cfg.readMode === 'lease') this.restartGuardTicks = this.cfg.electionTimeoutTicks;
     this.prevSoftState = this.softState();
     this.prevHardState = hardState;
   }
@@ -144,11 +162,33 @@ export class RaftCore {
 
   /** Advances logical time by one tick. */
   tick(): void {
+    if (this.restartGuardTicks > 0) this.restartGuardTicks--;
     this.tickRole();
   }
 
-  /** Starts an election now (as if the election timeout had passed). */
+  /**
+   * Lease mode, leader: counts `ticks` more ticks on the clock its lease is
+   * judged by (the date heartbeats carry), and on nothing else: the driver's
+   * timer fired late, so more time passed than `tick()` calls say. Elections
+   * and check-quorum keep counting `tick()` calls, so that a stall does not
+   * also depose a leader whose followers' answers wait unread in its socket.
+   */
+  advanceLeaseClock(ticks: number): void {
+    assert(Number.isSafeInteger(ticks) && ticks >= 0, `advanceLeaseClock(${ticks}): a whole number of ticks`);
+    if (this.role === 'leader') this.leaderTicks += ticks;
+  }
+
+  /**
+   * Starts an election now (as if the election timeout had passed). In lease
+   * mode a node inside its lease does nothing: its own vote would count
+   * against a leader's lease it may be part of.
+   */
   campaign(): void {
+    if (this.cfg.readMode === 'lease' && this.inLease()) return;
+    this.startElection();
+  }
+
+  private startElection(): void {
     this.campaignAs(this.cfg.preVote ? 'pre-vote' : 'election');
   }
 
@@ -225,8 +265,13 @@ export class RaftCore {
    * Only a hint: pre-vote still asks a majority first, and every voter that
    * still hears from a live leader ignores it (its lease), so a wrong report
    * raises no term; the leader's next message restores it here.
+   *
+   * Off in lease mode: a link that breaks while the leader lives would end
+   * this follower's refusal of votes before the leader's lease ran out, and
+   * a new leader could be elected while the old one still serves lease reads.
    */
   reportPeerLost(peer: NodeId): void {
+    if (this.cfg.readMode === 'lease') return;
     if (this.role !== 'follower' || peer === NO_NODE || this.leader !== peer || !this.promotable()) return;
     const others = this.tracker.voters.filter((id) => id !== peer);
     const rank = others.indexOf(this.id);
@@ -403,9 +448,8 @@ export class RaftCore {
   private acceptHigherTerm(m: Message): boolean {
     if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
       const force = m.context === TRANSFER_CONTEXT;
-      const inLease = this.cfg.checkQuorum && this.leader !== NO_NODE && this.electionElapsedTicks < this.cfg.electionTimeoutTicks;
       // A node that hears from a live leader ignores would-be disruptors (§4.2.3).
-      if (!force && inLease) return false;
+      if (!force && this.inLease()) return false;
     }
     if (m.type === MessageType.PreVote) return true; // never raises our term
     if (m.type === MessageType.PreVoteResp && !m.reject) return true; // raised when the real election starts
@@ -537,9 +581,7 @@ export class RaftCore {
         return;
       case MessageType.AppResp: {
         const pr = this.replication.onAppendResponse(m);
-        if (pr !== null && m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
-          this.send(message({ type: MessageType.TimeoutNow, from: this.id, to: m.from, term: this.term }));
-        }
+        if (pr !== null && m.from === this.leadTransferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
         return;
       }
       case MessageType.HeartbeatResp:
@@ -557,11 +599,12 @@ export class RaftCore {
     this.electionElapsedTicks++;
     if (this.promotable() && this.electionElapsedTicks >= this.randomizedElectionTimeoutTicks) {
       this.electionElapsedTicks = 0;
-      this.campaign();
+      this.startElection();
     }
   }
 
   private tickHeartbeat(): void {
+    this.leaderTicks++;
     this.heartbeatElapsedTicks++;
     this.electionElapsedTicks++;
     if (this.electionElapsedTicks >= this.cfg.electionTimeoutTicks) {
@@ -629,6 +672,7 @@ export class RaftCore {
     this.reset(this.term);
     this.leader = this.id;
     this.role = 'leader';
+    this.leaderTicks = 1;
     this.stepRole = (m) => this.stepLeader(m);
     this.tickRole = () => this.tickHeartbeat();
     this.tracker.progress.get(this.id)?.becomeReplicate();
@@ -652,6 +696,8 @@ export class RaftCore {
     this.leaderReportsRegression = false;
     this.electionElapsedTicks = 0;
     this.heartbeatElapsedTicks = 0;
+    this.leaderTicks = 0;
+    this.leaseVoided = false;
     this.randomizedElectionTimeoutTicks = this.cfg.electionTimeoutTicks + this.cfg.rng.intBelow(this.cfg.electionTimeoutTicks);
     this.leadTransferee = NO_NODE;
     this.handOffTried.clear();
@@ -702,6 +748,17 @@ export class RaftCore {
     return this.tracker.isVoter(this.id) && this.log.unstable.snapshot === null;
   }
 
+  /**
+   * Whether this node heard from a live leader within an election timeout
+   * (or, lease mode, started less than one ago): it then grants no vote.
+   * Leaders' read leases rest on it (docs/raft.md, "Lease-based reads").
+   */
+  private inLease(): boolean {
+    if (!this.cfg.checkQuorum) return false;
+    if (this.restartGuardTicks > 0) return true;
+    return this.leader !== NO_NODE && this.electionElapsedTicks < this.cfg.electionTimeoutTicks;
+  }
+
   private heardFromLeader(from: NodeId): void {
     this.electionElapsedTicks = 0;
     this.leader = from;
@@ -732,7 +789,8 @@ export class RaftCore {
     this.leaderCommitHeard = Math.max(this.leaderCommitHeard, m.commit);
     this.leaderReportsRegression = m.reject;
     this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
-    this.send(message({ type: MessageType.HeartbeatResp, from: this.id, to: m.from, term: this.term, context: m.context }));
+    // Echo the heartbeat's tick: the leader's lease counts from when it was sent.
+    this.send(message({ type: MessageType.HeartbeatResp, from: this.id, to: m.from, term: this.term, index: m.index, context: m.context }));
   }
 
   private handleSnapshot(m: Message): void {
@@ -899,10 +957,32 @@ export class RaftCore {
     this.electionElapsedTicks = 0;
     const pr = this.tracker.progress.get(to)!;
     if (pr.match === this.log.lastIndex()) {
-      this.send(message({ type: MessageType.TimeoutNow, from: this.id, to, term: this.term }));
+      this.sendTimeoutNow(to);
     } else {
       this.replication.sendAppend(to, true);
     }
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.leaseVoided = true;
+    this.send(message({ type: MessageType.TimeoutNow, from: this.id, to, term: this.term }));
+  }
+
+  /**
+   * Lease mode: whether a quorum acknowledged a heartbeat sent fewer than
+   * `leaseTicks()` of this leader's ticks ago. Each of them refuses votes
+   * for an election timeout of its own ticks after receiving it (inLease),
+   * so, within the drift bound in docs/raft.md, no other leader exists yet.
+   */
+  private holdsLease(): boolean {
+    if (this.cfg.readMode !== 'lease' || this.role !== 'leader' || this.leaseVoided || this.isHandingOff()) return false;
+    const start = this.tracker.leaseStartTick(this.id, this.leaderTicks);
+    return start > 0 && this.leaderTicks - start < this.leaseTicks();
+  }
+
+  /** How many of its ticks a lease lasts after the heartbeat it counts from. A planted-bug variant overrides this. */
+  protected leaseTicks(): number {
+    return this.cfg.electionTimeoutTicks - this.cfg.leaseSafetyTicks;
   }
 
   // ---------------------------------------------------------------- helpers
@@ -913,7 +993,12 @@ export class RaftCore {
   }
 
   private readView(): ReadIndexView {
-    return { committed: this.log.committed, committedInTerm: this.log.termOrZero(this.log.committed) === this.term, voters: this.tracker.voters };
+    return {
+      committed: this.log.committed,
+      committedInTerm: this.log.termOrZero(this.log.committed) === this.term,
+      voters: this.tracker.voters,
+      leaseHeld: this.holdsLease(),
+    };
   }
 
   private softState(): SoftState {

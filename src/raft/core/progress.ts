@@ -38,6 +38,12 @@ export class Progress {
   snapshotElapsedTicks = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /**
+   * Lease mode: the latest leader tick (RaftCore.leaderTicks) at which a
+   * heartbeat this follower acknowledged was sent; 0 for none. A send time,
+   * not a receive time: a late answer to an old heartbeat proves nothing newer.
+   */
+  heartbeatAckTick = 0;
   /** In probe state: an append is out, wait for its answer or a heartbeat. */
   probeSent = false;
   /** Set when the follower's log went back below `match`; cleared by `reset` (or an answer at or past it). */

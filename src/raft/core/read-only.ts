@@ -87,6 +87,8 @@ export interface ReadIndexView {
   /** An entry of the leader's current term is committed (§6.4). */
   readonly committedInTerm: boolean;
   readonly voters: readonly NodeId[];
+  /** Lease mode: the leader holds a lease, so no other leader can exist and no round is needed. */
+  readonly leaseHeld: boolean;
 }
 
 /**
@@ -110,7 +112,7 @@ export class ReadIndexLedger {
     this.confirming = new ReadOnlyQueue(readRequestsPendingMax);
   }
 
-  /** ReadIndex on the leader: record commit, confirm leadership with a heartbeat round. */
+  /** ReadIndex on the leader: record commit, confirm leadership with a heartbeat round (or a lease). */
   request(from: NodeId, context: string, view: ReadIndexView): void {
     if (!view.committedInTerm) {
       // Until an entry of this term commits, the commit index may be stale.
@@ -118,7 +120,7 @@ export class ReadIndexLedger {
       else this.waiting.push({ from, context });
       return;
     }
-    if (view.voters.length === 1) {
+    if (view.voters.length === 1 || view.leaseHeld) {
       this.answer(from, context, view.committed);
       return;
     }

@@ -9,6 +9,8 @@ export interface ReplicationHost {
   readonly id: NodeId;
   /** The leader's current term. */
   term(): number;
+  /** What heartbeats carry in `index`: lease mode, the leader's tick count (RaftCore.leaderTicks); else 0. */
+  heartbeatTick(): number;
   /** Queues a message (in the core's outgoing order). */
   send(m: Message): void;
   /** Commits what a quorum holds; true when the commit index advanced. */
@@ -72,7 +74,9 @@ export class Replication {
       // `reject` tells it the leader cannot catch it up (it is not ready).
       const regressed = pr.regression !== null;
       const commit = regressed ? 0 : Math.min(pr.match, this.log.committed);
-      this.host.send(message({ type: MessageType.Heartbeat, from: this.host.id, to: id, term: this.host.term(), commit, context, reject: regressed }));
+      // `index` dates the heartbeat for the lease; the answer echoes it.
+      const sentTick = this.host.heartbeatTick();
+      this.host.send(message({ type: MessageType.Heartbeat, from: this.host.id, to: id, term: this.host.term(), index: sentTick, commit, context, reject: regressed }));
     }
   }
 
@@ -125,6 +129,9 @@ export class Replication {
     if (pr === undefined) return;
     pr.recentActive = true;
     pr.probeSent = false;
+    // One leader per term, so an answer of this term echoes one of our ticks.
+    assert(m.index <= this.host.heartbeatTick(), `${m.from} echoed heartbeat tick ${m.index}, past the leader's ${this.host.heartbeatTick()}`);
+    pr.heartbeatAckTick = Math.max(pr.heartbeatAckTick, m.index);
     // A full window with the follower still answering suggests lost appends:
     // free one slot so the next append exposes the gap (and a rejection).
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst();

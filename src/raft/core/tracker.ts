@@ -55,6 +55,14 @@ export class ProgressTracker {
     return committedIndex(this.voters, (id) => this.progress.get(id)?.match ?? 0);
   }
 
+  /**
+   * Lease mode: the latest leader tick such that a quorum acknowledged a
+   * heartbeat sent at or after it; the leader counts as `selfTick` (now).
+   */
+  leaseStartTick(self: NodeId, selfTick: number): number {
+    return committedIndex(this.voters, (id) => (id === self ? selfTick : (this.progress.get(id)?.heartbeatAckTick ?? 0)));
+  }
+
   quorumActive(self: NodeId): boolean {
     return quorumActive(this.voters, (id) => id === self || (this.progress.get(id)?.recentActive ?? false));
   }

@@ -114,6 +114,8 @@ export class RaftNode<R = unknown> implements TransportHandler {
 
   private tickTimer: NodeJS.Timeout | null = null;
   private ticks = 0;
+  /** The real time (performance.now()) a lease-mode leader's lease clock has counted up to; otherwise the last timer tick. See catchUpLeaseClock. */
+  private lastTickMs = 0;
   private wake: (() => void) | null = null;
   private kicked = false;
   private stopping = false;
@@ -155,6 +157,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
   start(): void {
     assert(this.transport !== null, 'start() before attachTransport()');
     assert(this.tickTimer === null, 'start() twice');
+    this.lastTickMs = performance.now();
     this.tickTimer = setInterval(() => this.onTick(), this.opts.tickMs);
     this.loopDone = this.runLoop();
   }
@@ -307,6 +310,8 @@ export class RaftNode<R = unknown> implements TransportHandler {
 
   onMessage(message: Message): void {
     if (this.stopping) return;
+    // A forwarded read, or a commit that releases held reads, is judged on the lease here and now.
+    this.catchUpLeaseClock();
     try {
       this.core.step(message);
     } catch (error) {
@@ -321,7 +326,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
     this.core.reportUnreachable(peer);
   }
 
-  /** A peer's stream into this node ended: if it was the leader, campaign soon (see RaftCore.reportPeerLost). */
+  /** A peer's stream into this node ended: if it was the leader, campaign soon (see RaftCore.reportPeerLost; off in lease mode). */
   onPeerLost(peer: NodeId): void {
     if (this.stopping) return;
     this.core.reportPeerLost(peer);
@@ -341,11 +346,48 @@ export class RaftNode<R = unknown> implements TransportHandler {
   // ------------------------------------------------------------- the loop
 
   private onTick(): void {
-    this.ticks++;
-    this.core.tick();
+    this.tickCore();
+    if (this.isLeaseLeader()) {
+      // The timer's tick counted one tickMs on the lease clock; more that passed is caught up.
+      this.lastTickMs += this.opts.tickMs;
+      this.catchUpLeaseClock();
+    } else {
+      this.lastTickMs = performance.now();
+    }
     this.expireReads();
     this.reportRegressions();
     this.kick();
+  }
+
+  private tickCore(): void {
+    this.ticks++;
+    this.core.tick();
+  }
+
+  private isLeaseLeader(): boolean {
+    return this.opts.raft?.readMode === 'lease' && this.core.basicStatus().role === 'leader';
+  }
+
+  /**
+   * Lease mode: a leader's lease clock counts one tick per whole tickMs that
+   * passed, however late the timer fires, so that a stalled event loop or a
+   * paused process cannot stretch its lease (a late timer would count the
+   * stall as one tick). Called after each timer tick and before every other
+   * call that may judge a read (a local batch, any peer message: a forwarded
+   * read, or a commit that releases reads held for it; an advance);
+   * `lastTickMs` is where the lease clock stands in real time.
+   * Only the lease clock catches up (RaftCore.advanceLeaseClock): a burst of
+   * real ticks would trip check-quorum after any stall, and on a follower
+   * would cut its vote refusal short. See docs/raft.md, "Lease-based reads".
+   */
+  private catchUpLeaseClock(): void {
+    if (!this.isLeaseLeader()) return;
+    const now = performance.now();
+    // Ahead of real time (a timer that fired early) nothing is owed: the lease clock may run ahead, never behind.
+    const owed = Math.floor((now - this.lastTickMs) / this.opts.tickMs);
+    if (owed <= 0) return;
+    this.core.advanceLeaseClock(owed);
+    this.lastTickMs += owed * this.opts.tickMs;
   }
 
   /** Tells the observer of each follower that newly looks regressed, or no longer does; once each. */
@@ -383,6 +425,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
         }
         const rd = this.core.ready();
         await this.handleReady(rd);
+        this.catchUpLeaseClock();
         this.core.advance(rd);
         this.serveReads();
         await this.maybeSnapshot();
@@ -527,6 +570,8 @@ export class RaftNode<R = unknown> implements TransportHandler {
     this.readsQueued = [];
     const context = `${this.id}:${++this.readContextSeq}`;
     this.reads.set(context, batch);
+    // A lease is judged on ticks: count the time a late timer has not yet told the core.
+    this.catchUpLeaseClock();
     this.core.readIndex(context);
   }
 
