@@ -277,8 +277,27 @@ export class DashboardHub {
   }
 
   private markDirty(...sections: SectionName[]): void {
+    if (!this.watched()) return this.forgetChanges();
     for (const s of sections) this.dirty.add(s);
     this.scheduleFlush(0);
+  }
+
+  /**
+   * Nobody watches: a change is not built, serialized nor kept (a 20,000-task
+   * run's queue section alone is a walk of every task, once a second, on
+   * every coordinator). The next page starts with a snapshot: the sequence
+   * moves on and the ring is emptied, so no Last-Event-ID from before can
+   * resume past the changes dropped here, and the deltas' baselines are
+   * forgotten, so the first patch after it carries every row again.
+   */
+  private forgetChanges(): void {
+    this.seq++;
+    this.dirty.clear();
+    this.touchedRuns.clear();
+    this.sentWorkers = new Map();
+    this.ring.length = 0;
+    this.ringBytes = 0;
+    this.snapshotCache = null;
   }
 
   /** Flushes at the earliest allowed time, and not before `atLeastMs` from now; an earlier call wins over a later timer. */
@@ -301,6 +320,7 @@ export class DashboardHub {
 
   private flush(): void {
     if (this.dirty.size === 0 || this.stopped) return;
+    if (!this.watched()) return this.forgetChanges();
     const now = this.sources.nowMs();
     this.lastFlushMs = now;
     // The queue costs a walk of every running run: rebuilt at most once a second.

@@ -151,6 +151,40 @@ describe('dashboard protocol', () => {
     stream.close();
   });
 
+  it('builds nothing while nobody watches, and the next page, even one resuming by id, starts from a snapshot of the latest state', async () => {
+    const { base, apply, orchestrator } = await start({ viewerIdleMs: 100, updatesPerSecondMax: 50 });
+    apply(registration('w1'));
+    const first = await openStream(base);
+    const oldId = first.events().at(-1)!.id;
+    first.close();
+    await new Promise((resolve) => setTimeout(resolve, 300)); // past viewerIdleMs: nobody watches
+    const reads = { getRun: 0, listWorkers: 0, listRuns: 0 };
+    for (const name of Object.keys(reads) as (keyof typeof reads)[]) {
+      const original = orchestrator[name].bind(orchestrator) as (...args: unknown[]) => unknown;
+      (orchestrator as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        reads[name]++;
+        return original(...args);
+      };
+    }
+    apply({ type: 'submit-run', runId: 'r1', submission: submission([template({ suite: 'unit' }), template({ suite: 'unit', shard: 2, shardCount: 2 })]) });
+    apply(registration('w2'));
+    apply({ type: 'drain-worker', workerId: 'w1', drain: true });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(reads).toEqual({ getRun: 0, listWorkers: 0, listRuns: 0 });
+    const resumed = await openStream(base, { 'Last-Event-ID': oldId });
+    expect(resumed.events()[0]!.event).toBe('snapshot');
+    const queue = (JSON.parse(resumed.events()[0]!.data) as { sections: { queue: { tasks: unknown[] } } }).sections.queue;
+    expect(queue.tasks).toHaveLength(2);
+    expect(reads.getRun).toBeGreaterThan(0);
+    // The deltas' baselines were forgotten with the dropped changes: patches after the snapshot fold to the true state.
+    apply({ type: 'worker-lost', workerId: 'w2', reason: 'test' });
+    await waitFor('the stream to reach the final state', () => {
+      const states = foldWorkers(resumed.events());
+      return states.get('w1') === 'draining' && states.get('w2') === 'lost';
+    });
+    resumed.close();
+  });
+
   it('coalesces a burst of changes into at most updatesPerSecondMax patches per second', async () => {
     const { base, apply } = await start({ updatesPerSecondMax: 4 });
     apply(registration('w1'));
