@@ -1,4 +1,4 @@
-import { workerRecord, type RunSummary, type TaskView, type WorkerRecord, type WorkerView } from '../model/index.js';
+import { workerRecord, type LiveTaskView, type RunSummary, type WorkerRecord, type WorkerView } from '../model/index.js';
 import { decodeFaultRecord, FaultRecordDecodeError, type FaultRecord } from '../model/index.js';
 import { dashboardFaultKeysReadMax, dashboardFaultsMax, dashboardQueueMax, dashboardRunsMax, dashboardWorkersMax } from './limits.js';
 import type { DashboardSources, FaultRecordEntry, LocalRaftStatus, MemberRow, SessionFacts } from './sources.js';
@@ -111,28 +111,17 @@ export interface QueueSection {
   readonly omitted: number;
 }
 
-/** Queued and running tasks of the running runs, highest priority first, then oldest. */
-export function queueSection(sources: Pick<DashboardSources, 'listRuns' | 'getRun'>): QueueSection {
-  const rows: QueueRow[] = [];
-  for (const summary of sources.listRuns()) {
-    if (summary.state !== 'running') continue;
-    const run = sources.getRun(summary.runId);
-    for (const task of run?.tasks ?? []) {
-      if (task.state === 'queued' || task.state === 'running') rows.push(queueRow(summary, task));
-    }
-  }
-  rows.sort((a, b) => b.priority - a.priority || Number(b.state === 'running') - Number(a.state === 'running') || a.queuedAtMs - b.queuedAtMs || a.taskId.localeCompare(b.taskId));
-  const shown = rows.slice(0, dashboardQueueMax);
-  return { tasks: shown, omitted: rows.length - shown.length };
+/** Queued and running tasks of the running runs, highest priority first, running before queued, then oldest; at most dashboardQueueMax. */
+export function queueSection(sources: Pick<DashboardSources, 'liveTasks'>): QueueSection {
+  const { tasks, total } = sources.liveTasks(dashboardQueueMax);
+  return { tasks: tasks.map(queueRow), omitted: total - tasks.length };
 }
 
-function queueRow(run: RunSummary, task: TaskView): QueueRow {
-  const last = task.attempts[task.attempts.length - 1];
-  const running = task.state === 'running' && last !== undefined;
+function queueRow(task: LiveTaskView): QueueRow {
   return {
     taskId: task.taskId,
-    runId: run.runId,
-    runName: run.name,
+    runId: task.runId,
+    runName: task.runName,
     suite: task.template.suite,
     shard: task.template.shard,
     shardCount: task.template.shardCount,
@@ -140,9 +129,9 @@ function queueRow(run: RunSummary, task: TaskView): QueueRow {
     priority: task.template.priority,
     state: task.state,
     queuedAtMs: task.queuedAtMs,
-    attempts: task.attempts.length,
-    workerId: running ? last.workerId : '',
-    startedAtMs: running ? last.assignedAtMs : 0,
+    attempts: task.attempts,
+    workerId: task.workerId,
+    startedAtMs: task.startedAtMs,
   };
 }
 

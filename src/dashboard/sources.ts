@@ -1,4 +1,4 @@
-import type { RunView, RunSummary, WorkerView } from '../model/index.js';
+import type { LiveTaskView, RunView, RunSummary, WorkerView } from '../model/index.js';
 
 /** What a member of the cluster looks like to the dashboard (the `cluster status` record, trimmed). */
 export interface MemberRow {
@@ -68,6 +68,8 @@ export interface DashboardSources {
   listRuns(): readonly RunSummary[];
   getRunSummary(runId: string): RunSummary | undefined;
   getRun(runId: string): RunView | undefined;
+  /** The queue: the first `limit` queued and running tasks of the running runs in the queue's order, and how many there are. */
+  liveTasks(limit: number): { readonly tasks: readonly LiveTaskView[]; readonly total: number };
   stateCounts(): unknown;
   /**
    * Session facts by worker id: on the leader its own sessions; on a

@@ -33,6 +33,7 @@ export type {
   TaskView,
   DecisionView,
   RunCounts,
+  LiveTaskView,
   RunSummary,
   RunView,
   WorkerState,

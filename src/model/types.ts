@@ -223,6 +223,26 @@ export interface RunSummary {
   readonly degraded: boolean;
 }
 
+/**
+ * A queued or running task of a running run, as the dashboard's queue lists
+ * it: what a row needs and no more (no attempts, no results), so the list is
+ * built without a run's full view.
+ */
+export interface LiveTaskView {
+  readonly runId: string;
+  readonly runName: string;
+  readonly taskId: string;
+  readonly template: TaskTemplate;
+  readonly state: 'queued' | 'running';
+  readonly queuedAtMs: number;
+  /** Attempts started so far. */
+  readonly attempts: number;
+  /** The worker of the running attempt; '' while queued. */
+  readonly workerId: string;
+  /** When the running attempt was assigned; 0 while queued. */
+  readonly startedAtMs: number;
+}
+
 export interface RunView extends RunSummary {
   readonly setup: readonly string[];
   readonly setupCacheKey: string;

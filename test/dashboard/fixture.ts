@@ -100,6 +100,7 @@ function fixtureSources(orchestrator: Orchestrator, machine: KvMachine): Dashboa
     listRuns: () => orchestrator.listRuns(),
     getRunSummary: (id) => orchestrator.runSummary(id),
     getRun: (id) => orchestrator.getRun(id),
+    liveTasks: (limit) => orchestrator.liveTasks(limit),
     stateCounts: () => orchestrator.stateCounts(),
     leaderSessions: async () => ({ from: 'self', byWorker: new Map() }),
     listFaultRecords: (startAfter, limit) => machine.list({ prefix: faultRecordPrefix, startAfter, limit }),

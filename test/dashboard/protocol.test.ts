@@ -158,7 +158,7 @@ describe('dashboard protocol', () => {
     const oldId = first.events().at(-1)!.id;
     first.close();
     await new Promise((resolve) => setTimeout(resolve, 300)); // past viewerIdleMs: nobody watches
-    const reads = { getRun: 0, listWorkers: 0, listRuns: 0 };
+    const reads = { liveTasks: 0, listWorkers: 0, listRuns: 0 };
     for (const name of Object.keys(reads) as (keyof typeof reads)[]) {
       const original = orchestrator[name].bind(orchestrator) as (...args: unknown[]) => unknown;
       (orchestrator as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
@@ -170,12 +170,12 @@ describe('dashboard protocol', () => {
     apply(registration('w2'));
     apply({ type: 'drain-worker', workerId: 'w1', drain: true });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(reads).toEqual({ getRun: 0, listWorkers: 0, listRuns: 0 });
+    expect(reads).toEqual({ liveTasks: 0, listWorkers: 0, listRuns: 0 });
     const resumed = await openStream(base, { 'Last-Event-ID': oldId });
     expect(resumed.events()[0]!.event).toBe('snapshot');
     const queue = (JSON.parse(resumed.events()[0]!.data) as { sections: { queue: { tasks: unknown[] } } }).sections.queue;
     expect(queue.tasks).toHaveLength(2);
-    expect(reads.getRun).toBeGreaterThan(0);
+    expect(reads.liveTasks).toBeGreaterThan(0);
     // The deltas' baselines were forgotten with the dropped changes: patches after the snapshot fold to the true state.
     apply({ type: 'worker-lost', workerId: 'w2', reason: 'test' });
     await waitFor('the stream to reach the final state', () => {

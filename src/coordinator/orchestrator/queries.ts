@@ -1,4 +1,4 @@
-import type { AttemptOrder, FlakinessRecord, RunCounts, RunState, RunSummary, RunView, RunWorker, Requirements, WorkerState, WorkerView } from '../../model/index.js';
+import type { AttemptOrder, FlakinessRecord, LiveTaskView, RunCounts, RunState, RunSummary, RunView, RunWorker, Requirements, WorkerState, WorkerView } from '../../model/index.js';
 import { flakinessKey, testId } from '../../model/index.js';
 import { assert } from '../../common/assert.js';
 import { spawnRetriesOf } from '../recovery/index.js';
@@ -154,6 +154,47 @@ export function getRun(d: OrchestratorView, runId: string): RunView | undefined 
     }
   }
   return { ...runSummary(run), setup: run.setup, setupCacheKey: run.setupCacheKey, sourceDir: run.sourceDir, tasks, flakiness, flakinessHistory, workers };
+}
+
+/**
+ * The queued and running tasks of the running runs, highest priority first,
+ * running before queued, then oldest: the first `limit` of them, and how many
+ * there are. Reads each live task's fields, not its attempts or results (a
+ * run's full view is getRun's): the dashboard asks once a second while a
+ * page watches.
+ */
+export function liveTasks(d: OrchestratorView, limit: number): { tasks: LiveTaskView[]; total: number } {
+  const live: TaskRec[] = [];
+  for (const run of d.runs.values()) {
+    if (run.state !== 'running' || run.counts.queued + run.counts.running === 0) continue;
+    for (const id of run.taskIds) {
+      const task = d.tasks.get(id)!;
+      if (task.state === 'queued' || task.state === 'running') live.push(task);
+    }
+  }
+  live.sort(
+    (a, b) =>
+      b.template.priority - a.template.priority ||
+      Number(b.state === 'running') - Number(a.state === 'running') ||
+      a.queuedAtMs - b.queuedAtMs ||
+      (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0),
+  );
+  const tasks = live.slice(0, Math.max(0, limit)).map((task): LiveTaskView => {
+    const last = task.attempts[task.attempts.length - 1];
+    const running = task.state === 'running' && last !== undefined;
+    return {
+      runId: task.runId,
+      runName: runOf(d, task.runId).name,
+      taskId: task.taskId,
+      template: task.template,
+      state: task.state as 'queued' | 'running',
+      queuedAtMs: task.queuedAtMs,
+      attempts: task.attempts.length,
+      workerId: running ? last.workerId : '',
+      startedAtMs: running ? last.assignedAtMs : 0,
+    };
+  });
+  return { tasks, total: live.length };
 }
 
 /** Finished runs that finished before `ms` (candidates for pruning). */

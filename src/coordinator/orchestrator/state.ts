@@ -1,4 +1,4 @@
-import type { AttemptOrder, RunSummary, RunView, WorkerView, WorkerServiceView } from '../../model/index.js';
+import type { AttemptOrder, LiveTaskView, RunSummary, RunView, WorkerView, WorkerServiceView } from '../../model/index.js';
 import { SnapshotDecodeError } from '../codec.js';
 import type { MachineExtension } from '../kv-machine.js';
 import { defaultBreakerConfig, type BreakerConfig, type FaultClass } from '../recovery/index.js';
@@ -243,6 +243,11 @@ export class Orchestrator implements MachineExtension {
 
   listRuns(): RunSummary[] {
     return q.listRuns(this.view());
+  }
+
+  /** The dashboard's queue: the first `limit` live tasks of the running runs, and how many there are (queries.ts liveTasks). */
+  liveTasks(limit: number): { tasks: LiveTaskView[]; total: number } {
+    return q.liveTasks(this.view(), limit);
   }
 
   runSummary(runId: string): RunSummary | undefined {
