@@ -106,6 +106,13 @@ export interface Machine {
   /** Derived, node-local: the scheduling order of queued tasks (stale entries dropped when dirty). */
   queueOrder: TaskRec[];
   queueDirty: boolean;
+  /**
+   * Derived, node-local: queueOrder[0, queueHead) holds no queued task, so a
+   * scan starts at queueHead. Only a requeue makes a task queued again, and
+   * it enqueues the task anew (queueDirty), which rebuilds the order and
+   * sets queueHead back to 0.
+   */
+  queueHead: number;
   /** Runs the command being applied touched. */
   touched: Set<string>;
   /** Events the command being applied emitted. */
@@ -129,6 +136,7 @@ export function newMachine(plantedBug: OrchestratorPlantedBug | undefined): Mach
     breakerSettings: defaultBreakerConfig,
     queueOrder: [],
     queueDirty: false,
+    queueHead: 0,
     touched: new Set(),
     events: [],
     fleet: {

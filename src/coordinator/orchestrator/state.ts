@@ -167,11 +167,16 @@ export class Orchestrator implements MachineExtension {
       this.m.queueOrder = this.m.queueOrder.filter((t) => t.state === 'queued' && this.m.tasks.get(t.taskId) === t && !seen.has(t) && seen.add(t));
       this.m.queueOrder.sort((a, b) => b.template.priority - a.template.priority || b.expectedMs - a.expectedMs || a.seq - b.seq);
       this.m.queueDirty = false;
+      this.m.queueHead = 0;
     }
-    let stale = 0;
-    for (const task of this.m.queueOrder) {
+    const order = this.m.queueOrder;
+    // Entries before queueHead were started or ended (machine.ts): each pass begins past them.
+    let stale = this.m.queueHead;
+    for (let i = this.m.queueHead; i < order.length; i++) {
+      const task = order[i]!;
       if (task.state !== 'queued') {
         stale++;
+        if (i === this.m.queueHead) this.m.queueHead++;
         continue;
       }
       yield {
@@ -184,8 +189,8 @@ export class Orchestrator implements MachineExtension {
         preferWorker: task.preferWorker,
       };
     }
-    // Drop ended entries once they dominate, so scans stay short.
-    if (stale > 1024 && stale * 2 > this.m.queueOrder.length) this.m.queueDirty = true;
+    // Drop ended entries once they dominate, so the order does not grow without bound.
+    if (stale > 1024 && stale * 2 > order.length) this.m.queueDirty = true;
   }
 
   get queuedCount(): number {
@@ -304,6 +309,7 @@ export class Orchestrator implements MachineExtension {
       this.m.breakerSettings = d.breakerSettings;
       this.m.queueOrder = [...d.tasks.values()].filter((t) => t.state === 'queued');
       this.m.queueDirty = true;
+      this.m.queueHead = 0;
     };
     install(next);
     try {
