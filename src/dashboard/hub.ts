@@ -283,9 +283,9 @@ export class DashboardHub {
   }
 
   /**
-   * Nobody watches: a change is not built, serialized nor kept (a 20,000-task
-   * run's queue section alone is a walk of every task, once a second, on
-   * every coordinator). The next page starts with a snapshot: the sequence
+   * Nobody watches: a change is not built, serialized nor kept (the queue
+   * section alone reads every live task of a 20,000-task run, once a second,
+   * on every coordinator). The next page starts with a snapshot: the sequence
    * moves on and the ring is emptied, so no Last-Event-ID from before can
    * resume past the changes dropped here, and the deltas' baselines are
    * forgotten, so the first patch after it carries every row again.
