@@ -25,7 +25,7 @@ name: planted-late-result
 cluster: { coordinators: 3, workers: 2, slots: 2 }
 workload:
   synthetic:
-    tasks: 40
+    tasks: 20
     duration: { distribution: uniform, min: 1500ms, max: 2500ms }
 faults:
   events:

@@ -93,7 +93,7 @@ describe('shipped scenarios', () => {
   it('ci-short keeps 6 slots busy and heals by 35 s', async () => {
     const scenario = await loadScenario(join(SCENARIOS, 'ci-short.yaml'));
     expect(scenario.cluster).toEqual({ coordinators: 3, workers: 3, slotsPerWorker: 2 });
-    expect(scenario.workload.kind === 'synthetic' && scenario.workload.synthetic.tasks).toBe(300);
+    expect(scenario.workload.kind === 'synthetic' && scenario.workload.synthetic.tasks).toBe(180);
     const events = faultSchedule(scenario, 1);
     expect(events.map((e) => `${e.type}/${e.scope}`)).toEqual([
       'kill/leader',
