@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestudoClient } from '../client/index.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import type { RunSubmission, RunSummary, RunView, TaskTemplate } from '../model/types.js';
+import { readThreadCpuSeconds } from './process-stats.js';
 import { waitForLeader } from './raft.js';
 import { quantile, round } from './workload.js';
 
@@ -43,6 +44,51 @@ export interface ScheduleBenchResult {
   dataDir: string;
   /** The cluster's prefetchPerSlot during the run. */
   prefetchPerSlot: number;
+  /**
+   * CPU milliseconds per task, from submit to the run's end, by role: the
+   * leader, the two followers together, every worker together, this
+   * benchmark's own process (the client), and their total. Which member
+   * leads is read before the submit; `leaderChanged` says whether another
+   * led at the end (then leader and followers are mixed up).
+   */
+  cpuMsPerTask: CpuByRole;
+  /** Total CPU ÷ (seconds × cores): near 1, the machine was the limit, not a wait. */
+  cpuBusyShare: number;
+  leaderChanged: boolean;
+}
+
+export interface CpuByRole {
+  leader: number;
+  followers: number;
+  workers: number;
+  client: number;
+  total: number;
+  /** Of leader, followers and workers: their main (JavaScript) threads. */
+  mainThread: number;
+}
+
+/**
+ * CPU seconds used so far by the cluster's processes, by role, and by this
+ * process (the client); `mainThread` is the part the coordinators' and
+ * workers' JavaScript threads used (the rest: libuv's pool with LevelDB and
+ * fsync, V8's GC and compiler threads).
+ */
+export async function cpuSecondsByRole(cluster: LocalCluster, leaderId: string): Promise<CpuByRole> {
+  const out: CpuByRole = { leader: 0, followers: 0, workers: 0, client: 0, total: 0, mainThread: 0 };
+  const add = async (role: 'leader' | 'followers' | 'workers', pid: number | undefined): Promise<void> => {
+    if (pid === undefined) return;
+    const threads = await readThreadCpuSeconds(pid).catch(() => new Map<string, number>());
+    for (const [name, seconds] of threads) {
+      out[role] += seconds;
+      if (name === 'main') out.mainThread += seconds;
+    }
+  };
+  for (const m of cluster.members.values()) await add(m.id === leaderId ? 'leader' : 'followers', m.child?.pid);
+  for (const w of cluster.workers.values()) await add('workers', w.child?.pid);
+  const own = process.cpuUsage();
+  out.client = (own.user + own.system) / 1e6;
+  out.total = out.leader + out.followers + out.workers + out.client;
+  return out;
 }
 
 /** A local 3-coordinator cluster with `workers` workers, ready (leader elected, every worker registered and connected). */
@@ -191,6 +237,8 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
     };
     const runId = `bench-s${options.seed}-${Date.now()}`;
     log(`submitting ${options.tasks} no-op tasks to ${options.workers} workers × ${options.slots} slots`);
+    const { leaderId } = await waitForLeader(cluster.endpoints());
+    const cpu0 = await cpuSecondsByRole(cluster, leaderId);
     const t0 = performance.now();
     await client.submitRun(submission, { runId });
     const submitSec = (performance.now() - t0) / 1000;
@@ -204,7 +252,12 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       }
     });
     const seconds = (performance.now() - t0) / 1000;
-    log(`run ${end.state} after ${seconds.toFixed(2)} s`);
+    const cpu1 = await cpuSecondsByRole(cluster, leaderId);
+    const leaderChanged = (await waitForLeader(cluster.endpoints())).leaderId !== leaderId;
+    const perTask = (key: keyof CpuByRole): number => round(((cpu1[key] - cpu0[key]) * 1000) / options.tasks, 3);
+    const cpuMsPerTask: CpuByRole = { leader: perTask('leader'), followers: perTask('followers'), workers: perTask('workers'), client: perTask('client'), total: perTask('total'), mainThread: perTask('mainThread') };
+    const cpuBusyShare = round((cpu1.total - cpu0.total) / (seconds * availableParallelism()), 3);
+    log(`run ${end.state} after ${seconds.toFixed(2)} s; CPU ms per task ${JSON.stringify(cpuMsPerTask)}, busy share ${cpuBusyShare}`);
     const g0 = performance.now();
     const run = await client.getRun(runId);
     const g1 = performance.now();
@@ -246,6 +299,9 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       idleRuns: options.idleRuns,
       dataDir: options.dataDir ?? '',
       prefetchPerSlot,
+      cpuMsPerTask,
+      cpuBusyShare,
+      leaderChanged,
     };
   } finally {
     client?.close();
