@@ -143,6 +143,8 @@ export class WorkerAgent {
   private readonly sentAtMs = new Map<string, number>();
   private resetting = false;
   private attemptFiles: AttemptFiles | null = null;
+  /** Results kept in the outbox this event-loop turn, sent together when it ends (see queueResult). */
+  private readonly resultsThisTurn: AttemptResult[] = [];
   /** Address → when its unreachability was last reported at warn level. */
   private readonly unreachableWarnedAtMs = new Map<string, number>();
   /** Binds the worker id to this work dir (<workDir>/session-key); sent in every hello. */
@@ -179,7 +181,8 @@ export class WorkerAgent {
       const agent = new WorkerAgent(options, workerId, outbox, setup, groups, lock, log);
       agent.interrupted = leftovers.interrupted;
       agent.sessionKey = await loadOrCreateSessionKey(options.workDir);
-      agent.attemptFiles = await AttemptFiles.open(options.workDir, options);
+      // The no-op executor writes no attempt files: nothing to keep or prune.
+      agent.attemptFiles = options.executor === 'noop' ? null : await AttemptFiles.open(options.workDir, options);
       log.info({ slots: options.slots, outbox: outbox.size, coordinators: options.coordinators }, 'worker starting');
       agent.loop = agent.sessionLoop();
       return agent;
@@ -540,7 +543,21 @@ export class WorkerAgent {
     this.running.delete(order.attemptId);
     this.finishedCount++;
     this.startQueued();
-    this.sendResults([result]);
+    this.queueResult(result);
+  }
+
+  /**
+   * Sends `result` at the end of this event-loop turn, with every other
+   * result kept in the outbox in the same turn: the outbox syncs its puts in
+   * groups, so attempts that end together resume together, and one message
+   * carries them all instead of one message (and one receive on the leader)
+   * each. A result not sent (no session) is still in the outbox, and the
+   * next session's welcome sends it.
+   */
+  private queueResult(result: AttemptResult): void {
+    this.resultsThisTurn.push(result);
+    if (this.resultsThisTurn.length > 1) return;
+    setImmediate(() => this.sendResults(this.resultsThisTurn.splice(0)));
   }
 
   private async execute(order: AttemptOrder, signal: AbortSignal): Promise<AttemptResult> {
