@@ -49,12 +49,14 @@ export interface ScheduleBenchResult {
    * leader, the two followers together, every worker together, this
    * benchmark's own process (the client), and their total. Which member
    * leads is read before the submit; `leaderChanged` says whether another
-   * led at the end (then leader and followers are mixed up).
+   * led at the end (then leader and followers are mixed up), and
+   * `electionsDuringRun` how many terms began meanwhile.
    */
   cpuMsPerTask: CpuByRole;
   /** Total CPU ÷ (seconds × cores): near 1, the machine was the limit, not a wait. */
   cpuBusyShare: number;
   leaderChanged: boolean;
+  electionsDuringRun: number;
 }
 
 export interface CpuByRole {
@@ -237,7 +239,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
     };
     const runId = `bench-s${options.seed}-${Date.now()}`;
     log(`submitting ${options.tasks} no-op tasks to ${options.workers} workers × ${options.slots} slots`);
-    const { leaderId } = await waitForLeader(cluster.endpoints());
+    const { leaderId, term: termBefore } = await waitForLeader(cluster.endpoints());
     const cpu0 = await cpuSecondsByRole(cluster, leaderId);
     const t0 = performance.now();
     await client.submitRun(submission, { runId });
@@ -253,7 +255,9 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
     });
     const seconds = (performance.now() - t0) / 1000;
     const cpu1 = await cpuSecondsByRole(cluster, leaderId);
-    const leaderChanged = (await waitForLeader(cluster.endpoints())).leaderId !== leaderId;
+    const after = await waitForLeader(cluster.endpoints());
+    const leaderChanged = after.leaderId !== leaderId;
+    const electionsDuringRun = after.term - termBefore;
     const perTask = (key: keyof CpuByRole): number => round(((cpu1[key] - cpu0[key]) * 1000) / options.tasks, 3);
     const cpuMsPerTask: CpuByRole = { leader: perTask('leader'), followers: perTask('followers'), workers: perTask('workers'), client: perTask('client'), total: perTask('total'), mainThread: perTask('mainThread') };
     const cpuBusyShare = round((cpu1.total - cpu0.total) / (seconds * availableParallelism()), 3);
@@ -302,6 +306,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       cpuMsPerTask,
       cpuBusyShare,
       leaderChanged,
+      electionsDuringRun,
     };
   } finally {
     client?.close();
