@@ -37,6 +37,17 @@ import type { PeerAuth } from '../raft/index.js';
 import { createDashboard, type Dashboard } from '../dashboard/server.js';
 import { coordinatorSources } from '../dashboard/coordinator-sources.js';
 
+/**
+ * Election timeouts a leader goes without hearing from a quorum before it
+ * steps down (RaftConfig.checkQuorumTimeouts): 480-960 ms with the default
+ * 160-320 ms timeout. With 1 a leader stepped down whenever its followers
+ * spent more than one timeout applying a large entry (a 20,000-task
+ * submission takes them 0.3-0.4 s), and the cluster then went half a second
+ * without a leader; when a follower campaigns, and every lease, is unchanged
+ * (docs/raft.md, "Timing and failover").
+ */
+export const checkQuorumTimeouts = 3;
+
 /** A coordinator that is up: its endpoints and how to stop it. */
 export interface RunningCoordinator {
   readonly id: NodeId;
@@ -124,7 +135,13 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     storage,
     stateMachine: machine,
     tickMs: config.tickMs,
-    raft: { electionTimeoutTicks: config.electionTicks, heartbeatIntervalTicks: config.heartbeatTicks, readMode: config.readMode, messageBytesMax: Math.floor(config.messageBytesMax / 4) },
+    raft: {
+      electionTimeoutTicks: config.electionTicks,
+      heartbeatIntervalTicks: config.heartbeatTicks,
+      checkQuorumTimeouts,
+      readMode: config.readMode,
+      messageBytesMax: Math.floor(config.messageBytesMax / 4),
+    },
     snapshotEntries: config.snapshotEntries,
     snapshotCatchUpEntries: config.snapshotCatchUpEntries,
     observer: {

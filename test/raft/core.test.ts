@@ -535,3 +535,74 @@ describe('RaftCore lease-based reads', () => {
     expect(restarted.core.status()).toMatchObject({ term: term + 1, vote: '2' });
   });
 });
+
+describe('RaftCore check-quorum over several election timeouts (checkQuorumTimeouts)', () => {
+  const base = { preVote: true, checkQuorum: true, electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 } as const;
+
+  const silence = (cluster: Cluster): void => {
+    cluster.drop = (m) => m.to === '1';
+  };
+
+  /**
+   * Ticks the leader through the rest of its current window, every answer
+   * delivered but the last heartbeat's: the window ends heard from, and the
+   * next one starts with nothing heard.
+   */
+  function answeredWindow(cluster: Cluster): void {
+    cluster.drop = () => false;
+    for (let t = 0; t < 9; t++) {
+      cluster.core('1').tick();
+      cluster.stabilize();
+    }
+    silence(cluster);
+    cluster.core('1').tick();
+    cluster.stabilize();
+  }
+
+  function elected(extra: Partial<RaftConfig> = {}): Cluster {
+    const cluster = new Cluster(['1', '2', '3'], { ...base, ...extra });
+    cluster.elect('1');
+    answeredWindow(cluster);
+    expect(cluster.core('1').status().role).toBe('leader');
+    return cluster;
+  }
+
+  /** Ticks only the leader `ticks` times, its followers silent (their answers lost); the tick it stepped down on, or null. */
+  function silentTicks(cluster: Cluster, ticks: number): number | null {
+    silence(cluster);
+    for (let t = 1; t <= ticks; t++) {
+      cluster.core('1').tick();
+      cluster.stabilize();
+      if (cluster.core('1').status().role !== 'leader') return t;
+    }
+    return null;
+  }
+
+  it('by default a leader steps down after one election timeout without a quorum (etcd)', () => {
+    const cluster = elected();
+    expect(silentTicks(cluster, 30)).toBe(10);
+    expect(cluster.core('1').status()).toMatchObject({ role: 'follower', leader: '' });
+  });
+
+  it('with 3, it rides out two silent timeouts and steps down at the end of the third', () => {
+    const cluster = elected({ checkQuorumTimeouts: 3 });
+    const term = cluster.core('1').status().term;
+    expect(silentTicks(cluster, 40)).toBe(30);
+    expect(cluster.core('1').status()).toMatchObject({ role: 'follower', term });
+  });
+
+  it('an answer from a quorum in between starts the count again', () => {
+    const cluster = elected({ checkQuorumTimeouts: 3 });
+    expect(silentTicks(cluster, 20)).toBeNull();
+    // A window in which the followers answer: the count starts again.
+    answeredWindow(cluster);
+    expect(silentTicks(cluster, 29)).toBeNull();
+    expect(cluster.core('1').status().role).toBe('leader');
+    expect(silentTicks(cluster, 1)).toBe(1);
+  });
+
+  it('refuses a count below 1', () => {
+    const storage = MemoryStorage.bootstrap(['1']);
+    expect(() => new RaftCore({ id: '1', storage, rng: new SeededRng(1), checkQuorumTimeouts: 0 })).toThrow('checkQuorumTimeouts must be a positive integer');
+  });
+});

@@ -3,13 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LevelDbStorage, RaftNode, type ConfChange, type Message, type NodeId, type ReadMode, type StateMachine, type Transport } from '../../src/raft/index.js';
-import { leaderLostStaggerTicksFor } from '../../src/raft/node/node.js';
+import { applyYieldBytesMin, leaderLostStaggerTicksFor } from '../../src/raft/node/node.js';
+
+/** When set, the hub logs each delivery (`deliver <to> commit <n>`) and each machine each apply (`apply <id> <index>`), in order. */
+let events: string[] | null = null;
 
 /** A register log: each command appends its text; the result is the new length. */
 class ListMachine implements StateMachine<number> {
   appliedIndex = 0;
   items: string[] = [];
+  constructor(private readonly id: NodeId = '') {}
   applyCommand(index: number, data: Uint8Array): number {
+    events?.push(`apply ${this.id} ${index}`);
     this.appliedIndex = index;
     this.items.push(new TextDecoder().decode(data));
     return this.items.length;
@@ -44,6 +49,7 @@ class Hub {
           setImmediate(() => {
             const target = this.nodes.get(m.to);
             if (target === undefined || this.down.has(m.to) || this.down.has(from)) return;
+            events?.push(`deliver ${m.to} commit ${m.commit}`);
             target.onMessage(m);
             if (m.type === 'Snap') this.nodes.get(from)?.onSnapshotStatus(m.to, true);
           });
@@ -68,7 +74,7 @@ async function startNode(hub: Hub, id: NodeId, dir: string, snapshotEntries = 10
   commitLatencies.set(id, latencies);
   const observer = { onProposalCommitted: (seconds: number) => void latencies.push(seconds) };
   const raft = { ...(electionTimeoutTicks === undefined ? {} : { electionTimeoutTicks }), ...(readMode === undefined ? {} : { readMode }) };
-  const node = new RaftNode<number>({ id, storage, stateMachine: new ListMachine(), tickMs: 10, raft, snapshotEntries, snapshotCatchUpEntries: 5, observer });
+  const node = new RaftNode<number>({ id, storage, stateMachine: new ListMachine(id), tickMs: 10, raft, snapshotEntries, snapshotCatchUpEntries: 5, observer });
   node.attachTransport(hub.transport(id));
   hub.nodes.set(id, node);
   node.start();
@@ -98,6 +104,7 @@ async function cluster(snapshotEntries = 1000, electionTimeoutTicks?: number, re
 }
 
 afterEach(async () => {
+  events = null;
   await Promise.all(running.map((n) => n.stop()));
   running = [];
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
@@ -118,6 +125,19 @@ describe('RaftNode', () => {
     expect(latencies).toHaveLength(50);
     expect(latencies.every((s) => Number.isFinite(s) && s >= 0)).toBe(true);
     for (const n of nodes) if (n !== leader) expect(commitLatencies.get(n.id)).toEqual([]);
+  });
+
+  it('lets the followers hear of a large entry\'s commit before the leader applies it (its apply may hold the loop)', async () => {
+    const { nodes } = await cluster();
+    const leader = await waitFor('a leader', () => nodes.find((n) => n.isLeader));
+    events = [];
+    const big = new TextEncoder().encode('x'.repeat(applyYieldBytesMin));
+    const [, bigIndex] = await Promise.all([leader.propose(new TextEncoder().encode('small')), leader.propose(big).then(() => leader.appliedIndex)]);
+    const log = events;
+    const applyAt = log.indexOf(`apply ${leader.id} ${bigIndex}`);
+    expect(applyAt, log.join('\n')).toBeGreaterThan(0);
+    const toldBefore = log.slice(0, applyAt).filter((e) => /^deliver (\S+) commit (\d+)$/.test(e) && !e.startsWith(`deliver ${leader.id} `) && Number(e.split(' ')[3]) >= bigIndex);
+    expect(toldBefore.length, log.join('\n')).toBeGreaterThan(0);
   });
 
   it('refuses proposals on a follower with the leader hint and serves linearizable reads there', async () => {

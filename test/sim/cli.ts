@@ -6,6 +6,7 @@
  *   --plant BUG       run with one planted bug (test/sim/planted-bugs.ts)
  *   --no-rollback     leave out the storage-rollback fault (the fault mix before it)
  *   --read-mode lease leaders answer reads under a lease (RaftConfig.readMode; default safe)
+ *   --check-quorum-timeouts N  a leader steps down after N election timeouts without a quorum (default 1)
  *
  * Without --nodes, even seeds run 3 nodes and odd seeds 5, so a seed alone
  * names a run. The last line is `sim: N seeds, V violations, S steps`; the
@@ -36,6 +37,7 @@ function main(): number {
       plant: { type: 'string' },
       'no-rollback': { type: 'boolean', default: false },
       'read-mode': { type: 'string' },
+      'check-quorum-timeouts': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -55,6 +57,9 @@ function main(): number {
   const rollback = !values['no-rollback'];
   const readMode = values['read-mode'];
   if (readMode !== undefined && readMode !== 'safe' && readMode !== 'lease') throw new Error(`--read-mode must be safe or lease, got ${readMode}`);
+  const cqText = values['check-quorum-timeouts'];
+  const checkQuorumTimeouts = cqText === undefined ? undefined : Number(cqText);
+  if (checkQuorumTimeouts !== undefined && !(Number.isSafeInteger(checkQuorumTimeouts) && checkQuorumTimeouts > 0)) throw new Error(`--check-quorum-timeouts must be a positive integer, got ${cqText}`);
   const steps = Number(values.steps);
   if (!Number.isInteger(steps) || steps <= 0) throw new Error('--steps must be a positive integer');
   const seeds: number[] = [];
@@ -70,7 +75,7 @@ function main(): number {
   let totalSteps = 0;
   const startedMs = performance.now();
   for (const seed of seeds) {
-    const options: SimOptions = { seed, nodes: nodesForSeed(seed, values.nodes), steps, trace: values.trace, profile, rollback, ...(readMode === undefined ? {} : { readMode }), ...planted };
+    const options: SimOptions = { seed, nodes: nodesForSeed(seed, values.nodes), steps, trace: values.trace, profile, rollback, ...(readMode === undefined ? {} : { readMode }), ...(checkQuorumTimeouts === undefined ? {} : { checkQuorumTimeouts }), ...planted };
     const result = simulate(options);
     totalSteps += result.steps;
     if (values.trace) for (const line of result.trace) process.stdout.write(`${line}\n`);
@@ -78,7 +83,7 @@ function main(): number {
     for (const v of result.violations) {
       violations++;
       process.stdout.write(`VIOLATION seed=${seed} nodes=${result.nodes} step=${v.step} ${v.kind}: ${v.detail}\n`);
-      const extra = `${plant === undefined ? '' : ` --plant ${plant}`}${rollback ? '' : ' --no-rollback'}${readMode === undefined ? '' : ` --read-mode ${readMode}`}`;
+      const extra = `${plant === undefined ? '' : ` --plant ${plant}`}${rollback ? '' : ' --no-rollback'}${readMode === undefined ? '' : ` --read-mode ${readMode}`}${checkQuorumTimeouts === undefined ? '' : ` --check-quorum-timeouts ${checkQuorumTimeouts}`}`;
       process.stdout.write(`  replay: npm run sim -- --seed ${seed} --nodes ${result.nodes} --steps ${steps} --profile ${profile}${extra} --trace\n`);
     }
   }

@@ -53,6 +53,12 @@ describe('simulation of a correct cluster', () => {
     expect(reads).toBeGreaterThan(100 * 20);
   });
 
+  // Leaders that ride out several silent election timeouts (the coordinator runs 3), lease reads included: 100 + 100 seeds.
+  it.each([{ readMode: 'safe' as const }, { readMode: 'lease' as const }])('100 seeds, checkQuorumTimeouts 3, $readMode reads: no violation', ({ readMode }) => {
+    const results = sweep({ nodes: 3, profile: 'mixed', steps: 800, readMode, checkQuorumTimeouts: 3 }, 1, 100);
+    expect(describeFailures(results)).toBe('');
+  });
+
   it('replays a seed exactly: the same trace twice', () => {
     const a = simulate({ seed: 4242, nodes: 5, steps: 600, trace: true });
     const b = simulate({ seed: 4242, nodes: 5, steps: 600, trace: true });

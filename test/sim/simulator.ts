@@ -55,6 +55,8 @@ export interface SimOptions {
    * (see `maySkipTick`).
    */
   readonly readMode?: ReadMode;
+  /** Election timeouts a leader goes without a quorum before it steps down (RaftConfig.checkQuorumTimeouts; 1 by default). */
+  readonly checkQuorumTimeouts?: number;
 }
 
 /**
@@ -225,6 +227,7 @@ export class Simulation {
       inflightMessagesMax: 4 + this.rng.intBelow(32),
       learnerPromotionLagMax: 20,
       readMode: options.readMode ?? 'safe',
+      checkQuorumTimeouts: options.checkQuorumTimeouts ?? 1,
     };
     const voters = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
     this.nextNodeNumber = options.nodes + 1;

@@ -15,6 +15,13 @@ export interface RaftConfig {
   readonly preVote?: boolean;
   /** A leader that has not heard from a majority within an election timeout steps down; followers ignore votes while they hear from a leader. */
   readonly checkQuorum?: boolean;
+  /**
+   * Check-quorum: election timeouts in a row in which a leader heard from no
+   * quorum before it steps down (1, the default, is etcd's rule). More lets
+   * a leader ride out followers that are busy applying a large entry,
+   * without changing when a follower campaigns or any lease.
+   */
+  readonly checkQuorumTimeouts?: number;
   /** Most entry bytes in one append message (always at least one entry). */
   readonly messageBytesMax?: number;
   /** Most unacknowledged append messages per follower. */
@@ -61,6 +68,7 @@ export const DEFAULTS = {
   heartbeatIntervalTicks: 1,
   preVote: true,
   checkQuorum: true,
+  checkQuorumTimeouts: 1,
   messageBytesMax: 1024 * 1024,
   inflightMessagesMax: 256,
   inflightBytesMax: 32 * 1024 * 1024,
@@ -85,6 +93,9 @@ export function resolveConfig(config: RaftConfig): ResolvedRaftConfig {
   }
   if (!(Number.isSafeInteger(resolved.leaderLostStaggerTicks) && resolved.leaderLostStaggerTicks > 0)) {
     throw new RangeError('raft config: leaderLostStaggerTicks must be a positive integer');
+  }
+  if (!(Number.isSafeInteger(resolved.checkQuorumTimeouts) && resolved.checkQuorumTimeouts > 0)) {
+    throw new RangeError('raft config: checkQuorumTimeouts must be a positive integer');
   }
   checkReadMode(resolved);
   if (!(resolved.inflightMessagesMax > 0)) throw new RangeError('raft config: inflightMessagesMax must be positive');

@@ -109,6 +109,8 @@ export class RaftCore {
    * an acknowledgement says when the heartbeat was sent (lease mode).
    */
   private leaderTicks = 0;
+  /** Leader, check-quorum: election timeouts in a row that heard from no quorum (see checkQuorumTimeouts). */
+  private quorumSilentTimeouts = 0;
   /**
    * Leader, lease mode: a TimeoutNow went out this term. Its target's
    * election passes followers' leases, and the message may arrive however
@@ -626,7 +628,9 @@ export class RaftCore {
       return this.role === 'leader';
     }
     if (this.cfg.checkQuorum) {
-      if (!this.tracker.quorumActive(this.id)) {
+      if (this.tracker.quorumActive(this.id)) {
+        this.quorumSilentTimeouts = 0;
+      } else if (++this.quorumSilentTimeouts >= this.cfg.checkQuorumTimeouts) {
         this.becomeFollower(this.term, NO_NODE);
         return false;
       }
@@ -697,6 +701,7 @@ export class RaftCore {
     this.electionElapsedTicks = 0;
     this.heartbeatElapsedTicks = 0;
     this.leaderTicks = 0;
+    this.quorumSilentTimeouts = 0;
     this.leaseVoided = false;
     this.randomizedElectionTimeoutTicks = this.cfg.electionTimeoutTicks + this.cfg.rng.intBelow(this.cfg.electionTimeoutTicks);
     this.leadTransferee = NO_NODE;

@@ -68,6 +68,12 @@ export interface RaftNodeOptions<R> {
 
 export const proposalsPendingMaxDefault = 16_384;
 export const readsPendingMax = 16_384;
+/**
+ * Committed bytes from which an apply waits for the transport first (see
+ * yieldBeforeLongApply): a state machine takes a few hundred milliseconds
+ * over a 20,000-task run's submission.
+ */
+export const applyYieldBytesMin = 64 * 1024;
 
 interface Deferred<T> {
   resolve(value: T): void;
@@ -458,6 +464,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
       const split = committed.findIndex((e) => e.index > durable);
       const now = split === -1 ? committed : committed.slice(0, split);
       committed = split === -1 ? [] : committed.slice(split);
+      await this.yieldBeforeLongApply(now);
       this.applyEntries(now);
       for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
     }
@@ -468,11 +475,32 @@ export class RaftNode<R = unknown> implements TransportHandler {
     }
     if (late.length > 0) this.transport!.send(late);
     if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot.data, rd.snapshot.metadata.index);
+    await this.yieldBeforeLongApply(committed);
     this.applyEntries(committed);
     if (!applyEarly) for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
     for (const rf of rd.readFailures) this.onReadFailure(rf.context, rf.reason, rf.leader);
     const basic = this.core.basicStatus();
     this.observer.onState?.({ term: basic.term, commit: basic.commit, applied: this.applied, leader: this.leader, role: this.role });
+  }
+
+  /**
+   * Before entries whose apply may hold the event loop for long (over
+   * `applyYieldBytesMin` bytes), lets the messages already handed to the
+   * transport reach their sockets: on a leader, the appends that tell the
+   * followers the new commit index; on a follower, its acknowledgement.
+   * Otherwise a leader applying a 20,000-task submission told its followers
+   * of the commit only once it was done, and they sat silent through its
+   * apply and elected another leader. Messages stepped meanwhile wait for
+   * the next Ready, as during a storage write. Two turns: the transport
+   * flushes its queue on setImmediate, and HTTP/2 may hand what that flush
+   * wrote to the socket only on a later immediate of its own.
+   */
+  private async yieldBeforeLongApply(entries: readonly Entry[]): Promise<void> {
+    let bytes = 0;
+    for (const entry of entries) bytes += entry.data.byteLength;
+    if (bytes < applyYieldBytesMin) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   private termOrVoteChanges(rd: Ready): boolean {
