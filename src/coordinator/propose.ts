@@ -5,7 +5,7 @@ import type { RaftNode } from '../raft/index.js';
 import { encodeCommand, InvalidArgumentError, type Command } from './codec.js';
 import { ServiceError } from './grpc-errors.js';
 import type { ApplyOk, ApplyResult } from './kv-machine.js';
-import { encodeOrchCommand, type OrchCommand, type OrchResultOf } from './orchestrator/commands.js';
+import { encodeOrchCommandOffLoop, type OrchCommand, type OrchResultOf } from './orchestrator/commands.js';
 
 /**
  * The one way this node proposes a write: stamped with the leader's clock,
@@ -43,7 +43,7 @@ export function nodeProposer(node: RaftNode<ApplyResult>, nowMs: () => number): 
 }
 
 async function proposeOrch<C extends OrchCommand>(node: RaftNode<ApplyResult>, nowMs: () => number, command: C, options: ProposeOptions): Promise<Proposed<OrchResultOf<C['type']>>> {
-  const { payload, deflated } = encodeOrchCommand(command);
+  const { payload, deflated } = await encodeOrchCommandOffLoop(command);
   const entry: Command = { idempotencyKey: options.idempotencyKey ?? '', proposedAtMs: nowMs(), op: { type: 'orch', payload, deflated } };
   const result = await commitWithin(node, entry, options.deadlineMs - nowMs());
   assert(result.kind === 'orch', `orchestrator command answered as ${result.kind}`);

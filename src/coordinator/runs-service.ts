@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createDeflateRaw, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { createDeflateRaw, inflateRaw, inflateRawSync } from 'node:zlib';
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -43,7 +44,7 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
   let watches = 0;
   return {
     SubmitRun: unary<{ runId: string; submission: Buffer }, unknown>(host, 'SubmitRun', async (req, call) => {
-      const submission = decodeSubmission(req.runId, req.submission);
+      const submission = await decodeSubmission(req.runId, req.submission);
       return onLeader(host, call, 'Runs', 'SubmitRun', async () => {
         const { value, duplicate } = await host.proposer.propose(
           { type: 'submit-run', runId: req.runId, submission },
@@ -297,11 +298,16 @@ function checkId(value: string, field: string): void {
   if (problem !== null) throw new InvalidArgumentError(field, problem);
 }
 
-function decodeSubmission(runId: string, data: Buffer): RunSubmission {
+/**
+ * The submission, inflated on libuv's thread pool (a 20,000-task run's is
+ * megabytes: inflated on the event loop it held a leader past the election
+ * timeout), parsed and checked.
+ */
+async function decodeSubmission(runId: string, data: Buffer): Promise<RunSubmission> {
   checkId(runId, 'run_id');
   let submission: RunSubmission;
   try {
-    submission = JSON.parse(inflateRawSync(data, { maxOutputLength: orchJsonBytesMax }).toString('utf8')) as RunSubmission;
+    submission = JSON.parse((await inflateRawAsync(data, { maxOutputLength: orchJsonBytesMax })).toString('utf8')) as RunSubmission;
   } catch (error) {
     throw new InvalidArgumentError('submission', `must be raw-deflated JSON of a RunSubmission: ${(error as Error).message}`);
   }
@@ -313,6 +319,8 @@ function decodeSubmission(runId: string, data: Buffer): RunSubmission {
 export function summaryMessage(s: RunSummary): Record<string, unknown> {
   return { runId: s.runId, name: s.name, state: s.state, submittedAtMs: s.submittedAtMs, finishedAtMs: s.finishedAtMs, counts: { ...s.counts }, degraded: s.degraded === true };
 }
+
+const inflateRawAsync = promisify(inflateRaw);
 
 /** Tasks serialized per event-loop turn by encodeRunView. */
 export const encodeTasksPerTurn = 500;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { SnapshotDecodeError } from '../../src/coordinator/codec.js';
 import { ExtensionCommandError } from '../../src/coordinator/kv-machine.js';
-import { encodeOrchCommand, type OrchCommand } from '../../src/coordinator/orchestrator/commands.js';
+import { deflateOffLoopBytesMin, encodeOrchCommand, encodeOrchCommandOffLoop, type OrchCommand } from '../../src/coordinator/orchestrator/commands.js';
 import { cancelledRunsMax, Orchestrator, retryBackoffBaseMs, workersMax, type OrchEvent, type ResultStatus } from '../../src/coordinator/orchestrator/state.js';
 import type { AttemptResult, RunCounts, TaskTemplate } from '../../src/model/index.js';
 import { AssertionFailure } from '../../src/raft/index.js';
@@ -135,6 +135,18 @@ describe('Orchestrator: the happy path', () => {
     expect(encodeOrchCommand({ type: 'submit-run', runId: 'big', submission: sub }).deflated).toBe(true);
     expect(d.submit('big', sub).tasks).toBe(60);
     expect(d.o.queuedCount).toBe(60);
+  });
+
+  it('encodes the same bytes off the event loop, small, mid-sized and large', async () => {
+    const sizes = [1, 60, 2000];
+    const encoded = sizes.map((n) => ({ type: 'submit-run' as const, runId: `r${n}`, submission: submission(Array.from({ length: n }, (_, i) => template({ suite: `s${i}` }))) }));
+    expect(Buffer.byteLength(JSON.stringify(encoded[2]))).toBeGreaterThan(deflateOffLoopBytesMin);
+    for (const command of encoded) {
+      const off = await encodeOrchCommandOffLoop(command);
+      const on = encodeOrchCommand(command);
+      expect(off.deflated).toBe(on.deflated);
+      expect(Buffer.from(off.payload).equals(Buffer.from(on.payload))).toBe(true);
+    }
   });
 });
 

@@ -1,4 +1,5 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 
 import type { AttemptResult, Capabilities, RunSubmission } from '../../model/index.js';
 import type { BreakerConfig } from '../recovery/index.js';
@@ -111,11 +112,35 @@ export interface EncodedOrch {
   readonly deflated: boolean;
 }
 
+/**
+ * JSON from which a command is deflated on libuv's thread pool instead of on
+ * the event loop: a 20,000-task submission is megabytes of JSON, and
+ * deflating it held the leader's loop past the election timeout.
+ */
+export const deflateOffLoopBytesMin = 64 * 1024;
+
 export function encodeOrchCommand(command: OrchCommand): EncodedOrch {
+  const json = commandJson(command);
+  if (json.byteLength <= deflateAboveBytes) return { payload: json, deflated: false };
+  return checkDeflated(deflateRawSync(json));
+}
+
+/** encodeOrchCommand, deflating large commands (from `deflateOffLoopBytesMin`) off the event loop; the same bytes. */
+export async function encodeOrchCommandOffLoop(command: OrchCommand): Promise<EncodedOrch> {
+  const json = commandJson(command);
+  if (json.byteLength <= deflateAboveBytes) return { payload: json, deflated: false };
+  return checkDeflated(json.byteLength < deflateOffLoopBytesMin ? deflateRawSync(json) : await deflateRawAsync(json));
+}
+
+const deflateRawAsync = promisify(deflateRaw);
+
+function commandJson(command: OrchCommand): Buffer {
   const json = Buffer.from(JSON.stringify(command), 'utf8');
   if (json.byteLength > orchJsonBytesMax) throw new RangeError(`orchestrator command is ${json.byteLength} bytes of JSON, limit ${orchJsonBytesMax}`);
-  if (json.byteLength <= deflateAboveBytes) return { payload: json, deflated: false };
-  const payload = deflateRawSync(json);
+  return json;
+}
+
+function checkDeflated(payload: Buffer): EncodedOrch {
   if (payload.byteLength > orchPayloadBytesMax) {
     throw new RangeError(`orchestrator command deflates to ${payload.byteLength} bytes, limit ${orchPayloadBytesMax}; submit fewer tasks`);
   }
