@@ -35,8 +35,9 @@ faults:
 checks: { readyWithin: 20s, timeout: 100s }
 `;
 
-describe('chaos scenarios', () => {
-  it('ci-short: every fault injected and healed, and every check green', async () => {
+// Three runs, two at a time (maxConcurrency in vitest.config.ts): ci-short beside the planted run, then its control.
+describe.concurrent('chaos scenarios', () => {
+  it('ci-short: every fault injected and healed, and every check green', async ({ expect }) => {
     const scenario = await loadScenario(join(import.meta.dirname, '../../../chaos/scenarios/ci-short.yaml'));
     const result = await run({ scenario, seed: 42 });
     expect(result.checks).toMatchObject({ lostTasks: 0, duplicateResults: 0, divergentReplicas: 0, splitBrainTerms: 0, ready: true });
@@ -49,8 +50,7 @@ describe('chaos scenarios', () => {
     expect(result.throughput.length).toBeGreaterThan(0);
   }, 170_000);
 
-  // The planted run and its control start identical clusters and wait mostly on their tasks: both at once.
-  describe.concurrent('a worker hang past its TTL, with and without the planted bug', () => {
+  describe('a worker hang past its TTL, with and without the planted bug', () => {
     it('catches a planted bug: a late result counted by the state machine', async ({ expect }) => {
       const scenario = parseScenario(plantedScenario, 'planted.yaml');
       const result = await run({ scenario, seed: 7, coordinatorEnv: { TESTUDO_CHAOS_PLANTED_BUG: 'count-late-result' } });

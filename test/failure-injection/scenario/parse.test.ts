@@ -90,10 +90,10 @@ describe('shipped scenarios', () => {
     expect(scheduleEndMs(events)).toBeLessThanOrEqual(90_000);
   });
 
-  it('ci-short keeps 6 slots busy and heals by 35 s', async () => {
+  it('ci-short keeps 6 slots busy and heals by 22 s', async () => {
     const scenario = await loadScenario(join(SCENARIOS, 'ci-short.yaml'));
     expect(scenario.cluster).toEqual({ coordinators: 3, workers: 3, slotsPerWorker: 2 });
-    expect(scenario.workload.kind === 'synthetic' && scenario.workload.synthetic.tasks).toBe(180);
+    expect(scenario.workload.kind === 'synthetic' && scenario.workload.synthetic.tasks).toBe(130);
     const events = faultSchedule(scenario, 1);
     expect(events.map((e) => `${e.type}/${e.scope}`)).toEqual([
       'kill/leader',
@@ -104,7 +104,7 @@ describe('shipped scenarios', () => {
       'isolate/follower',
     ]);
     expect(events.every((e) => e.intensity !== 'severe')).toBe(true);
-    expect(scheduleEndMs(events)).toBeLessThanOrEqual(35_000);
+    expect(scheduleEndMs(events)).toBeLessThanOrEqual(22_000);
     expect(scenario.checks.timeoutMs).toBeLessThan(120_000);
   });
 
