@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { runChaos, type ChaosRunOptions } from '../../../src/failure-injection/runner.js';
 import { loadScenario, parseScenario } from '../../../src/failure-injection/scenario/index.js';
 import type { ChaosRunResult } from '../../../src/failure-injection/results.js';
