@@ -248,6 +248,16 @@ describe('each fault applied and healed on a real cluster', () => {
       await until(async () => (await direct.listWorkers()).some((w) => w.name === bad && (w.breakerState === 'open' || w.breakerState === 'forced-open')), 60_000, async () =>
         JSON.stringify((await direct.listWorkers()).map((w) => [w.name, w.state, w.breakerState, w.breakerReason, w.running.length])),
       );
+      // The good worker's breaker must read closed when the fault is drawn. A
+      // crash of an earlier case can still open it after the release above
+      // (the leader counts the attempts that crash lost when it learns of
+      // them), so it is released again until it stays closed.
+      await until(async () => {
+        const w = (await direct.listWorkers()).find((x) => x.name === good);
+        if (w === undefined || w.breakerState === 'closed') return w !== undefined;
+        await direct.releaseWorker(w.workerId, { reason: 'test: the good worker starts closed' });
+        return false;
+      }, 10_000);
       const adaptive = new FaultInjector(chaos, createPrng(1), { adaptive: true });
       const fault = await adaptive.inject({ ...event('worker-hang', 'all-workers'), intensity: 'severe' });
       try {
