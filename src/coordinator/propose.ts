@@ -43,6 +43,10 @@ export function nodeProposer(node: RaftNode<ApplyResult>, nowMs: () => number): 
 }
 
 async function proposeOrch<C extends OrchCommand>(node: RaftNode<ApplyResult>, nowMs: () => number, command: C, options: ProposeOptions): Promise<Proposed<OrchResultOf<C['type']>>> {
+  // A large command deflates on the thread pool meanwhile, so a smaller one
+  // proposed after it may reach the log first: every caller that needs an
+  // order awaits the first proposal's commit, and each command is checked
+  // when applied.
   const { payload, deflated } = await encodeOrchCommandOffLoop(command);
   const entry: Command = { idempotencyKey: options.idempotencyKey ?? '', proposedAtMs: nowMs(), op: { type: 'orch', payload, deflated } };
   const result = await commitWithin(node, entry, options.deadlineMs - nowMs());
