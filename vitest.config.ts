@@ -100,12 +100,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Each worker process keeps its imported modules from one file to the
-    // next instead of importing them again (2-3 s per file here: 120 s of a
-    // full run). The test files change no global state they do not restore
-    // (fake timers are put back in afterEach), and every cluster, server and
-    // directory is a file's own.
-    isolate: false,
     env: childEnv(),
     sequence: { sequencer: LongFilesFirst },
     projects: [
