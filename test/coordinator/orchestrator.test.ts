@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { SnapshotDecodeError } from '../../src/coordinator/codec.js';
 import { ExtensionCommandError } from '../../src/coordinator/kv-machine.js';
-import { deflateOffLoopBytesMin, encodeOrchCommand, encodeOrchCommandOffLoop, type OrchCommand } from '../../src/coordinator/orchestrator/commands.js';
+import { decodeOrchCommand, deflateOffLoopBytesMin, encodeOrchCommand, encodeOrchCommandOffLoop, type OrchCommand } from '../../src/coordinator/orchestrator/commands.js';
 import { cancelledRunsMax, Orchestrator, retryBackoffBaseMs, workersMax, type OrchEvent, type ResultStatus } from '../../src/coordinator/orchestrator/state.js';
 import type { AttemptResult, RunCounts, TaskTemplate } from '../../src/model/index.js';
 import { AssertionFailure } from '../../src/raft/index.js';
@@ -147,6 +147,92 @@ describe('Orchestrator: the happy path', () => {
       expect(off.deflated).toBe(on.deflated);
       expect(Buffer.from(off.payload).equals(Buffer.from(on.payload))).toBe(true);
     }
+  });
+});
+
+describe('Orchestrator: submit-run on the log', () => {
+  /** The command's JSON as written to the log. */
+  const jsonOf = (command: OrchCommand): string => {
+    const { payload, deflated } = encodeOrchCommand(command);
+    return (deflated ? inflateRawSync(payload) : Buffer.from(payload)).toString('utf8');
+  };
+  const mixed = (): TaskTemplate[] => {
+    const files = ['a.test.ts', 'b.test.ts', 'c.test.ts'];
+    return [
+      ...Array.from({ length: 3 }, (_, i) => template({ suite: 'timed', files, splitByTimings: true, shard: i + 1, shardCount: 3 })),
+      template({ suite: 'queued', files, queue: true, shard: 1, shardCount: 2 }),
+      template({ suite: 'queued', files, queue: true, shard: 2, shardCount: 2 }),
+      // queue dropped, files emptied, env and matrix set
+      template({ suite: 'cells', matrix: { os: 'linux' }, env: { A: '1', B: '2' } }),
+      template({ suite: 'cells', matrix: { os: 'mac' }, env: { A: '1', B: '2' } }),
+      // the same env in another key order is written out, not taken from the task before
+      template({ suite: 'cells', matrix: { os: 'mac' }, env: { B: '2', A: '1' } }),
+      template({ suite: 'cells', matrix: { os: 'mac' }, env: { B: '2', A: '1' } }),
+      template({ requirements: { labels: { gpu: 'yes' }, cpus: 2, memoryMb: 0, tools: ['node'] }, priority: 3, retries: 1, exclusive: true }),
+    ];
+  };
+
+  it('writes each template as what differs from the task before, and every replica reads back the templates sent', () => {
+    const tasks = mixed();
+    const command: OrchCommand = { type: 'submit-run', runId: 'r1', submission: submission(tasks) };
+    const wire = JSON.parse(jsonOf(command)) as { submission: Record<string, unknown>; taskDeltas: Record<string, unknown>[] };
+    expect(wire.submission).not.toHaveProperty('tasks');
+    expect(wire.taskDeltas[0]).toEqual(JSON.parse(JSON.stringify(tasks[0])));
+    expect(wire.taskDeltas[1]).toEqual({ shard: 2 });
+    expect(wire.taskDeltas[3]).toEqual({ suite: 'queued', shard: 1, shardCount: 2, splitByTimings: false, queue: true });
+    expect(wire.taskDeltas[5]).toMatchObject({ queue: null, files: [], matrix: { os: 'linux' } });
+    expect(wire.taskDeltas[7]).toEqual({ env: { B: '2', A: '1' } });
+    expect(wire.taskDeltas[8]).toEqual({});
+    const { payload, deflated } = encodeOrchCommand(command);
+    const back = decodeOrchCommand(payload, deflated);
+    expect(back).toEqual(command);
+    if (back.type !== 'submit-run') throw new Error('not a submit-run');
+    back.submission.tasks.forEach((t, i) => {
+      expect(Object.keys(t).sort(), `task ${i}`).toEqual(Object.keys(tasks[i]!).sort());
+      expect(JSON.stringify(t.env), `task ${i}`).toBe(JSON.stringify(tasks[i]!.env));
+    });
+    // Applied: the tasks carry the templates sent.
+    const d = new Driver();
+    d.submit('r1', submission(tasks));
+    const run = d.o.getRun('r1')!;
+    expect(run.tasks.map((t) => t.template.suite)).toEqual(tasks.map((t) => t.suite));
+    expect(run.tasks.map((t) => t.template.queue ?? false)).toEqual(tasks.map((t) => t.queue ?? false));
+    expect(run.tasks.map((t) => t.template.env)).toEqual(tasks.map((t) => t.env));
+  });
+
+  it('writes thousands of copies of a template in a few bytes each', () => {
+    const many = submission(Array.from({ length: 2000 }, () => template({ files: ['x.test.ts'], env: { CI: '1' } })));
+    const json = jsonOf({ type: 'submit-run', runId: 'many', submission: many });
+    expect(Buffer.byteLength(JSON.stringify(many))).toBeGreaterThan(400_000);
+    expect(Buffer.byteLength(json)).toBeLessThan(10_000);
+    const d = new Driver();
+    expect(d.submit('many', many).tasks).toBe(2000);
+    expect(d.o.queuedCount).toBe(2000);
+  });
+
+  it('still reads submit-run entries written with every task in full', () => {
+    const d = new Driver();
+    const tasks = mixed();
+    expect(applyRaw(d, JSON.stringify({ type: 'submit-run', runId: 'old', submission: submission(tasks) }))).toEqual({ runId: 'old', tasks: tasks.length });
+    expect(d.o.getRun('old')!.tasks.map((t) => t.template.env)).toEqual(tasks.map((t) => t.env));
+  });
+
+  it('refuses malformed task deltas and changes nothing', () => {
+    const d = new Driver();
+    const rest = { name: 'run', setup: [], setupCacheKey: '', sourceDir: '/src' };
+    const first = JSON.stringify(template());
+    const bad = [
+      `{"type":"submit-run","runId":"x","submission":${JSON.stringify(rest)},"taskDeltas":{}}`,
+      `{"type":"submit-run","runId":"x","submission":${JSON.stringify(rest)},"taskDeltas":[${first},"shard"]}`,
+      `{"type":"submit-run","runId":"x","submission":${JSON.stringify(rest)},"taskDeltas":[${first},[1]]}`,
+      `{"type":"submit-run","runId":"x","submission":${JSON.stringify(rest)},"taskDeltas":[${first},{"__proto__":{"shard":9}}]}`,
+      `{"type":"submit-run","runId":"x","submission":${JSON.stringify({ ...rest, tasks: [template()] })},"taskDeltas":[${first}]}`,
+      // a delta that drops a field every template needs fails the submission's own checks
+      `{"type":"submit-run","runId":"x","submission":${JSON.stringify(rest)},"taskDeltas":[${first},{"command":null}]}`,
+    ];
+    for (const json of bad) expect(() => applyRaw(d, json), json).toThrow(ExtensionCommandError);
+    expect(d.o.getRun('x')).toBeUndefined();
+    expect(d.o.queuedCount).toBe(0);
   });
 });
 

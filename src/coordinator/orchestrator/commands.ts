@@ -135,7 +135,7 @@ export async function encodeOrchCommandOffLoop(command: OrchCommand): Promise<En
 const deflateRawAsync = promisify(deflateRaw);
 
 function commandJson(command: OrchCommand): Buffer {
-  const json = Buffer.from(JSON.stringify(command), 'utf8');
+  const json = Buffer.from(JSON.stringify(command.type === 'submit-run' ? submitRunWire(command) : command), 'utf8');
   if (json.byteLength > orchJsonBytesMax) throw new RangeError(`orchestrator command is ${json.byteLength} bytes of JSON, limit ${orchJsonBytesMax}`);
   return json;
 }
@@ -182,5 +182,92 @@ export function decodeOrchCommand(payload: Uint8Array, deflated: boolean): OrchC
   if (typeof value !== 'object' || value === null || !commandTypes.has((value as { type?: unknown }).type as string)) {
     throw new ExtensionCommandError(`orchestrator payload has no known type`);
   }
+  if ((value as { type: string }).type === 'submit-run' && 'taskDeltas' in value) return submitRunFromWire(value as SubmitRunWire);
   return value as OrchCommand;
+}
+
+// ------------------------------------------------------------ submit-run on the log
+
+/**
+ * submit-run as it is written to the log: the submission without its tasks,
+ * and each task's template as the fields that differ from the task's before
+ * it (the first against an empty template). A run's tasks are shards and
+ * matrix cells of a few suites, so most differ from their neighbour in a
+ * field or two (`shard`, `files`, `matrix`) or in none: 20,000 copies of one
+ * template are 4.9 MB of JSON written out and 0.2 MB this way, and parsing
+ * the JSON is most of what applying a large submission costs every replica
+ * (docs/orchestrator.md, "How commands ride in the log"). A field the task
+ * before had and this one lacks is written as null (no template field is
+ * ever null). Entries with `submission.tasks` (written before this form)
+ * still decode.
+ */
+interface SubmitRunWire {
+  readonly type: 'submit-run';
+  readonly runId: string;
+  readonly submission: Omit<RunSubmission, 'tasks'>;
+  readonly taskDeltas: readonly Record<string, unknown>[];
+}
+
+function submitRunWire(command: Extract<OrchCommand, { type: 'submit-run' }>): SubmitRunWire {
+  const { tasks, ...rest } = command.submission;
+  let before: Readonly<Record<string, unknown>> = {};
+  const taskDeltas = tasks.map((template) => {
+    const now = template as unknown as Readonly<Record<string, unknown>>;
+    const delta: Record<string, unknown> = {};
+    for (const key of Object.keys(now)) {
+      const value = now[key];
+      if (value !== undefined && !sameJson(value, before[key])) delta[key] = value;
+    }
+    for (const key of Object.keys(before)) if (before[key] !== undefined && now[key] === undefined) delta[key] = null;
+    before = now;
+    return delta;
+  });
+  return { type: 'submit-run', runId: command.runId, submission: rest, taskDeltas };
+}
+
+/** Rebuilds the templates; a task equal to the one before it shares its object (templates are never changed in place). */
+function submitRunFromWire(wire: SubmitRunWire): OrchCommand {
+  const { taskDeltas, submission } = wire;
+  if (!Array.isArray(taskDeltas)) throw new ExtensionCommandError('submit-run: taskDeltas must be an array');
+  if (typeof submission !== 'object' || submission === null || 'tasks' in submission) {
+    throw new ExtensionCommandError('submit-run: a submission with taskDeltas carries no tasks of its own');
+  }
+  let before: Record<string, unknown> = {};
+  const tasks = taskDeltas.map((delta: unknown, position) => {
+    if (typeof delta !== 'object' || delta === null || Array.isArray(delta)) {
+      throw new ExtensionCommandError(`submit-run: taskDeltas[${position}] is not an object`);
+    }
+    const keys = Object.keys(delta);
+    if (keys.length === 0 && position > 0) return before;
+    const next: Record<string, unknown> = { ...before };
+    for (const key of keys) {
+      if (key === '__proto__') throw new ExtensionCommandError(`submit-run: taskDeltas[${position}] names __proto__`);
+      const value = (delta as Record<string, unknown>)[key];
+      if (value === null) delete next[key];
+      else next[key] = value;
+    }
+    before = next;
+    return next;
+  });
+  return { type: 'submit-run', runId: wire.runId, submission: { ...submission, tasks: tasks as unknown as RunSubmission['tasks'] } };
+}
+
+/** Whether two JSON values (strings, numbers, booleans, arrays, plain objects) are equal; undefined equals only itself. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ak = Object.keys(a);
+  const bk = Object.keys(b);
+  if (ak.length !== bk.length) return false;
+  for (let i = 0; i < ak.length; i++) {
+    // Same keys in the same order: a nested object taken from the task before is the one this task sent.
+    if (ak[i] !== bk[i] || !sameJson((a as Record<string, unknown>)[ak[i]!], (b as Record<string, unknown>)[bk[i]!])) return false;
+  }
+  return true;
 }
