@@ -114,8 +114,11 @@ export interface EncodedOrch {
 
 /**
  * JSON from which a command is deflated on libuv's thread pool instead of on
- * the event loop: a 20,000-task submission is megabytes of JSON, and
- * deflating it held the leader's loop past the election timeout.
+ * the event loop: a submission written with every template in full was
+ * megabytes of JSON for 20,000 tasks, and deflating it held the leader's loop
+ * past the election timeout. Written as deltas (below) it is 60 KB for
+ * 20,000 copies of a template, but most of a megabyte for 20,000 shards of
+ * suites that each list hundreds of files.
  */
 export const deflateOffLoopBytesMin = 64 * 1024;
 
@@ -194,7 +197,7 @@ export function decodeOrchCommand(payload: Uint8Array, deflated: boolean): OrchC
  * it (the first against an empty template). A run's tasks are shards and
  * matrix cells of a few suites, so most differ from their neighbour in a
  * field or two (`shard`, `files`, `matrix`) or in none: 20,000 copies of one
- * template are 4.9 MB of JSON written out and 0.2 MB this way, and parsing
+ * template are 4.9 MB of JSON written out and 60 KB this way, and parsing
  * the JSON is most of what applying a large submission costs every replica
  * (docs/orchestrator.md, "How commands ride in the log"). A field the task
  * before had and this one lacks is written as null (no template field is
