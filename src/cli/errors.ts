@@ -13,9 +13,10 @@ import {
   RetriesExhaustedError,
   TestudoError,
   UnavailableError,
-} from '../client/index.js';
-import { CorruptionError, DurableStateRolledBackError, RaftError } from '../raft/index.js';
-import { SpecError } from '../spec/index.js';
+} from '../client/errors.js';
+// Leaf modules, not the barrels: every command loads this file, most need little else.
+import { CorruptionError, DurableStateRolledBackError, RaftError } from '../raft/core/errors.js';
+import { SpecError } from '../spec/errors.js';
 import { printableLines } from '../common/printable.js';
 
 /** Exit codes shared by every command (docs/cli.md#exit-codes). */

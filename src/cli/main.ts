@@ -6,25 +6,10 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { inspectDataDir } from './inspect.js';
-import { CorruptionError, DurableStateRolledBackError } from '../raft/index.js';
+import { CorruptionError, DurableStateRolledBackError } from '../raft/core/errors.js';
 import { ExitCode, ExitError, UsageError, failureOf } from './errors.js';
 import { nonNegativeIntFlag } from './flags.js';
 import type { CliIo, Write } from './io.js';
-import { registerClusterCommands, registerKvCommands } from './client-cmds.js';
-import { registerCoordinatorCommand } from './coordinator-cmd.js';
-import { registerUpCommand } from './up-cmd.js';
-import { registerWorkerCommand } from './worker-cmd.js';
-import { registerRunCommand } from './run-cmd.js';
-import { registerRunsCommands } from './run-cmds.js';
-import { registerCompareCommand } from './compare-cmd.js';
-import { registerDemoCommand } from './demo-cmd.js';
-import { registerBenchCommands } from './bench-cmds.js';
-import { registerToxiproxyCommand } from './toxiproxy-cmd.js';
-import { registerChaosCommands } from './chaos-cmds.js';
-import { registerCertsCommand } from './certs-cmd.js';
-import { registerSnapshotCommands } from './snapshot-cmd.js';
-import { registerWorkersForgetCommand } from './workers-forget-cmd.js';
 import { testudoVersion } from '../common/version.js';
 
 export { ExitCode };
@@ -40,12 +25,63 @@ Exit codes (every command; docs/cli.md#exit-codes):
   4  refused by the cluster's authentication
 `;
 
+type Register = (program: Command, io: CliIo) => void;
+
+/**
+ * Each module's top-level commands, in the order `testudo --help` lists
+ * them. A command line loads only the modules of the command it names
+ * (every one when it names none, e.g. `--help`): they import the
+ * coordinator, the worker, the chaos module and the benchmarks, and loading
+ * them all cost every `testudo` process about 1 s of CPU, worker and client
+ * commands included. test/cli/contract.test.ts checks this table against
+ * the commands each module registers.
+ */
+export const commandModules: readonly { readonly commands: readonly string[]; readonly load: () => Promise<readonly Register[]> }[] = [
+  { commands: ['coordinator'], load: async () => [(await import('./coordinator-cmd.js')).registerCoordinatorCommand] },
+  { commands: ['up'], load: async () => [(await import('./up-cmd.js')).registerUpCommand] },
+  { commands: ['worker'], load: async () => [(await import('./worker-cmd.js')).registerWorkerCommand] },
+  {
+    commands: ['kv', 'cluster'],
+    load: async () => {
+      const m = await import('./client-cmds.js');
+      return [m.registerKvCommands, m.registerClusterCommands];
+    },
+  },
+  { commands: ['run'], load: async () => [(await import('./run-cmd.js')).registerRunCommand] },
+  // `runs compare` and `workers forget` join the groups run-cmds.ts makes.
+  {
+    commands: ['runs', 'workers'],
+    load: async () => [
+      (await import('./run-cmds.js')).registerRunsCommands,
+      (await import('./compare-cmd.js')).registerCompareCommand,
+      (await import('./workers-forget-cmd.js')).registerWorkersForgetCommand,
+    ],
+  },
+  { commands: ['demo'], load: async () => [(await import('./demo-cmd.js')).registerDemoCommand] },
+  { commands: ['bench', 'drill'], load: async () => [(await import('./bench-cmds.js')).registerBenchCommands] },
+  { commands: ['toxiproxy'], load: async () => [(await import('./toxiproxy-cmd.js')).registerToxiproxyCommand] },
+  { commands: ['chaos'], load: async () => [(await import('./chaos-cmds.js')).registerChaosCommands] },
+  { commands: ['certs'], load: async () => [(await import('./certs-cmd.js')).registerCertsCommand] },
+  { commands: ['snapshot'], load: async () => [(await import('./snapshot-cmd.js')).registerSnapshotCommands] },
+];
+
 /**
  * `io.out` takes the commands' results (stdout); `io.err` their progress,
  * warnings and errors, and the parser's complaints (stderr). Help asked for
- * is a result (stdout).
+ * is a result (stdout). With `argv`, only the modules of the command it
+ * names are loaded (all of them when it names none of `commandModules`).
  */
-export function buildProgram(io: CliIo): Command {
+export async function buildProgram(io: CliIo, argv?: readonly string[]): Promise<Command> {
+  const named = argv?.find((arg) => !arg.startsWith('-'));
+  const wanted = commandModules.filter((m) => named === undefined || m.commands.includes(named));
+  const registers = (await Promise.all((wanted.length === 0 ? commandModules : wanted).map((m) => m.load()))).flat();
+  const program = baseProgram(io);
+  for (const register of registers) register(program, io);
+  return program;
+}
+
+/** The program with its own options and the `raft` command, which loads nothing else. */
+function baseProgram(io: CliIo): Command {
   const program = new Command('testudo')
     .description('Testudo: a Raft-replicated distributed test orchestrator')
     .version(testudoVersion)
@@ -61,6 +97,7 @@ export function buildProgram(io: CliIo): Command {
     .option('--entries <n>', 'also print the last n log entries (type, term, index, bytes)', '0')
     .action(async (dir: string, options: { nodeId: string; entries: string }) => {
       const tail = nonNegativeIntFlag('--entries', options.entries);
+      const { inspectDataDir } = await import('./inspect.js');
       const report = await inspectDataDir(dir, options.nodeId, tail).catch((error: unknown) => {
         if (!(error instanceof CorruptionError || error instanceof DurableStateRolledBackError)) throw error;
         io.err(`testudo: ${error.message}\n`);
@@ -70,21 +107,6 @@ export function buildProgram(io: CliIo): Command {
       // The report is printed either way; the exit code says the data is damaged.
       if (report.durable.problems.length > 0) throw new ExitError(ExitCode.unavailable);
     });
-  registerCoordinatorCommand(program, io);
-  registerUpCommand(program, io);
-  registerWorkerCommand(program, io);
-  registerKvCommands(program, io);
-  registerClusterCommands(program, io);
-  registerRunCommand(program, io);
-  registerRunsCommands(program, io);
-  registerCompareCommand(program, io);
-  registerWorkersForgetCommand(program, io);
-  registerDemoCommand(program, io);
-  registerBenchCommands(program, io);
-  registerToxiproxyCommand(program, io);
-  registerChaosCommands(program, io);
-  registerCertsCommand(program, io);
-  registerSnapshotCommands(program, io);
   return program;
 }
 
@@ -96,7 +118,7 @@ export { UsageError };
  */
 export async function main(argv: readonly string[], write: Write, writeErr: Write = write): Promise<number> {
   try {
-    await buildProgram({ out: write, err: writeErr }).parseAsync([...argv], { from: 'user' });
+    await (await buildProgram({ out: write, err: writeErr }, argv)).parseAsync([...argv], { from: 'user' });
     return ExitCode.ok;
   } catch (err) {
     const failure = failureOf(err);

@@ -11,7 +11,7 @@ import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthRefusedError, ForwardLostError, InvalidArgumentError, NoLeaderError, NotFoundError, RetriesExhaustedError, UnavailableError } from '../../src/client/index.js';
 import { ClusterUnreachableError, ExitError, UsageError, failureOf } from '../../src/cli/errors.js';
-import { buildProgram, main } from '../../src/cli/main.js';
+import { buildProgram, commandModules, main } from '../../src/cli/main.js';
 import { CorruptionError } from '../../src/raft/index.js';
 import { SpecError } from '../../src/spec/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
@@ -176,9 +176,30 @@ function leafCommands(program: Command, prefix: readonly string[] = []): { path:
   return program.commands.flatMap((c) => (c.commands.length === 0 ? [{ path: [...prefix, c.name()], command: c }] : leafCommands(c, [...prefix, c.name()])));
 }
 
+const quiet = { out: () => undefined, err: () => undefined };
+const fullProgram = await buildProgram(quiet);
+
+describe('loading only the command named', () => {
+  it('each module registers exactly the top-level commands the table gives it, and all of them make the whole program', async () => {
+    const topLevel = (program: Command): string[] => program.commands.map((c) => c.name()).filter((name) => name !== 'raft');
+    expect(topLevel(fullProgram)).toEqual(commandModules.flatMap((m) => m.commands));
+    for (const m of commandModules) {
+      for (const name of m.commands) {
+        const alone = await buildProgram(quiet, [name, '--help']);
+        expect(topLevel(alone), name).toEqual(m.commands);
+        // The command's whole tree, as the full program has it.
+        const paths = (program: Command) => leafCommands(program).map((l) => l.path.join(' ')).filter((p) => p.split(' ')[0] === name);
+        expect(paths(alone), name).toEqual(paths(fullProgram));
+      }
+    }
+    // No command named, or one that does not exist: everything, so that help and the unknown-command error see it all.
+    expect(topLevel(await buildProgram(quiet, ['--help']))).toEqual(topLevel(fullProgram));
+    expect(topLevel(await buildProgram(quiet, ['nonsense']))).toEqual(topLevel(fullProgram));
+  });
+});
+
 describe('flags of every command (in-process, the real program)', () => {
-  const quiet = { out: () => undefined, err: () => undefined };
-  const leaves = leafCommands(buildProgram(quiet));
+  const leaves = leafCommands(fullProgram);
 
   it('one name per meaning: --coordinators is addresses and comes with --wait; counts are --replicas; old names are hidden', () => {
     expect(leaves.length).toBeGreaterThan(30);
