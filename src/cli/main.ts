@@ -69,18 +69,24 @@ export const commandModules: readonly { readonly commands: readonly string[]; re
  * `io.out` takes the commands' results (stdout); `io.err` their progress,
  * warnings and errors, and the parser's complaints (stderr). Help asked for
  * is a result (stdout). With `argv`, only the modules of the command it
- * names are loaded (all of them when it names none of `commandModules`).
+ * names are loaded: none for `raft`, all of them when it names no command
+ * of `commandModules` (help, an unknown command).
  */
 export async function buildProgram(io: CliIo, argv?: readonly string[]): Promise<Command> {
-  const named = argv?.find((arg) => !arg.startsWith('-'));
-  const wanted = commandModules.filter((m) => named === undefined || m.commands.includes(named));
-  const registers = (await Promise.all((wanted.length === 0 ? commandModules : wanted).map((m) => m.load()))).flat();
+  const registers = (await Promise.all(modulesFor(argv?.find((arg) => !arg.startsWith('-'))).map((m) => m.load()))).flat();
   const program = baseProgram(io);
   for (const register of registers) register(program, io);
   return program;
 }
 
-/** The program with its own options and the `raft` command, which loads nothing else. */
+/** The modules a command line naming `named` (its first word that is not an option) needs. */
+function modulesFor(named: string | undefined): typeof commandModules {
+  if (named === 'raft') return [];
+  const own = commandModules.filter((m) => named !== undefined && m.commands.includes(named));
+  return own.length > 0 ? own : commandModules;
+}
+
+/** The program with its own options and the `raft` command, which needs none of `commandModules`. */
 function baseProgram(io: CliIo): Command {
   const program = new Command('testudo')
     .description('Testudo: a Raft-replicated distributed test orchestrator')

@@ -195,6 +195,9 @@ describe('loading only the command named', () => {
     // No command named, or one that does not exist: everything, so that help and the unknown-command error see it all.
     expect(topLevel(await buildProgram(quiet, ['--help']))).toEqual(topLevel(fullProgram));
     expect(topLevel(await buildProgram(quiet, ['nonsense']))).toEqual(topLevel(fullProgram));
+    // `raft inspect` is the base program's own.
+    const raftOnly = await buildProgram(quiet, ['raft', 'inspect', '--help']);
+    expect(raftOnly.commands.map((c) => c.name())).toEqual(['raft']);
   });
 });
 
