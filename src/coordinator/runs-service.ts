@@ -46,10 +46,13 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
     SubmitRun: unary<{ runId: string; submission: Buffer }, unknown>(host, 'SubmitRun', async (req, call) => {
       const submission = await decodeSubmission(req.runId, req.submission);
       return onLeader(host, call, 'Runs', 'SubmitRun', async () => {
-        const { value, duplicate } = await host.proposer.propose(
+        const submitted = host.proposer.propose(
           { type: 'submit-run', runId: req.runId, submission },
           { deadlineMs: host.nowMs() + remainingMs(call), idempotencyKey: `run:${req.runId}` },
         );
+        // Its first assignments go right behind it instead of after its commit.
+        host.leader.proposeAlongside(req.runId, submission);
+        const { value, duplicate } = await submitted;
         host.leader.kick();
         const tasks = value?.tasks ?? host.orchestrator.runSummary(req.runId)?.counts.tasks ?? 0;
         return { runId: req.runId, tasks, duplicate };

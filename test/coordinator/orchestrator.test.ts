@@ -8,6 +8,7 @@ import { decodeOrchCommand, deflateOffLoopBytesMin, encodeOrchCommand, encodeOrc
 import { cancelledRunsMax, Orchestrator, retryBackoffBaseMs, workersMax, type OrchEvent, type ResultStatus } from '../../src/coordinator/orchestrator/state.js';
 import type { AttemptResult, RunCounts, TaskTemplate } from '../../src/model/index.js';
 import { AssertionFailure } from '../../src/raft/index.js';
+import { planAssignments, scheduleLimitsDefault } from '../../src/coordinator/orchestrator/scheduler.js';
 import { capabilities, Driver, failed, infra, registration, result, submission, template, testCase } from './orchestrator-fixtures.js';
 
 const counts = (over: Partial<RunCounts>): RunCounts => ({ tasks: 0, queued: 0, running: 0, passed: 0, failed: 0, cancelled: 0, failedInfra: 0, ...over });
@@ -1340,6 +1341,62 @@ describe('Orchestrator: the leader view for the scheduler', () => {
     expect(d.plan(10_000)).toEqual([]);
     d.results([result('r1.t2.a1', 'w2')], 11_000);
     expect(d.plan(12_000)).toEqual([{ taskId: 'r1.t1', workerId: 'w2' }]);
+  });
+});
+
+describe('Orchestrator: the queue a submission will make, told before its apply', () => {
+  const timed = (file: string, sec: number) => testCase({ classname: file, name: 'case', file, timeSec: sec });
+
+  /** A cluster with timing history: files a 9 s, b 1 s, c 4 s of suite e2e; unnamed-file suites fast 1 s and slow 7 s. */
+  function withHistory(): Driver {
+    const d = new Driver();
+    d.register(registration('w1', { slots: 4 }));
+    d.submit('h', submission([template({ suite: 'e2e', files: ['a.ts', 'b.ts', 'c.ts'] }), template({ suite: 'fast' }), template({ suite: 'slow' })]), 0);
+    d.schedule(0);
+    d.results(
+      [
+        result('h.t1.a1', 'w1', { tests: [timed('a.ts', 9), timed('b.ts', 1), timed('c.ts', 4)] }),
+        result('h.t2.a1', 'w1', { startedAtMs: 0, finishedAtMs: 1000 }),
+        result('h.t3.a1', 'w1', { startedAtMs: 0, finishedAtMs: 7000 }),
+      ],
+      10_000,
+    );
+    expect(queued(d)).toEqual([]);
+    return d;
+  }
+
+  it('gives the tasks and the run load that submit-run then queues, in scheduling order (priority, longest expected, submission order)', () => {
+    const d = withHistory();
+    const tasks = [
+      template({ suite: 'fast' }),
+      template({ suite: 'e2e', files: ['b.ts'] }),
+      template({ suite: 'slow', exclusive: true }),
+      template({ suite: 'e2e', files: ['a.ts', 'c.ts'] }),
+      template({ suite: 'fast', priority: 5, requirements: { labels: { os: 'linux' }, cpus: 2, memoryMb: 0, tools: [] } }),
+      template({ suite: 'e2e', files: ['c.ts'] }),
+      template({ suite: 'fast' }),
+    ];
+    const preview = d.o.previewQueued('r1', submission(tasks));
+    expect(preview).not.toBeNull();
+    d.submit('r1', submission(tasks), 20_000);
+    expect(preview!.tasks).toEqual(queued(d));
+    expect(preview!.tasks.map((t) => t.taskId)).toEqual(['r1.t5', 'r1.t4', 'r1.t3', 'r1.t6', 'r1.t1', 'r1.t2', 'r1.t7']);
+    expect(preview!.load).toEqual(d.o.runLoad('r1'));
+    // The plan made from the preview is the plan the loop makes once the run is queued.
+    const workers = d.o.schedulableWorkers(20_000);
+    const fromPreview = planAssignments({ queue: preview!.tasks, workers, runLoad: () => preview!.load, nowMs: 20_000, limits: scheduleLimitsDefault, queuedTotal: preview!.tasks.length });
+    expect(fromPreview.length).toBeGreaterThan(0);
+    expect(fromPreview).toEqual(d.plan(20_000));
+  });
+
+  it('tells nothing when the apply decides: other tasks queued, the run known, files split by timings or drawn from a queue', () => {
+    const d = withHistory();
+    expect(d.o.previewQueued('h', submission([template()]))).toBeNull();
+    expect(d.o.previewQueued('r1', submission([template({ suite: 'e2e', files: ['a.ts', 'b.ts'], splitByTimings: true, shardCount: 2 })]))).toBeNull();
+    expect(d.o.previewQueued('r1', submission([template({ suite: 'e2e', files: ['a.ts', 'b.ts'], queue: true })]))).toBeNull();
+    expect(d.o.previewQueued('r1', submission([]))).toBeNull();
+    d.submit('r2', submission([template(), template()]), 20_000);
+    expect(d.o.previewQueued('r3', submission([template()]))).toBeNull();
   });
 });
 

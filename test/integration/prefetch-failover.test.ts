@@ -79,4 +79,26 @@ describe('prefetched orders across a kill -9 of the leader', () => {
     expect(attempts).toHaveLength(tasks);
     expect((await stableLeader(client)).leaderId).not.toBe(killed);
   }, 150_000);
+
+  it('a leader killed as a run is submitted: the first assignments, proposed right behind its submit-run, end exactly once', async () => {
+    // The member killed above comes back, so that the cluster can lose its leader once more.
+    const down = [...cluster.members.values()].filter((m) => m.child === null).map((m) => m.id);
+    for (const id of down) await cluster.restart(id);
+    await stableLeader(client);
+    const runId = 'it-alongside-failover';
+    const killed = (await client.clusterStatus()).leaderId;
+    // The queue is idle: the leader proposes the run's first assign right behind the submit-run and sends its orders when it commits.
+    await client.submitRun(plantedRun(), { runId });
+    await cluster.kill(killed, 'SIGKILL');
+
+    const run = await finishRun(client, runId, 90_000);
+    expect(run.state).toBe('failed');
+    expect(run.counts).toMatchObject({ tasks, passed: tasks - failing.size, failed: failing.size, failedInfra: 0, cancelled: 0 });
+    for (const [taskId, counted] of countedAttempts(run)) expect(counted, taskId).toBe(1);
+    expect(countedTests(run)).toEqual(Array.from({ length: tasks }, (_, i) => `t${i + 1}`).sort());
+    // Orders committed before the kill reached their workers or were sent again by the next leader: none lost, none run twice.
+    const attempts = run.tasks.flatMap((t) => t.attempts);
+    expect(attempts.filter((a) => a.state === 'lost')).toEqual([]);
+    expect(attempts).toHaveLength(tasks);
+  }, 150_000);
 });

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 
 import { assert } from '../../common/assert.js';
-import type { CoordinatorMessage, WorkerMessageReceived } from '../../model/index.js';
+import type { CoordinatorMessage, RunSubmission, WorkerMessageReceived } from '../../model/index.js';
 import type { CancelOutcome, OrchEvent } from '../orchestrator/state.js';
 import type { LeaderHost } from './host.js';
 import { Housekeeping } from './housekeeping.js';
@@ -88,6 +88,11 @@ export class Leader {
   /** Asks for a scheduling pass soon (coalesced). */
   kick(): void {
     this.schedule.kick();
+  }
+
+  /** Submit-run's fast path: proposes the submission's first assignments right behind it (ScheduleLoop.proposeAlongside). */
+  proposeAlongside(runId: string, submission: RunSubmission): void {
+    if (this.role === 'leader') this.schedule.proposeAlongside(runId, submission);
   }
 
   /** Sessions open now. */

@@ -1,4 +1,5 @@
 import { assert } from '../../common/assert.js';
+import type { RunSubmission } from '../../model/index.js';
 import { planAssignments, scheduleLimitsDefault } from '../orchestrator/scheduler.js';
 import type { AssignOutcome } from '../orchestrator/state.js';
 import { leaderProposal, type LeaderHost } from './host.js';
@@ -107,6 +108,43 @@ export class ScheduleLoop {
       this.phase = 'idle';
     }
     this.kick();
+  }
+
+  /**
+   * Submit-run's fast path, called just after the submit-run is proposed:
+   * when nothing else is queued, plans the submission's tasks as they will
+   * be queued (Orchestrator.previewQueued) and proposes their assign right
+   * behind it, so that both usually commit in one round instead of one
+   * after the other, and sends the orders once it commits. The assign is
+   * checked when applied like any other: should it reach the log before
+   * the submit-run (a large submission deflates off the event loop), or
+   * find the slots taken by a pass of the loop, its assignments are
+   * skipped and the loop's next pass places the tasks. The loop's own pass
+   * meanwhile is unaffected (one that plans the same tasks loses them the
+   * same way).
+   */
+  proposeAlongside(runId: string, submission: RunSubmission): void {
+    if (!this.leading) return;
+    const orchestrator = this.host.orchestrator;
+    const preview = orchestrator.previewQueued(runId, submission);
+    if (preview === null) return;
+    const nowMs = this.host.nowMs();
+    const plan = planAssignments({
+      queue: preview.tasks,
+      workers: orchestrator.schedulableWorkers(nowMs, (id) => this.table.has(id)),
+      runLoad: (id) => (id === runId ? preview.load : orchestrator.runLoad(id)),
+      nowMs,
+      limits: scheduleLimitsDefault,
+      queuedTotal: preview.tasks.length,
+    });
+    if (plan.length === 0) return;
+    this.host.proposer.propose({ type: 'assign', assignments: plan }, leaderProposal(this.host)).then(
+      ({ value }) => {
+        if (value !== null) this.deliver(value, nowMs);
+        this.kick();
+      },
+      (error: unknown) => this.host.log.warn({ err: error, runId }, 'assignment proposed with the run not committed'),
+    );
   }
 
   /** Sends each worker the orders committed for it. */

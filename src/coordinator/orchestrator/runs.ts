@@ -13,9 +13,10 @@ import { releaseAttempt } from './attempts.js';
 import { afterBatchEnds, openQueues, queueOf } from './batches.js';
 import * as fq from './file-queue.js';
 import { classOfSuite, fileEstimator, splitByTimings } from './history.js';
-import { enqueue, pruneBatchMax, retryBackoffMaxMs, runOf, runsMax, setTaskState, tasksMax, timingKeyOfTask, type CancelOutcome, type Machine } from './machine.js';
+import { enqueue, pruneBatchMax, queuedCount, retryBackoffMaxMs, runOf, runsMax, setTaskState, tasksMax, timingKeyOfTask, type CancelOutcome, type Machine } from './machine.js';
 import { emptyCounts, terminal, type RunRec, type TaskRec } from './records.js';
 import { recordFlakes } from './results.js';
+import type { RunLoad, SchedulableTask } from './scheduler.js';
 import { validateSubmission } from './validate.js';
 
 /** The submit-run command: a new run with its tasks queued (refused whole when invalid or over the bounds). */
@@ -89,6 +90,45 @@ export function newTask(m: Machine, runId: string, taskId: string, template: Tas
   return task;
 }
 
+/** A submission's tasks as the scheduler will see them once submit-run queues them (previewQueued). */
+export interface QueuedPreview {
+  /** In scheduling order, as `Orchestrator.queuedTasks` will yield them. */
+  readonly tasks: SchedulableTask[];
+  /** The new run's load once queued (nothing runs yet). */
+  readonly load: RunLoad;
+}
+
+/**
+ * The scheduler's view of the tasks submit-run would queue, without applying
+ * it; null when that cannot be told before the apply: other tasks are queued
+ * (the new ones take their places among them by priority and expected
+ * duration), the run exists already, or a task's files are decided at the
+ * apply (split by timings, or drawn from a file queue). Reads the machine
+ * only. The leader plans a submission's first assignments from it (see
+ * ScheduleLoop.proposeAlongside); the assign command is checked when
+ * applied like any other, so a preview that turns out wrong costs no
+ * correctness, only the assignments it skips.
+ */
+export function previewQueued(m: Machine, runId: string, submission: RunSubmission): QueuedPreview | null {
+  if (queuedCount(m) > 0 || m.runs.has(runId) || submission.tasks.length === 0) return null;
+  if (submission.tasks.some((t) => t.splitByTimings || t.queue === true)) return null;
+  const order = submission.tasks.map((template, position) => ({ template, position, expectedMs: filesExpectedMs(m, template, template.files) }));
+  // The queue's order (Orchestrator.queuedTasks): priority, then the longest expected first, then submission order.
+  order.sort((a, b) => b.template.priority - a.template.priority || b.expectedMs - a.expectedMs || a.position - b.position);
+  let parallelOpen = 0;
+  for (const t of submission.tasks) if (!t.exclusive) parallelOpen++;
+  const tasks = order.map(({ template, position }) => ({
+    taskId: taskIdOf(runId, position + 1),
+    runId,
+    requirements: template.requirements,
+    exclusive: template.exclusive,
+    notBeforeMs: 0,
+    avoidWorkers: [],
+    preferWorker: '',
+  }));
+  return { tasks, load: { parallelOpen, running: 0 } };
+}
+
 /** Files per template: timing-split groups for `splitByTimings` suites, the template's own list otherwise. */
 function shardFiles(m: Machine, templates: readonly TaskTemplate[]): (string[] | undefined)[] {
   const out: (string[] | undefined)[] = new Array(templates.length);
@@ -120,10 +160,15 @@ export function estimatorOf(m: Machine, suite: string, classKey = ''): (file: st
 export function expectedMs(m: Machine, task: TaskRec): number {
   const queue = queueOf(m, task);
   if (queue !== undefined && task.files.length === 0) return fq.uncarvedExpectedMs(queue, estimatorOf(m, task.template.suite, classOfSuite(m.workers.values(), task.template.requirements)));
-  if (task.files.length === 0) return m.timings.get(timingKeyOfTask(task.template))?.ms ?? m.timings.median();
-  const estimate = estimatorOf(m, task.template.suite);
+  return filesExpectedMs(m, task.template, task.files);
+}
+
+/** A task's expected duration from its files' history, or its template's when it names no files. */
+function filesExpectedMs(m: Machine, template: TaskTemplate, files: readonly string[]): number {
+  if (files.length === 0) return m.timings.get(timingKeyOfTask(template))?.ms ?? m.timings.median();
+  const estimate = estimatorOf(m, template.suite);
   let total = 0;
-  for (const file of task.files) total += estimate(file);
+  for (const file of files) total += estimate(file);
   return total;
 }
 

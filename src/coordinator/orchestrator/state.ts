@@ -1,4 +1,4 @@
-import type { AttemptOrder, LiveTaskView, RunSummary, RunView, WorkerView, WorkerServiceView } from '../../model/index.js';
+import type { AttemptOrder, LiveTaskView, RunSubmission, RunSummary, RunView, WorkerView, WorkerServiceView } from '../../model/index.js';
 import { SnapshotDecodeError } from '../codec.js';
 import type { MachineExtension } from '../kv-machine.js';
 import { defaultBreakerConfig, type BreakerConfig, type FaultClass } from '../recovery/index.js';
@@ -11,7 +11,7 @@ import * as q from './queries.js';
 import { checkInvariants, orchestratorFormatVersion, type TaskRec } from './records.js';
 import { releaseWorker, resetDone, setBreakerConfig, setBreakerEnabled } from './recovery-steps.js';
 import { applyResults } from './results.js';
-import { cancelRun, failTasks, pruneRuns, submitRun } from './runs.js';
+import { cancelRun, failTasks, previewQueued, pruneRuns, submitRun, type QueuedPreview } from './runs.js';
 import type { RunLoad, SchedulableTask, SchedulableWorker } from './scheduler.js';
 import { decodeData, encodeData, type OrchestratorData } from './snapshot.js';
 import { drainWorker, forgetWorkerKey, registerWorker, workerLost } from './workers.js';
@@ -159,6 +159,11 @@ export class Orchestrator implements MachineExtension {
   }
 
   // -------------------------------------------------------- scheduler view
+
+  /** The tasks submit-run would queue for this submission, as queuedTasks will yield them; null when that is not known before the apply (runs.ts, previewQueued). */
+  previewQueued(runId: string, submission: RunSubmission): QueuedPreview | null {
+    return previewQueued(this.m, runId, submission);
+  }
 
   /** Queued tasks in scheduling order (node-local, derived). */
   *queuedTasks(): Generator<SchedulableTask> {

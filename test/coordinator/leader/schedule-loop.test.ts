@@ -108,3 +108,93 @@ describe('ScheduleLoop', () => {
     expect(node.proposals).toHaveLength(0);
   });
 });
+
+describe('ScheduleLoop: the first assignments of a submission, proposed right behind it', () => {
+  let node: FakeNode;
+  let table: SessionTable;
+  let loop: ScheduleLoop;
+  let call: FakeCall;
+  const opts = { deadlineMs: Number.MAX_SAFE_INTEGER };
+
+  const orders = (): string[] => call.sent('assign').flatMap((a) => (a as { orders: string[] }).orders.map((o) => (JSON.parse(o) as { attemptId: string }).attemptId));
+
+  beforeEach(async () => {
+    vi.useFakeTimers();
+    node = new FakeNode(new Driver());
+    table = new SessionTable(silentLog(), (id) => node.driver.o.attemptOrder(id));
+    loop = new ScheduleLoop(fakeHost(node), table);
+    node.driver.register(registration('w1', { slots: 2 }), Date.now());
+    call = new FakeCall();
+    table.open({ call: call.asCall(), workerId: 'w1', sent: new Set() }, Date.now());
+    loop.start();
+    await settle();
+    expect(node.proposals).toHaveLength(0);
+  });
+
+  afterEach(() => {
+    loop.stop();
+    vi.useRealTimers();
+  });
+
+  /** What the SubmitRun handler does: the submit-run, then the assign alongside. */
+  function submitAlongside(runId: string, tasks: number): Promise<unknown> {
+    const sub = submission(Array.from({ length: tasks }, () => template()));
+    const submitted = node.propose({ type: 'submit-run', runId, submission: sub }, opts);
+    loop.proposeAlongside(runId, sub);
+    return submitted;
+  }
+
+  it('on an idle queue: the assign is proposed before the run commits, its orders go out when it commits, and no pass plans the tasks again', async () => {
+    const submitted = submitAlongside('r1', 2);
+    expect(node.proposals.map((p) => p.command.type)).toEqual(['submit-run', 'assign']);
+    expect(node.proposals[1]!.command).toEqual({
+      type: 'assign',
+      assignments: [
+        { taskId: 'r1.t1', workerId: 'w1' },
+        { taskId: 'r1.t2', workerId: 'w1' },
+      ],
+    });
+    node.proposals[0]!.commit();
+    await submitted;
+    loop.kick();
+    node.proposals[1]!.commit();
+    await settle();
+    expect(orders()).toEqual(['r1.t1.a1', 'r1.t2.a1']);
+    await vi.advanceTimersByTimeAsync(scheduleTickMs * 3);
+    expect(node.ofType('assign')).toHaveLength(1);
+  });
+
+  it('with other tasks queued proposes nothing alongside: the loop places the new tasks among them', async () => {
+    node.driver.register(registration('w2', { slots: 1 }), Date.now());
+    node.driver.submit('r0', submission([template(), template(), template(), template()]), Date.now());
+    const submitted = submitAlongside('r1', 1);
+    expect(node.proposals.map((p) => p.command.type)).toEqual(['submit-run']);
+    node.proposals[0]!.commit();
+    await submitted;
+  });
+
+  it('an assign that reaches the log before its run is skipped, and the next pass places the tasks', async () => {
+    const submitted = submitAlongside('r1', 1);
+    node.proposals[1]!.commit();
+    await settle();
+    expect(orders()).toEqual([]);
+    expect(node.driver.o.getRun('r1')).toBeUndefined();
+    node.proposals[0]!.commit();
+    await submitted;
+    loop.kick();
+    await settle();
+    const assigns = node.ofType('assign');
+    expect(assigns).toHaveLength(2);
+    assigns[1]!.commit();
+    await settle();
+    expect(orders()).toEqual(['r1.t1.a1']);
+  });
+
+  it('after leadership is lost proposes nothing alongside', async () => {
+    loop.stop();
+    const submitted = submitAlongside('r1', 2);
+    expect(node.proposals.map((p) => p.command.type)).toEqual(['submit-run']);
+    node.proposals[0]!.commit();
+    await submitted;
+  });
+});
