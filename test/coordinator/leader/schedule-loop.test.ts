@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { scheduleTickMs } from '../../../src/coordinator/leader/index.js';
+import { alongsideTasksMax } from '../../../src/coordinator/leader/schedule-loop.js';
 import { ScheduleLoop } from '../../../src/coordinator/leader/schedule-loop.js';
 import { SessionTable } from '../../../src/coordinator/leader/session-table.js';
 import { Driver, registration, submission, template } from '../orchestrator-fixtures.js';
@@ -188,6 +189,23 @@ describe('ScheduleLoop: the first assignments of a submission, proposed right be
     assigns[1]!.commit();
     await settle();
     expect(orders()).toEqual(['r1.t1.a1']);
+  });
+
+  it('proposes nothing alongside a run of more than alongsideTasksMax tasks: the loop places them after the apply', async () => {
+    const submitted = submitAlongside('r1', alongsideTasksMax + 1);
+    expect(node.proposals.map((p) => p.command.type)).toEqual(['submit-run']);
+    node.proposals[0]!.commit();
+    await submitted;
+    loop.kick();
+    await settle();
+    expect(node.proposals.map((p) => p.command.type)).toEqual(['submit-run', 'assign']);
+  });
+
+  it('a run of exactly alongsideTasksMax tasks still has its first assign alongside', async () => {
+    const submitted = submitAlongside('r1', alongsideTasksMax);
+    expect(node.proposals.map((p) => p.command.type)).toEqual(['submit-run', 'assign']);
+    node.proposals[0]!.commit();
+    await submitted;
   });
 
   it('after leadership is lost proposes nothing alongside', async () => {
