@@ -57,6 +57,18 @@ describe('prefetched orders across a kill -9 of the leader', () => {
     return held;
   }
 
+  /** Waits for the planted run's end: every task ended once with its planted verdict, one attempt each (none lost, none run twice). */
+  async function expectEachTaskOnce(runId: string): Promise<void> {
+    const run = await finishRun(client, runId, 90_000);
+    expect(run.state).toBe('failed');
+    expect(run.counts).toMatchObject({ tasks, passed: tasks - failing.size, failed: failing.size, failedInfra: 0, cancelled: 0 });
+    for (const [taskId, counted] of countedAttempts(run)) expect(counted, taskId).toBe(1);
+    expect(countedTests(run)).toEqual(Array.from({ length: tasks }, (_, i) => `t${i + 1}`).sort());
+    const attempts = run.tasks.flatMap((t) => t.attempts);
+    expect(attempts.filter((a) => a.state === 'lost')).toEqual([]);
+    expect(attempts).toHaveLength(tasks);
+  }
+
   it('ends every task exactly once with the planted verdicts, no attempt lost or run again', async () => {
     const runId = 'it-prefetch-failover';
     await client.submitRun(plantedRun(), { runId });
@@ -68,15 +80,8 @@ describe('prefetched orders across a kill -9 of the leader', () => {
     const killed = (await client.clusterStatus()).leaderId;
     await cluster.kill(killed, 'SIGKILL');
 
-    const run = await finishRun(client, runId, 90_000);
-    expect(run.state).toBe('failed');
-    expect(run.counts).toMatchObject({ tasks, passed: tasks - failing.size, failed: failing.size, failedInfra: 0, cancelled: 0 });
-    for (const [taskId, counted] of countedAttempts(run)) expect(counted, taskId).toBe(1);
-    expect(countedTests(run)).toEqual(Array.from({ length: tasks }, (_, i) => `t${i + 1}`).sort());
     // The held orders survived the failover: none was declared lost, none ran twice.
-    const attempts = run.tasks.flatMap((t) => t.attempts);
-    expect(attempts.filter((a) => a.state === 'lost')).toEqual([]);
-    expect(attempts).toHaveLength(tasks);
+    await expectEachTaskOnce(runId);
     expect((await stableLeader(client)).leaderId).not.toBe(killed);
   }, 150_000);
 
@@ -91,14 +96,7 @@ describe('prefetched orders across a kill -9 of the leader', () => {
     await client.submitRun(plantedRun(), { runId });
     await cluster.kill(killed, 'SIGKILL');
 
-    const run = await finishRun(client, runId, 90_000);
-    expect(run.state).toBe('failed');
-    expect(run.counts).toMatchObject({ tasks, passed: tasks - failing.size, failed: failing.size, failedInfra: 0, cancelled: 0 });
-    for (const [taskId, counted] of countedAttempts(run)) expect(counted, taskId).toBe(1);
-    expect(countedTests(run)).toEqual(Array.from({ length: tasks }, (_, i) => `t${i + 1}`).sort());
     // Orders committed before the kill reached their workers or were sent again by the next leader: none lost, none run twice.
-    const attempts = run.tasks.flatMap((t) => t.attempts);
-    expect(attempts.filter((a) => a.state === 'lost')).toEqual([]);
-    expect(attempts).toHaveLength(tasks);
+    await expectEachTaskOnce(runId);
   }, 150_000);
 });

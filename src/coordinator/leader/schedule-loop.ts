@@ -1,5 +1,6 @@
 import { assert } from '../../common/assert.js';
 import type { RunSubmission } from '../../model/index.js';
+import type { Assignment } from '../orchestrator/commands.js';
 import { planAssignments, scheduleLimitsDefault } from '../orchestrator/scheduler.js';
 import type { AssignOutcome } from '../orchestrator/state.js';
 import { leaderProposal, type LeaderHost } from './host.js';
@@ -121,24 +122,43 @@ export class ScheduleLoop {
   /**
    * Submit-run's fast path, called just after the submit-run is proposed:
    * when nothing else is queued and the run has at most `alongsideTasksMax`
-   * tasks, plans the submission's tasks as they will
-   * be queued (Orchestrator.previewQueued) and proposes their assign right
-   * behind it, so that both usually commit in one round instead of one
-   * after the other, and sends the orders once it commits. The assign is
-   * checked when applied like any other: should it reach the log before
-   * the submit-run (a large submission deflates off the event loop), or
-   * find the slots taken by a pass of the loop, its assignments are
-   * skipped and the loop's next pass places the tasks. The loop's own pass
-   * meanwhile is unaffected (one that plans the same tasks loses them the
-   * same way).
+   * tasks, plans the submission's tasks as they will be queued
+   * (Orchestrator.previewQueued), proposes their assign right behind it, so
+   * that both usually commit in one round instead of one after the other,
+   * and sends the orders once it commits. The assign is checked when
+   * applied like any other: should it reach the log before the submit-run
+   * (a large submission deflates off the event loop), or find the slots
+   * taken by a pass of the loop, its assignments are skipped and the loop's
+   * next pass places the tasks. The loop's own pass meanwhile is unaffected
+   * (one that plans the same tasks loses them the same way). Never throws:
+   * the submit-run it follows is already on its way.
    */
   proposeAlongside(runId: string, submission: RunSubmission): void {
     if (!this.leading || submission.tasks.length > alongsideTasksMax) return;
+    let plan: Assignment[];
+    const nowMs = this.host.nowMs();
+    try {
+      plan = this.planAlongside(runId, submission, nowMs);
+    } catch (error) {
+      this.host.log.warn({ err: error, runId }, 'could not plan the assignments to propose alongside a run; the loop plans them after its commit');
+      return;
+    }
+    if (plan.length === 0) return;
+    this.host.proposer.propose({ type: 'assign', assignments: plan }, leaderProposal(this.host)).then(
+      ({ value }) => {
+        if (value !== null) this.deliver(value, nowMs);
+        this.kick();
+      },
+      (error: unknown) => this.host.log.warn({ err: error, runId }, 'the assign proposed alongside a run was not committed'),
+    );
+  }
+
+  /** The first assignments of a submission not applied yet, or none when its queue cannot be told (previewQueued). */
+  private planAlongside(runId: string, submission: RunSubmission, nowMs: number): Assignment[] {
     const orchestrator = this.host.orchestrator;
     const preview = orchestrator.previewQueued(runId, submission);
-    if (preview === null) return;
-    const nowMs = this.host.nowMs();
-    const plan = planAssignments({
+    if (preview === null) return [];
+    return planAssignments({
       queue: preview.tasks,
       workers: orchestrator.schedulableWorkers(nowMs, (id) => this.table.has(id)),
       runLoad: (id) => (id === runId ? preview.load : orchestrator.runLoad(id)),
@@ -146,14 +166,6 @@ export class ScheduleLoop {
       limits: scheduleLimitsDefault,
       queuedTotal: preview.tasks.length,
     });
-    if (plan.length === 0) return;
-    this.host.proposer.propose({ type: 'assign', assignments: plan }, leaderProposal(this.host)).then(
-      ({ value }) => {
-        if (value !== null) this.deliver(value, nowMs);
-        this.kick();
-      },
-      (error: unknown) => this.host.log.warn({ err: error, runId }, 'assignment proposed with the run not committed'),
-    );
   }
 
   /** Sends each worker the orders committed for it. */

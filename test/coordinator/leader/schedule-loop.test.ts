@@ -208,6 +208,19 @@ describe('ScheduleLoop: the first assignments of a submission, proposed right be
     await submitted;
   });
 
+  it('a plan that fails proposes nothing alongside and leaves the submit-run on its way', async () => {
+    vi.spyOn(node.driver.o, 'previewQueued').mockImplementation(() => {
+      throw new Error('planted: preview failed');
+    });
+    const submitted = submitAlongside('r1', 2);
+    expect(node.proposals.map((p) => p.command.type)).toEqual(['submit-run']);
+    node.proposals[0]!.commit();
+    await submitted;
+    loop.kick();
+    await settle();
+    expect(node.proposals.map((p) => p.command.type)).toEqual(['submit-run', 'assign']);
+  });
+
   it('after leadership is lost proposes nothing alongside', async () => {
     loop.stop();
     const submitted = submitAlongside('r1', 2);
