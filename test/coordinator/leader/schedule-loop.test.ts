@@ -191,14 +191,18 @@ describe('ScheduleLoop: the first assignments of a submission, proposed right be
     expect(orders()).toEqual(['r1.t1.a1']);
   });
 
-  it('proposes nothing alongside a run of more than alongsideTasksMax tasks: the loop places them after the apply', async () => {
-    const submitted = submitAlongside('r1', alongsideTasksMax + 1);
+  /** Only the submit-run went out; once it commits, the loop's next pass proposes the assign. */
+  async function expectPlacedAfterCommit(submitted: Promise<unknown>): Promise<void> {
     expect(node.proposals.map((p) => p.command.type)).toEqual(['submit-run']);
     node.proposals[0]!.commit();
     await submitted;
     loop.kick();
     await settle();
     expect(node.proposals.map((p) => p.command.type)).toEqual(['submit-run', 'assign']);
+  }
+
+  it('proposes nothing alongside a run of more than alongsideTasksMax tasks: the loop places them after the apply', async () => {
+    await expectPlacedAfterCommit(submitAlongside('r1', alongsideTasksMax + 1));
   });
 
   it('a run of exactly alongsideTasksMax tasks still has its first assign alongside', async () => {
@@ -212,13 +216,7 @@ describe('ScheduleLoop: the first assignments of a submission, proposed right be
     vi.spyOn(node.driver.o, 'previewQueued').mockImplementation(() => {
       throw new Error('planted: preview failed');
     });
-    const submitted = submitAlongside('r1', 2);
-    expect(node.proposals.map((p) => p.command.type)).toEqual(['submit-run']);
-    node.proposals[0]!.commit();
-    await submitted;
-    loop.kick();
-    await settle();
-    expect(node.proposals.map((p) => p.command.type)).toEqual(['submit-run', 'assign']);
+    await expectPlacedAfterCommit(submitAlongside('r1', 2));
   });
 
   it('after leadership is lost proposes nothing alongside', async () => {
