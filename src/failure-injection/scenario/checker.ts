@@ -54,6 +54,17 @@ export class Checker {
     return this.fail(path, { detail: read.detail, expected: read.expected, got: describeValue(value) });
   }
 
+  /**
+   * The one key of a pair of alternatives (`keys`) that `record` at `path`
+   * gives; reports a problem naming `none` or `both` and returns undefined
+   * when it gives neither or both.
+   */
+  exactlyOneKey<K extends string>(path: YamlPath, record: Record<string, unknown>, keys: readonly [K, K], none: string, both: string): K | undefined {
+    const given = keys.filter((key) => record[key] !== undefined);
+    if (given.length === 1) return given[0];
+    return this.fail(path, { detail: given.length === 0 ? none : both, expected: `exactly one of ${keys.join(', ')}` });
+  }
+
   /** The value as a mapping; unknown keys are reported (and left in, unread). */
   record(path: YamlPath, value: unknown, known: readonly string[]): Record<string, unknown> | undefined {
     if (!isRecord(value)) return this.expected(path, value, `a mapping with keys ${known.join(', ')}`);

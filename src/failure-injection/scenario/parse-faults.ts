@@ -200,12 +200,9 @@ export function parseFaults(c: Checker, value: unknown): ScenarioFaults | undefi
   if (value === undefined) return { kind: 'none' };
   const faults = c.record(['faults'], value, FAULTS_KEYS);
   if (faults === undefined) return undefined;
-  const given = FAULTS_KEYS.filter((key) => faults[key] !== undefined);
-  if (given.length !== 1) {
-    const detail = given.length === 0 ? 'neither events nor random given (omit faults for a run without faults)' : 'both events and random given';
-    return c.fail(['faults'], { detail, expected: 'exactly one of events, random' });
-  }
-  if (given[0] === 'events') {
+  const given = c.exactlyOneKey(['faults'], faults, FAULTS_KEYS, 'neither events nor random given (omit faults for a run without faults)', 'both events and random given');
+  if (given === undefined) return undefined;
+  if (given === 'events') {
     const events = parseEvents(c, faults['events']);
     return events === undefined ? undefined : { kind: 'events', events };
   }

@@ -157,12 +157,9 @@ function parseWorkload(c: Checker, root: Record<string, unknown>, sourceDir: str
   if (raw === undefined) return undefined;
   const workload = c.record(['workload'], raw, WORKLOAD_KEYS);
   if (workload === undefined) return undefined;
-  const given = WORKLOAD_KEYS.filter((key) => workload[key] !== undefined);
-  if (given.length !== 1) {
-    const detail = given.length === 0 ? 'no workload given' : 'both synthetic and spec given';
-    return c.fail(['workload'], { detail, expected: 'exactly one of synthetic, spec' });
-  }
-  if (given[0] === 'spec') return resolveSpecPath(c, workload['spec'], sourceDir);
+  const given = c.exactlyOneKey(['workload'], workload, WORKLOAD_KEYS, 'no workload given', 'both synthetic and spec given');
+  if (given === undefined) return undefined;
+  if (given === 'spec') return resolveSpecPath(c, workload['spec'], sourceDir);
   const synthetic = parseSynthetic(c, workload['synthetic']);
   return synthetic === undefined ? undefined : { kind: 'synthetic', synthetic };
 }
