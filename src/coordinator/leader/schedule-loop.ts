@@ -173,7 +173,8 @@ export class ScheduleLoop {
     const byWorker = new Map<string, string[]>();
     const queuedMs: number[] = [];
     for (const a of outcome.assigned) {
-      if (a.attemptId.endsWith('.a1')) queuedMs.push(nowMs - (this.host.orchestrator.taskQueuedAtMs(a.taskId) ?? nowMs));
+      // At least 0: an assign planned alongside its run is planned before the run is stamped.
+      if (a.attemptId.endsWith('.a1')) queuedMs.push(Math.max(0, nowMs - (this.host.orchestrator.taskQueuedAtMs(a.taskId) ?? nowMs)));
       const list = byWorker.get(a.workerId) ?? [];
       list.push(a.attemptId);
       byWorker.set(a.workerId, list);

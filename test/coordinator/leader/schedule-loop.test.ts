@@ -219,6 +219,22 @@ describe('ScheduleLoop: the first assignments of a submission, proposed right be
     await expectPlacedAfterCommit(submitAlongside('r1', 2));
   });
 
+  it('reports no negative queue time for the tasks it dispatches, planned before their run is stamped', async () => {
+    loop.stop();
+    const dispatched: number[] = [];
+    // The leader's clock reads 5 ms before the stamp the (fake) log gives the run.
+    loop = new ScheduleLoop(fakeHost(node, { nowMs: () => Date.now() - 5, onDispatched: (ms) => dispatched.push(...ms) }), table);
+    loop.start();
+    await settle();
+    const submitted = submitAlongside('r1', 2);
+    node.proposals[0]!.commit();
+    await submitted;
+    node.proposals[1]!.commit();
+    await settle();
+    expect(orders()).toEqual(['r1.t1.a1', 'r1.t2.a1']);
+    expect(dispatched).toEqual([0, 0]);
+  });
+
   it('after leadership is lost proposes nothing alongside', async () => {
     loop.stop();
     const submitted = submitAlongside('r1', 2);
