@@ -295,6 +295,79 @@ describe('RaftCore Ready contract', () => {
   });
 });
 
+describe('RaftCore heartbeats taken out of a held Ready (takeHeartbeats)', () => {
+  it('a leader whose Ready is being written hands over its heartbeats at once; the rest waits for the next Ready', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    cluster.elect('1');
+    const leader = cluster.core('1');
+    leader.propose(encode('a'));
+    const held = leader.ready(); // being written
+    leader.tick();
+    const heartbeats = leader.takeHeartbeats();
+    expect(heartbeats.map((m) => [m.type, m.to, m.term])).toEqual([
+      [MessageType.Heartbeat, '2', 2],
+      [MessageType.Heartbeat, '3', 2],
+    ]);
+    expect(leader.takeHeartbeats()).toEqual([]);
+    cluster.peer('1').storage.save({ hardState: held.hardState, entries: held.entries, snapshot: held.snapshot });
+    leader.advance(held);
+    expect(held.messages.map((m) => m.type)).toEqual([MessageType.App, MessageType.App]);
+    expect(leader.hasReady() ? leader.ready().messages.filter((m) => m.type === MessageType.Heartbeat) : []).toEqual([]);
+  });
+
+  it('a taken heartbeat never tells a commit that counts the leader\'s own copy still being written', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    cluster.elect('1');
+    const leader = cluster.core('1');
+    const written = leader.status().commit;
+    leader.propose(encode('a'));
+    const held = leader.ready(); // entry written + 1 is being written on the leader
+    const entryIndex = held.entries[0]!.index;
+    expect(entryIndex).toBe(written + 1);
+    // Follower 2 stores it and answers; the leader counts its own copy, so the entry is committed.
+    const follower = cluster.peer('2');
+    for (const m of held.messages.filter((x) => x.to === '2')) follower.core.step(m);
+    const answers = handleReady(follower).messages;
+    for (const m of answers) leader.step(m);
+    expect(leader.status().commit).toBe(entryIndex);
+    leader.tick();
+    const heartbeats = leader.takeHeartbeats();
+    expect(heartbeats.map((m) => [m.to, m.commit])).toEqual([
+      ['2', written],
+      ['3', written],
+    ]);
+    // Once the leader's write is done, the next Ready tells the commit.
+    cluster.peer('1').storage.save({ hardState: held.hardState, entries: held.entries, snapshot: held.snapshot });
+    leader.advance(held);
+    leader.tick();
+    expect(leader.takeHeartbeats().find((m) => m.to === '2')?.commit).toBe(entryIndex);
+  });
+
+  it('a new leader whose term is not on disk yet hands over nothing: its heartbeats wait for the Ready that writes the term', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    const candidate = cluster.core('1');
+    candidate.campaign();
+    const votes = candidate.ready(); // term 2 and the vote, being written
+    for (const from of ['2', '3']) candidate.step(message({ type: MessageType.VoteResp, from, to: '1', term: 2 }));
+    expect(candidate.status().role).toBe('leader');
+    candidate.tick();
+    expect(candidate.takeHeartbeats()).toEqual([]);
+    cluster.peer('1').storage.save({ hardState: votes.hardState, entries: votes.entries, snapshot: votes.snapshot });
+    candidate.advance(votes);
+    const next = candidate.ready();
+    expect(next.hardState?.term ?? 2).toBe(2);
+    expect(next.messages.filter((m) => m.type === MessageType.Heartbeat).map((m) => m.to)).toEqual(['2', '3']);
+  });
+
+  it('a follower has none to hand over', () => {
+    const cluster = new Cluster(['1', '2', '3']);
+    cluster.elect('1');
+    const follower = cluster.core('2');
+    follower.tick();
+    expect(follower.takeHeartbeats()).toEqual([]);
+  });
+});
+
 describe('RaftCore removing the leader', () => {
   it('the removed leader hands over, retries the next voter when a hand-off fails, and never counts itself', () => {
     const cluster = new Cluster(['1', '2', '3', '4']);

@@ -65,11 +65,13 @@ class Hub {
 const ids = ['n1', 'n2', 'n3'];
 let dirs: string[] = [];
 let running: RaftNode<number>[] = [];
+/** A node's slow disk: its storage waits for this before each synced write (null: no wait). */
+const slowDisk = new Map<NodeId, () => Promise<void> | null>();
 /** Commit latencies (seconds) each node reported through its observer. */
 const commitLatencies = new Map<NodeId, number[]>();
 
 async function startNode(hub: Hub, id: NodeId, dir: string, snapshotEntries = 1000, electionTimeoutTicks?: number, readMode?: ReadMode): Promise<RaftNode<number>> {
-  const storage = await LevelDbStorage.open(dir, { nodeId: id, bootstrapConfState: { voters: ids, learners: [] } });
+  const storage = await LevelDbStorage.open(dir, { nodeId: id, bootstrapConfState: { voters: ids, learners: [] }, beforeSyncedWrite: () => slowDisk.get(id)?.() ?? null });
   const latencies: number[] = [];
   commitLatencies.set(id, latencies);
   const observer = { onProposalCommitted: (seconds: number) => void latencies.push(seconds) };
@@ -105,6 +107,7 @@ async function cluster(snapshotEntries = 1000, electionTimeoutTicks?: number, re
 
 afterEach(async () => {
   events = null;
+  slowDisk.clear();
   await Promise.all(running.map((n) => n.stop()));
   running = [];
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
@@ -138,6 +141,23 @@ describe('RaftNode', () => {
     expect(applyAt, log.join('\n')).toBeGreaterThan(0);
     const toldBefore = log.slice(0, applyAt).filter((e) => /^deliver (\S+) commit (\d+)$/.test(e) && !e.startsWith(`deliver ${leader.id} `) && Number(e.split(' ')[3]) >= bigIndex);
     expect(toldBefore.length, log.join('\n')).toBeGreaterThan(0);
+  });
+
+  it('keeps sending heartbeats while a synced write holds its Ready loop for several election timeouts, so no follower campaigns', async () => {
+    const { nodes } = await cluster();
+    const leader = await waitFor('a leader', () => nodes.find((n) => n.isLeader));
+    await leader.propose(new TextEncoder().encode('before'));
+    await waitFor('followers know the leader', () => nodes.every((n) => n.leaderId === leader.id));
+    const term = leader.status().term;
+    // The election timeout is 100-200 ms (10-20 ticks of 10 ms): hold the leader's next synced write for 1 s.
+    let held = 0;
+    slowDisk.set(leader.id, () => (held++ === 0 ? new Promise((resolve) => setTimeout(resolve, 1000)) : null));
+    const heldAt = performance.now();
+    await leader.propose(new TextEncoder().encode('held'));
+    expect(held).toBeGreaterThan(0);
+    expect(performance.now() - heldAt).toBeGreaterThanOrEqual(990);
+    for (const n of nodes) expect({ id: n.id, term: n.status().term, leader: n.leaderId }).toEqual({ id: n.id, term, leader: leader.id });
+    expect((leader.stateMachine as ListMachine).items).toEqual(['before', 'held']);
   });
 
   it('refuses proposals on a follower with the leader hint and serves linearizable reads there', async () => {

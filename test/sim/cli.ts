@@ -5,6 +5,7 @@
  *   npm run sim -- --seed 1234 --trace      replay one run exactly
  *   --plant BUG       run with one planted bug (test/sim/planted-bugs.ts)
  *   --no-rollback     leave out the storage-rollback fault (the fault mix before it)
+ *   --no-slow-writes  write, send and apply every Ready at once (the schedule before writes in flight)
  *   --read-mode lease leaders answer reads under a lease (RaftConfig.readMode; default safe)
  *   --check-quorum-timeouts N  a leader steps down after N election timeouts without a quorum (default 1)
  *
@@ -36,6 +37,7 @@ function main(): number {
       profile: { type: 'string', default: 'mixed' },
       plant: { type: 'string' },
       'no-rollback': { type: 'boolean', default: false },
+      'no-slow-writes': { type: 'boolean', default: false },
       'read-mode': { type: 'string' },
       'check-quorum-timeouts': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -43,8 +45,8 @@ function main(): number {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run sim -- --seeds N [--start S] [--nodes 3|5] [--steps M] [--profile mixed|churn] [--plant BUG] [--no-rollback] [--read-mode safe|lease]\n' +
-        '       npm run sim -- --seed K [--nodes 3|5] [--steps M] [--profile mixed|churn] [--plant BUG] [--no-rollback] [--read-mode safe|lease] [--trace]\n' +
+      'usage: npm run sim -- --seeds N [--start S] [--nodes 3|5] [--steps M] [--profile mixed|churn] [--plant BUG] [--no-rollback] [--no-slow-writes] [--read-mode safe|lease]\n' +
+        '       npm run sim -- --seed K [--nodes 3|5] [--steps M] [--profile mixed|churn] [--plant BUG] [--no-rollback] [--no-slow-writes] [--read-mode safe|lease] [--trace]\n' +
         `planted bugs: ${plantedBugs.join(', ')}\n`,
     );
     return 0;
@@ -55,6 +57,7 @@ function main(): number {
   if (plant !== undefined && !(plantedBugs as readonly string[]).includes(plant)) throw new Error(`--plant must be one of ${plantedBugs.join(', ')}; got ${plant}`);
   const planted = plant === undefined ? {} : plantOptions(plant as PlantedBug);
   const rollback = !values['no-rollback'];
+  const slowWrites = !values['no-slow-writes'];
   const readMode = values['read-mode'];
   if (readMode !== undefined && readMode !== 'safe' && readMode !== 'lease') throw new Error(`--read-mode must be safe or lease, got ${readMode}`);
   const cqText = values['check-quorum-timeouts'];
@@ -75,7 +78,7 @@ function main(): number {
   let totalSteps = 0;
   const startedMs = performance.now();
   for (const seed of seeds) {
-    const options: SimOptions = { seed, nodes: nodesForSeed(seed, values.nodes), steps, trace: values.trace, profile, rollback, ...(readMode === undefined ? {} : { readMode }), ...(checkQuorumTimeouts === undefined ? {} : { checkQuorumTimeouts }), ...planted };
+    const options: SimOptions = { seed, nodes: nodesForSeed(seed, values.nodes), steps, trace: values.trace, profile, rollback, slowWrites, ...(readMode === undefined ? {} : { readMode }), ...(checkQuorumTimeouts === undefined ? {} : { checkQuorumTimeouts }), ...planted };
     const result = simulate(options);
     totalSteps += result.steps;
     if (values.trace) for (const line of result.trace) process.stdout.write(`${line}\n`);
@@ -83,7 +86,7 @@ function main(): number {
     for (const v of result.violations) {
       violations++;
       process.stdout.write(`VIOLATION seed=${seed} nodes=${result.nodes} step=${v.step} ${v.kind}: ${v.detail}\n`);
-      const extra = `${plant === undefined ? '' : ` --plant ${plant}`}${rollback ? '' : ' --no-rollback'}${readMode === undefined ? '' : ` --read-mode ${readMode}`}${checkQuorumTimeouts === undefined ? '' : ` --check-quorum-timeouts ${checkQuorumTimeouts}`}`;
+      const extra = `${plant === undefined ? '' : ` --plant ${plant}`}${rollback ? '' : ' --no-rollback'}${slowWrites ? '' : ' --no-slow-writes'}${readMode === undefined ? '' : ` --read-mode ${readMode}`}${checkQuorumTimeouts === undefined ? '' : ` --check-quorum-timeouts ${checkQuorumTimeouts}`}`;
       process.stdout.write(`  replay: npm run sim -- --seed ${seed} --nodes ${result.nodes} --steps ${steps} --profile ${profile}${extra} --trace\n`);
     }
   }

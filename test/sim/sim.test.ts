@@ -70,7 +70,7 @@ describe('simulation of a correct cluster', () => {
 
 describe('planted bugs are found', () => {
   /** Each bug must be found within `seedsMax` seeds; the bound is stated, not tuned per run. */
-  const cases: { bug: PlantedBug; nodes: 3 | 5; profile: 'mixed' | 'churn'; seedsMax: number }[] = [
+  const cases: { bug: PlantedBug; nodes: 3 | 5; profile: 'mixed' | 'churn'; seedsMax: number; slowWrites?: boolean }[] = [
     { bug: 'vote-without-log-check', nodes: 3, profile: 'mixed', seedsMax: 20 },
     { bug: 'vote-without-log-check', nodes: 5, profile: 'mixed', seedsMax: 20 },
     { bug: 'read-without-read-index', nodes: 3, profile: 'mixed', seedsMax: 50 },
@@ -78,13 +78,17 @@ describe('planted bugs are found', () => {
     // First found at seed 357 since vote messages carry the commit (130 before).
     { bug: 'commit-old-term', nodes: 3, profile: 'churn', seedsMax: 400 },
     // A leader resumed from a pause keeps a lease its own ticks say is young (first found at seed 145).
-    { bug: 'pause-without-catch-up', nodes: 5, profile: 'mixed', seedsMax: 300 },
+    // Writes in flight hold a leader's lease reads until its write ends, which hides the bug from
+    // most seeds (first found at 518 with them), so this case runs the schedule without them.
+    { bug: 'pause-without-catch-up', nodes: 5, profile: 'mixed', seedsMax: 300, slowWrites: false },
+    // A leader's heartbeat sent during its write tells a commit that counts its own unwritten copy (first found at seed 22).
+    { bug: 'heartbeat-commit-while-writing', nodes: 3, profile: 'churn', seedsMax: 100 },
   ];
 
-  it.each(cases)('$bug ($nodes nodes, $profile) within $seedsMax seeds', ({ bug, nodes, profile, seedsMax }) => {
+  it.each(cases)('$bug ($nodes nodes, $profile) within $seedsMax seeds', ({ bug, nodes, profile, seedsMax, slowWrites }) => {
     let found: SimResult | null = null;
     for (let seed = 1; seed <= seedsMax && found === null; seed++) {
-      const result = simulate({ seed, nodes, profile, steps: 1000, ...plantOptions(bug) });
+      const result = simulate({ seed, nodes, profile, steps: 1000, ...(slowWrites === undefined ? {} : { slowWrites }), ...plantOptions(bug) });
       if (result.violations.length > 0) found = result;
     }
     expect(found, `${bug} was not found in ${seedsMax} seeds`).not.toBeNull();

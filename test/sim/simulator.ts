@@ -3,6 +3,7 @@ import {
   ConfChangeType,
   EntryType,
   MemoryStorage,
+  MessageType,
   NotLeaderError,
   RaftCore,
   RaftError,
@@ -11,6 +12,7 @@ import {
   decodeConfChange,
   type ConfState,
   type Entry,
+  type Message,
   type NodeId,
   RAFT_DEFAULTS,
   type RaftConfig,
@@ -57,6 +59,12 @@ export interface SimOptions {
   readonly readMode?: ReadMode;
   /** Election timeouts a leader goes without a quorum before it steps down (RaftConfig.checkQuorumTimeouts; 1 by default). */
   readonly checkQuorumTimeouts?: number;
+  /**
+   * Some Readys' writes stay in flight for steps, as RaftNode's do (on by
+   * default; see `processReady`). Off replays the schedule of earlier
+   * versions, where every Ready was written, sent and applied at once.
+   */
+  readonly slowWrites?: boolean;
 }
 
 /**
@@ -85,6 +93,8 @@ export const simBugs = [
   'ready-twice',
   /** Lease mode: a leader resumed from a pause gets no lease-clock catch-up for the time it missed (RaftNode.catchUpLeaseClock). */
   'pause-without-catch-up',
+  /** A leader's heartbeats sent during its write carry min(match, commit), a commit that may count its own copy not yet written (RaftCore.takeHeartbeats cuts it). */
+  'heartbeat-commit-while-writing',
 ] as const;
 export type SimBug = (typeof simBugs)[number];
 
@@ -128,6 +138,8 @@ const backupIntervalSteps = 10;
 const backupsMax = 4;
 /** Lease mode: chance per step that a running node is paused (a SIGSTOP, a long stall). */
 const pauseChancePerStep = 1 / 100;
+/** Chance that a Ready's write stays in flight for some steps (RaftNode: the loop waits for LevelDB; ticks, messages and proposals go on). */
+const slowWriteChance = 0.1;
 /** Copies of each message the planted 'resend-every-message' transport sends. */
 const resendCopies = 80;
 
@@ -165,6 +177,10 @@ interface SimNode {
   resumedStep: number;
   /** Reads sent to it while paused, handled first when it resumes. */
   inbox: (() => void)[];
+  /** A Ready whose write is in flight until `doneStep`; `late` are its messages that wait for the write. */
+  writing: { readonly rd: Ready; readonly late: readonly Message[]; readonly doneStep: number } | null;
+  /** The term its current core last became leader in (0: none yet). */
+  ledTerm: number;
 }
 
 interface PendingOp {
@@ -191,6 +207,8 @@ export class Simulation {
   private readonly rollbackRng: SeededRng;
   /** Draws the lease-mode pause fault, apart from the other faults so that safe-mode seeds replay as before. */
   private readonly pauseRng: SeededRng;
+  /** Draws which Readys' writes stay in flight, and for how long. */
+  private readonly writeRng: SeededRng;
   private readonly net: SimNetwork;
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly clients: SimClient[] = [];
@@ -216,6 +234,7 @@ export class Simulation {
     this.faultRng = this.rng.fork();
     this.rollbackRng = new SeededRng(options.seed ^ 0x6a09e667);
     this.pauseRng = new SeededRng(options.seed ^ 0x3c6ef372);
+    this.writeRng = new SeededRng(options.seed ^ 0xa54ff53a);
     this.faultRate = [1 / 40, 1 / 20, 1 / 10][this.rng.intBelow(3)]!;
     this.net = new SimNetwork(this.rng.fork());
     // Tiny messages make the leader ack one entry at a time, exposing commit-rule bugs.
@@ -275,11 +294,14 @@ export class Simulation {
       if (node?.core == null || node.pausedSteps > 0 || node.resumedStep === this.step) continue;
       if (this.options.trace) this.trace(`deliver ${m.from}->${m.to} ${m.type} t${m.term} i${m.index} lt${m.logTerm} n${m.entries.length} c${m.commit}${m.reject ? ' reject' : ''}${m.context ? ` ctx=${m.context}` : ''}`);
       node.core.step(m);
+      this.noticeLeader(node);
     }
     for (const node of this.runningNodes()) {
       // Occasional skipped ticks model clock drift between machines.
       if (this.healed || !this.rng.chance(0.05) || !this.maySkipTick(node)) node.core!.tick();
       else if (this.config.readMode === 'lease') node.skippedTickSteps.push(this.step);
+      this.noticeLeader(node);
+      if (node.writing !== null) this.sendHeartbeatsWhileWriting(node);
     }
     if (withClients) this.clientsAct();
     for (const node of this.runningNodes()) {
@@ -305,24 +327,89 @@ export class Simulation {
     return node.skippedTickSteps.length < skipsMax;
   }
 
+  /**
+   * Drains the node's Readys as RaftNode does. Some writes stay in flight for
+   * a few steps (`writing`): then, as in RaftNode.handleReady, a leader's
+   * appends and heartbeats go out at once when the Ready changes neither term
+   * nor vote, committed entries an earlier Ready wrote are applied at once,
+   * and the rest (the other messages, the Ready's own entries) waits for the
+   * write. A crash meanwhile loses the write.
+   */
   private processReady(node: SimNode): void {
     const core = node.core!;
-    for (let cycle = 0; cycle < readyCyclesPerStepMax && core.hasReady(); cycle++) {
+    for (let cycle = 0; cycle < readyCyclesPerStepMax; cycle++) {
+      if (node.writing !== null) {
+        if (this.step < node.writing.doneStep) return;
+        const { rd, late } = node.writing;
+        node.writing = null;
+        this.finishReady(node, rd, late);
+        continue;
+      }
+      if (!core.hasReady()) return;
       const rd = core.ready();
       if (this.options.plant === 'ready-twice' && rd.entries.length > 0) core.ready();
-      this.persist(node, rd);
-      const copies = this.options.plant === 'resend-every-message' ? resendCopies : 1;
-      for (const m of rd.messages) for (let i = 0; i < copies; i++) this.net.send(m, this.step);
-      if (this.options.plant === 'ack-on-append') this.ackOnAppend(node, rd);
-      if (rd.softState?.role === 'leader') {
-        this.stats.leaderTerms++;
-        this.trace(`${node.id} leads term ${core.basicStatus().term} voters=${core.appliedConfState().voters.join(",")} learners=${core.appliedConfState().learners.join(",")} applied=${core.basicStatus().applied} last=${core.log.lastIndex()}`);
-        this.monitor.onLeader(this.step, node.id, core.basicStatus().term, core);
+      if (this.healed || this.options.slowWrites === false || !this.writeRng.chance(slowWriteChance)) {
+        this.finishReady(node, rd, rd.messages);
+        continue;
       }
-      this.applyReady(node, rd);
-      core.advance(rd);
-      this.serveReads(node);
-      this.maybeSnapshot(node);
+      const termOrVoteChanges = rd.hardState !== null && (rd.hardState.term !== node.storage.initialState().hardState.term || rd.hardState.vote !== node.storage.initialState().hardState.vote);
+      const early = core.basicStatus().role === 'leader' && !termOrVoteChanges;
+      const late: Message[] = [];
+      for (const m of rd.messages) {
+        if (early && (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap)) this.net.send(m, this.step);
+        else late.push(m);
+      }
+      if (rd.snapshot === null) {
+        const durable = Math.min(node.storage.lastIndex(), (rd.entries[0]?.index ?? Infinity) - 1);
+        for (const entry of rd.committedEntries) if (entry.index <= durable) this.applyEntry(node, entry);
+      }
+      const doneStep = this.step + (this.writeRng.chance(0.1) ? 5 + this.writeRng.intBelow(11) : 1 + this.writeRng.intBelow(3));
+      node.writing = { rd, late, doneStep };
+      this.trace(`${node.id} writes ${rd.entries.length} entries${rd.hardState === null ? '' : ` and term ${rd.hardState.term}`} until step ${doneStep}; ${rd.messages.length - late.length} messages sent before`);
+      return;
+    }
+  }
+
+  /** The rest of a Ready: persist, send what waited, apply, advance. */
+  private finishReady(node: SimNode, rd: Ready, messages: readonly Message[]): void {
+    const core = node.core!;
+    this.persist(node, rd);
+    const copies = this.options.plant === 'resend-every-message' ? resendCopies : 1;
+    for (const m of messages) for (let i = 0; i < copies; i++) this.net.send(m, this.step);
+    if (this.options.plant === 'ack-on-append') this.ackOnAppend(node, rd);
+    this.applyReady(node, rd);
+    core.advance(rd);
+    this.serveReads(node);
+    this.maybeSnapshot(node);
+  }
+
+  /**
+   * Tells the monitor of a node that just became leader, when its core does
+   * (a message or a tick), not when its driver next takes a Ready: a write in
+   * flight may hold that Ready back for many steps, while the node already
+   * acts as leader (its heartbeats go out), and by then other terms may have
+   * committed entries it need not hold.
+   */
+  private noticeLeader(node: SimNode): void {
+    const core = node.core!;
+    const { role, term } = core.basicStatus();
+    if (role !== 'leader' || node.ledTerm === term) return;
+    node.ledTerm = term;
+    this.stats.leaderTerms++;
+    this.trace(`${node.id} leads term ${term} voters=${core.appliedConfState().voters.join(",")} learners=${core.appliedConfState().learners.join(",")} applied=${core.basicStatus().applied} last=${core.log.lastIndex()}`);
+    this.monitor.onLeader(this.step, node.id, term, core);
+  }
+
+  /** A tick while the node's write is in flight: a leader's heartbeats leave at once (RaftNode.sendHeartbeatsDuringWrite). */
+  private sendHeartbeatsWhileWriting(node: SimNode): void {
+    const core = node.core!;
+    for (const m of core.takeHeartbeats()) {
+      if (this.options.plant !== 'heartbeat-commit-while-writing') {
+        this.net.send(m, this.step);
+        continue;
+      }
+      const match = core.status().progress.get(m.to)?.match ?? 0;
+      this.net.send({ ...m, commit: m.commit === 0 ? 0 : Math.min(match, core.basicStatus().commit) }, this.step);
     }
   }
 
@@ -354,13 +441,15 @@ export class Simulation {
       this.trace(`${node.id} restores snapshot at ${rd.snapshot.metadata.index}`);
       this.monitor.onSnapshotRestored(this.step, node.id, node.kv.appliedIndex, node.kv.digest);
     }
-    for (const entry of rd.committedEntries) {
-      const command = node.kv.apply(entry);
-      this.monitor.onApply(this.step, node.id, entry, node.kv.digest);
-      this.onApplied(node, entry, command);
-    }
+    for (const entry of rd.committedEntries) if (entry.index > node.kv.appliedIndex) this.applyEntry(node, entry);
     for (const rs of rd.readStates) node.reads.set(rs.context, rs.index);
     for (const rf of rd.readFailures) this.finishRead(rf.context, 'failed', null);
+  }
+
+  private applyEntry(node: SimNode, entry: Entry): void {
+    const command = node.kv.apply(entry);
+    this.monitor.onApply(this.step, node.id, entry, node.kv.digest);
+    this.onApplied(node, entry, command);
   }
 
   private onApplied(node: SimNode, entry: Entry, command: ReturnType<KvStore['apply']>): void {
@@ -624,6 +713,7 @@ export class Simulation {
   /** Kills a node: whatever its storage did not hold is gone. */
   private crash(victim: SimNode, downSteps: number, rng: SeededRng = this.faultRng): void {
     victim.core = null;
+    victim.writing = null;
     victim.reads.clear();
     victim.downSteps = downSteps;
     victim.pausedSteps = 0;
@@ -829,6 +919,8 @@ export class Simulation {
       pausedForSteps: 0,
       resumedStep: -1,
       inbox: [],
+      writing: null,
+      ledTerm: 0,
     };
     this.nodes.set(id, node);
     this.restart(node);
@@ -853,6 +945,8 @@ export class Simulation {
     node.core = this.options.coreFactory ? this.options.coreFactory(config) : new RaftCore(config);
     node.kv = this.options.plant === 'restart-without-snapshot-state' ? new KvStore() : KvStore.restore(node.storage.snapshot().data);
     node.reads.clear();
+    node.writing = null;
+    node.ledTerm = 0;
     node.downSteps = 0;
     this.trace(`start ${node.id} (term ${node.storage.initialState().hardState.term}, last ${node.storage.lastIndex()})`);
   }
@@ -865,6 +959,7 @@ export class Simulation {
       if (!this.mayRetire(leader, node.id)) continue;
       node.retired = true;
       node.core = null;
+      node.writing = null;
       this.net.forget(node.id, 0);
       this.trace(`retire ${node.id}`);
     }

@@ -406,6 +406,31 @@ export class RaftCore {
     if (this.role === 'leader') this.uncommittedBytes = Math.max(0, this.uncommittedBytes - entriesBytes(rd.committedEntries));
   }
 
+  /**
+   * Takes the heartbeats waiting for the next Ready out of it, for a driver
+   * whose Ready is held by a slow storage write: a leader that sent nothing
+   * for an election timeout would be deposed, though nothing is wrong with it.
+   * Two things in a heartbeat depend on the disk:
+   * - its term: nothing is returned while the term or the vote differs from
+   *   the last advanced Ready's hard state (that one is written; a term not
+   *   yet written must never be sent);
+   * - its commit index: the leader counts its own copy of an entry when it
+   *   appends it, so while that copy is being written the commit index may
+   *   count a copy that is not durable. A follower told that commit could
+   *   apply an entry a new leader then overwrites. So the commit a taken
+   *   heartbeat carries is cut to the leader's last written entry (the
+   *   quorum that commits up to there is all on disk).
+   * The other messages keep their order and wait for the next Ready.
+   */
+  takeHeartbeats(): Message[] {
+    if (this.role !== 'leader' || this.term !== this.prevHardState.term || this.vote !== this.prevHardState.vote) return [];
+    const heartbeats = this.msgs.filter((m) => m.type === MessageType.Heartbeat);
+    if (heartbeats.length === 0) return [];
+    this.msgs = this.msgs.filter((m) => m.type !== MessageType.Heartbeat);
+    const written = this.log.unstable.offset - 1;
+    return heartbeats.map((m) => (m.commit <= written ? m : { ...m, commit: written }));
+  }
+
   // --------------------------------------------------------------- stepping
 
   /** Handles a message from a peer (term rules first, then the role's handler). */

@@ -124,6 +124,10 @@ export class RaftNode<R = unknown> implements TransportHandler {
   private lastTickMs = 0;
   private wake: (() => void) | null = null;
   private kicked = false;
+  /** The Ready loop is waiting for a storage write (see sendHeartbeatsDuringWrite). */
+  private writing = false;
+  /** `ticks` when that write began. */
+  private writeStartTick = 0;
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
   private fatal: unknown = null;
@@ -353,6 +357,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
 
   private onTick(): void {
     this.tickCore();
+    if (this.writing && this.ticks - this.writeStartTick >= this.heartbeatTicks()) this.sendHeartbeatsDuringWrite();
     if (this.isLeaseLeader()) {
       // The timer's tick counted one tickMs on the lease clock; more that passed is caught up.
       this.lastTickMs += this.opts.tickMs;
@@ -363,6 +368,37 @@ export class RaftNode<R = unknown> implements TransportHandler {
     this.expireReads();
     this.reportRegressions();
     this.kick();
+  }
+
+  /**
+   * A leader's heartbeats leave at once while its Ready loop waits for a
+   * storage write that has lasted a heartbeat interval, instead of with the
+   * next Ready: a synced write can take longer than an election timeout (a
+   * snapshot, a compaction, a disk that stalls), and followers that hear
+   * nothing for that long depose a leader that is only busy. A write shorter
+   * than that (the usual fsync) leaves them to the next Ready, in one frame
+   * with its appends. The core hands them over only while the term and vote
+   * they carry are on disk, with their commit cut to what the leader has
+   * written (RaftCore.takeHeartbeats).
+   */
+  private sendHeartbeatsDuringWrite(): void {
+    const heartbeats = this.core.takeHeartbeats();
+    if (heartbeats.length > 0) this.transport?.send(heartbeats);
+  }
+
+  /** Runs one storage write of the Ready loop, marked as such for the tick. */
+  private async whileWriting<T>(write: () => Promise<T>): Promise<T> {
+    this.writing = true;
+    this.writeStartTick = this.ticks;
+    try {
+      return await write();
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private heartbeatTicks(): number {
+    return this.opts.raft?.heartbeatIntervalTicks ?? RAFT_DEFAULTS.heartbeatIntervalTicks;
   }
 
   private tickCore(): void {
@@ -470,7 +506,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
     }
     if (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null) {
       const startMs = performance.now();
-      await this.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync });
+      await this.whileWriting(() => this.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync }));
       this.observer.onPersist?.((performance.now() - startMs) / 1000, rd.entries.length, rd.mustSync);
     }
     if (late.length > 0) this.transport!.send(late);
@@ -571,21 +607,22 @@ export class RaftNode<R = unknown> implements TransportHandler {
   /**
    * Takes a snapshot, or compacts the log behind the last one: at most one of
    * the two per loop turn. Either holds up the Ready loop, and with it this
-   * node's heartbeats and acknowledgements (a leader silent for an election
-   * timeout is deposed), so the compaction waits for the next turn rather
-   * than lengthen the snapshot's pause.
+   * node's acknowledgements (a leader's heartbeats still leave:
+   * sendHeartbeatsDuringWrite), so the compaction waits for the next turn
+   * rather than lengthen the snapshot's pause.
    */
   private async maybeSnapshot(): Promise<void> {
     const snapIndex = this.storage.snapshot().metadata.index;
     const compactTo = snapIndex - this.opts.snapshotCatchUpEntries;
     if (compactTo >= this.storage.firstIndex()) {
-      await this.storage.compact(compactTo);
+      await this.whileWriting(() => this.storage.compact(compactTo));
       return;
     }
     if (this.applied - snapIndex < this.opts.snapshotEntries) return;
     const startMs = performance.now();
     const index = this.applied;
-    await this.storage.createSnapshot(index, this.core.appliedConfState(), this.sm.snapshot());
+    const data = this.sm.snapshot();
+    await this.whileWriting(() => this.storage.createSnapshot(index, this.core.appliedConfState(), data));
     this.observer.onSnapshotSaved?.((performance.now() - startMs) / 1000, index);
   }
 
