@@ -6,7 +6,6 @@ import {
   decodeCommand,
   decodeMachineSnapshot,
   decodeMemberContext,
-  encodeMachineSnapshot,
   machineSnapshotFormatVersion,
   MemberContextDecodeError,
   SnapshotDecodeError,
@@ -20,7 +19,7 @@ import {
   type MemberKind,
 } from './codec.js';
 import { idempotencyKeyProblem, idempotencyKeysMaxDefault, keyProblem, resolveListLimit, valueProblem } from './limits.js';
-import { scanMachineSnapshotWire } from './snapshot-wire.js';
+import { drainSlices, encodeMachineSnapshotSlices, scanMachineSnapshotSlices, snapshotSliceRecords } from './snapshot-wire.js';
 import type { StateMachine } from './state-machine.js';
 
 /** What applying one command gave. Equal on every replica for the same entry. */
@@ -353,25 +352,39 @@ export class KvMachine implements StateMachine<ApplyResult> {
 
   /** The state as canonical bytes: items by key, members by id, idempotency oldest first. */
   snapshot(): Uint8Array {
-    const state = this.canonicalState();
-    const data = encodeMachineSnapshot(state);
-    // Walks every field of every record: as strict as decoding the whole
-    // snapshot back, at a fraction of its cost (this runs in the Ready loop).
-    const back = scanMachineSnapshotWire(data);
-    assert(
-      back.formatVersion === state.formatVersion &&
-        back.appliedIndex === state.appliedIndex &&
-        back.items === state.items.length &&
-        back.members === state.members.length &&
-        back.idempotency === state.idempotency.length,
-      'snapshot does not survive its encoding',
-    );
-    return data;
+    return drainSlices(this.snapshotInSlices());
+  }
+
+  /**
+   * `snapshot()` a slice at a time (StateMachine.snapshotInSlices). The
+   * capture holds references only, to things later applies replace but never
+   * change: the sorted key array (a merge builds a new one), each key's
+   * stored value (a put stores a new one), the idempotency table's keys and
+   * records in order, the members. The orchestrator's state changes in place,
+   * so its bytes are made now.
+   */
+  snapshotInSlices(): Generator<void, Uint8Array, void> {
+    const keys = this.sorted();
+    const stored = keys.map((key) => {
+      const value = this.entries.get(key);
+      assert(value !== undefined, `sorted key ${JSON.stringify(key)} has no value`);
+      return value;
+    });
+    const captured: CapturedState = {
+      appliedIndex: this.appliedIndexValue,
+      keys,
+      stored,
+      idempotencyKeys: [...this.idempotency.keys()],
+      idempotencyRecords: [...this.idempotency.values()],
+      members: this.members(),
+      orchestrator: this.extension?.snapshot() ?? new Uint8Array(0),
+    };
+    return encodeCaptured(captured);
   }
 
   /** sha256 (hex) of the canonical snapshot: equal exactly when states are equal. */
   digest(): string {
-    return createHash('sha256').update(encodeMachineSnapshot(this.canonicalState())).digest('hex');
+    return createHash('sha256').update(this.snapshot()).digest('hex');
   }
 
   /**
@@ -398,24 +411,57 @@ export class KvMachine implements StateMachine<ApplyResult> {
     this.membersById = members;
     this.idempotency = idempotency;
   }
+}
 
-  private canonicalState(): MachineSnapshot {
-    const items = this.sorted().map((key): KeyValue => {
-      const stored = this.entries.get(key);
-      assert(stored !== undefined, `sorted key ${JSON.stringify(key)} has no value`);
-      return { key, value: stored.value, modIndex: stored.modIndex };
-    });
-    const idempotency: IdempotencyRecord[] = [];
-    for (const [key, record] of this.idempotency) idempotency.push({ key, ...record });
-    return {
-      formatVersion: machineSnapshotFormatVersion,
-      appliedIndex: this.appliedIndexValue,
-      items,
-      members: this.members(),
-      idempotency,
-      orchestrator: this.extension?.snapshot() ?? new Uint8Array(0),
-    };
+/** What KvMachine.snapshotInSlices captured: references, encoded later. */
+interface CapturedState {
+  readonly appliedIndex: number;
+  /** Sorted; `stored[i]` is `keys[i]`'s value. */
+  readonly keys: readonly string[];
+  readonly stored: readonly StoredValue[];
+  /** Oldest first; `idempotencyRecords[i]` is `idempotencyKeys[i]`'s. */
+  readonly idempotencyKeys: readonly string[];
+  readonly idempotencyRecords: readonly StoredIdempotency[];
+  readonly members: readonly Member[];
+  readonly orchestrator: Uint8Array;
+}
+
+/**
+ * Encodes a captured state a slice at a time, then walks every field of
+ * every record of the bytes (as strict as decoding them back, at a fraction
+ * of the cost) before returning them.
+ */
+function* encodeCaptured(captured: CapturedState): Generator<void, Uint8Array, void> {
+  const items: KeyValue[] = new Array<KeyValue>(captured.keys.length);
+  for (let i = 0; i < items.length; i++) {
+    const stored = captured.stored[i]!;
+    items[i] = { key: captured.keys[i]!, value: stored.value, modIndex: stored.modIndex };
+    if ((i + 1) % snapshotSliceRecords === 0) yield;
   }
+  const idempotency: IdempotencyRecord[] = new Array<IdempotencyRecord>(captured.idempotencyKeys.length);
+  for (let i = 0; i < idempotency.length; i++) {
+    idempotency[i] = { key: captured.idempotencyKeys[i]!, ...captured.idempotencyRecords[i]! };
+    if ((i + 1) % snapshotSliceRecords === 0) yield;
+  }
+  const state: MachineSnapshot = {
+    formatVersion: machineSnapshotFormatVersion,
+    appliedIndex: captured.appliedIndex,
+    items,
+    members: captured.members,
+    idempotency,
+    orchestrator: captured.orchestrator,
+  };
+  const data = yield* encodeMachineSnapshotSlices(state);
+  const back = yield* scanMachineSnapshotSlices(data);
+  assert(
+    back.formatVersion === state.formatVersion &&
+      back.appliedIndex === state.appliedIndex &&
+      back.items === state.items.length &&
+      back.members === state.members.length &&
+      back.idempotency === state.idempotency.length,
+    'snapshot does not survive its encoding',
+  );
+  return data;
 }
 
 function duplicateResult(cmd: Command, first: StoredIdempotency, index: number): ApplyResult {

@@ -114,8 +114,27 @@ function memberBytes(member: Member): number {
   return n;
 }
 
+/** Records (items or idempotency records) a slice of the sliced encoder or scan handles between two yields: about a millisecond's work. */
+export const snapshotSliceRecords = 2048;
+
+/** Runs a sliced encoder or scan to its end at once. */
+export function drainSlices<T>(slices: Generator<void, T, void>): T {
+  for (;;) {
+    const step = slices.next();
+    if (step.done === true) return step.value;
+  }
+}
+
 /** Encodes `snapshot` in the order given; integers must be safe and non-negative (the state machine built them). */
 export function encodeMachineSnapshotWire(snapshot: MachineSnapshot): Uint8Array {
+  return drainSlices(encodeMachineSnapshotSlices(snapshot));
+}
+
+/**
+ * encodeMachineSnapshotWire, yielding after every `sliceRecords` records of
+ * each pass; `snapshot` must not change until the generator returns.
+ */
+export function* encodeMachineSnapshotSlices(snapshot: MachineSnapshot, sliceRecords = snapshotSliceRecords): Generator<void, Uint8Array, void> {
   const { items, members, idempotency } = snapshot;
   for (const n of [snapshot.formatVersion, snapshot.appliedIndex]) assert(isSafeCount(n), `snapshot field ${n} is not a safe integer`);
   // Pass 1: sizes. Key byte lengths are kept so the write pass needs no second byteLength.
@@ -131,6 +150,7 @@ export function encodeMachineSnapshotWire(snapshot: MachineSnapshot): Uint8Array
     itemKeyBytes[i] = Buffer.byteLength(item.key);
     itemBytes[i] = keyValueBytes(item, itemKeyBytes[i]!);
     total += delimitedBytes(itemBytes[i]!);
+    if ((i + 1) % sliceRecords === 0) yield;
   }
   for (const member of members) total += delimitedBytes(memberBytes(member));
   for (let i = 0; i < idempotency.length; i++) {
@@ -139,6 +159,7 @@ export function encodeMachineSnapshotWire(snapshot: MachineSnapshot): Uint8Array
     recordKeyBytes[i] = Buffer.byteLength(record.key);
     recordSizes[i] = recordBytes(record, recordKeyBytes[i]!);
     total += delimitedBytes(recordSizes[i]!);
+    if ((i + 1) % sliceRecords === 0) yield;
   }
   if (snapshot.orchestrator.byteLength > 0) total += delimitedBytes(snapshot.orchestrator.byteLength);
   // Pass 2: write, in field-number order, as protobufjs does.
@@ -151,6 +172,7 @@ export function encodeMachineSnapshotWire(snapshot: MachineSnapshot): Uint8Array
     w.stringField(tagKey, item.key, itemKeyBytes[i]!);
     if (item.value.byteLength > 0) w.bytesField(tagValue, item.value);
     if (item.modIndex !== 0) w.varintField(tagModIndex, item.modIndex);
+    if ((i + 1) % sliceRecords === 0) yield;
   }
   for (const member of members) {
     w.varintField(tagMembers, memberBytes(member));
@@ -165,6 +187,7 @@ export function encodeMachineSnapshotWire(snapshot: MachineSnapshot): Uint8Array
     if (record.index !== 0) w.varintField(tagRecordIndex, record.index);
     if (record.existed) w.varintField(tagRecordExisted, 1);
     w.stringField(tagRecordKind, record.kind, record.kind.length);
+    if ((i + 1) % sliceRecords === 0) yield;
   }
   if (snapshot.orchestrator.byteLength > 0) w.bytesField(tagOrchestrator, snapshot.orchestrator);
   assert(w.offset === total, `snapshot encoder wrote ${w.offset} bytes, sized ${total}`);
@@ -187,6 +210,12 @@ export interface SnapshotWireCounts {
  * Throws (an assertion) on anything that is not a well-formed snapshot.
  */
 export function scanMachineSnapshotWire(data: Uint8Array): SnapshotWireCounts {
+  return drainSlices(scanMachineSnapshotSlices(data));
+}
+
+/** scanMachineSnapshotWire, yielding after every `sliceRecords` records. */
+export function* scanMachineSnapshotSlices(data: Uint8Array, sliceRecords = snapshotSliceRecords): Generator<void, SnapshotWireCounts, void> {
+  let records = 0;
   const counts: SnapshotWireCounts = { formatVersion: 0, appliedIndex: 0, items: 0, members: 0, idempotency: 0, orchestratorBytes: 0 };
   const r = { pos: 0 };
   while (r.pos < data.byteLength) {
@@ -207,6 +236,7 @@ export function scanMachineSnapshotWire(data: Uint8Array): SnapshotWireCounts {
       if (tag === tagItems) counts.items++;
       else if (tag === tagMembers) counts.members++;
       else counts.idempotency++;
+      if (++records % sliceRecords === 0) yield;
     }
   }
   assert(r.pos === data.byteLength, 'snapshot scan overran its data');

@@ -533,6 +533,54 @@ describe('KvMachine snapshots and digests', () => {
   });
 });
 
+describe('KvMachine snapshot in slices', () => {
+  it('gives the bytes of the state it captured, whatever is applied between its slices', () => {
+    const machine = new KvMachine({ idempotencyKeysMax: 5000 });
+    let index = 0;
+    for (let i = 0; i < 6000; i++) machine.applyCommand(++index, putCmd(`key${i}`, `v${i}`, `w${i}`));
+    machine.applyConfChange(++index, change(ConfChangeType.AddVoter, 'n1', '127.0.0.1:7001'));
+    const expected = machine.snapshot();
+    const slices = machine.snapshotInSlices();
+    let yielded = 0;
+    const rng = new SeededRng(7);
+    for (;;) {
+      const step = slices.next();
+      if (step.done === true) {
+        expect(Buffer.from(step.value).equals(Buffer.from(expected))).toBe(true);
+        break;
+      }
+      yielded++;
+      // Between two slices: values replaced, keys deleted and added (new sorted arrays), old idempotency keys evicted, members changed.
+      for (let i = 0; i < 50; i++) {
+        const k = rng.intBelow(7000);
+        const roll = rng.intBelow(3);
+        if (roll === 0) machine.applyCommand(++index, putCmd(`key${k}`, `changed${index}`, `x${index}`));
+        else if (roll === 1) machine.applyCommand(++index, deleteCmd(`key${k}`, `x${index}`));
+        else machine.applyCommand(++index, putCmd(`new${index}`, 'n', `x${index}`));
+      }
+      machine.applyConfChange(++index, change(ConfChangeType.RemoveNode, 'n1'));
+    }
+    expect(yielded).toBeGreaterThan(4);
+    const restored = new KvMachine({ idempotencyKeysMax: 5000 });
+    restored.restore(expected);
+    expect(restored.get('key5999')).toMatchObject({ modIndex: 6000 });
+    expect(machine.snapshot()).not.toEqual(expected);
+  });
+
+  it('is the same bytes as snapshot() with the orchestrator extension, which is encoded at the capture', () => {
+    const machine = new KvMachine({ extension: new Orchestrator() });
+    const { payload, deflated } = encodeOrchCommand({ type: 'submit-run', runId: 'r1', submission: { name: 'n', setup: [], setupCacheKey: '', sourceDir: '/', tasks: [] } });
+    machine.applyCommand(1, encodeCommand({ idempotencyKey: 'run:r1', proposedAtMs: 5, op: { type: 'orch', payload, deflated } }));
+    const expected = machine.snapshot();
+    const slices = machine.snapshotInSlices();
+    const { payload: p2, deflated: d2 } = encodeOrchCommand({ type: 'submit-run', runId: 'r2', submission: { name: 'n', setup: [], setupCacheKey: '', sourceDir: '/', tasks: [] } });
+    machine.applyCommand(2, encodeCommand({ idempotencyKey: 'run:r2', proposedAtMs: 6, op: { type: 'orch', payload: p2, deflated: d2 } }));
+    let step = slices.next();
+    while (step.done !== true) step = slices.next();
+    expect(Buffer.from(step.value).equals(Buffer.from(expected))).toBe(true);
+  });
+});
+
 describe('KvMachine at bench size', () => {
   // The rates (puts/s, pages/s) are measured by `testudo bench kv-machine` (bench/kv-machine.ts), not asserted here.
   it('applies 20k puts of 256-byte values, each on its own key, and pages through them in 200 pages', () => {

@@ -38,6 +38,33 @@ class ListMachine implements StateMachine<number> {
   }
 }
 
+/**
+ * ListMachine with a snapshot in slices: captures the items, then yields
+ * `SlicedListMachine.slices` times before returning the bytes, noting the machine's applied
+ * index at each slice (entries applied meanwhile show the loop ran on).
+ */
+class SlicedListMachine extends ListMachine {
+  static readonly slices = 200;
+  readonly appliedAtSlices: number[] = [];
+  snapshotCaptures: number[] = [];
+  snapshotInSlices(): Generator<void, Uint8Array, void> {
+    const captured = { i: this.appliedIndex, items: [...this.items] };
+    this.snapshotCaptures.push(captured.i);
+    return this.slicesOf(captured);
+  }
+
+  private *slicesOf(captured: { i: number; items: string[] }): Generator<void, Uint8Array, void> {
+    for (let k = 0; k < SlicedListMachine.slices; k++) {
+      this.appliedAtSlices.push(this.appliedIndex);
+      yield;
+    }
+    return new TextEncoder().encode(JSON.stringify(captured));
+  }
+}
+
+/** startNode builds SlicedListMachines while set. */
+let slicedMachines = false;
+
 /** In-process transport: delivery on a later macrotask, to nodes that are "up". */
 class Hub {
   readonly nodes = new Map<NodeId, RaftNode<number>>();
@@ -76,7 +103,7 @@ async function startNode(hub: Hub, id: NodeId, dir: string, snapshotEntries = 10
   commitLatencies.set(id, latencies);
   const observer = { onProposalCommitted: (seconds: number) => void latencies.push(seconds) };
   const raft = { ...(electionTimeoutTicks === undefined ? {} : { electionTimeoutTicks }), ...(readMode === undefined ? {} : { readMode }) };
-  const node = new RaftNode<number>({ id, storage, stateMachine: new ListMachine(id), tickMs: 10, raft, snapshotEntries, snapshotCatchUpEntries: 5, observer });
+  const node = new RaftNode<number>({ id, storage, stateMachine: slicedMachines ? new SlicedListMachine(id) : new ListMachine(id), tickMs: 10, raft, snapshotEntries, snapshotCatchUpEntries: 5, observer });
   node.attachTransport(hub.transport(id));
   hub.nodes.set(id, node);
   node.start();
@@ -108,6 +135,7 @@ async function cluster(snapshotEntries = 1000, electionTimeoutTicks?: number, re
 afterEach(async () => {
   events = null;
   slowDisk.clear();
+  slicedMachines = false;
   await Promise.all(running.map((n) => n.stop()));
   running = [];
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
@@ -186,7 +214,9 @@ describe('RaftNode', () => {
     expect((follower.stateMachine as ListMachine).items).toContain('x');
   });
 
-  it('snapshots, compacts, and catches a restarted follower up through a snapshot', async () => {
+  // Sliced: the machine's snapshot is encoded between loop turns (RaftNode.encodeSnapshot) while entries keep committing.
+  it.each([{ sliced: false }, { sliced: true }])('snapshots (sliced: $sliced), compacts, and catches a restarted follower up through a snapshot', async ({ sliced }) => {
+    slicedMachines = sliced;
     const { hub, nodes } = await cluster(20);
     const leader = await waitFor('a leader', () => nodes.find((n) => n.isLeader));
     const follower = nodes.find((n) => n !== leader)!;
@@ -194,7 +224,14 @@ describe('RaftNode', () => {
     hub.down.add(follower.id);
     await follower.stop();
     for (let i = 0; i < 100; i++) await leader.propose(new TextEncoder().encode(`w${i}`));
-    expect(leader.status().snapshotIndex).toBeGreaterThan(50);
+    await waitFor('a snapshot written', () => leader.status().snapshotIndex > 50);
+    if (sliced) {
+      const machine = leader.stateMachine as SlicedListMachine;
+      expect(machine.snapshotCaptures).toContain(leader.status().snapshotIndex);
+      // The loop applied entries while a snapshot was being encoded.
+      const n = SlicedListMachine.slices;
+      expect(machine.appliedAtSlices.some((applied, i) => i % n > 0 && applied > machine.appliedAtSlices[i - (i % n)]!)).toBe(true);
+    }
     expect(leader.status().firstIndex).toBeGreaterThan(50);
     hub.down.delete(follower.id);
     const restarted = await startNode(hub, follower.id, followerDir, 20);
