@@ -214,7 +214,7 @@ describe('RaftNode', () => {
     expect((follower.stateMachine as ListMachine).items).toContain('x');
   });
 
-  // Sliced: the machine's snapshot is encoded between loop turns (RaftNode.encodeSnapshot) while entries keep committing.
+  // Sliced: the machine's snapshot is encoded between loop turns (SnapshotScheduler in src/raft/node/snapshots.ts) while entries keep committing.
   it.each([{ sliced: false }, { sliced: true }])('snapshots (sliced: $sliced), compacts, and catches a restarted follower up through a snapshot', async ({ sliced }) => {
     slicedMachines = sliced;
     const { hub, nodes } = await cluster(20);

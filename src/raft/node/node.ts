@@ -8,7 +8,8 @@ import type { LevelDbStorage } from '../storage/leveldb-storage.js';
 import { NodeOverloadedError, NodeStoppedError, ProposalDroppedError, ReadIndexError, TransferTimeoutError } from './node-errors.js';
 import { SeededRng } from '../../common/rand.js';
 import type { Transport, TransportHandler } from '../transport/transport.js';
-import { EntryType, NO_NODE, type ConfChange, type ConfState, type Entry, type Message, type NodeId, type Ready, type Role } from '../core/types.js';
+import { EntryType, NO_NODE, type ConfChange, type Entry, type Message, type NodeId, type Ready, type Role } from '../core/types.js';
+import { SnapshotScheduler } from './snapshots.js';
 import type { StateMachine } from './state-machine.js';
 
 /** What a node reports as it runs; every method is optional and must not throw. */
@@ -124,8 +125,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
   private lastTickMs = 0;
   private wake: (() => void) | null = null;
   private kicked = false;
-  /** A snapshot being encoded between loop turns, or encoded and waiting for the Ready loop to write it. */
-  private snapshotJob: SnapshotJob | null = null;
+  private readonly snapshots: SnapshotScheduler;
   /** The Ready loop is waiting for a storage write (see sendHeartbeatsDuringWrite). */
   private writing = false;
   /** `ticks` when that write began. */
@@ -158,6 +158,20 @@ export class RaftNode<R = unknown> implements TransportHandler {
       storage: options.storage,
       rng: new SeededRng(options.seed ?? randomInt(0, 2 ** 32)),
     });
+    this.snapshots = new SnapshotScheduler(
+      {
+        storage: this.storage,
+        sm: this.sm,
+        applied: () => this.applied,
+        appliedConfState: () => this.core.appliedConfState(),
+        whileWriting: (write) => this.whileWriting(write),
+        kick: () => this.kick(),
+        stopping: () => this.stopping,
+        onSnapshotSaved: (seconds, index) => this.observer.onSnapshotSaved?.(seconds, index),
+      },
+      options.snapshotEntries,
+      options.snapshotCatchUpEntries,
+    );
   }
 
   /** Connects the transport; call once, before `start`. */
@@ -464,7 +478,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
         this.kicked = false;
         this.flushReads();
         if (!this.core.hasReady()) {
-          if (this.snapshotEncoded()) await this.maybeSnapshot();
+          if (this.snapshots.encoded) await this.snapshots.step();
           else if (!this.kicked) await new Promise<void>((resolve) => (this.wake = resolve));
           continue;
         }
@@ -473,7 +487,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
         this.catchUpLeaseClock();
         this.core.advance(rd);
         this.serveReads();
-        await this.maybeSnapshot();
+        await this.snapshots.step();
       }
     } catch (error) {
       this.fatal = error;
@@ -564,7 +578,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
 
   private restoreSnapshot(data: Uint8Array, index: number): void {
     const startMs = performance.now();
-    this.snapshotJob = null;
+    this.snapshots.drop();
     this.sm.restore(data);
     this.applied = index;
     for (const [i, p] of this.proposals) {
@@ -606,79 +620,6 @@ export class RaftNode<R = unknown> implements TransportHandler {
     if (appliedProposals > 0) this.observer.onProposalsApplied?.(appliedProposals);
     if (entries.length > 0) this.observer.onPendingProposals?.(this.proposals.size);
     if (membershipChanged) this.observer.onMembership?.();
-  }
-
-  /**
-   * Takes a snapshot, or compacts the log behind the last one: at most one
-   * storage write per loop turn. Either write holds up the Ready loop (the
-   * leader's heartbeats still leave: sendHeartbeatsDuringWrite), so the
-   * compaction waits for the next turn rather than lengthen the snapshot's.
-   * A machine that encodes its snapshot in slices (snapshotInSlices) is
-   * captured here and encoded between loop turns (encodeSnapshot); a later
-   * turn writes the bytes. Otherwise the whole encoding runs here, in the
-   * loop, as one block of the event loop.
-   */
-  private async maybeSnapshot(): Promise<void> {
-    const snapIndex = this.storage.snapshot().metadata.index;
-    const compactTo = snapIndex - this.opts.snapshotCatchUpEntries;
-    if (compactTo >= this.storage.firstIndex()) {
-      await this.whileWriting(() => this.storage.compact(compactTo));
-      return;
-    }
-    const job = this.snapshotJob;
-    if (job !== null) {
-      if (job.error !== null) throw job.error;
-      if (job.data === null) return;
-      this.snapshotJob = null;
-      await this.saveSnapshot(job.index, job.confState, job.data, job.startMs);
-      return;
-    }
-    if (this.applied - snapIndex < this.opts.snapshotEntries) return;
-    const startMs = performance.now();
-    const index = this.applied;
-    const confState = this.core.appliedConfState();
-    if (this.sm.snapshotInSlices === undefined) {
-      await this.saveSnapshot(index, confState, this.sm.snapshot(), startMs);
-      return;
-    }
-    const started: SnapshotJob = { index, confState, startMs, data: null, error: null };
-    this.snapshotJob = started;
-    void this.encodeSnapshot(started, this.sm.snapshotInSlices());
-  }
-
-  /** A snapshot job ended (its bytes, or its error) and waits for the Ready loop. */
-  private snapshotEncoded(): boolean {
-    return this.snapshotJob !== null && (this.snapshotJob.data !== null || this.snapshotJob.error !== null);
-  }
-
-  private async saveSnapshot(index: number, confState: ConfState, data: Uint8Array, startMs: number): Promise<void> {
-    // A snapshot from the leader installed meanwhile (restoreSnapshot drops the job) is newer.
-    if (index <= this.storage.snapshot().metadata.index) return;
-    await this.whileWriting(() => this.storage.createSnapshot(index, confState, data));
-    this.observer.onSnapshotSaved?.((performance.now() - startMs) / 1000, index);
-  }
-
-  /**
-   * Runs a snapshot's slices one per event-loop turn (setImmediate), so the
-   * Ready loop, the ticks and the transport run between them; then wakes the
-   * Ready loop to write it. A failed slice is the Ready loop's to throw: a
-   * machine that cannot encode its state is as fatal as a failed write.
-   */
-  private async encodeSnapshot(job: SnapshotJob, slices: Generator<void, Uint8Array, void>): Promise<void> {
-    try {
-      for (;;) {
-        const step = slices.next();
-        if (step.done === true) {
-          job.data = step.value;
-          break;
-        }
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (this.snapshotJob !== job || this.stopping) return;
-      }
-    } catch (error) {
-      job.error = error;
-    }
-    this.kick();
   }
 
   // ---------------------------------------------------------------- reads
@@ -772,16 +713,6 @@ export function leaderLostStaggerTicksFor(electionTimeoutTicks: number): number 
 }
 
 /** Messages a leader may send before its own write is durable (see `leaderSendsBeforePersist`). */
-/** A snapshot of the machine at `index`, being encoded in slices (RaftNode.encodeSnapshot). */
-interface SnapshotJob {
-  readonly index: number;
-  readonly confState: ConfState;
-  /** performance.now() at the capture: the saved snapshot's reported time counts from here. */
-  readonly startMs: number;
-  data: Uint8Array | null;
-  error: unknown;
-}
-
 function isLeaderReplication(m: Message): boolean {
   return m.type === 'App' || m.type === 'Heartbeat' || m.type === 'Snap';
 }
