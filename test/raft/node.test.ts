@@ -40,24 +40,24 @@ class ListMachine implements StateMachine<number> {
 
 /**
  * ListMachine with a snapshot in slices: captures the items, then yields
- * `SlicedListMachine.slices` times before returning the bytes, noting the machine's applied
- * index at each slice (entries applied meanwhile show the loop ran on).
+ * until the machine has applied an entry past the capture (the node's loop
+ * went on between slices), at most `SlicedListMachine.slicesMax` times, and
+ * returns the bytes. `captures` notes each capture and the highest applied
+ * index its slices saw.
  */
 class SlicedListMachine extends ListMachine {
-  static readonly slices = 200;
-  readonly appliedAtSlices: number[] = [];
-  snapshotCaptures: number[] = [];
+  static readonly slicesMax = 100_000;
+  readonly captures: { index: number; appliedSeen: number }[] = [];
   snapshotInSlices(): Generator<void, Uint8Array, void> {
     const captured = { i: this.appliedIndex, items: [...this.items] };
-    this.snapshotCaptures.push(captured.i);
-    return this.slicesOf(captured);
+    const capture = { index: captured.i, appliedSeen: captured.i };
+    this.captures.push(capture);
+    return this.slicesOf(captured, capture);
   }
 
-  private *slicesOf(captured: { i: number; items: string[] }): Generator<void, Uint8Array, void> {
-    for (let k = 0; k < SlicedListMachine.slices; k++) {
-      this.appliedAtSlices.push(this.appliedIndex);
-      yield;
-    }
+  private *slicesOf(captured: { i: number; items: string[] }, capture: { appliedSeen: number }): Generator<void, Uint8Array, void> {
+    for (let k = 0; k < SlicedListMachine.slicesMax && this.appliedIndex <= captured.i; k++) yield;
+    capture.appliedSeen = this.appliedIndex;
     return new TextEncoder().encode(JSON.stringify(captured));
   }
 }
@@ -227,10 +227,9 @@ describe('RaftNode', () => {
     await waitFor('a snapshot written', () => leader.status().snapshotIndex > 50);
     if (sliced) {
       const machine = leader.stateMachine as SlicedListMachine;
-      expect(machine.snapshotCaptures).toContain(leader.status().snapshotIndex);
+      expect(machine.captures.map((c) => c.index)).toContain(leader.status().snapshotIndex);
       // The loop applied entries while a snapshot was being encoded.
-      const n = SlicedListMachine.slices;
-      expect(machine.appliedAtSlices.some((applied, i) => i % n > 0 && applied > machine.appliedAtSlices[i - (i % n)]!)).toBe(true);
+      expect(machine.captures.some((c) => c.appliedSeen > c.index)).toBe(true);
     }
     expect(leader.status().firstIndex).toBeGreaterThan(50);
     hub.down.delete(follower.id);
