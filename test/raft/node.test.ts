@@ -177,13 +177,20 @@ describe('RaftNode', () => {
     await leader.propose(new TextEncoder().encode('before'));
     await waitFor('followers know the leader', () => nodes.every((n) => n.leaderId === leader.id));
     const term = leader.status().term;
-    // The election timeout is 100-200 ms (10-20 ticks of 10 ms): hold the leader's next synced write for 1 s.
+    // The election timeout is 10-20 ticks: hold the leader's next synced write until every node has ticked 60 times more.
+    const follower = nodes.find((n) => n !== leader)!;
+    const heldTicks = 60;
     let held = 0;
-    slowDisk.set(leader.id, () => (held++ === 0 ? new Promise((resolve) => setTimeout(resolve, 1000)) : null));
-    const heldAt = performance.now();
+    let releasedAtTicks = 0;
+    slowDisk.set(leader.id, () => {
+      if (held++ > 0) return null;
+      const until = Math.max(...nodes.map((n) => n.ticksElapsed)) + heldTicks;
+      return waitFor('the held write\'s ticks', () => nodes.every((n) => n.ticksElapsed >= until)).then(() => void (releasedAtTicks = follower.ticksElapsed));
+    });
+    const ticksBefore = follower.ticksElapsed;
     await leader.propose(new TextEncoder().encode('held'));
     expect(held).toBeGreaterThan(0);
-    expect(performance.now() - heldAt).toBeGreaterThanOrEqual(990);
+    expect(releasedAtTicks - ticksBefore).toBeGreaterThanOrEqual(heldTicks);
     for (const n of nodes) expect({ id: n.id, term: n.status().term, leader: n.leaderId }).toEqual({ id: n.id, term, leader: leader.id });
     expect((leader.stateMachine as ListMachine).items).toEqual(['before', 'held']);
   });

@@ -320,6 +320,11 @@ export class RaftNode<R = unknown> implements TransportHandler {
     return this.leader;
   }
 
+  /** Timer ticks since start() (a stalled event loop counts as one). */
+  get ticksElapsed(): number {
+    return this.ticks;
+  }
+
   get currentRole(): Role {
     return this.role;
   }
