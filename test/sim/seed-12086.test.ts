@@ -25,6 +25,7 @@ const atStep981: RetireView = {
   commitTerm: 16,
   appliedConf: { voters: ['n1', 'n2', 'n3'], learners: ['n5'] },
   unappliedConfChangeIds: ['n5'],
+  votersApplied: 3,
 };
 
 describe('the retire rule (seed 12086: a removal lost in a leader change)', () => {
@@ -40,6 +41,9 @@ describe('the retire rule (seed 12086: a removal lost in a leader change)', () =
     expect(removalIsFinal('n5', gone)).toBe(true);
     expect(removalIsFinal('n5', { ...gone, highestTerm: 17 })).toBe(false);
     expect(removalIsFinal('n5', { ...gone, commitTerm: 15 })).toBe(false);
+    // Seed 108694: only the leader has applied the removal; if it is lost the others still need n5.
+    expect(removalIsFinal('n5', { ...gone, votersApplied: 1 })).toBe(false);
+    expect(removalIsFinal('n5', { ...gone, votersApplied: 2 })).toBe(true);
   });
 
   it('the seed itself runs clean, with and without storage rollbacks in the fault mix', () => {

@@ -983,6 +983,10 @@ export class Simulation {
       commitTerm: core.log.termOrZero(status.commit),
       appliedConf: core.appliedConfState(),
       unappliedConfChangeIds: unapplied.filter((e) => e.type === EntryType.ConfChange).map((e) => decodeConfChange(e.data, e.index).nodeId),
+      votersApplied: core.appliedConfState().voters.filter((v) => {
+        const conf = this.nodes.get(v)?.core?.appliedConfState();
+        return conf !== undefined && !conf.voters.includes(id) && !conf.learners.includes(id);
+      }).length,
     });
   }
 
@@ -1081,6 +1085,8 @@ export interface RetireView {
   readonly appliedConf: ConfState;
   /** The node ids the configuration entries after the leader's applied index name. */
   readonly unappliedConfChangeIds: readonly NodeId[];
+  /** How many of the voters of `appliedConf` are up and have applied a configuration without the node (the leader included). */
+  readonly votersApplied: number;
 }
 
 /**
@@ -1092,12 +1098,16 @@ export interface RetireView {
  *   entry of that term, so its log holds every committed entry and every
  *   entry that may still commit (later entries of older terms never can);
  * - its applied configuration names `id` neither as voter nor as learner;
- * - no configuration entry after its applied index names `id`.
+ * - no configuration entry after its applied index names `id`;
+ * - a majority of those voters have applied a configuration without `id`:
+ *   were the leader lost before the others heard of the removal's commit,
+ *   they would still count `id` and need it for a majority (seed 108694).
  * Nothing later proposes `id` again: new members get fresh ids.
  */
 export function removalIsFinal(id: NodeId, view: RetireView): boolean {
   if (view.leaderTerm < view.highestTerm || view.commitTerm !== view.leaderTerm) return false;
   if (view.appliedConf.voters.includes(id) || view.appliedConf.learners.includes(id)) return false;
+  if (view.votersApplied * 2 <= view.appliedConf.voters.length) return false;
   return !view.unappliedConfChangeIds.includes(id);
 }
 
