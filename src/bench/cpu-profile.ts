@@ -61,7 +61,7 @@ export interface Breakdown {
   topFunctions: [string, number][];
 }
 
-/** A span of the monotonic clock, in µs: `bench raft` logs its timed writes' span. */
+/** A span of the monotonic clock, in µs: `bench raft` logs its timed writes' span (`bench schedule` its big run's). */
 export interface WindowUs {
   readonly fromUs: number;
   readonly toUs: number;

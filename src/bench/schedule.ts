@@ -16,6 +16,13 @@ export interface ScheduleBenchOptions {
   readonly seed: number;
   /** Single-task runs of the idle phase. */
   readonly idleRuns: number;
+  /**
+   * No-op tasks of an untimed run before the timed one (0: none). A fresh
+   * cluster's processes run their first tasks in V8's interpreter and
+   * baseline tiers and compile the hot paths meanwhile, on the same two
+   * cores; a warm-up measures the steady state of a long-lived cluster.
+   */
+  readonly warmupTasks?: number;
   /** Keep the cluster's data (and coordinator logs) here instead of a removed temporary directory. */
   readonly dataDir?: string;
   /** Set the cluster's prefetchPerSlot before the run (default: the cluster's own). */
@@ -41,6 +48,8 @@ export interface ScheduleBenchResult {
   /** Coordinator clock: run finishedAtMs − submittedAtMs. */
   clusterSeconds: number;
   idleRuns: number;
+  /** Tasks of the untimed warm-up run (0: the timed run met a fresh cluster). */
+  warmupTasks: number;
   dataDir: string;
   /** The cluster's prefetchPerSlot during the run. */
   prefetchPerSlot: number;
@@ -237,11 +246,21 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       sourceDir: dataDir,
       tasks: Array.from({ length: options.tasks }, () => template),
     };
+    const warmupTasks = options.warmupTasks ?? 0;
+    if (warmupTasks > 0) {
+      log(`warm-up: ${warmupTasks} no-op tasks, untimed`);
+      const warmupId = `bench-s${options.seed}-warmup-${Date.now()}`;
+      await client.submitRun({ ...submission, name: `${submission.name}-warmup`, tasks: Array.from({ length: warmupTasks }, () => template) }, { runId: warmupId });
+      const warm = await waitRunEnd(client, warmupId);
+      if (warm.state !== 'passed') throw new Error(`the warm-up run ended ${warm.state}`);
+    }
     const runId = `bench-s${options.seed}-${Date.now()}`;
     log(`submitting ${options.tasks} no-op tasks to ${options.workers} workers × ${options.slots} slots`);
     const { leaderId, term: termBefore } = await waitForLeader(cluster.endpoints());
     const cpu0 = await cpuSecondsByRole(cluster, leaderId);
     const t0 = performance.now();
+    // The monotonic clock's µs (the clock of V8's .cpuprofile timestamps): a profile can be cut to this window (src/bench/cpu-profile.ts --window).
+    const timedFromUs = process.hrtime.bigint() / 1000n;
     await client.submitRun(submission, { runId });
     const submitSec = (performance.now() - t0) / 1000;
     log(`submitted in ${submitSec.toFixed(2)} s`);
@@ -254,6 +273,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       }
     });
     const seconds = (performance.now() - t0) / 1000;
+    log(`timed run: monotonic clock ${timedFromUs}-${process.hrtime.bigint() / 1000n} µs`);
     const cpu1 = await cpuSecondsByRole(cluster, leaderId);
     const after = await waitForLeader(cluster.endpoints());
     const leaderChanged = after.leaderId !== leaderId;
@@ -301,6 +321,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       submitSec: round(submitSec),
       clusterSeconds: round((end.finishedAtMs - end.submittedAtMs) / 1000),
       idleRuns: options.idleRuns,
+      warmupTasks,
       dataDir: options.dataDir ?? '',
       prefetchPerSlot,
       cpuMsPerTask,
