@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LevelDbStorage, RaftNode, type ConfChange, type Message, type NodeId, type ReadMode, type StateMachine, type Transport } from '../../src/raft/index.js';
+import { ConfChangeType, LevelDbStorage, RaftNode, type ConfChange, type Message, type NodeId, type ReadMode, type StateMachine, type Transport } from '../../src/raft/index.js';
 import { applyYieldBytesMin, leaderLostStaggerTicksFor } from '../../src/raft/node/node.js';
 
 /** When set, the hub logs each delivery (`deliver <to> commit <n>`) and each machine each apply (`apply <id> <index>`), in order. */
@@ -96,9 +96,12 @@ let running: RaftNode<number>[] = [];
 const slowDisk = new Map<NodeId, () => Promise<void> | null>();
 /** Commit latencies (seconds) each node reported through its observer. */
 const commitLatencies = new Map<NodeId, number[]>();
+/** Each running node's storage. */
+const storages = new Map<NodeId, LevelDbStorage>();
 
 async function startNode(hub: Hub, id: NodeId, dir: string, snapshotEntries = 1000, electionTimeoutTicks?: number, readMode?: ReadMode): Promise<RaftNode<number>> {
   const storage = await LevelDbStorage.open(dir, { nodeId: id, bootstrapConfState: { voters: ids, learners: [] }, beforeSyncedWrite: () => slowDisk.get(id)?.() ?? null });
+  storages.set(id, storage);
   const latencies: number[] = [];
   commitLatencies.set(id, latencies);
   const observer = { onProposalCommitted: (seconds: number) => void latencies.push(seconds) };
@@ -135,6 +138,7 @@ async function cluster(snapshotEntries = 1000, electionTimeoutTicks?: number, re
 afterEach(async () => {
   events = null;
   slowDisk.clear();
+  storages.clear();
   slicedMachines = false;
   await Promise.all(running.map((n) => n.stop()));
   running = [];
@@ -193,6 +197,44 @@ describe('RaftNode', () => {
     expect(releasedAtTicks - ticksBefore).toBeGreaterThanOrEqual(heldTicks);
     for (const n of nodes) expect({ id: n.id, term: n.status().term, leader: n.leaderId }).toEqual({ id: n.id, term, leader: leader.id });
     expect((leader.stateMachine as ListMachine).items).toEqual(['before', 'held']);
+  });
+
+  it('writes one batch per replicated proposal on every node, leaving out the commit that follows it, and writes the commit of a membership change', async () => {
+    const { hub, nodes } = await cluster();
+    const leader = await waitFor('a leader', () => nodes.find((n) => n.isLeader));
+    await leader.propose(new TextEncoder().encode('first'));
+    await waitFor('replicas to apply', () => nodes.every((n) => n.appliedIndex === leader.appliedIndex));
+    const before = new Map(ids.map((id) => [id, { batches: storages.get(id)!.batches, synced: storages.get(id)!.syncedBatches }]));
+    for (let i = 0; i < 20; i++) {
+      await leader.propose(new TextEncoder().encode(`v${i}`));
+      await waitFor('replicas to apply', () => nodes.every((n) => n.appliedIndex === leader.appliedIndex));
+    }
+    for (const id of ids) {
+      const storage = storages.get(id)!;
+      const b = before.get(id)!;
+      // Each proposal is one synced write of its entry (with the commit known then); the
+      // commit-only change that follows it (the leader's after the acks, the followers'
+      // after the next append or heartbeat) is not written.
+      expect(storage.syncedBatches - b.synced).toBe(20);
+      expect(storage.batches - b.batches).toBe(20);
+      expect(storage.initialState().hardState.commit).toBeLessThan(leader.appliedIndex);
+    }
+    // A membership change's commit is written where it is applied.
+    await leader.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: 'n4', context: new Uint8Array() });
+    await waitFor('replicas to apply the change', () => nodes.every((n) => n.appliedIndex === leader.appliedIndex));
+    for (const id of ids) expect(storages.get(id)!.initialState().hardState.commit).toBe(leader.appliedIndex);
+    // A follower restarted with its written commit learns the rest from the leader.
+    await leader.propose(new TextEncoder().encode('last'));
+    const follower = nodes.find((n) => n !== leader)!;
+    await waitFor('the follower to apply', () => follower.appliedIndex === leader.appliedIndex);
+    const dir = dirs[ids.indexOf(follower.id)]!;
+    await follower.stop();
+    running = running.filter((n) => n !== follower);
+    hub.nodes.delete(follower.id);
+    const restarted = await startNode(hub, follower.id, dir);
+    expect(storages.get(follower.id)!.initialState().hardState.commit).toBeLessThan(leader.appliedIndex);
+    await waitFor('the restarted follower to apply everything', () => restarted.appliedIndex === leader.appliedIndex);
+    expect(restarted.stateMachine.digest()).toBe(leader.stateMachine.digest());
   });
 
   it('refuses proposals on a follower with the leader hint and serves linearizable reads there', async () => {

@@ -10,8 +10,10 @@ import {
   SeededRng,
   assert,
   decodeConfChange,
+  hardStateToWrite,
   type ConfState,
   type Entry,
+  type HardState,
   type Message,
   type NodeId,
   RAFT_DEFAULTS,
@@ -181,6 +183,8 @@ interface SimNode {
   writing: { readonly rd: Ready; readonly late: readonly Message[]; readonly doneStep: number } | null;
   /** The term its current core last became leader in (0: none yet). */
   ledTerm: number;
+  /** The newest hard state its core handed out; its commit may be unwritten (hardStateToWrite). */
+  latestHardState: HardState;
 }
 
 interface PendingOp {
@@ -420,7 +424,10 @@ export class Simulation {
    * the last index. The record never claims more than the storage holds.
    */
   private persist(node: SimNode, rd: Ready): void {
-    const update = { hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot };
+    // As RaftNode: a change of the commit alone is not written (hardStateToWrite).
+    if (rd.hardState !== null) node.latestHardState = rd.hardState;
+    const hardState = hardStateToWrite(rd, node.storage.initialState().hardState, node.latestHardState);
+    const update = { hardState, entries: rd.entries, snapshot: rd.snapshot };
     const lastAfter = lastIndexAfter(node.storage, update);
     if (lastAfter < node.record.lastIndex) {
       // Only after a planted unchecked recovery may the record claim more than the storage holds.
@@ -921,6 +928,7 @@ export class Simulation {
       inbox: [],
       writing: null,
       ledTerm: 0,
+      latestHardState: storage.initialState().hardState,
     };
     this.nodes.set(id, node);
     this.restart(node);
@@ -947,6 +955,7 @@ export class Simulation {
     node.reads.clear();
     node.writing = null;
     node.ledTerm = 0;
+    node.latestHardState = node.storage.initialState().hardState;
     node.downSteps = 0;
     this.trace(`start ${node.id} (term ${node.storage.initialState().hardState.term}, last ${node.storage.lastIndex()})`);
   }

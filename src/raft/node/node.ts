@@ -8,7 +8,8 @@ import type { LevelDbStorage } from '../storage/leveldb-storage.js';
 import { NodeOverloadedError, NodeStoppedError, ProposalDroppedError, ReadIndexError, TransferTimeoutError } from './node-errors.js';
 import { SeededRng } from '../../common/rand.js';
 import type { Transport, TransportHandler } from '../transport/transport.js';
-import { EntryType, NO_NODE, type ConfChange, type Entry, type Message, type NodeId, type Ready, type Role } from '../core/types.js';
+import { EntryType, NO_NODE, type ConfChange, type Entry, type HardState, type Message, type NodeId, type Ready, type Role } from '../core/types.js';
+import { hardStateToWrite } from './ready-write.js';
 import { SnapshotScheduler } from './snapshots.js';
 import type { StateMachine } from './state-machine.js';
 
@@ -134,6 +135,8 @@ export class RaftNode<R = unknown> implements TransportHandler {
   private loopDone: Promise<void> = Promise.resolve();
   private fatal: unknown = null;
 
+  /** The newest hard state a Ready held; its commit may not be written yet (see hardStateToWrite). */
+  private latestHardState: HardState;
   private role: Role = 'follower';
   private leader: NodeId = NO_NODE;
   /** Regressed followers already reported to the observer. */
@@ -151,6 +154,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
     const snap = this.storage.snapshot();
     if (snap.metadata.index > 0) this.sm.restore(snap.data);
     this.applied = snap.metadata.index;
+    this.latestHardState = this.storage.initialState().hardState;
     this.core = new RaftCore({
       ...options.raft,
       leaderLostStaggerTicks: options.raft?.leaderLostStaggerTicks ?? leaderLostStaggerTicksFor(options.raft?.electionTimeoutTicks ?? RAFT_DEFAULTS.electionTimeoutTicks),
@@ -526,9 +530,11 @@ export class RaftNode<R = unknown> implements TransportHandler {
       this.applyEntries(now);
       for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
     }
-    if (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null) {
+    if (rd.hardState !== null) this.latestHardState = rd.hardState;
+    const hardState = hardStateToWrite(rd, this.storage.initialState().hardState, this.latestHardState);
+    if (hardState !== null || rd.entries.length > 0 || rd.snapshot !== null) {
       const startMs = performance.now();
-      await this.whileWriting(() => this.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync }));
+      await this.whileWriting(() => this.storage.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync }));
       this.observer.onPersist?.((performance.now() - startMs) / 1000, rd.entries.length, rd.mustSync);
     }
     if (late.length > 0) this.transport!.send(late);

@@ -129,6 +129,7 @@ export class LevelDbStorage implements Storage {
   /** A write whose outcome on disk is unknown; no further write is allowed. */
   private failure: unknown = null;
   private syncedBatchesCount = 0;
+  private batchesCount = 0;
   private lastBatchDurationMs = 0;
   private readonly beforeSyncedWrite: BeforeSyncedWrite | undefined;
   /** The durable record's file; null when opened in 'report' mode (no writes). */
@@ -203,6 +204,11 @@ export class LevelDbStorage implements Storage {
   /** Synced batches written since open (a driver's fsync counter). */
   get syncedBatches(): number {
     return this.syncedBatchesCount;
+  }
+
+  /** Batches written since open, synced or not. */
+  get batches(): number {
+    return this.batchesCount;
   }
 
   /** Durable record writes since open (each one synchronous O_DSYNC write); 0 in 'report' mode. */
@@ -448,6 +454,7 @@ export class LevelDbStorage implements Storage {
       throw error;
     }
     this.lastBatchDurationMs = performance.now() - startMs;
+    this.batchesCount++;
     if (sync) this.syncedBatchesCount++;
   }
 
