@@ -171,6 +171,8 @@ export function failureOf(error: unknown): Failure {
     return { code: ExitCode.unavailable, message: line(`the coordinator's forward to the leader was lost (${plainReason(lost)}); ${advice}`) };
   }
   if (error instanceof ClusterUnreachableError) return { code: ExitCode.unavailable, message: line(error.message) };
+  // A removal that is done but not yet applied by a majority of the remaining voters: the cluster answered.
+  if (error instanceof TestudoError && error.code === 'not-applied') return { code: ExitCode.failed, message: line(withoutClassNames(error.message)) };
   if (isUnreachable(error)) return { code: ExitCode.unavailable, message: line(`cannot reach the Testudo cluster: ${plainReason(error)}`) };
   if (error instanceof CorruptionError || error instanceof DurableStateRolledBackError) return { code: ExitCode.unavailable, message: line(`damaged data: ${withoutClassNames(error.message)}`) };
   if (error instanceof NotFoundError) return { code: ExitCode.failed, message: line(withoutClassNames(error.message)) };

@@ -192,6 +192,7 @@ const BY_TESTUDO_CODE: ReadonlyMap<string, readonly [ErrorClass, boolean]> = new
   ['timeout', [DeadlineExceededError, true]],
   ['stopping', [UnavailableError, true]],
   ['forward-lost', [ForwardLostError, true]],
+  ['not-applied', [TestudoError, false]],
 ]);
 
 /**

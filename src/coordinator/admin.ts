@@ -245,6 +245,7 @@ async function removeMember(host: AdminHost, id: string, timeoutMs: number, call
   const deadline = Date.now() + timeoutMs;
   if (id !== host.nodeId) {
     await proposeWhenReady(host, { type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array(0) }, deadline);
+    await waitForRemovalApplied(host, id, host.node.appliedIndex, deadline, caller);
     return { members: membersReply(host) };
   }
   // The leader removes itself by handing leadership to the most caught-up voter first.
@@ -257,6 +258,47 @@ async function removeMember(host: AdminHost, id: string, timeoutMs: number, call
   await host.node.transferLeadership(successorId, Math.min(transferTimeoutMs, timeoutMs));
   const address = host.machine.members().find((m) => m.id === successorId)?.address ?? '';
   return forwardOrRelay(host, address, 'Cluster', 'RemoveMember', { id }, Math.max(1, deadline - Date.now()), caller);
+}
+
+/**
+ * Waits until a majority of the voters that remain after removing `removed`
+ * (this leader among them) has applied the log at least to `index` (where
+ * the removal is): only then may the operator stop the removed member's
+ * process. Until a survivor has applied it, the survivors still count the
+ * removed member; if this leader were then lost for good, they would need
+ * the removed member's vote, and with it stopped could elect no one (the
+ * simulator's seed 108694; docs/operations.md, "Removing and replacing a
+ * member"). The removal itself stands either way: past the deadline the
+ * call fails with DEADLINE_EXCEEDED naming the members it waited for.
+ */
+async function waitForRemovalApplied(host: AdminHost, removed: string, index: number, deadline: number, caller: Principal | null): Promise<void> {
+  for (;;) {
+    const voters = host.node.status().confState.voters.filter((v) => v !== removed);
+    const need = Math.floor(voters.length / 2) + 1;
+    const applied: string[] = [];
+    const waiting: string[] = [];
+    await Promise.all(
+      voters.map(async (voter) => {
+        if (voter === host.nodeId) {
+          applied.push(voter);
+          return;
+        }
+        const address = host.machine.members().find((m) => m.id === voter)?.address ?? '';
+        const probeMs = Math.max(1, Math.min(memberProbeTimeoutMs, deadline - Date.now()));
+        const status = await host.peers.forward(address, 'Cluster', 'MemberStatus', {}, probeMs, caller).catch(() => null);
+        (status !== null && status.appliedIndex >= index ? applied : waiting).push(voter);
+      }),
+    );
+    if (applied.length >= need) return;
+    const lost = !host.node.isLeader;
+    if (lost || Date.now() + catchUpPollMs > deadline) {
+      // Not retryable: the removal is committed; a retry would only find it done.
+      const why = `${removed} is removed (index ${index}), but only ${applied.sort().join(', ')} of the remaining voters ${voters.join(', ')} applied it and ${need} must: keep ${removed}'s process running until \`testudo cluster status\` shows ${waiting.sort().join(', ')} applied past ${index}`;
+      if (lost) throw new ServiceError(grpc.status.UNAVAILABLE, 'not-applied', false, `lost leadership while waiting: ${why}`);
+      throw new ServiceError(grpc.status.DEADLINE_EXCEEDED, 'not-applied', false, why);
+    }
+    await sleep(catchUpPollMs);
+  }
 }
 
 /**

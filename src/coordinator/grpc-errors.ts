@@ -29,6 +29,7 @@ export type TestudoErrorCode =
   | 'timeout'
   | 'stopping'
   | 'forward-lost'
+  | 'not-applied'
   | 'internal';
 
 export class ServiceError extends Error {

@@ -121,4 +121,45 @@ describe('membership changes as docs/operations.md describes them', () => {
     expect(Object.keys(leaderRaft.progress).sort()).toEqual(['n1', 'n4', 'n5']);
     for (const [term, leaders] of await leadersByTerm(c)) expect([term, [...leaders]]).toEqual([term, [...leaders].slice(0, 1)]);
   });
+
+  it('remove-member returns only once a majority of the remaining voters applied the removal, and names whom it waits for when they cannot', async () => {
+    const started = await startCluster({ coordinators: 3 });
+    cleanups.push(started.cleanup);
+    const c = started.cluster;
+    const client = clientFor(c, { totalTimeoutMs: 30_000 });
+    clients.push(client);
+    const { leaderId } = await stableLeader(client, 3);
+    await client.put('before', 'v');
+    const [stopped, removed] = ['n1', 'n2', 'n3'].filter((id) => id !== leaderId);
+    // The one other voter that remains is stopped: the leader alone can apply the
+    // removal, which is not a majority of the two that remain (and the leader,
+    // which no longer hears from a majority, steps down after an election
+    // timeout: the call fails either way, saying what to wait for).
+    await c.pause(stopped!);
+    const waited = await testudo(['cluster', 'remove-member', '--id', removed!, '--coordinators', endpointsOf(c, [leaderId])]);
+    expect(waited.code, `remove-member returned while only the leader had applied the removal: ${waited.stdout}`).toBe(1);
+    expect(waited.stdout).toBe('');
+    expect(waited.stderr).toContain(`not-applied: `);
+    expect(waited.stderr).toContain(`${removed} is removed`);
+    expect(waited.stderr).toContain(`only ${leaderId} of the remaining voters`);
+    expect(waited.stderr).toContain(`keep ${removed}'s process running until \`testudo cluster status\` shows ${stopped} applied past`);
+    expect(waited.stderr).not.toContain('unexpected error');
+    c.resume(stopped!);
+    await allCaughtUp(client, [leaderId, stopped!]);
+    await expectWriteCommits(client, 'after/remove');
+
+    // With the remaining members up, it returns at once and a majority has applied the removal.
+    const n4 = await c.startJoiner('n4');
+    const added = await testudo(['cluster', 'add-member', '--id', 'n4', '--address', n4.grpcAddress, '--coordinators', endpointsOf(c, [leaderId, stopped!])]);
+    expect(added.code, added.stderr).toBe(0);
+    await allCaughtUp(client, [leaderId, stopped!, 'n4']);
+    const removedLive = await testudo(['cluster', 'remove-member', '--id', 'n4', '--coordinators', endpointsOf(c, [leaderId, stopped!])]);
+    expect(removedLive.code, removedLive.stderr).toBe(0);
+    const statuses = await Promise.all([leaderId, stopped!].map((id) => clientFor(c, { endpoints: [c.member(id).grpcAddress] })).map(async (one) => {
+      clients.push(one);
+      return one.memberStatus();
+    }));
+    const removalIndex = statuses.find((s) => s.id === leaderId)!.appliedIndex;
+    expect(statuses.every((s) => s.appliedIndex >= removalIndex)).toBe(true);
+  });
 });
