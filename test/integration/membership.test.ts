@@ -58,17 +58,22 @@ async function expectWriteCommits(client: TestudoClient, key: string): Promise<v
   expect(new TextDecoder().decode((await client.get(key)).value)).toBe('v');
 }
 
+/** A fresh 3-member cluster and a client of it, both cleaned up after the test. */
+async function threeMembers(): Promise<{ c: LocalCluster; client: TestudoClient }> {
+  const started = await startCluster({ coordinators: 3 });
+  cleanups.push(started.cleanup);
+  const client = clientFor(started.cluster, { totalTimeoutMs: 30_000 });
+  clients.push(client);
+  return { c: started.cluster, client };
+}
+
 async function clusterIdOf(c: LocalCluster, id: string): Promise<string> {
   return (JSON.parse(await readFile(join(c.member(id).dataDir, 'cluster.json'), 'utf8')) as { clusterId: string }).clusterId;
 }
 
 describe('membership changes as docs/operations.md describes them', () => {
   it('adds a member started without --cluster-id, replaces a live member (add, then remove) and a dead one (remove, then add), and the removed ones no longer count', async () => {
-    const started = await startCluster({ coordinators: 3 });
-    cleanups.push(started.cleanup);
-    const c = started.cluster;
-    const client = clientFor(c, { totalTimeoutMs: 30_000 });
-    clients.push(client);
+    const { c, client } = await threeMembers();
     await stableLeader(client, 3);
     for (let i = 0; i < 50; i++) await client.put(`before/${i}`, String(i));
     const clusterId = await clusterIdOf(c, 'n1');
@@ -123,11 +128,7 @@ describe('membership changes as docs/operations.md describes them', () => {
   });
 
   it('remove-member returns only once a majority of the remaining voters applied the removal, and names whom it waits for when they cannot', async () => {
-    const started = await startCluster({ coordinators: 3 });
-    cleanups.push(started.cleanup);
-    const c = started.cluster;
-    const client = clientFor(c, { totalTimeoutMs: 30_000 });
-    clients.push(client);
+    const { c, client } = await threeMembers();
     const { leaderId } = await stableLeader(client, 3);
     await client.put('before', 'v');
     const [stopped, removed] = ['n1', 'n2', 'n3'].filter((id) => id !== leaderId);
