@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestudoClient } from '../client/index.js';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import type { RunSubmission, TaskTemplate } from '../model/types.js';
+import { runDirectPool } from './direct-pool.js';
 import { dispatchLatencies, lostTasks, slotRefillGaps, stamped, startBenchCluster, waitRunEnd } from './schedule.js';
 import { equalCount, heavyTailedDurations, listSchedule, longestFirst, lowerBound, makespan, perturb, quantile, round, roundRobin, timingStatic } from './workload.js';
 
@@ -36,11 +37,17 @@ export interface MakespanBenchOptions {
   readonly dataDir?: string;
   /** Set the cluster's prefetchPerSlot before the runs (default: the cluster's own). */
   readonly prefetchPerSlot?: number;
+  /**
+   * First run the same commands from this process through a plain pool of
+   * `slots` processes (src/bench/direct-pool.ts), in the order the cluster
+   * gets them, before the cluster starts: the machine's own floor.
+   */
+  readonly directBaseline?: boolean;
 }
 
 export interface MakespanBenchResult {
   lowerBoundSec: number;
-  ratios: { roundRobin: number; equalCount: number; timingStatic: number; dynamic: number | null };
+  ratios: { roundRobin: number; equalCount: number; timingStatic: number; dynamic: number | null; directPool: number | null };
   tasks: number;
   slots: number;
   scale: number;
@@ -75,6 +82,10 @@ export interface MakespanBenchResult {
   lostTasks: number | null;
   /** The cluster's prefetchPerSlot during the real runs. */
   prefetchPerSlot: number | null;
+  /** With directBaseline: the same commands through a plain local pool of `slots` processes, wall seconds (null: not run). */
+  directPoolSec: number | null;
+  /** dynamicMakespanSec ÷ directPoolSec: what Testudo costs beyond what any runner pays on this machine. */
+  dynamicOverDirect: number | null;
 }
 
 /** The task durations the bench runs: seeded lognormal (mean 1 s) × scale, raised to minTaskSec, rounded to ms. */
@@ -159,7 +170,7 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
   if (options.simulateOnly === true) {
     return {
       ...base,
-      ratios: { ...staticRatios, dynamic: null },
+      ratios: { ...staticRatios, dynamic: null, directPool: null },
       dynamicHistory: false,
       dynamicMakespanSec: null,
       dynamicClusterSec: null,
@@ -172,10 +183,24 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
       warmupSec: null,
       lostTasks: null,
       prefetchPerSlot: null,
+      directPoolSec: null,
+      dynamicOverDirect: null,
     };
   }
 
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'testudo-bench-makespan-')));
+  let directPoolSec: number | null = null;
+  if (options.directBaseline === true) {
+    // The order the cluster's queue gives: longest first by the history when there is one, else as submitted.
+    const order = options.history ? longestFirst(previous) : durations.map((_, i) => i);
+    const direct = join(dataDir, 'direct');
+    await mkdir(direct, { recursive: true });
+    log(`direct baseline: the same ${durations.length} commands through a local pool of ${options.slots} processes`);
+    const pool = await runDirectPool(durations.map((s, i) => sleepTemplate(i, durations.length, s).command), order, options.slots, direct);
+    if (pool.failed > 0) throw new Error(`direct baseline: ${pool.failed} commands failed`);
+    directPoolSec = pool.makespanSec;
+    log(`direct baseline: ${directPoolSec.toFixed(2)} s`);
+  }
   let cluster: LocalCluster | null = null;
   let client: TestudoClient | null = null;
   try {
@@ -242,7 +267,7 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
     const refill = slotRefillGaps(view, (id) => slotsById.get(id) ?? 1);
     return {
       ...base,
-      ratios: { ...staticRatios, dynamic: round(wallSec / lb) },
+      ratios: { ...staticRatios, dynamic: round(wallSec / lb), directPool: directPoolSec === null ? null : round(directPoolSec / lb) },
       dynamicHistory: options.history,
       dynamicMakespanSec: round(wallSec),
       dynamicClusterSec: round((end.finishedAtMs - end.submittedAtMs) / 1000),
@@ -255,6 +280,8 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
       warmupSec: warmupSec === null ? null : round(warmupSec),
       lostTasks: lostTasks(view),
       prefetchPerSlot,
+      directPoolSec: directPoolSec === null ? null : round(directPoolSec),
+      dynamicOverDirect: directPoolSec === null ? null : round(wallSec / directPoolSec),
     };
   } finally {
     client?.close();

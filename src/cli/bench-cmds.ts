@@ -168,6 +168,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--simulate-only', 'skip the real run')
     .option('--data-dir <dir>', "keep the cluster's data and coordinator logs here (default: a temporary directory, removed)")
     .option('--prefetch-per-slot <x>', "set the cluster's prefetchPerSlot first (0..4; default: the cluster's own)")
+    .option('--direct', 'first run the same commands through a plain local pool of --slots processes, in the same order, before the cluster starts (the machine\'s own floor)')
     .option('--files <n>', 'the file-level case instead: one suite of N files, static timing shards vs queue mode (docs/orchestrator.md, "Queue mode")')
     .option('--history-error <x>', `with --files: the history of a quarter of the files is off by ±x (0..0.99)`, String(historyErrorDefault))
     .option('--pairs <n>', 'with --files: alternating static/queue pairs of real runs', String(filePairsDefault))
@@ -182,12 +183,14 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
         simulateOnly?: boolean;
         dataDir?: string;
         prefetchPerSlot?: string;
+        direct?: boolean;
         files?: string;
         historyError: string;
         pairs: string;
       }) => {
         const scale = Number(o.scale);
         if (!Number.isFinite(scale) || scale <= 0) throw new UsageError(`--scale must be a positive number, got "${o.scale}"`);
+        if (o.direct === true && (o.files !== undefined || o.simulateOnly === true)) throw new UsageError('--direct runs the task-level workload for real: it goes with neither --files nor --simulate-only');
         if (o.files !== undefined) {
           const historyError = Number(o.historyError);
           if (!Number.isFinite(historyError) || historyError < 0 || historyError >= 1) throw new UsageError(`--history-error must be a number from 0 to 0.99, got "${o.historyError}"`);
@@ -220,6 +223,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
             simulateOnly: o.simulateOnly === true,
             dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
             prefetchPerSlot: prefetchPerSlotFlag(o.prefetchPerSlot),
+            directBaseline: o.direct === true,
           },
           progress,
         );
