@@ -123,16 +123,7 @@ export function clusterHandlers(host: AdminHost): grpc.UntypedServiceImplementat
 
 async function clusterStatus(host: AdminHost, probeTimeoutMs: number, caller: Principal | null): Promise<unknown> {
   const members = host.machine.members();
-  const statuses = await Promise.all(
-    members.map(async (m): Promise<MemberStatus> => {
-      if (m.id === host.nodeId) return localMemberStatus(host);
-      try {
-        return await host.peers.forward(m.address, 'Cluster', 'MemberStatus', {}, probeTimeoutMs, caller);
-      } catch (error) {
-        return { ...unreachable(m.id, m.address, m.kind), error: (error as Error).message };
-      }
-    }),
-  );
+  const statuses = await Promise.all(members.map((m) => memberStatusOf(host, m, probeTimeoutMs, caller)));
   const leader = statuses.filter((s) => s.role === 'leader').sort((a, b) => b.term - a.term)[0];
   for (const s of statuses) {
     s.kind = members.find((m) => m.id === s.id)?.kind ?? s.kind;
@@ -141,6 +132,16 @@ async function clusterStatus(host: AdminHost, probeTimeoutMs: number, caller: Pr
   }
   const local = host.node.status();
   return { members: statuses, leaderId: local.leader, term: local.term, servedBy: host.nodeId };
+}
+
+/** Member `m`'s own status: this node's, or asked of it (unreachable, with the error, when it does not answer within `probeTimeoutMs`). */
+async function memberStatusOf(host: AdminHost, m: { id: string; address: string; kind: string }, probeTimeoutMs: number, caller: Principal | null): Promise<MemberStatus> {
+  if (m.id === host.nodeId) return localMemberStatus(host);
+  try {
+    return await host.peers.forward(m.address, 'Cluster', 'MemberStatus', {}, probeTimeoutMs, caller);
+  } catch (error) {
+    return { ...unreachable(m.id, m.address, m.kind), error: (error as Error).message };
+  }
 }
 
 /** Why member `s` has not caught up with `leader`, or '' when it has (what `cluster status` shows). */
@@ -277,16 +278,12 @@ async function waitForRemovalApplied(host: AdminHost, removed: string, index: nu
     const need = Math.floor(voters.length / 2) + 1;
     const applied: string[] = [];
     const waiting: string[] = [];
+    const probeMs = Math.max(1, Math.min(memberProbeTimeoutMs, deadline - Date.now()));
     await Promise.all(
       voters.map(async (voter) => {
-        if (voter === host.nodeId) {
-          applied.push(voter);
-          return;
-        }
         const address = host.machine.members().find((m) => m.id === voter)?.address ?? '';
-        const probeMs = Math.max(1, Math.min(memberProbeTimeoutMs, deadline - Date.now()));
-        const status = await host.peers.forward(address, 'Cluster', 'MemberStatus', {}, probeMs, caller).catch(() => null);
-        (status !== null && status.appliedIndex >= index ? applied : waiting).push(voter);
+        const status = await memberStatusOf(host, { id: voter, address, kind: 'voter' }, probeMs, caller);
+        (status.reachable && status.appliedIndex >= index ? applied : waiting).push(voter);
       }),
     );
     if (applied.length >= need) return;
