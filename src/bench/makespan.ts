@@ -5,7 +5,7 @@ import type { TestudoClient } from '../client/index.js';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import type { RunSubmission, TaskTemplate } from '../model/types.js';
 import { runDirectPool } from './direct-pool.js';
-import { dispatchLatencies, lostTasks, slotRefillGaps, stamped, startBenchCluster, waitRunEnd } from './schedule.js';
+import { dispatchLatencies, lostTasks, memberDataDirs, slotRefillGaps, stamped, startBenchCluster, waitArchived, waitRunEnd } from './schedule.js';
 import { equalCount, heavyTailedDurations, listSchedule, longestFirst, lowerBound, makespan, perturb, quantile, round, roundRobin, timingStatic } from './workload.js';
 
 /**
@@ -240,7 +240,10 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
     let warmupSec: number | null = null;
     if (options.history) {
       log('warm-up run (the "previous run": the same tasks at ±20% durations) to build the timing history');
-      warmupSec = (await realRun('bench-makespan-warmup', previous)).wallSec;
+      const warmup = await realRun('bench-makespan-warmup', previous);
+      warmupSec = warmup.wallSec;
+      // Each member archives the finished run shortly after its end: that work belongs to the warm-up, not to the measured run.
+      if (!(await waitArchived(memberDataDirs(cluster), warmup.view.runId, 30_000))) log('the warm-up run was not archived on every member within 30 s; measuring anyway');
     }
     log('measured run');
     const { view, end, wallSec } = await realRun('bench-makespan', durations);

@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestudoClient } from '../client/index.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
+import { reportArchivePath } from '../coordinator/runs-service.js';
 import type { RunSubmission, RunSummary, RunView, TaskTemplate } from '../model/types.js';
 import { readThreadCpuSeconds } from './process-stats.js';
 import { waitForLeader } from './raft.js';
@@ -103,6 +104,26 @@ export async function cpuSecondsByRole(cluster: LocalCluster, leaderId: string):
 }
 
 /** A local 3-coordinator cluster with `workers` workers, ready (leader elected, every worker registered and connected). */
+/** Longest the schedule bench waits for the warm-up run's report archives before the timed run. */
+const archiveWaitMsMax = 30_000;
+
+/** Whether every member (by data directory) wrote `runId`'s report archive within `waitMs`. */
+export async function waitArchived(dataDirs: readonly string[], runId: string, waitMs: number): Promise<boolean> {
+  const files = dataDirs.map((dir) => reportArchivePath(dir, runId));
+  const deadline = performance.now() + waitMs;
+  for (;;) {
+    const present = await Promise.all(files.map((file) => access(file).then(() => true, () => false)));
+    if (present.every(Boolean)) return true;
+    if (performance.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The coordinators' data directories. */
+export function memberDataDirs(cluster: LocalCluster): string[] {
+  return [...cluster.members.values()].map((m) => m.dataDir);
+}
+
 export async function startBenchCluster(
   dataDir: string,
   workers: number,
@@ -253,6 +274,9 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       await client.submitRun({ ...submission, name: `${submission.name}-warmup`, tasks: Array.from({ length: warmupTasks }, () => template) }, { runId: warmupId });
       const warm = await waitRunEnd(client, warmupId);
       if (warm.state !== 'passed') throw new Error(`the warm-up run ended ${warm.state}`);
+      // Each member archives a finished run's report shortly after its end (runs-service.ts, ReportArchive): that work belongs to the warm-up, not to the timed run.
+      const archived = await waitArchived(memberDataDirs(cluster), warmupId, archiveWaitMsMax);
+      log(archived ? 'warm-up run archived on every member' : `the warm-up run was not archived on every member within ${archiveWaitMsMax / 1000} s; timing anyway`);
     }
     const runId = `bench-s${options.seed}-${Date.now()}`;
     log(`submitting ${options.tasks} no-op tasks to ${options.workers} workers × ${options.slots} slots`);

@@ -136,7 +136,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--slots <n>', 'slots per worker', '16')
     .option('--seed <n>', 'names the runs', '1')
     .option('--idle-runs <n>', 'single-task runs, one after another, after the big run', '200')
-    .option('--warmup-tasks <n>', 'no-op tasks of an untimed run before the big run (the steady state of a long-lived cluster; 0: a fresh one)', '0')
+    .option('--warmup-tasks <n>', 'no-op tasks of an untimed run before the big run (the steady state of a long-lived cluster; 0: a fresh one); the big run starts once every member has archived it', '0')
     .option('--data-dir <dir>', "keep the cluster's data and coordinator logs here (default: a temporary directory, removed)")
     .option('--prefetch-per-slot <x>', "set the cluster's prefetchPerSlot first (0..4; default: the cluster's own)")
     .action(async (o: { tasks: string; workers: string; slots: string; seed: string; idleRuns: string; warmupTasks: string; dataDir?: string; prefetchPerSlot?: string }) => {

@@ -364,6 +364,11 @@ async function remaskArchived(archived: Buffer): Promise<Buffer> {
   return encodeRunView(JSON.parse(inflateRawSync(archived, { maxOutputLength: orchJsonBytesMax * 16 }).toString('utf8')) as RunView);
 }
 
+/** Where a node keeps a finished run's archived view: `<data dir>/reports/<run id>.json.deflate`. */
+export function reportArchivePath(dataDir: string, runId: string): string {
+  return join(dataDir, 'reports', `${runId}.json.deflate`);
+}
+
 /**
  * Finished runs' full views, kept as files in the node's data directory so a
  * run's report stays available after the run is pruned from the replicated
@@ -374,6 +379,7 @@ async function remaskArchived(archived: Buffer): Promise<Buffer> {
 export class ReportArchive {
   private readonly dir: string;
   private readonly pending = new Set<string>();
+  private readonly dataDir: string;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -381,6 +387,7 @@ export class ReportArchive {
     private readonly orchestrator: Orchestrator,
     private readonly log: Logger,
   ) {
+    this.dataDir = dataDir;
     this.dir = join(dataDir, 'reports');
     orchestrator.onChange((runIds) => {
       for (const runId of runIds) {
@@ -403,7 +410,7 @@ export class ReportArchive {
       for (const runId of runIds) {
         const run = this.orchestrator.getRun(runId);
         if (run === undefined) continue;
-        const file = join(this.dir, `${runId}.json.deflate`);
+        const file = reportArchivePath(this.dataDir, runId);
         await writeFile(`${file}.tmp`, await encodeRunView(run));
         await rename(`${file}.tmp`, file);
       }
@@ -416,7 +423,7 @@ export class ReportArchive {
   async read(runId: string): Promise<Buffer | null> {
     if (idProblem(runId, 'run id') !== null) return null;
     try {
-      const data = await readFile(join(this.dir, `${runId}.json.deflate`));
+      const data = await readFile(reportArchivePath(this.dataDir, runId));
       inflateRawSync(data, { maxOutputLength: orchJsonBytesMax * 16 });
       return data;
     } catch {
