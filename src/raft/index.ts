@@ -1,5 +1,6 @@
 export { RaftCore } from './core/core.js';
-export { RaftNode, proposalsPendingMaxDefault, readsPendingMax } from './node/node.js';
+export { RaftNode, proposalsPendingMaxDefault } from './node/node.js';
+export { readsPendingMax } from './node/reads.js';
 export { hardStateToWrite } from './node/ready-write.js';
 export { GrpcTransport, peerServerOptions, GRPC_TRANSPORT_DEFAULTS } from './transport/grpc-transport.js';
 export { PeerDecodeError } from './transport/peer-codec.js';

@@ -5,7 +5,8 @@ import type { ProgressRegression } from '../core/progress.js';
 import { DEFAULTS as RAFT_DEFAULTS, type RaftConfig } from '../core/config.js';
 import { assert } from '../core/errors.js';
 import type { LevelDbStorage } from '../storage/leveldb-storage.js';
-import { NodeOverloadedError, NodeStoppedError, ProposalDroppedError, ReadIndexError, TransferTimeoutError } from './node-errors.js';
+import { NodeOverloadedError, NodeStoppedError, ProposalDroppedError, TransferTimeoutError } from './node-errors.js';
+import { ReadQueue, readTimeoutTicksDefault } from './reads.js';
 import { SeededRng } from '../../common/rand.js';
 import type { Transport, TransportHandler } from '../transport/transport.js';
 import { EntryType, NO_NODE, type ConfChange, type Entry, type HardState, type Message, type NodeId, type Ready, type Role } from '../core/types.js';
@@ -69,7 +70,6 @@ export interface RaftNodeOptions<R> {
 }
 
 export const proposalsPendingMaxDefault = 16_384;
-export const readsPendingMax = 16_384;
 /**
  * Committed bytes from which an apply waits for the transport first (see
  * yieldBeforeLongApply): a state machine takes a few hundred milliseconds
@@ -86,10 +86,6 @@ interface PendingProposal<R> extends Deferred<R> {
   readonly term: number;
   /** performance.now() when propose() accepted it: the commit latency's start. */
   readonly proposedAtMs: number;
-}
-
-interface PendingRead extends Deferred<number> {
-  readonly startTick: number;
 }
 
 /**
@@ -112,13 +108,9 @@ export class RaftNode<R = unknown> implements TransportHandler {
   private transport: Transport | null = null;
 
   private readonly proposals = new Map<number, PendingProposal<R>>();
-  private readonly reads = new Map<string, PendingRead[]>();
-  private readsQueued: PendingRead[] = [];
-  private readsPendingCount = 0;
+  private readonly reads: ReadQueue;
   /** Reads confirmed by a leader, waiting for the applied index; ascending by index. */
-  private readsWaitingApply: { index: number; read: PendingRead }[] = [];
   private readonly transfers = new Set<{ to: NodeId } & Deferred<void>>();
-  private readContextSeq = 0;
 
   private tickTimer: NodeJS.Timeout | null = null;
   private ticks = 0;
@@ -151,6 +143,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
     this.storage = options.storage;
     this.sm = options.stateMachine;
     this.observer = options.observer ?? {};
+    this.reads = new ReadQueue(options.id);
     const snap = this.storage.snapshot();
     if (snap.metadata.index > 0) this.sm.restore(snap.data);
     this.applied = snap.metadata.index;
@@ -250,9 +243,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
     return new Promise<number>((resolve, reject) => {
       try {
         this.checkRunning();
-        if (this.readsPendingCount >= readsPendingMax) throw new NodeOverloadedError(this.readsPendingCount, readsPendingMax);
-        this.readsPendingCount++;
-        this.readsQueued.push({ startTick: this.ticks, resolve, reject });
+        this.reads.add(this.ticks, resolve, reject);
         this.kick();
       } catch (error) {
         reject(error as Error);
@@ -390,7 +381,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
     } else {
       this.lastTickMs = performance.now();
     }
-    this.expireReads();
+    this.reads.expire(this.ticks, this.opts.readTimeoutTicks ?? readTimeoutTicksDefault, this.leader);
     this.reportRegressions();
     this.kick();
   }
@@ -495,7 +486,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
         await this.handleReady(rd);
         this.catchUpLeaseClock();
         this.core.advance(rd);
-        this.serveReads();
+        this.reads.serve(this.applied);
         await this.snapshots.step();
       }
     } catch (error) {
@@ -528,7 +519,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
       committed = split === -1 ? [] : committed.slice(split);
       await this.yieldBeforeLongApply(now);
       this.applyEntries(now);
-      for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
+      for (const rs of rd.readStates) this.reads.roundAnswered(rs.context, rs.index, this.applied);
     }
     if (rd.hardState !== null) this.latestHardState = rd.hardState;
     const hardState = hardStateToWrite(rd, this.storage.initialState().hardState, this.latestHardState);
@@ -541,8 +532,8 @@ export class RaftNode<R = unknown> implements TransportHandler {
     if (rd.snapshot !== null) this.restoreSnapshot(rd.snapshot.data, rd.snapshot.metadata.index);
     await this.yieldBeforeLongApply(committed);
     this.applyEntries(committed);
-    if (!applyEarly) for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
-    for (const rf of rd.readFailures) this.onReadFailure(rf.context, rf.reason, rf.leader);
+    if (!applyEarly) for (const rs of rd.readStates) this.reads.roundAnswered(rs.context, rs.index, this.applied);
+    for (const rf of rd.readFailures) this.reads.roundFailed(rf.context, rf.reason, rf.leader);
     const basic = this.core.basicStatus();
     this.observer.onState?.({ term: basic.term, commit: basic.commit, applied: this.applied, leader: this.leader, role: this.role });
   }
@@ -635,59 +626,13 @@ export class RaftNode<R = unknown> implements TransportHandler {
 
   // ---------------------------------------------------------------- reads
 
-  /** Sends one ReadIndex request for every read queued since the last loop turn. */
+  /** Sends one ReadIndex round for every read queued since the last loop turn. */
   private flushReads(): void {
-    if (this.readsQueued.length === 0) return;
-    const batch = this.readsQueued;
-    this.readsQueued = [];
-    const context = `${this.id}:${++this.readContextSeq}`;
-    this.reads.set(context, batch);
+    const context = this.reads.startRound();
+    if (context === null) return;
     // A lease is judged on ticks: count the time a late timer has not yet told the core.
     this.catchUpLeaseClock();
     this.core.readIndex(context);
-  }
-
-  private onReadState(context: string, index: number): void {
-    const batch = this.reads.get(context);
-    if (batch === undefined) return;
-    this.reads.delete(context);
-    for (const read of batch) this.readsWaitingApply.push({ index, read });
-    this.readsWaitingApply.sort((a, b) => a.index - b.index);
-    this.serveReads();
-  }
-
-  private onReadFailure(context: string, reason: ReadIndexError['reason'], leader: NodeId): void {
-    const batch = this.reads.get(context);
-    if (batch === undefined) return;
-    this.reads.delete(context);
-    for (const read of batch) this.finishRead(read, new ReadIndexError(reason, leader));
-  }
-
-  private serveReads(): void {
-    let served = 0;
-    for (const waiting of this.readsWaitingApply) {
-      if (waiting.index > this.applied) break;
-      this.finishRead(waiting.read, waiting.index);
-      served++;
-    }
-    if (served > 0) this.readsWaitingApply.splice(0, served);
-  }
-
-  private finishRead(read: PendingRead, outcome: number | Error): void {
-    this.readsPendingCount--;
-    if (typeof outcome === 'number') read.resolve(outcome);
-    else read.reject(outcome);
-  }
-
-  /** Fails reads whose ReadIndex round went unanswered (a lost message, a partition). */
-  private expireReads(): void {
-    const limit = this.opts.readTimeoutTicks ?? 50;
-    for (const [context, batch] of this.reads) {
-      const first = batch[0];
-      if (first === undefined || this.ticks - first.startTick < limit) continue;
-      this.reads.delete(context);
-      for (const read of batch) this.finishRead(read, new ReadIndexError('timeout', this.leader));
-    }
   }
 
   // ------------------------------------------------------------- helpers
@@ -700,12 +645,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
   private failAll(error: Error): void {
     for (const p of this.proposals.values()) p.reject(error);
     this.proposals.clear();
-    for (const batch of this.reads.values()) for (const read of batch) this.finishRead(read, error);
-    this.reads.clear();
-    for (const read of this.readsQueued) this.finishRead(read, error);
-    this.readsQueued = [];
-    for (const { read } of this.readsWaitingApply) this.finishRead(read, error);
-    this.readsWaitingApply = [];
+    this.reads.failAll(error);
     for (const waiter of [...this.transfers]) waiter.reject(error);
   }
 }
