@@ -65,6 +65,8 @@ export interface ScheduleBenchResult {
   cpuMsPerTask: CpuByRole;
   /** Total CPU ÷ (seconds × cores): near 1, the machine was the limit, not a wait. */
   cpuBusyShare: number;
+  /** Raft entries the leader committed between the submit and the run's end, per task: how well the commits batched. */
+  raftEntriesPerTask: number;
   leaderChanged: boolean;
   electionsDuringRun: number;
 }
@@ -117,6 +119,12 @@ export async function waitArchived(dataDirs: readonly string[], runId: string, w
     if (performance.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The leader's commit index (a status round; 0 with no leader). */
+async function leaderCommitIndex(client: TestudoClient): Promise<number> {
+  const status = await client.clusterStatus();
+  return status.members.find((m) => m.role === 'leader')?.commitIndex ?? 0;
 }
 
 /** The coordinators' data directories. */
@@ -282,6 +290,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
     log(`submitting ${options.tasks} no-op tasks to ${options.workers} workers × ${options.slots} slots`);
     const { leaderId, term: termBefore } = await waitForLeader(cluster.endpoints());
     const cpu0 = await cpuSecondsByRole(cluster, leaderId);
+    const commit0 = await leaderCommitIndex(client);
     const t0 = performance.now();
     // The monotonic clock's µs (the clock of V8's .cpuprofile timestamps): a profile can be cut to this window (src/bench/cpu-profile.ts --window).
     const timedFromUs = process.hrtime.bigint() / 1000n;
@@ -299,13 +308,14 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
     const seconds = (performance.now() - t0) / 1000;
     log(`timed run: monotonic clock ${timedFromUs}-${process.hrtime.bigint() / 1000n} µs`);
     const cpu1 = await cpuSecondsByRole(cluster, leaderId);
+    const raftEntriesPerTask = round(((await leaderCommitIndex(client)) - commit0) / options.tasks, 3);
     const after = await waitForLeader(cluster.endpoints());
     const leaderChanged = after.leaderId !== leaderId;
     const electionsDuringRun = after.term - termBefore;
     const perTask = (key: keyof CpuByRole): number => round(((cpu1[key] - cpu0[key]) * 1000) / options.tasks, 3);
     const cpuMsPerTask: CpuByRole = { leader: perTask('leader'), followers: perTask('followers'), workers: perTask('workers'), client: perTask('client'), total: perTask('total'), mainThread: perTask('mainThread') };
     const cpuBusyShare = round((cpu1.total - cpu0.total) / (seconds * availableParallelism()), 3);
-    log(`run ${end.state} after ${seconds.toFixed(2)} s; CPU ms per task ${JSON.stringify(cpuMsPerTask)}, busy share ${cpuBusyShare}`);
+    log(`run ${end.state} after ${seconds.toFixed(2)} s; CPU ms per task ${JSON.stringify(cpuMsPerTask)}, busy share ${cpuBusyShare}, Raft entries per task ${raftEntriesPerTask}`);
     const g0 = performance.now();
     const run = await client.getRun(runId);
     const g1 = performance.now();
@@ -350,6 +360,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       prefetchPerSlot,
       cpuMsPerTask,
       cpuBusyShare,
+      raftEntriesPerTask,
       leaderChanged,
       electionsDuringRun,
     };

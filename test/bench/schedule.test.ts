@@ -1,0 +1,38 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runScheduleBench, type ScheduleBenchResult } from '../../src/bench/schedule.js';
+
+// `testudo bench schedule` on a real local cluster (3 coordinators, no-op
+// workers), small: what its figures rest on, not how fast they are.
+describe('bench schedule', () => {
+  let dir: string;
+  let result: ScheduleBenchResult;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'testudo-bench-schedule-test-'));
+    result = await runScheduleBench({ tasks: 300, workers: 2, slots: 4, seed: 1, idleRuns: 3, warmupTasks: 100, dataDir: dir }, (line) => lines.push(line));
+  }, 120_000);
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('times the big run only after every member archived the warm-up run (the path the coordinators write)', () => {
+    const archived = lines.findIndex((line) => line.includes('warm-up run archived on every member'));
+    const submitted = lines.findIndex((line) => line.includes('submitting 300 no-op tasks'));
+    expect(archived, lines.join('\n')).toBeGreaterThan(-1);
+    expect(submitted).toBeGreaterThan(archived);
+  });
+
+  it('reports the run: every task done once, idle dispatches measured, Raft entries per task from the leader', () => {
+    expect(result.lostTasks).toBe(0);
+    expect(result.tasks).toBe(300);
+    expect(result.tasksPerSec).toBeGreaterThan(0);
+    expect(result.dispatchP50Ms).toBeGreaterThanOrEqual(0);
+    // Each task needs its assignment and its result committed, batched with others: more than none, fewer than a few entries each.
+    expect(result.raftEntriesPerTask).toBeGreaterThan(0);
+    expect(result.raftEntriesPerTask).toBeLessThan(3);
+  });
+});
