@@ -5,7 +5,7 @@ import type { TestudoClient } from '../client/index.js';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import type { RunSubmission, TaskTemplate } from '../model/types.js';
 import { runDirectPool } from './direct-pool.js';
-import { dispatchLatencies, lostTasks, memberDataDirs, slotRefillGaps, stamped, startBenchCluster, waitArchived, waitRunEnd } from './schedule.js';
+import { archiveWaitMsMax, dispatchLatencies, lostTasks, memberDataDirs, slotRefillGaps, stamped, startBenchCluster, waitArchived, waitRunEnd } from './schedule.js';
 import { equalCount, heavyTailedDurations, listSchedule, longestFirst, lowerBound, makespan, perturb, quantile, round, roundRobin, timingStatic } from './workload.js';
 
 /**
@@ -243,7 +243,7 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
       const warmup = await realRun('bench-makespan-warmup', previous);
       warmupSec = warmup.wallSec;
       // Each member archives the finished run shortly after its end: that work belongs to the warm-up, not to the measured run.
-      if (!(await waitArchived(memberDataDirs(cluster), warmup.view.runId, 30_000))) log('the warm-up run was not archived on every member within 30 s; measuring anyway');
+      if (!(await waitArchived(memberDataDirs(cluster), warmup.view.runId, archiveWaitMsMax))) log(`the warm-up run was not archived on every member within ${archiveWaitMsMax / 1000} s; measuring anyway`);
     }
     log('measured run');
     const { view, end, wallSec } = await realRun('bench-makespan', durations);

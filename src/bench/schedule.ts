@@ -105,9 +105,8 @@ export async function cpuSecondsByRole(cluster: LocalCluster, leaderId: string):
   return out;
 }
 
-/** A local 3-coordinator cluster with `workers` workers, ready (leader elected, every worker registered and connected). */
-/** Longest the schedule bench waits for the warm-up run's report archives before the timed run. */
-const archiveWaitMsMax = 30_000;
+/** Longest the benchmarks wait for a warm-up run's report archives before the timed run. */
+export const archiveWaitMsMax = 30_000;
 
 /** Whether every member (by data directory) wrote `runId`'s report archive within `waitMs`. */
 export async function waitArchived(dataDirs: readonly string[], runId: string, waitMs: number): Promise<boolean> {
@@ -132,6 +131,7 @@ export function memberDataDirs(cluster: LocalCluster): string[] {
   return [...cluster.members.values()].map((m) => m.dataDir);
 }
 
+/** A local 3-coordinator cluster with `workers` workers, ready (leader elected, every worker registered and connected). */
 export async function startBenchCluster(
   dataDir: string,
   workers: number,

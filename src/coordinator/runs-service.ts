@@ -364,9 +364,14 @@ async function remaskArchived(archived: Buffer): Promise<Buffer> {
   return encodeRunView(JSON.parse(inflateRawSync(archived, { maxOutputLength: orchJsonBytesMax * 16 }).toString('utf8')) as RunView);
 }
 
+/** The folder of a node's archived run views. */
+function reportArchiveDir(dataDir: string): string {
+  return join(dataDir, 'reports');
+}
+
 /** Where a node keeps a finished run's archived view: `<data dir>/reports/<run id>.json.deflate`. */
 export function reportArchivePath(dataDir: string, runId: string): string {
-  return join(dataDir, 'reports', `${runId}.json.deflate`);
+  return join(reportArchiveDir(dataDir), `${runId}.json.deflate`);
 }
 
 /**
@@ -377,18 +382,14 @@ export function reportArchivePath(dataDir: string, runId: string): string {
  * report" (the caller gets NOT_FOUND), never a crash.
  */
 export class ReportArchive {
-  private readonly dir: string;
   private readonly pending = new Set<string>();
-  private readonly dataDir: string;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    dataDir: string,
+    private readonly dataDir: string,
     private readonly orchestrator: Orchestrator,
     private readonly log: Logger,
   ) {
-    this.dataDir = dataDir;
-    this.dir = join(dataDir, 'reports');
     orchestrator.onChange((runIds) => {
       for (const runId of runIds) {
         const summary = orchestrator.runSummary(runId);
@@ -406,7 +407,7 @@ export class ReportArchive {
     const runIds = [...this.pending];
     this.pending.clear();
     try {
-      await mkdir(this.dir, { recursive: true });
+      await mkdir(reportArchiveDir(this.dataDir), { recursive: true });
       for (const runId of runIds) {
         const run = this.orchestrator.getRun(runId);
         if (run === undefined) continue;
