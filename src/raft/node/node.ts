@@ -109,7 +109,6 @@ export class RaftNode<R = unknown> implements TransportHandler {
 
   private readonly proposals = new Map<number, PendingProposal<R>>();
   private readonly reads: ReadQueue;
-  /** Reads confirmed by a leader, waiting for the applied index; ascending by index. */
   private readonly transfers = new Set<{ to: NodeId } & Deferred<void>>();
 
   private tickTimer: NodeJS.Timeout | null = null;
