@@ -109,7 +109,8 @@ export async function runOutboxBench(options: OutboxBenchOptions, progress: (lin
 
 async function openStore(storage: OutboxStorage, dir: string): Promise<Store> {
   if (storage === 'log') {
-    const outbox = await Outbox.open(dir);
+    // Each put waits until it is durable, as the LevelDB candidate does (no deferred sync).
+    const outbox = await Outbox.open(dir, { syncDelayMs: 0 });
     return { put: (r) => outbox.put(r), confirm: (ids) => outbox.confirm(ids), close: () => outbox.close(), syncs: () => outbox.stats().syncs };
   }
   const outbox = await LevelDbOutboxCandidate.open(dir);

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 
 import { createLogger, type Logger } from '../coordinator/logger.js';
 import { attemptDirsMaxDefault, attemptRetentionMsDefault } from '../worker/attempt-files.js';
+import { outboxSyncDelayMsDefault, outboxSyncDelayMsMax } from '../worker/limits.js';
 import { detectCapabilities, LabelError, parseLabels } from '../worker/capabilities.js';
 import { chaosSeedFromTime, WorkerChaosHooks } from '../worker/chaos-hooks.js';
 import { WorkerAgent, type ExecutorKind } from '../worker/agent.js';
@@ -38,6 +39,7 @@ export function registerWorkerCommand(program: Command, _io: CliIo): void {
     .option('--tools <list>', 'extra executables to look for on PATH and advertise, a,b,…', '')
     .option('--executor <kind>', 'process (default) or noop (completes tasks at once without running them; scheduler benchmarks only)', 'process')
     .option('--kill-grace-ms <ms>', 'time between SIGTERM and SIGKILL of a timed-out task', '5000')
+    .option('--outbox-sync-ms <ms>', `a finished result the coordinators have not confirmed this long after it was kept is synced to disk (fdatasync); 0: synced before it is sent (at most ${outboxSyncDelayMsMax})`, String(outboxSyncDelayMsDefault))
     .option('--attempt-dirs-max <n>', "finished attempts whose files (output.log, junit.xml) are kept in the work dir; older ones are removed", String(attemptDirsMaxDefault))
     .option('--attempt-retention-ms <ms>', "a finished attempt's files are removed this long after it ended (default: 7 days, the coordinators' default run retention)", String(attemptRetentionMsDefault))
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', process.env['LOG_LEVEL'] ?? 'info')
@@ -67,6 +69,7 @@ export function registerWorkerCommand(program: Command, _io: CliIo): void {
       const executor = String(options['executor']) as ExecutorKind;
       if (executor !== 'process' && executor !== 'noop') throw new UsageError(`--executor must be process or noop, got ${quoted(executor)}`);
       const killGraceMs = nonNegativeIntFlag('--kill-grace-ms', String(options['killGraceMs']));
+      const outboxSyncMs = integerFlag('--outbox-sync-ms', String(options['outboxSyncMs']), 0, outboxSyncDelayMsMax);
       const attemptDirsMax = nonNegativeIntFlag('--attempt-dirs-max', String(options['attemptDirsMax']));
       const attemptRetentionMs = nonNegativeIntFlag('--attempt-retention-ms', String(options['attemptRetentionMs']));
       let capabilities;
@@ -100,6 +103,7 @@ export function registerWorkerCommand(program: Command, _io: CliIo): void {
           slots,
           executor,
           killGraceMs,
+          outboxSyncMs,
           attemptDirsMax,
           attemptRetentionMs,
           logger,

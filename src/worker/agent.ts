@@ -61,6 +61,8 @@ export interface WorkerAgentOptions {
   readonly credentials?: grpc.ChannelCredentials;
   /** Fault injection per attempt (`--chaos-hooks`, chaos runs only). */
   readonly chaos?: WorkerChaosHooks;
+  /** The outbox syncs a result still unconfirmed this long after it was written; 0: before it is sent (outbox.ts, "Deferred sync"). */
+  readonly outboxSyncMs?: number;
   /** Bounds on finished attempts' files kept in the work dir (attempt-files.ts). */
   readonly attemptDirsMax?: number;
   readonly attemptRetentionMs?: number;
@@ -171,7 +173,7 @@ export class WorkerAgent {
     const lock = await acquireWorkDirLock(options.workDir);
     try {
       const workerId = await loadOrCreateWorkerId(options.workDir);
-      const outbox = await Outbox.open(outboxDir(options.workDir));
+      const outbox = await Outbox.open(outboxDir(options.workDir), options.outboxSyncMs === undefined ? {} : { syncDelayMs: options.outboxSyncMs });
       const log = options.logger.child({ workerId });
       for (const problem of outbox.problems) log.error({ problem }, 'outbox file unusable; moved aside');
       const setup = new SetupCache({ workDir: options.workDir, killGraceMs: options.killGraceMs });

@@ -32,6 +32,14 @@ export const killGraceMsDefault = 5000;
  */
 export const pipeDrainMsMax = 2000;
 
+/**
+ * A result the coordinators have not confirmed this long after the outbox
+ * wrote it is synced to disk (fdatasync); one confirmed sooner never is
+ * (outbox.ts, "Deferred sync"). 0 syncs each burst before its puts resolve.
+ */
+export const outboxSyncDelayMsDefault = 100;
+/** Longest --outbox-sync-ms. */
+export const outboxSyncDelayMsMax = 60_000;
 /** Default number of unconfirmed results the outbox holds. */
 export const outboxEntriesMaxDefault = 10_000;
 /**

@@ -43,6 +43,21 @@
 // answers as a duplicate, so a confirm needs no fsync of its own (the next
 // put's sync, or a compaction, makes it durable too).
 //
+// Deferred sync (`syncDelayMs`, default outboxSyncDelayMsDefault; the
+// worker's --outbox-sync-ms): a put resolves once its batch is written, so
+// the result is in the kernel's page cache and survives this process's crash
+// (kill -9, out of memory), and the worker sends it at once. A result still
+// unconfirmed `syncDelayMs` after it was written is synced then (one
+// fdatasync for every such result), so it also survives a crash of the
+// machine; a result the coordinators confirm sooner is never synced, since
+// their Raft log holds it durably. What a machine crash can take is the
+// results of the last `syncDelayMs` not yet committed: the coordinators then
+// count those attempts lost and run them again (a result is counted at most
+// once either way). A scheduler benchmark of no-op tasks finishes thousands
+// a second, and one fdatasync per burst on each worker was a tenth of the
+// cluster's CPU there (README, "Scheduler throughput"). `syncDelayMs` 0 keeps
+// the strict order: each burst is synced before its puts resolve.
+//
 // Compaction: when the active segment is over outboxCompactBytesMin and over
 // twice the size of the live records, the live results are written to a
 // temp file, synced, renamed to the next segment number and the directory
@@ -76,6 +91,7 @@ import {
   outboxRecordBytesMax,
   outboxSegmentBytesMax,
   outboxSegmentsMax,
+  outboxSyncDelayMsDefault,
 } from './limits.js';
 
 export interface OutboxOptions {
@@ -87,6 +103,8 @@ export interface OutboxOptions {
   readonly liveBytesMax?: number;
   /** Active segment size below which it is never compacted; default outboxCompactBytesMin. */
   readonly compactBytesMin?: number;
+  /** Sync a written, unconfirmed result this long after it was written; 0: before its put resolves. Default outboxSyncDelayMsDefault. */
+  readonly syncDelayMs?: number;
 }
 
 /** A file found unusable (in part or whole) when the outbox was opened. */
@@ -105,6 +123,8 @@ export interface OutboxStats {
   /** write batches appended to the active segment. */
   readonly writes: number;
   readonly compactions: number;
+  /** Results written and unconfirmed whose sync is still due (deferred sync). */
+  readonly unsynced: number;
   /** The active segment's file name, '' when closed. */
   readonly segment: string;
   readonly segmentBytes: number;
@@ -205,6 +225,11 @@ export class Outbox {
   /** No automatic compaction retry before the segment reaches this size (after a failed one). */
   private compactRetryAt = 0;
 
+  /** Results written without a sync and not confirmed since (deferred sync), by attemptId. */
+  private readonly unsynced = new Set<string>();
+  private syncTimer: NodeJS.Timeout | null = null;
+  private readonly syncDelayMs: number;
+
   private batch: Batch | null = null;
   private draining = false;
   private idle: Promise<void> = Promise.resolve();
@@ -222,6 +247,8 @@ export class Outbox {
     this.recordBytesMax = options.recordBytesMax ?? outboxRecordBytesMax;
     this.liveBytesMax = options.liveBytesMax ?? outboxLiveBytesMax;
     this.compactBytesMin = options.compactBytesMin ?? outboxCompactBytesMin;
+    this.syncDelayMs = options.syncDelayMs ?? outboxSyncDelayMsDefault;
+    if (!(Number.isSafeInteger(this.syncDelayMs) && this.syncDelayMs >= 0)) throw new RangeError(`outbox syncDelayMs must be a non-negative integer, got ${this.syncDelayMs}`);
   }
 
   /** Opens (creating) the outbox in `dir`, loading every result in it. */
@@ -253,6 +280,7 @@ export class Outbox {
   stats(): OutboxStats {
     return {
       syncs: this.syncs,
+      unsynced: this.unsynced.size,
       writes: this.writes,
       compactions: this.compactions,
       segment: this.active === null ? '' : path.basename(this.active.file),
@@ -262,9 +290,11 @@ export class Outbox {
   }
 
   /**
-   * Stores a result durably (resolves once it is synced to disk). Idempotent:
-   * a result for an attemptId already held (or being written) is not
-   * rewritten, the first one stays.
+   * Stores a result: resolves once it is written (then it survives this
+   * process's crash), synced to disk too when `syncDelayMs` is 0; otherwise
+   * it is synced `syncDelayMs` later unless confirmed first (see "Deferred
+   * sync" above). Idempotent: a result for an attemptId already held (or
+   * being written) is not rewritten, the first one stays.
    */
   async put(result: AttemptResult): Promise<void> {
     const id = result.attemptId;
@@ -282,7 +312,7 @@ export class Outbox {
         `the outbox's unconfirmed results take ${this.liveBytes + this.writingBytes} bytes; with ${frame.length} more they would pass its limit of ${this.liveBytesMax}`,
       );
     }
-    const write = this.enqueue([frame], true, { id, result, bytes: frame.length });
+    const write = this.enqueue([frame], this.syncDelayMs === 0, { id, result, bytes: frame.length });
     this.writing.set(id, write);
     this.writingBytes += frame.length;
     return write;
@@ -300,10 +330,12 @@ export class Outbox {
       const entry = this.entries.get(id);
       if (entry === undefined) continue;
       this.entries.delete(id);
+      this.unsynced.delete(id);
       this.liveBytes -= entry.bytes;
       removed.push(id);
     }
     if (removed.length === 0) return;
+    if (this.unsynced.size === 0) this.cancelSync();
     if (this.closed) throw new Error('the outbox is closed');
     const frames: Buffer[] = [];
     let ids: string[] = [];
@@ -339,13 +371,23 @@ export class Outbox {
     });
   }
 
-  /** Waits for queued writes, then closes the segment; later puts and confirms fail. */
+  /** Waits for queued writes, syncs the results whose sync was still due, then closes the segment; later puts and confirms fail. */
   async close(): Promise<void> {
     this.closed = true;
+    this.cancelSync();
     while (this.draining) await this.idle;
     const active = this.active;
     this.active = null;
-    if (active !== null) await active.handle.close();
+    if (active === null) return;
+    try {
+      if (this.unsynced.size > 0 && !this.mustRoll) {
+        this.syncs++;
+        await active.handle.datasync();
+        this.unsynced.clear();
+      }
+    } finally {
+      await active.handle.close();
+    }
   }
 
   // ------------------------------------------------------------ writing
@@ -396,11 +438,14 @@ export class Outbox {
   private async commit(batch: Batch): Promise<void> {
     let failed = false;
     let error: unknown;
-    if (batch.frames.length > 0) {
+    if (batch.frames.length > 0 || batch.sync) {
       try {
         if (this.active === null) throw new Error('the outbox is closed');
         if (this.mustRoll || this.active.size + batch.bytes > outboxSegmentBytesMax) await this.rewrite();
+        // Every result written before this sync (earlier batches, each written in turn) is durable after it.
+        const covered = batch.sync ? [...this.unsynced] : [];
         await this.append(Buffer.concat(batch.frames, batch.bytes), batch.sync);
+        for (const id of covered) this.unsynced.delete(id);
       } catch (err) {
         failed = true;
         error = err;
@@ -413,8 +458,11 @@ export class Outbox {
       if (!failed) {
         this.entries.set(put.id, { result: put.result, bytes: put.bytes });
         this.liveBytes += put.bytes;
+        if (!batch.sync) this.unsynced.add(put.id);
       }
     }
+    if (failed && this.unsynced.size > 0) this.cancelSync(); // armed again below: the retry rolls to a new, synced segment
+    if (this.unsynced.size > 0) this.armSync();
     for (const waiter of batch.waiters) {
       if (failed) waiter.reject(error);
       else waiter.resolve();
@@ -438,6 +486,25 @@ export class Outbox {
     }
   }
 
+  /** Deferred sync: a sync-only batch `syncDelayMs` from now, unless one is due already. */
+  private armSync(): void {
+    if (this.syncTimer !== null || this.closed) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      if (this.unsynced.size === 0 || this.closed) return;
+      this.currentBatch().sync = true;
+      this.kick();
+    }, this.syncDelayMs);
+    // A worker that stops closes its outbox, which syncs what is still due.
+    this.syncTimer.unref();
+  }
+
+  private cancelSync(): void {
+    if (this.syncTimer === null) return;
+    clearTimeout(this.syncTimer);
+    this.syncTimer = null;
+  }
+
   private compactionDue(): boolean {
     const active = this.active;
     if (active === null || this.mustRoll) return false;
@@ -448,9 +515,11 @@ export class Outbox {
     const active = this.active;
     if (active === null) throw new Error('the outbox is closed');
     try {
-      await writeAll(active.handle, data);
-      active.size += data.length;
-      this.writes++;
+      if (data.length > 0) {
+        await writeAll(active.handle, data);
+        active.size += data.length;
+        this.writes++;
+      }
       if (sync) {
         this.syncs++;
         await active.handle.datasync();
@@ -517,6 +586,8 @@ export class Outbox {
     this.mustRoll = false;
     this.compactRetryAt = 0;
     this.compactions++;
+    // The new segment holds every live result, synced.
+    this.unsynced.clear();
     let liveBytes = 0;
     for (const [id, entry] of this.entries) {
       entry.bytes = sizes.get(id) ?? entry.bytes;

@@ -34,6 +34,8 @@ const badEndpoints: Case[] = [
 
 const badNumbers: Case[] = [
   { args: ['worker', '--coordinators', '127.0.0.1:7001', '--slots', '0x4'], says: ['--slots', '"0x4"'] },
+  { args: ['worker', '--coordinators', '127.0.0.1:7001', '--outbox-sync-ms', '-1'], says: ['--outbox-sync-ms', '"-1"', '0 to 60000'] },
+  { args: ['worker', '--coordinators', '127.0.0.1:7001', '--outbox-sync-ms', '60001'], says: ['--outbox-sync-ms', '"60001"'] },
   { args: ['worker', '--coordinators', '127.0.0.1:7001', '--http', '127.0.0.1:99999'], says: ['--http', '"127.0.0.1:99999"'] },
   { args: ['worker', '--coordinators', '127.0.0.1:7001', '--labels', 'os=windows'], says: ['--labels', 'os', process.platform] },
   { args: ['up', '--workers', '65'], says: ['--workers', '"65"', '0 to 64'] },

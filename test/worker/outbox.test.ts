@@ -157,8 +157,8 @@ describe('Outbox', () => {
     expect((await openOutbox()).size).toBe(0);
   });
 
-  it('group-commits concurrent puts: one write and one sync for a burst', async () => {
-    const outbox = await openOutbox();
+  it('group-commits concurrent puts: one write and one sync for a burst (strict sync)', async () => {
+    const outbox = await openOutbox({ syncDelayMs: 0 });
     const before = outbox.stats();
     await Promise.all(Array.from({ length: 100 }, (_, i) => outbox.put(result(`r${String(i).padStart(3, '0')}`, i))));
     const after = outbox.stats();
@@ -182,6 +182,65 @@ describe('Outbox', () => {
     const reopened = await openOutbox();
     expect(reopened.size).toBe(98 + 21);
     expect(reopened.problems).toEqual([]);
+  });
+
+  /** Waits (at most 5 s) until `probe` holds. */
+  async function until(what: string, probe: () => boolean): Promise<void> {
+    const deadline = performance.now() + 5000;
+    while (!probe()) {
+      if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  it('defers the sync: a put resolves once written, and results confirmed before the delay are never synced', async () => {
+    const outbox = await openOutbox({ syncDelayMs: 60_000 });
+    const ids = Array.from({ length: 10 }, (_, i) => `d${i}`);
+    await Promise.all(ids.map((id, i) => outbox.put(result(id, i))));
+    expect(outbox.stats()).toMatchObject({ syncs: 0, writes: 1, unsynced: 10 });
+    await outbox.confirm(ids.slice(0, 4));
+    expect(outbox.stats().unsynced).toBe(6);
+    await outbox.confirm(ids.slice(4));
+    expect(outbox.stats()).toMatchObject({ syncs: 0, unsynced: 0 });
+    await outbox.close();
+    expect(outbox.stats().syncs).toBe(0);
+    expect((await openOutbox()).size).toBe(0);
+  });
+
+  it('syncs the results still unconfirmed once the delay is over, one sync for the burst', async () => {
+    const outbox = await openOutbox({ syncDelayMs: 20 });
+    await Promise.all(['u0', 'u1', 'u2'].map((id, i) => outbox.put(result(id, i))));
+    expect(outbox.stats()).toMatchObject({ syncs: 0, unsynced: 3 });
+    await until('the deferred sync ran', () => outbox.stats().unsynced === 0);
+    expect(outbox.stats().syncs).toBe(1);
+    // A confirm after the sync adds none; a later put is synced by a sync of its own.
+    await outbox.confirm(['u0']);
+    await outbox.put(result('u3', 3));
+    await until('the second deferred sync ran', () => outbox.stats().unsynced === 0);
+    expect(outbox.stats().syncs).toBe(2);
+    const reopened = await openOutbox();
+    expect(reopened.pending().map((r) => r.attemptId)).toEqual(['u1', 'u2', 'u3']);
+  });
+
+  it('close syncs the results whose sync was still due; a compaction makes them durable too', async () => {
+    const first = await openOutbox({ syncDelayMs: 60_000 });
+    await first.put(result('c0', 1));
+    await first.put(result('c1', 2));
+    expect(first.stats()).toMatchObject({ syncs: 0, unsynced: 2 });
+    await first.close();
+    expect(first.stats()).toMatchObject({ syncs: 1, unsynced: 0 });
+
+    const second = await openOutbox({ syncDelayMs: 60_000 });
+    await second.put(result('c2', 3));
+    expect(second.stats().unsynced).toBe(1);
+    await second.compact();
+    expect(second.stats().unsynced).toBe(0);
+    expect(second.pending().map((r) => r.attemptId)).toEqual(['c0', 'c1', 'c2']);
+  });
+
+  it('refuses a negative or fractional sync delay', async () => {
+    await expect(Outbox.open(dir, { syncDelayMs: -1 })).rejects.toThrow(/syncDelayMs must be a non-negative integer/);
+    await expect(Outbox.open(dir, { syncDelayMs: 1.5 })).rejects.toThrow(/syncDelayMs/);
   });
 
   it('cuts a torn last frame off silently and appends after the whole ones', async () => {
