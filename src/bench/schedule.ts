@@ -32,8 +32,22 @@ export interface ScheduleBenchOptions {
 
 export interface ScheduleBenchResult {
   tasksPerSec: number;
+  /** Idle phase: a single-task run's queuedAtMs (the leader's stamp on its submit-run) → its attempt's start on the worker. */
   dispatchP50Ms: number;
   dispatchP99Ms: number;
+  /** Idle phase: the slowest dispatch, and how many took over 10 ms (the issue's bound on the p99). */
+  dispatchMaxMs: number;
+  dispatchOver10Ms: number;
+  /**
+   * Idle phase, each dispatch split at its attempt's assignedAtMs (the
+   * leader's stamp on the assign): submit → assign proposed (the leader's
+   * planning), then assign → start (the assign's commit, its delivery and
+   * the worker's start). p50 and p99 of each.
+   */
+  dispatchPlanP50Ms: number;
+  dispatchPlanP99Ms: number;
+  dispatchCommitP50Ms: number;
+  dispatchCommitP99Ms: number;
   loadedDispatchP50Ms: number;
   loadedDispatchP99Ms: number;
   /** Under load, worker clock: a slot's end → the next start on that worker (see slotRefillGaps). */
@@ -181,6 +195,24 @@ export async function waitRunEnd(client: TestudoClient, runId: string, onUpdate?
 }
 
 /** Per task: first attempt's worker start − the task's queue time (ms); tasks without a first result are skipped. */
+/** A dispatch split at the first attempt's assignedAtMs (see ScheduleBenchResult.dispatchPlanP50Ms). */
+export interface DispatchPhases {
+  /** queuedAtMs → assignedAtMs, both the leader's stamps. */
+  readonly planMs: number;
+  /** assignedAtMs → the worker's startedAtMs. */
+  readonly commitMs: number;
+}
+
+/** Each started task's dispatch, in two phases; their sum is what dispatchLatencies gives. */
+export function dispatchPhases(run: RunView): DispatchPhases[] {
+  const out: DispatchPhases[] = [];
+  for (const task of run.tasks) {
+    const attempt = task.attempts[0];
+    if (attempt?.result !== undefined) out.push({ planMs: attempt.assignedAtMs - task.queuedAtMs, commitMs: attempt.result.startedAtMs - attempt.assignedAtMs });
+  }
+  return out;
+}
+
 export function dispatchLatencies(run: RunView): number[] {
   const out: number[] = [];
   for (const task of run.tasks) {
@@ -326,23 +358,30 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
     const lost = lostTasks(run);
 
     log(`idle phase: ${options.idleRuns} single-task runs, one after another`);
-    const idle: number[] = [];
+    const idle: DispatchPhases[] = [];
     let idleLost = 0;
     for (let i = 0; i < options.idleRuns; i++) {
       const id = `bench-idle-${options.seed}-${i}-${Date.now()}`;
       await client.submitRun({ ...submission, name: `bench-idle-${i}`, tasks: [template] }, { runId: id });
       await waitRunEnd(client, id);
       const view = await client.getRun(id);
-      idle.push(...dispatchLatencies(view));
+      idle.push(...dispatchPhases(view));
       const lostHere = lostTasks(view);
       idleLost += lostHere;
       if (lostHere > 0) log(`  idle run ${id}: ${lostHere} lost`);
       if ((i + 1) % 50 === 0) log(`  ${i + 1} idle runs done`);
     }
+    const idleTotals = idle.map((d) => d.planMs + d.commitMs);
     return {
       tasksPerSec: round(options.tasks / seconds, 1),
-      dispatchP50Ms: quantile(idle, 0.5),
-      dispatchP99Ms: quantile(idle, 0.99),
+      dispatchP50Ms: quantile(idleTotals, 0.5),
+      dispatchP99Ms: quantile(idleTotals, 0.99),
+      dispatchMaxMs: idleTotals.length === 0 ? Number.NaN : Math.max(...idleTotals),
+      dispatchOver10Ms: idleTotals.filter((ms) => ms > 10).length,
+      dispatchPlanP50Ms: quantile(idle.map((d) => d.planMs), 0.5),
+      dispatchPlanP99Ms: quantile(idle.map((d) => d.planMs), 0.99),
+      dispatchCommitP50Ms: quantile(idle.map((d) => d.commitMs), 0.5),
+      dispatchCommitP99Ms: quantile(idle.map((d) => d.commitMs), 0.99),
       loadedDispatchP50Ms: quantile(loaded, 0.5),
       loadedDispatchP99Ms: quantile(loaded, 0.99),
       slotRefillP50Ms: quantile(refill, 0.5),

@@ -31,6 +31,14 @@ describe('bench schedule', () => {
     expect(result.tasks).toBe(300);
     expect(result.tasksPerSec).toBeGreaterThan(0);
     expect(result.dispatchP50Ms).toBeGreaterThanOrEqual(0);
+    // The idle phase's 3 dispatches: the slowest bounds the p99, the phases are measured, the count over 10 ms is one of 0..3.
+    expect(result.dispatchMaxMs).toBeGreaterThanOrEqual(result.dispatchP99Ms);
+    expect(result.dispatchOver10Ms).toBeGreaterThanOrEqual(0);
+    expect(result.dispatchOver10Ms).toBeLessThanOrEqual(3);
+    expect(result.dispatchCommitP50Ms).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite(result.dispatchPlanP99Ms)).toBe(true);
+    // With 3 samples the p99 is the largest, so the phases' largest together cover the slowest dispatch.
+    expect(result.dispatchPlanP99Ms + result.dispatchCommitP99Ms).toBeGreaterThanOrEqual(result.dispatchMaxMs);
     // Each task needs its assignment and its result committed, batched with others: more than none, fewer than a few entries each.
     expect(result.raftEntriesPerTask).toBeGreaterThan(0);
     expect(result.raftEntriesPerTask).toBeLessThan(3);

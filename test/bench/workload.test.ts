@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makespanWorkload, minTaskSec, simulateStatic, sleepTemplate, splitSlots } from '../../src/bench/makespan.js';
-import { lostTasks, slotRefillGaps } from '../../src/bench/schedule.js';
+import { dispatchLatencies, dispatchPhases, lostTasks, slotRefillGaps } from '../../src/bench/schedule.js';
 import {
   equalCount,
   heavyTailedDurations,
@@ -226,5 +226,18 @@ describe('run accounting', () => {
       task('passed', [result('w', 27, 40)]),
     ]);
     expect(slotRefillGaps(view, () => 2)).toEqual([5, 7]);
+  });
+
+  it('splits each dispatch at the assignment of its first attempt, the two phases summing to the dispatch', () => {
+    const at = (queuedAtMs: number, assignedAtMs: number, startedAtMs: number): TaskView => {
+      const t = task('passed', [result('w', startedAtMs, startedAtMs + 1)]);
+      return { ...t, queuedAtMs, attempts: [{ ...t.attempts[0]!, assignedAtMs }] } as TaskView;
+    };
+    const view = run([at(100, 101, 105), at(200, 200, 212), task('failed-infra', [])]);
+    expect(dispatchPhases(view)).toEqual([
+      { planMs: 1, commitMs: 4 },
+      { planMs: 0, commitMs: 12 },
+    ]);
+    expect(dispatchPhases(view).map((d) => d.planMs + d.commitMs)).toEqual(dispatchLatencies(view));
   });
 });
