@@ -119,6 +119,10 @@ export interface WorkerStats {
   readonly leaderId: string;
   readonly running: number;
   readonly outbox: number;
+  /** Of those, results written but not synced yet (the outbox's deferred sync); absent: 0. */
+  readonly outboxUnsynced?: number;
+  /** fdatasync/fsync calls of the outbox since the process started; absent: 0. */
+  readonly outboxSyncs?: number;
   readonly finished: number;
   readonly sessions: number;
   /** Orders waiting for a slot (prefetched). */
@@ -195,11 +199,14 @@ export class WorkerAgent {
   }
 
   stats(): WorkerStats {
+    const outbox = this.outbox.stats();
     return {
       connected: this.connectedValue,
       leaderId: this.leaderId,
       running: this.running.size,
       outbox: this.outbox.size,
+      outboxUnsynced: outbox.unsynced,
+      outboxSyncs: outbox.syncs,
       finished: this.finishedCount,
       sessions: this.sessionCount,
       queued: this.queued.size,

@@ -48,6 +48,8 @@ export function workerMetricsRegistry(agent: WorkerStatsSource): Registry {
   gauge('testudo_worker_connected', 'Whether the worker has a session with the leader: 1 if it has, 0 otherwise.', (s) => (s.connected ? 1 : 0));
   gauge('testudo_worker_attempts_running', 'The number of attempts running now.', (s) => s.running);
   gauge('testudo_worker_outbox_results', 'The number of finished results not yet confirmed committed.', (s) => s.outbox);
+  gauge('testudo_worker_outbox_unsynced_results', 'Of the outbox results, those written but not synced to disk yet (synced once unconfirmed for --outbox-sync-ms).', (s) => s.outboxUnsynced ?? 0);
+  counter('testudo_worker_outbox_syncs_total', 'The total number of outbox fdatasync/fsync calls since the worker started.', (s) => s.outboxSyncs ?? 0);
   counter('testudo_worker_attempts_finished_total', 'The total number of attempts finished since the worker started.', (s) => s.finished);
   counter('testudo_worker_sessions_opened_total', 'The total number of sessions opened with a leader since the worker started.', (s) => s.sessions);
   return registry;

@@ -224,6 +224,9 @@ describe('metrics checked by promtool and scraped by a real Prometheus', () => {
     );
     expect(finished).toBe(attempts);
     expect((await prom.query('testudo_worker_sessions_opened_total'))[0]?.value).toBeGreaterThanOrEqual(1);
+    // The outbox's deferred sync is visible: its syncs so far (any number), and results left unsynced (0 once all are confirmed or synced).
+    expect((await prom.query('testudo_worker_outbox_syncs_total'))[0]?.value).toBeGreaterThanOrEqual(0);
+    await pollUntil('no outbox result left unsynced', async () => ((await prom.query('testudo_worker_outbox_unsynced_results'))[0]?.value === 0 ? true : undefined), 30_000);
 
     // Every target says which build it runs.
     const builds = await prom.query('testudo_build_info');
