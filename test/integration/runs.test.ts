@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { XMLParser } from 'fast-xml-parser';
@@ -12,6 +12,7 @@ import { renderJUnit } from '../../src/report/junit-write.js';
 import { expandSpec, loadSpec } from '../../src/spec/index.js';
 import { clientFor, startCluster, waitFor } from './harness.js';
 import { countedAttempts, countedTests, finishRun, outboxSize, sleepRun, startWorkers } from './runs-harness.js';
+import { startToxiproxyServer } from '../../src/failure-injection/toxiproxy/index.js';
 
 /**
  * Runs end to end on real processes: 3 coordinators (Raft on LevelDB), worker
@@ -196,6 +197,77 @@ describe('runs across real workers', () => {
     expect(printed).toContain('sleeping 1.5 s for t1');
     const log = await readFile(join(worker.workDir, 'worker.log'), 'utf8');
     expect(log).toContain('session open');
+  });
+});
+
+describe('a worker machine crash that loses its unsynced outbox', () => {
+  let cleanup: (() => Promise<void>) | null = null;
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = null;
+  });
+
+  // The outbox's deferred sync gives up, on a crash of the whole machine,
+  // the results written less than --outbox-sync-ms ago and not committed yet.
+  // A machine crash cannot be staged here; what it leaves is staged instead:
+  // a result the worker could not send (its links to the coordinators cut
+  // at a fault proxy), a dead worker process, and an outbox without the
+  // unsynced writes (kill -9 alone keeps them: the page cache outlives the
+  // process). The attempt must run again and its test count once.
+  it('runs the attempt again and counts its test once', async () => {
+    // A long TTL: the worker's cut-off below must not get it declared lost.
+    const started = await startCluster({ basePort: 0, workerTtlMs: 120_000, workerGraceMs: 1000 });
+    const proxy = await startToxiproxyServer({ host: '127.0.0.1', port: 0, seed: 1 });
+    cleanup = async () => {
+      await proxy.close();
+      await started.cleanup();
+    };
+    const cluster = started.cluster;
+    const client = clientFor(cluster, { totalTimeoutMs: 30_000 });
+    const api = async (path: string, body: unknown): Promise<{ listen: string }> => {
+      const response = await fetch(`${proxy.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+      expect(response.status, path).toBeLessThan(300);
+      return (await response.json()) as { listen: string };
+    };
+    const routes: string[] = [];
+    for (const [id, member] of cluster.members) {
+      const created = await api('/proxies', { name: id, listen: '127.0.0.1:0', upstream: member.grpcAddress, enabled: true });
+      routes.push(`${member.grpcAddress}=${created.listen}`);
+    }
+    const setLinks = async (enabled: boolean): Promise<void> => {
+      for (const id of cluster.members.keys()) await api(`/proxies/${id}`, { enabled });
+    };
+    const workerArgs = ['--route', routes.join(','), '--outbox-sync-ms', '60000'];
+    try {
+      await cluster.startWorker('w1', { slots: 1, killGraceMs: 500, extraArgs: workerArgs });
+      await waitFor('w1 connected', async () => (await client.listWorkers()).some((w) => w.connected), 60_000);
+      const { runId } = await client.submitRun(sleepRun('machine-crash', 1, 1.5));
+      await waitFor('the task running', async () => (await client.getRun(runId)).counts.running === 1);
+      await setLinks(false);
+      const worker = cluster.worker('w1');
+      await waitFor('the result in the outbox', async () => (await outboxSize(worker.httpAddress!)) === 1, 15_000);
+      // Written, never synced (the sync would come 60 s later), and never sent: the leader still has it running.
+      expect(await fetchStatus(worker.httpAddress!)).toMatchObject({ connected: false, outboxUnsynced: 1, outboxSyncs: 0 });
+      expect((await client.getRun(runId)).counts.running).toBe(1);
+      await cluster.killWorker('w1');
+      const killedAtMs = Date.now();
+      // What the crash takes: every write since the last sync (here, since the outbox was created).
+      const outbox = join(worker.workDir, 'outbox');
+      for (const name of await readdir(outbox)) if (name.startsWith('seg-')) await truncate(join(outbox, name), 0);
+      await setLinks(true);
+      await cluster.startWorker('w1', { slots: 1, killGraceMs: 500, extraArgs: workerArgs });
+      const run = await finishRun(client, runId);
+      expect(run.state).toBe('passed');
+      const task = run.tasks[0]!;
+      expect(task.attempts.filter((a) => a.state === 'passed')).toHaveLength(1);
+      expect([...countedAttempts(run).values()]).toEqual([1]);
+      expect(countedTests(run)).toEqual(['t1']);
+      // The result counted is the second run's: the attempt started again after the crash, its first result gone with the outbox.
+      const passed = task.attempts.find((a) => a.state === 'passed')!;
+      expect(passed.result!.startedAtMs).toBeGreaterThan(killedAtMs);
+    } finally {
+      client.close();
+    }
   });
 });
 
