@@ -51,9 +51,10 @@
 // fdatasync for every such result), so it also survives a crash of the
 // machine; a result the coordinators confirm sooner is never synced, since
 // their Raft log holds it durably. What a machine crash can take is the
-// results of the last `syncDelayMs` not yet committed: the coordinators then
-// count those attempts lost and run them again (a result is counted at most
-// once either way). A scheduler benchmark of no-op tasks finishes thousands
+// results of the last `syncDelayMs` not yet committed: the leader then sends
+// those attempts again to the worker that comes back without them (or counts
+// them lost when it does not come back), and a result is counted at most once
+// either way (test/integration/runs.test.ts stages such a crash). A scheduler benchmark of no-op tasks finishes thousands
 // a second, and one fdatasync per burst on each worker was a tenth of the
 // cluster's CPU there (README, "Scheduler throughput"). `syncDelayMs` 0 keeps
 // the strict order: each burst is synced before its puts resolve.
