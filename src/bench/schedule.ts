@@ -83,6 +83,8 @@ export interface ScheduleBenchResult {
   raftEntriesPerTask: number;
   leaderChanged: boolean;
   electionsDuringRun: number;
+  /** Terms that began between the warm-up run's submit and the timed run's (0 without a warm-up). */
+  electionsDuringWarmup: number;
 }
 
 export interface CpuByRole {
@@ -308,6 +310,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       tasks: Array.from({ length: options.tasks }, () => template),
     };
     const warmupTasks = options.warmupTasks ?? 0;
+    const termBeforeWarmup = warmupTasks > 0 ? (await waitForLeader(cluster.endpoints())).term : 0;
     if (warmupTasks > 0) {
       log(`warm-up: ${warmupTasks} no-op tasks, untimed`);
       const warmupId = `bench-s${options.seed}-warmup-${Date.now()}`;
@@ -321,6 +324,8 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
     const runId = `bench-s${options.seed}-${Date.now()}`;
     log(`submitting ${options.tasks} no-op tasks to ${options.workers} workers × ${options.slots} slots`);
     const { leaderId, term: termBefore } = await waitForLeader(cluster.endpoints());
+    const electionsDuringWarmup = warmupTasks > 0 ? termBefore - termBeforeWarmup : 0;
+    if (electionsDuringWarmup > 0) log(`${electionsDuringWarmup} election(s) during the warm-up run`);
     const cpu0 = await cpuSecondsByRole(cluster, leaderId);
     const commit0 = await leaderCommitIndex(client);
     const t0 = performance.now();
@@ -402,6 +407,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       raftEntriesPerTask,
       leaderChanged,
       electionsDuringRun,
+      electionsDuringWarmup,
     };
   } finally {
     client?.close();
