@@ -31,10 +31,10 @@ describe('bench schedule', () => {
     expect(result.tasks).toBe(300);
     expect(result.tasksPerSec).toBeGreaterThan(0);
     expect(result.dispatchP50Ms).toBeGreaterThanOrEqual(0);
-    // The idle phase's 3 dispatches: the slowest bounds the p99, the phases are measured, the count over 10 ms is one of 0..3.
+    // The idle phase's 3 dispatches: the slowest bounds the p99, the phases are measured, the count over 10 ms is a count of them.
     expect(result.dispatchMaxMs).toBeGreaterThanOrEqual(result.dispatchP99Ms);
     expect(result.dispatchOver10Ms).toBeGreaterThanOrEqual(0);
-    expect(result.dispatchOver10Ms).toBeLessThanOrEqual(3);
+    expect(result.dispatchOver10Ms).toBeLessThanOrEqual(result.idleRuns);
     expect(result.dispatchCommitP50Ms).toBeGreaterThanOrEqual(0);
     expect(Number.isFinite(result.dispatchPlanP99Ms)).toBe(true);
     // With 3 samples the p99 is the largest, so the phases' largest together cover the slowest dispatch.

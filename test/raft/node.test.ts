@@ -302,13 +302,17 @@ describe('RaftNode', () => {
     // An election timeout of 1,000 ticks (10 to 20 s): no election here comes from a timeout.
     const { hub, nodes } = await cluster(1000, 1000);
     const [n1, n2, n3] = nodes as [RaftNode<number>, RaftNode<number>, RaftNode<number>];
-    // n2's disk is slow, so n1 commits 'before' with n3 alone and n2 holds it later. A survivor
-    // missing a committed entry cannot win (n3 refuses it), and n3 would campaign only after the
-    // stagger (5 s here): the leader stops once both followers hold every entry it has.
-    slowDisk.set('n2', () => new Promise((resolve) => setTimeout(resolve, 50)));
+    // n2's disk holds its writes until released, so n1 is elected and commits 'before' with n3
+    // alone. A survivor missing a committed entry cannot win (n3 refuses it), and n3 would
+    // campaign only after the stagger (5 s here): the leader stops once both followers hold
+    // every entry it has.
+    let releaseN2 = (): void => undefined;
+    const n2Disk = new Promise<void>((resolve) => (releaseN2 = resolve));
+    slowDisk.set('n2', () => n2Disk);
     n1.campaign();
     await waitFor('n1 leads', () => n1.isLeader);
     await n1.propose(new TextEncoder().encode('before'));
+    releaseN2();
     const last = n1.status().lastIndex;
     await waitFor('followers know n1 and hold its log', () => [n2, n3].every((n) => n.leaderId === 'n1' && n.status().lastIndex >= last));
     const term = n1.status().term;
