@@ -54,10 +54,13 @@
 // results of the last `syncDelayMs` not yet committed: the leader then sends
 // those attempts again to the worker that comes back without them (or counts
 // them lost when it does not come back), and a result is counted at most once
-// either way (test/integration/runs.test.ts stages such a crash). A scheduler benchmark of no-op tasks finishes thousands
-// a second, and one fdatasync per burst on each worker was a tenth of the
-// cluster's CPU there (README, "Scheduler throughput"). `syncDelayMs` 0 keeps
-// the strict order: each burst is synced before its puts resolve.
+// either way (test/integration/runs.test.ts stages such a crash). The sync
+// is due when the oldest unconfirmed, unsynced result turns `syncDelayMs`
+// old, and covers every result written before it. A scheduler benchmark of
+// no-op tasks finishes thousands a second; one fdatasync per burst on each
+// worker cost it a tenth of its rate (README, "Scheduler throughput").
+// `syncDelayMs` 0 keeps the strict order: each burst is synced before its
+// puts resolve.
 //
 // Compaction: when the active segment is over outboxCompactBytesMin and over
 // twice the size of the live records, the live results are written to a
@@ -226,9 +229,11 @@ export class Outbox {
   /** No automatic compaction retry before the segment reaches this size (after a failed one). */
   private compactRetryAt = 0;
 
-  /** Results written without a sync and not confirmed since (deferred sync), by attemptId. */
-  private readonly unsynced = new Set<string>();
+  /** Results written without a sync and not confirmed since (deferred sync): attemptId → when written (performance.now()), oldest first. */
+  private readonly unsynced = new Map<string, number>();
   private syncTimer: NodeJS.Timeout | null = null;
+  /** After a failed write or sync, the next deferred sync waits until then (performance.now()), not at once. */
+  private syncRetryAtMs = 0;
   private readonly syncDelayMs: number;
 
   private batch: Batch | null = null;
@@ -444,7 +449,7 @@ export class Outbox {
         if (this.active === null) throw new Error('the outbox is closed');
         if (this.mustRoll || this.active.size + batch.bytes > outboxSegmentBytesMax) await this.rewrite();
         // Every result written before this sync (earlier batches, each written in turn) is durable after it.
-        const covered = batch.sync ? [...this.unsynced] : [];
+        const covered = batch.sync ? [...this.unsynced.keys()] : [];
         await this.append(Buffer.concat(batch.frames, batch.bytes), batch.sync);
         for (const id of covered) this.unsynced.delete(id);
       } catch (err) {
@@ -453,16 +458,21 @@ export class Outbox {
       }
     }
     // Settle in memory before anything else runs, so a compaction sees these puts.
+    const writtenAtMs = performance.now();
     for (const put of batch.puts) {
       this.writing.delete(put.id);
       this.writingBytes -= put.bytes;
       if (!failed) {
         this.entries.set(put.id, { result: put.result, bytes: put.bytes });
         this.liveBytes += put.bytes;
-        if (!batch.sync) this.unsynced.add(put.id);
+        if (!batch.sync) this.unsynced.set(put.id, writtenAtMs);
       }
     }
-    if (failed && this.unsynced.size > 0) this.cancelSync(); // armed again below: the retry rolls to a new, synced segment
+    if (failed && this.unsynced.size > 0) {
+      // Retried a whole delay later, through a new segment (mustRoll), which holds every live result synced.
+      this.cancelSync();
+      this.syncRetryAtMs = writtenAtMs + this.syncDelayMs;
+    }
     if (this.unsynced.size > 0) this.armSync();
     for (const waiter of batch.waiters) {
       if (failed) waiter.reject(error);
@@ -487,15 +497,30 @@ export class Outbox {
     }
   }
 
-  /** Deferred sync: a sync-only batch `syncDelayMs` from now, unless one is due already. */
+  /**
+   * Deferred sync: a timer for when the oldest unsynced result turns
+   * `syncDelayMs` old (unless one is set); then a sync-only batch, or, when
+   * that result was confirmed meanwhile, a timer for the next oldest.
+   */
   private armSync(): void {
     if (this.syncTimer !== null || this.closed) return;
-    this.syncTimer = setTimeout(() => {
-      this.syncTimer = null;
-      if (this.unsynced.size === 0 || this.closed) return;
-      this.currentBatch().sync = true;
-      this.kick();
-    }, this.syncDelayMs);
+    const oldest = this.unsynced.values().next();
+    if (oldest.done === true) return;
+    this.syncTimer = setTimeout(
+      () => {
+        this.syncTimer = null;
+        if (this.closed) return;
+        const first = this.unsynced.values().next();
+        if (first.done === true) return;
+        if (performance.now() - first.value < this.syncDelayMs || performance.now() < this.syncRetryAtMs) {
+          this.armSync();
+          return;
+        }
+        this.currentBatch().sync = true;
+        this.kick();
+      },
+      Math.max(1, Math.ceil(Math.max(oldest.value + this.syncDelayMs, this.syncRetryAtMs) - performance.now())),
+    );
     // A worker that stops closes its outbox, which syncs what is still due.
     this.syncTimer.unref();
   }

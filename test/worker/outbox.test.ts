@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AttemptResult } from '../../src/model/types.js';
 import { sanitizeId } from '../../src/worker/executor.js';
 import { outboxRecordBytesMax } from '../../src/worker/limits.js';
@@ -220,6 +220,43 @@ describe('Outbox', () => {
     expect(outbox.stats().syncs).toBe(2);
     const reopened = await openOutbox();
     expect(reopened.pending().map((r) => r.attemptId)).toEqual(['u1', 'u2', 'u3']);
+  });
+
+  it('syncs when the oldest unconfirmed result turns the delay old: a stream of results confirmed in time is never synced', async () => {
+    // Fake timers and clock for the delay; the file writes stay real (setImmediate is not faked).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const outbox = await openOutbox({ syncDelayMs: 1000 });
+      /** Gives the writer (real setImmediate) the turns to start what the timers queued: a sync counts itself as it starts. */
+      const settle = async (): Promise<void> => {
+        for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+      };
+      await outbox.put(result('a', 1));
+      await vi.advanceTimersByTimeAsync(600);
+      await outbox.put(result('b', 2));
+      await outbox.confirm(['a']);
+      // a's timer fires at 1,000 ms: b, the oldest left, is 400 ms old, so no sync; one is set for b instead.
+      await vi.advanceTimersByTimeAsync(500);
+      await settle();
+      expect(outbox.stats()).toMatchObject({ syncs: 0, unsynced: 1 });
+      await outbox.confirm(['b']);
+      await vi.advanceTimersByTimeAsync(1000);
+      await settle();
+      expect(outbox.stats()).toMatchObject({ syncs: 0, unsynced: 0 });
+      // One left unconfirmed is synced once it is 1,000 ms old, not before.
+      await outbox.put(result('c', 3));
+      await vi.advanceTimersByTimeAsync(990);
+      await settle();
+      expect(outbox.stats()).toMatchObject({ syncs: 0, unsynced: 1 });
+      await vi.advanceTimersByTimeAsync(20);
+      await settle();
+      expect(outbox.stats().syncs).toBe(1);
+      // The fdatasync itself is real I/O: wait for it (Date is not faked; at most 5 s).
+      for (const deadline = Date.now() + 5000; outbox.stats().unsynced > 0 && Date.now() < deadline; ) await new Promise((resolve) => setImmediate(resolve));
+      expect(outbox.stats()).toMatchObject({ syncs: 1, unsynced: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('close syncs the results whose sync was still due; a compaction makes them durable too', async () => {
