@@ -196,7 +196,6 @@ export async function waitRunEnd(client: TestudoClient, runId: string, onUpdate?
   return last;
 }
 
-/** Per task: first attempt's worker start − the task's queue time (ms); tasks without a first result are skipped. */
 /** A dispatch split at the first attempt's assignedAtMs (see ScheduleBenchResult.dispatchPlanP50Ms). */
 export interface DispatchPhases {
   /** queuedAtMs → assignedAtMs, both the leader's stamps. */
@@ -215,13 +214,9 @@ export function dispatchPhases(run: RunView): DispatchPhases[] {
   return out;
 }
 
+/** Per task: first attempt's worker start − the task's queue time (ms); tasks without a first result are skipped. */
 export function dispatchLatencies(run: RunView): number[] {
-  const out: number[] = [];
-  for (const task of run.tasks) {
-    const result = task.attempts[0]?.result;
-    if (result !== undefined) out.push(result.startedAtMs - task.queuedAtMs);
-  }
-  return out;
+  return dispatchPhases(run).map((d) => d.planMs + d.commitMs);
 }
 
 /**
