@@ -78,6 +78,39 @@ export async function readProcessCpuSeconds(pid: number): Promise<number> {
   return parseProcStatCpuSeconds(await readFile(`/proc/${pid}/stat`, 'utf8'), clockTicksPerSecond());
 }
 
+/** Busy CPU seconds of the whole machine (every CPU's user, nice, system, irq, softirq and steal time) from the text of /proc/stat. */
+export function parseMachineBusySeconds(text: string, ticksPerSecond: number): number {
+  const line = text.split('\n').find((l) => l.startsWith('cpu '));
+  if (line === undefined) throw new Error('/proc/stat has no "cpu" line');
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal …
+  const busy = [0, 1, 2, 5, 6, 7].reduce((sum, i) => sum + (f[i] ?? 0), 0);
+  if (!Number.isSafeInteger(busy) || f.length < 8) throw new Error(`/proc/stat's "cpu" line is not as expected: ${line.slice(0, 80)}`);
+  return busy / ticksPerSecond;
+}
+
+/** Busy CPU seconds of the whole machine so far (parseMachineBusySeconds). */
+export async function readMachineBusySeconds(): Promise<number> {
+  return parseMachineBusySeconds(await readFile('/proc/stat', 'utf8'), clockTicksPerSecond());
+}
+
+/** The live children of `pid` whose command line holds `marker` (a scan of /proc). */
+export async function childPidsMatching(pid: number, marker: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== pid) continue;
+      if ((await readFile(`/proc/${name}/cmdline`, 'utf8')).includes(marker)) out.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
 /** One sample of the Prometheus text format: name, labels, value. */
 export interface MetricSample {
   readonly name: string;

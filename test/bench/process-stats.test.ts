@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { clockTicksPerSecond, loopReading, parseMetricSamples, parseProcStatCpuSeconds, parseProcStatName, quantileBetween, readProcessCpuSeconds, readThreadCpuSeconds } from '../../src/bench/process-stats.js';
+import { clockTicksPerSecond, loopReading, parseMachineBusySeconds, readMachineBusySeconds, parseMetricSamples, parseProcStatCpuSeconds, parseProcStatName, quantileBetween, readProcessCpuSeconds, readThreadCpuSeconds } from '../../src/bench/process-stats.js';
 import { loopLagProbeIntervalMs, NodeMetrics } from '../../src/coordinator/metrics.js';
 
 /** Keeps the event loop busy for `ms` (the lag probe must see it). */
@@ -34,6 +34,15 @@ describe('CPU time from /proc/<pid>/stat', () => {
     const sum = [...threads.values()].reduce((a, b) => a + b, 0);
     const whole = await readProcessCpuSeconds(process.pid);
     expect(sum).toBeLessThanOrEqual(whole + 0.01 * threads.size + 0.01);
+  });
+
+  it("sums the machine's busy time: user, nice, system, irq, softirq and steal, not idle or iowait", async () => {
+    const stat = 'cpu  100 20 300 9000 700 11 13 17 0 0\ncpu0 50 10 150 4500 350 5 6 8 0 0\nintr 1 2 3\n';
+    expect(parseMachineBusySeconds(stat, 100)).toBeCloseTo(4.61, 9);
+    expect(() => parseMachineBusySeconds('intr 1 2 3\n', 100)).toThrow(/no "cpu" line/);
+    const before = await readMachineBusySeconds();
+    blockLoop(60);
+    expect(await readMachineBusySeconds()).toBeGreaterThanOrEqual(before + 0.03);
   });
 
   it('refuses a line that is not a stat line', () => {
