@@ -5,7 +5,7 @@ import type { TestudoClient } from '../client/index.js';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import type { RunSubmission, TaskTemplate } from '../model/types.js';
 import { runDirectPool } from './direct-pool.js';
-import { childPidsMatching, readMachineBusySeconds, readProcessCpuSeconds } from './process-stats.js';
+import { readMachineBusySeconds, readProcessCpuSeconds } from './process-stats.js';
 import { archiveWaitMsMax, dispatchLatencies, lostTasks, memberDataDirs, slotRefillGaps, stamped, startBenchCluster, waitArchived, waitRunEnd } from './schedule.js';
 import { equalCount, heavyTailedDurations, listSchedule, longestFirst, lowerBound, makespan, perturb, quantile, round, roundRobin, timingStatic } from './workload.js';
 
@@ -90,8 +90,8 @@ export interface MakespanBenchResult {
   /**
    * Dynamic run: CPU ms per task, of the whole machine (the tasks' own
    * processes, the kernel's work for them and this process included) and of
-   * the cluster's processes by kind (workers: their own processes only;
-   * launchers: the processes that start the tasks' commands, launcher.ts).
+   * the cluster's processes by kind (workers: their own processes, not the
+   * tasks they start).
    */
   cpuMsPerTask: CpuMsPerTask | null;
   /** Dynamic run: the machine's busy CPU time ÷ (wall time × CPUs). */
@@ -102,7 +102,6 @@ export interface CpuMsPerTask {
   machine: number;
   coordinators: number;
   workers: number;
-  launchers: number;
 }
 
 /** CPU seconds so far: the machine's, and the cluster's processes' by kind. */
@@ -112,14 +111,10 @@ async function cpuReading(cluster: LocalCluster): Promise<CpuMsPerTask> {
     for (const pid of pids) if (pid !== undefined) sum += await readProcessCpuSeconds(pid).catch(() => 0);
     return sum;
   };
-  const workerPids = [...cluster.workers.values()].map((w) => w.child?.pid);
-  const launcherPids: number[] = [];
-  for (const pid of workerPids) if (pid !== undefined) launcherPids.push(...(await childPidsMatching(pid, 'launcher-main')));
   return {
     machine: await readMachineBusySeconds(),
     coordinators: await seconds([...cluster.members.values()].map((m) => m.child?.pid)),
-    workers: await seconds(workerPids),
-    launchers: await seconds(launcherPids),
+    workers: await seconds([...cluster.workers.values()].map((w) => w.child?.pid)),
   };
 }
 
@@ -283,12 +278,11 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
       if (!(await waitArchived(memberDataDirs(cluster), warmup.view.runId, archiveWaitMsMax))) log(`the warm-up run was not archived on every member within ${archiveWaitMsMax / 1000} s; measuring anyway`);
     }
     log('measured run');
-    // A launcher starts with its worker's first task: the warm-up (or, without one, the first tasks of this run) started them all.
     const cpu0 = await cpuReading(cluster);
     const { view, end, wallSec } = await realRun('bench-makespan', durations);
     const cpu1 = await cpuReading(cluster);
     const perTask = (key: keyof CpuMsPerTask): number => round(((cpu1[key] - cpu0[key]) * 1000) / durations.length, 2);
-    const cpuMsPerTask: CpuMsPerTask = { machine: perTask('machine'), coordinators: perTask('coordinators'), workers: perTask('workers'), launchers: perTask('launchers') };
+    const cpuMsPerTask: CpuMsPerTask = { machine: perTask('machine'), coordinators: perTask('coordinators'), workers: perTask('workers') };
     const cpuBusyShare = round((cpu1.machine - cpu0.machine) / (wallSec * availableParallelism()), 3);
     log(`CPU ms per task ${JSON.stringify(cpuMsPerTask)}, busy share ${cpuBusyShare}`);
     const starts: number[] = [];

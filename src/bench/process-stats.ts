@@ -94,23 +94,6 @@ export async function readMachineBusySeconds(): Promise<number> {
   return parseMachineBusySeconds(await readFile('/proc/stat', 'utf8'), clockTicksPerSecond());
 }
 
-/** The live children of `pid` whose command line holds `marker` (a scan of /proc). */
-export async function childPidsMatching(pid: number, marker: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== pid) continue;
-      if ((await readFile(`/proc/${name}/cmdline`, 'utf8')).includes(marker)) out.push(Number(name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
-}
-
 /** One sample of the Prometheus text format: name, labels, value. */
 export interface MetricSample {
   readonly name: string;

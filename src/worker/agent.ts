@@ -12,7 +12,6 @@ import type { AttemptOrder, AttemptResult, Capabilities, CoordinatorMessageRecei
 import type { WorkerChaosHooks } from './chaos-hooks.js';
 import { AttemptFiles } from './attempt-files.js';
 import { runAttempt } from './executor.js';
-import { ProcessLauncher } from './launcher.js';
 import { acquireWorkDirLock, loadOrCreateWorkerId, type WorkDirLock } from './identity.js';
 import { Outbox, outboxDir } from './outbox.js';
 import { TaskGroups } from './orphans.js';
@@ -128,8 +127,6 @@ export interface WorkerStats {
   readonly sessions: number;
   /** Orders waiting for a slot (prefetched). */
   readonly queued?: number;
-  /** Process launchers started (launcher.ts): 1 once the first task ran, more after a launcher died; absent: 0. */
-  readonly launcherStarts?: number;
 }
 
 export class WorkerAgent {
@@ -160,9 +157,6 @@ export class WorkerAgent {
   private sessionKey = '';
   /** Attempts the previous worker process on this work dir died with; named in every hello (the leader ignores ones it has dealt with). */
   private interrupted: readonly string[] = [];
-  /** Starts the tasks' commands (the process executor only): forking this process would cost far more (launcher.ts). */
-  private readonly launcher: ProcessLauncher | undefined;
-
   /** This process's boot id: a new one under the worker's id tells the leader it restarted. */
   private readonly bootId = randomBytes(8).toString('hex');
 
@@ -176,7 +170,6 @@ export class WorkerAgent {
     private readonly log: Logger,
   ) {
     this.workerId = workerId;
-    this.launcher = options.executor === 'noop' ? undefined : new ProcessLauncher((text) => this.log.error({ event: 'launcher-lost' }, text));
   }
 
   static async start(options: WorkerAgentOptions): Promise<WorkerAgent> {
@@ -217,7 +210,6 @@ export class WorkerAgent {
       finished: this.finishedCount,
       sessions: this.sessionCount,
       queued: this.queued.size,
-      launcherStarts: this.launcher?.starts ?? 0,
     };
   }
 
@@ -234,7 +226,6 @@ export class WorkerAgent {
     this.stream?.cancel();
     this.wake?.();
     await this.loop;
-    this.launcher?.close();
     for (const c of this.channels.values()) c.close();
     await this.outbox.close();
     await this.lock.release();
@@ -604,7 +595,6 @@ export class WorkerAgent {
       {
         workDir: this.options.workDir,
         signal: abort.signal,
-        ...(this.launcher === undefined ? {} : { launcher: this.launcher }),
         onStarted: (pid) => void this.groups.record(order.attemptId, pid).catch((error: unknown) => this.log.warn({ err: error }, 'could not record a task process group')),
         ...(this.options.killGraceMs === undefined ? {} : { killGraceMs: this.options.killGraceMs }),
         spawnRetries: order.spawnRetries ?? 0,

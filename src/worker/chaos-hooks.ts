@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 
 import { chaosDefaults, type ChaosControl, type ChaosSchema } from '../common/chaos-endpoint.js';
 import { createPrng } from '../common/rand.js';
-import { killProcessGroup } from './process-group.js';
+import { killProcessGroup } from './executor.js';
 
 export type WorkerChaosSettings = {
   /** Probability an attempt fails as a spawn error. */

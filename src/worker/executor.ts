@@ -8,6 +8,7 @@
 // `<attemptDir>/output.log` (bounded) and a tail in memory; the command writes
 // its JUnit report to $TESTUDO_JUNIT.
 
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
@@ -21,12 +22,12 @@ import {
   logBytesMaxDefault,
   outputTailBytesDefault,
   overBudgetMessageBytes,
+  pipeDrainMsMax,
   resultFailureTextBytesMax,
   truncateUtf8,
   truncationMarker,
 } from './limits.js';
-import type { LaunchedRun, ProcessLauncher } from './launcher.js';
-import { runCaptured, type CapturedRunOptions, type GroupRunOptions, type GroupRunOutcome } from './process-group.js';
+import { OutputCapture } from './output-capture.js';
 
 export interface AttemptRequest {
   readonly attemptId: string;
@@ -59,12 +60,6 @@ export interface ExecutorOptions {
   readonly onStarted?: (pid: number) => void;
   /** Draws the chaos hooks' fault for one start of the command (only with --chaos-hooks; a retried start draws again). */
   readonly chaos?: () => AttemptChaos;
-  /**
-   * Starts the command through this launcher process (launcher.ts) instead
-   * of forking the caller: the worker passes its own, tests and tools leave
-   * it out.
-   */
-  readonly launcher?: ProcessLauncher;
   /** Starts that failed (nothing ran) may be tried again this many times, after spawnRetryDelayMs, doubling (clamped to 0..spawnRetriesMax). */
   readonly spawnRetries?: number;
 }
@@ -92,6 +87,155 @@ export function attemptDir(workDir: string, attemptId: string): string {
 /** The full output log of an attempt. */
 export function attemptLogPath(workDir: string, attemptId: string): string {
   return path.join(attemptDir(workDir, attemptId), 'output.log');
+}
+
+/**
+ * Sends a signal to a whole process group; false when it could not (ESRCH: the
+ * group is gone; EPERM: a member we may not signal).
+ */
+export function killProcessGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  if (!Number.isInteger(pgid) || pgid <= 1) return false;
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface GroupRunOptions {
+  readonly command: string;
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** 0 or less: no timeout. */
+  readonly timeoutMs: number;
+  readonly killGraceMs: number;
+  readonly capture: OutputCapture;
+  readonly signal?: AbortSignal;
+  readonly onStarted?: (pid: number) => void;
+  /** The shell exited; called before the rest of its group is killed. */
+  readonly onExited?: () => void;
+  /** Fail as if spawn() had, with this error text, and start nothing (chaos hooks). */
+  readonly injectSpawnError?: string;
+}
+
+export interface GroupRunOutcome {
+  /** Set when the process could not be started. */
+  readonly spawnError?: string;
+  readonly exitCode: number | null;
+  /** Signal that ended the shell, or ''. */
+  readonly signal: string;
+  /** We ended it because the timeout passed. */
+  readonly timedOut: boolean;
+  /** We ended it because the abort signal fired. */
+  readonly cancelled: boolean;
+  /** We sent SIGKILL to the group before the shell exited. */
+  readonly killedByUs: boolean;
+  /** The process was spawned. */
+  readonly started: boolean;
+}
+
+/**
+ * Runs `/bin/sh -c command` in its own process group, capturing its output,
+ * and resolves once it has exited, its group has been killed and its pipes
+ * are drained (or given up on).
+ */
+export async function runProcessGroup(options: GroupRunOptions): Promise<GroupRunOutcome> {
+  const { capture, signal } = options;
+  const idle = { exitCode: null, signal: '', timedOut: false, killedByUs: false, started: false };
+  if (signal?.aborted === true) return { ...idle, cancelled: true };
+  if (options.injectSpawnError !== undefined) return { ...idle, cancelled: false, spawnError: options.injectSpawnError };
+
+  let child;
+  try {
+    child = spawn('/bin/sh', ['-c', options.command], {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    return { ...idle, cancelled: false, spawnError: errorText(err) };
+  }
+
+  let timedOut = false;
+  let cancelled = false;
+  let killedByUs = false;
+  let exited = false;
+  let graceTimer: NodeJS.Timeout | undefined;
+  let timeoutTimer: NodeJS.Timeout | undefined;
+  const pid = child.pid;
+
+  const terminate = (): void => {
+    if (pid === undefined || exited || graceTimer !== undefined) return;
+    killProcessGroup(pid, 'SIGTERM');
+    graceTimer = setTimeout(() => {
+      if (!exited) {
+        killedByUs = true;
+        killProcessGroup(pid, 'SIGKILL');
+      }
+    }, options.killGraceMs);
+  };
+  const onAbort = (): void => {
+    if (exited) return;
+    cancelled = true;
+    terminate();
+  };
+
+  const ended = new Promise<{ code: number | null; sig: NodeJS.Signals | null; error?: string }>((resolve) => {
+    child.once('error', (err) => resolve({ code: null, sig: null, error: errorText(err) }));
+    child.once('exit', (code, sig) => resolve({ code, sig }));
+  });
+
+  if (child.stdout !== null) capture.attach(child.stdout);
+  if (child.stderr !== null) capture.attach(child.stderr);
+  const drained = Promise.all(
+    [child.stdout, child.stderr].map(
+      (stream) =>
+        new Promise<void>((resolve) => {
+          if (stream === null || stream.destroyed) return resolve();
+          stream.once('close', () => resolve());
+        }),
+    ),
+  );
+
+  if (pid !== undefined) {
+    try {
+      options.onStarted?.(pid);
+    } catch {
+      // a failing observer must not leave the process unwatched
+    }
+    if (options.timeoutMs > 0) {
+      timeoutTimer = setTimeout(() => {
+        if (exited) return;
+        timedOut = true;
+        terminate();
+      }, options.timeoutMs);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  }
+
+  const end = await ended;
+  exited = true;
+  options.onExited?.();
+  clearTimeout(timeoutTimer);
+  clearTimeout(graceTimer);
+  signal?.removeEventListener('abort', onAbort);
+
+  if (end.error !== undefined && pid === undefined) {
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    return { ...idle, cancelled: false, spawnError: end.error };
+  }
+  // No member of the group outlives the attempt.
+  if (pid !== undefined) killProcessGroup(pid, 'SIGKILL');
+  let drainTimer: NodeJS.Timeout | undefined;
+  await Promise.race([drained, new Promise<void>((resolve) => (drainTimer = setTimeout(resolve, pipeDrainMsMax)))]);
+  clearTimeout(drainTimer);
+  child.stdout?.destroy();
+  child.stderr?.destroy();
+
+  return { exitCode: end.code, signal: end.sig ?? '', timedOut, cancelled, killedByUs, started: true };
 }
 
 /** The environment of an attempt's command. */
@@ -158,39 +302,38 @@ export async function runAttempt(request: AttemptRequest, options: ExecutorOptio
   const cwdProblem = await directoryProblem(cwd);
   if (cwdProblem !== undefined) return infra('spawn-error', `working directory ${cwd} ${cwdProblem}`);
 
+  const capture = new OutputCapture({
+    logPath,
+    logBytesMax: options.logBytesMax ?? logBytesMaxDefault,
+    tailBytes: options.outputTailBytes ?? outputTailBytesDefault,
+  });
   const env = attemptEnv(request, junitPath);
-  const launcher = options.launcher;
   const start = async (): Promise<Started> => {
     const chaos = options.chaos?.();
     const timeoutMs = attemptTimeoutMs(request.template.timeoutSec, chaos);
-    const runOptions: CapturedRunOptions = {
+    const run = await runProcessGroup({
       command: request.template.command,
       cwd,
       env,
       timeoutMs,
       killGraceMs: options.killGraceMs ?? killGraceMsDefault,
-      logPath,
-      logBytesMax: options.logBytesMax ?? logBytesMaxDefault,
-      tailBytes: options.outputTailBytes ?? outputTailBytesDefault,
+      capture,
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
       ...groupHooks(options.onStarted, chaos),
-    };
-    const started = launcher === undefined ? await runCaptured(runOptions) : await launcher.run(runOptions);
+    });
     chaos?.ended();
-    return { ...started, chaos, timeoutMs };
+    return { run, chaos, timeoutMs };
   };
-  const { run, output, launcherLost, chaos, timeoutMs, retries } = await startWithRetries(start, options);
+  const { run, chaos, timeoutMs, retries } = await startWithRetries(start, options);
+  await capture.close();
   const observed = {
     exitCode: run.exitCode,
     signal: run.signal,
-    outputTail: output.tail,
-    logBytes: output.logBytes,
+    outputTail: capture.tail(),
+    logBytes: capture.logBytes,
     ...(retries > 0 ? { spawnRetries: retries } : {}),
   };
 
-  if (launcherLost !== undefined) {
-    return infra('crash', `${launcherLost} while the command ran; its process group was killed`, observed);
-  }
   if (run.spawnError !== undefined) {
     const tried = retries > 0 ? ` (started ${retries + 1} times in place, ${spawnRetryWaitsMs(retries)} ms apart)` : '';
     return infra('spawn-error', `cannot start /bin/sh -c: ${run.spawnError}${tried}`, observed);
@@ -209,7 +352,7 @@ export async function runAttempt(request: AttemptRequest, options: ExecutorOptio
   }
   if (run.signal !== '') {
     // The kernel OOM killer sends SIGKILL; V8 aborts (SIGABRT, or SIGTRAP on some builds).
-    if (output.mentionsOutOfMemory && oomSignals.has(run.signal)) {
+    if (capture.mentionsOutOfMemory && oomSignals.has(run.signal)) {
       return infra('out-of-memory', `killed by ${run.signal}; the output mentions running out of memory`, observed);
     }
     return infra('crash', `killed by signal ${run.signal}${signalHint(run.signal)}`, observed);
@@ -217,7 +360,7 @@ export async function runAttempt(request: AttemptRequest, options: ExecutorOptio
 
   const report = await readReport(junitPath);
   if (report.kind === 'missing') {
-    if (output.mentionsOutOfMemory && run.exitCode !== 0) {
+    if (capture.mentionsOutOfMemory && run.exitCode !== 0) {
       return infra(
         'out-of-memory',
         `exit code ${run.exitCode}${exitHint(run.exitCode)}, no JUnit report, and the output mentions running out of memory`,
@@ -267,7 +410,8 @@ export async function runAttempt(request: AttemptRequest, options: ExecutorOptio
 }
 
 /** One start of the command: how it ended, the chaos drawn for it, and the timeout it ran under. */
-interface Started extends LaunchedRun {
+interface Started {
+  readonly run: GroupRunOutcome;
   readonly chaos: AttemptChaos | undefined;
   readonly timeoutMs: number;
 }

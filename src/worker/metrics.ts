@@ -51,7 +51,6 @@ export function workerMetricsRegistry(agent: WorkerStatsSource): Registry {
   gauge('testudo_worker_outbox_unsynced_results', 'Of the outbox results, those written but not synced to disk yet (synced once unconfirmed for --outbox-sync-ms).', (s) => s.outboxUnsynced ?? 0);
   counter('testudo_worker_outbox_syncs_total', 'The total number of outbox fdatasync/fsync calls since the worker started.', (s) => s.outboxSyncs ?? 0);
   counter('testudo_worker_attempts_finished_total', 'The total number of attempts finished since the worker started.', (s) => s.finished);
-  counter('testudo_worker_launcher_starts_total', 'The total number of process launchers started (1 once a task ran; each more is a launcher that died).', (s) => s.launcherStarts ?? 0);
   counter('testudo_worker_sessions_opened_total', 'The total number of sessions opened with a leader since the worker started.', (s) => s.sessions);
   return registry;
 }

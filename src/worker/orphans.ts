@@ -1,8 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { sanitizeId } from './executor.js';
-import { killProcessGroup } from './process-group.js';
+import { killProcessGroup, sanitizeId } from './executor.js';
 
 /**
  * Task process groups a worker started and has not seen end. A worker killed

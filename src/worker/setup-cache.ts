@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { runProcessGroup } from './process-group.js';
+import { runProcessGroup } from './executor.js';
 import { killGraceMsDefault, outputTailBytesDefault, setupTimeoutMsDefault } from './limits.js';
 import { fsyncDir } from './outbox.js';
 import { OutputCapture } from './output-capture.js';

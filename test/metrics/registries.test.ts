@@ -69,7 +69,7 @@ describe('leader-only orchestrator gauges', () => {
 });
 
 describe('worker metrics', () => {
-  const stats: WorkerStats = { connected: true, leaderId: 'n1', running: 1, outbox: 3, outboxUnsynced: 2, outboxSyncs: 5, finished: 7, sessions: 2, launcherStarts: 1 };
+  const stats: WorkerStats = { connected: true, leaderId: 'n1', running: 1, outbox: 3, outboxUnsynced: 2, outboxSyncs: 5, finished: 7, sessions: 2 };
 
   it('exports counters with _total, gauges, build info and standard process metrics', async () => {
     let current = stats;
@@ -85,8 +85,6 @@ describe('worker metrics', () => {
     expect(samples(text, 'testudo_worker_outbox_unsynced_results')).toEqual(['testudo_worker_outbox_unsynced_results 2']);
     expect(text).toContain('# TYPE testudo_worker_outbox_syncs_total counter');
     expect(samples(text, 'testudo_worker_outbox_syncs_total')).toEqual(['testudo_worker_outbox_syncs_total 5']);
-    expect(text).toContain('# TYPE testudo_worker_launcher_starts_total counter');
-    expect(samples(text, 'testudo_worker_launcher_starts_total')).toEqual(['testudo_worker_launcher_starts_total 1']);
     expect(samples(text, 'testudo_build_info')).toHaveLength(1);
     expect(text).toContain('# TYPE process_cpu_seconds_total counter');
     expect(text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');

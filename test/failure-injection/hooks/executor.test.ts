@@ -11,8 +11,7 @@ import { classify } from '../../../src/coordinator/recovery/index.js';
 import { LevelDbStorage } from '../../../src/raft/storage/leveldb-storage.js';
 import { EntryType } from '../../../src/raft/core/types.js';
 import { faultDelayMsMax, faultDelayMsMin, WorkerChaosHooks, type WorkerChaosSettings } from '../../../src/worker/chaos-hooks.js';
-import { runAttempt, type ExecutorOptions } from '../../../src/worker/executor.js';
-import { killProcessGroup } from '../../../src/worker/process-group.js';
+import { killProcessGroup, runAttempt, type ExecutorOptions } from '../../../src/worker/executor.js';
 import { template as baseTemplate } from '../../worker/helpers.js';
 
 const silent = createLogger({ nodeId: 'hooks-test', level: 'silent', env: {} });
