@@ -6,7 +6,7 @@ import type { LocalCluster } from '../cluster/local-cluster.js';
 import type { RunSubmission, TaskTemplate } from '../model/types.js';
 import { runDirectPool } from './direct-pool.js';
 import { readMachineBusySeconds, readProcessCpuSeconds } from './process-stats.js';
-import { archiveWaitMsMax, dispatchLatencies, lostTasks, memberDataDirs, slotRefillGaps, stamped, startBenchCluster, waitArchived, waitRunEnd } from './schedule.js';
+import { archiveWaitMsMax, dispatchLatencies, leaderCommitIndex, lostTasks, memberDataDirs, slotRefillGaps, stamped, startBenchCluster, waitArchived, waitRunEnd } from './schedule.js';
 import { equalCount, heavyTailedDurations, listSchedule, longestFirst, lowerBound, makespan, perturb, quantile, round, roundRobin, timingStatic } from './workload.js';
 
 /**
@@ -96,6 +96,8 @@ export interface MakespanBenchResult {
   cpuMsPerTask: CpuMsPerTask | null;
   /** Dynamic run: the machine's busy CPU time ÷ (wall time × CPUs). */
   cpuBusyShare: number | null;
+  /** Dynamic run: Raft entries the leader committed per task (results and assignments share entries when they come together). */
+  raftEntriesPerTask: number | null;
 }
 
 export interface CpuMsPerTask {
@@ -217,6 +219,7 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
       dynamicOverDirect: null,
       cpuMsPerTask: null,
       cpuBusyShare: null,
+      raftEntriesPerTask: null,
     };
   }
 
@@ -279,12 +282,14 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
     }
     log('measured run');
     const cpu0 = await cpuReading(cluster);
+    const commit0 = await leaderCommitIndex(client);
     const { view, end, wallSec } = await realRun('bench-makespan', durations);
     const cpu1 = await cpuReading(cluster);
+    const raftEntriesPerTask = round(((await leaderCommitIndex(client)) - commit0) / durations.length, 3);
     const perTask = (key: keyof CpuMsPerTask): number => round(((cpu1[key] - cpu0[key]) * 1000) / durations.length, 2);
     const cpuMsPerTask: CpuMsPerTask = { machine: perTask('machine'), coordinators: perTask('coordinators'), workers: perTask('workers') };
     const cpuBusyShare = round((cpu1.machine - cpu0.machine) / (wallSec * availableParallelism()), 3);
-    log(`CPU ms per task ${JSON.stringify(cpuMsPerTask)}, busy share ${cpuBusyShare}`);
+    log(`CPU ms per task ${JSON.stringify(cpuMsPerTask)}, busy share ${cpuBusyShare}, Raft entries per task ${raftEntriesPerTask}`);
     const starts: number[] = [];
     const ends: number[] = [];
     let overheadMs = 0;
@@ -325,6 +330,7 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
       dynamicOverDirect: directPoolSec === null ? null : round(wallSec / directPoolSec),
       cpuMsPerTask,
       cpuBusyShare,
+      raftEntriesPerTask,
     };
   } finally {
     client?.close();

@@ -137,7 +137,7 @@ export async function waitArchived(dataDirs: readonly string[], runId: string, w
 }
 
 /** The leader's commit index (a status round; 0 with no leader). */
-async function leaderCommitIndex(client: TestudoClient): Promise<number> {
+export async function leaderCommitIndex(client: TestudoClient): Promise<number> {
   const status = await client.clusterStatus();
   return status.members.find((m) => m.role === 'leader')?.commitIndex ?? 0;
 }
@@ -358,6 +358,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
     const lost = lostTasks(run);
 
     log(`idle phase: ${options.idleRuns} single-task runs, one after another`);
+    const idleFromUs = process.hrtime.bigint() / 1000n;
     const idle: DispatchPhases[] = [];
     let idleLost = 0;
     for (let i = 0; i < options.idleRuns; i++) {
@@ -371,6 +372,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       if (lostHere > 0) log(`  idle run ${id}: ${lostHere} lost`);
       if ((i + 1) % 50 === 0) log(`  ${i + 1} idle runs done`);
     }
+    log(`idle phase: monotonic clock ${idleFromUs}-${process.hrtime.bigint() / 1000n} µs`);
     const idleTotals = idle.map((d) => d.planMs + d.commitMs);
     return {
       tasksPerSec: round(options.tasks / seconds, 1),

@@ -16,5 +16,8 @@ describe('testudo bench makespan (a small real run)', () => {
     expect(cpu.machine).toBeGreaterThanOrEqual(0.9 * (cpu.coordinators + cpu.workers));
     expect(result.cpuBusyShare).toBeGreaterThan(0);
     expect(result.cpuBusyShare).toBeLessThanOrEqual(1);
+    // A result and an assignment for each task, some sharing an entry: more than none, at most a few per task.
+    expect(result.raftEntriesPerTask).toBeGreaterThan(0);
+    expect(result.raftEntriesPerTask).toBeLessThan(4);
   }, 120_000);
 });
