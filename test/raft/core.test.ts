@@ -489,6 +489,42 @@ describe('RaftCore leader reported lost (reportPeerLost)', () => {
     expect(cluster.core('3').status()).toMatchObject({ role: 'pre-candidate', term });
   });
 
+  it('a first-ranked follower that is behind: the other refuses its pre-vote and campaigns at the next tick, not after the stagger', () => {
+    const cluster = new Cluster(['1', '2', '3'], { ...withPreVote, leaderLostStaggerTicks: 5 });
+    cluster.elect('1');
+    const term = cluster.core('1').status().term;
+    // 3 gets the leader's last entry, 2 does not.
+    cluster.drop = (m) => m.from === '1' && m.to === '2';
+    cluster.core('1').propose(new TextEncoder().encode('x'));
+    cluster.stabilize();
+    expect(cluster.core('3').status().lastIndex).toBeGreaterThan(cluster.core('2').status().lastIndex);
+    cluster.drop = (m) => m.from === '1' || m.to === '1';
+    for (const id of ['2', '3']) cluster.core(id).reportPeerLost('1');
+    const ticks = tickUntil(cluster, ['2', '3'], () => cluster.core('3').status().role === 'leader', 20);
+    // Tick 1: 2 (rank 0) asks for pre-votes and 3 refuses them. Tick 2: 3 campaigns; it would have waited until tick 6 (1 + rank 1 × 5).
+    expect(ticks).toBe(2);
+    expect(cluster.core('3').status().term).toBe(term + 1);
+    expect(cluster.core('2').status()).toMatchObject({ role: 'follower', leader: '3', term: term + 1 });
+  });
+
+  it('a follower that still knows its leader refuses a behind pre-vote and keeps its own timeout', () => {
+    // Without check-quorum a follower answers pre-votes while it hears a leader: it must not campaign because of one.
+    const cluster = new Cluster(['1', '2', '3'], { preVote: true, checkQuorum: false, electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 });
+    cluster.elect('1');
+    const term = cluster.core('1').status().term;
+    cluster.drop = (m) => m.from === '1' && m.to === '2';
+    cluster.core('1').propose(new TextEncoder().encode('x'));
+    cluster.stabilize();
+    cluster.drop = (m) => (m.from === '1' && m.to === '2') || (m.from === '2' && m.to === '1');
+    cluster.core('2').campaign();
+    cluster.stabilize();
+    expect(cluster.core('3').status()).toMatchObject({ role: 'follower', leader: '1', term });
+    // Fewer ticks than its election timeout (10 to 19), the leader silent meanwhile: 3 does not campaign.
+    expect(tickUntil(cluster, ['3'], () => cluster.core('3').status().role !== 'follower', 9)).toBe(Infinity);
+    expect(cluster.core('3').status()).toMatchObject({ role: 'follower', leader: '1', term });
+    expect(cluster.core('1').status()).toMatchObject({ role: 'leader', term });
+  });
+
   it('a wrong report raises no term: the others still hear the leader and ignore the pre-vote', () => {
     const cluster = new Cluster(['1', '2', '3'], withPreVote);
     cluster.elect('1');

@@ -509,6 +509,15 @@ export class RaftCore {
       }
     } else {
       this.send(message({ type: respType, from: this.id, to: m.from, term: this.term, reject: true, ...known }));
+      if (isPre && canVote && this.role === 'follower' && this.leader === NO_NODE && this.promotable()) {
+        // Refused for its log alone, with no leader known here: this log is
+        // newer than the candidate's, so this node can win where the candidate
+        // may not (of three voters, it cannot), and it campaigns at the next
+        // tick instead of waiting out its own timeout or leader-lost stagger
+        // (docs/raft.md, "Timing and failover"). Pre-vote keeps it harmless: voters that
+        // still hear a leader refuse it, and it raises no term.
+        this.electionElapsedTicks = Math.max(this.electionElapsedTicks, this.randomizedElectionTimeoutTicks - 1);
+      }
     }
   }
 
