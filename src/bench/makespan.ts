@@ -5,8 +5,8 @@ import type { TestudoClient } from '../client/index.js';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import type { RunSubmission, TaskTemplate } from '../model/types.js';
 import { runDirectPool } from './direct-pool.js';
-import { readMachineBusySeconds, readProcessCpuSeconds } from './process-stats.js';
-import { archiveWaitMsMax, dispatchLatencies, leaderCommitIndex, lostTasks, memberDataDirs, slotRefillGaps, stamped, startBenchCluster, waitArchived, waitRunEnd } from './schedule.js';
+import { readMachineBusySeconds } from './process-stats.js';
+import { archiveWaitMsMax, cpuSecondsByRole, dispatchLatencies, leaderCommitIndex, lostTasks, memberDataDirs, slotRefillGaps, stamped, startBenchCluster, waitArchived, waitRunEnd } from './schedule.js';
 import { equalCount, heavyTailedDurations, listSchedule, longestFirst, lowerBound, makespan, perturb, quantile, round, roundRobin, timingStatic } from './workload.js';
 
 /**
@@ -108,16 +108,9 @@ export interface CpuMsPerTask {
 
 /** CPU seconds so far: the machine's, and the cluster's processes' by kind. */
 async function cpuReading(cluster: LocalCluster): Promise<CpuMsPerTask> {
-  const seconds = async (pids: readonly (number | undefined)[]): Promise<number> => {
-    let sum = 0;
-    for (const pid of pids) if (pid !== undefined) sum += await readProcessCpuSeconds(pid).catch(() => 0);
-    return sum;
-  };
-  return {
-    machine: await readMachineBusySeconds(),
-    coordinators: await seconds([...cluster.members.values()].map((m) => m.child?.pid)),
-    workers: await seconds([...cluster.workers.values()].map((w) => w.child?.pid)),
-  };
+  // No leader named: every coordinator counts among the followers, and the two sum to all three.
+  const byRole = await cpuSecondsByRole(cluster, '');
+  return { machine: await readMachineBusySeconds(), coordinators: byRole.leader + byRole.followers, workers: byRole.workers };
 }
 
 /** The task durations the bench runs: seeded lognormal (mean 1 s) × scale, raised to minTaskSec, rounded to ms. */
