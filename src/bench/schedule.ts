@@ -214,9 +214,14 @@ export function dispatchPhases(run: RunView): DispatchPhases[] {
   return out;
 }
 
+/** A whole dispatch: the task's queue time → its first attempt's worker start (ms). */
+function dispatchMs(d: DispatchPhases): number {
+  return d.planMs + d.commitMs;
+}
+
 /** Per task: first attempt's worker start − the task's queue time (ms); tasks without a first result are skipped. */
 export function dispatchLatencies(run: RunView): number[] {
-  return dispatchPhases(run).map((d) => d.planMs + d.commitMs);
+  return dispatchPhases(run).map(dispatchMs);
 }
 
 /**
@@ -373,7 +378,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       if ((i + 1) % 50 === 0) log(`  ${i + 1} idle runs done`);
     }
     log(`idle phase: monotonic clock ${idleFromUs}-${process.hrtime.bigint() / 1000n} µs`);
-    const idleTotals = idle.map((d) => d.planMs + d.commitMs);
+    const idleTotals = idle.map(dispatchMs);
     return {
       tasksPerSec: round(options.tasks / seconds, 1),
       dispatchP50Ms: quantile(idleTotals, 0.5),
