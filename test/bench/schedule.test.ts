@@ -26,6 +26,13 @@ describe('bench schedule', () => {
     expect(submitted).toBeGreaterThan(archived);
   });
 
+  it('starts the idle phase only after every member archived the timed run', () => {
+    const timedArchived = lines.findIndex((line) => line.includes('timed run archived on every member'));
+    const idle = lines.findIndex((line) => line.includes('idle phase: 3 single-task runs'));
+    expect(timedArchived, lines.join('\n')).toBeGreaterThan(lines.findIndex((line) => line.includes('submitting 300 no-op tasks')));
+    expect(idle).toBeGreaterThan(timedArchived);
+  });
+
   it('reports the run: every task done once, idle dispatches measured, Raft entries per task from the leader', () => {
     expect(result.lostTasks).toBe(0);
     expect(result.tasks).toBe(300);
