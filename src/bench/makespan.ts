@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TestudoClient } from '../client/index.js';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import type { RunSubmission, TaskTemplate } from '../model/types.js';
+import { attemptPhaseNames, type AttemptPhaseName } from '../worker/attempt-phases.js';
 import { runDirectPool } from './direct-pool.js';
 import { readMachineBusySeconds } from './process-stats.js';
 import { archiveWaitMsMax, cpuSecondsByRole, dispatchLatencies, leaderCommitIndex, lostTasks, memberDataDirs, slotRefillGaps, stamped, startBenchCluster, waitArchived, waitRunEnd } from './schedule.js';
@@ -98,12 +99,49 @@ export interface MakespanBenchResult {
   cpuBusyShare: number | null;
   /** Dynamic run: Raft entries the leader committed per task (results and assignments share entries when they come together). */
   raftEntriesPerTask: number | null;
+  /**
+   * Dynamic run: where an attempt's time in its slot went on the workers,
+   * mean ms per timed attempt of each phase (their
+   * testudo_worker_attempt_phase_seconds_total, docs/metrics.md), and the
+   * command phase beyond the tasks' mean sleep. prepare + spawn +
+   * commandBeyondSleep + collect is about taskOverheadMeanMs; report is the
+   * time from the result to the freed slot.
+   */
+  attemptPhaseMeanMs: AttemptPhaseMeanMs | null;
 }
+
+export type AttemptPhaseMeanMs = Record<AttemptPhaseName, number> & { commandBeyondSleep: number; attempts: number };
 
 export interface CpuMsPerTask {
   machine: number;
   coordinators: number;
   workers: number;
+}
+
+/** The workers' attempt phase totals so far, summed over their /metrics; null when a worker serves none. */
+async function workerPhaseTotals(cluster: LocalCluster): Promise<{ attempts: number; seconds: Record<AttemptPhaseName, number> } | null> {
+  const sum = { attempts: 0, seconds: Object.fromEntries(attemptPhaseNames.map((phase) => [phase, 0])) as Record<AttemptPhaseName, number> };
+  for (const worker of cluster.workers.values()) {
+    if (worker.httpAddress === null) return null;
+    const text = await (await fetch(`http://${worker.httpAddress}/metrics`)).text();
+    const totals = parsePhaseMetrics(text);
+    sum.attempts += totals.attempts;
+    for (const phase of attemptPhaseNames) sum.seconds[phase] += totals.seconds[phase];
+  }
+  return sum;
+}
+
+/** A worker's testudo_worker_attempts_timed_total and testudo_worker_attempt_phase_seconds_total from its /metrics text (absent: 0). */
+export function parsePhaseMetrics(text: string): { attempts: number; seconds: Record<AttemptPhaseName, number> } {
+  const seconds = Object.fromEntries(attemptPhaseNames.map((phase) => [phase, 0])) as Record<AttemptPhaseName, number>;
+  let attempts = 0;
+  for (const line of text.split('\n')) {
+    const timed = /^testudo_worker_attempts_timed_total (\S+)$/.exec(line);
+    if (timed !== null) attempts = Number(timed[1]);
+    const phase = /^testudo_worker_attempt_phase_seconds_total\{phase="([a-z]+)"\} (\S+)$/.exec(line);
+    if (phase !== null && (attemptPhaseNames as readonly string[]).includes(phase[1]!)) seconds[phase[1] as AttemptPhaseName] = Number(phase[2]);
+  }
+  return { attempts, seconds };
 }
 
 /** CPU seconds so far: the machine's, and the cluster's processes' by kind. */
@@ -213,6 +251,7 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
       cpuMsPerTask: null,
       cpuBusyShare: null,
       raftEntriesPerTask: null,
+      attemptPhaseMeanMs: null,
     };
   }
 
@@ -276,8 +315,10 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
     log('measured run');
     const cpu0 = await cpuReading(cluster);
     const commit0 = await leaderCommitIndex(client);
+    const phases0 = await workerPhaseTotals(cluster);
     const { view, end, wallSec } = await realRun('bench-makespan', durations);
     const cpu1 = await cpuReading(cluster);
+    const phases1 = await workerPhaseTotals(cluster);
     const raftEntriesPerTask = round(((await leaderCommitIndex(client)) - commit0) / durations.length, 3);
     const perTask = (key: keyof CpuMsPerTask): number => round(((cpu1[key] - cpu0[key]) * 1000) / durations.length, 2);
     const cpuMsPerTask: CpuMsPerTask = { machine: perTask('machine'), coordinators: perTask('coordinators'), workers: perTask('workers') };
@@ -301,6 +342,8 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
         measured++;
       }
     }
+    const attemptPhaseMeanMs = phaseMeans(phases0, phases1, durations);
+    if (attemptPhaseMeanMs !== null) log(`attempt phases, mean ms: ${JSON.stringify(attemptPhaseMeanMs)}`);
     const dispatch = dispatchLatencies(view);
     const slotsById = new Map((await client.listWorkers()).map((w) => [w.workerId, w.slots]));
     const refill = slotRefillGaps(view, (id) => slotsById.get(id) ?? 1);
@@ -324,10 +367,26 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
       cpuMsPerTask,
       cpuBusyShare,
       raftEntriesPerTask,
+      attemptPhaseMeanMs,
     };
   } finally {
     client?.close();
     await cluster?.stop();
     if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The mean ms per attempt of each phase between two readings, and the command phase beyond the tasks' mean sleep. */
+function phaseMeans(
+  before: { attempts: number; seconds: Record<AttemptPhaseName, number> } | null,
+  after: { attempts: number; seconds: Record<AttemptPhaseName, number> } | null,
+  sleepsSec: readonly number[],
+): AttemptPhaseMeanMs | null {
+  if (before === null || after === null) return null;
+  const attempts = after.attempts - before.attempts;
+  if (attempts <= 0) return null;
+  const mean = (phase: AttemptPhaseName): number => round(((after.seconds[phase] - before.seconds[phase]) * 1000) / attempts, 1);
+  const sleepMeanMs = (sleepsSec.reduce((a, b) => a + b, 0) * 1000) / sleepsSec.length;
+  const means = Object.fromEntries(attemptPhaseNames.map((phase) => [phase, mean(phase)])) as Record<AttemptPhaseName, number>;
+  return { ...means, commandBeyondSleep: round(means.command - sleepMeanMs, 1), attempts };
 }

@@ -162,7 +162,8 @@ export async function startBenchCluster(
   log(`cluster up in ${dataDir}: leader ${leader.leaderId} (term ${leader.term})`);
   for (let i = 0; i < workers; i++) {
     const w = typeof worker === 'function' ? worker(i) : worker;
-    await cluster.startWorker(`w${i + 1}`, { slots: w.slots, executor: w.executor, httpPort: null });
+    // Each worker serves /metrics on a port of its own (bench makespan reads its attempt phases there).
+    await cluster.startWorker(`w${i + 1}`, { slots: w.slots, executor: w.executor });
   }
   const client = new TestudoClient({ endpoints, callTimeoutMs: 60_000, totalTimeoutMs: 180_000 });
   const deadline = Date.now() + 60_000;

@@ -11,7 +11,8 @@ import { testudoServices, type TestudoServices } from '../common/testudo-proto.j
 import type { AttemptOrder, AttemptResult, Capabilities, CoordinatorMessageReceived, WorkerMessage } from '../model/index.js';
 import type { WorkerChaosHooks } from './chaos-hooks.js';
 import { AttemptFiles } from './attempt-files.js';
-import { runAttempt } from './executor.js';
+import type { AttemptPhaseName, AttemptPhaseTotals } from './attempt-phases.js';
+import { runAttempt, type AttemptPhases } from './executor.js';
 import { acquireWorkDirLock, loadOrCreateWorkerId, type WorkDirLock } from './identity.js';
 import { Outbox, outboxDir } from './outbox.js';
 import { TaskGroups } from './orphans.js';
@@ -127,7 +128,11 @@ export interface WorkerStats {
   readonly sessions: number;
   /** Orders waiting for a slot (prefetched). */
   readonly queued?: number;
+  /** Attempts whose command ran, with the seconds they spent in each phase on this worker, summed since the process started; absent: none. */
+  readonly attemptPhases?: AttemptPhaseTotals;
 }
+
+
 
 export class WorkerAgent {
   readonly workerId: string;
@@ -143,6 +148,7 @@ export class WorkerAgent {
   private stopped = false;
   private loop: Promise<void> | null = null;
   private finishedCount = 0;
+  private readonly phaseTotals = { attempts: 0, seconds: { prepare: 0, spawn: 0, command: 0, collect: 0, report: 0 } satisfies Record<AttemptPhaseName, number> };
   private sessionCount = 0;
   private wake: (() => void) | null = null;
   /** When each unconfirmed result was last sent. */
@@ -210,6 +216,7 @@ export class WorkerAgent {
       finished: this.finishedCount,
       sessions: this.sessionCount,
       queued: this.queued.size,
+      attemptPhases: { attempts: this.phaseTotals.attempts, seconds: { ...this.phaseTotals.seconds } },
     };
   }
 
@@ -535,12 +542,14 @@ export class WorkerAgent {
     const recorded = this.options.executor !== 'noop';
     if (recorded) await this.groups.began(order.attemptId).catch((error: unknown) => this.log.warn({ err: error }, 'could not record an attempt as begun'));
     let result: AttemptResult;
+    let phases: AttemptPhases | null = null;
     try {
-      result = await this.execute(order, abort);
+      result = await this.execute(order, abort, (p) => (phases = p));
     } catch (error) {
       const now = Date.now();
       result = infraResult(order, this.workerId, 'spawn-error', `the worker failed to run the attempt: ${(error as Error).message}`, now, now);
     }
+    const resultAt = performance.now();
     try {
       await this.outbox.put(result);
     } catch (error) {
@@ -549,6 +558,7 @@ export class WorkerAgent {
     }
     // After the outbox has the result: a crash in between leaves the attempt named and pending, which the leader reads as finished.
     if (recorded) await this.groups.forget(order.attemptId).catch((error: unknown) => this.log.warn({ err: error }, 'could not forget a finished attempt'));
+    if (phases !== null) this.addPhases(phases, performance.now() - resultAt);
     this.running.delete(order.attemptId);
     this.finishedCount++;
     this.startQueued();
@@ -569,8 +579,18 @@ export class WorkerAgent {
     setImmediate(() => this.sendResults(this.resultsThisTurn.splice(0)));
   }
 
+  private addPhases(phases: AttemptPhases, reportMs: number): void {
+    const s = this.phaseTotals.seconds;
+    this.phaseTotals.attempts++;
+    s.prepare += phases.prepareMs / 1000;
+    s.spawn += phases.spawnMs / 1000;
+    s.command += phases.commandMs / 1000;
+    s.collect += phases.collectMs / 1000;
+    s.report += reportMs / 1000;
+  }
+
   /** Runs the order; `abort` cancels it (its signal is made only when a process runs: making one costs tens of microseconds). */
-  private async execute(order: AttemptOrder, abort: AbortController): Promise<AttemptResult> {
+  private async execute(order: AttemptOrder, abort: AbortController, onPhases: (phases: AttemptPhases) => void): Promise<AttemptResult> {
     const startedAtMs = Date.now();
     if (this.options.executor === 'noop') return { ...infraResult(order, this.workerId, '', '', startedAtMs, Date.now()), outcome: 'passed', infraClass: '' };
     const checkoutDir = this.checkoutDir(order);
@@ -598,6 +618,7 @@ export class WorkerAgent {
         onStarted: (pid) => void this.groups.record(order.attemptId, pid).catch((error: unknown) => this.log.warn({ err: error }, 'could not record a task process group')),
         ...(this.options.killGraceMs === undefined ? {} : { killGraceMs: this.options.killGraceMs }),
         spawnRetries: order.spawnRetries ?? 0,
+        onPhases,
         // A start retried in place draws its chaos fault again.
         ...(chaos === undefined ? {} : { chaos: () => chaos.planAttempt(order.attemptId) }),
       },

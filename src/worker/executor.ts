@@ -62,6 +62,24 @@ export interface ExecutorOptions {
   readonly chaos?: () => AttemptChaos;
   /** Starts that failed (nothing ran) may be tried again this many times, after spawnRetryDelayMs, doubling (clamped to 0..spawnRetriesMax). */
   readonly spawnRetries?: number;
+  /** Called once the attempt's result is made, with where its time went; only for an attempt whose command was started. */
+  readonly onPhases?: (phases: AttemptPhases) => void;
+}
+
+/**
+ * Where an attempt's wall time went on the worker, in ms of the monotonic
+ * clock; the four add up to the executor's whole time for the attempt
+ * (docs/metrics.md, `testudo_worker_attempt_phase_seconds_total`).
+ */
+export interface AttemptPhases {
+  /** Before the command's first start: the attempt directory, the working directory's check, the output log. */
+  readonly prepareMs: number;
+  /** Inside spawn(): fork and exec, while the worker's event loop waits (every start, when retried in place). */
+  readonly spawnMs: number;
+  /** From the start to the command's exit, the waits between retried starts included. */
+  readonly commandMs: number;
+  /** From the exit to the result: the group killed, the pipes drained, the log closed, the report read and parsed. */
+  readonly collectMs: number;
 }
 
 /** The wait before the first spawn retry in place; each further one waits twice as long. */
@@ -133,6 +151,10 @@ export interface GroupRunOutcome {
   readonly killedByUs: boolean;
   /** The process was spawned. */
   readonly started: boolean;
+  /** Time inside spawn() (ms, monotonic); 0 when nothing was tried. */
+  readonly spawnMs?: number;
+  /** Time from the process's exit to the outcome (the group killed, the pipes drained; ms, monotonic). */
+  readonly afterExitMs?: number;
 }
 
 /**
@@ -147,6 +169,7 @@ export async function runProcessGroup(options: GroupRunOptions): Promise<GroupRu
   if (options.injectSpawnError !== undefined) return { ...idle, cancelled: false, spawnError: options.injectSpawnError };
 
   let child;
+  const spawnAt = performance.now();
   try {
     child = spawn('/bin/sh', ['-c', options.command], {
       cwd: options.cwd,
@@ -155,8 +178,9 @@ export async function runProcessGroup(options: GroupRunOptions): Promise<GroupRu
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   } catch (err) {
-    return { ...idle, cancelled: false, spawnError: errorText(err) };
+    return { ...idle, cancelled: false, spawnError: errorText(err), spawnMs: performance.now() - spawnAt };
   }
+  const spawnMs = performance.now() - spawnAt;
 
   let timedOut = false;
   let cancelled = false;
@@ -216,6 +240,7 @@ export async function runProcessGroup(options: GroupRunOptions): Promise<GroupRu
   }
 
   const end = await ended;
+  const exitedAt = performance.now();
   exited = true;
   options.onExited?.();
   clearTimeout(timeoutTimer);
@@ -225,7 +250,7 @@ export async function runProcessGroup(options: GroupRunOptions): Promise<GroupRu
   if (end.error !== undefined && pid === undefined) {
     child.stdout?.destroy();
     child.stderr?.destroy();
-    return { ...idle, cancelled: false, spawnError: end.error };
+    return { ...idle, cancelled: false, spawnError: end.error, spawnMs };
   }
   // No member of the group outlives the attempt.
   if (pid !== undefined) killProcessGroup(pid, 'SIGKILL');
@@ -235,7 +260,7 @@ export async function runProcessGroup(options: GroupRunOptions): Promise<GroupRu
   child.stdout?.destroy();
   child.stderr?.destroy();
 
-  return { exitCode: end.code, signal: end.sig ?? '', timedOut, cancelled, killedByUs, started: true };
+  return { exitCode: end.code, signal: end.sig ?? '', timedOut, cancelled, killedByUs, started: true, spawnMs, afterExitMs: performance.now() - exitedAt };
 }
 
 /** The environment of an attempt's command. */
@@ -262,6 +287,30 @@ export function attemptEnv(request: AttemptRequest, junitPath: string): NodeJS.P
 
 /** Runs one attempt; never rejects: whatever happens becomes the result. */
 export async function runAttempt(request: AttemptRequest, options: ExecutorOptions): Promise<AttemptResult> {
+  const onPhases = options.onPhases;
+  if (onPhases === undefined) return attempt(request, options, null);
+  const timing: AttemptTiming = { begunAt: performance.now(), startAt: null, started: false, ranAt: 0, spawnMs: 0, afterExitMs: 0 };
+  const result = await attempt(request, options, timing);
+  if (timing.startAt !== null && timing.started) {
+    const collectMs = timing.afterExitMs + (performance.now() - timing.ranAt);
+    const beforeExitMs = timing.ranAt - timing.startAt - timing.afterExitMs;
+    onPhases({ prepareMs: timing.startAt - timing.begunAt, spawnMs: timing.spawnMs, commandMs: Math.max(0, beforeExitMs - timing.spawnMs), collectMs });
+  }
+  return result;
+}
+
+/** runAttempt's stopwatch (performance.now() readings); startAt stays null while no start was tried. */
+interface AttemptTiming {
+  readonly begunAt: number;
+  startAt: number | null;
+  /** The last start ran the command. */
+  started: boolean;
+  ranAt: number;
+  spawnMs: number;
+  afterExitMs: number;
+}
+
+async function attempt(request: AttemptRequest, options: ExecutorOptions, timing: AttemptTiming | null): Promise<AttemptResult> {
   const now = options.now ?? Date.now;
   const startedAtMs = now();
   const dir = attemptDir(options.workDir, request.attemptId);
@@ -309,6 +358,7 @@ export async function runAttempt(request: AttemptRequest, options: ExecutorOptio
   });
   const env = attemptEnv(request, junitPath);
   const start = async (): Promise<Started> => {
+    if (timing !== null) timing.startAt ??= performance.now();
     const chaos = options.chaos?.();
     const timeoutMs = attemptTimeoutMs(request.template.timeoutSec, chaos);
     const run = await runProcessGroup({
@@ -322,9 +372,15 @@ export async function runAttempt(request: AttemptRequest, options: ExecutorOptio
       ...groupHooks(options.onStarted, chaos),
     });
     chaos?.ended();
+    if (timing !== null) {
+      timing.spawnMs += run.spawnMs ?? 0;
+      timing.afterExitMs = run.afterExitMs ?? 0;
+      timing.started = run.started;
+    }
     return { run, chaos, timeoutMs };
   };
   const { run, chaos, timeoutMs, retries } = await startWithRetries(start, options);
+  if (timing !== null) timing.ranAt = performance.now();
   await capture.close();
   const observed = {
     exitCode: run.exitCode,

@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 import { registerBuildInfo } from '../common/build-info.js';
 import type { WorkerStats } from './agent.js';
+import { attemptPhaseNames } from './attempt-phases.js';
 
 /** What the worker's metrics read: the agent's stats, or null before the agent is up. */
 export type WorkerStatsSource = () => { stats(): WorkerStats } | null;
@@ -51,6 +52,18 @@ export function workerMetricsRegistry(agent: WorkerStatsSource): Registry {
   gauge('testudo_worker_outbox_unsynced_results', 'Of the outbox results, those written but not synced to disk yet (synced once unconfirmed for --outbox-sync-ms).', (s) => s.outboxUnsynced ?? 0);
   counter('testudo_worker_outbox_syncs_total', 'The total number of outbox fdatasync/fsync calls since the worker started.', (s) => s.outboxSyncs ?? 0);
   counter('testudo_worker_attempts_finished_total', 'The total number of attempts finished since the worker started.', (s) => s.finished);
+  counter('testudo_worker_attempts_timed_total', 'The total number of attempts whose command ran, each timed in testudo_worker_attempt_phase_seconds_total.', (s) => s.attemptPhases?.attempts ?? 0);
+  new Counter({
+    name: 'testudo_worker_attempt_phase_seconds_total',
+    help: "The total wall time the timed attempts spent in each phase on this worker: prepare (before the command's start), spawn (inside spawn(): fork and exec, the event loop waiting), command (the start to the exit), collect (the exit to the result: pipes drained, report read), report (the result to the freed slot).",
+    labelNames: ['phase'],
+    registers,
+    collect() {
+      this.reset();
+      const phases = agent()?.stats().attemptPhases;
+      for (const phase of attemptPhaseNames) this.inc({ phase }, phases?.seconds[phase] ?? 0);
+    },
+  });
   counter('testudo_worker_sessions_opened_total', 'The total number of sessions opened with a leader since the worker started.', (s) => s.sessions);
   return registry;
 }

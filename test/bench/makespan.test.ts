@@ -19,5 +19,10 @@ describe('testudo bench makespan (a small real run)', () => {
     // A result and an assignment for each task, some sharing an entry: more than none, at most a few per task.
     expect(result.raftEntriesPerTask).toBeGreaterThan(0);
     expect(result.raftEntriesPerTask).toBeLessThan(4);
+    // Every task's one attempt ran its command and was timed on its worker, in every phase; no command ends before its sleep.
+    const phases = result.attemptPhaseMeanMs!;
+    expect(phases.attempts).toBe(24);
+    for (const phase of ['prepare', 'spawn', 'command', 'collect', 'report'] as const) expect(phases[phase], phase).toBeGreaterThan(0);
+    expect(phases.commandBeyondSleep).toBeGreaterThanOrEqual(0);
   }, 120_000);
 });

@@ -224,6 +224,13 @@ describe('metrics checked by promtool and scraped by a real Prometheus', () => {
     );
     expect(finished).toBe(attempts);
     expect((await prom.query('testudo_worker_sessions_opened_total'))[0]?.value).toBeGreaterThanOrEqual(1);
+    // Every attempt that ran its command is timed, in five phases; the mean per attempt is a PromQL division.
+    const timed = (await prom.query('testudo_worker_attempts_timed_total'))[0]?.value ?? 0;
+    expect(timed).toBeGreaterThanOrEqual(1);
+    expect(timed).toBeLessThanOrEqual(attempts);
+    expect(byLabel(await prom.query('testudo_worker_attempt_phase_seconds_total'), 'phase')).toHaveProperty('command');
+    expect(await prom.query('testudo_worker_attempt_phase_seconds_total')).toHaveLength(5);
+    expect((await prom.query('sum(testudo_worker_attempt_phase_seconds_total) / sum(testudo_worker_attempts_timed_total)'))[0]?.value).toBeGreaterThan(0);
     // The outbox's deferred sync is visible: its syncs so far (any number), and results left unsynced (0 once all are confirmed or synced).
     expect((await prom.query('testudo_worker_outbox_syncs_total'))[0]?.value).toBeGreaterThanOrEqual(0);
     await pollUntil('no outbox result left unsynced', async () => ((await prom.query('testudo_worker_outbox_unsynced_results'))[0]?.value === 0 ? true : undefined), 30_000);

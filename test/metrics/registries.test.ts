@@ -91,10 +91,25 @@ describe('worker metrics', () => {
     expect(text).not.toContain('testudo_worker_process_');
     expect(text).not.toMatch(/^# TYPE testudo_worker_(attempts_finished|sessions_opened) /m);
 
+    // No attempt timed yet: every phase reads 0.
+    expect(samples(text, 'testudo_worker_attempts_timed_total')).toEqual(['testudo_worker_attempts_timed_total 0']);
+    expect(samples(text, 'testudo_worker_attempt_phase_seconds_total')).toEqual(
+      ['prepare', 'spawn', 'command', 'collect', 'report'].map((phase) => `testudo_worker_attempt_phase_seconds_total{phase="${phase}"} 0`),
+    );
+
     // Each scrape shows the agent's running total.
-    current = { ...stats, finished: 9 };
+    current = { ...stats, finished: 9, attemptPhases: { attempts: 4, seconds: { prepare: 0.25, spawn: 0.5, command: 8, collect: 0.125, report: 0.0625 } } };
     text = await registry.metrics();
     expect(samples(text, 'testudo_worker_attempts_finished_total')).toEqual(['testudo_worker_attempts_finished_total 9']);
+    expect(text).toContain('# TYPE testudo_worker_attempt_phase_seconds_total counter');
+    expect(samples(text, 'testudo_worker_attempts_timed_total')).toEqual(['testudo_worker_attempts_timed_total 4']);
+    expect(samples(text, 'testudo_worker_attempt_phase_seconds_total')).toEqual([
+      'testudo_worker_attempt_phase_seconds_total{phase="prepare"} 0.25',
+      'testudo_worker_attempt_phase_seconds_total{phase="spawn"} 0.5',
+      'testudo_worker_attempt_phase_seconds_total{phase="command"} 8',
+      'testudo_worker_attempt_phase_seconds_total{phase="collect"} 0.125',
+      'testudo_worker_attempt_phase_seconds_total{phase="report"} 0.0625',
+    ]);
   });
 
   it('reads zero before the agent is up', async () => {

@@ -124,6 +124,11 @@ describe('worker agent: orders beyond its slots', () => {
     expect(third.startedAtMs).toBeGreaterThanOrEqual(second.finishedAtMs);
     expect(third.finishedAtMs - assignedAtMs).toBeGreaterThan(1000);
     expect(agent.stats().queued).toBe(0);
+    // Each ran its command, so each was timed; the command phase holds the three 0.6 s sleeps.
+    const phases = agent.stats().attemptPhases!;
+    expect(phases.attempts).toBe(3);
+    expect(phases.seconds.command).toBeGreaterThanOrEqual(1.8);
+    for (const seconds of Object.values(phases.seconds)) expect(seconds).toBeGreaterThan(0);
   });
 
   it('names queued orders in the next hello, and drops a queued order the leader cancels (no result for it)', async () => {

@@ -3,15 +3,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskTemplate } from '../../src/model/types.js';
+import type { AttemptChaos } from '../../src/worker/chaos-hooks.js';
 import {
   attemptDir,
   boundFailureText,
   runAttempt,
   sanitizeId,
+  type AttemptPhases,
   type AttemptRequest,
   type ExecutorOptions,
 } from '../../src/worker/executor.js';
 import { processGone, template, waitUntil, writeReport } from './helpers.js';
+
+/** A start that fails as spawn() would, the way the chaos hooks inject it: nothing runs. */
+function chaosSpawnError(): AttemptChaos {
+  return { fault: 'spawn-error', delayMs: 0, spawnError: 'injected', timeoutAfterMs: null, started: () => undefined, ended: () => undefined, crashed: () => false };
+}
 
 const pass2 = '<testcase classname="c" name="a" time="0.1"/><testcase classname="c" name="b" time="0.2"/>';
 const oneFails = '<testcase classname="c" name="a"/><testcase classname="c" name="b"><failure message="nope">stack</failure></testcase>';
@@ -166,6 +173,30 @@ describe('runAttempt', () => {
   it('is a crash, not out-of-memory, for a SIGSEGV whatever the output says', async () => {
     const result = await run({ command: 'echo "out of memory"; kill -SEGV $$' });
     expect(result).toMatchObject({ infraClass: 'crash', signal: 'SIGSEGV' });
+  });
+
+  it('times its phases: they add up to the attempt, the command phase holds the command', async () => {
+    const seen: AttemptPhases[] = [];
+    const before = performance.now();
+    const result = await run({ command: `sleep 0.3; ${writeReport(pass2)}` }, { onPhases: (p) => seen.push(p) });
+    const whole = performance.now() - before;
+    expect(result.outcome).toBe('passed');
+    expect(seen).toHaveLength(1);
+    const p = seen[0]!;
+    for (const ms of [p.prepareMs, p.spawnMs, p.commandMs, p.collectMs]) expect(ms).toBeGreaterThan(0);
+    expect(p.commandMs).toBeGreaterThanOrEqual(300);
+    const sum = p.prepareMs + p.spawnMs + p.commandMs + p.collectMs;
+    // Inside the call, and covering the result's own stamps (whole ms: 1 each way).
+    expect(sum).toBeLessThanOrEqual(whole);
+    expect(sum).toBeGreaterThanOrEqual(result.finishedAtMs - result.startedAtMs - 2);
+  });
+
+  it('times nothing when the command never started', async () => {
+    const seen: AttemptPhases[] = [];
+    await run({ cwd: 'no/such/dir' }, { onPhases: (p) => seen.push(p) });
+    await run({ command: 'true' }, { signal: AbortSignal.abort(), onPhases: (p) => seen.push(p) });
+    await run({ command: 'true' }, { chaos: () => chaosSpawnError(), onPhases: (p) => seen.push(p) });
+    expect(seen).toEqual([]);
   });
 
   it('is a spawn error when the working directory does not exist', async () => {
