@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TestudoClient } from '../client/index.js';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import type { RunSubmission, TaskTemplate } from '../model/types.js';
-import { attemptPhaseNames, type AttemptPhaseName } from '../worker/attempt-phases.js';
+import { attemptPhaseNames, zeroPhaseSeconds, type AttemptPhaseName, type AttemptPhaseTotals } from '../worker/attempt-phases.js';
 import { runDirectPool } from './direct-pool.js';
 import { readMachineBusySeconds } from './process-stats.js';
 import { archiveWaitMsMax, cpuSecondsByRole, dispatchLatencies, leaderCommitIndex, lostTasks, memberDataDirs, slotRefillGaps, stamped, startBenchCluster, waitArchived, waitRunEnd } from './schedule.js';
@@ -119,8 +119,8 @@ export interface CpuMsPerTask {
 }
 
 /** The workers' attempt phase totals so far, summed over their /metrics; null when a worker serves none. */
-async function workerPhaseTotals(cluster: LocalCluster): Promise<{ attempts: number; seconds: Record<AttemptPhaseName, number> } | null> {
-  const sum = { attempts: 0, seconds: Object.fromEntries(attemptPhaseNames.map((phase) => [phase, 0])) as Record<AttemptPhaseName, number> };
+async function workerPhaseTotals(cluster: LocalCluster): Promise<AttemptPhaseTotals | null> {
+  const sum = { attempts: 0, seconds: zeroPhaseSeconds() };
   for (const worker of cluster.workers.values()) {
     if (worker.httpAddress === null) return null;
     const text = await (await fetch(`http://${worker.httpAddress}/metrics`)).text();
@@ -132,8 +132,8 @@ async function workerPhaseTotals(cluster: LocalCluster): Promise<{ attempts: num
 }
 
 /** A worker's testudo_worker_attempts_timed_total and testudo_worker_attempt_phase_seconds_total from its /metrics text (absent: 0). */
-export function parsePhaseMetrics(text: string): { attempts: number; seconds: Record<AttemptPhaseName, number> } {
-  const seconds = Object.fromEntries(attemptPhaseNames.map((phase) => [phase, 0])) as Record<AttemptPhaseName, number>;
+function parsePhaseMetrics(text: string): AttemptPhaseTotals {
+  const seconds = zeroPhaseSeconds();
   let attempts = 0;
   for (const line of text.split('\n')) {
     const timed = /^testudo_worker_attempts_timed_total (\S+)$/.exec(line);
@@ -377,16 +377,13 @@ export async function runMakespanBench(options: MakespanBenchOptions, log: (line
 }
 
 /** The mean ms per attempt of each phase between two readings, and the command phase beyond the tasks' mean sleep. */
-function phaseMeans(
-  before: { attempts: number; seconds: Record<AttemptPhaseName, number> } | null,
-  after: { attempts: number; seconds: Record<AttemptPhaseName, number> } | null,
-  sleepsSec: readonly number[],
-): AttemptPhaseMeanMs | null {
+function phaseMeans(before: AttemptPhaseTotals | null, after: AttemptPhaseTotals | null, sleepsSec: readonly number[]): AttemptPhaseMeanMs | null {
   if (before === null || after === null) return null;
   const attempts = after.attempts - before.attempts;
   if (attempts <= 0) return null;
   const mean = (phase: AttemptPhaseName): number => round(((after.seconds[phase] - before.seconds[phase]) * 1000) / attempts, 1);
   const sleepMeanMs = (sleepsSec.reduce((a, b) => a + b, 0) * 1000) / sleepsSec.length;
-  const means = Object.fromEntries(attemptPhaseNames.map((phase) => [phase, mean(phase)])) as Record<AttemptPhaseName, number>;
+  const means = zeroPhaseSeconds();
+  for (const phase of attemptPhaseNames) means[phase] = mean(phase);
   return { ...means, commandBeyondSleep: round(means.command - sleepMeanMs, 1), attempts };
 }

@@ -11,7 +11,7 @@ import { testudoServices, type TestudoServices } from '../common/testudo-proto.j
 import type { AttemptOrder, AttemptResult, Capabilities, CoordinatorMessageReceived, WorkerMessage } from '../model/index.js';
 import type { WorkerChaosHooks } from './chaos-hooks.js';
 import { AttemptFiles } from './attempt-files.js';
-import type { AttemptPhaseName, AttemptPhaseTotals } from './attempt-phases.js';
+import { zeroPhaseSeconds, type AttemptPhaseTotals } from './attempt-phases.js';
 import { runAttempt, type AttemptPhases } from './executor.js';
 import { acquireWorkDirLock, loadOrCreateWorkerId, type WorkDirLock } from './identity.js';
 import { Outbox, outboxDir } from './outbox.js';
@@ -132,8 +132,6 @@ export interface WorkerStats {
   readonly attemptPhases?: AttemptPhaseTotals;
 }
 
-
-
 export class WorkerAgent {
   readonly workerId: string;
   private readonly running = new Map<string, Running>();
@@ -148,7 +146,7 @@ export class WorkerAgent {
   private stopped = false;
   private loop: Promise<void> | null = null;
   private finishedCount = 0;
-  private readonly phaseTotals = { attempts: 0, seconds: { prepare: 0, spawn: 0, command: 0, collect: 0, report: 0 } satisfies Record<AttemptPhaseName, number> };
+  private readonly phaseTotals = { attempts: 0, seconds: zeroPhaseSeconds() };
   private sessionCount = 0;
   private wake: (() => void) | null = null;
   /** When each unconfirmed result was last sent. */

@@ -9,6 +9,11 @@
 export const attemptPhaseNames = ['prepare', 'spawn', 'command', 'collect', 'report'] as const;
 export type AttemptPhaseName = (typeof attemptPhaseNames)[number];
 
+/** Every phase at 0 s. */
+export function zeroPhaseSeconds(): Record<AttemptPhaseName, number> {
+  return { prepare: 0, spawn: 0, command: 0, collect: 0, report: 0 };
+}
+
 /** Sums over the attempts whose command ran, since the worker started. */
 export interface AttemptPhaseTotals {
   readonly attempts: number;
