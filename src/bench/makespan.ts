@@ -6,7 +6,7 @@ import type { LocalCluster } from '../cluster/local-cluster.js';
 import type { RunSubmission, TaskTemplate } from '../model/types.js';
 import { attemptPhaseNames, zeroPhaseSeconds, type AttemptPhaseName, type AttemptPhaseTotals } from '../worker/attempt-phases.js';
 import { runDirectPool } from './direct-pool.js';
-import { readMachineBusySeconds } from './process-stats.js';
+import { metricsFetchTimeoutMs, parseMetricSamples, readMachineBusySeconds } from './process-stats.js';
 import { archiveWaitMsMax, cpuSecondsByRole, dispatchLatencies, leaderCommitIndex, lostTasks, memberDataDirs, slotRefillGaps, stamped, startBenchCluster, waitArchived, waitRunEnd } from './schedule.js';
 import { equalCount, heavyTailedDurations, listSchedule, longestFirst, lowerBound, makespan, perturb, quantile, round, roundRobin, timingStatic } from './workload.js';
 
@@ -123,25 +123,15 @@ async function workerPhaseTotals(cluster: LocalCluster): Promise<AttemptPhaseTot
   const sum = { attempts: 0, seconds: zeroPhaseSeconds() };
   for (const worker of cluster.workers.values()) {
     if (worker.httpAddress === null) return null;
-    const text = await (await fetch(`http://${worker.httpAddress}/metrics`)).text();
-    const totals = parsePhaseMetrics(text);
-    sum.attempts += totals.attempts;
-    for (const phase of attemptPhaseNames) sum.seconds[phase] += totals.seconds[phase];
+    const response = await fetch(`http://${worker.httpAddress}/metrics`, { signal: AbortSignal.timeout(metricsFetchTimeoutMs) });
+    if (!response.ok) throw new Error(`GET http://${worker.httpAddress}/metrics answered ${response.status}`);
+    for (const sample of parseMetricSamples(await response.text())) {
+      const phase = sample.labels['phase'] as AttemptPhaseName | undefined;
+      if (sample.name === 'testudo_worker_attempts_timed_total') sum.attempts += sample.value;
+      else if (sample.name === 'testudo_worker_attempt_phase_seconds_total' && phase !== undefined && phase in sum.seconds) sum.seconds[phase] += sample.value;
+    }
   }
   return sum;
-}
-
-/** A worker's testudo_worker_attempts_timed_total and testudo_worker_attempt_phase_seconds_total from its /metrics text (absent: 0). */
-function parsePhaseMetrics(text: string): AttemptPhaseTotals {
-  const seconds = zeroPhaseSeconds();
-  let attempts = 0;
-  for (const line of text.split('\n')) {
-    const timed = /^testudo_worker_attempts_timed_total (\S+)$/.exec(line);
-    if (timed !== null) attempts = Number(timed[1]);
-    const phase = /^testudo_worker_attempt_phase_seconds_total\{phase="([a-z]+)"\} (\S+)$/.exec(line);
-    if (phase !== null && (attemptPhaseNames as readonly string[]).includes(phase[1]!)) seconds[phase[1] as AttemptPhaseName] = Number(phase[2]);
-  }
-  return { attempts, seconds };
 }
 
 /** CPU seconds so far: the machine's, and the cluster's processes' by kind. */
