@@ -111,6 +111,9 @@ export class DashboardHub {
   private readonly touchedRuns = new Set<string>();
   private lastQueueBuildMs = -Infinity;
   private readonly points: MetricPoint[] = [];
+  /** Samples taken, and how many of them a patch has carried: a patch carries every sample since the previous one. */
+  private pointsTaken = 0;
+  private pointsSent = 0;
   private fsyncMs: number[] = [];
   private commitMs: number[] = [];
   private readonly rttMs = new Map<string, number>();
@@ -295,6 +298,7 @@ export class DashboardHub {
     this.dirty.clear();
     this.touchedRuns.clear();
     this.sentWorkers = new Map();
+    this.pointsSent = this.pointsTaken;
     this.ring.length = 0;
     this.ringBytes = 0;
     this.snapshotCache = null;
@@ -331,7 +335,7 @@ export class DashboardHub {
     const sections: Record<string, unknown> = {};
     for (const name of names) {
       if (name === 'runs' && this.touchedRuns.size <= runsDeltaMax) sections['runsDelta'] = this.runsDelta();
-      else if (name === 'metrics') sections['metricsPoint'] = this.points[this.points.length - 1] ?? null;
+      else if (name === 'metrics') sections['metricsPoints'] = this.newPoints();
       else if (name === 'workers') sections['workersDelta'] = this.workersDelta();
       else sections[name] = this.build(name);
     }
@@ -484,10 +488,18 @@ export class DashboardHub {
       commitP50Ms: commit.p50Ms,
       commitP99Ms: commit.p99Ms,
     });
+    this.pointsTaken++;
     if (this.points.length > limits.dashboardMetricPointsMax) this.points.shift();
     this.markDirty('metrics');
     if (this.rttChanged) this.markDirty('cluster');
     this.rttChanged = false;
+  }
+
+  /** The samples taken since the previous patch, oldest first (two may fall between patches when the flushes fall behind the sampling). */
+  private newPoints(): MetricPoint[] {
+    const count = Math.min(this.pointsTaken - this.pointsSent, this.points.length);
+    this.pointsSent = this.pointsTaken;
+    return count === 0 ? [] : this.points.slice(-count);
   }
 
   /** Probes the members and the leader's session facts; one probe at a time, shared by every caller. */

@@ -165,7 +165,7 @@ export interface MetricPoint {
 }
 
 export interface MetricsSection {
-  /** Oldest first; a patch carries the newest one as `metricsPoint`. */
+  /** Oldest first; a patch carries the ones taken since the previous patch as `metricsPoints`. */
   readonly points: readonly MetricPoint[];
 }
 

@@ -223,7 +223,7 @@ describe('dashboard in a browser', () => {
     try {
       await leaderPage.goto(`http://${cluster.member(leading).httpAddress!}/`);
       await leaderPage.click('#tab-charts');
-      const latency = leaderPage.locator('#charts figure[data-chart="commit-latency"] polyline').first();
+      const latency = leaderPage.locator('#charts figure[data-chart="commit-latency"] svg :is(polyline, circle)').first();
       // Writes while the page watches: the leader samples the commit latencies of its own proposals once a second.
       for (let i = 0; i < 100 && !(await latency.isVisible()); i++) {
         await client.put('dashboard/commit-latency', String(i));

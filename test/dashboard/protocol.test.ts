@@ -202,6 +202,23 @@ describe('dashboard protocol', () => {
     stream.close();
   });
 
+  it('carries every chart sample once, in order, when the samples come faster than the patches', async () => {
+    // A sample every 50 ms, at most 4 patches a second: each patch carries several.
+    const { base } = await start({ probeIntervalMs: 50, updatesPerSecondMax: 4 });
+    const stream = await openStream(base);
+    const sampled = (sections: Record<string, unknown>): { atMs: number }[] =>
+      (sections['metrics'] as { points: { atMs: number }[] } | undefined)?.points ?? (sections['metricsPoints'] as { atMs: number }[] | undefined) ?? [];
+    const followed = (): number[] => stream.events().flatMap((f) => sampled((JSON.parse(f.data) as { sections: Record<string, unknown> }).sections).map((p) => p.atMs));
+    await waitFor('a second of samples', () => followed().length >= 20, 10_000);
+    stream.close();
+    const snapshot = (await (await fetch(`${base}/api/dashboard/snapshot`)).json()) as { sections: Record<string, unknown> };
+    const all = sampled(snapshot.sections).map((p) => p.atMs);
+    const seen = followed();
+    expect(seen.length).toBeGreaterThanOrEqual(20);
+    expect(seen).toEqual(all.slice(0, seen.length));
+    expect(stream.events().filter((f) => f.event === 'patch').length).toBeLessThan(seen.length);
+  });
+
   it('sends a resync instead of a patch larger than eventBytesMax, and the snapshot still serves it all', async () => {
     const { base, apply } = await start({ eventBytesMax: 2_000 });
     const stream = await openStream(base);

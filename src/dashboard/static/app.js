@@ -126,11 +126,14 @@ function mergeRuns(delta) {
 /** Samples the page keeps for the charts (the server keeps as many). */
 const POINTS_MAX = 300;
 
-function addPoint(point) {
-  if (point === null) return;
+/** Appends the samples a patch carries; one the snapshot already held (a patch may follow it with the same sample) is skipped. */
+function addPoints(newPoints) {
   const points = state.sections.metrics?.points ?? [];
-  points.push(point);
-  if (points.length > POINTS_MAX) points.shift();
+  for (const point of newPoints) {
+    if (points.length > 0 && point.atMs <= points[points.length - 1].atMs) continue;
+    points.push(point);
+  }
+  if (points.length > POINTS_MAX) points.splice(0, points.length - POINTS_MAX);
   state.sections.metrics = { points };
 }
 
@@ -147,7 +150,7 @@ function mergeWorkers(delta) {
 function applyPatch(id, patch) {
   for (const [name, value] of Object.entries(patch.sections ?? {})) {
     if (name === 'runsDelta') mergeRuns(value);
-    else if (name === 'metricsPoint') addPoint(value);
+    else if (name === 'metricsPoints') addPoints(value);
     else if (name === 'workersDelta') mergeWorkers(value);
     else state.sections[name] = value;
   }
@@ -731,7 +734,7 @@ function gauge(points, key) {
   return points.map((p) => ({ atMs: p.atMs, v: p[key] }));
 }
 
-/** A small line chart: one polyline per series, the y axis from 0 to the largest value. */
+/** A small line chart: one polyline per series (a dot for a series of one sample, which a line cannot show), the y axis from 0 to the largest value. */
 function lineChart(title, unit, series, emptyText = 'collecting samples…') {
   const width = 340;
   const height = 120;
@@ -755,7 +758,11 @@ function lineChart(title, unit, series, emptyText = 'collecting samples…') {
   chart.append(top, span);
   series.forEach((s, i) => {
     const pts = s.values.map((p) => `${(left + ((p.atMs - t0) / (t1 - t0)) * (width - left - 4)).toFixed(1)},${(height - 14 - (p.v / max) * (height - 20)).toFixed(1)}`);
-    chart.append(svg('polyline', { points: pts.join(' '), class: s.cls ?? `s${i}` }));
+    const cls = s.cls ?? `s${i}`;
+    if (pts.length === 1) {
+      const [cx, cy] = pts[0].split(',');
+      chart.append(svg('circle', { cx, cy, r: 2.5, class: `point ${cls}` }));
+    } else if (pts.length > 1) chart.append(svg('polyline', { points: pts.join(' '), class: cls }));
   });
   figure.append(chart, h('p', { class: 'legend' }, series.map((s, i) => h('span', { class: s.cls ?? `s${i}`, text: s.name }))));
   return figure;

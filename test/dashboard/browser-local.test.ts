@@ -7,11 +7,12 @@ import { chromiumPath } from './browser.js';
 import { serveDashboard, stopDashboards } from './fixture.js';
 
 /**
- * The page's sign-in and its polling fallback, in headless chromium, against
- * a real HTTP server and state machine in this process (test/dashboard/fixture.ts):
- * the token check is the dashboard's `authorize` hook (the coordinator's
- * token check plugs in there), and a coordinator whose streams are all taken
- * answers 503.
+ * The page's sign-in, its polling fallback and its charts' drawing, in
+ * headless chromium, against a real HTTP server and state machine in this
+ * process (test/dashboard/fixture.ts): the token check is the dashboard's
+ * `authorize` hook (the coordinator's token check plugs in there), a
+ * coordinator whose streams are all taken answers 503, and the test decides
+ * which samples the hub holds.
  */
 
 declare const document: { readonly body: { readonly dataset: Record<string, string | undefined> } };
@@ -24,7 +25,7 @@ async function serve(limits: Partial<HubLimits>, authorize?: (presented: string)
   return `${fixture.base}/`;
 }
 
-describe('dashboard sign-in and fallback in a browser', () => {
+describe('dashboard in a browser, served in this process', () => {
   let browser: Browser;
 
   beforeAll(async () => {
@@ -80,5 +81,35 @@ describe('dashboard sign-in and fallback in a browser', () => {
     await page.locator('#workers tr[data-worker="w-auth"]').waitFor({ timeout: 10_000 });
     expect(await page.textContent('#stream-status')).toContain('polling');
     await page.close();
+  });
+
+  // A leader that committed proposals in one second of samples only has one
+  // point per commit-latency series, which a polyline of one point draws as
+  // nothing (CI once saw the chart's axes with no mark on them).
+  it('shows a series of a single sample as a visible mark', async () => {
+    const fixture = await serveDashboard({ limits: { probeIntervalMs: 100 } });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await page.goto(`${fixture.base}/`);
+      await page.click('#tab-charts');
+      // The hub samples only while a page watches: one second's worth of commits, then none.
+      await page.locator('#charts figure[data-chart="commit-latency"]', { hasText: 'no proposal committed here yet' }).waitFor({ timeout: 10_000 });
+      fixture.dashboard.hub.observeCommitLatency(0.004);
+      fixture.dashboard.hub.observeCommitLatency(0.012);
+      const chart = page.locator('#charts figure[data-chart="commit-latency"] svg');
+      await chart.waitFor({ timeout: 10_000 });
+      expect(await chart.getAttribute('aria-label')).toMatch(/^Commit latency: now median [\d.]+ ms, 99th percentile [\d.]+ ms/);
+      // Read in one go in the page: a patch redraws the chart.
+      const areas = await page.$$eval('#charts figure[data-chart="commit-latency"] svg :is(polyline, circle)', (marks) =>
+        marks.map((mark) => {
+          const box = mark.getBoundingClientRect();
+          return box.width * box.height;
+        }),
+      );
+      expect(areas).toHaveLength(2);
+      for (const area of areas) expect(area).toBeGreaterThan(0);
+    } finally {
+      await page.close();
+    }
   });
 });
