@@ -538,7 +538,7 @@ export class WorkerAgent {
   private async runOrder({ order, abort }: Running): Promise<void> {
     // Recorded before anything runs, so a successor started after a crash can name the attempts this process died with.
     const recorded = this.options.executor !== 'noop';
-    if (recorded) await this.groups.began(order.attemptId).catch((error: unknown) => this.log.warn({ err: error }, 'could not record an attempt as begun'));
+    if (recorded) this.tryGroups('could not record an attempt as begun', () => this.groups.began(order.attemptId));
     let result: AttemptResult;
     let phases: AttemptPhases | null = null;
     try {
@@ -555,7 +555,7 @@ export class WorkerAgent {
       this.log.error({ err: error, attemptId: order.attemptId }, 'could not keep the result in the outbox');
     }
     // After the outbox has the result: a crash in between leaves the attempt named and pending, which the leader reads as finished.
-    if (recorded) await this.groups.forget(order.attemptId).catch((error: unknown) => this.log.warn({ err: error }, 'could not forget a finished attempt'));
+    if (recorded) this.tryGroups('could not forget a finished attempt', () => this.groups.forget(order.attemptId));
     if (phases !== null) this.addPhases(phases, performance.now() - resultAt);
     this.running.delete(order.attemptId);
     this.finishedCount++;
@@ -575,6 +575,15 @@ export class WorkerAgent {
     this.resultsThisTurn.push(result);
     if (this.resultsThisTurn.length > 1) return;
     setImmediate(() => this.sendResults(this.resultsThisTurn.splice(0)));
+  }
+
+  /** A task-group record's write or removal: its failure is logged, and the attempt goes on. */
+  private tryGroups(failure: string, change: () => void): void {
+    try {
+      change();
+    } catch (error) {
+      this.log.warn({ err: error }, failure);
+    }
   }
 
   private addPhases(phases: AttemptPhases, reportMs: number): void {
@@ -613,7 +622,7 @@ export class WorkerAgent {
       {
         workDir: this.options.workDir,
         signal: abort.signal,
-        onStarted: (pid) => void this.groups.record(order.attemptId, pid).catch((error: unknown) => this.log.warn({ err: error }, 'could not record a task process group')),
+        onStarted: (pid) => this.tryGroups('could not record a task process group', () => this.groups.record(order.attemptId, pid)),
         ...(this.options.killGraceMs === undefined ? {} : { killGraceMs: this.options.killGraceMs }),
         spawnRetries: order.spawnRetries ?? 0,
         onPhases,

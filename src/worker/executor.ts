@@ -7,10 +7,20 @@
 // whatever is left of the group once the shell exits. Output goes to
 // `<attemptDir>/output.log` (bounded) and a tail in memory; the command writes
 // its JUnit report to $TESTUDO_JUNIT.
+//
+// The attempt's own file operations before the start and after the exit (its
+// directory, the working directory's check, a report up to
+// junitReportReadInPlaceBytesMax) are synchronous: each is a few tens of
+// microseconds on a local disk, while an asynchronous one costs a round trip
+// through libuv's thread pool and back to this event loop, each hop waiting
+// for a core when the machine is busy, and the attempt holds its slot for all
+// of them (docs/architecture.md, "An attempt's own file operations are
+// synchronous").
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { spawnRetriesMax, type AttemptResult, type TaskTemplate, type TestCaseResult } from '../model/types.js';
@@ -18,6 +28,7 @@ import type { AttemptChaos } from './chaos-hooks.js';
 import { JUnitParseError, parseJUnitXml, type JUnitParseResult } from '../report/junit-parse.js';
 import {
   junitReportBytesMax,
+  junitReportReadInPlaceBytesMax,
   killGraceMsDefault,
   logBytesMaxDefault,
   outputTailBytesDefault,
@@ -341,14 +352,14 @@ async function attempt(request: AttemptRequest, options: ExecutorOptions, timing
   });
 
   try {
-    await mkdir(dir, { recursive: true });
-    await rm(junitPath, { force: true });
+    mkdirSync(dir, { recursive: true });
+    rmSync(junitPath, { force: true });
   } catch (err) {
     return infra('spawn-error', `cannot prepare the attempt directory ${dir}: ${errorText(err)}`);
   }
 
   const cwd = path.resolve(request.checkoutDir, request.template.cwd);
-  const cwdProblem = await directoryProblem(cwd);
+  const cwdProblem = directoryProblem(cwd);
   if (cwdProblem !== undefined) return infra('spawn-error', `working directory ${cwd} ${cwdProblem}`);
 
   const capture = new OutputCapture({
@@ -560,7 +571,7 @@ type ReportRead =
 async function readReport(junitPath: string): Promise<ReportRead> {
   let size: number;
   try {
-    const info = await stat(junitPath);
+    const info = statSync(junitPath);
     if (!info.isFile()) return { kind: 'malformed', reason: `$TESTUDO_JUNIT (${junitPath}) is not a regular file` };
     size = info.size;
   } catch (err) {
@@ -571,7 +582,7 @@ async function readReport(junitPath: string): Promise<ReportRead> {
     return { kind: 'malformed', reason: `the JUnit report is ${size} bytes, over the ${junitReportBytesMax}-byte limit` };
   }
   try {
-    const xml = await readFile(junitPath, 'utf8');
+    const xml = size <= junitReportReadInPlaceBytesMax ? readFileSync(junitPath, 'utf8') : await readFile(junitPath, 'utf8');
     return { kind: 'ok', result: parseJUnitXml(xml, { file: junitPath }) };
   } catch (err) {
     if (err instanceof JUnitParseError) return { kind: 'malformed', reason: err.reason };
@@ -579,9 +590,9 @@ async function readReport(junitPath: string): Promise<ReportRead> {
   }
 }
 
-async function directoryProblem(dir: string): Promise<string | undefined> {
+function directoryProblem(dir: string): string | undefined {
   try {
-    const info = await stat(dir);
+    const info = statSync(dir);
     return info.isDirectory() ? undefined : 'is not a directory';
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

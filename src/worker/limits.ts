@@ -13,6 +13,8 @@ export const junitNameBytesMax = 1024;
 export const testCasesMax = 20_000;
 /** A JUnit report file read from disk; a larger one is a malformed report. */
 export const junitReportBytesMax = 64 * 1024 * 1024;
+/** A JUnit report up to this size is read synchronously (src/worker/executor.ts says why); a larger one through the thread pool. */
+export const junitReportReadInPlaceBytesMax = 256 * 1024;
 /** Nesting depth of XML elements in a JUnit report. */
 export const junitNestingMax = 100;
 

@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { killProcessGroup, sanitizeId } from './executor.js';
@@ -11,6 +12,12 @@ import { killProcessGroup, sanitizeId } from './executor.js';
  * pid and its start time from /proc, so a recycled pid is never signalled,
  * and the attempt's id, so the next worker can name the attempts its
  * predecessor died with (the coordinator counts them as lost).
+ *
+ * A running attempt's records are written and removed synchronously: a few
+ * small files on the worker's local disk, each operation tens of
+ * microseconds, where an asynchronous one is a round trip through the thread
+ * pool that the attempt's slot waits for (docs/architecture.md, "An
+ * attempt's own file operations are synchronous").
  */
 
 /** What a worker starting on a work dir found of its predecessor's task groups. */
@@ -35,28 +42,28 @@ export class TaskGroups {
   }
 
   /** An attempt begins (before its setup and spawn): named on the next start if this process dies first. */
-  async began(attemptId: string): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await this.write(attemptId, `- - ${attemptId}\n`);
+  began(attemptId: string): void {
+    mkdirSync(this.dir, { recursive: true });
+    this.write(attemptId, `- - ${attemptId}\n`);
   }
 
   /** The attempt's task process group is `pid` (replaces the record began wrote). */
-  async record(attemptId: string, pid: number): Promise<void> {
-    const started = await startTime(pid);
+  record(attemptId: string, pid: number): void {
+    const started = startTime(pid);
     if (started === null) return;
-    await mkdir(this.dir, { recursive: true });
-    await this.write(attemptId, `${pid} ${started} ${attemptId}\n`);
+    mkdirSync(this.dir, { recursive: true });
+    this.write(attemptId, `${pid} ${started} ${attemptId}\n`);
   }
 
   /** Replaces the attempt's record whole (a temp file renamed over it): a kill mid-write never leaves it empty. */
-  private async write(attemptId: string, text: string): Promise<void> {
+  private write(attemptId: string, text: string): void {
     const file = join(this.dir, sanitizeId(attemptId));
-    await writeFile(`${file}${tempSuffix}`, text);
-    await rename(`${file}${tempSuffix}`, file);
+    writeFileSync(`${file}${tempSuffix}`, text);
+    renameSync(`${file}${tempSuffix}`, file);
   }
 
-  async forget(attemptId: string): Promise<void> {
-    await rm(join(this.dir, sanitizeId(attemptId)), { force: true });
+  forget(attemptId: string): void {
+    rmSync(join(this.dir, sanitizeId(attemptId)), { force: true });
   }
 
   /**
@@ -82,7 +89,7 @@ export class TaskGroups {
       }
       const [pidText, startedText, attemptId] = (await readFile(file, 'utf8').catch(() => '')).trim().split(' ');
       const pid = Number(pidText);
-      if (Number.isInteger(pid) && pid > 1 && startedText !== undefined && (await startTime(pid)) === startedText) {
+      if (Number.isInteger(pid) && pid > 1 && startedText !== undefined && startTime(pid) === startedText) {
         if (killProcessGroup(pid, 'SIGKILL')) killed++;
       }
       if (attemptId !== undefined && attemptId !== '' && interrupted.length < leftoverAttemptsMax) interrupted.push(attemptId);
@@ -93,9 +100,9 @@ export class TaskGroups {
 }
 
 /** The process's start time (clock ticks since boot, /proc/<pid>/stat field 22), or null. */
-async function startTime(pid: number): Promise<string | null> {
+function startTime(pid: number): string | null {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return fields[19] ?? null;
   } catch {

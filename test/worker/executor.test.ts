@@ -13,6 +13,7 @@ import {
   type AttemptRequest,
   type ExecutorOptions,
 } from '../../src/worker/executor.js';
+import { junitReportReadInPlaceBytesMax } from '../../src/worker/limits.js';
 import { processGone, template, waitUntil, writeReport } from './helpers.js';
 
 /** A start that fails as spawn() would, the way the chaos hooks inject it: nothing runs. */
@@ -120,6 +121,17 @@ describe('runAttempt', () => {
     expect(result).toMatchObject({ outcome: 'infra-error', infraClass: 'malformed-report', exitCode: 0 });
     expect(result.reason).toMatch(/is not well-formed XML \(line \d+/);
     expect(result.tests).toEqual([]);
+  });
+
+  it('reads a report larger than it reads in place through the thread pool, to the same result', async () => {
+    const cases = Array.from({ length: 6000 }, (_, i) => `<testcase classname="suite.big" name="case-${i}" time="0.001"/>`).join('');
+    const big = path.join(tmp, 'big.xml');
+    writeFileSync(big, `<testsuite>${cases}<testcase classname="suite.big" name="last"><failure message="late">x</failure></testcase></testsuite>`);
+    expect(statSync(big).size).toBeGreaterThan(junitReportReadInPlaceBytesMax);
+    const result = await run({ command: `cp '${big}' "$TESTUDO_JUNIT"; exit 1` });
+    expect(result).toMatchObject({ outcome: 'failed', infraClass: '', exitCode: 1, reason: '1 of 6001 tests failed; exit code 1' });
+    expect(result.tests[5999]).toMatchObject({ name: 'case-5999', status: 'passed' });
+    expect(result.tests[6000]).toMatchObject({ name: 'last', status: 'failed', message: 'late' });
   });
 
   it('times out: SIGTERM to the whole group, background children included', async () => {

@@ -56,7 +56,7 @@ describe('TaskGroups', () => {
   it('kills the process group a previous worker left running', async () => {
     const dir = await workDir();
     const pid = sleeper();
-    await new TaskGroups(dir).record('r1.t1.a1', pid);
+    new TaskGroups(dir).record('r1.t1.a1', pid);
     const leftovers = await new TaskGroups(dir).killLeftovers();
     expect(leftovers).toEqual({ killed: 1, interrupted: ['r1.t1.a1'] });
     // The shell is a zombie until its parent (this process) reaps it; either way it no longer runs.
@@ -79,7 +79,7 @@ describe('TaskGroups', () => {
     const dir = await workDir();
     const pid = sleeper();
     const groups = new TaskGroups(dir);
-    await groups.record('r1.t1.a1', pid);
+    groups.record('r1.t1.a1', pid);
     const file = join(dir, 'task-groups', 'r1.t1.a1');
     const [pidText, started] = (await readFile(file, 'utf8')).trim().split(' ');
     await writeFile(file, `${pidText} ${started}\n`);
@@ -88,13 +88,13 @@ describe('TaskGroups', () => {
 
   it('names an attempt that began but never spawned a process', async () => {
     const dir = await workDir();
-    await new TaskGroups(dir).began('r1.t2.a1');
+    new TaskGroups(dir).began('r1.t2.a1');
     expect(await new TaskGroups(dir).killLeftovers()).toEqual({ killed: 0, interrupted: ['r1.t2.a1'] });
   });
 
   it('drops a record the previous worker died writing, and names only whole ones', async () => {
     const dir = await workDir();
-    await new TaskGroups(dir).began('r1.t3.a1');
+    new TaskGroups(dir).began('r1.t3.a1');
     await writeFile(join(dir, 'task-groups', 'r1.t4.a1.writing'), '- - r1.t4');
     expect(await new TaskGroups(dir).killLeftovers()).toEqual({ killed: 0, interrupted: ['r1.t3.a1'] });
     expect(await readdir(join(dir, 'task-groups'))).toEqual([]);
@@ -104,8 +104,8 @@ describe('TaskGroups', () => {
     const dir = await workDir();
     const pid = sleeper();
     const groups = new TaskGroups(dir);
-    await groups.record('a', pid);
-    await groups.forget('a');
+    groups.record('a', pid);
+    groups.forget('a');
     expect(await groups.killLeftovers()).toEqual({ killed: 0, interrupted: [] });
     expect(alive(pid)).toBe(true);
   });
