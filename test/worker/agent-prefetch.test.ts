@@ -108,9 +108,10 @@ describe('worker agent: orders beyond its slots', () => {
   });
 
   it('queues orders its slot cannot start, runs them one at a time in order, each timed from its own start', async () => {
-    // Three 0.6 s tasks with a 1 s timeout on one slot: timed from the assignment, the last would time out.
+    // Three 0.8 s tasks with a 1.5 s timeout on one slot: timed from the assignment, the last two would time out.
+    // Each has 0.7 s to spare for its own start on a busy machine (0.4 s, with 0.6 s tasks and 1 s, was too tight beside a benchmark).
     const assignedAtMs = Date.now();
-    leader.write({ assign: { orders: ['r1.t1.a1', 'r1.t2.a1', 'r1.t3.a1'].map((id) => order(id, passingAfter(0.6), 1, workDir)) } });
+    leader.write({ assign: { orders: ['r1.t1.a1', 'r1.t2.a1', 'r1.t3.a1'].map((id) => order(id, passingAfter(0.8), 1.5, workDir)) } });
     expect(await waitUntil(() => agent.stats().running === 1 && agent.stats().queued === 2, 5000)).toBe(true);
     expect(await waitUntil(() => leader.results.length === 3, 15_000)).toBe(true);
     expect(leader.results.map((r) => [r.attemptId, r.outcome])).toEqual([
@@ -122,12 +123,12 @@ describe('worker agent: orders beyond its slots', () => {
     // One slot: each starts once the one before it ended, and well after it was assigned.
     expect(second.startedAtMs).toBeGreaterThanOrEqual(first.finishedAtMs);
     expect(third.startedAtMs).toBeGreaterThanOrEqual(second.finishedAtMs);
-    expect(third.finishedAtMs - assignedAtMs).toBeGreaterThan(1000);
+    expect(third.finishedAtMs - assignedAtMs).toBeGreaterThan(1500);
     expect(agent.stats().queued).toBe(0);
-    // Each ran its command, so each was timed; the command phase holds the three 0.6 s sleeps.
+    // Each ran its command, so each was timed; the command phase holds the three 0.8 s sleeps.
     const phases = agent.stats().attemptPhases!;
     expect(phases.attempts).toBe(3);
-    expect(phases.seconds.command).toBeGreaterThanOrEqual(1.8);
+    expect(phases.seconds.command).toBeGreaterThanOrEqual(2.4);
     for (const seconds of Object.values(phases.seconds)) expect(seconds).toBeGreaterThan(0);
   });
 
