@@ -1,10 +1,12 @@
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestudoClient } from '../client/index.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { reportArchivePath } from '../coordinator/runs-service.js';
 import type { RunSubmission, RunSummary, RunView, TaskTemplate } from '../model/types.js';
+import { traceFlushMs } from '../common/trace.js';
+import { readTraceDir, summarizeDispatchTrace, type DispatchTraceSummary, type TracedDispatch } from './dispatch-trace.js';
 import { readThreadCpuSeconds } from './process-stats.js';
 import { waitForLeader } from './raft.js';
 import { quantile, round } from './workload.js';
@@ -28,6 +30,13 @@ export interface ScheduleBenchOptions {
   readonly dataDir?: string;
   /** Set the cluster's prefetchPerSlot before the run (default: the cluster's own). */
   readonly prefetchPerSlot?: number;
+  /**
+   * Start the cluster's processes with TESTUDO_TRACE_DIR set to this
+   * directory (src/common/trace.ts), and cut each idle dispatch into phases
+   * from their traces (`dispatchTrace`). Tracing costs the traced processes
+   * a little: not for the figures of record.
+   */
+  readonly traceDir?: string;
 }
 
 export interface ScheduleBenchResult {
@@ -85,6 +94,8 @@ export interface ScheduleBenchResult {
   electionsDuringRun: number;
   /** Terms that began between the warm-up run's submit and the timed run's (0 without a warm-up). */
   electionsDuringWarmup: number;
+  /** With `traceDir`: the idle dispatches cut into phases from the processes' traces (src/bench/dispatch-trace.ts); otherwise absent. */
+  dispatchTrace?: DispatchTraceSummary;
 }
 
 export interface CpuByRole {
@@ -121,6 +132,20 @@ export async function cpuSecondsByRole(cluster: LocalCluster, leaderId: string):
   return out;
 }
 
+/**
+ * Cuts the idle dispatches into phases from the traces in `traceDir`, read
+ * once the processes have appended what they hold (they do every
+ * traceFlushMs; the wait is twice that and more).
+ */
+async function traceIdleDispatches(cluster: LocalCluster, traceDir: string, dispatches: readonly TracedDispatch[], log: (line: string) => void): Promise<DispatchTraceSummary> {
+  await new Promise((resolve) => setTimeout(resolve, 3 * traceFlushMs));
+  const coordinatorPids = new Map<string, number>();
+  for (const m of cluster.members.values()) if (m.child?.pid !== undefined) coordinatorPids.set(m.id, m.child.pid);
+  const summary = summarizeDispatchTrace(await readTraceDir(traceDir), coordinatorPids, dispatches);
+  log(`traced ${summary.matched} of ${dispatches.length} idle dispatches in ${traceDir}`);
+  return summary;
+}
+
 /** Longest the benchmarks wait for a warm-up run's report archives before the timed run. */
 export const archiveWaitMsMax = 30_000;
 
@@ -154,8 +179,9 @@ export async function startBenchCluster(
   worker: { slots: number; executor: 'noop' | 'process' } | ((index: number) => { slots: number; executor: 'noop' | 'process' }),
   log: (line: string) => void,
   prefetchPerSlot?: number,
+  env?: Readonly<Record<string, string>>,
 ): Promise<{ cluster: LocalCluster; client: TestudoClient; prefetchPerSlot: number }> {
-  const cluster = new LocalCluster({ coordinators: 3, dataDir, basePort: 0, baseHttpPort: 0, logLevel: 'info' });
+  const cluster = new LocalCluster({ coordinators: 3, dataDir, basePort: 0, baseHttpPort: 0, logLevel: 'info', ...(env === undefined ? {} : { env }) });
   await cluster.start();
   const endpoints = cluster.endpoints();
   const leader = await waitForLeader(endpoints);
@@ -296,12 +322,17 @@ export function noopTemplate(): TaskTemplate {
  */
 export async function runScheduleBench(options: ScheduleBenchOptions, log: (line: string) => void): Promise<ScheduleBenchResult> {
   log = stamped(log);
+  if (options.traceDir !== undefined) {
+    await mkdir(options.traceDir, { recursive: true });
+    if ((await readdir(options.traceDir)).length > 0) throw new Error(`trace directory ${options.traceDir} is not empty: the traces of other processes would mix with this run's`);
+  }
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'testudo-bench-schedule-')));
   let cluster: LocalCluster | null = null;
   let client: TestudoClient | null = null;
   try {
     let prefetchPerSlot: number;
-    ({ cluster, client, prefetchPerSlot } = await startBenchCluster(dataDir, options.workers, { slots: options.slots, executor: 'noop' }, log, options.prefetchPerSlot));
+    const env = options.traceDir === undefined ? undefined : { TESTUDO_TRACE_DIR: options.traceDir };
+    ({ cluster, client, prefetchPerSlot } = await startBenchCluster(dataDir, options.workers, { slots: options.slots, executor: 'noop' }, log, options.prefetchPerSlot, env));
     const template = noopTemplate();
     const submission: RunSubmission = {
       name: `bench-schedule-${options.seed}`,
@@ -371,6 +402,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
     log(`idle phase: ${options.idleRuns} single-task runs, one after another`);
     const idleFromUs = process.hrtime.bigint() / 1000n;
     const idle: DispatchPhases[] = [];
+    const traced: TracedDispatch[] = [];
     let idleLost = 0;
     for (let i = 0; i < options.idleRuns; i++) {
       const id = `bench-idle-${options.seed}-${i}-${Date.now()}`;
@@ -378,6 +410,10 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       await waitRunEnd(client, id);
       const view = await client.getRun(id);
       idle.push(...dispatchPhases(view));
+      for (const task of view.tasks) {
+        const first = task.attempts[0];
+        if (first?.result !== undefined) traced.push({ runId: id, attemptId: first.attemptId });
+      }
       const lostHere = lostTasks(view);
       idleLost += lostHere;
       if (lostHere > 0) log(`  idle run ${id}: ${lostHere} lost`);
@@ -385,6 +421,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
     }
     log(`idle phase: monotonic clock ${idleFromUs}-${process.hrtime.bigint() / 1000n} µs`);
     const idleTotals = idle.map(dispatchMs);
+    const dispatchTrace = options.traceDir === undefined ? undefined : await traceIdleDispatches(cluster, options.traceDir, traced, log);
     return {
       tasksPerSec: round(options.tasks / seconds, 1),
       dispatchP50Ms: quantile(idleTotals, 0.5),
@@ -416,6 +453,7 @@ export async function runScheduleBench(options: ScheduleBenchOptions, log: (line
       leaderChanged,
       electionsDuringRun,
       electionsDuringWarmup,
+      ...(dispatchTrace === undefined ? {} : { dispatchTrace }),
     };
   } finally {
     client?.close();

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { drillSettleTimeoutMs, localOnlyModes, runFailoverDrill, type DrillMode } from '../bench/failover-drill.js';
@@ -139,7 +140,10 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--warmup-tasks <n>', 'no-op tasks of an untimed run before the big run (the steady state of a long-lived cluster; 0: a fresh one); the big run starts once every member has archived it', '0')
     .option('--data-dir <dir>', "keep the cluster's data and coordinator logs here (default: a temporary directory, removed)")
     .option('--prefetch-per-slot <x>', "set the cluster's prefetchPerSlot first (0..4; default: the cluster's own)")
-    .action(async (o: { tasks: string; workers: string; slots: string; seed: string; idleRuns: string; warmupTasks: string; dataDir?: string; prefetchPerSlot?: string }) => {
+    .option('--trace-dir <dir>', "trace the cluster's processes into this new or empty directory and cut each idle dispatch into phases (dispatchTrace; docs/bench/dispatch-trace.md)")
+    .action(async (o: { tasks: string; workers: string; slots: string; seed: string; idleRuns: string; warmupTasks: string; dataDir?: string; prefetchPerSlot?: string; traceDir?: string }) => {
+      const traceDir = o.traceDir === undefined ? undefined : resolve(o.traceDir);
+      if (traceDir !== undefined && existsSync(traceDir) && readdirSync(traceDir).length > 0) throw new UsageError(`--trace-dir ${traceDir} is not empty: the traces of other processes would mix with this run's`);
       const result = await runScheduleBench(
         {
           tasks: positiveInt('--tasks', o.tasks),
@@ -150,6 +154,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
           warmupTasks: nonNegativeInt('--warmup-tasks', o.warmupTasks),
           dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
           prefetchPerSlot: prefetchPerSlotFlag(o.prefetchPerSlot),
+          traceDir,
         },
         progress,
       );

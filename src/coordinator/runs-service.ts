@@ -16,6 +16,7 @@ import { idProblem, validateSubmission } from './orchestrator/validate.js';
 import type { Proposer } from './propose.js';
 import { onLeader, remainingMs, unary, type ServiceHost } from './services.js';
 import { failStream } from './stream-status.js';
+import { tracer } from '../common/trace.js';
 import type { Leader } from './leader/index.js';
 
 /** What the Runs service needs beyond the Kv host. */
@@ -46,6 +47,7 @@ export function runsHandlers(host: RunsHost): grpc.UntypedServiceImplementation 
     SubmitRun: unary<{ runId: string; submission: Buffer }, unknown>(host, 'SubmitRun', async (req, call) => {
       const submission = await decodeSubmission(req.runId, req.submission);
       return onLeader(host, call, 'Runs', 'SubmitRun', async () => {
+        tracer?.event('leader.submit', `run=${req.runId}`);
         const submitted = host.proposer.propose(
           { type: 'submit-run', runId: req.runId, submission },
           { deadlineMs: host.nowMs() + remainingMs(call), idempotencyKey: `run:${req.runId}` },

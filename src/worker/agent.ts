@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
 import { testudoServices, type TestudoServices } from '../common/testudo-proto.js';
+import { tracer } from '../common/trace.js';
 import type { AttemptOrder, AttemptResult, Capabilities, CoordinatorMessageReceived, WorkerMessage } from '../model/index.js';
 import type { WorkerChaosHooks } from './chaos-hooks.js';
 import { AttemptFiles } from './attempt-files.js';
@@ -498,6 +499,7 @@ export class WorkerAgent {
   // ---------------------------------------------------------------- tasks
 
   private onAssign(raw: readonly string[]): void {
+    tracer?.event('worker.recv', `orders=${raw.length}`);
     for (const text of raw) {
       let order: AttemptOrder;
       try {
@@ -531,6 +533,7 @@ export class WorkerAgent {
       const running: Running = { order, abort: new AbortController() };
       this.running.set(attemptId, running);
       // Its timeout, and its startedAtMs, count from here (executor.ts), not from its assignment.
+      tracer?.event('worker.start', `attempt=${attemptId}`);
       void this.runOrder(running);
     }
   }

@@ -1,7 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dispatchTracePhases } from '../../src/bench/dispatch-trace.js';
 import { runScheduleBench, type ScheduleBenchResult } from '../../src/bench/schedule.js';
 
 // `testudo bench schedule` on a real local cluster (3 coordinators, no-op
@@ -13,7 +14,7 @@ describe('bench schedule', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'testudo-bench-schedule-test-'));
-    result = await runScheduleBench({ tasks: 300, workers: 2, slots: 4, seed: 1, idleRuns: 3, warmupTasks: 100, dataDir: dir }, (line) => lines.push(line));
+    result = await runScheduleBench({ tasks: 300, workers: 2, slots: 4, seed: 1, idleRuns: 3, warmupTasks: 100, dataDir: dir, traceDir: join(dir, 'trace') }, (line) => lines.push(line));
   }, 120_000);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -51,5 +52,24 @@ describe('bench schedule', () => {
     expect(result.raftEntriesPerTask).toBeLessThan(3);
     // Terms counted across the warm-up (a count, whatever the machine's load made it).
     expect(Number.isSafeInteger(result.electionsDuringWarmup) && result.electionsDuringWarmup >= 0).toBe(true);
+  });
+
+  it('cuts each idle dispatch into phases from the traces of every process (--trace-dir)', async () => {
+    // 3 coordinators and 2 workers each wrote a trace of their own.
+    expect((await readdir(join(dir, 'trace'))).filter((name) => /^trace-\d+\.log$/.test(name))).toHaveLength(5);
+    const trace = result.dispatchTrace!;
+    expect(trace, lines.join('\n')).toBeDefined();
+    expect(trace.matched + trace.unmatched).toBe(3);
+    // A leader change during the idle phase would leave a dispatch unmatched; none is expected on a healthy cluster.
+    expect(trace.matched, JSON.stringify(trace)).toBe(3);
+    for (const phase of dispatchTracePhases) {
+      const stats = trace.phasesMs[phase];
+      expect(stats.p50, phase).toBeGreaterThanOrEqual(0);
+      // Every phase lies within the dispatch: between the submit reaching the leader and the start (the run view's stamps are whole milliseconds, so one more at most).
+      expect(stats.max, phase).toBeLessThanOrEqual(result.dispatchMaxMs + 1);
+    }
+    // A follower's synced save is never free, and the phases add up to the dispatch.
+    expect(trace.phasesMs.followerSave.p50).toBeGreaterThan(0);
+    expect(trace.phasesMs.total.max).toBeGreaterThan(trace.phasesMs.replicate.max);
   });
 });

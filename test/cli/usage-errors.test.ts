@@ -43,6 +43,7 @@ const badNumbers: Case[] = [
   { args: ['demo', '--workers', '0'], says: ['--workers', '"0"'] },
   { args: ['kv', 'list', '--limit', '1e3', '--endpoints', '127.0.0.1:7001'], says: ['--limit', '"1e3"'] },
   { args: ['raft', 'inspect', repoRoot, '--node-id', 'n1', '--entries', 'many'], says: ['--entries', '"many"'] },
+  { args: ['bench', 'schedule', '--trace-dir', join(repoRoot, 'examples')], says: ['--trace-dir', 'examples', 'is not empty'] },
 ];
 
 /** Two at a time: each child is a node process compiling TypeScript. */
@@ -70,7 +71,7 @@ describe('usage errors exit 2 with the flag and the value on stderr (real proces
     await expectUsageErrors(badEndpoints);
   }, 600_000);
 
-  it('bad counts, ports and labels', async () => {
+  it('bad counts, ports, labels and a trace directory in use', async () => {
     await expectUsageErrors(badNumbers);
   }, 600_000);
 });

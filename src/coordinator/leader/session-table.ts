@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
 import { assert } from '../../common/assert.js';
+import { tracer } from '../../common/trace.js';
 import type { AttemptOrder, CoordinatorMessage, WorkerMessageReceived } from '../../model/index.js';
 
 /** A worker's Session stream as the leader serves it (its messages: src/model/session.ts). */
@@ -94,7 +95,9 @@ export class SessionTable {
       session.sent.add(attemptId);
       orders.push(JSON.stringify(order));
     }
-    if (orders.length > 0) this.writeTo(session, { assign: { orders } });
+    if (orders.length === 0) return;
+    tracer?.event('leader.push', `worker=${session.workerId} orders=${orders.length}`);
+    this.writeTo(session, { assign: { orders } });
   }
 
   /** Sends orders to the worker's session, if it has one. */

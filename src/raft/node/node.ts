@@ -8,6 +8,7 @@ import type { LevelDbStorage } from '../storage/leveldb-storage.js';
 import { NodeOverloadedError, NodeStoppedError, ProposalDroppedError, TransferTimeoutError } from './node-errors.js';
 import { ReadQueue, readTimeoutTicksDefault } from './reads.js';
 import { SeededRng } from '../../common/rand.js';
+import { tracer } from '../../common/trace.js';
 import type { Transport, TransportHandler } from '../transport/transport.js';
 import { EntryType, NO_NODE, type ConfChange, type Entry, type HardState, type Message, type NodeId, type Ready, type Role } from '../core/types.js';
 import { hardStateToWrite } from './ready-write.js';
@@ -337,6 +338,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
     if (this.stopping) return;
     // A forwarded read, or a commit that releases held reads, is judged on the lease here and now.
     this.catchUpLeaseClock();
+    tracer?.event('raft.recv', `${message.type} from=${message.from} index=${message.index} entries=${message.entries.length} commit=${message.commit}`);
     try {
       this.core.step(message);
     } catch (error) {
@@ -498,6 +500,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
+    if (tracer !== null) traceReady(rd);
     if (rd.softState !== null) this.onSoftState(rd.softState.role, rd.softState.leader);
     const early: Message[] = [];
     const late: Message[] = [];
@@ -525,6 +528,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
     if (hardState !== null || rd.entries.length > 0 || rd.snapshot !== null) {
       const startMs = performance.now();
       await this.whileWriting(() => this.storage.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync }));
+      tracer?.event('raft.saved', `ms=${(performance.now() - startMs).toFixed(3)} entries=${rd.entries.length}`);
       this.observer.onPersist?.((performance.now() - startMs) / 1000, rd.entries.length, rd.mustSync);
     }
     if (late.length > 0) this.transport!.send(late);
@@ -667,3 +671,9 @@ function isLeaderReplication(m: Message): boolean {
   return m.type === 'App' || m.type === 'Heartbeat' || m.type === 'Snap';
 }
 
+/** The trace line of a Ready (src/common/trace.ts): its new entries, the last entry it commits, the messages it sends. */
+function traceReady(rd: Ready): void {
+  const entries = rd.entries.length === 0 ? '-' : `${rd.entries[0]!.index}-${rd.entries[rd.entries.length - 1]!.index}`;
+  const committed = rd.committedEntries.length === 0 ? '-' : String(rd.committedEntries[rd.committedEntries.length - 1]!.index);
+  tracer?.event('raft.ready', `entries=${entries} commit=${committed} messages=${rd.messages.map((m) => `${m.type}>${m.to}`).join(',')}`);
+}

@@ -8,6 +8,7 @@ import { InboundStream, type PeerRefusal, type ReceiverContext } from './peer-re
 import { PeerSender, type MutableStats, type PeerLogger, type SenderContext } from './peer-sender.js';
 import type { Transport, TransportHandler } from './transport.js';
 import { MessageType, type Message, type NodeId } from '../core/types.js';
+import { tracer } from '../../common/trace.js';
 
 export { peerServerOptions } from './grpc-peer-service.js';
 export type { PeerLogger } from './peer-sender.js';
@@ -339,7 +340,10 @@ export class GrpcTransport implements Transport {
     };
     const finish = (): void => end(true);
     this.inbound.add(finish);
-    call.on('data', (frame: Buffer) => stream.onFrame(frame));
+    call.on('data', (frame: Buffer) => {
+      tracer?.event('raft.frame', `bytes=${frame.byteLength}`);
+      stream.onFrame(frame);
+    });
     call.on('end', finish);
     call.on('error', (error: Error) => end(false, error));
     call.on('cancelled', () => end(false));

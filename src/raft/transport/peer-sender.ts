@@ -12,6 +12,7 @@ import {
 } from './peer-codec.js';
 import { SnapshotChunker } from './snapshot-chunks.js';
 import { MessageType, type Message, type NodeId } from '../core/types.js';
+import { tracer } from '../../common/trace.js';
 
 /**
  * The sending half of the transport for one peer: a bounded queue, one
@@ -259,6 +260,7 @@ export class PeerSender {
     s.inflightBytes += bytes;
     this.ctx.stats.framesSent++;
     this.ctx.stats.bytesSent += bytes;
+    tracer?.event('raft.send', `to=${this.id} bytes=${bytes}`);
     const more = s.call.write(frame, () => {
       s.inflightBytes -= bytes;
       if (!s.connected && this.client?.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) {
