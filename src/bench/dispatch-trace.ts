@@ -169,11 +169,15 @@ export function summarizeDispatchTrace(events: readonly TraceEvent[], coordinato
     const phases = dispatchPhasesFromTrace(trace, coordinatorPids, d);
     if (phases !== null) found.push(phases);
   }
-  const stats = (phase: DispatchTracePhase): PhaseStats => {
+  return { matched: found.length, unmatched: dispatches.length - found.length, phasesMs: phaseStats(found, dispatchTracePhases) };
+}
+
+/** p50, p90, p99 and the maximum of each phase over `found` (ms, 2 decimals; NaN with none). */
+export function phaseStats<P extends string>(found: readonly Readonly<Record<P, number>>[], phases: readonly P[]): Record<P, PhaseStats> {
+  const stats = (phase: P): PhaseStats => {
     const values = found.map((p) => p[phase]);
     const max = values.length === 0 ? Number.NaN : Math.max(...values);
     return { p50: round(quantile(values, 0.5), 2), p90: round(quantile(values, 0.9), 2), p99: round(quantile(values, 0.99), 2), max: round(max, 2) };
   };
-  const phasesMs = Object.fromEntries(dispatchTracePhases.map((phase) => [phase, stats(phase)])) as Record<DispatchTracePhase, PhaseStats>;
-  return { matched: found.length, unmatched: dispatches.length - found.length, phasesMs };
+  return Object.fromEntries(phases.map((phase) => [phase, stats(phase)])) as Record<P, PhaseStats>;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { TestudoClient } from '../client/index.js';
+import { tracer } from '../common/trace.js';
 
 /** A write (or read) load against a running cluster, driven through the public client. */
 export interface LoadOptions {
@@ -60,6 +61,7 @@ export async function runLoad(options: LoadOptions, onTimedStart: () => void = (
     if (options.warmupOps === 0) throw new RangeError('a read load needs warm-up writes (warmupOps > 0): they write the keys it reads');
     const value = randomBytes(options.valueBytes);
     await drive((key) => put(key, value), { ...options, ops: options.warmupOps, durationMs: undefined }, 'k');
+    tracer?.event('client.timed', '');
     onTimedStart();
     // Every timed read hits a key the warm-up wrote.
     const keySpace = Math.min(options.keySpace, options.warmupOps);
@@ -78,6 +80,7 @@ export async function runLoadWith(put: LoadPut, options: Omit<LoadOptions, 'endp
   const value = randomBytes(options.valueBytes);
   const call = (key: string): Promise<unknown> => put(key, value);
   await drive(call, { ...options, ops: options.warmupOps, durationMs: undefined }, 'warm');
+  tracer?.event('client.timed', '');
   onTimedStart();
   return await drive(call, options, 'k');
 }
@@ -95,8 +98,11 @@ async function drive(call: (key: string) => Promise<unknown>, options: Omit<Load
     while (more()) {
       const i = issued++;
       const t0 = process.hrtime.bigint();
+      const key = `${prefix}${i % options.keySpace}`;
       try {
-        await call(`${prefix}${i % options.keySpace}`);
+        tracer?.event('client.call', `key=${key}`);
+        await call(key);
+        tracer?.event('client.done', `key=${key}`);
         if (samples.length < latencySamplesMax) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
       } catch (error) {
         errors++;

@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestudoClient } from '../client/index.js';
 import { LocalCluster, testudoCommand } from '../cluster/local-cluster.js';
 import type { ReadMode } from '../raft/index.js';
+import { traceFlushMs } from '../common/trace.js';
+import { summarizeCommitTrace, type CommitTraceSummary } from './commit-trace.js';
+import { readTraceDir } from './dispatch-trace.js';
 import { timedPhaseLine, type LoadOp, type LoadResult } from './load.js';
 import { ClusterNotSettledError, describeError, describeStatus } from './settle.js';
 import { fetchLoopReading, quantileBetween, readProcessCpuSeconds, readThreadCpuSeconds, type LoopReading } from './process-stats.js';
@@ -29,6 +32,13 @@ export interface RaftBenchOptions {
    * default a temporary directory, logged at warn and removed afterwards.
    */
   readonly dataDir?: string;
+  /**
+   * One client's writes on the local cluster only: start the coordinators
+   * and the load process with TESTUDO_TRACE_DIR set to this new or empty
+   * directory (src/common/trace.ts), and cut each timed write into phases
+   * (`commitTrace`; src/bench/commit-trace.ts).
+   */
+  readonly traceDir?: string;
 }
 
 export interface RaftBenchResult extends LoadResult {
@@ -50,6 +60,8 @@ export interface RaftBenchResult extends LoadResult {
   cpuSecondsByProcess: Record<string, number>;
   /** Per coordinator (local cluster only): its event loop and GC during the timed writes. */
   eventLoop: Record<string, EventLoopFigures>;
+  /** With `traceDir`: each timed write cut into phases from the traces; otherwise absent. */
+  commitTrace?: CommitTraceSummary;
 }
 
 export interface EventLoopFigures {
@@ -83,12 +95,15 @@ export const lagMaxPollIntervalMs = 1000;
 export async function runRaftBench(options: RaftBenchOptions, log: (line: string) => void): Promise<RaftBenchResult> {
   let cluster: LocalCluster | null = null;
   let dataDir: string | null = null;
+  const traceDir = options.traceDir;
+  if (traceDir !== undefined) await checkTraceDir(traceDir, options);
   try {
     let endpoints = options.coordinators;
     if (endpoints === undefined) {
       const kept = options.dataDir;
       if (kept === undefined) dataDir = await mkdtemp(join(tmpdir(), 'testudo-bench-'));
       const env: Record<string, string> = options.readMode === undefined ? {} : { TESTUDO_READ_MODE: options.readMode };
+      if (traceDir !== undefined) env['TESTUDO_TRACE_DIR'] = traceDir;
       cluster = new LocalCluster({ coordinators: 3, dataDir: kept ?? dataDir!, baseHttpPort: 0, logLevel: kept === undefined ? 'warn' : 'info', env });
       await cluster.start();
       endpoints = cluster.endpoints();
@@ -118,6 +133,15 @@ export async function runRaftBench(options: RaftBenchOptions, log: (line: string
     log(`timed writes: monotonic clock ${timedUs[0]}-${timedUs[1]} µs`);
     const after = await waitForLeader(endpoints, options.leaderWaitMs);
     const coordinatorsCpuSeconds = figures === null ? null : Object.values(figures.cpuSeconds).reduce((a, b) => a + b, 0);
+    let commitTrace: CommitTraceSummary | undefined;
+    if (traceDir !== undefined && cluster !== null) {
+      // The load process has exited (its trace appended at exit); the coordinators append theirs every traceFlushMs.
+      await new Promise((resolve) => setTimeout(resolve, 3 * traceFlushMs));
+      const coordinatorPids = new Map<string, number>();
+      for (const m of cluster.members.values()) if (m.child?.pid !== undefined) coordinatorPids.set(m.id, m.child.pid);
+      commitTrace = summarizeCommitTrace(await readTraceDir(traceDir), coordinatorPids);
+      log(`traced ${commitTrace.matched} of ${commitTrace.matched + commitTrace.unmatched} timed writes in ${traceDir}`);
+    }
     return {
       ...load,
       leaderChanges: after.term - before.term,
@@ -127,11 +151,21 @@ export async function runRaftBench(options: RaftBenchOptions, log: (line: string
       cpuUsPerWrite: coordinatorsCpuSeconds === null || load.ops === 0 ? null : round(((coordinatorsCpuSeconds + load.cpuSeconds) * 1e6) / load.ops),
       cpuSecondsByProcess: { ...(figures?.cpuSeconds ?? {}), client: load.cpuSeconds },
       eventLoop: figures?.eventLoop ?? {},
+      ...(commitTrace === undefined ? {} : { commitTrace }),
     };
   } finally {
     await cluster?.stop();
     if (dataDir !== null) await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** A trace directory `runRaftBench` may use: new or empty, for one client's writes on the local cluster. */
+async function checkTraceDir(traceDir: string, options: RaftBenchOptions): Promise<void> {
+  if (options.coordinators !== undefined || options.clients !== 1 || (options.op ?? 'put') !== 'put') {
+    throw new RangeError('a write trace is for one client\'s writes on the local cluster (clients 1, op put, no given coordinators)');
+  }
+  await mkdir(traceDir, { recursive: true });
+  if ((await readdir(traceDir)).length > 0) throw new RangeError(`trace directory ${traceDir} is not empty: the traces of other processes would mix with this run's`);
 }
 
 /** How long `bench raft` waits for a stable leader, before and after the writes, unless told (`--wait`). */
@@ -194,7 +228,8 @@ export async function runLoadProcess(endpoints: readonly string[], options: Raft
     ...(options.op === 'get' ? ['--op', 'get'] : []),
     ...(target === 'etcd' ? ['--target', 'etcd'] : []),
   ];
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = options.traceDir === undefined ? process.env : { ...process.env, TESTUDO_TRACE_DIR: options.traceDir };
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   let out = '';
   let lineStart = 0;
   child.stdout.setEncoding('utf8');

@@ -73,6 +73,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--etcd-bin <path>', 'with --compare etcd: the etcd binary (default: etcd on PATH)')
     .option('--wait <ms>', `how long to wait for a stable leader, before and after the writes, before giving up with exit 3 (default ${leaderWaitMsDefault})`)
     .option('--data-dir <dir>', "keep the local cluster's data and coordinator logs (at info: every role change) here (default: a temporary directory, removed)")
+    .option('--trace-dir <dir>', 'with --clients 1 on the local cluster: trace the coordinators and the load process into this new or empty directory and cut each timed write into phases (commitTrace; docs/bench/dispatch-trace.md)')
     .action(async (o: RaftBenchFlags) => {
       const options = {
         clients: positiveInt('--clients', o.clients),
@@ -85,6 +86,10 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
         op: loadOp(o.op),
         readMode: readModeFlag(o.readMode),
       };
+      const traceDir = traceDirFlag(o.traceDir);
+      if (traceDir !== undefined && (options.clients !== 1 || o.compare !== undefined || o.coordinators !== undefined || options.op !== 'put')) {
+        throw new UsageError('--trace-dir cuts one client\'s writes on the local cluster: it needs --clients 1 and no --compare, --coordinators or --op get');
+      }
       if (o.compare !== undefined) {
         if (options.op !== 'put' || options.readMode !== undefined) throw new UsageError('--compare times writes only: leave out --op and --read-mode');
         if (o.coordinators !== undefined) throw new UsageError('--compare starts its own clusters: leave out --coordinators');
@@ -97,7 +102,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
       if (coordinators !== undefined && options.dataDir !== undefined) throw new UsageError('--data-dir is for the local cluster bench raft starts: leave out --coordinators');
       if (coordinators !== undefined && options.readMode !== undefined) throw new UsageError('--read-mode is for the local cluster bench raft starts: a running cluster keeps its own');
       if (options.op === 'get' && options.warmupOps === 0) throw new UsageError('--op get reads the keys the warm-up writes: --warmup-ops must be positive');
-      write(`${JSON.stringify(await settledOrExit(() => runRaftBench({ ...options, coordinators }, progress), coordinators === undefined))}\n`);
+      write(`${JSON.stringify(await settledOrExit(() => runRaftBench({ ...options, coordinators, traceDir }, progress), coordinators === undefined))}\n`);
     });
   bench
     .command('load')
@@ -142,8 +147,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--prefetch-per-slot <x>', "set the cluster's prefetchPerSlot first (0..4; default: the cluster's own)")
     .option('--trace-dir <dir>', "trace the cluster's processes into this new or empty directory and cut each idle dispatch into phases (dispatchTrace; docs/bench/dispatch-trace.md)")
     .action(async (o: { tasks: string; workers: string; slots: string; seed: string; idleRuns: string; warmupTasks: string; dataDir?: string; prefetchPerSlot?: string; traceDir?: string }) => {
-      const traceDir = o.traceDir === undefined ? undefined : resolve(o.traceDir);
-      if (traceDir !== undefined && existsSync(traceDir) && readdirSync(traceDir).length > 0) throw new UsageError(`--trace-dir ${traceDir} is not empty: the traces of other processes would mix with this run's`);
+      const traceDir = traceDirFlag(o.traceDir);
       const result = await runScheduleBench(
         {
           tasks: positiveInt('--tasks', o.tasks),
@@ -312,6 +316,15 @@ interface RaftBenchFlags {
   etcdBin?: string;
   wait?: string;
   dataDir?: string;
+  traceDir?: string;
+}
+
+/** `--trace-dir <dir>` resolved, refused when the directory holds anything (other processes' traces would mix with the run's). */
+function traceDirFlag(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const dir = resolve(value);
+  if (existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError(`--trace-dir ${dir} is not empty: the traces of other processes would mix with this run's`);
+  return dir;
 }
 
 /** `--wait <ms>` of a bench or drill, or undefined for the command's own default. */

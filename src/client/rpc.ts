@@ -1,6 +1,7 @@
 import { Client, Metadata, credentials, status as GrpcStatus, type ChannelCredentials, type StatusObject } from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { testudoServices, type TestudoServices } from '../common/testudo-proto.js';
+import { tracer } from '../common/trace.js';
 import { InvalidArgumentError, errorFromStatus, type TestudoError } from './errors.js';
 
 /**
@@ -148,9 +149,11 @@ export function callUnary<Req, Res>(
       onReceiveMetadata: () => {},
       onReceiveMessage: (message: Buffer) => {
         if (responseBytes !== null) call.cancelWithStatus(GrpcStatus.UNIMPLEMENTED, 'Too many responses received');
+        tracer?.event('rpc.message', `method=${method.path}`);
         responseBytes = message;
       },
       onReceiveStatus: (status: StatusObject) => {
+        tracer?.event('rpc.status', `method=${method.path} code=${status.code}`);
         if (status.code !== GrpcStatus.OK) {
           resolve({ ok: false, error: errorFromStatus(status, endpoint) });
           return;
@@ -168,5 +171,6 @@ export function callUnary<Req, Res>(
     call.startRead();
     call.sendMessageWithContext({}, requestBytes);
     call.halfClose();
+    tracer?.event('rpc.sent', `method=${method.path}`);
   });
 }

@@ -9,6 +9,7 @@ import { forwardedKey, principalOf, type Principal } from '../security/auth.js';
 import { commitWithin, proposalTimeoutMs } from './propose.js';
 import type { LeaderWait } from './leader-wait.js';
 import { surelyNotSent } from '../client/errors.js';
+import { tracer } from '../common/trace.js';
 
 export { forwardedKey };
 
@@ -243,8 +244,10 @@ export function kvHandlers(host: ServiceHost): grpc.UntypedServiceImplementation
       validateValue(req.value);
       validateIdempotencyKey(req.idempotencyKey);
       return onLeader(host, call, 'Kv', 'Put', async () => {
+        tracer?.event('kv.put', `key=${req.key}`);
         const command: Command = { idempotencyKey: req.idempotencyKey, proposedAtMs: host.nowMs(), op: { type: 'put', key: req.key, value: req.value } };
         const result = await commitWithin(host.node, command, remainingMs(call));
+        tracer?.event('kv.reply', `key=${req.key}`);
         return { index: result.index, duplicate: result.kind === 'noop' ? false : result.duplicate };
       });
     }),

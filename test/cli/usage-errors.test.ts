@@ -44,6 +44,7 @@ const badNumbers: Case[] = [
   { args: ['kv', 'list', '--limit', '1e3', '--endpoints', '127.0.0.1:7001'], says: ['--limit', '"1e3"'] },
   { args: ['raft', 'inspect', repoRoot, '--node-id', 'n1', '--entries', 'many'], says: ['--entries', '"many"'] },
   { args: ['bench', 'schedule', '--trace-dir', join(repoRoot, 'examples')], says: ['--trace-dir', 'examples', 'is not empty'] },
+  { args: ['bench', 'raft', '--clients', '2', '--trace-dir', join(repoRoot, 'no-such-trace-dir')], says: ['--trace-dir', '--clients 1'] },
 ];
 
 /** Two at a time: each child is a node process compiling TypeScript. */

@@ -1,7 +1,10 @@
-import { availableParallelism } from 'node:os';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { commitTracePhases } from '../../src/bench/commit-trace.js';
 import { runRaftBench } from '../../src/bench/raft.js';
 
 /**
@@ -53,5 +56,28 @@ describe('bench raft', () => {
     const ops = 300;
     const result = await runRaftBench({ clients: 8, ops, valueBytes: 64, warmupOps: 50, op: 'get', readMode: 'lease' }, () => undefined);
     expect(result).toMatchObject({ cluster: 'local-3', op: 'get', readMode: 'lease', errors: 0, ops });
+  });
+
+  it('cuts each of one client\'s timed writes into phases from the traces of the coordinators and the load process (--trace-dir)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'testudo-bench-raft-trace-'));
+    try {
+      const ops = 100;
+      const result = await runRaftBench({ clients: 1, ops, valueBytes: 64, warmupOps: 20, traceDir: dir }, () => undefined);
+      // Three coordinators and the load process each wrote a trace.
+      expect((await readdir(dir)).filter((name) => /^trace-\d+\.log$/.test(name))).toHaveLength(4);
+      const trace = result.commitTrace!;
+      expect(trace, JSON.stringify(result)).toBeDefined();
+      expect(trace).toMatchObject({ matched: ops, unmatched: 0 });
+      for (const phase of commitTracePhases) expect(trace.phasesMs[phase].p50, phase).toBeGreaterThanOrEqual(0);
+      expect(trace.phasesMs.followerSave.p50).toBeGreaterThan(0);
+      // The traced call and the load's own sample time the same thing, a few microseconds apart.
+      expect(Math.abs(trace.phasesMs.total.p50 - result.p50Ms)).toBeLessThan(0.5);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a write trace of several clients before starting anything', async () => {
+    await expect(runRaftBench({ clients: 2, ops: 10, valueBytes: 64, warmupOps: 0, traceDir: join(tmpdir(), 'testudo-never-made') }, () => undefined)).rejects.toThrow(/one client/);
   });
 });
