@@ -1,4 +1,4 @@
-import { phaseStats, traceField, type PhaseStats, type TraceEvent } from './dispatch-trace.js';
+import { ackingFollowerSave, phaseStats, traceField, type PhaseStats, type TraceEvent } from './dispatch-trace.js';
 
 /**
  * Where a one-client write's time goes, from the event traces of the load
@@ -18,7 +18,7 @@ import { phaseStats, traceField, type PhaseStats, type TraceEvent } from './disp
  * - apply: → the Put handler's answer (the apply, the proposal settled);
  * - response: → the client holding the answer.
  *
- * The phases add up to `total`. Writes run one after another, so each
+ * These six add up to `total`. Writes run one after another, so each
  * call's events lie between its call and its answer. Inside `request`,
  * `clientSend` is the client's own part (its call → its gRPC call handed
  * to the channel, `rpc.sent`); inside `response`, `clientReceive` is the
@@ -96,15 +96,7 @@ export function writePhases(events: readonly TraceEvent[], from: number, coordin
   if (commit === -1) return null;
   const reply = forward(commit + 1, (e) => on('kv.reply')(e) && sameKey(e));
   if (reply === -1) return null;
-  const followerPid = coordinatorPids.get(traceField(events[ack]!.detail, 'from') ?? '');
-  let save = -1;
-  for (let k = ack - 1; k > ready; k--) {
-    const e = events[k]!;
-    if (e.pid === followerPid && e.event === 'raft.saved') {
-      save = k;
-      break;
-    }
-  }
+  const save = ackingFollowerSave(events, ready, ack, coordinatorPids);
   if (save === -1) return null;
   const onClient = (event: string) => (e: TraceEvent): boolean => e.pid === call.pid && e.event === event;
   const sent = forward(from + 1, onClient('rpc.sent'));

@@ -143,9 +143,7 @@ export function dispatchPhasesFromTrace(trace: IndexedTrace, coordinatorPids: Re
   const isAck = on(leaderPid, 'raft.recv');
   const ack = forward(ready + 1, (e) => isAck(e) && e.detail.startsWith('AppResp ') && Number(traceField(e.detail, 'index')) >= entry);
   if (ack === -1 || ack > commit) return null;
-  const followerPid = coordinatorPids.get(traceField(events[ack]!.detail, 'from') ?? '');
-  if (followerPid === undefined) return null;
-  const save = backward(ack - 1, ready, on(followerPid, 'raft.saved'));
+  const save = ackingFollowerSave(events, ready, ack, coordinatorPids);
   const recv = forward(push + 1, on(start.pid, 'worker.recv'));
   if (save === -1 || recv === -1) return null;
   const at = (i: number): number => events[i]!.atMs;
@@ -159,6 +157,21 @@ export function dispatchPhasesFromTrace(trace: IndexedTrace, coordinatorPids: Re
     start: start.atMs - at(recv),
     total: start.atMs - submit.atMs,
   };
+}
+
+/**
+ * The storage write of the follower whose acknowledgement is events[ack]:
+ * its last `raft.saved` after events[ready] (the leader's Ready that sent
+ * the entries) and before the acknowledgement arrived; -1 when there is none.
+ */
+export function ackingFollowerSave(events: readonly TraceEvent[], ready: number, ack: number, coordinatorPids: ReadonlyMap<string, number>): number {
+  const followerPid = coordinatorPids.get(traceField(events[ack]!.detail, 'from') ?? '');
+  if (followerPid === undefined) return -1;
+  for (let k = ack - 1; k > ready; k--) {
+    const e = events[k]!;
+    if (e.pid === followerPid && e.event === 'raft.saved') return k;
+  }
+  return -1;
 }
 
 /** The phases of every dispatch found in the trace, as p50/p90/p99/max per phase. */

@@ -70,8 +70,8 @@ describe('bench raft', () => {
       expect(trace).toMatchObject({ matched: ops, unmatched: 0 });
       for (const phase of commitTracePhases) expect(trace.phasesMs[phase].p50, phase).toBeGreaterThanOrEqual(0);
       expect(trace.phasesMs.followerSave.p50).toBeGreaterThan(0);
-      // The traced call and the load's own sample time the same thing, a few microseconds apart.
-      expect(Math.abs(trace.phasesMs.total.p50 - result.p50Ms)).toBeLessThan(0.5);
+      // Every phase lies inside its write's call, so none lasts longer than the longest call.
+      for (const phase of commitTracePhases) expect(trace.phasesMs[phase].max, phase).toBeLessThanOrEqual(trace.phasesMs.total.max);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
