@@ -22,6 +22,12 @@ export interface LoadOptions {
    * positive).
    */
   readonly op?: LoadOp;
+  /**
+   * The client's write batching (TestudoClientOptions.batchWrites): true
+   * (default) sends the callers' concurrent puts together as Kv.PutMany
+   * calls; false sends each put in a call of its own.
+   */
+  readonly batchWrites?: boolean;
 }
 
 export type LoadOp = 'put' | 'get';
@@ -38,6 +44,12 @@ export interface LoadResult {
   elapsedMs: number;
   /** CPU (user + system) this client process used during the timed writes. */
   cpuSeconds: number;
+  /**
+   * Testudo's client only: the Kv.PutMany calls made over the whole load
+   * (warm-up included) and the writes they carried; writes sent alone (a
+   * Kv.Put each) are not counted. Absent for etcd's client.
+   */
+  writeBatches?: { calls: number; writes: number };
 }
 
 /** The line `bench load` prints on stdout as its timed writes begin (before its result line), so a parent can align its own measurements. */
@@ -54,10 +66,10 @@ export type LoadPut = (key: string, value: Uint8Array) => Promise<unknown>;
 
 /** Runs the warm-up writes, calls `onTimedStart`, then times the writes (or, op 'get', the reads). */
 export async function runLoad(options: LoadOptions, onTimedStart: () => void = () => undefined): Promise<LoadResult> {
-  const client = new TestudoClient({ endpoints: [...options.endpoints], callTimeoutMs: 5000, totalTimeoutMs: 30_000 });
+  const client = new TestudoClient({ endpoints: [...options.endpoints], callTimeoutMs: 5000, totalTimeoutMs: 30_000, batchWrites: options.batchWrites ?? true });
   try {
     const put: LoadPut = (key, value) => client.put(key, value);
-    if (options.op !== 'get') return await runLoadWith(put, options, onTimedStart);
+    if (options.op !== 'get') return { ...(await runLoadWith(put, options, onTimedStart)), writeBatches: client.writeBatches };
     if (options.warmupOps === 0) throw new RangeError('a read load needs warm-up writes (warmupOps > 0): they write the keys it reads');
     const value = randomBytes(options.valueBytes);
     await drive((key) => put(key, value), { ...options, ops: options.warmupOps, durationMs: undefined }, 'k');

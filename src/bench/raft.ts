@@ -39,6 +39,8 @@ export interface RaftBenchOptions {
    * (`commitTrace`; src/bench/commit-trace.ts).
    */
   readonly traceDir?: string;
+  /** The load's write batching (LoadOptions.batchWrites); default true. */
+  readonly batchWrites?: boolean;
 }
 
 export interface RaftBenchResult extends LoadResult {
@@ -227,6 +229,7 @@ export async function runLoadProcess(endpoints: readonly string[], options: Raft
     ...(options.durationMs === undefined ? [] : ['--duration-ms', String(options.durationMs)]),
     ...(options.op === 'get' ? ['--op', 'get'] : []),
     ...(target === 'etcd' ? ['--target', 'etcd'] : []),
+    ...(options.batchWrites === false && target === 'testudo' ? ['--no-batch-writes'] : []),
   ];
   const env = options.traceDir === undefined ? process.env : { ...process.env, TESTUDO_TRACE_DIR: options.traceDir };
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env });

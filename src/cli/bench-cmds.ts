@@ -73,6 +73,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--etcd-bin <path>', 'with --compare etcd: the etcd binary (default: etcd on PATH)')
     .option('--wait <ms>', `how long to wait for a stable leader, before and after the writes, before giving up with exit 3 (default ${leaderWaitMsDefault})`)
     .option('--data-dir <dir>', "keep the local cluster's data and coordinator logs (at info: every role change) here (default: a temporary directory, removed)")
+    .option('--no-batch-writes', "send each of the load's puts in a call of its own (Kv.Put) instead of the client's batches of concurrent puts (Kv.PutMany; docs/client.md)")
     .option('--trace-dir <dir>', 'with --clients 1 on the local cluster: trace the coordinators and the load process into this new or empty directory and cut each timed write into phases (commitTrace; docs/bench/dispatch-trace.md)')
     .action(async (o: RaftBenchFlags) => {
       const options = {
@@ -85,6 +86,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
         dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
         op: loadOp(o.op),
         readMode: readModeFlag(o.readMode),
+        batchWrites: o.batchWrites,
       };
       const traceDir = traceDirFlag(o.traceDir);
       if (traceDir !== undefined && (options.clients !== 1 || o.compare !== undefined || o.coordinators !== undefined || options.op !== 'put')) {
@@ -116,7 +118,8 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
     .option('--warmup-ops <n>', 'untimed writes first', '1000')
     .option('--op <op>', 'put: time writes; get: time linearizable reads of the keys the warm-up wrote', 'put')
     .option('--target <kind>', 'testudo | etcd (--coordinators then names etcd members, the leader first)', 'testudo')
-    .action(async (o: { coordinators?: string; endpoints?: string; clients: string; ops: string; valueBytes: string; durationMs?: string; warmupOps: string; op: string; target: string }) => {
+    .option('--no-batch-writes', "send each put in a call of its own (Kv.Put) instead of the client's batches of concurrent puts (Kv.PutMany)")
+    .action(async (o: { coordinators?: string; endpoints?: string; clients: string; ops: string; valueBytes: string; durationMs?: string; warmupOps: string; op: string; target: string; batchWrites: boolean }) => {
       if (o.target !== 'testudo' && o.target !== 'etcd') throw new UsageError(`--target must be testudo or etcd, got "${o.target}"`);
       const op = loadOp(o.op);
       if (op === 'get' && o.target === 'etcd') throw new UsageError('--op get is for --target testudo');
@@ -130,6 +133,7 @@ export function registerBenchCommands(program: Command, io: CliIo): void {
         warmupOps: nonNegativeInt('--warmup-ops', o.warmupOps),
         keySpace: 10_000,
         op,
+        batchWrites: o.batchWrites,
       }, () => write(`${timedPhaseLine}\n`));
       write(`${JSON.stringify(result)}\n`);
     });
@@ -317,6 +321,7 @@ interface RaftBenchFlags {
   wait?: string;
   dataDir?: string;
   traceDir?: string;
+  batchWrites: boolean;
 }
 
 /** `--trace-dir <dir>` resolved, refused when the directory holds anything (other processes' traces would mix with the run's). */

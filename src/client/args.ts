@@ -28,7 +28,12 @@ export const clientIdLengthMax = 128;
 export const timeoutMsMax = 24 * 3_600_000;
 
 /** A TestudoClient's options, checked (InvalidArgumentError on the first bad one) and with their defaults. */
-export function resolveClientOptions(options: TestudoClientOptions): { readonly clientId: string; readonly watchIdleMs: number; readonly connection: ConnectionSettings } {
+export function resolveClientOptions(options: TestudoClientOptions): {
+  readonly clientId: string;
+  readonly watchIdleMs: number;
+  readonly batchWrites: boolean;
+  readonly connection: ConnectionSettings;
+} {
   const endpoints = requireEndpoints(options.endpoints);
   const callTimeoutMs = options.callTimeoutMs ?? CLIENT_DEFAULTS.callTimeoutMs;
   const totalTimeoutMs = options.totalTimeoutMs ?? CLIENT_DEFAULTS.totalTimeoutMs;
@@ -45,7 +50,9 @@ export function resolveClientOptions(options: TestudoClientOptions): { readonly 
     throw invalid(`clientId must be a string of 1..${clientIdLengthMax} characters`);
   }
   const routes = options.routes ?? AddressRoutes.none;
-  return { clientId, watchIdleMs, connection: { endpoints, callTimeoutMs, totalTimeoutMs, retry, messageBytesMax, routes, credentials: options.credentials, callMetadata } };
+  const batchWrites = options.batchWrites ?? true;
+  if (typeof batchWrites !== 'boolean') throw invalid('batchWrites must be a boolean');
+  return { clientId, watchIdleMs, batchWrites, connection: { endpoints, callTimeoutMs, totalTimeoutMs, retry, messageBytesMax, routes, credentials: options.credentials, callMetadata } };
 }
 
 export function toBytes(value: Uint8Array | string): Uint8Array {

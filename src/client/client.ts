@@ -9,6 +9,7 @@ import { ClientClosedError } from './errors.js';
 import { requireInteger } from './retry.js';
 import { methods, type Methods } from './rpc.js';
 import { saveSnapshot } from './snapshot-stream.js';
+import { WriteBatcher } from './write-batcher.js';
 import { runSummaryFromWire, watchRun } from './watch.js';
 import type {
   AddMemberRequest,
@@ -50,6 +51,7 @@ export class TestudoClient {
   readonly #conn: Connection;
   readonly #watchIdleMs: number;
   readonly #methods: Methods;
+  readonly #batcher: WriteBatcher;
   #writesIssued = 0;
 
   constructor(options: TestudoClientOptions) {
@@ -58,6 +60,21 @@ export class TestudoClient {
     this.#watchIdleMs = resolved.watchIdleMs;
     this.#conn = new Connection(resolved.connection);
     this.#methods = methods();
+    this.#batcher = new WriteBatcher(
+      {
+        one: async (put) => {
+          const response = await this.#conn.invoke('write', this.#methods.put, put);
+          return { index: response.index, duplicate: response.duplicate };
+        },
+        many: async (puts) => (await this.#conn.invoke('write', this.#methods.putMany, { puts: [...puts] })).results,
+      },
+      resolved.batchWrites,
+    );
+  }
+
+  /** Kv.PutMany calls this client made, and the puts they carried (see `batchWrites`). */
+  get writeBatches(): { readonly calls: number; readonly writes: number } {
+    return { calls: this.#batcher.batchCalls, writes: this.#batcher.batchedWrites };
   }
 
   /** The configured endpoints, validated and without duplicates. */
@@ -88,8 +105,7 @@ export class TestudoClient {
 
   async put(key: string, value: Uint8Array | string, options?: WriteOptions): Promise<PutResult> {
     const request = { key: requireKey(key), value: toBytes(value), idempotencyKey: this.#idempotencyKey(options) };
-    const response = await this.#conn.invoke('write', this.#methods.put, request);
-    return { index: response.index, duplicate: response.duplicate };
+    return await this.#batcher.put(request);
   }
 
   async delete(key: string, options?: WriteOptions): Promise<DeleteResult> {

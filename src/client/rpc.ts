@@ -23,6 +23,7 @@ type Method<D> = D extends MethodDefinition<infer Req, infer _Res, infer _ReqOut
 
 export interface Methods {
   readonly put: Method<Kv['Put']>;
+  readonly putMany: Method<Kv['PutMany']>;
   readonly delete: Method<Kv['Delete']>;
   readonly get: Method<Kv['Get']>;
   readonly list: Method<Kv['List']>;
@@ -58,6 +59,7 @@ export function methods(): Methods {
   const runs = services.Runs.service;
   methodsLoaded = {
     put: unaryMethod(kv.Put),
+    putMany: unaryMethod(kv.PutMany),
     delete: unaryMethod(kv.Delete),
     get: unaryMethod(kv.Get),
     list: unaryMethod(kv.List),

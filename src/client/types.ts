@@ -40,6 +40,13 @@ export interface TestudoClientOptions {
    * checks callers (docs/security.md). Default: none, for an open cluster.
    */
   token?: string;
+  /**
+   * Send the puts this client's callers make at the same time as one
+   * Kv.PutMany call, committed in one log entry (src/client/write-batcher.ts):
+   * each caller still gets its own answer once its write is committed. A
+   * lone put is a plain Kv.Put. Default true; false sends every put alone.
+   */
+  batchWrites?: boolean;
 }
 
 export interface WriteOptions {

@@ -40,9 +40,22 @@ export type CommandOp =
   | { readonly type: 'delete'; readonly key: string }
   | { readonly type: 'noop' }
   /** An orchestrator command: JSON, raw-deflated when `deflated` (see Orchestration in testudo.proto). */
-  | { readonly type: 'orch'; readonly payload: Uint8Array; readonly deflated: boolean };
+  | { readonly type: 'orch'; readonly payload: Uint8Array; readonly deflated: boolean }
+  /** The writes of one PutMany call, applied in order in one entry; the command's own idempotency key is empty. */
+  | { readonly type: 'put-batch'; readonly puts: readonly BatchedPut[] };
 
 export type CommandKind = CommandOp['type'];
+
+/** What an idempotency key can be first used for: a batched write is remembered as a `put`. */
+export type IdempotencyKind = Exclude<CommandKind, 'put-batch'>;
+
+/** One write of a `put-batch` command. */
+export interface BatchedPut {
+  readonly key: string;
+  readonly value: Uint8Array;
+  /** Required: each write of a batch is deduplicated on its own. */
+  readonly idempotencyKey: string;
+}
 
 /** The payload of a normal log entry. */
 export interface Command {
@@ -79,7 +92,7 @@ export interface IdempotencyRecord {
   readonly index: number;
   /** Delete only: whether the key existed when it was deleted. */
   readonly existed: boolean;
-  readonly kind: CommandKind;
+  readonly kind: IdempotencyKind;
 }
 
 export interface MachineSnapshot {
@@ -206,6 +219,7 @@ function commandProblem(cmd: Command): [field: string, reason: string] | null {
   const idempotency = idempotencyKeyProblem(cmd.idempotencyKey);
   if (idempotency !== null) return ['idempotency_key', idempotency];
   if (cmd.op.type === 'noop') return null;
+  if (cmd.op.type === 'put-batch') return putBatchProblem(cmd);
   if (cmd.op.type === 'orch') {
     if (cmd.op.payload.byteLength === 0) return ['orch.payload', 'is empty'];
     if (cmd.op.payload.byteLength > orchPayloadBytesMax) return ['orch.payload', `is ${cmd.op.payload.byteLength} bytes, limit ${orchPayloadBytesMax}`];
@@ -216,6 +230,28 @@ function commandProblem(cmd: Command): [field: string, reason: string] | null {
   if (cmd.op.type === 'put') {
     const value = valueProblem(cmd.op.value);
     if (value !== null) return ['value', value];
+  }
+  return null;
+}
+
+/** Most writes in one `put-batch` command (and one PutMany call). */
+export const putBatchWritesMax = 1000;
+
+function putBatchProblem(cmd: Command): [field: string, reason: string] | null {
+  assert(cmd.op.type === 'put-batch', 'not a put batch');
+  if (cmd.idempotencyKey !== '') return ['idempotency_key', 'must be empty on a put batch (each write has its own)'];
+  const puts = cmd.op.puts;
+  if (puts.length === 0) return ['put_batch.puts', 'is empty'];
+  if (puts.length > putBatchWritesMax) return ['put_batch.puts', `holds ${puts.length} writes, limit ${putBatchWritesMax}`];
+  for (let i = 0; i < puts.length; i++) {
+    const put = puts[i]!;
+    const key = keyProblem(put.key);
+    if (key !== null) return [`puts[${i}].key`, key];
+    const value = valueProblem(put.value);
+    if (value !== null) return [`puts[${i}].value`, value];
+    if (put.idempotencyKey === '') return [`puts[${i}].idempotency_key`, 'is required in a batch'];
+    const idempotency = idempotencyKeyProblem(put.idempotencyKey);
+    if (idempotency !== null) return [`puts[${i}].idempotency_key`, idempotency];
   }
   return null;
 }
@@ -240,6 +276,14 @@ function commandMessage(cmd: Command): Record<string, unknown> {
     message['put'] = put;
   } else if (op.type === 'delete') {
     message['delete'] = { key: op.key };
+  } else if (op.type === 'put-batch') {
+    message['putBatch'] = {
+      puts: op.puts.map((put) => {
+        const item: Record<string, unknown> = { key: put.key, idempotencyKey: put.idempotencyKey };
+        if (put.value.byteLength > 0) item['value'] = put.value;
+        return item;
+      }),
+    };
   } else if (op.type === 'orch') {
     const orch: Record<string, unknown> = { payload: op.payload };
     if (op.deflated) orch['deflated'] = true;
@@ -259,6 +303,10 @@ export function encodeCommand(cmd: Command): Uint8Array {
   const problem = commandProblem(cmd);
   if (problem !== null) throw new InvalidArgumentError(problem[0], problem[1]);
   const data = CommandType.encode(commandMessage(cmd)).finish();
+  // A batch's size is the caller's choice, so its excess is the caller's error; a single write's limits keep it far below.
+  if (cmd.op.type === 'put-batch' && data.byteLength > commandBytesMax) {
+    throw new InvalidArgumentError('puts', `the batch encodes to ${data.byteLength} bytes, more than one log entry holds (${commandBytesMax}); send fewer writes per call`);
+  }
   assert(data.byteLength <= commandBytesMax, `encoded command is ${data.byteLength} bytes, limit ${commandBytesMax}`);
   const back = decodeCommand(data);
   assert(
@@ -269,6 +317,7 @@ export function encodeCommand(cmd: Command): Uint8Array {
   if (back.op.type === 'put' && cmd.op.type === 'put') {
     assert(back.op.value.byteLength === cmd.op.value.byteLength, 'command value does not survive its encoding');
   }
+  if (back.op.type === 'put-batch' && cmd.op.type === 'put-batch') assert(back.op.puts.length === cmd.op.puts.length, 'command batch does not survive its encoding');
   return data;
 }
 
@@ -289,15 +338,26 @@ export function decodeCommand(data: Uint8Array): Command {
   const del = message['delete'];
   const noop = message['noop'];
   const orch = message['orch'];
-  const opCount = Number(isSet(put)) + Number(isSet(del)) + Number(isSet(noop)) + Number(isSet(orch));
+  const batch = message['putBatch'];
+  const opCount = Number(isSet(put)) + Number(isSet(del)) + Number(isSet(noop)) + Number(isSet(orch)) + Number(isSet(batch));
   if (opCount === 0) throw commandError('the command has no op');
   if (opCount > 1) throw commandError('the command has more than one op');
   let op: CommandOp;
   if (isSet(put)) op = { type: 'put', key: stringField(put['key']), value: copyBytes(put['value']) };
   else if (isSet(del)) op = { type: 'delete', key: stringField(del['key']) };
   else if (isSet(orch)) op = { type: 'orch', payload: copyBytes(orch['payload']), deflated: orch['deflated'] === true };
+  else if (isSet(batch)) op = { type: 'put-batch', puts: decodeBatchedPuts(batch['puts']) };
   else op = { type: 'noop' };
   return { idempotencyKey, proposedAtMs, op };
+}
+
+function decodeBatchedPuts(value: unknown): BatchedPut[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw commandError('put_batch.puts is not a list');
+  return value.map((item: unknown, i) => {
+    if (!isSet(item)) throw commandError(`put_batch.puts[${i}] is not a message`);
+    return { key: stringField(item['key']), value: copyBytes(item['value']), idempotencyKey: stringField(item['idempotencyKey']) };
+  });
 }
 
 // ---------------------------------------------------------- member context

@@ -10,8 +10,9 @@ import {
   MemberContextDecodeError,
   SnapshotDecodeError,
   validateCommand,
+  type BatchedPut,
   type Command,
-  type CommandKind,
+  type IdempotencyKind,
   type IdempotencyRecord,
   type KeyValue,
   type MachineSnapshot,
@@ -29,8 +30,17 @@ export type ApplyResult =
   | { readonly ok: true; readonly kind: 'noop'; readonly index: number; readonly duplicate: boolean }
   /** `value` is the extension's result; null for a duplicate (the first result is not kept). */
   | { readonly ok: true; readonly kind: 'orch'; readonly index: number; readonly duplicate: boolean; readonly value: unknown }
+  /** A PutMany's writes: one result each, in order; `duplicate` is the entry's own (always false, a batch has no key of its own). */
+  | { readonly ok: true; readonly kind: 'put-batch'; readonly index: number; readonly duplicate: false; readonly results: readonly BatchedPutResult[] }
   /** Nothing was written; `index` is the rejected entry's. */
   | { readonly ok: false; readonly error: 'invalid'; readonly message: string; readonly index: number };
+
+/**
+ * One write of a batch: applied at the batch's index, answered as a
+ * duplicate with its first index, or refused alone (its idempotency key was
+ * first used for something other than a put; nothing written for it).
+ */
+export type BatchedPutResult = { readonly ok: true; readonly index: number; readonly duplicate: boolean } | { readonly ok: false; readonly message: string };
 
 /** A command that was applied (or answered as a duplicate). */
 export type ApplyOk = Extract<ApplyResult, { ok: true }>;
@@ -98,7 +108,7 @@ interface StoredMember {
 interface StoredIdempotency {
   readonly index: number;
   readonly existed: boolean;
-  readonly kind: CommandKind;
+  readonly kind: IdempotencyKind;
 }
 
 /**
@@ -198,7 +208,7 @@ export class KvMachine implements StateMachine<ApplyResult> {
     }
     const result = this.applyOp(index, cmd);
     // A refused command changed nothing: its key stays free, so a corrected retry is applied, not answered as a duplicate.
-    if (cmd.idempotencyKey !== '' && result.ok) {
+    if (cmd.idempotencyKey !== '' && result.ok && cmd.op.type !== 'put-batch') {
       this.remember(cmd.idempotencyKey, { index, existed: result.ok && result.kind === 'delete' && result.existed, kind: cmd.op.type });
     }
     return result;
@@ -249,6 +259,8 @@ export class KvMachine implements StateMachine<ApplyResult> {
       }
       case 'noop':
         return { ok: true, kind: 'noop', index, duplicate: false };
+      case 'put-batch':
+        return { ok: true, kind: 'put-batch', index, duplicate: false, results: op.puts.map((put) => this.applyBatchedPut(index, put)) };
       case 'orch': {
         if (this.extension === undefined) return { ok: false, error: 'invalid', message: 'this machine has no orchestrator', index };
         try {
@@ -260,6 +272,22 @@ export class KvMachine implements StateMachine<ApplyResult> {
         }
       }
     }
+  }
+
+  /** One write of a batch, deduplicated and remembered as a lone put would be. */
+  private applyBatchedPut(index: number, put: BatchedPut): BatchedPutResult {
+    const first = this.idempotency.get(put.idempotencyKey);
+    if (first !== undefined) {
+      if (first.kind !== 'put') {
+        return { ok: false, message: `idempotency key ${JSON.stringify(put.idempotencyKey)} was first used for a ${first.kind} at index ${first.index}, not a put` };
+      }
+      return { ok: true, index: first.index, duplicate: true };
+    }
+    const added = !this.entries.has(put.key);
+    this.entries.set(put.key, { value: put.value, modIndex: index });
+    if (added) this.notePendingKey(put.key);
+    this.remember(put.idempotencyKey, { index, existed: false, kind: 'put' });
+    return { ok: true, index, duplicate: false };
   }
 
   private remember(key: string, record: StoredIdempotency): void {
@@ -538,7 +566,8 @@ function restoreIdempotency(snapshot: MachineSnapshot, keysMax: number): Map<str
     const problem = record.key === '' ? 'is empty' : idempotencyKeyProblem(record.key);
     if (problem !== null) throw new SnapshotDecodeError(`idempotency key ${JSON.stringify(record.key)} ${problem}`);
     if (idempotency.has(record.key)) throw new SnapshotDecodeError(`idempotency key ${JSON.stringify(record.key)} appears twice`);
-    if (record.index <= previousIndex || record.index > snapshot.appliedIndex) {
+    // Non-decreasing, not increasing: the writes of one put batch share its entry's index.
+    if (record.index < Math.max(1, previousIndex) || record.index > snapshot.appliedIndex) {
       throw new SnapshotDecodeError(`idempotency records must be oldest first with indexes in 1..${snapshot.appliedIndex}; got ${record.index} after ${previousIndex}`);
     }
     previousIndex = record.index;

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { RaftNode } from '../raft/index.js';
-import { InvalidArgumentError, validateIdempotencyKey, validateKey, validateValue, type Command } from './codec.js';
+import { InvalidArgumentError, putBatchWritesMax, validateIdempotencyKey, validateKey, validateValue, type BatchedPut, type Command } from './codec.js';
 import { ServiceError, leaderMetadata, toServiceError, type LeaderHint } from './grpc-errors.js';
 import type { ApplyResult, KvMachine } from './kv-machine.js';
 import { listLimitDefault, listLimitMax, validateKeyBound } from './limits.js';
@@ -217,6 +217,9 @@ interface PutRequest {
   value: Buffer;
   idempotencyKey: string;
 }
+interface PutManyRequest {
+  puts: PutRequest[];
+}
 interface DeleteRequest {
   key: string;
   idempotencyKey: string;
@@ -237,6 +240,24 @@ async function readBarrier(host: ServiceHost, stale: boolean): Promise<void> {
   if (!stale) await host.node.readIndex();
 }
 
+/** A PutMany's writes, checked as the batch command will be (the call is refused whole, naming the first bad write). */
+function batchedPuts(puts: readonly PutRequest[]): BatchedPut[] {
+  if (puts.length === 0) throw new InvalidArgumentError('puts', 'is empty');
+  if (puts.length > putBatchWritesMax) throw new InvalidArgumentError('puts', `holds ${puts.length} writes, limit ${putBatchWritesMax}`);
+  return puts.map((put, i) => {
+    try {
+      validateKey(put.key);
+      validateValue(put.value);
+      if (put.idempotencyKey === '') throw new InvalidArgumentError('idempotency_key', 'is required in a batch');
+      validateIdempotencyKey(put.idempotencyKey);
+    } catch (error) {
+      if (error instanceof InvalidArgumentError) throw new InvalidArgumentError(`puts[${i}].${error.field}`, error.reason);
+      throw error;
+    }
+    return { key: put.key, value: put.value, idempotencyKey: put.idempotencyKey };
+  });
+}
+
 export function kvHandlers(host: ServiceHost): grpc.UntypedServiceImplementation {
   return {
     Put: unary<PutRequest, unknown>(host, 'Put', async (req, call) => {
@@ -249,6 +270,16 @@ export function kvHandlers(host: ServiceHost): grpc.UntypedServiceImplementation
         const result = await commitWithin(host.node, command, remainingMs(call));
         tracer?.event('kv.reply', `key=${req.key}`);
         return { index: result.index, duplicate: result.kind === 'noop' ? false : result.duplicate };
+      });
+    }),
+    PutMany: unary<PutManyRequest, unknown>(host, 'PutMany', async (req, call) => {
+      const puts = batchedPuts(req.puts);
+      return onLeader(host, call, 'Kv', 'PutMany', async () => {
+        tracer?.event('kv.putmany', `writes=${puts.length}`);
+        const command: Command = { idempotencyKey: '', proposedAtMs: host.nowMs(), op: { type: 'put-batch', puts } };
+        const result = await commitWithin(host.node, command, remainingMs(call));
+        if (result.kind !== 'put-batch') throw new Error(`a put batch was applied as a ${result.kind}`);
+        return { results: result.results.map((r) => (r.ok ? { index: r.index, duplicate: r.duplicate, error: '' } : { index: 0, duplicate: false, error: r.message })) };
       });
     }),
     Delete: unary<DeleteRequest, unknown>(host, 'Delete', async (req, call) => {

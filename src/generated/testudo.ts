@@ -29,8 +29,10 @@ import type { HeartbeatAck as _testudo_v1_HeartbeatAck, HeartbeatAck__Output as 
 import type { IdempotencyRecord as _testudo_v1_IdempotencyRecord, IdempotencyRecord__Output as _testudo_v1_IdempotencyRecord__Output } from './testudo/v1/IdempotencyRecord.js';
 import type { KeyValue as _testudo_v1_KeyValue, KeyValue__Output as _testudo_v1_KeyValue__Output } from './testudo/v1/KeyValue.js';
 import type { KvClient as _testudo_v1_KvClient, KvDefinition as _testudo_v1_KvDefinition } from './testudo/v1/Kv.js';
+import type { KvBatchedPut as _testudo_v1_KvBatchedPut, KvBatchedPut__Output as _testudo_v1_KvBatchedPut__Output } from './testudo/v1/KvBatchedPut.js';
 import type { KvDelete as _testudo_v1_KvDelete, KvDelete__Output as _testudo_v1_KvDelete__Output } from './testudo/v1/KvDelete.js';
 import type { KvPut as _testudo_v1_KvPut, KvPut__Output as _testudo_v1_KvPut__Output } from './testudo/v1/KvPut.js';
+import type { KvPutBatch as _testudo_v1_KvPutBatch, KvPutBatch__Output as _testudo_v1_KvPutBatch__Output } from './testudo/v1/KvPutBatch.js';
 import type { ListRequest as _testudo_v1_ListRequest, ListRequest__Output as _testudo_v1_ListRequest__Output } from './testudo/v1/ListRequest.js';
 import type { ListResponse as _testudo_v1_ListResponse, ListResponse__Output as _testudo_v1_ListResponse__Output } from './testudo/v1/ListResponse.js';
 import type { ListRunsRequest as _testudo_v1_ListRunsRequest, ListRunsRequest__Output as _testudo_v1_ListRunsRequest__Output } from './testudo/v1/ListRunsRequest.js';
@@ -45,6 +47,9 @@ import type { MemberStatusRequest as _testudo_v1_MemberStatusRequest, MemberStat
 import type { Noop as _testudo_v1_Noop, Noop__Output as _testudo_v1_Noop__Output } from './testudo/v1/Noop.js';
 import type { NotLeader as _testudo_v1_NotLeader, NotLeader__Output as _testudo_v1_NotLeader__Output } from './testudo/v1/NotLeader.js';
 import type { Orchestration as _testudo_v1_Orchestration, Orchestration__Output as _testudo_v1_Orchestration__Output } from './testudo/v1/Orchestration.js';
+import type { PutManyRequest as _testudo_v1_PutManyRequest, PutManyRequest__Output as _testudo_v1_PutManyRequest__Output } from './testudo/v1/PutManyRequest.js';
+import type { PutManyResponse as _testudo_v1_PutManyResponse, PutManyResponse__Output as _testudo_v1_PutManyResponse__Output } from './testudo/v1/PutManyResponse.js';
+import type { PutManyResult as _testudo_v1_PutManyResult, PutManyResult__Output as _testudo_v1_PutManyResult__Output } from './testudo/v1/PutManyResult.js';
 import type { PutRequest as _testudo_v1_PutRequest, PutRequest__Output as _testudo_v1_PutRequest__Output } from './testudo/v1/PutRequest.js';
 import type { PutResponse as _testudo_v1_PutResponse, PutResponse__Output as _testudo_v1_PutResponse__Output } from './testudo/v1/PutResponse.js';
 import type { ReleaseWorkerRequest as _testudo_v1_ReleaseWorkerRequest, ReleaseWorkerRequest__Output as _testudo_v1_ReleaseWorkerRequest__Output } from './testudo/v1/ReleaseWorkerRequest.js';
@@ -111,8 +116,10 @@ export interface ProtoGrpcType {
       IdempotencyRecord: MessageTypeDefinition<_testudo_v1_IdempotencyRecord, _testudo_v1_IdempotencyRecord__Output>
       KeyValue: MessageTypeDefinition<_testudo_v1_KeyValue, _testudo_v1_KeyValue__Output>
       Kv: SubtypeConstructor<typeof grpc.Client, _testudo_v1_KvClient> & { service: _testudo_v1_KvDefinition }
+      KvBatchedPut: MessageTypeDefinition<_testudo_v1_KvBatchedPut, _testudo_v1_KvBatchedPut__Output>
       KvDelete: MessageTypeDefinition<_testudo_v1_KvDelete, _testudo_v1_KvDelete__Output>
       KvPut: MessageTypeDefinition<_testudo_v1_KvPut, _testudo_v1_KvPut__Output>
+      KvPutBatch: MessageTypeDefinition<_testudo_v1_KvPutBatch, _testudo_v1_KvPutBatch__Output>
       ListRequest: MessageTypeDefinition<_testudo_v1_ListRequest, _testudo_v1_ListRequest__Output>
       ListResponse: MessageTypeDefinition<_testudo_v1_ListResponse, _testudo_v1_ListResponse__Output>
       ListRunsRequest: MessageTypeDefinition<_testudo_v1_ListRunsRequest, _testudo_v1_ListRunsRequest__Output>
@@ -127,6 +134,9 @@ export interface ProtoGrpcType {
       Noop: MessageTypeDefinition<_testudo_v1_Noop, _testudo_v1_Noop__Output>
       NotLeader: MessageTypeDefinition<_testudo_v1_NotLeader, _testudo_v1_NotLeader__Output>
       Orchestration: MessageTypeDefinition<_testudo_v1_Orchestration, _testudo_v1_Orchestration__Output>
+      PutManyRequest: MessageTypeDefinition<_testudo_v1_PutManyRequest, _testudo_v1_PutManyRequest__Output>
+      PutManyResponse: MessageTypeDefinition<_testudo_v1_PutManyResponse, _testudo_v1_PutManyResponse__Output>
+      PutManyResult: MessageTypeDefinition<_testudo_v1_PutManyResult, _testudo_v1_PutManyResult__Output>
       PutRequest: MessageTypeDefinition<_testudo_v1_PutRequest, _testudo_v1_PutRequest__Output>
       PutResponse: MessageTypeDefinition<_testudo_v1_PutResponse, _testudo_v1_PutResponse__Output>
       ReleaseWorkerRequest: MessageTypeDefinition<_testudo_v1_ReleaseWorkerRequest, _testudo_v1_ReleaseWorkerRequest__Output>

@@ -63,6 +63,7 @@ function changesBreakerConfig(request: unknown): boolean {
  */
 export const grpcMethodRules: Readonly<Record<string, MethodRule>> = {
   '/testudo.v1.Kv/Put': adminAction,
+  '/testudo.v1.Kv/PutMany': adminAction,
   '/testudo.v1.Kv/Delete': adminAction,
   '/testudo.v1.Kv/Get': rule('readonly'),
   '/testudo.v1.Kv/List': rule('readonly'),

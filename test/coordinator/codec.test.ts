@@ -12,6 +12,7 @@ import {
   encodeMemberContext,
   machineSnapshotFormatVersion,
   MemberContextDecodeError,
+  putBatchWritesMax,
   SnapshotDecodeError,
   validateCommand,
   type Command,
@@ -48,6 +49,17 @@ describe('command codec', () => {
     { idempotencyKey: '', proposedAtMs: 0, op: { type: 'put', key: 'empty-value', value: new Uint8Array(0) } },
     { idempotencyKey: 'ü', proposedAtMs: Number.MAX_SAFE_INTEGER, op: { type: 'delete', key: 'ключ😀' } },
     { idempotencyKey: '', proposedAtMs: 5, op: { type: 'noop' } },
+    {
+      idempotencyKey: '',
+      proposedAtMs: 9,
+      op: {
+        type: 'put-batch',
+        puts: [
+          { key: 'a', value: bytes(1), idempotencyKey: 'w1' },
+          { key: 'a', value: new Uint8Array(0), idempotencyKey: 'w2' },
+        ],
+      },
+    },
   ];
 
   it.each(cases)('round-trips %#', (cmd) => {
@@ -112,6 +124,25 @@ describe('command codec', () => {
 
   it('throws on data larger than commandBytesMax', () => {
     expect(() => decodeCommand(new Uint8Array(commandBytesMax + 1))).toThrow(/limit/);
+  });
+
+  it('refuses a put batch that breaks a limit, naming the write', () => {
+    const batch = (puts: { key: string; value?: Uint8Array; idempotencyKey: string }[], idempotencyKey = ''): Command => ({
+      idempotencyKey,
+      proposedAtMs: 1,
+      op: { type: 'put-batch', puts: puts.map((p) => ({ key: p.key, value: p.value ?? bytes(1), idempotencyKey: p.idempotencyKey })) },
+    });
+    expect(() => encodeCommand(batch([]))).toThrow('invalid put_batch.puts: is empty');
+    expect(() => encodeCommand(batch([{ key: 'a', idempotencyKey: 'w1' }], 'outer'))).toThrow(/idempotency_key: must be empty on a put batch/);
+    expect(() => encodeCommand(batch([{ key: 'a', idempotencyKey: 'w1' }, { key: '', idempotencyKey: 'w2' }]))).toThrow('invalid puts[1].key: must not be empty');
+    expect(() => encodeCommand(batch([{ key: 'a', idempotencyKey: '' }]))).toThrow('invalid puts[0].idempotency_key: is required in a batch');
+    expect(() => encodeCommand(batch([{ key: 'a', value: new Uint8Array(valueBytesMax + 1), idempotencyKey: 'w' }]))).toThrow(/puts\[0\]\.value/);
+    const many = Array.from({ length: putBatchWritesMax + 1 }, (_, i) => ({ key: `k${i}`, idempotencyKey: `w${i}` }));
+    expect(() => encodeCommand(batch(many))).toThrow(`holds ${putBatchWritesMax + 1} writes, limit ${putBatchWritesMax}`);
+    // Every write within its limits, the whole beyond one entry: the caller's error, not an assertion.
+    const big = Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: new Uint8Array(valueBytesMax), idempotencyKey: `w${i}` }));
+    expect(() => encodeCommand(batch(big))).toThrow(InvalidArgumentError);
+    expect(() => encodeCommand(batch(big))).toThrow(/more than one log entry holds/);
   });
 
   it('decodes but flags a command that breaks a limit (the machine refuses it)', () => {

@@ -50,6 +50,8 @@ async function survivesLeaderKill(c: LocalCluster, client: TestudoClient, size: 
   const ackedAtFailover = load.acked.size;
   await waitFor('writes under the new leader', () => load.acked.size >= ackedAtFailover + 200);
   await load.stop();
+  // The callers' puts went as Kv.PutMany batches (src/client/write-batcher.ts), through the kill too.
+  expect(client.writeBatches.calls).toBeGreaterThan(0);
   expect(await missingWrites(client, load.acked, 'kill')).toEqual([]);
   await c.restart(first.leaderId);
   await allCaughtUp(client, size);

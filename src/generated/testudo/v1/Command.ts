@@ -4,6 +4,7 @@ import type { KvPut as _testudo_v1_KvPut, KvPut__Output as _testudo_v1_KvPut__Ou
 import type { KvDelete as _testudo_v1_KvDelete, KvDelete__Output as _testudo_v1_KvDelete__Output } from '../../testudo/v1/KvDelete.js';
 import type { Noop as _testudo_v1_Noop, Noop__Output as _testudo_v1_Noop__Output } from '../../testudo/v1/Noop.js';
 import type { Orchestration as _testudo_v1_Orchestration, Orchestration__Output as _testudo_v1_Orchestration__Output } from '../../testudo/v1/Orchestration.js';
+import type { KvPutBatch as _testudo_v1_KvPutBatch, KvPutBatch__Output as _testudo_v1_KvPutBatch__Output } from '../../testudo/v1/KvPutBatch.js';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -17,7 +18,8 @@ export interface Command {
   'delete'?: (_testudo_v1_KvDelete | null);
   'noop'?: (_testudo_v1_Noop | null);
   'orch'?: (_testudo_v1_Orchestration | null);
-  'op'?: "put"|"delete"|"noop"|"orch";
+  'putBatch'?: (_testudo_v1_KvPutBatch | null);
+  'op'?: "put"|"delete"|"noop"|"orch"|"putBatch";
 }
 
 /**
@@ -31,5 +33,6 @@ export interface Command__Output {
   'delete'?: (_testudo_v1_KvDelete__Output | null);
   'noop'?: (_testudo_v1_Noop__Output | null);
   'orch'?: (_testudo_v1_Orchestration__Output | null);
-  'op'?: "put"|"delete"|"noop"|"orch";
+  'putBatch'?: (_testudo_v1_KvPutBatch__Output | null);
+  'op'?: "put"|"delete"|"noop"|"orch"|"putBatch";
 }

@@ -8,6 +8,8 @@ import type { GetRequest as _testudo_v1_GetRequest, GetRequest__Output as _testu
 import type { GetResponse as _testudo_v1_GetResponse, GetResponse__Output as _testudo_v1_GetResponse__Output } from '../../testudo/v1/GetResponse.js';
 import type { ListRequest as _testudo_v1_ListRequest, ListRequest__Output as _testudo_v1_ListRequest__Output } from '../../testudo/v1/ListRequest.js';
 import type { ListResponse as _testudo_v1_ListResponse, ListResponse__Output as _testudo_v1_ListResponse__Output } from '../../testudo/v1/ListResponse.js';
+import type { PutManyRequest as _testudo_v1_PutManyRequest, PutManyRequest__Output as _testudo_v1_PutManyRequest__Output } from '../../testudo/v1/PutManyRequest.js';
+import type { PutManyResponse as _testudo_v1_PutManyResponse, PutManyResponse__Output as _testudo_v1_PutManyResponse__Output } from '../../testudo/v1/PutManyResponse.js';
 import type { PutRequest as _testudo_v1_PutRequest, PutRequest__Output as _testudo_v1_PutRequest__Output } from '../../testudo/v1/PutRequest.js';
 import type { PutResponse as _testudo_v1_PutResponse, PutResponse__Output as _testudo_v1_PutResponse__Output } from '../../testudo/v1/PutResponse.js';
 
@@ -48,6 +50,15 @@ export interface KvClient extends grpc.Client {
   put(argument: _testudo_v1_PutRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_testudo_v1_PutResponse__Output>): grpc.ClientUnaryCall;
   put(argument: _testudo_v1_PutRequest, callback: grpc.requestCallback<_testudo_v1_PutResponse__Output>): grpc.ClientUnaryCall;
   
+  PutMany(argument: _testudo_v1_PutManyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_testudo_v1_PutManyResponse__Output>): grpc.ClientUnaryCall;
+  PutMany(argument: _testudo_v1_PutManyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_testudo_v1_PutManyResponse__Output>): grpc.ClientUnaryCall;
+  PutMany(argument: _testudo_v1_PutManyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_testudo_v1_PutManyResponse__Output>): grpc.ClientUnaryCall;
+  PutMany(argument: _testudo_v1_PutManyRequest, callback: grpc.requestCallback<_testudo_v1_PutManyResponse__Output>): grpc.ClientUnaryCall;
+  putMany(argument: _testudo_v1_PutManyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_testudo_v1_PutManyResponse__Output>): grpc.ClientUnaryCall;
+  putMany(argument: _testudo_v1_PutManyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_testudo_v1_PutManyResponse__Output>): grpc.ClientUnaryCall;
+  putMany(argument: _testudo_v1_PutManyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_testudo_v1_PutManyResponse__Output>): grpc.ClientUnaryCall;
+  putMany(argument: _testudo_v1_PutManyRequest, callback: grpc.requestCallback<_testudo_v1_PutManyResponse__Output>): grpc.ClientUnaryCall;
+  
 }
 
 export interface KvHandlers extends grpc.UntypedServiceImplementation {
@@ -59,6 +70,8 @@ export interface KvHandlers extends grpc.UntypedServiceImplementation {
   
   Put: grpc.handleUnaryCall<_testudo_v1_PutRequest__Output, _testudo_v1_PutResponse>;
   
+  PutMany: grpc.handleUnaryCall<_testudo_v1_PutManyRequest__Output, _testudo_v1_PutManyResponse>;
+  
 }
 
 export interface KvDefinition extends grpc.ServiceDefinition {
@@ -66,4 +79,5 @@ export interface KvDefinition extends grpc.ServiceDefinition {
   Get: MethodDefinition<_testudo_v1_GetRequest, _testudo_v1_GetResponse, _testudo_v1_GetRequest__Output, _testudo_v1_GetResponse__Output>
   List: MethodDefinition<_testudo_v1_ListRequest, _testudo_v1_ListResponse, _testudo_v1_ListRequest__Output, _testudo_v1_ListResponse__Output>
   Put: MethodDefinition<_testudo_v1_PutRequest, _testudo_v1_PutResponse, _testudo_v1_PutRequest__Output, _testudo_v1_PutResponse__Output>
+  PutMany: MethodDefinition<_testudo_v1_PutManyRequest, _testudo_v1_PutManyResponse, _testudo_v1_PutManyRequest__Output, _testudo_v1_PutManyResponse__Output>
 }
