@@ -32,6 +32,7 @@ export function registerCoordinatorCommand(program: Command, io: CliIo): void {
     .option('--heartbeat-ticks <n>', 'ticks between leader heartbeats (default 2)')
     .option('--read-mode <mode>', 'safe|lease: confirm linearizable reads with a heartbeat round, or at once under a leader lease (slower failover; docs/raft.md) (default safe)')
     .option('--snapshot-entries <n>', 'snapshot every n applied entries (default 10000)')
+    .option('--snapshot-bytes <n>', 'or once the entries applied since the last snapshot hold n bytes of data (default 67108864: 64 MiB)')
     .option('--snapshot-catch-up-entries <n>', 'entries kept after a snapshot for slow followers (default 5000)')
     .option('--ready-lag-entries-max <n>', 'a follower is not ready while it trails the leader\'s commit index by more entries (default 1000)')
     .option('--message-bytes-max <n>', 'largest gRPC message between nodes (default 16 MiB)')

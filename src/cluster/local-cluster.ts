@@ -31,6 +31,7 @@ export interface LocalClusterOptions {
   readonly electionTicks?: number;
   readonly snapshotEntries?: number;
   readonly snapshotCatchUpEntries?: number;
+  readonly snapshotBytes?: number;
   readonly logLevel?: string;
   /** Extra environment for every coordinator. */
   readonly env?: Readonly<Record<string, string>>;
@@ -370,6 +371,7 @@ export class LocalCluster {
       ...optional('--election-ticks', this.opts.electionTicks),
       ...optional('--snapshot-entries', this.opts.snapshotEntries),
       ...optional('--snapshot-catch-up-entries', this.opts.snapshotCatchUpEntries),
+      ...optional('--snapshot-bytes', this.opts.snapshotBytes),
       ...optional('--worker-ttl-ms', this.opts.workerTtlMs),
       ...optional('--worker-grace-ms', this.opts.workerGraceMs),
       ...optional('--unschedulable-timeout-ms', this.opts.unschedulableTimeoutMs),

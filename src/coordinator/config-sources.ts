@@ -22,6 +22,7 @@ export const CONFIG_FIELDS = [
   'heartbeatTicks',
   'readMode',
   'snapshotEntries',
+  'snapshotBytes',
   'snapshotCatchUpEntries',
   'readyLagEntriesMax',
   'messageBytesMax',

@@ -64,6 +64,8 @@ export interface CoordinatorConfig {
   readonly readMode: ReadMode;
   /** Take a snapshot every this many applied entries. */
   readonly snapshotEntries: number;
+  /** Or once the entries applied since the last snapshot hold this many bytes of data. */
+  readonly snapshotBytes: number;
   /** Entries kept behind a snapshot so slow followers catch up without one. */
   readonly snapshotCatchUpEntries: number;
   /**
@@ -114,6 +116,7 @@ export const CONFIG_DEFAULTS = {
   heartbeatTicks: 2,
   readMode: 'safe',
   snapshotEntries: 10_000,
+  snapshotBytes: 64 * 1024 * 1024,
   snapshotCatchUpEntries: 5_000,
   readyLagEntriesMax: 1_000,
   messageBytesMax: 16 * 1024 * 1024,
@@ -134,6 +137,7 @@ export const CONFIG_LIMITS = {
   electionTicks: { min: 2, max: 10_000 },
   heartbeatTicks: { min: 1, max: 1000 },
   snapshotEntries: { min: 1, max: 100_000_000 },
+  snapshotBytes: { min: 1024, max: 2 ** 40 },
   snapshotCatchUpEntries: { min: 0, max: 100_000_000 },
   readyLagEntriesMax: { min: 0, max: 100_000_000 },
   messageBytesMax: { min: 4 * 1024, max: 1024 * 1024 * 1024 },
@@ -254,6 +258,7 @@ function resolveTiming(sources: Sources, warnings: string[]) {
   const electionTicks = int('electionTicks');
   const heartbeatTicks = int('heartbeatTicks');
   const snapshotEntries = int('snapshotEntries');
+  const snapshotBytes = int('snapshotBytes');
   const snapshotCatchUpEntries = int('snapshotCatchUpEntries');
   const readyLagEntriesMax = int('readyLagEntriesMax');
   const workerTtlMs = int('workerTtlMs');
@@ -288,5 +293,5 @@ function resolveTiming(sources: Sources, warnings: string[]) {
     warnings.push(`electionTicks ${electionTicks} is less than 5 × heartbeatTicks ${heartbeatTicks}: one late heartbeat may start an election`);
   }
   checkLeaseTiming(readMode, electionTicks, heartbeatTicks, sources);
-  return { tickMs, electionTicks, heartbeatTicks, readMode, snapshotEntries, snapshotCatchUpEntries, readyLagEntriesMax, messageBytesMax, workerTtlMs, workerGraceMs, runRetentionMs, unschedulableTimeoutMs, workerResetTimeoutMs };
+  return { tickMs, electionTicks, heartbeatTicks, readMode, snapshotEntries, snapshotBytes, snapshotCatchUpEntries, readyLagEntriesMax, messageBytesMax, workerTtlMs, workerGraceMs, runRetentionMs, unschedulableTimeoutMs, workerResetTimeoutMs };
 }

@@ -144,6 +144,7 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     },
     snapshotEntries: config.snapshotEntries,
     snapshotCatchUpEntries: config.snapshotCatchUpEntries,
+    snapshotBytes: config.snapshotBytes,
     observer: {
       onPersist: (seconds, entries, synced) => {
         if (synced) {

@@ -47,6 +47,7 @@ describe('loadCoordinatorConfig: merging', () => {
       electionTicks: 16,
       heartbeatTicks: 2,
       snapshotEntries: 10_000,
+      snapshotBytes: 64 * 1024 * 1024,
       snapshotCatchUpEntries: 5_000,
       messageBytesMax: 16 * 1024 * 1024,
       logLevel: 'info',
@@ -85,6 +86,7 @@ describe('loadCoordinatorConfig: merging', () => {
         TESTUDO_HTTP: '127.0.0.1:9102',
         TESTUDO_HEARTBEAT_TICKS: '2',
         TESTUDO_SNAPSHOT_ENTRIES: '500',
+        TESTUDO_SNAPSHOT_BYTES: '1048576',
         TESTUDO_SNAPSHOT_CATCH_UP_ENTRIES: '50',
         TESTUDO_MESSAGE_BYTES_MAX: '4MiB',
         TESTUDO_CLUSTER_ID: 'ci-cluster',
@@ -92,7 +94,7 @@ describe('loadCoordinatorConfig: merging', () => {
       },
     );
     expect(config).toMatchObject({ id: 'n2', advertise: '127.0.0.1:7002', dataDir: '/d', http: { host: '127.0.0.1', port: 9102 } });
-    expect(config).toMatchObject({ heartbeatTicks: 2, snapshotEntries: 500, snapshotCatchUpEntries: 50, messageBytesMax: 4 * 1024 * 1024, clusterId: 'ci-cluster', logLevel: 'debug' });
+    expect(config).toMatchObject({ heartbeatTicks: 2, snapshotEntries: 500, snapshotBytes: 1_048_576, snapshotCatchUpEntries: 50, messageBytesMax: 4 * 1024 * 1024, clusterId: 'ci-cluster', logLevel: 'debug' });
     expect(load(BASE, { TESTUDO_LOG_LEVEL: 'error', LOG_LEVEL: 'debug' }).logLevel).toBe('error');
   });
 
@@ -201,6 +203,7 @@ describe('loadCoordinatorConfig: errors name the source, the field and what was 
     ['election not above heartbeat', { ...BASE, electionTicks: '5', heartbeatTicks: '5' }, 'flag --election-ticks and flag --heartbeat-ticks: electionTicks: electionTicks 5 must be greater than heartbeatTicks 5'],
     ['election timeout too long', { ...BASE, tickMs: '1000', electionTicks: '61' }, 'election timeout 61 × 1000 ms = 61000 ms exceeds 60000 ms'],
     ['snapshotEntries 0', { ...BASE, snapshotEntries: 0 }, 'flag --snapshot-entries: snapshotEntries: expected an integer in 1..100000000, got 0'],
+    ['snapshotBytes 1000', { ...BASE, snapshotBytes: 1000 }, 'flag --snapshot-bytes: snapshotBytes: expected an integer in 1024..1099511627776, got 1000'],
     ['snapshotCatchUpEntries negative', { ...BASE, snapshotCatchUpEntries: '-1' }, 'flag --snapshot-catch-up-entries: snapshotCatchUpEntries: expected an integer in 0..100000000'],
     ['messageBytesMax too small', { ...BASE, messageBytesMax: '1KiB' }, 'flag --message-bytes-max: messageBytesMax: expected bytes in 4096..1073741824'],
     ['messageBytesMax bad unit', { ...BASE, messageBytesMax: '16MB' }, 'got "16MB"'],

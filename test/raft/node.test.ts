@@ -64,6 +64,8 @@ class SlicedListMachine extends ListMachine {
 
 /** startNode builds SlicedListMachines while set. */
 let slicedMachines = false;
+/** The nodes' snapshotBytes (undefined: no bound). */
+let snapshotBytes: number | undefined;
 
 /** In-process transport: delivery on a later macrotask, to nodes that are "up". */
 class Hub {
@@ -106,7 +108,7 @@ async function startNode(hub: Hub, id: NodeId, dir: string, snapshotEntries = 10
   commitLatencies.set(id, latencies);
   const observer = { onProposalCommitted: (seconds: number) => void latencies.push(seconds) };
   const raft = { ...(electionTimeoutTicks === undefined ? {} : { electionTimeoutTicks }), ...(readMode === undefined ? {} : { readMode }) };
-  const node = new RaftNode<number>({ id, storage, stateMachine: slicedMachines ? new SlicedListMachine(id) : new ListMachine(id), tickMs: 10, raft, snapshotEntries, snapshotCatchUpEntries: 5, observer });
+  const node = new RaftNode<number>({ id, storage, stateMachine: slicedMachines ? new SlicedListMachine(id) : new ListMachine(id), tickMs: 10, raft, snapshotEntries, snapshotCatchUpEntries: 5, observer, ...(snapshotBytes === undefined ? {} : { snapshotBytes }) });
   node.attachTransport(hub.transport(id));
   hub.nodes.set(id, node);
   node.start();
@@ -140,6 +142,7 @@ afterEach(async () => {
   slowDisk.clear();
   storages.clear();
   slicedMachines = false;
+  snapshotBytes = undefined;
   await Promise.all(running.map((n) => n.stop()));
   running = [];
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
@@ -286,6 +289,26 @@ describe('RaftNode', () => {
     await waitFor('restarted follower to catch up', () => restarted.appliedIndex === leader.appliedIndex);
     expect(restarted.stateMachine.digest()).toBe(leader.stateMachine.digest());
     expect((restarted.stateMachine as ListMachine).items).toHaveLength(100);
+  });
+
+  it('snapshots once the applied entries hold snapshotBytes of data, long before snapshotEntries', async () => {
+    snapshotBytes = 4500;
+    const { nodes } = await cluster(1000);
+    const leader = await waitFor('a leader', () => nodes.find((n) => n.isLeader));
+    // 1 KiB entries: the fifth crosses 4,500 bytes; the count (1000) is far off.
+    const entry = new Uint8Array(1024).fill(0x61);
+    for (let i = 0; i < 4; i++) await leader.propose(entry);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(leader.status().snapshotIndex).toBe(0);
+    await leader.propose(entry);
+    await waitFor('a snapshot by bytes', () => nodes.every((n) => n.status().snapshotIndex > 0));
+    const first = leader.status().snapshotIndex;
+    // The count starts again from that snapshot: four more entries make no second one.
+    for (let i = 0; i < 4; i++) await leader.propose(entry);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(leader.status().snapshotIndex).toBe(first);
+    for (let i = 0; i < 2; i++) await leader.propose(entry);
+    await waitFor('a second snapshot by bytes', () => leader.status().snapshotIndex > first);
   });
 
   it('transfers leadership and fails pending proposals of the old leader as retryable', async () => {

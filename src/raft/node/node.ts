@@ -54,6 +54,8 @@ export interface RaftNodeOptions<R> {
   readonly seed?: number;
   /** Take a snapshot once this many entries were applied since the last one. */
   readonly snapshotEntries: number;
+  /** Or once the applied entries hold this many bytes of data (default: no bound; see SnapshotScheduler). */
+  readonly snapshotBytes?: number;
   /** Entries kept behind a snapshot so a slightly slow follower needs no snapshot. */
   readonly snapshotCatchUpEntries: number;
   /** Proposals waiting to be applied on this node before new ones are refused. */
@@ -138,6 +140,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
   constructor(options: RaftNodeOptions<R>) {
     assert(options.tickMs > 0, 'tickMs must be positive');
     assert(options.snapshotEntries > 0, 'snapshotEntries must be positive');
+    assert(options.snapshotBytes === undefined || options.snapshotBytes > 0, 'snapshotBytes must be positive');
     this.opts = options;
     this.id = options.id;
     this.storage = options.storage;
@@ -168,6 +171,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
       },
       options.snapshotEntries,
       options.snapshotCatchUpEntries,
+      options.snapshotBytes,
     );
   }
 
@@ -611,6 +615,7 @@ export class RaftNode<R = unknown> implements TransportHandler {
         result = this.sm.applyCommand(entry.index, entry.data);
       }
       this.applied = entry.index;
+      this.snapshots.noteApplied(entry.data.byteLength);
       const pending = this.proposals.get(entry.index);
       if (pending === undefined) continue;
       this.proposals.delete(entry.index);

@@ -29,18 +29,31 @@ interface SnapshotJob {
 }
 
 /**
- * When a RaftNode snapshots its state machine and compacts its log: every
- * `snapshotEntries` applied entries a snapshot, then a compaction that keeps
- * `catchUpEntries` entries behind it for slightly slow followers.
+ * When a RaftNode snapshots its state machine and compacts its log: after
+ * `snapshotEntries` applied entries or `snapshotBytes` bytes of applied
+ * entries' data, whichever comes first, a snapshot, then a compaction that
+ * keeps `catchUpEntries` entries behind it for slightly slow followers. The
+ * bytes bound the log a restart replays when entries are large (a batch of
+ * writes, a run's submission); they count from the last snapshot this node
+ * took or installed, or from its start (a restarted node counts the entries
+ * it replays again).
  */
 export class SnapshotScheduler {
   private job: SnapshotJob | null = null;
+  /** Data bytes applied since the last snapshot began (or was installed, or the node started). */
+  private bytesSince = 0;
 
   constructor(
     private readonly host: SnapshotHost,
     private readonly snapshotEntries: number,
     private readonly catchUpEntries: number,
+    private readonly snapshotBytes: number = Number.POSITIVE_INFINITY,
   ) {}
+
+  /** The apply loop applied an entry holding `bytes` of data. */
+  noteApplied(bytes: number): void {
+    this.bytesSince += bytes;
+  }
 
   /**
    * Called by the Ready loop after each Ready: takes a snapshot, or compacts
@@ -68,7 +81,8 @@ export class SnapshotScheduler {
       return;
     }
     const index = this.host.applied();
-    if (index - snapIndex < this.snapshotEntries) return;
+    if (index <= snapIndex || (index - snapIndex < this.snapshotEntries && this.bytesSince < this.snapshotBytes)) return;
+    this.bytesSince = 0;
     const startMs = performance.now();
     const confState = this.host.appliedConfState();
     if (sm.snapshotInSlices === undefined) {
@@ -88,6 +102,7 @@ export class SnapshotScheduler {
   /** The state was replaced by a snapshot from the leader: the capture in progress is older, and dropped. */
   drop(): void {
     this.job = null;
+    this.bytesSince = 0;
   }
 
   private async save(index: number, confState: ConfState, data: Uint8Array, startMs: number): Promise<void> {
