@@ -62,11 +62,11 @@ export class TestudoClient {
     this.#methods = methods();
     this.#batcher = new WriteBatcher(
       {
-        one: async (put) => {
-          const response = await this.#conn.invoke('write', this.#methods.put, put);
+        one: async (put, startedAtMs) => {
+          const response = await this.#conn.invoke('write', this.#methods.put, put, { startedAtMs });
           return { index: response.index, duplicate: response.duplicate };
         },
-        many: async (puts) => (await this.#conn.invoke('write', this.#methods.putMany, { puts: [...puts] })).results,
+        many: async (puts, startedAtMs) => (await this.#conn.invoke('write', this.#methods.putMany, { puts: [...puts] }, { startedAtMs })).results,
       },
       resolved.batchWrites,
     );

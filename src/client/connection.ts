@@ -47,6 +47,12 @@ export interface ConnectionSettings {
  * Every answer's trailing `testudo-leader-address`, successes included, moves
  * the preferred endpoint.
  */
+/** One operation's options: an attempt's deadline, and when the operation began (a put that waited for a batch began when it was made). */
+export interface InvokeOptions extends AdminOptions {
+  /** Date.now() when the caller made the operation; `totalTimeoutMs` counts from here. Default: now. */
+  readonly startedAtMs?: number;
+}
+
 export class Connection {
   readonly endpoints: readonly string[];
   readonly callTimeoutMs: number;
@@ -103,11 +109,11 @@ export class Connection {
   }
 
   /** Run one operation to its end under the retry policy (see the class comment). */
-  async invoke<Req, Res>(kind: CallKind, method: UnaryMethod<Req, Res>, request: Req, options?: AdminOptions): Promise<Res> {
+  async invoke<Req, Res>(kind: CallKind, method: UnaryMethod<Req, Res>, request: Req, options?: InvokeOptions): Promise<Res> {
     if (this.closed) throw new ClientClosedError();
     const callTimeoutMs = options?.callTimeoutMs ?? this.callTimeoutMs;
     requireInteger('callTimeoutMs', callTimeoutMs, 1, timeoutMsMax);
-    const deadlineMs = Date.now() + this.totalTimeoutMs;
+    const deadlineMs = (options?.startedAtMs ?? Date.now()) + this.totalTimeoutMs;
     let endpoint = this.#preferred;
     // Leaders this operation was sent to on a hint: a new one (a leader just
     // elected) is tried at once, a repeated one (hints that disagree) after a backoff.

@@ -22,12 +22,17 @@ export interface PutManyItem {
   readonly error: string;
 }
 
-/** How the batcher reaches the cluster: both run the client's retry policy (src/client/connection.ts). */
+/**
+ * How the batcher reaches the cluster: both run the client's retry policy
+ * (src/client/connection.ts), whose total deadline counts from `startedAtMs`
+ * (Date.now() when the put, or the oldest put of the call, was made), so the
+ * time a put waited for a call counts against its own deadline.
+ */
 export interface PutSenders {
   /** Kv.Put. */
-  one(put: PutWire): Promise<PutOutcome>;
+  one(put: PutWire, startedAtMs?: number): Promise<PutOutcome>;
   /** Kv.PutMany: one item per put, in order. */
-  many(puts: readonly PutWire[]): Promise<readonly PutManyItem[]>;
+  many(puts: readonly PutWire[], startedAtMs: number): Promise<readonly PutManyItem[]>;
 }
 
 /** Calls in flight at once; the puts made meanwhile wait and go together as the next call. */
@@ -41,6 +46,8 @@ export const batchedValueBytesMax = 64 * 1024;
 
 interface Queued {
   readonly put: PutWire;
+  /** Date.now() when the put was made. */
+  readonly madeAtMs: number;
   readonly resolve: (outcome: PutOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -84,7 +91,7 @@ export class WriteBatcher {
   put(put: PutWire): Promise<PutOutcome> {
     if (!this.#enabled || !batchable(put)) return this.#send.one(put);
     return new Promise<PutOutcome>((resolve, reject) => {
-      this.#queue.push({ put, resolve, reject });
+      this.#queue.push({ put, madeAtMs: Date.now(), resolve, reject });
       this.#schedule();
     });
   }
@@ -125,13 +132,16 @@ export class WriteBatcher {
     };
     if (batch.length === 1) {
       const only = batch[0]!;
-      this.#send.one(only.put).then(only.resolve, only.reject).finally(done);
+      this.#send.one(only.put, only.madeAtMs).then(only.resolve, only.reject).finally(done);
       return;
     }
     this.batchCalls++;
     this.batchedWrites += batch.length;
     this.#send
-      .many(batch.map((q) => q.put))
+      .many(
+        batch.map((q) => q.put),
+        batch[0]!.madeAtMs,
+      )
       .then(
         (items) => settle(batch, items),
         (error: unknown) => {
@@ -140,7 +150,7 @@ export class WriteBatcher {
             return;
           }
           this.#enabled = false;
-          for (const q of batch) this.#send.one(q.put).then(q.resolve, q.reject);
+          for (const q of batch) this.#send.one(q.put, q.madeAtMs).then(q.resolve, q.reject);
         },
       )
       .finally(done);

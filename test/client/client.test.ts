@@ -28,6 +28,9 @@ import {
   type Received,
   type Script,
 } from './fake-node.js';
+import { resolveClientOptions } from '../../src/client/args.js';
+import { Connection } from '../../src/client/connection.js';
+import { methods } from '../../src/client/rpc.js';
 
 const nodes: FakeNode[] = [];
 const clients: TestudoClient[] = [];
@@ -254,6 +257,41 @@ describe('bounds', () => {
     const error = await rejection(c.get('k'));
     expect(error).toBeInstanceOf(DeadlineExceededError);
     expect(a.received.length).toBe(1);
+  });
+});
+
+describe('batched puts against a server without Kv.PutMany (an older coordinator)', () => {
+  it('sends the batch one put at a time and sends every later put alone', async () => {
+    const a = await node('a', (method, _request, n) => defaultAnswer(method, n));
+    const c = client([a.address]);
+    const first = await Promise.all(['k1', 'k2', 'k3'].map((k) => c.put(k, 'v')));
+    expect(first).toEqual([0, 1, 2].map(() => ({ index: 7, duplicate: false })));
+    // The one PutMany was refused (UNIMPLEMENTED: this server has no such method); its three puts went as Kv.Put.
+    expect(c.writeBatches).toEqual({ calls: 1, writes: 3 });
+    expect(a.count('Put')).toBe(3);
+    await Promise.all(['k4', 'k5'].map((k) => c.put(k, 'v')));
+    expect(c.writeBatches.calls).toBe(1);
+    expect(a.count('Put')).toBe(5);
+    expect(a.received.map((r) => r.request['key'])).toEqual(['k1', 'k2', 'k3', 'k4', 'k5']);
+  });
+});
+
+describe('an operation that began earlier (a put that waited for a batch)', () => {
+  it('counts totalTimeoutMs from when it began', async () => {
+    // The server never answers: only the total deadline ends the call. It began a full minute ago, so it
+    // has no time left and fails at once; counted from now it would hang for a minute (the race says so).
+    const a = await node('a', () => ({ hang: true }));
+    const resolved = resolveClientOptions({ endpoints: [a.address], callTimeoutMs: 3_600_000, totalTimeoutMs: 60_000 });
+    const conn = new Connection(resolved.connection);
+    try {
+      const began = Date.now() - 60_000;
+      const call = conn.invoke('write', methods().put, { key: 'k', value: Buffer.from('v'), idempotencyKey: 'x-1' }, { startedAtMs: began });
+      const outcome = await Promise.race([call.then(() => 'answered', (error: unknown) => error), new Promise((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000))]);
+      expect(outcome).toBeInstanceOf(DeadlineExceededError);
+      void call.catch(() => undefined);
+    } finally {
+      conn.close();
+    }
   });
 });
 

@@ -11,21 +11,28 @@ import { keyBytesMax } from '../../src/coordinator/limits.js';
  * test/integration/put-many.test.ts).
  */
 class Senders implements PutSenders {
-  readonly calls: { kind: 'one' | 'many'; puts: PutWire[]; answer: (items?: PutManyItem[]) => void; fail: (error: unknown) => void }[] = [];
+  readonly calls: {
+    kind: 'one' | 'many';
+    puts: PutWire[];
+    startedAtMs: number | undefined;
+    answer: (items?: PutManyItem[]) => void;
+    fail: (error: unknown) => void;
+  }[] = [];
   index = 0;
 
-  one(put: PutWire): Promise<PutOutcome> {
+  one(put: PutWire, startedAtMs?: number): Promise<PutOutcome> {
     return new Promise((resolve, reject) => {
-      this.calls.push({ kind: 'one', puts: [put], answer: () => resolve({ index: ++this.index, duplicate: false }), fail: reject });
+      this.calls.push({ kind: 'one', puts: [put], startedAtMs, answer: () => resolve({ index: ++this.index, duplicate: false }), fail: reject });
     });
   }
 
-  many(puts: readonly PutWire[]): Promise<readonly PutManyItem[]> {
+  many(puts: readonly PutWire[], startedAtMs: number): Promise<readonly PutManyItem[]> {
     return new Promise((resolve, reject) => {
       const index = ++this.index;
       this.calls.push({
         kind: 'many',
         puts: [...puts],
+        startedAtMs,
         answer: (items) => resolve(items ?? puts.map(() => ({ index, duplicate: false, error: '' }))),
         fail: reject,
       });
@@ -85,6 +92,26 @@ describe('WriteBatcher', () => {
     expect(senders.calls[batchCallsInFlightMax]!.puts.map((p) => p.key)).toEqual([total - 5, total - 4, total - 3, total - 2, total - 1, total, total + 1].map((n) => `k${n}`));
     for (const call of senders.calls.slice(1)) call.answer();
     await Promise.all([...results, ...late]);
+  });
+
+  it("counts a put's wait for a call against its own deadline: a call starts its clock when its oldest put was made", async () => {
+    const senders = new Senders();
+    const batcher = new WriteBatcher(senders);
+    const madeFrom = Date.now();
+    const results = Array.from({ length: batchWritesMax * batchCallsInFlightMax + 1 }, (_, i) => batcher.put(put(i)));
+    const madeUntil = Date.now();
+    await turn();
+    for (const call of senders.calls) expect(call.startedAtMs).toBeGreaterThanOrEqual(madeFrom);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    senders.calls[0]!.answer();
+    await turn();
+    await turn();
+    // The last put waited 50 ms for a free call; its call (a Kv.Put of one) carries when it was made.
+    const late = senders.calls[batchCallsInFlightMax]!;
+    expect(late.kind).toBe('one');
+    expect(late.startedAtMs).toBeLessThanOrEqual(madeUntil);
+    for (const call of senders.calls.slice(1)) call.answer();
+    await Promise.all(results);
   });
 
   it('sends alone a put the server would refuse or a large value, so it fails without failing the others', async () => {
