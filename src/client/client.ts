@@ -74,7 +74,7 @@ export class TestudoClient {
 
   /** Kv.PutMany calls this client made, and the puts they carried (see `batchWrites`). */
   get writeBatches(): { readonly calls: number; readonly writes: number } {
-    return { calls: this.#batcher.batchCalls, writes: this.#batcher.batchedWrites };
+    return this.#batcher.batches;
   }
 
   /** The configured endpoints, validated and without duplicates. */

@@ -43,6 +43,8 @@ export const batchWritesMax = 256;
 export const batchValueBytesMax = 1024 * 1024;
 /** A larger value always goes in a call of its own. */
 export const batchedValueBytesMax = 64 * 1024;
+/** Most puts waiting for a call; beyond it a put is sent alone at once, as it would be without batching. */
+export const batchQueueMax = 4096;
 
 interface Queued {
   readonly put: PutWire;
@@ -71,7 +73,8 @@ interface Queued {
  * as a whole, and one caller's bad write must not fail the others. A server
  * that does not know PutMany (an older coordinator: UNIMPLEMENTED) turns
  * batching off for the rest of the client's life; the puts of that call are
- * sent one by one.
+ * sent one by one. At most `batchQueueMax` puts wait; more callers than that
+ * send theirs alone.
  */
 export class WriteBatcher {
   readonly #send: PutSenders;
@@ -79,17 +82,21 @@ export class WriteBatcher {
   #inFlight = 0;
   #scheduled = false;
   #enabled: boolean;
-  /** PutMany calls made, and the puts they carried (for tests and benchmarks). */
-  batchCalls = 0;
-  batchedWrites = 0;
+  #calls = 0;
+  #writes = 0;
 
   constructor(send: PutSenders, enabled = true) {
     this.#send = send;
     this.#enabled = enabled;
   }
 
+  /** Kv.PutMany calls made, and the puts they carried (for tests and benchmarks). */
+  get batches(): { readonly calls: number; readonly writes: number } {
+    return { calls: this.#calls, writes: this.#writes };
+  }
+
   put(put: PutWire): Promise<PutOutcome> {
-    if (!this.#enabled || !batchable(put)) return this.#send.one(put);
+    if (!this.#enabled || this.#queue.length >= batchQueueMax || !batchable(put)) return this.#send.one(put);
     return new Promise<PutOutcome>((resolve, reject) => {
       this.#queue.push({ put, madeAtMs: Date.now(), resolve, reject });
       this.#schedule();
@@ -135,8 +142,8 @@ export class WriteBatcher {
       this.#send.one(only.put, only.madeAtMs).then(only.resolve, only.reject).finally(done);
       return;
     }
-    this.batchCalls++;
-    this.batchedWrites += batch.length;
+    this.#calls++;
+    this.#writes += batch.length;
     this.#send
       .many(
         batch.map((q) => q.put),

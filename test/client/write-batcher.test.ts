@@ -2,7 +2,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 
 import { InvalidArgumentError, TestudoError, UnavailableError } from '../../src/client/errors.js';
-import { batchCallsInFlightMax, batchWritesMax, WriteBatcher, type PutManyItem, type PutOutcome, type PutSenders, type PutWire } from '../../src/client/write-batcher.js';
+import { batchCallsInFlightMax, batchQueueMax, batchWritesMax, WriteBatcher, type PutManyItem, type PutOutcome, type PutSenders, type PutWire } from '../../src/client/write-batcher.js';
 import { keyBytesMax } from '../../src/coordinator/limits.js';
 
 /**
@@ -56,7 +56,7 @@ describe('WriteBatcher', () => {
     expect(senders.calls.map((c) => c.kind)).toEqual(['one']);
     senders.calls[0]!.answer();
     expect(await result).toEqual({ index: 1, duplicate: false });
-    expect(batcher.batchCalls).toBe(0);
+    expect(batcher.batches.calls).toBe(0);
   });
 
   it('sends the puts of one turn as one Kv.PutMany and answers each caller from its own item', async () => {
@@ -69,7 +69,7 @@ describe('WriteBatcher', () => {
     expect(senders.calls[0]!.puts.map((p) => p.key)).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`));
     senders.calls[0]!.answer(Array.from({ length: 10 }, (_, i) => ({ index: 100 + i, duplicate: i === 3, error: '' })));
     expect(await Promise.all(results)).toEqual(Array.from({ length: 10 }, (_, i) => ({ index: 100 + i, duplicate: i === 3 })));
-    expect({ calls: batcher.batchCalls, writes: batcher.batchedWrites }).toEqual({ calls: 1, writes: 10 });
+    expect(batcher.batches).toEqual({ calls: 1, writes: 10 });
   });
 
   it('keeps at most batchCallsInFlightMax calls in flight, batchWritesMax puts each; the rest wait for the next call', async () => {
@@ -187,6 +187,27 @@ describe('WriteBatcher', () => {
     expect(senders.calls.slice(3).map((c) => c.kind)).toEqual(['one', 'one']);
     for (const call of senders.calls.slice(3)) call.answer();
     await Promise.all(later);
+  });
+
+  it('holds at most batchQueueMax puts waiting; a put beyond them is sent alone at once', async () => {
+    const senders = new Senders();
+    const batcher = new WriteBatcher(senders);
+    // Made in one turn, before any call leaves: the first batchQueueMax wait, the next goes alone.
+    const results = Array.from({ length: batchQueueMax + 1 }, (_, i) => batcher.put(put(i)));
+    expect(senders.calls.map((c) => [c.kind, c.puts[0]!.key])).toEqual([['one', `k${batchQueueMax}`]]);
+    // The waiting ones go in batches as calls free up.
+    let answered = 0;
+    for (let rounds = 0; answered < senders.calls.length || rounds === 0; rounds++) {
+      expect(rounds).toBeLessThan(100);
+      await turn();
+      await turn();
+      for (const call of senders.calls.slice(answered)) call.answer();
+      answered = senders.calls.length;
+      await turn();
+      await turn();
+    }
+    await Promise.all(results);
+    expect(batcher.batches).toEqual({ calls: batchQueueMax / batchWritesMax, writes: batchQueueMax });
   });
 
   it('sends every put alone when batching is off', async () => {

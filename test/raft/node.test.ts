@@ -66,6 +66,8 @@ class SlicedListMachine extends ListMachine {
 let slicedMachines = false;
 /** The nodes' snapshotBytes (undefined: no bound). */
 let snapshotBytes: number | undefined;
+/** The index of every snapshot each node saved, in order. */
+const snapshotsSaved = new Map<NodeId, number[]>();
 
 /** In-process transport: delivery on a later macrotask, to nodes that are "up". */
 class Hub {
@@ -106,7 +108,9 @@ async function startNode(hub: Hub, id: NodeId, dir: string, snapshotEntries = 10
   storages.set(id, storage);
   const latencies: number[] = [];
   commitLatencies.set(id, latencies);
-  const observer = { onProposalCommitted: (seconds: number) => void latencies.push(seconds) };
+  const saved: number[] = [];
+  snapshotsSaved.set(id, saved);
+  const observer = { onProposalCommitted: (seconds: number) => void latencies.push(seconds), onSnapshotSaved: (_seconds: number, index: number) => void saved.push(index) };
   const raft = { ...(electionTimeoutTicks === undefined ? {} : { electionTimeoutTicks }), ...(readMode === undefined ? {} : { readMode }) };
   const node = new RaftNode<number>({ id, storage, stateMachine: slicedMachines ? new SlicedListMachine(id) : new ListMachine(id), tickMs: 10, raft, snapshotEntries, snapshotCatchUpEntries: 5, observer, ...(snapshotBytes === undefined ? {} : { snapshotBytes }) });
   node.attachTransport(hub.transport(id));
@@ -295,20 +299,16 @@ describe('RaftNode', () => {
     snapshotBytes = 4500;
     const { nodes } = await cluster(1000);
     const leader = await waitFor('a leader', () => nodes.find((n) => n.isLeader));
-    // 1 KiB entries: the fifth crosses 4,500 bytes; the count (1000) is far off.
+    // 1 KiB entries, one at a time: the fifth crosses 4,500 bytes; the count (1000) is far off.
     const entry = new Uint8Array(1024).fill(0x61);
-    for (let i = 0; i < 4; i++) await leader.propose(entry);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(leader.status().snapshotIndex).toBe(0);
-    await leader.propose(entry);
-    await waitFor('a snapshot by bytes', () => nodes.every((n) => n.status().snapshotIndex > 0));
-    const first = leader.status().snapshotIndex;
-    // The count starts again from that snapshot: four more entries make no second one.
-    for (let i = 0; i < 4; i++) await leader.propose(entry);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(leader.status().snapshotIndex).toBe(first);
-    for (let i = 0; i < 2; i++) await leader.propose(entry);
-    await waitFor('a second snapshot by bytes', () => leader.status().snapshotIndex > first);
+    const indexes: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await leader.propose(entry);
+      indexes.push(leader.appliedIndex);
+    }
+    await waitFor('two snapshots by bytes', () => snapshotsSaved.get(leader.id)!.length >= 2);
+    // The first at the fifth entry, none before it; the count starts again there, so the next at the tenth.
+    expect(snapshotsSaved.get(leader.id)!.slice(0, 2)).toEqual([indexes[4], indexes[9]]);
   });
 
   it('transfers leadership and fails pending proposals of the old leader as retryable', async () => {
