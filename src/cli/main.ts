@@ -145,9 +145,18 @@ function invokedDirectly(): boolean {
 }
 
 if (invokedDirectly()) {
+  // A reader that went away (`testudo … | head`) gets no more output, and the command still ends
+  // with its own exit code: a run is not cut short, nor reported passed, because its reader left.
+  let stdoutGone = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    stdoutGone = true;
+  });
   process.exitCode = await main(
     process.argv.slice(2),
-    (text) => process.stdout.write(text),
+    (text) => {
+      if (!stdoutGone) process.stdout.write(text);
+    },
     (text) => process.stderr.write(text),
   );
 }
