@@ -240,9 +240,18 @@ export const putBatchWritesMax = 1000;
 function putBatchProblem(cmd: Command): [field: string, reason: string] | null {
   assert(cmd.op.type === 'put-batch', 'not a put batch');
   if (cmd.idempotencyKey !== '') return ['idempotency_key', 'must be empty on a put batch (each write has its own)'];
-  const puts = cmd.op.puts;
-  if (puts.length === 0) return ['put_batch.puts', 'is empty'];
-  if (puts.length > putBatchWritesMax) return ['put_batch.puts', `holds ${puts.length} writes, limit ${putBatchWritesMax}`];
+  return batchedPutsProblem(cmd.op.puts, 'put_batch.puts');
+}
+
+/**
+ * Why the writes of a batch are refused, or null: the rules of a `put-batch`
+ * command, for the command (`listField` 'put_batch.puts') and for the
+ * PutMany call that carries them ('puts'). Each write is named by its
+ * position: `puts[3].key`.
+ */
+export function batchedPutsProblem(puts: readonly BatchedPut[], listField: string): [field: string, reason: string] | null {
+  if (puts.length === 0) return [listField, 'is empty'];
+  if (puts.length > putBatchWritesMax) return [listField, `holds ${puts.length} writes, limit ${putBatchWritesMax}`];
   for (let i = 0; i < puts.length; i++) {
     const put = puts[i]!;
     const key = keyProblem(put.key);

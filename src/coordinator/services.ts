@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { RaftNode } from '../raft/index.js';
-import { InvalidArgumentError, putBatchWritesMax, validateIdempotencyKey, validateKey, validateValue, type BatchedPut, type Command } from './codec.js';
+import { batchedPutsProblem, InvalidArgumentError, validateIdempotencyKey, validateKey, validateValue, type BatchedPut, type Command } from './codec.js';
 import { ServiceError, leaderMetadata, toServiceError, type LeaderHint } from './grpc-errors.js';
 import type { ApplyResult, KvMachine } from './kv-machine.js';
 import { listLimitDefault, listLimitMax, validateKeyBound } from './limits.js';
@@ -242,20 +242,10 @@ async function readBarrier(host: ServiceHost, stale: boolean): Promise<void> {
 
 /** A PutMany's writes, checked as the batch command will be (the call is refused whole, naming the first bad write). */
 function batchedPuts(puts: readonly PutRequest[]): BatchedPut[] {
-  if (puts.length === 0) throw new InvalidArgumentError('puts', 'is empty');
-  if (puts.length > putBatchWritesMax) throw new InvalidArgumentError('puts', `holds ${puts.length} writes, limit ${putBatchWritesMax}`);
-  return puts.map((put, i) => {
-    try {
-      validateKey(put.key);
-      validateValue(put.value);
-      if (put.idempotencyKey === '') throw new InvalidArgumentError('idempotency_key', 'is required in a batch');
-      validateIdempotencyKey(put.idempotencyKey);
-    } catch (error) {
-      if (error instanceof InvalidArgumentError) throw new InvalidArgumentError(`puts[${i}].${error.field}`, error.reason);
-      throw error;
-    }
-    return { key: put.key, value: put.value, idempotencyKey: put.idempotencyKey };
-  });
+  const batch = puts.map((put) => ({ key: put.key, value: put.value, idempotencyKey: put.idempotencyKey }));
+  const problem = batchedPutsProblem(batch, 'puts');
+  if (problem !== null) throw new InvalidArgumentError(problem[0], problem[1]);
+  return batch;
 }
 
 export function kvHandlers(host: ServiceHost): grpc.UntypedServiceImplementation {
