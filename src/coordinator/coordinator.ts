@@ -19,7 +19,8 @@ import { AddressRoutes } from '../client/routes.js';
 import { testudoPackageDefinition, testudoServices } from '../common/testudo-proto.js';
 import { kvHandlers } from './services.js';
 import { Orchestrator } from './orchestrator/state.js';
-import { plantedBugs } from './planted-bugs.js';
+import { emulatedFeatureLevel, plantedBugs } from './planted-bugs.js';
+import { clusterFeatureLevel, featureLevel } from './feature-level.js';
 import { OrchestratorMetrics } from './orchestrator-metrics.js';
 import { AlertSender } from './alerts.js';
 import { ReportArchive, runsHandlers, type RunsHost } from './runs-service.js';
@@ -90,6 +91,8 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
   const chaos = config.chaosHooks ? new CoordinatorChaosHooks(childLogger(rootLogger, 'chaos-hooks')) : null;
   if (chaos !== null && config.http === null) log.warn('--chaos-hooks without --http: nothing can set the fault settings');
   const planted = plantedBugs(process.env['TESTUDO_CHAOS_PLANTED_BUG'], { chaosHooks: config.chaosHooks, nodeId: config.id });
+  const ownFeatureLevel = emulatedFeatureLevel(process.env['TESTUDO_CHAOS_FEATURE_LEVEL'], { chaosHooks: config.chaosHooks, own: featureLevel });
+  if (ownFeatureLevel !== featureLevel) log.warn({ featureLevel: ownFeatureLevel, buildFeatureLevel: featureLevel }, `sending and writing at feature level ${ownFeatureLevel}, standing in for an older build`);
   const storage = await LevelDbStorage.open(join(config.dataDir, 'raft'), {
     nodeId: config.id,
     bootstrapConfState: founding ? { voters: [...config.peers.keys()].sort(), learners: [] } : undefined,
@@ -235,8 +238,12 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
       dashboard?.hub.observeRoundTrip(peer, seconds);
     },
     peerAuth: peerAuthOf(security, removedMembers, authMetrics),
+    featureLevel: ownFeatureLevel,
   });
   node.attachTransport(transport);
+  const peerLevels = transport;
+  const writeLevel = (): number => clusterFeatureLevel(config.id, ownFeatureLevel, node.status().confState, (peer) => peerLevels.peerFeatureLevel(peer));
+  metrics.watchFeatureLevels(() => ({ own: ownFeatureLevel, cluster: writeLevel() }));
   syncPeers();
 
   const peers = new PeerClients(config.messageBytesMax, config.route, channelCredentials, security.peerToken);
@@ -260,9 +267,10 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     version: testudoVersion,
     clusterId,
     readiness: () => readinessOf(node.status(), config.id, config.readyLagEntriesMax),
+    clusterFeatureLevel: writeLevel,
   };
 
-  const proposer = nodeProposer(node, () => Date.now());
+  const proposer = nodeProposer(node, () => Date.now(), writeLevel);
   leader = new Leader({
     nodeId: config.id,
     clusterId,

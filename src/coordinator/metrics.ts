@@ -178,6 +178,23 @@ export class NodeMetrics {
   }
 
   /**
+   * Reports the feature levels (feature-level.ts) as they are when scraped:
+   * `testudo_feature_level`, this node's own, and
+   * `testudo_cluster_feature_level`, the level it would write the log at as
+   * leader (the lowest of every member's it has a stream from). Called once.
+   */
+  watchFeatureLevels(read: () => { readonly own: number; readonly cluster: number }): void {
+    const registers = [this.registry];
+    new Gauge({ name: 'testudo_feature_level', help: 'The feature level of this build: the newest kinds of log entries it can apply.', registers }).set(read().own);
+    const cluster: Gauge = new Gauge({
+      name: 'testudo_cluster_feature_level',
+      help: 'The level this node writes log entries at as leader: the lowest of its own and every member\'s from its open stream (0 for a member not heard from). Read it on the leader.',
+      registers,
+      collect: () => cluster.set(read().cluster),
+    });
+  }
+
+  /**
    * Probes the event loop with a timer due every `loopLagProbeIntervalMs`
    * and records how late each one ran. A coordinator whose loop is blocked
    * delays heartbeats and elections by as much, so this is the lag that

@@ -18,6 +18,10 @@
  * - `skip-durable-check` (durable state): the node opens its Raft storage
  *   without comparing it with its durable record, so it starts on a truncated
  *   or rolled-back log (test/integration/durable-state.test.ts).
+ *
+ * Beside them, TESTUDO_CHAOS_FEATURE_LEVEL=<n> (also only with --chaos-hooks)
+ * makes a node send and write at level n instead of its build's, standing in
+ * for a build of that level in a mixed cluster.
  */
 import type { OrchestratorPlantedBug } from './orchestrator/state.js';
 
@@ -53,6 +57,17 @@ export function plantedBugs(value: string | undefined, options: { readonly chaos
     return value.slice('diverge:'.length) === options.nodeId ? { ...none, active: value, orchestrator: 'diverge' } : none;
   }
   throw new PlantedBugError(value, 'not a planted bug');
+}
+
+/** Reads TESTUDO_CHAOS_FEATURE_LEVEL: the level to send and write at instead of `own`; throws on a bad value. */
+export function emulatedFeatureLevel(value: string | undefined, options: { readonly chaosHooks: boolean; readonly own: number }): number {
+  if (value === undefined || value === '') return options.own;
+  const fail = (reason: string): never => {
+    throw new Error(`TESTUDO_CHAOS_FEATURE_LEVEL=${value}: ${reason}`);
+  };
+  if (!options.chaosHooks) fail('an emulated feature level needs --chaos-hooks');
+  if (!/^[0-9]+$/.test(value) || Number(value) > options.own) fail(`must be an integer from 0 to this build's level, ${options.own}`);
+  return Number(value);
 }
 
 /**

@@ -6,6 +6,7 @@ import { encodeCommand, InvalidArgumentError, type Command } from './codec.js';
 import { ServiceError } from './grpc-errors.js';
 import type { ApplyOk, ApplyResult } from './kv-machine.js';
 import { encodeOrchCommandOffLoop, type OrchCommand, type OrchResultOf } from './orchestrator/commands.js';
+import { entryFeatureLevel, featureLevel } from './feature-level.js';
 
 /**
  * The one way this node proposes a write: stamped with the leader's clock,
@@ -37,17 +38,28 @@ export interface Proposer {
   propose<C extends OrchCommand>(command: C, options: ProposeOptions): Promise<Proposed<OrchResultOf<C['type']>>>;
 }
 
-/** A Proposer on a Raft node, stamping and timing with `nowMs`. */
-export function nodeProposer(node: RaftNode<ApplyResult>, nowMs: () => number): Proposer {
-  return { propose: (command, options) => proposeOrch(node, nowMs, command, options) };
+/**
+ * A Proposer on a Raft node, stamping and timing with `nowMs`, writing each
+ * command in the newest form `clusterFeatureLevel()` allows
+ * (feature-level.ts; absent: this build's own level).
+ */
+export function nodeProposer(node: RaftNode<ApplyResult>, nowMs: () => number, clusterFeatureLevel: () => number = () => featureLevel): Proposer {
+  return { propose: (command, options) => proposeOrch(node, nowMs, clusterFeatureLevel, command, options) };
 }
 
-async function proposeOrch<C extends OrchCommand>(node: RaftNode<ApplyResult>, nowMs: () => number, command: C, options: ProposeOptions): Promise<Proposed<OrchResultOf<C['type']>>> {
+async function proposeOrch<C extends OrchCommand>(
+  node: RaftNode<ApplyResult>,
+  nowMs: () => number,
+  clusterFeatureLevel: () => number,
+  command: C,
+  options: ProposeOptions,
+): Promise<Proposed<OrchResultOf<C['type']>>> {
   // A large command deflates on the thread pool meanwhile, so a smaller one
   // proposed after it may reach the log first: every caller that needs an
   // order awaits the first proposal's commit, and each command is checked
   // when applied.
-  const { payload, deflated } = await encodeOrchCommandOffLoop(command);
+  const taskDeltas = command.type !== 'submit-run' || clusterFeatureLevel() >= entryFeatureLevel.submitRunDeltas;
+  const { payload, deflated } = await encodeOrchCommandOffLoop(command, { taskDeltas });
   const entry: Command = { idempotencyKey: options.idempotencyKey ?? '', proposedAtMs: nowMs(), op: { type: 'orch', payload, deflated } };
   const result = await commitWithin(node, entry, options.deadlineMs - nowMs());
   assert(result.kind === 'orch', `orchestrator command answered as ${result.kind}`);

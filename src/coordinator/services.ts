@@ -7,6 +7,7 @@ import { listLimitDefault, listLimitMax, validateKeyBound } from './limits.js';
 import type { ForwardMethod, ForwardRequest, ForwardResponse, ForwardService, PeerClients } from './peer-clients.js';
 import { forwardedKey, principalOf, type Principal } from '../security/auth.js';
 import { commitWithin, proposalTimeoutMs } from './propose.js';
+import { entryFeatureLevel, featureLevel } from './feature-level.js';
 import type { LeaderWait } from './leader-wait.js';
 import { surelyNotSent } from '../client/errors.js';
 import { tracer } from '../common/trace.js';
@@ -26,6 +27,8 @@ export interface ServiceHost {
   onRequest?(method: string, code: grpc.status): void;
   /** Holds calls that find no leader known until one is (leader-wait.ts); absent: they fail at once. */
   readonly leaderWait?: LeaderWait;
+  /** The level the leader may write the log at (feature-level.ts); absent: this build's own. */
+  clusterFeatureLevel?(): number;
 }
 
 export { proposalTimeoutMs };
@@ -248,6 +251,28 @@ function batchedPuts(puts: readonly PutRequest[]): BatchedPut[] {
   return batch;
 }
 
+/**
+ * A PutMany's writes as one `put` entry each, proposed together, for a
+ * cluster with a member that cannot apply a `put_batch` entry (an older
+ * build; feature-level.ts). The answer is the batch's: each write's index or
+ * duplicate, or its refusal alone (a key first used for a delete).
+ */
+async function putsAlone(host: ServiceHost, puts: readonly BatchedPut[], timeoutMs: number): Promise<{ index: number; duplicate: boolean; error: string }[]> {
+  const proposedAtMs = host.nowMs();
+  return Promise.all(
+    puts.map(async (put) => {
+      const command: Command = { idempotencyKey: put.idempotencyKey, proposedAtMs, op: { type: 'put', key: put.key, value: put.value } };
+      try {
+        const result = await commitWithin(host.node, command, timeoutMs);
+        return { index: result.index, duplicate: result.kind === 'noop' ? false : result.duplicate, error: '' };
+      } catch (error) {
+        if (error instanceof InvalidArgumentError) return { index: 0, duplicate: false, error: error.reason };
+        throw error;
+      }
+    }),
+  );
+}
+
 export function kvHandlers(host: ServiceHost): grpc.UntypedServiceImplementation {
   return {
     Put: unary<PutRequest, unknown>(host, 'Put', async (req, call) => {
@@ -266,6 +291,7 @@ export function kvHandlers(host: ServiceHost): grpc.UntypedServiceImplementation
       const puts = batchedPuts(req.puts);
       return onLeader(host, call, 'Kv', 'PutMany', async () => {
         tracer?.event('kv.putmany', `writes=${puts.length}`);
+        if ((host.clusterFeatureLevel?.() ?? featureLevel) < entryFeatureLevel.putBatch) return { results: await putsAlone(host, puts, remainingMs(call)) };
         const command: Command = { idempotencyKey: '', proposedAtMs: host.nowMs(), op: { type: 'put-batch', puts } };
         const result = await commitWithin(host.node, command, remainingMs(call));
         if (result.kind !== 'put-batch') throw new Error(`a put batch was applied as a ${result.kind}`);

@@ -54,6 +54,19 @@ describe('NodeMetrics', () => {
     expect(await globalRegistry.metrics()).not.toContain('testudo_');
   });
 
+  it('reports the feature levels as they are at each scrape', async () => {
+    const metrics = new NodeMetrics({ nodeId: 'n1', defaultMetrics: false });
+    let cluster = 0;
+    metrics.watchFeatureLevels(() => ({ own: 1, cluster }));
+    let text = await metrics.metricsText();
+    expect(text).toContain('# TYPE testudo_feature_level gauge');
+    expect(text).toContain('# TYPE testudo_cluster_feature_level gauge');
+    expect([sample(text, 'testudo_feature_level{node="n1"}'), sample(text, 'testudo_cluster_feature_level{node="n1"}')]).toEqual([1, 0]);
+    cluster = 1;
+    text = await metrics.metricsText();
+    expect(sample(text, 'testudo_cluster_feature_level{node="n1"}')).toBe(1);
+  });
+
   it('collects process and Node.js default metrics when asked', async () => {
     const metrics = new NodeMetrics({ nodeId: 'n1' });
     const text = await metrics.metricsText();

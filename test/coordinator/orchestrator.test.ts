@@ -173,6 +173,19 @@ describe('Orchestrator: submit-run on the log', () => {
     ];
   };
 
+  it('writes every template in full for a cluster with an older member (taskDeltas: false), which decodes to the same command', () => {
+    const tasks = mixed();
+    const command: OrchCommand = { type: 'submit-run', runId: 'r1', submission: submission(tasks) };
+    const { payload, deflated } = encodeOrchCommand(command, { taskDeltas: false });
+    const wire = JSON.parse((deflated ? inflateRawSync(payload) : Buffer.from(payload)).toString('utf8')) as Record<string, unknown>;
+    expect(wire).not.toHaveProperty('taskDeltas');
+    expect(wire['submission']).toEqual(JSON.parse(JSON.stringify(command.submission)));
+    expect(decodeOrchCommand(payload, deflated)).toEqual(command);
+    // Other commands are written the same either way.
+    const cancel: OrchCommand = { type: 'cancel-run', runId: 'r1', reason: 'x' };
+    expect(Buffer.from(encodeOrchCommand(cancel, { taskDeltas: false }).payload).equals(Buffer.from(encodeOrchCommand(cancel).payload))).toBe(true);
+  });
+
   it('writes each template as what differs from the task before, and every replica reads back the templates sent', () => {
     const tasks = mixed();
     const command: OrchCommand = { type: 'submit-run', runId: 'r1', submission: submission(tasks) };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { LeaderReport, PlantedBugError, plantedBugs } from '../../src/coordinator/planted-bugs.js';
+import { emulatedFeatureLevel, LeaderReport, PlantedBugError, plantedBugs } from '../../src/coordinator/planted-bugs.js';
 
 describe('TESTUDO_CHAOS_PLANTED_BUG', () => {
   const on = { chaosHooks: true, nodeId: 'n2' };
@@ -26,6 +26,16 @@ describe('TESTUDO_CHAOS_PLANTED_BUG', () => {
       expect(() => plantedBugs(value, on)).toThrow(PlantedBugError);
     }
     expect(() => plantedBugs('drop-task', { ...on, chaosHooks: false })).toThrow(/planted bugs need --chaos-hooks/);
+  });
+});
+
+describe('TESTUDO_CHAOS_FEATURE_LEVEL', () => {
+  it('keeps the build\'s level when unset, takes a lower one with --chaos-hooks, and refuses anything else', () => {
+    expect(emulatedFeatureLevel(undefined, { chaosHooks: false, own: 1 })).toBe(1);
+    expect(emulatedFeatureLevel('', { chaosHooks: true, own: 1 })).toBe(1);
+    expect(emulatedFeatureLevel('0', { chaosHooks: true, own: 1 })).toBe(0);
+    expect(() => emulatedFeatureLevel('0', { chaosHooks: false, own: 1 })).toThrow(/needs --chaos-hooks/);
+    for (const value of ['2', '-1', '0.5', 'one', ' 0']) expect(() => emulatedFeatureLevel(value, { chaosHooks: true, own: 1 })).toThrow(/from 0 to this build's level, 1/);
   });
 });
 

@@ -395,6 +395,33 @@ describe('GrpcTransport', () => {
     expect(await result).toBeNull();
   });
 
+  it('reads each peer\'s feature level from its open stream: 0 when it sends none or a malformed one, unknown once the stream ends', async () => {
+    expect(() => new GrpcTransport({ clusterId, nodeId: 'nx', advertiseAddress: '127.0.0.1:1', handler: new RecordingHandler(), featureLevel: -1 })).toThrow(RangeError);
+    const a = await startNode('n1', { featureLevel: 2 });
+    const b = await startNode('n2');
+    expect(b.transport.peerFeatureLevel('n1')).toBeNull();
+    connectAll([a, b]);
+    send(a, [app('n1', 'n2', 1)]);
+    await waitFor(() => b.handler.messages.length === 1, 'the message from n1');
+    expect(b.transport.peerFeatureLevel('n1')).toBe(2);
+    const older = rawStream(b.address, peerMetadata('n3'));
+    const malformed = rawStream(b.address, { ...peerMetadata('n4'), 'testudo-feature-level': '1e3' });
+    cleanups.push(async () => {
+      older.client.close();
+      malformed.client.close();
+    });
+    older.call.write(encodeBatchFrame([app('n3', 'n2', 1)]));
+    malformed.call.write(encodeBatchFrame([app('n4', 'n2', 1)]));
+    await waitFor(() => b.handler.messages.length === 3, 'the messages from n3 and n4');
+    expect(b.transport.peerFeatureLevel('n3')).toBe(0);
+    expect(b.transport.peerFeatureLevel('n4')).toBe(0);
+    older.call.end();
+    await older.result;
+    expect(b.transport.peerFeatureLevel('n3')).toBeNull();
+    await stopNode(a);
+    await waitFor(() => b.transport.peerFeatureLevel('n1') === null, 'n1\'s level forgotten with its stream');
+  });
+
   it('drops chunks with a gap and a partial snapshot cut off by a new one', async () => {
     const b = await startNode('n2', { snapshotBytesMax: 10_000 });
     const { call } = rawStream(b.address, peerMetadata('n1'));

@@ -122,23 +122,29 @@ export interface EncodedOrch {
  */
 export const deflateOffLoopBytesMin = 64 * 1024;
 
-export function encodeOrchCommand(command: OrchCommand): EncodedOrch {
-  const json = commandJson(command);
+/** How a command is written: `taskDeltas` false writes submit-run's templates in full, for a cluster with an older member (coordinator/feature-level.ts). */
+export interface EncodeOptions {
+  readonly taskDeltas?: boolean;
+}
+
+export function encodeOrchCommand(command: OrchCommand, options: EncodeOptions = {}): EncodedOrch {
+  const json = commandJson(command, options);
   if (json.byteLength <= deflateAboveBytes) return { payload: json, deflated: false };
   return checkDeflated(deflateRawSync(json));
 }
 
 /** encodeOrchCommand, deflating large commands (from `deflateOffLoopBytesMin`) off the event loop; the same bytes. */
-export async function encodeOrchCommandOffLoop(command: OrchCommand): Promise<EncodedOrch> {
-  const json = commandJson(command);
+export async function encodeOrchCommandOffLoop(command: OrchCommand, options: EncodeOptions = {}): Promise<EncodedOrch> {
+  const json = commandJson(command, options);
   if (json.byteLength <= deflateAboveBytes) return { payload: json, deflated: false };
   return checkDeflated(json.byteLength < deflateOffLoopBytesMin ? deflateRawSync(json) : await deflateRawAsync(json));
 }
 
 const deflateRawAsync = promisify(deflateRaw);
 
-function commandJson(command: OrchCommand): Buffer {
-  const json = Buffer.from(JSON.stringify(command.type === 'submit-run' ? submitRunWire(command) : command), 'utf8');
+function commandJson(command: OrchCommand, options: EncodeOptions): Buffer {
+  const wire = command.type === 'submit-run' && (options.taskDeltas ?? true) ? submitRunWire(command) : command;
+  const json = Buffer.from(JSON.stringify(wire), 'utf8');
   if (json.byteLength > orchJsonBytesMax) throw new RangeError(`orchestrator command is ${json.byteLength} bytes of JSON, limit ${orchJsonBytesMax}`);
   return json;
 }

@@ -23,6 +23,8 @@ import {
 export const metadataFrom = 'testudo-from';
 export const metadataFromAddress = 'testudo-from-address';
 export const metadataClusterId = 'testudo-cluster-id';
+/** The application's feature level the caller's build applies (GrpcTransportOptions.featureLevel); absent from builds before it. */
+export const metadataFeatureLevel = 'testudo-feature-level';
 
 /** How often a channel pings an idle connection; a dead peer is noticed within time + timeout. */
 export const keepaliveTimeMs = 10_000;

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 
 import * as grpc from '@grpc/grpc-js';
 
-import { metadataClusterId, metadataFrom, metadataFromAddress, peerChannelOptions, raftPeerService } from './grpc-peer-service.js';
+import { metadataClusterId, metadataFeatureLevel, metadataFrom, metadataFromAddress, peerChannelOptions, raftPeerService } from './grpc-peer-service.js';
 import type { StreamSummary } from './peer-codec.js';
 import { InboundStream, type PeerRefusal, type ReceiverContext } from './peer-receiver.js';
 import { PeerSender, type MutableStats, type PeerLogger, type SenderContext } from './peer-sender.js';
@@ -61,6 +61,13 @@ export interface GrpcTransportOptions {
   readonly credentials?: grpc.ChannelCredentials;
   /** Authentication of peer calls; without it any caller of the right cluster id is taken at its word. */
   readonly peerAuth?: PeerAuth;
+  /**
+   * The feature level of the application on this node, a small integer the
+   * application defines (what its log entries may hold that an older build
+   * could not apply). Sent on every outbound call; each peer's is read back
+   * with `peerFeatureLevel`. Absent: none is sent, as by builds before it.
+   */
+  readonly featureLevel?: number;
 }
 
 /**
@@ -143,6 +150,8 @@ export class GrpcTransport implements Transport {
   private reportTimer: NodeJS.Immediate | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private readonly warnedUnknownPeers = new Set<NodeId>();
+  /** Each peer's feature level, from its open inbound stream (the latest one when a reconnect overlaps the old). */
+  private readonly peerLevels = new Map<NodeId, { readonly level: number; readonly stream: object }>();
   private readonly peerAuth: PeerAuth | null;
   private closed = false;
 
@@ -158,6 +167,10 @@ export class GrpcTransport implements Transport {
     metadata.set(metadataFrom, options.nodeId);
     metadata.set(metadataFromAddress, options.advertiseAddress);
     metadata.set(metadataClusterId, options.clusterId);
+    if (options.featureLevel !== undefined) {
+      if (!Number.isSafeInteger(options.featureLevel) || options.featureLevel < 0) throw new RangeError(`featureLevel must be a non-negative integer, got ${options.featureLevel}`);
+      metadata.set(metadataFeatureLevel, String(options.featureLevel));
+    }
     for (const [key, value] of Object.entries(options.peerAuth?.callMetadata ?? {})) metadata.set(key, value);
     this.peerAuth = options.peerAuth ?? null;
     const random = options.random ?? Math.random;
@@ -279,6 +292,16 @@ export class GrpcTransport implements Transport {
     }
   }
 
+  /**
+   * The feature level `peer` sent on the inbound stream it has open to this
+   * node: 0 when it sent none or a malformed one (a build from before the
+   * levels), null while it has no stream open (never connected, restarting,
+   * or gone), since it may come back as another build.
+   */
+  peerFeatureLevel(peer: NodeId): number | null {
+    return this.peerLevels.get(peer)?.level ?? null;
+  }
+
   private pingPeers(): void {
     const onRoundTrip = this.onPeerRoundTrip;
     if (this.closed || onRoundTrip === null) return;
@@ -323,6 +346,7 @@ export class GrpcTransport implements Transport {
     }
     if (caller.address !== '') this.handler.onPeerAddress(caller.from, caller.address);
     const stream = new InboundStream(this.receiverContext, caller.from);
+    this.peerLevels.set(caller.from, { level: featureLevelOf(call.metadata), stream });
     let finished = false;
     // Ends the call: with the summary when the peer ended it or this transport
     // closes, silently when the call already broke.
@@ -330,6 +354,7 @@ export class GrpcTransport implements Transport {
       if (finished) return;
       finished = true;
       this.inbound.delete(finish);
+      if (this.peerLevels.get(caller.from)?.stream === stream) this.peerLevels.delete(caller.from);
       stream.close();
       if (answer) callback(null, { framesReceived: stream.framesReceived });
       else this.logger.debug({ peer: caller.from, err: error }, 'inbound peer stream broke');
@@ -361,6 +386,13 @@ export class GrpcTransport implements Transport {
     }
     callback(null, { nodeId: this.nodeId });
   }
+}
+
+/** The level in a caller's metadata; 0 when absent or not a plain non-negative integer. */
+function featureLevelOf(metadata: grpc.Metadata): number {
+  const value = metadata.get(metadataFeatureLevel)[0];
+  if (typeof value !== 'string' || !/^[0-9]{1,6}$/.test(value)) return 0;
+  return Number(value);
 }
 
 type ResolvedOptions = Required<
