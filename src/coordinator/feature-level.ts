@@ -11,7 +11,7 @@ import type { ConfState, NodeId } from '../raft/index.js';
  *
  * - 0: builds before the levels, which send none. They apply `submit-run`
  *   with its templates in full and one `put` entry per put.
- * - 1 (builds from 2026-12-05 on): `submit-run` written as task deltas (since 2026-12-04)
+ * - 1 (the first build with levels): `submit-run` written as task deltas (since 2026-12-04)
  *   and `put_batch` entries, one per `Kv.PutMany` call (since 2026-12-05).
  *
  * Raising the level is a step of docs/operations.md's rolling upgrade: the
