@@ -45,6 +45,13 @@ export const batchValueBytesMax = 1024 * 1024;
 export const batchedValueBytesMax = 64 * 1024;
 /** Most puts waiting for a call; beyond it a put is sent alone at once, as it would be without batching. */
 export const batchQueueMax = 4096;
+/**
+ * How long a server's UNIMPLEMENTED for PutMany turns batching off before
+ * the next batch tries again: the member that answered may be an older build
+ * replaced in a rolling upgrade, and the client should not stay on one call
+ * per put for the rest of its life.
+ */
+export const batchRetryAfterMs = 60_000;
 
 interface Queued {
   readonly put: PutWire;
@@ -72,8 +79,8 @@ interface Queued {
  * is over `batchedValueBytesMax`, is sent alone: the server refuses a batch
  * as a whole, and one caller's bad write must not fail the others. A server
  * that does not know PutMany (an older coordinator: UNIMPLEMENTED) turns
- * batching off for the rest of the client's life; the puts of that call are
- * sent one by one. At most `batchQueueMax` puts wait; more callers than that
+ * batching off for `batchRetryAfterMs`; the puts of that call are sent one
+ * by one, and the first batch after the pause tries PutMany again. At most `batchQueueMax` puts wait; more callers than that
  * send theirs alone.
  */
 export class WriteBatcher {
@@ -81,13 +88,18 @@ export class WriteBatcher {
   #queue: Queued[] = [];
   #inFlight = 0;
   #scheduled = false;
-  #enabled: boolean;
+  readonly #enabled: boolean;
+  readonly #nowMs: () => number;
+  /** Until when (on `nowMs`) puts go one by one after a server said it has no PutMany. */
+  #pausedUntilMs = Number.NEGATIVE_INFINITY;
   #calls = 0;
   #writes = 0;
 
-  constructor(send: PutSenders, enabled = true) {
+  /** `enabled` false: every put alone, always. `nowMs` stamps puts and times the pause after an UNIMPLEMENTED. */
+  constructor(send: PutSenders, enabled = true, nowMs: () => number = Date.now) {
     this.#send = send;
     this.#enabled = enabled;
+    this.#nowMs = nowMs;
   }
 
   /** Kv.PutMany calls made, and the puts they carried (for tests and benchmarks). */
@@ -98,7 +110,7 @@ export class WriteBatcher {
   put(put: PutWire): Promise<PutOutcome> {
     if (!this.#enabled || this.#queue.length >= batchQueueMax || !batchable(put)) return this.#send.one(put);
     return new Promise<PutOutcome>((resolve, reject) => {
-      this.#queue.push({ put, madeAtMs: Date.now(), resolve, reject });
+      this.#queue.push({ put, madeAtMs: this.#nowMs(), resolve, reject });
       this.#schedule();
     });
   }
@@ -137,9 +149,9 @@ export class WriteBatcher {
       this.#inFlight--;
       if (this.#queue.length > 0) this.#schedule();
     };
-    if (batch.length === 1) {
-      const only = batch[0]!;
-      this.#send.one(only.put, only.madeAtMs).then(only.resolve, only.reject).finally(done);
+    // While paused, the puts taken leave one call each, as one of the calls in flight.
+    if (batch.length === 1 || this.#nowMs() < this.#pausedUntilMs) {
+      void Promise.all(batch.map((q) => this.#send.one(q.put, q.madeAtMs).then(q.resolve, q.reject))).finally(done);
       return;
     }
     this.#calls++;
@@ -156,7 +168,7 @@ export class WriteBatcher {
             for (const q of batch) q.reject(error);
             return;
           }
-          this.#enabled = false;
+          this.#pausedUntilMs = this.#nowMs() + batchRetryAfterMs;
           for (const q of batch) this.#send.one(q.put, q.madeAtMs).then(q.resolve, q.reject);
         },
       )

@@ -2,7 +2,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 
 import { InvalidArgumentError, TestudoError, UnavailableError } from '../../src/client/errors.js';
-import { batchCallsInFlightMax, batchQueueMax, batchWritesMax, WriteBatcher, type PutManyItem, type PutOutcome, type PutSenders, type PutWire } from '../../src/client/write-batcher.js';
+import { batchCallsInFlightMax, batchQueueMax, batchRetryAfterMs, batchWritesMax, WriteBatcher, type PutManyItem, type PutOutcome, type PutSenders, type PutWire } from '../../src/client/write-batcher.js';
 import { keyBytesMax } from '../../src/coordinator/limits.js';
 
 /**
@@ -169,9 +169,10 @@ describe('WriteBatcher', () => {
     expect(String((settled[0] as PromiseRejectedResult).reason)).toContain('1 results for a batch of 2 writes');
   });
 
-  it('turns batching off for good when the server does not know PutMany, and sends that batch one by one', async () => {
+  it('turns batching off for batchRetryAfterMs when the server does not know PutMany, sends that batch one by one, then tries again', async () => {
     const senders = new Senders();
-    const batcher = new WriteBatcher(senders);
+    let nowMs = 1_000;
+    const batcher = new WriteBatcher(senders, true, () => nowMs);
     const results = [batcher.put(put(1)), batcher.put(put(2))];
     await turn();
     senders.calls[0]!.fail(new TestudoError('unknown method', { code: 'unimplemented', retryable: false, grpcCode: GrpcStatus.UNIMPLEMENTED }));
@@ -182,11 +183,20 @@ describe('WriteBatcher', () => {
     ]);
     for (const call of senders.calls.slice(1)) call.answer();
     await Promise.all(results);
+    nowMs += batchRetryAfterMs - 1;
     const later = [batcher.put(put(3)), batcher.put(put(4))];
     await turn();
     expect(senders.calls.slice(3).map((c) => c.kind)).toEqual(['one', 'one']);
     for (const call of senders.calls.slice(3)) call.answer();
     await Promise.all(later);
+    // The pause is over (the member may have been upgraded): the next puts go as one PutMany again.
+    nowMs += 1;
+    const after = [batcher.put(put(5)), batcher.put(put(6))];
+    await turn();
+    expect(senders.calls.slice(5).map((c) => [c.kind, c.puts.length])).toEqual([['many', 2]]);
+    senders.calls[5]!.answer();
+    await Promise.all(after);
+    expect(batcher.batches).toEqual({ calls: 2, writes: 4 });
   });
 
   it('holds at most batchQueueMax puts waiting; a put beyond them is sent alone at once', async () => {
