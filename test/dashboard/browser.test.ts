@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { TestudoClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
@@ -70,6 +70,17 @@ describe('dashboard in a browser', () => {
     await page.goto(`http://${cluster.member(servingId).httpAddress!}/`);
     await page.waitForFunction(() => document.body.dataset['stream'] === 'live', null, { timeout: 15_000 });
   }, 120_000);
+
+  // The cases read a follower's page. On a loaded machine a stalled leader can lose an election
+  // (160-320 ms timeouts), and the new leader may be the serving node (CI at bbde7dd: term 3 began
+  // before the first case and put it there): leadership then moves to another member first.
+  beforeEach(async () => {
+    const { leaderId: leading } = await stableLeader(client, 3);
+    if (leading !== servingId) return;
+    const to = [...cluster.members.keys()].find((id) => id !== servingId)!;
+    await client.transferLeader(to);
+    await waitFor(`leadership moved from ${servingId} to ${to}`, async () => (await stableLeader(client, 3)).leaderId === to);
+  }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
