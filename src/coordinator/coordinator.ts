@@ -241,9 +241,8 @@ export async function startCoordinator(config: CoordinatorConfig, rootLogger: Lo
     featureLevel: ownFeatureLevel,
   });
   node.attachTransport(transport);
-  const peerLevels = transport;
-  const writeLevel = (): number => clusterFeatureLevel(config.id, ownFeatureLevel, node.status().confState, (peer) => peerLevels.peerFeatureLevel(peer));
-  metrics.watchFeatureLevels(() => ({ own: ownFeatureLevel, cluster: writeLevel() }));
+  const writeLevel = (): number => clusterFeatureLevel(config.id, ownFeatureLevel, node.status().confState, (peer) => transport?.peerFeatureLevel(peer) ?? null);
+  metrics.watchFeatureLevels(ownFeatureLevel, writeLevel);
   syncPeers();
 
   const peers = new PeerClients(config.messageBytesMax, config.route, channelCredentials, security.peerToken);

@@ -183,14 +183,14 @@ export class NodeMetrics {
    * `testudo_cluster_feature_level`, the level it would write the log at as
    * leader (the lowest of every member's it has a stream from). Called once.
    */
-  watchFeatureLevels(read: () => { readonly own: number; readonly cluster: number }): void {
+  watchFeatureLevels(own: number, clusterLevel: () => number): void {
     const registers = [this.registry];
-    new Gauge({ name: 'testudo_feature_level', help: 'The feature level of this build: the newest kinds of log entries it can apply.', registers }).set(read().own);
+    new Gauge({ name: 'testudo_feature_level', help: 'The feature level of this build: the newest kinds of log entries it can apply.', registers }).set(own);
     const cluster: Gauge = new Gauge({
       name: 'testudo_cluster_feature_level',
       help: 'The level this node writes log entries at as leader: the lowest of its own and every member\'s from its open stream (0 for a member not heard from). Read it on the leader.',
       registers,
-      collect: () => cluster.set(read().cluster),
+      collect: () => cluster.set(clusterLevel()),
     });
   }
 

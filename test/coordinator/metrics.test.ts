@@ -57,7 +57,7 @@ describe('NodeMetrics', () => {
   it('reports the feature levels as they are at each scrape', async () => {
     const metrics = new NodeMetrics({ nodeId: 'n1', defaultMetrics: false });
     let cluster = 0;
-    metrics.watchFeatureLevels(() => ({ own: 1, cluster }));
+    metrics.watchFeatureLevels(1, () => cluster);
     let text = await metrics.metricsText();
     expect(text).toContain('# TYPE testudo_feature_level gauge');
     expect(text).toContain('# TYPE testudo_cluster_feature_level gauge');
