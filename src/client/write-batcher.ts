@@ -80,8 +80,8 @@ interface Queued {
  * as a whole, and one caller's bad write must not fail the others. A server
  * that does not know PutMany (an older coordinator: UNIMPLEMENTED) turns
  * batching off for `batchRetryAfterMs`; the puts of that call are sent one
- * by one, and the first batch after the pause tries PutMany again. At most `batchQueueMax` puts wait; more callers than that
- * send theirs alone.
+ * by one, and the first batch after the pause tries PutMany again. At most
+ * `batchQueueMax` puts wait; more callers than that send theirs alone.
  */
 export class WriteBatcher {
   readonly #send: PutSenders;

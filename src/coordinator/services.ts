@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { RaftNode } from '../raft/index.js';
 import { batchedPutsProblem, InvalidArgumentError, validateIdempotencyKey, validateKey, validateValue, type BatchedPut, type Command } from './codec.js';
 import { ServiceError, leaderMetadata, toServiceError, type LeaderHint } from './grpc-errors.js';
-import type { ApplyResult, KvMachine } from './kv-machine.js';
+import type { ApplyOk, ApplyResult, KvMachine } from './kv-machine.js';
 import { listLimitDefault, listLimitMax, validateKeyBound } from './limits.js';
 import type { ForwardMethod, ForwardRequest, ForwardResponse, ForwardService, PeerClients } from './peer-clients.js';
 import { forwardedKey, principalOf, type Principal } from '../security/auth.js';
@@ -251,6 +251,11 @@ function batchedPuts(puts: readonly PutRequest[]): BatchedPut[] {
   return batch;
 }
 
+/** A committed write's answer: its index, and whether it was a duplicate (a no-op entry never is). */
+function written(result: ApplyOk): { index: number; duplicate: boolean } {
+  return { index: result.index, duplicate: result.kind === 'noop' ? false : result.duplicate };
+}
+
 /**
  * A PutMany's writes as one `put` entry each, proposed together, for a
  * cluster with a member that cannot apply a `put_batch` entry (an older
@@ -264,7 +269,7 @@ async function putsAlone(host: ServiceHost, puts: readonly BatchedPut[], timeout
       const command: Command = { idempotencyKey: put.idempotencyKey, proposedAtMs, op: { type: 'put', key: put.key, value: put.value } };
       try {
         const result = await commitWithin(host.node, command, timeoutMs);
-        return { index: result.index, duplicate: result.kind === 'noop' ? false : result.duplicate, error: '' };
+        return { ...written(result), error: '' };
       } catch (error) {
         if (error instanceof InvalidArgumentError) return { index: 0, duplicate: false, error: error.reason };
         throw error;
@@ -284,7 +289,7 @@ export function kvHandlers(host: ServiceHost): grpc.UntypedServiceImplementation
         const command: Command = { idempotencyKey: req.idempotencyKey, proposedAtMs: host.nowMs(), op: { type: 'put', key: req.key, value: req.value } };
         const result = await commitWithin(host.node, command, remainingMs(call));
         tracer?.event('kv.reply', `key=${req.key}`);
-        return { index: result.index, duplicate: result.kind === 'noop' ? false : result.duplicate };
+        return written(result);
       });
     }),
     PutMany: unary<PutManyRequest, unknown>(host, 'PutMany', async (req, call) => {
@@ -304,7 +309,7 @@ export function kvHandlers(host: ServiceHost): grpc.UntypedServiceImplementation
       return onLeader(host, call, 'Kv', 'Delete', async () => {
         const command: Command = { idempotencyKey: req.idempotencyKey, proposedAtMs: host.nowMs(), op: { type: 'delete', key: req.key } };
         const result = await commitWithin(host.node, command, remainingMs(call));
-        return { index: result.index, duplicate: result.kind === 'noop' ? false : result.duplicate, existed: result.kind === 'delete' ? result.existed : false };
+        return { ...written(result), existed: result.kind === 'delete' ? result.existed : false };
       });
     }),
     Get: unary<GetRequest, unknown>(host, 'Get', async (req) => {
